@@ -1,0 +1,1 @@
+-- placeholder so the embed table is never empty

@@ -1,0 +1,278 @@
+/* Label sets (ar/labels.h): a sorted array, so lookup is a binary search (O(log n)),
+ * insertion O(n), fingerprinting O(total bytes). */
+#include "ar/labels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FNV_OFFSET 14695981039346656037ULL
+#define FNV_PRIME  1099511628211ULL
+
+void labelset_init(struct labelset *ls)
+{
+    ls->v = NULL;
+    ls->n = 0;
+    ls->cap = 0;
+}
+
+void labelset_cleanup(struct labelset *ls)
+{
+    if (ls == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < ls->n; i++) {
+        free(ls->v[i].name);
+        free(ls->v[i].value);
+    }
+    free(ls->v);
+    labelset_init(ls);
+}
+
+/* Index of name, or -(insertion point) - 1. */
+static long find(const struct labelset *ls, const char *name)
+{
+    size_t lo = 0;
+    size_t hi = ls->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(ls->v[mid].name, name);
+        if (c == 0) {
+            return (long)mid;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return -(long)lo - 1;
+}
+
+void labelset_set_take(struct labelset *ls, char *name, char *value)
+{
+    long i = find(ls, name);
+    size_t at;
+
+    if (i >= 0) {
+        free(name);
+        free(ls->v[i].value);
+        ls->v[i].value = value;
+        return;
+    }
+    at = (size_t)(-i - 1);
+    if (ls->n == ls->cap) {
+        ls->cap = ls->cap ? ls->cap * 2 : 8;
+        ls->v = ar_realloc(ls->v, ls->cap * sizeof(*ls->v));
+    }
+    memmove(ls->v + at + 1, ls->v + at, (ls->n - at) * sizeof(*ls->v));
+    ls->v[at].name = name;
+    ls->v[at].value = value;
+    ls->n++;
+}
+
+void labelset_set(struct labelset *ls, const char *name, const char *value)
+{
+    labelset_set_take(ls, ar_strdup(name), ar_strdup(value));
+}
+
+void labelset_remove(struct labelset *ls, const char *name)
+{
+    long i = find(ls, name);
+
+    if (i < 0) {
+        return;
+    }
+    free(ls->v[i].name);
+    free(ls->v[i].value);
+    memmove(ls->v + i, ls->v + i + 1, (ls->n - (size_t)i - 1) * sizeof(*ls->v));
+    ls->n--;
+}
+
+const char *labelset_get(const struct labelset *ls, const char *name)
+{
+    long i = find(ls, name);
+
+    return i >= 0 ? ls->v[i].value : NULL;
+}
+
+void labelset_dup(struct labelset *dst, const struct labelset *src)
+{
+    dst->n = src->n;
+    dst->cap = src->n;
+    dst->v = src->n ? ar_malloc(src->n * sizeof(*dst->v)) : NULL;
+    for (size_t i = 0; i < src->n; i++) {
+        dst->v[i].name = ar_strdup(src->v[i].name);
+        dst->v[i].value = ar_strdup(src->v[i].value);
+    }
+}
+
+bool labelset_equal(const struct labelset *a, const struct labelset *b)
+{
+    if (a->n != b->n) {
+        return false;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        if (strcmp(a->v[i].name, b->v[i].name) != 0 ||
+            strcmp(a->v[i].value, b->v[i].value) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+uint64_t labels_fnv1a_init(void)
+{
+    return FNV_OFFSET;
+}
+
+uint64_t labels_fnv1a_add(uint64_t h, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= FNV_PRIME;
+    }
+    return h;
+}
+
+uint64_t labelset_fingerprint(const struct labelset *ls)
+{
+    static const char sep = (char)0xff;
+    uint64_t h = FNV_OFFSET;
+
+    /* COMPAT: name 0xFF value 0xFF per label, names in byte order. */
+    for (size_t i = 0; i < ls->n; i++) {
+        h = labels_fnv1a_add(h, ls->v[i].name, strlen(ls->v[i].name));
+        h = labels_fnv1a_add(h, &sep, 1);
+        h = labels_fnv1a_add(h, ls->v[i].value, strlen(ls->v[i].value));
+        h = labels_fnv1a_add(h, &sep, 1);
+    }
+    return h;
+}
+
+void fingerprint_format(uint64_t fp, char out[17])
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (int i = 15; i >= 0; i--) {
+        out[i] = hex[fp & 0xf];
+        fp >>= 4;
+    }
+    out[16] = '\0';
+}
+
+int fingerprint_parse(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (strlen(s) != 16) {
+        return AR_EINVAL;
+    }
+    for (int i = 0; i < 16; i++) {
+        char c = s[i];
+        int d;
+        if (c >= '0' && c <= '9') {
+            d = c - '0';
+        } else if (c >= 'a' && c <= 'f') {
+            d = c - 'a' + 10;
+        } else if (c >= 'A' && c <= 'F') {
+            d = c - 'A' + 10;
+        } else {
+            return AR_EINVAL;
+        }
+        v = (v << 4) | (uint64_t)d;
+    }
+    *out = v;
+    return AR_OK;
+}
+
+int labelset_compare(const struct labelset *a, const struct labelset *b)
+{
+    size_t i = 0;
+    size_t j = 0;
+
+    /* COMPAT: fewer labels first; then walk the sorted union of names: the set missing a
+     * name sorts first, else the first differing value decides. */
+    if (a->n != b->n) {
+        return a->n < b->n ? -1 : 1;
+    }
+    while (i < a->n && j < b->n) {
+        int c = strcmp(a->v[i].name, b->v[j].name);
+        if (c < 0) {
+            return 1; /* b lacks a->v[i].name: b first */
+        }
+        if (c > 0) {
+            return -1; /* a lacks b->v[j].name: a first */
+        }
+        c = strcmp(a->v[i].value, b->v[j].value);
+        if (c != 0) {
+            return c < 0 ? -1 : 1;
+        }
+        i++;
+        j++;
+    }
+    return 0;
+}
+
+bool label_name_is_classic(const char *name)
+{
+    const unsigned char *p = (const unsigned char *)name;
+
+    if (*p == '\0' || !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_')) {
+        return false;
+    }
+    for (p++; *p != '\0'; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool utf8_is_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char c = p[i];
+        uint32_t cp;
+        size_t len;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if ((c & 0xe0) == 0xc0) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + len > n) {
+            return false;
+        }
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xc0) != 0x80) {
+                return false;
+            }
+            cp = (cp << 6) | (p[i + k] & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            return false;
+        }
+        i += len;
+    }
+    return true;
+}
