@@ -1,0 +1,761 @@
+"""End-to-end test harness for alertrouter (Python 3 standard library only).
+
+Every test file under tests/e2e/ imports this module. It starts servers, drives
+them over HTTP and reports results. Each expectation is run against
+alertrouter and, when /usr/bin/prometheus-alertmanager is installed, against the
+reference Alertmanager as well, so the suite proves what it expects.
+
+Main pieces:
+  Server(kind, config)   a server on a free 127.0.0.1 port with a temporary data dir;
+                         start(), stop() (SIGTERM), kill9(), restart(), request(),
+                         get_json(), post_alerts(), amtool(), rss_kb(), log_text()
+  WebhookSink()          threaded HTTP sink recording POST bodies with arrival times
+  poll(fn, timeout)      poll with a deadline instead of sleeping
+  Suite(name)            the runner: @suite.case(...) registers cases, suite.main()
+                         runs them for each target, prints one line per case and a
+                         final "N passed, M failed" line, exits 1 on failure
+  targets()              kinds to run: alertrouter always, alertmanager if installed
+
+Environment:
+  AR_BINARY        alertrouter binary (default build/alertrouter under the repo root)
+  AR_E2E_TARGETS   comma list restricting the kinds (e.g. "alertmanager")
+  AR_E2E_VERBOSE   1: print server logs of failed cases
+
+Every process started here is recorded and killed by PID at exit, even on failure.
+"""
+
+import atexit
+import calendar
+import datetime
+import http.client
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+import urllib.parse
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+AM_BINARY = "/usr/bin/prometheus-alertmanager"
+AMTOOL = "/usr/bin/amtool"
+KINDS = ("alertrouter", "alertmanager")
+
+DEFAULT_CONFIG = """\
+route:
+  receiver: team
+receivers:
+- name: team
+"""
+
+# The seed alert of COMPAT 2.2 and its fingerprint.
+SEED_LABELS = {
+    "alertname": "monitor_service_down",
+    "instance": "cadvisor:8080",
+    "job": "cadvisor",
+    "monitor": "docker-host-alpha",
+    "severity": "critical",
+}
+SEED_FINGERPRINT = "e960cfc9079ae255"
+
+
+def ar_binary():
+    b = os.environ.get("AR_BINARY") or os.path.join(REPO_ROOT, "build", "alertrouter")
+    if not os.path.isabs(b):
+        b = os.path.join(REPO_ROOT, b)
+    return b
+
+
+def targets():
+    """Kinds to run: alertrouter always, alertmanager when installed."""
+    kinds = ["alertrouter"]
+    if os.path.exists(AM_BINARY):
+        kinds.append("alertmanager")
+    only = os.environ.get("AR_E2E_TARGETS")
+    if only:
+        wanted = [k.strip() for k in only.split(",") if k.strip()]
+        kinds = [k for k in kinds if k in wanted]
+    return kinds
+
+
+# ---------------------------------------------------------------------------
+# process bookkeeping: everything we start is killed by PID at exit
+
+_PROCS = {}
+_PROCS_LOCK = threading.Lock()
+
+
+def _register(proc):
+    with _PROCS_LOCK:
+        _PROCS[proc.pid] = proc
+
+
+def _unregister(proc):
+    with _PROCS_LOCK:
+        _PROCS.pop(proc.pid, None)
+
+
+def _kill_all():
+    with _PROCS_LOCK:
+        procs = list(_PROCS.values())
+        _PROCS.clear()
+    for p in procs:
+        if p.poll() is None:
+            try:
+                os.kill(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                p.wait(timeout=5)
+            except Exception:
+                pass
+
+
+atexit.register(_kill_all)
+
+
+def _on_signal(signum, frame):
+    _kill_all()
+    sys.exit(128 + signum)
+
+
+for _s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    try:
+        signal.signal(_s, _on_signal)
+    except (ValueError, OSError):
+        pass
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+# ---------------------------------------------------------------------------
+# time helpers
+
+
+def now_utc():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def iso(dt, ms=True):
+    """RFC 3339 with millisecond precision, Z for UTC, offset kept otherwise."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=datetime.timezone.utc)
+    off = dt.utcoffset()
+    base = dt.strftime("%Y-%m-%dT%H:%M:%S")
+    if ms:
+        base += ".%03d" % (dt.microsecond // 1000)
+    if off == datetime.timedelta(0):
+        return base + "Z"
+    total = int(off.total_seconds())
+    sign = "+" if total >= 0 else "-"
+    total = abs(total)
+    return "%s%s%02d:%02d" % (base, sign, total // 3600, (total % 3600) // 60)
+
+
+def ts(offset_s=0.0):
+    """ISO time offset_s seconds from now (UTC, ms precision)."""
+    return iso(now_utc() + datetime.timedelta(seconds=offset_s))
+
+
+_TS_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+
+def parse_time(s):
+    """Parses RFC 3339 into an aware datetime (raises ValueError)."""
+    m = _TS_RE.match(s)
+    if not m:
+        raise ValueError("not an RFC 3339 time: %r" % (s,))
+    y, mo, d, h, mi, se = (int(m.group(i)) for i in range(1, 7))
+    frac = m.group(7) or ""
+    us = int((frac[1:] + "000000")[:6]) if frac else 0
+    tz = m.group(8)
+    if tz == "Z":
+        tzinfo = datetime.timezone.utc
+    else:
+        sign = 1 if tz[0] == "+" else -1
+        tzinfo = datetime.timezone(sign * datetime.timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6])))
+    return datetime.datetime(y, mo, d, h, mi, se, us, tzinfo=tzinfo)
+
+
+def epoch(s):
+    """Seconds since the epoch of an RFC 3339 string (float)."""
+    return parse_time(s).timestamp()
+
+
+MS_TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$")
+UTC_MS_TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+# ---------------------------------------------------------------------------
+# assertions with readable messages
+
+
+class Skip(Exception):
+    pass
+
+
+class Fail(AssertionError):
+    pass
+
+
+def check(cond, msg, *args):
+    if not cond:
+        raise Fail(msg % args if args else msg)
+
+
+def eq(got, expected, what="value"):
+    if got != expected:
+        raise Fail("%s: expected %s, got %s" % (what, _short(expected), _short(got)))
+
+
+def _short(v, limit=600):
+    s = repr(v)
+    if len(s) > limit:
+        s = s[:limit] + "...(%d chars)" % len(s)
+    return s
+
+
+def poll(fn, timeout=10.0, interval=0.05, what="condition"):
+    """Calls fn() until it returns a truthy value or the deadline passes.
+    Returns that value; on timeout raises Fail with the last value or exception."""
+    deadline = time.monotonic() + timeout
+    last = None
+    last_exc = None
+    while True:
+        try:
+            last = fn()
+            last_exc = None
+            if last:
+                return last
+        except Fail as e:
+            last_exc = e
+        except (OSError, http.client.HTTPException, ValueError) as e:
+            last_exc = e
+        if time.monotonic() >= deadline:
+            raise Fail("timed out after %.1fs waiting for %s (last: %s)"
+                       % (timeout, what, last_exc if last_exc else _short(last)))
+        time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------
+# HTTP
+
+
+class Response(tuple):
+    """(status, headers, body) with convenience accessors."""
+
+    def __new__(cls, status, headers, body):
+        return tuple.__new__(cls, (status, headers, body))
+
+    status = property(lambda self: self[0])
+    headers = property(lambda self: self[1])
+    body = property(lambda self: self[2])
+
+    def json(self):
+        return json.loads(self[2].decode("utf-8"))
+
+    def json_ordered(self):
+        """Decodes keeping key order: objects become lists of (key, value) pairs."""
+        return json.loads(self[2].decode("utf-8"), object_pairs_hook=lambda p: p)
+
+    def text(self):
+        return self[2].decode("utf-8", "replace")
+
+
+def http_request(host, port, method, path, body=None, headers=None, timeout=10.0):
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        hdrs = dict(headers or {})
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        conn.request(method, path, body=body, headers=hdrs)
+        r = conn.getresponse()
+        data = r.read()
+        return Response(r.status, r.headers, data)
+    finally:
+        conn.close()
+
+
+def qs(params):
+    """Query string from a dict or list of pairs ('?' included, '' when empty)."""
+    if not params:
+        return ""
+    return "?" + urllib.parse.urlencode(params, doseq=True)
+
+
+# ---------------------------------------------------------------------------
+# servers
+
+
+class Server:
+    """One alertrouter or Alertmanager process on 127.0.0.1:<free port>."""
+
+    def __init__(self, kind, config=DEFAULT_CONFIG, args=(), route_prefix=None,
+                 external_url_path=None, data_dir=None, start=True, ready_timeout=20.0,
+                 gc_interval=None, cwd=None):
+        if kind not in KINDS:
+            raise ValueError("unknown kind %r" % kind)
+        self.kind = kind
+        self.config = config
+        self.extra_args = list(args)
+        self.route_prefix = route_prefix
+        self.external_url_path = external_url_path
+        self.gc_interval = gc_interval
+        self.ready_timeout = ready_timeout
+        self.tmp = tempfile.mkdtemp(prefix="ar-e2e-%s-" % kind)
+        self.data_dir = data_dir or os.path.join(self.tmp, "data")
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.config_path = os.path.join(self.tmp, "config.yml")
+        self.cwd = cwd or self.tmp
+        self.host = "127.0.0.1"
+        self.port = None
+        self.proc = None
+        self.log_path = os.path.join(self.tmp, "server.log")
+        self.starts = 0
+        self.started_at = None
+        self.ready_at = None
+        with open(self.config_path, "w") as f:
+            f.write(config)
+        if start:
+            self.start()
+
+    # -- paths ------------------------------------------------------------
+    @property
+    def prefix(self):
+        p = self.route_prefix
+        if p is None and self.external_url_path:
+            p = self.external_url_path
+        if not p or p == "/":
+            return ""
+        return "/" + p.strip("/")
+
+    @property
+    def base_url(self):
+        return "http://%s:%d" % (self.host, self.port)
+
+    @property
+    def url(self):
+        """URL including the route prefix (what amtool needs)."""
+        return self.base_url + self.prefix
+
+    def binary(self):
+        return ar_binary() if self.kind == "alertrouter" else AM_BINARY
+
+    def command(self):
+        args = [self.binary(),
+                "--config.file=" + self.config_path,
+                "--storage.path=" + self.data_dir,
+                "--web.listen-address=%s:%d" % (self.host, self.port)]
+        if self.kind == "alertmanager":
+            args.append("--cluster.listen-address=")
+        if self.route_prefix is not None:
+            args.append("--web.route-prefix=" + self.route_prefix)
+        if self.external_url_path is not None:
+            args.append("--web.external-url=http://%s:%d%s" % (self.host, self.port,
+                                                               self.external_url_path))
+        if self.gc_interval is not None:
+            args.append("--alerts.gc-interval=" + self.gc_interval)
+        args.extend(self.extra_args)
+        return args
+
+    # -- lifecycle --------------------------------------------------------
+    def start(self, keep_port=False):
+        binary = self.binary()
+        if not os.path.exists(binary):
+            raise Fail("binary not found: %s" % binary)
+        last_err = None
+        for attempt in range(3):
+            if not (keep_port and self.port):
+                self.port = free_port()
+            logf = open(self.log_path, "ab")
+            logf.write(("=== start %d: %s\n" % (self.starts, " ".join(self.command()))).encode())
+            logf.flush()
+            self.started_at = time.monotonic()
+            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=logf,
+                                         stderr=subprocess.STDOUT, cwd=self.cwd)
+            logf.close()
+            _register(self.proc)
+            self.starts += 1
+            try:
+                self.wait_ready(self.ready_timeout)
+                return self
+            except Fail as e:
+                last_err = e
+                exited = self.proc.poll() is not None
+                self._reap()
+                if not exited or keep_port:
+                    break
+                # Port stolen between free_port() and bind: retry on another port.
+                if "address already in use" not in self.log_text().lower():
+                    break
+        raise Fail("%s did not become ready: %s; log tail:\n%s"
+                   % (self.kind, last_err, self.log_tail()))
+
+    def wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise Fail("process exited with status %s" % self.proc.returncode)
+            try:
+                r = http_request(self.host, self.port, "GET", self.prefix + "/-/ready", timeout=2)
+                if r.status == 200:
+                    self.ready_at = time.monotonic()
+                    return
+                last = "status %d" % r.status
+            except (OSError, http.client.HTTPException) as e:
+                last = repr(e)
+            time.sleep(0.02)
+        raise Fail("not ready after %.1fs (%s)" % (timeout, last))
+
+    def startup_seconds(self):
+        return self.ready_at - self.started_at
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def _reap(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        _unregister(self.proc)
+
+    def stop(self, timeout=10.0):
+        """SIGTERM and wait; SIGKILL after timeout. Returns the exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGTERM)
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._reap()
+                raise Fail("%s did not exit within %.0fs of SIGTERM" % (self.kind, timeout))
+        rc = self.proc.returncode
+        _unregister(self.proc)
+        return rc
+
+    def kill9(self):
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self._reap()
+
+    def restart(self, kill=False, args=None, keep_port=False):
+        """Stops (SIGTERM, or SIGKILL with kill=True) and starts again on the same data dir."""
+        if kill:
+            self.kill9()
+        else:
+            self.stop()
+        if args is not None:
+            self.extra_args = list(args)
+        return self.start(keep_port=keep_port)
+
+    def cleanup(self):
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                try:
+                    self.stop(timeout=5)
+                except Fail:
+                    pass
+        finally:
+            self._reap()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def log_text(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def log_tail(self, n=30):
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+    def rss_kb(self):
+        """VmRSS of the server process in kB."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    # -- HTTP -------------------------------------------------------------
+    def request(self, method, path, body=None, headers=None, timeout=10.0, prefix=True):
+        """path is relative to the route prefix unless prefix=False."""
+        p = (self.prefix + path) if prefix else path
+        return http_request(self.host, self.port, method, p, body=body, headers=headers,
+                            timeout=timeout)
+
+    def get(self, path, params=None, **kw):
+        return self.request("GET", path + qs(params), **kw)
+
+    def post_json(self, path, obj, content_type="application/json", **kw):
+        body = obj if isinstance(obj, (bytes, str)) else json.dumps(obj)
+        return self.request("POST", path, body=body, headers={"Content-Type": content_type}, **kw)
+
+    def post_alerts(self, alerts, **kw):
+        return self.post_json("/api/v2/alerts", alerts, **kw)
+
+    def get_json(self, path, params=None, expect=200):
+        r = self.get(path, params)
+        if expect is not None and r.status != expect:
+            raise Fail("GET %s%s: expected %d, got %d %s"
+                       % (path, qs(params), expect, r.status, r.text()[:300]))
+        return r.json()
+
+    def alerts(self, params=None):
+        return self.get_json("/api/v2/alerts", params)
+
+    def alerts_by_fp(self, params=None):
+        return {a["fingerprint"]: a for a in self.alerts(params)}
+
+    def post_ok(self, alerts):
+        r = self.post_alerts(alerts)
+        if r.status != 200:
+            raise Fail("POST alerts: expected 200, got %d %s" % (r.status, r.text()[:300]))
+        return r
+
+    def amtool(self, *args, timeout=30, check_rc=None):
+        cmd = [AMTOOL, "--alertmanager.url=" + self.url] + list(args)
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+        out = p.stdout.decode("utf-8", "replace")
+        err = p.stderr.decode("utf-8", "replace")
+        if check_rc is not None and p.returncode != check_rc:
+            raise Fail("amtool %s: exit %d, expected %d; stdout=%r stderr=%r"
+                       % (" ".join(args), p.returncode, check_rc, out, err))
+        return p.returncode, out, err
+
+
+# ---------------------------------------------------------------------------
+# webhook sink
+
+
+class WebhookSink:
+    """Threaded HTTP server on 127.0.0.1 recording POST bodies.
+    received: list of (monotonic_time, path, body_bytes, parsed_json_or_None).
+    status_fn(path, n) may return a status code to answer (default 200)."""
+
+    def __init__(self, status_fn=None, delay_fn=None):
+        sink = self
+        self.received = []
+        self.cond = threading.Condition()
+        self.status_fn = status_fn
+        self.delay_fn = delay_fn
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                t = time.monotonic()
+                try:
+                    parsed = json.loads(body.decode("utf-8"))
+                except ValueError:
+                    parsed = None
+                with sink.cond:
+                    idx = len(sink.received)
+                    sink.received.append((t, self.path, body, parsed))
+                    sink.cond.notify_all()
+                if sink.delay_fn:
+                    d = sink.delay_fn(self.path, idx)
+                    if d:
+                        time.sleep(d)
+                code = sink.status_fn(self.path, idx) if sink.status_fn else 200
+                self.send_response(code or 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path="/"):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def wait_for(self, n, timeout=10.0):
+        """Waits until at least n bodies arrived; returns the list."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.received) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Fail("webhook sink: expected %d bodies within %.1fs, got %d"
+                               % (n, timeout, len(self.received)))
+                self.cond.wait(left)
+            return list(self.received)
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+# ---------------------------------------------------------------------------
+# alerts
+
+
+def alert(labels, annotations=None, starts=None, ends=None, url=None):
+    a = {"labels": dict(labels)}
+    if annotations is not None:
+        a["annotations"] = dict(annotations)
+    if starts is not None:
+        a["startsAt"] = starts
+    if ends is not None:
+        a["endsAt"] = ends
+    if url is not None:
+        a["generatorURL"] = url
+    return a
+
+
+def fingerprint(labels):
+    """COMPAT 2.2: FNV-1a 64 over sorted name 0xff value 0xff."""
+    h = 0xcbf29ce484222325
+    for k in sorted(labels, key=lambda s: s.encode("utf-8")):
+        for part in (k.encode("utf-8"), b"\xff", labels[k].encode("utf-8"), b"\xff"):
+            for b in part:
+                h ^= b
+                h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return "%016x" % h
+
+
+# ---------------------------------------------------------------------------
+# runner
+
+
+class Context:
+    """Per-case resources: servers and sinks are cleaned up when the case ends."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.servers = []
+        self.sinks = []
+        self.notes = []
+
+    @property
+    def is_am(self):
+        return self.kind == "alertmanager"
+
+    def server(self, config=DEFAULT_CONFIG, **kw):
+        s = Server(self.kind, config, start=False, **kw)
+        self.servers.append(s)
+        s.start()
+        return s
+
+    def sink(self, **kw):
+        s = WebhookSink(**kw)
+        self.sinks.append(s)
+        return s
+
+    def note(self, msg):
+        self.notes.append(msg)
+
+    def cleanup(self):
+        for s in self.servers:
+            try:
+                s.cleanup()
+            except Exception:
+                pass
+        for s in self.sinks:
+            try:
+                s.close()
+            except Exception:
+                pass
+
+
+class Suite:
+    def __init__(self, name):
+        self.name = name
+        self.cases = []
+
+    def case(self, name=None, only=None, timeout=None):
+        """Registers fn(ctx). only: a kind or tuple of kinds the case applies to."""
+        def deco(fn):
+            kinds = (only,) if isinstance(only, str) else only
+            self.cases.append((name or fn.__name__, fn, kinds))
+            return fn
+        return deco
+
+    def main(self):
+        patterns = [a for a in sys.argv[1:] if not a.startswith("-")]
+        verbose = os.environ.get("AR_E2E_VERBOSE") == "1" or "-v" in sys.argv
+        passed = failed = skipped = 0
+        failures = []
+        t_all = time.monotonic()
+        for kind in targets():
+            for name, fn, kinds in self.cases:
+                if kinds and kind not in kinds:
+                    continue
+                if patterns and not any(p in name for p in patterns):
+                    continue
+                ctx = Context(kind)
+                t0 = time.monotonic()
+                status = "ok"
+                detail = ""
+                try:
+                    fn(ctx)
+                    passed += 1
+                except Skip as e:
+                    status = "skip"
+                    detail = str(e)
+                    skipped += 1
+                except Exception as e:
+                    status = "FAIL"
+                    if isinstance(e, Fail):
+                        detail = str(e)
+                    else:
+                        detail = "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc())
+                    if verbose:
+                        for s in ctx.servers:
+                            detail += "\n--- %s log tail ---\n%s" % (s.kind, s.log_tail(40))
+                    failed += 1
+                    failures.append((kind, name))
+                finally:
+                    ctx.cleanup()
+                dt = time.monotonic() - t0
+                line = "%-4s %-12s %s/%s (%.1fs)" % (status, kind, self.name, name, dt)
+                if detail:
+                    line += ": " + detail
+                if ctx.notes:
+                    line += " [note: " + "; ".join(ctx.notes) + "]"
+                print(line, flush=True)
+        if skipped:
+            print("%d skipped" % skipped)
+        print("%d passed, %d failed" % (passed, failed), flush=True)
+        print("(%s: %.1fs)" % (self.name, time.monotonic() - t_all), flush=True)
+        _kill_all()
+        sys.exit(1 if failed else 0)
