@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""/api/v2/status, /api/v2/receivers, /-/healthy, /-/ready, CORS and route prefixes
+(COMPAT 1.1, 1.7-1.9)."""
+
+import time
+
+from harness import UTC_MS_TS_RE, Suite, alert, check, epoch, eq, http_request, Fail
+
+suite = Suite("01-api-status")
+
+SECRET_CONFIG = """\
+global:
+  resolve_timeout: 5m
+  slack_api_url: https://hooks.slack.com/services/T000/B000/GLOBALSECRET
+route:
+  receiver: slack
+  group_by: [alertname]
+receivers:
+- name: slack
+  slack_configs:
+  - channel: '#alerts'
+    api_url: https://hooks.slack.com/services/T000/B000/XXXXSECRET
+- name: unused
+- name: hook
+  webhook_configs:
+  - url: http://127.0.0.1:9/hook
+"""
+
+
+@suite.case("status-shape")
+def status_shape(ctx):
+    t0 = time.time()
+    srv = ctx.server()
+    t1 = time.time()
+    r = srv.get("/api/v2/status")
+    eq(r.status, 200, "status")
+    ct = r.headers.get("Content-Type", "")
+    check(ct.split(";")[0].strip() == "application/json", "Content-Type %r" % ct)
+    keys = [k for k, _ in r.json_ordered()]
+    eq(keys, ["cluster", "config", "uptime", "versionInfo"], "top-level field order")
+    st = r.json()
+    eq(st["cluster"], {"peers": [], "status": "disabled"}, "cluster")
+    eq(list(st["config"]), ["original"], "config keys")
+    orig = st["config"]["original"]
+    check(isinstance(orig, str) and "route:" in orig and "receiver: team" in orig,
+          "config.original lacks the route: %r" % orig[:300])
+    check("resolve_timeout: 5m" in orig, "config.original lacks the default resolve_timeout: %r" % orig[:300])
+    check("receivers:\n- name: team" in orig, "config.original lacks receivers: %r" % orig[-300:])
+    check(UTC_MS_TS_RE.match(st["uptime"]), "uptime not RFC 3339 UTC ms: %r" % st["uptime"])
+    up = epoch(st["uptime"])
+    check(t0 - 1 <= up <= t1 + 0.01, "uptime %s not the start time (%f..%f)" % (st["uptime"], t0, t1))
+    vi = st["versionInfo"]
+    eq(sorted(vi), ["branch", "buildDate", "buildUser", "goVersion", "revision", "version"], "versionInfo keys")
+    eq([k for k, _ in dict(r.json_ordered())["versionInfo"]],
+       ["branch", "buildDate", "buildUser", "goVersion", "revision", "version"], "versionInfo order")
+    for k, v in vi.items():
+        check(isinstance(v, str), "versionInfo.%s not a string: %r" % (k, v))
+    check(vi["version"][:1].isdigit(), "versionInfo.version %r does not start with a digit" % vi["version"])
+
+
+@suite.case("status-secrets")
+def status_secrets(ctx):
+    srv = ctx.server(SECRET_CONFIG)
+    orig = srv.get_json("/api/v2/status")["config"]["original"]
+    check("SECRET" not in orig, "a secret leaked into config.original:\n%s" % orig)
+    check("slack_api_url: <secret>" in orig, "global slack_api_url not shown as <secret>:\n%s" % orig)
+    check("api_url: <secret>" in orig.replace("slack_api_url", ""), "slack api_url not <secret>:\n%s" % orig)
+    check("channel: '#alerts'" in orig, "slack channel missing:\n%s" % orig)
+    check("url: http://127.0.0.1:9/hook" in orig, "webhook url (clear text in 0.25) missing:\n%s" % orig)
+
+
+@suite.case("receivers")
+def receivers(ctx):
+    srv = ctx.server(SECRET_CONFIG)
+    r = srv.get("/api/v2/receivers")
+    eq(r.status, 200, "status")
+    got = r.json()
+    names = [x["name"] for x in got]
+    eq(names, ["slack", "unused", "hook"], "receiver names in config order")
+    for x in got:
+        check(set(x) <= {"name", "labels"}, "receiver object keys %r" % sorted(x))
+
+
+@suite.case("healthy-ready")
+def healthy_ready(ctx):
+    srv = ctx.server()
+    for p in ("/-/healthy", "/-/ready"):
+        r = srv.get(p)
+        eq(r.status, 200, "GET %s" % p)
+        eq(r.body, b"OK", "GET %s body" % p)
+        r = srv.request("HEAD", p)
+        eq(r.status, 200, "HEAD %s" % p)
+        eq(r.body, b"", "HEAD %s body" % p)
+
+
+@suite.case("cors")
+def cors(ctx):
+    srv = ctx.server()
+    r = srv.request("GET", "/api/v2/receivers", headers={"Origin": "http://ui.example"})
+    eq(r.status, 200, "status")
+    eq(r.headers.get("Access-Control-Allow-Origin"), "*", "Access-Control-Allow-Origin")
+    check("Origin" in ",".join(r.headers.get_all("Vary") or []), "Vary: Origin missing: %r"
+          % r.headers.get_all("Vary"))
+    r = srv.request("GET", "/api/v2/alerts")
+    check("Origin" in ",".join(r.headers.get_all("Vary") or []), "Vary: Origin missing without Origin")
+    r = srv.request("POST", "/api/v2/alerts", body="[]",
+                    headers={"Origin": "http://ui.example", "Content-Type": "application/json"})
+    eq(r.status, 200, "POST with Origin")
+    eq(r.headers.get("Access-Control-Allow-Origin"), "*", "ACAO on POST")
+    for method in ("GET", "POST"):
+        r = srv.request("OPTIONS", "/api/v2/alerts",
+                        headers={"Origin": "http://ui.example", "Access-Control-Request-Method": method,
+                                 "Access-Control-Request-Headers": "content-type"})
+        eq(r.status, 200, "preflight %s" % method)
+        eq(r.headers.get("Access-Control-Allow-Origin"), "*", "preflight ACAO %s" % method)
+        allowed = (r.headers.get("Access-Control-Allow-Methods") or "").upper()
+        check(method in allowed, "preflight Access-Control-Allow-Methods %r lacks %s" % (allowed, method))
+
+
+@suite.case("route-prefix")
+def route_prefix(ctx):
+    srv = ctx.server(route_prefix="/foo")
+    eq(srv.prefix, "/foo", "harness prefix")
+    eq(srv.get("/api/v2/status").status, 200, "GET /foo/api/v2/status")
+    srv.post_ok([alert({"alertname": "pfx"})])
+    eq([a["labels"]["alertname"] for a in srv.alerts()], ["pfx"], "alerts under /foo")
+    eq(srv.get("/-/ready").body, b"OK", "/foo/-/ready")
+    r = srv.request("GET", "/", prefix=False)
+    eq(r.status, 302, "GET / redirects")
+    eq(r.headers.get("Location"), "/foo", "Location")
+    eq(srv.request("GET", "/api/v2/status", prefix=False).status, 404, "unprefixed API path")
+
+
+@suite.case("external-url-prefix")
+def external_url_prefix(ctx):
+    srv = ctx.server(external_url_path="/am/")
+    eq(srv.prefix, "/am", "harness prefix")
+    eq(srv.get("/api/v2/receivers").json(), [{"name": "team"}], "receivers under /am")
+    r = srv.request("GET", "/", prefix=False)
+    eq(r.status, 302, "GET / redirects")
+    eq(r.headers.get("Location"), "/am", "Location")
+
+
+if __name__ == "__main__":
+    suite.main()
