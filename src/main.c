@@ -1,5 +1,262 @@
-/* Process entry point: placeholder until the daemon is wired. */
-int main(void)
+/* Process entry point: parses flags, runs a subcommand (check-config, template) or the
+ * daemon: load config, open storage, start the core and the HTTP listeners, then wait for
+ * signals (SIGHUP reloads, SIGTERM/SIGINT shut down gracefully: stop accepting, finish
+ * in-flight requests, flush writes). */
+#include "ar/api.h"
+#include "ar/clock.h"
+#include "ar/config.h"
+#include "ar/core.h"
+#include "ar/flags.h"
+#include "ar/http.h"
+#include "ar/log.h"
+#include "ar/store.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct daemon {
+    struct flags flags;
+    const char *config_path; /* NULL when running on the embedded default */
+    struct core *core;
+    pthread_mutex_t reload_mu;
+};
+
+static int check_config(int argc, char **argv)
 {
-    return 0;
+    int failed = 0;
+
+    if (argc < 3) {
+        fprintf(stderr, "usage: alertrouter check-config <file>...\n");
+        return 2;
+    }
+    for (int i = 2; i < argc; i++) {
+        struct config *cfg = NULL;
+        struct ar_error err;
+        if (config_load_file(argv[i], &cfg, &err) != AR_OK) {
+            printf("Checking '%s'  FAILED: %s\n\n", argv[i], err.msg);
+            failed = 1;
+            continue;
+        }
+        printf("Checking '%s'  SUCCESS\n", argv[i]);
+        config_print_summary(cfg, stdout);
+        printf("\n");
+        config_unref(cfg);
+    }
+    return failed;
+}
+
+static int load_config(const char *path, struct config **out, struct ar_error *err)
+{
+    if (path == NULL) {
+        return config_load_string(config_default_text(), "<embedded>", out, err);
+    }
+    return config_load_file(path, out, err);
+}
+
+static int reload(void *ctx, struct ar_error *err)
+{
+    struct daemon *d = ctx;
+    struct config *cfg = NULL;
+    int rc;
+
+    pthread_mutex_lock(&d->reload_mu);
+    rc = load_config(d->config_path, &cfg, err);
+    if (rc == AR_OK) {
+        core_set_config(d->core, cfg);
+        config_unref(cfg);
+        log_info("config", "configuration reloaded from %s",
+                 d->config_path ? d->config_path : "<embedded>");
+    } else {
+        log_error("config", "reload failed, keeping the running configuration: %s", err->msg);
+    }
+    pthread_mutex_unlock(&d->reload_mu);
+    return rc;
+}
+
+/* http://<hostname>:<port>/ from the first listen address, as Alertmanager defaults. */
+static char *default_external_url(const char *listen)
+{
+    char host[256];
+    const char *colon = strrchr(listen, ':');
+
+    if (gethostname(host, sizeof(host)) != 0) {
+        snprintf(host, sizeof(host), "localhost");
+    }
+    host[sizeof(host) - 1] = '\0';
+    return ar_asprintf("http://%s:%s/", host, colon ? colon + 1 : "9093");
+}
+
+/* Route prefix: the flag, else the path of the external URL; "/" becomes "". */
+static char *route_prefix(const char *flag, const char *external_url)
+{
+    const char *p = flag;
+    char *out;
+    size_t n;
+
+    if (p == NULL || p[0] == '\0') {
+        const char *scheme = strstr(external_url, "://");
+        p = scheme ? strchr(scheme + 3, '/') : NULL;
+        if (p == NULL) {
+            p = "/";
+        }
+    }
+    out = p[0] == '/' ? ar_strdup(p) : ar_asprintf("/%s", p);
+    n = strlen(out);
+    while (n > 0 && out[n - 1] == '/') {
+        out[--n] = '\0';
+    }
+    return out;
+}
+
+static int run_daemon(struct daemon *d)
+{
+    struct flags *f = &d->flags;
+    struct config *cfg = NULL;
+    struct store *st = NULL;
+    struct http_server *servers[AR_ARRAY_LEN(f->listen)] = {0};
+    struct ar_error err;
+    struct api api;
+    struct core_options copt;
+    struct http_options hopt;
+    char *external_url = NULL;
+    char *prefix = NULL;
+    sigset_t sigs;
+    int rc = 1;
+    struct stat sb;
+
+    memset(&api, 0, sizeof(api));
+    api.start_ns = clock_now_ns();
+    if (f->web_config_file[0] != '\0') {
+        log_error("main", "--web.config.file is not supported yet: refusing to start without the "
+                          "TLS/authentication it asks for");
+        return 1;
+    }
+    for (size_t i = 0; i < f->nignored; i++) {
+        log_warn("main", "flag %s is accepted for compatibility and ignored", f->ignored[i]);
+    }
+    d->config_path = f->config_file;
+    if (!f->config_file_set && stat(f->config_file, &sb) != 0) {
+        d->config_path = NULL;
+        log_info("config", "no %s found: using the built-in default configuration",
+                 f->config_file);
+    }
+    if (load_config(d->config_path, &cfg, &err) != AR_OK) {
+        log_error("config", "loading configuration failed: %s", err.msg);
+        return 1;
+    }
+    if (store_open(f->storage_path, &st, &err) != AR_OK) {
+        log_error("store", "%s", err.msg);
+        goto out;
+    }
+    copt.gc_interval_ns = f->gc_interval_ms * AR_NS_PER_MS;
+    if (core_new(st, cfg, &copt, &d->core) != AR_OK) {
+        log_error("core", "loading stored state failed: %s", store_errmsg(st));
+        goto out;
+    }
+    /* Signals go to this thread only (sigwait below): block them before threads start. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (core_start(d->core) != AR_OK) {
+        log_error("core", "cannot start threads");
+        goto out;
+    }
+    external_url = f->external_url[0] ? ar_strdup(f->external_url)
+                                      : default_external_url(f->listen[0]);
+    prefix = route_prefix(f->route_prefix, external_url);
+    api.core = d->core;
+    api.route_prefix = prefix;
+    api.external_url = external_url;
+    api.limits.max_alerts = (size_t)f->max_alerts;
+    api.limits.max_labels = (size_t)f->max_labels;
+    api.limits.max_label_value_bytes = (size_t)f->max_label_bytes;
+    api.reload = reload;
+    api.reload_ctx = d;
+    hopt.max_body_bytes = (size_t)f->max_body_bytes;
+    hopt.connection_timeout_s = (unsigned)f->read_timeout_s;
+    hopt.connection_limit = (unsigned)f->max_connections;
+    for (size_t i = 0; i < f->nlisten; i++) {
+        if (http_server_start(f->listen[i], &hopt, api_handle, &api, &servers[i], &err) !=
+            AR_OK) {
+            log_error("http", "%s", err.msg);
+            goto stop;
+        }
+        log_info("http", "listening on %s (port %u)", f->listen[i],
+                 http_server_port(servers[i]));
+    }
+    log_info("main", "alertrouter %s ready; storage %s, external URL %s", AR_VERSION,
+             f->storage_path, external_url);
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&sigs, &sig) != 0) {
+            continue;
+        }
+        if (sig == SIGHUP) {
+            reload(d, &err);
+            continue;
+        }
+        log_info("main", "received signal %d, shutting down", sig);
+        break;
+    }
+    rc = 0;
+stop:
+    for (size_t i = 0; i < f->nlisten; i++) {
+        http_server_stop(servers[i]); /* waits for in-flight requests */
+    }
+    core_stop(d->core);
+out:
+    core_free(d->core);
+    store_close(st);
+    config_unref(cfg);
+    free(external_url);
+    free(prefix);
+    if (rc == 0) {
+        log_info("main", "stopped cleanly");
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d;
+    struct ar_error err;
+    enum log_level level;
+    enum log_format format;
+
+    if (argc > 1 && strcmp(argv[1], "check-config") == 0) {
+        return check_config(argc, argv);
+    }
+    memset(&d, 0, sizeof(d));
+    pthread_mutex_init(&d.reload_mu, NULL);
+    if (flags_parse(argc, argv, &d.flags, &err) != AR_OK) {
+        fprintf(stderr, "alertrouter: error: %s\n\n", err.msg);
+        flags_usage(stderr);
+        return 2;
+    }
+    if (d.flags.show_help) {
+        flags_usage(stdout);
+        return 0;
+    }
+    if (d.flags.show_version) {
+        printf("alertrouter, version %s (Alertmanager API v2 compatible: 0.25)\n", AR_VERSION);
+        return 0;
+    }
+    if (log_level_parse(d.flags.log_level, &level) != AR_OK ||
+        log_format_parse(d.flags.log_format, &format) != AR_OK) {
+        fprintf(stderr, "alertrouter: error: invalid --log.level or --log.format\n\n");
+        flags_usage(stderr);
+        return 2;
+    }
+    log_setup(level, format);
+    int rc = run_daemon(&d);
+    pthread_mutex_destroy(&d.reload_mu);
+    return rc;
 }

@@ -1,0 +1,39 @@
+/* One alert as Alertmanager models it (COMPAT 2.1-2.4). Alerts are immutable once
+ * published to the alert store and shared by reference: the store, API snapshots and (later)
+ * aggregation groups and in-flight notifications each hold a reference. A merge builds a
+ * new alert instead of changing the stored one. Reference counts are atomic, so snapshots
+ * may be read and released on HTTP threads. */
+#ifndef AR_ALERT_H
+#define AR_ALERT_H
+
+#include "ar/common.h"
+#include "ar/labels.h"
+
+struct alert {
+    int refs;                   /* atomic; freed at 0 */
+    uint64_t fp;                /* labelset_fingerprint(&labels) */
+    struct labelset labels;     /* non-empty, validated */
+    struct labelset annotations;
+    char *generator_url;        /* NULL when empty */
+    int64_t starts_at;          /* ns since epoch */
+    int64_t ends_at;            /* ns; the resolve_timeout guess when timeout is set */
+    int64_t updated_at;         /* ns; time of the last POST that touched it */
+    int16_t starts_off_min;     /* UTC offsets supplied by the client, for display */
+    int16_t ends_off_min;
+    bool timeout;               /* ends_at was synthesised from resolve_timeout */
+};
+
+struct alert *alert_new(void); /* refs = 1, empty sets, times unset */
+struct alert *alert_ref(struct alert *a);
+void alert_unref(struct alert *a); /* accepts NULL */
+/* Deep copy with refs = 1. */
+struct alert *alert_dup(const struct alert *a);
+
+/* Resolved at time now: ends_at is set and ends_at <= now. */
+bool alert_resolved_at(const struct alert *a, int64_t now_ns);
+
+/* COMPAT 2.3: merges a newly posted alert into the stored one with the same fingerprint.
+ * "Resolved" is judged at now_ns. Returns a new alert (refs = 1); neither argument changes. */
+struct alert *alert_merge(const struct alert *old, const struct alert *newer, int64_t now_ns);
+
+#endif

@@ -1,0 +1,48 @@
+/* The HTTP API: Alertmanager's API v2 plus health, reload and metrics endpoints, routed
+ * under --web.route-prefix. api.c routes and writes the shared reply shapes (COMPAT 1.1);
+ * api_alerts.c and api_status.c hold the endpoint handlers. */
+#ifndef AR_API_H
+#define AR_API_H
+
+#include "ar/core.h"
+#include "ar/http.h"
+#include "ar/ingest.h"
+
+struct api_counters {
+    uint64_t alerts_received_firing;
+    uint64_t alerts_received_resolved;
+    uint64_t alerts_invalid;
+    uint64_t http_requests;
+};
+
+/* Reload hook: reloads the config file; returns AR_OK or fills err. */
+typedef int (*api_reload_fn)(void *ctx, struct ar_error *err);
+
+struct api {
+    struct core *core;
+    const char *route_prefix;  /* "" for the root, else "/foo" (no trailing slash) */
+    const char *external_url;  /* e.g. http://host:9093/ */
+    int64_t start_ns;          /* process start (uptime in /api/v2/status) */
+    struct ingest_limits limits;
+    api_reload_fn reload;
+    void *reload_ctx;
+    struct api_counters counters; /* updated atomically */
+};
+
+/* http_handler for http_server_start; ctx is a struct api. */
+void api_handle(void *ctx, const struct http_request *req, struct http_response *resp);
+
+/* Shared reply helpers. */
+void api_reply_json_string(struct http_response *resp, int status, const char *msg);
+void api_reply_error_object(struct http_response *resp, int status, int code, const char *msg);
+bool api_param_bool(const struct http_request *req, const char *key, bool def);
+
+/* Endpoint handlers (path already stripped of the prefix). */
+void api_alerts_post(struct api *api, const struct http_request *req, struct http_response *resp);
+void api_alerts_get(struct api *api, const struct http_request *req, struct http_response *resp);
+void api_status_get(struct api *api, const struct http_request *req, struct http_response *resp);
+void api_receivers_get(struct api *api, const struct http_request *req,
+                       struct http_response *resp);
+void api_metrics_get(struct api *api, const struct http_request *req, struct http_response *resp);
+
+#endif

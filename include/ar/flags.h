@@ -1,0 +1,40 @@
+/* Command-line flags, named as Alertmanager's so existing service files work (COMPAT 11),
+ * plus alertrouter's own limits. Accepts --flag=value and --flag value. */
+#ifndef AR_FLAGS_H
+#define AR_FLAGS_H
+
+#include "ar/common.h"
+
+#include <stdio.h>
+
+struct flags {
+    const char *config_file;     /* --config.file */
+    bool config_file_set;        /* given explicitly (a missing file is then an error) */
+    const char *storage_path;    /* --storage.path */
+    const char *listen[8];       /* --web.listen-address (repeatable) */
+    size_t nlisten;
+    const char *external_url;    /* --web.external-url */
+    const char *route_prefix;    /* --web.route-prefix */
+    const char *web_config_file; /* --web.config.file */
+    int64_t retention_ms;        /* --data.retention */
+    int64_t maintenance_ms;      /* --data.maintenance-interval */
+    int64_t gc_interval_ms;      /* --alerts.gc-interval */
+    const char *log_level;       /* --log.level */
+    const char *log_format;      /* --log.format */
+    int64_t max_body_bytes;      /* --api.max-body-bytes */
+    int64_t max_alerts;          /* --api.max-alerts-per-request */
+    int64_t max_labels;          /* --api.max-labels-per-alert */
+    int64_t max_label_bytes;     /* --api.max-label-bytes */
+    int64_t read_timeout_s;      /* --web.read-timeout (seconds) */
+    int64_t max_connections;     /* --web.max-connections */
+    bool show_version;
+    bool show_help;
+    const char *ignored[16];     /* accepted-but-ignored flags seen, for warnings */
+    size_t nignored;
+};
+
+/* Parses argv[1..argc); on error writes a message naming the flag and returns AR_EINVAL. */
+int flags_parse(int argc, char **argv, struct flags *out, struct ar_error *err);
+void flags_usage(FILE *out);
+
+#endif

@@ -1,0 +1,66 @@
+/* HTTP transport on libmicrohttpd: listens on each --web.listen-address, collects the
+ * request (bounded body, query parameters including repeated ones), hands it to one handler
+ * function and sends its response. One thread per connection, so a handler may block on the
+ * core; MHD's connection timeout closes slow or half-closed clients. */
+#ifndef AR_HTTP_H
+#define AR_HTTP_H
+
+#include "ar/buf.h"
+
+struct http_param {
+    const char *key;
+    const char *value; /* "" when the parameter had no value */
+};
+
+struct http_header_out {
+    char *name;
+    char *value;
+};
+
+struct http_request {
+    const char *method;     /* "GET", "POST", ... */
+    const char *path;       /* URL path, percent-decoded by MHD */
+    const char *client;     /* client address, e.g. "127.0.0.1" */
+    const char *body;       /* NUL-terminated; may be "" */
+    size_t body_len;
+    bool body_too_large;    /* body exceeded the limit and was discarded */
+    struct http_param *params;
+    size_t nparams;
+    void *conn;             /* the MHD connection, for header lookups */
+};
+
+struct http_response {
+    int status;
+    const char *content_type; /* static string; NULL for no Content-Type */
+    struct buf body;
+    struct http_header_out headers[8];
+    size_t nheaders;
+};
+
+/* Returns the request header value or NULL (case-insensitive name). */
+const char *http_request_header(const struct http_request *req, const char *name);
+/* First value of a query parameter or NULL. */
+const char *http_request_param(const struct http_request *req, const char *key);
+/* Adds a response header (copied). */
+void http_response_header(struct http_response *resp, const char *name, const char *value);
+
+typedef void (*http_handler)(void *ctx, const struct http_request *req,
+                             struct http_response *resp);
+
+struct http_server;
+
+struct http_options {
+    size_t max_body_bytes;      /* larger bodies are discarded and flagged */
+    unsigned connection_timeout_s;
+    unsigned connection_limit;
+};
+
+/* Starts listening on addr ("host:port", ":port", "[::1]:port"). */
+int http_server_start(const char *addr, const struct http_options *opt, http_handler handler,
+                      void *ctx, struct http_server **out, struct ar_error *err);
+/* The port actually bound (useful with port 0). */
+unsigned http_server_port(const struct http_server *s);
+/* Stops accepting, waits for in-flight requests, frees. Accepts NULL. */
+void http_server_stop(struct http_server *s);
+
+#endif

@@ -1,0 +1,34 @@
+/* Durable storage: the only module that speaks SQL. Opens <dir>/alertrouter.db in WAL
+ * mode, applies the embedded migrations (tracked in PRAGMA user_version) and offers a narrow
+ * set of operations. One connection, used by one thread at a time: at start by main to
+ * load state, afterwards by the writer thread only. Writes happen inside store_begin /
+ * store_commit so callers batch many changes into one transaction (group commit). */
+#ifndef AR_STORE_H
+#define AR_STORE_H
+
+#include "ar/alert.h"
+
+struct store;
+
+/* Creates dir if needed, opens the database, migrates. */
+int store_open(const char *dir, struct store **out, struct ar_error *err);
+void store_close(struct store *st); /* accepts NULL */
+/* Schema version after migration (number of the last applied migration). */
+int store_schema_version(struct store *st);
+
+/* Calls cb(alert, ctx) for every stored alert; cb takes ownership of the alert. */
+int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), void *ctx);
+
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+void store_rollback(struct store *st);
+/* Inserts or replaces the row of a->fp. */
+int store_put_alert(struct store *st, const struct alert *a);
+int store_delete_alert(struct store *st, uint64_t fp);
+/* Appends to the alert history: event is "firing", "resolved" or "deleted". */
+int store_add_alert_event(struct store *st, const struct alert *a, const char *event,
+                          int64_t at_ns);
+/* Last SQLite error message (for logs). */
+const char *store_errmsg(struct store *st);
+
+#endif

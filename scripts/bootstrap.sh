@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages alertrouter needs to build, test and benchmark.
+# Run as root (or with sudo). Safe to run again.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+pkgs=(
+  build-essential cmake pkg-config git ca-certificates
+  libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libesmtp-dev libsqlite3-dev sqlite3
+  libyaml-dev libpcre2-dev libyajl-dev libssl-dev
+  python3 python3-aiosmtpd
+  prometheus-alertmanager prometheus
+  valgrind
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# Debian starts the packaged services; the test suite runs its own instances on free ports.
+for svc in prometheus-alertmanager prometheus prometheus-node-exporter; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl stop "$svc" || true
+  fi
+done

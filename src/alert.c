@@ -1,0 +1,98 @@
+/* Alert objects: reference counting, deep copies and Alertmanager's merge rule for
+ * re-posted alerts (ar/alert.h). */
+#include "ar/alert.h"
+
+#include "ar/timefmt.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+struct alert *alert_new(void)
+{
+    struct alert *a = ar_calloc(1, sizeof(*a));
+
+    a->refs = 1;
+    labelset_init(&a->labels);
+    labelset_init(&a->annotations);
+    a->starts_at = AR_TIME_UNSET;
+    a->ends_at = AR_TIME_UNSET;
+    a->updated_at = AR_TIME_UNSET;
+    return a;
+}
+
+struct alert *alert_ref(struct alert *a)
+{
+    __atomic_add_fetch(&a->refs, 1, __ATOMIC_RELAXED);
+    return a;
+}
+
+void alert_unref(struct alert *a)
+{
+    int left;
+
+    if (a == NULL) {
+        return;
+    }
+    left = __atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL);
+    assert(left >= 0);
+    if (left > 0) {
+        return;
+    }
+    labelset_cleanup(&a->labels);
+    labelset_cleanup(&a->annotations);
+    free(a->generator_url);
+    free(a);
+}
+
+struct alert *alert_dup(const struct alert *a)
+{
+    struct alert *c = ar_malloc(sizeof(*c));
+
+    *c = *a;
+    c->refs = 1;
+    labelset_dup(&c->labels, &a->labels);
+    labelset_dup(&c->annotations, &a->annotations);
+    c->generator_url = a->generator_url ? ar_strdup(a->generator_url) : NULL;
+    return c;
+}
+
+bool alert_resolved_at(const struct alert *a, int64_t now_ns)
+{
+    return a->ends_at != AR_TIME_UNSET && a->ends_at <= now_ns;
+}
+
+struct alert *alert_merge(const struct alert *old, const struct alert *newer, int64_t now_ns)
+{
+    const struct alert *a = old;
+    const struct alert *b = newer;
+    struct alert *res;
+
+    /* COMPAT: without overlapping active intervals the new alert simply replaces the old. */
+    bool overlap = (old->starts_at < newer->ends_at && newer->ends_at < old->ends_at) ||
+                   (old->starts_at < newer->starts_at && newer->starts_at < old->ends_at);
+    if (!overlap) {
+        return alert_dup(newer);
+    }
+    /* Copy whichever was updated later; the other one is `a`. */
+    if (old->updated_at > newer->updated_at) {
+        a = newer;
+        b = old;
+    }
+    res = alert_dup(b);
+    if (a->starts_at < res->starts_at) {
+        res->starts_at = a->starts_at;
+        res->starts_off_min = a->starts_off_min;
+    }
+    /* The result keeps an explicit later end of the other alert while it is firing; a
+     * resolved newer alert keeps its own end unless the other also ended, later. */
+    if (alert_resolved_at(b, now_ns)) {
+        if (alert_resolved_at(a, now_ns) && a->ends_at > b->ends_at) {
+            res->ends_at = a->ends_at;
+            res->ends_off_min = a->ends_off_min;
+        }
+    } else if (a->ends_at > b->ends_at && !a->timeout) {
+        res->ends_at = a->ends_at;
+        res->ends_off_min = a->ends_off_min;
+    }
+    return res;
+}

@@ -1,0 +1,589 @@
+/* Core and writer threads (ar/core.h).
+ *
+ * Core thread: pops messages (ingest, snapshot, stop) from a mutex-protected queue; after
+ * each drain it hands one write batch per turn to the writer. It alone mutates the alert
+ * store. Timers: GC of resolved alerts every gc_interval.
+ *
+ * Writer thread: pops every queued batch, applies all of them inside one SQLite transaction,
+ * commits, then signals the completions attached to those batches. A failed commit keeps
+ * the rows for the next attempt and answers the waiting requests with AR_EDB. */
+#include "ar/core.h"
+
+#include "ar/alert_store.h"
+#include "ar/clock.h"
+#include "ar/log.h"
+#include "ar/timefmt.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct completion {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    int result;
+};
+
+static void completion_init(struct completion *c)
+{
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    c->done = false;
+    c->result = AR_OK;
+}
+
+static void completion_cleanup(struct completion *c)
+{
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+}
+
+static void completion_signal(struct completion *c, int result)
+{
+    pthread_mutex_lock(&c->mu);
+    c->result = result;
+    c->done = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+static int completion_wait(struct completion *c)
+{
+    pthread_mutex_lock(&c->mu);
+    while (!c->done) {
+        pthread_cond_wait(&c->cv, &c->mu);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return c->result;
+}
+
+enum msg_kind { MSG_INGEST, MSG_SNAPSHOT, MSG_STOP };
+
+struct msg {
+    enum msg_kind kind;
+    struct msg *next;
+    struct completion done;
+    /* ingest */
+    struct alert **alerts;
+    size_t nalerts;
+    /* snapshot */
+    int64_t now_ns;
+    struct alert **snap;
+    size_t nsnap;
+};
+
+enum op_kind { OP_PUT, OP_DELETE, OP_EVENT };
+
+struct write_op {
+    enum op_kind kind;
+    struct alert *alert; /* reference */
+    const char *event;   /* static string for OP_EVENT */
+    int64_t at_ns;
+};
+
+struct write_batch {
+    struct write_op *ops;
+    size_t nops;
+    size_t cap;
+    struct completion **waiters; /* signalled after commit */
+    size_t nwaiters;
+    size_t wcap;
+    struct write_batch *next;
+};
+
+struct core {
+    struct store *store;
+    struct alert_store *alerts;
+    struct core_options opt;
+
+    pthread_mutex_t cfg_mu;
+    struct config *cfg;
+
+    pthread_mutex_t mu; /* core queue */
+    pthread_cond_t cv;
+    struct msg *head;
+    struct msg *tail;
+
+    pthread_mutex_t wmu; /* writer queue */
+    pthread_cond_t wcv;
+    struct write_batch *whead;
+    struct write_batch *wtail;
+    bool wstop;
+    struct write_batch *retry; /* rows of a failed commit, tried again first */
+
+    pthread_t core_thread;
+    pthread_t writer_thread;
+    bool started;
+    size_t count;     /* alerts in memory, for metrics (written by core thread) */
+    uint64_t commits; /* successful commits */
+};
+
+static void batch_op(struct write_batch *b, enum op_kind kind, struct alert *a, const char *event,
+                     int64_t at)
+{
+    if (b->nops == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 64;
+        b->ops = ar_realloc(b->ops, b->cap * sizeof(*b->ops));
+    }
+    b->ops[b->nops].kind = kind;
+    b->ops[b->nops].alert = alert_ref(a);
+    b->ops[b->nops].event = event;
+    b->ops[b->nops].at_ns = at;
+    b->nops++;
+}
+
+static void batch_waiter(struct write_batch *b, struct completion *c)
+{
+    if (b->nwaiters == b->wcap) {
+        b->wcap = b->wcap ? b->wcap * 2 : 16;
+        b->waiters = ar_realloc(b->waiters, b->wcap * sizeof(*b->waiters));
+    }
+    b->waiters[b->nwaiters++] = c;
+}
+
+static void batch_free(struct write_batch *b)
+{
+    if (b == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < b->nops; i++) {
+        alert_unref(b->ops[i].alert);
+    }
+    free(b->ops);
+    free(b->waiters);
+    free(b);
+}
+
+/* Moves the ops of src to the end of dst (src keeps its waiters). */
+static void batch_move_ops(struct write_batch *dst, struct write_batch *src)
+{
+    for (size_t i = 0; i < src->nops; i++) {
+        if (dst->nops == dst->cap) {
+            dst->cap = dst->cap ? dst->cap * 2 : 64;
+            dst->ops = ar_realloc(dst->ops, dst->cap * sizeof(*dst->ops));
+        }
+        dst->ops[dst->nops++] = src->ops[i];
+    }
+    src->nops = 0;
+}
+
+static int apply_ops(struct store *st, const struct write_batch *b)
+{
+    for (size_t i = 0; i < b->nops; i++) {
+        const struct write_op *op = &b->ops[i];
+        int rc;
+        switch (op->kind) {
+        case OP_PUT:
+            rc = store_put_alert(st, op->alert);
+            break;
+        case OP_DELETE:
+            rc = store_delete_alert(st, op->alert->fp);
+            break;
+        default:
+            rc = store_add_alert_event(st, op->alert, op->event, op->at_ns);
+            break;
+        }
+        if (rc != AR_OK) {
+            return rc;
+        }
+    }
+    return AR_OK;
+}
+
+static void *writer_main(void *arg)
+{
+    struct core *c = arg;
+
+    for (;;) {
+        struct write_batch *list;
+        struct write_batch *all;
+        bool stop;
+        int rc;
+
+        pthread_mutex_lock(&c->wmu);
+        while (c->whead == NULL && !c->wstop) {
+            pthread_cond_wait(&c->wcv, &c->wmu);
+        }
+        list = c->whead;
+        c->whead = c->wtail = NULL;
+        stop = c->wstop;
+        pthread_mutex_unlock(&c->wmu);
+
+        /* One transaction for the rows of every batch queued meanwhile, after any rows a
+         * failed commit left behind. */
+        all = c->retry ? c->retry : ar_calloc(1, sizeof(*all));
+        c->retry = NULL;
+        for (struct write_batch *b = list; b != NULL; b = b->next) {
+            batch_move_ops(all, b);
+        }
+        rc = AR_OK;
+        if (all->nops > 0) {
+            int64_t t0 = clock_monotonic_ns();
+            rc = store_begin(c->store);
+            if (rc == AR_OK) {
+                rc = apply_ops(c->store, all);
+            }
+            if (rc == AR_OK) {
+                rc = store_commit(c->store);
+            }
+            if (rc != AR_OK) {
+                log_error("store", "commit of %zu changes failed, will retry: %s", all->nops,
+                          store_errmsg(c->store));
+                store_rollback(c->store);
+            } else {
+                __atomic_add_fetch(&c->commits, 1, __ATOMIC_RELAXED);
+                log_debug("store", "committed %zu changes in %.3f ms", all->nops,
+                          (double)(clock_monotonic_ns() - t0) / 1e6);
+            }
+        }
+        if (rc == AR_OK) {
+            batch_free(all);
+        } else {
+            c->retry = all;
+        }
+        while (list != NULL) {
+            struct write_batch *next = list->next;
+            for (size_t i = 0; i < list->nwaiters; i++) {
+                completion_signal(list->waiters[i], rc);
+            }
+            batch_free(list);
+            list = next;
+        }
+        if (stop) {
+            if (c->retry != NULL && c->retry->nops > 0) {
+                /* last try at shutdown */
+                if (store_begin(c->store) == AR_OK && apply_ops(c->store, c->retry) == AR_OK &&
+                    store_commit(c->store) == AR_OK) {
+                    log_info("store", "flushed %zu pending changes", c->retry->nops);
+                } else {
+                    store_rollback(c->store);
+                    log_error("store", "could not flush %zu changes at shutdown",
+                              c->retry->nops);
+                }
+            }
+            batch_free(c->retry);
+            c->retry = NULL;
+            pthread_mutex_lock(&c->wmu);
+            bool empty = c->whead == NULL;
+            pthread_mutex_unlock(&c->wmu);
+            if (empty) {
+                return NULL;
+            }
+        }
+    }
+}
+
+static void writer_submit(struct core *c, struct write_batch *b)
+{
+    pthread_mutex_lock(&c->wmu);
+    if (c->wtail) {
+        c->wtail->next = b;
+    } else {
+        c->whead = b;
+    }
+    c->wtail = b;
+    pthread_cond_signal(&c->wcv);
+    pthread_mutex_unlock(&c->wmu);
+}
+
+/* Merges one posted alert into the store and records the rows to write. */
+static void ingest_one(struct core *c, struct alert *a, int64_t now, struct write_batch *b)
+{
+    struct alert *old = alert_store_find(c->alerts, a->fp);
+    struct alert *res;
+    bool was_firing = old != NULL && !alert_resolved_at(old, now);
+    bool is_firing;
+
+    if (old != NULL) {
+        res = alert_merge(old, a, now);
+        alert_unref(a);
+    } else {
+        res = a;
+    }
+    is_firing = !alert_resolved_at(res, now);
+    /* History: record transitions, not every re-post. A re-post that starts a new active
+     * interval (reactivation) is a new firing. */
+    if (is_firing && (!was_firing || old->starts_at != res->starts_at)) {
+        batch_op(b, OP_EVENT, res, "firing", now);
+    } else if (!is_firing && (was_firing || old == NULL)) {
+        batch_op(b, OP_EVENT, res, "resolved", now);
+    }
+    batch_op(b, OP_PUT, res, NULL, 0);
+    alert_store_put_take(c->alerts, res);
+}
+
+static void gc(struct core *c, int64_t now, struct write_batch *b)
+{
+    struct alert **victims = NULL;
+    size_t n = 0;
+    size_t cap = 0;
+    struct alert *a;
+
+    for (size_t it = 0; (a = alert_store_next(c->alerts, &it)) != NULL;) {
+        if (alert_resolved_at(a, now)) {
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                victims = ar_realloc(victims, cap * sizeof(*victims));
+            }
+            victims[n++] = a;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        batch_op(b, OP_DELETE, victims[i], NULL, 0);
+        alert_store_remove(c->alerts, victims[i]->fp);
+    }
+    free(victims);
+    if (n > 0) {
+        log_info("core", "garbage-collected %zu resolved alerts", n);
+    }
+}
+
+static void snapshot(struct core *c, struct msg *m)
+{
+    struct alert *a;
+    size_t n = 0;
+
+    m->snap = ar_malloc((alert_store_count(c->alerts) + 1) * sizeof(*m->snap));
+    for (size_t it = 0; (a = alert_store_next(c->alerts, &it)) != NULL;) {
+        /* COMPAT: alerts whose end lies strictly in the past are never listed. */
+        if (a->ends_at < m->now_ns) {
+            continue;
+        }
+        m->snap[n++] = alert_ref(a);
+    }
+    m->nsnap = n;
+}
+
+static void *core_main(void *arg)
+{
+    struct core *c = arg;
+    int64_t next_gc = clock_monotonic_ns() + c->opt.gc_interval_ns;
+    bool stop = false;
+
+    while (!stop) {
+        struct msg *list;
+        struct write_batch *b = ar_calloc(1, sizeof(*b));
+        int64_t now;
+
+        pthread_mutex_lock(&c->mu);
+        while (c->head == NULL) {
+            int64_t wait = next_gc - clock_monotonic_ns();
+            struct timespec ts;
+            if (wait <= 0) {
+                break;
+            }
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += (time_t)(wait / AR_NS_PER_SEC);
+            ts.tv_nsec += (long)(wait % AR_NS_PER_SEC);
+            if (ts.tv_nsec >= AR_NS_PER_SEC) {
+                ts.tv_sec++;
+                ts.tv_nsec -= AR_NS_PER_SEC;
+            }
+            pthread_cond_timedwait(&c->cv, &c->mu, &ts);
+        }
+        list = c->head;
+        c->head = c->tail = NULL;
+        pthread_mutex_unlock(&c->mu);
+
+        now = clock_now_ns();
+        for (struct msg *m = list, *next; m != NULL; m = next) {
+            next = m->next;
+            switch (m->kind) {
+            case MSG_INGEST:
+                for (size_t i = 0; i < m->nalerts; i++) {
+                    ingest_one(c, m->alerts[i], now, b);
+                }
+                batch_waiter(b, &m->done);
+                break;
+            case MSG_SNAPSHOT:
+                snapshot(c, m);
+                completion_signal(&m->done, AR_OK);
+                break;
+            case MSG_STOP:
+                stop = true;
+                completion_signal(&m->done, AR_OK);
+                break;
+            }
+        }
+        if (clock_monotonic_ns() >= next_gc) {
+            gc(c, clock_now_ns(), b);
+            next_gc = clock_monotonic_ns() + c->opt.gc_interval_ns;
+        }
+        __atomic_store_n(&c->count, alert_store_count(c->alerts), __ATOMIC_RELAXED);
+        if (b->nops > 0 || b->nwaiters > 0) {
+            writer_submit(c, b);
+        } else {
+            batch_free(b);
+        }
+    }
+    return NULL;
+}
+
+static void load_cb(struct alert *a, void *ctx)
+{
+    struct core *c = ctx;
+
+    a->fp = labelset_fingerprint(&a->labels);
+    alert_store_put_take(c->alerts, a);
+}
+
+int core_new(struct store *st, struct config *cfg, const struct core_options *opt,
+             struct core **out)
+{
+    struct core *c = ar_calloc(1, sizeof(*c));
+    int rc;
+
+    c->store = st;
+    c->opt = *opt;
+    if (c->opt.gc_interval_ns <= 0) {
+        c->opt.gc_interval_ns = 30LL * 60 * AR_NS_PER_SEC;
+    }
+    c->alerts = alert_store_new();
+    c->cfg = config_ref(cfg);
+    pthread_mutex_init(&c->cfg_mu, NULL);
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    pthread_mutex_init(&c->wmu, NULL);
+    pthread_cond_init(&c->wcv, NULL);
+    rc = store_load_alerts(st, load_cb, c);
+    if (rc != AR_OK) {
+        core_free(c);
+        return rc;
+    }
+    c->count = alert_store_count(c->alerts);
+    log_info("core", "loaded %zu alerts from storage", c->count);
+    *out = c;
+    return AR_OK;
+}
+
+int core_start(struct core *c)
+{
+    if (pthread_create(&c->writer_thread, NULL, writer_main, c) != 0) {
+        return AR_ENOMEM;
+    }
+    if (pthread_create(&c->core_thread, NULL, core_main, c) != 0) {
+        pthread_mutex_lock(&c->wmu);
+        c->wstop = true;
+        pthread_cond_signal(&c->wcv);
+        pthread_mutex_unlock(&c->wmu);
+        pthread_join(c->writer_thread, NULL);
+        return AR_ENOMEM;
+    }
+    c->started = true;
+    return AR_OK;
+}
+
+static void post(struct core *c, struct msg *m)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->tail) {
+        c->tail->next = m;
+    } else {
+        c->head = m;
+    }
+    c->tail = m;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void core_stop(struct core *c)
+{
+    struct msg m;
+
+    if (c == NULL || !c->started) {
+        return;
+    }
+    memset(&m, 0, sizeof(m));
+    m.kind = MSG_STOP;
+    completion_init(&m.done);
+    post(c, &m);
+    completion_wait(&m.done);
+    completion_cleanup(&m.done);
+    pthread_join(c->core_thread, NULL);
+    pthread_mutex_lock(&c->wmu);
+    c->wstop = true;
+    pthread_cond_signal(&c->wcv);
+    pthread_mutex_unlock(&c->wmu);
+    pthread_join(c->writer_thread, NULL);
+    c->started = false;
+}
+
+void core_free(struct core *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    alert_store_free(c->alerts);
+    config_unref(c->cfg);
+    batch_free(c->retry);
+    pthread_mutex_destroy(&c->cfg_mu);
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->wmu);
+    pthread_cond_destroy(&c->wcv);
+    free(c);
+}
+
+int core_ingest(struct core *c, struct alert **alerts, size_t n)
+{
+    struct msg m;
+    int rc;
+
+    memset(&m, 0, sizeof(m));
+    m.kind = MSG_INGEST;
+    m.alerts = alerts;
+    m.nalerts = n;
+    completion_init(&m.done);
+    post(c, &m);
+    rc = completion_wait(&m.done);
+    completion_cleanup(&m.done);
+    return rc;
+}
+
+size_t core_snapshot(struct core *c, int64_t now_ns, struct alert ***out)
+{
+    struct msg m;
+
+    memset(&m, 0, sizeof(m));
+    m.kind = MSG_SNAPSHOT;
+    m.now_ns = now_ns;
+    completion_init(&m.done);
+    post(c, &m);
+    completion_wait(&m.done);
+    completion_cleanup(&m.done);
+    *out = m.snap;
+    return m.nsnap;
+}
+
+struct config *core_config(struct core *c)
+{
+    struct config *cfg;
+
+    pthread_mutex_lock(&c->cfg_mu);
+    cfg = config_ref(c->cfg);
+    pthread_mutex_unlock(&c->cfg_mu);
+    return cfg;
+}
+
+void core_set_config(struct core *c, struct config *cfg)
+{
+    struct config *old;
+
+    pthread_mutex_lock(&c->cfg_mu);
+    old = c->cfg;
+    c->cfg = config_ref(cfg);
+    pthread_mutex_unlock(&c->cfg_mu);
+    config_unref(old);
+}
+
+size_t core_alert_count(struct core *c)
+{
+    return __atomic_load_n(&c->count, __ATOMIC_RELAXED);
+}
+
+uint64_t core_commits(struct core *c)
+{
+    return __atomic_load_n(&c->commits, __ATOMIC_RELAXED);
+}

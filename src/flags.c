@@ -1,0 +1,205 @@
+/* Command-line parsing (ar/flags.h): a table of flags with their kind, default and help
+ * text; the same table prints --help, so every flag is documented. */
+#include "ar/flags.h"
+
+#include "ar/duration.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum kind { K_STRING, K_LIST, K_DURATION, K_INT, K_BOOL, K_IGNORED };
+
+struct flag_def {
+    const char *name;
+    enum kind kind;
+    size_t offset;
+    const char *def;
+    const char *help;
+};
+
+#define OFF(f) offsetof(struct flags, f)
+
+static const struct flag_def defs[] = {
+    {"config.file", K_STRING, OFF(config_file), "alertmanager.yml",
+     "Alertmanager configuration file; without it the built-in default configuration is used"},
+    {"storage.path", K_STRING, OFF(storage_path), "data/",
+     "Directory holding the SQLite database (alertrouter.db)"},
+    {"web.listen-address", K_LIST, OFF(listen), ":9093",
+     "Address to listen on for the API (repeatable)"},
+    {"web.external-url", K_STRING, OFF(external_url), "",
+     "URL under which alertrouter is reachable (default http://<hostname>:<port>/)"},
+    {"web.route-prefix", K_STRING, OFF(route_prefix), "",
+     "Prefix of all HTTP endpoints (default: path of --web.external-url)"},
+    {"web.config.file", K_STRING, OFF(web_config_file), "",
+     "Web configuration file (TLS, basic auth): not supported yet, refused when set"},
+    {"data.retention", K_DURATION, OFF(retention_ms), "120h",
+     "How long to keep expired silences and notification log entries"},
+    {"data.maintenance-interval", K_DURATION, OFF(maintenance_ms), "15m",
+     "Interval between storage maintenance runs"},
+    {"alerts.gc-interval", K_DURATION, OFF(gc_interval_ms), "30m",
+     "Interval between deletions of resolved alerts"},
+    {"log.level", K_STRING, OFF(log_level), "info", "Log level: debug, info, warn, error"},
+    {"log.format", K_STRING, OFF(log_format), "logfmt", "Log format: logfmt, json"},
+    {"api.max-body-bytes", K_INT, OFF(max_body_bytes), "16777216",
+     "Largest accepted request body in bytes (larger: 413)"},
+    {"api.max-alerts-per-request", K_INT, OFF(max_alerts), "50000",
+     "Most alerts accepted in one POST (0 = unlimited)"},
+    {"api.max-labels-per-alert", K_INT, OFF(max_labels), "0",
+     "Most labels accepted on one alert (0 = unlimited)"},
+    {"api.max-label-bytes", K_INT, OFF(max_label_bytes), "0",
+     "Longest accepted label or annotation name/value in bytes (0 = unlimited)"},
+    {"web.read-timeout", K_INT, OFF(read_timeout_s), "30",
+     "Seconds an idle or slow connection may stay open"},
+    {"web.max-connections", K_INT, OFF(max_connections), "512",
+     "Most concurrent HTTP connections"},
+    {"web.get-concurrency", K_IGNORED, 0, "0", "Accepted for compatibility; no effect yet"},
+    {"web.timeout", K_IGNORED, 0, "0", "Accepted for compatibility; no effect yet"},
+    {"web.systemd-socket", K_IGNORED, 0, "false", "Accepted for compatibility; no effect yet"},
+    {"version", K_BOOL, OFF(show_version), NULL, "Print the version and exit"},
+    {"help", K_BOOL, OFF(show_help), NULL, "Print this help and exit"},
+};
+
+/* Every Alertmanager clustering flag: accepted, ignored with a warning (no HA gossip). */
+static bool is_cluster_flag(const char *name)
+{
+    return strncmp(name, "cluster.", 8) == 0;
+}
+
+void flags_usage(FILE *out)
+{
+    fprintf(out, "usage: alertrouter [<flags>]\n"
+                 "       alertrouter check-config <file>...\n"
+                 "       alertrouter template render|check ...\n\n"
+                 "An Alertmanager-compatible alert router.\n\nFlags:\n");
+    for (size_t i = 0; i < AR_ARRAY_LEN(defs); i++) {
+        const struct flag_def *d = &defs[i];
+        fprintf(out, "  --%s%s\n      %s", d->name,
+                d->kind == K_BOOL ? "" : (d->kind == K_DURATION ? "=DURATION" : "=VALUE"), d->help);
+        if (d->def != NULL && d->kind != K_BOOL) {
+            fprintf(out, " (default: %s)", d->def[0] ? d->def : "\"\"");
+        }
+        fputc('\n', out);
+    }
+    fprintf(out, "  --cluster.*\n      Alertmanager clustering flags: accepted and ignored with a "
+                 "warning\n");
+}
+
+static int set_value(struct flags *f, const struct flag_def *d, const char *v,
+                     struct ar_error *err)
+{
+    char *base = (char *)f;
+    char *end;
+
+    switch (d->kind) {
+    case K_STRING:
+        *(const char **)(base + d->offset) = v;
+        if (strcmp(d->name, "config.file") == 0) {
+            f->config_file_set = true;
+        }
+        return AR_OK;
+    case K_LIST:
+        if (f->nlisten >= AR_ARRAY_LEN(f->listen)) {
+            ar_error_set(err, "too many --%s flags", d->name);
+            return AR_EINVAL;
+        }
+        f->listen[f->nlisten++] = v;
+        return AR_OK;
+    case K_DURATION: {
+        int64_t ms;
+        struct ar_error derr;
+        if (duration_parse(v, &ms, &derr) != AR_OK) {
+            ar_error_set(err, "invalid value for --%s: %s", d->name, derr.msg);
+            return AR_EINVAL;
+        }
+        *(int64_t *)(base + d->offset) = ms;
+        return AR_OK;
+    }
+    case K_INT: {
+        long long n = strtoll(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || n < 0) {
+            ar_error_set(err, "invalid value for --%s: %s is not a non-negative integer",
+                         d->name, v);
+            return AR_EINVAL;
+        }
+        *(int64_t *)(base + d->offset) = n;
+        return AR_OK;
+    }
+    default:
+        return AR_OK;
+    }
+}
+
+int flags_parse(int argc, char **argv, struct flags *out, struct ar_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < AR_ARRAY_LEN(defs); i++) {
+        if (defs[i].kind != K_BOOL && defs[i].kind != K_IGNORED && defs[i].kind != K_LIST) {
+            if (set_value(out, &defs[i], defs[i].def, err) != AR_OK) {
+                return AR_EINVAL;
+            }
+        }
+    }
+    out->config_file_set = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *eq;
+        char name[128];
+        const char *value = NULL;
+        const struct flag_def *d = NULL;
+
+        if (strcmp(arg, "-h") == 0) {
+            out->show_help = true;
+            continue;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            ar_error_set(err, "unexpected argument %s", arg);
+            return AR_EINVAL;
+        }
+        arg += 2;
+        eq = strchr(arg, '=');
+        snprintf(name, sizeof(name), "%.*s", (int)(eq ? (size_t)(eq - arg) : strlen(arg)), arg);
+        if (eq != NULL) {
+            value = eq + 1;
+        }
+        for (size_t k = 0; k < AR_ARRAY_LEN(defs); k++) {
+            if (strcmp(defs[k].name, name) == 0) {
+                d = &defs[k];
+            }
+        }
+        if (d == NULL && !is_cluster_flag(name)) {
+            ar_error_set(err, "unknown long flag '--%s'", name);
+            return AR_EINVAL;
+        }
+        if (d != NULL && d->kind == K_BOOL) {
+            if (value != NULL && strcmp(value, "true") != 0) {
+                continue;
+            }
+            *(bool *)((char *)out + d->offset) = true;
+            continue;
+        }
+        if (value == NULL) {
+            /* --flag value; a bare boolean-looking Alertmanager flag takes no value */
+            if (d != NULL && d->kind == K_IGNORED && strcmp(d->def, "false") == 0) {
+                continue;
+            }
+            if (i + 1 >= argc) {
+                ar_error_set(err, "expected argument for flag '--%s'", name);
+                return AR_EINVAL;
+            }
+            value = argv[++i];
+        }
+        if (d == NULL || d->kind == K_IGNORED) {
+            if (out->nignored < AR_ARRAY_LEN(out->ignored)) {
+                out->ignored[out->nignored++] = argv[i][0] == '-' ? argv[i] : argv[i - 1];
+            }
+            continue;
+        }
+        if (set_value(out, d, value, err) != AR_OK) {
+            return AR_EINVAL;
+        }
+    }
+    if (out->nlisten == 0) {
+        out->listen[out->nlisten++] = ":9093";
+    }
+    return AR_OK;
+}

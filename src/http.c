@@ -1,0 +1,296 @@
+/* libmicrohttpd glue (ar/http.h). Per connection a `struct conn_ctx` accumulates the
+ * upload; when the upload is complete the handler runs once and the response is queued.
+ * Bodies over max_body_bytes are drained and discarded, not buffered. */
+#include "ar/http.h"
+
+#include "ar/log.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    http_handler handler;
+    void *ctx;
+    struct http_options opt;
+    unsigned port;
+};
+
+struct conn_ctx {
+    struct buf body;
+    bool too_large;
+};
+
+const char *http_request_header(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_request_param(const struct http_request *req, const char *key)
+{
+    for (size_t i = 0; i < req->nparams; i++) {
+        if (strcmp(req->params[i].key, key) == 0) {
+            return req->params[i].value;
+        }
+    }
+    return NULL;
+}
+
+void http_response_header(struct http_response *resp, const char *name, const char *value)
+{
+    if (resp->nheaders < AR_ARRAY_LEN(resp->headers)) {
+        resp->headers[resp->nheaders].name = ar_strdup(name);
+        resp->headers[resp->nheaders].value = ar_strdup(value);
+        resp->nheaders++;
+    }
+}
+
+struct param_collect {
+    struct http_param *v;
+    size_t n;
+    size_t cap;
+};
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    struct param_collect *pc = cls;
+
+    if (pc->n == pc->cap) {
+        pc->cap = pc->cap ? pc->cap * 2 : 8;
+        pc->v = ar_realloc(pc->v, pc->cap * sizeof(*pc->v));
+    }
+    pc->v[pc->n].key = key;
+    pc->v[pc->n].value = value ? value : "";
+    pc->n++;
+    return MHD_YES;
+}
+
+static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+    snprintf(out, cap, "unknown");
+    if (ci == NULL || ci->client_addr == NULL) {
+        return;
+    }
+    if (ci->client_addr->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ci->client_addr)->sin_addr,
+                  out, (socklen_t)cap);
+    } else if (ci->client_addr->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6,
+                  &((const struct sockaddr_in6 *)(const void *)ci->client_addr)->sin6_addr, out,
+                  (socklen_t)cap);
+    }
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct http_server *s = cls;
+    struct conn_ctx *cc = *con_cls;
+    struct http_request req;
+    struct http_response resp;
+    struct param_collect pc = {0};
+    struct MHD_Response *r;
+    char client[64];
+    enum MHD_Result ret;
+
+    if (cc == NULL) {
+        cc = ar_calloc(1, sizeof(*cc));
+        buf_init(&cc->body, s->opt.max_body_bytes);
+        *con_cls = cc;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!cc->too_large && buf_append(&cc->body, upload_data, *upload_data_size) != AR_OK) {
+            cc->too_large = true;
+            buf_cleanup(&cc->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &pc);
+    client_address(conn, client, sizeof(client));
+    memset(&req, 0, sizeof(req));
+    req.method = method;
+    req.path = url;
+    req.client = client;
+    req.body = buf_str(&cc->body);
+    req.body_len = cc->body.len;
+    req.body_too_large = cc->too_large;
+    req.params = pc.v;
+    req.nparams = pc.n;
+    req.conn = conn;
+    memset(&resp, 0, sizeof(resp));
+    resp.status = 500;
+    buf_init(&resp.body, 0);
+    s->handler(s->ctx, &req, &resp);
+    free(pc.v);
+
+    r = MHD_create_response_from_buffer(resp.body.len, resp.body.data ? resp.body.data : "",
+                                        resp.body.data ? MHD_RESPMEM_MUST_FREE
+                                                       : MHD_RESPMEM_PERSISTENT);
+    resp.body.data = NULL; /* now owned by MHD */
+    if (resp.content_type != NULL) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
+    }
+    for (size_t i = 0; i < resp.nheaders; i++) {
+        MHD_add_response_header(r, resp.headers[i].name, resp.headers[i].value);
+        free(resp.headers[i].name);
+        free(resp.headers[i].value);
+    }
+    ret = MHD_queue_response(conn, (unsigned)resp.status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct conn_ctx *cc = *con_cls;
+
+    if (cc != NULL) {
+        buf_cleanup(&cc->body);
+        free(cc);
+        *con_cls = NULL;
+    }
+}
+
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len,
+                      bool *any, struct ar_error *err)
+{
+    char host[256];
+    const char *colon;
+    const char *port_s;
+    char *end;
+    long port;
+
+    memset(ss, 0, sizeof(*ss));
+    *any = false;
+    if (addr[0] == '[') {
+        const char *close = strchr(addr, ']');
+        if (close == NULL || close[1] != ':') {
+            ar_error_set(err, "invalid listen address %s", addr);
+            return AR_EINVAL;
+        }
+        snprintf(host, sizeof(host), "%.*s", (int)(close - addr - 1), addr + 1);
+        port_s = close + 2;
+    } else {
+        colon = strrchr(addr, ':');
+        if (colon == NULL) {
+            ar_error_set(err, "invalid listen address %s: missing port", addr);
+            return AR_EINVAL;
+        }
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+        port_s = colon + 1;
+    }
+    port = strtol(port_s, &end, 10);
+    if (*port_s == '\0' || *end != '\0' || port < 0 || port > 65535) {
+        ar_error_set(err, "invalid port in listen address %s", addr);
+        return AR_EINVAL;
+    }
+    if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0) {
+        struct sockaddr_in *in = (struct sockaddr_in *)ss;
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        in->sin_addr.s_addr = htonl(INADDR_ANY);
+        *len = sizeof(*in);
+        *any = host[0] == '\0';
+        return AR_OK;
+    }
+    if (strcmp(host, "localhost") == 0) {
+        snprintf(host, sizeof(host), "127.0.0.1");
+    }
+    {
+        struct sockaddr_in *in = (struct sockaddr_in *)ss;
+        if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+            in->sin_family = AF_INET;
+            in->sin_port = htons((uint16_t)port);
+            *len = sizeof(*in);
+            return AR_OK;
+        }
+    }
+    {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+        if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+            in6->sin6_family = AF_INET6;
+            in6->sin6_port = htons((uint16_t)port);
+            *len = sizeof(*in6);
+            return AR_OK;
+        }
+    }
+    ar_error_set(err, "invalid host in listen address %s (use an IP address)", addr);
+    return AR_EINVAL;
+}
+
+int http_server_start(const char *addr, const struct http_options *opt, http_handler handler,
+                      void *ctx, struct http_server **out, struct ar_error *err)
+{
+    struct http_server *s;
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    bool any;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+    const union MHD_DaemonInfo *di;
+
+    if (parse_addr(addr, &ss, &len, &any, err) != AR_OK) {
+        return AR_EINVAL;
+    }
+    s = ar_calloc(1, sizeof(*s));
+    s->handler = handler;
+    s->ctx = ctx;
+    s->opt = *opt;
+    if (any) {
+        /* ":9093" listens on every IPv4 and IPv6 address, like Go's net.Listen */
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        uint16_t port = ((struct sockaddr_in *)&ss)->sin_port;
+        memset(&ss, 0, sizeof(ss));
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = port;
+        in6->sin6_addr = in6addr_any;
+        len = sizeof(*in6);
+        flags |= MHD_USE_DUAL_STACK;
+    } else if (ss.ss_family == AF_INET6) {
+        flags |= MHD_USE_IPv6;
+    }
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+                                 (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
+                                 on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+                                 opt->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+                                 opt->connection_limit, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+                                 MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        ar_error_set(err, "cannot listen on %s", addr);
+        free(s);
+        return AR_EIO;
+    }
+    di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : 0;
+    *out = s;
+    return AR_OK;
+}
+
+unsigned http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_server_stop(struct http_server *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}

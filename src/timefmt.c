@@ -1,0 +1,183 @@
+/* RFC 3339 parsing and formatting (ar/timefmt.h) with civil-date arithmetic, so no
+ * locale or TZ environment is involved and it is safe from any thread. */
+#include "ar/timefmt.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe;
+    unsigned doy;
+    unsigned doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t era;
+    unsigned doe;
+    unsigned yoe;
+    unsigned doy;
+    unsigned mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    *y = (int64_t)yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y += *m <= 2;
+}
+
+static int digits(const char *s, size_t n, size_t at, size_t count, int *out)
+{
+    int v = 0;
+
+    if (at + count > n) {
+        return AR_EINVAL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        char c = s[at + i];
+        if (c < '0' || c > '9') {
+            return AR_EINVAL;
+        }
+        v = v * 10 + (c - '0');
+    }
+    *out = v;
+    return AR_OK;
+}
+
+static const unsigned month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+int time_parse_rfc3339(const char *s, size_t n, int64_t *out_ns, int16_t *out_offset_min)
+{
+    int year, mon, day, hh, mm, ss;
+    int64_t frac_ns = 0;
+    int off = 0;
+    size_t i = 19;
+    __int128 total;
+
+    if (n < 20 || digits(s, n, 0, 4, &year) || s[4] != '-' || digits(s, n, 5, 2, &mon) ||
+        s[7] != '-' || digits(s, n, 8, 2, &day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        digits(s, n, 11, 2, &hh) || s[13] != ':' || digits(s, n, 14, 2, &mm) || s[16] != ':' ||
+        digits(s, n, 17, 2, &ss)) {
+        return AR_EINVAL;
+    }
+    if (mon < 1 || mon > 12 || day < 1 || (unsigned)day > month_days[mon - 1] || hh > 23 ||
+        mm > 59 || ss > 60) {
+        return AR_EINVAL;
+    }
+    if (mon == 2 && day == 29 && !((year % 4 == 0 && year % 100 != 0) || year % 400 == 0)) {
+        return AR_EINVAL;
+    }
+    if (i < n && (s[i] == '.' || s[i] == ',')) {
+        int64_t scale = 100000000;
+        size_t start = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (scale > 0) {
+                frac_ns += (s[i] - '0') * scale;
+                scale /= 10;
+            }
+            i++;
+        }
+        if (i == start) {
+            return AR_EINVAL;
+        }
+    }
+    if (i >= n) {
+        return AR_EINVAL;
+    }
+    if (s[i] == 'Z' || s[i] == 'z') {
+        i++;
+    } else if (s[i] == '+' || s[i] == '-') {
+        int oh, om;
+        int sign = s[i] == '-' ? -1 : 1;
+        if (digits(s, n, i + 1, 2, &oh)) {
+            return AR_EINVAL;
+        }
+        if (i + 3 < n && s[i + 3] == ':') {
+            if (digits(s, n, i + 4, 2, &om)) {
+                return AR_EINVAL;
+            }
+            i += 6;
+        } else {
+            if (digits(s, n, i + 3, 2, &om)) {
+                return AR_EINVAL;
+            }
+            i += 5;
+        }
+        if (oh > 23 || om > 59) {
+            return AR_EINVAL;
+        }
+        off = sign * (oh * 60 + om);
+    } else {
+        return AR_EINVAL;
+    }
+    if (i != n) {
+        return AR_EINVAL;
+    }
+    if (year == 1 && mon == 1 && day == 1 && hh == 0 && mm == 0 && ss == 0 && frac_ns == 0 &&
+        off == 0) {
+        *out_ns = AR_TIME_UNSET;
+        *out_offset_min = 0;
+        return AR_OK;
+    }
+    total = (__int128)days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 + hh * 3600 +
+            mm * 60 + ss - (int64_t)off * 60;
+    total = total * 1000000000 + frac_ns;
+    if (total > INT64_MAX) {
+        total = INT64_MAX;
+    } else if (total <= INT64_MIN) {
+        total = INT64_MIN + 1;
+    }
+    *out_ns = (int64_t)total;
+    *out_offset_min = (int16_t)off;
+    return AR_OK;
+}
+
+size_t time_format_rfc3339_ms(int64_t ns, int16_t offset_min, char *out)
+{
+    int64_t local = ns + (int64_t)offset_min * 60 * 1000000000LL;
+    int64_t sec = local / 1000000000LL;
+    int64_t rem = local % 1000000000LL;
+    int64_t days;
+    int64_t sod;
+    int64_t y;
+    unsigned m, d;
+    int n;
+
+    if (rem < 0) {
+        rem += 1000000000LL;
+        sec--;
+    }
+    days = sec / 86400;
+    sod = sec % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    civil_from_days(days, &y, &m, &d);
+    n = snprintf(out, 32, "%04lld-%02u-%02uT%02d:%02d:%02d.%03d", (long long)y, m, d,
+                 (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (int)(rem / 1000000));
+    if (offset_min == 0) {
+        out[n++] = 'Z';
+        out[n] = '\0';
+    } else {
+        int a = offset_min < 0 ? -offset_min : offset_min;
+        n += snprintf(out + n, 32 - (size_t)n, "%c%02d:%02d", offset_min < 0 ? '-' : '+', a / 60,
+                      a % 60);
+    }
+    return (size_t)n;
+}
