@@ -426,6 +426,8 @@ static void load_cb(struct alert *a, void *ctx)
     struct core *c = ctx;
 
     a->fp = labelset_fingerprint(&a->labels);
+    labelset_pack(&a->labels);
+    labelset_pack(&a->annotations);
     alert_store_put_take(c->alerts, a);
 }
 

@@ -661,6 +661,8 @@ int ingest_parse(const char *body, size_t len, int64_t now_ns, int64_t resolve_t
             continue;
         }
         a->fp = labelset_fingerprint(&a->labels);
+        labelset_pack(&a->labels);
+        labelset_pack(&a->annotations);
         r->alerts[r->nalerts++] = a;
     }
     free(p.pending);

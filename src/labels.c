@@ -14,6 +14,7 @@ void labelset_init(struct labelset *ls)
     ls->v = NULL;
     ls->n = 0;
     ls->cap = 0;
+    ls->packed = false;
 }
 
 void labelset_cleanup(struct labelset *ls)
@@ -21,12 +22,65 @@ void labelset_cleanup(struct labelset *ls)
     if (ls == NULL) {
         return;
     }
+    if (!ls->packed) {
+        for (size_t i = 0; i < ls->n; i++) {
+            free(ls->v[i].name);
+            free(ls->v[i].value);
+        }
+    }
+    free(ls->v);
+    labelset_init(ls);
+}
+
+void labelset_pack(struct labelset *ls)
+{
+    size_t total = ls->n * sizeof(struct label);
+    struct label *v;
+    char *p;
+
+    if (ls->packed || ls->n == 0) {
+        return;
+    }
     for (size_t i = 0; i < ls->n; i++) {
+        total += strlen(ls->v[i].name) + strlen(ls->v[i].value) + 2;
+    }
+    v = ar_malloc(total);
+    p = (char *)(v + ls->n);
+    for (size_t i = 0; i < ls->n; i++) {
+        size_t nl = strlen(ls->v[i].name) + 1;
+        size_t vl = strlen(ls->v[i].value) + 1;
+        memcpy(p, ls->v[i].name, nl);
+        v[i].name = p;
+        p += nl;
+        memcpy(p, ls->v[i].value, vl);
+        v[i].value = p;
+        p += vl;
         free(ls->v[i].name);
         free(ls->v[i].value);
     }
     free(ls->v);
-    labelset_init(ls);
+    ls->v = v;
+    ls->cap = ls->n;
+    ls->packed = true;
+}
+
+/* Gives every string its own allocation again before a mutation. */
+static void unpack(struct labelset *ls)
+{
+    struct label *v;
+
+    if (!ls->packed) {
+        return;
+    }
+    v = ar_malloc((ls->n ? ls->n : 1) * sizeof(*v));
+    for (size_t i = 0; i < ls->n; i++) {
+        v[i].name = ar_strdup(ls->v[i].name);
+        v[i].value = ar_strdup(ls->v[i].value);
+    }
+    free(ls->v);
+    ls->v = v;
+    ls->cap = ls->n ? ls->n : 1;
+    ls->packed = false;
 }
 
 /* Index of name, or -(insertion point) - 1. */
@@ -52,9 +106,11 @@ static long find(const struct labelset *ls, const char *name)
 
 void labelset_set_take(struct labelset *ls, char *name, char *value)
 {
-    long i = find(ls, name);
+    long i;
     size_t at;
 
+    unpack(ls);
+    i = find(ls, name);
     if (i >= 0) {
         free(name);
         free(ls->v[i].value);
@@ -84,6 +140,7 @@ void labelset_remove(struct labelset *ls, const char *name)
     if (i < 0) {
         return;
     }
+    unpack(ls);
     free(ls->v[i].name);
     free(ls->v[i].value);
     memmove(ls->v + i, ls->v + i + 1, (ls->n - (size_t)i - 1) * sizeof(*ls->v));
@@ -99,8 +156,34 @@ const char *labelset_get(const struct labelset *ls, const char *name)
 
 void labelset_dup(struct labelset *dst, const struct labelset *src)
 {
+    if (src->packed) {
+        /* one block: copy it and rebase the string pointers */
+        const char *lo = (const char *)(src->v + src->n);
+        const char *hi = lo;
+        char *base;
+        size_t total;
+        for (size_t i = 0; i < src->n; i++) {
+            const char *end = src->v[i].value + strlen(src->v[i].value) + 1;
+            if (end > hi) {
+                hi = end;
+            }
+        }
+        total = (size_t)(hi - (const char *)src->v);
+        dst->v = ar_malloc(total);
+        memcpy(dst->v, src->v, total);
+        base = (char *)dst->v;
+        for (size_t i = 0; i < src->n; i++) {
+            dst->v[i].name = base + (src->v[i].name - (const char *)src->v);
+            dst->v[i].value = base + (src->v[i].value - (const char *)src->v);
+        }
+        dst->n = src->n;
+        dst->cap = src->n;
+        dst->packed = true;
+        return;
+    }
     dst->n = src->n;
     dst->cap = src->n;
+    dst->packed = false;
     dst->v = src->n ? ar_malloc(src->n * sizeof(*dst->v)) : NULL;
     for (size_t i = 0; i < src->n; i++) {
         dst->v[i].name = ar_strdup(src->v[i].name);

@@ -16,6 +16,7 @@ struct labelset {
     struct label *v; /* sorted by name, unique */
     size_t n;
     size_t cap;
+    bool packed;     /* v and every string live in one allocation (see labelset_pack) */
 };
 
 void labelset_init(struct labelset *ls);
@@ -30,6 +31,9 @@ void labelset_remove(struct labelset *ls, const char *name);
 const char *labelset_get(const struct labelset *ls, const char *name);
 void labelset_dup(struct labelset *dst, const struct labelset *src);
 bool labelset_equal(const struct labelset *a, const struct labelset *b);
+/* Moves the array and all strings into one allocation: fewer, smaller heap blocks for sets
+ * that will not change (stored alerts). Later mutations unpack transparently. */
+void labelset_pack(struct labelset *ls);
 
 /* FNV-1a 64 over name 0xFF value 0xFF for each label in name order. */
 uint64_t labelset_fingerprint(const struct labelset *ls);

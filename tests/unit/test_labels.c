@@ -44,8 +44,24 @@ static void test_set_get_remove(void)
     CHECK(labelset_get(&ls, "c") == NULL);
     labelset_dup(&copy, &ls);
     CHECK(labelset_equal(&copy, &ls));
-    labelset_remove(&ls, "a");
+    labelset_pack(&ls);
+    CHECK(ls.packed);
+    CHECK(labelset_equal(&copy, &ls));
+    CHECK_STR(labelset_get(&ls, "a"), "1");
+    {
+        struct labelset copy2;
+        labelset_dup(&copy2, &ls); /* a packed set copies as one block */
+        CHECK(copy2.packed);
+        CHECK(labelset_equal(&copy2, &ls));
+        CHECK(copy2.v[0].name != ls.v[0].name);
+        labelset_cleanup(&copy2);
+    }
+    labelset_remove(&ls, "a"); /* unpacks transparently */
     CHECK_INT(ls.n, 1);
+    labelset_pack(&ls);
+    labelset_set(&ls, "z", "9");
+    CHECK_INT(ls.n, 2);
+    CHECK_STR(labelset_get(&ls, "b"), "3");
     CHECK(!labelset_equal(&copy, &ls));
     labelset_cleanup(&ls);
     labelset_cleanup(&copy);
