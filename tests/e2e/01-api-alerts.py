@@ -266,14 +266,14 @@ def resolve_keeps_start(ctx):
     L = {"alertname": "res"}
     s1 = ts(-60)
     srv.post_ok([alert(L, {"v": "firing"}, starts=s1)])
-    # Resolving post (end in 1.5s so it is still listed for a moment), with a later start.
-    end = ts(1.5)
+    # Resolving post (end in 3s so it is still listed for a moment), with a later start.
+    end = ts(3)
     srv.post_ok([alert(L, {"v": "resolving"}, starts=ts(-10), ends=end)])
     a = only_alert(srv)
     eq(a["startsAt"], s1, "startsAt kept by the resolve")
     eq(a["endsAt"], end, "endsAt of the resolve")
     eq(a["annotations"], {"v": "resolving"}, "annotations")
-    poll(lambda: srv.alerts() == [], timeout=6, what="resolved alert to leave the list")
+    poll(lambda: srv.alerts() == [], timeout=10, what="resolved alert to leave the list")
 
 
 @suite.case("reactivation")
