@@ -1,0 +1,644 @@
+/* Go time semantics for templates: time.Format with Go reference layouts ("2006-01-02
+ * 15:04:05.999999999 -0700 MST"), a layout-driven parser for toDate, RFC 3339 parsing for
+ * alert JSON, and IANA zone conversion for `tz` by reading TZif files from the system
+ * zoneinfo directory (the zone in force after the last listed transition is assumed for
+ * later instants). Calendar math uses days-from-civil over int64, valid for Go's zero
+ * time (year 1). */
+#define AR_TMPL_INTERNAL
+#include "ar/tmpl.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const month_names[] = {"January", "February", "March",     "April",
+                                          "May",     "June",     "July",      "August",
+                                          "September", "October", "November", "December"};
+static const char *const day_names[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
+                                        "Thursday", "Friday", "Saturday"};
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe;
+    unsigned doy;
+    unsigned doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t era;
+    unsigned doe;
+    unsigned yoe;
+    unsigned doy;
+    unsigned mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    *y = (int64_t)yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y += *m <= 2;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && ((a < 0) != (b < 0)));
+}
+
+struct civil {
+    int64_t year;
+    unsigned month, day, hour, min, sec, yday, wday;
+};
+
+static void to_civil(int64_t sec, struct civil *c)
+{
+    int64_t days = floor_div(sec, 86400);
+    int64_t rem = sec - days * 86400;
+
+    civil_from_days(days, &c->year, &c->month, &c->day);
+    c->hour = (unsigned)(rem / 3600);
+    c->min = (unsigned)(rem / 60 % 60);
+    c->sec = (unsigned)(rem % 60);
+    c->yday = (unsigned)(days - days_from_civil(c->year, 1, 1)) + 1;
+    c->wday = (unsigned)(((days % 7) + 11) % 7); /* 1970-01-01 was a Thursday */
+}
+
+static bool has_prefix(const char *s, const char *p)
+{
+    return strncmp(s, p, strlen(p)) == 0;
+}
+
+static int put_num(struct buf *b, int64_t v, int width, char pad)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v < 0 ? -v : v);
+    int rc = AR_OK;
+
+    if (v < 0) {
+        rc = buf_putc(b, '-');
+    }
+    for (; n < width && rc == AR_OK; n++) {
+        rc = buf_putc(b, pad);
+    }
+    return rc == AR_OK ? buf_puts(b, tmp) : rc;
+}
+
+static int put_zone(struct buf *b, int32_t off, bool z, bool colon, bool secs, bool hours_only)
+{
+    int32_t a = off < 0 ? -off : off;
+    int rc;
+
+    if (z && off == 0) {
+        return buf_putc(b, 'Z');
+    }
+    rc = buf_putc(b, off < 0 ? '-' : '+');
+    rc = rc ? rc : put_num(b, a / 3600, 2, '0');
+    if (hours_only) {
+        return rc;
+    }
+    if (colon) {
+        rc = rc ? rc : buf_putc(b, ':');
+    }
+    rc = rc ? rc : put_num(b, a / 60 % 60, 2, '0');
+    if (secs) {
+        if (colon) {
+            rc = rc ? rc : buf_putc(b, ':');
+        }
+        rc = rc ? rc : put_num(b, a % 60, 2, '0');
+    }
+    return rc;
+}
+
+/* Length of a fractional-second chunk at s (".000", ",999"), or 0. */
+static size_t frac_len(const char *s)
+{
+    size_t n = 1;
+
+    if ((s[0] != '.' && s[0] != ',') || (s[1] != '0' && s[1] != '9')) {
+        return 0;
+    }
+    while (s[n] == s[1]) {
+        n++;
+    }
+    if (isdigit((unsigned char)s[n])) {
+        return 0;
+    }
+    return n;
+}
+
+int tmpl_time_format(struct buf *b, const struct tmpl_value *t, const char *layout)
+{
+    struct civil c;
+    int64_t local = t->u.t.sec + t->u.t.off;
+    const char *p = layout;
+    int rc = AR_OK;
+
+    to_civil(local, &c);
+    while (*p && rc == AR_OK) {
+        size_t fl;
+
+        if (has_prefix(p, "January")) {
+            rc = buf_puts(b, month_names[c.month - 1]);
+            p += 7;
+        } else if (has_prefix(p, "Jan")) {
+            rc = buf_append(b, month_names[c.month - 1], 3);
+            p += 3;
+        } else if (has_prefix(p, "Monday")) {
+            rc = buf_puts(b, day_names[c.wday]);
+            p += 6;
+        } else if (has_prefix(p, "Mon")) {
+            rc = buf_append(b, day_names[c.wday], 3);
+            p += 3;
+        } else if (has_prefix(p, "MST")) {
+            if (t->u.t.zone[0]) {
+                rc = buf_puts(b, t->u.t.zone);
+            } else {
+                rc = put_zone(b, t->u.t.off, false, false, false, false);
+            }
+            p += 3;
+        } else if (has_prefix(p, "2006")) {
+            rc = put_num(b, c.year, 4, '0');
+            p += 4;
+        } else if (has_prefix(p, "002")) {
+            rc = put_num(b, c.yday, 3, '0');
+            p += 3;
+        } else if (has_prefix(p, "__2")) {
+            rc = put_num(b, c.yday, 3, ' ');
+            p += 3;
+        } else if (has_prefix(p, "01")) {
+            rc = put_num(b, c.month, 2, '0');
+            p += 2;
+        } else if (has_prefix(p, "02")) {
+            rc = put_num(b, c.day, 2, '0');
+            p += 2;
+        } else if (has_prefix(p, "_2")) {
+            rc = put_num(b, c.day, 2, ' ');
+            p += 2;
+        } else if (has_prefix(p, "03")) {
+            rc = put_num(b, c.hour % 12 == 0 ? 12 : c.hour % 12, 2, '0');
+            p += 2;
+        } else if (has_prefix(p, "04")) {
+            rc = put_num(b, c.min, 2, '0');
+            p += 2;
+        } else if (has_prefix(p, "05")) {
+            rc = put_num(b, c.sec, 2, '0');
+            p += 2;
+        } else if (has_prefix(p, "06")) {
+            rc = put_num(b, ((c.year % 100) + 100) % 100, 2, '0');
+            p += 2;
+        } else if (has_prefix(p, "15")) {
+            rc = put_num(b, c.hour, 2, '0');
+            p += 2;
+        } else if (*p == '1') {
+            rc = put_num(b, c.month, 0, '0');
+            p++;
+        } else if (*p == '2') {
+            rc = put_num(b, c.day, 0, '0');
+            p++;
+        } else if (*p == '3') {
+            rc = put_num(b, c.hour % 12 == 0 ? 12 : c.hour % 12, 0, '0');
+            p++;
+        } else if (*p == '4') {
+            rc = put_num(b, c.min, 0, '0');
+            p++;
+        } else if (*p == '5') {
+            rc = put_num(b, c.sec, 0, '0');
+            p++;
+        } else if (has_prefix(p, "PM")) {
+            rc = buf_puts(b, c.hour >= 12 ? "PM" : "AM");
+            p += 2;
+        } else if (has_prefix(p, "pm")) {
+            rc = buf_puts(b, c.hour >= 12 ? "pm" : "am");
+            p += 2;
+        } else if (has_prefix(p, "-070000") || has_prefix(p, "Z070000")) {
+            rc = put_zone(b, t->u.t.off, *p == 'Z', false, true, false);
+            p += 7;
+        } else if (has_prefix(p, "-07:00:00") || has_prefix(p, "Z07:00:00")) {
+            rc = put_zone(b, t->u.t.off, *p == 'Z', true, true, false);
+            p += 9;
+        } else if (has_prefix(p, "-0700") || has_prefix(p, "Z0700")) {
+            rc = put_zone(b, t->u.t.off, *p == 'Z', false, false, false);
+            p += 5;
+        } else if (has_prefix(p, "-07:00") || has_prefix(p, "Z07:00")) {
+            rc = put_zone(b, t->u.t.off, *p == 'Z', true, false, false);
+            p += 6;
+        } else if (has_prefix(p, "-07") || has_prefix(p, "Z07")) {
+            rc = put_zone(b, t->u.t.off, *p == 'Z', false, false, true);
+            p += 3;
+        } else if ((fl = frac_len(p)) > 0) {
+            char digits[16];
+            int nd = (int)fl - 1;
+
+            snprintf(digits, sizeof(digits), "%09d", (int)t->u.t.nsec);
+            if (nd > 9) {
+                nd = 9;
+            }
+            if (p[1] == '9') {
+                while (nd > 0 && digits[nd - 1] == '0') {
+                    nd--;
+                }
+                if (nd > 0) {
+                    rc = buf_putc(b, p[0]);
+                    rc = rc ? rc : buf_append(b, digits, (size_t)nd);
+                }
+            } else {
+                rc = buf_putc(b, p[0]);
+                rc = rc ? rc : buf_append(b, digits, (size_t)nd);
+            }
+            p += fl;
+        } else {
+            rc = buf_putc(b, *p);
+            p++;
+        }
+    }
+    return rc;
+}
+
+/* ---- parsing ------------------------------------------------------------------------------ */
+
+static bool get_num(const char **s, int min_digits, int max_digits, int64_t *out)
+{
+    int n = 0;
+    int64_t v = 0;
+    bool neg = false;
+
+    if (min_digits < 0) { /* optional sign allowed (years) */
+        min_digits = -min_digits;
+        if (**s == '-') {
+            neg = true;
+            (*s)++;
+        }
+    }
+    while (n < max_digits && isdigit((unsigned char)(*s)[0])) {
+        v = v * 10 + ((*s)[0] - '0');
+        (*s)++;
+        n++;
+    }
+    if (n < min_digits) {
+        return false;
+    }
+    *out = neg ? -v : v;
+    return true;
+}
+
+static bool match_name(const char **s, const char *const *names, size_t count, size_t len,
+                       int64_t *idx)
+{
+    size_t i;
+
+    for (i = 0; i < count; i++) {
+        size_t n = len ? len : strlen(names[i]);
+
+        if (strncasecmp(*s, names[i], n) == 0) {
+            *s += n;
+            *idx = (int64_t)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool parse_zone(const char **s, int32_t *off, bool z, bool colon, bool secs, bool hours)
+{
+    int64_t h = 0;
+    int64_t m = 0;
+    int64_t sc = 0;
+    int sign;
+
+    if (z && **s == 'Z') {
+        (*s)++;
+        *off = 0;
+        return true;
+    }
+    if (**s != '+' && **s != '-') {
+        return false;
+    }
+    sign = **s == '-' ? -1 : 1;
+    (*s)++;
+    if (!get_num(s, 2, 2, &h)) {
+        return false;
+    }
+    if (!hours) {
+        if (colon && *(*s)++ != ':') {
+            return false;
+        }
+        if (!get_num(s, 2, 2, &m)) {
+            return false;
+        }
+        if (secs) {
+            if (colon && *(*s)++ != ':') {
+                return false;
+            }
+            if (!get_num(s, 2, 2, &sc)) {
+                return false;
+            }
+        }
+    }
+    *off = (int32_t)(sign * (h * 3600 + m * 60 + sc));
+    return true;
+}
+
+int tmpl_time_parse(const char *layout, const char *value, int64_t *sec, int32_t *nsec,
+                    int32_t *off)
+{
+    const char *p = layout;
+    const char *s = value;
+    int64_t year = 1;
+    int64_t month = 1;
+    int64_t day = 1;
+    int64_t hour = 0;
+    int64_t min = 0;
+    int64_t secs = 0;
+    int64_t ns = 0;
+    int64_t tmp;
+    int32_t zone = 0;
+    int pm = -1;
+
+    while (*p) {
+        size_t fl;
+
+        if (has_prefix(p, "January")) {
+            if (!match_name(&s, month_names, 12, 0, &tmp)) {
+                return AR_EINVAL;
+            }
+            month = tmp + 1;
+            p += 7;
+        } else if (has_prefix(p, "Jan")) {
+            if (!match_name(&s, month_names, 12, 3, &tmp)) {
+                return AR_EINVAL;
+            }
+            month = tmp + 1;
+            p += 3;
+        } else if (has_prefix(p, "Monday")) {
+            if (!match_name(&s, day_names, 7, 0, &tmp)) {
+                return AR_EINVAL;
+            }
+            p += 6;
+        } else if (has_prefix(p, "Mon")) {
+            if (!match_name(&s, day_names, 7, 3, &tmp)) {
+                return AR_EINVAL;
+            }
+            p += 3;
+        } else if (has_prefix(p, "MST")) {
+            while (isupper((unsigned char)*s)) {
+                s++;
+            }
+            p += 3;
+        } else if (has_prefix(p, "2006")) {
+            if (!get_num(&s, 4, 4, &year)) {
+                return AR_EINVAL;
+            }
+            p += 4;
+        } else if (has_prefix(p, "01") || has_prefix(p, "02") || has_prefix(p, "03") ||
+                   has_prefix(p, "04") || has_prefix(p, "05") || has_prefix(p, "06") ||
+                   has_prefix(p, "15")) {
+            int64_t *dst = p[1] == '1' ? &month
+                           : p[1] == '2' ? &day
+                           : p[1] == '3' ? &hour
+                           : p[1] == '4' ? &min
+                           : p[1] == '5' ? (p[0] == '1' ? &hour : &secs)
+                                         : &year;
+
+            if (!get_num(&s, 2, 2, dst)) {
+                return AR_EINVAL;
+            }
+            if (p[1] == '6' && p[0] == '0') {
+                year += year >= 69 ? 1900 : 2000;
+            }
+            p += 2;
+        } else if (has_prefix(p, "_2")) {
+            if (*s == ' ') {
+                s++;
+            }
+            if (!get_num(&s, 1, 2, &day)) {
+                return AR_EINVAL;
+            }
+            p += 2;
+        } else if (*p >= '1' && *p <= '5') {
+            int64_t *dst = *p == '1'   ? &month
+                           : *p == '2' ? &day
+                           : *p == '3' ? &hour
+                           : *p == '4' ? &min
+                                       : &secs;
+
+            if (!get_num(&s, 1, 2, dst)) {
+                return AR_EINVAL;
+            }
+            p++;
+        } else if (has_prefix(p, "PM") || has_prefix(p, "pm")) {
+            if (strncasecmp(s, "PM", 2) == 0) {
+                pm = 1;
+            } else if (strncasecmp(s, "AM", 2) == 0) {
+                pm = 0;
+            } else {
+                return AR_EINVAL;
+            }
+            s += 2;
+            p += 2;
+        } else if (has_prefix(p, "-07:00:00") || has_prefix(p, "Z07:00:00")) {
+            if (!parse_zone(&s, &zone, *p == 'Z', true, true, false)) {
+                return AR_EINVAL;
+            }
+            p += 9;
+        } else if (has_prefix(p, "-070000") || has_prefix(p, "Z070000")) {
+            if (!parse_zone(&s, &zone, *p == 'Z', false, true, false)) {
+                return AR_EINVAL;
+            }
+            p += 7;
+        } else if (has_prefix(p, "-07:00") || has_prefix(p, "Z07:00")) {
+            if (!parse_zone(&s, &zone, *p == 'Z', true, false, false)) {
+                return AR_EINVAL;
+            }
+            p += 6;
+        } else if (has_prefix(p, "-0700") || has_prefix(p, "Z0700")) {
+            if (!parse_zone(&s, &zone, *p == 'Z', false, false, false)) {
+                return AR_EINVAL;
+            }
+            p += 5;
+        } else if (has_prefix(p, "-07") || has_prefix(p, "Z07")) {
+            if (!parse_zone(&s, &zone, *p == 'Z', false, false, true)) {
+                return AR_EINVAL;
+            }
+            p += 3;
+        } else if ((fl = frac_len(p)) > 0 || ((*p == '.' || *p == ',') && p[1] != '0' &&
+                                              p[1] != '9' && (*s == '.' || *s == ','))) {
+            /* Fraction in the layout, or one present in the value after seconds. */
+            if (*s == '.' || *s == ',') {
+                int n = 0;
+
+                s++;
+                ns = 0;
+                while (isdigit((unsigned char)*s)) {
+                    if (n < 9) {
+                        ns = ns * 10 + (*s - '0');
+                        n++;
+                    }
+                    s++;
+                }
+                for (; n < 9; n++) {
+                    ns *= 10;
+                }
+            } else if (fl > 0 && p[1] == '0') {
+                return AR_EINVAL;
+            }
+            p += fl ? fl : 1;
+        } else {
+            if (*s != *p) {
+                return AR_EINVAL;
+            }
+            /* Go accepts a fraction after seconds even when the layout has none. */
+            s++;
+            p++;
+        }
+        if (*p != '.' && *p != ',' && (*s == '.' || *s == ',') && p > layout &&
+            (p[-1] == '5') && isdigit((unsigned char)s[1])) {
+            int n = 0;
+
+            s++;
+            while (isdigit((unsigned char)*s)) {
+                if (n < 9) {
+                    ns = ns * 10 + (*s - '0');
+                    n++;
+                }
+                s++;
+            }
+            for (; n < 9; n++) {
+                ns *= 10;
+            }
+        }
+    }
+    if (*s != '\0') {
+        return AR_EINVAL;
+    }
+    if (pm == 1 && hour < 12) {
+        hour += 12;
+    } else if (pm == 0 && hour == 12) {
+        hour = 0;
+    }
+    if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || secs > 59) {
+        return AR_EINVAL;
+    }
+    *sec = days_from_civil(year, (unsigned)month, (unsigned)day) * 86400 + hour * 3600 +
+           min * 60 + secs - zone;
+    *nsec = (int32_t)ns;
+    *off = zone;
+    return AR_OK;
+}
+
+int tmpl_time_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec, int32_t *off)
+{
+    return tmpl_time_parse("2006-01-02T15:04:05Z07:00", s, sec, nsec, off);
+}
+
+/* ---- zones ---------------------------------------------------------------------------------- */
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int64_t be64(const unsigned char *p)
+{
+    return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
+}
+
+int tmpl_time_in_zone(const struct tmpl_value *t, const char *name, struct tmpl_value **out)
+{
+    char path[512];
+    unsigned char *data = NULL;
+    size_t len = 0;
+    FILE *f;
+    struct tmpl_value *r;
+    int rc = AR_ENOTFOUND;
+
+    if (strcmp(name, "UTC") == 0 || strcmp(name, "") == 0) {
+        r = tmpl_time(t->u.t.sec, t->u.t.nsec);
+        *out = r;
+        return AR_OK;
+    }
+    if (strcmp(name, "Local") == 0) {
+        name = "localtime";
+        snprintf(path, sizeof(path), "/etc/localtime");
+    } else {
+        if (name[0] == '/' || strstr(name, "..") != NULL || strlen(name) > 200) {
+            return AR_ENOTFOUND;
+        }
+        snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", name);
+    }
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        return AR_ENOTFOUND;
+    }
+    data = ar_malloc(1 << 20);
+    len = fread(data, 1, 1 << 20, f);
+    fclose(f);
+    if (len >= 44 && memcmp(data, "TZif", 4) == 0) {
+        const unsigned char *h = data;
+        uint32_t isut = be32(h + 20), isstd = be32(h + 24), leap = be32(h + 28);
+        uint32_t timecnt = be32(h + 32), typecnt = be32(h + 36), charcnt = be32(h + 40);
+        size_t v1 = 44 + timecnt * 5 + typecnt * 6 + charcnt + leap * 8 + isstd + isut;
+        size_t tsz = 4;
+
+        if (h[4] >= '2' && v1 + 44 <= len && memcmp(data + v1, "TZif", 4) == 0) {
+            h = data + v1;
+            isut = be32(h + 20);
+            isstd = be32(h + 24);
+            leap = be32(h + 28);
+            timecnt = be32(h + 32);
+            typecnt = be32(h + 36);
+            charcnt = be32(h + 40);
+            tsz = 8;
+        }
+        if (typecnt > 0 &&
+            (size_t)(h - data) + 44 + timecnt * (tsz + 1) + typecnt * 6 + charcnt <= len) {
+            const unsigned char *times = h + 44;
+            const unsigned char *idx = times + timecnt * tsz;
+            const unsigned char *types = idx + timecnt;
+            const char *abbr = (const char *)(types + typecnt * 6);
+            uint32_t ti = 0;
+            uint32_t i;
+
+            for (i = 0; i < timecnt; i++) {
+                int64_t tt = tsz == 8 ? be64(times + i * 8) : (int32_t)be32(times + i * 4);
+
+                if (tt > t->u.t.sec) {
+                    break;
+                }
+                ti = idx[i];
+            }
+            if (timecnt == 0 || (i == 0 && timecnt > 0)) {
+                ti = 0;
+            }
+            if (ti < typecnt) {
+                const unsigned char *tp = types + ti * 6;
+                uint8_t ai = tp[5];
+
+                r = tmpl_time(t->u.t.sec, t->u.t.nsec);
+                r->u.t.off = (int32_t)be32(tp);
+                if (ai < charcnt) {
+                    snprintf(r->u.t.zone, sizeof(r->u.t.zone), "%.*s", (int)(charcnt - ai),
+                             abbr + ai);
+                }
+                *out = r;
+                rc = AR_OK;
+            }
+        }
+    }
+    free(data);
+    (void)name;
+    return rc;
+}
