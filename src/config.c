@@ -38,7 +38,8 @@ struct route_cfg {
     struct opt_duration group_interval;
     struct opt_duration repeat_interval;
     struct str_map labels;
-    int line;
+    int line;          /* of the route's mapping */
+    int receiver_line; /* of its receiver value, or line */
 };
 
 struct tracing_config {
@@ -73,6 +74,8 @@ static int route_cfg_check(void *obj, struct ctx *c, const struct ynode *n)
     bool all = false;
 
     r->line = n != NULL ? n->line : 0;
+    const struct ynode *rv = ynode_map_find(n, "receiver");
+    r->receiver_line = rv != NULL ? rv->line : r->line;
     for (size_t i = 0; i < r->group_by.n; i++) {
         const char *l = r->group_by.v[i];
         if (strcmp(l, "...") == 0) {
@@ -80,29 +83,31 @@ static int route_cfg_check(void *obj, struct ctx *c, const struct ynode *n)
             continue;
         }
         if (!label_name_is_classic(l)) {
-            return ctx_error(c, n, "invalid label name \"%s\" in group_by list", l);
+            return ctx_error_key(c, n, "group_by", "invalid label name \"%s\" in group_by list",
+                                 l);
         }
         names++;
     }
     if (names > 0 && all) {
         /* COMPAT: 0.25 spells "other other labels" */
-        return ctx_error(c, n,
-                         "cannot have wildcard group_by (`...`) and other other labels at the "
-                         "same time");
+        return ctx_error_key(c, n, "group_by",
+                             "cannot have wildcard group_by (`...`) and other other labels at "
+                             "the same time");
     }
     for (size_t i = 0; i < r->group_by.n; i++) {
         for (size_t j = 0; j < i; j++) {
             if (strcmp(r->group_by.v[i], r->group_by.v[j]) == 0 &&
                 strcmp(r->group_by.v[i], "...") != 0) {
-                return ctx_error(c, n, "duplicated label \"%s\" in group_by", r->group_by.v[i]);
+                return ctx_error_key(c, n, "group_by", "duplicated label \"%s\" in group_by",
+                                     r->group_by.v[i]);
             }
         }
     }
     if (r->group_interval.set && r->group_interval.ms == 0) {
-        return ctx_error(c, n, "group_interval cannot be zero");
+        return ctx_error_key(c, n, "group_interval", "group_interval cannot be zero");
     }
     if (r->repeat_interval.set && r->repeat_interval.ms == 0) {
-        return ctx_error(c, n, "repeat_interval cannot be zero");
+        return ctx_error_key(c, n, "repeat_interval", "repeat_interval cannot be zero");
     }
     return AR_OK;
 }
@@ -127,7 +132,7 @@ static const struct field route_fields[] = {
 };
 #undef T
 const struct table route_cfg_table =
-    TABLE("config.Route", struct route_cfg, route_fields, route_cfg_check);
+    TABLE("config.plain", struct route_cfg, route_fields, route_cfg_check);
 
 /* ---- inhibit rules ------------------------------------------------------------------------ */
 
@@ -206,7 +211,7 @@ static const struct field inhibit_fields[] = {
     FIELD(T, "equal", equal, FT_STRLIST, FF_OMITEMPTY, NULL),
 };
 #undef T
-const struct table inhibit_rule_table = {"config.InhibitRule",
+const struct table inhibit_rule_table = {"config.plain",
                                          sizeof(struct inhibit_rule),
                                          inhibit_fields,
                                          AR_ARRAY_LEN(inhibit_fields),
@@ -400,7 +405,7 @@ static int check_route_refs(const struct route_cfg *r, const struct config_file 
     }
     snprintf(msg, sizeof(msg), "undefined receiver \"%s\" used in route", r->receiver);
     buf_puts(path, ".receiver");
-    return error_at_line(c, r->line, buf_str(path), msg);
+    return error_at_line(c, r->receiver_line, buf_str(path), msg);
 }
 
 static bool interval_defined(const struct config_file *f, const char *name)
@@ -808,7 +813,10 @@ static int load(char *text, size_t len, const char *name, const char *base_dir,
         cfg->file = file;
         struct config_file *f = file;
         if (f->route == NULL) {
-            rc = error_at_line(&c, 0, NULL, "no route provided in config");
+            /* COMPAT: an empty document never reaches the checks of a non-empty one */
+            rc = error_at_line(&c, 0, NULL,
+                               ynode_is_null(doc.root) ? "no route provided in config"
+                                                       : "no routes provided");
         } else {
             rc = validate_file(f, doc.root, &c);
         }

@@ -35,6 +35,35 @@ int ctx_error(struct ctx *c, const struct ynode *node, const char *fmt, ...)
     return AR_EINVAL;
 }
 
+const struct ynode *ynode_map_find(const struct ynode *map, const char *key)
+{
+    if (map == NULL || map->kind != YN_MAP) {
+        return NULL;
+    }
+    for (size_t i = 0; i < map->n; i++) {
+        const struct ynode *k = ynode_key(map, i);
+        if (k->kind == YN_SCALAR && strcmp(k->value, key) == 0) {
+            return ynode_val(map, i);
+        }
+    }
+    return NULL;
+}
+
+int ctx_error_key(struct ctx *c, const struct ynode *map, const char *key, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    const struct ynode *v = ynode_map_find(map, key);
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    size_t old = ctx_push_key(c, key);
+    int rc = ctx_error(c, v != NULL ? v : map, "%s", msg);
+    ctx_pop(c, old);
+    return rc;
+}
+
 size_t ctx_push_key(struct ctx *c, const char *key)
 {
     size_t old = c->pathlen;

@@ -125,6 +125,12 @@ void *table_dup(const struct table *t, const void *obj);
 /* True when every field of obj is the zero value (yaml.v2 omitempty for structs). */
 bool table_is_zero(const struct table *t, const void *obj);
 
+/* Value of key in a mapping node, or NULL. */
+const struct ynode *ynode_map_find(const struct ynode *map, const char *key);
+/* Error located at the value of key inside map (falls back to map), path extended by key. */
+int ctx_error_key(struct ctx *c, const struct ynode *map, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Scalar helpers. */
 int scalar_string(const struct ynode *v, struct ctx *c, char **out); /* null gives NULL */
 int url_validate(const char *s, struct ctx *c, const struct ynode *v);

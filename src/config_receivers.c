@@ -107,7 +107,7 @@ static const struct field tls_fields[] = {
     FIELD(struct tls_config, "min_version", min_version, FT_TLSVERSION, FF_OMITEMPTY, NULL),
     FIELD(struct tls_config, "max_version", max_version, FT_TLSVERSION, FF_OMITEMPTY, NULL),
 };
-const struct table tls_config_table = TABLE("config.TLSConfig", struct tls_config, tls_fields,
+const struct table tls_config_table = TABLE("config.plain", struct tls_config, tls_fields,
                                             tls_check);
 
 static const struct field basic_auth_fields[] = {
@@ -117,7 +117,7 @@ static const struct field basic_auth_fields[] = {
     PATHF(struct basic_auth, "password_file", password_file),
 };
 static const struct table basic_auth_table =
-    TABLE("config.BasicAuth", struct basic_auth, basic_auth_fields, NULL);
+    TABLE("config.plain", struct basic_auth, basic_auth_fields, NULL);
 
 static const struct field authorization_fields[] = {
     STR(struct http_authorization, "type", type),
@@ -276,7 +276,7 @@ static const struct field http_fields[] = {
     FIELD(struct http_config, "http_headers", http_headers, FT_STRMAP, FF_OMITEMPTY, NULL),
 };
 const struct table http_config_table =
-    TABLE("config.HTTPClientConfig", struct http_config, http_fields, http_check);
+    TABLE("config.plain", struct http_config, http_fields, http_check);
 
 /* ---- global ------------------------------------------------------------------------------- */
 
@@ -387,7 +387,7 @@ static const struct field global_fields[] = {
 };
 #undef G
 const struct table global_table =
-    TABLE("config.GlobalConfig", struct config_global, global_fields, global_check);
+    TABLE("config.plain", struct config_global, global_fields, global_check);
 
 /* ---- webhook ------------------------------------------------------------------------------ */
 
@@ -415,7 +415,7 @@ static const struct field webhook_fields[] = {
 };
 #undef T
 static const struct table webhook_table =
-    TABLE("config.WebhookConfig", struct webhook_config, webhook_fields, webhook_check);
+    TABLE("config.plain", struct webhook_config, webhook_fields, webhook_check);
 
 /* ---- email -------------------------------------------------------------------------------- */
 
@@ -565,7 +565,7 @@ static const struct field email_fields[] = {
 };
 #undef T
 static const struct table email_table =
-    TABLE("config.EmailConfig", struct email_config, email_fields, email_check);
+    TABLE("config.plain", struct email_config, email_fields, email_check);
 
 /* ---- slack -------------------------------------------------------------------------------- */
 
@@ -585,7 +585,7 @@ static const struct field slack_confirm_fields[] = {
     STR(struct slack_confirm, "dismiss_text", dismiss_text),
 };
 static const struct table slack_confirm_table = TABLE(
-    "config.SlackConfirmationField", struct slack_confirm, slack_confirm_fields,
+    "config.plain", struct slack_confirm, slack_confirm_fields,
     slack_confirm_check);
 
 static int slack_action_check(void *obj, struct ctx *c, const struct ynode *n)
@@ -621,7 +621,7 @@ static const struct field slack_action_fields[] = {
              &slack_confirm_table),
 };
 static const struct table slack_action_table =
-    TABLE("config.SlackAction", struct slack_action, slack_action_fields, slack_action_check);
+    TABLE("config.plain", struct slack_action, slack_action_fields, slack_action_check);
 
 static int slack_field_check(void *obj, struct ctx *c, const struct ynode *n)
 {
@@ -641,7 +641,7 @@ static const struct field slack_field_fields[] = {
     FIELD(struct slack_field, "short", short_, FT_OPTBOOL, FF_OMITEMPTY, NULL),
 };
 static const struct table slack_field_table =
-    TABLE("config.SlackField", struct slack_field, slack_field_fields, slack_field_check);
+    TABLE("config.plain", struct slack_field, slack_field_fields, slack_field_check);
 
 static int slack_check(void *obj, struct ctx *c, const struct ynode *n)
 {
@@ -713,7 +713,7 @@ static const struct field slack_fields[] = {
 };
 #undef T
 static const struct table slack_table =
-    TABLE("config.SlackConfig", struct slack_config, slack_fields, slack_check);
+    TABLE("config.plain", struct slack_config, slack_fields, slack_check);
 
 /* ---- pagerduty ---------------------------------------------------------------------------- */
 
@@ -808,7 +808,7 @@ static const struct field pagerduty_fields[] = {
 };
 #undef T
 static const struct table pagerduty_table =
-    TABLE("config.PagerdutyConfig", struct pagerduty_config, pagerduty_fields, pagerduty_check);
+    TABLE("config.plain", struct pagerduty_config, pagerduty_fields, pagerduty_check);
 
 /* ---- opsgenie ----------------------------------------------------------------------------- */
 
@@ -905,7 +905,7 @@ static const struct field opsgenie_fields[] = {
 };
 #undef T
 static const struct table opsgenie_table =
-    TABLE("config.OpsGenieConfig", struct opsgenie_config, opsgenie_fields, opsgenie_check);
+    TABLE("config.plain", struct opsgenie_config, opsgenie_fields, opsgenie_check);
 
 /* ---- wechat ------------------------------------------------------------------------------- */
 
@@ -973,7 +973,7 @@ static const struct field wechat_fields[] = {
 };
 #undef T
 static const struct table wechat_table =
-    TABLE("config.WechatConfig", struct wechat_config, wechat_fields, wechat_check);
+    TABLE("config.plain", struct wechat_config, wechat_fields, wechat_check);
 
 /* ---- pushover ----------------------------------------------------------------------------- */
 
@@ -1022,7 +1022,7 @@ static const struct field pushover_fields[] = {
 };
 #undef T
 static const struct table pushover_table =
-    TABLE("config.PushoverConfig", struct pushover_config, pushover_fields, pushover_check);
+    TABLE("config.plain", struct pushover_config, pushover_fields, pushover_check);
 
 /* ---- victorops ---------------------------------------------------------------------------- */
 
@@ -1090,7 +1090,7 @@ static const struct field victorops_fields[] = {
 };
 #undef T
 static const struct table victorops_table =
-    TABLE("config.VictorOpsConfig", struct victorops_config, victorops_fields, victorops_check);
+    TABLE("config.plain", struct victorops_config, victorops_fields, victorops_check);
 
 /* ---- sns ---------------------------------------------------------------------------------- */
 
@@ -1135,7 +1135,7 @@ static const struct field sns_fields[] = {
 };
 #undef T
 static const struct table sns_table =
-    TABLE("config.SNSConfig", struct sns_config, sns_fields, sns_check);
+    TABLE("config.plain", struct sns_config, sns_fields, sns_check);
 
 /* ---- telegram ----------------------------------------------------------------------------- */
 
@@ -1190,7 +1190,7 @@ static const struct field telegram_fields[] = {
 };
 #undef T
 static const struct table telegram_table =
-    TABLE("config.TelegramConfig", struct telegram_config, telegram_fields, telegram_check);
+    TABLE("config.plain", struct telegram_config, telegram_fields, telegram_check);
 
 /* ---- discord ------------------------------------------------------------------------------ */
 
@@ -1222,7 +1222,7 @@ static const struct field discord_fields[] = {
 };
 #undef T
 static const struct table discord_table =
-    TABLE("config.DiscordConfig", struct discord_config, discord_fields, discord_check);
+    TABLE("config.plain", struct discord_config, discord_fields, discord_check);
 
 /* ---- webex -------------------------------------------------------------------------------- */
 
@@ -1254,7 +1254,7 @@ static const struct field webex_fields[] = {
 };
 #undef T
 static const struct table webex_table =
-    TABLE("config.WebexConfig", struct webex_config, webex_fields, webex_check);
+    TABLE("config.plain", struct webex_config, webex_fields, webex_check);
 
 /* ---- msteams, msteamsv2 ------------------------------------------------------------------- */
 
@@ -1290,7 +1290,7 @@ static const struct field msteams_fields[] = {
 };
 #undef T
 static const struct table msteams_table =
-    TABLE("msteams.MSTeamsConfig", struct msteams_config, msteams_fields, msteams_check);
+    TABLE("msteams.plain", struct msteams_config, msteams_fields, msteams_check);
 
 static int msteamsv2_check(void *obj, struct ctx *c, const struct ynode *n)
 {
@@ -1311,7 +1311,7 @@ static const struct field msteamsv2_fields[] = {
 };
 #undef T
 static const struct table msteamsv2_table = TABLE(
-    "msteamsv2.MSTeamsV2Config", struct msteamsv2_config, msteamsv2_fields, msteamsv2_check);
+    "msteamsv2.plain", struct msteamsv2_config, msteamsv2_fields, msteamsv2_check);
 
 /* ---- mattermost --------------------------------------------------------------------------- */
 
@@ -1333,7 +1333,7 @@ static const struct field mm_field_fields[] = {
     FIELD(struct mattermost_field, "short", short_, FT_OPTBOOL, FF_OMITEMPTY, NULL),
 };
 static const struct table mm_field_table =
-    TABLE("mattermost.MattermostField", struct mattermost_field, mm_field_fields,
+    TABLE("mattermost.plain", struct mattermost_field, mm_field_fields,
           mm_field_check);
 
 #define T struct mattermost_attachment
@@ -1424,7 +1424,7 @@ static const struct field mattermost_fields[] = {
 };
 #undef T
 static const struct table mattermost_table = TABLE(
-    "mattermost.MattermostConfig", struct mattermost_config, mattermost_fields, mattermost_check);
+    "mattermost.plain", struct mattermost_config, mattermost_fields, mattermost_check);
 
 /* ---- rocketchat --------------------------------------------------------------------------- */
 
@@ -1508,7 +1508,7 @@ static const struct field rocketchat_fields[] = {
 };
 #undef T
 static const struct table rocketchat_table = TABLE(
-    "rocketchat.RocketchatConfig", struct rocketchat_config, rocketchat_fields, rocketchat_check);
+    "rocketchat.plain", struct rocketchat_config, rocketchat_fields, rocketchat_check);
 
 /* ---- jira --------------------------------------------------------------------------------- */
 
@@ -1588,7 +1588,7 @@ static const struct field jira_fields[] = {
 };
 #undef T
 static const struct table jira_table =
-    TABLE("jira.JiraConfig", struct jira_config, jira_fields, jira_check);
+    TABLE("jira.plain", struct jira_config, jira_fields, jira_check);
 
 /* ---- incident.io -------------------------------------------------------------------------- */
 
@@ -1636,7 +1636,7 @@ static const struct field incidentio_fields[] = {
 };
 #undef T
 static const struct table incidentio_table = TABLE(
-    "incidentio.IncidentioConfig", struct incidentio_config, incidentio_fields, incidentio_check);
+    "incidentio.plain", struct incidentio_config, incidentio_fields, incidentio_check);
 
 /* ---- receiver ----------------------------------------------------------------------------- */
 
@@ -1683,7 +1683,7 @@ static const struct field receiver_fields[] = {
 #undef LISTF
 #undef T
 const struct table receiver_table = {
-    "config.Receiver", sizeof(struct receiver), receiver_fields, AR_ARRAY_LEN(receiver_fields),
+    "config.plain", sizeof(struct receiver), receiver_fields, AR_ARRAY_LEN(receiver_fields),
     receiver_check, NULL, NULL, receiver_cleanup};
 
 const char *integration_type_name(enum integration_type t)

@@ -447,9 +447,9 @@ static const struct field interval_fields[] = {
     SUBFIELD(struct time_interval, "time_intervals", time_intervals, FT_LIST, 0, &spec_table),
 };
 const struct table time_interval_table =
-    TABLE("config.TimeInterval", struct time_interval, interval_fields, interval_check);
+    TABLE("config.plain", struct time_interval, interval_fields, interval_check);
 const struct table mute_time_interval_table = TABLE(
-    "config.MuteTimeInterval", struct time_interval, interval_fields, mute_interval_check);
+    "config.plain", struct time_interval, interval_fields, mute_interval_check);
 
 /* ---- evaluation --------------------------------------------------------------------------- */
 
