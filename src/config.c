@@ -12,6 +12,7 @@
 #include "ar/duration.h"
 #include "ar/labels.h"
 #include "ar/matcher.h"
+#include "ar/tmpl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -987,13 +988,35 @@ const struct time_interval *config_find_time_interval(const struct config *c, co
     return NULL;
 }
 
+int config_check_templates(const struct config *c, struct ar_error *err)
+{
+    struct tmpl_set *set = tmpl_set_new();
+    int rc = tmpl_set_load_defaults(set, err);
+
+    for (size_t i = 0; rc == AR_OK && i < c->templates.n; i++) {
+        rc = tmpl_set_parse_glob(set, c->templates.v[i], err);
+    }
+    tmpl_set_free(set);
+    return rc;
+}
+
 void config_print_summary(const struct config *c, FILE *out)
 {
     const struct config_file *f = c->file;
+    struct ar_error err;
+
     fprintf(out, "Found:\n");
     fprintf(out, " - global config\n");
     fprintf(out, " - route\n");
     fprintf(out, " - %zu inhibit rules\n", f->inhibit_rules.n);
     fprintf(out, " - %zu receivers\n", f->receivers.n);
     fprintf(out, " - %zu templates\n", f->templates.n);
+    if (f->templates.n > 0) {
+        /* COMPAT: amtool parses the templates when there are any */
+        if (config_check_templates(c, &err) == AR_OK) {
+            fprintf(out, "  SUCCESS\n");
+        } else {
+            fprintf(out, "  FAILED: %s\n", err.msg);
+        }
+    }
 }

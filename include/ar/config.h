@@ -182,6 +182,10 @@ void route_match(const struct route *root, const struct labelset *ls, route_matc
 /* Writes the check-config summary (amtool's format) to out. */
 void config_print_summary(const struct config *c, FILE *out);
 
+/* Parses the built-in templates plus every file matched by c->templates, as amtool's
+ * check-config does. AR_OK, or AR_EINVAL with the template error in err. */
+int config_check_templates(const struct config *c, struct ar_error *err);
+
 /* Time interval by name (either spelling) or NULL. */
 const struct time_interval *config_find_time_interval(const struct config *c, const char *name);
 /* Route by depth-first index (route->index), or NULL. */

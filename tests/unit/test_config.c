@@ -385,7 +385,18 @@ static void test_errors(void)
         {"route: [a]\n", "t.yml:1: route: cannot unmarshal !!seq into config.plain"},
         {"route:\n  receiver: a\n  receiver: b\nreceivers:\n- name: a\n",
          "t.yml:3: route: field receiver already set in type config.plain"},
+        {"route:\n  receiver: a\n  routes:\n  - matchers: ['a=~\"(\"']\nreceivers:\n- name: a\n",
+         "t.yml:4: route.routes[0].matchers[0]: error parsing regexp: missing closing ): "
+         "`^(?:()$`"},
+        {"route:\n  receiver: a\n  routes:\n  - match_re: {a: '('}\nreceivers:\n- name: a\n",
+         "t.yml:4: route.routes[0].match_re.a: error parsing regexp: missing closing ): "
+         "`^(?:()$`"},
+        {"route:\n  receiver: a\n  group_by: alertname\nreceivers:\n- name: a\n",
+         "t.yml:3: route.group_by: cannot unmarshal !!str `alertname` into []string"},
+        {"route:\n  receiver: a\n  routes:\n  - matchers: ['foo']\nreceivers:\n- name: a\n",
+         "t.yml:4: route.routes[0].matchers[0]: bad matcher format: foo"},
         {"route:\n  receiver: [\n", NULL},
+        {"a: &x [*x]\n", NULL},
     };
     for (size_t i = 0; i < AR_ARRAY_LEN(cases); i++) {
         struct config *c = NULL;
@@ -518,7 +529,7 @@ static void test_summary(void)
     config_print_summary(c, mem);
     fclose(mem);
     CHECK_STR(buf, "Found:\n - global config\n - route\n - 2 inhibit rules\n - 4 receivers\n"
-                   " - 2 templates\n");
+                   " - 2 templates\n  SUCCESS\n");
     free(buf);
     config_unref(c);
 }
