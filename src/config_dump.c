@@ -240,10 +240,36 @@ void dump_field_value(struct emitter *e, const struct field *f, const void *obj)
 
     switch (f->type) {
     case FT_STR:
-    case FT_HOSTPORT:
-    case FT_TLSVERSION:
         emit_str(e, *(char *const *)p);
         return;
+    case FT_HOSTPORT: {
+        /* COMPAT: upstream prints host + ":" + port, dropping IPv6 brackets */
+        const char *s = *(char *const *)p;
+        const char *close = s != NULL && s[0] == '[' ? strchr(s, ']') : NULL;
+        if (close != NULL) {
+            char *hp = ar_asprintf("%.*s%s", (int)(close - s - 1), s + 1, close + 1);
+            emit_str(e, hp);
+            free(hp);
+        } else {
+            emit_str(e, s);
+        }
+        return;
+    }
+    case FT_TLSVERSION: {
+        /* COMPAT: 0.25 prints TLS versions as their numeric value (its marshaller is
+         * defined on the pointer type and is not used) */
+        static const char *const names[] = {"TLS10", "TLS11", "TLS12", "TLS13"};
+        const char *s = *(char *const *)p;
+        for (int i = 0; s != NULL && i < 4; i++) {
+            if (strcmp(s, names[i]) == 0) {
+                snprintf(tmp, sizeof(tmp), "%d", 0x301 + i);
+                emit_raw(e, tmp);
+                return;
+            }
+        }
+        emit_str(e, s);
+        return;
+    }
     case FT_URL:
         if (*(char *const *)p == NULL) {
             emit_null(e);

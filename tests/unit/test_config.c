@@ -540,6 +540,7 @@ int main(void)
     test_golden("minimal");
     test_golden("full");
     test_golden("tricky");
+    test_golden("http");
     test_full_tree();
     test_errors();
     test_group_by_inheritance();
