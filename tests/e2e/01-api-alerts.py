@@ -380,15 +380,18 @@ def _silence(srv, name, value):
     return r.json()["silenceID"]
 
 
-@suite.case("active-silenced-inhibited-params")
-def status_params(ctx):
+def _keys(srv, params):
+    return sorted(a["labels"]["alertname"] + "/" + a["labels"].get("cluster", "-")
+                  for a in srv.alerts(params))
+
+
+@suite.case("active-and-inhibited-params")
+def inhibited_params(ctx):
     srv = ctx.server(ROUTES_CONFIG)
     crit = {"alertname": "src", "severity": "critical", "cluster": "c1"}
     warn = {"alertname": "tgt", "severity": "warning", "cluster": "c1"}
     other = {"alertname": "tgt", "severity": "warning", "cluster": "c2"}
-    quiet = {"alertname": "quiet"}
-    srv.post_ok([alert(crit), alert(warn), alert(other), alert(quiet)])
-    sid = _silence(srv, "alertname", "quiet")
+    srv.post_ok([alert(crit), alert(warn), alert(other)])
 
     def state():
         return {a["labels"]["alertname"] + "/" + a["labels"].get("cluster", "-"): a
@@ -398,25 +401,48 @@ def status_params(ctx):
               timeout=10, what="inhibitedBy on the target alert")
     eq(st["tgt/c1"]["status"], {**st["tgt/c1"]["status"], "state": "suppressed",
                                 "inhibitedBy": [fingerprint(crit)], "silencedBy": []}, "target status")
-    eq(st["quiet/-"]["status"]["silencedBy"], [sid], "silencedBy")
-    eq(st["quiet/-"]["status"]["state"], "suppressed", "silenced state")
     eq(st["tgt/c2"]["status"]["state"], "active", "other cluster not inhibited")
     eq(st["src/c1"]["status"]["state"], "active", "source state")
+    allk = ["src/c1", "tgt/c1", "tgt/c2"]
+    eq(_keys(srv, {}), allk, "no params")
+    eq(_keys(srv, {"inhibited": "false"}), ["src/c1", "tgt/c2"], "inhibited=false")
+    eq(_keys(srv, {"silenced": "false"}), allk, "silenced=false (nothing silenced)")
+    eq(_keys(srv, {"active": "false"}), ["tgt/c1"], "active=false")
+    eq(_keys(srv, {"active": "false", "inhibited": "false"}), [], "active=false inhibited=false")
+    eq(_keys(srv, {"unprocessed": "false"}), allk, "unprocessed ignored")
+    # The source resolves: the target is active again.
+    srv.post_ok([alert(crit, ends=ts(-1))])
+    poll(lambda: state()["tgt/c1"]["status"]["state"] == "active", timeout=10,
+         what="target to become active after the source resolved")
 
-    def keys(params):
-        return sorted(a["labels"]["alertname"] + "/" + a["labels"].get("cluster", "-")
-                      for a in srv.alerts(params))
-    allk = ["quiet/-", "src/c1", "tgt/c1", "tgt/c2"]
-    eq(keys({}), allk, "no params")
-    eq(keys({"silenced": "false"}), ["src/c1", "tgt/c1", "tgt/c2"], "silenced=false")
-    eq(keys({"inhibited": "false"}), ["quiet/-", "src/c1", "tgt/c2"], "inhibited=false")
-    eq(keys({"silenced": "false", "inhibited": "false"}), ["src/c1", "tgt/c2"], "both false")
-    eq(keys({"active": "false"}), ["quiet/-", "tgt/c1"], "active=false")
-    eq(keys({"active": "false", "silenced": "false"}), ["tgt/c1"], "active=false silenced=false")
-    eq(keys({"unprocessed": "false"}), allk, "unprocessed ignored")
+
+@suite.case("silenced-param")
+def silenced_params(ctx):
+    srv = ctx.server(ROUTES_CONFIG)
+    crit = {"alertname": "src", "severity": "critical", "cluster": "c1"}
+    warn = {"alertname": "tgt", "severity": "warning", "cluster": "c1"}
+    quiet = {"alertname": "quiet"}
+    srv.post_ok([alert(crit), alert(warn), alert(quiet)])
+    sid = _silence(srv, "alertname", "quiet")
+    st = poll(lambda: (lambda s: s if s["tgt/c1"]["status"]["inhibitedBy"] else None)(
+        {a["labels"]["alertname"] + "/" + a["labels"].get("cluster", "-"): a for a in srv.alerts()}),
+        timeout=10, what="inhibitedBy on the target alert")
+    eq(st["quiet/-"]["status"]["silencedBy"], [sid], "silencedBy")
+    eq(st["quiet/-"]["status"]["inhibitedBy"], [], "inhibitedBy of the silenced alert")
+    eq(st["quiet/-"]["status"]["state"], "suppressed", "silenced state")
+    allk = ["quiet/-", "src/c1", "tgt/c1"]
+    eq(_keys(srv, {}), allk, "no params")
+    eq(_keys(srv, {"silenced": "false"}), ["src/c1", "tgt/c1"], "silenced=false")
+    eq(_keys(srv, {"silenced": "false", "inhibited": "false"}), ["src/c1"], "both false")
+    eq(_keys(srv, {"active": "false"}), ["quiet/-", "tgt/c1"], "active=false")
+    eq(_keys(srv, {"active": "false", "silenced": "false"}), ["tgt/c1"], "active=false silenced=false")
     # amtool's default query.
-    eq(keys([("active", "true"), ("inhibited", "false"), ("silenced", "false"), ("unprocessed", "false")]),
-       ["src/c1", "tgt/c2"], "amtool default query")
+    eq(_keys(srv, [("active", "true"), ("inhibited", "false"), ("silenced", "false"), ("unprocessed", "false")]),
+       ["src/c1"], "amtool default query")
+    # Expiring the silence makes the alert active again.
+    r = srv.request("DELETE", "/api/v2/silence/" + sid)
+    eq(r.status, 200, "DELETE silence")
+    eq(_keys(srv, {"silenced": "false"}), allk, "silenced=false after expiry")
 
 
 @suite.case("boolean-params")

@@ -115,7 +115,7 @@ def kill9_mid_stream(ctx):
     threads = [threading.Thread(target=worker, args=(t,), daemon=True) for t in range(8)]
     for th in threads:
         th.start()
-    poll(lambda: len(ok) >= 500, timeout=20, what="500 acknowledged alerts")
+    poll(lambda: len(ok) >= 2000, timeout=30, what="2000 acknowledged alerts")
     srv.kill9()
     stop.set()
     for th in threads:
