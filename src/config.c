@@ -834,6 +834,7 @@ static int load(char *text, size_t len, const char *name, const char *base_dir,
     for (size_t i = 0; i < f->receivers.n; i++) {
         if (used[i]) {
             receiver_prepare_used(f->receivers.v[i]);
+            f->receivers.v[i]->is_used = true;
         }
     }
     free(used);

@@ -564,6 +564,7 @@ struct receiver {
      * msteamsv2, jira, rocketchat, incidentio, mattermost), each in file order */
     struct integration *integrations;
     size_t nintegrations;
+    bool is_used; /* referenced by some route (upstream builds only those receivers) */
 };
 
 #endif

@@ -1,0 +1,110 @@
+/* Unit tests for routing (COMPAT 5.1, 5.2): route_match() order with `continue`, fallback
+ * to the parent, anchored regexes, missing labels as "", and route keys with escaped
+ * matcher values. Table-driven over one routing tree. */
+#include "ar/config.h"
+#include "check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const tree = "route:\n"
+                                "  receiver: root\n"
+                                "  routes:\n"
+                                "  - receiver: r0\n"
+                                "    matchers: [team=\"a\"]\n"
+                                "    continue: true\n"
+                                "    routes:\n"
+                                "    - receiver: r00\n"
+                                "      matchers: ['sev=~\"crit|warn\"']\n"
+                                "    - receiver: r01\n"
+                                "      matchers: ['sev!=\"\"']\n"
+                                "  - receiver: r1\n"
+                                "    match: {team: a}\n"
+                                "  - receiver: r2\n"
+                                "    matchers: ['env!~\"prod.*\"', 'q=\"x\\\"y\"']\n"
+                                "  - receiver: r3\n"
+                                "    matchers: ['team=\"\"']\n"
+                                "receivers:\n"
+                                "- name: root\n- name: r0\n- name: r00\n- name: r01\n"
+                                "- name: r1\n- name: r2\n- name: r3\n";
+
+struct match_case {
+    const char *labels;
+    const char *want;
+};
+
+static void set_labels(struct labelset *ls, const char *spec)
+{
+    char *copy = strdup(spec);
+    labelset_init(ls);
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (eq != NULL) {
+            *eq = '\0';
+            labelset_set(ls, tok, eq + 1);
+        }
+    }
+    free(copy);
+}
+
+static void join(const struct route *r, void *ctx)
+{
+    char *out = ctx;
+    if (*out) {
+        strcat(out, " ");
+    }
+    strcat(out, r->receiver);
+}
+
+static void count(const struct route *r, void *ctx)
+{
+    (void)r;
+    (*(int *)ctx)++;
+}
+
+int main(void)
+{
+    static const struct match_case cases[] = {
+        {"team=a,sev=crit", "r00 r1"},   /* continue on r0: r1 is tried too */
+        {"team=a,sev=critical", "r01 r1"}, /* regex is anchored */
+        {"team=a", "r0 r1"},             /* r0's children match nothing: r0 itself */
+        {"team=b,env=production", "root"},
+        {"team=b,env=dev,q=x\"y", "r2"},
+        {"team=b,q=x\"y", "r2"},         /* env missing = "" does not match prod.* */
+        {"sev=crit", "r3"},              /* team missing = "" */
+        {"", "r3"},
+    };
+    struct config *c = NULL;
+    struct ar_error err;
+
+    if (config_load_string(tree, "tree.yml", &c, &err) != AR_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        CHECK(0);
+        return CHECK_DONE();
+    }
+    for (size_t i = 0; i < AR_ARRAY_LEN(cases); i++) {
+        struct labelset ls;
+        char got[128] = "";
+        set_labels(&ls, cases[i].labels);
+        route_match(c->route, &ls, join, got);
+        CHECK_STR(got, cases[i].want);
+        labelset_cleanup(&ls);
+    }
+    CHECK_STR(c->route->routes[0]->key, "{}/{team=\"a\"}");
+    CHECK_STR(c->route->routes[0]->routes[0]->key, "{}/{team=\"a\"}/{sev=~\"crit|warn\"}");
+    CHECK_STR(c->route->routes[2]->key, "{}/{env!~\"prod.*\",q=\"x\\\"y\"}");
+    CHECK_STR(c->route->routes[3]->key, "{}/{team=\"\"}");
+    int n = 0;
+    route_walk(c->route, count, &n);
+    CHECK_INT(n, 7);
+    CHECK_INT((int)c->nroutes, 7);
+    for (int i = 0; i < 7; i++) {
+        const struct route *r = config_route_at(c, i);
+        CHECK(r != NULL && r->index == i);
+    }
+    CHECK(config_find_receiver(c, "r3")->is_used);
+    route_match(NULL, NULL, join, NULL); /* no tree: no calls */
+    config_unref(c);
+    return CHECK_DONE();
+}
