@@ -107,6 +107,9 @@ def cors(ctx):
                     headers={"Origin": "http://ui.example", "Content-Type": "application/json"})
     eq(r.status, 200, "POST with Origin")
     eq(r.headers.get("Access-Control-Allow-Origin"), "*", "ACAO on POST")
+    # OPTIONS without the preflight headers is an ordinary unknown method.
+    r = srv.request("OPTIONS", "/api/v2/status")
+    eq(r.status, 405, "plain OPTIONS")
     for method in ("GET", "POST"):
         r = srv.request("OPTIONS", "/api/v2/alerts",
                         headers={"Origin": "http://ui.example", "Access-Control-Request-Method": method,
