@@ -511,6 +511,11 @@ static int write_value(struct tmpl_exec *ex, const struct tmpl_value *v, const c
         }
     }
     buf_init(&esc, ex->set->max_output);
+    /* COMPAT: like html/template's nudge, an action right after "name=" starts an unquoted
+     * attribute value. */
+    if (h->state == H_BEFORE_VALUE) {
+        begin_attr_value(h, ' ');
+    }
     {
         const char *s = tmp.data ? tmp.data : "";
         size_t n = tmp.len;
