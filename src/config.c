@@ -808,7 +808,12 @@ static int load(char *text, size_t len, const char *name, const char *base_dir,
     c.file = name;
     c.base_dir = base_dir;
     c.err = err;
-    c.budget = CONFIG_DECODE_BUDGET;
+    /* Without aliases every node is decoded once; aliases may repeat a subtree, so allow
+     * a few repeats but not an exponential blow-up. */
+    c.budget = doc.nall * 4 + 10000;
+    if (c.budget > CONFIG_DECODE_BUDGET) {
+        c.budget = CONFIG_DECODE_BUDGET;
+    }
     rc = decode_new(&file_table, doc.root, &c, &file);
     if (rc == AR_OK) {
         cfg->file = file;

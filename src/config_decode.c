@@ -305,21 +305,33 @@ static void str_list_cleanup(struct str_list *l)
     memset(l, 0, sizeof(*l));
 }
 
+struct kv {
+    char *k;
+    char *v;
+};
+
+static int kv_cmp(const void *a, const void *b)
+{
+    return yaml_key_compare(((const struct kv *)a)->k, ((const struct kv *)b)->k);
+}
+
+/* Sorts in yaml.v2 key order; O(n log n) so large maps cost little. */
 static void str_map_sort(struct str_map *m)
 {
-    /* insertion sort: maps in configuration files are small */
-    for (size_t i = 1; i < m->n; i++) {
-        char *k = m->keys[i];
-        char *val = m->values[i];
-        size_t j = i;
-        while (j > 0 && yaml_key_compare(m->keys[j - 1], k) > 0) {
-            m->keys[j] = m->keys[j - 1];
-            m->values[j] = m->values[j - 1];
-            j--;
-        }
-        m->keys[j] = k;
-        m->values[j] = val;
+    if (m->n < 2) {
+        return;
     }
+    struct kv *tmp = ar_malloc(m->n * sizeof(*tmp));
+    for (size_t i = 0; i < m->n; i++) {
+        tmp[i].k = m->keys[i];
+        tmp[i].v = m->values[i];
+    }
+    qsort(tmp, m->n, sizeof(*tmp), kv_cmp);
+    for (size_t i = 0; i < m->n; i++) {
+        m->keys[i] = tmp[i].k;
+        m->values[i] = tmp[i].v;
+    }
+    free(tmp);
 }
 
 const char *str_map_get(const struct str_map *m, const char *key)
@@ -359,13 +371,6 @@ static int decode_str_map(const struct field *f, struct str_map *m, const struct
             return type_error(c, k, "string");
         }
         ks = ar_strdup(ynode_is_null(k) ? "" : k->value);
-        for (size_t j = 0; j < m->n; j++) {
-            if (strcmp(m->keys[j], ks) == 0) {
-                rc = ctx_error(c, k, "key \"%s\" already set in map", ks);
-                free(ks);
-                return rc;
-            }
-        }
         size_t old = ctx_push_key(c, ks);
         if (f->type == FT_LABELMAP || f->type == FT_REGEXMAP) {
             if (!label_name_is_classic(ks)) {
@@ -403,6 +408,18 @@ static int decode_str_map(const struct field *f, struct str_map *m, const struct
         m->n++;
     }
     str_map_sort(m);
+    for (size_t i = 1; i < m->n; i++) {
+        if (strcmp(m->keys[i - 1], m->keys[i]) == 0) {
+            /* yaml.v2 strict mode rejects repeated keys */
+            for (size_t j = 0; j < v->n; j++) {
+                const struct ynode *k = ynode_key(v, j);
+                if (k->kind == YN_SCALAR && strcmp(k->value, m->keys[i]) == 0) {
+                    v = k;
+                }
+            }
+            return ctx_error(c, v, "key \"%s\" already set in map", m->keys[i]);
+        }
+    }
     return AR_OK;
 }
 

@@ -515,6 +515,29 @@ static void test_all_receivers(void)
     config_unref(c);
 }
 
+/* An alias bomb (each level references the previous ten times) must fail fast. */
+static void test_alias_bomb(void)
+{
+    char text[4096];
+    size_t len = 0;
+    len += (size_t)snprintf(text + len, sizeof(text) - len,
+                            "route:\n  receiver: a\n  routes:\n  - &r0 {receiver: a}\n");
+    for (int i = 1; i < 9; i++) {
+        len += (size_t)snprintf(text + len, sizeof(text) - len,
+                                "  - &r%d {receiver: a, routes: [", i);
+        for (int j = 0; j < 10; j++) {
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "%s*r%d", j ? "," : "",
+                                    i - 1);
+        }
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "]}\n");
+    }
+    snprintf(text + len, sizeof(text) - len, "receivers:\n- name: a\n");
+    struct config *c = NULL;
+    struct ar_error err;
+    CHECK_INT(config_load_string(text, "bomb.yml", &c, &err), AR_EINVAL);
+    CHECK(strstr(err.msg, "too large or too deeply aliased") != NULL);
+}
+
 static void test_summary(void)
 {
     struct config *c = NULL;
@@ -547,5 +570,6 @@ int main(void)
     test_null_inhibit_and_matchers();
     test_all_receivers();
     test_summary();
+    test_alias_bomb();
     return CHECK_DONE();
 }
