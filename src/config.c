@@ -589,6 +589,12 @@ static void route_free(struct route *r)
     }
     free(r->active_time_intervals);
     free(r->key);
+    for (size_t i = 0; i < r->labels.n; i++) {
+        free(r->labels.keys[i]);
+        free(r->labels.values[i]);
+    }
+    free(r->labels.keys);
+    free(r->labels.values);
     free(r);
 }
 
@@ -667,6 +673,31 @@ static struct route *route_build(const struct route_cfg *rc, struct route *paren
         r->repeat_interval_ms = rc->repeat_interval.ms;
     }
     r->continue_matching = rc->continue_;
+    /* newest: labels merge down the tree, the child's keys overriding */
+    size_t nlabels = rc->labels.n + (parent != NULL ? parent->labels.n : 0);
+    r->labels.keys = ar_calloc(nlabels ? nlabels : 1, sizeof(char *));
+    r->labels.values = ar_calloc(nlabels ? nlabels : 1, sizeof(char *));
+    for (size_t i = 0; parent != NULL && i < parent->labels.n; i++) {
+        if (str_map_get(&rc->labels, parent->labels.keys[i]) == NULL) {
+            r->labels.keys[r->labels.n] = ar_strdup(parent->labels.keys[i]);
+            r->labels.values[r->labels.n++] = ar_strdup(parent->labels.values[i]);
+        }
+    }
+    for (size_t i = 0; i < rc->labels.n; i++) {
+        r->labels.keys[r->labels.n] = ar_strdup(rc->labels.keys[i]);
+        r->labels.values[r->labels.n++] =
+            ar_strdup(rc->labels.values[i] ? rc->labels.values[i] : "");
+    }
+    for (size_t i = 1; i < r->labels.n; i++) {
+        for (size_t j = i; j > 0 && strcmp(r->labels.keys[j - 1], r->labels.keys[j]) > 0; j--) {
+            char *k = r->labels.keys[j];
+            char *v = r->labels.values[j];
+            r->labels.keys[j] = r->labels.keys[j - 1];
+            r->labels.values[j] = r->labels.values[j - 1];
+            r->labels.keys[j - 1] = k;
+            r->labels.values[j - 1] = v;
+        }
+    }
     r->mute_time_intervals = dup_strv(&rc->mute_time_intervals);
     r->nmute_time_intervals = rc->mute_time_intervals.n;
     r->active_time_intervals = dup_strv(&rc->active_time_intervals);

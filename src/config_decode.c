@@ -681,13 +681,32 @@ int decode_field(const struct field *f, void *obj, const struct ynode *v, struct
     case FT_LIST:
         return decode_list(f, p, v, c);
     case FT_ANY:
-        rc = scalar_string(v, c, &s);
-        if (rc != AR_OK) {
-            return rc;
-        }
         free(*(char **)p);
-        *(char **)p = s;
+        *(char **)p = ynode_to_text(v);
         return AR_OK;
+    case FT_ANYMAP: {
+        struct str_map *m = p;
+        str_map_cleanup(m);
+        if (ynode_is_null(v)) {
+            return AR_OK;
+        }
+        if (v->kind != YN_MAP) {
+            return type_error(c, v, "map[string]interface {}");
+        }
+        m->keys = ar_calloc(v->n ? v->n : 1, sizeof(char *));
+        m->values = ar_calloc(v->n ? v->n : 1, sizeof(char *));
+        for (size_t i = 0; i < v->n; i++) {
+            const struct ynode *k = ynode_key(v, i);
+            if (k->kind != YN_SCALAR) {
+                return type_error(c, k, "string");
+            }
+            m->keys[m->n] = ar_strdup(k->value);
+            m->values[m->n] = ynode_to_text(ynode_val(v, i));
+            m->n++;
+        }
+        str_map_sort(m);
+        return AR_OK;
+    }
     }
     return AR_OK;
 }
@@ -865,6 +884,7 @@ void table_cleanup(const struct table *t, void *obj)
         case FT_STRMAP:
         case FT_LABELMAP:
         case FT_REGEXMAP:
+        case FT_ANYMAP:
             str_map_cleanup(p);
             break;
         case FT_MATCHERS:
@@ -934,7 +954,8 @@ static void dup_fields(const struct table *t, void *dst, const void *src)
         }
         case FT_STRMAP:
         case FT_LABELMAP:
-        case FT_REGEXMAP: {
+        case FT_REGEXMAP:
+        case FT_ANYMAP: {
             const struct str_map *sm = s;
             struct str_map *dm = d;
             dm->keys = ar_calloc(sm->n ? sm->n : 1, sizeof(char *));

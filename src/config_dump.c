@@ -191,6 +191,7 @@ bool field_is_empty(const struct field *f, const void *obj)
     case FT_STRMAP:
     case FT_LABELMAP:
     case FT_REGEXMAP:
+    case FT_ANYMAP:
         return ((const struct str_map *)p)->n == 0;
     case FT_MATCHERS:
         return ((const struct matcher_list *)p)->n == 0;
@@ -287,9 +288,17 @@ void dump_field_value(struct emitter *e, const struct field *f, const void *obj)
         }
         return;
     }
-    case FT_ANY: {
-        const char *s = *(char *const *)p;
-        emit_str(e, s);
+    case FT_ANY:
+        emit_any_text(e, *(char *const *)p);
+        return;
+    case FT_ANYMAP: {
+        const struct str_map *m = p;
+        emit_map_start(e, flow);
+        for (size_t i = 0; i < m->n; i++) {
+            emit_str(e, m->keys[i]);
+            emit_any_text(e, m->values[i]);
+        }
+        emit_map_end(e);
         return;
     }
     case FT_BOOL:
@@ -399,4 +408,103 @@ void dump_table(struct emitter *e, const struct table *t, const void *obj)
         dump_field_value(e, f, obj);
     }
     emit_map_end(e);
+}
+
+struct node_ref {
+    const struct ynode *k;
+    const struct ynode *v;
+};
+
+static int node_ref_cmp(const void *a, const void *b)
+{
+    const struct ynode *ka = ((const struct node_ref *)a)->k;
+    const struct ynode *kb = ((const struct node_ref *)b)->k;
+    return yaml_key_compare(ka->kind == YN_SCALAR ? ka->value : "",
+                            kb->kind == YN_SCALAR ? kb->value : "");
+}
+
+static void emit_ynode_depth(struct emitter *e, const struct ynode *n, int depth)
+{
+    if (n == NULL || depth > 100) {
+        emit_null(e);
+        return;
+    }
+    switch (n->kind) {
+    case YN_SCALAR:
+        if (n->plain && strcmp(ynode_tag(n), "!!str") != 0) {
+            emit_raw(e, ynode_is_null(n) ? "null" : n->value);
+        } else {
+            emit_str(e, n->value);
+        }
+        return;
+    case YN_SEQ:
+        emit_seq_start(e, false);
+        for (size_t i = 0; i < n->n; i++) {
+            emit_ynode_depth(e, n->items[i], depth + 1);
+        }
+        emit_seq_end(e);
+        return;
+    case YN_MAP: {
+        struct node_ref *refs = ar_calloc(n->n ? n->n : 1, sizeof(*refs));
+        for (size_t i = 0; i < n->n; i++) {
+            refs[i].k = ynode_key(n, i);
+            refs[i].v = ynode_val(n, i);
+        }
+        qsort(refs, n->n, sizeof(*refs), node_ref_cmp);
+        emit_map_start(e, false);
+        for (size_t i = 0; i < n->n; i++) {
+            emit_ynode_depth(e, refs[i].k, depth + 1);
+            emit_ynode_depth(e, refs[i].v, depth + 1);
+        }
+        emit_map_end(e);
+        free(refs);
+        return;
+    }
+    }
+}
+
+void emit_ynode(struct emitter *e, const struct ynode *n)
+{
+    emit_ynode_depth(e, n, 0);
+}
+
+char *ynode_to_text(const struct ynode *n)
+{
+    if (n == NULL || ynode_is_null(n)) {
+        return NULL;
+    }
+    struct emitter *e = emitter_new();
+    emit_ynode(e, n);
+    char *text = emitter_finish(e);
+    emitter_free(e);
+    if (text != NULL) {
+        size_t len = strlen(text);
+        while (len > 0 && text[len - 1] == '\n') {
+            text[--len] = '\0';
+        }
+        if (n->kind == YN_SCALAR) {
+            /* keep a scalar's own text rather than its quoted form */
+            free(text);
+            text = ar_strdup(n->value);
+        }
+    }
+    return text;
+}
+
+void emit_any_text(struct emitter *e, const char *text)
+{
+    struct ydoc doc;
+    struct ar_error err;
+
+    if (text == NULL) {
+        emit_null(e);
+        return;
+    }
+    if (ydoc_parse(text, strlen(text), "value", 1000000, &doc, &err) != AR_OK ||
+        doc.root == NULL) {
+        emit_str(e, text);
+        return;
+    }
+    emit_ynode(e, doc.root);
+    ydoc_cleanup(&doc);
 }

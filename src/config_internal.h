@@ -37,7 +37,8 @@ enum ftype {
     FT_STRUCT,       /* embedded struct described by sub */
     FT_STRUCTP,      /* pointer to a struct described by sub (NULL when absent) */
     FT_LIST,         /* struct ptr_list of structs described by sub (entries may be NULL) */
-    FT_ANY,          /* struct ynode * copy kept as YAML text (char *), printed re-parsed */
+    FT_ANY,          /* any YAML value kept as YAML text (char *); a scalar as its text */
+    FT_ANYMAP,       /* struct str_map whose values are kept as FT_ANY text */
 };
 
 enum {
@@ -149,6 +150,12 @@ void emit_seq_end(struct emitter *e);
 void emit_str(struct emitter *e, const char *s); /* yaml.v2 string style */
 void emit_raw(struct emitter *e, const char *s); /* plain scalar as is (numbers, bools) */
 void emit_null(struct emitter *e);
+/* Emits a parsed node as yaml.v2 marshals a decoded interface{} (maps sorted). */
+void emit_ynode(struct emitter *e, const struct ynode *n);
+/* A node as YAML text: a scalar's own text, else a block document (no trailing newline). */
+char *ynode_to_text(const struct ynode *n);
+/* Emits FT_ANY text (re-parsed). */
+void emit_any_text(struct emitter *e, const char *text);
 /* Emits obj described by t as a mapping. */
 void dump_table(struct emitter *e, const struct table *t, const void *obj);
 void dump_field_value(struct emitter *e, const struct field *f, const void *obj);

@@ -412,6 +412,7 @@ static const struct field webhook_fields[] = {
     FIELD(T, "url_file", url_file, FT_STR, FF_OMITEMPTY, NULL),
     FIELD(T, "max_alerts", max_alerts, FT_UINT64, 0, NULL),
     FIELD(T, "timeout", timeout_ns, FT_GODURATION, FF_OMITEMPTY, NULL),
+    FIELD(T, "payload", payload, FT_ANY, FF_OMITEMPTY, NULL),
 };
 #undef T
 static const struct table webhook_table =
@@ -1584,7 +1585,7 @@ static const struct field jira_fields[] = {
     STR(T, "resolve_transition", resolve_transition),
     STR(T, "wont_fix_resolution", wont_fix_resolution),
     FIELD(T, "reopen_duration", reopen_duration_ms, FT_DURATION, FF_OMITEMPTY, NULL),
-    FIELD(T, "fields", fields, FT_STRMAP, FF_OMITEMPTY, NULL),
+    FIELD(T, "fields", fields, FT_ANYMAP, FF_OMITEMPTY, NULL),
 };
 #undef T
 static const struct table jira_table =

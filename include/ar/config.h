@@ -84,6 +84,7 @@ struct route {
     char *key;  /* route key as Alertmanager builds it, e.g. {}/{severity="critical"} */
     int index;  /* depth-first position, 0 for the root */
     const struct route_cfg *cfg; /* as written */
+    struct str_map labels; /* newest `labels` (templates), parent's merged with this route's */
     const struct receiver *receiver_ref; /* the receiver named by `receiver` */
     int line; /* line of the route in the file, 0 for the default config */
 };

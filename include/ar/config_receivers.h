@@ -108,6 +108,7 @@ struct webhook_config {
     char *url_file;
     uint64_t max_alerts;
     int64_t timeout_ns;
+    char *payload; /* newest: custom body template as YAML text, or NULL */
 };
 
 struct email_threading_config {
@@ -492,7 +493,7 @@ struct jira_config {
     char *resolve_transition;
     char *wont_fix_resolution;
     int64_t reopen_duration_ms;
-    struct str_map fields; /* values kept as YAML text */
+    struct str_map fields; /* values as YAML text: a scalar's own text, else a block document */
 };
 
 struct incidentio_config {

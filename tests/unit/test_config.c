@@ -501,6 +501,9 @@ static void test_all_receivers(void)
         CHECK_STR(r->jira_configs.v[0]->api_url, "https://jira.example.org/");
         CHECK_STR(r->jira_configs.v[0]->summary.template_, "S");
         CHECK_INT(r->jira_configs.v[0]->description.enable_update, 1);
+        CHECK_STR(str_map_get(&r->jira_configs.v[0]->fields, "customfield_2"), "text");
+        CHECK_STR(str_map_get(&r->jira_configs.v[0]->fields, "customfield_1"), "n: 2\nvalue: x");
+        CHECK_STR(r->webhook_configs.v[0]->payload, "n: 1\ntext: '{{ .Status }}'");
         CHECK_INT(r->incidentio_configs.v[0]->timeout_ns, 30000000000LL);
         CHECK_INT(r->webhook_configs.v[0]->timeout_ns, 500000000);
         CHECK_INT(r->pushover_configs.v[0]->retry_ns, 60000000000LL);

@@ -9,10 +9,12 @@
 
 static const char *const tree = "route:\n"
                                 "  receiver: root\n"
+                                "  labels: {a: '1', b: '2'}\n"
                                 "  routes:\n"
                                 "  - receiver: r0\n"
                                 "    matchers: [team=\"a\"]\n"
                                 "    continue: true\n"
+                                "    labels: {b: '3', c: '4'}\n"
                                 "    routes:\n"
                                 "    - receiver: r00\n"
                                 "      matchers: ['sev=~\"crit|warn\"']\n"
@@ -95,6 +97,12 @@ int main(void)
     CHECK_STR(c->route->routes[0]->routes[0]->key, "{}/{team=\"a\"}/{sev=~\"crit|warn\"}");
     CHECK_STR(c->route->routes[2]->key, "{}/{env!~\"prod.*\",q=\"x\\\"y\"}");
     CHECK_STR(c->route->routes[3]->key, "{}/{team=\"\"}");
+    const struct str_map *l = &c->route->routes[0]->routes[0]->labels;
+    CHECK_INT(l->n, 3);
+    CHECK_STR(str_map_get(l, "a"), "1");
+    CHECK_STR(str_map_get(l, "b"), "3");
+    CHECK_STR(str_map_get(l, "c"), "4");
+    CHECK_INT(c->route->routes[1]->labels.n, 2);
     int n = 0;
     route_walk(c->route, count, &n);
     CHECK_INT(n, 7);
