@@ -300,6 +300,7 @@ char *tmpl_quote_meta(const char *s)
         }
         buf_putc(&b, *s);
     }
+    buf_append(&b, "", 0); /* terminates an empty result too */
     return buf_take(&b);
 }
 
