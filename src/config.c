@@ -64,6 +64,7 @@ struct config_file {
     AR_PTR_LIST(struct time_interval) mute_time_intervals;
     AR_PTR_LIST(struct time_interval) time_intervals;
     struct tracing_config tracing;
+    char *event_recorder; /* newest; accepted and kept as YAML text */
 };
 
 /* ---- route -------------------------------------------------------------------------------- */
@@ -251,6 +252,7 @@ static const struct field file_fields[] = {
              &mute_time_interval_table),
     SUBFIELD(T, "time_intervals", time_intervals, FT_LIST, FF_OMITEMPTY, &time_interval_table),
     SUBFIELD(T, "tracing", tracing, FT_STRUCT, FF_OMITEMPTY, &tracing_table),
+    FIELD(T, "event_recorder", event_recorder, FT_ANY, FF_OMITEMPTY, NULL),
 };
 #undef T
 

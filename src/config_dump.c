@@ -289,14 +289,14 @@ void dump_field_value(struct emitter *e, const struct field *f, const void *obj)
         return;
     }
     case FT_ANY:
-        emit_any_text(e, *(char *const *)p);
+        emit_any_text(e, *(char *const *)p, f->flags);
         return;
     case FT_ANYMAP: {
         const struct str_map *m = p;
         emit_map_start(e, flow);
         for (size_t i = 0; i < m->n; i++) {
             emit_str(e, m->keys[i]);
-            emit_any_text(e, m->values[i]);
+            emit_any_text(e, m->values[i], f->flags);
         }
         emit_map_end(e);
         return;
@@ -423,7 +423,8 @@ static int node_ref_cmp(const void *a, const void *b)
                             kb->kind == YN_SCALAR ? kb->value : "");
 }
 
-static void emit_ynode_depth(struct emitter *e, const struct ynode *n, int depth)
+static void emit_ynode_depth(struct emitter *e, const struct ynode *n, int depth,
+                             unsigned flags, bool hide)
 {
     if (n == NULL || depth > 100) {
         emit_null(e);
@@ -431,7 +432,9 @@ static void emit_ynode_depth(struct emitter *e, const struct ynode *n, int depth
     }
     switch (n->kind) {
     case YN_SCALAR:
-        if (n->plain && strcmp(ynode_tag(n), "!!str") != 0) {
+        if ((hide || (flags & FF_SECRET_LEAVES)) && !ynode_is_null(n)) {
+            emit_str(e, "<secret>");
+        } else if (n->plain && strcmp(ynode_tag(n), "!!str") != 0) {
             emit_raw(e, ynode_is_null(n) ? "null" : n->value);
         } else {
             emit_str(e, n->value);
@@ -440,7 +443,7 @@ static void emit_ynode_depth(struct emitter *e, const struct ynode *n, int depth
     case YN_SEQ:
         emit_seq_start(e, false);
         for (size_t i = 0; i < n->n; i++) {
-            emit_ynode_depth(e, n->items[i], depth + 1);
+            emit_ynode_depth(e, n->items[i], depth + 1, flags, hide);
         }
         emit_seq_end(e);
         return;
@@ -453,8 +456,10 @@ static void emit_ynode_depth(struct emitter *e, const struct ynode *n, int depth
         qsort(refs, n->n, sizeof(*refs), node_ref_cmp);
         emit_map_start(e, false);
         for (size_t i = 0; i < n->n; i++) {
-            emit_ynode_depth(e, refs[i].k, depth + 1);
-            emit_ynode_depth(e, refs[i].v, depth + 1);
+            bool secret_key = (flags & FF_SECRET_KEYED) && refs[i].k->kind == YN_SCALAR &&
+                              strcmp(refs[i].k->value, "secrets") == 0;
+            emit_ynode_depth(e, refs[i].k, depth + 1, 0, false);
+            emit_ynode_depth(e, refs[i].v, depth + 1, flags, hide || secret_key);
         }
         emit_map_end(e);
         free(refs);
@@ -465,7 +470,7 @@ static void emit_ynode_depth(struct emitter *e, const struct ynode *n, int depth
 
 void emit_ynode(struct emitter *e, const struct ynode *n)
 {
-    emit_ynode_depth(e, n, 0);
+    emit_ynode_depth(e, n, 0, 0, false);
 }
 
 char *ynode_to_text(const struct ynode *n)
@@ -491,7 +496,7 @@ char *ynode_to_text(const struct ynode *n)
     return text;
 }
 
-void emit_any_text(struct emitter *e, const char *text)
+void emit_any_text(struct emitter *e, const char *text, unsigned flags)
 {
     struct ydoc doc;
     struct ar_error err;
@@ -502,9 +507,14 @@ void emit_any_text(struct emitter *e, const char *text)
     }
     if (ydoc_parse(text, strlen(text), "value", 1000000, &doc, &err) != AR_OK ||
         doc.root == NULL) {
-        emit_str(e, text);
+        emit_str(e, (flags & FF_SECRET_LEAVES) ? "<secret>" : text);
         return;
     }
-    emit_ynode(e, doc.root);
+    if (doc.root->kind == YN_SCALAR) {
+        /* a scalar is stored as its own text: print it as the string it was */
+        emit_str(e, (flags & FF_SECRET_LEAVES) ? "<secret>" : text);
+    } else {
+        emit_ynode_depth(e, doc.root, 0, flags, false);
+    }
     ydoc_cleanup(&doc);
 }

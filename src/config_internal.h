@@ -46,6 +46,8 @@ enum {
     FF_FLOW = 1 << 1,      /* yaml:",flow" */
     FF_PATH = 1 << 2,      /* a file path resolved against the config directory */
     FF_NODUMP = 1 << 3,    /* accepted but never printed (newest-only keys when empty) */
+    FF_SECRET_LEAVES = 1 << 4, /* FT_ANY/FT_ANYMAP: every scalar printed as <secret> */
+    FF_SECRET_KEYED = 1 << 5,  /* FT_ANY/FT_ANYMAP: scalars under a `secrets` key hidden */
 };
 
 struct ctx;
@@ -154,8 +156,8 @@ void emit_null(struct emitter *e);
 void emit_ynode(struct emitter *e, const struct ynode *n);
 /* A node as YAML text: a scalar's own text, else a block document (no trailing newline). */
 char *ynode_to_text(const struct ynode *n);
-/* Emits FT_ANY text (re-parsed). */
-void emit_any_text(struct emitter *e, const char *text);
+/* Emits FT_ANY text (re-parsed); flags FF_SECRET_LEAVES / FF_SECRET_KEYED hide secrets. */
+void emit_any_text(struct emitter *e, const char *text, unsigned flags);
 /* Emits obj described by t as a mapping. */
 void dump_table(struct emitter *e, const struct table *t, const void *obj);
 void dump_field_value(struct emitter *e, const struct field *f, const void *obj);

@@ -267,13 +267,14 @@ static const struct field http_fields[] = {
     STR(struct http_config, "no_proxy", no_proxy),
     FIELD(struct http_config, "proxy_from_environment", proxy_from_environment, FT_BOOL,
           FF_OMITEMPTY, NULL),
-    FIELD(struct http_config, "proxy_connect_header", proxy_connect_header, FT_STRMAP,
-          FF_OMITEMPTY, NULL),
+    FIELD(struct http_config, "proxy_connect_header", proxy_connect_header, FT_ANYMAP,
+          FF_OMITEMPTY | FF_SECRET_LEAVES, NULL),
     SUBFIELD(struct http_config, "tls_config", tls_config, FT_STRUCT, FF_OMITEMPTY,
              &tls_config_table),
     FIELD(struct http_config, "follow_redirects", follow_redirects, FT_BOOL, 0, "true"),
     FIELD(struct http_config, "enable_http2", enable_http2, FT_BOOL, 0, "true"),
-    FIELD(struct http_config, "http_headers", http_headers, FT_STRMAP, FF_OMITEMPTY, NULL),
+    FIELD(struct http_config, "http_headers", http_headers, FT_ANYMAP,
+          FF_OMITEMPTY | FF_SECRET_KEYED, NULL),
 };
 const struct table http_config_table =
     TABLE("config.plain", struct http_config, http_fields, http_check);

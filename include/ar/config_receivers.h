@@ -74,17 +74,6 @@ struct oauth2_config {
     struct tls_config tls_config;
 };
 
-struct http_header_config {
-    struct str_list values;
-    struct str_list secrets;
-    struct str_list files;
-};
-
-struct http_header_entry {
-    char *name;
-    struct http_header_config *cfg;
-};
-
 struct http_config {
     struct basic_auth *basic_auth;
     struct http_authorization *authorization; /* bearer_token(_file) is moved here */
@@ -94,11 +83,11 @@ struct http_config {
     char *proxy_url;
     char *no_proxy;
     bool proxy_from_environment;
-    struct str_map proxy_connect_header;
+    struct str_map proxy_connect_header; /* name -> YAML text of a list of values */
     struct tls_config tls_config;
     bool follow_redirects; /* default true */
     bool enable_http2;     /* default true */
-    struct str_map http_headers; /* header name -> single value (values[0]) */
+    struct str_map http_headers; /* name -> YAML text of {values, secrets, files} */
 };
 
 struct webhook_config {

@@ -518,6 +518,26 @@ static void test_all_receivers(void)
     config_unref(c);
 }
 
+static void test_newest_http_keys(void)
+{
+    struct config *c = load_text("route:\n  receiver: a\nreceivers:\n- name: a\n"
+                                 "  webhook_configs:\n  - url: http://x\n    http_config:\n"
+                                 "      proxy_url: http://p:1\n"
+                                 "      proxy_connect_header: {P: [s1, s2]}\n"
+                                 "      http_headers: {X-A: {values: [v1], secrets: [hidden]}}\n"
+                                 "event_recorder:\n  stdout_outputs: [{}]\n");
+    if (c == NULL) {
+        return;
+    }
+    const struct http_config *h = c->receivers[0]->webhook_configs.v[0]->http_config;
+    CHECK_STR(str_map_get(&h->proxy_connect_header, "P"), "- s1\n- s2");
+    CHECK(strstr(c->original_yaml, "hidden") == NULL);
+    CHECK(strstr(c->original_yaml, "s1") == NULL);
+    CHECK(strstr(c->original_yaml, "- v1") != NULL);
+    CHECK(strstr(c->original_yaml, "event_recorder:") != NULL);
+    config_unref(c);
+}
+
 /* An alias bomb (each level references the previous ten times) must fail fast. */
 static void test_alias_bomb(void)
 {
@@ -574,5 +594,6 @@ int main(void)
     test_all_receivers();
     test_summary();
     test_alias_bomb();
+    test_newest_http_keys();
     return CHECK_DONE();
 }
