@@ -1,17 +1,15 @@
 /* Time intervals (COMPAT 7): `time_intervals` / `mute_time_intervals` entries, their
  * validation with Alertmanager's messages, their re-serialisation (times as HH:MM maps,
  * the other ranges as flow lists of names or numbers) and evaluation of an instant
- * against them. Time zones are resolved with the C library (TZ database under
- * /usr/share/zoneinfo); evaluation converts through a per-call tzset, guarded by a mutex. */
+ * against them. Each location's zone is loaded once at config load (config_tz.c), so
+ * evaluation needs no global state and is safe from any thread. */
 #include "config_internal.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static const char *const weekday_names[] = {"sunday",   "monday", "tuesday", "wednesday",
                                             "thursday", "friday", "saturday"};
@@ -273,21 +271,6 @@ static int decode_ranges(enum range_kind k, struct ti_range_list *l, const struc
     return AR_OK;
 }
 
-static bool location_valid(const char *name)
-{
-    if (name[0] == '\0' || strcmp(name, "UTC") == 0 || strcmp(name, "Local") == 0) {
-        return true;
-    }
-    /* Go's LoadLocation rejects absolute paths and ".." elements */
-    if (name[0] == '/' || strstr(name, "..") != NULL) {
-        return false;
-    }
-    char path[512];
-    const char *dir = getenv("ZONEINFO");
-    snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
-    return access(path, R_OK) == 0;
-}
-
 static void spec_cleanup(void *obj)
 {
     struct time_interval_spec *t = obj;
@@ -297,6 +280,7 @@ static void spec_cleanup(void *obj)
     free(t->months.v);
     free(t->years.v);
     free(t->location);
+    tz_free(t->tz);
     memset(t, 0, sizeof(*t));
 }
 
@@ -329,15 +313,23 @@ static int spec_decode(void *obj, const struct ynode *node, struct ctx *c)
             rc = decode_ranges(RK_YEAR, &t->years, v, c);
         } else if (strcmp(key, "location") == 0) {
             char *s = NULL;
+            struct tz_data *tz = NULL;
             rc = scalar_string(v, c, &s);
-            if (rc == AR_OK && s != NULL && !location_valid(s)) {
-                rc = ctx_error(c, v, "unknown time zone %s", s);
+            if (rc == AR_OK && s != NULL) {
+                tz = tz_load(s);
+                if (tz == NULL) {
+                    rc = ctx_error(c, v, "unknown time zone %s", s);
+                }
             }
             if (rc == AR_OK) {
                 free(t->location);
+                tz_free(t->tz);
                 t->location = s;
+                t->tz = tz;
                 s = NULL;
+                tz = NULL;
             }
+            tz_free(tz);
             free(s);
         } else {
             ctx_pop(c, old);
@@ -453,36 +445,11 @@ const struct table mute_time_interval_table = TABLE(
 
 /* ---- evaluation --------------------------------------------------------------------------- */
 
-static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Broken-down time of t in location (NULL/"UTC" = UTC, "Local" = process zone). */
-static void to_local(const char *location, int64_t t, struct tm *out)
+/* Broken-down local time of t in the spec's zone (UTC without a location). */
+static void to_local(const struct time_interval_spec *spec, int64_t t, struct tm *out)
 {
-    time_t tt = (time_t)t;
-    if (location == NULL || location[0] == '\0' || strcmp(location, "UTC") == 0) {
-        gmtime_r(&tt, out);
-        return;
-    }
-    if (strcmp(location, "Local") == 0) {
-        localtime_r(&tt, out);
-        return;
-    }
-    pthread_mutex_lock(&tz_lock);
-    char *old = getenv("TZ");
-    char *saved = old ? ar_strdup(old) : NULL;
-    char *tzval = ar_asprintf(":%s", location);
-    setenv("TZ", tzval, 1);
-    tzset();
-    localtime_r(&tt, out);
-    if (saved != NULL) {
-        setenv("TZ", saved, 1);
-    } else {
-        unsetenv("TZ");
-    }
-    tzset();
-    pthread_mutex_unlock(&tz_lock);
-    free(tzval);
-    free(saved);
+    time_t shifted = (time_t)(t + (spec->tz != NULL ? tz_offset(spec->tz, t) : 0));
+    gmtime_r(&shifted, out);
 }
 
 static int days_in_month(int year, int mon0)
@@ -505,7 +472,7 @@ bool time_interval_spec_contains(const struct time_interval_spec *spec, int64_t 
     struct tm tm;
     bool in;
 
-    to_local(spec->location, unix_s, &tm);
+    to_local(spec, unix_s, &tm);
     if (spec->times.present) {
         int minute = tm.tm_hour * 60 + tm.tm_min;
         in = false;

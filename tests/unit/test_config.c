@@ -538,6 +538,31 @@ static void test_newest_http_keys(void)
     config_unref(c);
 }
 
+/* Zones come from the TZif files, including the POSIX rule used after the last
+ * transition (2037 in "fat" files) and southern-hemisphere daylight saving. */
+static void test_time_zones(void)
+{
+    struct config *c = load_text("route:\n  receiver: a\nreceivers:\n- name: a\n"
+                                 "time_intervals:\n"
+                                 "- name: syd-morning\n  time_intervals:\n"
+                                 "  - times: [{start_time: '08:00', end_time: '09:00'}]\n"
+                                 "    location: Australia/Sydney\n"
+                                 "- name: local\n  time_intervals:\n"
+                                 "  - location: Local\n");
+    if (c == NULL) {
+        return;
+    }
+    const struct time_interval *syd = config_find_time_interval(c, "syd-morning");
+    /* 2045-01-10 21:30 UTC = 08:30 AEDT (+11); 2045-07-10 22:30 UTC = 08:30 AEST (+10) */
+    CHECK(time_interval_contains(syd, 2367696600));
+    CHECK(!time_interval_contains(syd, 2367693000)); /* 07:30 AEDT */
+    CHECK(time_interval_contains(syd, 2383338600));
+    CHECK(!time_interval_contains(syd, 2383342200)); /* 09:30 AEST */
+    CHECK(time_interval_contains(config_find_time_interval(c, "local"), 0));
+    CHECK(strstr(c->original_yaml, "location: Australia/Sydney") != NULL);
+    config_unref(c);
+}
+
 /* An alias bomb (each level references the previous ten times) must fail fast. */
 static void test_alias_bomb(void)
 {
@@ -594,6 +619,7 @@ int main(void)
     test_all_receivers();
     test_summary();
     test_alias_bomb();
+    test_time_zones();
     test_newest_http_keys();
     return CHECK_DONE();
 }

@@ -1,0 +1,417 @@
+/* Time zones for time intervals (COMPAT 7): reads a TZif file (RFC 8536, version 1 to 4)
+ * from the zone database at configuration load and answers "UTC offset at instant t"
+ * without touching the process environment, so evaluation is thread-safe. Instants after
+ * the last transition use the file's POSIX TZ footer rule (e.g. CET-1CEST,M3.5.0,M10.5.0/3).
+ * Lookup is a binary search over the transitions: O(log n). */
+#include "config_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct tz_rule_date {
+    char kind; /* 'M' month/week/day, 'J' julian 1..365 without Feb 29, 'D' zero-based day */
+    int month;
+    int week;
+    int day;
+    int32_t time; /* seconds after local midnight */
+};
+
+struct tz_posix {
+    bool valid;
+    int32_t std_off; /* seconds east of UTC */
+    int32_t dst_off;
+    bool has_dst;
+    struct tz_rule_date start;
+    struct tz_rule_date end;
+};
+
+struct tz_data {
+    int64_t *trans; /* transition instants, ascending */
+    uint8_t *idx;   /* type index per transition */
+    size_t ntrans;
+    int32_t *offs;  /* UTC offset per type */
+    size_t ntypes;
+    struct tz_posix footer;
+};
+
+#define TZ_MAX_FILE (1u << 20)
+
+static uint32_t be32(const unsigned char *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static int64_t be64(const unsigned char *p)
+{
+    return (int64_t)(((uint64_t)be32(p) << 32) | be32(p + 4));
+}
+
+/* ---- POSIX TZ strings ------------------------------------------------------------------- */
+
+static const char *parse_name(const char *s)
+{
+    if (*s == '<') {
+        const char *end = strchr(s, '>');
+        return end ? end + 1 : NULL;
+    }
+    const char *p = s;
+    while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) {
+        p++;
+    }
+    return p - s >= 3 ? p : NULL;
+}
+
+/* [+-]hh[:mm[:ss]] -> seconds (sign as written) */
+static const char *parse_hms(const char *s, int32_t *out)
+{
+    int sign = 1;
+    int32_t v = 0;
+    if (*s == '+' || *s == '-') {
+        sign = *s == '-' ? -1 : 1;
+        s++;
+    }
+    if (*s < '0' || *s > '9') {
+        return NULL;
+    }
+    int h = 0;
+    while (*s >= '0' && *s <= '9') {
+        h = h * 10 + (*s++ - '0');
+        if (h > 167) {
+            return NULL;
+        }
+    }
+    v = h * 3600;
+    for (int mult = 60; *s == ':' && mult >= 1; mult /= 60) {
+        s++;
+        int m = 0;
+        while (*s >= '0' && *s <= '9') {
+            m = m * 10 + (*s++ - '0');
+            if (m > 59) {
+                return NULL;
+            }
+        }
+        v += m * mult;
+    }
+    *out = sign * v;
+    return s;
+}
+
+static const char *parse_num(const char *s, int *out)
+{
+    int v = 0;
+    if (*s < '0' || *s > '9') {
+        return NULL;
+    }
+    while (*s >= '0' && *s <= '9') {
+        v = v * 10 + (*s++ - '0');
+        if (v > 1000) {
+            return NULL;
+        }
+    }
+    *out = v;
+    return s;
+}
+
+static const char *parse_date(const char *s, struct tz_rule_date *d)
+{
+    d->time = 2 * 3600;
+    if (*s == 'M') {
+        d->kind = 'M';
+        s = parse_num(s + 1, &d->month);
+        if (s == NULL || *s != '.') {
+            return NULL;
+        }
+        s = parse_num(s + 1, &d->week);
+        if (s == NULL || *s != '.') {
+            return NULL;
+        }
+        s = parse_num(s + 1, &d->day);
+        if (s == NULL || d->month < 1 || d->month > 12 || d->week < 1 || d->week > 5 ||
+            d->day > 6) {
+            return NULL;
+        }
+    } else if (*s == 'J') {
+        d->kind = 'J';
+        s = parse_num(s + 1, &d->day);
+    } else {
+        d->kind = 'D';
+        s = parse_num(s, &d->day);
+    }
+    if (s != NULL && *s == '/') {
+        s = parse_hms(s + 1, &d->time);
+    }
+    return s;
+}
+
+static bool parse_posix(const char *s, struct tz_posix *tz)
+{
+    int32_t off;
+
+    memset(tz, 0, sizeof(*tz));
+    s = parse_name(s);
+    if (s == NULL || (s = parse_hms(s, &off)) == NULL) {
+        return false;
+    }
+    tz->std_off = -off;
+    if (*s == '\0') {
+        tz->valid = true;
+        return true;
+    }
+    s = parse_name(s);
+    if (s == NULL) {
+        return false;
+    }
+    tz->has_dst = true;
+    tz->dst_off = tz->std_off + 3600;
+    if (*s != ',' && *s != '\0') {
+        s = parse_hms(s, &off);
+        if (s == NULL) {
+            return false;
+        }
+        tz->dst_off = -off;
+    }
+    if (*s != ',') {
+        /* no rule: POSIX default is US rules; rare in TZif footers */
+        tz->start = (struct tz_rule_date){'M', 3, 2, 0, 7200};
+        tz->end = (struct tz_rule_date){'M', 11, 1, 0, 7200};
+        tz->valid = *s == '\0';
+        return tz->valid;
+    }
+    s = parse_date(s + 1, &tz->start);
+    if (s == NULL || *s != ',') {
+        return false;
+    }
+    s = parse_date(s + 1, &tz->end);
+    tz->valid = s != NULL && *s == '\0';
+    return tz->valid;
+}
+
+static bool is_leap(int64_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Days since 1970-01-01 of year-month-day (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* Seconds since the epoch, in local standard-or-daylight time of the rule, of date d in y. */
+static int64_t rule_local_time(const struct tz_rule_date *d, int64_t y)
+{
+    int64_t day;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+    if (d->kind == 'J') {
+        /* 1..365, February 29 never counted */
+        int n = d->day;
+        day = days_from_civil(y, 1, 1) + n - 1;
+        if (is_leap(y) && n >= 60) {
+            day++;
+        }
+    } else if (d->kind == 'D') {
+        day = days_from_civil(y, 1, 1) + d->day;
+    } else {
+        int64_t first = days_from_civil(y, d->month, 1);
+        int wday_first = (int)(((first % 7) + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
+        int delta = (d->day - wday_first + 7) % 7;
+        int mday = 1 + delta + (d->week - 1) * 7;
+        int len = mdays[d->month - 1] + (d->month == 2 && is_leap(y));
+        while (mday > len) {
+            mday -= 7;
+        }
+        day = first + mday - 1;
+    }
+    return day * 86400 + d->time;
+}
+
+static int32_t posix_offset(const struct tz_posix *tz, int64_t t)
+{
+    if (!tz->has_dst) {
+        return tz->std_off;
+    }
+    struct tm tm;
+    time_t shifted = (time_t)(t + tz->std_off);
+    gmtime_r(&shifted, &tm);
+    int64_t y = (int64_t)tm.tm_year + 1900;
+    int64_t start = rule_local_time(&tz->start, y) - tz->std_off;
+    int64_t end = rule_local_time(&tz->end, y) - tz->dst_off;
+    bool dst;
+    if (start < end) {
+        dst = t >= start && t < end;
+    } else {
+        dst = !(t >= end && t < start);
+    }
+    return dst ? tz->dst_off : tz->std_off;
+}
+
+/* ---- TZif ------------------------------------------------------------------------------- */
+
+void tz_free(struct tz_data *tz)
+{
+    if (tz == NULL) {
+        return;
+    }
+    free(tz->trans);
+    free(tz->idx);
+    free(tz->offs);
+    free(tz);
+}
+
+static struct tz_data *parse_tzif(const unsigned char *d, size_t n)
+{
+    if (n < 44 || memcmp(d, "TZif", 4) != 0) {
+        return NULL;
+    }
+    int version = d[4] ? d[4] - '0' : 1;
+    size_t isut = be32(d + 20);
+    size_t isstd = be32(d + 24);
+    size_t leap = be32(d + 28);
+    size_t timecnt = be32(d + 32);
+    size_t typecnt = be32(d + 36);
+    size_t charcnt = be32(d + 40);
+    size_t tsize = 4;
+    size_t lsize = 8;
+    const unsigned char *p = d + 44;
+    size_t block = timecnt * 4 + timecnt + typecnt * 6 + charcnt + leap * 8 + isstd + isut;
+
+    if (timecnt > 100000 || typecnt == 0 || typecnt > 256 || (size_t)(d + n - p) < block) {
+        return NULL;
+    }
+    if (version >= 2) {
+        /* skip the 32-bit block and use the 64-bit one */
+        p += block;
+        if ((size_t)(d + n - p) < 44 || memcmp(p, "TZif", 4) != 0) {
+            return NULL;
+        }
+        isut = be32(p + 20);
+        isstd = be32(p + 24);
+        leap = be32(p + 28);
+        timecnt = be32(p + 32);
+        typecnt = be32(p + 36);
+        charcnt = be32(p + 40);
+        p += 44;
+        tsize = 8;
+        lsize = 12;
+        block = timecnt * 8 + timecnt + typecnt * 6 + charcnt + leap * 12 + isstd + isut;
+        if (timecnt > 100000 || typecnt == 0 || typecnt > 256 ||
+            (size_t)(d + n - p) < block) {
+            return NULL;
+        }
+    }
+    struct tz_data *tz = ar_calloc(1, sizeof(*tz));
+    tz->ntrans = timecnt;
+    tz->ntypes = typecnt;
+    tz->trans = ar_calloc(timecnt ? timecnt : 1, sizeof(int64_t));
+    tz->idx = ar_calloc(timecnt ? timecnt : 1, 1);
+    tz->offs = ar_calloc(typecnt, sizeof(int32_t));
+    for (size_t i = 0; i < timecnt; i++) {
+        tz->trans[i] = tsize == 8 ? be64(p + i * 8) : (int32_t)be32(p + i * 4);
+    }
+    p += timecnt * tsize;
+    for (size_t i = 0; i < timecnt; i++) {
+        tz->idx[i] = p[i] < typecnt ? p[i] : 0;
+    }
+    p += timecnt;
+    for (size_t i = 0; i < typecnt; i++) {
+        tz->offs[i] = (int32_t)be32(p + i * 6);
+    }
+    p += typecnt * 6 + charcnt + leap * lsize + isstd + isut;
+    if (version >= 2 && p < d + n && *p == '\n') {
+        const unsigned char *end = memchr(p + 1, '\n', (size_t)(d + n - p - 1));
+        if (end != NULL) {
+            char *footer = ar_strndup((const char *)p + 1, (size_t)(end - p - 1));
+            parse_posix(footer, &tz->footer);
+            free(footer);
+        }
+    }
+    return tz;
+}
+
+static char *read_small_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL) {
+        return NULL;
+    }
+    char *buf = ar_malloc(TZ_MAX_FILE);
+    *len = fread(buf, 1, TZ_MAX_FILE, fp);
+    fclose(fp);
+    return buf;
+}
+
+struct tz_data *tz_load(const char *name)
+{
+    char path[1024];
+    const char *dir = getenv("ZONEINFO");
+    size_t len = 0;
+    char *data = NULL;
+
+    if (name == NULL || name[0] == '\0' || strcmp(name, "UTC") == 0) {
+        return ar_calloc(1, sizeof(struct tz_data)); /* no transitions, offset 0 */
+    }
+    if (strcmp(name, "Local") == 0) {
+        const char *env = getenv("TZ");
+        if (env != NULL && env[0] == ':') {
+            env++;
+        }
+        if (env != NULL && env[0] != '\0' && strcmp(env, "Local") != 0) {
+            struct tz_data *tz = tz_load(env);
+            if (tz != NULL) {
+                return tz;
+            }
+        }
+        data = read_small_file("/etc/localtime", &len);
+        if (data == NULL) {
+            return ar_calloc(1, sizeof(struct tz_data));
+        }
+    } else {
+        /* Go's LoadLocation refuses absolute paths and ".." elements */
+        if (name[0] == '/' || strstr(name, "..") != NULL) {
+            return NULL;
+        }
+        snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
+        data = read_small_file(path, &len);
+        if (data == NULL) {
+            return NULL;
+        }
+    }
+    struct tz_data *tz = parse_tzif((const unsigned char *)data, len);
+    free(data);
+    return tz;
+}
+
+int32_t tz_offset(const struct tz_data *tz, int64_t t)
+{
+    if (tz == NULL || tz->ntypes == 0) {
+        return tz != NULL && tz->footer.valid ? posix_offset(&tz->footer, t) : 0;
+    }
+    if (tz->ntrans == 0 || t < tz->trans[0]) {
+        if (tz->ntrans == 0 && tz->footer.valid) {
+            return posix_offset(&tz->footer, t);
+        }
+        return tz->offs[0];
+    }
+    if (t >= tz->trans[tz->ntrans - 1] && tz->footer.valid) {
+        return posix_offset(&tz->footer, t);
+    }
+    size_t lo = 0;
+    size_t hi = tz->ntrans; /* trans[lo] <= t < trans[hi] */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tz->trans[mid] <= t) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    return tz->offs[tz->idx[lo]];
+}
