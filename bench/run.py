@@ -107,6 +107,8 @@ class Bench:
         return res
 
     # -- steps --------------------------------------------------------------
+    # Every step runs for each target back to back, so that both servers see the same
+    # machine load (other work on a shared machine moves the absolute figures).
     def startup(self, kind):
         times = []
         for _ in range(self.args.startup_runs):
@@ -117,44 +119,38 @@ class Bench:
                 srv.cleanup()
         return {"median_s": statistics.median(times), "runs": times}
 
-    def ingest(self, kind):
-        out = []
-        secs = self.args.step_seconds
-        for conns in self.args.conns:
-            for batch in self.args.batches:
-                srv = self.server(kind)
-                try:
-                    r = self.run_loadgen(srv, conns, batch, secs)
-                    r["rss_kb_after"] = srv.rss_kb()
-                finally:
-                    srv.cleanup()
-                r.update(mode="distinct", conns=conns, batch=batch)
-                log("  %s ingest distinct conns=%d batch=%d: %.0f alerts/s (p99 %.1f ms)%s"
-                    % (kind, conns, batch, r["alerts_per_s"], r["p99_ms"],
-                       " ERR" if r.get("stderr") else ""))
-                out.append(r)
-        # Re-posting the same alerts (a fixed set, already stored).
-        for batch in self.args.repeat_batches:
-            conns = self.args.conns[0]
-            srv = self.server(kind)
-            try:
-                n = self.args.repeat_set
-                base = self.index
-                self.run_loadgen(srv, 8, 100, 60, max_alerts=n, start_index=base)
-                r = self.run_loadgen(srv, conns, batch, secs, mode="repeat", start_index=base,
-                                     repeat_set=n)
-                count = self.count_alerts(srv)
-                r["listed_after"] = count
-            finally:
-                srv.cleanup()
-            r.update(mode="repeat", conns=conns, batch=batch)
-            log("  %s ingest repeat conns=%d batch=%d: %.0f alerts/s (listed %d of %d)"
-                % (kind, conns, batch, r["alerts_per_s"], count, n))
-            out.append(r)
-        return out
+    def ingest_distinct(self, kind, conns, batch):
+        srv = self.server(kind)
+        try:
+            r = self.run_loadgen(srv, conns, batch, self.args.step_seconds)
+            r["rss_kb_after"] = srv.rss_kb()
+        finally:
+            srv.cleanup()
+        r.update(mode="distinct", conns=conns, batch=batch)
+        log("  %s ingest distinct conns=%d batch=%d: %.0f alerts/s (p99 %.1f ms)%s"
+            % (kind, conns, batch, r["alerts_per_s"], r["p99_ms"], " ERR" if r.get("stderr") else ""))
+        return r
+
+    def ingest_repeat(self, kind, conns, batch):
+        """Re-posting the same alerts: a fixed set, stored first, then posted again."""
+        srv = self.server(kind)
+        try:
+            n = self.args.repeat_set
+            base = self.index
+            self.run_loadgen(srv, 8, 100, 60, max_alerts=n, start_index=base)
+            r = self.run_loadgen(srv, conns, batch, self.args.step_seconds, mode="repeat",
+                                 start_index=base, repeat_set=n)
+            count = self.count_alerts(srv)
+            r["listed_after"] = count
+        finally:
+            srv.cleanup()
+        r.update(mode="repeat", conns=conns, batch=batch)
+        log("  %s ingest repeat conns=%d batch=%d: %.0f alerts/s (listed %d of %d)"
+            % (kind, conns, batch, r["alerts_per_s"], count, n))
+        return r
 
     def count_alerts(self, srv):
-        conn = http.client.HTTPConnection(srv.host, srv.port, timeout=120)
+        conn = http.client.HTTPConnection(srv.host, srv.port, timeout=300)
         try:
             conn.request("GET", srv.prefix + "/api/v2/alerts")
             r = conn.getresponse()
@@ -163,13 +159,13 @@ class Bench:
             conn.close()
         return body.count(b'"fingerprint":')
 
-    def get_latency(self, srv, n_expected, budget_s):
+    def get_latency(self, srv, budget_s):
         times = []
         size = 0
         count = 0
         t_end = time.monotonic() + budget_s
         while len(times) < self.args.get_runs and (not times or time.monotonic() < t_end):
-            conn = http.client.HTTPConnection(srv.host, srv.port, timeout=300)
+            conn = http.client.HTTPConnection(srv.host, srv.port, timeout=600)
             try:
                 t0 = time.monotonic()
                 conn.request("GET", srv.prefix + "/api/v2/alerts")
@@ -183,29 +179,26 @@ class Bench:
             del body
         return {"median_s": statistics.median(times), "runs": times, "bytes": size, "count": count}
 
-    def sizes(self, kind):
-        out = []
-        for n in self.args.sizes:
-            srv = self.server(kind)
-            try:
-                rss0 = srv.rss_kb()
-                t0 = time.monotonic()
-                fill = self.run_loadgen(srv, 8, 100, max(60, n / 5000.0), max_alerts=n)
-                fill_s = time.monotonic() - t0
-                time.sleep(1.0)
-                rss = srv.rss_kb()
-                g = self.get_latency(srv, n, budget_s=20)
-                hwm = self.vm_hwm(srv)
-                rss_after = srv.rss_kb()
-            finally:
-                srv.cleanup()
-            r = {"alerts": n, "fill_alerts_per_s": fill["alerts_per_s"], "fill_s": fill_s,
-                 "fill_errors": fill["errors"] + fill["non200"], "rss_idle_kb": rss0, "rss_kb": rss,
-                 "rss_after_get_kb": rss_after, "hwm_kb": hwm, "get": g}
-            log("  %s %d alerts: RSS %.1f MiB, GET %.3f s (%d listed, %.1f MiB)"
-                % (kind, n, rss / 1024.0, g["median_s"], g["count"], g["bytes"] / 1048576.0))
-            out.append(r)
-        return out
+    def size_step(self, kind, n):
+        srv = self.server(kind)
+        try:
+            rss0 = srv.rss_kb()
+            t0 = time.monotonic()
+            fill = self.run_loadgen(srv, 8, 100, max(60, n / 2000.0), max_alerts=n)
+            fill_s = time.monotonic() - t0
+            time.sleep(1.0)
+            rss = srv.rss_kb()
+            g = self.get_latency(srv, budget_s=20)
+            hwm = self.vm_hwm(srv)
+            rss_after = srv.rss_kb()
+        finally:
+            srv.cleanup()
+        r = {"alerts": n, "fill_alerts_per_s": fill["alerts_per_s"], "fill_s": fill_s,
+             "fill_errors": fill["errors"] + fill["non200"], "rss_idle_kb": rss0, "rss_kb": rss,
+             "rss_after_get_kb": rss_after, "hwm_kb": hwm, "get": g}
+        log("  %s %d alerts: RSS %.1f MiB, GET %.3f s (%d listed, %.1f MiB)"
+            % (kind, n, rss / 1024.0, g["median_s"], g["count"], g["bytes"] / 1048576.0))
+        return r
 
     @staticmethod
     def vm_hwm(srv):
@@ -215,20 +208,41 @@ class Bench:
                     return int(line.split()[1])
         return 0
 
+    def step(self, kind, key, fn, *a):
+        res = self.results.setdefault(kind, {})
+        if res.get("error"):
+            return
+        try:
+            out = fn(kind, *a)
+        except Exception as e:  # keep the other server's figures
+            res["error"] = "%s: %s" % (type(e).__name__, e)
+            log("  %s FAILED: %s" % (kind, res["error"]))
+            return
+        if isinstance(res.get(key), list):
+            res[key].append(out)
+        else:
+            res[key] = out
+
     def run(self):
-        for kind in self.args.targets:
-            log("== %s" % kind)
-            res = {}
-            try:
-                res["version"] = version_of(kind)
-                res["startup"] = self.startup(kind)
-                log("  %s startup %.3f s" % (kind, res["startup"]["median_s"]))
-                res["ingest"] = self.ingest(kind)
-                res["sizes"] = self.sizes(kind)
-            except Exception as e:  # keep the other server's figures
-                res["error"] = "%s: %s" % (type(e).__name__, e)
-                log("  %s FAILED: %s" % (kind, res["error"]))
-            self.results[kind] = res
+        kinds = self.args.targets
+        for kind in kinds:
+            self.results[kind] = {"version": version_of(kind), "ingest": [], "sizes": []}
+        self.results["loadavg_start"] = os.getloadavg()
+        for kind in kinds:
+            self.step(kind, "startup", self.startup)
+            if "startup" in self.results[kind]:
+                log("  %s startup %.3f s" % (kind, self.results[kind]["startup"]["median_s"]))
+        for conns in self.args.conns:
+            for batch in self.args.batches:
+                for kind in kinds:
+                    self.step(kind, "ingest", self.ingest_distinct, conns, batch)
+        for batch in self.args.repeat_batches:
+            for kind in kinds:
+                self.step(kind, "ingest", self.ingest_repeat, self.args.conns[0], batch)
+        for n in self.args.sizes:
+            for kind in kinds:
+                self.step(kind, "sizes", self.size_step, n)
+        self.results["loadavg_end"] = os.getloadavg()
         return self.results
 
 
@@ -281,7 +295,10 @@ def report(results, args):
     L.append("Generated by `python3 bench/run.py %s` on %s UTC." %
              (" ".join(args.argv), datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M")))
     L.append("")
-    L.append("- Machine: %s. Load generator and server share the CPUs (loopback)." % machine())
+    L.append("- Machine: %s. Load generator and server share the CPUs (loopback); load average "
+             "%.1f at the start, %.1f at the end (other work on the machine moves absolute figures; "
+             "each step runs both servers back to back, so the ratios are the figure to read)."
+             % (machine(), results.get("loadavg_start", (0,))[0], results.get("loadavg_end", (0,))[0]))
     for kind, r in (("alertrouter", ar), ("alertmanager", am)):
         if r:
             L.append("- %s: `%s`%s" % (kind, r.get("version", "?"),
