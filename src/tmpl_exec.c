@@ -1303,6 +1303,11 @@ static int walk_range(struct tmpl_exec *ex, struct tmpl_value *dot, const struct
                                                             : tmpl_string(val->u.map.keys[i]);
             const struct tmpl_pipe *p = n->u.br.pipe;
 
+            rc = step(ex);
+            if (rc != AR_OK) {
+                tmpl_value_unref(key);
+                break;
+            }
             if (p->ndecl > 0) {
                 struct tmpl_value *first = p->ndecl == 2 ? key : elem;
 
@@ -1348,7 +1353,13 @@ static int walk_range(struct tmpl_exec *ex, struct tmpl_value *dot, const struct
     } else if (val->type == TMPL_INT) {
         /* Go 1.22: range over an integer. */
         for (i = 0; val->u.i > 0 && i < (size_t)val->u.i; i++) {
-            struct tmpl_value *iv = tmpl_int((int64_t)i);
+            struct tmpl_value *iv;
+
+            rc = step(ex);
+            if (rc != AR_OK) {
+                break;
+            }
+            iv = tmpl_int((int64_t)i);
 
             if (n->u.br.pipe->ndecl > 0 && !n->u.br.pipe->is_assign) {
                 tmpl_value_unref(ex->vars[mark - n->u.br.pipe->ndecl].val);
