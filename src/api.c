@@ -129,9 +129,19 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
         path += plen;
     }
     if (strncmp(path, "/api/v2/", 8) == 0) {
+        const char *preflight = http_request_header(req, "Access-Control-Request-Method");
         http_response_header(resp, "Vary", "Origin");
         if (origin != NULL) {
             http_response_header(resp, "Access-Control-Allow-Origin", "*");
+        }
+        /* COMPAT: a CORS preflight for GET/POST/HEAD is answered 200 with the method echoed */
+        if (is(req, "OPTIONS") && origin != NULL && preflight != NULL &&
+            (strcmp(preflight, "GET") == 0 || strcmp(preflight, "POST") == 0 ||
+             strcmp(preflight, "HEAD") == 0)) {
+            resp->status = 200;
+            http_response_header(resp, "Access-Control-Allow-Methods", preflight);
+            http_response_header(resp, "Vary", "Access-Control-Request-Method");
+            return;
         }
         handle_v2(api, req, path + 7, resp);
         return;

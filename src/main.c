@@ -171,6 +171,13 @@ static int run_daemon(struct daemon *d)
     }
     external_url = f->external_url[0] ? ar_strdup(f->external_url)
                                       : default_external_url(f->listen[0]);
+    if (strncmp(external_url, "http://", 7) != 0 && strncmp(external_url, "https://", 8) != 0) {
+        const char *colon = strchr(external_url, ':');
+        log_error("main", "failed to determine external URL: \"%s\": invalid \"%.*s\" scheme, "
+                          "only 'http' and 'https' are supported",
+                  external_url, colon ? (int)(colon - external_url) : 0, external_url);
+        goto stop;
+    }
     prefix = route_prefix(f->route_prefix, external_url);
     api.core = d->core;
     api.route_prefix = prefix;
