@@ -68,10 +68,13 @@ static struct tmpl_value *val_new(enum tmpl_type type, enum tmpl_kind kind)
     return v;
 }
 
+/* Reference counts are atomic so that one Data value may be rendered by several notifier
+ * threads at once; immortal values (refs < 0: statics and parse-time constants) are never
+ * counted. */
 struct tmpl_value *tmpl_value_ref(struct tmpl_value *v)
 {
-    if (v != NULL && v->refs > 0) {
-        v->refs++;
+    if (v != NULL && __atomic_load_n(&v->refs, __ATOMIC_RELAXED) > 0) {
+        __atomic_fetch_add(&v->refs, 1, __ATOMIC_RELAXED);
     }
     return v;
 }
@@ -80,10 +83,10 @@ void tmpl_value_unref(struct tmpl_value *v)
 {
     size_t i;
 
-    if (v == NULL || v->refs < 0) {
+    if (v == NULL || __atomic_load_n(&v->refs, __ATOMIC_RELAXED) < 0) {
         return;
     }
-    if (--v->refs > 0) {
+    if (__atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) > 0) {
         return;
     }
     switch (v->type) {

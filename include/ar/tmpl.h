@@ -4,9 +4,20 @@
  * A template set (struct tmpl_set) holds named templates parsed from one or more sources;
  * later definitions replace earlier ones, so user files loaded after the built-in ones
  * (tmpl_set_load_defaults) override them. Executing is read-only on the set, so one set may
- * be executed from several threads at once. Values (struct tmpl_value) are refcounted and
- * immutable once handed to the engine; the builder functions below construct the
- * Alertmanager template data (`Data`, `Alert`, `KV`) for the notifiers. */
+ * be executed from several threads at once (parsing into it must not run concurrently).
+ * Values (struct tmpl_value) are refcounted (atomically) and must not be modified once
+ * handed to the engine, so one Data may be rendered by several threads at once; the builder
+ * functions below construct the Alertmanager template data (`Data`, `Alert`, `KV`) for the
+ * notifiers.
+ *
+ * Typical use by a notifier:
+ *     struct tmpl_value *d = tmpl_data_new(receiver_name, true, external_url);
+ *     for each alert: a = tmpl_alert_new(...); tmpl_kv_set(tmpl_alert_labels(a), k, v); ...
+ *                     tmpl_data_add_alert_take(d, a);
+ *     tmpl_kv_set(tmpl_data_group_labels(d), k, v) for each group label;
+ *     tmpl_data_finish(d, true);
+ *     tmpl_render(set, "{{ template \"slack.default.title\" . }}", TMPL_TEXT, d, &s, &err);
+ *     tmpl_value_unref(d); */
 #ifndef AR_TMPL_H
 #define AR_TMPL_H
 

@@ -5,6 +5,7 @@
 #include "ar/tmpl.h"
 #include "check.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -376,8 +377,60 @@ static void test_json_data(void)
     tmpl_set_free(set);
 }
 
+struct thread_arg {
+    const struct tmpl_set *set;
+    const struct tmpl_value *data;
+    int failures;
+};
+
+static void *render_loop(void *p)
+{
+    struct thread_arg *t = p;
+    int i;
+
+    for (i = 0; i < 300; i++) {
+        struct ar_error err;
+        char *out = NULL;
+
+        if (tmpl_render(t->set, "{{ template \"email.default.subject\" . }}{{ range .Alerts }}"
+                                "{{ .Labels.SortedPairs }}{{ end }}",
+                        TMPL_TEXT, t->data, &out, &err) != AR_OK ||
+            strncmp(out, "[FIRING:1]", 10) != 0) {
+            t->failures++;
+        }
+        free(out);
+    }
+    return NULL;
+}
+
+/* One set and one Data rendered from several threads at once (notifiers do this). */
+static void test_threads(void)
+{
+    struct tmpl_set *set = tmpl_set_new();
+    struct tmpl_value *data = seed_data();
+    struct ar_error err;
+    pthread_t th[4];
+    struct thread_arg args[4];
+    int i;
+
+    CHECK_INT(tmpl_set_load_defaults(set, &err), AR_OK);
+    for (i = 0; i < 4; i++) {
+        args[i].set = set;
+        args[i].data = data;
+        args[i].failures = 0;
+        CHECK_INT(pthread_create(&th[i], NULL, render_loop, &args[i]), 0);
+    }
+    for (i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_INT(args[i].failures, 0);
+    }
+    tmpl_value_unref(data);
+    tmpl_set_free(set);
+}
+
 int main(void)
 {
+    test_threads();
     test_cases();
     test_kv_style_and_overrides();
     test_limits();
