@@ -1164,6 +1164,17 @@ FN(toJson)
     return string_result(&b, res);
 }
 
+static int check_depth(struct tmpl_exec *ex, const char *fn, struct tmpl_value *v,
+                       struct tmpl_value **res)
+{
+    if (v->depth > TMPL_MAX_VALUE_DEPTH) {
+        tmpl_value_unref(v);
+        return call_error(ex, fn, "value nested too deeply");
+    }
+    *res = v;
+    return AR_OK;
+}
+
 FN(list)
 {
     struct tmpl_value *l = tmpl_list_new(TMPL_K_PLAIN);
@@ -1172,8 +1183,7 @@ FN(list)
     for (i = 0; i < n; i++) {
         tmpl_list_push_take(l, tmpl_value_ref(a[i]));
     }
-    *res = l;
-    return AR_OK;
+    return check_depth(ex, "list", l, res);
 }
 
 FN(append)
@@ -1194,8 +1204,7 @@ FN(append)
     for (i = 1; i < n; i++) {
         tmpl_list_push_take(l, tmpl_value_ref(a[i]));
     }
-    *res = l;
-    return AR_OK;
+    return check_depth(ex, "append", l, res);
 }
 
 FN(dict)
@@ -1218,8 +1227,7 @@ FN(dict)
         }
         tmpl_map_set_take(m, a[i]->u.s.p, tmpl_value_ref(a[i + 1]));
     }
-    *res = m;
-    return AR_OK;
+    return check_depth(ex, "dict", m, res);
 }
 
 static int to_date(struct tmpl_exec *ex, const char *fn, struct tmpl_value **a,

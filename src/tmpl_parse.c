@@ -1135,7 +1135,7 @@ struct tmpl_set *tmpl_set_new(void)
     struct tmpl_set *s = ar_calloc(1, sizeof(*s));
 
     s->max_output = 4u << 20;
-    s->max_depth = 200;
+    s->max_depth = 100;
     s->max_steps = 10000000;
     s->kv = TMPL_KV_GO_MAP;
     return s;

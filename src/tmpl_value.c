@@ -211,6 +211,9 @@ void tmpl_list_push_take(struct tmpl_value *list, struct tmpl_value *v)
         list->u.list.v = ar_realloc(list->u.list.v, list->u.list.cap * sizeof(*list->u.list.v));
     }
     list->u.list.v[list->u.list.n++] = v;
+    if (v->depth + 1 > list->depth) {
+        list->depth = v->depth + 1;
+    }
 }
 
 /* Index of key, or -(insertion point) - 1. */
@@ -240,6 +243,9 @@ void tmpl_map_set_take(struct tmpl_value *map, const char *key, struct tmpl_valu
     long i = map_search(map, key);
     size_t at;
 
+    if (v->depth + 1 > map->depth) {
+        map->depth = v->depth + 1;
+    }
     if (i >= 0) {
         tmpl_value_unref(map->u.map.vals[i]);
         map->u.map.vals[i] = v;
@@ -324,6 +330,9 @@ static void struct_set_take(struct tmpl_value *st, size_t i, struct tmpl_value *
 {
     tmpl_value_unref(st->u.st.vals[i]);
     st->u.st.vals[i] = v;
+    if (v->depth + 1 > st->depth) {
+        st->depth = v->depth + 1;
+    }
 }
 
 struct tmpl_value *tmpl_data_new(const char *receiver, bool quote_receiver,

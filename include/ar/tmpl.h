@@ -57,6 +57,7 @@ struct tmpl_value {
     int refs; /* < 0: immortal static value */
     enum tmpl_type type;
     enum tmpl_kind kind;
+    unsigned depth; /* nesting: 0 for scalars, 1 + deepest element for containers */
     union {
         bool b;
         int64_t i;
@@ -106,6 +107,10 @@ struct tmpl_value *tmpl_map_new(enum tmpl_kind kind);
 /* UTC time; zone "UTC". */
 struct tmpl_value *tmpl_time(int64_t sec, int32_t nsec);
 struct tmpl_value *tmpl_duration(int64_t ns);
+
+/* Deepest nesting the template functions may build (list/append/dict), so printing and
+ * freeing values never recurse without bound. */
+#define TMPL_MAX_VALUE_DEPTH 64
 
 /* Appends v to a list, taking the caller's reference. */
 void tmpl_list_push_take(struct tmpl_value *list, struct tmpl_value *v);
@@ -164,7 +169,7 @@ struct tmpl_set;
 struct tmpl_set *tmpl_set_new(void);
 void tmpl_set_free(struct tmpl_set *set); /* accepts NULL */
 /* Limits: max_output bytes per execution (default 4 MiB), max_depth nested template calls
- * and expressions (default 200), max_steps evaluated nodes (default 10 million). 0 keeps. */
+ * and expressions (default 100), max_steps evaluated nodes (default 10 million). 0 keeps. */
 void tmpl_set_limits(struct tmpl_set *set, size_t max_output, unsigned max_depth,
                      uint64_t max_steps);
 void tmpl_set_kv_style(struct tmpl_set *set, enum tmpl_kv_style style);

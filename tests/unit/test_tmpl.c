@@ -161,6 +161,8 @@ static const struct tcase cases[] = {
     {"{{ index (dict \"a\" 1 \"b\" 2) \"b\" }} {{ len (append (list 1 2) 3) }} {{ list }}",
      "2 3 []", NULL, TMPL_TEXT},
     {"{{ dict \"a\" }}", NULL, "even number", TMPL_TEXT},
+    {"{{ $l := list }}{{ range 100 }}{{ $l = list $l }}{{ end }}{{ len $l }}", NULL,
+     "error calling list: value nested too deeply", TMPL_TEXT},
     {"{{ base64encode \"hi?>\" }} {{ base64decode \"aGk_Pg==\" }}", "aGk_Pg== hi?>", NULL,
      TMPL_TEXT},
     {"{{ toDate \"2006-01-02\" \"2024-02-03\" }}|{{ toDate \"2006\" \"x\" }}",
