@@ -191,11 +191,19 @@ class Bench:
             g = self.get_latency(srv, budget_s=20)
             hwm = self.vm_hwm(srv)
             rss_after = srv.rss_kb()
+            # Restart on the same data dir: alertrouter reloads its alerts from SQLite
+            # (Alertmanager keeps alerts in memory only and comes back empty).
+            srv.stop(timeout=60)
+            srv.start()
+            restart_s = srv.startup_seconds()
+            restart_count = self.count_alerts(srv)
+            restart_rss = srv.rss_kb()
         finally:
             srv.cleanup()
         r = {"alerts": n, "fill_alerts_per_s": fill["alerts_per_s"], "fill_s": fill_s,
              "fill_errors": fill["errors"] + fill["non200"], "rss_idle_kb": rss0, "rss_kb": rss,
-             "rss_after_get_kb": rss_after, "hwm_kb": hwm, "get": g}
+             "rss_after_get_kb": rss_after, "hwm_kb": hwm, "get": g, "restart_s": restart_s,
+             "restart_count": restart_count, "restart_rss_kb": restart_rss}
         log("  %s %d alerts: RSS %.1f MiB, GET %.3f s (%d listed, %.1f MiB)"
             % (kind, n, rss / 1024.0, g["median_s"], g["count"], g["bytes"] / 1048576.0))
         return r
@@ -359,6 +367,10 @@ def report(results, args):
             notes.append("%s at %d: filled at %.0f alerts/s; idle RSS %s, peak (VmHWM) %s, "
                          "RSS after GETs %s" % (kind, n, r["fill_alerts_per_s"], mib(r["rss_idle_kb"]),
                                                  mib(r["hwm_kb"]), mib(r["rss_after_get_kb"])))
+            if "restart_s" in r:
+                notes.append("%s at %d: restart (SIGTERM, start on the same data dir) ready in %.3f s "
+                             "with %d alerts listed, RSS %s" % (kind, n, r["restart_s"], r["restart_count"],
+                                                                mib(r["restart_rss_kb"])))
     for n in notes:
         L.append("- " + n)
     L.append("")
