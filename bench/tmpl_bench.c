@@ -84,8 +84,8 @@ int main(int argc, char **argv)
             return 1;
         }
         free(out);
-        if (tmpl_render(set, "{{ template \"slack.default.text\" . }}", TMPL_TEXT, d, &out,
-                        &err) != AR_OK) {
+        if (tmpl_render(set, "{{ template \"slack.default.text\" . }}", TMPL_TEXT, d, &out, &err) !=
+            AR_OK) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;
         }

@@ -78,8 +78,8 @@ static char *slurp(const char *path, size_t *len)
 
 static struct tmpl_value *example_data(const char *receiver, const char *url)
 {
-    struct tmpl_value *d = tmpl_data_new(receiver ? receiver : "team", true,
-                                         url ? url : "http://localhost:9093");
+    struct tmpl_value *d =
+        tmpl_data_new(receiver ? receiver : "team", true, url ? url : "http://localhost:9093");
     struct tmpl_value *a = tmpl_alert_new("firing", 1795771311, 0, TMPL_ZERO_TIME_SEC, 0,
                                           "http://prometheus:9090/graph", "e960cfc9079ae255");
 

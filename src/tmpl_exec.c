@@ -99,11 +99,10 @@ static bool starts_ci(const char *s, size_t n, const char *p)
 
 static int attr_type_of(const char *name)
 {
-    static const char *const urls[] = {"action",   "archive", "background", "cite",
-                                       "classid",  "codebase", "data",      "formaction",
-                                       "href",     "icon",    "longdesc",   "manifest",
-                                       "poster",   "profile", "src",        "usemap",
-                                       "xmlns",    NULL};
+    static const char *const urls[] = {"action",   "archive",  "background", "cite",    "classid",
+                                       "codebase", "data",     "formaction", "href",    "icon",
+                                       "longdesc", "manifest", "poster",     "profile", "src",
+                                       "usemap",   "xmlns",    NULL};
     size_t i;
 
     if (strncmp(name, "data-", 5) == 0) {
@@ -122,8 +121,7 @@ static int attr_type_of(const char *name)
             return ATTR_URL;
         }
     }
-    if (strstr(name, "src") != NULL || strstr(name, "uri") != NULL ||
-        strstr(name, "url") != NULL) {
+    if (strstr(name, "src") != NULL || strstr(name, "uri") != NULL || strstr(name, "url") != NULL) {
         return ATTR_URL;
     }
     return ATTR_PLAIN;
@@ -168,7 +166,7 @@ static int write_html_text(struct tmpl_exec *ex, const char *s, size_t n)
 #define FLUSH_TO(k)                                                                                \
     do {                                                                                           \
         if ((k) > written) {                                                                       \
-            rc = out_append(ex, s + written, (k) - written);                                       \
+            rc = out_append(ex, s + written, (k)-written);                                         \
             if (rc != AR_OK) {                                                                     \
                 return rc;                                                                         \
             }                                                                                      \
@@ -190,10 +188,9 @@ static int write_html_text(struct tmpl_exec *ex, const char *s, size_t n)
                     continue;
                 }
                 if (i + 2 < n && s[i + 1] == '/' && isalpha((unsigned char)s[i + 2])) {
-                    if (h->state == H_TEXT ||
-                        (h->raw_elem == ELEM_RCDATA &&
-                         (starts_ci(s + i + 2, n - i - 2, "title") ||
-                          starts_ci(s + i + 2, n - i - 2, "textarea")))) {
+                    if (h->state == H_TEXT || (h->raw_elem == ELEM_RCDATA &&
+                                               (starts_ci(s + i + 2, n - i - 2, "title") ||
+                                                starts_ci(s + i + 2, n - i - 2, "textarea")))) {
                         h->state = H_CLOSE_TAG;
                         i++;
                         continue;
@@ -233,8 +230,7 @@ static int write_html_text(struct tmpl_exec *ex, const char *s, size_t n)
             continue;
         case H_RAWTEXT:
             if (c == '<' && i + 1 < n && s[i + 1] == '/' &&
-                starts_ci(s + i + 2, n - i - 2,
-                          h->raw_elem == ELEM_SCRIPT ? "script" : "style")) {
+                starts_ci(s + i + 2, n - i - 2, h->raw_elem == ELEM_SCRIPT ? "script" : "style")) {
                 h->state = H_CLOSE_TAG;
             }
             i++;
@@ -566,8 +562,8 @@ static int write_value(struct tmpl_exec *ex, const struct tmpl_value *v, const c
                 if (pre_html && h->attr == ATTR_PLAIN) {
                     rc = buf_append(&esc, stage.data ? stage.data : "", stage.len);
                 } else {
-                    rc = html_escape(&esc, stage.data ? stage.data : "", stage.len,
-                                     h->delim == ' ');
+                    rc =
+                        html_escape(&esc, stage.data ? stage.data : "", stage.len, h->delim == ' ');
                 }
             }
             buf_cleanup(&stage);
@@ -721,8 +717,7 @@ static int want_args(struct tmpl_exec *ex, const char *name, size_t got, size_t 
 
 /* Calls method `name` of receiver; *found = false when the type has no such method. */
 static int call_method(struct tmpl_exec *ex, struct tmpl_value *recv, const char *name,
-                       struct tmpl_value **args, size_t nargs, struct tmpl_value **res,
-                       bool *found)
+                       struct tmpl_value **args, size_t nargs, struct tmpl_value **res, bool *found)
 {
     *found = true;
     if (recv->type == TMPL_LIST && recv->kind == TMPL_K_ALERTS &&
@@ -976,8 +971,7 @@ static int eval_field(struct tmpl_exec *ex, struct tmpl_value *dot, const char *
         return AR_OK;
     }
     (void)dot;
-    return tmpl_exec_errorf(ex, "can't evaluate field %s in type %s", name,
-                            tmpl_type_name(recv));
+    return tmpl_exec_errorf(ex, "can't evaluate field %s in type %s", name, tmpl_type_name(recv));
 }
 
 /* Evaluates argument nodes args[0..n) into values (new references). */
@@ -1146,8 +1140,8 @@ static int eval_variable(struct tmpl_exec *ex, struct tmpl_value *dot, const str
         *res = tmpl_value_ref(var->val);
         return AR_OK;
     }
-    return eval_field_chain(ex, dot, var->val, n->u.field.idents + 1, n->u.field.n - 1, args,
-                            nargs, final, res);
+    return eval_field_chain(ex, dot, var->val, n->u.field.idents + 1, n->u.field.n - 1, args, nargs,
+                            final, res);
 }
 
 static int eval_arg(struct tmpl_exec *ex, struct tmpl_value *dot, const struct tmpl_node *n,
@@ -1271,9 +1265,8 @@ static const char *last_escaper(const struct tmpl_pipe *p)
         return NULL;
     }
     c = p->cmds[p->ncmds - 1];
-    if (c->args[0]->type == TN_IDENT &&
-        (strcmp(c->args[0]->u.fn->name, "html") == 0 ||
-         strcmp(c->args[0]->u.fn->name, "urlquery") == 0)) {
+    if (c->args[0]->type == TN_IDENT && (strcmp(c->args[0]->u.fn->name, "html") == 0 ||
+                                         strcmp(c->args[0]->u.fn->name, "urlquery") == 0)) {
         return c->args[0]->u.fn->name;
     }
     return NULL;
@@ -1298,9 +1291,10 @@ static int walk_range(struct tmpl_exec *ex, struct tmpl_value *dot, const struct
     if (val->type == TMPL_LIST || val->type == TMPL_MAP) {
         count = val->type == TMPL_LIST ? val->u.list.n : val->u.map.n;
         for (i = 0; i < count; i++) {
-            struct tmpl_value *elem = val->type == TMPL_LIST ? val->u.list.v[i] : val->u.map.vals[i];
-            struct tmpl_value *key = val->type == TMPL_LIST ? tmpl_int((int64_t)i)
-                                                            : tmpl_string(val->u.map.keys[i]);
+            struct tmpl_value *elem =
+                val->type == TMPL_LIST ? val->u.list.v[i] : val->u.map.vals[i];
+            struct tmpl_value *key =
+                val->type == TMPL_LIST ? tmpl_int((int64_t)i) : tmpl_string(val->u.map.keys[i]);
             const struct tmpl_pipe *p = n->u.br.pipe;
 
             rc = step(ex);

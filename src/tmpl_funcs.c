@@ -20,8 +20,9 @@
 #include <time.h>
 #include <wctype.h>
 
-#define FN(name) static int fn_##name(struct tmpl_exec *ex, struct tmpl_value **a, size_t n, \
-                                      struct tmpl_value **res)
+#define FN(name)                                                                                   \
+    static int fn_##name(struct tmpl_exec *ex, struct tmpl_value **a, size_t n,                    \
+                         struct tmpl_value **res)
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -183,7 +184,7 @@ static int string_result(struct buf *b, struct tmpl_value **res)
 
 /* ---- Go built-ins ------------------------------------------------------------------------- */
 
-FN(not)
+FN(not )
 {
     *res = tmpl_bool(!tmpl_truth(a[0]));
     return AR_OK;
@@ -258,8 +259,7 @@ FN(index)
 
             if (a[k]->type != TMPL_STRING) {
                 tmpl_value_unref(cur);
-                snprintf(m, sizeof(m), "value has type %s; should be string",
-                         tmpl_type_name(a[k]));
+                snprintf(m, sizeof(m), "value has type %s; should be string", tmpl_type_name(a[k]));
                 return call_error(ex, "index", m);
             }
             v = tmpl_map_find(cur, a[k]->u.s.p);
@@ -1221,8 +1221,7 @@ FN(dict)
             char msg[96];
 
             tmpl_value_unref(m);
-            snprintf(msg, sizeof(msg), "dict keys must be strings, got %s",
-                     tmpl_type_name(a[i]));
+            snprintf(msg, sizeof(msg), "dict keys must be strings, got %s", tmpl_type_name(a[i]));
             return call_error(ex, "dict", msg);
         }
         tmpl_map_set_take(m, a[i]->u.s.p, tmpl_value_ref(a[i + 1]));
@@ -1244,8 +1243,8 @@ static int to_date(struct tmpl_exec *ex, const char *fn, struct tmpl_value **a,
         if (must) {
             char m[256];
 
-            snprintf(m, sizeof(m), "parsing time \"%.80s\" as \"%.80s\": cannot parse",
-                     a[1]->u.s.p, a[0]->u.s.p);
+            snprintf(m, sizeof(m), "parsing time \"%.80s\" as \"%.80s\": cannot parse", a[1]->u.s.p,
+                     a[0]->u.s.p);
             return call_error(ex, fn, m);
         }
         *res = tmpl_time(TMPL_ZERO_TIME_SEC, 0);
@@ -1269,8 +1268,7 @@ FN(mustToDate)
     return to_date(ex, "mustToDate", a, res, true);
 }
 
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 FN(base64encode)
 {
@@ -1375,7 +1373,8 @@ FN(routeLabels)
     return AR_OK;
 }
 
-/* ---- table ------------------------------------------------------------------------------------ */
+/* ---- table ------------------------------------------------------------------------------------
+ */
 
 static const struct tmpl_func funcs[] = {
     /* sorted by name (strcmp) */
@@ -1449,7 +1448,8 @@ const struct tmpl_func *tmpl_func_find(const char *name, size_t len)
     return NULL;
 }
 
-/* ---- fmt --------------------------------------------------------------------------------------- */
+/* ---- fmt ---------------------------------------------------------------------------------------
+ */
 
 static bool is_string_like(const struct tmpl_value *v)
 {
@@ -1479,8 +1479,8 @@ int tmpl_fmt_print(struct buf *b, struct tmpl_value **args, size_t nargs, bool l
 
 struct spec {
     bool minus, plus, sharp, space, zero;
-    int width;     /* -1 when absent */
-    int prec;      /* -1 when absent */
+    int width; /* -1 when absent */
+    int prec;  /* -1 when absent */
 };
 
 static size_t rune_count(const char *s, size_t n)
@@ -1660,8 +1660,7 @@ static void fmt_int(struct buf *b, const struct spec *sp, char verb, int64_t v)
         snprintf(tmp, sizeof(tmp), "%s", buf_str(&r));
         buf_cleanup(&r);
     } else {
-        const char *conv = verb == 'x' ? "llx" : verb == 'X' ? "llX" : verb == 'o' ? "llo"
-                                                                                   : "lld";
+        const char *conv = verb == 'x' ? "llx" : verb == 'X' ? "llX" : verb == 'o' ? "llo" : "lld";
 
         snprintf(f + k, sizeof(f) - (size_t)k, "%s", conv);
         if (verb == 'd' || v >= 0) {
@@ -1743,10 +1742,10 @@ static void fmt_one(struct buf *b, const struct spec *sp, char verb, const struc
 {
     struct buf t;
 
-    if (verb == 'v' || (verb == 's' && v != NULL &&
-                        (v->type == TMPL_STRING || v->type == TMPL_TIME ||
-                         v->type == TMPL_DURATION || v->type == TMPL_MAP ||
-                         v->type == TMPL_STRUCT))) {
+    if (verb == 'v' ||
+        (verb == 's' && v != NULL &&
+         (v->type == TMPL_STRING || v->type == TMPL_TIME || v->type == TMPL_DURATION ||
+          v->type == TMPL_MAP || v->type == TMPL_STRUCT))) {
         buf_init(&t, 0);
         if (v != NULL && v->type == TMPL_FLOAT && verb == 'v') {
             fmt_float_verb(&t, &(struct spec){.width = -1, .prec = sp->prec}, 'g', v->u.f);

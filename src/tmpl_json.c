@@ -44,7 +44,8 @@ static int fill_kv(struct tmpl_value *kv, json_t *obj, const char *what, struct 
         ar_error_set(err, "%s must be an object of strings", what);
         return AR_EINVAL;
     }
-    json_object_foreach(obj, k, v) {
+    json_object_foreach(obj, k, v)
+    {
         if (!json_is_string(v)) {
             ar_error_set(err, "%s.%s must be a string", what, k);
             return AR_EINVAL;

@@ -87,10 +87,10 @@ static const struct {
     const char *word;
     enum tmpl_tok type;
 } keywords[] = {
-    {"if", TK_IF},         {"else", TK_ELSE},         {"end", TK_END},     {"range", TK_RANGE},
-    {"with", TK_WITH},     {"define", TK_DEFINE},     {"template", TK_TEMPLATE},
-    {"block", TK_BLOCK},   {"break", TK_BREAK},       {"continue", TK_CONTINUE},
-    {"true", TK_BOOL},     {"false", TK_BOOL},        {"nil", TK_NIL},
+    {"if", TK_IF},       {"else", TK_ELSE},         {"end", TK_END},           {"range", TK_RANGE},
+    {"with", TK_WITH},   {"define", TK_DEFINE},     {"template", TK_TEMPLATE}, {"block", TK_BLOCK},
+    {"break", TK_BREAK}, {"continue", TK_CONTINUE}, {"true", TK_BOOL},         {"false", TK_BOOL},
+    {"nil", TK_NIL},
 };
 
 static size_t scan_quoted(struct lex *l, size_t p, char q, int *rc)
@@ -106,9 +106,10 @@ static size_t scan_quoted(struct lex *l, size_t p, char q, int *rc)
         i++;
     }
     if (i >= l->len || l->src[i] != q) {
-        *rc = fail(l, p, q == '`' ? "unterminated raw quoted string"
-                         : q == '"' ? "unterminated quoted string"
-                                    : "unterminated character constant");
+        *rc = fail(l, p,
+                   q == '`'   ? "unterminated raw quoted string"
+                   : q == '"' ? "unterminated quoted string"
+                              : "unterminated character constant");
         return i;
     }
     *rc = AR_OK;
@@ -236,8 +237,8 @@ static int lex_action(struct lex *l, bool *trim_next)
                 if (isalnum((unsigned char)d) || d == '_' || d == '.') {
                     e++;
                 } else if ((d == '+' || d == '-') && strchr("eEpP", l->src[e - 1]) != NULL &&
-                           !(e >= 2 && l->src[p] == '0' && (l->src[p + 1] == 'x' ||
-                                                            l->src[p + 1] == 'X') &&
+                           !(e >= 2 && l->src[p] == '0' &&
+                             (l->src[p + 1] == 'x' || l->src[p + 1] == 'X') &&
                              strchr("eE", l->src[e - 1]) != NULL)) {
                     e++;
                 } else {
@@ -275,8 +276,8 @@ static int lex_action(struct lex *l, bool *trim_next)
     }
 }
 
-int tmpl_lex(const char *src, size_t len, struct tmpl_token **toks, size_t *ntoks,
-             size_t *err_pos, char *msg, size_t msgsz)
+int tmpl_lex(const char *src, size_t len, struct tmpl_token **toks, size_t *ntoks, size_t *err_pos,
+             char *msg, size_t msgsz)
 {
     struct lex l;
     bool trim_next = false;

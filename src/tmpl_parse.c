@@ -7,8 +7,8 @@
  * only when it succeeds completely, and a definition whose body is empty (whitespace only)
  * does not replace an existing one, as in Go. */
 #define AR_TMPL_INTERNAL
-#include "ar/tmpl.h"
 #include "ar/embedded.h"
+#include "ar/tmpl.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -325,8 +325,8 @@ static int unquote(struct parser *p, const struct tmpl_token *t, struct buf *out
             if (!isxdigit((unsigned char)c)) {
                 return perr(p, t->pos, "invalid syntax");
             }
-            cp = cp * 16 + (unsigned long)(isdigit((unsigned char)c) ? c - '0'
-                                                                    : (tolower(c) - 'a' + 10));
+            cp = cp * 16 +
+                 (unsigned long)(isdigit((unsigned char)c) ? c - '0' : (tolower(c) - 'a' + 10));
         }
         i += (size_t)digits;
         if (digits == 2) {
@@ -430,8 +430,8 @@ static struct tmpl_node *parse_number(struct parser *p, const struct tmpl_token 
 
         is_float = strpbrk(d, ".") != NULL || (!hex && strpbrk(d, "eE") != NULL) ||
                    (hex && strpbrk(d, "pP") != NULL);
-        if (!is_float && d[0] == '0' && (d[1] == 'o' || d[1] == 'O' || d[1] == 'b' ||
-                                         d[1] == 'B')) {
+        if (!is_float && d[0] == '0' &&
+            (d[1] == 'o' || d[1] == 'O' || d[1] == 'b' || d[1] == 'B')) {
             int base = (d[1] == 'b' || d[1] == 'B') ? 2 : 8;
             unsigned long long u;
 
@@ -757,8 +757,8 @@ static struct tmpl_pipe *parse_pipeline(struct parser *p, bool allow_decl, int r
     }
     if (n == 0) {
         if (pipe->ndecl > 0 || end == TK_RPAREN) {
-            perr(p, t->pos, "missing value for %s", end == TK_RPAREN ? "parenthesized pipeline"
-                                                                     : "declaration");
+            perr(p, t->pos, "missing value for %s",
+                 end == TK_RPAREN ? "parenthesized pipeline" : "declaration");
             return NULL;
         }
     }
@@ -843,8 +843,8 @@ static struct tmpl_node *parse_control(struct parser *p, enum tmpl_node_type typ
                 return NULL;
             }
             if (term != TK_END) {
-                perr(p, term_pos, term == TK_ELSE ? "expected end; found {{else}}"
-                                                  : "unexpected EOF");
+                perr(p, term_pos,
+                     term == TK_ELSE ? "expected end; found {{else}}" : "unexpected EOF");
                 return NULL;
             }
             if (expect_rdelim(p, "end") != AR_OK) {
@@ -996,8 +996,7 @@ static struct tmpl_node *parse_action(struct parser *p, bool top, enum tmpl_tok 
     case TK_CONTINUE:
         next(p);
         if (p->range_depth == 0) {
-            perr(p, t->pos, "{{%s}} outside {{range}}", t->type == TK_BREAK ? "break"
-                                                                           : "continue");
+            perr(p, t->pos, "{{%s}} outside {{range}}", t->type == TK_BREAK ? "break" : "continue");
             return NULL;
         }
         if (expect_rdelim(p, t->type == TK_BREAK ? "break" : "continue") != AR_OK) {

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const month_names[] = {"January", "February", "March",     "April",
-                                          "May",     "June",     "July",      "August",
-                                          "September", "October", "November", "December"};
+static const char *const month_names[] = {"January",   "February", "March",    "April",
+                                          "May",       "June",     "July",     "August",
+                                          "September", "October",  "November", "December"};
 static const char *const day_names[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                         "Thursday", "Friday", "Saturday"};
 
@@ -406,7 +406,7 @@ int tmpl_time_parse(const char *layout, const char *value, int64_t *sec, int32_t
         } else if (has_prefix(p, "01") || has_prefix(p, "02") || has_prefix(p, "03") ||
                    has_prefix(p, "04") || has_prefix(p, "05") || has_prefix(p, "06") ||
                    has_prefix(p, "15")) {
-            int64_t *dst = p[1] == '1' ? &month
+            int64_t *dst = p[1] == '1'   ? &month
                            : p[1] == '2' ? &day
                            : p[1] == '3' ? &hour
                            : p[1] == '4' ? &min
@@ -504,8 +504,8 @@ int tmpl_time_parse(const char *layout, const char *value, int64_t *sec, int32_t
             s++;
             p++;
         }
-        if (*p != '.' && *p != ',' && (*s == '.' || *s == ',') && p > layout &&
-            (p[-1] == '5') && isdigit((unsigned char)s[1])) {
+        if (*p != '.' && *p != ',' && (*s == '.' || *s == ',') && p > layout && (p[-1] == '5') &&
+            isdigit((unsigned char)s[1])) {
             int n = 0;
 
             s++;
@@ -532,8 +532,8 @@ int tmpl_time_parse(const char *layout, const char *value, int64_t *sec, int32_t
     if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || secs > 59) {
         return AR_EINVAL;
     }
-    *sec = days_from_civil(year, (unsigned)month, (unsigned)day) * 86400 + hour * 3600 +
-           min * 60 + secs - zone;
+    *sec = days_from_civil(year, (unsigned)month, (unsigned)day) * 86400 + hour * 3600 + min * 60 +
+           secs - zone;
     *nsec = (int32_t)ns;
     *off = zone;
     return AR_OK;

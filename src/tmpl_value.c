@@ -12,18 +12,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const data_fields[] = {"Receiver",          "Status",      "Alerts",
-                                          "GroupLabels",       "CommonLabels",
-                                          "CommonAnnotations", "ExternalURL", NULL};
-static const char *const data_json[] = {"receiver",          "status",      "alerts",
-                                        "groupLabels",       "commonLabels",
-                                        "commonAnnotations", "externalURL", NULL};
+static const char *const data_fields[] = {
+    "Receiver",          "Status",      "Alerts", "GroupLabels", "CommonLabels",
+    "CommonAnnotations", "ExternalURL", NULL};
+static const char *const data_json[] = {
+    "receiver",          "status",      "alerts", "groupLabels", "commonLabels",
+    "commonAnnotations", "externalURL", NULL};
 /* Hidden extra Data fields (newest): reachable by name but not printed. */
 static const char *const data_extra[] = {"NotificationReason", "RouteLabels", NULL};
-static const char *const alert_fields[] = {"Status",       "Labels",      "Annotations", "StartsAt",
-                                           "EndsAt",       "GeneratorURL", "Fingerprint", NULL};
-static const char *const alert_json[] = {"status",       "labels",      "annotations", "startsAt",
-                                         "endsAt",       "generatorURL", "fingerprint", NULL};
+static const char *const alert_fields[] = {"Status", "Labels",       "Annotations", "StartsAt",
+                                           "EndsAt", "GeneratorURL", "Fingerprint", NULL};
+static const char *const alert_json[] = {"status", "labels",       "annotations", "startsAt",
+                                         "endsAt", "generatorURL", "fingerprint", NULL};
 static const char *const pair_fields[] = {"Name", "Value", NULL};
 
 enum { DATA_NFIELDS = 9, ALERT_NFIELDS = 7 };
@@ -257,8 +257,7 @@ void tmpl_map_set_take(struct tmpl_value *map, const char *key, struct tmpl_valu
         map->u.map.keys = ar_realloc(map->u.map.keys, map->u.map.cap * sizeof(char *));
         map->u.map.vals = ar_realloc(map->u.map.vals, map->u.map.cap * sizeof(*map->u.map.vals));
     }
-    memmove(map->u.map.keys + at + 1, map->u.map.keys + at,
-            (map->u.map.n - at) * sizeof(char *));
+    memmove(map->u.map.keys + at + 1, map->u.map.keys + at, (map->u.map.n - at) * sizeof(char *));
     memmove(map->u.map.vals + at + 1, map->u.map.vals + at,
             (map->u.map.n - at) * sizeof(*map->u.map.vals));
     map->u.map.keys[at] = ar_strdup(key);
@@ -608,10 +607,10 @@ int tmpl_compare(const struct tmpl_value *a, const struct tmpl_value *b, bool or
     }
     case TMPL_TIME:
         if (!ordered) {
-            *res = (a->u.t.sec == b->u.t.sec && a->u.t.nsec == b->u.t.nsec &&
-                    a->u.t.off == b->u.t.off)
-                       ? 0
-                       : 1;
+            *res =
+                (a->u.t.sec == b->u.t.sec && a->u.t.nsec == b->u.t.nsec && a->u.t.off == b->u.t.off)
+                    ? 0
+                    : 1;
             return AR_OK;
         }
         break;

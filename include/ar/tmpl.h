@@ -82,10 +82,10 @@ struct tmpl_value {
             size_t n;
         } st;
         struct {
-            int64_t sec;    /* Unix seconds */
-            int32_t nsec;   /* 0..999999999 */
-            int32_t off;    /* zone offset east of UTC, seconds */
-            char zone[24];  /* zone abbreviation printed by String(), e.g. "UTC" */
+            int64_t sec;   /* Unix seconds */
+            int32_t nsec;  /* 0..999999999 */
+            int32_t off;   /* zone offset east of UTC, seconds */
+            char zone[24]; /* zone abbreviation printed by String(), e.g. "UTC" */
         } t;
         int64_t dur_ns;
     } u;
@@ -228,9 +228,9 @@ enum tmpl_tok {
     TK_VAR,   /* "$" or "$name" */
     TK_IDENT,
     TK_DOT,
-    TK_STRING,  /* "..." with quotes */
-    TK_RAWSTR,  /* `...` with quotes */
-    TK_CHAR,    /* 'x' with quotes */
+    TK_STRING, /* "..." with quotes */
+    TK_RAWSTR, /* `...` with quotes */
+    TK_CHAR,   /* 'x' with quotes */
     TK_NUMBER,
     TK_BOOL,
     TK_NIL,
@@ -260,8 +260,8 @@ struct tmpl_token {
 
 /* Tokenises src. On error returns AR_EINVAL with *err_pos and msg set. *toks is a new
  * array (free()). */
-int tmpl_lex(const char *src, size_t len, struct tmpl_token **toks, size_t *ntoks,
-             size_t *err_pos, char *msg, size_t msgsz);
+int tmpl_lex(const char *src, size_t len, struct tmpl_token **toks, size_t *ntoks, size_t *err_pos,
+             char *msg, size_t msgsz);
 /* Line (1-based) and column (1-based, bytes) of offset pos in src. */
 void tmpl_line_col(const char *src, size_t pos, int *line, int *col);
 
@@ -301,7 +301,6 @@ int tmpl_time_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec, int32_t 
 int tmpl_compare(const struct tmpl_value *a, const struct tmpl_value *b, bool ordered, int *res,
                  char *msg, size_t msgsz);
 
-
 /* Parse tree (tmpl_parse.c), allocated in an arena owned by the parsed source unit. */
 enum tmpl_node_type {
     TN_TEXT,
@@ -313,10 +312,10 @@ enum tmpl_node_type {
     TN_BREAK,
     TN_CONTINUE,
     /* operands */
-    TN_FIELD,  /* .A.B: idents */
-    TN_VAR,    /* $x.A.B: idents[0] is "$x" */
-    TN_CHAIN,  /* (pipe).A.B or other term with fields: sub + idents */
-    TN_IDENT,  /* function name */
+    TN_FIELD, /* .A.B: idents */
+    TN_VAR,   /* $x.A.B: idents[0] is "$x" */
+    TN_CHAIN, /* (pipe).A.B or other term with fields: sub + idents */
+    TN_IDENT, /* function name */
     TN_DOT,
     TN_NIL,
     TN_BOOL,
@@ -330,14 +329,14 @@ struct tmpl_func;
 
 struct tmpl_node {
     enum tmpl_node_type type;
-    uint32_t pos; /* byte offset in the unit's source */
-    uint32_t len; /* source span, for "at <...>" in messages */
+    uint32_t pos;           /* byte offset in the unit's source */
+    uint32_t len;           /* source span, for "at <...>" in messages */
     struct tmpl_node *next; /* next node of a list */
     union {
         struct {
             const char *s;
             size_t len;
-        } text; /* TN_TEXT */
+        } text;                 /* TN_TEXT */
         struct tmpl_pipe *pipe; /* TN_ACTION, TN_PIPE */
         struct {
             struct tmpl_pipe *pipe;
@@ -347,12 +346,12 @@ struct tmpl_node {
         struct {
             const char *name;
             struct tmpl_pipe *pipe; /* may be NULL */
-        } call; /* TN_TEMPLATE */
+        } call;                     /* TN_TEMPLATE */
         struct {
             const char **idents;
             size_t n;
-            struct tmpl_node *sub; /* TN_CHAIN only */
-        } field; /* TN_FIELD, TN_VAR, TN_CHAIN */
+            struct tmpl_node *sub;  /* TN_CHAIN only */
+        } field;                    /* TN_FIELD, TN_VAR, TN_CHAIN */
         const struct tmpl_func *fn; /* TN_IDENT */
         bool b;
         struct tmpl_value *num; /* TN_NUMBER: immortal constant owned by the unit */
@@ -429,26 +428,26 @@ struct tmpl_exec {
     enum tmpl_mode mode;
     struct buf *out;
     struct ar_error *err;
-    const struct tmpl_def *def;       /* template being executed, for messages */
-    const struct tmpl_node *node;     /* node being evaluated, for messages */
-    struct tmpl_value *root_data;     /* top-level dot, for routeLabels */
+    const struct tmpl_def *def;   /* template being executed, for messages */
+    const struct tmpl_node *node; /* node being evaluated, for messages */
+    struct tmpl_value *root_data; /* top-level dot, for routeLabels */
     struct tmpl_exec_var *vars;
     size_t nvars;
     size_t cvars;
     unsigned depth;
     uint64_t steps;
-    int loop_ctl; /* 0, 1 = break, 2 = continue */
-    size_t out_start;            /* out->len when execution began (output limit) */
-    struct tmpl_html_ctx {       /* contextual escaper state, HTML mode (tmpl_exec.c) */
-        int state;               /* enum in tmpl_exec.c */
-        int attr;                /* attribute value type: 0 plain, 1 URL, 2 JS, 3 CSS */
-        char delim;              /* '"', '\'' or ' ' (unquoted) */
-        int url_part;            /* 0 start, 1 before query, 2 query or fragment */
-        int elem;                /* element of the open tag: 0, 1 RCDATA, 2 script, 3 style */
-        int raw_elem;            /* element whose raw text we are in */
-        char tag[16];            /* lower-cased tag name being read */
+    int loop_ctl;          /* 0, 1 = break, 2 = continue */
+    size_t out_start;      /* out->len when execution began (output limit) */
+    struct tmpl_html_ctx { /* contextual escaper state, HTML mode (tmpl_exec.c) */
+        int state;         /* enum in tmpl_exec.c */
+        int attr;          /* attribute value type: 0 plain, 1 URL, 2 JS, 3 CSS */
+        char delim;        /* '"', '\'' or ' ' (unquoted) */
+        int url_part;      /* 0 start, 1 before query, 2 query or fragment */
+        int elem;          /* element of the open tag: 0, 1 RCDATA, 2 script, 3 style */
+        int raw_elem;      /* element whose raw text we are in */
+        char tag[16];      /* lower-cased tag name being read */
         size_t tag_len;
-        char attr_name[24];      /* lower-cased attribute name being read */
+        char attr_name[24]; /* lower-cased attribute name being read */
         size_t attr_len;
     } html;
 };

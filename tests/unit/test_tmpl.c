@@ -44,7 +44,10 @@ static const struct tcase cases[] = {
     {"{{ \"a\" }}{{ 1 }}{{ 1.5 }}{{ true }}{{ 0x1F }}{{ 'a' }}{{ -5 }}{{ 1e3 }}",
      "a11.5true3197-51000", NULL, TMPL_TEXT},
     {"{{ 1000000.0 }} {{ 0.00001 }} {{ 1_000 }}", "1e+06 1e-05 1000", NULL, TMPL_TEXT},
-    {"{{ `a\\nb` }}|{{ \"a\\tb\\u00e9\\x41\" }}", "a\\nb|a\tb\xc3\xa9" "A", NULL, TMPL_TEXT},
+    {"{{ `a\\nb` }}|{{ \"a\\tb\\u00e9\\x41\" }}",
+     "a\\nb|a\tb\xc3\xa9"
+     "A",
+     NULL, TMPL_TEXT},
     {"{{ .Receiver }} {{ .Status }} {{ .ExternalURL }}",
      "team\\.mail firing http://am.example:9093", NULL, TMPL_TEXT},
     {"{{ .CommonLabels.alertname }}|{{ .CommonLabels.nosuch }}|{{ index .CommonLabels \"job\" }}",
@@ -95,8 +98,7 @@ static const struct tcase cases[] = {
     {"{{ with .CommonAnnotations.nosuch }}a{{ else with .Status }}{{ . }}{{ else }}c{{ end }}",
      "firing", NULL, TMPL_TEXT},
     {"{{ if eq 1 2 }}a{{ else if eq 2 2 }}b{{ else }}c{{ end }}", "b", NULL, TMPL_TEXT},
-    {"{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ $y := 3 }}{{ end }}{{ $x }}", "2", NULL,
-     TMPL_TEXT},
+    {"{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ $y := 3 }}{{ end }}{{ $x }}", "2", NULL, TMPL_TEXT},
     {"{{ if true }}{{ $y := 1 }}{{ end }}{{ $y }}", NULL, "undefined variable \"$y\"", TMPL_TEXT},
     {"{{ range .Alerts }}{{ $.Receiver }}{{ end }}", "team\\.mailteam\\.mail", NULL, TMPL_TEXT},
     {"a  {{- 1 -}}  \n b|{{- /* note */ -}} |x{{/* c */}}y", "a1b||xy", NULL, TMPL_TEXT},
@@ -124,15 +126,15 @@ static const struct tcase cases[] = {
     {"{{ printf \"%s=%d %q %v %5.1f|%-4s|%04d %x %X %t %c %%\" \"a\" 5 \"q\\\"\" .Status 3.14159 "
      "\"ab\" 42 255 \"hi\" true 9731 }}",
      "a=5 \"q\\\"\" firing   3.1|ab  |0042 ff 6869 true \xe2\x98\x83 %", NULL, TMPL_TEXT},
-    {"{{ printf \"%d|%s %s|%s\" \"x\" \"a\" }}", "%!d(string=x)|a %!s(MISSING)|%!s(MISSING)",
-     NULL, TMPL_TEXT},
+    {"{{ printf \"%d|%s %s|%s\" \"x\" \"a\" }}", "%!d(string=x)|a %!s(MISSING)|%!s(MISSING)", NULL,
+     TMPL_TEXT},
     {"{{ printf \"%s\" \"a\" \"b\" }}|{{ printf \"%v %v\" (stringSlice \"a\" \"b\") 1.5 }}",
      "a%!(EXTRA string=b)|[a b] 1.5", NULL, TMPL_TEXT},
     {"{{ printf \"%6.2f|%-6d|%+d|%e|%g\" 3.14159 7 7 1234.5 0.000012 }}",
      "  3.14|7     |+7|1.234500e+03|1.2e-05", NULL, TMPL_TEXT},
     {"{{ html \"<a href='x'>&\\\"\" }}|{{ js \"a'b\\\"<>=&\" }}|{{ urlquery \"a b&c/d\" }}",
-     "&lt;a href=&#39;x&#39;&gt;&amp;&#34;|a\\'b\\\"\\u003C\\u003E\\u003D\\u0026|a+b%26c%2Fd",
-     NULL, TMPL_TEXT},
+     "&lt;a href=&#39;x&#39;&gt;&amp;&#34;|a\\'b\\\"\\u003C\\u003E\\u003D\\u0026|a+b%26c%2Fd", NULL,
+     TMPL_TEXT},
     {"{{ call .Status }}", NULL, "error calling call", TMPL_TEXT},
     /* Alertmanager functions */
     {"{{ toUpper \"straße\" }} {{ toLower \"ÀB\" }} {{ title \"hELLO wORLD-foo o'neil\" }}",
@@ -168,8 +170,8 @@ static const struct tcase cases[] = {
     {"{{ toDate \"2006-01-02\" \"2024-02-03\" }}|{{ toDate \"2006\" \"x\" }}",
      "2024-02-03 00:00:00 +0000 UTC|0001-01-01 00:00:00 +0000 UTC", NULL, TMPL_TEXT},
     {"{{ mustToDate \"2006\" \"x\" }}", NULL, "error calling mustToDate", TMPL_TEXT},
-    {"{{ gt (since (index .Alerts 0).StartsAt).Seconds 0.0 }} {{ lt (now).Unix 1 }}",
-     "true false", NULL, TMPL_TEXT},
+    {"{{ gt (since (index .Alerts 0).StartsAt).Seconds 0.0 }} {{ lt (now).Unix 1 }}", "true false",
+     NULL, TMPL_TEXT},
     {"{{ routeLabels \"x\" }}|", "|", NULL, TMPL_TEXT},
     /* parse errors carry name, line and column */
     {"a\n  {{ if }}", NULL, "template: :2:6: missing value for if", TMPL_TEXT},
@@ -178,8 +180,7 @@ static const struct tcase cases[] = {
     {"{{ end }}", NULL, "unexpected {{end}}", TMPL_TEXT},
     {"{{ range .Alerts }}", NULL, "unexpected EOF", TMPL_TEXT},
     {"{{ break }}", NULL, "{{break}} outside {{range}}", TMPL_TEXT},
-    {"{{ if true }}{{ define \"a\" }}{{ end }}{{ end }}", NULL, "unexpected <define>",
-     TMPL_TEXT},
+    {"{{ if true }}{{ define \"a\" }}{{ end }}{{ end }}", NULL, "unexpected <define>", TMPL_TEXT},
     {"{{ \"abc }}", NULL, "unterminated quoted string", TMPL_TEXT},
     {"{{ 1 | 2 }}", NULL, "can't give argument to non-function", TMPL_TEXT},
     {"{{ .Status.Foo }}", NULL, "can't evaluate field Foo in type string", TMPL_TEXT},
@@ -189,14 +190,16 @@ static const struct tcase cases[] = {
      "<a href=\"#ZgotmplZ\">a&amp;b</a>", NULL, TMPL_HTML},
     {"<a href=\"{{ \"http://x/a b?c=d&e\" }}\">x</a>", "<a href=\"http://x/a%20b?c=d&amp;e\">x</a>",
      NULL, TMPL_HTML},
-    {"<a href=\"/q?x={{ \"a b&c\" }}&r={{ \"a b\" | urlquery }}\">", "<a href=\"/q?x=a%20b%26c"
+    {"<a href=\"/q?x={{ \"a b&c\" }}&r={{ \"a b\" | urlquery }}\">",
+     "<a href=\"/q?x=a%20b%26c"
      "&r=a&#43;b\">",
      NULL, TMPL_HTML},
     {"<p title={{ \"a b\" }} class='{{ \"'\" }}'>{{ safeHtml \"<b>x</b>\" }}</p>",
      "<p title=a&#32;b class='&#39;'><b>x</b></p>", NULL, TMPL_HTML},
     {"a<!-- {{ \"hidden\" }} -->b<!DOCTYPE html> 1 < 2 <title>{{ \"<x>\" }}</title>",
      "ab<!DOCTYPE html> 1 &lt; 2 <title>&lt;x&gt;</title>", NULL, TMPL_HTML},
-    {"<script>var x = {{ \"</script>\" }};</script>", "<script>var x = \"\\u003c\\u002fscript"
+    {"<script>var x = {{ \"</script>\" }};</script>",
+     "<script>var x = \"\\u003c\\u002fscript"
      "\\u003e\";</script>",
      NULL, TMPL_HTML},
     {"{{ \"a+b\" }} {{ \"x\" | html }} {{ 1 }}", "a&#43;b x 1", NULL, TMPL_HTML},
@@ -261,8 +264,9 @@ static void test_kv_style_and_overrides(void)
     free(out);
     /* A user file overrides a built-in; an empty body does not replace an existing one. */
     CHECK_INT(tmpl_set_parse(set, "user.tmpl", user, strlen(user), &err), AR_OK);
-    CHECK_INT(tmpl_render(set, "{{ template \"slack.default.title\" . }}|{{ template \"__subject\""
-                               " . }}",
+    CHECK_INT(tmpl_render(set,
+                          "{{ template \"slack.default.title\" . }}|{{ template \"__subject\""
+                          " . }}",
                           TMPL_TEXT, data, &out, &err),
               AR_OK);
     CHECK_STR(out, "custom firing|[FIRING:1] monitor_service_down ");
@@ -274,9 +278,9 @@ static void test_kv_style_and_overrides(void)
         CHECK_INT(tmpl_set_parse(set, "bad.tmpl", bad, strlen(bad), &err), AR_EINVAL);
     }
     CHECK(strstr(err.msg, "template: bad.tmpl:1:") != NULL);
-    CHECK_INT(tmpl_render(set, "{{ template \"slack.default.title\" . }}", TMPL_TEXT, data, &out,
-                          &err),
-              AR_OK);
+    CHECK_INT(
+        tmpl_render(set, "{{ template \"slack.default.title\" . }}", TMPL_TEXT, data, &out, &err),
+        AR_OK);
     CHECK_STR(out, "custom firing");
     free(out);
     /* multiple definitions in one parse are an error */
@@ -298,15 +302,17 @@ static void test_limits(void)
     char *out = NULL;
     struct buf b;
 
-    CHECK_INT(tmpl_render(set, "{{ define \"r\" }}{{ template \"r\" . }}{{ end }}"
-                               "{{ template \"r\" . }}",
+    CHECK_INT(tmpl_render(set,
+                          "{{ define \"r\" }}{{ template \"r\" . }}{{ end }}"
+                          "{{ template \"r\" . }}",
                           TMPL_TEXT, data, &out, &err),
               AR_ELIMIT);
     CHECK(strstr(err.msg, "maximum template depth") != NULL);
     /* exponential fan-out stops at the step limit */
     tmpl_set_limits(set, 0, 0, 100000);
-    CHECK_INT(tmpl_render(set, "{{ define \"f\" }}{{ range $i := list 1 2 3 4 }}"
-                               "{{ template \"f\" . }}{{ end }}{{ end }}{{ template \"f\" . }}",
+    CHECK_INT(tmpl_render(set,
+                          "{{ define \"f\" }}{{ range $i := list 1 2 3 4 }}"
+                          "{{ template \"f\" . }}{{ end }}{{ end }}{{ template \"f\" . }}",
                           TMPL_TEXT, data, &out, &err),
               AR_ELIMIT);
     tmpl_set_limits(set, 64, 0, 0);
@@ -359,16 +365,18 @@ static void test_json_data(void)
 
     CHECK_INT(tmpl_set_load_defaults(set, &err), AR_OK);
     CHECK_INT(tmpl_data_from_json(payload, strlen(payload), NULL, NULL, &d, &err), AR_OK);
-    CHECK_INT(tmpl_render(set, "{{ .Receiver }} {{ template \"__subject\" . }}|{{ (index .Alerts"
-                               " 0).StartsAt }}",
+    CHECK_INT(tmpl_render(set,
+                          "{{ .Receiver }} {{ template \"__subject\" . }}|{{ (index .Alerts"
+                          " 0).StartsAt }}",
                           TMPL_TEXT, d, &out, &err),
               AR_OK);
     CHECK_STR(out, "r\\.x [FIRING:1] A |2026-01-02 01:04:05.5 +0000 UTC");
     free(out);
     tmpl_value_unref(d);
     CHECK_INT(tmpl_data_from_json(list, strlen(list), "team x", "http://e", &d, &err), AR_OK);
-    CHECK_INT(tmpl_render(set, "{{ .Status }} {{ len .Alerts.Resolved }} {{ .CommonLabels }} "
-                               "{{ template \"__alertmanagerURL\" . }}",
+    CHECK_INT(tmpl_render(set,
+                          "{{ .Status }} {{ len .Alerts.Resolved }} {{ .CommonLabels }} "
+                          "{{ template \"__alertmanagerURL\" . }}",
                           TMPL_TEXT, d, &out, &err),
               AR_OK);
     CHECK_STR(out, "firing 1 map[alertname:B] http://e/#/alerts?receiver=team+x");
@@ -394,8 +402,9 @@ static void *render_loop(void *p)
         struct ar_error err;
         char *out = NULL;
 
-        if (tmpl_render(t->set, "{{ template \"email.default.subject\" . }}{{ range .Alerts }}"
-                                "{{ .Labels.SortedPairs }}{{ end }}",
+        if (tmpl_render(t->set,
+                        "{{ template \"email.default.subject\" . }}{{ range .Alerts }}"
+                        "{{ .Labels.SortedPairs }}{{ end }}",
                         TMPL_TEXT, t->data, &out, &err) != AR_OK ||
             strncmp(out, "[FIRING:1]", 10) != 0) {
             t->failures++;

@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #define DEB_DEFAULT "/usr/share/prometheus/alertmanager/default.tmpl"
-#define DEB_EMAIL "/usr/share/prometheus/alertmanager/email.tmpl"
-#define GOLDEN_DIR "tmpl/golden"
+#define DEB_EMAIL   "/usr/share/prometheus/alertmanager/email.tmpl"
+#define GOLDEN_DIR  "tmpl/golden"
 
 static struct tmpl_set *load_ours(void)
 {
@@ -86,11 +86,12 @@ static void show_diff(const char *what, const char *got, const char *want)
     while (got[i] && got[i] == want[i]) {
         i++;
     }
-    fprintf(stderr, "%s: differs at byte %zu\n  got:  [%.80s]\n  want: [%.80s]\n", what, i,
-            got + i, want + i);
+    fprintf(stderr, "%s: differs at byte %zu\n  got:  [%.80s]\n  want: [%.80s]\n", what, i, got + i,
+            want + i);
 }
 
-/* ---- 1. golden outputs from Alertmanager ------------------------------------------------------ */
+/* ---- 1. golden outputs from Alertmanager ------------------------------------------------------
+ */
 
 static int golden_files;
 
@@ -204,15 +205,15 @@ static void test_golden(const struct tmpl_set *ours, const struct tmpl_set *deb)
     printf("golden: %zu notifications, %d captured outputs\n", n, golden_files);
 }
 
-/* ---- 2. upstream file vs ours on synthetic groups --------------------------------------------- */
+/* ---- 2. upstream file vs ours on synthetic groups ---------------------------------------------
+ */
 
 static void add_alert(struct tmpl_value *d, const char *status, const char *const *labels,
                       const char *const *annotations, const char *url, int64_t t)
 {
-    struct tmpl_value *a = tmpl_alert_new(status, t, 123000000, strcmp(status, "resolved") == 0
-                                                                    ? t + 300
-                                                                    : TMPL_ZERO_TIME_SEC,
-                                          0, url, "0123456789abcdef");
+    struct tmpl_value *a = tmpl_alert_new(
+        status, t, 123000000, strcmp(status, "resolved") == 0 ? t + 300 : TMPL_ZERO_TIME_SEC, 0,
+        url, "0123456789abcdef");
     size_t i;
 
     for (i = 0; labels && labels[i]; i += 2) {
@@ -239,19 +240,16 @@ static void group_by(struct tmpl_value *d, const char *const *names)
     }
 }
 
-static const char *const seed_labels[] = {"alertname", "monitor_service_down",
-                                          "instance",  "cadvisor:8080",
-                                          "job",       "cadvisor",
-                                          "monitor",   "docker-host-alpha",
-                                          "severity",  "critical",
-                                          NULL};
+static const char *const seed_labels[] = {
+    "alertname", "monitor_service_down", "instance", "cadvisor:8080", "job", "cadvisor",
+    "monitor",   "docker-host-alpha",    "severity", "critical",      NULL};
 static const char *const seed_annotations[] = {"summary", "down", NULL};
 
 static struct tmpl_value *make_group(int which)
 {
     static const char *const by_name[] = {"alertname", NULL};
-    static const char *const by_all[] = {"alertname", "instance", "job", "monitor", "severity",
-                                         NULL};
+    static const char *const by_all[] = {"alertname", "instance", "job",
+                                         "monitor",   "severity", NULL};
     struct tmpl_value *d;
     int64_t t = 1795771311;
 
@@ -271,15 +269,12 @@ static struct tmpl_value *make_group(int which)
         group_by(d, by_all);
         return d;
     case 3: { /* mixed firing/resolved with differing labels and annotations */
-        static const char *const l1[] = {"alertname", "HighLatency", "job", "api",
-                                         "instance",  "a:1",         "severity", "warning",
-                                         NULL};
-        static const char *const l2[] = {"alertname", "HighLatency", "job", "api",
-                                         "instance",  "b:2",         "severity", "critical",
-                                         NULL};
-        static const char *const l3[] = {"alertname", "HighLatency", "job", "api",
-                                         "instance",  "c:3",         "severity", "info",
-                                         NULL};
+        static const char *const l1[] = {"alertname", "HighLatency", "job",     "api", "instance",
+                                         "a:1",       "severity",    "warning", NULL};
+        static const char *const l2[] = {"alertname", "HighLatency", "job",      "api", "instance",
+                                         "b:2",       "severity",    "critical", NULL};
+        static const char *const l3[] = {"alertname", "HighLatency", "job",  "api", "instance",
+                                         "c:3",       "severity",    "info", NULL};
         static const char *const a1[] = {"summary", "latency high", "runbook",
                                          "http://rb/x?a=1&b=2", NULL};
         static const char *const a2[] = {"summary", "latency high", NULL};
@@ -294,17 +289,38 @@ static struct tmpl_value *make_group(int which)
         return d;
     }
     case 4: { /* many labels, unicode, HTML-hostile values, empty annotation values */
-        static const char *const l[] = {
-            "alertname", "Inject<script>alert(1)</script>", "a", "x&y\"z'w+1",
-            "b", "ünïcödé 日本語 🔥", "c", "line1\nline2", "e", "  spaced  ",
-            "f", "<b>bold</b>", "g", "100%", "h", "tab\there", "i", "javascript:x",
-            "j", "{{ .Status }}", "k", "back\\slash", "l", "q`b", "m", "=eq",
-            "n01", "1", "n02", "2", "n03", "3", "n04", "4", "n05", "5", "n06", "6", "n07", "7",
-            "n08", "8", "n09", "9", "n10", "10", "severity", "critical", "zz", "last", NULL};
-        static const char *const an[] = {"summary", "<img src=x onerror=alert(1)>", "u",
-                                         "über & <grün>", "empty", "", NULL};
-        static const char *const l2[] = {"alertname", "Inject<script>alert(1)</script>", "b",
-                                         "ünïcödé 日本語 🔥", "severity", "warning", NULL};
+        static const char *const l[] = {"alertname", "Inject<script>alert(1)</script>",
+                                        "a",         "x&y\"z'w+1",
+                                        "b",         "ünïcödé 日本語 🔥",
+                                        "c",         "line1\nline2",
+                                        "e",         "  spaced  ",
+                                        "f",         "<b>bold</b>",
+                                        "g",         "100%",
+                                        "h",         "tab\there",
+                                        "i",         "javascript:x",
+                                        "j",         "{{ .Status }}",
+                                        "k",         "back\\slash",
+                                        "l",         "q`b",
+                                        "m",         "=eq",
+                                        "n01",       "1",
+                                        "n02",       "2",
+                                        "n03",       "3",
+                                        "n04",       "4",
+                                        "n05",       "5",
+                                        "n06",       "6",
+                                        "n07",       "7",
+                                        "n08",       "8",
+                                        "n09",       "9",
+                                        "n10",       "10",
+                                        "severity",  "critical",
+                                        "zz",        "last",
+                                        NULL};
+        static const char *const an[] = {
+            "summary", "<img src=x onerror=alert(1)>", "u", "über & <grün>", "empty", "", NULL};
+        static const char *const l2[] = {"alertname", "Inject<script>alert(1)</script>",
+                                         "b",         "ünïcödé 日本語 🔥",
+                                         "severity",  "warning",
+                                         NULL};
 
         d = tmpl_data_new("html<rcv> & \"q\"", true, "http://am.example:9093");
         add_alert(d, "firing", l, an, "javascript:alert(1)", t);
@@ -388,8 +404,8 @@ static void test_upstream_vs_ours(const struct tmpl_set *ours, const struct tmpl
         }
         compare_one(ours, deb, "{{ template \"__text_alert_list\" .Alerts }}", TMPL_TEXT, data,
                     "__text_alert_list .Alerts");
-        compare_one(ours, deb, "{{ template \"__text_alert_list\" .Alerts.Resolved }}",
-                    TMPL_TEXT, data, "__text_alert_list .Alerts.Resolved");
+        compare_one(ours, deb, "{{ template \"__text_alert_list\" .Alerts.Resolved }}", TMPL_TEXT,
+                    data, "__text_alert_list .Alerts.Resolved");
         tmpl_value_unref(data);
     }
     printf("upstream vs ours: %d renderings of %zu names over %d groups\n", compared, n, NGROUPS);
@@ -447,12 +463,14 @@ static void test_documented(const struct tmpl_set *ours)
     expect(ours, "{{ template \"__alertmanagerURL\" . }}", mix,
            "http://am.example:9093/prefix/#/alerts?receiver=team%5C.mail%5C%2Bops+x");
     /* newest-only names */
-    expect(ours, "{{ template \"slack.default.color\" . }}|{{ template \"mattermost.default.color\""
-                 " . }}",
+    expect(ours,
+           "{{ template \"slack.default.color\" . }}|{{ template \"mattermost.default.color\""
+           " . }}",
            fir, "danger|danger");
     expect(ours, "{{ template \"slack.default.color\" . }}", res, "good");
-    expect(ours, "{{ template \"discord.default.content\" . }}|{{ template "
-                 "\"rocketchat.default.text\" . }}|{{ template \"rocketchat.default.alias\" . }}",
+    expect(ours,
+           "{{ template \"discord.default.content\" . }}|{{ template "
+           "\"rocketchat.default.text\" . }}|{{ template \"rocketchat.default.alias\" . }}",
            fir, "||Alertmanager");
     snprintf(want, sizeof(want), "%s | http://am.example:9093/#/alerts?receiver=team", subj);
     expect(ours, "{{ template \"mattermost.default.fallback\" . }}", fir, want);
@@ -465,8 +483,9 @@ static void test_documented(const struct tmpl_set *ours)
            "  - instance = cadvisor:8080\n  - job = cadvisor\n  - monitor = docker-host-alpha\n"
            "  - severity = critical\n\nAnnotations:\n  - summary = down\n\nSource: "
            "http://prometheus:9090/graph\n\n\n\n");
-    expect(ours, "{{ template \"msteams.default.summary\" . }}|{{ template \"jira.default.summary\""
-                 " . }}",
+    expect(ours,
+           "{{ template \"msteams.default.summary\" . }}|{{ template \"jira.default.summary\""
+           " . }}",
            all,
            "[FIRING:1] monitor_service_down cadvisor:8080 cadvisor docker-host-alpha critical |"
            "[FIRING:1] monitor_service_down cadvisor:8080 cadvisor docker-host-alpha critical ");
@@ -503,29 +522,70 @@ static void test_documented(const struct tmpl_set *ours)
 
 static void test_names_complete(const struct tmpl_set *ours)
 {
-    static const char *const names[] = {
-        "__alertmanager", "__alertmanagerURL", "__subject", "__description", "__text_alert_list",
-        "__text_alert_list_markdown", "slack.default.title", "slack.default.username",
-        "slack.default.fallback", "slack.default.callbackid", "slack.default.pretext",
-        "slack.default.titlelink", "slack.default.iconemoji", "slack.default.iconurl",
-        "slack.default.text", "slack.default.footer", "slack.default.color",
-        "pagerduty.default.description", "pagerduty.default.client",
-        "pagerduty.default.clientURL", "pagerduty.default.instances", "opsgenie.default.message",
-        "opsgenie.default.description", "opsgenie.default.source", "wechat.default.message",
-        "wechat.default.to_user", "wechat.default.to_party", "wechat.default.to_tag",
-        "wechat.default.agent_id", "victorops.default.state_message",
-        "victorops.default.entity_display_name", "victorops.default.monitoring_tool",
-        "pushover.default.title", "pushover.default.message", "pushover.default.url",
-        "sns.default.subject", "sns.default.message", "telegram.default.message",
-        "discord.default.title", "discord.default.message", "discord.default.content",
-        "webex.default.message", "msteams.default.title", "msteams.default.summary",
-        "msteams.default.text", "msteamsv2.default.title", "msteamsv2.default.text",
-        "jira.default.summary", "jira.default.description", "jira.default.priority",
-        "rocketchat.default.title", "rocketchat.default.alias", "rocketchat.default.titlelink",
-        "rocketchat.default.emoji", "rocketchat.default.iconurl", "rocketchat.default.text",
-        "mattermost.default.color", "mattermost.default.username", "mattermost.default.title",
-        "mattermost.default.titlelink", "mattermost.default.fallback", "mattermost.default.text",
-        "email.default.subject", "email.default.html"};
+    static const char *const names[] = {"__alertmanager",
+                                        "__alertmanagerURL",
+                                        "__subject",
+                                        "__description",
+                                        "__text_alert_list",
+                                        "__text_alert_list_markdown",
+                                        "slack.default.title",
+                                        "slack.default.username",
+                                        "slack.default.fallback",
+                                        "slack.default.callbackid",
+                                        "slack.default.pretext",
+                                        "slack.default.titlelink",
+                                        "slack.default.iconemoji",
+                                        "slack.default.iconurl",
+                                        "slack.default.text",
+                                        "slack.default.footer",
+                                        "slack.default.color",
+                                        "pagerduty.default.description",
+                                        "pagerduty.default.client",
+                                        "pagerduty.default.clientURL",
+                                        "pagerduty.default.instances",
+                                        "opsgenie.default.message",
+                                        "opsgenie.default.description",
+                                        "opsgenie.default.source",
+                                        "wechat.default.message",
+                                        "wechat.default.to_user",
+                                        "wechat.default.to_party",
+                                        "wechat.default.to_tag",
+                                        "wechat.default.agent_id",
+                                        "victorops.default.state_message",
+                                        "victorops.default.entity_display_name",
+                                        "victorops.default.monitoring_tool",
+                                        "pushover.default.title",
+                                        "pushover.default.message",
+                                        "pushover.default.url",
+                                        "sns.default.subject",
+                                        "sns.default.message",
+                                        "telegram.default.message",
+                                        "discord.default.title",
+                                        "discord.default.message",
+                                        "discord.default.content",
+                                        "webex.default.message",
+                                        "msteams.default.title",
+                                        "msteams.default.summary",
+                                        "msteams.default.text",
+                                        "msteamsv2.default.title",
+                                        "msteamsv2.default.text",
+                                        "jira.default.summary",
+                                        "jira.default.description",
+                                        "jira.default.priority",
+                                        "rocketchat.default.title",
+                                        "rocketchat.default.alias",
+                                        "rocketchat.default.titlelink",
+                                        "rocketchat.default.emoji",
+                                        "rocketchat.default.iconurl",
+                                        "rocketchat.default.text",
+                                        "mattermost.default.color",
+                                        "mattermost.default.username",
+                                        "mattermost.default.title",
+                                        "mattermost.default.titlelink",
+                                        "mattermost.default.fallback",
+                                        "mattermost.default.text",
+                                        "email.default.subject",
+                                        "email.default.html"};
     size_t i;
 
     for (i = 0; i < AR_ARRAY_LEN(names); i++) {
