@@ -334,6 +334,11 @@ static void str_map_sort(struct str_map *m)
     free(tmp);
 }
 
+void str_map_resort(struct str_map *m)
+{
+    str_map_sort(m);
+}
+
 const char *str_map_get(const struct str_map *m, const char *key)
 {
     for (size_t i = 0; i < m->n; i++) {
@@ -659,11 +664,10 @@ int decode_field(const struct field *f, void *obj, const struct ynode *v, struct
     case FT_STRUCT:
         table_cleanup(f->sub, p);
         memset(p, 0, f->sub->size);
-        decode_defaults(f->sub, p);
         if (ynode_is_null(v)) {
-            memset(p, 0, f->sub->size);
-            return AR_OK;
+            return AR_OK; /* yaml.v2: null sets the zero value */
         }
+        decode_defaults(f->sub, p);
         return decode_into(f->sub, p, v, c);
     case FT_STRUCTP: {
         void *sub = NULL;

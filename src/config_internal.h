@@ -134,6 +134,9 @@ const struct ynode *ynode_map_find(const struct ynode *map, const char *key);
 int ctx_error_key(struct ctx *c, const struct ynode *map, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Re-sorts a map in yaml.v2 key order after its keys were changed. */
+void str_map_resort(struct str_map *m);
+
 /* Scalar helpers. */
 int scalar_string(const struct ynode *v, struct ctx *c, char **out); /* null gives NULL */
 int url_validate(const char *s, struct ctx *c, const struct ynode *v);

@@ -464,35 +464,14 @@ static int email_check(void *obj, struct ctx *c, const struct ynode *n)
     /* canonicalise header names; duplicates after canonicalisation are an error */
     for (size_t i = 0; i < e->headers.n; i++) {
         char *canon = canonical_header(e->headers.keys[i]);
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(e->headers.keys[j], canon) == 0) {
-                rc = ctx_error(c, n, "duplicate header \"%s\" in email config", canon);
-                free(canon);
-                return rc;
-            }
-        }
         free(e->headers.keys[i]);
         e->headers.keys[i] = canon;
     }
-    for (size_t i = 0; i < e->headers.n; i++) {
-        for (size_t j = i + 1; j < e->headers.n; j++) {
-            if (strcmp(e->headers.keys[i], e->headers.keys[j]) == 0) {
-                return ctx_error(c, n, "duplicate header \"%s\" in email config",
-                                 e->headers.keys[i]);
-            }
-        }
-    }
-    /* re-sort: canonicalisation may change the order */
+    str_map_resort(&e->headers);
     for (size_t i = 1; i < e->headers.n; i++) {
-        for (size_t j = i; j > 0 && yaml_key_compare(e->headers.keys[j - 1],
-                                                     e->headers.keys[j]) > 0;
-             j--) {
-            char *k = e->headers.keys[j];
-            char *v = e->headers.values[j];
-            e->headers.keys[j] = e->headers.keys[j - 1];
-            e->headers.values[j] = e->headers.values[j - 1];
-            e->headers.keys[j - 1] = k;
-            e->headers.values[j - 1] = v;
+        if (strcmp(e->headers.keys[i - 1], e->headers.keys[i]) == 0) {
+            return ctx_error(c, n, "duplicate header \"%s\" in email config",
+                             e->headers.keys[i]);
         }
     }
     if (g == NULL) {

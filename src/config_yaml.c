@@ -267,6 +267,7 @@ int ydoc_parse(const char *text, size_t len, const char *name, size_t max_nodes,
                 add_anchor(&b, ev.data.sequence_start.anchor, n);
             }
             attach(&b, n);
+            n->building = true;
             if (b.depth == b.cap) {
                 b.cap = b.cap ? b.cap * 2 : 16;
                 b.stack = ar_realloc(b.stack, b.cap * sizeof(*b.stack));
@@ -277,6 +278,7 @@ int ydoc_parse(const char *text, size_t len, const char *name, size_t max_nodes,
         case YAML_MAPPING_END_EVENT:
             if (b.depth > 0) {
                 struct ynode *top = b.stack[--b.depth];
+                top->building = false;
                 if (top->kind == YN_MAP) {
                     top->n /= 2;
                     rc = expand_merges(top, err, name);
@@ -292,6 +294,12 @@ int ydoc_parse(const char *text, size_t len, const char *name, size_t max_nodes,
             }
             if (target == NULL) {
                 ar_error_set(err, "%s:%d: yaml: unknown anchor '%s' referenced", name, line,
+                             (const char *)ev.data.alias.anchor);
+                rc = AR_EINVAL;
+                break;
+            }
+            if (target->building) {
+                ar_error_set(err, "%s:%d: yaml: anchor '%s' value contains itself", name, line,
                              (const char *)ev.data.alias.anchor);
                 rc = AR_EINVAL;
                 break;

@@ -17,6 +17,7 @@ struct ynode {
     char *value;    /* scalar text (NUL-terminated, may contain NULs: see len) */
     size_t len;     /* scalar length */
     bool plain;     /* plain (unquoted, untagged) scalar: subject to null/bool/int resolution */
+    bool building;  /* collection still being parsed (an alias to it would be recursive) */
     struct ynode **items; /* sequence items; for maps keys at [2i], values at [2i+1] */
     size_t n;             /* number of items (sequence) or pairs (map) */
     size_t cap;
