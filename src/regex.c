@@ -42,6 +42,7 @@
 #define MATCH_HEAP_KIB   32768u
 #define RENDER_MAX_BYTES (8u << 20)
 #define PARENS_NEST_MAX  4000u
+#define BIG_REPEAT_BYTES 4096u /* see render_repeated */
 
 struct ar_regex {
     pcre2_code *code;
@@ -1372,7 +1373,34 @@ static int render_literal(struct buf *b, uint32_t r, unsigned flags)
     return rc;
 }
 
-static int render(struct buf *b, const struct node *nd)
+static int render(struct buf *b, const struct node *nd, unsigned *ngroups);
+
+/* Renders the operand of a repetition. PCRE2 compiles X{n,m} by copying X m times, which
+ * overflows its compiled-size limit long before Go's limits; a large operand repeated many
+ * times is therefore defined once and repeated as a subroutine call (not atomic since PCRE2
+ * 10.30, so the meaning is unchanged). */
+static int render_repeated(struct buf *b, const struct node *nd, unsigned *ngroups)
+{
+    struct buf sub;
+    size_t copies = 1;
+    int rc;
+
+    if (nd->kind == N_REPEAT) {
+        copies = nd->max < 0 ? (size_t)nd->min + 1 : (size_t)nd->max;
+    }
+    buf_init(&sub, RENDER_MAX_BYTES);
+    rc = render(&sub, nd->sub[0], ngroups);
+    if (rc == AR_OK && sub.len * copies > BIG_REPEAT_BYTES) {
+        unsigned id = ++*ngroups;
+        rc = buf_printf(b, "(?(DEFINE)(?<r%u>%s))(?&r%u)", id, buf_str(&sub), id);
+    } else if (rc == AR_OK) {
+        rc = buf_printf(b, "(%s)", buf_str(&sub));
+    }
+    buf_cleanup(&sub);
+    return rc;
+}
+
+static int render(struct buf *b, const struct node *nd, unsigned *ngroups)
 {
     int rc = AR_OK;
 
@@ -1404,15 +1432,13 @@ static int render(struct buf *b, const struct node *nd)
         return buf_puts(b, "()");
     case N_CAPTURE:
         rc = buf_putc(b, '(');
-        rc = rc == AR_OK ? render(b, nd->sub[0]) : rc;
+        rc = rc == AR_OK ? render(b, nd->sub[0], ngroups) : rc;
         return rc == AR_OK ? buf_putc(b, ')') : rc;
     case N_STAR:
     case N_PLUS:
     case N_QUEST:
     case N_REPEAT:
-        rc = buf_putc(b, '(');
-        rc = rc == AR_OK ? render(b, nd->sub[0]) : rc;
-        rc = rc == AR_OK ? buf_putc(b, ')') : rc;
+        rc = render_repeated(b, nd, ngroups);
         if (rc != AR_OK) {
             return rc;
         }
@@ -1435,7 +1461,7 @@ static int render(struct buf *b, const struct node *nd)
         return rc;
     case N_CONCAT:
         for (size_t i = 0; i < nd->nsub && rc == AR_OK; i++) {
-            rc = render(b, nd->sub[i]);
+            rc = render(b, nd->sub[i], ngroups);
         }
         return rc;
     case N_ALT:
@@ -1444,7 +1470,7 @@ static int render(struct buf *b, const struct node *nd)
             if (i > 0) {
                 rc = buf_putc(b, '|');
             }
-            rc = rc == AR_OK ? render(b, nd->sub[i]) : rc;
+            rc = rc == AR_OK ? render(b, nd->sub[i], ngroups) : rc;
         }
         return rc == AR_OK ? buf_putc(b, ')') : rc;
     case N_LPAREN:
@@ -1461,6 +1487,7 @@ static int translate(const char *anchored, char **out, struct ar_error *err)
 {
     struct parser p = {0};
     struct buf b;
+    unsigned ngroups = 0; /* subroutine groups named so far */
     int rc;
 
     p.whole = anchored;
@@ -1469,7 +1496,7 @@ static int translate(const char *anchored, char **out, struct ar_error *err)
     rc = parse(&p);
     if (rc == AR_OK) {
         buf_init(&b, RENDER_MAX_BYTES);
-        rc = render(&b, p.stack[0]);
+        rc = render(&b, p.stack[0], &ngroups);
         if (rc == AR_OK) {
             *out = buf_take(&b);
         } else {

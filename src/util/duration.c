@@ -70,8 +70,7 @@ int duration_parse(const char *s, int64_t *out_ms, struct ar_error *err)
         /* COMPAT: "ms" must win over "m" when followed by "s" then a non-digit or end. */
         for (u = next_unit; u < AR_ARRAY_LEN(prom_units); u++) {
             size_t len = strlen(prom_units[u].name);
-            if (strncmp(p, prom_units[u].name, len) == 0 &&
-                (p[len] == '\0' || is_digit(p[len]))) {
+            if (strncmp(p, prom_units[u].name, len) == 0 && (p[len] == '\0' || is_digit(p[len]))) {
                 break;
             }
         }

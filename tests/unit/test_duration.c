@@ -3,9 +3,9 @@
 #include "ar/duration.h"
 #include "check.h"
 
-#define MS_DAY  (INT64_C(86400000))
-#define NS_SEC  (INT64_C(1000000000))
-#define MAX_MS  (INT64_MAX / INT64_C(1000000))
+#define MS_DAY (INT64_C(86400000))
+#define NS_SEC (INT64_C(1000000000))
+#define MAX_MS (INT64_MAX / INT64_C(1000000))
 
 struct prom_case {
     const char *in;
@@ -166,10 +166,8 @@ static const struct go_case go_cases[] = {
     {"1\xc2\xb5", AR_EINVAL, 0, "time: unknown unit \"\\xc2\\xb5\" in duration \"1\\xc2\\xb5\""},
     {"3000000h", AR_EINVAL, 0, "time: invalid duration \"3000000h\""},
     {"9223372036854775808ns", AR_EINVAL, 0, "time: invalid duration \"9223372036854775808ns\""},
-    {"9223372036854775.808us", AR_EINVAL, 0,
-     "time: invalid duration \"9223372036854775.808us\""},
-    {"-9223372036854775809ns", AR_EINVAL, 0,
-     "time: invalid duration \"-9223372036854775809ns\""},
+    {"9223372036854775.808us", AR_EINVAL, 0, "time: invalid duration \"9223372036854775.808us\""},
+    {"-9223372036854775809ns", AR_EINVAL, 0, "time: invalid duration \"-9223372036854775809ns\""},
     {"\"1s", AR_EINVAL, 0, "time: invalid duration \"\\\"1s\""},
 };
 

@@ -376,6 +376,11 @@ static const struct regex_match_case regex_match_cases[] = {
     {"a.{0}", "010000000000000000000000000000000000000000000000"},
     {"(a|b|c|d)+", "010110000000000000000000000001000000000000000000"},
     {"(?:a|\\x{20ac})", "010000000000000000000000000000000000000000000000"},
+    /* large repeats of groups (rendered as PCRE2 subroutine calls) */
+    {"(\\W\\w){1000}", "000000000000000000000000000000000000000000000000"},
+    {"(\\W\\w|\\d){1,1000}", "000000001000000000001000000000000000000000000000"},
+    {"((?U)\\W\\w+){1,800}\\d", "000000000000000000000000000000000000000000000000"},
+    {"(?i)(abcdefghijklmnopqrstuvwxyz){1000}", "000000000000000000000000000000000000000000000000"},
 };
 
 static void test_regex_match(void)
@@ -442,6 +447,23 @@ static void test_regex_special(void)
     /* invalid UTF-8 in the pattern */
     CHECK_INT(regex_compile("a\xff", &re, &err), AR_EINVAL);
     CHECK_STR(err.msg, "error parsing regexp: invalid UTF-8: `\xff)$`");
+    /* a large repeat of a group still counts exactly */
+    {
+        char subject[2001];
+        for (size_t i = 0; i < 2000; i += 2) {
+            subject[i] = '-';
+            subject[i + 1] = 'a';
+        }
+        subject[2000] = '\0';
+        CHECK_INT(regex_compile("(\\W\\w){1000}", &re, NULL), AR_OK);
+        CHECK(regex_match(re, subject, 2000));
+        CHECK(!regex_match(re, subject, 1998));
+        regex_free(re);
+        CHECK_INT(regex_compile("(?:(\\W\\w){2,}?){500}", &re, NULL), AR_OK);
+        CHECK(regex_match(re, subject, 2000));
+        CHECK(!regex_match(re, subject, 1998));
+        regex_free(re);
+    }
     /* nesting depth: Go accepts 998 nested captures inside ^(?:...)$, not 999 */
     deep = nested_parens(999);
     CHECK_INT(regex_compile(deep, &re, &err), AR_EINVAL);
@@ -457,8 +479,8 @@ static void test_regex_special(void)
 /* Hostile patterns must finish quickly; a search that hits the limit is "no match". */
 static void test_regex_limits(void)
 {
-    static const char *const hostile[] = {"(a*)*b", "(x+x+)+y", "(a|aa)+", "(.*a){12}",
-                                          "(?:a+)+b", "(a?){30}a{30}"};
+    static const char *const hostile[] = {"(a*)*b",    "(x+x+)+y", "(a|aa)+",
+                                          "(.*a){12}", "(?:a+)+b", "(a?){30}a{30}"};
     char subject[5002];
     struct timespec t0;
     struct timespec t1;
