@@ -18,6 +18,8 @@ Main pieces:
 
 Environment:
   AR_BINARY        alertrouter binary (default build/alertrouter under the repo root)
+  AR_E2E_STRICT    1: count failures of cases marked pending=<feature> (not yet
+                   implemented in alertrouter) as failures instead of XFAIL
   AR_E2E_TARGETS   comma list restricting the kinds (e.g. "alertmanager")
   AR_E2E_VERBOSE   1: print server logs of failed cases
 
@@ -702,22 +704,26 @@ class Suite:
         self.name = name
         self.cases = []
 
-    def case(self, name=None, only=None, timeout=None):
-        """Registers fn(ctx). only: a kind or tuple of kinds the case applies to."""
+    def case(self, name=None, only=None, pending=None):
+        """Registers fn(ctx). only: a kind or tuple of kinds the case applies to.
+        pending: name of an alertrouter feature not implemented yet (e.g. "silences"):
+        on alertrouter a failure is reported as XFAIL and not counted, unless
+        AR_E2E_STRICT=1. Remove the marker when the feature lands."""
         def deco(fn):
             kinds = (only,) if isinstance(only, str) else only
-            self.cases.append((name or fn.__name__, fn, kinds))
+            self.cases.append((name or fn.__name__, fn, kinds, pending))
             return fn
         return deco
 
     def main(self):
         patterns = [a for a in sys.argv[1:] if not a.startswith("-")]
         verbose = os.environ.get("AR_E2E_VERBOSE") == "1" or "-v" in sys.argv
-        passed = failed = skipped = 0
+        strict = os.environ.get("AR_E2E_STRICT") == "1"
+        passed = failed = skipped = xfailed = 0
         failures = []
         t_all = time.monotonic()
         for kind in targets():
-            for name, fn, kinds in self.cases:
+            for name, fn, kinds, pending in self.cases:
                 if kinds and kind not in kinds:
                     continue
                 if patterns and not any(p in name for p in patterns):
@@ -742,10 +748,17 @@ class Suite:
                     if verbose:
                         for s in ctx.servers:
                             detail += "\n--- %s log tail ---\n%s" % (s.kind, s.log_tail(40))
-                    failed += 1
-                    failures.append((kind, name))
+                    if pending and kind == "alertrouter" and not strict:
+                        status = "XFAIL"
+                        detail = "(pending: %s) %s" % (pending, detail)
+                        xfailed += 1
+                    else:
+                        failed += 1
+                        failures.append((kind, name))
                 finally:
                     ctx.cleanup()
+                if status == "ok" and pending and kind == "alertrouter":
+                    ctx.note("passes: the pending(%r) marker can be removed" % pending)
                 dt = time.monotonic() - t0
                 line = "%-4s %-12s %s/%s (%.1fs)" % (status, kind, self.name, name, dt)
                 if detail:
@@ -755,6 +768,9 @@ class Suite:
                 print(line, flush=True)
         if skipped:
             print("%d skipped" % skipped)
+        if xfailed:
+            print("%d expected failures (pending alertrouter features; AR_E2E_STRICT=1 counts them)"
+                  % xfailed)
         print("%d passed, %d failed" % (passed, failed), flush=True)
         print("(%s: %.1fs)" % (self.name, time.monotonic() - t_all), flush=True)
         _kill_all()
