@@ -1,27 +1,34 @@
--- Alerts as last posted and merged, one row per fingerprint (the working set, reloaded at
--- start), and an append-only log of alert state changes for history and incident reports.
+-- Alert state as an append-only log: every accepted change of an alert appends one row
+-- (op 'put' with the whole merged alert, or 'delete' when garbage-collected). The current
+-- state of a fingerprint is its row with the highest seq; start-up replays the log in seq
+-- order. Appending at the end of the B-tree keeps each commit to a few sequential pages;
+-- compaction re-appends live alerts and deletes the prefix of the log they supersede.
 -- Times are nanoseconds since the Unix epoch; *_off columns keep the UTC offset (minutes)
 -- the client wrote, so API output round-trips "+02:00".
 
-CREATE TABLE alerts (
-    fingerprint   INTEGER PRIMARY KEY,      -- 64-bit fingerprint stored as a signed integer
-    labels        TEXT    NOT NULL,         -- JSON object, sorted by name
-    annotations   TEXT    NOT NULL,         -- JSON object
+CREATE TABLE alert_log (
+    seq           INTEGER PRIMARY KEY,       -- assigned in order by the core thread
+    fingerprint   INTEGER NOT NULL,          -- 64-bit fingerprint stored as a signed integer
+    op            TEXT    NOT NULL CHECK (op IN ('put', 'delete')),
+    labels        TEXT,                      -- JSON object, sorted by name (put)
+    annotations   TEXT,                      -- JSON object (put)
     generator_url TEXT,
-    starts_at     INTEGER NOT NULL,
+    starts_at     INTEGER,
     starts_off    INTEGER NOT NULL DEFAULT 0,
-    ends_at       INTEGER NOT NULL,
+    ends_at       INTEGER,
     ends_off      INTEGER NOT NULL DEFAULT 0,
-    updated_at    INTEGER NOT NULL,
+    updated_at    INTEGER,
     timeout       INTEGER NOT NULL DEFAULT 0 -- 1 when ends_at was synthesised from resolve_timeout
 );
 
+-- Alert history: one row per state change (firing, resolved, deleted), kept independently
+-- of compaction, for history queries and incident reports.
 CREATE TABLE alert_events (
     id          INTEGER PRIMARY KEY,
     fingerprint INTEGER NOT NULL,
-    at          INTEGER NOT NULL,           -- when the router recorded the change (ns)
-    event       TEXT    NOT NULL,           -- 'firing' | 'resolved' | 'deleted'
-    labels      TEXT,                       -- JSON object (on 'firing', so history survives GC)
+    at          INTEGER NOT NULL,            -- when the router recorded the change (ns)
+    event       TEXT    NOT NULL,            -- 'firing' | 'resolved' | 'deleted'
+    labels      TEXT,                        -- JSON object (on 'firing', so history survives GC)
     starts_at   INTEGER NOT NULL,
     ends_at     INTEGER NOT NULL
 );

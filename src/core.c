@@ -74,13 +74,14 @@ struct msg {
     size_t nsnap;
 };
 
-enum op_kind { OP_PUT, OP_DELETE, OP_EVENT };
+enum op_kind { OP_PUT, OP_DELETE, OP_EVENT, OP_TRUNCATE };
 
 struct write_op {
     enum op_kind kind;
-    struct alert *alert; /* reference */
+    struct alert *alert; /* reference; NULL for OP_TRUNCATE */
     const char *event;   /* static string for OP_EVENT */
-    int64_t at_ns;
+    int64_t at_ns;       /* OP_EVENT: time of the change */
+    int64_t seq;         /* OP_PUT/OP_DELETE: log position; OP_TRUNCATE: first row kept */
 };
 
 struct write_batch {
@@ -118,20 +119,43 @@ struct core {
     bool started;
     size_t count;     /* alerts in memory, for metrics (written by core thread) */
     uint64_t commits; /* successful commits */
+
+    /* alert_log bookkeeping (core thread) */
+    int64_t next_seq;        /* next alert_log sequence number */
+    size_t log_rows;         /* rows in alert_log once queued writes commit */
+    struct alert **compact;  /* compaction: live alerts to re-append, NULL when idle */
+    size_t ncompact;
+    size_t compact_pos;
+    int64_t compact_below;   /* rows with seq below this go once all are re-appended */
+    size_t compact_rows;     /* log rows below compact_below */
 };
 
 static void batch_op(struct write_batch *b, enum op_kind kind, struct alert *a, const char *event,
-                     int64_t at)
+                     int64_t at, int64_t seq)
 {
     if (b->nops == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 64;
         b->ops = ar_realloc(b->ops, b->cap * sizeof(*b->ops));
     }
     b->ops[b->nops].kind = kind;
-    b->ops[b->nops].alert = alert_ref(a);
+    b->ops[b->nops].alert = a ? alert_ref(a) : NULL;
     b->ops[b->nops].event = event;
     b->ops[b->nops].at_ns = at;
+    b->ops[b->nops].seq = seq;
     b->nops++;
+}
+
+/* Appends a log row for a's current state. */
+static void log_put(struct core *c, struct write_batch *b, struct alert *a)
+{
+    batch_op(b, OP_PUT, a, NULL, 0, c->next_seq++);
+    c->log_rows++;
+}
+
+static void log_delete(struct core *c, struct write_batch *b, struct alert *a)
+{
+    batch_op(b, OP_DELETE, a, NULL, 0, c->next_seq++);
+    c->log_rows++;
 }
 
 static void batch_waiter(struct write_batch *b, struct completion *c)
@@ -176,10 +200,13 @@ static int apply_ops(struct store *st, const struct write_batch *b)
         int rc;
         switch (op->kind) {
         case OP_PUT:
-            rc = store_put_alert(st, op->alert);
+            rc = store_append_alert(st, op->seq, op->alert);
             break;
         case OP_DELETE:
-            rc = store_delete_alert(st, op->alert->fp);
+            rc = store_append_delete(st, op->seq, op->alert->fp);
+            break;
+        case OP_TRUNCATE:
+            rc = store_truncate_log(st, op->seq);
             break;
         default:
             rc = store_add_alert_event(st, op->alert, op->event, op->at_ns);
@@ -306,11 +333,11 @@ static void ingest_one(struct core *c, struct alert *a, int64_t now, struct writ
     /* History: record transitions, not every re-post. A re-post that starts a new active
      * interval (reactivation) is a new firing. */
     if (is_firing && (!was_firing || old->starts_at != res->starts_at)) {
-        batch_op(b, OP_EVENT, res, "firing", now);
+        batch_op(b, OP_EVENT, res, "firing", now, 0);
     } else if (!is_firing && (was_firing || old == NULL)) {
-        batch_op(b, OP_EVENT, res, "resolved", now);
+        batch_op(b, OP_EVENT, res, "resolved", now, 0);
     }
-    batch_op(b, OP_PUT, res, NULL, 0);
+    log_put(c, b, res);
     alert_store_put_take(c->alerts, res);
 }
 
@@ -331,7 +358,8 @@ static void gc(struct core *c, int64_t now, struct write_batch *b)
         }
     }
     for (size_t i = 0; i < n; i++) {
-        batch_op(b, OP_DELETE, victims[i], NULL, 0);
+        log_delete(c, b, victims[i]);
+        batch_op(b, OP_EVENT, victims[i], "deleted", now, 0);
         alert_store_remove(c->alerts, victims[i]->fp);
     }
     free(victims);
@@ -354,6 +382,48 @@ static void snapshot(struct core *c, struct msg *m)
         m->snap[n++] = alert_ref(a);
     }
     m->nsnap = n;
+}
+
+/* Keeps alert_log within about twice the live set: once it grows past that, every live
+ * alert is re-appended (COMPACT_CHUNK per loop turn, so ingestion keeps flowing) and then
+ * the rows written before the compaction started are deleted in one statement. */
+#define COMPACT_CHUNK 20000
+#define COMPACT_SLACK 10000
+
+static void compact_step(struct core *c, struct write_batch *b)
+{
+    size_t live = alert_store_count(c->alerts);
+    struct alert *a;
+
+    if (c->compact == NULL) {
+        if (c->log_rows <= 2 * live + COMPACT_SLACK) {
+            return;
+        }
+        c->compact = ar_malloc((live + 1) * sizeof(*c->compact));
+        c->ncompact = 0;
+        c->compact_pos = 0;
+        c->compact_below = c->next_seq;
+        c->compact_rows = c->log_rows;
+        for (size_t it = 0; (a = alert_store_next(c->alerts, &it)) != NULL;) {
+            c->compact[c->ncompact++] = alert_ref(a);
+        }
+        log_info("store", "compacting alert log: %zu rows for %zu live alerts", c->log_rows,
+                 live);
+    }
+    for (size_t k = 0; k < COMPACT_CHUNK && c->compact_pos < c->ncompact; k++) {
+        a = c->compact[c->compact_pos++];
+        /* still the current state (not replaced or deleted since): its row is old */
+        if (alert_store_find(c->alerts, a->fp) == a) {
+            log_put(c, b, a);
+        }
+        alert_unref(a);
+    }
+    if (c->compact_pos == c->ncompact) {
+        batch_op(b, OP_TRUNCATE, NULL, NULL, 0, c->compact_below);
+        c->log_rows -= c->compact_rows;
+        AR_FREE(c->compact);
+        c->ncompact = 0;
+    }
 }
 
 static void *core_main(void *arg)
@@ -411,6 +481,7 @@ static void *core_main(void *arg)
             gc(c, clock_now_ns(), b);
             next_gc = clock_monotonic_ns() + c->opt.gc_interval_ns;
         }
+        compact_step(c, b);
         __atomic_store_n(&c->count, alert_store_count(c->alerts), __ATOMIC_RELAXED);
         if (b->nops > 0 || b->nwaiters > 0) {
             writer_submit(c, b);
@@ -425,9 +496,6 @@ static void load_cb(struct alert *a, void *ctx)
 {
     struct core *c = ctx;
 
-    a->fp = labelset_fingerprint(&a->labels);
-    labelset_pack(&a->labels);
-    labelset_pack(&a->annotations);
     alert_store_put_take(c->alerts, a);
 }
 
@@ -449,11 +517,14 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
     pthread_cond_init(&c->cv, NULL);
     pthread_mutex_init(&c->wmu, NULL);
     pthread_cond_init(&c->wcv, NULL);
-    rc = store_load_alerts(st, load_cb, c);
+    struct store_load_stats stats;
+    rc = store_load_alerts(st, load_cb, c, &stats);
     if (rc != AR_OK) {
         core_free(c);
         return rc;
     }
+    c->next_seq = stats.next_seq;
+    c->log_rows = stats.log_rows;
     c->count = alert_store_count(c->alerts);
     log_info("core", "loaded %zu alerts from storage", c->count);
     *out = c;
@@ -517,6 +588,10 @@ void core_free(struct core *c)
     if (c == NULL) {
         return;
     }
+    for (size_t i = c->compact_pos; i < c->ncompact; i++) {
+        alert_unref(c->compact[i]);
+    }
+    free(c->compact);
     alert_store_free(c->alerts);
     config_unref(c->cfg);
     batch_free(c->retry);

@@ -3,9 +3,10 @@
  * survives kill -9 of the process; only a power loss may drop the last transactions before
  * a checkpoint. Statements are prepared once. Label sets are stored as JSON objects written
  * by json_out.c and read back with a small decoder for exactly that form, because startup
- * reads every row. */
+ * reads every row. Alerts are kept as an append-only log (see migrations/0001_alerts.sql). */
 #include "ar/store.h"
 
+#include "ar/alert_store.h"
 #include "ar/buf.h"
 #include "ar/embedded.h"
 #include "ar/json_out.h"
@@ -22,8 +23,9 @@ enum stmt_id {
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
-    ST_PUT_ALERT,
-    ST_DELETE_ALERT,
+    ST_APPEND_PUT,
+    ST_APPEND_DELETE,
+    ST_TRUNCATE,
     ST_ADD_EVENT,
     ST_COUNT
 };
@@ -32,10 +34,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_PUT_ALERT] = "INSERT OR REPLACE INTO alerts (fingerprint, labels, annotations, "
-                     "generator_url, starts_at, starts_off, ends_at, ends_off, updated_at, "
-                     "timeout) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    [ST_DELETE_ALERT] = "DELETE FROM alerts WHERE fingerprint = ?1",
+    [ST_APPEND_PUT] = "INSERT INTO alert_log (seq, fingerprint, op, labels, annotations, "
+                      "generator_url, starts_at, starts_off, ends_at, ends_off, updated_at, "
+                      "timeout) VALUES (?11, ?1, 'put', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_APPEND_DELETE] = "INSERT INTO alert_log (seq, fingerprint, op) VALUES (?2, ?1, 'delete')",
+    [ST_TRUNCATE] = "DELETE FROM alert_log WHERE seq < ?1",
     [ST_ADD_EVENT] = "INSERT INTO alert_events (fingerprint, at, event, labels, starts_at, "
                      "ends_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
@@ -124,8 +127,14 @@ int store_open(const char *dir, struct store **out, struct ar_error *err)
     }
     free(path);
     sqlite3_busy_timeout(st->db, 5000);
+    /* The working set lives in memory and the database is only written while running, so
+     * a generous page cache keeps B-tree updates from re-reading pages, and a larger WAL
+     * checkpoint threshold spreads checkpoint cost over more commits. */
     if (exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                     "PRAGMA foreign_keys=ON;", err, "configuring database") != AR_OK ||
+                     "PRAGMA foreign_keys=ON; PRAGMA cache_size=-262144; "
+                     "PRAGMA mmap_size=1073741824; PRAGMA wal_autocheckpoint=8192; "
+                     "PRAGMA temp_store=MEMORY;",
+                 err, "configuring database") != AR_OK ||
         migrate(st, err) != AR_OK) {
         store_close(st);
         return AR_EDB;
@@ -192,9 +201,9 @@ void store_rollback(struct store *st)
     }
 }
 
-int store_put_alert(struct store *st, const struct alert *a)
+int store_append_alert(struct store *st, int64_t seq, const struct alert *a)
 {
-    sqlite3_stmt *s = st->stmt[ST_PUT_ALERT];
+    sqlite3_stmt *s = st->stmt[ST_APPEND_PUT];
 
     buf_reset(&st->scratch1);
     buf_reset(&st->scratch2);
@@ -212,13 +221,21 @@ int store_put_alert(struct store *st, const struct alert *a)
     sqlite3_bind_int(s, 8, a->ends_off_min);
     sqlite3_bind_int64(s, 9, a->updated_at);
     sqlite3_bind_int(s, 10, a->timeout);
-    return step_reset(st, ST_PUT_ALERT);
+    sqlite3_bind_int64(s, 11, seq);
+    return step_reset(st, ST_APPEND_PUT);
 }
 
-int store_delete_alert(struct store *st, uint64_t fp)
+int store_append_delete(struct store *st, int64_t seq, uint64_t fp)
 {
-    sqlite3_bind_int64(st->stmt[ST_DELETE_ALERT], 1, (sqlite3_int64)fp);
-    return step_reset(st, ST_DELETE_ALERT);
+    sqlite3_bind_int64(st->stmt[ST_APPEND_DELETE], 1, (sqlite3_int64)fp);
+    sqlite3_bind_int64(st->stmt[ST_APPEND_DELETE], 2, seq);
+    return step_reset(st, ST_APPEND_DELETE);
+}
+
+int store_truncate_log(struct store *st, int64_t below)
+{
+    sqlite3_bind_int64(st->stmt[ST_TRUNCATE], 1, below);
+    return step_reset(st, ST_TRUNCATE);
 }
 
 int store_add_alert_event(struct store *st, const struct alert *a, const char *event,
@@ -373,27 +390,42 @@ static int decode_labelset(const char *p, struct labelset *out, struct buf *tmp)
     return AR_OK;
 }
 
-int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), void *ctx)
+int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), void *ctx,
+                      struct store_load_stats *stats)
 {
     sqlite3_stmt *s = NULL;
+    struct alert_store *live = alert_store_new();
+    struct alert *a;
     struct buf tmp;
     int rc;
     size_t bad = 0;
 
+    stats->next_seq = 1;
+    stats->log_rows = 0;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT fingerprint, labels, annotations, generator_url, starts_at, "
-                           "starts_off, ends_at, ends_off, updated_at, timeout FROM alerts",
+                           "SELECT seq, fingerprint, op, labels, annotations, generator_url, "
+                           "starts_at, starts_off, ends_at, ends_off, updated_at, timeout "
+                           "FROM alert_log ORDER BY seq",
                            -1, &s, NULL) != SQLITE_OK) {
         log_error("store", "loading alerts: %s", sqlite3_errmsg(st->db));
+        alert_store_free(live);
         return AR_EDB;
     }
     buf_init(&tmp, 0);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct alert *a = alert_new();
-        const char *url = (const char *)sqlite3_column_text(s, 3);
-        if (decode_labelset((const char *)sqlite3_column_text(s, 1), &a->labels, &tmp) !=
+        const char *op = (const char *)sqlite3_column_text(s, 2);
+        const char *url = (const char *)sqlite3_column_text(s, 5);
+
+        stats->next_seq = sqlite3_column_int64(s, 0) + 1;
+        stats->log_rows++;
+        if (op != NULL && strcmp(op, "delete") == 0) {
+            alert_store_remove(live, (uint64_t)sqlite3_column_int64(s, 1));
+            continue;
+        }
+        a = alert_new();
+        if (decode_labelset((const char *)sqlite3_column_text(s, 3), &a->labels, &tmp) !=
                 AR_OK ||
-            decode_labelset((const char *)sqlite3_column_text(s, 2), &a->annotations, &tmp) !=
+            decode_labelset((const char *)sqlite3_column_text(s, 4), &a->annotations, &tmp) !=
                 AR_OK) {
             bad++;
             alert_unref(a);
@@ -401,13 +433,15 @@ int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), 
         }
         a->fp = labelset_fingerprint(&a->labels);
         a->generator_url = url && *url ? ar_strdup(url) : NULL;
-        a->starts_at = sqlite3_column_int64(s, 4);
-        a->starts_off_min = (int16_t)sqlite3_column_int(s, 5);
-        a->ends_at = sqlite3_column_int64(s, 6);
-        a->ends_off_min = (int16_t)sqlite3_column_int(s, 7);
-        a->updated_at = sqlite3_column_int64(s, 8);
-        a->timeout = sqlite3_column_int(s, 9) != 0;
-        cb(a, ctx);
+        a->starts_at = sqlite3_column_int64(s, 6);
+        a->starts_off_min = (int16_t)sqlite3_column_int(s, 7);
+        a->ends_at = sqlite3_column_int64(s, 8);
+        a->ends_off_min = (int16_t)sqlite3_column_int(s, 9);
+        a->updated_at = sqlite3_column_int64(s, 10);
+        a->timeout = sqlite3_column_int(s, 11) != 0;
+        labelset_pack(&a->labels);
+        labelset_pack(&a->annotations);
+        alert_store_put_take(live, a);
     }
     buf_cleanup(&tmp);
     sqlite3_finalize(s);
@@ -416,7 +450,12 @@ int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), 
     }
     if (rc != SQLITE_DONE) {
         log_error("store", "loading alerts: %s", sqlite3_errmsg(st->db));
+        alert_store_free(live);
         return AR_EDB;
     }
+    for (size_t it = 0; (a = alert_store_next(live, &it)) != NULL;) {
+        cb(alert_ref(a), ctx);
+    }
+    alert_store_free(live);
     return AR_OK;
 }

@@ -16,15 +16,25 @@ void store_close(struct store *st); /* accepts NULL */
 /* Schema version after migration (number of the last applied migration). */
 int store_schema_version(struct store *st);
 
-/* Calls cb(alert, ctx) for every stored alert; cb takes ownership of the alert. */
-int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), void *ctx);
+struct store_load_stats {
+    int64_t next_seq; /* first unused alert_log sequence number */
+    size_t log_rows;  /* rows in alert_log */
+};
+
+/* Replays alert_log in order and calls cb(alert, ctx) for every alert alive at the end;
+ * cb takes ownership. Fills stats. */
+int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), void *ctx,
+                      struct store_load_stats *stats);
 
 int store_begin(struct store *st);
 int store_commit(struct store *st);
 void store_rollback(struct store *st);
-/* Inserts or replaces the row of a->fp. */
-int store_put_alert(struct store *st, const struct alert *a);
-int store_delete_alert(struct store *st, uint64_t fp);
+/* Appends the alert's current state under sequence number seq. */
+int store_append_alert(struct store *st, int64_t seq, const struct alert *a);
+/* Appends a deletion of fp under seq. */
+int store_append_delete(struct store *st, int64_t seq, uint64_t fp);
+/* Compaction: deletes every alert_log row with seq < below. */
+int store_truncate_log(struct store *st, int64_t below);
 /* Appends to the alert history: event is "firing", "resolved" or "deleted". */
 int store_add_alert_event(struct store *st, const struct alert *a, const char *event,
                           int64_t at_ns);

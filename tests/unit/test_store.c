@@ -71,24 +71,32 @@ int main(void)
     b->fp = labelset_fingerprint(&b->labels);
     b->starts_at = b->ends_at = b->updated_at = 1;
 
+    /* an older state of a, replaced later in the log */
+    labelset_set(&a->annotations, "summary", "old");
     CHECK_INT(store_begin(st), AR_OK);
-    CHECK_INT(store_put_alert(st, a), AR_OK);
-    CHECK_INT(store_put_alert(st, b), AR_OK);
+    CHECK_INT(store_append_alert(st, 1, a), AR_OK);
+    CHECK_INT(store_append_alert(st, 2, b), AR_OK);
     CHECK_INT(store_add_alert_event(st, a, "firing", 5), AR_OK);
     CHECK_INT(store_commit(st), AR_OK);
+    labelset_set(&a->annotations, "summary", "down");
     CHECK_INT(store_begin(st), AR_OK);
-    CHECK_INT(store_delete_alert(st, b->fp), AR_OK);
+    CHECK_INT(store_append_alert(st, 3, a), AR_OK);
+    CHECK_INT(store_append_delete(st, 4, b->fp), AR_OK);
     CHECK_INT(store_commit(st), AR_OK);
     /* a rolled-back transaction leaves nothing behind */
     CHECK_INT(store_begin(st), AR_OK);
-    CHECK_INT(store_put_alert(st, b), AR_OK);
+    CHECK_INT(store_append_alert(st, 5, b), AR_OK);
     store_rollback(st);
     store_close(st);
     st = NULL;
 
     CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_events WHERE event = 'firing'"), 1);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_log"), 4);
     CHECK_INT(store_open(dir, &st, &err), AR_OK); /* migrations are not re-applied */
-    CHECK_INT(store_load_alerts(st, collect, &l), AR_OK);
+    struct store_load_stats stats;
+    CHECK_INT(store_load_alerts(st, collect, &l, &stats), AR_OK);
+    CHECK_INT(stats.next_seq, 5);
+    CHECK_INT(stats.log_rows, 4);
     CHECK_INT(l.n, 1);
     if (l.n == 1) {
         struct alert *r = l.v[0];
@@ -105,7 +113,20 @@ int main(void)
     for (size_t i = 0; i < l.n; i++) {
         alert_unref(l.v[i]);
     }
-    CHECK_INT(count_rows(dir, "PRAGMA journal_mode"), 0); /* "wal" is text: column_int 0 */
+    /* compaction: re-append the live alert, drop the prefix; the state is unchanged */
+    CHECK_INT(store_begin(st), AR_OK);
+    CHECK_INT(store_append_alert(st, 5, a), AR_OK);
+    CHECK_INT(store_truncate_log(st, 5), AR_OK);
+    CHECK_INT(store_commit(st), AR_OK);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_log"), 1);
+    l.n = 0;
+    CHECK_INT(store_load_alerts(st, collect, &l, &stats), AR_OK);
+    CHECK_INT(l.n, 1);
+    CHECK_INT(stats.next_seq, 6);
+    if (l.n == 1) {
+        CHECK(labelset_equal(&l.v[0]->labels, &a->labels));
+        alert_unref(l.v[0]);
+    }
     store_close(st);
     alert_unref(a);
     alert_unref(b);
