@@ -12,6 +12,7 @@
 #include "ar/alert_store.h"
 #include "ar/clock.h"
 #include "ar/log.h"
+#include "ar/silence.h"
 #include "ar/timefmt.h"
 
 #include <pthread.h>
@@ -59,7 +60,7 @@ static int completion_wait(struct completion *c)
     return c->result;
 }
 
-enum msg_kind { MSG_INGEST, MSG_SNAPSHOT, MSG_STOP };
+enum msg_kind { MSG_INGEST, MSG_SNAPSHOT, MSG_CALL, MSG_STOP };
 
 struct msg {
     enum msg_kind kind;
@@ -68,20 +69,27 @@ struct msg {
     /* ingest */
     struct alert **alerts;
     size_t nalerts;
+    /* call */
+    core_fn fn;
+    void *arg;
+    int call_result;
     /* snapshot */
     int64_t now_ns;
     struct alert **snap;
     size_t nsnap;
 };
 
-enum op_kind { OP_PUT, OP_DELETE, OP_EVENT, OP_TRUNCATE };
+enum op_kind { OP_PUT, OP_DELETE, OP_EVENT, OP_TRUNCATE, OP_APPLY };
 
 struct write_op {
     enum op_kind kind;
-    struct alert *alert; /* reference; NULL for OP_TRUNCATE */
+    struct alert *alert; /* reference; NULL for OP_TRUNCATE and OP_APPLY */
     const char *event;   /* static string for OP_EVENT */
     int64_t at_ns;       /* OP_EVENT: time of the change */
     int64_t seq;         /* OP_PUT/OP_DELETE: log position; OP_TRUNCATE: first row kept */
+    int (*apply)(struct store *st, void *data); /* OP_APPLY */
+    void *data;
+    void (*free_data)(void *data);
 };
 
 struct write_batch {
@@ -128,7 +136,31 @@ struct core {
     size_t compact_pos;
     int64_t compact_below;   /* rows with seq below this go once all are re-appended */
     size_t compact_rows;     /* log rows below compact_below */
+
+    struct silence_set *silences;
 };
+
+struct core_txn {
+    struct core *core;
+    struct write_batch *batch;
+    int64_t now;
+};
+
+int64_t core_txn_now(const struct core_txn *txn)
+{
+    return txn->now;
+}
+
+struct silence_set *core_txn_silences(struct core_txn *txn)
+{
+    return txn->core->silences;
+}
+
+struct config *core_txn_config(struct core_txn *txn)
+{
+    return txn->core->cfg; /* only core_set_config replaces it, under cfg_mu, and the core
+                              thread holds its own reference via core->cfg until then */
+}
 
 static void batch_op(struct write_batch *b, enum op_kind kind, struct alert *a, const char *event,
                      int64_t at, int64_t seq)
@@ -142,7 +174,21 @@ static void batch_op(struct write_batch *b, enum op_kind kind, struct alert *a, 
     b->ops[b->nops].event = event;
     b->ops[b->nops].at_ns = at;
     b->ops[b->nops].seq = seq;
+    b->ops[b->nops].apply = NULL;
+    b->ops[b->nops].data = NULL;
+    b->ops[b->nops].free_data = NULL;
     b->nops++;
+}
+
+void core_txn_write(struct core_txn *txn, int (*apply)(struct store *st, void *data),
+                    void *data, void (*free_data)(void *data))
+{
+    struct write_batch *b = txn->batch;
+
+    batch_op(b, OP_APPLY, NULL, NULL, 0, 0);
+    b->ops[b->nops - 1].apply = apply;
+    b->ops[b->nops - 1].data = data;
+    b->ops[b->nops - 1].free_data = free_data;
 }
 
 /* Appends a log row for a's current state. */
@@ -174,6 +220,9 @@ static void batch_free(struct write_batch *b)
     }
     for (size_t i = 0; i < b->nops; i++) {
         alert_unref(b->ops[i].alert);
+        if (b->ops[i].free_data != NULL) {
+            b->ops[i].free_data(b->ops[i].data);
+        }
     }
     free(b->ops);
     free(b->waiters);
@@ -207,6 +256,9 @@ static int apply_ops(struct store *st, const struct write_batch *b)
             break;
         case OP_TRUNCATE:
             rc = store_truncate_log(st, op->seq);
+            break;
+        case OP_APPLY:
+            rc = op->apply(st, op->data);
             break;
         default:
             rc = store_add_alert_event(st, op->alert, op->event, op->at_ns);
@@ -430,6 +482,7 @@ static void *core_main(void *arg)
 {
     struct core *c = arg;
     int64_t next_gc = clock_monotonic_ns() + c->opt.gc_interval_ns;
+    int64_t next_maintenance = clock_monotonic_ns() + c->opt.maintenance_interval_ns;
     bool stop = false;
 
     while (!stop) {
@@ -439,7 +492,8 @@ static void *core_main(void *arg)
 
         pthread_mutex_lock(&c->mu);
         while (c->head == NULL) {
-            int64_t wait = next_gc - clock_monotonic_ns();
+            int64_t wait = (next_gc < next_maintenance ? next_gc : next_maintenance) -
+                           clock_monotonic_ns();
             struct timespec ts;
             if (wait <= 0) {
                 break;
@@ -471,6 +525,17 @@ static void *core_main(void *arg)
                 snapshot(c, m);
                 completion_signal(&m->done, AR_OK);
                 break;
+            case MSG_CALL: {
+                struct core_txn txn = {c, b, now};
+                size_t before = b->nops;
+                m->call_result = m->fn(&txn, m->arg);
+                if (b->nops > before) {
+                    batch_waiter(b, &m->done); /* answered after the commit */
+                } else {
+                    completion_signal(&m->done, AR_OK);
+                }
+                break;
+            }
             case MSG_STOP:
                 stop = true;
                 completion_signal(&m->done, AR_OK);
@@ -480,6 +545,11 @@ static void *core_main(void *arg)
         if (clock_monotonic_ns() >= next_gc) {
             gc(c, clock_now_ns(), b);
             next_gc = clock_monotonic_ns() + c->opt.gc_interval_ns;
+        }
+        if (clock_monotonic_ns() >= next_maintenance) {
+            struct core_txn txn = {c, b, clock_now_ns()};
+            silence_set_gc(c->silences, txn.now, c->opt.retention_ns, &txn);
+            next_maintenance = clock_monotonic_ns() + c->opt.maintenance_interval_ns;
         }
         compact_step(c, b);
         __atomic_store_n(&c->count, alert_store_count(c->alerts), __ATOMIC_RELAXED);
@@ -510,6 +580,13 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
     if (c->opt.gc_interval_ns <= 0) {
         c->opt.gc_interval_ns = 30LL * 60 * AR_NS_PER_SEC;
     }
+    if (c->opt.retention_ns <= 0) {
+        c->opt.retention_ns = 120LL * 3600 * AR_NS_PER_SEC;
+    }
+    if (c->opt.maintenance_interval_ns <= 0) {
+        c->opt.maintenance_interval_ns = 15LL * 60 * AR_NS_PER_SEC;
+    }
+    c->silences = silence_set_new();
     c->alerts = alert_store_new();
     c->cfg = config_ref(cfg);
     pthread_mutex_init(&c->cfg_mu, NULL);
@@ -525,6 +602,11 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
     }
     c->next_seq = stats.next_seq;
     c->log_rows = stats.log_rows;
+    rc = silence_set_load(c->silences, st);
+    if (rc != AR_OK) {
+        core_free(c);
+        return rc;
+    }
     c->count = alert_store_count(c->alerts);
     log_info("core", "loaded %zu alerts from storage", c->count);
     *out = c;
@@ -592,6 +674,7 @@ void core_free(struct core *c)
         alert_unref(c->compact[i]);
     }
     free(c->compact);
+    silence_set_free(c->silences);
     alert_store_free(c->alerts);
     config_unref(c->cfg);
     batch_free(c->retry);
@@ -616,6 +699,25 @@ int core_ingest(struct core *c, struct alert **alerts, size_t n)
     post(c, &m);
     rc = completion_wait(&m.done);
     completion_cleanup(&m.done);
+    return rc;
+}
+
+int core_call(struct core *c, core_fn fn, void *arg)
+{
+    struct msg m;
+    int rc;
+
+    memset(&m, 0, sizeof(m));
+    m.kind = MSG_CALL;
+    m.fn = fn;
+    m.arg = arg;
+    completion_init(&m.done);
+    post(c, &m);
+    rc = completion_wait(&m.done);
+    completion_cleanup(&m.done);
+    if (m.call_result != AR_OK) {
+        return m.call_result;
+    }
     return rc;
 }
 
@@ -644,15 +746,29 @@ struct config *core_config(struct core *c)
     return cfg;
 }
 
-void core_set_config(struct core *c, struct config *cfg)
+static int swap_config(struct core_txn *txn, void *arg)
 {
+    struct core *c = txn->core;
     struct config *old;
 
     pthread_mutex_lock(&c->cfg_mu);
     old = c->cfg;
-    c->cfg = config_ref(cfg);
+    c->cfg = config_ref(arg);
     pthread_mutex_unlock(&c->cfg_mu);
     config_unref(old);
+    return AR_OK;
+}
+
+void core_set_config(struct core *c, struct config *cfg)
+{
+    struct core_txn txn = {c, NULL, 0};
+
+    /* The core thread reads c->cfg without the lock, so only it swaps the pointer. */
+    if (c->started) {
+        core_call(c, swap_config, cfg);
+    } else {
+        swap_config(&txn, cfg);
+    }
 }
 
 size_t core_alert_count(struct core *c)

@@ -13,7 +13,9 @@
 struct core;
 
 struct core_options {
-    int64_t gc_interval_ns; /* --alerts.gc-interval: resolved alerts are deleted this often */
+    int64_t gc_interval_ns;          /* --alerts.gc-interval: resolved alerts are deleted */
+    int64_t retention_ns;            /* --data.retention: expired silences, nflog entries */
+    int64_t maintenance_interval_ns; /* --data.maintenance-interval */
 };
 
 /* Loads the stored alerts into memory. Takes a reference to cfg; st must outlive core. */
@@ -35,6 +37,25 @@ size_t core_snapshot(struct core *c, int64_t now_ns, struct alert ***out);
 /* The configuration in force (a new reference), and its replacement. */
 struct config *core_config(struct core *c);
 void core_set_config(struct core *c, struct config *cfg);
+
+/* Running arbitrary work on the core thread.
+ *
+ * core_call runs fn(txn, arg) on the core thread, between other messages, and returns once
+ * every write fn queued with core_txn_write is committed. It returns fn's result, or AR_EDB
+ * when fn succeeded but the commit failed. This is how API handlers for silences and other
+ * core-owned state read and change it without locks. */
+struct core_txn;
+struct silence_set;
+typedef int (*core_fn)(struct core_txn *txn, void *arg);
+int core_call(struct core *c, core_fn fn, void *arg);
+
+int64_t core_txn_now(const struct core_txn *txn);           /* wall clock read for this turn */
+struct silence_set *core_txn_silences(struct core_txn *txn); /* the core's silence set */
+struct config *core_txn_config(struct core_txn *txn);        /* borrowed, valid during fn */
+/* Queues apply(st, data) in the next transaction; free_data(data) runs after it (also when
+ * the commit fails for good). apply returns AR_OK or an error that rolls back and retries. */
+void core_txn_write(struct core_txn *txn, int (*apply)(struct store *st, void *data),
+                    void *data, void (*free_data)(void *data));
 
 /* Counters for metrics. */
 size_t core_alert_count(struct core *c);
