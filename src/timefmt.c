@@ -181,3 +181,37 @@ size_t time_format_rfc3339_ms(int64_t ns, int16_t offset_min, char *out)
     }
     return (size_t)n;
 }
+
+size_t time_format_rfc3339_nano(int64_t ns, int16_t offset_min, char *out)
+{
+    char tmp[40];
+    size_t n;
+    int64_t frac;
+    char digits[10];
+    int len = 9;
+
+    if (ns == AR_TIME_UNSET) {
+        memcpy(out, "0001-01-01T00:00:00Z", 21);
+        return 20;
+    }
+    /* date and time without fraction: format at ms and cut the ".mmm" part */
+    n = time_format_rfc3339_ms(ns, offset_min, tmp);
+    memcpy(out, tmp, 19);
+    n = 19;
+    frac = ns % 1000000000LL;
+    if (frac < 0) {
+        frac += 1000000000LL;
+    }
+    if (frac != 0) {
+        snprintf(digits, sizeof(digits), "%09lld", (long long)frac);
+        while (len > 0 && digits[len - 1] == '0') {
+            len--;
+        }
+        out[n++] = '.';
+        memcpy(out + n, digits, (size_t)len);
+        n += (size_t)len;
+    }
+    /* the zone part follows the ".mmm" in tmp */
+    strcpy(out + n, tmp + 23);
+    return n + strlen(tmp + 23);
+}

@@ -15,4 +15,9 @@ int time_parse_rfc3339(const char *s, size_t n, int64_t *out_ns, int16_t *out_of
  * truncated as Go does. out needs 32 bytes; returns the length. */
 size_t time_format_rfc3339_ms(int64_t ns, int16_t offset_min, char *out);
 
+/* Go's RFC3339Nano as notifier payloads write it: fraction trimmed of trailing zeros
+ * (2026-11-27T09:21:50.20146Z, or no fraction at all); AR_TIME_UNSET prints Go's zero time
+ * 0001-01-01T00:00:00Z. out needs 40 bytes; returns the length. */
+size_t time_format_rfc3339_nano(int64_t ns, int16_t offset_min, char *out);
+
 #endif

@@ -43,6 +43,18 @@ static void test_time(void)
     CHECK_INT(time_parse_rfc3339("2026-01-01T00:00:00Zjunk", 24, &ns, &off), AR_EINVAL);
     CHECK_INT(time_parse_rfc3339("2024-02-29T00:00:00+0530", 24, &ns, &off), AR_OK);
     CHECK_INT(off, 330);
+    /* payload form: nanoseconds, trailing zeros trimmed, Go's zero time for unset */
+    CHECK_INT(time_parse_rfc3339("2026-11-27T09:21:50.201460419Z", 30, &ns, &off), AR_OK);
+    time_format_rfc3339_nano(ns, off, out);
+    CHECK_STR(out, "2026-11-27T09:21:50.201460419Z");
+    CHECK_INT(time_parse_rfc3339("2026-11-27T09:21:50.2Z", 22, &ns, &off), AR_OK);
+    time_format_rfc3339_nano(ns, off, out);
+    CHECK_STR(out, "2026-11-27T09:21:50.2Z");
+    CHECK_INT(time_parse_rfc3339("2026-11-27T09:21:50+02:00", 25, &ns, &off), AR_OK);
+    time_format_rfc3339_nano(ns, off, out);
+    CHECK_STR(out, "2026-11-27T09:21:50+02:00");
+    time_format_rfc3339_nano(AR_TIME_UNSET, 0, out);
+    CHECK_STR(out, "0001-01-01T00:00:00Z");
 }
 
 static struct alert *mk(int64_t starts, int64_t ends, int64_t updated, bool timeout,
