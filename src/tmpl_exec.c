@@ -41,33 +41,62 @@ enum { ELEM_NONE, ELEM_RCDATA, ELEM_SCRIPT, ELEM_STYLE };
 
 /* ---- errors ------------------------------------------------------------------------------- */
 
+static void at_node(struct tmpl_exec *ex, const struct tmpl_node *n)
+{
+    ex->at_pos = n->pos;
+    ex->at_spos = n->spos;
+    ex->at_len = n->len;
+    ex->at_tmpl = n->type == TN_TEMPLATE ? n : NULL;
+}
+
+static void at_cmd(struct tmpl_exec *ex, const struct tmpl_cmd *c)
+{
+    ex->at_pos = c->pos;
+    ex->at_spos = c->pos;
+    ex->at_len = c->len;
+    ex->at_tmpl = NULL;
+}
+
+/* COMPAT: Go's format, "template: <file>:<line>:<col>: executing \"<name>\" at <<node>>: ...",
+ * with a 0-based byte column as Go prints it. */
 int tmpl_exec_errorf(struct tmpl_exec *ex, const char *fmt, ...)
 {
     char msg[600];
+    char ctx[160];
     va_list ap;
     int line = 0;
     int col = 0;
     const char *uname = "";
     const char *tname = ex->def ? ex->def->name : "";
-    const char *snip = "";
-    int snip_len = 0;
 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    if (ex->def != NULL && ex->def->unit != NULL && ex->node != NULL) {
+    ctx[0] = '\0';
+    if (ex->def != NULL && ex->def->unit != NULL) {
         const struct tmpl_unit *u = ex->def->unit;
 
-        tmpl_line_col(u->src, ex->node->pos, &line, &col);
+        if (ex->at_pos <= u->len) {
+            tmpl_line_col(u->src, ex->at_pos, &line, &col);
+            col--;
+        }
         uname = u->name;
-        snip = u->src + ex->node->pos;
-        snip_len = (int)(ex->node->len > 80 ? 80 : ex->node->len);
-        if (ex->node->pos + (size_t)snip_len > u->len) {
-            snip_len = 0;
+        if (ex->at_tmpl != NULL) {
+            const struct tmpl_pipe *pp = ex->at_tmpl->u.call.pipe;
+
+            if (pp != NULL && pp->pos + pp->len <= u->len) {
+                snprintf(ctx, sizeof(ctx), "{{template \"%s\" %.*s}}", ex->at_tmpl->u.call.name,
+                         (int)pp->len, u->src + pp->pos);
+            } else {
+                snprintf(ctx, sizeof(ctx), "{{template \"%s\"}}", ex->at_tmpl->u.call.name);
+            }
+        } else if ((size_t)ex->at_spos + ex->at_len <= u->len) {
+            snprintf(ctx, sizeof(ctx), "%.*s", (int)(ex->at_len > 120 ? 120 : ex->at_len),
+                     u->src + ex->at_spos);
         }
     }
-    ar_error_set(ex->err, "template: %s:%d:%d: executing \"%s\" at <%.*s>: %s", uname, line, col,
-                 tname, snip_len, snip, msg);
+    ar_error_set(ex->err, "template: %s:%d:%d: executing \"%s\" at <%s>: %s", uname, line, col,
+                 tname, ctx, msg);
     return AR_EINVAL;
 }
 
@@ -1014,8 +1043,9 @@ static void free_args(struct tmpl_value **vals, size_t n)
 }
 
 static int eval_field_chain(struct tmpl_exec *ex, struct tmpl_value *dot, struct tmpl_value *recv,
-                            const char *const *idents, size_t n, struct tmpl_node *const *args,
-                            size_t nargs, struct tmpl_value *final, struct tmpl_value **res)
+                            const struct tmpl_node *at, const char *const *idents, size_t n,
+                            struct tmpl_node *const *args, size_t nargs, struct tmpl_value *final,
+                            struct tmpl_value **res)
 {
     struct tmpl_value *cur = tmpl_value_ref(recv);
     size_t i;
@@ -1025,6 +1055,7 @@ static int eval_field_chain(struct tmpl_exec *ex, struct tmpl_value *dot, struct
         struct tmpl_value *next = NULL;
 
         if (i + 1 < n) {
+            at_node(ex, at);
             rc = eval_field(ex, dot, idents[i], cur, NULL, 0, &next);
         } else {
             struct tmpl_value **vals = NULL;
@@ -1032,6 +1063,7 @@ static int eval_field_chain(struct tmpl_exec *ex, struct tmpl_value *dot, struct
 
             rc = eval_args(ex, dot, args, nargs, final, &vals, &nvals);
             if (rc == AR_OK) {
+                at_node(ex, at);
                 rc = eval_field(ex, dot, idents[i], cur, vals, nvals, &next);
                 free_args(vals, nvals);
             }
@@ -1046,17 +1078,37 @@ static int eval_field_chain(struct tmpl_exec *ex, struct tmpl_value *dot, struct
     return AR_OK;
 }
 
-static int not_a_function(struct tmpl_exec *ex, size_t nargs, struct tmpl_value *final)
+/* COMPAT: "can't give argument to non-function <node>", located at the command when the
+ * node is a parenthesised pipeline. */
+static int not_a_function(struct tmpl_exec *ex, const struct tmpl_node *first,
+                          const struct tmpl_cmd *cmd, size_t nargs, struct tmpl_value *final)
 {
-    if (nargs > 0 || final != NULL) {
+    const char *src = ex->def && ex->def->unit ? ex->def->unit->src : NULL;
+    uint32_t start = first->spos;
+    uint32_t len = first->len;
+
+    if (nargs == 0 && final == NULL) {
+        return AR_OK;
+    }
+    if (first->type == TN_PIPE && len >= 2) {
+        start++;
+        len -= 2;
+        if (cmd != NULL) {
+            at_cmd(ex, cmd);
+        }
+    } else {
+        at_node(ex, first);
+    }
+    if (src == NULL) {
         return tmpl_exec_errorf(ex, "can't give argument to non-function");
     }
-    return AR_OK;
+    return tmpl_exec_errorf(ex, "can't give argument to non-function %.*s",
+                            (int)(len > 80 ? 80 : len), src + start);
 }
 
 static int eval_function(struct tmpl_exec *ex, struct tmpl_value *dot, const struct tmpl_node *id,
-                         struct tmpl_node *const *args, size_t nargs, struct tmpl_value *final,
-                         struct tmpl_value **res)
+                         const struct tmpl_cmd *cmd, struct tmpl_node *const *args, size_t nargs,
+                         struct tmpl_value *final, struct tmpl_value **res)
 {
     const struct tmpl_func *fn = id->u.fn;
     struct tmpl_value **vals = NULL;
@@ -1065,7 +1117,7 @@ static int eval_function(struct tmpl_exec *ex, struct tmpl_value *dot, const str
     size_t total = nargs + (final != NULL);
 
     if ((int)total < fn->min_args || (fn->max_args >= 0 && (int)total > fn->max_args)) {
-        ex->node = id;
+        at_node(ex, id);
         if (fn->max_args < 0) {
             return tmpl_exec_errorf(ex, "wrong number of args for %s: want at least %d got %zu",
                                     fn->name, fn->min_args, total);
@@ -1101,7 +1153,12 @@ static int eval_function(struct tmpl_exec *ex, struct tmpl_value *dot, const str
     if (rc != AR_OK) {
         return rc;
     }
-    ex->node = id;
+    /* COMPAT: Go reports a failing call at its whole command */
+    if (cmd != NULL) {
+        at_cmd(ex, cmd);
+    } else {
+        at_node(ex, id);
+    }
     rc = fn->fn(ex, vals, nvals, res);
     free_args(vals, nvals);
     return rc;
@@ -1117,8 +1174,9 @@ static int eval_chain(struct tmpl_exec *ex, struct tmpl_value *dot, const struct
     if (rc != AR_OK) {
         return rc;
     }
-    ex->node = n;
-    rc = eval_field_chain(ex, dot, base, n->u.field.idents, n->u.field.n, args, nargs, final, res);
+    at_node(ex, n);
+    rc = eval_field_chain(ex, dot, base, n, n->u.field.idents, n->u.field.n, args, nargs, final,
+                          res);
     tmpl_value_unref(base);
     return rc;
 }
@@ -1129,25 +1187,25 @@ static int eval_variable(struct tmpl_exec *ex, struct tmpl_value *dot, const str
 {
     struct tmpl_exec_var *var = var_find(ex, n->u.field.idents[0]);
 
-    ex->node = n;
+    at_node(ex, n);
     if (var == NULL) {
         return tmpl_exec_errorf(ex, "undefined variable: %s", n->u.field.idents[0]);
     }
     if (n->u.field.n == 1) {
-        if (not_a_function(ex, nargs, final) != AR_OK) {
+        if (not_a_function(ex, n, NULL, nargs, final) != AR_OK) {
             return AR_EINVAL;
         }
         *res = tmpl_value_ref(var->val);
         return AR_OK;
     }
-    return eval_field_chain(ex, dot, var->val, n->u.field.idents + 1, n->u.field.n - 1, args, nargs,
-                            final, res);
+    return eval_field_chain(ex, dot, var->val, n, n->u.field.idents + 1, n->u.field.n - 1, args,
+                            nargs, final, res);
 }
 
 static int eval_arg(struct tmpl_exec *ex, struct tmpl_value *dot, const struct tmpl_node *n,
                     struct tmpl_value **res)
 {
-    ex->node = n;
+    at_node(ex, n);
     switch (n->type) {
     case TN_DOT:
         *res = tmpl_value_ref(dot);
@@ -1156,13 +1214,14 @@ static int eval_arg(struct tmpl_exec *ex, struct tmpl_value *dot, const struct t
         *res = tmpl_nil();
         return AR_OK;
     case TN_FIELD:
-        return eval_field_chain(ex, dot, dot, n->u.field.idents, n->u.field.n, NULL, 0, NULL, res);
+        return eval_field_chain(ex, dot, dot, n, n->u.field.idents, n->u.field.n, NULL, 0, NULL,
+                                res);
     case TN_VAR:
         return eval_variable(ex, dot, n, NULL, 0, NULL, res);
     case TN_PIPE:
         return eval_pipeline(ex, dot, n->u.pipe, res);
     case TN_IDENT:
-        return eval_function(ex, dot, n, NULL, 0, NULL, res);
+        return eval_function(ex, dot, n, NULL, NULL, 0, NULL, res);
     case TN_CHAIN:
         return eval_chain(ex, dot, n, NULL, 0, NULL, res);
     case TN_BOOL:
@@ -1190,26 +1249,26 @@ static int eval_command(struct tmpl_exec *ex, struct tmpl_value *dot, const stru
     if (rc != AR_OK) {
         return rc;
     }
-    ex->node = first;
+    at_node(ex, first);
     switch (first->type) {
     case TN_FIELD:
-        return eval_field_chain(ex, dot, dot, first->u.field.idents, first->u.field.n, rest, nrest,
-                                final, res);
+        return eval_field_chain(ex, dot, dot, first, first->u.field.idents, first->u.field.n, rest,
+                                nrest, final, res);
     case TN_CHAIN:
         return eval_chain(ex, dot, first, rest, nrest, final, res);
     case TN_IDENT:
-        return eval_function(ex, dot, first, rest, nrest, final, res);
+        return eval_function(ex, dot, first, cmd, rest, nrest, final, res);
     case TN_VAR:
         return eval_variable(ex, dot, first, rest, nrest, final, res);
     case TN_PIPE:
-        if (not_a_function(ex, nrest, final) != AR_OK) {
+        if (not_a_function(ex, first, cmd, nrest, final) != AR_OK) {
             return AR_EINVAL;
         }
         return eval_pipeline(ex, dot, first->u.pipe, res);
     case TN_NIL:
         return tmpl_exec_errorf(ex, "nil is not a command");
     default:
-        if (not_a_function(ex, nrest, final) != AR_OK) {
+        if (not_a_function(ex, first, cmd, nrest, final) != AR_OK) {
             return AR_EINVAL;
         }
         return eval_arg(ex, dot, first, res);
@@ -1373,8 +1432,15 @@ static int walk_range(struct tmpl_exec *ex, struct tmpl_value *dot, const struct
             ex->loop_ctl = LOOP_NONE;
         }
     } else if (val->type != TMPL_NIL) {
-        ex->node = n;
-        rc = tmpl_exec_errorf(ex, "range can't iterate over %s", tmpl_type_name(val));
+        const struct tmpl_pipe *rp = n->u.br.pipe;
+
+        at_node(ex, rp->cmds[rp->ncmds - 1]->args[0]);
+        struct buf vb;
+
+        buf_init(&vb, 200);
+        tmpl_fmt_value(&vb, val, ex->set->kv);
+        rc = tmpl_exec_errorf(ex, "range can't iterate over %s", buf_str(&vb));
+        buf_cleanup(&vb);
     }
     if (rc == AR_OK && count == 0 && n->u.br.else_list != NULL) {
         rc = walk(ex, dot, n->u.br.else_list);
@@ -1393,14 +1459,14 @@ static int walk_node(struct tmpl_exec *ex, struct tmpl_value *dot, const struct 
     if (rc != AR_OK) {
         return rc;
     }
-    ex->node = n;
+    at_node(ex, n);
     switch (n->type) {
     case TN_TEXT:
         return write_text(ex, n->u.text.s, n->u.text.len);
     case TN_ACTION:
         rc = eval_pipeline(ex, dot, n->u.pipe, &val);
         if (rc == AR_OK && n->u.pipe->ndecl == 0) {
-            ex->node = n;
+            at_node(ex, n);
             rc = write_value(ex, val, last_escaper(n->u.pipe));
         }
         tmpl_value_unref(val);

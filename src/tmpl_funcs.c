@@ -370,7 +370,7 @@ FN(printf)
 static int compare(struct tmpl_exec *ex, const char *fn, const struct tmpl_value *x,
                    const struct tmpl_value *y, bool ordered, int *c)
 {
-    char m[128];
+    char m[512];
 
     if (tmpl_compare(x, y, ordered, c, m, sizeof(m)) != AR_OK) {
         return call_error(ex, fn, m);
@@ -615,28 +615,68 @@ FN(toLower)
     return map_runes(ex, "toLower", a[0], rune_lower, res);
 }
 
+static bool rune_is_cased(uint32_t r)
+{
+    return rune_upper(r) != r || rune_lower(r) != r;
+}
+
+/* Title case of a rune: the Latin digraphs have their own title forms. */
+static uint32_t rune_title(uint32_t r)
+{
+    if (r >= 0x1C4 && r <= 0x1CC) {
+        return 0x1C5 + (r - 0x1C4) / 3 * 3;
+    }
+    if (r >= 0x1F1 && r <= 0x1F3) {
+        return 0x1F2;
+    }
+    return rune_upper(r);
+}
+
+/* COMPAT: like golang.org/x/text/cases Title (used by Alertmanager): in each word the first
+ * cased letter is title-cased and the rest lower-cased. Words are runs of letters, digits and
+ * '_', also joined by ' . : and U+2019 between letters ("o'neil", "foo.bar" and "x:y" are one
+ * word; "a-b" and "c/d" are two). */
 FN(title)
 {
     struct buf b;
+    const char *s;
+    size_t len;
     size_t i = 0;
     bool in_word = false;
+    bool cased_seen = false;
 
     if (need_string(ex, "title", a[0]) != AR_OK) {
         return AR_EINVAL;
     }
+    s = a[0]->u.s.p;
+    len = a[0]->u.s.len;
     buf_init(&b, 0);
-    while (i < a[0]->u.s.len) {
-        uint32_t r = next_rune(a[0]->u.s.p, a[0]->u.s.len, &i, NULL);
-        bool word_char = rune_is_letter_digit(r) || r == '_' || r == '\'' || r == 0x2019;
+    while (i < len) {
+        uint32_t r = next_rune(s, len, &i, NULL);
+        bool word_char = rune_is_letter_digit(r) || r == '_';
 
-        if (word_char && !in_word) {
-            utf8_put(&b, rune_upper(r));
-        } else if (word_char) {
-            utf8_put(&b, rune_lower(r));
-        } else {
-            utf8_put(&b, r);
+        if (!word_char && in_word && (r == '\'' || r == '.' || r == ':' || r == 0x2019) &&
+            i < len) {
+            size_t j = i;
+            uint32_t next = next_rune(s, len, &j, NULL);
+
+            word_char = rune_is_letter_digit(next) || next == '_';
         }
-        in_word = word_char;
+        if (!word_char) {
+            utf8_put(&b, r);
+            in_word = false;
+            continue;
+        }
+        if (!in_word) {
+            cased_seen = false;
+        }
+        in_word = true;
+        if (!cased_seen && rune_is_cased(r)) {
+            utf8_put(&b, rune_title(r));
+            cased_seen = true;
+        } else {
+            utf8_put(&b, rune_lower(r));
+        }
     }
     return string_result(&b, res);
 }
@@ -715,10 +755,12 @@ FN(join)
     return string_result(&b, res);
 }
 
+/* COMPAT: match reports Go's "error parsing regexp: ..." and reReplaceAll (MustCompile) adds
+ * "regexp: Compile(`<pattern>`): " in front; the detail text is PCRE2's. */
 static pcre2_code *re_compile(struct tmpl_exec *ex, const char *fn, const struct tmpl_value *pat)
 {
     int errcode = 0;
-    PCRE2_SIZE erroff = 0;
+    PCRE2_SIZE erroff = 0; /* not reported: Go's messages quote the pattern instead */
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat->u.s.p, pat->u.s.len,
                                    PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &errcode, &erroff, NULL);
 
@@ -727,8 +769,12 @@ static pcre2_code *re_compile(struct tmpl_exec *ex, const char *fn, const struct
         char m[300];
 
         pcre2_get_error_message(errcode, msg, sizeof(msg));
-        snprintf(m, sizeof(m), "error parsing regexp: %s at offset %zu: `%.60s`", (char *)msg,
-                 (size_t)erroff, pat->u.s.p);
+        if (strcmp(fn, "reReplaceAll") == 0) {
+            snprintf(m, sizeof(m), "regexp: Compile(`%.60s`): error parsing regexp: %s: `%.60s`",
+                     pat->u.s.p, (char *)msg, pat->u.s.p);
+        } else {
+            snprintf(m, sizeof(m), "error parsing regexp: %s: `%.60s`", (char *)msg, pat->u.s.p);
+        }
         call_error(ex, fn, m);
     }
     return re;
@@ -1685,6 +1731,26 @@ static void fmt_float_verb(struct buf *b, const struct spec *sp, char verb, doub
 
     if ((verb == 'g' || verb == 'G') && sp->prec < 0) {
         tmpl_fmt_float(tmp, sizeof(tmp), v, false);
+        if (verb == 'G') {
+            char *e = strchr(tmp, 'e');
+
+            if (e != NULL) {
+                *e = 'E';
+            }
+        }
+    } else if (verb == 'x' || verb == 'X') {
+        /* Go hex float: at least two exponent digits ("0x1.cp+01") */
+        char t[64];
+        char *pexp;
+
+        snprintf(t, sizeof(t), verb == 'x' ? "%a" : "%A", v);
+        pexp = strpbrk(t, "pP");
+        if (pexp != NULL && (pexp[1] == '+' || pexp[1] == '-') && pexp[2] != '\0' &&
+            pexp[3] == '\0') {
+            snprintf(tmp, sizeof(tmp), "%.*s0%s", (int)(pexp - t + 2), t, pexp + 2);
+        } else {
+            snprintf(tmp, sizeof(tmp), "%s", t);
+        }
     } else {
         char f[32];
         int k = 0;
@@ -1741,14 +1807,26 @@ static void fmt_one(struct buf *b, const struct spec *sp, char verb, const struc
                     enum tmpl_kv_style kv)
 {
     struct buf t;
+    bool stringer;
 
-    if (verb == 'v' ||
-        (verb == 's' && v != NULL &&
-         (v->type == TMPL_STRING || v->type == TMPL_TIME || v->type == TMPL_DURATION ||
-          v->type == TMPL_MAP || v->type == TMPL_STRUCT))) {
+    if (v != NULL && verb != 'T' && verb != 'v' && verb != 's' && verb != 'q' && verb != 'x' &&
+        verb != 'X') {
+        stringer = false;
+    } else {
+        /* values whose Go type has a String method print through it for %v %s %q %x */
+        stringer =
+            v != NULL && verb != 'T' &&
+            (v->type == TMPL_TIME || v->type == TMPL_DURATION ||
+             (kv == TMPL_KV_READABLE && ((v->type == TMPL_MAP && v->kind == TMPL_K_KV) ||
+                                         (v->type == TMPL_LIST && v->kind == TMPL_K_PAIRS))));
+    }
+    if (verb == 'v' || (verb == 's' && v != NULL && v->type == TMPL_STRING) ||
+        (stringer && verb == 's')) {
         buf_init(&t, 0);
         if (v != NULL && v->type == TMPL_FLOAT && verb == 'v') {
             fmt_float_verb(&t, &(struct spec){.width = -1, .prec = sp->prec}, 'g', v->u.f);
+        } else if (v != NULL && v->type == TMPL_LIST && verb == 'v' && !stringer) {
+            fmt_list_verb(&t, sp, verb, v, kv);
         } else {
             tmpl_fmt_value(&t, v, kv);
         }
@@ -1767,11 +1845,59 @@ static void fmt_one(struct buf *b, const struct spec *sp, char verb, const struc
         buf_cleanup(&t);
         return;
     }
+    if (stringer) {
+        struct tmpl_value sv;
+
+        buf_init(&t, 0);
+        tmpl_fmt_value(&t, v, kv);
+        memset(&sv, 0, sizeof(sv));
+        sv.refs = -1;
+        sv.type = TMPL_STRING;
+        sv.u.s.p = t.data ? t.data : (char *)"";
+        sv.u.s.len = t.len;
+        fmt_one(b, sp, verb, &sv, kv);
+        buf_cleanup(&t);
+        return;
+    }
     if (v != NULL && v->type == TMPL_LIST && verb != 'T') {
-        if ((verb == 'x' || verb == 'X') && v->kind == TMPL_K_PLAIN && false) {
-            return;
-        }
         fmt_list_verb(b, sp, verb, v, kv);
+        return;
+    }
+    if (v != NULL && v->type == TMPL_MAP && verb != 'T') {
+        /* Go applies the verb to keys and values */
+        size_t i;
+
+        buf_puts(b, "map[");
+        for (i = 0; i < v->u.map.n; i++) {
+            struct tmpl_value kv_key;
+
+            memset(&kv_key, 0, sizeof(kv_key));
+            kv_key.refs = -1;
+            kv_key.type = TMPL_STRING;
+            kv_key.u.s.p = v->u.map.keys[i];
+            kv_key.u.s.len = strlen(v->u.map.keys[i]);
+            if (i > 0) {
+                buf_putc(b, ' ');
+            }
+            fmt_one(b, sp, verb, &kv_key, kv);
+            buf_putc(b, ':');
+            fmt_one(b, sp, verb, v->u.map.vals[i], kv);
+        }
+        buf_putc(b, ']');
+        return;
+    }
+    if (v != NULL && v->type == TMPL_STRUCT && verb != 'T') {
+        const char *const *names = tmpl_struct_fields(v->kind);
+        size_t i;
+
+        buf_putc(b, '{');
+        for (i = 0; names[i] != NULL && i < v->u.st.n; i++) {
+            if (i > 0) {
+                buf_putc(b, ' ');
+            }
+            fmt_one(b, sp, verb, v->u.st.vals[i], kv);
+        }
+        buf_putc(b, '}');
         return;
     }
     switch (verb) {
@@ -1793,11 +1919,18 @@ static void fmt_one(struct buf *b, const struct spec *sp, char verb, const struc
             fmt_int(b, sp, verb, v->type == TMPL_INT ? v->u.i : v->u.dur_ns);
             return;
         }
+        if (v != NULL && v->type == TMPL_FLOAT) {
+            fmt_float_verb(b, sp, verb, v->u.f);
+            return;
+        }
         if (v != NULL && v->type == TMPL_STRING) {
             size_t i;
 
             buf_init(&t, 0);
             for (i = 0; i < v->u.s.len; i++) {
+                if (i > 0 && sp->space) {
+                    buf_putc(&t, ' '); /* "% x": bytes separated by spaces */
+                }
                 buf_printf(&t, verb == 'x' ? "%02x" : "%02X", (unsigned char)v->u.s.p[i]);
             }
             pad_write(b, sp, t.data ? t.data : "", t.len, false);
@@ -1805,10 +1938,32 @@ static void fmt_one(struct buf *b, const struct spec *sp, char verb, const struc
             return;
         }
         break;
+    case 'U':
+        if (v != NULL && v->type == TMPL_INT) {
+            char u[32];
+
+            snprintf(u, sizeof(u), "U+%04llX", (unsigned long long)v->u.i);
+            pad_write(b, sp, u, strlen(u), false);
+            return;
+        }
+        break;
     case 'q':
         if (v != NULL && v->type == TMPL_STRING) {
+            size_t n = v->u.s.len;
+
+            if (sp->prec >= 0) {
+                /* precision truncates the string (in runes) before quoting */
+                size_t i = 0;
+                int r = 0;
+
+                while (i < n && r < sp->prec) {
+                    next_rune(v->u.s.p, n, &i, NULL);
+                    r++;
+                }
+                n = i;
+            }
             buf_init(&t, 0);
-            go_quote(&t, v->u.s.p, v->u.s.len);
+            go_quote(&t, v->u.s.p, n);
             pad_write(b, sp, t.data, t.len, false);
             buf_cleanup(&t);
             return;

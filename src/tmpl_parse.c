@@ -204,6 +204,7 @@ static struct tmpl_node *new_node(struct parser *p, enum tmpl_node_type type,
 
     n->type = type;
     n->pos = t ? t->pos : 0;
+    n->spos = n->pos;
     n->len = t ? t->len : 0;
     return n;
 }
@@ -482,7 +483,10 @@ static struct tmpl_node *parse_number(struct parser *p, const struct tmpl_token 
 static struct tmpl_pipe *parse_pipeline(struct parser *p, bool allow_decl, int range_vars,
                                         enum tmpl_tok end);
 
-static const char **collect_fields(struct parser *p, const char *first, size_t *n)
+/* Collects a chain of ".Field" tokens. *chain_pos receives the position of the first token
+ * that extends the chain (Go reports chained fields at that position). */
+static const char **collect_fields(struct parser *p, const char *first, size_t *n,
+                                   uint32_t *chain_pos)
 {
     const char *tmp[64];
     size_t k = 0;
@@ -494,6 +498,9 @@ static const char **collect_fields(struct parser *p, const char *first, size_t *
     while (peek(p)->type == TK_FIELD && k < AR_ARRAY_LEN(tmp)) {
         const struct tmpl_token *t = next(p);
 
+        if (k == 1) {
+            *chain_pos = t->pos;
+        }
         tmp[k++] = arena_strndup(&p->unit->arena, p->unit->src + t->pos + 1, t->len - 1);
     }
     if (peek(p)->type == TK_FIELD) {
@@ -567,20 +574,20 @@ static struct tmpl_node *parse_term(struct parser *p)
             return NULL;
         }
         n = new_node(p, TN_VAR, t);
-        n->u.field.idents = collect_fields(p, name, &n->u.field.n);
+        n->u.field.idents = collect_fields(p, name, &n->u.field.n, &n->pos);
         if (n->u.field.idents == NULL) {
             return NULL;
         }
-        n->len = (uint32_t)(p->toks[p->i - 1].pos + p->toks[p->i - 1].len - t->pos);
+        n->len = (uint32_t)(p->toks[p->i - 1].pos + p->toks[p->i - 1].len - n->spos);
         return n;
     }
     case TK_FIELD:
         n = new_node(p, TN_FIELD, t);
-        n->u.field.idents = collect_fields(p, NULL, &n->u.field.n);
+        n->u.field.idents = collect_fields(p, NULL, &n->u.field.n, &n->pos);
         if (n->u.field.idents == NULL) {
             return NULL;
         }
-        n->len = (uint32_t)(p->toks[p->i - 1].pos + p->toks[p->i - 1].len - t->pos);
+        n->len = (uint32_t)(p->toks[p->i - 1].pos + p->toks[p->i - 1].len - n->spos);
         return n;
     case TK_LPAREN: {
         struct tmpl_pipe *pipe;
@@ -624,14 +631,18 @@ static struct tmpl_node *parse_operand(struct parser *p)
     default:
         break;
     }
-    c = new_node(p, TN_CHAIN, NULL);
-    c->pos = n->pos;
+    c = new_node(p, TN_CHAIN, peek(p));
+    c->spos = n->spos;
     c->u.field.sub = n;
-    c->u.field.idents = collect_fields(p, NULL, &c->u.field.n);
+    {
+        uint32_t unused = 0;
+
+        c->u.field.idents = collect_fields(p, NULL, &c->u.field.n, &unused);
+    }
     if (c->u.field.idents == NULL) {
         return NULL;
     }
-    c->len = (uint32_t)(p->toks[p->i - 1].pos + p->toks[p->i - 1].len - c->pos);
+    c->len = (uint32_t)(p->toks[p->i - 1].pos + p->toks[p->i - 1].len - c->spos);
     return c;
 }
 
@@ -681,7 +692,7 @@ static struct tmpl_cmd *parse_command(struct parser *p, enum tmpl_tok end)
     cmd->args = arena_alloc(&p->unit->arena, n * sizeof(*cmd->args));
     memcpy(cmd->args, tmp, n * sizeof(*tmp));
     cmd->nargs = n;
-    cmd->len = (uint32_t)(p->toks[p->i > 0 ? p->i - 1 : 0].pos - cmd->pos);
+    cmd->len = tmp[n - 1]->spos + tmp[n - 1]->len - cmd->pos;
     return cmd;
 }
 
@@ -1029,8 +1040,10 @@ static struct tmpl_node *parse_action(struct parser *p, bool top, enum tmpl_tok 
         const char *name;
         struct tmpl_pipe *pipe = NULL;
         const char *ctx = t->type == TK_BLOCK ? "block clause" : "template clause";
+        uint32_t name_pos;
 
         next(p);
+        name_pos = peek_ns(p)->pos;
         name = parse_name(p, ctx);
         if (name == NULL) {
             return NULL;
@@ -1057,6 +1070,7 @@ static struct tmpl_node *parse_action(struct parser *p, bool top, enum tmpl_tok 
             add_pdef(p, name, body, t->pos);
         }
         n = new_node(p, TN_TEMPLATE, t);
+        n->pos = name_pos; /* Go locates template calls at the name */
         n->u.call.name = name;
         n->u.call.pipe = pipe;
         return n;

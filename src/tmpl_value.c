@@ -509,7 +509,7 @@ const char *tmpl_type_name(const struct tmpl_value *v)
     case TMPL_STRUCT:
         switch (v->kind) {
         case TMPL_K_DATA:
-            return "template.Data";
+            return "*template.Data"; /* COMPAT: templates get a pointer to Data */
         case TMPL_K_ALERT:
             return "template.Alert";
         default:
@@ -617,8 +617,17 @@ int tmpl_compare(const struct tmpl_value *a, const struct tmpl_value *b, bool or
     default:
         break;
     }
-    snprintf(msg, msgsz, ordered ? "invalid type for comparison" : "non-comparable type %s",
-             tmpl_type_name(a));
+    if (ordered) {
+        snprintf(msg, msgsz, "invalid type for comparison");
+    } else {
+        /* COMPAT: Go prints the value, then its type */
+        struct buf vb;
+
+        buf_init(&vb, msgsz);
+        tmpl_fmt_value(&vb, a, TMPL_KV_GO_MAP);
+        snprintf(msg, msgsz, "non-comparable type %s: %s", buf_str(&vb), tmpl_type_name(a));
+        buf_cleanup(&vb);
+    }
     return AR_EINVAL;
 }
 

@@ -329,7 +329,8 @@ struct tmpl_func;
 
 struct tmpl_node {
     enum tmpl_node_type type;
-    uint32_t pos;           /* byte offset in the unit's source */
+    uint32_t pos;           /* byte offset in the unit's source (Go's node position) */
+    uint32_t spos;          /* start of the source text quoted in messages */
     uint32_t len;           /* source span, for "at <...>" in messages */
     struct tmpl_node *next; /* next node of a list */
     union {
@@ -428,9 +429,12 @@ struct tmpl_exec {
     enum tmpl_mode mode;
     struct buf *out;
     struct ar_error *err;
-    const struct tmpl_def *def;   /* template being executed, for messages */
-    const struct tmpl_node *node; /* node being evaluated, for messages */
-    struct tmpl_value *root_data; /* top-level dot, for routeLabels */
+    const struct tmpl_def *def; /* template being executed, for messages */
+    uint32_t at_pos;            /* location of the node being evaluated (messages) */
+    uint32_t at_spos;           /* start and length of its source text */
+    uint32_t at_len;
+    const struct tmpl_node *at_tmpl; /* set when that node is a {{template}} call */
+    struct tmpl_value *root_data;    /* top-level dot, for routeLabels */
     struct tmpl_exec_var *vars;
     size_t nvars;
     size_t cvars;

@@ -53,8 +53,8 @@ static const struct tcase cases[] = {
     {"{{ .CommonLabels.alertname }}|{{ .CommonLabels.nosuch }}|{{ index .CommonLabels \"job\" }}",
      "monitor_service_down||", NULL, TMPL_TEXT},
     {"{{ .GroupKey }}", NULL,
-     "template: :1:4: executing \"\" at <.GroupKey>: can't evaluate field GroupKey in type "
-     "template.Data",
+     "template: :1:3: executing \"\" at <.GroupKey>: can't evaluate field GroupKey in type "
+     "*template.Data",
      TMPL_TEXT},
     {"{{ nil }}", NULL, "nil is not a command", TMPL_TEXT},
     {"{{ print nil }}|{{ (dict \"a\" 1).b }}", "<nil>|<no value>", NULL, TMPL_TEXT},
