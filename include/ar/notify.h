@@ -1,0 +1,179 @@
+/* Notification delivery (COMPAT 5.6 stage 6c, 5.8, 9): the data one send sees, the jobs the
+ * dispatcher submits, and the notifier, one thread running a libcurl multi loop that sends
+ * every job's HTTP request, retries with backoff on timers inside the same loop and calls
+ * each job's completion callback exactly once from that thread. Hundreds of deliveries run
+ * concurrently without a thread each.
+ *
+ * Payloads are built per integration type behind a small table (notify_build_request), so
+ * adding a notifier means adding one builder. Webhook lives in notifier_webhook.c.
+ *
+ * Secrets (URL userinfo and query strings, passwords, tokens) never appear in error texts
+ * or logs: URLs are redacted with notify_redact_url before being printed. */
+#ifndef AR_NOTIFY_H
+#define AR_NOTIFY_H
+
+#include "ar/buf.h"
+#include "ar/common.h"
+#include "ar/config.h"
+#include "ar/config_receivers.h"
+#include "ar/labels.h"
+
+struct alert;
+
+/* ---- data of one send ---------------------------------------------------------------- */
+
+/* Immutable once built; shared by every job of one flush (refcount is atomic, so jobs may
+ * release it from the notifier thread while the core still holds it). */
+struct notify_data {
+    int refs;                        /* atomic; freed at 0 */
+    struct config *cfg;              /* reference: integration configs live inside it */
+    const struct receiver *receiver; /* inside cfg */
+    char *receiver_name;
+    char *group_key;                 /* e.g. {}:{alertname="x"} */
+    struct labelset group_labels;
+    struct alert **alerts;           /* references, sorted (COMPAT 2.7) and filtered */
+    bool *resolved;                  /* per alert: resolved as of now_ns */
+    size_t nalerts;
+    char *external_url;
+    int64_t now_ns;                  /* flush time, wall clock */
+};
+
+/* Builds the data of one send. Takes references to cfg and to each alert; copies the
+ * strings and group labels. resolved may be NULL: then each flag is computed with
+ * alert_resolved_at(alert, now_ns). Firing alerts are shown with Go's zero endsAt. The
+ * caller has already sorted and filtered alerts (only firing ones for send_resolved:false).
+ * Returns refs = 1; never NULL. */
+struct notify_data *notify_data_new(struct config *cfg, const struct receiver *receiver,
+                                    const char *group_key, const struct labelset *group_labels,
+                                    struct alert *const *alerts, const bool *resolved,
+                                    size_t nalerts, const char *external_url, int64_t now_ns);
+struct notify_data *notify_data_ref(struct notify_data *d);
+void notify_data_unref(struct notify_data *d); /* accepts NULL */
+
+/* True when some alert of d is firing. */
+bool notify_data_has_firing(const struct notify_data *d);
+
+/* ---- requests built by the per-type payload builders --------------------------------- */
+
+struct notify_header {
+    char *name;
+    char *value;
+};
+
+/* One HTTP request to send. Owned by its job; notify_request_cleanup frees it. */
+struct notify_request {
+    const char *method;              /* static string, "POST" */
+    char *url;                       /* may contain secrets: never log unredacted */
+    struct notify_header *headers;   /* extra headers besides Content-Type/User-Agent */
+    size_t nheaders;
+    const char *content_type;        /* static, e.g. "application/json" */
+    struct buf body;
+    const struct http_config *http;  /* client settings (inside the config), may be NULL */
+    int64_t timeout_ns;              /* per-attempt timeout from the integration, 0 = none */
+    /* COMPAT 5.8: besides 5xx, which statuses the notifier retries (e.g. 429 for some) */
+    bool retry_429;
+};
+
+void notify_request_init(struct notify_request *r);
+void notify_request_cleanup(struct notify_request *r);
+void notify_request_add_header(struct notify_request *r, const char *name, const char *value);
+
+/* Builds the request for integ from d. Returns AR_OK, AR_ENOTFOUND (type not implemented
+ * yet), or another error with a sentence in err (e.g. url_file unreadable). */
+int notify_build_request(const struct notify_data *d, const struct integration *integ,
+                         struct notify_request *out, struct ar_error *err);
+
+/* Webhook builder (notifier_webhook.c), also used directly by tests. */
+int notify_webhook_build(const struct notify_data *d, const struct webhook_config *wc,
+                         struct notify_request *out, struct ar_error *err);
+/* Only the webhook JSON body (version "4", trailing newline) into out. */
+int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct buf *out);
+
+/* Copies url for messages with secrets hidden: userinfo becomes "<redacted>@" and a query
+ * string "?<redacted>" ("https://<redacted>@host/path?<redacted>"). out is bounded by outsz
+ * and always NUL-terminated. */
+void notify_redact_url(const char *url, char *out, size_t outsz);
+
+/* ---- jobs and results ---------------------------------------------------------------- */
+
+struct notify_result {
+    bool ok;
+    int attempts;       /* HTTP attempts made (0 when canceled or failed before sending) */
+    long last_status;   /* last HTTP status, 0 when none was received */
+    bool retryable;     /* the last failure was of a retryable class */
+    char error[512];    /* "" on success; secrets redacted */
+    int64_t latency_ns; /* from submit to completion */
+};
+
+struct notify_job;
+struct notify_job_priv;
+typedef void (*notify_done_fn)(struct notify_job *job, const struct notify_result *res,
+                               void *ctx);
+
+/* A delivery to one integration. The submitter fills the public fields (use
+ * notify_job_new); the notifier owns the job from notifier_submit until done() returns, and
+ * frees it right after done() (done must not keep the pointer). */
+struct notify_job {
+    struct notify_data *data;         /* reference, released with the job */
+    const struct integration *integ;  /* inside data->cfg */
+    int64_t deadline_mono_ns;         /* clock_monotonic_ns() based; 0 = none */
+    notify_done_fn done;              /* called exactly once, from the notifier thread */
+    void *ctx;
+    struct notify_job_priv *priv;     /* notifier-internal state */
+};
+
+/* New job holding a new reference to data. Never NULL. */
+struct notify_job *notify_job_new(struct notify_data *data, const struct integration *integ,
+                                  int64_t deadline_mono_ns, notify_done_fn done, void *ctx);
+/* Frees a job that was never submitted (accepts NULL). */
+void notify_job_free(struct notify_job *job);
+
+/* ---- notifier ------------------------------------------------------------------------ */
+
+struct notifier_opts {
+    const char *user_agent;       /* default "Alertmanager/0.25.0" */
+    int64_t min_backoff_ns;       /* default 500ms (tests may shorten) */
+    int64_t max_backoff_ns;       /* default 60s */
+    int max_connections;          /* per-host parallel connections, default 0 = unlimited */
+};
+
+/* Per-integration-type counters for alertmanager_notification_* metrics. */
+#define NOTIFY_LATENCY_BUCKETS 5 /* 1, 5, 10, 15, 20 seconds; +Inf = requests_total */
+extern const double notify_latency_bounds_s[NOTIFY_LATENCY_BUCKETS];
+
+struct notify_type_metrics {
+    uint64_t requests_total;  /* HTTP attempts */
+    uint64_t requests_failed; /* attempts that failed (transport or non-2xx) */
+    uint64_t latency_bucket[NOTIFY_LATENCY_BUCKETS]; /* cumulative: attempts <= bound */
+    double latency_sum_s;
+    uint64_t latency_count;
+    /* per delivery (job) */
+    uint64_t notifications_total;
+    uint64_t notifications_failed;
+};
+
+struct notify_metrics {
+    struct notify_type_metrics type[INTEGRATION_TYPE_COUNT];
+};
+
+struct notifier;
+
+/* opts may be NULL for defaults. Never NULL. Call curl_global_init before (or let
+ * notifier_new do it once). */
+struct notifier *notifier_new(const struct notifier_opts *opts);
+/* Starts the thread. AR_OK or AR_EIO. */
+int notifier_start(struct notifier *n);
+/* Thread-safe: queues the job and wakes the loop. The notifier owns the job from here on
+ * (even on error: after notifier_stop, done() is called at once with an error). */
+void notifier_submit(struct notifier *n, struct notify_job *job);
+/* Cancels everything pending or in flight (each done() is called with an error
+ * "notification canceled"), then joins the thread. Idempotent. */
+void notifier_stop(struct notifier *n);
+/* Stops if needed and frees. Accepts NULL. */
+void notifier_free(struct notifier *n);
+/* Copies the current counters (thread-safe). */
+void notifier_metrics(struct notifier *n, struct notify_metrics *out);
+/* Jobs submitted and not yet completed. */
+size_t notifier_pending(struct notifier *n);
+
+#endif
