@@ -88,11 +88,6 @@ struct table {
 #define TABLE(tname, st, fields, check)                                                            \
     {tname, sizeof(st), fields, AR_ARRAY_LEN(fields), check, NULL, NULL, NULL}
 
-struct opt_duration_field {
-    bool set;
-    int64_t ms;
-};
-
 /* Decoding state: error location and limits. */
 struct ctx {
     const char *file;      /* as named in messages */
