@@ -490,7 +490,21 @@ class Server:
                     pass
         finally:
             self._reap()
+            self.final_log = self.log_text()
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def sanitizer_report(self):
+        """First lines of an ASan/LSan/UBSan report in the server output, or None."""
+        text = getattr(self, "final_log", None)
+        if text is None:
+            text = self.log_text()
+        for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                       "WARNING: ThreadSanitizer"):
+            i = text.find(marker)
+            if i >= 0:
+                start = text.rfind("\n", 0, i) + 1
+                return "\n".join(text[start:].splitlines()[:25])
+        return None
 
     def log_text(self):
         try:
@@ -687,16 +701,22 @@ class Context:
         self.notes.append(msg)
 
     def cleanup(self):
+        """Stops everything; returns sanitizer reports found in server output."""
+        reports = []
         for s in self.servers:
             try:
                 s.cleanup()
             except Exception:
                 pass
+            rep = s.sanitizer_report()
+            if rep:
+                reports.append(rep)
         for s in self.sinks:
             try:
                 s.close()
             except Exception:
                 pass
+        return reports
 
 
 class Suite:
@@ -756,7 +776,21 @@ class Suite:
                         failed += 1
                         failures.append((kind, name))
                 finally:
-                    ctx.cleanup()
+                    reports = ctx.cleanup()
+                if reports and status != "FAIL":
+                    # A sanitizer report fails the case even when every check passed.
+                    if status == "ok":
+                        passed -= 1
+                    elif status == "XFAIL":
+                        xfailed -= 1
+                    elif status == "skip":
+                        skipped -= 1
+                    status = "FAIL"
+                    detail = "sanitizer report in server output:\n" + reports[0]
+                    failed += 1
+                    failures.append((kind, name))
+                elif reports:
+                    detail += "\nsanitizer report in server output:\n" + reports[0]
                 if status == "ok" and pending and kind == "alertrouter":
                     ctx.note("passes: the pending(%r) marker can be removed" % pending)
                 dt = time.monotonic() - t0
