@@ -5,7 +5,9 @@
  * CONTRACT used by the rest of the daemon (other fields may be added freely):
  *   config_load_file / config_load_string / config_ref / config_unref,
  *   config->global.resolve_timeout_ms, config->route, config->receivers/nreceivers,
- *   config->original_yaml, config->source_hash, route_match(). */
+ *   config->original_yaml, config->source_md5, route_match().
+ * Integration types and their fields: ar/config_receivers.h. All strings and lists are
+ * owned by the config and live until its last config_unref(). */
 #ifndef AR_CONFIG_H
 #define AR_CONFIG_H
 
@@ -138,7 +140,7 @@ struct time_interval {
 bool time_interval_spec_contains(const struct time_interval_spec *spec, int64_t unix_s);
 bool time_interval_contains(const struct time_interval *ti, int64_t unix_s);
 
-struct receiver; /* defined by config.c (integrations of every type) */
+struct receiver; /* defined in ar/config_receivers.h (integrations of every type) */
 
 struct config {
     int refs;
@@ -182,7 +184,8 @@ typedef void (*route_match_cb)(const struct route *r, void *ctx);
 void route_match(const struct route *root, const struct labelset *ls, route_match_cb cb,
                  void *ctx);
 
-/* Writes the check-config summary (amtool's format) to out. */
+/* Writes the check-config summary (amtool's format: "Found:" and the counts; with templates
+ * also "  SUCCESS" or "  FAILED: <error>" after parsing them) to out. */
 void config_print_summary(const struct config *c, FILE *out);
 
 /* Parses the built-in templates plus every file matched by c->templates, as amtool's
