@@ -459,3 +459,8 @@ int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), 
     alert_store_free(live);
     return AR_OK;
 }
+
+struct sqlite3 *store_db(struct store *st)
+{
+    return st->db;
+}

@@ -38,6 +38,9 @@ int store_truncate_log(struct store *st, int64_t below);
 /* Appends to the alert history: event is "firing", "resolved" or "deleted". */
 int store_add_alert_event(struct store *st, const struct alert *a, const char *event,
                           int64_t at_ns);
+/* The connection, for the store_*.c files that hold the SQL of other core state
+ * (store_silences.c, store_nflog.c); never used outside the storage module. */
+struct sqlite3 *store_db(struct store *st);
 /* Last SQLite error message (for logs). */
 const char *store_errmsg(struct store *st);
 

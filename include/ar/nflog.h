@@ -1,0 +1,48 @@
+/* The notification log (COMPAT 5.7): per (receiver, integration, group key) the time of the
+ * last successful send and the firing/resolved alerts it carried, and the dedup rule that
+ * decides whether a flush must notify. Owned by the core thread; persisted as appended rows
+ * (store_nflog.c) so a restart neither resends nor forgets. */
+#ifndef AR_NFLOG_H
+#define AR_NFLOG_H
+
+#include "ar/common.h"
+
+struct store;
+struct core_txn;
+
+struct nflog_entry {
+    char *key;
+    char *receiver;
+    char *integration;
+    char *group_key;
+    int64_t sent_at;    /* ns */
+    uint64_t *firing;   /* sorted fingerprints */
+    size_t nfiring;
+    uint64_t *resolved; /* sorted */
+    size_t nresolved;
+    int64_t expires_at; /* ns */
+};
+
+struct nflog;
+
+struct nflog *nflog_new(void);
+void nflog_free(struct nflog *l); /* accepts NULL */
+int nflog_load(struct nflog *l, struct store *st, int64_t now_ns);
+/* Builds the key "<receiver>/<integration>/<group key>" into a new string. */
+char *nflog_key(const char *receiver, const char *integration, const char *group_key);
+const struct nflog_entry *nflog_find(const struct nflog *l, const char *key);
+/* Records a successful send (arrays are copied and sorted) and queues its persistence. */
+void nflog_record(struct nflog *l, const char *receiver, const char *integration,
+                  const char *group_key, int64_t now_ns, const uint64_t *firing, size_t nfiring,
+                  const uint64_t *resolved, size_t nresolved, int64_t expires_at,
+                  struct core_txn *txn);
+/* Drops expired entries (memory and storage). */
+void nflog_gc(struct nflog *l, int64_t now_ns, struct core_txn *txn);
+size_t nflog_count(const struct nflog *l);
+
+/* COMPAT 5.7 dedup: true when a flush with these sorted firing/resolved sets must notify. */
+bool nflog_needs_send(const struct nflog_entry *e, const uint64_t *firing, size_t nfiring,
+                      const uint64_t *resolved, size_t nresolved, bool send_resolved,
+                      int64_t now_ns, int64_t repeat_interval_ns);
+
+#endif
