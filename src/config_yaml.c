@@ -549,7 +549,7 @@ bool yaml_needs_quotes(const char *s)
 {
     static const char *const special[] = {"~", "null", "Null", "NULL", ".nan", ".NaN",
                                           ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf",
-                                          "+.INF", "-.inf", "-.Inf", "-.INF", "<<"};
+                                          "+.INF", "-.inf", "-.Inf", "-.INF"};
     bool b;
 
     if (s[0] == '\0') {

@@ -629,6 +629,7 @@ int main(void)
     test_golden("full", true);
     test_golden("tricky", true);
     test_golden("http", false);
+    test_golden("scalars", true); /* yaml.v2 quoting of ~100 awkward strings */
     test_full_tree();
     test_errors();
     test_group_by_inheritance();
