@@ -480,29 +480,32 @@ static bool css_value_ok(const char *s, size_t n)
     return true;
 }
 
+static bool js_ident_part(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '$' || (unsigned char)c >= 0x80;
+}
+
+/* COMPAT: html/template's JS value escaper: the value as (HTML-safe) JSON, padded with spaces
+ * when it starts or ends like an identifier or number (" 1 ", " null "). */
 static int js_value(struct buf *b, const struct tmpl_value *v, const char *s, size_t n)
 {
-    size_t i;
+    struct buf j;
     int rc;
 
-    if (v != NULL && (v->type == TMPL_INT || v->type == TMPL_FLOAT || v->type == TMPL_BOOL)) {
-        return buf_printf(b, " %.*s ", (int)n, s);
+    buf_init(&j, b->max);
+    if (tmpl_json_encode(&j, v) != AR_OK) {
+        buf_reset(&j);
+        buf_puts(&j, "null");
+        (void)s;
+        (void)n;
     }
-    if (v == NULL || v->type == TMPL_NIL) {
-        return buf_puts(b, " null ");
+    if (j.len > 0 && (js_ident_part(j.data[0]) || js_ident_part(j.data[j.len - 1]))) {
+        rc = buf_printf(b, " %s ", j.data);
+    } else {
+        rc = buf_append(b, j.data ? j.data : "", j.len);
     }
-    rc = buf_putc(b, '"');
-    for (i = 0; i < n && rc == AR_OK; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c < 0x20 || c == '"' || c == '\'' || c == '\\' || c == '<' || c == '>' || c == '&' ||
-            c == '+' || c == '/' || c == '`' || c == '=') {
-            rc = buf_printf(b, "\\u%04x", c);
-        } else {
-            rc = buf_putc(b, (char)c);
-        }
-    }
-    return rc == AR_OK ? buf_putc(b, '"') : rc;
+    buf_cleanup(&j);
+    return rc;
 }
 
 /* Writes an action's value, escaped for the current context in HTML mode. last_fn is the
@@ -584,6 +587,21 @@ static int write_value(struct tmpl_exec *ex, const struct tmpl_value *v, const c
                 rc = js_value(&stage, v, s, n);
             } else if (h->attr == ATTR_CSS) {
                 rc = css_value_ok(s, n) ? buf_append(&stage, s, n) : buf_puts(&stage, "ZgotmplZ");
+            } else if (safe_html) {
+                /* COMPAT: trusted HTML in an attribute keeps only its text, not its tags */
+                size_t i = 0;
+
+                rc = AR_OK;
+                while (i < n && rc == AR_OK) {
+                    if (s[i] == '<' && i + 1 < n &&
+                        (isalpha((unsigned char)s[i + 1]) || s[i + 1] == '/' || s[i + 1] == '!')) {
+                        const char *gt = memchr(s + i, '>', n - i);
+
+                        i = gt ? (size_t)(gt - s) + 1 : n;
+                        continue;
+                    }
+                    rc = buf_putc(&stage, s[i++]);
+                }
             } else {
                 rc = buf_append(&stage, s, n);
             }

@@ -199,9 +199,7 @@ static const struct tcase cases[] = {
     {"a<!-- {{ \"hidden\" }} -->b<!DOCTYPE html> 1 < 2 <title>{{ \"<x>\" }}</title>",
      "ab<!DOCTYPE html> 1 &lt; 2 <title>&lt;x&gt;</title>", NULL, TMPL_HTML},
     {"<script>var x = {{ \"</script>\" }};</script>",
-     "<script>var x = \"\\u003c\\u002fscript"
-     "\\u003e\";</script>",
-     NULL, TMPL_HTML},
+     "<script>var x = \"\\u003c/script\\u003e\";</script>", NULL, TMPL_HTML},
     {"{{ \"a+b\" }} {{ \"x\" | html }} {{ 1 }}", "a&#43;b x 1", NULL, TMPL_HTML},
 };
 

@@ -684,6 +684,52 @@ static void test_expressions(const struct tmpl_set *ours)
     json_decref(out);
 }
 
+/* ---- 5. HTML escaping as Alertmanager 0.25's html/template does it --------------------------- */
+
+static void test_html_expressions(const struct tmpl_set *ours)
+{
+    json_error_t jerr;
+    json_t *out = json_load_file(GOLDEN_DIR "/../html/out.json", 0, &jerr);
+    char *json;
+    size_t len = 0;
+    struct tmpl_value *data = NULL;
+    struct ar_error err;
+    size_t i;
+    int same = 0;
+
+    json = read_file(GOLDEN_DIR "/../funcs/data.json", &len);
+    CHECK(out != NULL && json != NULL);
+    if (out == NULL || json == NULL) {
+        json_decref(out);
+        free(json);
+        return;
+    }
+    CHECK_INT(tmpl_data_from_json(json, len, NULL, NULL, &data, &err), AR_OK);
+    free(json);
+    for (i = 0; data != NULL && i < json_array_size(out); i++) {
+        json_t *e = json_array_get(out, i);
+        const char *text = json_string_value(json_object_get(e, "text"));
+        const char *am = json_string_value(json_object_get(e, "am"));
+        char *got;
+
+        if (text == NULL || am == NULL) {
+            continue;
+        }
+        got = render(ours, text, TMPL_HTML, data, &err);
+        if (got != NULL && strcmp(got, am) == 0) {
+            check_passed++;
+            same++;
+        } else {
+            fprintf(stderr, "html %s\n  am:   [%s]\n  ours: [%s]\n", text, am, got ? got : err.msg);
+            check_failed++;
+        }
+        free(got);
+    }
+    printf("html: %d of %zu as Alertmanager 0.25 escapes them\n", same, json_array_size(out));
+    tmpl_value_unref(data);
+    json_decref(out);
+}
+
 int main(void)
 {
     struct tmpl_set *ours = load_ours();
@@ -702,6 +748,7 @@ int main(void)
     }
     test_documented(ours);
     test_expressions(ours);
+    test_html_expressions(ours);
     tmpl_set_free(deb);
     tmpl_set_free(ours);
     return CHECK_DONE();

@@ -102,6 +102,7 @@ class SMTPHandler(socketserver.StreamRequestHandler):
 class ThreadingSMTP(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
     daemon_threads = True
+    request_queue_size = 128
 
 
 def template_names():
