@@ -110,6 +110,23 @@ static const struct field tls_fields[] = {
 const struct table tls_config_table = TABLE("config.plain", struct tls_config, tls_fields,
                                             tls_check);
 
+/* COMPAT: upstream resolves relative TLS files against the config directory only inside
+ * http_config; email and global SMTP TLS files are used as written. */
+static const struct field tls_fields_asis[] = {
+    FIELD(struct tls_config, "ca", ca, FT_STR, FF_OMITEMPTY, NULL),
+    STR(struct tls_config, "ca_file", ca_file),
+    FIELD(struct tls_config, "cert", cert, FT_STR, FF_OMITEMPTY, NULL),
+    STR(struct tls_config, "cert_file", cert_file),
+    SECRET(struct tls_config, "key", key),
+    STR(struct tls_config, "key_file", key_file),
+    STR(struct tls_config, "server_name", server_name),
+    FIELD(struct tls_config, "insecure_skip_verify", insecure_skip_verify, FT_BOOL, 0, NULL),
+    FIELD(struct tls_config, "min_version", min_version, FT_TLSVERSION, FF_OMITEMPTY, NULL),
+    FIELD(struct tls_config, "max_version", max_version, FT_TLSVERSION, FF_OMITEMPTY, NULL),
+};
+static const struct table smtp_tls_config_table =
+    TABLE("config.plain", struct tls_config, tls_fields_asis, tls_check);
+
 static const struct field basic_auth_fields[] = {
     FIELD(struct basic_auth, "username", username, FT_STR, 0, NULL),
     PATHF(struct basic_auth, "username_file", username_file),
@@ -350,7 +367,8 @@ static const struct field global_fields[] = {
     STR(G, "smtp_auth_secret_file", smtp_auth_secret_file),
     STR(G, "smtp_auth_identity", smtp_auth_identity),
     FIELD(G, "smtp_require_tls", smtp_require_tls, FT_BOOL, 0, "true"),
-    SUBFIELD(G, "smtp_tls_config", smtp_tls_config, FT_STRUCTP, FF_OMITEMPTY, &tls_config_table),
+    SUBFIELD(G, "smtp_tls_config", smtp_tls_config, FT_STRUCTP, FF_OMITEMPTY,
+             &smtp_tls_config_table),
     FIELD(G, "smtp_force_implicit_tls", smtp_force_implicit_tls, FT_OPTBOOL, FF_OMITEMPTY, NULL),
     SURL(G, "slack_api_url", slack_api_url),
     STR(G, "slack_api_url_file", slack_api_url_file),
@@ -540,7 +558,7 @@ static const struct field email_fields[] = {
     STRD(T, "html", html, "{{ template \"email.default.html\" . }}"),
     STR(T, "text", text),
     FIELD(T, "require_tls", require_tls, FT_OPTBOOL, FF_OMITEMPTY, NULL),
-    SUBFIELD(T, "tls_config", tls_config, FT_STRUCT, FF_OMITEMPTY, &tls_config_table),
+    SUBFIELD(T, "tls_config", tls_config, FT_STRUCT, FF_OMITEMPTY, &smtp_tls_config_table),
     FIELD(T, "force_implicit_tls", force_implicit_tls, FT_OPTBOOL, FF_OMITEMPTY, NULL),
     SUBFIELD(T, "threading", threading, FT_STRUCTP, FF_OMITEMPTY, &threading_table),
 };
