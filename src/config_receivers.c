@@ -1386,7 +1386,7 @@ static int mattermost_check(void *obj, struct ctx *c, const struct ynode *n)
         inherit(&m->webhook_url_file, g->mattermost_webhook_url_file);
     }
     if (m->webhook_url == NULL && empty(m->webhook_url_file)) {
-        return ctx_error(c, n, "one of webhook_url or webhook_url_file must be configured");
+        return ctx_error(c, n, "missing webhook_url or webhook_url_file on mattermost_config");
     }
     inherit_http(&m->http_config, c);
     return AR_OK;
@@ -1560,7 +1560,7 @@ static int jira_check(void *obj, struct ctx *c, const struct ynode *n)
     inherit_http(&j->http_config, c);
     if (j->api_url == NULL && c->global != NULL) {
         if (empty(c->global->jira_api_url)) {
-            return ctx_error(c, n, "no global Jira API URL set");
+            return ctx_error(c, n, "no global Jira Cloud URL set");
         }
         inherit(&j->api_url, c->global->jira_api_url);
     }
@@ -1645,6 +1645,14 @@ static int receiver_check(void *obj, struct ctx *c, const struct ynode *n)
     if (empty(r->name)) {
         return ctx_error(c, n, "missing name in receiver");
     }
+    /* newest: labels, with "name" implied and required to match */
+    const char *lname = str_map_get(&r->labels, "name");
+    if (lname != NULL && strcmp(lname, r->name) != 0) {
+        return ctx_error_key(c, n, "labels",
+                             "receiver label \"name\" must match receiver name \"%s\", got "
+                             "\"%s\"",
+                             r->name, lname);
+    }
     receiver_build_integrations(r);
     return AR_OK;
 }
@@ -1660,6 +1668,7 @@ static void receiver_cleanup(void *obj)
 #define LISTF(key, member, tbl) SUBFIELD(T, key, member, FT_LIST, FF_OMITEMPTY, tbl)
 static const struct field receiver_fields[] = {
     FIELD(T, "name", name, FT_STR, 0, NULL),
+    FIELD(T, "labels", labels, FT_LABELMAP, FF_OMITEMPTY, NULL),
     LISTF("discord_configs", discord_configs, &discord_table),
     LISTF("email_configs", email_configs, &email_table),
     LISTF("incidentio_configs", incidentio_configs, &incidentio_table),

@@ -531,6 +531,7 @@ struct integration {
 
 struct receiver {
     char *name;
+    struct str_map labels; /* newest `labels` as written ("name" is implied, not added) */
     AR_PTR_LIST(struct discord_config) discord_configs;
     AR_PTR_LIST(struct email_config) email_configs;
     AR_PTR_LIST(struct incidentio_config) incidentio_configs;

@@ -399,6 +399,9 @@ static void test_errors(void)
          "be configured"},
         {"route:\n  receiver: a\n  continue: maybe\nreceivers:\n- name: a\n",
          "t.yml:3: route.continue: cannot unmarshal !!str `maybe` into bool"},
+        {"route:\n  receiver: a\nreceivers:\n- name: a\n  labels: {name: b}\n",
+         "t.yml:5: receivers[0].labels: receiver label \"name\" must match receiver name \"a\", "
+         "got \"b\""},
         {"route: [a]\n", "t.yml:1: route: cannot unmarshal !!seq into config.plain"},
         {"route:\n  receiver: a\n  receiver: b\nreceivers:\n- name: a\n",
          "t.yml:3: route: field receiver already set in type config.plain"},
