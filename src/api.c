@@ -101,6 +101,9 @@ static void handle_v2(struct api *api, const struct http_request *req, const cha
         }
         return;
     }
+    if (api_silences_route(api, req, path, resp)) {
+        return;
+    }
     snprintf(msg, sizeof(msg), "path %s%s was not found", "/api/v2", path);
     api_reply_error_object(resp, 404, 404, msg);
 }

@@ -1,13 +1,72 @@
-/* Silences (ar/silence.h): the set owned by the core thread. */
+/* Silences (ar/silence.h): the set owned by the core thread, an array of heap silences in
+ * creation order (so mute results and listings are stable). Sets are small (tens to
+ * thousands), so lookups by id are linear scans: O(n) per API call and O(n * matchers)
+ * per alert checked. Every change bumps the generation and queues a copy of the new
+ * version on the core transaction, so the API answers only after it is in SQLite. */
 #include "ar/silence.h"
 
+#include "ar/core.h"
+#include "ar/log.h"
+#include "ar/store_silences.h"
+#include "ar/timefmt.h"
+
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#define NS_PER_SEC 1000000000LL
 
 struct silence_set {
     struct silence **v;
     size_t n;
+    size_t cap;
     uint64_t generation;
 };
+
+void silence_free(struct silence *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    matcher_list_cleanup(&s->matchers);
+    free(s->created_by);
+    free(s->comment);
+    free(s);
+}
+
+struct silence *silence_dup(const struct silence *s)
+{
+    struct silence *c = ar_calloc(1, sizeof(*c));
+
+    memcpy(c->id, s->id, sizeof(c->id));
+    matcher_list_init(&c->matchers);
+    for (size_t i = 0; i < s->matchers.n; i++) {
+        matcher_list_add_take(&c->matchers, matcher_dup(s->matchers.v[i]));
+    }
+    c->starts_at = s->starts_at;
+    c->ends_at = s->ends_at;
+    c->updated_at = s->updated_at;
+    c->starts_off_min = s->starts_off_min;
+    c->ends_off_min = s->ends_off_min;
+    c->created_by = ar_strdup(s->created_by ? s->created_by : "");
+    c->comment = ar_strdup(s->comment ? s->comment : "");
+    return c;
+}
+
+void silence_request_cleanup(struct silence_request *r)
+{
+    for (size_t i = 0; i < r->nmatchers; i++) {
+        free(r->matchers[i].name);
+        free(r->matchers[i].value);
+    }
+    free(r->matchers);
+    free(r->id);
+    free(r->created_by);
+    free(r->comment);
+    memset(r, 0, sizeof(*r));
+}
 
 struct silence_set *silence_set_new(void)
 {
@@ -19,13 +78,36 @@ void silence_set_free(struct silence_set *set)
     if (set == NULL) {
         return;
     }
+    for (size_t i = 0; i < set->n; i++) {
+        silence_free(set->v[i]);
+    }
     free(set->v);
     free(set);
 }
 
+static void set_add_take(struct silence_set *set, struct silence *s)
+{
+    if (set->n == set->cap) {
+        set->cap = set->cap ? set->cap * 2 : 16;
+        set->v = ar_realloc(set->v, set->cap * sizeof(*set->v));
+    }
+    set->v[set->n++] = s;
+    set->generation++;
+}
+
+static void load_cb(struct silence *s, void *ctx)
+{
+    set_add_take(ctx, s);
+}
+
 int silence_set_load(struct silence_set *set, struct store *st)
 {
-    return AR_OK;
+    int rc = store_load_silences(st, load_cb, set);
+
+    if (rc == AR_OK) {
+        log_info("silence", "loaded %zu silences from storage", set->n);
+    }
+    return rc;
 }
 
 enum silence_state silence_state_at(const struct silence *s, int64_t now_ns)
@@ -41,6 +123,31 @@ const char *silence_state_name(enum silence_state st)
     static const char *const names[] = {"pending", "active", "expired"};
 
     return names[st];
+}
+
+static struct silence *find(const struct silence_set *set, const char *id)
+{
+    for (size_t i = 0; i < set->n; i++) {
+        if (strcmp(set->v[i]->id, id) == 0) {
+            return set->v[i];
+        }
+    }
+    return NULL;
+}
+
+const struct silence *silence_set_find(const struct silence_set *set, const char *id)
+{
+    return find(set, id);
+}
+
+size_t silence_set_size(const struct silence_set *set)
+{
+    return set->n;
+}
+
+const struct silence *silence_set_at(const struct silence_set *set, size_t i)
+{
+    return set->v[i];
 }
 
 size_t silence_set_mutes(const struct silence_set *set, const struct labelset *ls,
@@ -60,9 +167,343 @@ size_t silence_set_mutes(const struct silence_set *set, const struct labelset *l
     return n;
 }
 
+/* Durable writes: each change queues a private copy, because the core may change or drop
+ * the silence before the writer thread runs. */
+struct silence_write {
+    struct silence *s; /* NULL for a GC deletion */
+    char id[37];
+    const char *event;
+    int64_t at_ns;
+};
+
+static int apply_write(struct store *st, void *data)
+{
+    struct silence_write *w = data;
+
+    if (w->s == NULL) {
+        return store_silence_delete(st, w->id);
+    }
+    return store_silence_append(st, w->s, w->event, w->at_ns);
+}
+
+static void free_write(void *data)
+{
+    struct silence_write *w = data;
+
+    silence_free(w->s);
+    free(w);
+}
+
+static void queue_write(struct core_txn *txn, const struct silence *s, const char *id,
+                        const char *event, int64_t at_ns)
+{
+    struct silence_write *w = ar_calloc(1, sizeof(*w));
+
+    if (s != NULL) {
+        w->s = silence_dup(s);
+    }
+    snprintf(w->id, sizeof(w->id), "%s", id);
+    w->event = event;
+    w->at_ns = at_ns;
+    if (txn != NULL) {
+        core_txn_write(txn, apply_write, w, free_write);
+    } else {
+        free_write(w); /* tests without a core */
+    }
+}
+
+/* Go's %q for the strings in validation messages: quotes, backslash escapes for ", \ and
+ * control characters; printable UTF-8 kept as is. */
+static void go_quote(struct buf *b, const char *s)
+{
+    buf_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        switch (*p) {
+        case '"':
+            buf_puts(b, "\\\"");
+            break;
+        case '\\':
+            buf_puts(b, "\\\\");
+            break;
+        case '\n':
+            buf_puts(b, "\\n");
+            break;
+        case '\t':
+            buf_puts(b, "\\t");
+            break;
+        case '\r':
+            buf_puts(b, "\\r");
+            break;
+        case '\a':
+            buf_puts(b, "\\a");
+            break;
+        case '\b':
+            buf_puts(b, "\\b");
+            break;
+        case '\f':
+            buf_puts(b, "\\f");
+            break;
+        case '\v':
+            buf_puts(b, "\\v");
+            break;
+        default:
+            if (*p < 0x20 || *p == 0x7f) {
+                buf_printf(b, "\\x%02x", *p);
+            } else {
+                buf_putc(b, (char)*p);
+            }
+        }
+    }
+    buf_putc(b, '"');
+}
+
+/* Turns the anchored pattern regex_compile reports (`^(?:v)$`) back into the pattern as
+ * given, since 0.25 compiles silence regexes unanchored for validation. */
+static void unanchor_message(const char *value, const char *msg, struct buf *out)
+{
+    char *anchored = ar_asprintf("`^(?:%s)$`", value);
+    const char *hit = strstr(msg, anchored);
+
+    if (hit == NULL) {
+        buf_puts(out, msg);
+    } else {
+        buf_append(out, msg, (size_t)(hit - msg));
+        buf_putc(out, '`');
+        buf_puts(out, value);
+        buf_putc(out, '`');
+        buf_puts(out, hit + strlen(anchored));
+    }
+    free(anchored);
+}
+
+/* COMPAT: 0.25 silence validation, in order, with its messages (before the
+ * "silence invalid: " prefix). Builds the compiled matchers into out. */
+static int build_matchers(const struct silence_request *req, struct matcher_list *out,
+                          struct ar_error *err)
+{
+    bool all_match_empty = true;
+    struct buf msg;
+
+    buf_init(&msg, 900);
+    for (size_t i = 0; i < req->nmatchers; i++) {
+        const struct silence_matcher_spec *sp = &req->matchers[i];
+        struct matcher *m = NULL;
+        struct ar_error rerr;
+        if (!label_name_is_classic(sp->name)) {
+            buf_printf(&msg, "invalid label matcher %zu: invalid label name ", i);
+            go_quote(&msg, sp->name);
+            goto fail;
+        }
+        if ((sp->op == MATCHER_EQ || sp->op == MATCHER_NE) &&
+            !utf8_is_valid(sp->value, strlen(sp->value))) {
+            buf_printf(&msg, "invalid label matcher %zu: invalid label value ", i);
+            go_quote(&msg, sp->value);
+            goto fail;
+        }
+        if (matcher_new(sp->name, sp->op, sp->value, &m, &rerr) != AR_OK) {
+            buf_printf(&msg, "invalid label matcher %zu: invalid regular expression ", i);
+            go_quote(&msg, sp->value);
+            buf_puts(&msg, ": ");
+            unanchor_message(sp->value, rerr.msg, &msg);
+            goto fail;
+        }
+        /* COMPAT: only = and =~ can match the empty string for this rule; != and !~
+         * never count, whatever their value. */
+        if (sp->op == MATCHER_NE || sp->op == MATCHER_NRE || !matcher_matches(m, "")) {
+            all_match_empty = false;
+        }
+        matcher_list_add_take(out, m);
+    }
+    if (req->nmatchers == 0) {
+        buf_puts(&msg, "at least one matcher required");
+        goto fail;
+    }
+    if (all_match_empty) {
+        buf_puts(&msg, "at least one matcher must not match the empty string");
+        goto fail;
+    }
+    buf_cleanup(&msg);
+    return AR_OK;
+fail:
+    ar_error_set(err, "silence invalid: %s", buf_str(&msg));
+    buf_cleanup(&msg);
+    return AR_EINVAL;
+}
+
+static bool same_matchers(const struct silence *s, const struct silence_request *req)
+{
+    if (s->matchers.n != req->nmatchers) {
+        return false;
+    }
+    for (size_t i = 0; i < req->nmatchers; i++) {
+        const struct matcher *m = s->matchers.v[i];
+        const struct silence_matcher_spec *sp = &req->matchers[i];
+        if (m->op != sp->op || strcmp(m->name, sp->name) != 0 ||
+            strcmp(m->value, sp->value) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static int64_t whole_seconds(int64_t ns)
+{
+    int64_t q = ns / NS_PER_SEC;
+
+    return (ns % NS_PER_SEC < 0) ? q - 1 : q;
+}
+
+/* COMPAT: when an existing silence may be changed in place (0.25 canUpdate). The active
+ * case compares start times to the second, as observed on 0.25, so clients echoing the
+ * millisecond start they read keep the id. */
+static bool can_update(const struct silence *s, const struct silence_request *req, int64_t now)
+{
+    if (!same_matchers(s, req)) {
+        return false;
+    }
+    switch (silence_state_at(s, now)) {
+    case SILENCE_ACTIVE:
+        return whole_seconds(req->starts_at) == whole_seconds(s->starts_at) &&
+               req->ends_at >= now;
+    case SILENCE_PENDING:
+        return req->starts_at >= now;
+    case SILENCE_EXPIRED:
+    default:
+        return false;
+    }
+}
+
+static void random_uuid(char out[37])
+{
+    unsigned char r[16];
+    size_t got = 0;
+
+    while (got < sizeof(r)) {
+        ssize_t k = getrandom(r + got, sizeof(r) - got, 0);
+        if (k < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            log_error("silence", "getrandom failed: %s", strerror(errno));
+            abort();
+        }
+        got += (size_t)k;
+    }
+    r[6] = (unsigned char)((r[6] & 0x0f) | 0x40); /* version 4 */
+    r[8] = (unsigned char)((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    snprintf(out, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
+             r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+             r[14], r[15]);
+}
+
+static void expire_in_place(struct silence_set *set, struct silence *s, int64_t now,
+                            struct core_txn *txn)
+{
+    switch (silence_state_at(s, now)) {
+    case SILENCE_EXPIRED:
+        return; /* COMPAT: expiring an expired silence changes nothing and succeeds */
+    case SILENCE_PENDING:
+        s->starts_at = now;
+        s->starts_off_min = 0;
+        /* fall through */
+    case SILENCE_ACTIVE:
+        s->ends_at = now;
+        s->ends_off_min = 0;
+        break;
+    }
+    s->updated_at = now;
+    set->generation++;
+    queue_write(txn, s, s->id, "expired", now);
+}
+
+int silence_set_upsert(struct silence_set *set, const struct silence_request *req,
+                       int64_t now_ns, struct core_txn *txn, char out_id[37],
+                       struct ar_error *err)
+{
+    struct silence *prev = NULL;
+    struct silence *s;
+    struct matcher_list ml;
+    bool in_place = false;
+
+    if (req->id != NULL && req->id[0] != '\0') {
+        prev = find(set, req->id);
+        if (prev == NULL) {
+            ar_error_set(err, "silence not found");
+            return AR_ENOTFOUND;
+        }
+        in_place = can_update(prev, req, now_ns);
+        if (!in_place) {
+            /* COMPAT: the old silence is expired before the new one is validated, so an
+             * invalid replacement still ends the old silence (0.25). */
+            expire_in_place(set, prev, now_ns, txn);
+        }
+    }
+    matcher_list_init(&ml);
+    if (build_matchers(req, &ml, err) != AR_OK) {
+        matcher_list_cleanup(&ml);
+        return AR_EINVAL;
+    }
+    if (in_place) {
+        s = prev;
+        matcher_list_cleanup(&s->matchers);
+        free(s->created_by);
+        free(s->comment);
+    } else {
+        s = ar_calloc(1, sizeof(*s));
+        random_uuid(s->id);
+    }
+    s->matchers = ml;
+    s->starts_at = req->starts_at;
+    s->starts_off_min = req->starts_off_min;
+    s->ends_at = req->ends_at;
+    s->ends_off_min = req->ends_off_min;
+    if (!in_place && s->starts_at < now_ns) {
+        s->starts_at = now_ns; /* COMPAT: a new silence never starts in the past */
+        s->starts_off_min = 0;
+    }
+    s->updated_at = now_ns;
+    s->created_by = ar_strdup(req->created_by ? req->created_by : "");
+    s->comment = ar_strdup(req->comment ? req->comment : "");
+    if (in_place) {
+        set->generation++;
+    } else {
+        set_add_take(set, s);
+    }
+    queue_write(txn, s, s->id, in_place ? "updated" : "created", now_ns);
+    memcpy(out_id, s->id, 37);
+    return AR_OK;
+}
+
+int silence_set_expire(struct silence_set *set, const char *id, int64_t now_ns,
+                       struct core_txn *txn)
+{
+    struct silence *s = find(set, id);
+
+    if (s == NULL) {
+        return AR_ENOTFOUND;
+    }
+    expire_in_place(set, s, now_ns, txn);
+    return AR_OK;
+}
+
 void silence_set_gc(struct silence_set *set, int64_t now_ns, int64_t retention_ns,
                     struct core_txn *txn)
 {
+    size_t kept = 0;
+
+    for (size_t i = 0; i < set->n; i++) {
+        struct silence *s = set->v[i];
+        /* COMPAT: kept until endsAt + retention (6.2). */
+        if (s->ends_at < now_ns - retention_ns) {
+            queue_write(txn, NULL, s->id, NULL, now_ns);
+            silence_free(s);
+            set->generation++;
+            continue;
+        }
+        set->v[kept++] = s;
+    }
+    set->n = kept;
 }
 
 void silence_set_count(const struct silence_set *set, int64_t now_ns, size_t counts[3])

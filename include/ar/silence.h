@@ -20,9 +20,36 @@ struct silence {
     int64_t starts_at;           /* ns since epoch */
     int64_t ends_at;
     int64_t updated_at;
+    int16_t starts_off_min;      /* UTC offset the client wrote (kept in API output) */
+    int16_t ends_off_min;
     char *created_by;
     char *comment;
 };
+
+/* One matcher of a silence as posted, before validation (COMPAT 1.6). */
+struct silence_matcher_spec {
+    char *name;
+    char *value;
+    enum matcher_op op;
+};
+
+/* A create/update request as decoded from POST /api/v2/silences. Times are AR_TIME_UNSET
+ * when Go's zero time was sent. Owned strings; release with silence_request_cleanup. */
+struct silence_request {
+    char *id; /* NULL or "" for a new silence */
+    struct silence_matcher_spec *matchers;
+    size_t nmatchers;
+    int64_t starts_at;
+    int64_t ends_at;
+    int16_t starts_off_min;
+    int16_t ends_off_min;
+    char *created_by;
+    char *comment;
+};
+
+void silence_free(struct silence *s); /* accepts NULL */
+struct silence *silence_dup(const struct silence *s);
+void silence_request_cleanup(struct silence_request *r);
 
 struct silence_set;
 
@@ -45,6 +72,30 @@ void silence_set_gc(struct silence_set *set, int64_t now_ns, int64_t retention_n
 
 /* Counts by state for metrics (alertmanager_silences{state}). */
 void silence_set_count(const struct silence_set *set, int64_t now_ns, size_t counts[3]);
+
+/* Creates or updates a silence with Alertmanager 0.25's rules (COMPAT 1.6): an unknown
+ * non-empty id gives AR_ENOTFOUND; an existing silence is updated in place when its matchers
+ * are identical and the new times are allowed for its state, otherwise it is expired (unless
+ * already expired) and a new silence with a fresh UUID is created, its start clamped to now.
+ * Validation (label names, regexes, the empty-string rule) happens after that expiry, as
+ * upstream, and fails with AR_EINVAL and "silence invalid: ..." in err. The API's own checks
+ * (start before end, end not in the past) are the caller's. On success writes the id to
+ * out_id and queues the new version on txn. req stays the caller's. */
+int silence_set_upsert(struct silence_set *set, const struct silence_request *req,
+                       int64_t now_ns, struct core_txn *txn, char out_id[37],
+                       struct ar_error *err);
+
+/* Expires a silence (COMPAT 1.6 DELETE): active -> endsAt = now; pending -> startsAt =
+ * endsAt = now; expired -> unchanged. AR_ENOTFOUND for an unknown id. Queues the change. */
+int silence_set_expire(struct silence_set *set, const char *id, int64_t now_ns,
+                       struct core_txn *txn);
+
+/* Borrowed silence by id, or NULL. */
+const struct silence *silence_set_find(const struct silence_set *set, const char *id);
+/* Iteration in insertion order: silence_set_at(set, i) for i < silence_set_size(set).
+ * Pointers stay valid until the set changes. */
+size_t silence_set_size(const struct silence_set *set);
+const struct silence *silence_set_at(const struct silence_set *set, size_t i);
 
 /* Changes generation: bumped on every change, so callers can cache mute results. */
 uint64_t silence_set_generation(const struct silence_set *set);

@@ -1,0 +1,21 @@
+/* Silence persistence (migrations/0002_silences.sql): the SQL behind silence.c. Every
+ * change appends the whole silence to silence_events; loading takes each id's latest row;
+ * garbage collection deletes an id's rows. Runs on whichever thread owns the store at the
+ * time (main at start, the writer thread afterwards). */
+#ifndef AR_STORE_SILENCES_H
+#define AR_STORE_SILENCES_H
+
+#include "ar/silence.h"
+#include "ar/store.h"
+
+/* Appends s as it is after the change; event is "created", "updated" or "expired". */
+int store_silence_append(struct store *st, const struct silence *s, const char *event,
+                         int64_t at_ns);
+/* Deletes every event of id (GC). */
+int store_silence_delete(struct store *st, const char *id);
+/* Calls cb(silence, ctx) with the latest version of each stored silence, in order of first
+ * creation; cb takes ownership. Rows whose matchers no longer compile are skipped with a
+ * warning. Returns AR_OK or AR_EDB. */
+int store_load_silences(struct store *st, void (*cb)(struct silence *s, void *ctx), void *ctx);
+
+#endif
