@@ -153,7 +153,8 @@ static const struct field oauth2_fields[] = {
     FIELD(struct oauth2_config, "token_url", token_url, FT_STR, 0, NULL),
     FIELD(struct oauth2_config, "endpoint_params", endpoint_params, FT_STRMAP, FF_OMITEMPTY,
           NULL),
-    URLF(struct oauth2_config, "proxy_url", proxy_url),
+    /* COMPAT: proxy URLs are parsed but their scheme is not restricted */
+    STR(struct oauth2_config, "proxy_url", proxy_url),
     SUBFIELD(struct oauth2_config, "tls_config", tls_config, FT_STRUCT, FF_OMITEMPTY,
              &tls_config_table),
 };
@@ -280,7 +281,7 @@ static const struct field http_fields[] = {
     SUBFIELD(struct http_config, "oauth2", oauth2, FT_STRUCTP, FF_OMITEMPTY, &oauth2_table),
     SECRET(struct http_config, "bearer_token", bearer_token),
     PATHF(struct http_config, "bearer_token_file", bearer_token_file),
-    URLF(struct http_config, "proxy_url", proxy_url),
+    STR(struct http_config, "proxy_url", proxy_url),
     STR(struct http_config, "no_proxy", no_proxy),
     FIELD(struct http_config, "proxy_from_environment", proxy_from_environment, FT_BOOL,
           FF_OMITEMPTY, NULL),

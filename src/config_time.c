@@ -333,7 +333,7 @@ static int spec_decode(void *obj, const struct ynode *node, struct ctx *c)
             free(s);
         } else {
             ctx_pop(c, old);
-            return ctx_error(c, k, "field %s not found in type timeinterval.plain", key);
+            return ctx_error(c, k, "field %s not found in type timeinterval.TimeInterval", key);
         }
         ctx_pop(c, old);
     }
