@@ -556,6 +556,203 @@ static int64_t be64(const unsigned char *p)
     return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
 }
 
+/* ---- POSIX TZ rules (the TZif footer, used after the last listed transition) ---------------- */
+
+struct tzrule_part {
+    char name[16];
+    int32_t off; /* seconds east of UTC */
+};
+
+struct tzrule_date {
+    char kind; /* 'M', 'J' or 'n' */
+    int m, w, d, n;
+    int32_t time; /* seconds after local midnight */
+};
+
+static bool tz_name(const char **s, char *out, size_t outsz)
+{
+    size_t k = 0;
+
+    if (**s == '<') {
+        (*s)++;
+        while (**s && **s != '>') {
+            if (k + 1 < outsz) {
+                out[k++] = **s;
+            }
+            (*s)++;
+        }
+        if (**s != '>') {
+            return false;
+        }
+        (*s)++;
+    } else {
+        while (isalpha((unsigned char)**s)) {
+            if (k + 1 < outsz) {
+                out[k++] = **s;
+            }
+            (*s)++;
+        }
+    }
+    out[k] = '\0';
+    return k >= 3;
+}
+
+/* [+-]hh[:mm[:ss]] in seconds */
+static bool tz_hms(const char **s, int32_t *v)
+{
+    int sign = 1;
+    long h = 0;
+    long m = 0;
+    long sec = 0;
+    char *end;
+
+    if (**s == '+' || **s == '-') {
+        sign = **s == '-' ? -1 : 1;
+        (*s)++;
+    }
+    if (!isdigit((unsigned char)**s)) {
+        return false;
+    }
+    h = strtol(*s, &end, 10);
+    *s = end;
+    if (**s == ':') {
+        (*s)++;
+        m = strtol(*s, &end, 10);
+        *s = end;
+        if (**s == ':') {
+            (*s)++;
+            sec = strtol(*s, &end, 10);
+            *s = end;
+        }
+    }
+    if (h > 167 || m > 59 || sec > 59) {
+        return false;
+    }
+    *v = (int32_t)(sign * (h * 3600 + m * 60 + sec));
+    return true;
+}
+
+static bool tz_date(const char **s, struct tzrule_date *d)
+{
+    char *end;
+
+    d->time = 7200;
+    if (**s == 'M') {
+        d->kind = 'M';
+        (*s)++;
+        d->m = (int)strtol(*s, &end, 10);
+        if (*end != '.') {
+            return false;
+        }
+        d->w = (int)strtol(end + 1, &end, 10);
+        if (*end != '.') {
+            return false;
+        }
+        d->d = (int)strtol(end + 1, &end, 10);
+        *s = end;
+        if (d->m < 1 || d->m > 12 || d->w < 1 || d->w > 5 || d->d < 0 || d->d > 6) {
+            return false;
+        }
+    } else if (**s == 'J') {
+        d->kind = 'J';
+        d->n = (int)strtol(*s + 1, &end, 10);
+        *s = end;
+    } else if (isdigit((unsigned char)**s)) {
+        d->kind = 'n';
+        d->n = (int)strtol(*s, &end, 10);
+        *s = end;
+    } else {
+        return false;
+    }
+    if (**s == '/') {
+        (*s)++;
+        return tz_hms(s, &d->time);
+    }
+    return true;
+}
+
+static bool is_leap(int64_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Local (zone-relative) seconds since 1970 at which the rule date starts in year y. */
+static int64_t tz_date_local(const struct tzrule_date *d, int64_t y)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int64_t days;
+
+    if (d->kind == 'M') {
+        int64_t first = days_from_civil(y, (unsigned)d->m, 1);
+        int wd1 = (int)(((first % 7) + 11) % 7);
+        int day = 1 + (d->d - wd1 + 7) % 7 + (d->w - 1) * 7;
+        int len = mdays[d->m - 1] + (d->m == 2 && is_leap(y));
+
+        while (day > len) {
+            day -= 7;
+        }
+        days = first + day - 1;
+    } else if (d->kind == 'J') {
+        days = days_from_civil(y, 1, 1) + d->n - 1 + (is_leap(y) && d->n >= 60);
+    } else {
+        days = days_from_civil(y, 1, 1) + d->n;
+    }
+    return days * 86400 + d->time;
+}
+
+/* Applies a POSIX TZ string to a UTC instant. */
+static bool tz_rule_apply(const char *rule, int64_t t, int32_t *off, char *zone, size_t zonesz)
+{
+    struct tzrule_part std;
+    struct tzrule_part dst;
+    struct tzrule_date start;
+    struct tzrule_date end;
+    const char *s = rule;
+    int32_t v;
+    struct civil c;
+    int64_t st;
+    int64_t en;
+    bool in_dst;
+
+    if (!tz_name(&s, std.name, sizeof(std.name)) || !tz_hms(&s, &v)) {
+        return false;
+    }
+    std.off = -v;
+    if (*s == '\0') {
+        *off = std.off;
+        snprintf(zone, zonesz, "%s", std.name);
+        return true;
+    }
+    if (!tz_name(&s, dst.name, sizeof(dst.name))) {
+        return false;
+    }
+    dst.off = std.off + 3600;
+    if (*s != ',' && *s != '\0') {
+        if (!tz_hms(&s, &v)) {
+            return false;
+        }
+        dst.off = -v;
+    }
+    if (*s != ',') {
+        return false; /* no rule: unsupported default */
+    }
+    s++;
+    if (!tz_date(&s, &start) || *s != ',') {
+        return false;
+    }
+    s++;
+    if (!tz_date(&s, &end)) {
+        return false;
+    }
+    to_civil(t + std.off, &c);
+    st = tz_date_local(&start, c.year) - std.off;
+    en = tz_date_local(&end, c.year) - dst.off;
+    in_dst = st < en ? (t >= st && t < en) : !(t >= en && t < st);
+    *off = in_dst ? dst.off : std.off;
+    snprintf(zone, zonesz, "%s", in_dst ? dst.name : std.name);
+    return true;
+}
+
 int tmpl_time_in_zone(const struct tmpl_value *t, const char *name, struct tmpl_value **out)
 {
     char path[512];
@@ -632,6 +829,26 @@ int tmpl_time_in_zone(const struct tmpl_value *t, const char *name, struct tmpl_
                 if (ai < charcnt) {
                     snprintf(r->u.t.zone, sizeof(r->u.t.zone), "%.*s", (int)(charcnt - ai),
                              abbr + ai);
+                }
+                /* After the last transition the footer's POSIX TZ rule decides (v2+). */
+                if (tsz == 8 && (timecnt == 0 || i == timecnt)) {
+                    size_t foot = (size_t)(h - data) + 44 + timecnt * 9 + typecnt * 6 + charcnt +
+                                  leap * 12 + isstd + isut;
+
+                    if (foot < len && data[foot] == '\n') {
+                        char rule[128];
+                        size_t k = 0;
+
+                        for (foot++; foot < len && data[foot] != '\n' && k + 1 < sizeof(rule);
+                             foot++) {
+                            rule[k++] = (char)data[foot];
+                        }
+                        rule[k] = '\0';
+                        if (k > 0) {
+                            tz_rule_apply(rule, t->u.t.sec, &r->u.t.off, r->u.t.zone,
+                                          sizeof(r->u.t.zone));
+                        }
+                    }
                 }
                 *out = r;
                 rc = AR_OK;

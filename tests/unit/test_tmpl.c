@@ -78,6 +78,11 @@ static const struct tcase cases[] = {
      "2026-11-27T09:23:31Z 1795771311", NULL, TMPL_TEXT},
     {"{{ (index .Alerts 0).StartsAt | tz \"Europe/Berlin\" | date \"15:04 MST -0700\" }}",
      "10:21 CET +0100", NULL, TMPL_TEXT},
+    {"{{ toDate \"2006-01-02 15:04\" \"2040-07-01 12:00\" | tz \"America/New_York\" | date \"15:04 "
+     "MST\" }} {{ toDate \"2006-01-02 15:04\" \"2040-01-01 12:00\" | tz \"Australia/Sydney\" | "
+     "date "
+     "\"15:04 MST\" }}",
+     "08:00 EDT 23:00 AEDT", NULL, TMPL_TEXT},
     {"{{ tz \"No/Such_Zone\" (index .Alerts 0).StartsAt }}", NULL,
      "error calling tz: unknown time zone No/Such_Zone", TMPL_TEXT},
     /* control structures, variables */
