@@ -175,7 +175,8 @@ void tmpl_set_limits(struct tmpl_set *set, size_t max_output, unsigned max_depth
 void tmpl_set_kv_style(struct tmpl_set *set, enum tmpl_kv_style style);
 /* Parses Go template text. Top-level text becomes the template `name`; `define`d templates
  * are added by their own names. Errors: AR_EINVAL with
- * "template: <name>:<line>:<col>: <message>" in err; the set is unchanged on error. */
+ * "template: <name>:<line>:<col>: <message>" in err (1-based column; Go itself gives only
+ * the line here); the set is unchanged on error. */
 int tmpl_set_parse(struct tmpl_set *set, const char *name, const char *text, size_t len,
                    struct ar_error *err);
 /* Reads and parses a file; the template name is the file's base name. */
@@ -190,8 +191,9 @@ const char **tmpl_set_names(const struct tmpl_set *set, size_t *n);
 
 /* Executes template `name` with dot = data (may be NULL for nil), appending to out.
  * Errors: AR_ENOTFOUND (no such template), AR_EINVAL (execution error), AR_ELIMIT (output,
- * depth or step limit); err holds "template: <name>:<line>:<col>: executing ...". The
- * output appended before an error is left in out. */
+ * depth or step limit); err holds Go's text, e.g. `template: :1:3: executing "" at
+ * <.GroupKey>: can't evaluate field GroupKey in type *template.Data` (file name, line,
+ * 0-based byte column as Go prints it). The output appended before an error is left in out. */
 int tmpl_set_execute(const struct tmpl_set *set, const char *name, enum tmpl_mode mode,
                      const struct tmpl_value *data, struct buf *out, struct ar_error *err);
 /* Parses text as an anonymous template that can call the set's templates (its own defines
