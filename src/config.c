@@ -527,8 +527,8 @@ static int validate_file(struct config_file *f, const struct ynode *root, struct
             if (u != NULL && strcmp(u->name, t->name) == 0) {
                 const struct ynode *n = seq_item(mute ? mti : ti, idx);
                 char p[64];
-                snprintf(p, sizeof(p), "%s[%zu].name", mute ? "mute_time_intervals" : "time_intervals",
-                         idx);
+                snprintf(p, sizeof(p), "%s[%zu].name",
+                         mute ? "mute_time_intervals" : "time_intervals", idx);
                 snprintf(msg, sizeof(msg), "%stime interval \"%s\" is not unique",
                          mute ? "mute " : "", t->name);
                 return error_at_line(c, n ? n->line : 0, p, msg);

@@ -437,6 +437,82 @@ static void test_errors(void)
     CHECK_INT(config_load_file("config/does-not-exist.yml", &c, &err), AR_EIO);
 }
 
+/* Rejected files under config/invalid with their messages; the part after the location
+ * was checked against amtool check-config (Alertmanager 0.25). */
+static const struct error_case invalid_files[] = {
+    {"config/invalid/email_dup.yml",
+     "config/invalid/email_dup.yml:9: receivers[0].email_configs[0]: duplicate header \"A\" in"
+     " email config"},
+    {"config/invalid/email_hostport.yml",
+     "config/invalid/email_hostport.yml:8: receivers[0].email_configs[0].smarthost: address"
+     " nohost: missing port in address"},
+    {"config/invalid/http_auth_basic.yml",
+     "config/invalid/http_auth_basic.yml:7: receivers[0].webhook_configs[0].http_config:"
+     " authorization type cannot be set to \"basic\", use \"basic_auth\" instead"},
+    {"config/invalid/http_oauth.yml",
+     "config/invalid/http_oauth.yml:7: receivers[0].webhook_configs[0].http_config: either"
+     " oauth2 client_secret or client_secret_file must be configured"},
+    {"config/invalid/inh_equal.yml",
+     "config/invalid/inh_equal.yml:6: inhibit_rules[0]: \"1a\" is not a valid label name"},
+    {"config/invalid/inh_re.yml",
+     "config/invalid/inh_re.yml:6: inhibit_rules[0].target_match_re.a: error parsing regexp:"
+     " missing closing ): `^(?:()$`"},
+    {"config/invalid/og_resp.yml",
+     "config/invalid/og_resp.yml:6: receivers[0].opsgenie_configs[0]: opsGenieConfig responder"
+     " {   team} has to have at least one of id, username or name specified"},
+    {"config/invalid/pd_nokey.yml",
+     "config/invalid/pd_nokey.yml:6: receivers[0].pagerduty_configs[0]: missing service or"
+     " routing key in PagerDuty config"},
+    {"config/invalid/po_nouser.yml",
+     "config/invalid/po_nouser.yml:6: receivers[0].pushover_configs[0]: missing user key in"
+     " Pushover config"},
+    {"config/invalid/slack_action.yml",
+     "config/invalid/slack_action.yml:8: receivers[0].slack_configs[0].actions[0]: missing name"
+     " or url in Slack action configuration"},
+    {"config/invalid/slack_field.yml",
+     "config/invalid/slack_field.yml:8: receivers[0].slack_configs[0].fields[0]: missing value"
+     " in Slack field configuration"},
+    {"config/invalid/sns_two.yml",
+     "config/invalid/sns_two.yml:6: receivers[0].sns_configs[0]: must provide either a Target"
+     " ARN, Topic ARN, or Phone Number for SNS config"},
+    {"config/invalid/tg_parse.yml",
+     "config/invalid/tg_parse.yml:6: receivers[0].telegram_configs[0]: unknown parse_mode on"
+     " telegram_config, must be Markdown, MarkdownV2, HTML or empty string"},
+    {"config/invalid/ti_dom.yml",
+     "config/invalid/ti_dom.yml:8: time_intervals[0].time_intervals[0].days_of_month[0]: end"
+     " day must be negative if start day is negative"},
+    {"config/invalid/ti_month.yml",
+     "config/invalid/ti_month.yml:8: time_intervals[0].time_intervals[0].months[0]: end month"
+     " january is before start month march"},
+    {"config/invalid/ti_range.yml",
+     "config/invalid/ti_range.yml:8: time_intervals[0].time_intervals[0].weekdays[0]: couldn't"
+     " parse range monday:tuesday:friday, invalid format"},
+    {"config/invalid/ti_time.yml",
+     "config/invalid/ti_time.yml:8: time_intervals[0].time_intervals[0].times[0]: couldn't"
+     " parse timestamp 25:00, invalid format"},
+    {"config/invalid/vo_nokey.yml",
+     "config/invalid/vo_nokey.yml:6: receivers[0].victorops_configs[0]: no global VictorOps API"
+     " Key set"},
+    {"config/invalid/vo_reserved.yml",
+     "config/invalid/vo_reserved.yml:6: receivers[0].victorops_configs[0]: victorOps config"
+     " contains custom field entity_state which cannot be used as it conflicts with the"
+     " fixed/static fields"},
+    {"config/invalid/wechat_type.yml",
+     "config/invalid/wechat_type.yml:9: receivers[0].wechat_configs[0]: weChat message type"
+     " \"html\" does not match valid options ^(text|markdown)$"},
+};
+
+static void test_invalid_files(void)
+{
+    for (size_t i = 0; i < AR_ARRAY_LEN(invalid_files); i++) {
+        struct config *c = NULL;
+        struct ar_error err;
+        CHECK_INT(config_load_file(invalid_files[i].yaml, &c, &err), AR_EINVAL);
+        CHECK_STR(err.msg, invalid_files[i].want);
+        config_unref(c);
+    }
+}
+
 static void test_group_by_inheritance(void)
 {
     struct config *c = load_text("route:\n"
@@ -635,6 +711,7 @@ int main(void)
     test_golden("scalars", true); /* yaml.v2 quoting of ~100 awkward strings */
     test_full_tree();
     test_errors();
+    test_invalid_files();
     test_group_by_inheritance();
     test_null_inhibit_and_matchers();
     test_all_receivers();
