@@ -85,6 +85,14 @@ static void handle_v2(struct api *api, const struct http_request *req, const cha
         }
         return;
     }
+    if (strcmp(path, "/alerts/groups") == 0) {
+        if (is(req, "GET")) {
+            api_alert_groups_get(api, req, resp);
+        } else {
+            method_not_allowed(req, resp, "GET");
+        }
+        return;
+    }
     if (strcmp(path, "/status") == 0) {
         if (is(req, "GET")) {
             api_status_get(api, req, resp);

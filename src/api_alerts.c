@@ -5,6 +5,7 @@
 #include "ar/api.h"
 
 #include "ar/clock.h"
+#include "ar/dispatch.h"
 #include "ar/json_out.h"
 #include "ar/log.h"
 #include "ar/matcher.h"
@@ -82,10 +83,14 @@ void api_alerts_post(struct api *api, const struct http_request *req, struct htt
     ingest_result_cleanup(&r);
 }
 
-static int cmp_fp(const void *a, const void *b)
+/* qsort has no context argument; GET handlers run on many threads, so the alerts being
+ * sorted are passed through a thread-local. */
+static _Thread_local struct alert **sort_ctx;
+
+static int cmp_index_fp(const void *a, const void *b)
 {
-    uint64_t x = (*(struct alert *const *)a)->fp;
-    uint64_t y = (*(struct alert *const *)b)->fp;
+    uint64_t x = sort_ctx[*(const size_t *)a]->fp;
+    uint64_t y = sort_ctx[*(const size_t *)b]->fp;
 
     return x < y ? -1 : x > y;
 }
@@ -104,7 +109,29 @@ static void collect_receiver(const struct route *r, void *ctx)
     }
 }
 
-static void put_alert(struct buf *b, const struct alert *a, const struct receiver_list *rl)
+static void put_status(struct buf *b, const struct alert_status *st)
+{
+    char fp[17];
+
+    buf_puts(b, "\"status\":{\"inhibitedBy\":[");
+    if (st->inhibited) {
+        fingerprint_format(st->inhibited_by, fp);
+        buf_printf(b, "\"%s\"", fp);
+    }
+    buf_puts(b, "],\"silencedBy\":[");
+    for (size_t i = 0; i < st->nsilenced; i++) {
+        if (i > 0) {
+            buf_putc(b, ',');
+        }
+        json_put_cstr(b, st->silenced_by[i]);
+    }
+    buf_printf(b, "],\"state\":\"%s\"}",
+               st->inhibited || st->nsilenced > 0 ? "suppressed" : "active");
+}
+
+/* One gettable alert, fields in Alertmanager's order (COMPAT 1.4). */
+static void put_alert(struct buf *b, const struct alert *a, const struct receiver_list *rl,
+                      const struct alert_status *st)
 {
     char fp[17];
 
@@ -113,7 +140,9 @@ static void put_alert(struct buf *b, const struct alert *a, const struct receive
     buf_puts(b, ",\"endsAt\":");
     json_put_time(b, a->ends_at, a->ends_off_min);
     fingerprint_format(a->fp, fp);
-    buf_printf(b, ",\"fingerprint\":\"%s\",\"receivers\":[", fp);
+    buf_puts(b, ",\"fingerprint\":\"");
+    buf_append(b, fp, 16);
+    buf_puts(b, "\",\"receivers\":[");
     for (size_t i = 0; i < rl->n; i++) {
         buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
         json_put_cstr(b, rl->names[i]);
@@ -121,8 +150,9 @@ static void put_alert(struct buf *b, const struct alert *a, const struct receive
     }
     buf_puts(b, "],\"startsAt\":");
     json_put_time(b, a->starts_at, a->starts_off_min);
-    buf_puts(b, ",\"status\":{\"inhibitedBy\":[],\"silencedBy\":[],\"state\":\"active\"},"
-                "\"updatedAt\":");
+    buf_putc(b, ',');
+    put_status(b, st);
+    buf_puts(b, ",\"updatedAt\":");
     json_put_time(b, a->updated_at, 0);
     if (a->generator_url != NULL) {
         buf_puts(b, ",\"generatorURL\":");
@@ -133,72 +163,201 @@ static void put_alert(struct buf *b, const struct alert *a, const struct receive
     buf_putc(b, '}');
 }
 
-void api_alerts_get(struct api *api, const struct http_request *req, struct http_response *resp)
-{
-    struct matcher_list filters;
-    struct ar_regex *receiver_re = NULL;
-    struct ar_error err;
-    struct alert **snap = NULL;
-    struct config *cfg = NULL;
-    size_t n;
-    size_t written = 0;
-    bool active = api_param_bool(req, "active", true);
+/* Query parameters shared by GET /alerts and GET /alerts/groups. */
+struct alert_filter {
+    struct matcher_list matchers;
+    struct ar_regex *receiver_re;
+    bool active;
+    bool silenced;
+    bool inhibited;
+};
 
-    /* silenced / inhibited / unprocessed filters select nothing until silences and
-     * inhibition exist: every alert is "active". */
-    matcher_list_init(&filters);
+static void filter_cleanup(struct alert_filter *f)
+{
+    regex_free(f->receiver_re);
+    matcher_list_cleanup(&f->matchers);
+}
+
+/* Parses the filter params; on error writes the 400 reply and returns false. */
+static bool filter_parse(const struct http_request *req, struct alert_filter *f,
+                         struct http_response *resp)
+{
+    struct ar_error err;
+
+    matcher_list_init(&f->matchers);
+    f->receiver_re = NULL;
+    f->active = api_param_bool(req, "active", true);
+    f->silenced = api_param_bool(req, "silenced", true);
+    f->inhibited = api_param_bool(req, "inhibited", true);
     for (size_t i = 0; i < req->nparams; i++) {
         if (strcmp(req->params[i].key, "filter") == 0) {
             struct matcher *m = NULL;
             /* COMPAT: one matcher per filter value. */
             if (matcher_parse(req->params[i].value, &m, &err) != AR_OK) {
                 api_reply_json_string(resp, 400, err.msg);
-                goto out;
+                return false;
             }
-            matcher_list_add_take(&filters, m);
-        } else if (strcmp(req->params[i].key, "receiver") == 0 && receiver_re == NULL) {
-            if (regex_compile(req->params[i].value, &receiver_re, &err) != AR_OK) {
+            matcher_list_add_take(&f->matchers, m);
+        } else if (strcmp(req->params[i].key, "receiver") == 0 && f->receiver_re == NULL) {
+            if (regex_compile(req->params[i].value, &f->receiver_re, &err) != AR_OK) {
                 char msg[1200];
                 snprintf(msg, sizeof(msg), "failed to parse receiver param: %s", err.msg);
                 api_reply_json_string(resp, 400, msg);
-                goto out;
+                return false;
             }
         }
     }
+    return true;
+}
+
+/* COMPAT 1.4: state and label filters (receiver handled by the caller). */
+static bool filter_keeps(const struct alert_filter *f, const struct alert *a,
+                         const struct alert_status *st)
+{
+    bool suppressed = st->inhibited || st->nsilenced > 0;
+
+    if (!f->active && !suppressed) {
+        return false;
+    }
+    if (!f->silenced && st->nsilenced > 0) {
+        return false;
+    }
+    if (!f->inhibited && st->inhibited) {
+        return false;
+    }
+    return matchers_match(&f->matchers, &a->labels);
+}
+
+void api_alerts_get(struct api *api, const struct http_request *req, struct http_response *resp)
+{
+    struct alert_filter f;
+    struct alert **snap = NULL;
+    struct alert_status *status = NULL;
+    struct config *cfg = NULL;
+    size_t n;
+    size_t written = 0;
+    size_t *order;
+
+    if (!filter_parse(req, &f, resp)) {
+        filter_cleanup(&f);
+        return;
+    }
     cfg = core_config(api->core);
-    n = core_snapshot(api->core, clock_now_ns(), &snap);
-    qsort(snap, n, sizeof(*snap), cmp_fp);
+    n = core_snapshot(api->core, clock_now_ns(), &snap, &status);
+    /* sort an index so statuses stay aligned with their alerts */
+    order = ar_malloc((n ? n : 1) * sizeof(*order));
+    for (size_t i = 0; i < n; i++) {
+        order[i] = i;
+    }
+    sort_ctx = snap;
+    qsort(order, n, sizeof(*order), cmp_index_fp);
     resp->status = 200;
     resp->content_type = "application/json";
     buf_reserve(&resp->body, n * 512 + 2);
     buf_putc(&resp->body, '[');
-    for (size_t i = 0; i < n; i++) {
+    for (size_t k = 0; k < n; k++) {
+        size_t i = order[k];
         struct alert *a = snap[i];
         struct receiver_list rl;
-        bool keep = active && matchers_match(&filters, &a->labels);
+        bool keep = filter_keeps(&f, a, &status[i]);
 
         rl.n = 0;
         if (keep) {
             route_match(cfg->route, &a->labels, collect_receiver, &rl);
         }
-        if (keep && receiver_re != NULL) {
+        if (keep && f.receiver_re != NULL) {
             keep = false;
-            for (size_t k = 0; k < rl.n && !keep; k++) {
-                keep = regex_match(receiver_re, rl.names[k], strlen(rl.names[k]));
+            for (size_t r = 0; r < rl.n && !keep; r++) {
+                keep = regex_match(f.receiver_re, rl.names[r], strlen(rl.names[r]));
             }
         }
         if (keep) {
             if (written++ > 0) {
                 buf_putc(&resp->body, ',');
             }
-            put_alert(&resp->body, a, &rl);
+            put_alert(&resp->body, a, &rl, &status[i]);
         }
-        alert_unref(a);
     }
     buf_putc(&resp->body, ']');
-    free(snap);
-out:
+    free(order);
+    core_snapshot_free(snap, status, n);
     config_unref(cfg);
-    regex_free(receiver_re);
-    matcher_list_cleanup(&filters);
+    filter_cleanup(&f);
+}
+
+/* COMPAT 1.5: groups sorted by group labels (label-set order), ties by receiver. */
+static int cmp_groups(const void *pa, const void *pb)
+{
+    const struct group_view *a = *(const struct group_view *const *)pa;
+    const struct group_view *b = *(const struct group_view *const *)pb;
+    int c = labelset_compare(&a->labels, &b->labels);
+
+    return c != 0 ? c : strcmp(a->receiver, b->receiver);
+}
+
+void api_alert_groups_get(struct api *api, const struct http_request *req,
+                          struct http_response *resp)
+{
+    struct alert_filter f;
+    struct group_view *groups = NULL;
+    struct alert_status **status = NULL;
+    struct group_view **order;
+    struct config *cfg;
+    size_t n;
+    size_t written = 0;
+
+    if (!filter_parse(req, &f, resp)) {
+        filter_cleanup(&f);
+        return;
+    }
+    cfg = core_config(api->core);
+    n = core_groups(api->core, &groups, &status);
+    order = ar_malloc((n ? n : 1) * sizeof(*order));
+    for (size_t i = 0; i < n; i++) {
+        order[i] = &groups[i];
+    }
+    qsort(order, n, sizeof(*order), cmp_groups);
+    resp->status = 200;
+    resp->content_type = "application/json";
+    buf_putc(&resp->body, '[');
+    for (size_t k = 0; k < n; k++) {
+        const struct group_view *g = order[k];
+        struct alert_status *st = status[g - groups];
+        size_t shown = 0;
+
+        if (f.receiver_re != NULL &&
+            !regex_match(f.receiver_re, g->receiver, strlen(g->receiver))) {
+            continue;
+        }
+        for (size_t i = 0; i < g->nalerts; i++) {
+            const struct alert *a = g->alerts[i];
+            struct receiver_list rl;
+            if (!filter_keeps(&f, a, &st[i]) || a->ends_at < clock_now_ns()) {
+                continue;
+            }
+            if (shown++ == 0) {
+                if (written++ > 0) {
+                    buf_putc(&resp->body, ',');
+                }
+                buf_puts(&resp->body, "{\"alerts\":[");
+            } else {
+                buf_putc(&resp->body, ',');
+            }
+            rl.n = 0;
+            route_match(cfg->route, &a->labels, collect_receiver, &rl);
+            put_alert(&resp->body, a, &rl, &st[i]);
+        }
+        if (shown > 0) {
+            buf_puts(&resp->body, "],\"labels\":");
+            json_put_labelset(&resp->body, &g->labels);
+            buf_puts(&resp->body, ",\"receiver\":{\"name\":");
+            json_put_cstr(&resp->body, g->receiver);
+            buf_puts(&resp->body, "}}");
+        }
+    }
+    buf_putc(&resp->body, ']');
+    free(order);
+    core_groups_free(groups, status, n);
+    config_unref(cfg);
+    filter_cleanup(&f);
 }

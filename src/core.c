@@ -11,7 +11,11 @@
 
 #include "ar/alert_store.h"
 #include "ar/clock.h"
+#include "ar/dispatch.h"
+#include "ar/inhibit.h"
 #include "ar/log.h"
+#include "ar/nflog.h"
+#include "ar/notify.h"
 #include "ar/silence.h"
 #include "ar/timefmt.h"
 
@@ -60,7 +64,7 @@ static int completion_wait(struct completion *c)
     return c->result;
 }
 
-enum msg_kind { MSG_INGEST, MSG_SNAPSHOT, MSG_CALL, MSG_STOP };
+enum msg_kind { MSG_INGEST, MSG_SNAPSHOT, MSG_GROUPS, MSG_CALL, MSG_SEND_DONE, MSG_STOP };
 
 struct msg {
     enum msg_kind kind;
@@ -76,7 +80,16 @@ struct msg {
     /* snapshot */
     int64_t now_ns;
     struct alert **snap;
+    struct alert_status *status;
+    bool want_status;
     size_t nsnap;
+    /* groups */
+    struct group_view *groups;
+    struct alert_status **gstatus;
+    size_t ngroups;
+    /* send done (heap message, no waiter) */
+    struct send_ctx *sc;
+    struct notify_result res;
 };
 
 enum op_kind { OP_PUT, OP_DELETE, OP_EVENT, OP_TRUNCATE, OP_APPLY };
@@ -138,6 +151,9 @@ struct core {
     size_t compact_rows;     /* log rows below compact_below */
 
     struct silence_set *silences;
+    struct nflog *nflog;
+    struct inhibitor *inhibitor;   /* for cfg */
+    struct dispatcher *dispatcher; /* for cfg */
 };
 
 struct core_txn {
@@ -391,6 +407,8 @@ static void ingest_one(struct core *c, struct alert *a, int64_t now, struct writ
     }
     log_put(c, b, res);
     alert_store_put_take(c->alerts, res);
+    inhibitor_put(c->inhibitor, res);
+    dispatcher_put(c->dispatcher, res, now, clock_monotonic_ns());
 }
 
 static void gc(struct core *c, int64_t now, struct write_batch *b)
@@ -412,6 +430,7 @@ static void gc(struct core *c, int64_t now, struct write_batch *b)
     for (size_t i = 0; i < n; i++) {
         log_delete(c, b, victims[i]);
         batch_op(b, OP_EVENT, victims[i], "deleted", now, 0);
+        inhibitor_remove(c->inhibitor, victims[i]->fp);
         alert_store_remove(c->alerts, victims[i]->fp);
     }
     free(victims);
@@ -420,20 +439,105 @@ static void gc(struct core *c, int64_t now, struct write_batch *b)
     }
 }
 
+static void post(struct core *c, struct msg *m);
+
+/* Notifier thread: hands a finished send back to the core thread. */
+static void core_send_done(void *ctx, struct send_ctx *sc, const struct notify_result *res)
+{
+    struct core *c = ctx;
+    struct msg *m = ar_calloc(1, sizeof(*m));
+
+    m->kind = MSG_SEND_DONE;
+    m->sc = sc;
+    m->res = *res;
+    post(c, m);
+}
+
+static void status_of(struct core *c, const struct alert *a, int64_t now,
+                      struct alert_status *st)
+{
+    const char *ids[64];
+    size_t n = silence_set_mutes(c->silences, &a->labels, now, ids, AR_ARRAY_LEN(ids));
+
+    if (n > AR_ARRAY_LEN(ids)) {
+        n = AR_ARRAY_LEN(ids);
+    }
+    st->nsilenced = n;
+    st->silenced_by = n ? ar_malloc(n * sizeof(char *)) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        st->silenced_by[i] = ar_strdup(ids[i]);
+    }
+    st->inhibited = inhibitor_check(c->inhibitor, &a->labels, a->fp, now, &st->inhibited_by);
+}
+
 static void snapshot(struct core *c, struct msg *m)
 {
     struct alert *a;
     size_t n = 0;
+    size_t cap = alert_store_count(c->alerts) + 1;
 
-    m->snap = ar_malloc((alert_store_count(c->alerts) + 1) * sizeof(*m->snap));
+    m->snap = ar_malloc(cap * sizeof(*m->snap));
+    if (m->want_status) {
+        m->status = ar_calloc(cap, sizeof(*m->status));
+    }
     for (size_t it = 0; (a = alert_store_next(c->alerts, &it)) != NULL;) {
         /* COMPAT: alerts whose end lies strictly in the past are never listed. */
         if (a->ends_at < m->now_ns) {
             continue;
         }
+        if (m->status != NULL) {
+            status_of(c, a, m->now_ns, &m->status[n]);
+        }
         m->snap[n++] = alert_ref(a);
     }
     m->nsnap = n;
+}
+
+static void groups_snapshot(struct core *c, struct msg *m)
+{
+    int64_t now = clock_now_ns();
+
+    m->ngroups = dispatcher_groups(c->dispatcher, &m->groups);
+    m->gstatus = ar_calloc(m->ngroups + 1, sizeof(*m->gstatus));
+    for (size_t i = 0; i < m->ngroups; i++) {
+        m->gstatus[i] = ar_calloc(m->groups[i].nalerts + 1, sizeof(**m->gstatus));
+        for (size_t k = 0; k < m->groups[i].nalerts; k++) {
+            status_of(c, m->groups[i].alerts[k], now, &m->gstatus[i][k]);
+        }
+    }
+}
+
+/* (Re)builds the inhibitor and dispatcher for c->cfg from every stored alert: timers
+ * restart, old alerts flush at once, the notification log prevents duplicates (COMPAT 5.9). */
+static void rebuild_pipeline(struct core *c)
+{
+    struct dispatch_env env;
+    struct alert *a;
+    int64_t now = clock_now_ns();
+    int64_t mono = clock_monotonic_ns();
+
+    dispatcher_free(c->dispatcher);
+    inhibitor_free(c->inhibitor);
+    c->inhibitor = inhibitor_new(c->cfg);
+    memset(&env, 0, sizeof(env));
+    env.notifier = c->opt.notifier;
+    env.nflog = c->nflog;
+    env.silences = c->silences;
+    env.inhibitor = c->inhibitor;
+    env.external_url = c->opt.external_url ? c->opt.external_url : "";
+    env.retention_ns = c->opt.retention_ns;
+    env.send_done = core_send_done;
+    env.send_done_ctx = c;
+    c->dispatcher = dispatcher_new(c->cfg, &env);
+    for (size_t it = 0; (a = alert_store_next(c->alerts, &it)) != NULL;) {
+        inhibitor_put(c->inhibitor, a);
+    }
+    if (c->opt.notifier == NULL) {
+        return; /* nothing would deliver: keep no groups */
+    }
+    for (size_t it = 0; (a = alert_store_next(c->alerts, &it)) != NULL;) {
+        dispatcher_put(c->dispatcher, a, now, mono);
+    }
 }
 
 /* Keeps alert_log within about twice the live set: once it grows past that, every live
@@ -492,8 +596,9 @@ static void *core_main(void *arg)
 
         pthread_mutex_lock(&c->mu);
         while (c->head == NULL) {
-            int64_t wait = (next_gc < next_maintenance ? next_gc : next_maintenance) -
-                           clock_monotonic_ns();
+            int64_t next = next_gc < next_maintenance ? next_gc : next_maintenance;
+            int64_t due = dispatcher_next_deadline(c->dispatcher);
+            int64_t wait = (due < next ? due : next) - clock_monotonic_ns();
             struct timespec ts;
             if (wait <= 0) {
                 break;
@@ -525,6 +630,16 @@ static void *core_main(void *arg)
                 snapshot(c, m);
                 completion_signal(&m->done, AR_OK);
                 break;
+            case MSG_GROUPS:
+                groups_snapshot(c, m);
+                completion_signal(&m->done, AR_OK);
+                break;
+            case MSG_SEND_DONE: {
+                struct core_txn txn = {c, b, now};
+                dispatcher_send_done(c->dispatcher, m->sc, &m->res, &txn);
+                free(m); /* heap message: nobody waits for it */
+                break;
+            }
             case MSG_CALL: {
                 struct core_txn txn = {c, b, now};
                 size_t before = b->nops;
@@ -549,7 +664,12 @@ static void *core_main(void *arg)
         if (clock_monotonic_ns() >= next_maintenance) {
             struct core_txn txn = {c, b, clock_now_ns()};
             silence_set_gc(c->silences, txn.now, c->opt.retention_ns, &txn);
+            nflog_gc(c->nflog, txn.now, &txn);
             next_maintenance = clock_monotonic_ns() + c->opt.maintenance_interval_ns;
+        }
+        {
+            struct core_txn txn = {c, b, clock_now_ns()};
+            dispatcher_run(c->dispatcher, txn.now, clock_monotonic_ns(), &txn);
         }
         compact_step(c, b);
         __atomic_store_n(&c->count, alert_store_count(c->alerts), __ATOMIC_RELAXED);
@@ -607,6 +727,13 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
         core_free(c);
         return rc;
     }
+    c->nflog = nflog_new();
+    rc = nflog_load(c->nflog, st, clock_now_ns());
+    if (rc != AR_OK) {
+        core_free(c);
+        return rc;
+    }
+    rebuild_pipeline(c);
     c->count = alert_store_count(c->alerts);
     log_info("core", "loaded %zu alerts from storage", c->count);
     *out = c;
@@ -650,6 +777,11 @@ void core_stop(struct core *c)
     if (c == NULL || !c->started) {
         return;
     }
+    /* Cancel deliveries first, while the core still processes their completions (a
+     * canceled flush is retried after restart: at-least-once). */
+    if (c->opt.notifier != NULL) {
+        notifier_stop(c->opt.notifier);
+    }
     memset(&m, 0, sizeof(m));
     m.kind = MSG_STOP;
     completion_init(&m.done);
@@ -657,6 +789,19 @@ void core_stop(struct core *c)
     completion_wait(&m.done);
     completion_cleanup(&m.done);
     pthread_join(c->core_thread, NULL);
+    /* completions posted during the last turn */
+    while (c->head != NULL) {
+        struct msg *left = c->head;
+        c->head = left->next;
+        if (left->kind == MSG_SEND_DONE) {
+            struct core_txn txn = {c, NULL, clock_now_ns()};
+            struct notify_result r = left->res;
+            r.ok = false; /* the log write could not commit any more */
+            dispatcher_send_done(c->dispatcher, left->sc, &r, &txn);
+            free(left);
+        }
+    }
+    c->tail = NULL;
     pthread_mutex_lock(&c->wmu);
     c->wstop = true;
     pthread_cond_signal(&c->wcv);
@@ -674,6 +819,9 @@ void core_free(struct core *c)
         alert_unref(c->compact[i]);
     }
     free(c->compact);
+    dispatcher_free(c->dispatcher);
+    inhibitor_free(c->inhibitor);
+    nflog_free(c->nflog);
     silence_set_free(c->silences);
     alert_store_free(c->alerts);
     config_unref(c->cfg);
@@ -721,19 +869,71 @@ int core_call(struct core *c, core_fn fn, void *arg)
     return rc;
 }
 
-size_t core_snapshot(struct core *c, int64_t now_ns, struct alert ***out)
+size_t core_snapshot(struct core *c, int64_t now_ns, struct alert ***out,
+                     struct alert_status **status_out)
 {
     struct msg m;
 
     memset(&m, 0, sizeof(m));
     m.kind = MSG_SNAPSHOT;
     m.now_ns = now_ns;
+    m.want_status = status_out != NULL;
     completion_init(&m.done);
     post(c, &m);
     completion_wait(&m.done);
     completion_cleanup(&m.done);
     *out = m.snap;
+    if (status_out != NULL) {
+        *status_out = m.status;
+    }
     return m.nsnap;
+}
+
+static void status_cleanup(struct alert_status *st)
+{
+    for (size_t i = 0; i < st->nsilenced; i++) {
+        free(st->silenced_by[i]);
+    }
+    free(st->silenced_by);
+}
+
+void core_snapshot_free(struct alert **alerts, struct alert_status *status, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        alert_unref(alerts[i]);
+        if (status != NULL) {
+            status_cleanup(&status[i]);
+        }
+    }
+    free(alerts);
+    free(status);
+}
+
+size_t core_groups(struct core *c, struct group_view **out, struct alert_status ***status_out)
+{
+    struct msg m;
+
+    memset(&m, 0, sizeof(m));
+    m.kind = MSG_GROUPS;
+    completion_init(&m.done);
+    post(c, &m);
+    completion_wait(&m.done);
+    completion_cleanup(&m.done);
+    *out = m.groups;
+    *status_out = m.gstatus;
+    return m.ngroups;
+}
+
+void core_groups_free(struct group_view *v, struct alert_status **status, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < v[i].nalerts; k++) {
+            status_cleanup(&status[i][k]);
+        }
+        free(status[i]);
+    }
+    free(status);
+    dispatcher_groups_free(v, n);
 }
 
 struct config *core_config(struct core *c)
@@ -755,6 +955,9 @@ static int swap_config(struct core_txn *txn, void *arg)
     old = c->cfg;
     c->cfg = config_ref(arg);
     pthread_mutex_unlock(&c->cfg_mu);
+    if (c->dispatcher != NULL) {
+        rebuild_pipeline(c);
+    }
     config_unref(old);
     return AR_OK;
 }

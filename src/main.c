@@ -9,6 +9,7 @@
 #include "ar/flags.h"
 #include "ar/http.h"
 #include "ar/log.h"
+#include "ar/notify.h"
 #include "ar/store.h"
 
 #include <pthread.h>
@@ -128,6 +129,7 @@ static int run_daemon(struct daemon *d)
     sigset_t sigs;
     int rc = 1;
     struct stat sb;
+    struct notifier *notifier = NULL;
 
     memset(&api, 0, sizeof(api));
     api.start_ns = clock_now_ns();
@@ -145,6 +147,16 @@ static int run_daemon(struct daemon *d)
         log_info("config", "no %s found: using the built-in default configuration",
                  f->config_file);
     }
+    external_url = f->external_url[0] ? ar_strdup(f->external_url)
+                                      : default_external_url(f->listen[0]);
+    if (strncmp(external_url, "http://", 7) != 0 && strncmp(external_url, "https://", 8) != 0) {
+        const char *colon = strchr(external_url, ':');
+        log_error("main", "failed to determine external URL: \"%s\": invalid \"%.*s\" scheme, "
+                          "only 'http' and 'https' are supported",
+                  external_url, colon ? (int)(colon - external_url) : 0, external_url);
+        free(external_url);
+        return 1;
+    }
     if (load_config(d->config_path, &cfg, &err) != AR_OK) {
         log_error("config", "loading configuration failed: %s", err.msg);
         return 1;
@@ -153,6 +165,15 @@ static int run_daemon(struct daemon *d)
         log_error("store", "%s", err.msg);
         goto out;
     }
+    notifier = notifier_new(NULL);
+    if (notifier_start(notifier) != AR_OK) {
+        log_error("notify", "cannot start the notifier thread");
+        goto out;
+    }
+    memset(&copt, 0, sizeof(copt));
+    copt.notifier = notifier;
+    /* Alertmanager strips the trailing slash when it shows the external URL */
+    copt.external_url = external_url;
     copt.gc_interval_ns = f->gc_interval_ms * AR_NS_PER_MS;
     copt.retention_ns = f->retention_ms * AR_NS_PER_MS;
     copt.maintenance_interval_ns = f->maintenance_ms * AR_NS_PER_MS;
@@ -170,15 +191,6 @@ static int run_daemon(struct daemon *d)
     if (core_start(d->core) != AR_OK) {
         log_error("core", "cannot start threads");
         goto out;
-    }
-    external_url = f->external_url[0] ? ar_strdup(f->external_url)
-                                      : default_external_url(f->listen[0]);
-    if (strncmp(external_url, "http://", 7) != 0 && strncmp(external_url, "https://", 8) != 0) {
-        const char *colon = strchr(external_url, ':');
-        log_error("main", "failed to determine external URL: \"%s\": invalid \"%.*s\" scheme, "
-                          "only 'http' and 'https' are supported",
-                  external_url, colon ? (int)(colon - external_url) : 0, external_url);
-        goto stop;
     }
     prefix = route_prefix(f->route_prefix, external_url);
     api.core = d->core;
@@ -223,6 +235,7 @@ stop:
     core_stop(d->core);
 out:
     core_free(d->core);
+    notifier_free(notifier);
     store_close(st);
     config_unref(cfg);
     free(external_url);

@@ -40,6 +40,8 @@ bool api_param_bool(const struct http_request *req, const char *key, bool def);
 /* Endpoint handlers (path already stripped of the prefix). */
 void api_alerts_post(struct api *api, const struct http_request *req, struct http_response *resp);
 void api_alerts_get(struct api *api, const struct http_request *req, struct http_response *resp);
+void api_alert_groups_get(struct api *api, const struct http_request *req,
+                          struct http_response *resp);
 void api_status_get(struct api *api, const struct http_request *req, struct http_response *resp);
 void api_receivers_get(struct api *api, const struct http_request *req,
                        struct http_response *resp);

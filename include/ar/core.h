@@ -12,8 +12,12 @@
 
 struct core;
 
+struct notifier;
+
 struct core_options {
     int64_t gc_interval_ns;          /* --alerts.gc-interval: resolved alerts are deleted */
+    struct notifier *notifier;       /* delivers notifications; NULL: groups never flush */
+    const char *external_url;        /* shown in notifications */
     int64_t retention_ns;            /* --data.retention: expired silences, nflog entries */
     int64_t maintenance_interval_ns; /* --data.maintenance-interval */
 };
@@ -30,9 +34,26 @@ void core_free(struct core *c);  /* accepts NULL; call after core_stop */
  * are retried with the next commit). */
 int core_ingest(struct core *c, struct alert **alerts, size_t n);
 
+/* Status of an alert at read time (COMPAT 2.6). */
+struct alert_status {
+    char **silenced_by; /* ids of active silences matching (heap strings) */
+    size_t nsilenced;
+    bool inhibited;
+    uint64_t inhibited_by; /* fingerprint of the inhibiting source */
+};
+
 /* References to every alert not yet resolved at now_ns (endsAt >= now), in no particular
- * order. The caller unrefs each and frees the array. */
-size_t core_snapshot(struct core *c, int64_t now_ns, struct alert ***out);
+ * order, with their status when status_out is not NULL. The caller frees with
+ * core_snapshot_free. */
+size_t core_snapshot(struct core *c, int64_t now_ns, struct alert ***out,
+                     struct alert_status **status_out);
+void core_snapshot_free(struct alert **alerts, struct alert_status *status, size_t n);
+
+/* Aggregation groups (GET /api/v2/alerts/groups) with per-alert status, parallel to each
+ * group's alerts. Free with core_groups_free. */
+struct group_view;
+size_t core_groups(struct core *c, struct group_view **out, struct alert_status ***status_out);
+void core_groups_free(struct group_view *v, struct alert_status **status, size_t n);
 
 /* The configuration in force (a new reference), and its replacement. */
 struct config *core_config(struct core *c);

@@ -83,15 +83,14 @@ int main(void)
         }
         CHECK_INT(core_ingest(c, batch, (size_t)nalerts), AR_OK);
     }
-    n = core_snapshot(c, clock_now_ns(), &snap);
+    n = core_snapshot(c, clock_now_ns(), &snap, NULL);
     CHECK_INT(n, nalerts);
     for (size_t i = 0; i < n; i++) {
         CHECK_STR(labelset_get(&snap[i]->annotations, "version"), "v149");
         /* merged re-posts keep the earliest start */
         CHECK(snap[i]->starts_at == now - AR_NS_PER_SEC);
-        alert_unref(snap[i]);
     }
-    free(snap);
+    core_snapshot_free(snap, NULL, n);
     core_stop(c);
     core_free(c);
     store_close(st);
@@ -102,13 +101,12 @@ int main(void)
 
     /* restart: same state */
     c = open_core(dir, &st, cfg, 200 * AR_NS_PER_MS);
-    n = core_snapshot(c, clock_now_ns(), &snap);
+    n = core_snapshot(c, clock_now_ns(), &snap, NULL);
     CHECK_INT(n, nalerts);
     for (size_t i = 0; i < n; i++) {
         CHECK_STR(labelset_get(&snap[i]->annotations, "version"), "v149");
-        alert_unref(snap[i]);
     }
-    free(snap);
+    core_snapshot_free(snap, NULL, n);
     /* resolve half of them, let GC (200 ms) delete those */
     {
         struct alert *batch[50];

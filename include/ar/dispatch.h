@@ -1,0 +1,76 @@
+/* The dispatcher (COMPAT 5): routes every alert version into aggregation groups, runs each
+ * group's timers (group_wait, group_interval, repeat via the notification log) and its
+ * flushes through Alertmanager's per-receiver pipeline: inhibition, active/mute time
+ * intervals, silences, then per integration dedup, delivery (by the notifier thread) and
+ * set-notifies. Owned by the core thread; rebuilt from the alert store on reload. Group
+ * timers live in a binary heap, so the next deadline is O(1) and a re-arm O(log groups). */
+#ifndef AR_DISPATCH_H
+#define AR_DISPATCH_H
+
+#include "ar/alert.h"
+#include "ar/config.h"
+#include "ar/notify.h"
+
+struct core_txn;
+struct nflog;
+struct silence_set;
+struct inhibitor;
+struct dispatcher;
+struct send_ctx;
+
+struct dispatch_env {
+    struct notifier *notifier;
+    struct nflog *nflog;            /* survives reloads */
+    struct silence_set *silences;
+    struct inhibitor *inhibitor;    /* for the config of this dispatcher */
+    const char *external_url;
+    int64_t retention_ns;           /* nflog entries expire after min(this, 2 x repeat) */
+    /* Called on the notifier thread when a send completes; must hand (sc, res) back to the
+     * core thread, which then calls dispatcher_send_done. */
+    void (*send_done)(void *ctx, struct send_ctx *sc, const struct notify_result *res);
+    void *send_done_ctx;
+};
+
+struct dispatcher *dispatcher_new(struct config *cfg, const struct dispatch_env *env);
+/* Frees every group; sends still in flight complete harmlessly later. */
+void dispatcher_free(struct dispatcher *d);
+
+/* Routes the current version of an alert into its groups (now: wall and monotonic). */
+void dispatcher_put(struct dispatcher *d, struct alert *a, int64_t now_wall, int64_t now_mono);
+/* Monotonic time of the next due group timer, or INT64_MAX. */
+int64_t dispatcher_next_deadline(const struct dispatcher *d);
+/* Flushes every group whose timer is due; also sweeps empty groups every 30 s. */
+void dispatcher_run(struct dispatcher *d, int64_t now_wall, int64_t now_mono,
+                    struct core_txn *txn);
+/* Completion of one send (core thread). d is the current dispatcher, possibly not the one
+ * that started the send (after a reload). Frees sc. */
+void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
+                          const struct notify_result *res, struct core_txn *txn);
+
+size_t dispatcher_group_count(const struct dispatcher *d);
+
+/* Counters for alertmanager_notifications_total / _failed_total (per integration type). */
+struct dispatch_metrics {
+    uint64_t notifications[INTEGRATION_TYPE_COUNT];
+    uint64_t notifications_failed[INTEGRATION_TYPE_COUNT];
+};
+const struct dispatch_metrics *dispatcher_metrics(const struct dispatcher *d);
+
+/* Groups as GET /api/v2/alerts/groups shows them. */
+struct group_view {
+    struct labelset labels;    /* copy */
+    char *receiver;
+    struct alert **alerts;     /* references, sorted (COMPAT 2.7) */
+    size_t nalerts;
+};
+/* Snapshot of every non-empty group (references); free with dispatcher_groups_free. */
+size_t dispatcher_groups(const struct dispatcher *d, struct group_view **out);
+void dispatcher_groups_free(struct group_view *v, size_t n);
+
+/* Go-quoted group key for the labels (COMPAT 5.2), appended to out. */
+void dispatch_format_group_key(const char *route_key, const struct labelset *group_labels,
+                               struct buf *out);
+/* COMPAT 2.7 order of alerts inside notifications and groups. */
+void dispatch_sort_alerts(struct alert **v, size_t n);
+
+#endif

@@ -1,0 +1,788 @@
+/* Aggregation groups and flushes (ar/dispatch.h).
+ *
+ * A group is keyed by its group key string (route key + group labels). It holds its own
+ * references to the current version of each alert (an alert_store keyed by fingerprint),
+ * its timer (a slot in the dispatcher's min-heap) and at most one flush in flight. A flush
+ * snapshots the alerts, filters them through the pipeline, and submits one notify_job per
+ * integration that passes dedup; the flush completes when every job has reported back
+ * through dispatcher_send_done. A tick that comes while a flush is in flight is kept and run
+ * as soon as that flush completes, as Alertmanager's synchronous flush would.
+ *
+ * Flush state outlives groups: a reload frees the groups but in-flight sends still find
+ * their struct flush (with group == NULL) and record the notification log. */
+#include "ar/dispatch.h"
+
+#include "ar/alert_store.h"
+#include "ar/clock.h"
+#include "ar/core.h"
+#include "ar/inhibit.h"
+#include "ar/log.h"
+#include "ar/nflog.h"
+#include "ar/silence.h"
+#include "ar/timefmt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SWEEP_INTERVAL_NS (30LL * AR_NS_PER_SEC) /* COMPAT 0.25: empty groups reaped */
+#define MIN_DEADLINE_NS (10LL * AR_NS_PER_SEC)   /* COMPAT 5.8: max(group_interval, 10s) */
+
+struct agroup;
+
+struct flush {
+    struct agroup *group;   /* NULL once the group is gone */
+    int pending;            /* sends outstanding */
+    bool failed;
+    struct alert **snap;    /* every alert of the group at flush time (references) */
+    size_t nsnap;
+    int64_t now_wall;
+};
+
+struct send_ctx {
+    struct flush *flush;
+    char *receiver;
+    char *integration;       /* "webhook[0]" */
+    enum integration_type type;
+    char *group_key;
+    uint64_t *firing;
+    size_t nfiring;
+    uint64_t *resolved;
+    size_t nresolved;
+    int64_t now_wall;
+    int64_t expires_at;
+};
+
+struct agroup {
+    char *key;
+    uint64_t hash;
+    struct agroup *next;        /* hash chain */
+    const struct route *route;  /* inside the dispatcher's config */
+    struct labelset labels;
+    struct alert_store *alerts; /* fingerprint -> current version */
+    int64_t next_mono;          /* timer; INT64_MAX when unarmed */
+    size_t heap_idx;
+    bool has_flushed;
+    bool tick_pending;          /* a tick came during the flush in flight */
+    struct flush *inflight;
+};
+
+struct dispatcher {
+    struct config *cfg;
+    struct dispatch_env env;
+    struct agroup **table;
+    size_t nbuckets;
+    size_t ngroups;
+    struct agroup **heap;
+    size_t nheap;
+    size_t heap_cap;
+    int64_t next_sweep_mono;
+    struct dispatch_metrics metrics;
+};
+
+/* ---- heap of group timers ---- */
+
+static void heap_swap(struct dispatcher *d, size_t i, size_t j)
+{
+    struct agroup *t = d->heap[i];
+
+    d->heap[i] = d->heap[j];
+    d->heap[j] = t;
+    d->heap[i]->heap_idx = i;
+    d->heap[j]->heap_idx = j;
+}
+
+static void heap_up(struct dispatcher *d, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (d->heap[p]->next_mono <= d->heap[i]->next_mono) {
+            break;
+        }
+        heap_swap(d, i, p);
+        i = p;
+    }
+}
+
+static void heap_down(struct dispatcher *d, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1;
+        size_t r = l + 1;
+        size_t m = i;
+        if (l < d->nheap && d->heap[l]->next_mono < d->heap[m]->next_mono) {
+            m = l;
+        }
+        if (r < d->nheap && d->heap[r]->next_mono < d->heap[m]->next_mono) {
+            m = r;
+        }
+        if (m == i) {
+            return;
+        }
+        heap_swap(d, i, m);
+        i = m;
+    }
+}
+
+static void heap_push(struct dispatcher *d, struct agroup *g)
+{
+    if (d->nheap == d->heap_cap) {
+        d->heap_cap = d->heap_cap ? d->heap_cap * 2 : 64;
+        d->heap = ar_realloc(d->heap, d->heap_cap * sizeof(*d->heap));
+    }
+    g->heap_idx = d->nheap;
+    d->heap[d->nheap++] = g;
+    heap_up(d, g->heap_idx);
+}
+
+static void heap_remove(struct dispatcher *d, struct agroup *g)
+{
+    size_t i = g->heap_idx;
+
+    d->nheap--;
+    if (i != d->nheap) {
+        heap_swap(d, i, d->nheap);
+        heap_down(d, i);
+        heap_up(d, i);
+    }
+}
+
+static void arm(struct dispatcher *d, struct agroup *g, int64_t at_mono)
+{
+    int64_t old = g->next_mono;
+
+    g->next_mono = at_mono;
+    if (at_mono < old) {
+        heap_up(d, g->heap_idx);
+    } else {
+        heap_down(d, g->heap_idx);
+    }
+}
+
+/* ---- group keys and ordering ---- */
+
+/* Go's strconv.Quote for the characters label values hold in practice. */
+static void go_quote(struct buf *b, const char *s)
+{
+    buf_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        switch (*p) {
+        case '"':
+            buf_puts(b, "\\\"");
+            break;
+        case '\\':
+            buf_puts(b, "\\\\");
+            break;
+        case '\n':
+            buf_puts(b, "\\n");
+            break;
+        case '\t':
+            buf_puts(b, "\\t");
+            break;
+        case '\r':
+            buf_puts(b, "\\r");
+            break;
+        case '\a':
+            buf_puts(b, "\\a");
+            break;
+        case '\b':
+            buf_puts(b, "\\b");
+            break;
+        case '\f':
+            buf_puts(b, "\\f");
+            break;
+        case '\v':
+            buf_puts(b, "\\v");
+            break;
+        default:
+            if (*p < 0x20 || *p == 0x7f) {
+                buf_printf(b, "\\x%02x", *p);
+            } else {
+                buf_putc(b, (char)*p);
+            }
+        }
+    }
+    buf_putc(b, '"');
+}
+
+void dispatch_format_group_key(const char *route_key, const struct labelset *group_labels,
+                               struct buf *out)
+{
+    buf_puts(out, route_key);
+    buf_puts(out, ":{");
+    for (size_t i = 0; i < group_labels->n; i++) {
+        if (i > 0) {
+            buf_puts(out, ", ");
+        }
+        buf_puts(out, group_labels->v[i].name);
+        buf_putc(out, '=');
+        go_quote(out, group_labels->v[i].value);
+    }
+    buf_putc(out, '}');
+}
+
+/* COMPAT 2.7: by job (present first), then instance, then label-set order. */
+static int cmp_label(const struct alert *a, const struct alert *b, const char *name)
+{
+    const char *x = labelset_get(&a->labels, name);
+    const char *y = labelset_get(&b->labels, name);
+
+    if (x != NULL && y != NULL) {
+        return strcmp(x, y);
+    }
+    if (x != NULL) {
+        return -1;
+    }
+    return y != NULL ? 1 : 0;
+}
+
+static int cmp_alerts(const void *pa, const void *pb)
+{
+    const struct alert *a = *(struct alert *const *)pa;
+    const struct alert *b = *(struct alert *const *)pb;
+    int c = cmp_label(a, b, "job");
+
+    if (c == 0) {
+        c = cmp_label(a, b, "instance");
+    }
+    if (c == 0) {
+        c = labelset_compare(&a->labels, &b->labels);
+    }
+    return c;
+}
+
+void dispatch_sort_alerts(struct alert **v, size_t n)
+{
+    /* labelset_compare is a total order on distinct label sets, so qsort's instability
+     * cannot reorder elements that compare equal (equal sets would be the same alert). */
+    qsort(v, n, sizeof(*v), cmp_alerts);
+}
+
+/* ---- groups ---- */
+
+static uint64_t hash_str(const char *s)
+{
+    return labels_fnv1a_add(labels_fnv1a_init(), s, strlen(s));
+}
+
+static struct agroup *group_find(const struct dispatcher *d, const char *key, uint64_t h)
+{
+    for (struct agroup *g = d->table[h & (d->nbuckets - 1)]; g != NULL; g = g->next) {
+        if (g->hash == h && strcmp(g->key, key) == 0) {
+            return g;
+        }
+    }
+    return NULL;
+}
+
+static void table_grow(struct dispatcher *d)
+{
+    size_t nb = d->nbuckets * 2;
+    struct agroup **t = ar_calloc(nb, sizeof(*t));
+
+    for (size_t i = 0; i < d->nbuckets; i++) {
+        struct agroup *g = d->table[i];
+        while (g != NULL) {
+            struct agroup *next = g->next;
+            g->next = t[g->hash & (nb - 1)];
+            t[g->hash & (nb - 1)] = g;
+            g = next;
+        }
+    }
+    free(d->table);
+    d->table = t;
+    d->nbuckets = nb;
+}
+
+static void group_free(struct agroup *g)
+{
+    if (g->inflight != NULL) {
+        g->inflight->group = NULL;
+    }
+    alert_store_free(g->alerts);
+    labelset_cleanup(&g->labels);
+    free(g->key);
+    free(g);
+}
+
+static void group_destroy(struct dispatcher *d, struct agroup *g)
+{
+    struct agroup **pp = &d->table[g->hash & (d->nbuckets - 1)];
+
+    while (*pp != g) {
+        pp = &(*pp)->next;
+    }
+    *pp = g->next;
+    heap_remove(d, g);
+    d->ngroups--;
+    group_free(g);
+}
+
+struct dispatcher *dispatcher_new(struct config *cfg, const struct dispatch_env *env)
+{
+    struct dispatcher *d = ar_calloc(1, sizeof(*d));
+
+    d->cfg = config_ref(cfg);
+    d->env = *env;
+    d->nbuckets = 256;
+    d->table = ar_calloc(d->nbuckets, sizeof(*d->table));
+    d->next_sweep_mono = clock_monotonic_ns() + SWEEP_INTERVAL_NS;
+    return d;
+}
+
+void dispatcher_free(struct dispatcher *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < d->nbuckets; i++) {
+        struct agroup *g = d->table[i];
+        while (g != NULL) {
+            struct agroup *next = g->next;
+            group_free(g);
+            g = next;
+        }
+    }
+    free(d->table);
+    free(d->heap);
+    config_unref(d->cfg);
+    free(d);
+}
+
+size_t dispatcher_group_count(const struct dispatcher *d)
+{
+    return d->ngroups;
+}
+
+const struct dispatch_metrics *dispatcher_metrics(const struct dispatcher *d)
+{
+    return &d->metrics;
+}
+
+static void group_labels_of(const struct route *r, const struct labelset *ls,
+                            struct labelset *out)
+{
+    labelset_init(out);
+    if (r->group_by_all) {
+        labelset_dup(out, ls);
+        return;
+    }
+    for (size_t i = 0; i < r->ngroup_by; i++) {
+        const char *v = labelset_get(ls, r->group_by[i]);
+        if (v != NULL) {
+            labelset_set(out, r->group_by[i], v);
+        }
+    }
+}
+
+static void put_into_route(struct dispatcher *d, const struct route *r, struct alert *a,
+                           int64_t now_wall, int64_t now_mono)
+{
+    struct labelset gl;
+    struct buf key;
+    struct agroup *g;
+    uint64_t h;
+
+    group_labels_of(r, &a->labels, &gl);
+    buf_init(&key, 0);
+    dispatch_format_group_key(r->key, &gl, &key);
+    h = hash_str(buf_str(&key));
+    g = group_find(d, buf_str(&key), h);
+    if (g == NULL) {
+        if (d->ngroups + 1 > d->nbuckets) {
+            table_grow(d);
+        }
+        g = ar_calloc(1, sizeof(*g));
+        g->key = buf_take(&key);
+        g->hash = h;
+        g->route = r;
+        g->labels = gl;
+        labelset_init(&gl);
+        g->alerts = alert_store_new();
+        g->next = d->table[h & (d->nbuckets - 1)];
+        d->table[h & (d->nbuckets - 1)] = g;
+        d->ngroups++;
+        /* COMPAT: a new group waits group_wait from now (not from startsAt). */
+        g->next_mono = now_mono + r->group_wait_ms * AR_NS_PER_MS;
+        heap_push(d, g);
+        log_debug("dispatch", "new aggregation group %s receiver=%s", g->key, r->receiver);
+    }
+    buf_cleanup(&key);
+    labelset_cleanup(&gl);
+    alert_store_put_take(g->alerts, alert_ref(a));
+    /* COMPAT 0.25: before the first flush, an alert already older than group_wait makes the
+     * group flush at once. */
+    if (!g->has_flushed && a->starts_at + r->group_wait_ms * AR_NS_PER_MS < now_wall &&
+        g->next_mono > now_mono) {
+        arm(d, g, now_mono);
+    }
+}
+
+struct route_collect {
+    const struct route *v[64];
+    size_t n;
+};
+
+static void collect_route(const struct route *r, void *ctx)
+{
+    struct route_collect *rc = ctx;
+
+    if (rc->n < AR_ARRAY_LEN(rc->v)) {
+        rc->v[rc->n++] = r;
+    }
+}
+
+void dispatcher_put(struct dispatcher *d, struct alert *a, int64_t now_wall, int64_t now_mono)
+{
+    struct route_collect rc;
+
+    rc.n = 0;
+    route_match(d->cfg->route, &a->labels, collect_route, &rc);
+    for (size_t i = 0; i < rc.n; i++) {
+        put_into_route(d, rc.v[i], a, now_wall, now_mono);
+    }
+}
+
+int64_t dispatcher_next_deadline(const struct dispatcher *d)
+{
+    int64_t next = d->next_sweep_mono;
+
+    if (d->nheap > 0 && d->heap[0]->next_mono < next) {
+        next = d->heap[0]->next_mono;
+    }
+    return next;
+}
+
+/* ---- flushing ---- */
+
+static bool interval_active(const struct config *cfg, char **names, size_t n, int64_t now_wall)
+{
+    int64_t unix_s = now_wall / AR_NS_PER_SEC;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct time_interval *ti = config_find_time_interval(cfg, names[i]);
+        if (ti != NULL && time_interval_contains(ti, unix_s)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void flush_free(struct flush *f)
+{
+    for (size_t i = 0; i < f->nsnap; i++) {
+        alert_unref(f->snap[i]);
+    }
+    free(f->snap);
+    free(f);
+}
+
+static void send_ctx_free(struct send_ctx *sc)
+{
+    free(sc->receiver);
+    free(sc->integration);
+    free(sc->group_key);
+    free(sc->firing);
+    free(sc->resolved);
+    free(sc);
+}
+
+static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall,
+                        int64_t now_mono, struct core_txn *txn);
+
+/* After a flush: COMPAT 5.5. */
+static void flush_finish(struct dispatcher *d, struct flush *f, int64_t now_mono,
+                         struct core_txn *txn)
+{
+    struct agroup *g = f->group;
+
+    if (g != NULL) {
+        g->inflight = NULL;
+        if (!f->failed) {
+            for (size_t i = 0; i < f->nsnap; i++) {
+                struct alert *s = f->snap[i];
+                /* resolved at flush time and not updated since the snapshot */
+                if (alert_resolved_at(s, f->now_wall) &&
+                    alert_store_find(g->alerts, s->fp) == s) {
+                    alert_store_remove(g->alerts, s->fp);
+                }
+            }
+        }
+        if (g->tick_pending) {
+            g->tick_pending = false;
+            arm(d, g, now_mono + g->route->group_interval_ms * AR_NS_PER_MS);
+            flush_group(d, g, clock_now_ns(), now_mono, txn);
+        }
+    }
+    flush_free(f);
+}
+
+struct submit_env {
+    void (*send_done)(void *ctx, struct send_ctx *sc, const struct notify_result *res);
+    void *send_done_ctx;
+};
+
+/* The notifier calls back here on its thread; the core's env callback forwards to the
+ * core thread. */
+static void job_done(struct notify_job *job, const struct notify_result *res, void *ctx)
+{
+    struct send_ctx *sc = ctx;
+    struct submit_env *se = (struct submit_env *)(sc + 1);
+
+    se->send_done(se->send_done_ctx, sc, res);
+}
+
+static uint64_t *fps_of(struct alert **v, size_t n, bool resolved, int64_t now, size_t *out_n)
+{
+    uint64_t *fps = ar_malloc((n ? n : 1) * sizeof(*fps));
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (alert_resolved_at(v[i], now) == resolved) {
+            fps[k++] = v[i]->fp;
+        }
+    }
+    *out_n = k;
+    return fps;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall,
+                        int64_t now_mono, struct core_txn *txn)
+{
+    const struct route *r = g->route;
+    const struct receiver *recv = r->receiver_ref;
+    struct flush *f;
+    struct alert **kept;
+    size_t nkept = 0;
+    struct alert *a;
+    uint64_t by;
+    size_t nfiring;
+    size_t nresolved;
+    uint64_t *firing;
+    uint64_t *resolved;
+    int64_t repeat_ns = r->repeat_interval_ms * AR_NS_PER_MS;
+    int64_t expiry = 2 * repeat_ns;
+
+    if (alert_store_count(g->alerts) == 0) {
+        return;
+    }
+    g->has_flushed = true;
+    f = ar_calloc(1, sizeof(*f));
+    f->group = g;
+    f->now_wall = now_wall;
+    f->snap = ar_malloc(alert_store_count(g->alerts) * sizeof(*f->snap));
+    for (size_t it = 0; (a = alert_store_next(g->alerts, &it)) != NULL;) {
+        f->snap[f->nsnap++] = alert_ref(a);
+    }
+    dispatch_sort_alerts(f->snap, f->nsnap);
+    g->inflight = f;
+
+    /* Pipeline stages 2-5: inhibition, active and mute time intervals, silences. */
+    kept = ar_malloc(f->nsnap * sizeof(*kept));
+    bool muted = (r->nactive_time_intervals > 0 &&
+                  !interval_active(d->cfg, r->active_time_intervals,
+                                   r->nactive_time_intervals, now_wall)) ||
+                 (r->nmute_time_intervals > 0 &&
+                  interval_active(d->cfg, r->mute_time_intervals, r->nmute_time_intervals,
+                                  now_wall));
+    for (size_t i = 0; i < f->nsnap && !muted; i++) {
+        const char *ids[1];
+        a = f->snap[i];
+        if (d->env.inhibitor != NULL &&
+            inhibitor_check(d->env.inhibitor, &a->labels, a->fp, now_wall, &by)) {
+            continue;
+        }
+        if (d->env.silences != NULL &&
+            silence_set_mutes(d->env.silences, &a->labels, now_wall, ids, 1) > 0) {
+            continue;
+        }
+        kept[nkept++] = a;
+    }
+    if (nkept == 0 || recv == NULL || recv->nintegrations == 0) {
+        /* COMPAT: nothing left (or nowhere to send): the flush succeeds without touching
+         * the notification log. */
+        free(kept);
+        flush_finish(d, f, now_mono, txn);
+        return;
+    }
+    firing = fps_of(kept, nkept, false, now_wall, &nfiring);
+    resolved = fps_of(kept, nkept, true, now_wall, &nresolved);
+    qsort(firing, nfiring, sizeof(*firing), cmp_u64);
+    qsort(resolved, nresolved, sizeof(*resolved), cmp_u64);
+    if (d->env.retention_ns > 0 && d->env.retention_ns < expiry) {
+        expiry = d->env.retention_ns;
+    }
+    f->pending = 1; /* held while submitting, so an immediate completion cannot finish it */
+    for (size_t i = 0; i < recv->nintegrations; i++) {
+        const struct integration *integ = &recv->integrations[i];
+        char name[64];
+        char *key;
+        const struct nflog_entry *e;
+        struct alert **send = kept;
+        size_t nsend = nkept;
+        struct alert **only_firing = NULL;
+
+        snprintf(name, sizeof(name), "%s[%d]", integration_type_name(integ->type), integ->index);
+        key = nflog_key(r->receiver, name, g->key);
+        e = nflog_find(d->env.nflog, key);
+        free(key);
+        if (!nflog_needs_send(e, firing, nfiring, resolved, nresolved, integ->send_resolved,
+                              now_wall, repeat_ns)) {
+            continue;
+        }
+        if (!integ->send_resolved) {
+            only_firing = ar_malloc(nkept * sizeof(*only_firing));
+            nsend = 0;
+            for (size_t k = 0; k < nkept; k++) {
+                if (!alert_resolved_at(kept[k], now_wall)) {
+                    only_firing[nsend++] = kept[k];
+                }
+            }
+            send = only_firing;
+        }
+        if (nsend == 0) {
+            /* COMPAT 5.6: nothing to send for send_resolved: false; counts as success and
+             * the log forgets the firing set. */
+            nflog_record(d->env.nflog, r->receiver, name, g->key, now_wall, firing, nfiring,
+                         resolved, nresolved, now_wall + expiry, txn);
+            free(only_firing);
+            continue;
+        }
+        {
+            struct notify_data *nd =
+                notify_data_new(d->cfg, recv, g->key, &g->labels, send, NULL, nsend,
+                                d->env.external_url, now_wall);
+            int64_t gi = r->group_interval_ms * AR_NS_PER_MS;
+            struct send_ctx *sc = ar_calloc(1, sizeof(*sc) + sizeof(struct submit_env));
+            struct submit_env *se = (struct submit_env *)(sc + 1);
+            struct notify_job *job;
+
+            sc->flush = f;
+            sc->receiver = ar_strdup(r->receiver);
+            sc->integration = ar_strdup(name);
+            sc->type = integ->type;
+            sc->group_key = ar_strdup(g->key);
+            sc->firing = ar_malloc((nfiring ? nfiring : 1) * sizeof(uint64_t));
+            memcpy(sc->firing, firing, nfiring * sizeof(uint64_t));
+            sc->nfiring = nfiring;
+            sc->resolved = ar_malloc((nresolved ? nresolved : 1) * sizeof(uint64_t));
+            memcpy(sc->resolved, resolved, nresolved * sizeof(uint64_t));
+            sc->nresolved = nresolved;
+            sc->now_wall = now_wall;
+            sc->expires_at = now_wall + expiry;
+            se->send_done = d->env.send_done;
+            se->send_done_ctx = d->env.send_done_ctx;
+            job = notify_job_new(nd, integ, now_mono + (gi > MIN_DEADLINE_NS ? gi : MIN_DEADLINE_NS),
+                                 job_done, sc);
+            notify_data_unref(nd);
+            f->pending++;
+            d->metrics.notifications[integ->type]++;
+            log_debug("dispatch", "flush group=%s receiver=%s integration=%s alerts=%zu",
+                      g->key, r->receiver, name, nsend);
+            notifier_submit(d->env.notifier, job);
+        }
+        free(only_firing);
+    }
+    free(firing);
+    free(resolved);
+    free(kept);
+    if (--f->pending == 0) {
+        flush_finish(d, f, now_mono, txn);
+    }
+}
+
+void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
+                          const struct notify_result *res, struct core_txn *txn)
+{
+    struct flush *f = sc->flush;
+
+    if (res->ok) {
+        /* COMPAT 5.6 6d: set-notifies per integration, even if a sibling failed */
+        nflog_record(d->env.nflog, sc->receiver, sc->integration, sc->group_key, sc->now_wall,
+                     sc->firing, sc->nfiring, sc->resolved, sc->nresolved, sc->expires_at, txn);
+    } else {
+        f->failed = true;
+        d->metrics.notifications_failed[sc->type]++;
+        log_error("notify", "notify failed receiver=%s integration=%s group=%s attempts=%d "
+                            "err=\"%s\"",
+                  sc->receiver, sc->integration, sc->group_key, res->attempts, res->error);
+    }
+    send_ctx_free(sc);
+    if (--f->pending == 0) {
+        flush_finish(d, f, clock_monotonic_ns(), txn);
+    }
+}
+
+void dispatcher_run(struct dispatcher *d, int64_t now_wall, int64_t now_mono,
+                    struct core_txn *txn)
+{
+    while (d->nheap > 0 && d->heap[0]->next_mono <= now_mono) {
+        struct agroup *g = d->heap[0];
+        /* COMPAT: re-armed to group_interval before flushing */
+        arm(d, g, now_mono + g->route->group_interval_ms * AR_NS_PER_MS);
+        if (g->inflight != NULL) {
+            g->tick_pending = true;
+            continue;
+        }
+        flush_group(d, g, now_wall, now_mono, txn);
+    }
+    if (now_mono >= d->next_sweep_mono) {
+        d->next_sweep_mono = now_mono + SWEEP_INTERVAL_NS;
+        for (size_t i = 0; i < d->nbuckets; i++) {
+            struct agroup *g = d->table[i];
+            while (g != NULL) {
+                struct agroup *next = g->next;
+                if (alert_store_count(g->alerts) == 0 && g->inflight == NULL) {
+                    group_destroy(d, g);
+                }
+                g = next;
+            }
+        }
+    }
+}
+
+size_t dispatcher_groups(const struct dispatcher *d, struct group_view **out)
+{
+    struct group_view *v = ar_calloc(d->ngroups + 1, sizeof(*v));
+    size_t n = 0;
+
+    for (size_t i = 0; i < d->nbuckets; i++) {
+        for (struct agroup *g = d->table[i]; g != NULL; g = g->next) {
+            struct alert *a;
+            if (alert_store_count(g->alerts) == 0) {
+                continue;
+            }
+            labelset_dup(&v[n].labels, &g->labels);
+            v[n].receiver = ar_strdup(g->route->receiver);
+            v[n].alerts = ar_malloc(alert_store_count(g->alerts) * sizeof(*v[n].alerts));
+            for (size_t it = 0; (a = alert_store_next(g->alerts, &it)) != NULL;) {
+                v[n].alerts[v[n].nalerts++] = alert_ref(a);
+            }
+            dispatch_sort_alerts(v[n].alerts, v[n].nalerts);
+            n++;
+        }
+    }
+    *out = v;
+    return n;
+}
+
+void dispatcher_groups_free(struct group_view *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        labelset_cleanup(&v[i].labels);
+        free(v[i].receiver);
+        for (size_t k = 0; k < v[i].nalerts; k++) {
+            alert_unref(v[i].alerts[k]);
+        }
+        free(v[i].alerts);
+    }
+    free(v);
+}
