@@ -89,6 +89,14 @@ int notify_webhook_build(const struct notify_data *d, const struct webhook_confi
 /* Only the webhook JSON body (version "4", trailing newline) into out. */
 int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct buf *out);
 
+/* Labels (annotations when of_annotations) with the same value on each of the first n
+ * alerts of d, into out (initialised here; the caller cleans it up). Empty when n is 0. */
+void notify_common_labels(const struct notify_data *d, size_t n, bool of_annotations,
+                          struct labelset *out);
+/* Reads a *_file secret (URL, password, token) at send time, trimmed of surrounding
+ * whitespace (COMPAT 4.8). *out is a new heap string. AR_OK, AR_EIO or AR_ELIMIT (> 64 KiB). */
+int notify_read_secret_file(const char *path, char **out);
+
 /* Copies url for messages with secrets hidden: userinfo becomes "<redacted>@" and a query
  * string "?<redacted>" ("https://<redacted>@host/path?<redacted>"). out is bounded by outsz
  * and always NUL-terminated. */

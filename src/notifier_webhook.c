@@ -1,0 +1,152 @@
+/* Webhook notifier payload (COMPAT 9.1, 9.2): the Alertmanager 0.25 "version 4" JSON body,
+ * written field by field in Go's struct order with Go's escaping, so the bytes equal what
+ * Alertmanager sends for the same group (tests/data/notify holds captured goldens).
+ * max_alerts keeps the first N alerts; status and the common labels/annotations are computed
+ * over the kept alerts only, as upstream builds its template data after truncating.
+ * Cost: O(alerts × labels) per body. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ar/alert.h"
+#include "ar/json_out.h"
+#include "ar/notify.h"
+#include "ar/timefmt.h"
+
+#define WEBHOOK_BODY_MAX (64u * 1024 * 1024)
+
+/* COMPAT: template data (and so the webhook payload) shows the receiver name passed through
+ * Go's regexp.QuoteMeta. */
+static int put_quotemeta(struct buf *b, const char *name)
+{
+    struct buf tmp;
+    int rc;
+
+    buf_init(&tmp, 0);
+    for (const char *p = name; *p != '\0'; p++) {
+        if (strchr("\\.+*?()|[]{}^$", *p) != NULL) {
+            buf_putc(&tmp, '\\');
+        }
+        buf_putc(&tmp, *p);
+    }
+    rc = json_put_string(b, buf_str(&tmp), tmp.len);
+    buf_cleanup(&tmp);
+    return rc;
+}
+
+static int put_time(struct buf *b, int64_t ns, int16_t off)
+{
+    char t[48];
+    size_t n = time_format_rfc3339_nano(ns, off, t);
+
+    buf_putc(b, '"');
+    buf_append(b, t, n);
+    return buf_putc(b, '"');
+}
+
+static int put_alert(struct buf *b, const struct alert *a, bool resolved)
+{
+    char fp[17];
+
+    buf_puts(b, resolved ? "{\"status\":\"resolved\",\"labels\":" : "{\"status\":\"firing\",\"labels\":");
+    json_put_labelset(b, &a->labels);
+    buf_puts(b, ",\"annotations\":");
+    json_put_labelset(b, &a->annotations);
+    buf_puts(b, ",\"startsAt\":");
+    put_time(b, a->starts_at, a->starts_off_min);
+    buf_puts(b, ",\"endsAt\":");
+    /* COMPAT 5.4: firing alerts have their endsAt cleared at flush. */
+    put_time(b, resolved ? a->ends_at : AR_TIME_UNSET, resolved ? a->ends_off_min : 0);
+    buf_puts(b, ",\"generatorURL\":");
+    json_put_cstr(b, a->generator_url != NULL ? a->generator_url : "");
+    buf_puts(b, ",\"fingerprint\":\"");
+    fingerprint_format(a->fp, fp);
+    buf_puts(b, fp);
+    return buf_puts(b, "\"}");
+}
+
+int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct buf *out)
+{
+    size_t n = d->nalerts;
+    size_t truncated = 0;
+    struct labelset common_labels;
+    struct labelset common_annotations;
+    bool all_resolved = true;
+    int rc;
+
+    if (max_alerts > 0 && n > max_alerts) {
+        truncated = n - (size_t)max_alerts;
+        n = (size_t)max_alerts;
+    }
+    notify_common_labels(d, n, false, &common_labels);
+    notify_common_labels(d, n, true, &common_annotations);
+    for (size_t i = 0; i < n; i++) {
+        if (!d->resolved[i]) {
+            all_resolved = false;
+        }
+    }
+    if (n == 0) {
+        all_resolved = false; /* Go: Status() of no alerts is "firing" */
+    }
+
+    buf_puts(out, "{\"receiver\":");
+    put_quotemeta(out, d->receiver_name);
+    buf_puts(out, all_resolved ? ",\"status\":\"resolved\"" : ",\"status\":\"firing\"");
+    buf_puts(out, ",\"alerts\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            buf_putc(out, ',');
+        }
+        put_alert(out, d->alerts[i], d->resolved[i]);
+    }
+    buf_puts(out, "],\"groupLabels\":");
+    json_put_labelset(out, &d->group_labels);
+    buf_puts(out, ",\"commonLabels\":");
+    json_put_labelset(out, &common_labels);
+    buf_puts(out, ",\"commonAnnotations\":");
+    json_put_labelset(out, &common_annotations);
+    buf_puts(out, ",\"externalURL\":");
+    json_put_cstr(out, d->external_url != NULL ? d->external_url : "");
+    buf_puts(out, ",\"version\":\"4\",\"groupKey\":");
+    json_put_cstr(out, d->group_key != NULL ? d->group_key : "");
+    rc = buf_printf(out, ",\"truncatedAlerts\":%zu}\n", truncated);
+    labelset_cleanup(&common_labels);
+    labelset_cleanup(&common_annotations);
+    /* Every append above fails only at the buffer maximum, after which later ones fail too
+     * (the buffer is left unchanged), so checking the last is enough. */
+    return rc;
+}
+
+int notify_webhook_build(const struct notify_data *d, const struct webhook_config *wc,
+                         struct notify_request *out, struct ar_error *err)
+{
+    char *url = NULL;
+    int rc;
+
+    if (wc->url_file != NULL && wc->url_file[0] != '\0') {
+        /* COMPAT 9.1: URL files are read on every send and trimmed. */
+        rc = notify_read_secret_file(wc->url_file, &url);
+        if (rc != AR_OK) {
+            ar_error_set(err, "read url_file %s: %s", wc->url_file, ar_strerror(rc));
+            return rc;
+        }
+    } else if (wc->url != NULL && wc->url[0] != '\0') {
+        url = ar_strdup(wc->url);
+    } else {
+        ar_error_set(err, "webhook has no url");
+        return AR_EINVAL;
+    }
+    out->body.max = WEBHOOK_BODY_MAX;
+    rc = notify_webhook_body(d, wc->max_alerts, &out->body);
+    if (rc != AR_OK) {
+        free(url);
+        ar_error_set(err, "build webhook body: %s", ar_strerror(rc));
+        return rc;
+    }
+    out->method = "POST";
+    out->url = url;
+    out->content_type = "application/json";
+    out->http = wc->http_config;
+    out->timeout_ns = wc->timeout_ns;
+    return AR_OK;
+}

@@ -1,0 +1,865 @@
+/* The delivery engine (COMPAT 5.8): one thread runs a libcurl multi loop. Submitted jobs
+ * arrive on a mutex-protected queue and the submitter wakes the loop with
+ * curl_multi_wakeup. Each job builds its request once, then alternates between WAITING
+ * (a timer: next attempt or deadline) and IN_FLIGHT (an easy handle in the multi). Retry
+ * timers live in the same loop, which sleeps in curl_multi_poll until the nearest of curl's
+ * own timeout and the earliest job timer. Jobs are kept in one intrusive list owned by the
+ * loop thread; done() is called from that thread, without the lock, exactly once per job.
+ *
+ * Retries: first attempt at once, then 0.5s × 1.5^k with ±50% jitter capped at 60s;
+ * 5xx, 429 and transport errors (timeouts included) are retryable, Retry-After (seconds or
+ * HTTP-date) is honoured on 429/503, other statuses end the job at once. Each attempt is
+ * bounded by the integration's timeout and by the job deadline.
+ *
+ * Cost per loop turn: O(jobs) to find due timers; fine for thousands of concurrent jobs. */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "ar/clock.h"
+#include "ar/log.h"
+#include "ar/notify.h"
+
+#define RESP_BODY_MAX 1024      /* response bytes kept for error texts */
+#define POLL_MAX_MS 1000        /* upper bound of one curl_multi_poll sleep */
+#define DEFAULT_UA "Alertmanager/0.25.0"
+
+const double notify_latency_bounds_s[NOTIFY_LATENCY_BUCKETS] = {1, 5, 10, 15, 20};
+
+enum job_state { JOB_NEW, JOB_WAITING, JOB_IN_FLIGHT };
+
+struct notify_job_priv {
+    struct notifier *n;
+    struct notify_job *job;
+    struct notify_job_priv *prev, *next; /* active list (loop thread only) */
+    enum job_state state;
+    struct notify_request req;
+    bool built;
+    CURL *easy;
+    struct curl_slist *headers;
+    struct buf resp;        /* first RESP_BODY_MAX bytes of the response body */
+    int64_t retry_after_ns; /* from the last response, 0 = none */
+    int64_t submit_mono_ns;
+    int64_t attempt_start_ns;
+    int64_t wake_mono_ns;   /* WAITING: next attempt */
+    int64_t backoff_ns;     /* current (unjittered) backoff interval */
+    int attempts;
+    long last_status;
+    bool last_retryable;
+    char last_error[400];
+    char curl_err[CURL_ERROR_SIZE];
+};
+
+struct notifier {
+    struct notifier_opts opts;
+    CURLM *multi;
+    pthread_t thread;
+    bool started;
+    bool joined;
+    pthread_mutex_t lock;
+    /* under lock */
+    struct notify_job_priv *queue_head, *queue_tail; /* linked through next */
+    bool stopping;
+    size_t pending;
+    struct notify_metrics metrics;
+    /* loop thread only */
+    struct notify_job_priv *active;
+    uint64_t rng;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static double rand_unit(struct notifier *n)
+{
+    /* xorshift64*: jitter only, no need for quality */
+    n->rng ^= n->rng >> 12;
+    n->rng ^= n->rng << 25;
+    n->rng ^= n->rng >> 27;
+    return (double)((n->rng * 2685821657736338717ULL) >> 11) / (double)(1ULL << 53);
+}
+
+/* ---- jobs ------------------------------------------------------------------------------ */
+
+struct notify_job *notify_job_new(struct notify_data *data, const struct integration *integ,
+                                  int64_t deadline_mono_ns, notify_done_fn done, void *ctx)
+{
+    struct notify_job *job = ar_calloc(1, sizeof(*job));
+
+    job->data = notify_data_ref(data);
+    job->integ = integ;
+    job->deadline_mono_ns = deadline_mono_ns;
+    job->done = done;
+    job->ctx = ctx;
+    return job;
+}
+
+static void priv_free(struct notify_job_priv *p)
+{
+    if (p == NULL) {
+        return;
+    }
+    notify_request_cleanup(&p->req);
+    curl_slist_free_all(p->headers);
+    buf_cleanup(&p->resp);
+    free(p);
+}
+
+void notify_job_free(struct notify_job *job)
+{
+    if (job == NULL) {
+        return;
+    }
+    if (job->priv != NULL) {
+        if (job->priv->easy != NULL) {
+            curl_easy_cleanup(job->priv->easy);
+        }
+        priv_free(job->priv);
+    }
+    notify_data_unref(job->data);
+    free(job);
+}
+
+static void metrics_job(struct notifier *n, enum integration_type t, bool ok)
+{
+    if ((int)t < 0 || t >= INTEGRATION_TYPE_COUNT) {
+        return;
+    }
+    pthread_mutex_lock(&n->lock);
+    n->metrics.type[t].notifications_total++;
+    if (!ok) {
+        n->metrics.type[t].notifications_failed++;
+    }
+    pthread_mutex_unlock(&n->lock);
+}
+
+static void metrics_attempt(struct notifier *n, enum integration_type t, bool ok, int64_t lat_ns)
+{
+    double s = (double)lat_ns / 1e9;
+    struct notify_type_metrics *m;
+
+    if ((int)t < 0 || t >= INTEGRATION_TYPE_COUNT) {
+        return;
+    }
+    pthread_mutex_lock(&n->lock);
+    m = &n->metrics.type[t];
+    m->requests_total++;
+    if (!ok) {
+        m->requests_failed++;
+    }
+    for (int i = 0; i < NOTIFY_LATENCY_BUCKETS; i++) {
+        if (s <= notify_latency_bounds_s[i]) {
+            m->latency_bucket[i]++;
+        }
+    }
+    m->latency_sum_s += s;
+    m->latency_count++;
+    pthread_mutex_unlock(&n->lock);
+}
+
+/* Completes a job: unlinks it from the active list, calls done() and frees it. */
+static void job_finish(struct notifier *n, struct notify_job_priv *p, bool ok, const char *error)
+{
+    struct notify_job *job = p->job;
+    struct notify_result res;
+
+    if (p->easy != NULL) {
+        curl_multi_remove_handle(n->multi, p->easy);
+        curl_easy_cleanup(p->easy);
+        p->easy = NULL;
+    }
+    if (p->prev != NULL) {
+        p->prev->next = p->next;
+    } else if (n->active == p) {
+        n->active = p->next;
+    }
+    if (p->next != NULL) {
+        p->next->prev = p->prev;
+    }
+    p->prev = p->next = NULL;
+
+    memset(&res, 0, sizeof(res));
+    res.ok = ok;
+    res.attempts = p->attempts;
+    res.last_status = p->last_status;
+    res.retryable = !ok && p->last_retryable;
+    snprintf(res.error, sizeof(res.error), "%s", ok ? "" : error);
+    res.latency_ns = clock_monotonic_ns() - p->submit_mono_ns;
+    metrics_job(n, job->integ->type, ok);
+    pthread_mutex_lock(&n->lock);
+    n->pending--; /* before done(), so a caller woken by it sees the job gone */
+    pthread_mutex_unlock(&n->lock);
+    if (job->done != NULL) {
+        job->done(job, &res, job->ctx);
+    }
+    notify_job_free(job);
+}
+
+/* ---- HTTP client settings (COMPAT 4.9) --------------------------------------------------- */
+
+static long tls_version(const char *v, bool is_max)
+{
+    static const struct {
+        const char *name;
+        long min, max;
+    } map[] = {
+        {"TLS10", CURL_SSLVERSION_TLSv1_0, CURL_SSLVERSION_MAX_TLSv1_0},
+        {"TLS11", CURL_SSLVERSION_TLSv1_1, CURL_SSLVERSION_MAX_TLSv1_1},
+        {"TLS12", CURL_SSLVERSION_TLSv1_2, CURL_SSLVERSION_MAX_TLSv1_2},
+        {"TLS13", CURL_SSLVERSION_TLSv1_3, CURL_SSLVERSION_MAX_TLSv1_3},
+    };
+
+    for (size_t i = 0; v != NULL && i < AR_ARRAY_LEN(map); i++) {
+        if (strcmp(v, map[i].name) == 0) {
+            return is_max ? map[i].max : map[i].min;
+        }
+    }
+    /* prometheus/common's default minimum is TLS 1.2 */
+    return is_max ? CURL_SSLVERSION_MAX_DEFAULT : CURL_SSLVERSION_TLSv1_2;
+}
+
+static void set_blob(CURL *e, CURLoption opt, const char *pem)
+{
+    struct curl_blob blob = {(void *)pem, strlen(pem), CURL_BLOB_COPY};
+
+    curl_easy_setopt(e, opt, &blob);
+}
+
+/* A value or the trimmed content of its file; *owned receives a heap copy to free. */
+static int secret_value(const char *value, const char *file, const char **out, char **owned,
+                        const char *what, char *err, size_t errsz)
+{
+    *owned = NULL;
+    if (file != NULL && file[0] != '\0') {
+        int rc = notify_read_secret_file(file, owned);
+
+        if (rc != AR_OK) {
+            snprintf(err, errsz, "unable to read %s file %s: %s", what, file, ar_strerror(rc));
+            return rc;
+        }
+        *out = *owned;
+        return AR_OK;
+    }
+    *out = value;
+    return AR_OK;
+}
+
+static int apply_http_config(struct notify_job_priv *p, CURL *e, const struct http_config *h,
+                             char *err, size_t errsz)
+{
+    const char *v1;
+    const char *v2;
+    char *o1;
+    char *o2;
+    int rc;
+
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, h == NULL || h->follow_redirects ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L); /* Go's http.Client stops after 10 */
+    curl_easy_setopt(e, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+    /* Go does not read proxy variables unless proxy_from_environment is set. */
+    if (h == NULL) {
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+        return AR_OK;
+    }
+    if (h->oauth2 != NULL) {
+        snprintf(err, errsz, "oauth2 is not supported yet");
+        return AR_EINVAL;
+    }
+    if (h->basic_auth != NULL) {
+        rc = secret_value(h->basic_auth->username, h->basic_auth->username_file, &v1, &o1,
+                          "basic auth username", err, errsz);
+        if (rc != AR_OK) {
+            return rc;
+        }
+        rc = secret_value(h->basic_auth->password, h->basic_auth->password_file, &v2, &o2,
+                          "basic auth password", err, errsz);
+        if (rc != AR_OK) {
+            free(o1);
+            return rc;
+        }
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERNAME, v1 != NULL ? v1 : "");
+        curl_easy_setopt(e, CURLOPT_PASSWORD, v2 != NULL ? v2 : "");
+        free(o1);
+        free(o2);
+    }
+    {
+        const char *type = "Bearer";
+        const char *cred = NULL;
+        const char *file = NULL;
+
+        if (h->authorization != NULL) {
+            if (h->authorization->type != NULL && h->authorization->type[0] != '\0') {
+                type = h->authorization->type;
+            }
+            cred = h->authorization->credentials;
+            file = h->authorization->credentials_file;
+        } else {
+            cred = h->bearer_token;
+            file = h->bearer_token_file;
+        }
+        if ((cred != NULL && cred[0] != '\0') || (file != NULL && file[0] != '\0')) {
+            char *line;
+
+            rc = secret_value(cred, file, &v1, &o1, "authorization credentials", err, errsz);
+            if (rc != AR_OK) {
+                return rc;
+            }
+            line = ar_asprintf("Authorization: %s %s", type, v1 != NULL ? v1 : "");
+            p->headers = curl_slist_append(p->headers, line);
+            free(line);
+            free(o1);
+        }
+    }
+    if (h->proxy_url != NULL && h->proxy_url[0] != '\0') {
+        curl_easy_setopt(e, CURLOPT_PROXY, h->proxy_url);
+        if (h->no_proxy != NULL && h->no_proxy[0] != '\0') {
+            curl_easy_setopt(e, CURLOPT_NOPROXY, h->no_proxy);
+        }
+    } else if (!h->proxy_from_environment) {
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+    }
+    if (!h->enable_http2) {
+        curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    }
+    {
+        const struct tls_config *t = &h->tls_config;
+
+        if (t->ca != NULL && t->ca[0] != '\0') {
+            set_blob(e, CURLOPT_CAINFO_BLOB, t->ca);
+        } else if (t->ca_file != NULL && t->ca_file[0] != '\0') {
+            curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file);
+        }
+        if (t->cert != NULL && t->cert[0] != '\0') {
+            set_blob(e, CURLOPT_SSLCERT_BLOB, t->cert);
+        } else if (t->cert_file != NULL && t->cert_file[0] != '\0') {
+            curl_easy_setopt(e, CURLOPT_SSLCERT, t->cert_file);
+        }
+        if (t->key != NULL && t->key[0] != '\0') {
+            set_blob(e, CURLOPT_SSLKEY_BLOB, t->key);
+        } else if (t->key_file != NULL && t->key_file[0] != '\0') {
+            curl_easy_setopt(e, CURLOPT_SSLKEY, t->key_file);
+        }
+        if (t->insecure_skip_verify) {
+            curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+            curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+        }
+        curl_easy_setopt(e, CURLOPT_SSLVERSION,
+                         tls_version(t->min_version, false) | tls_version(t->max_version, true));
+        /* server_name: libcurl has no SNI/verify-name override separate from the URL host;
+         * not applied yet (see notify.h notes). */
+    }
+    return AR_OK;
+}
+
+/* ---- attempts ------------------------------------------------------------------------------ */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct notify_job_priv *p = ud;
+    size_t n = size * nmemb;
+    size_t room = RESP_BODY_MAX > p->resp.len ? RESP_BODY_MAX - p->resp.len : 0;
+
+    buf_append(&p->resp, ptr, n < room ? n : room);
+    return n; /* the rest is read and dropped */
+}
+
+static int64_t parse_retry_after(const char *v)
+{
+    char *end;
+    long long secs;
+
+    while (*v == ' ' || *v == '\t') {
+        v++;
+    }
+    secs = strtoll(v, &end, 10);
+    if (end != v && (*end == '\0' || *end == '\r' || *end == '\n' || *end == ' ')) {
+        return secs > 0 ? secs * AR_NS_PER_SEC : 0;
+    }
+    /* HTTP-date (IMF-fixdate and the obsolete forms), parsed by libcurl */
+    {
+        time_t t = curl_getdate(v, NULL);
+
+        if (t != (time_t)-1) {
+            int64_t d = ((int64_t)t * AR_NS_PER_SEC) - clock_now_ns();
+
+            return d > 0 ? d : 0;
+        }
+    }
+    return 0;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct notify_job_priv *p = ud;
+    size_t n = size * nmemb;
+    static const char name[] = "retry-after:";
+
+    if (n > sizeof(name) - 1 && strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
+        char v[128];
+        size_t len = n - (sizeof(name) - 1);
+
+        if (len >= sizeof(v)) {
+            len = sizeof(v) - 1;
+        }
+        memcpy(v, ptr + sizeof(name) - 1, len);
+        v[len] = '\0';
+        p->retry_after_ns = parse_retry_after(v);
+    }
+    return n;
+}
+
+static int64_t min_pos(int64_t a, int64_t b)
+{
+    if (a <= 0) {
+        return b;
+    }
+    if (b <= 0) {
+        return a;
+    }
+    return a < b ? a : b;
+}
+
+/* Starts one HTTP attempt. Returns false (with last_error set, not retryable) when the
+ * request cannot even be set up. */
+static bool attempt_start(struct notifier *n, struct notify_job_priv *p, int64_t now)
+{
+    struct notify_job *job = p->job;
+    CURL *e = curl_easy_init();
+    char line[256];
+    int64_t timeout_ns;
+
+    if (e == NULL) {
+        snprintf(p->last_error, sizeof(p->last_error), "curl_easy_init failed");
+        return false;
+    }
+    curl_slist_free_all(p->headers);
+    p->headers = NULL;
+    buf_reset(&p->resp);
+    p->retry_after_ns = 0;
+    p->curl_err[0] = '\0';
+    if (apply_http_config(p, e, p->req.http, p->last_error, sizeof(p->last_error)) != AR_OK) {
+        curl_easy_cleanup(e);
+        return false;
+    }
+    snprintf(line, sizeof(line), "Content-Type: %s", p->req.content_type);
+    p->headers = curl_slist_append(p->headers, line);
+    for (size_t i = 0; i < p->req.nheaders; i++) {
+        char *h = ar_asprintf("%s: %s", p->req.headers[i].name, p->req.headers[i].value);
+
+        p->headers = curl_slist_append(p->headers, h);
+        free(h);
+    }
+    p->headers = curl_slist_append(p->headers, "Expect:"); /* no 100-continue round trip */
+    curl_easy_setopt(e, CURLOPT_URL, p->req.url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+    if (strcmp(p->req.method, "POST") == 0) {
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, buf_str(&p->req.body));
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->req.body.len);
+    } else {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p->req.method);
+    }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, n->opts.user_agent);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, p);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->curl_err);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, p);
+    timeout_ns = min_pos(p->req.timeout_ns,
+                         job->deadline_mono_ns > 0 ? job->deadline_mono_ns - now : 0);
+    if (timeout_ns > 0) {
+        long ms = (long)((timeout_ns + AR_NS_PER_MS - 1) / AR_NS_PER_MS);
+
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1L);
+    }
+    p->easy = e;
+    p->attempts++;
+    p->attempt_start_ns = now;
+    p->state = JOB_IN_FLIGHT;
+    if (curl_multi_add_handle(n->multi, e) != CURLM_OK) {
+        p->easy = NULL;
+        curl_easy_cleanup(e);
+        snprintf(p->last_error, sizeof(p->last_error), "curl_multi_add_handle failed");
+        return false;
+    }
+    return true;
+}
+
+/* Builds the message for a transport error without the URL (it may hold secrets). */
+static void transport_error(struct notify_job_priv *p, CURLcode cc)
+{
+    char url[256];
+
+    notify_redact_url(p->req.url, url, sizeof(url));
+    snprintf(p->last_error, sizeof(p->last_error), "Post \"%s\": %s", url,
+             p->curl_err[0] != '\0' ? p->curl_err : curl_easy_strerror(cc));
+    /* curl's own messages may quote the URL: they never contain userinfo or the query,
+     * but keep to our redacted form to be safe */
+    if (p->req.url != NULL && strstr(p->last_error, p->req.url) != NULL &&
+        strcmp(url, p->req.url) != 0) {
+        snprintf(p->last_error, sizeof(p->last_error), "Post \"%s\": %s", url,
+                 curl_easy_strerror(cc));
+    }
+}
+
+/* Schedules the next attempt, or fails the job when the deadline comes first. */
+static void schedule_retry(struct notifier *n, struct notify_job_priv *p, int64_t now)
+{
+    double jitter = 0.5 + rand_unit(n); /* [0.5, 1.5): ±50% */
+    int64_t wait = (int64_t)((double)p->backoff_ns * jitter);
+
+    if (wait > n->opts.max_backoff_ns) {
+        wait = n->opts.max_backoff_ns;
+    }
+    /* next interval, capped */
+    p->backoff_ns = (int64_t)((double)p->backoff_ns * 1.5);
+    if (p->backoff_ns > n->opts.max_backoff_ns) {
+        p->backoff_ns = n->opts.max_backoff_ns;
+    }
+    if (p->retry_after_ns > wait) {
+        wait = p->retry_after_ns;
+    }
+    p->state = JOB_WAITING;
+    p->wake_mono_ns = now + wait;
+}
+
+static void fail_after_deadline(struct notifier *n, struct notify_job_priv *p)
+{
+    char msg[512];
+
+    /* COMPAT 5.8 */
+    snprintf(msg, sizeof(msg), "notify retry canceled after %d attempts: %s", p->attempts,
+             p->last_error[0] != '\0' ? p->last_error : "context deadline exceeded");
+    job_finish(n, p, false, msg);
+}
+
+static void attempt_done(struct notifier *n, struct notify_job_priv *p, CURLcode cc, int64_t now)
+{
+    long status = 0;
+    bool ok = false;
+    bool retryable;
+    struct notify_job *job = p->job;
+
+    curl_multi_remove_handle(n->multi, p->easy);
+    if (cc == CURLE_OK) {
+        curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &status);
+    }
+    curl_easy_cleanup(p->easy);
+    p->easy = NULL;
+    p->last_status = status;
+    if (cc != CURLE_OK) {
+        transport_error(p, cc);
+        retryable = true;
+    } else if (status / 100 == 2) {
+        ok = true;
+        retryable = false;
+    } else {
+        /* COMPAT 5.8: error text carries the response body */
+        if (p->resp.len > 0) {
+            snprintf(p->last_error, sizeof(p->last_error), "unexpected status code %ld: %s",
+                     status, buf_str(&p->resp));
+        } else {
+            snprintf(p->last_error, sizeof(p->last_error), "unexpected status code %ld", status);
+        }
+        retryable = status / 100 == 5 || (status == 429 && p->req.retry_429);
+    }
+    if (status != 429 && status != 503) {
+        p->retry_after_ns = 0;
+    }
+    metrics_attempt(n, job->integ->type, ok, now - p->attempt_start_ns);
+    p->last_retryable = retryable;
+    if (ok) {
+        p->last_error[0] = '\0';
+        job_finish(n, p, true, "");
+        return;
+    }
+    if (!retryable) {
+        char msg[512];
+
+        snprintf(msg, sizeof(msg),
+                 "notify retry canceled due to unrecoverable error after %d attempts: %s",
+                 p->attempts, p->last_error);
+        job_finish(n, p, false, msg);
+        return;
+    }
+    if (job->deadline_mono_ns > 0 && now >= job->deadline_mono_ns) {
+        fail_after_deadline(n, p);
+        return;
+    }
+    schedule_retry(n, p, now);
+}
+
+/* First turn of a new job: builds its request (once; later attempts reuse it). */
+static void job_begin(struct notifier *n, struct notify_job_priv *p, int64_t now)
+{
+    struct ar_error err;
+
+    err.msg[0] = '\0';
+    p->state = JOB_WAITING;
+    p->wake_mono_ns = now;
+    p->backoff_ns = n->opts.min_backoff_ns;
+    notify_request_init(&p->req);
+    if (notify_build_request(p->job->data, p->job->integ, &p->req, &err) != AR_OK) {
+        p->last_retryable = false;
+        job_finish(n, p, false, err.msg);
+        return;
+    }
+    p->built = true;
+}
+
+/* ---- loop -------------------------------------------------------------------------------- */
+
+static void cancel_all(struct notifier *n)
+{
+    struct notify_job_priv *q;
+
+    pthread_mutex_lock(&n->lock);
+    q = n->queue_head;
+    n->queue_head = n->queue_tail = NULL;
+    pthread_mutex_unlock(&n->lock);
+    while (q != NULL) {
+        struct notify_job_priv *next = q->next;
+
+        q->next = NULL;
+        q->prev = NULL;
+        /* not in the active list: link it so job_finish's unlink is a no-op */
+        job_finish(n, q, false, "notification canceled");
+        q = next;
+    }
+    while (n->active != NULL) {
+        job_finish(n, n->active, false, "notification canceled");
+    }
+}
+
+static void *loop_main(void *arg)
+{
+    struct notifier *n = arg;
+
+    for (;;) {
+        struct notify_job_priv *incoming;
+        bool stopping;
+        int64_t now;
+        int64_t next_wake = 0;
+        int running = 0;
+        long curl_ms = -1;
+        int timeout_ms;
+        CURLMsg *msg;
+        int left;
+
+        pthread_mutex_lock(&n->lock);
+        incoming = n->queue_head;
+        n->queue_head = n->queue_tail = NULL;
+        stopping = n->stopping;
+        pthread_mutex_unlock(&n->lock);
+        now = clock_monotonic_ns();
+        while (incoming != NULL) {
+            struct notify_job_priv *p = incoming;
+
+            incoming = p->next;
+            p->next = n->active;
+            p->prev = NULL;
+            if (n->active != NULL) {
+                n->active->prev = p;
+            }
+            n->active = p;
+            job_begin(n, p, now);
+        }
+        if (stopping) {
+            cancel_all(n);
+            break;
+        }
+        /* due timers */
+        for (struct notify_job_priv *p = n->active, *next; p != NULL; p = next) {
+            next = p->next;
+            if (p->state != JOB_WAITING) {
+                continue;
+            }
+            if (p->job->deadline_mono_ns > 0 && now >= p->job->deadline_mono_ns) {
+                fail_after_deadline(n, p);
+                continue;
+            }
+            if (p->wake_mono_ns <= now) {
+                if (!attempt_start(n, p, now)) {
+                    p->last_retryable = false;
+                    job_finish(n, p, false, p->last_error);
+                }
+            }
+        }
+        curl_multi_perform(n->multi, &running);
+        now = clock_monotonic_ns();
+        while ((msg = curl_multi_info_read(n->multi, &left)) != NULL) {
+            char *priv = NULL;
+
+            if (msg->msg != CURLMSG_DONE) {
+                continue;
+            }
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+            attempt_done(n, (struct notify_job_priv *)(void *)priv, msg->data.result, now);
+        }
+        /* nearest timer */
+        for (struct notify_job_priv *p = n->active; p != NULL; p = p->next) {
+            int64_t w;
+
+            if (p->state != JOB_WAITING) {
+                continue;
+            }
+            w = p->wake_mono_ns;
+            if (p->job->deadline_mono_ns > 0 && p->job->deadline_mono_ns < w) {
+                w = p->job->deadline_mono_ns;
+            }
+            if (next_wake == 0 || w < next_wake) {
+                next_wake = w;
+            }
+        }
+        timeout_ms = POLL_MAX_MS;
+        if (next_wake != 0) {
+            int64_t d = next_wake - now;
+
+            d = d <= 0 ? 0 : (d + AR_NS_PER_MS - 1) / AR_NS_PER_MS;
+            if (d < timeout_ms) {
+                timeout_ms = (int)d;
+            }
+        }
+        curl_multi_timeout(n->multi, &curl_ms);
+        if (curl_ms >= 0 && curl_ms < timeout_ms) {
+            timeout_ms = (int)curl_ms;
+        }
+        if (timeout_ms > 0) {
+            curl_multi_poll(n->multi, NULL, 0, timeout_ms, NULL);
+        }
+    }
+    return NULL;
+}
+
+/* ---- public ------------------------------------------------------------------------------- */
+
+struct notifier *notifier_new(const struct notifier_opts *opts)
+{
+    struct notifier *n = ar_calloc(1, sizeof(*n));
+
+    pthread_once(&curl_once, curl_init_once);
+    if (opts != NULL) {
+        n->opts = *opts;
+    }
+    if (n->opts.user_agent == NULL) {
+        n->opts.user_agent = DEFAULT_UA;
+    }
+    if (n->opts.min_backoff_ns <= 0) {
+        n->opts.min_backoff_ns = 500 * AR_NS_PER_MS;
+    }
+    if (n->opts.max_backoff_ns <= 0) {
+        n->opts.max_backoff_ns = 60 * AR_NS_PER_SEC;
+    }
+    n->multi = curl_multi_init();
+    if (n->multi == NULL) {
+        abort(); /* only fails on out-of-memory */
+    }
+    if (n->opts.max_connections > 0) {
+        curl_multi_setopt(n->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)n->opts.max_connections);
+    }
+    pthread_mutex_init(&n->lock, NULL);
+    n->rng = (uint64_t)clock_monotonic_ns() ^ ((uint64_t)(uintptr_t)n << 17) ^
+             0x9e3779b97f4a7c15ULL;
+    if (n->rng == 0) {
+        n->rng = 1;
+    }
+    return n;
+}
+
+int notifier_start(struct notifier *n)
+{
+    if (n->started) {
+        return AR_ESTATE;
+    }
+    if (pthread_create(&n->thread, NULL, loop_main, n) != 0) {
+        return AR_EIO;
+    }
+    n->started = true;
+    return AR_OK;
+}
+
+void notifier_submit(struct notifier *n, struct notify_job *job)
+{
+    struct notify_job_priv *p = ar_calloc(1, sizeof(*p));
+    bool stopped;
+
+    p->n = n;
+    p->job = job;
+    p->submit_mono_ns = clock_monotonic_ns();
+    buf_init(&p->resp, RESP_BODY_MAX + 1);
+    job->priv = p;
+    pthread_mutex_lock(&n->lock);
+    stopped = n->stopping;
+    n->pending++;
+    if (!stopped) {
+        if (n->queue_tail != NULL) {
+            n->queue_tail->next = p;
+        } else {
+            n->queue_head = p;
+        }
+        n->queue_tail = p;
+    }
+    pthread_mutex_unlock(&n->lock);
+    if (stopped) {
+        /* no loop any more: complete here, in the caller's thread */
+        job_finish(n, p, false, "notification canceled");
+        return;
+    }
+    curl_multi_wakeup(n->multi);
+}
+
+void notifier_stop(struct notifier *n)
+{
+    pthread_mutex_lock(&n->lock);
+    n->stopping = true;
+    pthread_mutex_unlock(&n->lock);
+    if (n->started && !n->joined) {
+        curl_multi_wakeup(n->multi);
+        pthread_join(n->thread, NULL);
+        n->joined = true;
+    } else if (!n->started) {
+        cancel_all(n); /* jobs submitted before a start that never came */
+    }
+}
+
+void notifier_free(struct notifier *n)
+{
+    if (n == NULL) {
+        return;
+    }
+    notifier_stop(n);
+    curl_multi_cleanup(n->multi);
+    pthread_mutex_destroy(&n->lock);
+    free(n);
+}
+
+void notifier_metrics(struct notifier *n, struct notify_metrics *out)
+{
+    pthread_mutex_lock(&n->lock);
+    *out = n->metrics;
+    pthread_mutex_unlock(&n->lock);
+}
+
+size_t notifier_pending(struct notifier *n)
+{
+    size_t v;
+
+    pthread_mutex_lock(&n->lock);
+    v = n->pending;
+    pthread_mutex_unlock(&n->lock);
+    return v;
+}
