@@ -761,8 +761,10 @@ static pcre2_code *re_compile(struct tmpl_exec *ex, const char *fn, const struct
 {
     int errcode = 0;
     PCRE2_SIZE erroff = 0; /* not reported: Go's messages quote the pattern instead */
+    /* RE2 semantics where PCRE2 differs: "$" matches only at the very end (no (?m)). */
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat->u.s.p, pat->u.s.len,
-                                   PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &errcode, &erroff, NULL);
+                                   PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY,
+                                   &errcode, &erroff, NULL);
 
     if (re == NULL) {
         PCRE2_UCHAR msg[160];

@@ -150,6 +150,7 @@ static const struct tcase cases[] = {
     {"{{ match \"^mon.*down$\" .CommonLabels.alertname }} {{ match \"service\" "
      ".CommonLabels.alertname }} {{ match \"^x\" \"abc\" }}",
      "true true false", NULL, TMPL_TEXT},
+    {"{{ match \"a$\" \"a\\n\" }} {{ match \"(?m)a$\" \"a\\n\" }}", "false true", NULL, TMPL_TEXT},
     {"{{ match \"(\" \"x\" }}", NULL, "error calling match: error parsing regexp", TMPL_TEXT},
     {"{{ reReplaceAll \"(a+)\" \"<$1>\" \"baaac\" }} {{ reReplaceAll \"a*\" \"-\" \"baac\" }} "
      "{{ reReplaceAll \"(?P<x>b)\" \"${x}$$ $1x\" \"abc\" }} {{ reReplaceAll \"^\" \">\" \"é\" }}",
