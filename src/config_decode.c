@@ -1033,7 +1033,8 @@ char *path_join_clean(const char *dir, const char *p)
             r++;
         } else if (joined[r] == '.' && (r + 1 == n || joined[r + 1] == '/')) {
             r++;
-        } else if (joined[r] == '.' && joined[r + 1] == '.' && (r + 2 == n || joined[r + 2] == '/')) {
+        } else if (joined[r] == '.' && joined[r + 1] == '.' &&
+                   (r + 2 == n || joined[r + 2] == '/')) {
             r += 2;
             if (w > dotdot) {
                 w--;

@@ -67,7 +67,8 @@ static void url_ensure_slash(char **url)
 #define PATHF(st, key, m) FIELD(st, key, m, FT_STR, FF_OMITEMPTY | FF_PATH, NULL)
 #define URLF(st, key, m) FIELD(st, key, m, FT_URL, FF_OMITEMPTY, NULL)
 #define SURL(st, key, m) FIELD(st, key, m, FT_SECRET_URL, FF_OMITEMPTY, NULL)
-#define HTTPF(st) SUBFIELD(st, "http_config", http_config, FT_STRUCTP, FF_OMITEMPTY, &http_config_table)
+#define HTTPF(st)                                                                                  \
+    SUBFIELD(st, "http_config", http_config, FT_STRUCTP, FF_OMITEMPTY, &http_config_table)
 #define SENDRES(st, def) FIELD(st, "send_resolved", send_resolved, FT_BOOL, 0, def)
 
 /* ---- tls_config, http_config -------------------------------------------------------------- */
@@ -445,7 +446,8 @@ static char *canonical_header(const char *s)
 {
     for (const char *p = s; *p; p++) {
         unsigned char ch = (unsigned char)*p;
-        bool ok = isalnum(ch) || ch == '-' || (ch > 0x20 && ch < 0x7f && strchr("!#$%&'*+.^_`|~", ch));
+        bool ok = isalnum(ch) || ch == '-' ||
+                  (ch > 0x20 && ch < 0x7f && strchr("!#$%&'*+.^_`|~", ch) != NULL);
         if (!ok) {
             return ar_strdup(s);
         }
