@@ -105,6 +105,12 @@ static int route_cfg_check(void *obj, struct ctx *c, const struct ynode *n)
             }
         }
     }
+    for (size_t i = 0; i < r->labels.n; i++) {
+        if (!label_name_is_classic(r->labels.keys[i])) {
+            return ctx_error_key(c, n, "labels", "invalid label name \"%s\" in route labels",
+                                 r->labels.keys[i]);
+        }
+    }
     if (r->group_interval.set && r->group_interval.ms == 0) {
         return ctx_error_key(c, n, "group_interval", "group_interval cannot be zero");
     }

@@ -402,6 +402,8 @@ static void test_errors(void)
         {"route:\n  receiver: a\nreceivers:\n- name: a\n  labels: {name: b}\n",
          "t.yml:5: receivers[0].labels: receiver label \"name\" must match receiver name \"a\", "
          "got \"b\""},
+        {"route:\n  receiver: a\n  labels: {'a-b': x}\nreceivers:\n- name: a\n",
+         "t.yml:3: route.labels: invalid label name \"a-b\" in route labels"},
         {"route: [a]\n", "t.yml:1: route: cannot unmarshal !!seq into config.plain"},
         {"route:\n  receiver: a\n  receiver: b\nreceivers:\n- name: a\n",
          "t.yml:3: route: field receiver already set in type config.plain"},
