@@ -401,6 +401,73 @@ static int post_fn(struct core_txn *txn, void *arg)
                               call->id, &call->err);
 }
 
+/* COMPAT: Go's encoding/json syntax errors, from jansson's error text (the common cases;
+ * others fall back to "looking for beginning of value"). */
+static void syntax_error(const json_error_t *jerr, struct http_response *resp)
+{
+    static const struct {
+        const char *jansson;
+        const char *go;
+    } map[] = {
+        {"string or '}' expected", "looking for beginning of object key string"},
+        {"':' expected", "after object key"},
+        {"'}' expected", "after object key:value pair"},
+        {"']' expected", "after array element"},
+    };
+    const char *near = strstr(jerr->text, "near '");
+    const char *what = "looking for beginning of value";
+    char ch[8];
+    char msg[120];
+
+    if (near == NULL || strstr(jerr->text, "end of file") != NULL ||
+        strstr(jerr->text, "premature end") != NULL) {
+        shape_error(resp, "unexpected EOF");
+        return;
+    }
+    for (size_t i = 0; i < AR_ARRAY_LEN(map); i++) {
+        if (strstr(jerr->text, map[i].jansson) != NULL) {
+            what = map[i].go;
+            break;
+        }
+    }
+    unsigned char c = (unsigned char)near[6];
+    if (c == '\'') {
+        snprintf(ch, sizeof(ch), "'\\''");
+    } else if (c < 0x20 || c >= 0x7f) {
+        snprintf(ch, sizeof(ch), "'\\x%02x'", c);
+    } else {
+        snprintf(ch, sizeof(ch), "'%c'", c);
+    }
+    snprintf(msg, sizeof(msg), "invalid character %s %s", ch, what);
+    shape_error(resp, msg);
+}
+
+/* COMPAT: Go's decoder replaces each byte of invalid UTF-8 inside strings with U+FFFD where
+ * jansson would reject the document; returns a repaired copy, or NULL when body is valid. */
+static char *repair_utf8(const char *body, size_t len, size_t *out_len)
+{
+    struct buf b;
+    size_t i = 0;
+
+    if (utf8_is_valid(body, len)) {
+        return NULL;
+    }
+    buf_init(&b, 0);
+    while (i < len) {
+        unsigned char c = (unsigned char)body[i];
+        size_t n = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+        if (n > 0 && i + n <= len && utf8_is_valid(body + i, n)) {
+            buf_append(&b, body + i, n);
+            i += n;
+        } else {
+            buf_puts(&b, "\xef\xbf\xbd");
+            i++;
+        }
+    }
+    *out_len = b.len;
+    return buf_take(&b);
+}
+
 /* Decodes and validates the body into r as go-openapi would; on failure writes the reply
  * and returns false. */
 static bool decode_body(const struct http_request *req, struct silence_request *r,
@@ -418,26 +485,19 @@ static bool decode_body(const struct http_request *req, struct silence_request *
     const json_t *el;
     bool ok = false;
     size_t skip = strspn(req->body, " \t\r\n");
+    char *repaired;
+    size_t repaired_len = 0;
 
     if (skip >= req->body_len) {
         api_reply_error_object(resp, 422, 602, "silence in body is required");
         return false;
     }
-    root = json_loadb(req->body, req->body_len, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK,
-                      &jerr);
+    repaired = repair_utf8(req->body, req->body_len, &repaired_len);
+    root = json_loadb(repaired ? repaired : req->body, repaired ? repaired_len : req->body_len,
+                      JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &jerr);
+    free(repaired);
     if (root == NULL) {
-        char msg[80];
-        size_t pos = jerr.position;
-        if (pos >= req->body_len || strstr(jerr.text, "end of") != NULL ||
-            strstr(jerr.text, "premature") != NULL) {
-            shape_error(resp, "unexpected EOF");
-        } else {
-            /* approx.: Go names the offending character */
-            unsigned char c = (unsigned char)req->body[pos > 0 ? pos - 1 : 0];
-            snprintf(msg, sizeof(msg), "invalid character '%c' looking for beginning of value",
-                     c);
-            shape_error(resp, msg);
-        }
+        syntax_error(&jerr, resp);
         return false;
     }
     if (json_is_null(root)) {
