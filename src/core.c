@@ -154,6 +154,7 @@ struct core {
     struct nflog *nflog;
     struct inhibitor *inhibitor;   /* for cfg */
     struct dispatcher *dispatcher; /* for cfg */
+    struct dispatch_metrics dmetrics;
 };
 
 struct core_txn {
@@ -521,6 +522,7 @@ static void rebuild_pipeline(struct core *c)
     c->inhibitor = inhibitor_new(c->cfg);
     memset(&env, 0, sizeof(env));
     env.notifier = c->opt.notifier;
+    env.metrics = &c->dmetrics;
     env.nflog = c->nflog;
     env.silences = c->silences;
     env.inhibitor = c->inhibitor;
@@ -982,4 +984,40 @@ size_t core_alert_count(struct core *c)
 uint64_t core_commits(struct core *c)
 {
     return __atomic_load_n(&c->commits, __ATOMIC_RELAXED);
+}
+
+static int stats_fn(struct core_txn *txn, void *arg)
+{
+    struct core *c = txn->core;
+    struct core_stats *out = arg;
+    const struct dispatch_metrics *dm = dispatcher_metrics(c->dispatcher);
+    struct alert *a;
+
+    memset(out, 0, sizeof(*out));
+    for (size_t it = 0; (a = alert_store_next(c->alerts, &it)) != NULL;) {
+        const char *ids[1];
+        uint64_t by;
+        if (alert_resolved_at(a, txn->now)) {
+            continue;
+        }
+        if (silence_set_mutes(c->silences, &a->labels, txn->now, ids, 1) > 0 ||
+            inhibitor_check(c->inhibitor, &a->labels, a->fp, txn->now, &by)) {
+            out->alerts_suppressed++;
+        } else {
+            out->alerts_active++;
+        }
+    }
+    silence_set_count(c->silences, txn->now, out->silences);
+    out->groups = dispatcher_group_count(c->dispatcher);
+    out->nflog_entries = nflog_count(c->nflog);
+    for (int t = 0; t < INTEGRATION_TYPE_COUNT && t < 32; t++) {
+        out->notifications[t] = dm->notifications[t];
+        out->notifications_failed[t] = dm->notifications_failed[t];
+    }
+    return AR_OK;
+}
+
+void core_stats(struct core *c, struct core_stats *out)
+{
+    core_call(c, stats_fn, out);
 }

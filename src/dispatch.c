@@ -77,7 +77,6 @@ struct dispatcher {
     size_t nheap;
     size_t heap_cap;
     int64_t next_sweep_mono;
-    struct dispatch_metrics metrics;
 };
 
 /* ---- heap of group timers ---- */
@@ -356,7 +355,7 @@ size_t dispatcher_group_count(const struct dispatcher *d)
 
 const struct dispatch_metrics *dispatcher_metrics(const struct dispatcher *d)
 {
-    return &d->metrics;
+    return d->env.metrics;
 }
 
 static void group_labels_of(const struct route *r, const struct labelset *ls,
@@ -684,7 +683,7 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
                                  job_done, sc);
             notify_data_unref(nd);
             f->pending++;
-            d->metrics.notifications[integ->type]++;
+            d->env.metrics->notifications[integ->type]++;
             log_debug("dispatch", "flush group=%s receiver=%s integration=%s alerts=%zu",
                       g->key, r->receiver, name, nsend);
             notifier_submit(d->env.notifier, job);
@@ -710,7 +709,7 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
                      sc->firing, sc->nfiring, sc->resolved, sc->nresolved, sc->expires_at, txn);
     } else {
         f->failed = true;
-        d->metrics.notifications_failed[sc->type]++;
+        d->env.metrics->notifications_failed[sc->type]++;
         log_error("notify", "notify failed receiver=%s integration=%s group=%s attempts=%d "
                             "err=\"%s\"",
                   sc->receiver, sc->integration, sc->group_key, res->attempts, res->error);

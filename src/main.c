@@ -22,6 +22,7 @@
 
 struct daemon {
     struct flags flags;
+    struct api *api; /* for reload status metrics */
     const char *config_path; /* NULL when running on the embedded default */
     struct core *core;
     pthread_mutex_t reload_mu;
@@ -67,9 +68,15 @@ static int reload(void *ctx, struct ar_error *err)
 
     pthread_mutex_lock(&d->reload_mu);
     rc = load_config(d->config_path, &cfg, err);
+    if (d->api != NULL) {
+        __atomic_store_n(&d->api->reload_ok, rc == AR_OK, __ATOMIC_RELAXED);
+    }
     if (rc == AR_OK) {
         core_set_config(d->core, cfg);
         config_unref(cfg);
+        if (d->api != NULL) {
+            __atomic_store_n(&d->api->reload_ok_at_ns, clock_now_ns(), __ATOMIC_RELAXED);
+        }
         log_info("config", "configuration reloaded from %s",
                  d->config_path ? d->config_path : "<embedded>");
     } else {
@@ -201,6 +208,10 @@ static int run_daemon(struct daemon *d)
     api.limits.max_label_value_bytes = (size_t)f->max_label_bytes;
     api.reload = reload;
     api.reload_ctx = d;
+    api.notifier = notifier;
+    api.reload_ok = true;
+    api.reload_ok_at_ns = clock_now_ns();
+    d->api = &api;
     hopt.max_body_bytes = (size_t)f->max_body_bytes;
     hopt.connection_timeout_s = (unsigned)f->read_timeout_s;
     hopt.connection_limit = (unsigned)f->max_connections;

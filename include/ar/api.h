@@ -26,7 +26,10 @@ struct api {
     struct ingest_limits limits;
     api_reload_fn reload;
     void *reload_ctx;
+    struct notifier *notifier;    /* for delivery metrics; may be NULL */
     struct api_counters counters; /* updated atomically */
+    bool reload_ok;               /* last reload attempt succeeded (atomic) */
+    int64_t reload_ok_at_ns;      /* time of the last successful (re)load (atomic) */
 };
 
 /* http_handler for http_server_start; ctx is a struct api. */

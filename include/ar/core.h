@@ -78,6 +78,18 @@ struct config *core_txn_config(struct core_txn *txn);        /* borrowed, valid 
 void core_txn_write(struct core_txn *txn, int (*apply)(struct store *st, void *data),
                     void *data, void (*free_data)(void *data));
 
+/* Gauges computed on the core thread for /metrics. */
+struct core_stats {
+    size_t alerts_active;      /* not resolved, not suppressed */
+    size_t alerts_suppressed;  /* not resolved, silenced or inhibited */
+    size_t silences[3];        /* pending, active, expired */
+    size_t groups;             /* aggregation groups */
+    size_t nflog_entries;
+    uint64_t notifications[32];        /* by integration type (dispatch_metrics) */
+    uint64_t notifications_failed[32];
+};
+void core_stats(struct core *c, struct core_stats *out);
+
 /* Counters for metrics. */
 size_t core_alert_count(struct core *c);
 uint64_t core_commits(struct core *c);

@@ -18,8 +18,11 @@ struct inhibitor;
 struct dispatcher;
 struct send_ctx;
 
+struct dispatch_metrics;
+
 struct dispatch_env {
     struct notifier *notifier;
+    struct dispatch_metrics *metrics; /* counters, owned by the caller (survive reloads) */
     struct nflog *nflog;            /* survives reloads */
     struct silence_set *silences;
     struct inhibitor *inhibitor;    /* for the config of this dispatcher */

@@ -1,0 +1,173 @@
+/* GET /metrics: the Prometheus text exposition with Alertmanager's metric names and labels
+ * (COMPAT 10) plus alertrouter_* series for storage and delivery. Integration series are
+ * pre-created with zeros for every integration type 0.25 knows, as upstream does. */
+#include "ar/api.h"
+
+#include "ar/config_receivers.h"
+#include "ar/dispatch.h"
+#include "ar/notify.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* 0.25's integration list, in its order */
+static const enum integration_type am025_types[] = {
+    INTEGRATION_EMAIL,    INTEGRATION_PAGERDUTY, INTEGRATION_WECHAT,    INTEGRATION_PUSHOVER,
+    INTEGRATION_SLACK,    INTEGRATION_OPSGENIE,  INTEGRATION_WEBHOOK,   INTEGRATION_VICTOROPS,
+    INTEGRATION_SNS,      INTEGRATION_TELEGRAM,  INTEGRATION_DISCORD,   INTEGRATION_WEBEX,
+    INTEGRATION_MSTEAMS,  INTEGRATION_MSTEAMSV2, INTEGRATION_ROCKETCHAT, INTEGRATION_MATTERMOST,
+};
+
+static uint64_t load(const uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void head(struct buf *b, const char *name, const char *type, const char *help)
+{
+    buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void per_integration(struct buf *b, const char *name, const char *type, const char *help,
+                            const uint64_t *by_type)
+{
+    head(b, name, type, help);
+    for (size_t i = 0; i < AR_ARRAY_LEN(am025_types); i++) {
+        buf_printf(b, "%s{integration=\"%s\"} %llu\n", name,
+                   integration_type_name(am025_types[i]),
+                   (unsigned long long)by_type[am025_types[i]]);
+    }
+}
+
+static double config_hash_value(const struct config *cfg)
+{
+    /* COMPAT: the first 6 bytes of the MD5, little-endian, as a float */
+    uint64_t v = 0;
+
+    for (int i = 5; i >= 0; i--) {
+        v = (v << 8) | cfg->source_md5[i];
+    }
+    return (double)v;
+}
+
+void api_metrics_get(struct api *api, const struct http_request *req, struct http_response *resp)
+{
+    struct buf *b = &resp->body;
+    const struct api_counters *c = &api->counters;
+    struct core_stats st;
+    struct notify_metrics nm;
+    struct config *cfg = core_config(api->core);
+    uint64_t tmp[INTEGRATION_TYPE_COUNT];
+    size_t nrecv = 0;
+    size_t ninteg = 0;
+
+    core_stats(api->core, &st);
+    memset(&nm, 0, sizeof(nm));
+    if (api->notifier != NULL) {
+        notifier_metrics(api->notifier, &nm);
+    }
+    for (size_t i = 0; i < cfg->nreceivers; i++) {
+        if (cfg->receivers[i]->is_used) {
+            nrecv++;
+            ninteg += cfg->receivers[i]->nintegrations;
+        }
+    }
+    resp->status = 200;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+
+    head(b, "alertmanager_alerts", "gauge", "How many alerts by state.");
+    buf_printf(b, "alertmanager_alerts{state=\"active\"} %zu\n", st.alerts_active);
+    buf_printf(b, "alertmanager_alerts{state=\"suppressed\"} %zu\n", st.alerts_suppressed);
+    buf_printf(b, "alertmanager_alerts{state=\"unprocessed\"} 0\n");
+    head(b, "alertmanager_alerts_received_total", "counter", "The total number of received alerts.");
+    buf_printf(b, "alertmanager_alerts_received_total{status=\"firing\",version=\"v2\"} %llu\n",
+               (unsigned long long)load(&c->alerts_received_firing));
+    buf_printf(b, "alertmanager_alerts_received_total{status=\"resolved\",version=\"v2\"} %llu\n",
+               (unsigned long long)load(&c->alerts_received_resolved));
+    head(b, "alertmanager_alerts_invalid_total", "counter",
+         "The total number of received alerts that were invalid.");
+    buf_printf(b, "alertmanager_alerts_invalid_total{version=\"v2\"} %llu\n",
+               (unsigned long long)load(&c->alerts_invalid));
+
+    per_integration(b, "alertmanager_notifications_total", "counter",
+                    "The total number of attempted notifications.", st.notifications);
+    per_integration(b, "alertmanager_notifications_failed_total", "counter",
+                    "The total number of failed notifications.", st.notifications_failed);
+    for (int t = 0; t < INTEGRATION_TYPE_COUNT; t++) {
+        tmp[t] = nm.type[t].requests_total;
+    }
+    per_integration(b, "alertmanager_notification_requests_total", "counter",
+                    "The total number of attempted notification requests.", tmp);
+    for (int t = 0; t < INTEGRATION_TYPE_COUNT; t++) {
+        tmp[t] = nm.type[t].requests_failed;
+    }
+    per_integration(b, "alertmanager_notification_requests_failed_total", "counter",
+                    "The total number of failed notification requests.", tmp);
+    head(b, "alertmanager_notification_latency_seconds", "histogram",
+         "The latency of notifications in seconds.");
+    for (size_t i = 0; i < AR_ARRAY_LEN(am025_types); i++) {
+        const struct notify_type_metrics *m = &nm.type[am025_types[i]];
+        const char *name = integration_type_name(am025_types[i]);
+        for (int k = 0; k < NOTIFY_LATENCY_BUCKETS; k++) {
+            buf_printf(b,
+                       "alertmanager_notification_latency_seconds_bucket{integration=\"%s\","
+                       "le=\"%g\"} %llu\n",
+                       name, notify_latency_bounds_s[k], (unsigned long long)m->latency_bucket[k]);
+        }
+        buf_printf(b,
+                   "alertmanager_notification_latency_seconds_bucket{integration=\"%s\","
+                   "le=\"+Inf\"} %llu\n",
+                   name, (unsigned long long)m->latency_count);
+        buf_printf(b, "alertmanager_notification_latency_seconds_sum{integration=\"%s\"} %g\n",
+                   name, m->latency_sum_s);
+        buf_printf(b, "alertmanager_notification_latency_seconds_count{integration=\"%s\"} %llu\n",
+                   name, (unsigned long long)m->latency_count);
+    }
+
+    head(b, "alertmanager_silences", "gauge", "How many silences by state.");
+    buf_printf(b, "alertmanager_silences{state=\"active\"} %zu\n", st.silences[1]);
+    buf_printf(b, "alertmanager_silences{state=\"expired\"} %zu\n", st.silences[2]);
+    buf_printf(b, "alertmanager_silences{state=\"pending\"} %zu\n", st.silences[0]);
+    head(b, "alertmanager_dispatcher_aggregation_groups", "gauge",
+         "Number of active aggregation groups");
+    buf_printf(b, "alertmanager_dispatcher_aggregation_groups %zu\n", st.groups);
+    head(b, "alertmanager_config_hash", "gauge",
+         "Hash of the currently loaded alertmanager configuration.");
+    buf_printf(b, "alertmanager_config_hash %.17g\n", config_hash_value(cfg));
+    head(b, "alertmanager_config_last_reload_successful", "gauge",
+         "Whether the last configuration reload attempt was successful.");
+    buf_printf(b, "alertmanager_config_last_reload_successful %d\n",
+               __atomic_load_n(&api->reload_ok, __ATOMIC_RELAXED) ? 1 : 0);
+    head(b, "alertmanager_config_last_reload_success_timestamp_seconds", "gauge",
+         "Timestamp of the last successful configuration reload.");
+    buf_printf(b, "alertmanager_config_last_reload_success_timestamp_seconds %.3f\n",
+               (double)__atomic_load_n(&api->reload_ok_at_ns, __ATOMIC_RELAXED) / 1e9);
+    head(b, "alertmanager_receivers", "gauge", "Number of configured receivers.");
+    buf_printf(b, "alertmanager_receivers %zu\n", nrecv);
+    head(b, "alertmanager_integrations", "gauge", "Number of configured integrations.");
+    buf_printf(b, "alertmanager_integrations %zu\n", ninteg);
+    head(b, "alertmanager_cluster_enabled", "gauge",
+         "Indicates whether the clustering is enabled or not.");
+    buf_puts(b, "alertmanager_cluster_enabled 0\n");
+    head(b, "alertmanager_build_info", "gauge",
+         "A metric with a constant '1' value labeled by version, revision, branch, and goversion "
+         "from which alertmanager was built.");
+    buf_puts(b, "alertmanager_build_info{branch=\"main\",goversion=\"none\",revision=\"alertrouter-"
+                AR_VERSION "\",version=\"0.25.0+alertrouter." AR_VERSION "\"} 1\n");
+
+    head(b, "alertrouter_alerts_stored", "gauge", "Alerts held in memory and in the database.");
+    buf_printf(b, "alertrouter_alerts_stored %zu\n", core_alert_count(api->core));
+    head(b, "alertrouter_store_commits_total", "counter", "SQLite transactions committed.");
+    buf_printf(b, "alertrouter_store_commits_total %llu\n",
+               (unsigned long long)core_commits(api->core));
+    head(b, "alertrouter_nflog_entries", "gauge", "Entries in the notification log.");
+    buf_printf(b, "alertrouter_nflog_entries %zu\n", st.nflog_entries);
+    head(b, "alertrouter_notifications_in_flight", "gauge",
+         "Notifications handed to the notifier and not yet completed.");
+    buf_printf(b, "alertrouter_notifications_in_flight %zu\n",
+               api->notifier ? notifier_pending(api->notifier) : 0);
+    head(b, "alertrouter_http_requests_total", "counter", "HTTP requests received.");
+    buf_printf(b, "alertrouter_http_requests_total %llu\n",
+               (unsigned long long)load(&c->http_requests));
+    config_unref(cfg);
+}
