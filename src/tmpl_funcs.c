@@ -1266,11 +1266,8 @@ FN(dict)
     m = tmpl_map_new(TMPL_K_PLAIN);
     for (i = 0; i < n; i += 2) {
         if (a[i]->type != TMPL_STRING) {
-            char msg[96];
-
             tmpl_value_unref(m);
-            snprintf(msg, sizeof(msg), "dict keys must be strings, got %s", tmpl_type_name(a[i]));
-            return call_error(ex, "dict", msg);
+            return call_error(ex, "dict", "dict keys must be strings");
         }
         tmpl_map_set_take(m, a[i]->u.s.p, tmpl_value_ref(a[i + 1]));
     }
