@@ -84,7 +84,7 @@ def alert_add_query(ctx):
        [("2026-01-01T00:00:00.000Z", "2099-01-01T00:00:00.000Z")], "explicit times")
 
 
-@suite.case("silence-add-and-suppressed-query", pending="silences")
+@suite.case("silence-add-and-suppressed-query")
 def silence(ctx):
     need_amtool()
     srv = ctx.server()
