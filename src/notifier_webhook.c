@@ -48,7 +48,8 @@ static int put_alert(struct buf *b, const struct alert *a, bool resolved)
 {
     char fp[17];
 
-    buf_puts(b, resolved ? "{\"status\":\"resolved\",\"labels\":" : "{\"status\":\"firing\",\"labels\":");
+    buf_puts(b, resolved ? "{\"status\":\"resolved\",\"labels\":"
+                         : "{\"status\":\"firing\",\"labels\":");
     json_put_labelset(b, &a->labels);
     buf_puts(b, ",\"annotations\":");
     json_put_labelset(b, &a->annotations);

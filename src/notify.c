@@ -91,14 +91,14 @@ void notify_common_labels(const struct notify_data *d, size_t n, bool of_annotat
     if (n == 0) {
         return;
     }
-    const struct labelset *first = of_annotations ? &d->alerts[0]->annotations
-                                                  : &d->alerts[0]->labels;
+    const struct labelset *first =
+        of_annotations ? &d->alerts[0]->annotations : &d->alerts[0]->labels;
     for (size_t l = 0; l < first->n; l++) {
         bool same = true;
 
         for (size_t i = 1; i < n && same; i++) {
-            const struct labelset *ls = of_annotations ? &d->alerts[i]->annotations
-                                                       : &d->alerts[i]->labels;
+            const struct labelset *ls =
+                of_annotations ? &d->alerts[i]->annotations : &d->alerts[i]->labels;
             const char *v = labelset_get(ls, first->v[l].name);
 
             same = v != NULL && strcmp(v, first->v[l].value) == 0;

@@ -24,9 +24,9 @@
 #include "ar/log.h"
 #include "ar/notify.h"
 
-#define RESP_BODY_MAX 1024      /* response bytes kept for error texts */
-#define POLL_MAX_MS 1000        /* upper bound of one curl_multi_poll sleep */
-#define DEFAULT_UA "Alertmanager/0.25.0"
+#define RESP_BODY_MAX 1024 /* response bytes kept for error texts */
+#define POLL_MAX_MS   1000 /* upper bound of one curl_multi_poll sleep */
+#define DEFAULT_UA    "Alertmanager/0.25.0"
 
 const double notify_latency_bounds_s[NOTIFY_LATENCY_BUCKETS] = {1, 5, 10, 15, 20};
 
@@ -45,8 +45,8 @@ struct notify_job_priv {
     int64_t retry_after_ns; /* from the last response, 0 = none */
     int64_t submit_mono_ns;
     int64_t attempt_start_ns;
-    int64_t wake_mono_ns;   /* WAITING: next attempt */
-    int64_t backoff_ns;     /* current (unjittered) backoff interval */
+    int64_t wake_mono_ns; /* WAITING: next attempt */
+    int64_t backoff_ns;   /* current (unjittered) backoff interval */
     int attempts;
     long last_status;
     bool last_retryable;
@@ -479,8 +479,8 @@ static bool attempt_start(struct notifier *n, struct notify_job_priv *p, int64_t
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->curl_err);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PRIVATE, p);
-    timeout_ns = min_pos(p->req.timeout_ns,
-                         job->deadline_mono_ns > 0 ? job->deadline_mono_ns - now : 0);
+    timeout_ns =
+        min_pos(p->req.timeout_ns, job->deadline_mono_ns > 0 ? job->deadline_mono_ns - now : 0);
     if (timeout_ns > 0) {
         long ms = (long)((timeout_ns + AR_NS_PER_MS - 1) / AR_NS_PER_MS);
 
@@ -570,8 +570,8 @@ static void attempt_done(struct notifier *n, struct notify_job_priv *p, CURLcode
     } else {
         /* COMPAT 5.8: error text carries the response body */
         if (p->resp.len > 0) {
-            snprintf(p->last_error, sizeof(p->last_error), "unexpected status code %ld: %s",
-                     status, buf_str(&p->resp));
+            snprintf(p->last_error, sizeof(p->last_error), "unexpected status code %ld: %s", status,
+                     buf_str(&p->resp));
         } else {
             snprintf(p->last_error, sizeof(p->last_error), "unexpected status code %ld", status);
         }
@@ -601,6 +601,10 @@ static void attempt_done(struct notifier *n, struct notify_job_priv *p, CURLcode
         return;
     }
     schedule_retry(n, p, now);
+    log_debug("notify",
+              "notify attempt %d for receiver %s integration %s[%d] failed, will retry: %s",
+              p->attempts, job->data->receiver_name, integration_type_name(job->integ->type),
+              job->integ->index, p->last_error);
 }
 
 /* First turn of a new job: builds its request (once; later attempts reuse it). */
@@ -772,8 +776,8 @@ struct notifier *notifier_new(const struct notifier_opts *opts)
         curl_multi_setopt(n->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)n->opts.max_connections);
     }
     pthread_mutex_init(&n->lock, NULL);
-    n->rng = (uint64_t)clock_monotonic_ns() ^ ((uint64_t)(uintptr_t)n << 17) ^
-             0x9e3779b97f4a7c15ULL;
+    n->rng =
+        (uint64_t)clock_monotonic_ns() ^ ((uint64_t)(uintptr_t)n << 17) ^ 0x9e3779b97f4a7c15ULL;
     if (n->rng == 0) {
         n->rng = 1;
     }

@@ -8,7 +8,18 @@
  * adding a notifier means adding one builder. Webhook lives in notifier_webhook.c.
  *
  * Secrets (URL userinfo and query strings, passwords, tokens) never appear in error texts
- * or logs: URLs are redacted with notify_redact_url before being printed. */
+ * or logs: URLs are redacted with notify_redact_url before being printed.
+ *
+ * http_config support: basic_auth (and *_file), authorization / bearer_token (and
+ * credentials_file / bearer_token_file), tls_config (ca, ca_file, cert(_file), key(_file),
+ * insecure_skip_verify, min_version, max_version), proxy_url, no_proxy,
+ * proxy_from_environment (environment proxies are ignored otherwise, as in Go),
+ * follow_redirects, enable_http2. Not yet: oauth2 (the send fails with an error),
+ * tls_config.server_name, http_headers and proxy_connect_header (ignored).
+ *
+ * Retry classes: 2xx success; 5xx, 429 and transport errors (timeouts included) retried;
+ * everything else final. COMPAT deviation: 0.25 webhooks do not retry 429 nor read
+ * Retry-After; the engine does (notify_request.retry_429 lets a builder opt out). */
 #ifndef AR_NOTIFY_H
 #define AR_NOTIFY_H
 
@@ -29,13 +40,13 @@ struct notify_data {
     struct config *cfg;              /* reference: integration configs live inside it */
     const struct receiver *receiver; /* inside cfg */
     char *receiver_name;
-    char *group_key;                 /* e.g. {}:{alertname="x"} */
+    char *group_key; /* e.g. {}:{alertname="x"} */
     struct labelset group_labels;
-    struct alert **alerts;           /* references, sorted (COMPAT 2.7) and filtered */
-    bool *resolved;                  /* per alert: resolved as of now_ns */
+    struct alert **alerts; /* references, sorted (COMPAT 2.7) and filtered */
+    bool *resolved;        /* per alert: resolved as of now_ns */
     size_t nalerts;
     char *external_url;
-    int64_t now_ns;                  /* flush time, wall clock */
+    int64_t now_ns; /* flush time, wall clock */
 };
 
 /* Builds the data of one send. Takes references to cfg and to each alert; copies the
@@ -62,14 +73,14 @@ struct notify_header {
 
 /* One HTTP request to send. Owned by its job; notify_request_cleanup frees it. */
 struct notify_request {
-    const char *method;              /* static string, "POST" */
-    char *url;                       /* may contain secrets: never log unredacted */
-    struct notify_header *headers;   /* extra headers besides Content-Type/User-Agent */
+    const char *method;            /* static string, "POST" */
+    char *url;                     /* may contain secrets: never log unredacted */
+    struct notify_header *headers; /* extra headers besides Content-Type/User-Agent */
     size_t nheaders;
-    const char *content_type;        /* static, e.g. "application/json" */
+    const char *content_type; /* static, e.g. "application/json" */
     struct buf body;
-    const struct http_config *http;  /* client settings (inside the config), may be NULL */
-    int64_t timeout_ns;              /* per-attempt timeout from the integration, 0 = none */
+    const struct http_config *http; /* client settings (inside the config), may be NULL */
+    int64_t timeout_ns;             /* per-attempt timeout from the integration, 0 = none */
     /* COMPAT 5.8: besides 5xx, which statuses the notifier retries (e.g. 429 for some) */
     bool retry_429;
 };
@@ -115,19 +126,28 @@ struct notify_result {
 
 struct notify_job;
 struct notify_job_priv;
-typedef void (*notify_done_fn)(struct notify_job *job, const struct notify_result *res,
-                               void *ctx);
+typedef void (*notify_done_fn)(struct notify_job *job, const struct notify_result *res, void *ctx);
 
 /* A delivery to one integration. The submitter fills the public fields (use
  * notify_job_new); the notifier owns the job from notifier_submit until done() returns, and
- * frees it right after done() (done must not keep the pointer). */
+ * frees it right after done() (done must not keep the pointer; it may take its own
+ * reference to job->data). The request is built once on the notifier thread, so
+ * notify_data must stay immutable; *_file secrets are read at each attempt.
+ *
+ * Error texts in notify_result.error:
+ *   "notify retry canceled due to unrecoverable error after N attempts: unexpected status
+ *    code 404: <body>"                        (non-retryable status)
+ *   "notify retry canceled after N attempts: <last error>"   (deadline reached)
+ *   "Post \"<redacted url>\": <transport error>"             (as last error)
+ *   "notification canceled"                   (notifier_stop)
+ *   builder errors ("read url_file ...", "<type> notifier not implemented") */
 struct notify_job {
-    struct notify_data *data;         /* reference, released with the job */
-    const struct integration *integ;  /* inside data->cfg */
-    int64_t deadline_mono_ns;         /* clock_monotonic_ns() based; 0 = none */
-    notify_done_fn done;              /* called exactly once, from the notifier thread */
+    struct notify_data *data;        /* reference, released with the job */
+    const struct integration *integ; /* inside data->cfg */
+    int64_t deadline_mono_ns;        /* clock_monotonic_ns() based; 0 = none */
+    notify_done_fn done;             /* called exactly once, from the notifier thread */
     void *ctx;
-    struct notify_job_priv *priv;     /* notifier-internal state */
+    struct notify_job_priv *priv; /* notifier-internal state */
 };
 
 /* New job holding a new reference to data. Never NULL. */
@@ -139,10 +159,10 @@ void notify_job_free(struct notify_job *job);
 /* ---- notifier ------------------------------------------------------------------------ */
 
 struct notifier_opts {
-    const char *user_agent;       /* default "Alertmanager/0.25.0" */
-    int64_t min_backoff_ns;       /* default 500ms (tests may shorten) */
-    int64_t max_backoff_ns;       /* default 60s */
-    int max_connections;          /* per-host parallel connections, default 0 = unlimited */
+    const char *user_agent; /* default "Alertmanager/0.25.0" */
+    int64_t min_backoff_ns; /* default 500ms (tests may shorten) */
+    int64_t max_backoff_ns; /* default 60s */
+    int max_connections;    /* per-host parallel connections, default 0 = unlimited */
 };
 
 /* Per-integration-type counters for alertmanager_notification_* metrics. */

@@ -208,8 +208,7 @@ static void test_golden(void)
                     }
                 }
             }
-            d = notify_data_new(NULL, &rcv,
-                                json_string_value(json_object_get(gj, "groupKey")),
+            d = notify_data_new(NULL, &rcv, json_string_value(json_object_get(gj, "groupKey")),
                                 &group_labels, alerts, NULL, n, "http://am.example:9093",
                                 golden_now);
             buf_init(&body, 0);
@@ -305,7 +304,8 @@ static void test_redact(void)
         const char *in, *want;
     } cases[] = {
         {"https://hooks.example/x/y", "https://hooks.example/x/y"},
-        {"https://user:pw@hooks.example:8443/x?token=abc", "https://<redacted>@hooks.example:8443/x?<redacted>"},
+        {"https://user:pw@hooks.example:8443/x?token=abc",
+         "https://<redacted>@hooks.example:8443/x?<redacted>"},
         {"http://h/p?x=1#frag", "http://h/p?<redacted>"},
         {"http://u@h", "http://<redacted>@h"},
         {"http://h/a@b", "http://h/a@b"},
@@ -358,7 +358,7 @@ static void test_url_file(void)
 
 /* ---- HTTP sink ---------------------------------------------------------------------------- */
 
-#define MAX_PATHS 16
+#define MAX_PATHS  16
 #define MAX_PARKED 1024
 
 struct path_stat {
@@ -416,8 +416,8 @@ static int path_count(const char *path)
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *body,
                              const char *hname, const char *hvalue)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-                                                             MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     enum MHD_Result rc;
 
     if (hname != NULL) {
@@ -558,12 +558,11 @@ static bool sink_start(void)
     const union MHD_DaemonInfo *info;
 
     pthread_mutex_init(&sink.lock, NULL);
-    sink.d = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-                                  MHD_USE_ERROR_LOG,
-                              0, NULL, NULL, handler, NULL, MHD_OPTION_NOTIFY_COMPLETED,
-                              completed, NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000,
-                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_SOCK_ADDR,
-                              NULL, MHD_OPTION_END);
+    sink.d = MHD_start_daemon(
+        MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        handler, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)2000, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_SOCK_ADDR, NULL,
+        MHD_OPTION_END);
     if (sink.d == NULL) {
         return false;
     }
@@ -824,8 +823,8 @@ static void test_engine(void)
         target_init(&t, "/slow", 0);
         waiter_init(&w);
         for (int i = 0; i < MANY; i++) {
-            notifier_submit(n, notify_job_new(d, &t.integ, start + 30 * AR_NS_PER_SEC, on_done,
-                                              &w));
+            notifier_submit(n,
+                            notify_job_new(d, &t.integ, start + 30 * AR_NS_PER_SEC, on_done, &w));
         }
         CHECK_INT(waiter_wait(&w, MANY, 60), MANY);
         CHECK_INT(w.ok, MANY);
@@ -839,8 +838,7 @@ static void test_engine(void)
     notifier_metrics(n, &m);
     CHECK(m.type[INTEGRATION_WEBHOOK].requests_total >= 310);
     CHECK(m.type[INTEGRATION_WEBHOOK].requests_failed >= 5);
-    CHECK(m.type[INTEGRATION_WEBHOOK].latency_count ==
-          m.type[INTEGRATION_WEBHOOK].requests_total);
+    CHECK(m.type[INTEGRATION_WEBHOOK].latency_count == m.type[INTEGRATION_WEBHOOK].requests_total);
     CHECK(m.type[INTEGRATION_WEBHOOK].latency_bucket[0] <=
           m.type[INTEGRATION_WEBHOOK].latency_bucket[4]);
     CHECK(m.type[INTEGRATION_WEBHOOK].notifications_total >= 309);
@@ -854,12 +852,12 @@ static void test_engine(void)
         target_init(&t2, "http://127.0.0.1:1/x", 0);
         waiter_init(&w);
         for (int i = 0; i < 5; i++) {
-            notifier_submit(n, notify_job_new(d, &t.integ,
-                                              clock_monotonic_ns() + 60 * AR_NS_PER_SEC,
-                                              on_done, &w));
-            notifier_submit(n, notify_job_new(d, &t2.integ,
-                                              clock_monotonic_ns() + 60 * AR_NS_PER_SEC,
-                                              on_done, &w));
+            notifier_submit(n,
+                            notify_job_new(d, &t.integ, clock_monotonic_ns() + 60 * AR_NS_PER_SEC,
+                                           on_done, &w));
+            notifier_submit(n,
+                            notify_job_new(d, &t2.integ, clock_monotonic_ns() + 60 * AR_NS_PER_SEC,
+                                           on_done, &w));
         }
         usleep(300 * 1000);
         CHECK_INT(w.done, 0);
