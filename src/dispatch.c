@@ -686,7 +686,11 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
             d->env.metrics->notifications[integ->type]++;
             log_debug("dispatch", "flush group=%s receiver=%s integration=%s alerts=%zu",
                       g->key, r->receiver, name, nsend);
-            notifier_submit(d->env.notifier, job);
+            if (d->env.submit != NULL) {
+                d->env.submit(d->env.submit_ctx, job);
+            } else {
+                notifier_submit(d->env.notifier, job);
+            }
         }
         free(only_firing);
     }

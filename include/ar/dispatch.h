@@ -32,6 +32,10 @@ struct dispatch_env {
      * core thread, which then calls dispatcher_send_done. */
     void (*send_done)(void *ctx, struct send_ctx *sc, const struct notify_result *res);
     void *send_done_ctx;
+    /* Hands a job to delivery; NULL means notifier_submit(notifier, job). Tests capture jobs
+     * here and complete them by calling job->done themselves. */
+    void (*submit)(void *ctx, struct notify_job *job);
+    void *submit_ctx;
 };
 
 struct dispatcher *dispatcher_new(struct config *cfg, const struct dispatch_env *env);
