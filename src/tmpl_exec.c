@@ -776,7 +776,7 @@ static int call_method(struct tmpl_exec *ex, struct tmpl_value *recv, const char
         if (want_args(ex, name, nargs, 0) != AR_OK) {
             return AR_EINVAL;
         }
-        out = tmpl_list_new(TMPL_K_ALERTS);
+        out = tmpl_list_new(TMPL_K_ALERT_SLICE);
         for (i = 0; i < recv->u.list.n; i++) {
             struct tmpl_value *a = recv->u.list.v[i];
 

@@ -499,6 +499,8 @@ const char *tmpl_type_name(const struct tmpl_value *v)
             return "[]string";
         case TMPL_K_ALERTS:
             return "template.Alerts";
+        case TMPL_K_ALERT_SLICE:
+            return "[]template.Alert";
         case TMPL_K_PAIRS:
             return "template.Pairs";
         default:
@@ -810,8 +812,23 @@ static int fmt_kv_readable(struct buf *b, const struct tmpl_value *v, enum tmpl_
     int rc = AR_OK;
 
     if (v->type == TMPL_MAP) {
+        /* COMPAT: newest KV.String() prints SortedPairs: alertname first, then by name */
+        const struct tmpl_value *an = tmpl_map_find(v, "alertname");
+        bool first = true;
+
+        if (an != NULL) {
+            rc = buf_puts(b, "alertname=");
+            if (rc == AR_OK) {
+                rc = tmpl_fmt_value(b, an, kv);
+            }
+            first = false;
+        }
         for (i = 0; i < v->u.map.n && rc == AR_OK; i++) {
-            rc = buf_printf(b, "%s%s=", i ? ", " : "", v->u.map.keys[i]);
+            if (an != NULL && strcmp(v->u.map.keys[i], "alertname") == 0) {
+                continue;
+            }
+            rc = buf_printf(b, "%s%s=", first ? "" : ", ", v->u.map.keys[i]);
+            first = false;
             if (rc == AR_OK) {
                 rc = tmpl_fmt_value(b, v->u.map.vals[i], kv);
             }
@@ -893,6 +910,22 @@ int tmpl_fmt_value(struct buf *b, const struct tmpl_value *v, enum tmpl_kv_style
 
         while (names[nf] != NULL) {
             nf++;
+        }
+        if (v->kind == TMPL_K_DATA && kv == TMPL_KV_READABLE && v->u.st.n >= DATA_NFIELDS) {
+            /* newest Data also has NotificationReason and RouteLabels, in this order */
+            static const size_t order[] = {D_RECEIVER, D_STATUS,   D_ALERTS, D_REASON, D_GROUP,
+                                           D_COMMON_L, D_COMMON_A, D_ROUTE,  D_URL};
+
+            rc = buf_putc(b, '{');
+            for (i = 0; i < AR_ARRAY_LEN(order) && rc == AR_OK; i++) {
+                if (i > 0) {
+                    rc = buf_putc(b, ' ');
+                }
+                if (rc == AR_OK) {
+                    rc = tmpl_fmt_value(b, v->u.st.vals[order[i]], kv);
+                }
+            }
+            return rc == AR_OK ? buf_putc(b, '}') : rc;
         }
         rc = buf_putc(b, '{');
         for (i = 0; i < nf && i < v->u.st.n && rc == AR_OK; i++) {
@@ -1011,6 +1044,29 @@ int tmpl_json_encode(struct buf *b, const struct tmpl_value *v)
     case TMPL_STRUCT: {
         const char *const *names = tmpl_struct_json_names(v->kind);
 
+        if (v->kind == TMPL_K_DATA && v->u.st.n >= DATA_NFIELDS) {
+            /* toJson is newest-only: newest's JSON names and field order */
+            static const size_t order[] = {D_RECEIVER, D_STATUS,   D_ALERTS, D_REASON, D_GROUP,
+                                           D_COMMON_L, D_COMMON_A, D_ROUTE,  D_URL};
+            static const char *const jn[] = {"receiver",
+                                             "status",
+                                             "alerts",
+                                             "notification_reason",
+                                             "groupLabels",
+                                             "commonLabels",
+                                             "commonAnnotations",
+                                             "routeLabels",
+                                             "externalURL"};
+
+            rc = buf_putc(b, '{');
+            for (i = 0; i < AR_ARRAY_LEN(order) && rc == AR_OK; i++) {
+                rc = buf_printf(b, "%s\"%s\":", i ? "," : "", jn[i]);
+                if (rc == AR_OK) {
+                    rc = tmpl_json_encode(b, v->u.st.vals[order[i]]);
+                }
+            }
+            return rc == AR_OK ? buf_putc(b, '}') : rc;
+        }
         rc = buf_putc(b, '{');
         for (i = 0; names[i] != NULL && i < v->u.st.n && rc == AR_OK; i++) {
             rc = buf_printf(b, "%s\"%s\":", i ? "," : "", names[i]);

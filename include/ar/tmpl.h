@@ -41,16 +41,17 @@ enum tmpl_type {
 
 /* The Go type a value stands for: selects methods, type names in errors and printing. */
 enum tmpl_kind {
-    TMPL_K_PLAIN = 0, /* interface{}, []interface{}, map[string]interface{}, ... */
-    TMPL_K_KV,        /* template.KV: map of strings */
-    TMPL_K_PAIRS,     /* template.Pairs: list of TMPL_K_PAIR */
-    TMPL_K_STRINGS,   /* []string */
-    TMPL_K_ALERTS,    /* template.Alerts: list of TMPL_K_ALERT */
-    TMPL_K_DATA,      /* template.Data (struct) */
-    TMPL_K_ALERT,     /* template.Alert (struct) */
-    TMPL_K_PAIR,      /* template.Pair (struct Name, Value) */
-    TMPL_K_SAFE_HTML, /* string marked trusted HTML (safeHtml) */
-    TMPL_K_SAFE_URL,  /* string marked trusted URL (safeUrl) */
+    TMPL_K_PLAIN = 0,   /* interface{}, []interface{}, map[string]interface{}, ... */
+    TMPL_K_KV,          /* template.KV: map of strings */
+    TMPL_K_PAIRS,       /* template.Pairs: list of TMPL_K_PAIR */
+    TMPL_K_STRINGS,     /* []string */
+    TMPL_K_ALERTS,      /* template.Alerts: list of TMPL_K_ALERT */
+    TMPL_K_DATA,        /* template.Data (struct) */
+    TMPL_K_ALERT,       /* template.Alert (struct) */
+    TMPL_K_PAIR,        /* template.Pair (struct Name, Value) */
+    TMPL_K_SAFE_HTML,   /* string marked trusted HTML (safeHtml) */
+    TMPL_K_SAFE_URL,    /* string marked trusted URL (safeUrl) */
+    TMPL_K_ALERT_SLICE, /* []template.Alert: what Alerts.Firing/Resolved return (no methods) */
 };
 
 struct tmpl_value {

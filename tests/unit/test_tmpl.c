@@ -266,6 +266,18 @@ static void test_kv_style_and_overrides(void)
               AR_OK);
     CHECK_STR(out, "alertname=monitor_service_down|alertname=monitor_service_down");
     free(out);
+    CHECK_INT(tmpl_render(set, "{{ (index .Alerts 0).Labels }}|{{ printf \"%T\" .Alerts.Firing }}",
+                          TMPL_TEXT, data, &out, &err),
+              AR_OK);
+    CHECK_STR(out, "alertname=monitor_service_down, instance=cadvisor:8080, job=cadvisor, "
+                   "monitor=docker-host-alpha, severity=critical|[]template.Alert");
+    free(out);
+    CHECK_INT(tmpl_render(set, "{{ toJson .GroupLabels }} {{ slice (toJson .) 0 40 }}", TMPL_TEXT,
+                          data, &out, &err),
+              AR_OK);
+    CHECK_STR(out, "{\"alertname\":\"monitor_service_down\"} {\"receiver\":\"team\\\\.mail\","
+                   "\"status\":\"firi");
+    free(out);
     /* A user file overrides a built-in; an empty body does not replace an existing one. */
     CHECK_INT(tmpl_set_parse(set, "user.tmpl", user, strlen(user), &err), AR_OK);
     CHECK_INT(tmpl_render(set,
