@@ -735,71 +735,96 @@ class Suite:
             return fn
         return deco
 
-    def main(self):
+    def main(self, jobs=1):
+        """Runs the registered cases for each target. jobs > 1 runs that many cases at
+        once (threads; each case has its own servers and sinks), so timing-bound files
+        can run both targets side by side; AR_E2E_JOBS overrides. Lines are printed as
+        cases finish."""
         patterns = [a for a in sys.argv[1:] if not a.startswith("-")]
         verbose = os.environ.get("AR_E2E_VERBOSE") == "1" or "-v" in sys.argv
         strict = os.environ.get("AR_E2E_STRICT") == "1"
-        passed = failed = skipped = xfailed = 0
+        if os.environ.get("AR_E2E_JOBS"):
+            jobs = int(os.environ["AR_E2E_JOBS"])
+        tally = {"passed": 0, "failed": 0, "skipped": 0, "xfailed": 0}
         failures = []
+        lock = threading.Lock()
         t_all = time.monotonic()
+        work = []
         for kind in targets():
             for name, fn, kinds, pending in self.cases:
                 if kinds and kind not in kinds:
                     continue
                 if patterns and not any(p in name for p in patterns):
                     continue
-                ctx = Context(kind)
-                t0 = time.monotonic()
-                status = "ok"
-                detail = ""
-                try:
-                    fn(ctx)
-                    passed += 1
-                except Skip as e:
-                    status = "skip"
+                work.append((kind, name, fn, pending))
+
+        def run_one(kind, name, fn, pending):
+            ctx = Context(kind)
+            t0 = time.monotonic()
+            status = "ok"
+            detail = ""
+            try:
+                fn(ctx)
+            except Skip as e:
+                status = "skip"
+                detail = str(e)
+            except Exception as e:
+                status = "FAIL"
+                if isinstance(e, Fail):
                     detail = str(e)
-                    skipped += 1
-                except Exception as e:
-                    status = "FAIL"
-                    if isinstance(e, Fail):
-                        detail = str(e)
-                    else:
-                        detail = "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc())
-                    if verbose:
-                        for s in ctx.servers:
-                            detail += "\n--- %s log tail ---\n%s" % (s.kind, s.log_tail(40))
-                    if pending and kind == "alertrouter" and not strict:
-                        status = "XFAIL"
-                        detail = "(pending: %s) %s" % (pending, detail)
-                        xfailed += 1
-                    else:
-                        failed += 1
-                        failures.append((kind, name))
-                finally:
-                    reports = ctx.cleanup()
-                if reports and status != "FAIL":
-                    # A sanitizer report fails the case even when every check passed.
-                    if status == "ok":
-                        passed -= 1
-                    elif status == "XFAIL":
-                        xfailed -= 1
-                    elif status == "skip":
-                        skipped -= 1
-                    status = "FAIL"
-                    detail = "sanitizer report in server output:\n" + reports[0]
-                    failed += 1
+                else:
+                    detail = "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc())
+                if verbose:
+                    for s in ctx.servers:
+                        detail += "\n--- %s log tail ---\n%s" % (s.kind, s.log_tail(40))
+                if pending and kind == "alertrouter" and not strict:
+                    status = "XFAIL"
+                    detail = "(pending: %s) %s" % (pending, detail)
+            finally:
+                reports = ctx.cleanup()
+            if reports and status != "FAIL":
+                # A sanitizer report fails the case even when every check passed.
+                status = "FAIL"
+                detail = "sanitizer report in server output:\n" + reports[0]
+            elif reports:
+                detail += "\nsanitizer report in server output:\n" + reports[0]
+            if status == "ok" and pending and kind == "alertrouter":
+                ctx.note("passes: the pending(%r) marker can be removed" % pending)
+            dt = time.monotonic() - t0
+            line = "%-4s %-12s %s/%s (%.1fs)" % (status, kind, self.name, name, dt)
+            if detail:
+                line += ": " + detail
+            if ctx.notes:
+                line += " [note: " + "; ".join(ctx.notes) + "]"
+            key = {"ok": "passed", "skip": "skipped", "FAIL": "failed", "XFAIL": "xfailed"}[status]
+            with lock:
+                tally[key] += 1
+                if status == "FAIL":
                     failures.append((kind, name))
-                elif reports:
-                    detail += "\nsanitizer report in server output:\n" + reports[0]
-                if status == "ok" and pending and kind == "alertrouter":
-                    ctx.note("passes: the pending(%r) marker can be removed" % pending)
-                dt = time.monotonic() - t0
-                line = "%-4s %-12s %s/%s (%.1fs)" % (status, kind, self.name, name, dt)
-                if detail:
-                    line += ": " + detail
-                if ctx.notes:
-                    line += " [note: " + "; ".join(ctx.notes) + "]"
                 print(line, flush=True)
+
+        if jobs <= 1:
+            for w in work:
+                run_one(*w)
+        else:
+            pending_work = list(work)
+
+            def worker():
+                while True:
+                    with lock:
+                        if not pending_work:
+                            return
+                        w = pending_work.pop(0)
+                    run_one(*w)
+
+            threads = [threading.Thread(target=worker, daemon=True)
+                       for _ in range(min(jobs, len(work)))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        passed, failed = tally["passed"], tally["failed"]
+        skipped, xfailed = tally["skipped"], tally["xfailed"]
         if skipped:
             print("%d skipped" % skipped)
         if xfailed:
@@ -809,3 +834,198 @@ class Suite:
         print("(%s: %.1fs)" % (self.name, time.monotonic() - t_all), flush=True)
         _kill_all()
         sys.exit(1 if failed else 0)
+
+
+# ---------------------------------------------------------------------------
+# notification pipeline helpers (webhook payloads, scenario clock)
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def go_time(s):
+    """An RFC 3339 string as Go's time.MarshalJSON prints it: fraction trimmed of
+    trailing zeros (and dropped when zero); the offset kept as given."""
+    m = _TS_RE.match(s)
+    if not m:
+        raise ValueError("not an RFC 3339 time: %r" % (s,))
+    frac = (m.group(7) or "").rstrip("0")
+    if frac == ".":
+        frac = ""
+    return s[:19] + frac + m.group(8)
+
+
+class Timeline:
+    """Scenario clock like upstream's acceptance tests: t = 0 when created (create it
+    once the servers are ready). at(t) waits until t (scheduled actions of a scenario
+    are the only sleeps); ts(t) is the wall-clock time t as RFC 3339 with ms precision
+    (what to post as startsAt/endsAt); rel(m) turns a monotonic arrival time into t."""
+
+    def __init__(self):
+        self.mono0 = time.monotonic()
+        self.wall0 = time.time()
+
+    def now(self):
+        return time.monotonic() - self.mono0
+
+    def at(self, t):
+        d = self.mono0 + t - time.monotonic()
+        if d > 0:
+            time.sleep(d)
+
+    def ts(self, t):
+        return iso(datetime.datetime.fromtimestamp(self.wall0 + t, datetime.timezone.utc))
+
+    def rel(self, mono):
+        return mono - self.mono0
+
+
+def _label_set_before(a, b):
+    """COMPAT 2.7 label-set order: True when a sorts before b."""
+    if len(a) != len(b):
+        return len(a) < len(b)
+    for name in sorted(set(a) | set(b), key=lambda s: s.encode("utf-8")):
+        if name not in a:
+            return True
+        if name not in b:
+            return False
+        if a[name] != b[name]:
+            return a[name].encode("utf-8") < b[name].encode("utf-8")
+    return False
+
+
+def sort_alerts(alerts, key=lambda a: a["labels"]):
+    """COMPAT 2.7 order of alerts inside a notification (stable): by job (present
+    first, then value), by instance likewise, then label-set order."""
+    import functools
+
+    def cmp(x, y):
+        lx, ly = key(x), key(y)
+        for name in ("job", "instance"):
+            if name in lx and name not in ly:
+                return -1
+            if name in ly and name not in lx:
+                return 1
+            if name in lx and lx[name] != ly[name]:
+                return -1 if lx[name].encode("utf-8") < ly[name].encode("utf-8") else 1
+        if _label_set_before(lx, ly):
+            return -1
+        if _label_set_before(ly, lx):
+            return 1
+        return 0
+    return sorted(alerts, key=functools.cmp_to_key(cmp))
+
+
+def wh_alert(labels, annotations=None, starts=None, ends=None, url="", status=None):
+    """One alert of an expected webhook payload. starts/ends are RFC 3339 strings as
+    posted (printed the Go way); no ends means firing with the zero endsAt."""
+    if status is None:
+        status = "resolved" if ends else "firing"
+    return {"status": status, "labels": _sorted_map(labels),
+            "annotations": _sorted_map(annotations or {}),
+            "startsAt": go_time(starts) if starts else None,
+            "endsAt": go_time(ends) if ends else ZERO_TIME,
+            "generatorURL": url, "fingerprint": fingerprint(labels)}
+
+
+def _sorted_map(d):
+    """Go encodes maps with keys sorted byte-wise: same order here, so an expected
+    payload dumped with json.dumps has Go's layout."""
+    return {k: d[k] for k in sorted(d, key=lambda s: s.encode("utf-8"))}
+
+
+def _common(dicts):
+    if not dicts:
+        return {}
+    out = dict(dicts[0])
+    for d in dicts[1:]:
+        out = {k: v for k, v in out.items() if d.get(k) == v}
+    return out
+
+
+def wh_payload(receiver, group_key, group_labels, alerts, truncated=0, sort=True):
+    """An expected webhook payload (version 4, 0.25 field order). Alerts are sorted as
+    Alertmanager sorts them unless sort=False; common labels/annotations and the status
+    are derived from them. externalURL is set to None (see norm_payload)."""
+    if sort:
+        alerts = sort_alerts(alerts)
+    status = "firing" if any(a["status"] == "firing" for a in alerts) else "resolved"
+    return {"receiver": receiver, "status": status, "alerts": list(alerts),
+            "groupLabels": _sorted_map(group_labels),
+            "commonLabels": _sorted_map(_common([a["labels"] for a in alerts])),
+            "commonAnnotations": _sorted_map(_common([a["annotations"] for a in alerts])),
+            "externalURL": None, "version": "4", "groupKey": group_key,
+            "truncatedAlerts": truncated}
+
+
+def norm_payload(p, starts=None, ends=None):
+    """Copy of a received payload with externalURL set to None (checked non-empty), and,
+    for alerts whose startsAt/endsAt the test cannot control, the value replaced by
+    None: starts/ends are sets of alertname values (or True for all) to blank."""
+    if not isinstance(p, dict):
+        raise Fail("webhook body is not a JSON object: %s" % _short(p))
+    q = dict(p)
+    check(isinstance(q.get("externalURL"), str) and q["externalURL"].startswith("http"),
+          "externalURL %r" % (q.get("externalURL"),))
+    q["externalURL"] = None
+    alerts = []
+    for a in q.get("alerts") or []:
+        a = dict(a)
+        name = a.get("labels", {}).get("alertname")
+        if starts is True or (starts and name in starts):
+            a["startsAt"] = None
+        if ends is True or (ends and name in ends):
+            if a.get("endsAt") != ZERO_TIME:
+                a["endsAt"] = None
+        alerts.append(a)
+    q["alerts"] = alerts
+    return q
+
+
+def deliveries(sink, tl=None, path=None):
+    """[(t, payload)] received by a sink (t relative to tl when given), optionally
+    only those POSTed to path."""
+    with sink.cond:
+        rec = list(sink.received)
+    out = []
+    for (t, p, _body, parsed) in rec:
+        if path is not None and p != path:
+            continue
+        out.append((tl.rel(t) if tl else t, parsed))
+    return out
+
+
+def alert_names(payload):
+    """Short description of a payload for messages: status and alerts (name:status)."""
+    if not isinstance(payload, dict):
+        return repr(payload)
+    return "%s[%s]" % (payload.get("status"), ", ".join(
+        "%s%s:%s" % (a["labels"].get("alertname"),
+                     "".join("/%s=%s" % (k, v) for k, v in sorted(a["labels"].items())
+                             if k != "alertname"),
+                     a["status"]) for a in payload.get("alerts", [])))
+
+
+def timeline_text(got):
+    return "; ".join("%.2fs %s" % (t, alert_names(p)) for t, p in got)
+
+
+def payload_diff(expected, got):
+    """Readable difference between two payloads (top-level keys and per-alert fields)."""
+    out = []
+    for k in list(expected) + [k for k in got if k not in expected]:
+        if k == "alerts":
+            continue
+        if expected.get(k, "<absent>") != got.get(k, "<absent>"):
+            out.append("%s: expected %s, got %s" % (k, _short(expected.get(k, "<absent>"), 200),
+                                                     _short(got.get(k, "<absent>"), 200)))
+    ea, ga = expected.get("alerts", []), got.get("alerts", [])
+    if len(ea) != len(ga):
+        out.append("alerts: expected %d (%s), got %d (%s)" % (
+            len(ea), alert_names(expected), len(ga), alert_names(got)))
+    else:
+        for i, (x, y) in enumerate(zip(ea, ga)):
+            for k in list(x) + [k for k in y if k not in x]:
+                if x.get(k, "<absent>") != y.get(k, "<absent>"):
+                    out.append("alerts[%d].%s: expected %s, got %s" % (
+                        i, k, _short(x.get(k, "<absent>"), 200), _short(y.get(k, "<absent>"), 200)))
+    return "; ".join(out) or "(equal)"
