@@ -1,5 +1,6 @@
 -- Alert state as an append-only log: every accepted change of an alert appends one row
--- (op 'put' with the whole merged alert, or 'delete' when garbage-collected). The current
+-- (op 'put' with the whole merged alert; 'touch' when a re-post changed only its end and
+-- update times, as Prometheus' periodic re-sends do; 'delete' when garbage-collected). The current
 -- state of a fingerprint is its row with the highest seq; start-up replays the log in seq
 -- order. Appending at the end of the B-tree keeps each commit to a few sequential pages;
 -- compaction re-appends live alerts and deletes the prefix of the log they supersede.
@@ -9,7 +10,7 @@
 CREATE TABLE alert_log (
     seq           INTEGER PRIMARY KEY,       -- assigned in order by the core thread
     fingerprint   INTEGER NOT NULL,          -- 64-bit fingerprint stored as a signed integer
-    op            TEXT    NOT NULL CHECK (op IN ('put', 'delete')),
+    op            TEXT    NOT NULL CHECK (op IN ('put', 'touch', 'delete')),
     labels        TEXT,                      -- JSON object, sorted by name (put)
     annotations   TEXT,                      -- JSON object (put)
     generator_url TEXT,

@@ -92,7 +92,7 @@ struct msg {
     struct notify_result res;
 };
 
-enum op_kind { OP_PUT, OP_DELETE, OP_EVENT, OP_TRUNCATE, OP_APPLY };
+enum op_kind { OP_PUT, OP_TOUCH, OP_DELETE, OP_EVENT, OP_TRUNCATE, OP_APPLY };
 
 struct write_op {
     enum op_kind kind;
@@ -215,6 +215,23 @@ static void log_put(struct core *c, struct write_batch *b, struct alert *a)
     c->log_rows++;
 }
 
+/* A re-post that changed only the end/update times (the common case: Prometheus re-sends
+ * every evaluation) is logged as a small 'touch' row instead of the whole alert. */
+static bool only_times_changed(const struct alert *old, const struct alert *res)
+{
+    return old->starts_at == res->starts_at && old->starts_off_min == res->starts_off_min &&
+           labelset_equal(&old->annotations, &res->annotations) &&
+           ((old->generator_url == NULL && res->generator_url == NULL) ||
+            (old->generator_url != NULL && res->generator_url != NULL &&
+             strcmp(old->generator_url, res->generator_url) == 0));
+}
+
+static void log_touch(struct core *c, struct write_batch *b, struct alert *a)
+{
+    batch_op(b, OP_TOUCH, a, NULL, 0, c->next_seq++);
+    c->log_rows++;
+}
+
 static void log_delete(struct core *c, struct write_batch *b, struct alert *a)
 {
     batch_op(b, OP_DELETE, a, NULL, 0, c->next_seq++);
@@ -267,6 +284,9 @@ static int apply_ops(struct store *st, const struct write_batch *b)
         switch (op->kind) {
         case OP_PUT:
             rc = store_append_alert(st, op->seq, op->alert);
+            break;
+        case OP_TOUCH:
+            rc = store_append_touch(st, op->seq, op->alert);
             break;
         case OP_DELETE:
             rc = store_append_delete(st, op->seq, op->alert->fp);
@@ -406,7 +426,11 @@ static void ingest_one(struct core *c, struct alert *a, int64_t now, struct writ
     } else if (!is_firing && (was_firing || old == NULL)) {
         batch_op(b, OP_EVENT, res, "resolved", now, 0);
     }
-    log_put(c, b, res);
+    if (old != NULL && only_times_changed(old, res)) {
+        log_touch(c, b, res);
+    } else {
+        log_put(c, b, res);
+    }
     alert_store_put_take(c->alerts, res);
     inhibitor_put(c->inhibitor, res);
     dispatcher_put(c->dispatcher, res, now, clock_monotonic_ns());
@@ -569,10 +593,13 @@ static void compact_step(struct core *c, struct write_batch *b)
                  live);
     }
     for (size_t k = 0; k < COMPACT_CHUNK && c->compact_pos < c->ncompact; k++) {
+        struct alert *cur;
         a = c->compact[c->compact_pos++];
-        /* still the current state (not replaced or deleted since): its row is old */
-        if (alert_store_find(c->alerts, a->fp) == a) {
-            log_put(c, b, a);
+        /* Re-append the current state in full: rows written since the compaction began may
+         * be 'touch' rows that need a base, and that base is about to be truncated. */
+        cur = alert_store_find(c->alerts, a->fp);
+        if (cur != NULL) {
+            log_put(c, b, cur);
         }
         alert_unref(a);
     }

@@ -25,6 +25,7 @@ enum stmt_id {
     ST_ROLLBACK,
     ST_APPEND_PUT,
     ST_APPEND_DELETE,
+    ST_APPEND_TOUCH,
     ST_TRUNCATE,
     ST_ADD_EVENT,
     ST_COUNT
@@ -38,6 +39,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "generator_url, starts_at, starts_off, ends_at, ends_off, updated_at, "
                       "timeout) VALUES (?11, ?1, 'put', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [ST_APPEND_DELETE] = "INSERT INTO alert_log (seq, fingerprint, op) VALUES (?2, ?1, 'delete')",
+    [ST_APPEND_TOUCH] = "INSERT INTO alert_log (seq, fingerprint, op, ends_at, ends_off, "
+                       "updated_at, timeout) VALUES (?1, ?2, 'touch', ?3, ?4, ?5, ?6)",
     [ST_TRUNCATE] = "DELETE FROM alert_log WHERE seq < ?1",
     [ST_ADD_EVENT] = "INSERT INTO alert_events (fingerprint, at, event, labels, starts_at, "
                      "ends_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -232,6 +235,19 @@ int store_append_delete(struct store *st, int64_t seq, uint64_t fp)
     return step_reset(st, ST_APPEND_DELETE);
 }
 
+int store_append_touch(struct store *st, int64_t seq, const struct alert *a)
+{
+    sqlite3_stmt *s = st->stmt[ST_APPEND_TOUCH];
+
+    sqlite3_bind_int64(s, 1, seq);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)a->fp);
+    sqlite3_bind_int64(s, 3, a->ends_at);
+    sqlite3_bind_int(s, 4, a->ends_off_min);
+    sqlite3_bind_int64(s, 5, a->updated_at);
+    sqlite3_bind_int(s, 6, a->timeout);
+    return step_reset(st, ST_APPEND_TOUCH);
+}
+
 int store_truncate_log(struct store *st, int64_t below)
 {
     sqlite3_bind_int64(st->stmt[ST_TRUNCATE], 1, below);
@@ -420,6 +436,18 @@ int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), 
         stats->log_rows++;
         if (op != NULL && strcmp(op, "delete") == 0) {
             alert_store_remove(live, (uint64_t)sqlite3_column_int64(s, 1));
+            continue;
+        }
+        if (op != NULL && strcmp(op, "touch") == 0) {
+            struct alert *old = alert_store_find(live, (uint64_t)sqlite3_column_int64(s, 1));
+            if (old != NULL) {
+                a = alert_dup(old);
+                a->ends_at = sqlite3_column_int64(s, 8);
+                a->ends_off_min = (int16_t)sqlite3_column_int(s, 9);
+                a->updated_at = sqlite3_column_int64(s, 10);
+                a->timeout = sqlite3_column_int(s, 11) != 0;
+                alert_store_put_take(live, a);
+            }
             continue;
         }
         a = alert_new();

@@ -31,6 +31,8 @@ int store_commit(struct store *st);
 void store_rollback(struct store *st);
 /* Appends the alert's current state under sequence number seq. */
 int store_append_alert(struct store *st, int64_t seq, const struct alert *a);
+/* Appends a re-post that changed only ends_at, updated_at and the timeout flag. */
+int store_append_touch(struct store *st, int64_t seq, const struct alert *a);
 /* Appends a deletion of fp under seq. */
 int store_append_delete(struct store *st, int64_t seq, uint64_t fp);
 /* Compaction: deletes every alert_log row with seq < below. */
