@@ -385,7 +385,7 @@ def _keys(srv, params):
                   for a in srv.alerts(params))
 
 
-@suite.case("active-and-inhibited-params", pending="inhibition")
+@suite.case("active-and-inhibited-params")
 def inhibited_params(ctx):
     srv = ctx.server(ROUTES_CONFIG)
     crit = {"alertname": "src", "severity": "critical", "cluster": "c1"}
