@@ -5,6 +5,7 @@
 #include "ar/store_silences.h"
 
 #include "ar/buf.h"
+#include "ar/embedded.h"
 #include "ar/json_out.h"
 #include "ar/log.h"
 
@@ -144,6 +145,41 @@ static const char *col_text(sqlite3_stmt *q, int i)
     return t ? (const char *)t : "";
 }
 
+/* 0002 landed after 0003_nflog.sql, and store.c skips migrations numbered at or below
+ * user_version, so a database created in between lacks silence_events: apply the embedded
+ * 0002 migration here when the table is missing. */
+static int ensure_schema(struct store *st)
+{
+    sqlite3_stmt *q = NULL;
+    bool present;
+    char *msg = NULL;
+    int rc = prepare(st, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                         "name = 'silence_events'", &q);
+
+    if (rc != AR_OK) {
+        return rc;
+    }
+    present = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (present) {
+        return AR_OK;
+    }
+    for (const struct ar_embedded_file *m = ar_migrations; m->name != NULL; m++) {
+        if (strncmp(m->name, "0002_", 5) != 0) {
+            continue;
+        }
+        log_warn("store", "silence_events missing (database migrated past 0002 before it "
+                          "existed); applying %s", m->name);
+        if (sqlite3_exec(store_db(st), m->data, NULL, NULL, &msg) != SQLITE_OK) {
+            log_error("store", "applying %s: %s", m->name, msg ? msg : store_errmsg(st));
+            sqlite3_free(msg);
+            return AR_EDB;
+        }
+        return AR_OK;
+    }
+    return AR_EDB;
+}
+
 int store_load_silences(struct store *st, void (*cb)(struct silence *s, void *ctx), void *ctx)
 {
     /* The latest event of each id, in order of each id's first event. */
@@ -153,9 +189,12 @@ int store_load_silences(struct store *st, void (*cb)(struct silence *s, void *ct
         "WHERE e.seq = (SELECT MAX(seq) FROM silence_events WHERE id = e.id) "
         "ORDER BY (SELECT MIN(seq) FROM silence_events WHERE id = e.id)";
     sqlite3_stmt *q = NULL;
-    int rc = prepare(st, sql, &q);
+    int rc = ensure_schema(st);
     int step;
 
+    if (rc == AR_OK) {
+        rc = prepare(st, sql, &q);
+    }
     if (rc != AR_OK) {
         return rc;
     }
