@@ -666,11 +666,13 @@ int yaml_key_compare(const char *a, const char *b)
                 }
             }
         }
+        /* COMPAT: Go accumulates in int64 and wraps on overflow; do the same without
+         * signed-overflow UB */
         for (ai = i; ai < na && rune_is_digit(ra[ai]); ai++) {
-            an = an * 10 + (int64_t)(ra[ai] - '0');
+            an = (int64_t)((uint64_t)an * 10u + (uint64_t)(ra[ai] - '0'));
         }
         for (bi = i; bi < nb && rune_is_digit(rb[bi]); bi++) {
-            bn = bn * 10 + (int64_t)(rb[bi] - '0');
+            bn = (int64_t)((uint64_t)bn * 10u + (uint64_t)(rb[bi] - '0'));
         }
         if (an != bn) {
             result = an < bn ? -1 : 1;
