@@ -86,9 +86,7 @@ int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct
             all_resolved = false;
         }
     }
-    if (n == 0) {
-        all_resolved = false; /* Go: Status() of no alerts is "firing" */
-    }
+    /* COMPAT: Go's Alerts.Status() is "resolved" unless some alert fires (so also for none) */
 
     buf_puts(out, "{\"receiver\":");
     put_quotemeta(out, d->receiver_name);

@@ -41,8 +41,10 @@ struct notify_job_priv {
     bool built;
     CURL *easy;
     struct curl_slist *headers;
-    struct buf resp;        /* first RESP_BODY_MAX bytes of the response body */
-    int64_t retry_after_ns; /* from the last response, 0 = none */
+    struct curl_slist *connect_to; /* tls_config.server_name mapping */
+    char *attempt_url;             /* URL rewritten for server_name, or NULL */
+    struct buf resp;               /* first RESP_BODY_MAX bytes of the response body */
+    int64_t retry_after_ns;        /* from the last response, 0 = none */
     int64_t submit_mono_ns;
     int64_t attempt_start_ns;
     int64_t wake_mono_ns; /* WAITING: next attempt */
@@ -109,6 +111,8 @@ static void priv_free(struct notify_job_priv *p)
     }
     notify_request_cleanup(&p->req);
     curl_slist_free_all(p->headers);
+    curl_slist_free_all(p->connect_to);
+    free(p->attempt_url);
     buf_cleanup(&p->resp);
     free(p);
 }
@@ -354,10 +358,65 @@ static int apply_http_config(struct notify_job_priv *p, CURL *e, const struct ht
         }
         curl_easy_setopt(e, CURLOPT_SSLVERSION,
                          tls_version(t->min_version, false) | tls_version(t->max_version, true));
-        /* server_name: libcurl has no SNI/verify-name override separate from the URL host;
-         * not applied yet (see notify.h notes). */
     }
     return AR_OK;
+}
+
+/* tls_config.server_name: Go sends it as SNI and verifies the certificate against it while
+ * the Host header stays the URL's. libcurl takes both from the URL host, so the URL is
+ * rewritten to server_name, CURLOPT_CONNECT_TO points that name back at the real host and
+ * an explicit Host header keeps what Go sends. Only for https without a proxy. Returns the
+ * URL to use (*owned holds it when rewritten; free it after the handle is done). */
+static const char *apply_server_name(struct notify_job_priv *p, CURL *e, char **owned)
+{
+    const struct http_config *h = p->req.http;
+    const char *sn = h != NULL ? h->tls_config.server_name : NULL;
+    CURLU *u;
+    char *scheme = NULL;
+    char *host = NULL;
+    char *port = NULL;
+    char *url = NULL;
+    char *line;
+
+    *owned = NULL;
+    if (sn == NULL || sn[0] == '\0' || (h->proxy_url != NULL && h->proxy_url[0] != '\0')) {
+        return p->req.url;
+    }
+    u = curl_url();
+    if (curl_url_set(u, CURLUPART_URL, p->req.url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        strcmp(scheme, "https") != 0 || curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+        strcmp(host, sn) == 0 || curl_url_set(u, CURLUPART_HOST, sn, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
+        goto out;
+    }
+    /* host of the original URL, with its port unless it is the default one */
+    {
+        char *hostport = NULL;
+        char *explicit_port = NULL;
+
+        if (curl_url_get(u, CURLUPART_PORT, &explicit_port, 0) == CURLUE_OK) {
+            hostport = ar_asprintf("Host: %s:%s", host, explicit_port);
+        } else {
+            hostport = ar_asprintf("Host: %s", host);
+        }
+        p->headers = curl_slist_append(p->headers, hostport);
+        free(hostport);
+        curl_free(explicit_port);
+    }
+    line = ar_asprintf("%s:%s:%s:%s", sn, port, host, port);
+    p->connect_to = curl_slist_append(p->connect_to, line);
+    free(line);
+    curl_easy_setopt(e, CURLOPT_CONNECT_TO, p->connect_to);
+    *owned = ar_strdup(url);
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(url);
+    curl_url_cleanup(u);
+    return *owned != NULL ? *owned : p->req.url;
 }
 
 /* ---- attempts ------------------------------------------------------------------------------ */
@@ -428,27 +487,36 @@ static int64_t min_pos(int64_t a, int64_t b)
     return a < b ? a : b;
 }
 
-/* Starts one HTTP attempt. Returns false (with last_error set, not retryable) when the
- * request cannot even be set up. */
-static bool attempt_start(struct notifier *n, struct notify_job_priv *p, int64_t now)
+enum attempt_rc { ATTEMPT_STARTED, ATTEMPT_RETRY, ATTEMPT_FINAL };
+
+/* Starts one HTTP attempt. When the request cannot be set up, last_error says why and the
+ * result tells whether trying again later may help (a secret file unreadable for now) or
+ * not (an unsupported setting). */
+static enum attempt_rc attempt_start(struct notifier *n, struct notify_job_priv *p, int64_t now)
 {
     struct notify_job *job = p->job;
     CURL *e = curl_easy_init();
     char line[256];
     int64_t timeout_ns;
+    int rc;
 
     if (e == NULL) {
         snprintf(p->last_error, sizeof(p->last_error), "curl_easy_init failed");
-        return false;
+        return ATTEMPT_FINAL;
     }
     curl_slist_free_all(p->headers);
     p->headers = NULL;
+    curl_slist_free_all(p->connect_to);
+    p->connect_to = NULL;
+    AR_FREE(p->attempt_url);
     buf_reset(&p->resp);
     p->retry_after_ns = 0;
     p->curl_err[0] = '\0';
-    if (apply_http_config(p, e, p->req.http, p->last_error, sizeof(p->last_error)) != AR_OK) {
+    rc = apply_http_config(p, e, p->req.http, p->last_error, sizeof(p->last_error));
+    if (rc != AR_OK) {
         curl_easy_cleanup(e);
-        return false;
+        p->attempts++; /* counted like an attempt whose client failed, as upstream does */
+        return rc == AR_EINVAL ? ATTEMPT_FINAL : ATTEMPT_RETRY;
     }
     snprintf(line, sizeof(line), "Content-Type: %s", p->req.content_type);
     p->headers = curl_slist_append(p->headers, line);
@@ -459,7 +527,7 @@ static bool attempt_start(struct notifier *n, struct notify_job_priv *p, int64_t
         free(h);
     }
     p->headers = curl_slist_append(p->headers, "Expect:"); /* no 100-continue round trip */
-    curl_easy_setopt(e, CURLOPT_URL, p->req.url);
+    curl_easy_setopt(e, CURLOPT_URL, apply_server_name(p, e, &p->attempt_url));
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
@@ -494,9 +562,9 @@ static bool attempt_start(struct notifier *n, struct notify_job_priv *p, int64_t
         p->easy = NULL;
         curl_easy_cleanup(e);
         snprintf(p->last_error, sizeof(p->last_error), "curl_multi_add_handle failed");
-        return false;
+        return ATTEMPT_FINAL;
     }
-    return true;
+    return ATTEMPT_STARTED;
 }
 
 /* Builds the message for a transport error without the URL (it may hold secrets). */
@@ -697,9 +765,14 @@ static void *loop_main(void *arg)
                 continue;
             }
             if (p->wake_mono_ns <= now) {
-                if (!attempt_start(n, p, now)) {
+                enum attempt_rc arc = attempt_start(n, p, now);
+
+                if (arc == ATTEMPT_FINAL) {
                     p->last_retryable = false;
                     job_finish(n, p, false, p->last_error);
+                } else if (arc == ATTEMPT_RETRY) {
+                    p->last_retryable = true;
+                    schedule_retry(n, p, now);
                 }
             }
         }

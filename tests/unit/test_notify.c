@@ -368,6 +368,7 @@ struct path_stat {
     char last_ct[64];
     char last_ua[64];
     char last_auth[128];
+    char last_host[128];
 };
 
 struct conn_state {
@@ -477,6 +478,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     snprintf(ps->last_ua, sizeof(ps->last_ua), "%s", v != NULL ? v : "");
     v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
     snprintf(ps->last_auth, sizeof(ps->last_auth), "%s", v != NULL ? v : "");
+    v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
+    snprintf(ps->last_host, sizeof(ps->last_host), "%s", v != NULL ? v : "");
     pthread_mutex_unlock(&sink.lock);
 
     if (strcmp(url, "/flaky") == 0 && count == 1) {
@@ -743,6 +746,32 @@ static void test_engine(void)
         unlink(path);
     }
 
+    /* an unreadable password file is retried until the deadline; oauth2 is refused */
+    {
+        struct basic_auth ba = {"user", NULL, NULL, "/nonexistent/ar_pw"};
+        struct oauth2_config oa;
+
+        memset(&oa, 0, sizeof(oa));
+        target_init(&t, "/auth", 0);
+        t.http.basic_auth = &ba;
+        waiter_init(&w);
+        el = run_one(n, d, &t, 1.2, &w, 20);
+        CHECK(!w.last.ok);
+        CHECK(w.last.attempts >= 2);
+        CHECK(strstr(w.last.error, "notify retry canceled after ") != NULL);
+        CHECK(strstr(w.last.error, "unable to read basic auth password file") != NULL);
+        CHECK(el >= 1.1);
+        waiter_cleanup(&w);
+        t.http.basic_auth = NULL;
+        t.http.oauth2 = &oa;
+        waiter_init(&w);
+        run_one(n, d, &t, 10, &w, 20);
+        CHECK(!w.last.ok);
+        CHECK_INT(w.last.attempts, 1);
+        CHECK(strstr(w.last.error, "oauth2") != NULL);
+        waiter_cleanup(&w);
+    }
+
     /* 500 then success: retried after the first backoff (0.5s ±50%) */
     target_init(&t, "/flaky", 0);
     waiter_init(&w);
@@ -886,6 +915,97 @@ static void test_engine(void)
     notify_data_unref(d);
 }
 
+/* TLS: a certificate for alert.test served on 127.0.0.1, checked with ca_file / inline ca,
+ * server_name and insecure_skip_verify. */
+static void test_tls(void)
+{
+    char *key = read_file("notify/tls/server.key", NULL);
+    char *cert = read_file("notify/tls/server.pem", NULL);
+    char *ca = read_file("notify/tls/ca.pem", NULL);
+    struct MHD_Daemon *td;
+    struct notifier *n;
+    struct receiver rcv = test_receiver("tls");
+    struct notify_data *d;
+    struct target t;
+    struct waiter w;
+    char url[128];
+    char hostport[64];
+
+    CHECK(key != NULL && cert != NULL && ca != NULL);
+    if (key == NULL || cert == NULL || ca == NULL || !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+        free(key);
+        free(cert);
+        free(ca);
+        return;
+    }
+    td = MHD_start_daemon(MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_TLS | MHD_USE_ERROR_LOG, 0, NULL,
+                          NULL, handler, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                          MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_MEM_CERT, cert,
+                          MHD_OPTION_END);
+    CHECK(td != NULL);
+    if (td == NULL) {
+        free(key);
+        free(cert);
+        free(ca);
+        return;
+    }
+    snprintf(hostport, sizeof(hostport), "127.0.0.1:%d",
+             MHD_get_daemon_info(td, MHD_DAEMON_INFO_BIND_PORT)->port);
+    snprintf(url, sizeof(url), "https://%s/tls", hostport);
+    n = notifier_new(NULL);
+    CHECK_INT(notifier_start(n), AR_OK);
+    d = make_data(&rcv, 1, NULL);
+
+    /* the certificate names alert.test, not 127.0.0.1: verification fails (retried) */
+    target_init(&t, url, 0);
+    t.http.tls_config.ca_file = "notify/tls/ca.pem";
+    waiter_init(&w);
+    run_one(n, d, &t, 1, &w, 20);
+    CHECK(!w.last.ok);
+    CHECK(w.last.retryable);
+    CHECK_INT(path_count("/tls"), 0);
+    waiter_cleanup(&w);
+
+    /* server_name makes it verify; the Host header stays the URL's */
+    t.http.tls_config.server_name = "alert.test";
+    waiter_init(&w);
+    run_one(n, d, &t, 10, &w, 20);
+    CHECK(w.last.ok);
+    if (!w.last.ok) {
+        fprintf(stderr, "tls server_name: %s\n", w.last.error);
+    }
+    CHECK_INT(path_count("/tls"), 1);
+    pthread_mutex_lock(&sink.lock);
+    CHECK_STR(path_get("/tls")->last_host, hostport);
+    pthread_mutex_unlock(&sink.lock);
+    waiter_cleanup(&w);
+
+    /* inline CA */
+    t.http.tls_config.ca_file = NULL;
+    t.http.tls_config.ca = ca;
+    waiter_init(&w);
+    run_one(n, d, &t, 10, &w, 20);
+    CHECK(w.last.ok);
+    CHECK_INT(path_count("/tls"), 2);
+    waiter_cleanup(&w);
+
+    /* insecure_skip_verify without any CA or name */
+    target_init(&t, url, 0);
+    t.http.tls_config.insecure_skip_verify = true;
+    waiter_init(&w);
+    run_one(n, d, &t, 10, &w, 20);
+    CHECK(w.last.ok);
+    CHECK_INT(path_count("/tls"), 3);
+    waiter_cleanup(&w);
+
+    notifier_free(n);
+    notify_data_unref(d);
+    MHD_stop_daemon(td);
+    free(key);
+    free(cert);
+    free(ca);
+}
+
 int main(void)
 {
     test_golden();
@@ -897,6 +1017,7 @@ int main(void)
         return 1;
     }
     test_engine();
+    test_tls();
     sink_stop();
     curl_global_cleanup();
     return CHECK_DONE();
