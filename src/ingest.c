@@ -33,12 +33,15 @@ struct parser {
     size_t index;           /* position of the current alert in the array */
     struct alert *cur;      /* alert being built */
     bool has_labels;        /* "labels" present and not null */
-    char *key;              /* current label/annotation key */
     struct ingest_result *r;
     const struct ingest_limits *limits;
     char message[512];      /* Go-style decode error, set when a callback cancels */
     int status;             /* 400 or 422 for message */
     int code;               /* code field for 422 (601/602) */
+    struct buf text;        /* names and values of the current labels/annotations map */
+    size_t *offs;           /* pairs of (name, value) offsets into text */
+    size_t npairs;
+    size_t cap_pairs;
     struct alert **pending; /* alerts parsed, before validation */
     size_t npending;
     size_t cap;
@@ -110,6 +113,58 @@ static int type_error(struct parser *p, const char *json_type)
     }
 }
 
+/* Label and annotation maps are collected as NUL-terminated strings in one buffer and turned
+ * into a packed label set (one allocation) when the map closes. */
+static void pair_name(struct parser *p, const char *s, size_t n)
+{
+    if (p->npairs * 2 + 2 > p->cap_pairs) {
+        p->cap_pairs = p->cap_pairs ? p->cap_pairs * 2 : 64;
+        p->offs = ar_realloc(p->offs, p->cap_pairs * sizeof(*p->offs));
+    }
+    p->offs[p->npairs * 2] = p->text.len;
+    buf_append(&p->text, s, n);
+    buf_putc(&p->text, '\0');
+}
+
+static void pair_value(struct parser *p, const char *s, size_t n)
+{
+    p->offs[p->npairs * 2 + 1] = p->text.len;
+    buf_append(&p->text, s, n);
+    buf_putc(&p->text, '\0');
+    p->npairs++;
+}
+
+/* Name of the pair being read (for messages). */
+static const char *current_key(const struct parser *p)
+{
+    return p->text.data ? p->text.data + p->offs[p->npairs * 2] : "";
+}
+
+static void finish_map(struct parser *p)
+{
+    const char *names[64] = {0};
+    const char *values[64] = {0};
+    const char **nv = names;
+    const char **vv = values;
+    struct labelset *ls = p->field == F_LABELS ? &p->cur->labels : &p->cur->annotations;
+
+    if (p->npairs > 64) {
+        nv = ar_malloc(p->npairs * sizeof(*nv));
+        vv = ar_malloc(p->npairs * sizeof(*vv));
+    }
+    for (size_t i = 0; i < p->npairs; i++) {
+        nv[i] = p->text.data + p->offs[2 * i];
+        vv[i] = p->text.data + p->offs[2 * i + 1];
+    }
+    labelset_build_packed(ls, nv, vv, p->npairs);
+    if (nv != names) {
+        free(nv);
+        free(vv);
+    }
+    p->npairs = 0;
+    buf_reset(&p->text);
+}
+
 static int skip_scalar(struct parser *p)
 {
     if (p->state == S_SKIP && p->skip_depth == 0) {
@@ -139,12 +194,7 @@ static int on_null(void *ctx)
         return 1;
     case S_MAP_VALUE:
         /* null decodes to the empty string */
-        if (p->field == F_LABELS) {
-            labelset_set_take(&p->cur->labels, p->key, ar_strdup(""));
-        } else {
-            labelset_set_take(&p->cur->annotations, p->key, ar_strdup(""));
-        }
-        p->key = NULL;
+        pair_value(p, "", 0);
         p->state = S_MAP;
         return 1;
     default:
@@ -220,18 +270,13 @@ static int on_string(void *ctx, const unsigned char *us, size_t n)
     case S_MAP_VALUE:
         if (too_long(p, n)) {
             return fail(p, 400, 400, "%s value of %.64s is longer than %zu bytes",
-                        field_names[p->field], p->key, p->limits->max_label_value_bytes);
+                        field_names[p->field], current_key(p), p->limits->max_label_value_bytes);
         }
         if (memchr(s, '\0', n) != NULL) {
             return fail(p, 400, 400, "%s value of %.64s contains a NUL character",
-                        field_names[p->field], p->key);
+                        field_names[p->field], current_key(p));
         }
-        if (p->field == F_LABELS) {
-            labelset_set_take(&p->cur->labels, p->key, ar_strndup(s, n));
-        } else {
-            labelset_set_take(&p->cur->annotations, p->key, ar_strndup(s, n));
-        }
-        p->key = NULL;
+        pair_value(p, s, n);
         p->state = S_MAP;
         return 1;
     default:
@@ -261,6 +306,8 @@ static int on_start_map(void *ctx)
             if (p->field == F_LABELS) {
                 p->has_labels = true;
             }
+            buf_reset(&p->text);
+            p->npairs = 0;
             p->state = S_MAP;
             return 1;
         }
@@ -303,12 +350,11 @@ static int on_map_key(void *ctx, const unsigned char *us, size_t n)
         return fail(p, 400, 400, "%s name contains a NUL character", field_names[p->field]);
     }
     if (p->field == F_LABELS && p->limits->max_labels > 0 &&
-        p->cur->labels.n >= p->limits->max_labels) {
+        p->npairs >= p->limits->max_labels) {
         return fail(p, 400, 400, "alert %zu has more than %zu labels", p->index,
                     p->limits->max_labels);
     }
-    free(p->key);
-    p->key = ar_strndup(s, n);
+    pair_name(p, s, n);
     p->state = S_MAP_VALUE;
     return 1;
 }
@@ -336,6 +382,7 @@ static int on_end_map(void *ctx)
         }
         return 1;
     case S_MAP:
+        finish_map(p);
         p->state = S_ALERT;
         return 1;
     case S_ALERT:
@@ -560,6 +607,7 @@ int ingest_parse(const char *body, size_t len, int64_t now_ns, int64_t resolve_t
     memset(&p, 0, sizeof(p));
     p.r = r;
     p.limits = limits;
+    buf_init(&p.text, 0);
     for (size_t i = 0; i < len; i++) {
         if (body[i] != ' ' && body[i] != '\t' && body[i] != '\n' && body[i] != '\r') {
             empty = false;
@@ -596,7 +644,8 @@ int ingest_parse(const char *body, size_t len, int64_t now_ns, int64_t resolve_t
         yajl_free_error(h, e);
     }
     yajl_free(h);
-    free(p.key);
+    buf_cleanup(&p.text);
+    free(p.offs);
     alert_unref(p.cur);
     if (p.status == 0) {
         /* elements counted but never closed into pending (null elements at the end) */
@@ -661,7 +710,7 @@ int ingest_parse(const char *body, size_t len, int64_t now_ns, int64_t resolve_t
             continue;
         }
         a->fp = labelset_fingerprint(&a->labels);
-        labelset_pack(&a->labels);
+        labelset_pack(&a->labels); /* no-op unless validation removed a label */
         labelset_pack(&a->annotations);
         r->alerts[r->nalerts++] = a;
     }

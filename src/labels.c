@@ -64,6 +64,72 @@ void labelset_pack(struct labelset *ls)
     ls->packed = true;
 }
 
+struct pair_ref {
+    const char *name;
+    const char *value;
+    size_t pos; /* input position: later wins */
+};
+
+static int cmp_pair(const void *pa, const void *pb)
+{
+    const struct pair_ref *a = pa;
+    const struct pair_ref *b = pb;
+    int c = strcmp(a->name, b->name);
+
+    if (c != 0) {
+        return c;
+    }
+    return a->pos < b->pos ? -1 : 1;
+}
+
+void labelset_build_packed(struct labelset *ls, const char *const *names,
+                           const char *const *values, size_t n)
+{
+    struct pair_ref stackbuf[32];
+    struct pair_ref *v = n <= 32 ? stackbuf : ar_malloc(n * sizeof(*v));
+    size_t k = 0;
+    size_t total = 0;
+    struct label *out;
+    char *p;
+
+    labelset_cleanup(ls);
+    for (size_t i = 0; i < n; i++) {
+        v[i].name = names[i];
+        v[i].value = values[i];
+        v[i].pos = i;
+    }
+    qsort(v, n, sizeof(*v), cmp_pair);
+    /* keep the last of each run of equal names */
+    for (size_t i = 0; i < n; i++) {
+        if (i + 1 < n && strcmp(v[i].name, v[i + 1].name) == 0) {
+            continue;
+        }
+        v[k++] = v[i];
+        total += strlen(v[i].name) + strlen(v[i].value) + 2;
+    }
+    if (k > 0) {
+        out = ar_malloc(k * sizeof(*out) + total);
+        p = (char *)(out + k);
+        for (size_t i = 0; i < k; i++) {
+            size_t nl = strlen(v[i].name) + 1;
+            size_t vl = strlen(v[i].value) + 1;
+            memcpy(p, v[i].name, nl);
+            out[i].name = p;
+            p += nl;
+            memcpy(p, v[i].value, vl);
+            out[i].value = p;
+            p += vl;
+        }
+        ls->v = out;
+        ls->n = k;
+        ls->cap = k;
+        ls->packed = true;
+    }
+    if (v != stackbuf) {
+        free(v);
+    }
+}
+
 /* Gives every string its own allocation again before a mutation. */
 static void unpack(struct labelset *ls)
 {

@@ -34,6 +34,10 @@ bool labelset_equal(const struct labelset *a, const struct labelset *b);
 /* Moves the array and all strings into one allocation: fewer, smaller heap blocks for sets
  * that will not change (stored alerts). Later mutations unpack transparently. */
 void labelset_pack(struct labelset *ls);
+/* Replaces ls's contents with a packed set built from n pairs in one allocation: sorted by
+ * name; when a name repeats the last pair wins (as a JSON object decodes into a Go map). */
+void labelset_build_packed(struct labelset *ls, const char *const *names,
+                           const char *const *values, size_t n);
 
 /* FNV-1a 64 over name 0xFF value 0xFF for each label in name order. */
 uint64_t labelset_fingerprint(const struct labelset *ls);
