@@ -1029,3 +1029,66 @@ def payload_diff(expected, got):
                     out.append("alerts[%d].%s: expected %s, got %s" % (
                         i, k, _short(x.get(k, "<absent>"), 200), _short(y.get(k, "<absent>"), 200)))
     return "; ".join(out) or "(equal)"
+
+
+class Approx:
+    """An expected RFC 3339 time the test cannot control exactly: equal to any time
+    string within tol seconds of the wall-clock epoch t."""
+
+    def __init__(self, t, tol=0.5):
+        self.t = t
+        self.tol = tol
+
+    def __eq__(self, other):
+        if isinstance(other, Approx):
+            return self.t == other.t and self.tol == other.tol
+        try:
+            return isinstance(other, str) and abs(epoch(other) - self.t) <= self.tol
+        except ValueError:
+            return False
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __repr__(self):
+        return "~%s±%gs" % (iso(datetime.datetime.fromtimestamp(self.t, datetime.timezone.utc)),
+                            self.tol)
+
+
+def _tl_approx(self, t, tol=0.5):
+    return Approx(self.wall0 + t, tol)
+
+
+Timeline.approx = _tl_approx
+
+
+def wh_alert_t(labels, annotations=None, starts=None, ends=None, url="", status=None):
+    """wh_alert accepting Approx for starts/ends."""
+    a = wh_alert(labels, annotations,
+                 starts=None if isinstance(starts, Approx) else starts,
+                 ends=None if isinstance(ends, Approx) else ends, url=url,
+                 status=status or ("resolved" if ends else "firing"))
+    if isinstance(starts, Approx):
+        a["startsAt"] = starts
+    if isinstance(ends, Approx):
+        a["endsAt"] = ends
+    return a
+
+
+def check_sequence(got, wants, what="notifications", early=0.2, late=0.8):
+    """got: [(t, payload)] (payloads normalised by the caller); wants: [(lo, hi,
+    expected_payload)]. The deliveries must be exactly the wanted ones, in order, each
+    arriving within [lo - early, hi + late] (upstream windows widened for a loaded
+    machine)."""
+    def tl_text():
+        return "got: %s; wanted: %s" % (
+            timeline_text(got), "; ".join("%.1f-%.1fs %s" % (lo, hi, alert_names(e))
+                                          for lo, hi, e in wants))
+    if len(got) != len(wants):
+        raise Fail("%s: expected %d, got %d (%s)" % (what, len(wants), len(got), tl_text()))
+    for i, ((t, p), (lo, hi, e)) in enumerate(zip(got, wants)):
+        if p != e:
+            raise Fail("%s #%d at %.2fs: %s (%s)" % (what, i + 1, t, payload_diff(e, p), tl_text()))
+        if not (lo - early <= t <= hi + late):
+            raise Fail("%s #%d arrived at %.2fs, outside %.1f-%.1fs (+%.1f/-%.1f) (%s)"
+                       % (what, i + 1, t, lo, hi, late, early, tl_text()))
