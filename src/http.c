@@ -91,6 +91,30 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
     }
 }
 
+struct stream_ctx {
+    http_stream_fn fn;
+    void *cls;
+    void (*free_fn)(void *cls);
+};
+
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct stream_ctx *sc = cls;
+    size_t n = sc->fn(sc->cls, buf, max);
+
+    return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void stream_done(void *cls)
+{
+    struct stream_ctx *sc = cls;
+
+    if (sc->free_fn != NULL) {
+        sc->free_fn(sc->cls);
+    }
+    free(sc);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -137,10 +161,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     s->handler(s->ctx, &req, &resp);
     free(pc.v);
 
-    r = MHD_create_response_from_buffer(resp.body.len, resp.body.data ? resp.body.data : "",
-                                        resp.body.data ? MHD_RESPMEM_MUST_FREE
-                                                       : MHD_RESPMEM_PERSISTENT);
-    resp.body.data = NULL; /* now owned by MHD */
+    if (resp.stream != NULL) {
+        struct stream_ctx *sc = ar_malloc(sizeof(*sc));
+        sc->fn = resp.stream;
+        sc->cls = resp.stream_cls;
+        sc->free_fn = resp.stream_free;
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024, stream_reader, sc,
+                                              stream_done);
+        buf_cleanup(&resp.body);
+    } else {
+        r = MHD_create_response_from_buffer(resp.body.len,
+                                            resp.body.data ? resp.body.data : "",
+                                            resp.body.data ? MHD_RESPMEM_MUST_FREE
+                                                           : MHD_RESPMEM_PERSISTENT);
+        resp.body.data = NULL; /* now owned by MHD */
+    }
     if (resp.content_type != NULL) {
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
     }

@@ -29,10 +29,18 @@ struct http_request {
     void *conn;             /* the MHD connection, for header lookups */
 };
 
+/* A streamed body: called repeatedly on the connection's thread to fill buf with up to max
+ * bytes; returns the count (> 0) or 0 at the end. stream_free(cls) runs when the response
+ * is done (also when the client went away). */
+typedef size_t (*http_stream_fn)(void *cls, char *buf, size_t max);
+
 struct http_response {
     int status;
     const char *content_type; /* static string; NULL for no Content-Type */
-    struct buf body;
+    struct buf body;          /* ignored when stream is set */
+    http_stream_fn stream;    /* large bodies: produced while sending, chunked encoding */
+    void *stream_cls;
+    void (*stream_free)(void *cls);
     struct http_header_out headers[8];
     size_t nheaders;
 };
