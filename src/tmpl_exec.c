@@ -952,6 +952,44 @@ static int call_method(struct tmpl_exec *ex, struct tmpl_value *recv, const char
     return AR_OK;
 }
 
+/* Whether call_method knows `name` for this receiver. */
+static bool has_method(const struct tmpl_value *recv, const char *name)
+{
+    static const char *const kv[] = {"SortedPairs", "Names", "Values", "Remove", NULL};
+    static const char *const pairs[] = {"Names", "Values", NULL};
+    static const char *const alerts[] = {"Firing", "Resolved", NULL};
+    static const char *const strs[] = {"Join", NULL};
+    static const char *const tm[] = {"Format", "Unix",   "UnixMilli", "UnixNano",
+                                     "UTC",    "IsZero", "String",    NULL};
+    static const char *const dur[] = {"Seconds",      "Minutes", "Hours",
+                                      "Milliseconds", "String",  NULL};
+    const char *const *list = NULL;
+    size_t i;
+
+    if (recv == NULL) {
+        return false;
+    }
+    if (recv->type == TMPL_MAP && recv->kind == TMPL_K_KV) {
+        list = kv;
+    } else if (recv->type == TMPL_LIST && recv->kind == TMPL_K_PAIRS) {
+        list = pairs;
+    } else if (recv->type == TMPL_LIST && recv->kind == TMPL_K_ALERTS) {
+        list = alerts;
+    } else if (recv->type == TMPL_LIST && recv->kind == TMPL_K_STRINGS) {
+        list = strs;
+    } else if (recv->type == TMPL_TIME) {
+        list = tm;
+    } else if (recv->type == TMPL_DURATION) {
+        list = dur;
+    }
+    for (i = 0; list != NULL && list[i] != NULL; i++) {
+        if (strcmp(list[i], name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int eval_field(struct tmpl_exec *ex, struct tmpl_value *dot, const char *name,
                       struct tmpl_value *recv, struct tmpl_value **args, size_t nargs,
                       struct tmpl_value **res)
@@ -1079,11 +1117,17 @@ static int eval_field_chain(struct tmpl_exec *ex, struct tmpl_value *dot, struct
             struct tmpl_value **vals = NULL;
             size_t nvals = 0;
 
-            rc = eval_args(ex, dot, args, nargs, final, &vals, &nvals);
-            if (rc == AR_OK) {
+            if (!has_method(cur, idents[i])) {
+                /* COMPAT: a field is looked up before (and instead of) its arguments */
                 at_node(ex, at);
-                rc = eval_field(ex, dot, idents[i], cur, vals, nvals, &next);
-                free_args(vals, nvals);
+                rc = eval_field(ex, dot, idents[i], cur, NULL, nargs + (final != NULL), &next);
+            } else {
+                rc = eval_args(ex, dot, args, nargs, final, &vals, &nvals);
+                if (rc == AR_OK) {
+                    at_node(ex, at);
+                    rc = eval_field(ex, dot, idents[i], cur, vals, nvals, &next);
+                    free_args(vals, nvals);
+                }
             }
         }
         tmpl_value_unref(cur);
@@ -1322,10 +1366,15 @@ static int eval_pipeline(struct tmpl_exec *ex, struct tmpl_value *dot, const str
         if (p->is_assign) {
             struct tmpl_exec_var *var = var_find(ex, p->decl[i]);
 
-            if (var != NULL) {
-                tmpl_value_unref(var->val);
-                var->val = tmpl_value_ref(val);
+            if (var == NULL) {
+                tmpl_value_unref(val);
+                if (p->ncmds > 0) {
+                    at_node(ex, p->cmds[p->ncmds - 1]->args[0]);
+                }
+                return tmpl_exec_errorf(ex, "undefined variable: %s", p->decl[i]);
             }
+            tmpl_value_unref(var->val);
+            var->val = tmpl_value_ref(val);
         } else {
             var_push(ex, p->decl[i], val);
         }

@@ -132,6 +132,9 @@ static int lex_action(struct lex *l, bool *trim_next)
         }
         c = l->src[p];
         if (c == '}' && p + 1 < l->len && l->src[p + 1] == '}') {
+            if (l->parens > 0) {
+                return fail(l, p, "unclosed left paren");
+            }
             emit(l, TK_RDELIM, p, 2);
             l->pos = p + 2;
             *trim_next = false;
@@ -141,6 +144,9 @@ static int lex_action(struct lex *l, bool *trim_next)
             size_t e = p;
 
             if (right_trim_at(l, p)) {
+                if (l->parens > 0) {
+                    return fail(l, p, "unclosed left paren");
+                }
                 emit(l, TK_RDELIM, p + 1, 3);
                 l->pos = p + 4;
                 *trim_next = true;
@@ -169,10 +175,8 @@ static int lex_action(struct lex *l, bool *trim_next)
             l->pos++;
             continue;
         case ')':
+            /* an unbalanced ')' is reported by the parser, as Go does */
             l->parens--;
-            if (l->parens < 0) {
-                return fail(l, p, "unexpected right paren");
-            }
             emit(l, TK_RPAREN, p, 1);
             l->pos++;
             continue;
@@ -270,7 +274,13 @@ static int lex_action(struct lex *l, bool *trim_next)
         {
             char m[64];
 
-            snprintf(m, sizeof(m), "unrecognized character in action: %c", c);
+            /* COMPAT: Go reports printable ASCII as an unexpected item */
+            if (c > ' ' && c < 0x7f) {
+                snprintf(m, sizeof(m), "unexpected \"%c\" in command", c);
+            } else {
+                snprintf(m, sizeof(m), "unrecognized character in action: U+%04X",
+                         (unsigned char)c);
+            }
             return fail(l, p, m);
         }
     }

@@ -414,7 +414,7 @@ static struct tmpl_node *parse_number(struct parser *p, const struct tmpl_token 
         return n;
     }
     if (t->len >= sizeof(tmp)) {
-        perr(p, t->pos, "illegal number syntax: %.*s", 40, p->unit->src + t->pos);
+        perr(p, t->pos, "illegal number syntax: \"%.*s\"", 40, p->unit->src + t->pos);
         return NULL;
     }
     memcpy(tmp, p->unit->src + t->pos, t->len);
@@ -439,7 +439,7 @@ static struct tmpl_node *parse_number(struct parser *p, const struct tmpl_token 
             errno = 0;
             u = strtoull(d + 2, &end, base);
             if (errno != 0 || *end != '\0' || d[2] == '\0' || u > INT64_MAX) {
-                perr(p, t->pos, "illegal number syntax: %s", tmp);
+                perr(p, t->pos, "illegal number syntax: \"%s\"", tmp);
                 return NULL;
             }
             v = tmpl_int(clean[0] == '-' ? -(int64_t)u : (int64_t)u);
@@ -459,7 +459,7 @@ static struct tmpl_node *parse_number(struct parser *p, const struct tmpl_token 
             return n;
         }
         if (*end != '\0' && *end != 'i') {
-            perr(p, t->pos, "illegal number syntax: %s", tmp);
+            perr(p, t->pos, "illegal number syntax: \"%s\"", tmp);
             return NULL;
         }
     }
@@ -468,7 +468,7 @@ static struct tmpl_node *parse_number(struct parser *p, const struct tmpl_token 
         double f = strtod(clean, &end);
 
         if (*end != '\0' || end == clean) {
-            perr(p, t->pos, "illegal number syntax: %s", tmp);
+            perr(p, t->pos, "illegal number syntax: \"%s\"", tmp);
             return NULL;
         }
         /* Go constants: a float literal with an integral value is usable as an int too, but
@@ -626,7 +626,8 @@ static struct tmpl_node *parse_operand(struct parser *p)
     case TN_NUMBER:
     case TN_NIL:
     case TN_DOT:
-        perr(p, peek(p)->pos, "unexpected . after term");
+        perr(p, peek(p)->pos, "unexpected . after term \"%.*s\"", (int)(n->len > 40 ? 40 : n->len),
+             p->unit->src + n->spos);
         return NULL;
     default:
         break;
@@ -677,12 +678,12 @@ static struct tmpl_cmd *parse_command(struct parser *p, enum tmpl_tok end)
         if (t->type == end || t->type == TK_PIPE) {
             break;
         }
-        unexpected(p, t, "operand");
+        unexpected(p, t, t->type == TK_RPAREN || t->type == TK_RDELIM ? "command" : "operand");
         return NULL;
     }
     t = peek_ns(p);
     if (n == 0) {
-        if (t->type == end || t->type == TK_PIPE) {
+        if (t->type == end) {
             perr(p, t->pos, "missing value for command");
         } else {
             unexpected(p, t, "command");
@@ -718,6 +719,10 @@ static struct tmpl_pipe *parse_pipeline(struct parser *p, bool allow_decl, int r
                 return NULL;
             }
             op = next_ns(p);
+            if (op->type == TK_COMMA) {
+                perr(p, op->pos, "too many declarations in range");
+                return NULL;
+            }
         }
         if (op->type == TK_DECLARE || op->type == TK_ASSIGN) {
             const struct tmpl_token *vs[2] = {v1, v2};
@@ -728,10 +733,7 @@ static struct tmpl_pipe *parse_pipeline(struct parser *p, bool allow_decl, int r
                 const char *name =
                     arena_strndup(&p->unit->arena, p->unit->src + vs[k]->pos, vs[k]->len);
 
-                if (pipe->is_assign && !has_var(p, name)) {
-                    perr(p, vs[k]->pos, "undefined variable \"%s\"", name);
-                    return NULL;
-                }
+                /* COMPAT: assigning an undeclared variable fails when executed, not here */
                 pipe->decl[pipe->ndecl++] = name;
             }
         } else if (op->type == TK_COMMA) {
@@ -755,6 +757,12 @@ static struct tmpl_pipe *parse_pipeline(struct parser *p, bool allow_decl, int r
                 return NULL;
             }
             next(p);
+            /* COMPAT: Go accepts a trailing "|" before the closing delimiter */
+            if (peek_ns(p)->type == end) {
+                t = peek_ns(p);
+                next(p);
+                break;
+            }
         }
         cmd = parse_command(p, end);
         if (cmd == NULL) {
@@ -782,10 +790,25 @@ static struct tmpl_pipe *parse_pipeline(struct parser *p, bool allow_decl, int r
             }
         }
     }
+    /* COMPAT: Go's checkPipeline: later stages must be executable (not literals) */
+    {
+        size_t k;
+
+        for (k = 1; k < n; k++) {
+            enum tmpl_node_type ft = tmp[k]->args[0]->type;
+
+            if (ft == TN_BOOL || ft == TN_DOT || ft == TN_NIL || ft == TN_NUMBER ||
+                ft == TN_STRING) {
+                perr(p, tmp[k]->pos, "non executable command in pipeline stage %zu", k + 1);
+                return NULL;
+            }
+        }
+    }
     pipe->cmds = arena_alloc(&p->unit->arena, (n ? n : 1) * sizeof(*pipe->cmds));
     memcpy(pipe->cmds, tmp, n * sizeof(*tmp));
     pipe->ncmds = n;
-    pipe->len = t->pos > pipe->pos ? t->pos - pipe->pos : 0;
+    pipe->len = n > 0 ? tmp[n - 1]->pos + tmp[n - 1]->len - pipe->pos
+                      : (t->pos > pipe->pos ? t->pos - pipe->pos : 0);
     return pipe;
 }
 

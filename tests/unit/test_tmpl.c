@@ -188,7 +188,8 @@ static const struct tcase cases[] = {
     {"{{ break }}", NULL, "{{break}} outside {{range}}", TMPL_TEXT},
     {"{{ if true }}{{ define \"a\" }}{{ end }}{{ end }}", NULL, "unexpected <define>", TMPL_TEXT},
     {"{{ \"abc }}", NULL, "unterminated quoted string", TMPL_TEXT},
-    {"{{ 1 | 2 }}", NULL, "can't give argument to non-function", TMPL_TEXT},
+    {"{{ 1 | 2 }}", NULL, "non executable command in pipeline stage 2", TMPL_TEXT},
+    {"{{ \"a\" .B }}", NULL, "can't give argument to non-function \"a\"", TMPL_TEXT},
     {"{{ .Status.Foo }}", NULL, "can't evaluate field Foo in type string", TMPL_TEXT},
     /* HTML mode */
     {"<p title=\"{{ .Status }}\">{{ \"<script>a+b</script>\" }}</p>", NULL, NULL, TMPL_HTML},
