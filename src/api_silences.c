@@ -128,8 +128,7 @@ static int cmp_ranked(const void *pa, const void *pb)
 {
     const struct ranked *a = pa;
     const struct ranked *b = pb;
-    static const int rank[] = {[SILENCE_ACTIVE] = 0, [SILENCE_PENDING] = 1,
-                               [SILENCE_EXPIRED] = 2};
+    static const int rank[] = {[SILENCE_ACTIVE] = 0, [SILENCE_PENDING] = 1, [SILENCE_EXPIRED] = 2};
     int64_t x;
     int64_t y;
 
@@ -166,8 +165,8 @@ static bool passes_filters(const struct silence *s, const struct matcher_list *f
         bool found = false;
         for (size_t k = 0; k < s->matchers.n && !found; k++) {
             const struct matcher *m = s->matchers.v[k];
-            found = m->op == f->op && strcmp(m->name, f->name) == 0 &&
-                    strcmp(m->value, f->value) == 0;
+            found =
+                m->op == f->op && strcmp(m->name, f->name) == 0 && strcmp(m->value, f->value) == 0;
         }
         if (!found) {
             return false;
@@ -357,8 +356,8 @@ static bool get_string(const json_t *obj, const char *key, const char *field, co
     return true;
 }
 
-static bool get_time(const json_t *obj, const char *key, bool *present, int64_t *ns,
-                     int16_t *off, struct http_response *resp)
+static bool get_time(const json_t *obj, const char *key, bool *present, int64_t *ns, int16_t *off,
+                     struct http_response *resp)
 {
     const json_t *v = json_object_get(obj, key);
     char msg[600];
@@ -397,8 +396,8 @@ static int post_fn(struct core_txn *txn, void *arg)
 {
     struct post_call *call = arg;
 
-    return silence_set_upsert(core_txn_silences(txn), call->req, core_txn_now(txn), txn,
-                              call->id, &call->err);
+    return silence_set_upsert(core_txn_silences(txn), call->req, core_txn_now(txn), txn, call->id,
+                              &call->err);
 }
 
 /* COMPAT: Go's encoding/json syntax errors, from jansson's error text (the common cases;
@@ -526,7 +525,8 @@ static bool decode_body(const struct http_request *req, struct silence_request *
         type_error(resp, matchers, "Silence.matchers", "models.Matchers");
         goto out;
     }
-    json_array_foreach(matchers, i, el) {
+    json_array_foreach(matchers, i, el)
+    {
         static const char *const strs[] = {"name", "value"};
         static const char *const bools[] = {"isEqual", "isRegex"};
         char field[64];
@@ -574,7 +574,8 @@ static bool decode_body(const struct http_request *req, struct silence_request *
         goto out;
     }
     r->matchers = ar_calloc(json_array_size(matchers), sizeof(*r->matchers));
-    json_array_foreach(matchers, i, el) {
+    json_array_foreach(matchers, i, el)
+    {
         static const char *const req_keys[] = {"isRegex", "name", "value"};
         const json_t *eq = json_object_get(el, "isEqual");
         bool is_regex;
@@ -583,8 +584,7 @@ static bool decode_body(const struct http_request *req, struct silence_request *
             const json_t *v = json_object_get(el, req_keys[k]);
             if (v == NULL || json_is_null(v)) {
                 char msg[80];
-                snprintf(msg, sizeof(msg), "matchers.%zu.%s in body is required", i,
-                         req_keys[k]);
+                snprintf(msg, sizeof(msg), "matchers.%zu.%s in body is required", i, req_keys[k]);
                 api_reply_error_object(resp, 422, 602, msg);
                 goto out;
             }
@@ -593,8 +593,8 @@ static bool decode_body(const struct http_request *req, struct silence_request *
         is_equal = eq == NULL || json_is_null(eq) || json_is_true(eq); /* default true */
         r->matchers[i].name = ar_strdup(json_string_value(json_object_get(el, "name")));
         r->matchers[i].value = ar_strdup(json_string_value(json_object_get(el, "value")));
-        r->matchers[i].op = is_regex ? (is_equal ? MATCHER_RE : MATCHER_NRE)
-                                     : (is_equal ? MATCHER_EQ : MATCHER_NE);
+        r->matchers[i].op =
+            is_regex ? (is_equal ? MATCHER_RE : MATCHER_NRE) : (is_equal ? MATCHER_EQ : MATCHER_NE);
         r->nmatchers++;
     }
     if (!has_start) {

@@ -150,8 +150,8 @@ const struct silence *silence_set_at(const struct silence_set *set, size_t i)
     return set->v[i];
 }
 
-size_t silence_set_mutes(const struct silence_set *set, const struct labelset *ls,
-                         int64_t now_ns, const char **out, size_t max)
+size_t silence_set_mutes(const struct silence_set *set, const struct labelset *ls, int64_t now_ns,
+                         const char **out, size_t max)
 {
     size_t n = 0;
 
@@ -338,8 +338,7 @@ static bool same_matchers(const struct silence *s, const struct silence_request 
     for (size_t i = 0; i < req->nmatchers; i++) {
         const struct matcher *m = s->matchers.v[i];
         const struct silence_matcher_spec *sp = &req->matchers[i];
-        if (m->op != sp->op || strcmp(m->name, sp->name) != 0 ||
-            strcmp(m->value, sp->value) != 0) {
+        if (m->op != sp->op || strcmp(m->name, sp->name) != 0 || strcmp(m->value, sp->value) != 0) {
             return false;
         }
     }
@@ -363,8 +362,7 @@ static bool can_update(const struct silence *s, const struct silence_request *re
     }
     switch (silence_state_at(s, now)) {
     case SILENCE_ACTIVE:
-        return whole_seconds(req->starts_at) == whole_seconds(s->starts_at) &&
-               req->ends_at >= now;
+        return whole_seconds(req->starts_at) == whole_seconds(s->starts_at) && req->ends_at >= now;
     case SILENCE_PENDING:
         return req->starts_at >= now;
     case SILENCE_EXPIRED:
@@ -391,8 +389,7 @@ static void random_uuid(char out[37])
     }
     r[6] = (unsigned char)((r[6] & 0x0f) | 0x40); /* version 4 */
     r[8] = (unsigned char)((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
              r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
              r[14], r[15]);
 }
@@ -417,9 +414,8 @@ static void expire_in_place(struct silence_set *set, struct silence *s, int64_t 
     queue_write(txn, s, s->id, "expired", now);
 }
 
-int silence_set_upsert(struct silence_set *set, const struct silence_request *req,
-                       int64_t now_ns, struct core_txn *txn, char out_id[37],
-                       struct ar_error *err)
+int silence_set_upsert(struct silence_set *set, const struct silence_request *req, int64_t now_ns,
+                       struct core_txn *txn, char out_id[37], struct ar_error *err)
 {
     struct silence *prev = NULL;
     struct silence *s;

@@ -118,7 +118,8 @@ static int matchers_from_json(const char *text, struct matcher_list *out, struct
         json_decref(arr);
         return AR_EINVAL;
     }
-    json_array_foreach(arr, i, el) {
+    json_array_foreach(arr, i, el)
+    {
         const char *name = json_string_value(json_object_get(el, "name"));
         const char *op = json_string_value(json_object_get(el, "op"));
         const char *value = json_string_value(json_object_get(el, "value"));
@@ -153,8 +154,10 @@ static int ensure_schema(struct store *st)
     sqlite3_stmt *q = NULL;
     bool present;
     char *msg = NULL;
-    int rc = prepare(st, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-                         "name = 'silence_events'", &q);
+    int rc = prepare(st,
+                     "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                     "name = 'silence_events'",
+                     &q);
 
     if (rc != AR_OK) {
         return rc;
@@ -168,8 +171,10 @@ static int ensure_schema(struct store *st)
         if (strncmp(m->name, "0002_", 5) != 0) {
             continue;
         }
-        log_warn("store", "silence_events missing (database migrated past 0002 before it "
-                          "existed); applying %s", m->name);
+        log_warn("store",
+                 "silence_events missing (database migrated past 0002 before it "
+                 "existed); applying %s",
+                 m->name);
         if (sqlite3_exec(store_db(st), m->data, NULL, NULL, &msg) != SQLITE_OK) {
             log_error("store", "applying %s: %s", m->name, msg ? msg : store_errmsg(st));
             sqlite3_free(msg);

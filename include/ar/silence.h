@@ -15,12 +15,12 @@ struct core_txn;
 enum silence_state { SILENCE_PENDING = 0, SILENCE_ACTIVE, SILENCE_EXPIRED };
 
 struct silence {
-    char id[37];                 /* UUID v4, lowercase */
+    char id[37];                  /* UUID v4, lowercase */
     struct matcher_list matchers; /* in the order given */
-    int64_t starts_at;           /* ns since epoch */
+    int64_t starts_at;            /* ns since epoch */
     int64_t ends_at;
     int64_t updated_at;
-    int16_t starts_off_min;      /* UTC offset the client wrote (kept in API output) */
+    int16_t starts_off_min; /* UTC offset the client wrote (kept in API output) */
     int16_t ends_off_min;
     char *created_by;
     char *comment;
@@ -63,8 +63,8 @@ const char *silence_state_name(enum silence_state st); /* "pending", "active", "
 
 /* Ids of the ACTIVE silences whose matchers all match ls, in a stable order, written to
  * out[0..max) as borrowed pointers valid until the set changes. Returns how many match. */
-size_t silence_set_mutes(const struct silence_set *set, const struct labelset *ls,
-                         int64_t now_ns, const char **out, size_t max);
+size_t silence_set_mutes(const struct silence_set *set, const struct labelset *ls, int64_t now_ns,
+                         const char **out, size_t max);
 
 /* Drops silences expired for longer than retention_ns, durably (queued on txn). */
 void silence_set_gc(struct silence_set *set, int64_t now_ns, int64_t retention_ns,
@@ -81,9 +81,8 @@ void silence_set_count(const struct silence_set *set, int64_t now_ns, size_t cou
  * upstream, and fails with AR_EINVAL and "silence invalid: ..." in err. The API's own checks
  * (start before end, end not in the past) are the caller's. On success writes the id to
  * out_id and queues the new version on txn. req stays the caller's. */
-int silence_set_upsert(struct silence_set *set, const struct silence_request *req,
-                       int64_t now_ns, struct core_txn *txn, char out_id[37],
-                       struct ar_error *err);
+int silence_set_upsert(struct silence_set *set, const struct silence_request *req, int64_t now_ns,
+                       struct core_txn *txn, char out_id[37], struct ar_error *err);
 
 /* Expires a silence (COMPAT 1.6 DELETE): active -> endsAt = now; pending -> startsAt =
  * endsAt = now; expired -> unchanged. AR_ENOTFOUND for an unknown id. Queues the change. */

@@ -73,24 +73,33 @@ static void test_validation(void)
         size_t n;
         const char *msg;
     } cases[] = {
-        {{{"a-b", MATCHER_EQ, "x"}}, 1,
+        {{{"a-b", MATCHER_EQ, "x"}},
+         1,
          "silence invalid: invalid label matcher 0: invalid label name \"a-b\""},
-        {{{"", MATCHER_EQ, "x"}}, 1, "silence invalid: invalid label matcher 0: invalid label name \"\""},
-        {{{"a\n", MATCHER_EQ, "x"}}, 1,
+        {{{"", MATCHER_EQ, "x"}},
+         1,
+         "silence invalid: invalid label matcher 0: invalid label name \"\""},
+        {{{"a\n", MATCHER_EQ, "x"}},
+         1,
          "silence invalid: invalid label matcher 0: invalid label name \"a\\n\""},
-        {{{"a", MATCHER_RE, "("}}, 1,
+        {{{"a", MATCHER_RE, "("}},
+         1,
          "silence invalid: invalid label matcher 0: invalid regular expression \"(\": error "
          "parsing regexp: missing closing ): `(`"},
-        {{{"a", MATCHER_EQ, "b"}, {"b", MATCHER_RE, "a**"}}, 2,
+        {{{"a", MATCHER_EQ, "b"}, {"b", MATCHER_RE, "a**"}},
+         2,
          "silence invalid: invalid label matcher 1: invalid regular expression \"a**\": error "
          "parsing regexp: invalid nested repetition operator: `**`"},
-        {{{"a", MATCHER_EQ, ""}}, 1,
+        {{{"a", MATCHER_EQ, ""}},
+         1,
          "silence invalid: at least one matcher must not match the empty string"},
-        {{{"a", MATCHER_RE, ".*"}, {"b", MATCHER_EQ, ""}}, 2,
+        {{{"a", MATCHER_RE, ".*"}, {"b", MATCHER_EQ, ""}},
+         2,
          "silence invalid: at least one matcher must not match the empty string"},
         {{{"a", MATCHER_RE, ".*"}, {"b", MATCHER_NE, "x"}}, 2, NULL}, /* != never counts */
         {{{"a", MATCHER_NRE, ".*"}}, 1, NULL},
-        {{{"a", MATCHER_RE, "x|"}}, 1,
+        {{{"a", MATCHER_RE, "x|"}},
+         1,
          "silence invalid: at least one matcher must not match the empty string"},
     };
     int64_t now = clock_now_ns();
@@ -133,9 +142,9 @@ static void test_create_update(void)
     CHECK_INT(silence_state_at(s, now), SILENCE_ACTIVE);
 
     /* unknown id */
-    CHECK_INT(upsert(set, "5e510a03-8d98-42ea-b1dd-46fad73c1350", AB, 1, now, now + SEC, now, id2,
-                     &err),
-              AR_ENOTFOUND);
+    CHECK_INT(
+        upsert(set, "5e510a03-8d98-42ea-b1dd-46fad73c1350", AB, 1, now, now + SEC, now, id2, &err),
+        AR_ENOTFOUND);
     CHECK_STR(err.msg, "silence not found");
 
     /* active: same matchers, same start second -> in place (start taken as sent) */
@@ -150,9 +159,9 @@ static void test_create_update(void)
     CHECK_INT(silence_set_size(set), 1);
 
     /* active: a start in another second -> new id, old one expired */
-    CHECK_INT(upsert(set, id, AB, 1, sec_start + 2 * SEC, now + 7200 * SEC, now + 2 * SEC, id2,
-                     &err),
-              AR_OK);
+    CHECK_INT(
+        upsert(set, id, AB, 1, sec_start + 2 * SEC, now + 7200 * SEC, now + 2 * SEC, id2, &err),
+        AR_OK);
     CHECK(strcmp(id2, id) != 0);
     CHECK_INT(silence_set_size(set), 2);
     s = silence_set_find(set, id);
