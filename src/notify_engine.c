@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <yaml.h>
 
 #include "ar/clock.h"
 #include "ar/log.h"
@@ -256,6 +257,93 @@ static int secret_value(const char *value, const char *file, const char **out, c
     return AR_OK;
 }
 
+/* Adds one header line "name: value" unless the value holds a line break (header
+ * injection); Go's http.Header rejects those at send time as well. */
+static int add_header(struct notify_job_priv *p, const char *name, const char *value, char *err,
+                      size_t errsz)
+{
+    char *line;
+
+    if (strpbrk(value, "\r\n") != NULL) {
+        snprintf(err, errsz, "invalid value for header %s", name);
+        return AR_EINVAL;
+    }
+    line = ar_asprintf("%s: %s", name, value);
+    p->headers = curl_slist_append(p->headers, line);
+    free(line);
+    return AR_OK;
+}
+
+/* http_headers (prometheus/common): each name maps to {values, secrets, files}, kept by the
+ * config as the YAML text of that mapping. Every value, secret and trimmed file content is
+ * added as one header line, in that order. */
+static int apply_http_headers(struct notify_job_priv *p, const struct str_map *hh, char *err,
+                              size_t errsz)
+{
+    static const char *const kinds[] = {"values", "secrets", "files"};
+    int rc = AR_OK;
+
+    for (size_t i = 0; i < hh->n && rc == AR_OK; i++) {
+        yaml_parser_t parser;
+        yaml_document_t doc;
+        yaml_node_t *root;
+
+        if (hh->values[i] == NULL) {
+            continue;
+        }
+        if (!yaml_parser_initialize(&parser)) {
+            abort();
+        }
+        yaml_parser_set_input_string(&parser, (const unsigned char *)hh->values[i],
+                                     strlen(hh->values[i]));
+        if (!yaml_parser_load(&parser, &doc)) {
+            yaml_parser_delete(&parser);
+            snprintf(err, errsz, "invalid http_headers entry for %s", hh->keys[i]);
+            return AR_EINVAL;
+        }
+        root = yaml_document_get_root_node(&doc);
+        for (size_t k = 0; root != NULL && root->type == YAML_MAPPING_NODE && k < 3; k++) {
+            for (yaml_node_pair_t *pair = root->data.mapping.pairs.start;
+                 pair < root->data.mapping.pairs.top && rc == AR_OK; pair++) {
+                yaml_node_t *key = yaml_document_get_node(&doc, pair->key);
+                yaml_node_t *val = yaml_document_get_node(&doc, pair->value);
+
+                if (key == NULL || val == NULL || key->type != YAML_SCALAR_NODE ||
+                    strcmp((const char *)key->data.scalar.value, kinds[k]) != 0 ||
+                    val->type != YAML_SEQUENCE_NODE) {
+                    continue;
+                }
+                for (yaml_node_item_t *it = val->data.sequence.items.start;
+                     it < val->data.sequence.items.top && rc == AR_OK; it++) {
+                    yaml_node_t *item = yaml_document_get_node(&doc, *it);
+                    const char *v;
+                    char *owned = NULL;
+
+                    if (item == NULL || item->type != YAML_SCALAR_NODE) {
+                        continue;
+                    }
+                    v = (const char *)item->data.scalar.value;
+                    if (k == 2) {
+                        rc = notify_read_secret_file(v, &owned);
+                        if (rc != AR_OK) {
+                            snprintf(err, errsz, "unable to read headers file %s: %s", v,
+                                     ar_strerror(rc));
+                            break;
+                        }
+                        v = owned;
+                    }
+                    rc = add_header(p, hh->keys[i], v, err, errsz);
+                    free(owned);
+                }
+            }
+        }
+        yaml_document_delete(&doc);
+        yaml_parser_delete(&parser);
+    }
+    /* an unreadable file may be fixed before the next attempt; a bad value will not */
+    return rc;
+}
+
 static int apply_http_config(struct notify_job_priv *p, CURL *e, const struct http_config *h,
                              char *err, size_t errsz)
 {
@@ -322,6 +410,10 @@ static int apply_http_config(struct notify_job_priv *p, CURL *e, const struct ht
             free(line);
             free(o1);
         }
+    }
+    rc = apply_http_headers(p, &h->http_headers, err, errsz);
+    if (rc != AR_OK) {
+        return rc;
     }
     if (h->proxy_url != NULL && h->proxy_url[0] != '\0') {
         curl_easy_setopt(e, CURLOPT_PROXY, h->proxy_url);

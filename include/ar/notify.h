@@ -14,9 +14,10 @@
  * credentials_file / bearer_token_file), tls_config (ca, ca_file, cert(_file), key(_file),
  * server_name (https without proxy), insecure_skip_verify, min_version, max_version),
  * proxy_url, no_proxy, proxy_from_environment (environment proxies are ignored otherwise, as
- * in Go), follow_redirects (at most 10), enable_http2. *_file secrets are read at each
- * attempt; an unreadable one fails that attempt (retried). Not yet: oauth2 (the send fails,
- * not retried), http_headers and proxy_connect_header (ignored).
+ * in Go), follow_redirects (at most 10), enable_http2, http_headers (values, secrets, files;
+ * file paths used as written). *_file secrets and header files are read at each attempt; an
+ * unreadable one fails that attempt (retried). Not yet: oauth2 (the send fails, not
+ * retried) and proxy_connect_header (ignored).
  *
  * Retry classes: 2xx success; 5xx, 429 and transport errors (timeouts included) retried;
  * everything else final. COMPAT deviation: 0.25 webhooks do not retry 429 nor read

@@ -369,6 +369,7 @@ struct path_stat {
     char last_ua[64];
     char last_auth[128];
     char last_host[128];
+    char last_x[256]; /* X-V|X-S|X-F */
 };
 
 struct conn_state {
@@ -480,6 +481,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *conn, const cha
     snprintf(ps->last_auth, sizeof(ps->last_auth), "%s", v != NULL ? v : "");
     v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
     snprintf(ps->last_host, sizeof(ps->last_host), "%s", v != NULL ? v : "");
+    {
+        const char *xv = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-V");
+        const char *xs = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-S");
+        const char *xf = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-F");
+
+        snprintf(ps->last_x, sizeof(ps->last_x), "%s|%s|%s", xv != NULL ? xv : "",
+                 xs != NULL ? xs : "", xf != NULL ? xf : "");
+    }
     pthread_mutex_unlock(&sink.lock);
 
     if (strcmp(url, "/flaky") == 0 && count == 1) {
@@ -743,6 +752,44 @@ static void test_engine(void)
         CHECK_STR(path_get("/auth")->last_auth, "Bearer tok123");
         pthread_mutex_unlock(&sink.lock);
         waiter_cleanup(&w);
+        unlink(path);
+    }
+
+    /* http_headers: values, secrets and files; a line break in a value is refused */
+    {
+        char path[] = "/tmp/ar_notify_hdr_XXXXXX";
+        int fd = mkstemp(path);
+        char *keys[3] = {"X-F", "X-S", "X-V"};
+        char *vals[3];
+        char *bad_vals[1] = {"values:\n- \"a\\r\\nX-Evil: 1\"\n"};
+
+        CHECK(write(fd, " from-file\n", 11) == 11);
+        close(fd);
+        vals[0] = ar_asprintf("files:\n- %s\n", path);
+        vals[1] = "secrets:\n- s3\n";
+        vals[2] = "values:\n- 'v 1'\n";
+        target_init(&t, "/hdr", 0);
+        t.http.http_headers.keys = keys;
+        t.http.http_headers.values = vals;
+        t.http.http_headers.n = 3;
+        waiter_init(&w);
+        run_one(n, d, &t, 10, &w, 20);
+        CHECK(w.last.ok);
+        pthread_mutex_lock(&sink.lock);
+        CHECK_STR(path_get("/hdr")->last_x, "v 1|s3|from-file");
+        pthread_mutex_unlock(&sink.lock);
+        waiter_cleanup(&w);
+        t.http.http_headers.keys = keys + 2;
+        t.http.http_headers.values = bad_vals;
+        t.http.http_headers.n = 1;
+        waiter_init(&w);
+        run_one(n, d, &t, 10, &w, 20);
+        CHECK(!w.last.ok);
+        CHECK_INT(w.last.attempts, 1);
+        CHECK(strstr(w.last.error, "invalid value for header X-V") != NULL);
+        CHECK_INT(path_count("/hdr"), 1);
+        waiter_cleanup(&w);
+        free(vals[0]);
         unlink(path);
     }
 
