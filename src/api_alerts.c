@@ -125,8 +125,8 @@ static void put_status(struct buf *b, const struct alert_status *st)
         }
         json_put_cstr(b, st->silenced_by[i]);
     }
-    buf_printf(b, "],\"state\":\"%s\"}",
-               st->inhibited || st->nsilenced > 0 ? "suppressed" : "active");
+    buf_puts(b, st->inhibited || st->nsilenced > 0 ? "],\"state\":\"suppressed\"}"
+                                                   : "],\"state\":\"active\"}");
 }
 
 /* One gettable alert, fields in Alertmanager's order (COMPAT 1.4). */
@@ -228,61 +228,113 @@ static bool filter_keeps(const struct alert_filter *f, const struct alert *a,
     return matchers_match(&f->matchers, &a->labels);
 }
 
-void api_alerts_get(struct api *api, const struct http_request *req, struct http_response *resp)
-{
+/* GET /api/v2/alerts streams its body: the snapshot is taken up front, and each alert is
+ * filtered and serialised while MHD sends, so a reply of a million alerts never exists as
+ * one buffer. */
+struct alerts_stream {
     struct alert_filter f;
-    struct alert **snap = NULL;
-    struct alert_status *status = NULL;
-    struct config *cfg = NULL;
-    size_t n;
-    size_t written = 0;
+    struct config *cfg;
+    struct alert **snap;
+    struct alert_status *status;
     size_t *order;
+    size_t n;
+    size_t pos;      /* next index into order */
+    size_t written;  /* alerts written so far */
+    struct buf out;  /* serialised, not yet handed to MHD */
+    size_t out_off;
+    bool done;
+};
 
-    if (!filter_parse(req, &f, resp)) {
-        filter_cleanup(&f);
-        return;
-    }
-    cfg = core_config(api->core);
-    n = core_snapshot(api->core, clock_now_ns(), &snap, &status);
-    /* sort an index so statuses stay aligned with their alerts */
-    order = ar_malloc((n ? n : 1) * sizeof(*order));
-    for (size_t i = 0; i < n; i++) {
-        order[i] = i;
-    }
-    sort_ctx = snap;
-    qsort(order, n, sizeof(*order), cmp_index_fp);
-    resp->status = 200;
-    resp->content_type = "application/json";
-    buf_reserve(&resp->body, n * 512 + 2);
-    buf_putc(&resp->body, '[');
-    for (size_t k = 0; k < n; k++) {
-        size_t i = order[k];
-        struct alert *a = snap[i];
-        struct receiver_list rl;
-        bool keep = filter_keeps(&f, a, &status[i]);
+static void alerts_stream_free(void *cls)
+{
+    struct alerts_stream *st = cls;
 
-        rl.n = 0;
-        if (keep) {
-            route_match(cfg->route, &a->labels, collect_receiver, &rl);
+    core_snapshot_free(st->snap, st->status, st->n);
+    free(st->order);
+    config_unref(st->cfg);
+    filter_cleanup(&st->f);
+    buf_cleanup(&st->out);
+    free(st);
+}
+
+/* Serialises kept alerts into st->out until it holds at least want bytes or all are done. */
+static void alerts_stream_produce(struct alerts_stream *st, size_t want)
+{
+    while (st->out.len - st->out_off < want && !st->done) {
+        if (st->pos == st->n) {
+            buf_putc(&st->out, ']');
+            st->done = true;
+            break;
         }
-        if (keep && f.receiver_re != NULL) {
+        size_t i = st->order[st->pos++];
+        struct alert *a = st->snap[i];
+        struct receiver_list rl;
+        bool keep = filter_keeps(&st->f, a, &st->status[i]);
+
+        if (!keep) {
+            continue;
+        }
+        rl.n = 0;
+        route_match(st->cfg->route, &a->labels, collect_receiver, &rl);
+        if (st->f.receiver_re != NULL) {
             keep = false;
             for (size_t r = 0; r < rl.n && !keep; r++) {
-                keep = regex_match(f.receiver_re, rl.names[r], strlen(rl.names[r]));
+                keep = regex_match(st->f.receiver_re, rl.names[r], strlen(rl.names[r]));
             }
         }
         if (keep) {
-            if (written++ > 0) {
-                buf_putc(&resp->body, ',');
+            if (st->written++ > 0) {
+                buf_putc(&st->out, ',');
             }
-            put_alert(&resp->body, a, &rl, &status[i]);
+            put_alert(&st->out, a, &rl, &st->status[i]);
         }
     }
-    buf_putc(&resp->body, ']');
-    free(order);
-    core_snapshot_free(snap, status, n);
-    config_unref(cfg);
-    filter_cleanup(&f);
+}
+
+static size_t alerts_stream_read(void *cls, char *buf, size_t max)
+{
+    struct alerts_stream *st = cls;
+    size_t n;
+
+    alerts_stream_produce(st, max);
+    n = st->out.len - st->out_off;
+    if (n > max) {
+        n = max;
+    }
+    memcpy(buf, st->out.data + st->out_off, n);
+    st->out_off += n;
+    if (st->out_off == st->out.len) {
+        buf_reset(&st->out);
+        st->out_off = 0;
+    }
+    return n;
+}
+
+void api_alerts_get(struct api *api, const struct http_request *req, struct http_response *resp)
+{
+    struct alerts_stream *st = ar_calloc(1, sizeof(*st));
+
+    if (!filter_parse(req, &st->f, resp)) {
+        filter_cleanup(&st->f);
+        free(st);
+        return;
+    }
+    st->cfg = core_config(api->core);
+    st->n = core_snapshot(api->core, clock_now_ns(), &st->snap, &st->status);
+    /* sort an index so statuses stay aligned with their alerts */
+    st->order = ar_malloc((st->n ? st->n : 1) * sizeof(*st->order));
+    for (size_t i = 0; i < st->n; i++) {
+        st->order[i] = i;
+    }
+    sort_ctx = st->snap;
+    qsort(st->order, st->n, sizeof(*st->order), cmp_index_fp);
+    buf_init(&st->out, 0);
+    buf_putc(&st->out, '[');
+    resp->status = 200;
+    resp->content_type = "application/json";
+    resp->stream = alerts_stream_read;
+    resp->stream_cls = st;
+    resp->stream_free = alerts_stream_free;
 }
 
 /* COMPAT 1.5: groups sorted by group labels (label-set order), ties by receiver. */
