@@ -27,18 +27,19 @@ static bool check_media_type(const struct http_request *req, struct http_respons
     char msg[400];
     size_t n;
 
-    if (ct != NULL) {
-        n = strcspn(ct, ";");
-        while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) {
-            n--;
-        }
-        if (n == 16 && strncasecmp(ct, "application/json", 16) == 0) {
-            return true;
-        }
+    if (ct == NULL || ct[0] == '\0') {
+        ct = "application/octet-stream"; /* COMPAT: Go's default for a body without a type */
+    }
+    n = strcspn(ct, ";");
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) {
+        n--;
+    }
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0) {
+        return true;
     }
     snprintf(msg, sizeof(msg),
              "unsupported media type \"%.*s\", only [application/json] are allowed",
-             ct ? (int)strcspn(ct, ";") : 0, ct ? ct : "");
+             (int)strcspn(ct, ";"), ct);
     api_reply_error_object(resp, 415, 415, msg);
     return false;
 }

@@ -279,6 +279,10 @@ def validation(ctx):
     r = srv.post_json("/api/v2/silences", body(), content_type="text/plain")
     eq((r.status, r.body), (415, b'{"code":415,"message":"unsupported media type \\"text/plain\\", '
                                  b'only [application/json] are allowed"}'), "415")
+    r = srv.request("POST", "/api/v2/silences", body=json.dumps(body()))
+    eq((r.status, r.body), (415, b'{"code":415,"message":"unsupported media type '
+                                 b'\\"application/octet-stream\\", only [application/json] are '
+                                 b'allowed"}'), "415 without a content type")
     eq(len(srv.get_json("/api/v2/silences")), 3, "only the accepted ones are stored")
 
 
