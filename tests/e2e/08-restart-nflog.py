@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Restarts and the notification log (COMPAT 5.7, 5.9; alertrouter only: Alertmanager
+keeps alerts in memory, alertrouter persists alerts and the log in SQLite). After a
+flush, kill -9 and restart send no duplicate; a group still inside its group_wait at
+kill time is delivered after the restart, once; a resolution after a restart is sent;
+repeat_interval keeps counting from the send before the restart."""
+
+from harness import (Suite, Timeline, alert, check, check_sequence, deliveries, eq,
+                     norm_payload, wh_alert_t, wh_payload)
+
+suite = Suite("08-restart-nflog")
+
+
+def conf(sink, gw, gi, ri):
+    return """\
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: %s
+  group_interval: %s
+  repeat_interval: %s
+receivers:
+- name: default
+  webhook_configs:
+  - url: '%s'
+""" % (gw, gi, ri, sink.url())
+
+
+def got_of(sink, tl):
+    return [(t, norm_payload(p)) for t, p in deliveries(sink, tl)]
+
+
+K = '{}:{alertname="A"}'
+L = {"alertname": "A"}
+
+
+def flushed_then_restart(ctx, kill):
+    sink = ctx.sink()
+    srv = ctx.server(conf(sink, "1s", "2s", "1h"))
+    tl = Timeline()
+    srv.post_ok([alert(L, starts=tl.ts(0))])
+    sink.wait_for(1, timeout=5)
+    tl.at(tl.now() + 0.5)          # the flush (and its log entry) is complete
+    t_restart = tl.now()
+    srv.restart(kill=kill)
+    # restored group: old alert -> immediate flush, caught by the log; then two ticks
+    tl.at(tl.now() + 4.5)
+    b = {"alertname": "A", "i": "b"}
+    t_b = tl.now()
+    srv.post_ok([alert(b, starts=tl.ts(t_b))])
+    tl.at(t_b + 3.0)
+    one = wh_payload("default", K, L, [wh_alert_t(L, starts=tl.ts(0))])
+    both = wh_payload("default", K, L, [wh_alert_t(L, starts=tl.ts(0)), wh_alert_t(b, starts=tl.ts(t_b))])
+    check_sequence(got_of(sink, tl), [(1, 1.1, one), (t_b, t_b + 2.1, both)],
+                   "notifications (restart at %.2fs)" % t_restart)
+
+
+@suite.case("flushed-then-kill9", only="alertrouter")
+def flushed_kill9(ctx):
+    flushed_then_restart(ctx, True)
+
+
+@suite.case("flushed-then-sigterm", only="alertrouter")
+def flushed_sigterm(ctx):
+    flushed_then_restart(ctx, False)
+
+
+@suite.case("pending-group-wait-at-kill9", only="alertrouter")
+def pending_group_wait(ctx):
+    sink = ctx.sink()
+    srv = ctx.server(conf(sink, "3s", "2s", "1h"))
+    tl = Timeline()
+    srv.post_ok([alert(L, starts=tl.ts(0))])
+    tl.at(1)
+    eq(len(deliveries(sink)), 0, "notifications before group_wait")
+    srv.restart(kill=True)
+    t_up = tl.now()
+    tl.at(t_up + 6.0)
+    check_sequence(got_of(sink, tl), [(t_up, t_up + 3.0, wh_payload("default", K, L, [wh_alert_t(L, starts=tl.ts(0))]))],
+                   "notifications (restarted at %.2fs)" % t_up)
+
+
+@suite.case("resolved-after-kill9", only="alertrouter")
+def resolved_after_restart(ctx):
+    sink = ctx.sink()
+    srv = ctx.server(conf(sink, "500ms", "1s", "1h"))
+    tl = Timeline()
+    srv.post_ok([alert(L, starts=tl.ts(0))])
+    sink.wait_for(1, timeout=5)
+    tl.at(1.5)
+    srv.restart(kill=True)
+    t_r = tl.now()
+    srv.post_ok([alert(L, starts=tl.ts(0), ends=tl.ts(t_r))])
+    tl.at(t_r + 3.0)
+    check_sequence(got_of(sink, tl), [
+        (0.5, 0.6, wh_payload("default", K, L, [wh_alert_t(L, starts=tl.ts(0))])),
+        (t_r, t_r + 1.5, wh_payload("default", K, L, [wh_alert_t(L, starts=tl.ts(0), ends=tl.ts(t_r))])),
+    ])
+
+
+@suite.case("repeat-interval-across-kill9", only="alertrouter")
+def repeat_across_restart(ctx):
+    sink = ctx.sink()
+    srv = ctx.server(conf(sink, "500ms", "1s", "4s"))
+    tl = Timeline()
+    srv.post_ok([alert(L, starts=tl.ts(0))])
+    sink.wait_for(1, timeout=5)
+    tl.at(1.5)
+    srv.restart(kill=True)
+    tl.at(6.4)
+    one = wh_payload("default", K, L, [wh_alert_t(L, starts=tl.ts(0))])
+    # the repeat is due 4s after the first send (0.5s), at the first tick after that
+    check_sequence(got_of(sink, tl), [(0.5, 0.6, one), (4.5, 5.6, one)])
+
+
+if __name__ == "__main__":
+    suite.main(jobs=5)
