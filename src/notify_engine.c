@@ -42,10 +42,11 @@ struct notify_job_priv {
     bool built;
     CURL *easy;
     struct curl_slist *headers;
-    struct curl_slist *connect_to; /* tls_config.server_name mapping */
-    char *attempt_url;             /* URL rewritten for server_name, or NULL */
-    struct buf resp;               /* first RESP_BODY_MAX bytes of the response body */
-    int64_t retry_after_ns;        /* from the last response, 0 = none */
+    struct curl_slist *connect_to;    /* tls_config.server_name mapping */
+    struct curl_slist *proxy_headers; /* proxy_connect_header */
+    char *attempt_url;                /* URL rewritten for server_name, or NULL */
+    struct buf resp;                  /* first RESP_BODY_MAX bytes of the response body */
+    int64_t retry_after_ns;           /* from the last response, 0 = none */
     int64_t submit_mono_ns;
     int64_t attempt_start_ns;
     int64_t wake_mono_ns; /* WAITING: next attempt */
@@ -113,6 +114,7 @@ static void priv_free(struct notify_job_priv *p)
     notify_request_cleanup(&p->req);
     curl_slist_free_all(p->headers);
     curl_slist_free_all(p->connect_to);
+    curl_slist_free_all(p->proxy_headers);
     free(p->attempt_url);
     buf_cleanup(&p->resp);
     free(p);
@@ -344,6 +346,56 @@ static int apply_http_headers(struct notify_job_priv *p, const struct str_map *h
     return rc;
 }
 
+/* proxy_connect_header: name -> YAML text of a list of (secret) values, sent to the proxy
+ * only, with CONNECT (https through a proxy). */
+static void apply_proxy_headers(struct notify_job_priv *p, CURL *e, const struct str_map *ph)
+{
+    for (size_t i = 0; i < ph->n; i++) {
+        yaml_parser_t parser;
+        yaml_document_t doc;
+        yaml_node_t *root;
+
+        if (ph->values[i] == NULL) {
+            continue;
+        }
+        if (!yaml_parser_initialize(&parser)) {
+            abort();
+        }
+        yaml_parser_set_input_string(&parser, (const unsigned char *)ph->values[i],
+                                     strlen(ph->values[i]));
+        if (!yaml_parser_load(&parser, &doc)) {
+            yaml_parser_delete(&parser);
+            continue;
+        }
+        root = yaml_document_get_root_node(&doc);
+        if (root != NULL && root->type == YAML_SEQUENCE_NODE) {
+            for (yaml_node_item_t *it = root->data.sequence.items.start;
+                 it < root->data.sequence.items.top; it++) {
+                yaml_node_t *item = yaml_document_get_node(&doc, *it);
+                const char *v;
+                char *line;
+
+                if (item == NULL || item->type != YAML_SCALAR_NODE) {
+                    continue;
+                }
+                v = (const char *)item->data.scalar.value;
+                if (strpbrk(v, "\r\n") != NULL) {
+                    continue;
+                }
+                line = ar_asprintf("%s: %s", ph->keys[i], v);
+                p->proxy_headers = curl_slist_append(p->proxy_headers, line);
+                free(line);
+            }
+        }
+        yaml_document_delete(&doc);
+        yaml_parser_delete(&parser);
+    }
+    if (p->proxy_headers != NULL) {
+        curl_easy_setopt(e, CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE);
+        curl_easy_setopt(e, CURLOPT_PROXYHEADER, p->proxy_headers);
+    }
+}
+
 static int apply_http_config(struct notify_job_priv *p, CURL *e, const struct http_config *h,
                              char *err, size_t errsz)
 {
@@ -417,6 +469,11 @@ static int apply_http_config(struct notify_job_priv *p, CURL *e, const struct ht
     }
     if (h->proxy_url != NULL && h->proxy_url[0] != '\0') {
         curl_easy_setopt(e, CURLOPT_PROXY, h->proxy_url);
+        /* Go sends these with CONNECT only; libcurl would also send them with plain-http
+         * requests to the proxy, so only https targets (tunnelled) get them */
+        if (p->req.url != NULL && strncasecmp(p->req.url, "https://", 8) == 0) {
+            apply_proxy_headers(p, e, &h->proxy_connect_header);
+        }
         if (h->no_proxy != NULL && h->no_proxy[0] != '\0') {
             curl_easy_setopt(e, CURLOPT_NOPROXY, h->no_proxy);
         }
@@ -600,6 +657,8 @@ static enum attempt_rc attempt_start(struct notifier *n, struct notify_job_priv 
     p->headers = NULL;
     curl_slist_free_all(p->connect_to);
     p->connect_to = NULL;
+    curl_slist_free_all(p->proxy_headers);
+    p->proxy_headers = NULL;
     AR_FREE(p->attempt_url);
     buf_reset(&p->resp);
     p->retry_after_ns = 0;

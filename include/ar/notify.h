@@ -16,8 +16,8 @@
  * proxy_url, no_proxy, proxy_from_environment (environment proxies are ignored otherwise, as
  * in Go), follow_redirects (at most 10), enable_http2, http_headers (values, secrets, files;
  * file paths used as written). *_file secrets and header files are read at each attempt; an
- * unreadable one fails that attempt (retried). Not yet: oauth2 (the send fails, not
- * retried) and proxy_connect_header (ignored).
+ * unreadable one fails that attempt (retried), proxy_connect_header (CONNECT only, as Go).
+ * Not yet: oauth2 (the send fails, not retried).
  *
  * Retry classes: 2xx success; 5xx, 429 and transport errors (timeouts included) retried;
  * everything else final. COMPAT deviation: 0.25 webhooks do not retry 429 nor read

@@ -4,13 +4,17 @@
  * (success, retry after 500, Retry-After on 429, 404 not retried, hanging sink with a
  * timeout, many concurrent jobs, stop cancelling pending jobs). Timing checks use wide
  * tolerances so a loaded 2-core machine passes. Run from tests/data. */
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -793,6 +797,29 @@ static void test_engine(void)
         unlink(path);
     }
 
+    /* proxy_url: the sink plays an HTTP proxy and sees the absolute target URL; headers for
+     * the proxy's CONNECT are not sent to plain-http targets */
+    {
+        char proxy[64];
+        char *pkeys[1] = {"X-V"};
+        char *pvals[1] = {"- to-proxy\n"};
+
+        snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", sink.port);
+        target_init(&t, "http://alert.invalid/proxied?x=1", 0);
+        t.http.proxy_url = proxy;
+        t.http.proxy_connect_header.keys = pkeys;
+        t.http.proxy_connect_header.values = pvals;
+        t.http.proxy_connect_header.n = 1;
+        waiter_init(&w);
+        run_one(n, d, &t, 10, &w, 20);
+        CHECK(w.last.ok);
+        CHECK_INT(path_count("http://alert.invalid/proxied"), 1);
+        pthread_mutex_lock(&sink.lock);
+        CHECK_STR(path_get("http://alert.invalid/proxied")->last_x, "||");
+        pthread_mutex_unlock(&sink.lock);
+        waiter_cleanup(&w);
+    }
+
     /* an unreadable password file is retried until the deadline; oauth2 is refused */
     {
         struct basic_auth ba = {"user", NULL, NULL, "/nonexistent/ar_pw"};
@@ -962,6 +989,105 @@ static void test_engine(void)
     notify_data_unref(d);
 }
 
+/* A one-connection CONNECT proxy: records the CONNECT request head, then relays bytes
+ * between the client and the requested 127.0.0.1 port until either side closes. */
+struct connect_proxy {
+    int lfd;
+    int port;
+    pthread_t thread;
+    char head[1024];
+};
+
+static void *connect_proxy_main(void *arg)
+{
+    struct connect_proxy *cp = arg;
+    int c = accept(cp->lfd, NULL, NULL);
+    size_t len = 0;
+    int target_port = 0;
+    int t;
+    struct sockaddr_in sa;
+    const char *colon;
+    struct pollfd pf[2];
+    char buf[16384];
+
+    if (c < 0) {
+        return NULL;
+    }
+    while (len + 1 < sizeof(cp->head) && strstr(cp->head, "\r\n\r\n") == NULL) {
+        ssize_t r = read(c, cp->head + len, 1);
+
+        if (r <= 0) {
+            close(c);
+            return NULL;
+        }
+        len += (size_t)r;
+        cp->head[len] = '\0';
+    }
+    colon = strchr(cp->head, ':');
+    if (colon != NULL) {
+        target_port = (int)strtol(colon + 1, NULL, 10);
+    }
+    t = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)target_port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(t, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(t);
+        close(c);
+        return NULL;
+    }
+    if (write(c, "HTTP/1.1 200 Connection established\r\n\r\n", 39) != 39) {
+        close(t);
+        close(c);
+        return NULL;
+    }
+    pf[0].fd = c;
+    pf[1].fd = t;
+    pf[0].events = pf[1].events = POLLIN;
+    for (;;) {
+        ssize_t r;
+        int from;
+
+        if (poll(pf, 2, 10000) <= 0) {
+            break;
+        }
+        from = (pf[0].revents & (POLLIN | POLLHUP)) ? 0 : 1;
+        r = read(pf[from].fd, buf, sizeof(buf));
+        if (r <= 0 || write(pf[1 - from].fd, buf, (size_t)r) != r) {
+            break;
+        }
+    }
+    close(t);
+    close(c);
+    return NULL;
+}
+
+static bool connect_proxy_start(struct connect_proxy *cp)
+{
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+
+    memset(cp, 0, sizeof(*cp));
+    cp->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (cp->lfd < 0 || bind(cp->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        listen(cp->lfd, 4) != 0 || getsockname(cp->lfd, (struct sockaddr *)&sa, &sl) != 0) {
+        return false;
+    }
+    cp->port = ntohs(sa.sin_port);
+    pthread_create(&cp->thread, NULL, connect_proxy_main, cp);
+    return true;
+}
+
+static void connect_proxy_stop(struct connect_proxy *cp)
+{
+    pthread_join(cp->thread, NULL);
+    close(cp->lfd);
+}
+
 /* TLS: a certificate for alert.test served on 127.0.0.1, checked with ca_file / inline ca,
  * server_name and insecure_skip_verify. */
 static void test_tls(void)
@@ -1044,6 +1170,36 @@ static void test_tls(void)
     CHECK(w.last.ok);
     CHECK_INT(path_count("/tls"), 3);
     waiter_cleanup(&w);
+
+    /* https through a CONNECT proxy, with proxy_connect_header sent to the proxy only */
+    {
+        struct connect_proxy cp;
+        char proxy[64];
+        char *pkeys[1] = {"X-V"};
+        char *pvals[1] = {"- pt1\n"};
+
+        CHECK(connect_proxy_start(&cp));
+        snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", cp.port);
+        target_init(&t, url, 0);
+        t.http.tls_config.insecure_skip_verify = true;
+        t.http.proxy_url = proxy;
+        t.http.proxy_connect_header.keys = pkeys;
+        t.http.proxy_connect_header.values = pvals;
+        t.http.proxy_connect_header.n = 1;
+        waiter_init(&w);
+        run_one(n, d, &t, 10, &w, 20);
+        CHECK(w.last.ok);
+        CHECK_INT(path_count("/tls"), 4);
+        notifier_free(n); /* closes the tunnel */
+        n = NULL;
+        connect_proxy_stop(&cp);
+        CHECK(strncmp(cp.head, "CONNECT 127.0.0.1:", 18) == 0);
+        CHECK(strstr(cp.head, "\r\nX-V: pt1\r\n") != NULL);
+        pthread_mutex_lock(&sink.lock);
+        CHECK_STR(path_get("/tls")->last_x, "||"); /* not sent to the target */
+        pthread_mutex_unlock(&sink.lock);
+        waiter_cleanup(&w);
+    }
 
     notifier_free(n);
     notify_data_unref(d);
