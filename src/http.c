@@ -1,9 +1,18 @@
-/* libmicrohttpd glue (ar/http.h). Per connection a `struct conn_ctx` accumulates the
+/* libmicrohttpd glue (ar/http.h). Per request a `struct conn_ctx` accumulates the
  * upload; when the upload is complete the handler runs once and the response is queued.
- * Bodies over max_body_bytes are drained and discarded, not buffered. */
+ * Bodies over max_body_bytes are drained and discarded, not buffered.
+ *
+ * Web configuration: on the first call for a request the configuration in force is
+ * referenced into the conn_ctx; basic auth is decided there, before any body is read (a
+ * refused request gets upstream's 401 at once), and its headers are added to the response.
+ * For HTTPS, MHD's connection-start notification (which runs before the handshake, in the
+ * accepting thread) references the configuration into a `struct tls_conn` socket context
+ * and prepares the GnuTLS session from it; the certificate and verification callbacks find
+ * it again through the session's pointer (the MHD connection). */
 #include "ar/http.h"
 
 #include "ar/log.h"
+#include "ar/web_config.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -20,11 +29,18 @@ struct http_server {
     void *ctx;
     struct http_options opt;
     unsigned port;
+    bool tls;
 };
 
 struct conn_ctx {
     struct buf body;
     bool too_large;
+    struct web_config *web; /* referenced at the request's first call; may be NULL */
+};
+
+/* Socket context of an HTTPS connection. */
+struct tls_conn {
+    struct web_config *web; /* referenced at accept; the handshake uses it */
 };
 
 const char *http_request_header(const struct http_request *req, const char *name)
@@ -115,6 +131,43 @@ static void stream_done(void *cls)
     free(sc);
 }
 
+/* http_server_config.headers; a header the handler set itself wins. */
+static void add_web_headers(struct MHD_Response *r, const struct web_config *web)
+{
+    const struct web_header *h;
+    size_t n = 0;
+
+    if (web == NULL) {
+        return;
+    }
+    h = web_config_headers(web, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (MHD_get_response_header(r, h[i].name) == NULL) {
+            MHD_add_response_header(r, h[i].name, h[i].value);
+        }
+    }
+}
+
+/* COMPAT: exporter-toolkit answers a failed basic auth with Go's http.Error: status 401,
+ * "Unauthorized\n", text/plain, nosniff, and the challenge (no realm). The configured
+ * headers are set before the check upstream, so they are on this response too. */
+static enum MHD_Result queue_unauthorized(struct MHD_Connection *conn,
+                                          const struct web_config *web)
+{
+    static const char body[] = "Unauthorized\n";
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic");
+    add_web_headers(r, web);
+    ret = MHD_queue_response(conn, MHD_HTTP_UNAUTHORIZED, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -133,6 +186,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         cc = ar_calloc(1, sizeof(*cc));
         buf_init(&cc->body, s->opt.max_body_bytes);
         *con_cls = cc;
+        if (s->opt.web != NULL) {
+            cc->web = web_config_slot_get(s->opt.web);
+        }
+        if (cc->web != NULL &&
+            !web_config_check_basic_auth(
+                cc->web, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_AUTHORIZATION))) {
+            return queue_unauthorized(conn, cc->web);
+        }
         return MHD_YES;
     }
     if (*upload_data_size > 0) {
@@ -184,6 +246,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         free(resp.headers[i].name);
         free(resp.headers[i].value);
     }
+    add_web_headers(r, cc->web);
     ret = MHD_queue_response(conn, (unsigned)resp.status, r);
     MHD_destroy_response(r);
     return ret;
@@ -196,8 +259,54 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
     if (cc != NULL) {
         buf_cleanup(&cc->body);
+        web_config_unref(cc->web);
         free(cc);
         *con_cls = NULL;
+    }
+}
+
+/* web_config_session_lookup: the GnuTLS session pointer is the MHD connection. */
+static struct web_config *tls_lookup(void *session_ptr)
+{
+    const union MHD_ConnectionInfo *ci;
+    const struct tls_conn *tc;
+
+    if (session_ptr == NULL) {
+        return NULL;
+    }
+    ci = MHD_get_connection_info((struct MHD_Connection *)session_ptr,
+                                 MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    tc = ci ? ci->socket_context : NULL;
+    return tc ? tc->web : NULL;
+}
+
+/* Runs in the accepting thread right after MHD created the TLS session, before the
+ * connection's thread starts the handshake. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct http_server *s = cls;
+    struct tls_conn *tc = *socket_context;
+    const union MHD_ConnectionInfo *ci;
+
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (tc != NULL) {
+            web_config_unref(tc->web);
+            free(tc);
+            *socket_context = NULL;
+        }
+        return;
+    }
+    tc = ar_calloc(1, sizeof(*tc));
+    *socket_context = tc;
+    tc->web = web_config_slot_get(s->opt.web);
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (tc->web == NULL || ci == NULL || ci->tls_session == NULL ||
+        web_config_tls_session_setup(tc->web, ci->tls_session, tls_lookup) != AR_OK) {
+        /* without a configuration the certificate callback fails the handshake */
+        log_error("http", "cannot prepare a TLS session; refusing the connection");
+        web_config_unref(tc->web);
+        tc->web = NULL;
     }
 }
 
@@ -278,6 +387,7 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_POLL | MHD_USE_ERROR_LOG;
     const union MHD_DaemonInfo *di;
+    char *priorities = NULL;
 
     if (parse_addr(addr, &ss, &len, &any, err) != AR_OK) {
         return AR_EINVAL;
@@ -299,12 +409,34 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
     } else if (ss.ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
-    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-                                 (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
-                                 on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-                                 opt->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
-                                 opt->connection_limit, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-                                 MHD_OPTION_END);
+    if (opt->web != NULL) {
+        struct web_config *wc = web_config_slot_get(opt->web);
+        s->tls = wc != NULL && web_config_has_tls(wc);
+        if (s->tls) {
+            priorities = ar_strdup(web_config_tls_priorities(wc));
+        }
+        web_config_unref(wc);
+    }
+    if (s->tls) {
+        /* Certificates come from the callback and priorities are set again per session,
+         * both from the configuration in force, so a reload applies to new connections. */
+        s->daemon = MHD_start_daemon(
+            flags | MHD_USE_TLS, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+            (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+            MHD_OPTION_CONNECTION_TIMEOUT, opt->connection_timeout_s,
+            MHD_OPTION_CONNECTION_LIMIT, opt->connection_limit,
+            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_HTTPS_PRIORITIES, priorities,
+            MHD_OPTION_HTTPS_CERT_CALLBACK, web_config_tls_cert_callback,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+    } else {
+        s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+                                     (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
+                                     on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+                                     opt->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+                                     opt->connection_limit,
+                                     MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+    }
+    free(priorities);
     if (s->daemon == NULL) {
         ar_error_set(err, "cannot listen on %s", addr);
         free(s);

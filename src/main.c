@@ -11,6 +11,7 @@
 #include "ar/log.h"
 #include "ar/notify.h"
 #include "ar/store.h"
+#include "ar/web_config.h"
 
 #include <malloc.h>
 #include <pthread.h>
@@ -83,6 +84,16 @@ static int reload(void *ctx, struct ar_error *err)
     } else {
         log_error("config", "reload failed, keeping the running configuration: %s", err->msg);
     }
+    if (d->flags.web_config_file[0] != '\0') {
+        struct ar_error werr;
+        if (web_config_slot_reload(web_config_slot_default(), d->flags.web_config_file, &werr) !=
+            AR_OK) {
+            log_error("main", "web configuration reload failed, keeping the running one: %s",
+                      werr.msg);
+        } else {
+            log_info("main", "web configuration reloaded from %s", d->flags.web_config_file);
+        }
+    }
     pthread_mutex_unlock(&d->reload_mu);
     return rc;
 }
@@ -141,10 +152,18 @@ static int run_daemon(struct daemon *d)
 
     memset(&api, 0, sizeof(api));
     api.start_ns = clock_now_ns();
+    memset(&hopt, 0, sizeof(hopt));
     if (f->web_config_file[0] != '\0') {
-        log_error("main", "--web.config.file is not supported yet: refusing to start without the "
-                          "TLS/authentication it asks for");
-        return 1;
+        struct web_config *web = NULL;
+        if (web_config_load_file(f->web_config_file, &web, &err) != AR_OK) {
+            log_error("main", "invalid --web.config.file, not starting: %s", err.msg);
+            return 1;
+        }
+        log_info("main", "web configuration %s: TLS %s, basic auth %s", f->web_config_file,
+                 web_config_has_tls(web) ? "enabled" : "disabled",
+                 web_config_has_users(web) ? "enabled" : "disabled");
+        hopt.web = web_config_slot_default();
+        web_config_slot_set(hopt.web, web); /* the slot owns it */
     }
     for (size_t i = 0; i < f->nignored; i++) {
         log_warn("main", "flag %s is accepted for compatibility and ignored", f->ignored[i]);

@@ -1,11 +1,19 @@
 /* HTTP transport on libmicrohttpd: listens on each --web.listen-address, collects the
  * request (bounded body, query parameters including repeated ones), hands it to one handler
  * function and sends its response. One thread per connection, so a handler may block on the
- * core; MHD's connection timeout closes slow or half-closed clients. */
+ * core; MHD's connection timeout closes slow or half-closed clients.
+ *
+ * With a web configuration (--web.config.file, ar/web_config.h) a listener speaks HTTPS when
+ * the configuration in force at start has TLS; every handshake then uses the configuration
+ * in force when the connection was accepted (certificate, TLS versions, client-certificate
+ * policy), and every request the one in force when it arrived (basic auth, checked before
+ * the handler on every endpoint; extra response headers, added to every response). */
 #ifndef AR_HTTP_H
 #define AR_HTTP_H
 
 #include "ar/buf.h"
+
+struct web_config_slot; /* ar/web_config.h */
 
 struct http_param {
     const char *key;
@@ -61,6 +69,7 @@ struct http_options {
     size_t max_body_bytes;      /* larger bodies are discarded and flagged */
     unsigned connection_timeout_s;
     unsigned connection_limit;
+    struct web_config_slot *web; /* borrowed, outlives the server; NULL: plain HTTP, no auth */
 };
 
 /* Starts listening on addr ("host:port", ":port", "[::1]:port"). */
