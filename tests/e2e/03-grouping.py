@@ -73,6 +73,53 @@ def merge_alerts(ctx):
     ])
 
 
+@suite.case("MergeAlerts-explicit-ends")
+def merge_alerts_explicit(ctx):
+    """MergeAlerts with explicit end times on every post, as Prometheus sends them:
+    the stored endsAt follows COMPAT 2.3 (an older explicit end that is later is kept
+    while firing), payloads still show firing alerts with the zero endsAt."""
+    sink = ctx.sink()
+    srv = ctx.server(conf("""\
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1ms
+""", ["url: '%s'\n    send_resolved: true" % sink.url()]))
+    tl = Timeline()
+    L = {"alertname": "test"}
+
+    def stored_ends():
+        return [a["endsAt"] for a in srv.alerts()]
+    tl.at(1)
+    srv.post_ok([alert(L, starts=tl.ts(1.1), ends=tl.ts(101))])
+    tl.at(1.2)
+    srv.post_ok([alert(L, starts=tl.ts(1), ends=tl.ts(51))])
+    eq(stored_ends(), [tl.ts(101)], "endsAt after an earlier explicit end")
+    tl.at(2.1)
+    srv.post_ok([alert(L, {"ann": "v1"}, starts=tl.ts(2), ends=tl.ts(61))])
+    tl.at(3.6)
+    srv.post_ok([alert(L, {"ann": "v2"}, starts=tl.ts(1.5), ends=tl.ts(200))])
+    eq(stored_ends(), [tl.ts(200)], "endsAt after a later explicit end")
+    tl.at(4.6)
+    srv.post_ok([alert(L, {"ann": "v2"}, starts=tl.ts(3), ends=tl.ts(4.5))])
+    tl.at(4.8)
+    srv.post_ok([alert(L, {"ann": "v3"}, starts=tl.ts(2.9), ends=tl.ts(4.8))])
+    srv.post_ok([alert(L, {"ann": "v3"}, starts=tl.ts(2.9), ends=tl.ts(4.1))])
+    tl.at(5.3)
+    srv.post_ok([alert(L, starts=tl.ts(5.3), ends=tl.ts(105.3))])
+    tl.at(6.8)
+
+    def P(**kw):
+        return wh_payload("default", K("test"), L, [wh_alert_t(L, **kw)])
+    check_sequence(got_of(sink, tl), [
+        (2, 2.5, P(starts=tl.ts(1))),
+        (3, 3.5, P(annotations={"ann": "v1"}, starts=tl.ts(1))),
+        (4, 4.5, P(annotations={"ann": "v2"}, starts=tl.ts(1))),
+        (5, 5.5, P(annotations={"ann": "v3"}, starts=tl.ts(1), ends=tl.ts(4.8))),
+        (6, 6.5, P(starts=tl.ts(5.3))),
+    ])
+
+
 @suite.case("Repeat")
 def repeat(ctx):
     sink = ctx.sink()
