@@ -258,6 +258,28 @@ VALIDATION = [
     (lambda: body(matchers=[m("a", "")]), 400, b'"silence invalid: at least one matcher must not match the empty string"\n'),
     (lambda: body(matchers=[m("a", ".*", regex=True), m("b", "")]), 400, b'"silence invalid: at least one matcher must not match the empty string"\n'),
     (lambda: body(sid=UNKNOWN), 404, b'"silence not found"\n'),
+    # strfmt.DateTime: the last layout's error when no layout fits
+    (lambda: body(starts="bad"), 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because parsing time \\"bad\\" as \\"2006-01-02 15:04:05\\": cannot parse \\"bad\\" as \\"2006\\""}'),
+    (lambda: body(starts="2030-01-01"), 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because parsing time \\"2030-01-01\\" as \\"2006-01-02 15:04:05\\": cannot parse \\"\\" as \\"15\\""}'),
+    (lambda: body(starts="2030-01-01 00:00:00Z"), 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because parsing time \\"2030-01-01 00:00:00Z\\": extra text: \\"Z\\""}'),
+    (lambda: body(starts="2030-01-01T00:00:00.5+0200"), 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because parsing time \\"2030-01-01T00:00:00.5+0200\\" as \\"2006-01-02 15:04:05\\": cannot parse \\"T00:00:00.5+0200\\" as \\" \\""}'),
+    (lambda: body(starts="2030-13-01 00:00:00"), 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because parsing time \\"2030-13-01 00:00:00\\": month out of range"}'),
+    (lambda: body(starts="2030-02-30 00:00:00"), 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because parsing time \\"2030-02-30 00:00:00\\": day out of range"}'),
+    (lambda: dict(body(), startsAt=5), 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because json: cannot unmarshal number into Go struct field Silence.startsAt of type string"}'),
+    (lambda: body(ends=""), 400, b'"Failed to create silence: start time must be before end time"\n'),
+]
+
+# strfmt.DateTime spellings that are accepted, and the start they give (None: now)
+TIME_FORMS = [
+    ("", None),
+    ("2030-01-01T00:00:00", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01T00:00", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01T00:00Z", "2030-01-01T00:00:00.000Z"),
+    ("2030-01-01 00:00:00.25", "2030-01-01T00:00:00.250Z"),
+    ("2030-01-01T00:00:00.123+0200", "2030-01-01T00:00:00.123+02:00"),
+    ("2030-01-01T00:00:00.123456-0130", "2030-01-01T00:00:00.123-01:30"),
+    ("2030-01-01T00:00:00.1234567+02:00", "2030-01-01T00:00:00.123+02:00"),
+    ("2030-01-01T00:00:00,5Z", "2030-01-01T00:00:00.500Z"),
 ]
 
 
@@ -276,6 +298,14 @@ def validation(ctx):
     r = post(srv, json.dumps(dict(body(), extra=1)) + " trailing")
     eq(get(srv, r.json()["silenceID"])["status"]["state"], "active", "extra fields ignored")
     post(srv, body(matchers=[{"name": "a", "value": "b", "isRegex": False}]))
+    for form, want in TIME_FORMS:
+        r = post(srv, body(starts=form, ends="2031-01-01T00:00:00Z"))
+        g = get(srv, r.json()["silenceID"])
+        if want is None:
+            eq(g["status"]["state"], "active", "start %r" % form)
+        else:
+            eq(g["startsAt"], want, "start %r" % form)
+        expire(srv, g["id"])
     r = srv.post_json("/api/v2/silences", body(), content_type="text/plain")
     eq((r.status, r.body), (415, b'{"code":415,"message":"unsupported media type \\"text/plain\\", '
                                  b'only [application/json] are allowed"}'), "415")
@@ -283,7 +313,7 @@ def validation(ctx):
     eq((r.status, r.body), (415, b'{"code":415,"message":"unsupported media type '
                                  b'\\"application/octet-stream\\", only [application/json] are '
                                  b'allowed"}'), "415 without a content type")
-    eq(len(srv.get_json("/api/v2/silences")), 3, "only the accepted ones are stored")
+    eq(len(srv.get_json("/api/v2/silences")), 3 + len(TIME_FORMS), "only accepted ones stored")
 
 
 def need_amtool():
