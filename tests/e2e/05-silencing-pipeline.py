@@ -147,5 +147,67 @@ def silenced_when_resolving(ctx):
                               [wh_alert_t(x, starts=tl.ts(0)), wh_alert_t(y, starts=tl.ts(0))]))])
 
 
+API_CONF = """\
+route:
+  receiver: default
+  group_by: []
+  group_wait: 1s
+  group_interval: 10m
+  repeat_interval: 1h
+inhibit_rules:
+  - source_match:
+      severity: 'critical'
+    target_match:
+      severity: 'warning'
+    equal: ['alertname']
+receivers:
+- name: default
+  webhook_configs:
+  - url: '%s'
+"""
+
+
+@suite.case("AlertGetReturnsCurrentAlertStatus", pending=PENDING)
+def alert_get_current_status(ctx):
+    """The API shows the current status at read time: active, then silenced, then also
+    inhibited by a new critical alert; after the silence is deleted the critical one is
+    active and the warning one stays suppressed (inhibited)."""
+    sink = ctx.sink()
+    srv = ctx.server(API_CONF % sink.url())
+    tl = Timeline()
+    warn = {"alertname": "test1", "severity": "warning"}
+    crit = {"alertname": "test1", "severity": "critical"}
+    fw, fc = fingerprint(warn), fingerprint(crit)
+    srv.post_ok([alert(warn, starts=tl.ts(0), ends=tl.ts(300))])
+
+    def status():
+        return {a["fingerprint"]: a["status"] for a in srv.alerts()}
+    eq(status(), {fw: {"inhibitedBy": [], "silencedBy": [], "state": "active"}}, "before silence")
+    # in the group_interval period, when no flush updates the status
+    sink.wait_for(1, timeout=5)
+    sid = set_silence(srv, silence_body(tl, 0, 300, [("alertname", "test1", False)]))
+    eq(status(), {fw: {"inhibitedBy": [], "silencedBy": [sid], "state": "suppressed"}}, "silenced")
+    srv.post_ok([alert(crit, starts=tl.ts(0), ends=tl.ts(300))])
+    eq(status(), {fw: {"inhibitedBy": [fc], "silencedBy": [sid], "state": "suppressed"},
+                  fc: {"inhibitedBy": [], "silencedBy": [sid], "state": "suppressed"}},
+       "silenced and inhibited")
+    del_silence(srv, sid)
+    eq(status(), {fw: {"inhibitedBy": [fc], "silencedBy": [], "state": "suppressed"},
+                  fc: {"inhibitedBy": [], "silencedBy": [], "state": "active"}}, "after deleting the silence")
+
+
+@suite.case("FilterAlertRequest")
+def filter_alert_request(ctx):
+    sink = ctx.sink()
+    srv = ctx.server(API_CONF % sink.url())
+    tl = Timeline()
+    a1 = {"alertname": "test1", "severity": "warning"}
+    a2 = {"system": "foo", "severity": "critical"}
+    srv.post_ok([alert(a1, starts=tl.ts(0), ends=tl.ts(300)), alert(a2, starts=tl.ts(0), ends=tl.ts(300))])
+    got = srv.alerts([("filter", "alertname=test1"), ("filter", "severity=warning")])
+    eq([(a["fingerprint"], a["status"]["state"]) for a in got], [(fingerprint(a1), "active")],
+       "filtered alerts")
+
+
 if __name__ == "__main__":
     suite.main(jobs=4)
