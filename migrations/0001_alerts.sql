@@ -1,25 +1,24 @@
--- Alert state as an append-only log: every accepted change of an alert appends one row
--- (op 'put' with the whole merged alert; 'touch' when a re-post changed only its end and
--- update times, as Prometheus' periodic re-sends do; 'delete' when garbage-collected). The current
--- state of a fingerprint is its row with the highest seq; start-up replays the log in seq
--- order. Appending at the end of the B-tree keeps each commit to a few sequential pages;
--- compaction re-appends live alerts and deletes the prefix of the log they supersede.
--- Times are nanoseconds since the Unix epoch; *_off columns keep the UTC offset (minutes)
--- the client wrote, so API output round-trips "+02:00".
+-- Alert state as an append-only log of records, written one block per transaction (group
+-- commit): a block row holds every record of that commit, so the cost per alert is an
+-- encoding, not a B-tree insert. Each record has a sequence number (first_seq..last_seq of
+-- its block, in order). Record kinds: 'put' (the whole merged alert), 'touch' (a re-post
+-- that changed only end and update times, as Prometheus' periodic re-sends do) and 'delete'
+-- (garbage-collected). The current state of a fingerprint is its last record; start-up
+-- replays the blocks in order. Compaction re-appends the live alerts and deletes the blocks
+-- that end before the compaction began.
+--
+-- Record encoding (little-endian): u8 kind (1 put, 2 touch, 3 delete), u64 fingerprint;
+--   put:    i64 starts_at, i16 starts_off, i64 ends_at, i16 ends_off, i64 updated_at,
+--           u8 timeout, u32 len + generator URL, u16 n + n x (u32 len + name, u32 len + value)
+--           for labels, then the same for annotations;
+--   touch:  i64 ends_at, i16 ends_off, i64 updated_at, u8 timeout;
+--   delete: nothing more.
+-- Times are nanoseconds since the Unix epoch; *_off keep the client's UTC offset (minutes).
 
 CREATE TABLE alert_log (
-    seq           INTEGER PRIMARY KEY,       -- assigned in order by the core thread
-    fingerprint   INTEGER NOT NULL,          -- 64-bit fingerprint stored as a signed integer
-    op            TEXT    NOT NULL CHECK (op IN ('put', 'touch', 'delete')),
-    labels        TEXT,                      -- JSON object, sorted by name (put)
-    annotations   TEXT,                      -- JSON object (put)
-    generator_url TEXT,
-    starts_at     INTEGER,
-    starts_off    INTEGER NOT NULL DEFAULT 0,
-    ends_at       INTEGER,
-    ends_off      INTEGER NOT NULL DEFAULT 0,
-    updated_at    INTEGER,
-    timeout       INTEGER NOT NULL DEFAULT 0 -- 1 when ends_at was synthesised from resolve_timeout
+    first_seq INTEGER PRIMARY KEY,
+    last_seq  INTEGER NOT NULL,
+    records   BLOB    NOT NULL
 );
 
 -- Alert history: one row per state change (firing, resolved, deleted), kept independently

@@ -283,13 +283,16 @@ static int apply_ops(struct store *st, const struct write_batch *b)
         int rc;
         switch (op->kind) {
         case OP_PUT:
-            rc = store_append_alert(st, op->seq, op->alert);
+            store_log_put(st, op->seq, op->alert);
+            rc = AR_OK;
             break;
         case OP_TOUCH:
-            rc = store_append_touch(st, op->seq, op->alert);
+            store_log_touch(st, op->seq, op->alert);
+            rc = AR_OK;
             break;
         case OP_DELETE:
-            rc = store_append_delete(st, op->seq, op->alert->fp);
+            store_log_delete(st, op->seq, op->alert->fp);
+            rc = AR_OK;
             break;
         case OP_TRUNCATE:
             rc = store_truncate_log(st, op->seq);

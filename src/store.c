@@ -1,9 +1,10 @@
 /* SQLite storage (ar/store.h). WAL journal with synchronous=NORMAL: a committed
  * transaction is in the WAL file (written with write(2)) before sqlite3_step returns, so it
  * survives kill -9 of the process; only a power loss may drop the last transactions before
- * a checkpoint. Statements are prepared once. Label sets are stored as JSON objects written
- * by json_out.c and read back with a small decoder for exactly that form, because startup
- * reads every row. Alerts are kept as an append-only log (see migrations/0001_alerts.sql). */
+ * a checkpoint. Statements are prepared once. Alert state is an append-only log of binary
+ * records written as one block row per transaction (see migrations/0001_alerts.sql), so a
+ * commit of many alerts costs one B-tree insert; history events are ordinary rows with
+ * their labels as JSON, for queries. */
 #include "ar/store.h"
 
 #include "ar/alert_store.h"
@@ -23,9 +24,7 @@ enum stmt_id {
     ST_BEGIN,
     ST_COMMIT,
     ST_ROLLBACK,
-    ST_APPEND_PUT,
-    ST_APPEND_DELETE,
-    ST_APPEND_TOUCH,
+    ST_APPEND_BLOCK,
     ST_TRUNCATE,
     ST_ADD_EVENT,
     ST_COUNT
@@ -35,13 +34,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_APPEND_PUT] = "INSERT INTO alert_log (seq, fingerprint, op, labels, annotations, "
-                      "generator_url, starts_at, starts_off, ends_at, ends_off, updated_at, "
-                      "timeout) VALUES (?11, ?1, 'put', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    [ST_APPEND_DELETE] = "INSERT INTO alert_log (seq, fingerprint, op) VALUES (?2, ?1, 'delete')",
-    [ST_APPEND_TOUCH] = "INSERT INTO alert_log (seq, fingerprint, op, ends_at, ends_off, "
-                       "updated_at, timeout) VALUES (?1, ?2, 'touch', ?3, ?4, ?5, ?6)",
-    [ST_TRUNCATE] = "DELETE FROM alert_log WHERE seq < ?1",
+    [ST_APPEND_BLOCK] = "INSERT INTO alert_log (first_seq, last_seq, records) "
+                        "VALUES (?1, ?2, ?3)",
+    [ST_TRUNCATE] = "DELETE FROM alert_log WHERE last_seq < ?1",
     [ST_ADD_EVENT] = "INSERT INTO alert_events (fingerprint, at, event, labels, starts_at, "
                      "ends_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
@@ -51,6 +46,9 @@ struct store {
     sqlite3_stmt *stmt[ST_COUNT];
     struct buf scratch1; /* labels JSON */
     struct buf scratch2; /* annotations JSON */
+    struct buf block;    /* alert log records of the current transaction */
+    int64_t block_first; /* sequence number of its first record */
+    int64_t block_last;
     int version;
 };
 
@@ -119,6 +117,7 @@ int store_open(const char *dir, struct store **out, struct ar_error *err)
     st = ar_calloc(1, sizeof(*st));
     buf_init(&st->scratch1, 0);
     buf_init(&st->scratch2, 0);
+    buf_init(&st->block, 0);
     path = ar_asprintf("%s/alertrouter.db", dir);
     rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                             SQLITE_OPEN_NOMUTEX, NULL);
@@ -165,6 +164,7 @@ void store_close(struct store *st)
     sqlite3_close(st->db);
     buf_cleanup(&st->scratch1);
     buf_cleanup(&st->scratch2);
+    buf_cleanup(&st->block);
     free(st);
 }
 
@@ -194,58 +194,105 @@ int store_begin(struct store *st)
 
 int store_commit(struct store *st)
 {
+    if (st->block.len > 0) {
+        sqlite3_stmt *s = st->stmt[ST_APPEND_BLOCK];
+        int rc;
+        sqlite3_bind_int64(s, 1, st->block_first);
+        sqlite3_bind_int64(s, 2, st->block_last);
+        sqlite3_bind_blob(s, 3, st->block.data, (int)st->block.len, SQLITE_STATIC);
+        rc = step_reset(st, ST_APPEND_BLOCK);
+        if (rc != AR_OK) {
+            return rc;
+        }
+        buf_reset(&st->block);
+    }
     return step_reset(st, ST_COMMIT);
 }
 
 void store_rollback(struct store *st)
 {
+    buf_reset(&st->block);
     if (!sqlite3_get_autocommit(st->db)) {
         step_reset(st, ST_ROLLBACK);
     }
 }
 
-int store_append_alert(struct store *st, int64_t seq, const struct alert *a)
-{
-    sqlite3_stmt *s = st->stmt[ST_APPEND_PUT];
+/* ---- alert log record encoding (see migrations/0001_alerts.sql) ---- */
 
-    buf_reset(&st->scratch1);
-    buf_reset(&st->scratch2);
-    json_put_labelset(&st->scratch1, &a->labels);
-    json_put_labelset(&st->scratch2, &a->annotations);
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)a->fp);
-    sqlite3_bind_text(s, 2, st->scratch1.data, (int)st->scratch1.len, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, st->scratch2.data, (int)st->scratch2.len, SQLITE_STATIC);
-    if (a->generator_url != NULL) {
-        sqlite3_bind_text(s, 4, a->generator_url, -1, SQLITE_STATIC);
+enum { REC_PUT = 1, REC_TOUCH = 2, REC_DELETE = 3 };
+
+static void put_u8(struct buf *b, unsigned v)
+{
+    buf_putc(b, (char)(v & 0xff));
+}
+
+static void put_le(struct buf *b, uint64_t v, int bytes)
+{
+    char tmp[8];
+
+    for (int i = 0; i < bytes; i++) {
+        tmp[i] = (char)(v >> (8 * i));
     }
-    sqlite3_bind_int64(s, 5, a->starts_at);
-    sqlite3_bind_int(s, 6, a->starts_off_min);
-    sqlite3_bind_int64(s, 7, a->ends_at);
-    sqlite3_bind_int(s, 8, a->ends_off_min);
-    sqlite3_bind_int64(s, 9, a->updated_at);
-    sqlite3_bind_int(s, 10, a->timeout);
-    sqlite3_bind_int64(s, 11, seq);
-    return step_reset(st, ST_APPEND_PUT);
+    buf_append(b, tmp, (size_t)bytes);
 }
 
-int store_append_delete(struct store *st, int64_t seq, uint64_t fp)
+static void put_str(struct buf *b, const char *s)
 {
-    sqlite3_bind_int64(st->stmt[ST_APPEND_DELETE], 1, (sqlite3_int64)fp);
-    sqlite3_bind_int64(st->stmt[ST_APPEND_DELETE], 2, seq);
-    return step_reset(st, ST_APPEND_DELETE);
+    size_t n = s ? strlen(s) : 0;
+
+    put_le(b, n, 4);
+    buf_append(b, s ? s : "", n);
 }
 
-int store_append_touch(struct store *st, int64_t seq, const struct alert *a)
+static void put_set(struct buf *b, const struct labelset *ls)
 {
-    sqlite3_stmt *s = st->stmt[ST_APPEND_TOUCH];
+    put_le(b, ls->n, 2);
+    for (size_t i = 0; i < ls->n; i++) {
+        put_str(b, ls->v[i].name);
+        put_str(b, ls->v[i].value);
+    }
+}
 
-    sqlite3_bind_int64(s, 1, seq);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)a->fp);
-    sqlite3_bind_int64(s, 3, a->ends_at);
-    sqlite3_bind_int(s, 4, a->ends_off_min);
-    sqlite3_bind_int64(s, 5, a->updated_at);
-    sqlite3_bind_int(s, 6, a->timeout);
-    return step_reset(st, ST_APPEND_TOUCH);
+static void begin_record(struct store *st, int64_t seq, unsigned kind, uint64_t fp)
+{
+    if (st->block.len == 0) {
+        st->block_first = seq;
+    }
+    st->block_last = seq;
+    put_u8(&st->block, kind);
+    put_le(&st->block, fp, 8);
+}
+
+void store_log_put(struct store *st, int64_t seq, const struct alert *a)
+{
+    struct buf *b = &st->block;
+
+    begin_record(st, seq, REC_PUT, a->fp);
+    put_le(b, (uint64_t)a->starts_at, 8);
+    put_le(b, (uint64_t)(uint16_t)a->starts_off_min, 2);
+    put_le(b, (uint64_t)a->ends_at, 8);
+    put_le(b, (uint64_t)(uint16_t)a->ends_off_min, 2);
+    put_le(b, (uint64_t)a->updated_at, 8);
+    put_u8(b, a->timeout);
+    put_str(b, a->generator_url);
+    put_set(b, &a->labels);
+    put_set(b, &a->annotations);
+}
+
+void store_log_touch(struct store *st, int64_t seq, const struct alert *a)
+{
+    struct buf *b = &st->block;
+
+    begin_record(st, seq, REC_TOUCH, a->fp);
+    put_le(b, (uint64_t)a->ends_at, 8);
+    put_le(b, (uint64_t)(uint16_t)a->ends_off_min, 2);
+    put_le(b, (uint64_t)a->updated_at, 8);
+    put_u8(b, a->timeout);
+}
+
+void store_log_delete(struct store *st, int64_t seq, uint64_t fp)
+{
+    begin_record(st, seq, REC_DELETE, fp);
 }
 
 int store_truncate_log(struct store *st, int64_t below)
@@ -272,138 +319,140 @@ int store_add_alert_event(struct store *st, const struct alert *a, const char *e
     return step_reset(st, ST_ADD_EVENT);
 }
 
-/* Decodes the 4 hex digits at p. */
-static int hex4(const char *p, unsigned *out)
-{
-    unsigned v = 0;
+/* Bounded reader over one block. */
+struct reader {
+    const unsigned char *p;
+    const unsigned char *end;
+    bool bad;
+};
 
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9') {
-            v |= (unsigned)(c - '0');
-        } else if (c >= 'a' && c <= 'f') {
-            v |= (unsigned)(c - 'a' + 10);
-        } else if (c >= 'A' && c <= 'F') {
-            v |= (unsigned)(c - 'A' + 10);
-        } else {
-            return AR_EINVAL;
-        }
+static uint64_t get_le(struct reader *r, int bytes)
+{
+    uint64_t v = 0;
+
+    if (r->end - r->p < bytes) {
+        r->bad = true;
+        return 0;
     }
-    *out = v;
-    return AR_OK;
+    for (int i = 0; i < bytes; i++) {
+        v |= (uint64_t)r->p[i] << (8 * i);
+    }
+    r->p += bytes;
+    return v;
 }
 
-static void put_utf8(struct buf *b, unsigned cp)
+/* Returns a pointer to n bytes inside the block (not NUL-terminated) or NULL. */
+static const char *get_bytes(struct reader *r, size_t *n)
 {
-    char o[4];
+    const char *s;
 
-    if (cp < 0x80) {
-        buf_putc(b, (char)cp);
-    } else if (cp < 0x800) {
-        o[0] = (char)(0xc0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        buf_append(b, o, 2);
-    } else if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        buf_append(b, o, 3);
-    } else {
-        o[0] = (char)(0xf0 | (cp >> 18));
-        o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[3] = (char)(0x80 | (cp & 0x3f));
-        buf_append(b, o, 4);
-    }
-}
-
-/* Reads one JSON string starting at *pp (at the opening quote) into a new heap string. */
-static char *read_string(const char **pp, struct buf *tmp)
-{
-    const char *p = *pp;
-
-    if (*p != '"') {
+    *n = (size_t)get_le(r, 4);
+    if (r->bad || (size_t)(r->end - r->p) < *n) {
+        r->bad = true;
         return NULL;
     }
-    p++;
-    buf_reset(tmp);
-    buf_putc(tmp, '\0');
-    buf_reset(tmp);
-    while (*p != '"') {
-        const char *run = p;
-        while (*p != '"' && *p != '\\' && *p != '\0') {
-            p++;
-        }
-        buf_append(tmp, run, (size_t)(p - run));
-        if (*p == '\0') {
-            return NULL;
-        }
-        if (*p == '\\') {
-            unsigned cp;
-            p++;
-            switch (*p) {
-            case 'n':
-                buf_putc(tmp, '\n');
-                break;
-            case 'r':
-                buf_putc(tmp, '\r');
-                break;
-            case 't':
-                buf_putc(tmp, '\t');
-                break;
-            case 'u':
-                if (hex4(p + 1, &cp) != AR_OK) {
-                    return NULL;
-                }
-                p += 4;
-                if (cp >= 0xd800 && cp < 0xdc00 && p[1] == '\\' && p[2] == 'u') {
-                    unsigned lo;
-                    if (hex4(p + 3, &lo) == AR_OK && lo >= 0xdc00 && lo < 0xe000) {
-                        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                        p += 6;
-                    }
-                }
-                put_utf8(tmp, cp);
-                break;
-            case '\0':
-                return NULL;
-            default:
-                buf_putc(tmp, *p);
-                break;
-            }
-            p++;
-        }
-    }
-    *pp = p + 1;
-    return ar_strndup(buf_str(tmp), tmp->len);
+    s = (const char *)r->p;
+    r->p += *n;
+    return s;
 }
 
-/* Decodes {"k":"v",...} as written by json_put_labelset. */
-static int decode_labelset(const char *p, struct labelset *out, struct buf *tmp)
+static void get_set(struct reader *r, struct labelset *ls, struct buf *tmp)
 {
-    if (p == NULL || *p++ != '{') {
-        return AR_EINVAL;
+    size_t n = (size_t)get_le(r, 2);
+    const char **names;
+    const char **values;
+    size_t *offs;
+
+    if (r->bad) {
+        return;
     }
-    while (*p != '}') {
-        char *name;
-        char *value;
-        if (*p == ',') {
-            p++;
+    buf_reset(tmp);
+    offs = ar_malloc((2 * n + 1) * sizeof(*offs));
+    for (size_t i = 0; i < 2 * n && !r->bad; i++) {
+        size_t len;
+        const char *s = get_bytes(r, &len);
+        if (s == NULL) {
+            break;
         }
-        name = read_string(&p, tmp);
-        if (name == NULL || *p++ != ':') {
-            free(name);
-            return AR_EINVAL;
-        }
-        value = read_string(&p, tmp);
-        if (value == NULL) {
-            free(name);
-            return AR_EINVAL;
-        }
-        labelset_set_take(out, name, value);
+        offs[i] = tmp->len;
+        buf_append(tmp, s, len);
+        buf_putc(tmp, '\0');
     }
-    return AR_OK;
+    if (!r->bad) {
+        names = ar_malloc((n + 1) * sizeof(*names));
+        values = ar_malloc((n + 1) * sizeof(*values));
+        for (size_t i = 0; i < n; i++) {
+            names[i] = tmp->data + offs[2 * i];
+            values[i] = tmp->data + offs[2 * i + 1];
+        }
+        labelset_build_packed(ls, names, values, n);
+        free(names);
+        free(values);
+    }
+    free(offs);
+}
+
+/* Applies every record of one block to the replay table; returns records read. */
+static size_t replay_block(struct alert_store *live, const void *data, size_t len,
+                           struct buf *tmp, size_t *bad)
+{
+    struct reader r = {data, (const unsigned char *)data + len, false};
+    size_t n = 0;
+
+    while (r.p < r.end && !r.bad) {
+        unsigned kind = (unsigned)get_le(&r, 1);
+        uint64_t fp = get_le(&r, 8);
+        struct alert *a;
+        n++;
+        if (kind == REC_DELETE) {
+            alert_store_remove(live, fp);
+        } else if (kind == REC_TOUCH) {
+            int64_t ends = (int64_t)get_le(&r, 8);
+            int16_t ends_off = (int16_t)get_le(&r, 2);
+            int64_t updated = (int64_t)get_le(&r, 8);
+            bool timeout = get_le(&r, 1) != 0;
+            struct alert *old = alert_store_find(live, fp);
+            if (old != NULL && !r.bad) {
+                a = alert_dup(old);
+                a->ends_at = ends;
+                a->ends_off_min = ends_off;
+                a->updated_at = updated;
+                a->timeout = timeout;
+                alert_store_put_take(live, a);
+            }
+        } else if (kind == REC_PUT) {
+            size_t ulen;
+            const char *url;
+            a = alert_new();
+            a->starts_at = (int64_t)get_le(&r, 8);
+            a->starts_off_min = (int16_t)get_le(&r, 2);
+            a->ends_at = (int64_t)get_le(&r, 8);
+            a->ends_off_min = (int16_t)get_le(&r, 2);
+            a->updated_at = (int64_t)get_le(&r, 8);
+            a->timeout = get_le(&r, 1) != 0;
+            url = get_bytes(&r, &ulen);
+            if (url != NULL && ulen > 0) {
+                a->generator_url = ar_strndup(url, ulen);
+            }
+            get_set(&r, &a->labels, tmp);
+            get_set(&r, &a->annotations, tmp);
+            if (r.bad || a->labels.n == 0) {
+                alert_unref(a);
+                break;
+            }
+            a->fp = labelset_fingerprint(&a->labels);
+            if (a->fp != fp) {
+                (*bad)++;
+            }
+            alert_store_put_take(live, a);
+        } else {
+            r.bad = true;
+        }
+    }
+    if (r.bad) {
+        (*bad)++;
+    }
+    return n;
 }
 
 int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), void *ctx,
@@ -419,9 +468,7 @@ int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), 
     stats->next_seq = 1;
     stats->log_rows = 0;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT seq, fingerprint, op, labels, annotations, generator_url, "
-                           "starts_at, starts_off, ends_at, ends_off, updated_at, timeout "
-                           "FROM alert_log ORDER BY seq",
+                           "SELECT first_seq, last_seq, records FROM alert_log ORDER BY first_seq",
                            -1, &s, NULL) != SQLITE_OK) {
         log_error("store", "loading alerts: %s", sqlite3_errmsg(st->db));
         alert_store_free(live);
@@ -429,52 +476,15 @@ int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), 
     }
     buf_init(&tmp, 0);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *op = (const char *)sqlite3_column_text(s, 2);
-        const char *url = (const char *)sqlite3_column_text(s, 5);
-
-        stats->next_seq = sqlite3_column_int64(s, 0) + 1;
-        stats->log_rows++;
-        if (op != NULL && strcmp(op, "delete") == 0) {
-            alert_store_remove(live, (uint64_t)sqlite3_column_int64(s, 1));
-            continue;
-        }
-        if (op != NULL && strcmp(op, "touch") == 0) {
-            struct alert *old = alert_store_find(live, (uint64_t)sqlite3_column_int64(s, 1));
-            if (old != NULL) {
-                a = alert_dup(old);
-                a->ends_at = sqlite3_column_int64(s, 8);
-                a->ends_off_min = (int16_t)sqlite3_column_int(s, 9);
-                a->updated_at = sqlite3_column_int64(s, 10);
-                a->timeout = sqlite3_column_int(s, 11) != 0;
-                alert_store_put_take(live, a);
-            }
-            continue;
-        }
-        a = alert_new();
-        if (decode_labelset((const char *)sqlite3_column_text(s, 3), &a->labels, &tmp) !=
-                AR_OK ||
-            decode_labelset((const char *)sqlite3_column_text(s, 4), &a->annotations, &tmp) !=
-                AR_OK) {
-            bad++;
-            alert_unref(a);
-            continue;
-        }
-        a->fp = labelset_fingerprint(&a->labels);
-        a->generator_url = url && *url ? ar_strdup(url) : NULL;
-        a->starts_at = sqlite3_column_int64(s, 6);
-        a->starts_off_min = (int16_t)sqlite3_column_int(s, 7);
-        a->ends_at = sqlite3_column_int64(s, 8);
-        a->ends_off_min = (int16_t)sqlite3_column_int(s, 9);
-        a->updated_at = sqlite3_column_int64(s, 10);
-        a->timeout = sqlite3_column_int(s, 11) != 0;
-        labelset_pack(&a->labels);
-        labelset_pack(&a->annotations);
-        alert_store_put_take(live, a);
+        const void *data = sqlite3_column_blob(s, 2);
+        size_t len = (size_t)sqlite3_column_bytes(s, 2);
+        stats->next_seq = sqlite3_column_int64(s, 1) + 1;
+        stats->log_rows += replay_block(live, data, len, &tmp, &bad);
     }
     buf_cleanup(&tmp);
     sqlite3_finalize(s);
     if (bad > 0) {
-        log_warn("store", "skipped %zu unreadable alert rows", bad);
+        log_warn("store", "%zu damaged alert log blocks or records skipped", bad);
     }
     if (rc != SQLITE_DONE) {
         log_error("store", "loading alerts: %s", sqlite3_errmsg(st->db));

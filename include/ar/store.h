@@ -27,15 +27,16 @@ int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), 
                       struct store_load_stats *stats);
 
 int store_begin(struct store *st);
+/* Writes the pending alert log block (if any) and commits. */
 int store_commit(struct store *st);
+/* Rolls back and discards the pending alert log block. */
 void store_rollback(struct store *st);
-/* Appends the alert's current state under sequence number seq. */
-int store_append_alert(struct store *st, int64_t seq, const struct alert *a);
-/* Appends a re-post that changed only ends_at, updated_at and the timeout flag. */
-int store_append_touch(struct store *st, int64_t seq, const struct alert *a);
-/* Appends a deletion of fp under seq. */
-int store_append_delete(struct store *st, int64_t seq, uint64_t fp);
-/* Compaction: deletes every alert_log row with seq < below. */
+/* Alert log records, appended to the block of the current transaction. */
+void store_log_put(struct store *st, int64_t seq, const struct alert *a);
+/* A re-post that changed only ends_at, updated_at and the timeout flag. */
+void store_log_touch(struct store *st, int64_t seq, const struct alert *a);
+void store_log_delete(struct store *st, int64_t seq, uint64_t fp);
+/* Compaction: deletes the blocks whose records all precede `below`. */
 int store_truncate_log(struct store *st, int64_t below);
 /* Appends to the alert history: event is "firing", "resolved" or "deleted". */
 int store_add_alert_event(struct store *st, const struct alert *a, const char *event,

@@ -95,8 +95,9 @@ int main(void)
     core_free(c);
     store_close(st);
     /* compaction kept the log near the live set */
+    /* one block per commit, and compaction kept the records near the live set */
     int rows = count_rows(dir, "SELECT count(*) FROM alert_log");
-    CHECK(rows > 0 && rows < rounds * nalerts);
+    CHECK(rows > 0 && rows <= rounds + 10);
     CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_events WHERE event='firing'"), nalerts);
 
     /* identical re-posts (Prometheus' periodic re-sends) are logged as small touch rows,
@@ -112,8 +113,9 @@ int main(void)
     core_stop(c);
     core_free(c);
     store_close(st);
-    CHECK(count_rows(dir, "SELECT count(*) FROM alert_log WHERE op = 'touch'") > 0);
-    CHECK(count_rows(dir, "SELECT count(*) FROM alert_log") < rounds * nalerts);
+    /* touch records are small: the blocks of this phase average well under a put's size */
+    CHECK(count_rows(dir, "SELECT sum(length(records)) FROM alert_log") < rounds * nalerts * 40);
+    CHECK(count_rows(dir, "SELECT count(*) FROM alert_log") <= 2 * rounds + 10);
 
     /* restart: same state */
     c = open_core(dir, &st, cfg, 200 * AR_NS_PER_MS);

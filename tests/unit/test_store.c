@@ -74,24 +74,24 @@ int main(void)
     /* an older state of a, replaced later in the log */
     labelset_set(&a->annotations, "summary", "old");
     CHECK_INT(store_begin(st), AR_OK);
-    CHECK_INT(store_append_alert(st, 1, a), AR_OK);
-    CHECK_INT(store_append_alert(st, 2, b), AR_OK);
+    store_log_put(st, 1, a);
+    store_log_put(st, 2, b);
     CHECK_INT(store_add_alert_event(st, a, "firing", 5), AR_OK);
     CHECK_INT(store_commit(st), AR_OK);
     labelset_set(&a->annotations, "summary", "down");
     CHECK_INT(store_begin(st), AR_OK);
-    CHECK_INT(store_append_alert(st, 3, a), AR_OK);
-    CHECK_INT(store_append_delete(st, 4, b->fp), AR_OK);
+    store_log_put(st, 3, a);
+    store_log_delete(st, 4, b->fp);
     CHECK_INT(store_commit(st), AR_OK);
     /* a rolled-back transaction leaves nothing behind */
     CHECK_INT(store_begin(st), AR_OK);
-    CHECK_INT(store_append_alert(st, 5, b), AR_OK);
+    store_log_put(st, 5, b);
     store_rollback(st);
     store_close(st);
     st = NULL;
 
     CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_events WHERE event = 'firing'"), 1);
-    CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_log"), 4);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_log"), 2); /* one block per commit */
     CHECK_INT(store_open(dir, &st, &err), AR_OK); /* migrations are not re-applied */
     struct store_load_stats stats;
     CHECK_INT(store_load_alerts(st, collect, &l, &stats), AR_OK);
@@ -115,16 +115,27 @@ int main(void)
     }
     /* compaction: re-append the live alert, drop the prefix; the state is unchanged */
     CHECK_INT(store_begin(st), AR_OK);
-    CHECK_INT(store_append_alert(st, 5, a), AR_OK);
+    store_log_put(st, 5, a);
     CHECK_INT(store_truncate_log(st, 5), AR_OK);
     CHECK_INT(store_commit(st), AR_OK);
-    CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_log"), 1);
+    /* a touch record only moves the end and update times */
+    a->ends_at += 1000;
+    a->updated_at += 1000;
+    CHECK_INT(store_begin(st), AR_OK);
+    store_log_touch(st, 6, a);
+    CHECK_INT(store_commit(st), AR_OK);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_log"), 2);
     l.n = 0;
     CHECK_INT(store_load_alerts(st, collect, &l, &stats), AR_OK);
     CHECK_INT(l.n, 1);
-    CHECK_INT(stats.next_seq, 6);
+    CHECK_INT(stats.next_seq, 7);
+    CHECK_INT(stats.log_rows, 2);
     if (l.n == 1) {
         CHECK(labelset_equal(&l.v[0]->labels, &a->labels));
+        CHECK(labelset_equal(&l.v[0]->annotations, &a->annotations));
+        CHECK(l.v[0]->ends_at == a->ends_at);
+        CHECK(l.v[0]->updated_at == a->updated_at);
+        CHECK(l.v[0]->starts_at == a->starts_at);
         alert_unref(l.v[0]);
     }
     store_close(st);
