@@ -39,7 +39,6 @@ struct notify_job_priv {
     struct notify_job_priv *prev, *next; /* active list (loop thread only) */
     enum job_state state;
     struct notify_request req;
-    bool built;
     CURL *easy;
     struct curl_slist *headers;
     struct curl_slist *connect_to;    /* tls_config.server_name mapping */
@@ -841,7 +840,6 @@ static void job_begin(struct notifier *n, struct notify_job_priv *p, int64_t now
         job_finish(n, p, false, err.msg);
         return;
     }
-    p->built = true;
 }
 
 /* ---- loop -------------------------------------------------------------------------------- */

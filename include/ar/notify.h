@@ -133,7 +133,9 @@ typedef void (*notify_done_fn)(struct notify_job *job, const struct notify_resul
 /* A delivery to one integration. The submitter fills the public fields (use
  * notify_job_new); the notifier owns the job from notifier_submit until done() returns, and
  * frees it right after done() (done must not keep the pointer; it may take its own
- * reference to job->data). The request is built once on the notifier thread, so
+ * reference to job->data). done() runs on the notifier thread, except for jobs completed by
+ * notifier_stop on a notifier never started and jobs submitted after notifier_stop: those
+ * complete in the calling thread. The request is built once on the notifier thread, so
  * notify_data must stay immutable; *_file secrets are read at each attempt.
  *
  * Error texts in notify_result.error:
