@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,6 +281,20 @@ static struct web_config *tls_lookup(void *session_ptr)
     return tc ? tc->web : NULL;
 }
 
+/* MHD's messages on HTTPS listeners are mostly about clients failing handshakes: debug. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    size_t n;
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '.')) {
+        msg[--n] = '\0';
+    }
+    log_debug("http", "libmicrohttpd: %s", msg);
+}
+
 /* Runs in the accepting thread right after MHD created the TLS session, before the
  * connection's thread starts the handshake. */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
@@ -427,7 +442,8 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
             MHD_OPTION_CONNECTION_LIMIT, opt->connection_limit,
             MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_HTTPS_PRIORITIES, priorities,
             MHD_OPTION_HTTPS_CERT_CALLBACK, web_config_tls_cert_callback,
-            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+            s, MHD_OPTION_END);
     } else {
         s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
                                      (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
