@@ -764,7 +764,7 @@ static int load_tls(struct dec *d, struct web_config *wc)
             gnutls_datum_t cad = {(unsigned char *)ca, (unsigned)ca_len};
             rc = gt.gnutls_x509_trust_list_add_trust_mem(wc->cas, &cad, NULL, GNUTLS_X509_FMT_PEM,
                                                         0, 0);
-            if (rc == 0) {
+            if (rc == 0 || rc == GNUTLS_E_NO_CERTIFICATE_FOUND) {
                 rc = dec_error(d, NULL, "tls_server_config: client_ca_file %s holds no PEM "
                                         "certificate",
                                wc->ca_path);
