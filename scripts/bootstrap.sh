@@ -10,6 +10,7 @@ pkgs=(
   python3 python3-aiosmtpd
   prometheus-alertmanager prometheus
   valgrind
+  openssl curl apache2-utils
 )
 missing=()
 for p in "${pkgs[@]}"; do
