@@ -3,7 +3,9 @@
  * layer: unknown path, wrong method, wrong media type), as Alertmanager does. */
 #include "ar/api.h"
 
+#include "ar/clock.h"
 #include "ar/json_out.h"
+#include "ar/ratelimit.h"
 #include "ar/log.h"
 
 #include <stdio.h>
@@ -124,6 +126,12 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
     const char *origin = http_request_header(req, "Origin");
 
     __atomic_add_fetch(&api->counters.http_requests, 1, __ATOMIC_RELAXED);
+    if (!ratelimit_allow(api->ratelimit, req->client, clock_monotonic_ns())) {
+        __atomic_add_fetch(&api->counters.rate_limited, 1, __ATOMIC_RELAXED);
+        plain(resp, 429, "Too Many Requests\n");
+        http_response_header(resp, "Retry-After", "1");
+        return;
+    }
     if (plen > 0) {
         if (strcmp(path, "/") == 0) {
             char loc[512];

@@ -166,6 +166,10 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
          "Notifications handed to the notifier and not yet completed.");
     buf_printf(b, "alertrouter_notifications_in_flight %zu\n",
                api->notifier ? notifier_pending(api->notifier) : 0);
+    head(b, "alertrouter_http_rate_limited_total", "counter",
+         "HTTP requests refused with 429 by --web.rate-limit.");
+    buf_printf(b, "alertrouter_http_rate_limited_total %llu\n",
+               (unsigned long long)load(&c->rate_limited));
     head(b, "alertrouter_http_requests_total", "counter", "HTTP requests received.");
     buf_printf(b, "alertrouter_http_requests_total %llu\n",
                (unsigned long long)load(&c->http_requests));

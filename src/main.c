@@ -10,7 +10,9 @@
 #include "ar/http.h"
 #include "ar/log.h"
 #include "ar/notify.h"
+#include "ar/ratelimit.h"
 #include "ar/store.h"
+#include "ar/tmpl.h"
 #include "ar/web_config.h"
 
 #include <malloc.h>
@@ -226,6 +228,7 @@ static int run_daemon(struct daemon *d)
     api.limits.max_alerts = (size_t)f->max_alerts;
     api.limits.max_labels = (size_t)f->max_labels;
     api.limits.max_label_value_bytes = (size_t)f->max_label_bytes;
+    api.ratelimit = ratelimit_new((double)f->rate_limit, (double)f->rate_limit_burst);
     api.reload = reload;
     api.reload_ctx = d;
     api.notifier = notifier;
@@ -271,6 +274,7 @@ out:
     config_unref(cfg);
     free(external_url);
     free(prefix);
+    ratelimit_free(api.ratelimit);
     if (rc == 0) {
         log_info("main", "stopped cleanly");
     }
@@ -297,6 +301,9 @@ int main(int argc, char **argv)
     tune_malloc();
     if (argc > 1 && strcmp(argv[1], "check-config") == 0) {
         return check_config(argc, argv);
+    }
+    if (argc > 1 && strcmp(argv[1], "template") == 0) {
+        return tmpl_cli_main(argc - 1, argv + 1);
     }
     memset(&d, 0, sizeof(d));
     pthread_mutex_init(&d.reload_mu, NULL);

@@ -13,6 +13,7 @@ struct api_counters {
     uint64_t alerts_received_resolved;
     uint64_t alerts_invalid;
     uint64_t http_requests;
+    uint64_t rate_limited;
 };
 
 /* Reload hook: reloads the config file; returns AR_OK or fills err. */
@@ -27,6 +28,7 @@ struct api {
     api_reload_fn reload;
     void *reload_ctx;
     struct notifier *notifier;    /* for delivery metrics; may be NULL */
+    struct ratelimit *ratelimit;  /* per-client request rate; may be NULL */
     struct api_counters counters; /* updated atomically */
     bool reload_ok;               /* last reload attempt succeeded (atomic) */
     int64_t reload_ok_at_ns;      /* time of the last successful (re)load (atomic) */

@@ -27,6 +27,8 @@ struct flags {
     int64_t max_label_bytes;     /* --api.max-label-bytes */
     int64_t read_timeout_s;      /* --web.read-timeout (seconds) */
     int64_t max_connections;     /* --web.max-connections */
+    int64_t rate_limit;          /* --web.rate-limit: requests/s per client, 0 = off */
+    int64_t rate_limit_burst;    /* --web.rate-limit-burst */
     bool show_version;
     bool show_help;
     const char *ignored[16];     /* accepted-but-ignored flags seen, for warnings */
