@@ -5,17 +5,23 @@ receiver/group_by, group_by '...', group_by labels missing from the alert, and t
 group keys, group labels and full webhook payloads that result. One webhook sink per
 case; each receiver posts to its own path /<receiver>."""
 
+import datetime
 import json
 import socket
 import time
 
-from harness import (Fail, Suite, alert, check, deliveries, eq, payload_diff, wh_alert,
+from harness import (Fail, Suite, alert, now_utc, check, deliveries, eq, payload_diff, wh_alert,
                      wh_payload, norm_payload, alert_names)
 
 suite = Suite("02-routing")
 
-STARTS = "2026-11-27T09:21:50.201460419Z"
-STARTS2 = "2026-11-27T10:00:00.5+02:00"
+# startsAt two minutes ahead: not "old" (COMPAT 5.3), so each group waits for its
+# group_wait and flushes once with all its alerts; nanoseconds and a +02:00 offset
+# check that times pass through as Go prints them.
+_T = now_utc() + datetime.timedelta(minutes=2)   # before the 5m resolve_timeout end
+STARTS = _T.strftime("%Y-%m-%dT%H:%M:%S") + ".201460419Z"
+STARTS2 = (_T.astimezone(datetime.timezone(datetime.timedelta(hours=2)))
+           .strftime("%Y-%m-%dT%H:%M:%S") + ".5+02:00")
 
 
 def receivers_yaml(sink, names):

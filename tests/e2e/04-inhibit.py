@@ -113,7 +113,7 @@ inhibit_rules:
 @suite.case("inhibitedBy-in-api")
 def inhibited_by_api(ctx):
     sink = ctx.sink()
-    srv = ctx.server(conf(sink, rules=API_RULES, route="  group_by: [alertname]\n  group_wait: 300ms\n"
+    srv = ctx.server(conf(sink, rules=API_RULES, route="  group_by: [alertname]\n  group_wait: 1s\n"
                                                          "  group_interval: 1h\n  repeat_interval: 1h\n"))
     tl = Timeline()
     st = tl.ts(0)
