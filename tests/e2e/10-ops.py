@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Operations: /metrics scraped by Debian's real Prometheus, reload by SIGHUP and
+POST /-/reload (a bad file keeps the old config, reports why and sets
+alertmanager_config_last_reload_successful 0), graceful SIGTERM, per-client rate limiting
+(429) and the template CLI. Cases shared with Alertmanager run on both to prove them."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from harness import (DEFAULT_CONFIG, Suite, alert, ar_binary, check, eq, free_port, poll, Skip,
+                     _register, _unregister)
+
+suite = Suite("10-ops")
+PROMETHEUS = "/usr/bin/prometheus"
+
+
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{}"):
+            return float(line.split()[-1])
+    return None
+
+
+@suite.case("prometheus-scrapes-metrics")
+def prometheus_scrape(ctx):
+    if not os.path.exists(PROMETHEUS):
+        raise Skip("prometheus not installed")
+    srv = ctx.server()
+    srv.post_ok([alert({"alertname": "scraped", "job": "x"})])
+    d = tempfile.mkdtemp(prefix="ar-prom-")
+    port = free_port()
+    with open(os.path.join(d, "prometheus.yml"), "w") as f:
+        f.write("global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+                "scrape_configs:\n- job_name: router\n  static_configs:\n"
+                "  - targets: ['127.0.0.1:%d']\n" % srv.port)
+    p = subprocess.Popen([PROMETHEUS, "--config.file=" + os.path.join(d, "prometheus.yml"),
+                          "--storage.tsdb.path=" + os.path.join(d, "data"),
+                          "--web.listen-address=127.0.0.1:%d" % port],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    _register(p)
+    try:
+        import urllib.parse
+        import urllib.request
+
+        def query(q):
+            url = "http://127.0.0.1:%d/api/v1/query?query=%s" % (port, urllib.parse.quote(q))
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    res = json.load(r)["data"]["result"]
+                    return res
+            except Exception:
+                return None
+
+        res = poll(lambda: (lambda r: r if r else None)(query('up{job="router"} == 1')),
+                   timeout=30, what="prometheus scraped the router successfully")
+        eq(len(res), 1, "up series")
+        res = poll(lambda: (lambda r: r if r else None)(
+            query('alertmanager_alerts_received_total{status="firing",version="v2"}')),
+            timeout=30, what="alertmanager_alerts_received_total scraped")
+        check(float(res[0]["value"][1]) >= 1, "received counter %s" % res)
+        # Alertmanager counts an alert "unprocessed" until its first flush; alertrouter
+        # evaluates the state at scrape time: either way one alert, not suppressed.
+        res = poll(lambda: (lambda r: r if r else None)(
+            query('sum(alertmanager_alerts{state!="suppressed"})')), timeout=30,
+            what="alerts gauge")
+        eq(float(res[0]["value"][1]), 1.0, "alerts gauge (active + unprocessed)")
+    finally:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        _unregister(p)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+GOOD = DEFAULT_CONFIG
+BAD = "route:\n  receiver: nobody\nreceivers:\n- name: team\n"
+
+
+def config_path(srv):
+    for a in srv.command():
+        if a.startswith("--config.file="):
+            return a.split("=", 1)[1]
+    raise Skip("no config file flag")
+
+
+@suite.case("reload-bad-config-keeps-old")
+def reload_bad(ctx):
+    srv = ctx.server()
+    srv.post_ok([alert({"alertname": "kept"})])
+    path = config_path(srv)
+    with open(path, "w") as f:
+        f.write(BAD)
+    st, hdr, body = srv.request("POST", "/-/reload", prefix=True)
+    eq(st, 500, "status of a failed reload")
+    text = body.decode()
+    check(text.startswith("failed to reload config: "), "reload error body %r" % text)
+    check("nobody" in text, "the error names the undefined receiver: %r" % text)
+    m = srv.get("/metrics")[2].decode()
+    eq(metric(m, "alertmanager_config_last_reload_successful"), 0.0, "reload gauge after failure")
+    # still serving with the old config, alerts intact
+    eq([a["labels"]["alertname"] for a in srv.alerts()], ["kept"], "alerts after failed reload")
+    with open(path, "w") as f:
+        f.write(GOOD)
+    os.kill(srv.pid, signal.SIGHUP)
+    poll(lambda: metric(srv.get("/metrics")[2].decode(),
+                        "alertmanager_config_last_reload_successful") == 1.0,
+         timeout=10, what="SIGHUP reload succeeded")
+    eq([a["labels"]["alertname"] for a in srv.alerts()], ["kept"], "alerts after good reload")
+
+
+@suite.case("reload-swaps-config", only="alertrouter")
+def reload_swaps(ctx):
+    srv = ctx.server()
+    path = config_path(srv)
+    with open(path, "w") as f:
+        f.write("route:\n  receiver: other\nreceivers:\n- name: other\n")
+    st = srv.request("POST", "/-/reload")[0]
+    eq(st, 200, "reload status")
+    names = [r["name"] for r in srv.get_json("/api/v2/receivers")]
+    eq(names, ["other"], "receivers after reload")
+
+
+@suite.case("sigterm-graceful", only="alertrouter")
+def sigterm(ctx):
+    srv = ctx.server()
+    srv.post_ok([alert({"alertname": "before-stop"})])
+    srv.stop()
+    log = srv.log_text()
+    check("stopped cleanly" in log, "no clean-stop line in the log:\n%s" % log[-2000:])
+    srv.restart()
+    eq([a["labels"]["alertname"] for a in srv.alerts()], ["before-stop"], "alerts after restart")
+
+
+@suite.case("rate-limit-429", only="alertrouter")
+def rate_limit(ctx):
+    srv = ctx.server(args=["--web.rate-limit=1", "--web.rate-limit-burst=5"])
+    time.sleep(1.0)  # refill what the readiness polling used
+    codes = [srv.request("GET", "/-/healthy")[0] for _ in range(20)]
+    check(codes[0] == 200, "first request refused: %s" % codes)
+    check(codes.count(200) <= 8, "more than the burst allowed: %s" % codes)
+    check(429 in codes, "no 429 after the burst: %s" % codes)
+    st, hdr, body = srv.request("GET", "/-/healthy")
+    if st == 429:
+        eq(body.decode(), "Too Many Requests\n", "429 body")
+    time.sleep(2.2)
+    eq(srv.request("GET", "/-/healthy")[0], 200, "allowed again after refill")
+    m = srv.get("/metrics")
+    if m[0] == 200:
+        check(metric(m[2].decode(), "alertrouter_http_rate_limited_total") >= 1, "counter")
+
+
+@suite.case("template-cli", only="alertrouter")
+def template_cli(ctx):
+    d = tempfile.mkdtemp(prefix="ar-tmplcli-")
+    try:
+        data = os.path.join(d, "alerts.json")
+        with open(data, "w") as f:
+            json.dump({"receiver": "team", "status": "firing", "alerts": [
+                {"status": "firing", "labels": {
+                    "alertname": "monitor_service_down", "instance": "cadvisor:8080",
+                    "job": "cadvisor", "monitor": "docker-host-alpha", "severity": "critical"},
+                 "annotations": {}, "startsAt": "2026-11-27T09:21:50Z",
+                 "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": ""}],
+                "groupLabels": {"alertname": "monitor_service_down"},
+                "commonLabels": {
+                    "alertname": "monitor_service_down", "instance": "cadvisor:8080",
+                    "job": "cadvisor", "monitor": "docker-host-alpha", "severity": "critical"},
+                "commonAnnotations": {}, "externalURL": "http://x",
+                "version": "4", "groupKey": "{}"}, f)
+        p = subprocess.run([ar_binary(), "template", "render",
+                            "--template.text={{ template \"slack.default.title\" . }}",
+                            "--data=" + data], capture_output=True, timeout=20)
+        eq(p.returncode, 0, "render exit status (stderr %r)" % p.stderr)
+        eq(p.stdout.decode().strip(),
+           "[FIRING:1] monitor_service_down (cadvisor:8080 cadvisor docker-host-alpha critical)",
+           "rendered Slack title")
+        bad = os.path.join(d, "bad.tmpl")
+        with open(bad, "w") as f:
+            f.write("{{ define \"x\" }}{{ if }}{{ end }}")
+        p = subprocess.run([ar_binary(), "template", "check", bad], capture_output=True,
+                           timeout=20)
+        check(p.returncode != 0, "check of a broken template succeeded")
+        check(b"bad.tmpl:1:" in p.stdout + p.stderr, "error names file and line: %r"
+              % (p.stdout + p.stderr))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    suite.main()
