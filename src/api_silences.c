@@ -299,6 +299,23 @@ static void silence_one(struct api *api, const struct http_request *req, const c
 
 /* ---- POST /silences -------------------------------------------------------------------- */
 
+/* COMPAT: Go's decoder matches object keys to fields case-insensitively, and a later key
+ * overrides an earlier one for the same field. */
+static json_t *jget(const json_t *obj, const char *field)
+{
+    const char *key;
+    json_t *v;
+    json_t *found = NULL;
+
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        if (strcasecmp(key, field) == 0) {
+            found = v;
+        }
+    }
+    return found;
+}
+
 static const char *go_type(const json_t *v)
 {
     switch (json_typeof(v)) {
@@ -343,7 +360,7 @@ static void type_error(struct http_response *resp, const json_t *v, const char *
 static bool get_string(const json_t *obj, const char *key, const char *field, const char **out,
                        struct http_response *resp)
 {
-    const json_t *v = json_object_get(obj, key);
+    const json_t *v = jget(obj, key);
 
     *out = NULL;
     if (v == NULL || json_is_null(v)) {
@@ -728,7 +745,7 @@ static bool strfmt_datetime_parse(const char *value, int64_t *ns, int16_t *off, 
 static bool get_time(const json_t *obj, const char *key, bool *present, int64_t *ns, int16_t *off,
                      struct http_response *resp)
 {
-    const json_t *v = json_object_get(obj, key);
+    const json_t *v = jget(obj, key);
     char field[32];
     struct buf msg;
 
@@ -886,7 +903,7 @@ static bool decode_body(const struct http_request *req, struct silence_request *
         !get_time(root, "startsAt", &has_start, &r->starts_at, &r->starts_off_min, resp)) {
         goto out;
     }
-    matchers = json_object_get(root, "matchers");
+    matchers = jget(root, "matchers");
     if (matchers != NULL && !json_is_null(matchers) && !json_is_array(matchers)) {
         type_error(resp, matchers, "Silence.matchers", "models.Matchers");
         goto out;
@@ -904,13 +921,13 @@ static bool decode_body(const struct http_request *req, struct silence_request *
             goto out;
         }
         for (size_t k = 0; k < 2; k++) {
-            const json_t *v = json_object_get(el, strs[k]);
+            const json_t *v = jget(el, strs[k]);
             if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
                 snprintf(field, sizeof(field), "Matcher.matchers.%s", strs[k]);
                 type_error(resp, v, field, "string");
                 goto out;
             }
-            v = json_object_get(el, bools[k]);
+            v = jget(el, bools[k]);
             if (v != NULL && !json_is_null(v) && !json_is_boolean(v)) {
                 snprintf(field, sizeof(field), "Matcher.matchers.%s", bools[k]);
                 type_error(resp, v, field, "bool");
@@ -943,11 +960,11 @@ static bool decode_body(const struct http_request *req, struct silence_request *
     json_array_foreach(matchers, i, el)
     {
         static const char *const req_keys[] = {"isRegex", "name", "value"};
-        const json_t *eq = json_object_get(el, "isEqual");
+        const json_t *eq = jget(el, "isEqual");
         bool is_regex;
         bool is_equal;
         for (size_t k = 0; k < AR_ARRAY_LEN(req_keys); k++) {
-            const json_t *v = json_object_get(el, req_keys[k]);
+            const json_t *v = jget(el, req_keys[k]);
             if (v == NULL || json_is_null(v)) {
                 char msg[80];
                 snprintf(msg, sizeof(msg), "matchers.%zu.%s in body is required", i, req_keys[k]);
@@ -955,10 +972,10 @@ static bool decode_body(const struct http_request *req, struct silence_request *
                 goto out;
             }
         }
-        is_regex = json_is_true(json_object_get(el, "isRegex"));
+        is_regex = json_is_true(jget(el, "isRegex"));
         is_equal = eq == NULL || json_is_null(eq) || json_is_true(eq); /* default true */
-        r->matchers[i].name = ar_strdup(json_string_value(json_object_get(el, "name")));
-        r->matchers[i].value = ar_strdup(json_string_value(json_object_get(el, "value")));
+        r->matchers[i].name = ar_strdup(json_string_value(jget(el, "name")));
+        r->matchers[i].value = ar_strdup(json_string_value(jget(el, "value")));
         r->matchers[i].op =
             is_regex ? (is_equal ? MATCHER_RE : MATCHER_NRE) : (is_equal ? MATCHER_EQ : MATCHER_NE);
         r->nmatchers++;

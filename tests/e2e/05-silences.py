@@ -298,6 +298,13 @@ def validation(ctx):
     r = post(srv, json.dumps(dict(body(), extra=1)) + " trailing")
     eq(get(srv, r.json()["silenceID"])["status"]["state"], "active", "extra fields ignored")
     post(srv, body(matchers=[{"name": "a", "value": "b", "isRegex": False}]))
+    # keys match fields case-insensitively; the last one for a field wins
+    raw = ('{"Matchers":[{"NAME":"a","value":"b","isregex":false}],"startsAt":"%s",'
+           '"endsAt":"2031-01-01T00:00:00Z","CreatedBy":"x","comment":"c","COMMENT":"d",'
+           '"Comment":"e","createdby":"y"}' % ts(0))
+    g = get(srv, post(srv, raw).json()["silenceID"])
+    eq((g["comment"], g["createdBy"], g["matchers"][0]["name"]), ("e", "y", "a"), "key case")
+    expire(srv, g["id"])
     for form, want in TIME_FORMS:
         r = post(srv, body(starts=form, ends="2031-01-01T00:00:00Z"))
         g = get(srv, r.json()["silenceID"])
@@ -313,7 +320,7 @@ def validation(ctx):
     eq((r.status, r.body), (415, b'{"code":415,"message":"unsupported media type '
                                  b'\\"application/octet-stream\\", only [application/json] are '
                                  b'allowed"}'), "415 without a content type")
-    eq(len(srv.get_json("/api/v2/silences")), 3 + len(TIME_FORMS), "only accepted ones stored")
+    eq(len(srv.get_json("/api/v2/silences")), 4 + len(TIME_FORMS), "only accepted ones stored")
 
 
 def need_amtool():
