@@ -144,14 +144,23 @@ const struct table route_cfg_table =
 
 /* ---- inhibit rules ------------------------------------------------------------------------ */
 
+/* COMPAT: a legacy *_match_re value is stored anchored, "^(?:v)$", and that anchored text
+ * is the matcher's value (it shows in route keys and group keys, e.g. team=~"^(?:b|c)$"). */
+static char *legacy_regex_value(enum matcher_op op, const char *v)
+{
+    return op == MATCHER_RE ? ar_asprintf("^(?:%s)$", v ? v : "") : ar_strdup(v ? v : "");
+}
+
 static int add_map_matchers(struct matcher_list *l, const struct str_map *m, enum matcher_op op,
                             struct ctx *c, const struct ynode *n)
 {
     for (size_t i = 0; i < m->n; i++) {
         struct matcher *mt = NULL;
         struct ar_error merr;
-        if (matcher_new(m->keys[i], op, m->values[i] ? m->values[i] : "", &mt, &merr) !=
-            AR_OK) {
+        char *v = legacy_regex_value(op, m->values[i]);
+        int rc = matcher_new(m->keys[i], op, v, &mt, &merr);
+        free(v);
+        if (rc != AR_OK) {
             return ctx_error(c, n, "%s", merr.msg);
         }
         matcher_list_add_take(l, mt);
@@ -719,10 +728,11 @@ static struct route *route_build(const struct route_cfg *rc, struct route *paren
     }
     for (size_t i = 0; i < rc->match_re.n; i++) {
         struct matcher *m = NULL;
-        if (matcher_new(rc->match_re.keys[i], MATCHER_RE, rc->match_re.values[i], &m, &merr) ==
-            AR_OK) {
+        char *v = legacy_regex_value(MATCHER_RE, rc->match_re.values[i]);
+        if (matcher_new(rc->match_re.keys[i], MATCHER_RE, v, &m, &merr) == AR_OK) {
             matcher_list_add_take(&r->matchers, m);
         }
+        free(v);
     }
     for (size_t i = 0; i < rc->matchers.n; i++) {
         matcher_list_add_take(&r->matchers, matcher_dup(rc->matchers.v[i]));

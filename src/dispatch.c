@@ -708,9 +708,13 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
     struct flush *f = sc->flush;
 
     if (res->ok) {
-        /* COMPAT 5.6 6d: set-notifies per integration, even if a sibling failed */
-        nflog_record(d->env.nflog, sc->receiver, sc->integration, sc->group_key, sc->now_wall,
-                     sc->firing, sc->nfiring, sc->resolved, sc->nresolved, sc->expires_at, txn);
+        /* COMPAT 5.6 6d: set-notifies per integration, even if a sibling failed. 0.25 stamps
+         * the entry with the wall clock when the send completed (after any retries), not
+         * with the flush time: repeat_interval counts from delivery. */
+        int64_t done_at = clock_now_ns();
+        nflog_record(d->env.nflog, sc->receiver, sc->integration, sc->group_key, done_at,
+                     sc->firing, sc->nfiring, sc->resolved, sc->nresolved,
+                     done_at + (sc->expires_at - sc->now_wall), txn);
     } else {
         f->failed = true;
         d->env.metrics->notifications_failed[sc->type]++;

@@ -151,6 +151,7 @@ static int run_daemon(struct daemon *d)
     int rc = 1;
     struct stat sb;
     struct notifier *notifier = NULL;
+    char *shown_url = NULL;
 
     memset(&api, 0, sizeof(api));
     api.start_ns = clock_now_ns();
@@ -201,8 +202,12 @@ static int run_daemon(struct daemon *d)
     }
     memset(&copt, 0, sizeof(copt));
     copt.notifier = notifier;
-    /* Alertmanager strips the trailing slash when it shows the external URL */
-    copt.external_url = external_url;
+    /* COMPAT: notifications show the external URL without its trailing slash */
+    shown_url = ar_strdup(external_url);
+    for (size_t n = strlen(shown_url); n > 0 && shown_url[n - 1] == '/'; n--) {
+        shown_url[n - 1] = '\0';
+    }
+    copt.external_url = shown_url;
     copt.gc_interval_ns = f->gc_interval_ms * AR_NS_PER_MS;
     copt.retention_ns = f->retention_ms * AR_NS_PER_MS;
     copt.maintenance_interval_ns = f->maintenance_ms * AR_NS_PER_MS;
@@ -273,6 +278,7 @@ out:
     store_close(st);
     config_unref(cfg);
     free(external_url);
+    free(shown_url);
     free(prefix);
     ratelimit_free(api.ratelimit);
     if (rc == 0) {
