@@ -742,17 +742,12 @@ static bool strfmt_datetime_parse(const char *value, int64_t *ns, int16_t *off, 
     return false;
 }
 
-static bool get_time(const json_t *obj, const char *key, bool *present, int64_t *ns, int16_t *off,
-                     struct http_response *resp)
+static bool parse_time_value(const json_t *v, const char *key, int64_t *ns, int16_t *off,
+                             struct http_response *resp)
 {
-    const json_t *v = jget(obj, key);
     char field[32];
     struct buf msg;
 
-    *present = false;
-    if (v == NULL || json_is_null(v)) {
-        return true;
-    }
     if (!json_is_string(v)) {
         snprintf(field, sizeof(field), "Silence.%s", key);
         type_error(resp, v, field, "string");
@@ -765,8 +760,105 @@ static bool get_time(const json_t *obj, const char *key, bool *present, int64_t 
         return false;
     }
     buf_cleanup(&msg);
-    *present = true;
     return true;
+}
+
+/* Remembers the first type mismatch, worded as encoding/json does. */
+static void note_type(struct buf *first, const json_t *v, const char *field, const char *gotype)
+{
+    if (first->len == 0) {
+        buf_printf(first, "json: cannot unmarshal %s into Go struct field %s of type %s",
+                   go_type(v), field, gotype);
+    }
+}
+
+static void scan_matcher(const json_t *el, struct buf *first)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)el, key, v)
+    {
+        if (json_is_null(v)) {
+            continue;
+        }
+        if (strcasecmp(key, "name") == 0 || strcasecmp(key, "value") == 0) {
+            if (!json_is_string(v)) {
+                note_type(first, v,
+                          strcasecmp(key, "name") == 0 ? "Matcher.matchers.name"
+                                                       : "Matcher.matchers.value",
+                          "string");
+            }
+        } else if (strcasecmp(key, "isEqual") == 0 || strcasecmp(key, "isRegex") == 0) {
+            if (!json_is_boolean(v)) {
+                note_type(first, v,
+                          strcasecmp(key, "isEqual") == 0 ? "Matcher.matchers.isEqual"
+                                                          : "Matcher.matchers.isRegex",
+                          "bool");
+            }
+        }
+    }
+}
+
+/* COMPAT: encoding/json's type errors over the silence fields in document order: a bad time
+ * aborts at once (its parser returns an error), other mismatches are remembered and the
+ * first one is reported once the whole body is read. Fills the times. */
+static bool scan_types(const json_t *root, struct silence_request *r, bool *has_start,
+                       bool *has_end, struct http_response *resp)
+{
+    const char *key;
+    json_t *v;
+    struct buf first;
+    size_t i;
+    json_t *el;
+
+    buf_init(&first, 1024);
+    *has_start = *has_end = false;
+    json_object_foreach((json_t *)root, key, v)
+    {
+        if (json_is_null(v)) {
+            continue;
+        }
+        if (strcasecmp(key, "comment") == 0 || strcasecmp(key, "createdBy") == 0) {
+            if (!json_is_string(v)) {
+                note_type(&first, v,
+                          strcasecmp(key, "comment") == 0 ? "Silence.comment" : "Silence.createdBy",
+                          "string");
+            }
+        } else if (strcasecmp(key, "startsAt") == 0) {
+            if (!parse_time_value(v, "startsAt", &r->starts_at, &r->starts_off_min, resp)) {
+                goto fail;
+            }
+            *has_start = true;
+        } else if (strcasecmp(key, "endsAt") == 0) {
+            if (!parse_time_value(v, "endsAt", &r->ends_at, &r->ends_off_min, resp)) {
+                goto fail;
+            }
+            *has_end = true;
+        } else if (strcasecmp(key, "matchers") == 0) {
+            if (!json_is_array(v)) {
+                note_type(&first, v, "Silence.matchers", "models.Matchers");
+                continue;
+            }
+            json_array_foreach(v, i, el)
+            {
+                if (json_is_object(el)) {
+                    scan_matcher(el, &first);
+                } else if (!json_is_null(el)) {
+                    note_type(&first, el, "Silence.matchers", "models.Matcher");
+                }
+            }
+        }
+    }
+    if (first.len > 0) {
+        shape_error(resp, buf_str(&first));
+        goto fail;
+    }
+    buf_cleanup(&first);
+    return true;
+fail:
+    buf_cleanup(&first);
+    return false;
 }
 
 struct post_call {
@@ -895,46 +987,15 @@ static bool decode_body(const struct http_request *req, struct silence_request *
         shape_error(resp, msg);
         goto out;
     }
-    /* Type errors (400) before schema validation (422), as the decoder runs first. */
+    /* Type errors (400) before schema validation (422), as the decoder runs first; go-openapi
+     * decodes the id alone before the rest of the silence. */
     if (!get_string(root, "id", ".id", &id, resp) ||
+        !scan_types(root, r, &has_start, &has_end, resp) ||
         !get_string(root, "comment", "Silence.comment", &comment, resp) ||
-        !get_string(root, "createdBy", "Silence.createdBy", &created_by, resp) ||
-        !get_time(root, "endsAt", &has_end, &r->ends_at, &r->ends_off_min, resp) ||
-        !get_time(root, "startsAt", &has_start, &r->starts_at, &r->starts_off_min, resp)) {
+        !get_string(root, "createdBy", "Silence.createdBy", &created_by, resp)) {
         goto out;
     }
     matchers = jget(root, "matchers");
-    if (matchers != NULL && !json_is_null(matchers) && !json_is_array(matchers)) {
-        type_error(resp, matchers, "Silence.matchers", "models.Matchers");
-        goto out;
-    }
-    json_array_foreach(matchers, i, el)
-    {
-        static const char *const strs[] = {"name", "value"};
-        static const char *const bools[] = {"isEqual", "isRegex"};
-        char field[64];
-        if (json_is_null(el)) {
-            continue;
-        }
-        if (!json_is_object(el)) {
-            type_error(resp, el, "Silence.matchers", "models.Matcher");
-            goto out;
-        }
-        for (size_t k = 0; k < 2; k++) {
-            const json_t *v = jget(el, strs[k]);
-            if (v != NULL && !json_is_null(v) && !json_is_string(v)) {
-                snprintf(field, sizeof(field), "Matcher.matchers.%s", strs[k]);
-                type_error(resp, v, field, "string");
-                goto out;
-            }
-            v = jget(el, bools[k]);
-            if (v != NULL && !json_is_null(v) && !json_is_boolean(v)) {
-                snprintf(field, sizeof(field), "Matcher.matchers.%s", bools[k]);
-                type_error(resp, v, field, "bool");
-                goto out;
-            }
-        }
-    }
     /* COMPAT: go-openapi validates required properties in alphabetical order. */
     if (comment == NULL) {
         api_reply_error_object(resp, 422, 602, "comment in body is required");

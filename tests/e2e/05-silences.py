@@ -266,6 +266,12 @@ VALIDATION = [
     (lambda: body(starts="2030-13-01 00:00:00"), 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because parsing time \\"2030-13-01 00:00:00\\": month out of range"}'),
     (lambda: body(starts="2030-02-30 00:00:00"), 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because parsing time \\"2030-02-30 00:00:00\\": day out of range"}'),
     (lambda: dict(body(), startsAt=5), 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because json: cannot unmarshal number into Go struct field Silence.startsAt of type string"}'),
+    # encoding/json: the first type mismatch in document order; a bad time aborts at once
+    ('{"createdBy":5,"comment":6}', 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because json: cannot unmarshal number into Go struct field Silence.createdBy of type string"}'),
+    ('{"matchers":[{"value":1,"name":2}]}', 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because json: cannot unmarshal number into Go struct field Matcher.matchers.value of type string"}'),
+    ('{"matchers":[5]}', 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because json: cannot unmarshal number into Go struct field Silence.matchers of type models.Matcher"}'),
+    ('{"comment":1,"startsAt":"bad"}', 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because parsing time \\"bad\\" as \\"2006-01-02 15:04:05\\": cannot parse \\"bad\\" as \\"2006\\""}'),
+    ('{"comment":2,"id":1}', 400, b'{"code":400,"message":"parsing silence body from \\"\\" failed, because json: cannot unmarshal number into Go struct field .id of type string"}'),
     (lambda: body(ends=""), 400, b'"Failed to create silence: start time must be before end time"\n'),
 ]
 
