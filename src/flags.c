@@ -84,8 +84,13 @@ void flags_usage(FILE *out)
         }
         fputc('\n', out);
     }
-    fprintf(out, "  --cluster.*\n      Alertmanager clustering flags: accepted and ignored with a "
-                 "warning\n");
+    fprintf(out, "  --cluster.listen-address, --cluster.peer, --cluster.advertise-address, "
+                 "--cluster.peer-timeout,\n  --cluster.gossip-interval, --cluster.pushpull-interval, "
+                 "--cluster.settle-timeout, --cluster.tcp-timeout,\n  --cluster.probe-timeout, "
+                 "--cluster.probe-interval, --cluster.reconnect-interval,\n  "
+                 "--cluster.reconnect-timeout, --cluster.tls-config (and any other --cluster.*)\n"
+                 "      Alertmanager's clustering flags: accepted and ignored with a warning "
+                 "(no gossip HA)\n");
 }
 
 static int set_value(struct flags *f, const struct flag_def *d, const char *v,
