@@ -31,8 +31,12 @@ static bool check_media_type(const struct http_request *req, struct http_respons
             return true;
         }
     }
+    /* COMPAT: a missing Content-Type is reported as Go's default, application/octet-stream */
+    if (ct == NULL) {
+        ct = "application/octet-stream";
+    }
     snprintf(msg, sizeof(msg), "unsupported media type \"%.*s\", only [application/json] are allowed",
-             ct ? (int)strcspn(ct, ";") : 0, ct ? ct : "");
+             (int)strcspn(ct, ";"), ct);
     api_reply_error_object(resp, 415, 415, msg);
     return false;
 }
