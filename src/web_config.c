@@ -396,8 +396,9 @@ static int decode_tls(struct dec *d, struct web_config *wc, const struct ynode *
              * ciphers and MACs separately, so an exact translation is not possible.
              * Refusing is safer than silently allowing more suites than asked for. */
             if (!(v->kind == YN_SCALAR && ynode_is_null(v)) && !(v->kind == YN_SEQ && v->n == 0)) {
-                rc = dec_error(d, k, "cipher_suites is not supported by alertrouter (GnuTLS "
-                                     "chooses among its NORMAL suites); remove it");
+                rc = dec_error(d, k,
+                               "cipher_suites is not supported by alertrouter (GnuTLS "
+                               "chooses among its NORMAL suites); remove it");
             }
         } else {
             rc = dec_error(d, k, "field %s not found in type web.TLSConfig", k->value);
@@ -435,8 +436,9 @@ static int decode_tls(struct dec *d, struct web_config *wc, const struct ynode *
         goto out;
     }
     if (ca != NULL && wc->client_auth == WEB_CLIENT_AUTH_NONE) {
-        rc = dec_error(d, m, "tls_server_config: Client CA's have been configured without a "
-                             "Client Auth Policy");
+        rc = dec_error(d, m,
+                       "tls_server_config: Client CA's have been configured without a "
+                       "Client Auth Policy");
         goto out;
     }
     wc->cert_path = join_dir(d, cert);
@@ -452,8 +454,7 @@ out:
 
 /* COMPAT: exporter-toolkit's extraHTTPHeaders: only these may be set, some only to one of
  * the listed values. */
-static int header_check(struct dec *d, const struct ynode *k, const char *name,
-                        const char *value)
+static int header_check(struct dec *d, const struct ynode *k, const char *name, const char *value)
 {
     static const struct {
         const char *name;
@@ -478,8 +479,9 @@ static int header_check(struct dec *d, const struct ynode *k, const char *name,
                 return AR_OK;
             }
         }
-        return dec_error(d, k, "invalid value for %s. Expected one of: [\"%s\"%s%s%s], but "
-                               "got: \"%s\"",
+        return dec_error(d, k,
+                         "invalid value for %s. Expected one of: [\"%s\"%s%s%s], but "
+                         "got: \"%s\"",
                          name, allowed[i].values[0], allowed[i].values[1] ? " \"" : "",
                          allowed[i].values[1] ? allowed[i].values[1] : "",
                          allowed[i].values[1] ? "\"" : "", value);
@@ -660,8 +662,9 @@ static int build_priorities(struct dec *d, struct web_config *wc)
     int rc;
 
     if (wc->min_version > wc->max_version) {
-        return dec_error(d, NULL, "tls_server_config: min_version TLS%d%d is above max_version "
-                                  "TLS%d%d: no TLS version left",
+        return dec_error(d, NULL,
+                         "tls_server_config: min_version TLS%d%d is above max_version "
+                         "TLS%d%d: no TLS version left",
                          wc->min_version / 10, wc->min_version % 10, wc->max_version / 10,
                          wc->max_version % 10);
     }
@@ -680,8 +683,9 @@ static int build_priorities(struct dec *d, struct web_config *wc)
     }
     rc = gt.gnutls_priority_init(&prio, buf, &errpos);
     if (rc < 0) {
-        return dec_error(d, NULL, "tls_server_config: GnuTLS rejects priorities \"%s\" at \"%s\": %s",
-                         buf, errpos ? errpos : "", gt.gnutls_strerror(rc));
+        return dec_error(d, NULL,
+                         "tls_server_config: GnuTLS rejects priorities \"%s\" at \"%s\": %s", buf,
+                         errpos ? errpos : "", gt.gnutls_strerror(rc));
     }
     gt.gnutls_priority_deinit(prio);
     wc->priorities = ar_strdup(buf);
@@ -729,8 +733,8 @@ static int load_tls(struct dec *d, struct web_config *wc)
         goto out;
     }
     wc->npcerts = WEB_MAX_CHAIN;
-    rc = gt.gnutls_pcert_list_import_x509_raw(wc->pcerts, &wc->npcerts, &cd, GNUTLS_X509_FMT_PEM,
-                                              0);
+    rc =
+        gt.gnutls_pcert_list_import_x509_raw(wc->pcerts, &wc->npcerts, &cd, GNUTLS_X509_FMT_PEM, 0);
     if (rc < 0) {
         wc->npcerts = 0;
         rc = dec_error(d, NULL, "tls_server_config: cert_file %s: %s", wc->cert_path,
@@ -763,10 +767,11 @@ static int load_tls(struct dec *d, struct web_config *wc)
         } else {
             gnutls_datum_t cad = {(unsigned char *)ca, (unsigned)ca_len};
             rc = gt.gnutls_x509_trust_list_add_trust_mem(wc->cas, &cad, NULL, GNUTLS_X509_FMT_PEM,
-                                                        0, 0);
+                                                         0, 0);
             if (rc == 0 || rc == GNUTLS_E_NO_CERTIFICATE_FOUND) {
-                rc = dec_error(d, NULL, "tls_server_config: client_ca_file %s holds no PEM "
-                                        "certificate",
+                rc = dec_error(d, NULL,
+                               "tls_server_config: client_ca_file %s holds no PEM "
+                               "certificate",
                                wc->ca_path);
                 goto out;
             }
@@ -797,8 +802,8 @@ out:
 /* ---------------------------------------------------------------------------------------
  * loading */
 
-int web_config_load_string(const char *text, size_t len, const char *name,
-                           struct web_config **out, struct ar_error *err)
+int web_config_load_string(const char *text, size_t len, const char *name, struct web_config **out,
+                           struct ar_error *err)
 {
     struct ydoc doc;
     struct dec d;
@@ -982,8 +987,7 @@ bool web_config_check_basic_auth(struct web_config *wc, const char *authorizatio
     if (authorization == NULL || strncasecmp(authorization, "Basic ", 6) != 0) {
         return false;
     }
-    n = base64_decode(authorization + 6, strlen(authorization + 6), decoded,
-                      sizeof(decoded) - 1);
+    n = base64_decode(authorization + 6, strlen(authorization + 6), decoded, sizeof(decoded) - 1);
     if (n < 0) {
         return false;
     }
@@ -1091,8 +1095,8 @@ static int verify_client(gnutls_session_t session)
         purpose.type = GNUTLS_DT_KEY_PURPOSE_OID;
         purpose.data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT;
         purpose.size = 0;
-        rc = gt.gnutls_x509_trust_list_verify_crt2(wc->cas, chain, nchain, &purpose, 1, 0,
-                                                   &status, NULL);
+        rc = gt.gnutls_x509_trust_list_verify_crt2(wc->cas, chain, nchain, &purpose, 1, 0, &status,
+                                                   NULL);
         if (rc < 0) {
             status = GNUTLS_CERT_INVALID;
         }
@@ -1217,8 +1221,8 @@ int web_config_slot_reload(struct web_config_slot *slot, const char *path, struc
     old = slot->wc;
     if ((old != NULL && old->has_tls) != wc->has_tls) {
         pthread_mutex_unlock(&slot->mu);
-        ar_error_set(err, "%s: %s TLS needs a restart; keeping the running web configuration",
-                     path, wc->has_tls ? "enabling" : "disabling");
+        ar_error_set(err, "%s: %s TLS needs a restart; keeping the running web configuration", path,
+                     wc->has_tls ? "enabling" : "disabling");
         web_config_unref(wc);
         return AR_EINVAL;
     }

@@ -52,8 +52,8 @@ struct web_config;
  * AR_EIO; *out (owned, refcount 1) is written only on success. */
 int web_config_load_file(const char *path, struct web_config **out, struct ar_error *err);
 /* Same from text; name is used in messages and its directory for relative paths. */
-int web_config_load_string(const char *text, size_t len, const char *name,
-                           struct web_config **out, struct ar_error *err);
+int web_config_load_string(const char *text, size_t len, const char *name, struct web_config **out,
+                           struct ar_error *err);
 struct web_config *web_config_ref(struct web_config *wc);
 /* Accepts NULL. */
 void web_config_unref(struct web_config *wc);
@@ -114,8 +114,7 @@ struct web_config *web_config_slot_get(struct web_config_slot *slot);
 void web_config_slot_set(struct web_config_slot *slot, struct web_config *wc_take);
 /* Loads path and swaps it in. On error the running configuration stays and err says why;
  * switching TLS on or off is refused (listeners are HTTP or HTTPS for their lifetime). */
-int web_config_slot_reload(struct web_config_slot *slot, const char *path,
-                           struct ar_error *err);
+int web_config_slot_reload(struct web_config_slot *slot, const char *path, struct ar_error *err);
 /* The daemon's process-wide slot (created empty on first use, freed at exit). */
 struct web_config_slot *web_config_slot_default(void);
 

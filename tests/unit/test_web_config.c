@@ -21,8 +21,7 @@ static struct web_config *load(const char *text, struct ar_error *err)
 {
     struct web_config *wc = NULL;
 
-    if (web_config_load_string(text, strlen(text), "/etc/alertrouter/web.yml", &wc, err) !=
-        AR_OK) {
+    if (web_config_load_string(text, strlen(text), "/etc/alertrouter/web.yml", &wc, err) != AR_OK) {
         return NULL;
     }
     return wc;
@@ -108,7 +107,8 @@ static void test_errors(void)
                  "Invalid ClientAuth: Maybe");
     expect_error("tls_server_config:\n  cert_file: c\n  key_file: k\n  client_ca_file: ca\n",
                  "Client CA's have been configured without a Client Auth Policy");
-    expect_error("tls_server_config:\n  min_version: TLS14\n", "web.yml:2: unknown TLS version: TLS14");
+    expect_error("tls_server_config:\n  min_version: TLS14\n",
+                 "web.yml:2: unknown TLS version: TLS14");
     expect_error("tls_server_config:\n  curve_preferences: [P256]\n", "unknown curve: P256");
     expect_error("tls_server_config:\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n",
                  "cipher_suites is not supported");
@@ -222,12 +222,13 @@ static void test_tls(void)
         printf("skipping TLS loading checks: openssl not installed\n");
         return;
     }
-    CHECK(sh_in_tmpdir("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-             "-keyout ca.key -out ca.crt -days 2 -subj /CN=ca >/dev/null 2>&1 && "
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-             "-keyout server.key -out server.crt -days 2 -subj /CN=localhost >/dev/null 2>&1 && "
-             "openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out other.key "
-             ">/dev/null 2>&1"));
+    CHECK(sh_in_tmpdir(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+        "-keyout ca.key -out ca.crt -days 2 -subj /CN=ca >/dev/null 2>&1 && "
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+        "-keyout server.key -out server.crt -days 2 -subj /CN=localhost >/dev/null 2>&1 && "
+        "openssl genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256 -out other.key "
+        ">/dev/null 2>&1"));
     CHECK(web_config_tls_available(&err) == AR_OK);
 
     write_file("ok.yml", "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
