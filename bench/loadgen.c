@@ -5,6 +5,9 @@
  * summary/description annotations, generatorURL, explicit startsAt/endsAt), built
  * from an alert index: "distinct" mode hands out fresh indices (every alert is new),
  * "repeat" mode cycles over --repeat-set indices (the same alerts re-posted).
+ * --alertname-prefix P makes the alertname unique per alert ("P<index>" instead of
+ * "BenchAlert<index % 50>"), e.g. one aggregation group per alert with group_by: [alertname]
+ * (used by bench/pipeline.py); without it the alerts are unchanged.
  * Stops after --duration seconds, --max-requests requests or --max-alerts alerts,
  * whichever comes first, then prints one JSON line with counts, rate and latency
  * percentiles. Loopback only: the host is fixed to 127.0.0.1.
@@ -55,6 +58,7 @@ static long start_index = 0;
 static const char *starts_at = "2026-01-01T00:00:00.000Z";
 static const char *ends_at = "2099-01-01T00:00:00.000Z";
 static const char *run_id = "r0";
+static const char *alertname_prefix = NULL; /* NULL: "BenchAlert<i % 50>" */
 
 static long next_index;
 static long sent_requests, sent_alerts, ok_requests, ok_alerts, non200, errors;
@@ -78,9 +82,15 @@ static void die(const char *msg)
 static size_t put_alert(char *buf, size_t len, size_t cap, long i)
 {
     static const char *sev[] = {"warning", "critical", "info"};
+    char name[192];
+    if (alertname_prefix) {
+        snprintf(name, sizeof(name), "%s%ld", alertname_prefix, i);
+    } else {
+        snprintf(name, sizeof(name), "BenchAlert%ld", i % 50);
+    }
     int n = snprintf(
         buf + len, cap - len,
-        "{\"labels\":{\"alertname\":\"BenchAlert%ld\",\"cluster\":\"prod-eu-%ld\","
+        "{\"labels\":{\"alertname\":\"%s\",\"cluster\":\"prod-eu-%ld\","
         "\"namespace\":\"namespace-%ld\",\"pod\":\"api-server-%ld-7f9c8d6b5-x2k4q\","
         "\"instance\":\"10.%ld.%ld.%ld:9100\",\"job\":\"node-exporter\",\"severity\":\"%s\","
         "\"team\":\"team-%ld\",\"run\":\"%s\"},"
@@ -93,7 +103,7 @@ static size_t put_alert(char *buf, size_t len, size_t cap, long i)
         "\"startsAt\":\"%s\",\"endsAt\":\"%s\","
         "\"generatorURL\":\"http://prometheus-0.prometheus.monitoring.svc:9090/graph?g0.expr="
         "up%%7Bjob%%3D%%22node-exporter%%22%%7D+%%3D%%3D+0&g0.tab=1\"}",
-        i % 50, i % 4, i % 97, i, (i >> 16) & 255, (i >> 8) & 255, i & 255, sev[i % 3],
+        name, i % 4, i % 97, i, (i >> 16) & 255, (i >> 8) & 255, i & 255, sev[i % 3],
         i % 13, run_id, (i >> 16) & 255, (i >> 8) & 255, i & 255, (i >> 16) & 255,
         (i >> 8) & 255, i & 255, i % 97, i % 13, starts_at, ends_at);
     if (n < 0 || (size_t)n >= cap - len) {
@@ -267,6 +277,8 @@ int main(int argc, char **argv)
             ends_at = v, i++;
         } else if (!strcmp(a, "--run-id")) {
             run_id = v, i++;
+        } else if (!strcmp(a, "--alertname-prefix")) {
+            alertname_prefix = v, i++;
         } else if (!strcmp(a, "--print-alert")) {
             char buf[4096];
             size_t n = put_alert(buf, 0, sizeof(buf), 12345);
