@@ -11,7 +11,11 @@
  * HTTP-date) is honoured on 429/503, other statuses end the job at once. Each attempt is
  * bounded by the integration's timeout and by the job deadline.
  *
- * Cost per loop turn: O(jobs) to find due timers; fine for thousands of concurrent jobs. */
+ * Cost per loop turn: O(jobs) to find due timers; fine for thousands of concurrent jobs.
+ *
+ * Email hook: INTEGRATION_EMAIL jobs never enter this loop. notifier_submit hands them to the
+ * email worker pool (notifier_email.c, blocking libesmtp on EMAIL_WORKERS threads) which keeps
+ * the same retry/deadline/done() contract; start, stop, metrics and pending cover both. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -23,11 +27,13 @@
 
 #include "ar/clock.h"
 #include "ar/log.h"
+#include "ar/notifier_email.h"
 #include "ar/notify.h"
 
 #define RESP_BODY_MAX 1024 /* response bytes kept for error texts */
 #define POLL_MAX_MS   1000 /* upper bound of one curl_multi_poll sleep */
 #define DEFAULT_UA    "Alertmanager/0.25.0"
+#define EMAIL_WORKERS 3 /* SMTP sends in parallel */
 
 const double notify_latency_bounds_s[NOTIFY_LATENCY_BUCKETS] = {1, 5, 10, 15, 20};
 
@@ -72,6 +78,7 @@ struct notifier {
     /* loop thread only */
     struct notify_job_priv *active;
     uint64_t rng;
+    struct email_pool *email; /* INTEGRATION_EMAIL jobs (notifier_email.c) */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -1003,6 +1010,7 @@ struct notifier *notifier_new(const struct notifier_opts *opts)
     if (n->rng == 0) {
         n->rng = 1;
     }
+    n->email = email_pool_new(EMAIL_WORKERS, n->opts.min_backoff_ns, n->opts.max_backoff_ns);
     return n;
 }
 
@@ -1011,7 +1019,11 @@ int notifier_start(struct notifier *n)
     if (n->started) {
         return AR_ESTATE;
     }
+    if (email_pool_start(n->email) != AR_OK) {
+        return AR_EIO;
+    }
     if (pthread_create(&n->thread, NULL, loop_main, n) != 0) {
+        email_pool_stop(n->email);
         return AR_EIO;
     }
     n->started = true;
@@ -1020,9 +1032,14 @@ int notifier_start(struct notifier *n)
 
 void notifier_submit(struct notifier *n, struct notify_job *job)
 {
-    struct notify_job_priv *p = ar_calloc(1, sizeof(*p));
+    struct notify_job_priv *p;
     bool stopped;
 
+    if (job->integ != NULL && job->integ->type == INTEGRATION_EMAIL) {
+        email_pool_submit(n->email, job); /* the pool owns it from here */
+        return;
+    }
+    p = ar_calloc(1, sizeof(*p));
     p->n = n;
     p->job = job;
     p->submit_mono_ns = clock_monotonic_ns();
@@ -1050,6 +1067,7 @@ void notifier_submit(struct notifier *n, struct notify_job *job)
 
 void notifier_stop(struct notifier *n)
 {
+    email_pool_stop(n->email);
     pthread_mutex_lock(&n->lock);
     n->stopping = true;
     pthread_mutex_unlock(&n->lock);
@@ -1068,6 +1086,7 @@ void notifier_free(struct notifier *n)
         return;
     }
     notifier_stop(n);
+    email_pool_free(n->email);
     curl_multi_cleanup(n->multi);
     pthread_mutex_destroy(&n->lock);
     free(n);
@@ -1078,6 +1097,7 @@ void notifier_metrics(struct notifier *n, struct notify_metrics *out)
     pthread_mutex_lock(&n->lock);
     *out = n->metrics;
     pthread_mutex_unlock(&n->lock);
+    email_pool_metrics_add(n->email, out);
 }
 
 size_t notifier_pending(struct notifier *n)
@@ -1087,5 +1107,5 @@ size_t notifier_pending(struct notifier *n)
     pthread_mutex_lock(&n->lock);
     v = n->pending;
     pthread_mutex_unlock(&n->lock);
-    return v;
+    return v + email_pool_pending(n->email);
 }
