@@ -3,12 +3,15 @@
  * layer: unknown path, wrong method, wrong media type), as Alertmanager does. */
 #include "ar/api.h"
 
+#include "ar/audit.h"
 #include "ar/clock.h"
 #include "ar/json_out.h"
 #include "ar/ratelimit.h"
+#include "ar/timefmt.h"
 #include "ar/log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -118,6 +121,42 @@ static void handle_v2(struct api *api, const struct http_request *req, const cha
     api_reply_error_object(resp, 404, 404, msg);
 }
 
+/* alertrouter's own extensions live under /api/x/, so the v2 shapes never change. */
+static void handle_x(struct api *api, const struct http_request *req, const char *path,
+                     struct http_response *resp)
+{
+    char msg[300];
+
+    if (strcmp(path, "/audit") == 0) {
+        if (!is(req, "GET")) {
+            method_not_allowed(req, resp, "GET");
+            return;
+        }
+        const char *lim = http_request_param(req, "limit");
+        const char *since = http_request_param(req, "since");
+        long long limit = lim ? strtoll(lim, NULL, 10) : 100;
+        int64_t since_ns = 0;
+        int16_t off;
+        if (limit <= 0 || limit > 10000) {
+            limit = 100;
+        }
+        if (since != NULL && time_parse_rfc3339(since, strlen(since), &since_ns, &off) != AR_OK) {
+            api_reply_json_string(resp, 400, "since must be an RFC 3339 time");
+            return;
+        }
+        if (audit_query(api->storage_path, since_ns == AR_TIME_UNSET ? 0 : since_ns,
+                        (size_t)limit, &resp->body) != AR_OK) {
+            api_reply_json_string(resp, 500, "failed to read the audit trail");
+            return;
+        }
+        resp->status = 200;
+        resp->content_type = "application/json";
+        return;
+    }
+    snprintf(msg, sizeof(msg), "path /api/x%s was not found", path);
+    api_reply_error_object(resp, 404, 404, msg);
+}
+
 void api_handle(void *ctx, const struct http_request *req, struct http_response *resp)
 {
     struct api *api = ctx;
@@ -163,6 +202,10 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
             return;
         }
         handle_v2(api, req, path + 7, resp);
+        return;
+    }
+    if (strncmp(path, "/api/x/", 7) == 0) {
+        handle_x(api, req, path + 6, resp);
         return;
     }
     if (strcmp(path, "/-/healthy") == 0 || strcmp(path, "/-/ready") == 0) {

@@ -5,6 +5,8 @@
  * on the core thread through core_call, which returns once the change is committed. */
 #include "ar/api.h"
 
+#include "ar/audit.h"
+
 #include "ar/clock.h"
 #include "ar/json_out.h"
 #include "ar/log.h"
@@ -238,6 +240,8 @@ static void silences_get(struct api *api, const struct http_request *req,
 struct one_call {
     const char *id;
     struct buf *out;
+    const char *client; /* for the audit trail */
+    const char *user;
 };
 
 static int get_fn(struct core_txn *txn, void *arg)
@@ -255,16 +259,22 @@ static int get_fn(struct core_txn *txn, void *arg)
 static int expire_fn(struct core_txn *txn, void *arg)
 {
     struct one_call *call = arg;
+    int rc = silence_set_expire(core_txn_silences(txn), call->id, core_txn_now(txn), txn);
 
-    return silence_set_expire(core_txn_silences(txn), call->id, core_txn_now(txn), txn);
+    if (rc == AR_OK) {
+        audit_record(txn, "silence.expire", call->id, call->client, call->user, NULL);
+    }
+    return rc;
 }
 
 static void silence_one(struct api *api, const struct http_request *req, const char *id,
                         struct http_response *resp)
 {
-    struct one_call call = {id, &resp->body};
+    char user[128];
+    struct one_call call = {id, &resp->body, req->client, user};
     int rc;
 
+    audit_basic_user(http_request_header(req, "Authorization"), user, sizeof(user));
     if (!is_uuid(id)) {
         struct buf msg;
         buf_init(&msg, 0);
@@ -865,14 +875,50 @@ struct post_call {
     const struct silence_request *req;
     char id[37];
     struct ar_error err;
+    const char *client; /* for the audit trail */
+    const char *user;
 };
 
 static int post_fn(struct core_txn *txn, void *arg)
 {
     struct post_call *call = arg;
+    const char *asked = call->req->id;
+    int rc = silence_set_upsert(core_txn_silences(txn), call->req, core_txn_now(txn), txn,
+                                call->id, &call->err);
+    struct buf detail;
 
-    return silence_set_upsert(core_txn_silences(txn), call->req, core_txn_now(txn), txn, call->id,
-                              &call->err);
+    if (rc != AR_OK) {
+        return rc;
+    }
+    /* audit: who created or changed which silence, with its matchers and comment */
+    buf_init(&detail, 0);
+    buf_puts(&detail, "{\"createdBy\":");
+    json_put_cstr(&detail, call->req->created_by ? call->req->created_by : "");
+    buf_puts(&detail, ",\"comment\":");
+    json_put_cstr(&detail, call->req->comment ? call->req->comment : "");
+    buf_puts(&detail, ",\"matchers\":[");
+    for (size_t i = 0; i < call->req->nmatchers; i++) {
+        const struct silence_matcher_spec *m = &call->req->matchers[i];
+        buf_puts(&detail, i ? ",{\"name\":" : "{\"name\":");
+        json_put_cstr(&detail, m->name ? m->name : "");
+        buf_puts(&detail, ",\"op\":");
+        json_put_cstr(&detail, matcher_op_str(m->op));
+        buf_puts(&detail, ",\"value\":");
+        json_put_cstr(&detail, m->value ? m->value : "");
+        buf_putc(&detail, '}');
+    }
+    buf_puts(&detail, "]");
+    if (asked != NULL && asked[0] != '\0' && strcmp(asked, call->id) != 0) {
+        buf_puts(&detail, ",\"replaces\":");
+        json_put_cstr(&detail, asked);
+    }
+    buf_putc(&detail, '}');
+    audit_record(txn,
+                 asked != NULL && strcmp(asked, call->id) == 0 ? "silence.update"
+                                                               : "silence.create",
+                 call->id, call->client, call->user, buf_str(&detail));
+    buf_cleanup(&detail);
+    return AR_OK;
 }
 
 /* COMPAT: Go's encoding/json syntax errors, from jansson's error text (the common cases;
@@ -1059,6 +1105,7 @@ static void silences_post(struct api *api, const struct http_request *req,
 {
     struct silence_request r;
     struct post_call call;
+    char user[128];
     int rc;
 
     if (req->body_too_large) {
@@ -1085,6 +1132,9 @@ static void silences_post(struct api *api, const struct http_request *req,
     }
     memset(&call, 0, sizeof(call));
     call.req = &r;
+    call.client = req->client;
+    audit_basic_user(http_request_header(req, "Authorization"), user, sizeof(user));
+    call.user = user;
     rc = core_call(api->core, post_fn, &call);
     if (rc == AR_OK) {
         buf_reset(&resp->body);

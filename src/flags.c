@@ -31,7 +31,8 @@ static const struct flag_def defs[] = {
     {"web.route-prefix", K_STRING, OFF(route_prefix), "",
      "Prefix of all HTTP endpoints (default: path of --web.external-url)"},
     {"web.config.file", K_STRING, OFF(web_config_file), "",
-     "Web configuration file (TLS, basic auth): not supported yet, refused when set"},
+     "Web configuration file (TLS, client certificates, basic_auth_users, response headers); "
+     "re-read on SIGHUP and /-/reload"},
     {"data.retention", K_DURATION, OFF(retention_ms), "120h",
      "How long to keep expired silences and notification log entries"},
     {"data.maintenance-interval", K_DURATION, OFF(maintenance_ms), "15m",

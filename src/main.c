@@ -237,6 +237,7 @@ static int run_daemon(struct daemon *d)
     api.reload = reload;
     api.reload_ctx = d;
     api.notifier = notifier;
+    api.storage_path = f->storage_path;
     api.reload_ok = true;
     api.reload_ok_at_ns = clock_now_ns();
     d->api = &api;

@@ -29,6 +29,7 @@ struct api {
     void *reload_ctx;
     struct notifier *notifier;    /* for delivery metrics; may be NULL */
     struct ratelimit *ratelimit;  /* per-client request rate; may be NULL */
+    const char *storage_path;     /* --storage.path, for read-only queries (audit trail) */
     struct api_counters counters; /* updated atomically */
     bool reload_ok;               /* last reload attempt succeeded (atomic) */
     int64_t reload_ok_at_ns;      /* time of the last successful (re)load (atomic) */
