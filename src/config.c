@@ -799,6 +799,7 @@ static void config_free(struct config *c)
     free(c->path);
     free(c->source_text);
     free(c->original_yaml);
+    tmpl_set_free(c->tmpl);
     free(c);
 }
 
@@ -934,6 +935,17 @@ static int load(char *text, size_t len, const char *name, const char *base_dir,
     int index = 0;
     cfg->route = route_build(f->route, NULL, cfg, &index);
     cfg->nroutes = (size_t)index;
+    /* COMPAT: Alertmanager parses the templates when it loads the configuration, so a
+     * broken template file fails the load (and a reload keeps the old configuration). */
+    cfg->tmpl = tmpl_set_new();
+    rc = tmpl_set_load_defaults(cfg->tmpl, err);
+    for (size_t i = 0; rc == AR_OK && i < cfg->templates.n; i++) {
+        rc = tmpl_set_parse_glob(cfg->tmpl, cfg->templates.v[i], err);
+    }
+    if (rc != AR_OK) {
+        config_free(cfg);
+        return AR_EINVAL;
+    }
     cfg->original_yaml = render_original(f);
     if (cfg->original_yaml == NULL) {
         ar_error_set(err, "%s: cannot re-serialise the configuration", name);

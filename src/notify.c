@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "ar/alert.h"
+#include "ar/json_out.h"
 #include "ar/notify.h"
 
 #define SECRET_FILE_MAX (64 * 1024)
@@ -142,6 +145,26 @@ int notify_read_secret_file(const char *path, char **out)
     return AR_OK;
 }
 
+/* Paths that carry a token themselves (Telegram /bot<token>/, Slack, Discord, Teams and
+ * Mattermost incoming-webhook URLs) are hidden whole, as upstream hides secret URLs. */
+static bool secret_path(const char *path, const char *end)
+{
+    static const char *const marks[] = {"/bot", "/services/", "/api/webhooks/", "/webhookb2/",
+                                        "/workflows/", "/hooks/", "/webhook/"};
+    size_t len = (size_t)(end - path);
+
+    for (size_t i = 0; i < AR_ARRAY_LEN(marks); i++) {
+        size_t ml = strlen(marks[i]);
+
+        for (size_t off = 0; off + ml <= len; off++) {
+            if (memcmp(path + off, marks[i], ml) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 void notify_redact_url(const char *url, char *out, size_t outsz)
 {
     struct buf b;
@@ -167,7 +190,12 @@ void notify_redact_url(const char *url, char *out, size_t outsz)
         auth = at + 1;
     }
     q = auth + strcspn(auth, "?#");
-    buf_append(&b, auth, (size_t)(q - auth));
+    if (secret_path(auth_end, q)) {
+        buf_append(&b, auth, (size_t)(auth_end - auth));
+        buf_puts(&b, "/<redacted>");
+    } else {
+        buf_append(&b, auth, (size_t)(q - auth));
+    }
     if (*q == '?') {
         buf_puts(&b, "?<redacted>");
     }
@@ -209,6 +237,178 @@ void notify_request_add_header(struct notify_request *r, const char *name, const
     r->nheaders++;
 }
 
+/* ---- helpers shared by the chat/HTTP notifiers ---------------------------------------- */
+
+int notify_secret(const char *value, const char *file, const char *what, char **out,
+                  struct ar_error *err)
+{
+    if (file != NULL && file[0] != '\0') {
+        /* COMPAT 4.8: *_file secrets are read at each send and trimmed */
+        int rc = notify_read_secret_file(file, out);
+
+        if (rc != AR_OK) {
+            ar_error_set(err, "read %s_file %s: %s", what, file, ar_strerror(rc));
+        }
+        return rc;
+    }
+    *out = ar_strdup(value != NULL ? value : "");
+    return AR_OK;
+}
+
+/* Length of the UTF-8 sequence at p (1 for an invalid byte); *valid tells which. */
+static size_t utf8_seq(const unsigned char *p, size_t left, bool *valid)
+{
+    size_t n;
+    uint32_t cp;
+
+    *valid = false;
+    if (p[0] < 0x80) {
+        *valid = true;
+        return 1;
+    }
+    if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+        n = 2;
+        cp = p[0] & 0x1Fu;
+    } else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+        n = 3;
+        cp = p[0] & 0x0Fu;
+    } else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+        n = 4;
+        cp = p[0] & 0x07u;
+    } else {
+        return 1;
+    }
+    if (left < n) {
+        return 1;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xC0) != 0x80) {
+            return 1;
+        }
+        cp = (cp << 6) | (p[i] & 0x3Fu);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+        return 1;
+    }
+    *valid = true;
+    return n;
+}
+
+char *notify_truncate_runes(const char *s, size_t n, bool *truncated)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s);
+    size_t runes = 0;
+    size_t cut = 0; /* byte offset after rune n-1 (or n when n <= 3) */
+    size_t keep = n <= 3 ? n : n - 1;
+    bool valid;
+
+    for (size_t i = 0; i < len; runes++) {
+        if (runes == keep) {
+            cut = i;
+        }
+        i += utf8_seq(p + i, len - i, &valid);
+    }
+    if (runes <= n) {
+        *truncated = false;
+        return ar_strdup(s);
+    }
+    *truncated = true;
+    if (keep == 0) {
+        cut = 0;
+    }
+    char *out = ar_malloc(cut + 4);
+    memcpy(out, s, cut);
+    if (n <= 3) {
+        out[cut] = '\0';
+    } else {
+        memcpy(out + cut, "\xE2\x80\xA6", 4);
+    }
+    return out;
+}
+
+char *notify_truncate_bytes(const char *s, size_t n, bool *truncated)
+{
+    size_t len = strlen(s);
+
+    if (len <= n) {
+        *truncated = false;
+        return ar_strdup(s);
+    }
+    *truncated = true;
+    if (n <= 3) {
+        return ar_strndup(s, n);
+    }
+    char *out = ar_malloc(n + 1);
+    memcpy(out, s, n - 3);
+    memcpy(out + n - 3, "\xE2\x80\xA6", 4);
+    return out;
+}
+
+int notify_json_str(struct buf *b, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");
+    size_t len = strlen((const char *)p);
+    bool clean = true;
+    bool valid;
+
+    for (size_t i = 0; i < len && clean;) {
+        i += utf8_seq(p + i, len - i, &valid);
+        clean = valid;
+    }
+    if (clean) {
+        return json_put_string(b, (const char *)p, len);
+    }
+    /* COMPAT: encoding/json writes each invalid byte as U+FFFD */
+    struct buf tmp;
+    int rc;
+
+    buf_init(&tmp, 0);
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_seq(p + i, len - i, &valid);
+
+        if (valid) {
+            buf_append(&tmp, p + i, n);
+        } else {
+            buf_puts(&tmp, "\xEF\xBF\xBD");
+        }
+        i += n;
+    }
+    rc = json_put_string(b, buf_str(&tmp), tmp.len);
+    buf_cleanup(&tmp);
+    return rc;
+}
+
+void notify_sha256_hex(const char *s, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL);
+    for (unsigned int i = 0; i < mdlen && i < 32; i++) {
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    }
+    out[64] = '\0';
+}
+
+void notify_query_escape(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            buf_putc(b, (char)*p);
+        } else if (*p == ' ') {
+            buf_putc(b, '+');
+        } else {
+            buf_putc(b, '%');
+            buf_putc(b, hex[*p >> 4]);
+            buf_putc(b, hex[*p & 15]);
+        }
+    }
+}
+
 /* ---- builder table: one entry per implemented integration type ------------------------ */
 
 typedef int (*notify_build_fn)(const struct notify_data *d, const void *cfg,
@@ -225,6 +425,18 @@ static const struct {
     notify_build_fn build;
 } builders[] = {
     {INTEGRATION_WEBHOOK, build_webhook},
+    {INTEGRATION_PAGERDUTY, notify_pagerduty_build},
+    {INTEGRATION_OPSGENIE, notify_opsgenie_build},
+    {INTEGRATION_SLACK, notify_slack_build},
+    {INTEGRATION_VICTOROPS, notify_victorops_build},
+    {INTEGRATION_PUSHOVER, notify_pushover_build},
+    {INTEGRATION_TELEGRAM, notify_telegram_build},
+    {INTEGRATION_DISCORD, notify_discord_build},
+    {INTEGRATION_WEBEX, notify_webex_build},
+    {INTEGRATION_MSTEAMS, notify_msteams_build},
+    {INTEGRATION_MSTEAMSV2, notify_msteamsv2_build},
+    {INTEGRATION_ROCKETCHAT, notify_rocketchat_build},
+    {INTEGRATION_MATTERMOST, notify_mattermost_build},
 };
 
 int notify_build_request(const struct notify_data *d, const struct integration *integ,

@@ -140,6 +140,7 @@ struct time_interval {
 bool time_interval_spec_contains(const struct time_interval_spec *spec, int64_t unix_s);
 bool time_interval_contains(const struct time_interval *ti, int64_t unix_s);
 
+struct tmpl_set;
 struct receiver; /* defined in ar/config_receivers.h (integrations of every type) */
 
 struct config {
@@ -160,6 +161,9 @@ struct config {
     size_t ntime_intervals;
     size_t nroutes; /* routes in the tree, root included */
     struct config_file *file; /* the decoded file as written (config.c) */
+    /* Built-in templates plus the `templates:` files (user names override built-in ones),
+     * parsed once at load; executing is read-only, so notifier threads share it. */
+    struct tmpl_set *tmpl;
 };
 
 /* Loads and validates a file. On error writes a located message (file, line, key path)

@@ -115,6 +115,80 @@ int notify_read_secret_file(const char *path, char **out);
  * and always NUL-terminated. */
 void notify_redact_url(const char *url, char *out, size_t outsz);
 
+/* ---- helpers shared by the chat/HTTP notifiers (notify.c, notify_tmpl.c) -------------- */
+
+struct tmpl_value;
+
+/* Template `Data` of one send (COMPAT 8.2): receiver (regex-quoted), status, alerts with
+ * their fields, group/common labels and annotations, external URL. New reference (release
+ * with tmpl_value_unref); read-only, so one Data may be rendered from several threads. */
+struct tmpl_value *notify_tmpl_data(const struct notify_data *d);
+/* Renders text (an anonymous template that may call the configuration's named templates,
+ * or the built-in ones when d has no config) with dot = data. An empty text gives "".
+ * *out is a new heap string; on error AR_EINVAL/AR_ELIMIT with the template error in err. */
+int notify_render(const struct notify_data *d, const struct tmpl_value *data, const char *text,
+                  bool html, char **out, struct ar_error *err);
+
+/* Renders several fields in order with Go's TmplText contract: after the first error every
+ * later field renders as "" and the first error is kept. */
+struct notify_tmpl {
+    const struct notify_data *d;
+    struct tmpl_value *data;
+    bool html;
+    int rc;
+    struct ar_error err;
+    char **owned; /* results, freed by notify_tmpl_cleanup */
+    size_t nowned;
+};
+void notify_tmpl_init(struct notify_tmpl *t, const struct notify_data *d);
+void notify_tmpl_cleanup(struct notify_tmpl *t);
+/* Borrowed result valid until notify_tmpl_cleanup; "" for NULL text or after an error. */
+const char *notify_tmpl_text(struct notify_tmpl *t, const char *text);
+
+/* Reads a secret given inline or as a *_file (read now, trimmed). Error texts name the file
+ * only, never the secret. *out is a new heap string ("" when neither is set). */
+int notify_secret(const char *value, const char *file, const char *what, char **out,
+                  struct ar_error *err);
+
+/* COMPAT 9.1: Go's Truncate family. Rune-based: at most n runes, the last one replaced by
+ * "…" when cut (n <= 3: plain cut). Byte-based: at most n bytes ("…" is 3 of them; the cut
+ * may split a rune, as upstream). Returns a new heap string; *truncated tells. */
+char *notify_truncate_runes(const char *s, size_t n, bool *truncated);
+char *notify_truncate_bytes(const char *s, size_t n, bool *truncated);
+
+/* JSON string as Go encodes it (HTML-safe escapes); invalid UTF-8 becomes U+FFFD. */
+int notify_json_str(struct buf *b, const char *s);
+/* SHA-256 of s as 64 lowercase hex digits (Go's GroupKey.Hash). */
+void notify_sha256_hex(const char *s, char out[65]);
+/* Appends s query-escaped as Go's url.QueryEscape (space as '+'). */
+void notify_query_escape(struct buf *b, const char *s);
+
+/* Builders of the chat/HTTP integrations (src/notifier_<type>.c); cfg is the type's struct. */
+int notify_slack_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                       struct ar_error *err);
+int notify_mattermost_build(const struct notify_data *d, const void *cfg,
+                            struct notify_request *out, struct ar_error *err);
+int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
+                            struct notify_request *out, struct ar_error *err);
+int notify_msteams_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                         struct ar_error *err);
+int notify_msteamsv2_build(const struct notify_data *d, const void *cfg,
+                           struct notify_request *out, struct ar_error *err);
+int notify_discord_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                         struct ar_error *err);
+int notify_telegram_build(const struct notify_data *d, const void *cfg,
+                          struct notify_request *out, struct ar_error *err);
+int notify_webex_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                       struct ar_error *err);
+int notify_pagerduty_build(const struct notify_data *d, const void *cfg,
+                           struct notify_request *out, struct ar_error *err);
+int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
+                          struct notify_request *out, struct ar_error *err);
+int notify_pushover_build(const struct notify_data *d, const void *cfg,
+                          struct notify_request *out, struct ar_error *err);
+int notify_victorops_build(const struct notify_data *d, const void *cfg,
+                           struct notify_request *out, struct ar_error *err);
+
 /* ---- jobs and results ---------------------------------------------------------------- */
 
 struct notify_result {

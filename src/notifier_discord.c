@@ -1,0 +1,76 @@
+/* Discord notifier (COMPAT 9.6): one embed with the rendered title and message, colored by
+ * the group status. Newest limits (title 256, description 4096, content 2000 runes) are
+ * applied; 0.25 output is the same below them. Retries: 5xx only. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ar/notify.h"
+
+#define DISCORD_TITLE_MAX 256
+#define DISCORD_DESC_MAX 4096
+#define DISCORD_CONTENT_MAX 2000
+
+int notify_discord_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                         struct ar_error *err)
+{
+    const struct discord_config *c = cfg;
+    struct notify_tmpl t;
+    char *url = NULL;
+    bool tr;
+    int rc = notify_secret(c->webhook_url, c->webhook_url_file, "webhook_url", &url, err);
+
+    if (rc != AR_OK) {
+        return rc;
+    }
+    if (url[0] == '\0') {
+        free(url);
+        ar_error_set(err, "discord has no webhook_url");
+        return AR_EINVAL;
+    }
+    notify_tmpl_init(&t, d);
+    char *title = notify_truncate_runes(notify_tmpl_text(&t, c->title), DISCORD_TITLE_MAX, &tr);
+    char *desc = notify_truncate_runes(notify_tmpl_text(&t, c->message), DISCORD_DESC_MAX, &tr);
+    char *content =
+        notify_truncate_runes(notify_tmpl_text(&t, c->content), DISCORD_CONTENT_MAX, &tr);
+    const char *username = notify_tmpl_text(&t, c->username);
+    const char *avatar = notify_tmpl_text(&t, c->avatar_url);
+    if (t.rc != AR_OK) {
+        ar_error_set(err, "%s", t.err.msg);
+        rc = t.rc;
+        goto out;
+    }
+    /* COMPAT: Go's Alerts.Status() is firing or resolved, so grey is never used here */
+    long color = notify_data_has_firing(d) ? 0x992D22 : 0x2ECC71;
+    struct buf *b = &out->body;
+    buf_puts(b, "{\"content\":");
+    notify_json_str(b, content);
+    buf_puts(b, ",\"embeds\":[{\"title\":");
+    notify_json_str(b, title);
+    buf_puts(b, ",\"description\":");
+    notify_json_str(b, desc);
+    buf_printf(b, ",\"color\":%ld}]", color);
+    if (username[0] != '\0') {
+        buf_puts(b, ",\"username\":");
+        notify_json_str(b, username);
+    }
+    if (avatar[0] != '\0') {
+        buf_puts(b, ",\"avatar_url\":");
+        notify_json_str(b, avatar);
+    }
+    rc = buf_puts(b, "}\n");
+    if (rc != AR_OK) {
+        ar_error_set(err, "build discord body: %s", ar_strerror(rc));
+        goto out;
+    }
+    out->url = url;
+    url = NULL;
+    out->http = c->http_config;
+    out->retry_429 = false;
+out:
+    free(url);
+    free(title);
+    free(desc);
+    free(content);
+    notify_tmpl_cleanup(&t);
+    return rc;
+}

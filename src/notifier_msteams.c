@@ -1,0 +1,55 @@
+/* Microsoft Teams legacy connector notifier (COMPAT 9.4, newest 0.26+; 0.25 lacks it): a
+ * MessageCard with rendered title, summary and text, themed by status. Retries: 5xx only. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ar/notify.h"
+
+int notify_msteams_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                         struct ar_error *err)
+{
+    const struct msteams_config *c = cfg;
+    struct notify_tmpl t;
+    char *url = NULL;
+    int rc = notify_secret(c->webhook_url, c->webhook_url_file, "webhook_url", &url, err);
+
+    if (rc != AR_OK) {
+        return rc;
+    }
+    if (url[0] == '\0') {
+        free(url);
+        ar_error_set(err, "msteams has no webhook_url");
+        return AR_EINVAL;
+    }
+    notify_tmpl_init(&t, d);
+    const char *title = notify_tmpl_text(&t, c->title);
+    const char *summary = notify_tmpl_text(&t, c->summary);
+    const char *text = notify_tmpl_text(&t, c->text);
+    if (t.rc != AR_OK) {
+        ar_error_set(err, "%s", t.err.msg);
+        rc = t.rc;
+        goto out;
+    }
+    struct buf *b = &out->body;
+    buf_puts(b, "{\"@context\":\"http://schema.org/extensions\",\"type\":\"MessageCard\","
+                "\"title\":");
+    notify_json_str(b, title);
+    buf_puts(b, ",\"summary\":");
+    notify_json_str(b, summary);
+    buf_puts(b, ",\"text\":");
+    notify_json_str(b, text);
+    buf_puts(b, ",\"themeColor\":");
+    rc = buf_puts(b, notify_data_has_firing(d) ? "\"8C1A1A\"}\n" : "\"2DC72D\"}\n");
+    if (rc != AR_OK) {
+        ar_error_set(err, "build msteams body: %s", ar_strerror(rc));
+        goto out;
+    }
+    out->url = url;
+    url = NULL;
+    out->http = c->http_config;
+    out->retry_429 = false;
+out:
+    free(url);
+    notify_tmpl_cleanup(&t);
+    return rc;
+}

@@ -1,0 +1,57 @@
+/* Microsoft Teams Workflows notifier (COMPAT 9.5, newest 0.28+; 0.25 lacks it): an Adaptive
+ * Card with a heading (colored by status) and the rendered text. Retries: 5xx only. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ar/notify.h"
+
+int notify_msteamsv2_build(const struct notify_data *d, const void *cfg,
+                           struct notify_request *out, struct ar_error *err)
+{
+    const struct msteamsv2_config *c = cfg;
+    struct notify_tmpl t;
+    char *url = NULL;
+    int rc = notify_secret(c->webhook_url, c->webhook_url_file, "webhook_url", &url, err);
+
+    if (rc != AR_OK) {
+        return rc;
+    }
+    if (url[0] == '\0') {
+        free(url);
+        ar_error_set(err, "msteamsv2 has no webhook_url");
+        return AR_EINVAL;
+    }
+    notify_tmpl_init(&t, d);
+    const char *title = notify_tmpl_text(&t, c->title);
+    const char *text = notify_tmpl_text(&t, c->text);
+    if (t.rc != AR_OK) {
+        ar_error_set(err, "%s", t.err.msg);
+        rc = t.rc;
+        goto out;
+    }
+    struct buf *b = &out->body;
+    buf_puts(b, "{\"type\":\"message\",\"attachments\":[{\"contentType\":"
+                "\"application/vnd.microsoft.card.adaptive\",\"contentUrl\":null,\"content\":{"
+                "\"$schema\":\"http://adaptivecards.io/schemas/adaptive-card.json\","
+                "\"type\":\"AdaptiveCard\",\"version\":\"1.2\",\"body\":[{\"type\":\"TextBlock\","
+                "\"text\":");
+    notify_json_str(b, title);
+    buf_puts(b, ",\"weight\":\"Bolder\",\"size\":\"Medium\",\"wrap\":true,\"style\":\"heading\","
+                "\"color\":");
+    buf_puts(b, notify_data_has_firing(d) ? "\"Attention\"" : "\"Good\"");
+    buf_puts(b, "},{\"type\":\"TextBlock\",\"text\":");
+    notify_json_str(b, text);
+    rc = buf_puts(b, ",\"wrap\":true}],\"msteams\":{\"width\":\"full\"}}}]}\n");
+    if (rc != AR_OK) {
+        ar_error_set(err, "build msteamsv2 body: %s", ar_strerror(rc));
+        goto out;
+    }
+    out->url = url;
+    url = NULL;
+    out->http = c->http_config;
+    out->retry_429 = false;
+out:
+    free(url);
+    notify_tmpl_cleanup(&t);
+    return rc;
+}

@@ -1,0 +1,220 @@
+/* Opsgenie notifier (COMPAT 9.11): firing groups create an alert (POST <api_url>v2/alerts)
+ * with alias = SHA-256 hex of the group key; resolved groups close it (POST
+ * <api_url>v2/alerts/<alias>/close?identifierType=alias). Header Authorization: GenieKey.
+ * Details are the common labels plus the rendered `details`, sorted by key (Go map).
+ * Retries: 5xx and 429. Not yet: update_alerts (the extra PUT requests; one request per
+ * send here). */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ar/notify.h"
+#include "ar/tmpl.h"
+
+#define OPSGENIE_MESSAGE_MAX 130
+
+/* COMPAT: Go's safeSplit: split the trimmed text on sep and drop empty parts; the parts
+ * themselves keep their spaces (" a, b ,,c " gives "a", " b ", "c"). */
+static void put_split(struct buf *b, const char *key, const char *s)
+{
+    const char *p = s;
+    const char *end = s + strlen(s);
+    bool any = false;
+
+    while (p < end && isspace((unsigned char)*p)) {
+        p++;
+    }
+    while (end > p && isspace((unsigned char)end[-1])) {
+        end--;
+    }
+    while (p < end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *stop = comma != NULL ? comma : end;
+
+        if (stop > p) {
+            buf_puts(b, any ? "," : ",\"");
+            if (!any) {
+                buf_puts(b, key);
+                buf_puts(b, "\":[");
+            }
+            any = true;
+            char *part = ar_strndup(p, (size_t)(stop - p));
+            notify_json_str(b, part);
+            free(part);
+        }
+        if (comma == NULL) {
+            break;
+        }
+        p = comma + 1;
+    }
+    if (any) {
+        buf_putc(b, ']');
+    }
+}
+
+static void put_opt(struct buf *b, const char *key, const char *v)
+{
+    if (v[0] == '\0') {
+        return;
+    }
+    buf_puts(b, ",\"");
+    buf_puts(b, key);
+    buf_puts(b, "\":");
+    notify_json_str(b, v);
+}
+
+static void put_responder(struct buf *b, bool *first, const char *id, const char *name,
+                          const char *username, const char *type)
+{
+    buf_puts(b, *first ? ",\"responders\":[{" : ",{");
+    *first = false;
+    bool inner = true;
+    const char *keys[] = {"id", "name", "username"};
+    const char *vals[] = {id, name, username};
+    for (size_t i = 0; i < 3; i++) {
+        if (vals[i][0] != '\0') {
+            buf_puts(b, inner ? "\"" : ",\"");
+            inner = false;
+            buf_puts(b, keys[i]);
+            buf_puts(b, "\":");
+            notify_json_str(b, vals[i]);
+        }
+    }
+    buf_puts(b, inner ? "\"type\":" : ",\"type\":");
+    notify_json_str(b, type);
+    buf_putc(b, '}');
+}
+
+int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
+                          struct notify_request *out, struct ar_error *err)
+{
+    const struct opsgenie_config *c = cfg;
+    struct notify_tmpl t;
+    char *key = NULL;
+    char *message = NULL;
+    char alias[65];
+    bool tr;
+    struct buf u;
+    struct tmpl_value *details;
+    int rc = notify_secret(c->api_key, c->api_key_file, "api_key", &key, err);
+
+    if (rc != AR_OK) {
+        return rc;
+    }
+    notify_sha256_hex(d->group_key != NULL ? d->group_key : "", alias);
+    notify_tmpl_init(&t, d);
+    buf_init(&u, 0);
+    details = tmpl_map_new(TMPL_K_KV);
+    struct tmpl_value *common = tmpl_data_common_labels(t.data);
+    for (size_t i = 0; i < common->u.map.n; i++) {
+        tmpl_kv_set(details, common->u.map.keys[i],
+                    common->u.map.vals[i]->u.s.p != NULL ? common->u.map.vals[i]->u.s.p : "");
+    }
+    for (size_t i = 0; i < c->details.n; i++) {
+        tmpl_kv_set(details, c->details.keys[i],
+                    notify_tmpl_text(&t, c->details.values[i] != NULL ? c->details.values[i]
+                                                                      : ""));
+    }
+    struct buf *b = &out->body;
+    buf_puts(&u, c->api_url != NULL ? c->api_url : "");
+    if (!notify_data_has_firing(d)) {
+        buf_printf(&u, "v2/alerts/%s/close?identifierType=alias", alias);
+        buf_puts(b, "{\"source\":");
+        notify_json_str(b, notify_tmpl_text(&t, c->source));
+        buf_puts(b, "}\n");
+    } else {
+        buf_puts(&u, "v2/alerts");
+        message = notify_truncate_runes(notify_tmpl_text(&t, c->message), OPSGENIE_MESSAGE_MAX,
+                                        &tr);
+        buf_puts(b, "{\"alias\":\"");
+        buf_puts(b, alias);
+        buf_puts(b, "\",\"message\":");
+        notify_json_str(b, message);
+        put_opt(b, "description", notify_tmpl_text(&t, c->description));
+        buf_puts(b, ",\"details\":{");
+        for (size_t i = 0; i < details->u.map.n; i++) {
+            if (i > 0) {
+                buf_putc(b, ',');
+            }
+            notify_json_str(b, details->u.map.keys[i]);
+            buf_putc(b, ':');
+            notify_json_str(b, details->u.map.vals[i]->u.s.p);
+        }
+        buf_puts(b, "},\"source\":");
+        notify_json_str(b, notify_tmpl_text(&t, c->source));
+        bool first = true;
+        for (size_t i = 0; i < c->responders.n; i++) {
+            const struct opsgenie_responder *r = c->responders.v[i];
+            const char *id = notify_tmpl_text(&t, r->id);
+            const char *name = notify_tmpl_text(&t, r->name);
+            const char *username = notify_tmpl_text(&t, r->username);
+            const char *type = notify_tmpl_text(&t, r->type);
+
+            if (id[0] == '\0' && name[0] == '\0' && username[0] == '\0' && type[0] == '\0') {
+                continue;
+            }
+            if (strcmp(type, "teams") == 0) {
+                /* COMPAT: a comma list of team names, one responder per name, split as
+                 * safeSplit does */
+                const char *p = name;
+                const char *end = name + strlen(name);
+                while (p < end && isspace((unsigned char)*p)) {
+                    p++;
+                }
+                while (end > p && isspace((unsigned char)end[-1])) {
+                    end--;
+                }
+                while (p < end) {
+                    const char *comma = memchr(p, ',', (size_t)(end - p));
+                    const char *stop = comma != NULL ? comma : end;
+                    if (stop > p) {
+                        char *team = ar_strndup(p, (size_t)(stop - p));
+                        put_responder(b, &first, "", team, "", "team");
+                        free(team);
+                    }
+                    if (comma == NULL) {
+                        break;
+                    }
+                    p = comma + 1;
+                }
+                continue;
+            }
+            put_responder(b, &first, id, name, username, type);
+        }
+        if (!first) {
+            buf_putc(b, ']');
+        }
+        put_split(b, "tags", notify_tmpl_text(&t, c->tags));
+        put_opt(b, "note", notify_tmpl_text(&t, c->note));
+        put_opt(b, "priority", notify_tmpl_text(&t, c->priority));
+        put_opt(b, "entity", notify_tmpl_text(&t, c->entity));
+        put_split(b, "actions", notify_tmpl_text(&t, c->actions));
+        buf_puts(b, "}\n");
+    }
+    const char *api_key = notify_tmpl_text(&t, key);
+    if (t.rc != AR_OK) {
+        ar_error_set(err, "templating error: %s", t.err.msg);
+        rc = t.rc;
+        goto out;
+    }
+    rc = buf_puts(b, "");
+    if (rc != AR_OK) {
+        ar_error_set(err, "build opsgenie body: %s", ar_strerror(rc));
+        goto out;
+    }
+    struct buf h;
+    buf_init(&h, 0);
+    buf_printf(&h, "GenieKey %s", api_key);
+    notify_request_add_header(out, "Authorization", buf_str(&h));
+    buf_cleanup(&h);
+    out->url = buf_take(&u);
+    out->http = c->http_config;
+    out->retry_429 = true;
+out:
+    buf_cleanup(&u);
+    tmpl_value_unref(details);
+    free(key);
+    free(message);
+    notify_tmpl_cleanup(&t);
+    return rc;
+}

@@ -1,0 +1,101 @@
+/* Pushover notifier (COMPAT 9.13): POST https://api.pushover.net/1/messages.json with the
+ * parameters form-encoded (keys sorted, as Go's url.Values.Encode): token, user, title
+ * (<= 250 runes), message (<= 1024 runes, "(no details)" when empty), url (<= 512 runes),
+ * url_title, priority, retry/expire in seconds, device, sound, html=1, ttl and monospace when
+ * set. Retries: 5xx only. The token and user key never appear in error texts. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ar/clock.h"
+#include "ar/notify.h"
+#include "ar/tmpl.h"
+
+#define PUSHOVER_URL "https://api.pushover.net/1/messages.json"
+#define PUSHOVER_TITLE_MAX 250
+#define PUSHOVER_MESSAGE_MAX 1024
+#define PUSHOVER_URL_MAX 512
+
+int notify_pushover_build(const struct notify_data *d, const void *cfg,
+                          struct notify_request *out, struct ar_error *err)
+{
+    const struct pushover_config *c = cfg;
+    struct notify_tmpl t;
+    char *token = NULL;
+    char *user = NULL;
+    char *title = NULL;
+    char *msg = NULL;
+    char *url = NULL;
+    char num[32];
+    bool tr;
+    int rc = notify_secret(c->token, c->token_file, "token", &token, err);
+
+    if (rc != AR_OK) {
+        return rc;
+    }
+    rc = notify_secret(c->user_key, c->user_key_file, "user_key", &user, err);
+    if (rc != AR_OK) {
+        free(token);
+        return rc;
+    }
+    notify_tmpl_init(&t, d);
+    struct tmpl_value *m = tmpl_map_new(TMPL_K_KV);
+    tmpl_kv_set(m, "token", notify_tmpl_text(&t, token));
+    tmpl_kv_set(m, "user", notify_tmpl_text(&t, user));
+    title = notify_truncate_runes(notify_tmpl_text(&t, c->title), PUSHOVER_TITLE_MAX, &tr);
+    tmpl_kv_set(m, "title", title);
+    msg = notify_truncate_runes(notify_tmpl_text(&t, c->message), PUSHOVER_MESSAGE_MAX, &tr);
+    tmpl_kv_set(m, "message", msg[0] != '\0' ? msg : "(no details)");
+    url = notify_truncate_runes(notify_tmpl_text(&t, c->url), PUSHOVER_URL_MAX, &tr);
+    tmpl_kv_set(m, "url", url);
+    tmpl_kv_set(m, "url_title", notify_tmpl_text(&t, c->url_title));
+    tmpl_kv_set(m, "priority", notify_tmpl_text(&t, c->priority));
+    snprintf(num, sizeof(num), "%" PRId64, (int64_t)(c->retry_ns / AR_NS_PER_SEC));
+    tmpl_kv_set(m, "retry", num);
+    snprintf(num, sizeof(num), "%" PRId64, (int64_t)(c->expire_ns / AR_NS_PER_SEC));
+    tmpl_kv_set(m, "expire", num);
+    if (c->ttl_ns > 0) {
+        snprintf(num, sizeof(num), "%" PRId64, (int64_t)(c->ttl_ns / AR_NS_PER_SEC));
+        tmpl_kv_set(m, "ttl", num);
+    }
+    tmpl_kv_set(m, "device", notify_tmpl_text(&t, c->device));
+    tmpl_kv_set(m, "sound", notify_tmpl_text(&t, c->sound));
+    if (c->html) {
+        tmpl_kv_set(m, "html", "1");
+    } else if (c->monospace) {
+        tmpl_kv_set(m, "monospace", "1");
+    }
+    if (t.rc != AR_OK) {
+        ar_error_set(err, "templating error: %s", t.err.msg);
+        rc = t.rc;
+        goto out;
+    }
+    struct buf *b = &out->body;
+    for (size_t i = 0; i < m->u.map.n; i++) {
+        if (i > 0) {
+            buf_putc(b, '&');
+        }
+        notify_query_escape(b, m->u.map.keys[i]);
+        buf_putc(b, '=');
+        notify_query_escape(b, m->u.map.vals[i]->u.s.p);
+    }
+    rc = buf_puts(b, "");
+    if (rc != AR_OK) {
+        ar_error_set(err, "build pushover body: %s", ar_strerror(rc));
+        goto out;
+    }
+    out->url = ar_strdup(PUSHOVER_URL);
+    out->content_type = "application/x-www-form-urlencoded";
+    out->http = c->http_config;
+    out->retry_429 = false;
+out:
+    tmpl_value_unref(m);
+    free(token);
+    free(user);
+    free(title);
+    free(msg);
+    free(url);
+    notify_tmpl_cleanup(&t);
+    return rc;
+}

@@ -1,0 +1,126 @@
+/* Rocket.Chat notifier (COMPAT 9.8, newest 0.28+; 0.25 lacks it): POST
+ * <api_url>/api/v1/chat.postMessage with X-Auth-Token (token) and X-User-Id (token_id)
+ * headers; body channel, emoji, avatar and one attachment (title, link, text, color —
+ * red firing / green resolved by default — fields, actions, images). Retries: 5xx only.
+ * Not yet: a 2xx reply with "success":false is taken as success (the engine does not read
+ * reply bodies). Tokens never appear in error texts. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ar/notify.h"
+
+struct rc_ctx {
+    struct buf *b;
+    bool first;
+};
+
+static void put(struct rc_ctx *m, const char *key, const char *v)
+{
+    if (v == NULL || v[0] == '\0') {
+        return;
+    }
+    buf_puts(m->b, m->first ? "{\"" : ",\"");
+    m->first = false;
+    buf_puts(m->b, key);
+    buf_puts(m->b, "\":");
+    notify_json_str(m->b, v);
+}
+
+int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
+                            struct notify_request *out, struct ar_error *err)
+{
+    const struct rocketchat_config *c = cfg;
+    struct notify_tmpl t;
+    char *token = NULL;
+    char *token_id = NULL;
+    int rc = notify_secret(c->token, c->token_file, "token", &token, err);
+
+    if (rc != AR_OK) {
+        return rc;
+    }
+    rc = notify_secret(c->token_id, c->token_id_file, "token_id", &token_id, err);
+    if (rc != AR_OK) {
+        free(token);
+        return rc;
+    }
+    notify_tmpl_init(&t, d);
+    struct buf *b = &out->body;
+    struct rc_ctx m = {b, true};
+    put(&m, "channel", notify_tmpl_text(&t, c->channel));
+    put(&m, "emoji", notify_tmpl_text(&t, c->emoji));
+    put(&m, "avatar", notify_tmpl_text(&t, c->icon_url));
+    buf_puts(b, m.first ? "{\"attachments\":[" : ",\"attachments\":[");
+    struct rc_ctx a = {b, true};
+    put(&a, "title", notify_tmpl_text(&t, c->title));
+    put(&a, "title_link", notify_tmpl_text(&t, c->title_link));
+    put(&a, "text", notify_tmpl_text(&t, c->text));
+    const char *color = notify_tmpl_text(&t, c->color);
+    if (color[0] == '\0') {
+        color = notify_data_has_firing(d) ? "red" : "green";
+    }
+    put(&a, "color", color);
+    if (c->fields.n > 0) {
+        buf_puts(b, a.first ? "{\"fields\":[" : ",\"fields\":[");
+        a.first = false;
+        for (size_t i = 0; i < c->fields.n; i++) {
+            const struct rocketchat_field *f = c->fields.v[i];
+            bool is_short = f->short_ >= 0 ? f->short_ != 0 : c->short_fields;
+            struct rc_ctx fm = {b, true};
+
+            if (i > 0) {
+                buf_putc(b, ',');
+            }
+            buf_puts(b, is_short ? "{\"short\":true" : "{\"short\":false");
+            fm.first = false;
+            put(&fm, "title", notify_tmpl_text(&t, f->title));
+            put(&fm, "value", notify_tmpl_text(&t, f->value));
+            buf_putc(b, '}');
+        }
+        buf_putc(b, ']');
+    }
+    if (c->actions.n > 0) {
+        buf_puts(b, a.first ? "{\"actions\":[" : ",\"actions\":[");
+        a.first = false;
+        for (size_t i = 0; i < c->actions.n; i++) {
+            const struct rocketchat_action *ac = c->actions.v[i];
+            struct rc_ctx am = {b, true};
+
+            if (i > 0) {
+                buf_putc(b, ',');
+            }
+            put(&am, "type", "button");
+            put(&am, "text", notify_tmpl_text(&t, ac->text));
+            put(&am, "url", notify_tmpl_text(&t, ac->url));
+            put(&am, "msg", notify_tmpl_text(&t, ac->msg));
+            buf_puts(b, am.first ? "{}" : "}");
+        }
+        buf_putc(b, ']');
+    }
+    put(&a, "image_url", notify_tmpl_text(&t, c->image_url));
+    put(&a, "thumb_url", notify_tmpl_text(&t, c->thumb_url));
+    buf_puts(b, a.first ? "{}]" : "}]");
+    rc = buf_puts(b, "}\n");
+    if (t.rc != AR_OK) {
+        ar_error_set(err, "%s", t.err.msg);
+        rc = t.rc;
+        goto out;
+    }
+    if (rc != AR_OK) {
+        ar_error_set(err, "build rocketchat body: %s", ar_strerror(rc));
+        goto out;
+    }
+    struct buf u;
+    buf_init(&u, 0);
+    buf_printf(&u, "%s/api/v1/chat.postMessage", c->api_url != NULL ? c->api_url : "");
+    out->url = buf_take(&u);
+    buf_cleanup(&u);
+    notify_request_add_header(out, "X-Auth-Token", token);
+    notify_request_add_header(out, "X-User-Id", token_id);
+    out->http = c->http_config;
+    out->retry_429 = false;
+out:
+    free(token);
+    free(token_id);
+    notify_tmpl_cleanup(&t);
+    return rc;
+}

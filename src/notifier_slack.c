@@ -1,0 +1,157 @@
+/* Slack notifier (COMPAT 9.3): one attachment rendered from the configured templates, in
+ * the field order and with the omissions of Alertmanager 0.25's request struct. Template
+ * errors do not stop the send (COMPAT: later fields render empty). Retries: 5xx only. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ar/notify.h"
+
+#define SLACK_TITLE_MAX_RUNES 1024
+
+static void put_opt(struct buf *b, const char *key, const char *v, bool *first)
+{
+    if (v == NULL || v[0] == '\0') {
+        return;
+    }
+    buf_puts(b, *first ? "{\"" : ",\"");
+    *first = false;
+    buf_puts(b, key);
+    buf_puts(b, "\":");
+    notify_json_str(b, v);
+}
+
+static void put_fields(struct buf *b, struct notify_tmpl *t, const struct slack_config *c)
+{
+    buf_puts(b, ",\"fields\":[");
+    for (size_t i = 0; i < c->fields.n; i++) {
+        const struct slack_field *f = c->fields.v[i];
+        bool first = true;
+        bool is_short = f->short_ >= 0 ? f->short_ != 0 : c->short_fields;
+
+        if (i > 0) {
+            buf_putc(b, ',');
+        }
+        put_opt(b, "title", notify_tmpl_text(t, f->title), &first);
+        put_opt(b, "value", notify_tmpl_text(t, f->value), &first);
+        buf_puts(b, first ? "{" : ",");
+        buf_puts(b, is_short ? "\"short\":true}" : "\"short\":false}");
+    }
+    buf_putc(b, ']');
+}
+
+static void put_actions(struct buf *b, struct notify_tmpl *t, const struct slack_config *c)
+{
+    buf_puts(b, ",\"actions\":[");
+    for (size_t i = 0; i < c->actions.n; i++) {
+        const struct slack_action *a = c->actions.v[i];
+        bool first = true;
+
+        if (i > 0) {
+            buf_putc(b, ',');
+        }
+        put_opt(b, "type", notify_tmpl_text(t, a->type), &first);
+        put_opt(b, "text", notify_tmpl_text(t, a->text), &first);
+        put_opt(b, "url", notify_tmpl_text(t, a->url), &first);
+        put_opt(b, "style", notify_tmpl_text(t, a->style), &first);
+        put_opt(b, "name", notify_tmpl_text(t, a->name), &first);
+        put_opt(b, "value", notify_tmpl_text(t, a->value), &first);
+        /* COMPAT: 0.25 does not send the confirm field (observed) */
+        buf_puts(b, first ? "{}" : "}");
+    }
+    buf_putc(b, ']');
+}
+
+int notify_slack_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                       struct ar_error *err)
+{
+    const struct slack_config *c = cfg;
+    struct notify_tmpl t;
+    struct buf att;
+    char *url = NULL;
+    bool truncated;
+    int rc;
+
+    if (c->api_url_file != NULL && c->api_url_file[0] != '\0') {
+        rc = notify_secret(NULL, c->api_url_file, "api_url", &url, err);
+    } else {
+        rc = notify_secret(c->api_url, NULL, "api_url", &url, err);
+    }
+    if (rc != AR_OK) {
+        return rc;
+    }
+    if (url[0] == '\0') {
+        free(url);
+        ar_error_set(err, "slack has no api_url");
+        return AR_EINVAL;
+    }
+    notify_tmpl_init(&t, d);
+    buf_init(&att, 0);
+    /* attachment, in the order upstream renders the fields */
+    char *title = notify_truncate_runes(notify_tmpl_text(&t, c->title), SLACK_TITLE_MAX_RUNES,
+                                        &truncated);
+    bool first = true;
+    put_opt(&att, "title", title, &first);
+    put_opt(&att, "title_link", notify_tmpl_text(&t, c->title_link), &first);
+    put_opt(&att, "pretext", notify_tmpl_text(&t, c->pretext), &first);
+    buf_puts(&att, first ? "{\"text\":" : ",\"text\":");
+    notify_json_str(&att, notify_tmpl_text(&t, c->text));
+    buf_puts(&att, ",\"fallback\":");
+    notify_json_str(&att, notify_tmpl_text(&t, c->fallback));
+    buf_puts(&att, ",\"callback_id\":");
+    notify_json_str(&att, notify_tmpl_text(&t, c->callback_id));
+    const char *image_url = notify_tmpl_text(&t, c->image_url);
+    const char *thumb_url = notify_tmpl_text(&t, c->thumb_url);
+    const char *footer = notify_tmpl_text(&t, c->footer);
+    const char *color = notify_tmpl_text(&t, c->color);
+    if (c->fields.n > 0) {
+        put_fields(&att, &t, c);
+    }
+    if (c->actions.n > 0) {
+        put_actions(&att, &t, c);
+    }
+    put_opt(&att, "image_url", image_url, &first);
+    put_opt(&att, "thumb_url", thumb_url, &first);
+    buf_puts(&att, ",\"footer\":");
+    notify_json_str(&att, footer);
+    put_opt(&att, "color", color, &first);
+    buf_puts(&att, ",\"mrkdwn_in\":[");
+    if (c->mrkdwn_in.n == 0) {
+        buf_puts(&att, "\"fallback\",\"pretext\",\"text\"");
+    }
+    for (size_t i = 0; i < c->mrkdwn_in.n; i++) {
+        if (i > 0) {
+            buf_putc(&att, ',');
+        }
+        notify_json_str(&att, c->mrkdwn_in.v[i]);
+    }
+    buf_puts(&att, "]}");
+
+    /* request */
+    first = true;
+    struct buf *b = &out->body;
+    put_opt(b, "channel", notify_tmpl_text(&t, c->channel), &first);
+    put_opt(b, "username", notify_tmpl_text(&t, c->username), &first);
+    put_opt(b, "icon_emoji", notify_tmpl_text(&t, c->icon_emoji), &first);
+    put_opt(b, "icon_url", notify_tmpl_text(&t, c->icon_url), &first);
+    if (c->link_names) {
+        buf_puts(b, first ? "{\"link_names\":true" : ",\"link_names\":true");
+        first = false;
+    }
+    buf_puts(b, first ? "{\"attachments\":[" : ",\"attachments\":[");
+    buf_append(b, att.data, att.len);
+    rc = buf_puts(b, "]}\n");
+    buf_cleanup(&att);
+    free(title);
+    /* COMPAT 9.3: Slack sends even when a template failed (the rest rendered empty) */
+    notify_tmpl_cleanup(&t);
+    if (rc != AR_OK) {
+        free(url);
+        ar_error_set(err, "build slack body: %s", ar_strerror(rc));
+        return rc;
+    }
+    out->url = url;
+    out->http = c->http_config;
+    out->timeout_ns = c->timeout_ns;
+    out->retry_429 = false;
+    return AR_OK;
+}

@@ -1,0 +1,86 @@
+/* Telegram notifier (COMPAT 9.7): POST <api_url>/bot<token>/sendMessage with the parameters
+ * Alertmanager's Telegram client sends (a JSON object of strings, keys sorted). In HTML parse
+ * mode the message is rendered with HTML escaping; it is truncated to 4096 runes (0.25).
+ * The URL holds the bot token: it is never put in error texts (notify_redact_url hides it).
+ * COMPAT deviation: upstream retries every failure; the engine retries 5xx, 429 and
+ * transport errors only. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ar/notify.h"
+
+#define TELEGRAM_MESSAGE_MAX 4096
+
+int notify_telegram_build(const struct notify_data *d, const void *cfg,
+                          struct notify_request *out, struct ar_error *err)
+{
+    const struct telegram_config *c = cfg;
+    struct notify_tmpl t;
+    char *token = NULL;
+    char *chat = NULL;
+    char *msg = NULL;
+    bool tr;
+    int rc = notify_secret(c->bot_token, c->bot_token_file, "bot_token", &token, err);
+
+    if (rc != AR_OK) {
+        return rc;
+    }
+    if (c->chat_id_file != NULL && c->chat_id_file[0] != '\0') {
+        rc = notify_secret(NULL, c->chat_id_file, "chat_id", &chat, err);
+        if (rc != AR_OK) {
+            free(token);
+            return rc;
+        }
+    } else {
+        char num[32];
+
+        snprintf(num, sizeof(num), "%" PRId64, c->chat_id);
+        chat = ar_strdup(num);
+    }
+    bool html = c->parse_mode != NULL && strcmp(c->parse_mode, "HTML") == 0;
+    notify_tmpl_init(&t, d);
+    t.html = html;
+    msg = notify_truncate_runes(notify_tmpl_text(&t, c->message), TELEGRAM_MESSAGE_MAX, &tr);
+    if (t.rc != AR_OK) {
+        ar_error_set(err, "%s", t.err.msg);
+        rc = t.rc;
+        goto out;
+    }
+    /* keys in sorted order, as the client encodes a map of strings */
+    struct buf *b = &out->body;
+    buf_puts(b, "{\"chat_id\":");
+    notify_json_str(b, chat);
+    if (c->disable_notifications) {
+        buf_puts(b, ",\"disable_notification\":\"true\"");
+    }
+    buf_puts(b, ",\"disable_web_page_preview\":\"true\"");
+    if (c->message_thread_id != 0) {
+        buf_printf(b, ",\"message_thread_id\":\"%" PRId64 "\"", c->message_thread_id);
+    }
+    if (c->parse_mode != NULL && c->parse_mode[0] != '\0') {
+        buf_puts(b, ",\"parse_mode\":");
+        notify_json_str(b, c->parse_mode);
+    }
+    buf_puts(b, ",\"text\":");
+    notify_json_str(b, msg);
+    rc = buf_puts(b, "}\n");
+    if (rc != AR_OK) {
+        ar_error_set(err, "build telegram body: %s", ar_strerror(rc));
+        goto out;
+    }
+    struct buf u;
+    buf_init(&u, 0);
+    buf_printf(&u, "%s/bot%s/sendMessage", c->api_url != NULL ? c->api_url : "", token);
+    out->url = buf_take(&u);
+    buf_cleanup(&u);
+    out->http = c->http_config;
+    out->retry_429 = true;
+out:
+    free(token);
+    free(chat);
+    free(msg);
+    notify_tmpl_cleanup(&t);
+    return rc;
+}
