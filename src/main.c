@@ -195,7 +195,13 @@ static int run_daemon(struct daemon *d)
         log_error("store", "%s", err.msg);
         goto out;
     }
-    notifier = notifier_new(NULL);
+    {
+        /* Bounded parallelism per receiver host: requests beyond it wait in libcurl and
+         * reuse kept-alive connections instead of opening thousands at once. */
+        struct notifier_opts nopts = {0};
+        nopts.max_connections = 32;
+        notifier = notifier_new(&nopts);
+    }
     if (notifier_start(notifier) != AR_OK) {
         log_error("notify", "cannot start the notifier thread");
         goto out;

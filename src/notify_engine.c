@@ -1004,6 +1004,9 @@ struct notifier *notifier_new(const struct notifier_opts *opts)
     if (n->opts.max_connections > 0) {
         curl_multi_setopt(n->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)n->opts.max_connections);
     }
+    /* Keep finished connections for reuse (keep-alive), so a burst of notifications to one
+     * receiver does not open one connection each. */
+    curl_multi_setopt(n->multi, CURLMOPT_MAXCONNECTS, 256L);
     pthread_mutex_init(&n->lock, NULL);
     n->rng =
         (uint64_t)clock_monotonic_ns() ^ ((uint64_t)(uintptr_t)n << 17) ^ 0x9e3779b97f4a7c15ULL;
