@@ -19,13 +19,21 @@ static size_t slot_of(uint64_t fp, size_t cap)
     return (size_t)fp & (cap - 1);
 }
 
-struct alert_store *alert_store_new(void)
+struct alert_store *alert_store_new_sized(size_t expected)
 {
     struct alert_store *s = ar_calloc(1, sizeof(*s));
 
-    s->cap = 1024;
+    s->cap = 8;
+    while (s->cap * 7 < expected * 10) {
+        s->cap *= 2;
+    }
     s->slots = ar_calloc(s->cap, sizeof(*s->slots));
     return s;
+}
+
+struct alert_store *alert_store_new(void)
+{
+    return alert_store_new_sized(700);
 }
 
 void alert_store_free(struct alert_store *s)

@@ -397,7 +397,7 @@ static void put_into_route(struct dispatcher *d, const struct route *r, struct a
         g->route = r;
         g->labels = gl;
         labelset_init(&gl);
-        g->alerts = alert_store_new();
+        g->alerts = alert_store_new_sized(4); /* most groups hold a few alerts */
         g->next = d->table[h & (d->nbuckets - 1)];
         d->table[h & (d->nbuckets - 1)] = g;
         d->ngroups++;

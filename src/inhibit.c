@@ -138,7 +138,7 @@ struct inhibitor *inhibitor_new(const struct config *cfg)
     in->rules = ar_calloc(in->nrules ? in->nrules : 1, sizeof(*in->rules));
     for (size_t i = 0; i < in->nrules; i++) {
         in->rules[i].rule = cfg->inhibit_rules[i];
-        in->rules[i].sources = alert_store_new();
+        in->rules[i].sources = alert_store_new_sized(16);
         in->rules[i].nbuckets = 64;
         in->rules[i].table = ar_calloc(64, sizeof(struct bucket *));
     }

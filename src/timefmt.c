@@ -147,6 +147,13 @@ int time_parse_rfc3339(const char *s, size_t n, int64_t *out_ns, int16_t *out_of
     return AR_OK;
 }
 
+static char *put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
+}
+
 size_t time_format_rfc3339_ms(int64_t ns, int16_t offset_min, char *out)
 {
     int64_t local = ns + (int64_t)offset_min * 60 * 1000000000LL;
@@ -155,8 +162,8 @@ size_t time_format_rfc3339_ms(int64_t ns, int16_t offset_min, char *out)
     int64_t days;
     int64_t sod;
     int64_t y;
-    unsigned m, d;
-    int n;
+    unsigned m, d, ms;
+    char *p = out;
 
     if (rem < 0) {
         rem += 1000000000LL;
@@ -169,17 +176,38 @@ size_t time_format_rfc3339_ms(int64_t ns, int16_t offset_min, char *out)
         days--;
     }
     civil_from_days(days, &y, &m, &d);
-    n = snprintf(out, 32, "%04lld-%02u-%02uT%02d:%02d:%02d.%03d", (long long)y, m, d,
-                 (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (int)(rem / 1000000));
-    if (offset_min == 0) {
-        out[n++] = 'Z';
-        out[n] = '\0';
+    /* Hand-written digits: this runs three times per alert in API replies. */
+    if (y >= 0 && y <= 9999) {
+        p = put2(p, (unsigned)(y / 100));
+        p = put2(p, (unsigned)(y % 100));
     } else {
-        int a = offset_min < 0 ? -offset_min : offset_min;
-        n += snprintf(out + n, 32 - (size_t)n, "%c%02d:%02d", offset_min < 0 ? '-' : '+', a / 60,
-                      a % 60);
+        p += snprintf(p, 16, "%04lld", (long long)y);
     }
-    return (size_t)n;
+    *p++ = '-';
+    p = put2(p, m);
+    *p++ = '-';
+    p = put2(p, d);
+    *p++ = 'T';
+    p = put2(p, (unsigned)(sod / 3600));
+    *p++ = ':';
+    p = put2(p, (unsigned)(sod / 60 % 60));
+    *p++ = ':';
+    p = put2(p, (unsigned)(sod % 60));
+    *p++ = '.';
+    ms = (unsigned)(rem / 1000000);
+    *p++ = (char)('0' + ms / 100);
+    p = put2(p, ms % 100);
+    if (offset_min == 0) {
+        *p++ = 'Z';
+    } else {
+        unsigned a = (unsigned)(offset_min < 0 ? -offset_min : offset_min);
+        *p++ = offset_min < 0 ? '-' : '+';
+        p = put2(p, a / 60);
+        *p++ = ':';
+        p = put2(p, a % 60);
+    }
+    *p = '\0';
+    return (size_t)(p - out);
 }
 
 size_t time_format_rfc3339_nano(int64_t ns, int16_t offset_min, char *out)

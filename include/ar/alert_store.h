@@ -9,6 +9,8 @@
 struct alert_store;
 
 struct alert_store *alert_store_new(void);
+/* Same with room for about `expected` alerts before growing (small for group members). */
+struct alert_store *alert_store_new_sized(size_t expected);
 void alert_store_free(struct alert_store *s); /* drops every reference; accepts NULL */
 size_t alert_store_count(const struct alert_store *s);
 /* Borrowed pointer or NULL. */
