@@ -1,8 +1,13 @@
 /* Pushover notifier (COMPAT 9.13): POST https://api.pushover.net/1/messages.json with the
  * parameters form-encoded (keys sorted, as Go's url.Values.Encode): token, user, title
- * (<= 250 runes), message (<= 1024 runes, "(no details)" when empty), url (<= 512 runes),
- * url_title, priority, retry/expire in seconds, device, sound, html=1, ttl and monospace when
- * set. Retries: 5xx only. The token and user key never appear in error texts. */
+ * (<= 250 runes), message (<= 1024 runes, then trimmed, "(no details)" when empty; rendered with HTML
+ * escaping when html is set), url (<= 512 runes), url_title, priority, retry/expire in
+ * seconds, sound, html=1; device, ttl and monospace (newer fields) only when set.
+ * COMPAT: 0.25 puts the parameters in the URL query and posts an empty text/plain body
+ * (observed, tests/data/notify/chat); this builder does the same so requests are identical.
+ * The engine prints URLs with the query redacted, so token and user key never appear in
+ * error texts. Retries: 5xx only. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +50,22 @@ int notify_pushover_build(const struct notify_data *d, const void *cfg,
     tmpl_kv_set(m, "user", notify_tmpl_text(&t, user));
     title = notify_truncate_runes(notify_tmpl_text(&t, c->title), PUSHOVER_TITLE_MAX, &tr);
     tmpl_kv_set(m, "title", title);
+    t.html = c->html; /* COMPAT: only the message is rendered as HTML */
     msg = notify_truncate_runes(notify_tmpl_text(&t, c->message), PUSHOVER_MESSAGE_MAX, &tr);
-    tmpl_kv_set(m, "message", msg[0] != '\0' ? msg : "(no details)");
+    t.html = false;
+    /* COMPAT: the message is cut, then trimmed of surrounding white space (observed) */
+    const char *ms = msg;
+    size_t ml = strlen(msg);
+    while (*ms != '\0' && isspace((unsigned char)*ms)) {
+        ms++;
+        ml--;
+    }
+    while (ml > 0 && isspace((unsigned char)ms[ml - 1])) {
+        ml--;
+    }
+    char *trimmed = ar_strndup(ms, ml);
+    tmpl_kv_set(m, "message", trimmed[0] != '\0' ? trimmed : "(no details)");
+    free(trimmed);
     url = notify_truncate_runes(notify_tmpl_text(&t, c->url), PUSHOVER_URL_MAX, &tr);
     tmpl_kv_set(m, "url", url);
     tmpl_kv_set(m, "url_title", notify_tmpl_text(&t, c->url_title));
@@ -59,7 +78,10 @@ int notify_pushover_build(const struct notify_data *d, const void *cfg,
         snprintf(num, sizeof(num), "%" PRId64, (int64_t)(c->ttl_ns / AR_NS_PER_SEC));
         tmpl_kv_set(m, "ttl", num);
     }
-    tmpl_kv_set(m, "device", notify_tmpl_text(&t, c->device));
+    const char *device = notify_tmpl_text(&t, c->device);
+    if (device[0] != '\0') {
+        tmpl_kv_set(m, "device", device);
+    }
     tmpl_kv_set(m, "sound", notify_tmpl_text(&t, c->sound));
     if (c->html) {
         tmpl_kv_set(m, "html", "1");
@@ -71,7 +93,10 @@ int notify_pushover_build(const struct notify_data *d, const void *cfg,
         rc = t.rc;
         goto out;
     }
-    struct buf *b = &out->body;
+    struct buf q;
+    buf_init(&q, 0);
+    struct buf *b = &q;
+    buf_puts(b, PUSHOVER_URL "?");
     for (size_t i = 0; i < m->u.map.n; i++) {
         if (i > 0) {
             buf_putc(b, '&');
@@ -80,13 +105,9 @@ int notify_pushover_build(const struct notify_data *d, const void *cfg,
         buf_putc(b, '=');
         notify_query_escape(b, m->u.map.vals[i]->u.s.p);
     }
-    rc = buf_puts(b, "");
-    if (rc != AR_OK) {
-        ar_error_set(err, "build pushover body: %s", ar_strerror(rc));
-        goto out;
-    }
-    out->url = ar_strdup(PUSHOVER_URL);
-    out->content_type = "application/x-www-form-urlencoded";
+    out->url = buf_take(&q);
+    buf_cleanup(&q);
+    out->content_type = "text/plain";
     out->http = c->http_config;
     out->retry_429 = false;
 out:

@@ -9,7 +9,11 @@ integration 0.25 supports that takes a configurable URL pointed at a local sink 
                                Authorization and X-* headers
 The webhook integration of each receiver records the group (alerts, group labels, group
 key) so tests/unit/test_notifiers.c can rebuild the same notification data and compare
-each builder's output byte for byte. Pushover is absent: 0.25 posts to a fixed https URL.
+each builder's output byte for byte. Pushover and the PagerDuty v1 API post to fixed https
+URLs in 0.25: those integrations use http_config.proxy_url pointing at a local CONNECT proxy
+that terminates TLS with a throwaway CA made here (tls_config.ca_file), so their requests
+are recorded too (PagerDuty v1 is stored as type "pagerduty1", the receiver's second
+PagerDuty integration).
 
 Cases: the seed alert monitor_service_down (firing, then resolved), a mixed group with a
 firing and a resolved alert, and an HTML-hostile/unicode group.
@@ -19,6 +23,8 @@ Usage: python3 capture_chat.py     Only processes started here are stopped, by P
 import json
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -30,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 AM = "/usr/bin/prometheus-alertmanager"
 AM_PORT = 19393
 SINK_PORT = 19394
+PROXY_PORT = 19395
 EXTERNAL_URL = "http://am.example:9093"
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "chat")
@@ -108,7 +115,8 @@ CASES = [
           "generatorURL": "http://prometheus:9090/graph?g0.expr=up%3C1&x=<2>"}]]},
 ]
 
-TYPES = ["slack", "discord", "telegram", "webex", "pagerduty", "opsgenie", "victorops"]
+TYPES = ["slack", "discord", "telegram", "webex", "pagerduty", "opsgenie", "victorops",
+         "pushover", "pagerduty1"]
 
 
 def config():
@@ -179,6 +187,10 @@ def config():
                 "    - href: 'http://link/?a=b&c=d'",
                 "      text: link"]
         lines += [
+            "  - service_key: 'pdv1-%s-secret'" % n,
+            "    http_config: {proxy_url: 'http://127.0.0.1:%d', tls_config: {ca_file: '%s'}}"
+            % (PROXY_PORT, CA_PATH)]
+        lines += [
             "  opsgenie_configs:",
             "  - api_key: og-secret",
             "    api_url: %s/opsgenie/" % u]
@@ -207,7 +219,100 @@ def config():
             lines += [
                 "    custom_fields:",
                 "      extra: '{{ .CommonLabels.team }}'"]
+        lines += [
+            "  pushover_configs:",
+            "  - user_key: 'po-%s-user'" % n,
+            "    token: 'po-%s-token'" % n,
+            "    http_config: {proxy_url: 'http://127.0.0.1:%d', tls_config: {ca_file: '%s'}}"
+            % (PROXY_PORT, CA_PATH)]
+        if n == "hostile":
+            lines += [
+                "    html: true",
+                "    url_title: 'T <&>'",
+                "    sound: siren"]
     return "\n".join(lines) + "\n"
+
+
+# ---- CONNECT proxy terminating TLS for the fixed https endpoints --------------------------
+
+CA_PATH = "/tmp/ar-capture-chat-ca.pem"  # replaced in main() (a temp dir)
+HOSTS = {"api.pushover.net": "pushover", "events.pagerduty.com": "pagerduty1"}
+
+
+def make_certs(tmp):
+    ca_key, ca = os.path.join(tmp, "ca.key"), os.path.join(tmp, "ca.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=capture CA", "-keyout", ca_key, "-out", ca],
+                   check=True, capture_output=True)
+    key, csr, crt = [os.path.join(tmp, x) for x in ("srv.key", "srv.csr", "srv.pem")]
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=capture",
+                    "-keyout", key, "-out", csr], check=True, capture_output=True)
+    ext = os.path.join(tmp, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=" + ",".join("DNS:" + h for h in HOSTS) + "\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+                    "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", crt],
+                   check=True, capture_output=True)
+    return ca, crt, key
+
+
+def read_request(f):
+    line = f.readline().decode("latin-1").rstrip("\r\n")
+    if not line:
+        return None
+    method, path, _ = line.split(" ", 2)
+    headers = {}
+    while True:
+        h = f.readline().decode("latin-1").rstrip("\r\n")
+        if not h:
+            break
+        k, v = h.split(":", 1)
+        headers[k.strip()] = v.strip()
+    n = int(headers.get("Content-Length", "0"))
+    body = f.read(n) if n else b""
+    return method, path, headers, body
+
+
+def proxy_conn(conn, tls_ctx):
+    try:
+        f = conn.makefile("rb")
+        req = read_request(f)
+        if req is None or req[0] != "CONNECT":
+            return
+        host = req[1].split(":")[0]
+        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        tconn = tls_ctx.wrap_socket(conn, server_side=True)
+        tf = tconn.makefile("rb")
+        while True:
+            r = tconn and read_request(tf)
+            if r is None:
+                break
+            method, path, headers, body = r
+            meta = {"method": method, "path": path}
+            for h in ("Content-Type", "User-Agent", "Authorization"):
+                if headers.get(h) is not None:
+                    meta[h] = headers[h]
+            raw = path.encode() + body
+            case = next((c["name"] for c in CASES
+                         if ("-%s-" % c["name"]).encode() in raw), "?")
+            with lock:
+                received.setdefault((case, HOSTS.get(host, host)), []).append((meta, body))
+            reply = b'{"status":1,"request":"x"}'
+            tconn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                          b"Content-Length: %d\r\n\r\n" % len(reply) + reply)
+    except Exception as e:  # a capture tool: report and go on
+        print("proxy:", e, file=sys.stderr)
+    finally:
+        conn.close()
+
+
+def proxy_serve(lsock, tls_ctx):
+    while True:
+        try:
+            conn, _ = lsock.accept()
+        except OSError:
+            return
+        threading.Thread(target=proxy_conn, args=(conn, tls_ctx), daemon=True).start()
 
 
 def post(alerts):
@@ -231,9 +336,18 @@ def main():
     srv = ThreadingHTTPServer(("127.0.0.1", SINK_PORT), Sink)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     tmp = tempfile.mkdtemp()
+    global CA_PATH
+    CA_PATH, crt, key = make_certs(tmp)
+    tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls_ctx.load_cert_chain(crt, key)
+    lsock = socket.socket()
+    lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lsock.bind(("127.0.0.1", PROXY_PORT))
+    lsock.listen(16)
+    threading.Thread(target=proxy_serve, args=(lsock, tls_ctx), daemon=True).start()
     text = config()
     with open(os.path.join(HERE, "chat.yml"), "w") as f:
-        f.write(text)
+        f.write(text.replace(CA_PATH, "tls/ca.pem"))
     cfg = os.path.join(tmp, "am.yml")
     open(cfg, "w").write(text)
     os.makedirs(OUT, exist_ok=True)
