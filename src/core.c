@@ -739,6 +739,7 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
         c->opt.maintenance_interval_ns = 15LL * 60 * AR_NS_PER_SEC;
     }
     c->silences = silence_set_new();
+    silence_set_limit(c->silences, c->opt.max_silences);
     c->alerts = alert_store_new();
     c->cfg = config_ref(cfg);
     pthread_mutex_init(&c->cfg_mu, NULL);

@@ -53,6 +53,8 @@ static const struct flag_def defs[] = {
      "Seconds an idle or slow connection may stay open"},
     {"web.max-connections", K_INT, OFF(max_connections), "512",
      "Most concurrent HTTP connections"},
+    {"silences.max-silences", K_INT, OFF(max_silences), "0",
+     "Most active and pending silences (0 = unlimited); more are refused with 400"},
     {"web.rate-limit", K_INT, OFF(rate_limit), "0",
      "Requests per second allowed per client address, answered 429 beyond (0 = unlimited)"},
     {"web.rate-limit-burst", K_INT, OFF(rate_limit_burst), "100",

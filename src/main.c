@@ -217,6 +217,7 @@ static int run_daemon(struct daemon *d)
     copt.gc_interval_ns = f->gc_interval_ms * AR_NS_PER_MS;
     copt.retention_ns = f->retention_ms * AR_NS_PER_MS;
     copt.maintenance_interval_ns = f->maintenance_ms * AR_NS_PER_MS;
+    copt.max_silences = (size_t)f->max_silences;
     if (core_new(st, cfg, &copt, &d->core) != AR_OK) {
         log_error("core", "loading stored state failed: %s", store_errmsg(st));
         goto out;

@@ -23,7 +23,13 @@ struct silence_set {
     size_t n;
     size_t cap;
     uint64_t generation;
+    size_t max_silences; /* active + pending allowed; 0 = unlimited */
 };
+
+void silence_set_limit(struct silence_set *set, size_t max_silences)
+{
+    set->max_silences = max_silences;
+}
 
 void silence_free(struct silence *s)
 {
@@ -439,6 +445,20 @@ int silence_set_upsert(struct silence_set *set, const struct silence_request *re
     if (build_matchers(req, &ml, err) != AR_OK) {
         matcher_list_cleanup(&ml);
         return AR_EINVAL;
+    }
+    if (!in_place && set->max_silences > 0) {
+        /* Limit on silences that can still mute (active and pending), as newest
+         * Alertmanager's --silences.max-silences: a flood of silences is refused. */
+        size_t live = 0;
+        for (size_t i = 0; i < set->n; i++) {
+            live += silence_state_at(set->v[i], now_ns) != SILENCE_EXPIRED;
+        }
+        if (live + 1 > set->max_silences) {
+            ar_error_set(err, "exceeded maximum number of silences: %zu (limit: %zu)", live + 1,
+                         set->max_silences);
+            matcher_list_cleanup(&ml);
+            return AR_EINVAL;
+        }
     }
     if (in_place) {
         s = prev;

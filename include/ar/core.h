@@ -20,6 +20,7 @@ struct core_options {
     const char *external_url;        /* shown in notifications */
     int64_t retention_ns;            /* --data.retention: expired silences, nflog entries */
     int64_t maintenance_interval_ns; /* --data.maintenance-interval */
+    size_t max_silences;             /* --silences.max-silences, 0 = unlimited */
 };
 
 /* Loads the stored alerts into memory. Takes a reference to cfg; st must outlive core. */

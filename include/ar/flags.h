@@ -28,6 +28,7 @@ struct flags {
     int64_t read_timeout_s;      /* --web.read-timeout (seconds) */
     int64_t max_connections;     /* --web.max-connections */
     int64_t rate_limit;          /* --web.rate-limit: requests/s per client, 0 = off */
+    int64_t max_silences;        /* --silences.max-silences */
     int64_t rate_limit_burst;    /* --web.rate-limit-burst */
     bool show_version;
     bool show_help;

@@ -54,6 +54,9 @@ void silence_request_cleanup(struct silence_request *r);
 struct silence_set;
 
 struct silence_set *silence_set_new(void);
+/* At most max_silences active + pending silences (0 = unlimited); creating one more fails
+ * with AR_EINVAL and `exceeded maximum number of silences: N (limit: M)`. */
+void silence_set_limit(struct silence_set *set, size_t max_silences);
 void silence_set_free(struct silence_set *set); /* accepts NULL */
 /* Loads the stored silences (at start, before the core thread runs). */
 int silence_set_load(struct silence_set *set, struct store *st);

@@ -195,5 +195,49 @@ def template_cli(ctx):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def silence(matchers, comment="t"):
+    now = time.time()
+    return {"matchers": matchers,
+            "startsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 1)),
+            "endsAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 3600)),
+            "createdBy": "e2e", "comment": comment}
+
+
+@suite.case("hostile-regex-bounded")
+def hostile_regex(ctx):
+    """Catastrophic-backtracking patterns in a silence and in API filters: with RE2
+    semantics (Alertmanager) they are linear; alertrouter's PCRE2 translation runs under match
+    limits, so reads stay fast and the server stays responsive."""
+    srv = ctx.server()
+    evil = "a" * 40 + "!"
+    srv.post_ok([alert({"alertname": evil, "job": "x"})])
+    st = srv.post_json("/api/v2/silences",
+                       silence([{"name": "alertname", "value": "(a+)+$", "isRegex": True}]))[0]
+    eq(st, 200, "silence with a nested-quantifier regex accepted")
+    t0 = time.monotonic()
+    alerts = srv.alerts()
+    eq(len(alerts), 1, "alerts listed")
+    st, _, body = srv.get("/api/v2/alerts", {"filter": 'alertname=~"(a|aa)+(b|c)"'})
+    eq(st, 200, "filter with an exponential-backtracking pattern")
+    st, _, body = srv.get("/api/v2/alerts/groups", {"filter": 'job=~"((x*)*)*y"'})
+    eq(st, 200, "groups filter")
+    elapsed = time.monotonic() - t0
+    check(elapsed < 10, "hostile regexes took %.1fs" % elapsed)
+    eq(srv.get("/-/healthy")[0], 200, "still healthy")
+
+
+@suite.case("max-silences", only="alertrouter")
+def max_silences(ctx):
+    srv = ctx.server(args=["--silences.max-silences=2"])
+    for i in range(2):
+        st = srv.post_json("/api/v2/silences", silence(
+            [{"name": "alertname", "value": "a%d" % i, "isRegex": False}]))[0]
+        eq(st, 200, "silence %d" % i)
+    st, _, body = srv.post_json("/api/v2/silences", silence(
+        [{"name": "alertname", "value": "a3", "isRegex": False}]))
+    eq(st, 400, "third silence refused")
+    eq(json.loads(body), "exceeded maximum number of silences: 3 (limit: 2)", "message")
+
+
 if __name__ == "__main__":
     suite.main()
