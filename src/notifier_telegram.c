@@ -75,6 +75,9 @@ int notify_telegram_build(const struct notify_data *d, const void *cfg,
     buf_printf(&u, "%s/bot%s/sendMessage", c->api_url != NULL ? c->api_url : "", token);
     out->url = buf_take(&u);
     buf_cleanup(&u);
+    /* COMPAT: 0.25's Telegram client sends Go's default User-Agent (observed); curl uses a
+     * custom header in place of its own */
+    notify_request_add_header(out, "User-Agent", "Go-http-client/1.1");
     out->http = c->http_config;
     out->retry_429 = true;
 out:

@@ -212,6 +212,13 @@ static void test_goldens(void)
                 CHECK_STR(req.content_type,
                           json_string_value(json_object_get(meta, "Content-Type")));
                 CHECK_STR(url_path(req.url), json_string_value(json_object_get(meta, "path")));
+                const char *ua = header_of(&req, "User-Agent");
+                if (ua != NULL) { /* otherwise the engine's default, Alertmanager/0.25.0 */
+                    CHECK_STR(ua, json_string_value(json_object_get(meta, "User-Agent")));
+                } else {
+                    CHECK_STR("Alertmanager/0.25.0",
+                              json_string_value(json_object_get(meta, "User-Agent")));
+                }
                 const char *auth = json_string_value(json_object_get(meta, "Authorization"));
                 if (auth != NULL && in->type == INTEGRATION_OPSGENIE) {
                     CHECK_STR(header_of(&req, "Authorization"), auth);
