@@ -140,6 +140,8 @@ struct core {
     bool started;
     size_t count;     /* alerts in memory, for metrics (written by core thread) */
     uint64_t commits; /* successful commits */
+    uint64_t commit_ns_sum;                    /* total commit latency */
+    uint64_t commit_bucket[CORE_COMMIT_BUCKETS]; /* cumulative histogram */
 
     /* alert_log bookkeeping (core thread) */
     int64_t next_seq;        /* next alert_log sequence number */
@@ -352,7 +354,14 @@ static void *writer_main(void *arg)
                           store_errmsg(c->store));
                 store_rollback(c->store);
             } else {
+                int64_t took = clock_monotonic_ns() - t0;
                 __atomic_add_fetch(&c->commits, 1, __ATOMIC_RELAXED);
+                __atomic_add_fetch(&c->commit_ns_sum, (uint64_t)took, __ATOMIC_RELAXED);
+                for (int k = 0; k < CORE_COMMIT_BUCKETS; k++) {
+                    if (took <= core_commit_bounds_ns[k]) {
+                        __atomic_add_fetch(&c->commit_bucket[k], 1, __ATOMIC_RELAXED);
+                    }
+                }
                 log_debug("store", "committed %zu changes in %.3f ms", all->nops,
                           (double)(clock_monotonic_ns() - t0) / 1e6);
             }
@@ -1015,6 +1024,18 @@ size_t core_alert_count(struct core *c)
 uint64_t core_commits(struct core *c)
 {
     return __atomic_load_n(&c->commits, __ATOMIC_RELAXED);
+}
+
+const int64_t core_commit_bounds_ns[CORE_COMMIT_BUCKETS] = {
+    100000, 500000, 1000000, 5000000, 10000000, 50000000, 100000000, 1000000000};
+
+void core_commit_latency(struct core *c, uint64_t buckets[CORE_COMMIT_BUCKETS],
+                         uint64_t *sum_ns)
+{
+    for (int k = 0; k < CORE_COMMIT_BUCKETS; k++) {
+        buckets[k] = __atomic_load_n(&c->commit_bucket[k], __ATOMIC_RELAXED);
+    }
+    *sum_ns = __atomic_load_n(&c->commit_ns_sum, __ATOMIC_RELAXED);
 }
 
 static int stats_fn(struct core_txn *txn, void *arg)

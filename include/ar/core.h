@@ -91,6 +91,12 @@ struct core_stats {
 };
 void core_stats(struct core *c, struct core_stats *out);
 
+/* Commit latency histogram (cumulative buckets, upper bounds in ns). */
+#define CORE_COMMIT_BUCKETS 8
+extern const int64_t core_commit_bounds_ns[CORE_COMMIT_BUCKETS];
+void core_commit_latency(struct core *c, uint64_t buckets[CORE_COMMIT_BUCKETS],
+                         uint64_t *sum_ns);
+
 /* Counters for metrics. */
 size_t core_alert_count(struct core *c);
 uint64_t core_commits(struct core *c);
