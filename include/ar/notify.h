@@ -5,7 +5,10 @@
  * concurrently without a thread each.
  *
  * Payloads are built per integration type behind a small table (notify_build_request), so
- * adding a notifier means adding one builder. Webhook lives in notifier_webhook.c.
+ * adding a notifier means adding one builder. Webhook lives in notifier_webhook.c, the
+ * chat/HTTP integrations in notifier_<type>.c; their templated fields are rendered with the
+ * configuration's template set (config->tmpl) against one template Data per send
+ * (notify_tmpl.c).
  *
  * Secrets (URL userinfo and query strings, passwords, tokens) never appear in error texts
  * or logs: URLs are redacted with notify_redact_url before being printed.

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Chat/HTTP integrations (COMPAT 9.3-9.13): a configuration with Slack, Discord,
 Telegram, PagerDuty, Opsgenie, Webex and VictorOps pointed at local sinks, the seed alert
-posted, and what alertrouter sends compared request by request (method, path, Content-Type, Authorization,
-User-Agent, body bytes) with what the real Alertmanager 0.25 sends for the same
-configuration. Nothing needs normalising: both servers use the same --web.external-url and
-the alert has fixed times, so links, keys and texts match. Microsoft
-Teams (0.26+, unknown to 0.25) is checked against the COMPAT 9.4 body on alertrouter."""
+posted, and what alertrouter sends compared request by request (method, path,
+Content-Type, Authorization, User-Agent, body bytes) with what the real Alertmanager 0.25
+sends for the same configuration. Nothing needs normalising: both servers use the same
+--web.external-url and the alert has fixed times, so links, keys and texts match.
+Microsoft Teams (0.26+, unknown to 0.25) is checked against the COMPAT 9.4 body on
+alertrouter."""
 
 import http.server
 import json
