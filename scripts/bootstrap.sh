@@ -9,7 +9,7 @@ pkgs=(
   libyaml-dev libpcre2-dev libyajl-dev libssl-dev
   python3 python3-aiosmtpd
   prometheus-alertmanager prometheus
-  valgrind
+  valgrind clang libclang-rt-14-dev man-db
   openssl curl apache2-utils
 )
 missing=()

@@ -282,6 +282,8 @@ static struct web_config *tls_lookup(void *session_ptr)
 }
 
 /* MHD's messages on HTTPS listeners are mostly about clients failing handshakes: debug. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
