@@ -77,6 +77,8 @@ struct notifier {
     struct notify_metrics metrics;
     /* loop thread only */
     struct notify_job_priv *active;
+    size_t nactive;                                      /* jobs in the active list */
+    struct notify_job_priv *backlog_head, *backlog_tail; /* admitted when room frees up */
     uint64_t rng;
     struct email_pool *email; /* INTEGRATION_EMAIL jobs (notifier_email.c) */
 };
@@ -188,6 +190,9 @@ static void job_finish(struct notifier *n, struct notify_job_priv *p, bool ok, c
         curl_multi_remove_handle(n->multi, p->easy);
         curl_easy_cleanup(p->easy);
         p->easy = NULL;
+    }
+    if (p->prev != NULL || n->active == p) {
+        n->nactive--;
     }
     if (p->prev != NULL) {
         p->prev->next = p->next;
@@ -868,10 +873,19 @@ static void cancel_all(struct notifier *n)
         job_finish(n, q, false, "notification canceled");
         q = next;
     }
+    while (n->backlog_head != NULL) {
+        struct notify_job_priv *b = n->backlog_head;
+        n->backlog_head = b->next;
+        b->next = NULL;
+        job_finish(n, b, false, "notification canceled");
+    }
+    n->backlog_tail = NULL;
     while (n->active != NULL) {
         job_finish(n, n->active, false, "notification canceled");
     }
 }
+
+#define MAX_ACTIVE 256
 
 static void *loop_main(void *arg)
 {
@@ -894,16 +908,35 @@ static void *loop_main(void *arg)
         stopping = n->stopping;
         pthread_mutex_unlock(&n->lock);
         now = clock_monotonic_ns();
+        /* Admission: at most MAX_ACTIVE jobs are being sent or waiting to retry; the rest
+         * wait in order. libcurl's per-handle bookkeeping and the timer scan below are linear
+         * in the active jobs, so a 10k-group fan-out must not add 10k handles at once. */
         while (incoming != NULL) {
             struct notify_job_priv *p = incoming;
 
             incoming = p->next;
+            p->next = NULL;
+            if (n->backlog_tail != NULL) {
+                n->backlog_tail->next = p;
+            } else {
+                n->backlog_head = p;
+            }
+            n->backlog_tail = p;
+        }
+        while (n->backlog_head != NULL && n->nactive < MAX_ACTIVE && !stopping) {
+            struct notify_job_priv *p = n->backlog_head;
+
+            n->backlog_head = p->next;
+            if (n->backlog_head == NULL) {
+                n->backlog_tail = NULL;
+            }
             p->next = n->active;
             p->prev = NULL;
             if (n->active != NULL) {
                 n->active->prev = p;
             }
             n->active = p;
+            n->nactive++;
             job_begin(n, p, now);
         }
         if (stopping) {
@@ -970,6 +1003,9 @@ static void *loop_main(void *arg)
         curl_multi_timeout(n->multi, &curl_ms);
         if (curl_ms >= 0 && curl_ms < timeout_ms) {
             timeout_ms = (int)curl_ms;
+        }
+        if (n->backlog_head != NULL && n->nactive < MAX_ACTIVE) {
+            timeout_ms = 0; /* room freed this turn: admit the backlog at once */
         }
         if (timeout_ms > 0) {
             curl_multi_poll(n->multi, NULL, 0, timeout_ms, NULL);
