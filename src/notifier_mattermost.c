@@ -1,11 +1,17 @@
 /* Mattermost notifier (COMPAT 9.8, newest 0.30+; 0.25 lacks it): incoming-webhook POST of
- * text, channel, username, icons, attachments, type, props and priority, empty fields
- * omitted. Without configured attachments one attachment is built from the top-level
- * fields (title, link, color, fallback, text, ...). Retries: 5xx only. */
+ * text (always present, <= 16383 runes), channel, username, icons, attachments, type, props
+ * and priority, other empty fields omitted. Without configured attachments one attachment
+ * is built from the top-level fields (fallback, color, pretext, author, title, link, fields,
+ * images, footer). The priority is lower-cased; an unknown one becomes "standard",
+ * requested_ack needs a non-standard priority and persistent_notifications "urgent".
+ * Retries: 5xx only. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ar/notify.h"
+
+#define MATTERMOST_TEXT_MAX 16383
 
 struct mm_ctx {
     struct buf *b;
@@ -91,15 +97,17 @@ int notify_mattermost_build(const struct notify_data *d, const void *cfg,
     struct buf *b = &out->body;
     struct mm_ctx m = {b, true};
     bool own = c->attachments.n > 0;
-    if (own) {
-        put(&m, "text", notify_tmpl_text(&t, c->text));
-    }
+    bool tr;
+    char *text = notify_truncate_runes(notify_tmpl_text(&t, c->text), MATTERMOST_TEXT_MAX, &tr);
+    buf_puts(b, "{\"text\":");
+    notify_json_str(b, text);
+    free(text);
+    m.first = false;
     put(&m, "channel", notify_tmpl_text(&t, c->channel));
     put(&m, "username", notify_tmpl_text(&t, c->username));
     put(&m, "icon_url", notify_tmpl_text(&t, c->icon_url));
     put(&m, "icon_emoji", notify_tmpl_text(&t, c->icon_emoji));
-    buf_puts(b, m.first ? "{\"attachments\":[" : ",\"attachments\":[");
-    m.first = false;
+    buf_puts(b, ",\"attachments\":[");
     if (own) {
         for (size_t i = 0; i < c->attachments.n; i++) {
             if (i > 0) {
@@ -108,11 +116,11 @@ int notify_mattermost_build(const struct notify_data *d, const void *cfg,
             put_attachment(b, &t, c->attachments.v[i]);
         }
     } else {
+        /* the text is sent at the top level, so the built attachment leaves it out */
         struct mattermost_attachment a = {
             .fallback = c->fallback,
             .color = c->color,
             .pretext = c->pretext,
-            .text = c->text,
             .author_name = c->author_name,
             .author_link = c->author_link,
             .author_icon = c->author_icon,
@@ -136,12 +144,24 @@ int notify_mattermost_build(const struct notify_data *d, const void *cfg,
     }
     if (c->priority != NULL && c->priority->priority != NULL &&
         c->priority->priority[0] != '\0') {
+        char prio[16];
+        const char *p = notify_tmpl_text(&t, c->priority->priority);
+        size_t i = 0;
+
+        for (; p[i] != '\0' && i + 1 < sizeof(prio); i++) {
+            prio[i] = (char)((p[i] >= 'A' && p[i] <= 'Z') ? p[i] - 'A' + 'a' : p[i]);
+        }
+        prio[i] = '\0';
+        if (p[i] != '\0' || (strcmp(prio, "urgent") != 0 && strcmp(prio, "important") != 0 &&
+                              strcmp(prio, "standard") != 0)) {
+            snprintf(prio, sizeof(prio), "standard");
+        }
         buf_puts(b, ",\"priority\":{\"priority\":");
-        notify_json_str(b, c->priority->priority);
-        if (c->priority->requested_ack) {
+        notify_json_str(b, prio);
+        if (c->priority->requested_ack && strcmp(prio, "standard") != 0) {
             buf_puts(b, ",\"requested_ack\":true");
         }
-        if (c->priority->persistent_notifications) {
+        if (c->priority->persistent_notifications && strcmp(prio, "urgent") == 0) {
             buf_puts(b, ",\"persistent_notifications\":true");
         }
         buf_putc(b, '}');

@@ -400,7 +400,11 @@ static void test_newest_integrations(void)
                "  mattermost_configs:\n"
                "  - webhook_url: http://127.0.0.1:1/hooks/secret\n"
                "    channel: ops\n"
-               "    text: 'short'\n");
+               "    text: 'short'\n"
+               "    priority: {priority: Urgent, requested_ack: true,"
+               " persistent_notifications: true}\n"
+               "  - webhook_url: http://127.0.0.1:1/hooks/secret\n"
+               "    priority: {priority: bogus, requested_ack: true}\n");
     CHECK(cfg != NULL);
     if (cfg == NULL) {
         return;
@@ -408,12 +412,19 @@ static void test_newest_integrations(void)
     d = seed_data(cfg, false);
     CHECK_INT(build_first(d, &req, &err), AR_OK);
     CHECK_STR(buf_str(&req.body),
-              "{\"channel\":\"ops\",\"username\":\"Alertmanager\",\"attachments\":[{"
+              "{\"text\":\"short\",\"channel\":\"ops\",\"username\":\"Alertmanager\","
+              "\"attachments\":[{"
               "\"fallback\":\"[FIRING:1] monitor_service_down (cadvisor:8080 cadvisor "
               "docker-host-alpha critical) | http://am.example:9093/#/alerts?receiver=team\","
-              "\"color\":\"danger\",\"text\":\"short\",\"title\":\"[FIRING:1] "
+              "\"color\":\"danger\",\"title\":\"[FIRING:1] "
               "monitor_service_down (cadvisor:8080 cadvisor docker-host-alpha critical)\","
-              "\"title_link\":\"http://am.example:9093/#/alerts?receiver=team\"}]}\n");
+              "\"title_link\":\"http://am.example:9093/#/alerts?receiver=team\"}],"
+              "\"priority\":{\"priority\":\"urgent\",\"requested_ack\":true,"
+              "\"persistent_notifications\":true}}\n");
+    notify_request_cleanup(&req);
+    notify_request_init(&req);
+    CHECK_INT(notify_build_request(d, &d->receiver->integrations[1], &req, &err), AR_OK);
+    CHECK(strstr(buf_str(&req.body), ",\"priority\":{\"priority\":\"standard\"}}\n") != NULL);
     notify_request_cleanup(&req);
     notify_data_unref(d);
     config_unref(cfg);
