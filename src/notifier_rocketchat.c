@@ -1,13 +1,16 @@
 /* Rocket.Chat notifier (COMPAT 9.8, newest 0.28+; 0.25 lacks it): POST
  * <api_url>/api/v1/chat.postMessage with X-Auth-Token (token) and X-User-Id (token_id)
- * headers; body channel, emoji, avatar and one attachment (title, link, text, color —
- * red firing / green resolved by default — fields, actions, images). Retries: 5xx only.
+ * headers; body channel, emoji, avatar and one attachment (title <= 1024 runes, link, text,
+ * images, color — red firing / green resolved by default — fields, button actions), empty
+ * fields omitted. A template error fails the send. Retries: 5xx only.
  * Not yet: a 2xx reply with "success":false is taken as success (the engine does not read
  * reply bodies). Tokens never appear in error texts. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ar/notify.h"
+
+#define ROCKETCHAT_TITLE_MAX 1024
 
 struct rc_ctx {
     struct buf *b;
@@ -51,27 +54,27 @@ int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
     put(&m, "avatar", notify_tmpl_text(&t, c->icon_url));
     buf_puts(b, m.first ? "{\"attachments\":[" : ",\"attachments\":[");
     struct rc_ctx a = {b, true};
-    put(&a, "title", notify_tmpl_text(&t, c->title));
+    bool tr;
+    char *title = notify_truncate_runes(notify_tmpl_text(&t, c->title), ROCKETCHAT_TITLE_MAX, &tr);
+    put(&a, "title", title);
+    free(title);
     put(&a, "title_link", notify_tmpl_text(&t, c->title_link));
     put(&a, "text", notify_tmpl_text(&t, c->text));
-    const char *color = notify_tmpl_text(&t, c->color);
-    if (color[0] == '\0') {
-        color = notify_data_has_firing(d) ? "red" : "green";
-    }
-    put(&a, "color", color);
+    put(&a, "image_url", notify_tmpl_text(&t, c->image_url));
+    put(&a, "thumb_url", notify_tmpl_text(&t, c->thumb_url));
+    put(&a, "color", notify_tmpl_text(&t, c->color));
     if (c->fields.n > 0) {
         buf_puts(b, a.first ? "{\"fields\":[" : ",\"fields\":[");
         a.first = false;
         for (size_t i = 0; i < c->fields.n; i++) {
             const struct rocketchat_field *f = c->fields.v[i];
             bool is_short = f->short_ >= 0 ? f->short_ != 0 : c->short_fields;
-            struct rc_ctx fm = {b, true};
+            struct rc_ctx fm = {b, false};
 
             if (i > 0) {
                 buf_putc(b, ',');
             }
             buf_puts(b, is_short ? "{\"short\":true" : "{\"short\":false");
-            fm.first = false;
             put(&fm, "title", notify_tmpl_text(&t, f->title));
             put(&fm, "value", notify_tmpl_text(&t, f->value));
             buf_putc(b, '}');
@@ -83,21 +86,21 @@ int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
         a.first = false;
         for (size_t i = 0; i < c->actions.n; i++) {
             const struct rocketchat_action *ac = c->actions.v[i];
-            struct rc_ctx am = {b, true};
+            struct rc_ctx am = {b, false};
 
             if (i > 0) {
                 buf_putc(b, ',');
             }
-            put(&am, "type", "button");
+            /* only buttons exist; the two flags are always written */
+            buf_puts(b, "{\"type\":\"button\"");
             put(&am, "text", notify_tmpl_text(&t, ac->text));
             put(&am, "url", notify_tmpl_text(&t, ac->url));
+            buf_puts(b, ",\"is_webview\":false");
             put(&am, "msg", notify_tmpl_text(&t, ac->msg));
-            buf_puts(b, am.first ? "{}" : "}");
+            buf_puts(b, ",\"msg_in_chat_window\":false}");
         }
         buf_putc(b, ']');
     }
-    put(&a, "image_url", notify_tmpl_text(&t, c->image_url));
-    put(&a, "thumb_url", notify_tmpl_text(&t, c->thumb_url));
     buf_puts(b, a.first ? "{}]" : "}]");
     rc = buf_puts(b, "}\n");
     if (t.rc != AR_OK) {
@@ -111,7 +114,13 @@ int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
     }
     struct buf u;
     buf_init(&u, 0);
-    buf_printf(&u, "%s/api/v1/chat.postMessage", c->api_url != NULL ? c->api_url : "");
+    const char *base = c->api_url != NULL ? c->api_url : "";
+    size_t blen = strlen(base);
+    while (blen > 0 && base[blen - 1] == '/') {
+        blen--;
+    }
+    buf_append(&u, base, blen);
+    buf_puts(&u, "/api/v1/chat.postMessage");
     out->url = buf_take(&u);
     buf_cleanup(&u);
     notify_request_add_header(out, "X-Auth-Token", token);

@@ -370,7 +370,13 @@ static void test_newest_integrations(void)
                "  - api_url: http://127.0.0.1:1\n"
                "    token: rc-secret-token\n"
                "    token_id: rc-user\n"
-               "    channel: '#ops'\n");
+               "    channel: '#ops'\n"
+               "  - api_url: http://127.0.0.1:1/\n"
+               "    token: t\n"
+               "    token_id: u\n"
+               "    short_fields: true\n"
+               "    fields: [{title: a, value: '{{ .Status }}'}, {title: b, value: c, short: false}]\n"
+               "    actions: [{text: Go, url: 'http://x/?a=1&b=2'}]\n");
     CHECK(cfg != NULL);
     if (cfg == NULL) {
         return;
@@ -390,6 +396,15 @@ static void test_newest_integrations(void)
     d = seed_data(cfg, true);
     CHECK_INT(build_first(d, &req, &err), AR_OK);
     CHECK(strstr(buf_str(&req.body), "\"color\":\"green\"") != NULL);
+    notify_request_cleanup(&req);
+    notify_request_init(&req);
+    CHECK_INT(notify_build_request(d, &d->receiver->integrations[1], &req, &err), AR_OK);
+    CHECK_STR(req.url, "http://127.0.0.1:1/api/v1/chat.postMessage");
+    CHECK(strstr(buf_str(&req.body),
+                 "\"color\":\"green\",\"fields\":[{\"short\":true,\"title\":\"a\",\"value\":"
+                 "\"resolved\"},{\"short\":false,\"title\":\"b\",\"value\":\"c\"}],\"actions\":[{"
+                 "\"type\":\"button\",\"text\":\"Go\",\"url\":\"http://x/?a=1\\u0026b=2\","
+                 "\"is_webview\":false,\"msg_in_chat_window\":false}]}]}\n") != NULL);
     notify_request_cleanup(&req);
     notify_data_unref(d);
     config_unref(cfg);
