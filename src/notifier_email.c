@@ -11,7 +11,8 @@
  * next wake time. A stop cancels waiting jobs at once; attempts in progress end by their
  * timeouts (at most EMAIL_ATTEMPT_MAX_MS). Cost: O(jobs) per pick; email volume is small.
  *
- * Known limits: libesmtp cannot do implicit TLS (port 465 / force_implicit_tls): such sends
+ * Known limits: STARTTLS negotiates TLS 1.2 at most unless tls_config asks for 1.3 (see
+ * tls_ctx_new). libesmtp cannot do implicit TLS (port 465 / force_implicit_tls): such sends
  * fail with a clear final error. libesmtp picks the AUTH mechanism in the server's order among
  * CRAM-MD5, PLAIN and LOGIN; the credentials offered are the secret for CRAM-MD5 and the
  * password otherwise. */
@@ -466,60 +467,6 @@ static void free_addresses(char **v, size_t n)
 
 /* ---- templates -------------------------------------------------------------------------- */
 
-/* Template Data of d (COMPAT 8.2). Local until the shared notify_data helper lands. */
-static struct tmpl_value *email_tmpl_data(const struct notify_data *d)
-{
-    struct tmpl_value *data = tmpl_data_new(d->receiver_name, true, d->external_url);
-
-    for (size_t i = 0; i < d->nalerts; i++) {
-        const struct alert *a = d->alerts[i];
-        char fp[17];
-        struct tmpl_value *ta;
-        int64_t es = TMPL_ZERO_TIME_SEC;
-        int32_t en = 0;
-
-        fingerprint_format(a->fp, fp);
-        if (d->resolved[i]) {
-            es = a->ends_at / AR_NS_PER_SEC;
-            en = (int32_t)(a->ends_at % AR_NS_PER_SEC);
-        }
-        ta = tmpl_alert_new(d->resolved[i] ? "resolved" : "firing", a->starts_at / AR_NS_PER_SEC,
-                            (int32_t)(a->starts_at % AR_NS_PER_SEC), es, en,
-                            a->generator_url != NULL ? a->generator_url : "", fp);
-        for (size_t l = 0; l < a->labels.n; l++) {
-            tmpl_kv_set(tmpl_alert_labels(ta), a->labels.v[l].name, a->labels.v[l].value);
-        }
-        for (size_t l = 0; l < a->annotations.n; l++) {
-            tmpl_kv_set(tmpl_alert_annotations(ta), a->annotations.v[l].name,
-                        a->annotations.v[l].value);
-        }
-        tmpl_data_add_alert_take(data, ta);
-    }
-    for (size_t l = 0; l < d->group_labels.n; l++) {
-        tmpl_kv_set(tmpl_data_group_labels(data), d->group_labels.v[l].name,
-                    d->group_labels.v[l].value);
-    }
-    tmpl_data_finish(data, true);
-    return data;
-}
-
-/* Built-in templates plus the config's files. Local until the per-config set lands. */
-static int email_tmpl_set(const struct notify_data *d, struct tmpl_set **out, struct ar_error *err)
-{
-    struct tmpl_set *set = tmpl_set_new();
-    int rc = tmpl_set_load_defaults(set, err);
-
-    for (size_t i = 0; rc == AR_OK && d->cfg != NULL && i < d->cfg->templates.n; i++) {
-        rc = tmpl_set_parse_glob(set, d->cfg->templates.v[i], err);
-    }
-    if (rc != AR_OK) {
-        tmpl_set_free(set);
-        return rc;
-    }
-    *out = set;
-    return AR_OK;
-}
-
 void email_rendered_cleanup(struct email_rendered *r)
 {
     if (r == NULL) {
@@ -540,22 +487,18 @@ void email_rendered_cleanup(struct email_rendered *r)
 int email_render(const struct notify_data *d, const struct email_config *ec,
                  struct email_rendered *out, struct ar_error *err)
 {
-    struct tmpl_set *set = NULL;
-    struct tmpl_value *data;
+    /* the config's template set (built-in ones without a config), shared helpers */
+    struct tmpl_value *data = notify_tmpl_data(d);
     struct email_rendered r;
-    int rc = email_tmpl_set(d, &set, err);
+    int rc;
 
-    if (rc != AR_OK) {
-        return rc;
-    }
     memset(&r, 0, sizeof(r));
-    data = email_tmpl_data(d);
-    rc = tmpl_render(set, ec->from != NULL ? ec->from : "", TMPL_TEXT, data, &r.from, err);
+    rc = notify_render(d, data, ec->from != NULL ? ec->from : "", false, &r.from, err);
     if (rc != AR_OK) {
         ar_error_prefix(err, "execute 'from' template: ");
         goto out;
     }
-    rc = tmpl_render(set, ec->to != NULL ? ec->to : "", TMPL_TEXT, data, &r.to, err);
+    rc = notify_render(d, data, ec->to != NULL ? ec->to : "", false, &r.to, err);
     if (rc != AR_OK) {
         ar_error_prefix(err, "execute 'to' template: ");
         goto out;
@@ -564,8 +507,7 @@ int email_render(const struct notify_data *d, const struct email_config *ec,
     for (size_t i = 0; i < ec->headers.n; i++) {
         char *v = NULL;
 
-        rc = tmpl_render(set, ec->headers.values[i] != NULL ? ec->headers.values[i] : "",
-                         TMPL_TEXT, data, &v, err);
+        rc = notify_render(d, data, ec->headers.values[i], false, &v, err);
         if (rc != AR_OK) {
             ar_error_prefix(err, "execute \"%s\" header template: ", ec->headers.keys[i]);
             goto out;
@@ -575,14 +517,14 @@ int email_render(const struct notify_data *d, const struct email_config *ec,
         r.nheaders++;
     }
     if (ec->text != NULL && ec->text[0] != '\0') {
-        rc = tmpl_render(set, ec->text, TMPL_TEXT, data, &r.text, err);
+        rc = notify_render(d, data, ec->text, false, &r.text, err);
         if (rc != AR_OK) {
             ar_error_prefix(err, "execute text template: ");
             goto out;
         }
     }
     if (ec->html != NULL && ec->html[0] != '\0') {
-        rc = tmpl_render(set, ec->html, TMPL_HTML, data, &r.html, err);
+        rc = notify_render(d, data, ec->html, true, &r.html, err);
         if (rc != AR_OK) {
             ar_error_prefix(err, "execute html template: ");
             goto out;
@@ -593,7 +535,6 @@ int email_render(const struct notify_data *d, const struct email_config *ec,
 out:
     email_rendered_cleanup(&r);
     tmpl_value_unref(data);
-    tmpl_set_free(set);
     return rc;
 }
 
@@ -632,8 +573,13 @@ static void smtp_event(smtp_session_t session, int event_no, void *arg, ...)
         *ok = st->ec->tls_config.insecure_skip_verify ? 1 : 0;
         st->tls_bad_cert = *ok == 0;
         break;
-    case SMTP_EV_NO_PEER_CERTIFICATE:
     case SMTP_EV_WRONG_PEER_CERTIFICATE:
+        /* libesmtp's own name check knows no IP SANs; OpenSSL already checked the name
+         * (X509_VERIFY_PARAM in tls_ctx_new) as Go does, or verification is off */
+        ok = va_arg(ap, int *);
+        *ok = 1;
+        break;
+    case SMTP_EV_NO_PEER_CERTIFICATE:
         ok = va_arg(ap, int *);
         *ok = st->ec->tls_config.insecure_skip_verify ? 1 : 0;
         st->tls_bad_cert = *ok == 0;
@@ -707,19 +653,73 @@ static int smtp_interact(auth_client_request_t req, char **result, int fields, v
     return 1;
 }
 
-static SSL_CTX *tls_ctx_new(const struct tls_config *tc, struct ar_error *err)
+static int tls_version_of(const char *v)
+{
+    if (v == NULL || v[0] == '\0') {
+        return 0;
+    }
+    if (strcmp(v, "TLS10") == 0) {
+        return TLS1_VERSION;
+    }
+    if (strcmp(v, "TLS11") == 0) {
+        return TLS1_1_VERSION;
+    }
+    if (strcmp(v, "TLS12") == 0) {
+        return TLS1_2_VERSION;
+    }
+    if (strcmp(v, "TLS13") == 0) {
+        return TLS1_3_VERSION;
+    }
+    return 0;
+}
+
+/* TLS context for STARTTLS: verification of the chain and of the server name (tls_config
+ * server_name, else the smarthost host; an IP matches IP SANs) as Go's crypto/tls. */
+static SSL_CTX *tls_ctx_new(const struct tls_config *tc, const char *smarthost,
+                            struct ar_error *err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    char host[256];
 
     if (ctx == NULL) {
         ar_error_set(err, "parse TLS configuration: cannot create TLS context");
         return NULL;
     }
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    /* COMPAT deviation: TLS 1.2 at most unless max_version/min_version asks for 1.3.
+     * libesmtp 1.1 stalls after a TLS 1.3 handshake when the server's session tickets
+     * arrive late (it waits for its read timeout before sending EHLO). */
+    {
+        int lo = tls_version_of(tc->min_version);
+        int hi = tls_version_of(tc->max_version);
+
+        SSL_CTX_set_min_proto_version(ctx, lo != 0 ? lo : TLS1_2_VERSION);
+        if (hi == 0) {
+            hi = lo == TLS1_3_VERSION ? TLS1_3_VERSION : TLS1_2_VERSION;
+        }
+        SSL_CTX_set_max_proto_version(ctx, hi);
+    }
     if (tc->insecure_skip_verify) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
     } else {
+        X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(ctx);
+        const char *colon;
+
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+        if (tc->server_name != NULL && tc->server_name[0] != '\0') {
+            snprintf(host, sizeof(host), "%s", tc->server_name);
+        } else {
+            colon = strrchr(smarthost, ':');
+            snprintf(host, sizeof(host), "%.*s",
+                     (int)(colon != NULL ? (size_t)(colon - smarthost) : strlen(smarthost)),
+                     smarthost);
+            if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+                memmove(host, host + 1, strlen(host));
+                host[strlen(host) - 1] = '\0';
+            }
+        }
+        if (X509_VERIFY_PARAM_set1_ip_asc(vp, host) != 1) {
+            X509_VERIFY_PARAM_set1_host(vp, host, 0);
+        }
         if (tc->ca_file != NULL && tc->ca_file[0] != '\0') {
             if (SSL_CTX_load_verify_locations(ctx, tc->ca_file, NULL) != 1) {
                 ar_error_set(err, "parse TLS configuration: unable to load specified CA cert %s",
@@ -867,7 +867,7 @@ int email_send_once(const struct notify_data *d, const struct email_config *ec, 
     /* COMPAT: Go's client stops at the first rejected recipient */
     smtp_option_require_all_recipients(session, 1);
     if (ec->require_tls) {
-        ctx = tls_ctx_new(&ec->tls_config, err);
+        ctx = tls_ctx_new(&ec->tls_config, ec->smarthost, err);
         if (ctx == NULL) {
             rc = AR_EINVAL;
             goto out;
@@ -924,7 +924,9 @@ int email_send_once(const struct notify_data *d, const struct email_config *ec, 
         *retryable = true; /* COMPAT: protocol failures are retried */
         rc = AR_EIO;
         smtp_enumerate_recipients(message, rcpt_check, &sc);
-        if (st.starttls_missing) {
+        if (st.tls_bad_cert) {
+            ar_error_set(err, "send STARTTLS command: x509: certificate verification failed");
+        } else if (st.starttls_missing) {
             ar_error_set(err,
                          "'require_tls' is true (default) but \"%s\" does not advertise the "
                          "STARTTLS extension",
