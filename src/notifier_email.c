@@ -872,8 +872,7 @@ int email_send_once(const struct notify_data *d, const struct email_config *ec, 
             rc = AR_EINVAL;
             goto out;
         }
-        /* the session may free its context: it gets its own reference */
-        SSL_CTX_up_ref(ctx);
+        /* borrowed by the session (libesmtp never frees it): freed below */
         smtp_starttls_set_ctx(session, ctx);
         smtp_starttls_enable(session, Starttls_REQUIRED);
     } else {
