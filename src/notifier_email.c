@@ -118,8 +118,7 @@ void email_qp_encode(const char *s, size_t len, struct buf *out)
     for (size_t k = 0; k < len; k++) {
         unsigned char b = (unsigned char)s[k];
 
-        if ((b >= '!' && b <= '~' && b != '=') || b == ' ' || b == '\t' || b == '\n' ||
-            b == '\r') {
+        if ((b >= '!' && b <= '~' && b != '=') || b == ' ' || b == '\t' || b == '\n' || b == '\r') {
             qp_plain(&w, b);
         } else {
             qp_encode_byte(&w, b);
@@ -735,8 +734,9 @@ static SSL_CTX *tls_ctx_new(const struct tls_config *tc, const char *smarthost,
         tc->key_file[0] != '\0') {
         if (SSL_CTX_use_certificate_chain_file(ctx, tc->cert_file) != 1 ||
             SSL_CTX_use_PrivateKey_file(ctx, tc->key_file, SSL_FILETYPE_PEM) != 1) {
-            ar_error_set(err, "parse TLS configuration: unable to use specified client cert (%s) "
-                              "& key (%s)",
+            ar_error_set(err,
+                         "parse TLS configuration: unable to use specified client cert (%s) "
+                         "& key (%s)",
                          tc->cert_file, tc->key_file);
             SSL_CTX_free(ctx);
             return NULL;
@@ -934,7 +934,7 @@ int email_send_once(const struct notify_data *d, const struct email_config *ec, 
             const char *mech = actx != NULL ? auth_mechanism_name(actx) : NULL;
 
             ar_error_set(err, "%s auth: %s",
-                         mech == NULL                      ? "smtp"
+                         mech == NULL                    ? "smtp"
                          : strcmp(mech, "CRAM-MD5") == 0 ? "*smtp.cramMD5Auth"
                          : strcmp(mech, "LOGIN") == 0    ? "*email.loginAuth"
                                                          : "*smtp.plainAuth",

@@ -68,7 +68,7 @@ static void test_q_encode(void)
     } cases[] = {
         {"plain ascii [FIRING:1]", "plain ascii [FIRING:1]"},
         {"tab\tok", "tab\tok"},
-        {"Gr\xc3\xbc\xc3\x9f" "e", "=?utf-8?q?Gr=C3=BC=C3=9Fe?="},
+        {"Gr\xc3\xbc\xc3\x9f\x65", "=?utf-8?q?Gr=C3=BC=C3=9Fe?="},
         {"a b_\xc3\xbc?=", "=?utf-8?q?a_b=5F=C3=BC=3F=3D?="},
         {"new\nline", "=?utf-8?q?new=0Aline?="},
         /* 63 bytes of content per word; a rune is never split */
@@ -90,8 +90,12 @@ static void test_q_encode(void)
 static void test_canonical(void)
 {
     static const char *const cases[][2] = {
-        {"x-custom", "X-Custom"}, {"MESSAGE-ID", "Message-Id"}, {"subject", "Subject"},
-        {"x_y", "x_y"},           {"content-TYPE", "Content-Type"}, {"a--b", "A--B"},
+        {"x-custom", "X-Custom"},
+        {"MESSAGE-ID", "Message-Id"},
+        {"subject", "Subject"},
+        {"x_y", "x_y"},
+        {"content-TYPE", "Content-Type"},
+        {"a--b", "A--B"},
         {"", ""},
     };
 
@@ -114,9 +118,9 @@ static void test_addresses(void)
     CHECK_STR(v[0], "am@example.org");
     free(v[0]);
     free(v);
-    CHECK_INT(email_parse_addresses("ops@example.org, \"Dev, Team\" <dev@example.org>", &v, &n,
-                                    &err),
-              AR_OK);
+    CHECK_INT(
+        email_parse_addresses("ops@example.org, \"Dev, Team\" <dev@example.org>", &v, &n, &err),
+        AR_OK);
     CHECK_INT(n, 2);
     CHECK_STR(v[0], "ops@example.org");
     CHECK_STR(v[1], "dev@example.org");
@@ -135,7 +139,7 @@ static void test_message(void)
     struct notify_header h[] = {
         {(char *)"To", (char *)"ops@example.org, dev@example.org"},
         {(char *)"From", (char *)"Alertmanager <am@example.org>"},
-        {(char *)"X-Greeting", (char *)"Gr\xc3\xbc\xc3\x9f" "e"},
+        {(char *)"X-Greeting", (char *)"Gr\xc3\xbc\xc3\x9f\x65"},
         {(char *)"Subject", (char *)"[FIRING:1] x"},
     };
     struct email_message_opts o = {"BOUND", "<1795771411644832213.4681410852236451853@host>",
@@ -144,27 +148,26 @@ static void test_message(void)
 
     buf_init(&b, 0);
     CHECK_INT(email_message_build(h, 4, "hi there", "<b>x=1</b>", &o, &b), AR_OK);
-    CHECK_STR(buf_str(&b),
-              "To: ops@example.org, dev@example.org\r\n"
-              "From: Alertmanager <am@example.org>\r\n"
-              "X-Greeting: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n"
-              "Subject: [FIRING:1] x\r\n"
-              "Message-Id: <1795771411644832213.4681410852236451853@host>\r\n"
-              "Date: Fri, 27 Nov 2026 09:23:31 +0000\r\n"
-              "Content-Type: multipart/alternative;  boundary=BOUND\r\n"
-              "MIME-Version: 1.0\r\n"
-              "\r\n"
-              "--BOUND\r\n"
-              "Content-Transfer-Encoding: quoted-printable\r\n"
-              "Content-Type: text/plain; charset=UTF-8\r\n"
-              "\r\n"
-              "hi there\r\n"
-              "--BOUND\r\n"
-              "Content-Transfer-Encoding: quoted-printable\r\n"
-              "Content-Type: text/html; charset=UTF-8\r\n"
-              "\r\n"
-              "<b>x=3D1</b>\r\n"
-              "--BOUND--\r\n");
+    CHECK_STR(buf_str(&b), "To: ops@example.org, dev@example.org\r\n"
+                           "From: Alertmanager <am@example.org>\r\n"
+                           "X-Greeting: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n"
+                           "Subject: [FIRING:1] x\r\n"
+                           "Message-Id: <1795771411644832213.4681410852236451853@host>\r\n"
+                           "Date: Fri, 27 Nov 2026 09:23:31 +0000\r\n"
+                           "Content-Type: multipart/alternative;  boundary=BOUND\r\n"
+                           "MIME-Version: 1.0\r\n"
+                           "\r\n"
+                           "--BOUND\r\n"
+                           "Content-Transfer-Encoding: quoted-printable\r\n"
+                           "Content-Type: text/plain; charset=UTF-8\r\n"
+                           "\r\n"
+                           "hi there\r\n"
+                           "--BOUND\r\n"
+                           "Content-Transfer-Encoding: quoted-printable\r\n"
+                           "Content-Type: text/html; charset=UTF-8\r\n"
+                           "\r\n"
+                           "<b>x=3D1</b>\r\n"
+                           "--BOUND--\r\n");
     buf_cleanup(&b);
 
     /* configured Message-Id: none generated; html only */
@@ -237,8 +240,8 @@ static void test_render(void)
     struct notify_data *d = seed_data(false);
     char *keys[] = {(char *)"From", (char *)"Subject", (char *)"To", (char *)"X-Status"};
     char *vals[] = {(char *)"Alertmanager <am@example.org>",
-                    (char *)"{{ template \"email.default.subject\" . }}",
-                    (char *)"ops@example.org", (char *)"{{ .Status }} \xc3\xa9"};
+                    (char *)"{{ template \"email.default.subject\" . }}", (char *)"ops@example.org",
+                    (char *)"{{ .Status }} \xc3\xa9"};
     struct email_config ec = {0};
     struct email_rendered r;
     struct ar_error err;
@@ -260,8 +263,8 @@ static void test_render(void)
     CHECK_STR(r.text, "down");
     CHECK(r.html != NULL && strstr(r.html, "1 alert for") != NULL);
     CHECK(r.html != NULL && strstr(r.html, "alertname=monitor_service_down") != NULL);
-    CHECK(r.html != NULL && strstr(r.html, "http://am.example:9093/#/alerts?receiver=team-mail") !=
-                                NULL);
+    CHECK(r.html != NULL &&
+          strstr(r.html, "http://am.example:9093/#/alerts?receiver=team-mail") != NULL);
     email_rendered_cleanup(&r);
 
     /* a template error is reported with its field */
@@ -315,8 +318,8 @@ static void test_pool(void)
     ec.headers.values = vals;
     ec.headers.n = 1;
     CHECK_INT(email_pool_start(p), AR_OK);
-    email_pool_submit(p, notify_job_new(d, &integ, clock_monotonic_ns() + 5 * AR_NS_PER_SEC,
-                                        on_done, &rec));
+    email_pool_submit(
+        p, notify_job_new(d, &integ, clock_monotonic_ns() + 5 * AR_NS_PER_SEC, on_done, &rec));
     until = clock_monotonic_ns() + 5 * AR_NS_PER_SEC;
     while (email_pool_pending(p) > 0 && clock_monotonic_ns() < until) {
         struct timespec ts = {0, 5000000};
