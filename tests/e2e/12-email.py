@@ -7,7 +7,12 @@ AUTH PLAIN, LOGIN and CRAM-MD5; require_tls against a server without STARTTLS (r
 Alertmanager's message); RCPT rejected with 550 (error surfaces); a server that never
 greets (the attempt times out and is retried, alertrouter only: Go's client waits without
 a read deadline). The last case compares what both servers sent, message by message, with
-boundaries, Message-Ids, dates and server URLs normalised."""
+boundaries, Message-Ids, dates and server URLs normalised.
+
+Known differences, asserted or excluded on purpose: CRAM-MD5 is pending on alertrouter
+(Debian's libesmtp looks for a plugin file name it does not ship); MAIL FROM parameters
+(BODY=8BITMIME, SMTPUTF8) are not compared; after a failed AUTH libesmtp goes on to MAIL
+(the wrong-password case uses a server that requires authentication)."""
 
 import base64
 import difflib
@@ -81,6 +86,7 @@ class Box:
         with self.lock:
             self.messages.append({
                 "mail_from": envelope.mail_from,
+                "mail_options": list(envelope.mail_options),
                 "rcpt_tos": list(envelope.rcpt_tos),
                 "data": envelope.original_content or envelope.content,
                 "tls": session.ssl is not None,
@@ -274,7 +280,8 @@ def decoded_parts(raw, srv):
 def record(case, kind, srv, messages):
     with SEEN_LOCK:
         SEEN.setdefault(case, {})[kind] = [
-            {"mail_from": m["mail_from"], "rcpt_tos": m["rcpt_tos"], "tls": m["tls"],
+            {"mail_from": m["mail_from"], "mail_options": m["mail_options"],
+             "rcpt_tos": m["rcpt_tos"], "tls": m["tls"],
              "auth": m["auth"], "ehlo": m["ehlo"], "head": normalise(m["data"], srv)[0],
              # raw quoted-printable text: the port has the same width on both (ephemeral)
              "body": normalise(m["data"], srv)[1].replace(str(srv.port), "PPPPP"),
@@ -509,7 +516,10 @@ def compare(ctx):
             continue
         for x, y in zip(a, m):
             for k in x:
-                if x[k] == y[k]:
+                # COMPAT deviation: Go adds BODY=8BITMIME and SMTPUTF8 to MAIL FROM when
+                # offered; libesmtp cannot add them only when offered (requiring 8BITMIME
+                # makes it give up on servers without it), and the message is 7-bit anyway
+                if x[k] == y[k] or k == "mail_options":
                     continue
                 if k in ("parts", "head", "body"):
                     xa = json.dumps(x[k], indent=1, ensure_ascii=False).replace("\\n", "\n")
