@@ -338,7 +338,26 @@ static void test_pool(void)
     CHECK_INT(m.type[INTEGRATION_EMAIL].notifications_failed, 1);
     CHECK_INT(m.type[INTEGRATION_EMAIL].requests_total, 1);
 
-    /* a retryable failure (nothing listens) keeps retrying until stop cancels it */
+    /* a retryable failure (nothing listens) is retried with backoff until the deadline */
+    ec.smarthost = (char *)"127.0.0.1:1";
+    rec.calls = 0;
+    email_pool_submit(
+        p, notify_job_new(d, &integ, clock_monotonic_ns() + 300 * AR_NS_PER_MS, on_done, &rec));
+    until = clock_monotonic_ns() + 10 * AR_NS_PER_SEC;
+    while (email_pool_pending(p) > 0 && clock_monotonic_ns() < until) {
+        struct timespec ts = {0, 5000000};
+
+        nanosleep(&ts, NULL);
+    }
+    CHECK_INT(rec.calls, 1);
+    CHECK(!rec.res.ok);
+    CHECK(rec.res.retryable);
+    CHECK(rec.res.attempts >= 2);
+    CHECK(strncmp(rec.res.error, "notify retry canceled after ", 28) == 0);
+    CHECK(strstr(rec.res.error, "establish connection to server: ") != NULL);
+    CHECK(strstr(rec.res.error, "hunter2") == NULL);
+
+    /* a retryable failure keeps retrying until stop cancels it */
     ec.smarthost = (char *)"127.0.0.1:1";
     email_pool_submit(p, notify_job_new(d, &integ, 0, on_done, &rec2));
     {
