@@ -11,11 +11,19 @@
  * next wake time. A stop cancels waiting jobs at once; attempts in progress end by their
  * timeouts (at most EMAIL_ATTEMPT_MAX_MS). Cost: O(jobs) per pick; email volume is small.
  *
- * Known limits: STARTTLS negotiates TLS 1.2 at most unless tls_config asks for 1.3 (see
- * tls_ctx_new). libesmtp cannot do implicit TLS (port 465 / force_implicit_tls): such sends
- * fail with a clear final error. libesmtp picks the AUTH mechanism in the server's order among
- * CRAM-MD5, PLAIN and LOGIN; the credentials offered are the secret for CRAM-MD5 and the
- * password otherwise. */
+ * Known limits (COMPAT deviations, all from libesmtp 1.1):
+ *  - STARTTLS negotiates TLS 1.2 at most unless tls_config asks for 1.3 (see tls_ctx_new).
+ *  - No implicit TLS (port 465 / force_implicit_tls): such sends fail with a final error.
+ *  - libesmtp picks the AUTH mechanism in the server's order among CRAM-MD5, PLAIN and LOGIN
+ *    without knowing which credentials are set; the secret answers CRAM-MD5, the password the
+ *    others. Debian's libesmtp looks for sasl-cram-md5.so but ships sasl-crammd5.so, so
+ *    CRAM-MD5 is never offered there (the server's next mechanism is used, if any).
+ *  - After a failed AUTH libesmtp goes on with MAIL; a server requiring authentication then
+ *    refuses it and the error names the AUTH reply ("*smtp.plainAuth auth: 535 ..."), but a
+ *    server accepting anonymous mail gets the message (Go stops at the AUTH failure).
+ *  - MAIL FROM carries no BODY=8BITMIME / SMTPUTF8 (the message is 7-bit anyway).
+ *  - Go's client has no read deadline; here each protocol wait (TLS handshake included) is
+ *    bounded by min(job deadline, EMAIL_ATTEMPT_MAX_MS), so a silent server costs a retry. */
 #include <stddef.h>
 /* before libesmtp.h, which declares its SSL_CTX functions only when OpenSSL is seen */
 #include <openssl/err.h>
