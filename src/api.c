@@ -153,6 +153,10 @@ static void handle_x(struct api *api, const struct http_request *req, const char
         resp->content_type = "application/json";
         return;
     }
+    if (strncmp(path, "/receivers/", 11) == 0) {
+        api_receiver_test(api, req, path + 11, resp);
+        return;
+    }
     snprintf(msg, sizeof(msg), "path /api/x%s was not found", path);
     api_reply_error_object(resp, 404, 404, msg);
 }

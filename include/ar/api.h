@@ -52,6 +52,10 @@ void api_status_get(struct api *api, const struct http_request *req, struct http
 void api_receivers_get(struct api *api, const struct http_request *req,
                        struct http_response *resp);
 void api_metrics_get(struct api *api, const struct http_request *req, struct http_response *resp);
+/* POST /api/x/receivers/{name}/test: sends a sample notification through every integration
+ * of a receiver and reports each outcome (rest = "{name}/test"). */
+void api_receiver_test(struct api *api, const struct http_request *req, const char *rest,
+                       struct http_response *resp);
 /* Silences (api_silences.c): answers GET/POST /silences and GET/DELETE /silence/{id} and
  * returns true when path is one of those; false leaves the request to the caller. */
 bool api_silences_route(struct api *api, const struct http_request *req, const char *path,
