@@ -556,6 +556,7 @@ struct smtp_state {
     bool tls_bad_cert;
     char auth_fail[256]; /* server reply to a failed AUTH */
     bool in_auth;
+    auth_context_t actx; /* to tell which mechanism asks for credentials */
 };
 
 static void smtp_event(smtp_session_t session, int event_no, void *arg, ...)
@@ -640,11 +641,10 @@ static int smtp_interact(auth_client_request_t req, char **result, int fields, v
             result[i] = (char *)(st->user != NULL ? st->user : "");
         } else if (req[i].flags & AUTH_PASS) {
             /* CRAM-MD5 asks for the shared secret, the others for the password */
+            const char *mech = st->actx != NULL ? auth_mechanism_name(st->actx) : NULL;
             const char *v = st->password;
 
-            if (req[i].flags & AUTH_CLEARTEXT) {
-                v = st->password;
-            } else if (st->secret != NULL && st->secret[0] != '\0') {
+            if (mech != NULL && strcmp(mech, "CRAM-MD5") == 0) {
                 v = st->secret;
             }
             if (v == NULL || v[0] == '\0') {
@@ -888,6 +888,7 @@ int email_send_once(const struct notify_data *d, const struct email_config *ec, 
     }
     if (ec->auth_username != NULL && ec->auth_username[0] != '\0') {
         actx = auth_create_context();
+        st.actx = actx;
         auth_set_mechanism_flags(actx, AUTH_PLUGIN_PLAIN, 0);
         auth_set_interact_cb(actx, smtp_interact, &st);
         smtp_auth_set_context(session, actx);

@@ -407,8 +407,9 @@ def auth_case(ctx, mech, extra):
 
 @suite.case("auth PLAIN")
 def auth_plain(ctx):
+    # a secret set as well: PLAIN still answers with the password
     auth_case(ctx, "PLAIN", "  smtp_auth_username: '%s'\n  smtp_auth_password: '%s'\n"
-              % (USER, PASSWORD))
+              "  smtp_auth_secret: '%s'\n" % (USER, PASSWORD, CRAM_SECRET))
 
 
 @suite.case("auth LOGIN")
