@@ -3,6 +3,7 @@
  * signals (SIGHUP reloads, SIGTERM/SIGINT shut down gracefully: stop accepting, finish
  * in-flight requests, flush writes). */
 #include "ar/api.h"
+#include "ar/cli.h"
 #include "ar/clock.h"
 #include "ar/config.h"
 #include "ar/core.h"
@@ -318,6 +319,9 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "template") == 0) {
         return tmpl_cli_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "test-receiver") == 0) {
+        return cli_test_receiver_main(argc - 1, argv + 1);
     }
     memset(&d, 0, sizeof(d));
     pthread_mutex_init(&d.reload_mu, NULL);

@@ -239,5 +239,34 @@ def max_silences(ctx):
     eq(json.loads(body), "exceeded maximum number of silences: 3 (limit: 2)", "message")
 
 
+@suite.case("test-receiver", only="alertrouter")
+def test_receiver(ctx):
+    """POST /api/x/receivers/{name}/test and the CLI: a sample notification through each
+    integration, each outcome reported; secrets in URLs never shown."""
+    sink = ctx.sink(status_fn=lambda path, idx: 404 if path.startswith("/bad") else 200)
+    cfg = ("route:\n  receiver: team\nreceivers:\n- name: team\n  webhook_configs:\n"
+           "  - url: '%s'\n  - url: '%s'\n" % (sink.url("/good?token=SECRET123"),
+                                                sink.url("/bad")))
+    srv = ctx.server(cfg)
+    st, _, body = srv.request("POST", "/api/x/receivers/team/test")
+    eq(st, 200, "test status")
+    res = json.loads(body)
+    eq([r["integration"] for r in res["results"]], ["webhook[0]", "webhook[1]"], "integrations")
+    eq([r["ok"] for r in res["results"]], [True, False], "outcomes")
+    eq(res["results"][1]["status"], 404, "status of the failing one")
+    check("SECRET123" not in body.decode(), "a URL secret leaked: %s" % body)
+    got = sink.wait_for(2)
+    alerts = [json.loads(b)["alerts"][0]["labels"]["alertname"] for _t, _p, b, *_ in got[:1]]
+    eq(alerts, ["monitor_service_down"], "sample alert delivered")
+    p = subprocess.run([ar_binary(), "test-receiver", "team",
+                        "--alertmanager.url=http://127.0.0.1:%d" % srv.port],
+                       capture_output=True, timeout=60)
+    eq(p.returncode, 1, "CLI exit status with one failing integration")
+    out = p.stdout.decode()
+    check("webhook[0]" in out and "webhook[1]" in out and "404" in out, "CLI output:\n" + out)
+    check("SECRET123" not in out + p.stderr.decode(), "CLI leaked a secret")
+    eq(srv.request("POST", "/api/x/receivers/nope/test")[0], 404, "unknown receiver")
+
+
 if __name__ == "__main__":
     suite.main()
