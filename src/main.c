@@ -313,7 +313,9 @@ int main(int argc, char **argv)
     enum log_level level;
     enum log_format format;
 
-    tune_malloc();
+    if (getenv("AR_MALLOC_DEFAULTS") == NULL) {
+        tune_malloc();
+    }
     if (argc > 1 && strcmp(argv[1], "check-config") == 0) {
         return check_config(argc, argv);
     }

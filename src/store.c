@@ -129,13 +129,12 @@ int store_open(const char *dir, struct store **out, struct ar_error *err)
     }
     free(path);
     sqlite3_busy_timeout(st->db, 5000);
-    /* The working set lives in memory and the database is only written while running, so
-     * a generous page cache keeps B-tree updates from re-reading pages, and a larger WAL
-     * checkpoint threshold spreads checkpoint cost over more commits. */
+    /* The working set lives in memory and the database is only appended to while running
+     * (alert log blocks, event rows at the end of their B-trees), so a small page cache is
+     * enough; a larger WAL checkpoint threshold spreads checkpoint cost over more commits. */
     if (exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                     "PRAGMA foreign_keys=ON; PRAGMA cache_size=-262144; "
-                     "PRAGMA mmap_size=1073741824; PRAGMA wal_autocheckpoint=8192; "
-                     "PRAGMA temp_store=MEMORY;",
+                     "PRAGMA foreign_keys=ON; PRAGMA cache_size=-8192; "
+                     "PRAGMA wal_autocheckpoint=8192; PRAGMA temp_store=MEMORY;",
                  err, "configuring database") != AR_OK ||
         migrate(st, err) != AR_OK) {
         store_close(st);
