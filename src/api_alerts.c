@@ -307,8 +307,14 @@ static size_t alerts_stream_read(void *cls, char *buf, size_t max)
     }
     memcpy(buf, st->out.data + st->out_off, n);
     st->out_off += n;
+    /* keep the staging buffer small: drop what MHD has taken */
     if (st->out_off == st->out.len) {
         buf_reset(&st->out);
+        st->out_off = 0;
+    } else if (st->out_off > 64 * 1024) {
+        memmove(st->out.data, st->out.data + st->out_off, st->out.len - st->out_off);
+        st->out.len -= st->out_off;
+        st->out.data[st->out.len] = '\0';
         st->out_off = 0;
     }
     return n;
