@@ -9,6 +9,7 @@
 #include "ar/ratelimit.h"
 #include "ar/timefmt.h"
 #include "ar/log.h"
+#include "ar/outbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +152,10 @@ static void handle_x(struct api *api, const struct http_request *req, const char
         }
         resp->status = 200;
         resp->content_type = "application/json";
+        return;
+    }
+    if (strcmp(path, "/deliveries") == 0 || strncmp(path, "/deliveries/", 12) == 0) {
+        outbox_api(api, req, path + 11, resp); /* durable outbox, ar/outbox.h */
         return;
     }
     if (strncmp(path, "/receivers/", 11) == 0) {

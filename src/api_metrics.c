@@ -6,6 +6,7 @@
 #include "ar/config_receivers.h"
 #include "ar/dispatch.h"
 #include "ar/notify.h"
+#include "ar/outbox.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -178,6 +179,21 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
     }
     head(b, "alertrouter_nflog_entries", "gauge", "Entries in the notification log.");
     buf_printf(b, "alertrouter_nflog_entries %zu\n", st.nflog_entries);
+    {
+        /* durable outbox (ar/outbox.h): read on the API's own read-only connection */
+        size_t pending = 0;
+        size_t dead = 0;
+        if (api->storage_path != NULL) {
+            outbox_query_counts(api->storage_path, &pending, &dead);
+        }
+        head(b, "alertrouter_deliveries_pending", "gauge",
+             "Notifications in the durable outbox not yet delivered nor dead.");
+        buf_printf(b, "alertrouter_deliveries_pending %zu\n", pending);
+        head(b, "alertrouter_dead_letters", "gauge",
+             "Notifications that failed for good (deadline or final error), replayable "
+             "through /api/x/deliveries.");
+        buf_printf(b, "alertrouter_dead_letters %zu\n", dead);
+    }
     head(b, "alertrouter_notifications_in_flight", "gauge",
          "Notifications handed to the notifier and not yet completed.");
     buf_printf(b, "alertrouter_notifications_in_flight %zu\n",

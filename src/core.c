@@ -16,6 +16,7 @@
 #include "ar/log.h"
 #include "ar/nflog.h"
 #include "ar/notify.h"
+#include "ar/outbox.h"
 #include "ar/silence.h"
 #include "ar/timefmt.h"
 
@@ -157,6 +158,11 @@ struct core {
     struct inhibitor *inhibitor;   /* for cfg */
     struct dispatcher *dispatcher; /* for cfg */
     struct dispatch_metrics dmetrics;
+
+    /* durable outbox (ar/outbox.h), core thread */
+    int64_t next_delivery_id;
+    struct outbox_row **resume; /* pending rows loaded at start, re-submitted in turn one */
+    size_t nresume;
 };
 
 struct core_txn {
@@ -204,6 +210,13 @@ void core_txn_write(struct core_txn *txn, int (*apply)(struct store *st, void *d
 {
     struct write_batch *b = txn->batch;
 
+    if (b == NULL) {
+        /* completions handled by core_stop after the last turn: nothing commits any more */
+        if (free_data != NULL) {
+            free_data(data);
+        }
+        return;
+    }
     batch_op(b, OP_APPLY, NULL, NULL, 0, 0);
     b->ops[b->nops - 1].apply = apply;
     b->ops[b->nops - 1].data = data;
@@ -566,6 +579,8 @@ static void rebuild_pipeline(struct core *c)
     env.retention_ns = c->opt.retention_ns;
     env.send_done = core_send_done;
     env.send_done_ctx = c;
+    env.next_delivery_id = &c->next_delivery_id;
+    env.deadline_ns = c->opt.notify_deadline_ns;
     c->dispatcher = dispatcher_new(c->cfg, &env);
     for (size_t it = 0; (a = alert_store_next(c->alerts, &it)) != NULL;) {
         inhibitor_put(c->inhibitor, a);
@@ -623,6 +638,40 @@ static void compact_step(struct core *c, struct write_batch *b)
     }
 }
 
+/* Re-submits the deliveries left pending by the previous run (crash, kill -9, restart)
+ * with a fresh deadline; those whose receiver or integration is gone become dead letters. */
+static void resume_deliveries(struct core *c, struct core_txn *txn)
+{
+    size_t resumed = 0;
+
+    for (size_t i = 0; i < c->nresume; i++) {
+        struct outbox_row *r = c->resume[i];
+        struct ar_error err;
+        int rc = AR_ENOTFOUND;
+        if (c->opt.notifier == NULL) {
+            ar_error_set(&err, "no notifier to deliver with");
+        } else {
+            rc = dispatcher_resubmit(c->dispatcher, r->id, r->receiver, r->integration,
+                                     r->group_key, r->payload, true, &err);
+        }
+        if (rc == AR_OK) {
+            resumed++;
+        } else {
+            struct notify_result res;
+            memset(&res, 0, sizeof(res));
+            snprintf(res.error, sizeof(res.error), "not resumed: %s", err.msg);
+            log_error("outbox", "delivery %lld %s", (long long)r->id, res.error);
+            outbox_record_event(txn, r->id, "dead", "dead", &res);
+        }
+        outbox_row_free(r);
+    }
+    if (resumed > 0) {
+        log_info("outbox", "resumed %zu pending deliveries", resumed);
+    }
+    AR_FREE(c->resume);
+    c->nresume = 0;
+}
+
 static void *core_main(void *arg)
 {
     struct core *c = arg;
@@ -658,6 +707,10 @@ static void *core_main(void *arg)
         pthread_mutex_unlock(&c->mu);
 
         now = clock_now_ns();
+        if (c->resume != NULL) {
+            struct core_txn txn = {c, b, now};
+            resume_deliveries(c, &txn);
+        }
         for (struct msg *m = list, *next; m != NULL; m = next) {
             next = m->next;
             switch (m->kind) {
@@ -706,6 +759,7 @@ static void *core_main(void *arg)
             struct core_txn txn = {c, b, clock_now_ns()};
             silence_set_gc(c->silences, txn.now, c->opt.retention_ns, &txn);
             nflog_gc(c->nflog, txn.now, &txn);
+            outbox_gc(&txn, txn.now - c->opt.retention_ns);
             next_maintenance = clock_monotonic_ns() + c->opt.maintenance_interval_ns;
         }
         {
@@ -771,6 +825,14 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
     }
     c->nflog = nflog_new();
     rc = nflog_load(c->nflog, st, clock_now_ns());
+    if (rc != AR_OK) {
+        core_free(c);
+        return rc;
+    }
+    rc = store_outbox_next_id(st, &c->next_delivery_id);
+    if (rc == AR_OK) {
+        rc = store_outbox_load(st, "pending", &c->resume, &c->nresume);
+    }
     if (rc != AR_OK) {
         core_free(c);
         return rc;
@@ -861,6 +923,10 @@ void core_free(struct core *c)
         alert_unref(c->compact[i]);
     }
     free(c->compact);
+    for (size_t i = 0; i < c->nresume; i++) {
+        outbox_row_free(c->resume[i]);
+    }
+    free(c->resume);
     dispatcher_free(c->dispatcher);
     inhibitor_free(c->inhibitor);
     nflog_free(c->nflog);
@@ -1072,4 +1138,37 @@ static int stats_fn(struct core_txn *txn, void *arg)
 void core_stats(struct core *c, struct core_stats *out)
 {
     core_call(c, stats_fn, out);
+}
+
+/* ---- durable outbox: replay ---- */
+
+struct replay_arg {
+    const struct outbox_row *row;
+    struct ar_error *err;
+};
+
+static int replay_fn(struct core_txn *txn, void *arg)
+{
+    struct replay_arg *ra = arg;
+    struct core *c = txn->core;
+    int rc;
+
+    if (c->opt.notifier == NULL) {
+        ar_error_set(ra->err, "no notifier to deliver with");
+        return AR_ESTATE;
+    }
+    rc = dispatcher_resubmit(c->dispatcher, ra->row->id, ra->row->receiver,
+                             ra->row->integration, ra->row->group_key, ra->row->payload, false,
+                             ra->err);
+    if (rc == AR_OK) {
+        outbox_record_event(txn, ra->row->id, "pending", "replayed", NULL);
+    }
+    return rc;
+}
+
+int core_outbox_replay(struct core *c, const struct outbox_row *row, struct ar_error *err)
+{
+    struct replay_arg ra = {row, err};
+
+    return core_call(c, replay_fn, &ra);
 }

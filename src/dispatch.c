@@ -18,6 +18,7 @@
 #include "ar/inhibit.h"
 #include "ar/log.h"
 #include "ar/nflog.h"
+#include "ar/outbox.h"
 #include "ar/silence.h"
 #include "ar/timefmt.h"
 
@@ -40,7 +41,9 @@ struct flush {
 };
 
 struct send_ctx {
-    struct flush *flush;
+    struct flush *flush;     /* NULL for a stored delivery re-submitted (resume, replay) */
+    int64_t delivery_id;     /* deliveries row, 0 without an outbox */
+    bool record_nflog;       /* re-submitted: record the stored sets on success */
     char *receiver;
     char *integration;       /* "webhook[0]" */
     enum integration_type type;
@@ -679,8 +682,23 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
             sc->expires_at = now_wall + expiry;
             se->send_done = d->env.send_done;
             se->send_done_ctx = d->env.send_done_ctx;
-            job = notify_job_new(nd, integ, now_mono + (gi > MIN_DEADLINE_NS ? gi : MIN_DEADLINE_NS),
-                                 job_done, sc);
+            if (d->env.next_delivery_id != NULL && txn != NULL) {
+                /* Durable outbox: the pending row joins this turn's transaction, while the
+                 * job may start at once. Should the process die before that commit, the
+                 * nflog entry of this send was not written either (it is recorded later, in
+                 * the completion's turn), so the group's normal flush after restart sends
+                 * again: nothing decided is lost, at worst delivered twice. */
+                sc->delivery_id = (*d->env.next_delivery_id)++;
+                outbox_record_pending(txn, sc->delivery_id, r->receiver, name, g->key,
+                                      outbox_payload_encode(nd, firing, nfiring, resolved,
+                                                            nresolved, expiry));
+            }
+            if (d->env.deadline_ns > 0) {
+                gi = d->env.deadline_ns; /* --notify.deadline */
+            } else if (gi < MIN_DEADLINE_NS) {
+                gi = MIN_DEADLINE_NS;
+            }
+            job = notify_job_new(nd, integ, now_mono + gi, job_done, sc);
             notify_data_unref(nd);
             f->pending++;
             d->env.metrics->notifications[integ->type]++;
@@ -702,30 +720,128 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
     }
 }
 
+/* Outcome of a delivery in the outbox: delivered; a canceled job (shutdown) stays pending
+ * and is resumed at the next start; any other failure is final (the notifier retried until
+ * the deadline, or the error was not retryable) and the delivery becomes a dead letter. */
+static void outbox_done(const struct send_ctx *sc, const struct notify_result *res,
+                        struct core_txn *txn)
+{
+    if (sc->delivery_id == 0 || txn == NULL) {
+        return;
+    }
+    if (res->ok) {
+        outbox_record_event(txn, sc->delivery_id, "delivered", "delivered", res);
+    } else if (strcmp(res->error, "notification canceled") == 0) {
+        outbox_record_event(txn, sc->delivery_id, NULL, "canceled", res);
+    } else {
+        outbox_record_event(txn, sc->delivery_id, "dead", res->retryable ? "dead" : "failed",
+                            res);
+    }
+}
+
 void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
                           const struct notify_result *res, struct core_txn *txn)
 {
     struct flush *f = sc->flush;
 
+    outbox_done(sc, res, txn);
     if (res->ok) {
         /* COMPAT 5.6 6d: set-notifies per integration, even if a sibling failed. 0.25 stamps
          * the entry with the wall clock when the send completed (after any retries), not
          * with the flush time: repeat_interval counts from delivery. */
         int64_t done_at = clock_now_ns();
-        nflog_record(d->env.nflog, sc->receiver, sc->integration, sc->group_key, done_at,
-                     sc->firing, sc->nfiring, sc->resolved, sc->nresolved,
-                     done_at + (sc->expires_at - sc->now_wall), txn);
+        if (f != NULL || sc->record_nflog) {
+            nflog_record(d->env.nflog, sc->receiver, sc->integration, sc->group_key, done_at,
+                         sc->firing, sc->nfiring, sc->resolved, sc->nresolved,
+                         done_at + (sc->expires_at - sc->now_wall), txn);
+        }
     } else {
-        f->failed = true;
+        if (f != NULL) {
+            f->failed = true;
+        }
         d->env.metrics->notifications_failed[sc->type]++;
         log_error("notify", "notify failed receiver=%s integration=%s group=%s attempts=%d "
                             "err=\"%s\"",
                   sc->receiver, sc->integration, sc->group_key, res->attempts, res->error);
     }
     send_ctx_free(sc);
-    if (--f->pending == 0) {
+    if (f != NULL && --f->pending == 0) {
         flush_finish(d, f, clock_monotonic_ns(), txn);
     }
+}
+
+int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
+                        const char *integration, const char *group_key, const char *payload,
+                        bool record_nflog, struct ar_error *err)
+{
+    const struct receiver *recv = NULL;
+    const struct integration *integ = NULL;
+    struct outbox_payload p;
+    struct notify_data *nd;
+    struct send_ctx *sc;
+    struct submit_env *se;
+    struct notify_job *job;
+
+    for (size_t i = 0; i < d->cfg->nreceivers && recv == NULL; i++) {
+        if (strcmp(d->cfg->receivers[i]->name, receiver) == 0) {
+            recv = d->cfg->receivers[i];
+        }
+    }
+    if (recv == NULL) {
+        ar_error_set(err, "receiver %s no longer exists in the configuration", receiver);
+        return AR_ENOTFOUND;
+    }
+    for (size_t i = 0; i < recv->nintegrations && integ == NULL; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "%s[%d]", integration_type_name(recv->integrations[i].type),
+                 recv->integrations[i].index);
+        if (strcmp(name, integration) == 0) {
+            integ = &recv->integrations[i];
+        }
+    }
+    if (integ == NULL) {
+        ar_error_set(err, "integration %s of receiver %s no longer exists in the configuration",
+                     integration, receiver);
+        return AR_ENOTFOUND;
+    }
+    if (outbox_payload_decode(payload, &p, err) != AR_OK) {
+        return AR_EINVAL;
+    }
+    nd = notify_data_new(d->cfg, recv, group_key, &p.group_labels, p.alerts, p.resolved,
+                         p.nalerts, p.external_url, p.now_ns);
+    sc = ar_calloc(1, sizeof(*sc) + sizeof(struct submit_env));
+    se = (struct submit_env *)(sc + 1);
+    sc->delivery_id = id;
+    sc->record_nflog = record_nflog;
+    sc->receiver = ar_strdup(receiver);
+    sc->integration = ar_strdup(integration);
+    sc->type = integ->type;
+    sc->group_key = ar_strdup(group_key);
+    sc->firing = p.firing;
+    sc->nfiring = p.nfiring;
+    sc->resolved = p.resolved_fps;
+    sc->nresolved = p.nresolved_fps;
+    p.firing = p.resolved_fps = NULL;
+    sc->now_wall = p.now_ns;
+    sc->expires_at = p.now_ns + p.expiry_ns;
+    se->send_done = d->env.send_done;
+    se->send_done_ctx = d->env.send_done_ctx;
+    outbox_payload_cleanup(&p);
+    /* a fresh deadline: the route may be gone, so the COMPAT 5.8 minimum */
+    job = notify_job_new(nd, integ,
+                         clock_monotonic_ns() + (d->env.deadline_ns > 0 ? d->env.deadline_ns
+                                                                        : MIN_DEADLINE_NS),
+                         job_done, sc);
+    notify_data_unref(nd);
+    d->env.metrics->notifications[integ->type]++;
+    log_info("dispatch", "re-submitting delivery %lld receiver=%s integration=%s group=%s",
+             (long long)id, receiver, integration, group_key);
+    if (d->env.submit != NULL) {
+        d->env.submit(d->env.submit_ctx, job);
+    } else {
+        notifier_submit(d->env.notifier, job);
+    }
+    return AR_OK;
 }
 
 void dispatcher_run(struct dispatcher *d, int64_t now_wall, int64_t now_mono,

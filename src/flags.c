@@ -59,6 +59,9 @@ static const struct flag_def defs[] = {
      "Requests per second allowed per client address, answered 429 beyond (0 = unlimited)"},
     {"web.rate-limit-burst", K_INT, OFF(rate_limit_burst), "100",
      "Requests a client may send at once before --web.rate-limit applies"},
+    {"notify.deadline", K_DURATION, OFF(notify_deadline_ms), "0",
+     "How long a notification is retried before it becomes a dead letter "
+     "(0 = max(group_interval, 10s) as Alertmanager; mainly for tests)"},
     {"web.get-concurrency", K_IGNORED, 0, "0", "Accepted for compatibility; no effect yet"},
     {"web.timeout", K_IGNORED, 0, "0", "Accepted for compatibility; no effect yet"},
     {"web.systemd-socket", K_IGNORED, 0, "false", "Accepted for compatibility; no effect yet"},
@@ -76,7 +79,8 @@ void flags_usage(FILE *out)
 {
     fprintf(out, "usage: alertrouter [<flags>]\n"
                  "       alertrouter check-config <file>...\n"
-                 "       alertrouter template render|check ...\n\n"
+                 "       alertrouter template render|check ...\n"
+                 "       alertrouter deliveries list|replay ...\n\n"
                  "An Alertmanager-compatible alert router.\n\nFlags:\n");
     for (size_t i = 0; i < AR_ARRAY_LEN(defs); i++) {
         const struct flag_def *d = &defs[i];

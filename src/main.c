@@ -11,6 +11,7 @@
 #include "ar/http.h"
 #include "ar/log.h"
 #include "ar/notify.h"
+#include "ar/outbox.h"
 #include "ar/ratelimit.h"
 #include "ar/store.h"
 #include "ar/tmpl.h"
@@ -219,6 +220,7 @@ static int run_daemon(struct daemon *d)
     copt.retention_ns = f->retention_ms * AR_NS_PER_MS;
     copt.maintenance_interval_ns = f->maintenance_ms * AR_NS_PER_MS;
     copt.max_silences = (size_t)f->max_silences;
+    copt.notify_deadline_ns = f->notify_deadline_ms * AR_NS_PER_MS;
     if (core_new(st, cfg, &copt, &d->core) != AR_OK) {
         log_error("core", "loading stored state failed: %s", store_errmsg(st));
         goto out;
@@ -321,6 +323,9 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "template") == 0) {
         return tmpl_cli_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "deliveries") == 0) {
+        return outbox_cli_main(argc - 1, argv + 1); /* durable outbox client, ar/outbox.h */
     }
     if (argc > 1 && strcmp(argv[1], "test-receiver") == 0) {
         return cli_test_receiver_main(argc - 1, argv + 1);

@@ -21,6 +21,7 @@ struct core_options {
     int64_t retention_ns;            /* --data.retention: expired silences, nflog entries */
     int64_t maintenance_interval_ns; /* --data.maintenance-interval */
     size_t max_silences;             /* --silences.max-silences, 0 = unlimited */
+    int64_t notify_deadline_ns;      /* --notify.deadline, 0 = max(group_interval, 10s) */
 };
 
 /* Loads the stored alerts into memory. Takes a reference to cfg; st must outlive core. */
@@ -100,5 +101,11 @@ void core_commit_latency(struct core *c, uint64_t buckets[CORE_COMMIT_BUCKETS],
 /* Counters for metrics. */
 size_t core_alert_count(struct core *c);
 uint64_t core_commits(struct core *c);
+
+/* Durable outbox (ar/outbox.h): re-submits a stored delivery (read by the caller) now,
+ * through the core thread; logs 'replayed' and sets it pending. AR_OK once committed;
+ * AR_ENOTFOUND/AR_EINVAL/AR_ESTATE with err filled when it cannot be sent. */
+struct outbox_row;
+int core_outbox_replay(struct core *c, const struct outbox_row *row, struct ar_error *err);
 
 #endif

@@ -36,6 +36,12 @@ struct dispatch_env {
      * here and complete them by calling job->done themselves. */
     void (*submit)(void *ctx, struct notify_job *job);
     void *submit_ctx;
+    /* Durable outbox (ar/outbox.h): next deliveries id, owned by the caller; NULL keeps no
+     * outbox (every send is still delivered, nothing is recorded). */
+    int64_t *next_delivery_id;
+    /* Deadline of each delivery; 0 = COMPAT 5.8 max(group_interval, 10s) (re-submitted
+     * stored deliveries: 10s). */
+    int64_t deadline_ns;
 };
 
 struct dispatcher *dispatcher_new(struct config *cfg, const struct dispatch_env *env);
@@ -53,6 +59,16 @@ void dispatcher_run(struct dispatcher *d, int64_t now_wall, int64_t now_mono,
  * that started the send (after a reload). Frees sc. */
 void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
                           const struct notify_result *res, struct core_txn *txn);
+
+/* Re-submits a stored delivery (ar/outbox.h) to the integration of that name in the
+ * current configuration, with a fresh deadline; its completion comes back through
+ * dispatcher_send_done like any other and updates the row. record_nflog: on success record
+ * the stored firing/resolved sets in the notification log (resume after restart, so the
+ * group does not send again). AR_OK; AR_ENOTFOUND when the receiver or integration no
+ * longer exists, AR_EINVAL for an unreadable payload (err says which). */
+int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
+                        const char *integration, const char *group_key, const char *payload,
+                        bool record_nflog, struct ar_error *err);
 
 size_t dispatcher_group_count(const struct dispatcher *d);
 

@@ -30,6 +30,7 @@ struct flags {
     int64_t rate_limit;          /* --web.rate-limit: requests/s per client, 0 = off */
     int64_t max_silences;        /* --silences.max-silences */
     int64_t rate_limit_burst;    /* --web.rate-limit-burst */
+    int64_t notify_deadline_ms;  /* --notify.deadline, 0 = max(group_interval, 10s) */
     bool show_version;
     bool show_help;
     const char *ignored[16];     /* accepted-but-ignored flags seen, for warnings */

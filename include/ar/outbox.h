@@ -1,0 +1,117 @@
+/* Durable outbox, delivery log and dead letters (migrations/0005_deliveries.sql).
+ *
+ * Every notification the pipeline decides to send gets a `deliveries` row ('pending') in the
+ * same group-commit transaction as the rest of that core turn; its completion turns it into
+ * 'delivered' or 'dead' (the notifier retried until the deadline, or the failure was final),
+ * with one delivery_log row per event. Pending rows are re-submitted at start, dead ones may
+ * be replayed through the API (/api/x/deliveries) and `alertrouter deliveries`.
+ *
+ * The payload is JSON: the alerts (labels, annotations, times, generatorURL, fingerprint,
+ * resolved flag), group labels, external URL, flush time and the firing/resolved
+ * fingerprint sets for the notification log. Integration URLs are never stored: a resend
+ * uses the current configuration's integration of the same name; errors come redacted. */
+#ifndef AR_OUTBOX_H
+#define AR_OUTBOX_H
+
+#include "ar/buf.h"
+#include "ar/labels.h"
+#include "ar/notify.h"
+
+struct core_txn;
+struct store;
+
+/* ---- payload ---- */
+
+/* JSON of the payload (new heap string). */
+char *outbox_payload_encode(const struct notify_data *nd, const uint64_t *firing,
+                            size_t nfiring, const uint64_t *resolved, size_t nresolved,
+                            int64_t expiry_ns);
+
+struct outbox_payload {
+    struct labelset group_labels;
+    struct alert **alerts; /* references */
+    bool *resolved;
+    size_t nalerts;
+    char *external_url;
+    int64_t now_ns;
+    uint64_t *firing;
+    size_t nfiring;
+    uint64_t *resolved_fps;
+    size_t nresolved_fps;
+    int64_t expiry_ns; /* nflog entry lifetime */
+};
+/* AR_OK or AR_EINVAL (err filled). */
+int outbox_payload_decode(const char *json, struct outbox_payload *out, struct ar_error *err);
+void outbox_payload_cleanup(struct outbox_payload *p);
+
+/* ---- rows ---- */
+
+struct outbox_row {
+    int64_t id;
+    int64_t created_at;
+    char *receiver;
+    char *integration;
+    char *group_key;
+    char *state;
+    int attempts;
+    long last_status;
+    char *last_error;
+    char *payload;
+};
+void outbox_row_free(struct outbox_row *r); /* accepts NULL */
+
+/* ---- writes, queued with core_txn_write (core thread) ---- */
+
+/* Inserts a 'pending' delivery; takes payload (heap string). */
+void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receiver,
+                           const char *integration, const char *group_key, char *payload);
+/* Appends a delivery_log event (outcome) and, when state is not NULL, sets the state and
+ * the attempt summary (from res, which may be NULL for events without an attempt). */
+void outbox_record_event(struct core_txn *txn, int64_t id, const char *state,
+                         const char *outcome, const struct notify_result *res);
+
+/* Maintenance: deletes delivered rows (and their log) last updated before before_ns (the
+ * --data.retention horizon). Dead and pending rows stay until replayed or delivered. */
+void outbox_gc(struct core_txn *txn, int64_t before_ns);
+int store_outbox_gc(struct store *st, int64_t before_ns);
+
+/* The same two writes directly on a store (inside store_begin/store_commit), for tests. */
+int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *receiver,
+                        const char *integration, const char *group_key, const char *payload);
+int store_outbox_event(struct store *st, int64_t id, int64_t at, const char *state,
+                       const char *outcome, const struct notify_result *res);
+
+/* ---- reads on the writer's connection, at start (before the threads run) ---- */
+
+/* First unused delivery id. */
+int store_outbox_next_id(struct store *st, int64_t *out);
+/* Every row in `state`, oldest first (new array of new rows). */
+int store_outbox_load(struct store *st, const char *state, struct outbox_row ***out,
+                      size_t *n);
+
+/* ---- read-only queries for the API (own connection on <dir>/alertrouter.db) ---- */
+
+/* JSON array, newest first; state NULL = every state. */
+int outbox_query_list(const char *dir, const char *state, size_t limit, struct buf *out);
+/* JSON object of one delivery with its log ("log": [...], oldest first); AR_ENOTFOUND. */
+int outbox_query_get(const char *dir, int64_t id, struct buf *out);
+/* One row (payload included); AR_ENOTFOUND. */
+int outbox_query_row(const char *dir, int64_t id, struct outbox_row **out);
+/* Counts by state for the gauges. */
+int outbox_query_counts(const char *dir, size_t *pending, size_t *dead);
+
+/* ---- API and CLI ---- */
+
+struct api;
+struct http_request;
+struct http_response;
+/* /api/x/deliveries (path is what follows it: "", "/ID", "/ID/replay"):
+ *   GET  /api/x/deliveries?state=pending|delivered|dead&limit=N   newest first
+ *   GET  /api/x/deliveries/ID                                      with its log
+ *   POST /api/x/deliveries/ID/replay      dead or delivered -> re-sent now, 202 {"id":ID} */
+void outbox_api(struct api *api, const struct http_request *req, const char *path,
+                struct http_response *resp);
+/* alertrouter deliveries list|replay ... (argv[0] is "deliveries"); exit status. */
+int outbox_cli_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,586 @@
+/* Durable outbox (ar/outbox.h): payload JSON, the writes queued on the core thread, the
+ * /api/x/deliveries endpoints and the `alertrouter deliveries` client. The SQL lives in
+ * store_outbox.c. */
+#include "ar/outbox.h"
+
+#include "ar/alert.h"
+#include "ar/api.h"
+#include "ar/cli.h"
+#include "ar/clock.h"
+#include "ar/core.h"
+#include "ar/log.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- payload ---- */
+
+static json_t *labels_json(const struct labelset *ls)
+{
+    json_t *o = json_object();
+
+    for (size_t i = 0; i < ls->n; i++) {
+        json_object_set_new(o, ls->v[i].name, json_string(ls->v[i].value));
+    }
+    return o;
+}
+
+static json_t *fps_json(const uint64_t *v, size_t n)
+{
+    json_t *a = json_array();
+    char fp[17];
+
+    for (size_t i = 0; i < n; i++) {
+        fingerprint_format(v[i], fp);
+        json_array_append_new(a, json_string(fp));
+    }
+    return a;
+}
+
+char *outbox_payload_encode(const struct notify_data *nd, const uint64_t *firing,
+                            size_t nfiring, const uint64_t *resolved, size_t nresolved,
+                            int64_t expiry_ns)
+{
+    json_t *o = json_object();
+    json_t *alerts = json_array();
+    char *s;
+
+    for (size_t i = 0; i < nd->nalerts; i++) {
+        const struct alert *a = nd->alerts[i];
+        json_t *j = json_object();
+        char fp[17];
+        fingerprint_format(a->fp, fp);
+        json_object_set_new(j, "labels", labels_json(&a->labels));
+        json_object_set_new(j, "annotations", labels_json(&a->annotations));
+        json_object_set_new(j, "startsAt", json_integer(a->starts_at));
+        json_object_set_new(j, "endsAt", json_integer(a->ends_at));
+        json_object_set_new(j, "updatedAt", json_integer(a->updated_at));
+        json_object_set_new(j, "startsOff", json_integer(a->starts_off_min));
+        json_object_set_new(j, "endsOff", json_integer(a->ends_off_min));
+        json_object_set_new(j, "timeout", json_boolean(a->timeout));
+        json_object_set_new(j, "generatorURL",
+                            json_string(a->generator_url ? a->generator_url : ""));
+        json_object_set_new(j, "fingerprint", json_string(fp));
+        json_object_set_new(j, "resolved", json_boolean(nd->resolved[i]));
+        json_array_append_new(alerts, j);
+    }
+    json_object_set_new(o, "alerts", alerts);
+    json_object_set_new(o, "groupLabels", labels_json(&nd->group_labels));
+    json_object_set_new(o, "externalURL", json_string(nd->external_url ? nd->external_url : ""));
+    json_object_set_new(o, "flushAt", json_integer(nd->now_ns));
+    json_object_set_new(o, "firing", fps_json(firing, nfiring));
+    json_object_set_new(o, "resolved", fps_json(resolved, nresolved));
+    json_object_set_new(o, "expiry", json_integer(expiry_ns));
+    s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    if (s == NULL) {
+        return ar_strdup("{}");
+    }
+    {
+        char *r = ar_strdup(s); /* jansson's allocator may differ from ours: hand back ours */
+        free(s);
+        return r;
+    }
+}
+
+static int labels_from(const json_t *o, struct labelset *ls)
+{
+    const char *k;
+    json_t *v;
+
+    labelset_init(ls);
+    if (!json_is_object(o)) {
+        return AR_EINVAL;
+    }
+    json_object_foreach((json_t *)o, k, v)
+    {
+        if (!json_is_string(v)) {
+            return AR_EINVAL;
+        }
+        labelset_set(ls, k, json_string_value(v));
+    }
+    return AR_OK;
+}
+
+static int fps_from(const json_t *a, uint64_t **out, size_t *n)
+{
+    size_t i;
+    json_t *v;
+
+    *n = 0;
+    *out = ar_malloc((json_array_size(a) + 1) * sizeof(uint64_t));
+    if (!json_is_array(a)) {
+        return AR_EINVAL;
+    }
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_string(v) || fingerprint_parse(json_string_value(v), &(*out)[*n]) != AR_OK) {
+            return AR_EINVAL;
+        }
+        (*n)++;
+    }
+    return AR_OK;
+}
+
+int outbox_payload_decode(const char *json, struct outbox_payload *p, struct ar_error *err)
+{
+    json_error_t jerr;
+    json_t *o = json_loads(json, 0, &jerr);
+    json_t *alerts;
+    size_t i;
+    json_t *j;
+    int rc = AR_OK;
+
+    memset(p, 0, sizeof(*p));
+    labelset_init(&p->group_labels);
+    if (o == NULL || !json_is_object(o)) {
+        ar_error_set(err, "invalid payload: %s", o ? "not an object" : jerr.text);
+        json_decref(o);
+        return AR_EINVAL;
+    }
+    alerts = json_object_get(o, "alerts");
+    p->alerts = ar_calloc(json_array_size(alerts) + 1, sizeof(*p->alerts));
+    p->resolved = ar_calloc(json_array_size(alerts) + 1, sizeof(*p->resolved));
+    json_array_foreach(alerts, i, j)
+    {
+        struct alert *a = alert_new();
+        const char *gu = json_string_value(json_object_get(j, "generatorURL"));
+        p->alerts[p->nalerts] = a;
+        p->resolved[p->nalerts] = json_is_true(json_object_get(j, "resolved"));
+        p->nalerts++;
+        labelset_cleanup(&a->labels);
+        labelset_cleanup(&a->annotations);
+        if (labels_from(json_object_get(j, "labels"), &a->labels) != AR_OK ||
+            labels_from(json_object_get(j, "annotations"), &a->annotations) != AR_OK ||
+            a->labels.n == 0) {
+            rc = AR_EINVAL;
+            break;
+        }
+        a->fp = labelset_fingerprint(&a->labels);
+        a->starts_at = json_integer_value(json_object_get(j, "startsAt"));
+        a->ends_at = json_integer_value(json_object_get(j, "endsAt"));
+        a->updated_at = json_integer_value(json_object_get(j, "updatedAt"));
+        a->starts_off_min = (int16_t)json_integer_value(json_object_get(j, "startsOff"));
+        a->ends_off_min = (int16_t)json_integer_value(json_object_get(j, "endsOff"));
+        a->timeout = json_is_true(json_object_get(j, "timeout"));
+        a->generator_url = gu != NULL && gu[0] != '\0' ? ar_strdup(gu) : NULL;
+    }
+    if (rc == AR_OK && (p->nalerts == 0 ||
+                        labels_from(json_object_get(o, "groupLabels"), &p->group_labels) != AR_OK ||
+                        fps_from(json_object_get(o, "firing"), &p->firing, &p->nfiring) != AR_OK ||
+                        fps_from(json_object_get(o, "resolved"), &p->resolved_fps,
+                                 &p->nresolved_fps) != AR_OK)) {
+        rc = AR_EINVAL;
+    }
+    if (rc == AR_OK) {
+        const char *eu = json_string_value(json_object_get(o, "externalURL"));
+        p->external_url = ar_strdup(eu ? eu : "");
+        p->now_ns = json_integer_value(json_object_get(o, "flushAt"));
+        p->expiry_ns = json_integer_value(json_object_get(o, "expiry"));
+    } else {
+        ar_error_set(err, "invalid payload: missing or malformed fields");
+    }
+    json_decref(o);
+    return rc;
+}
+
+void outbox_payload_cleanup(struct outbox_payload *p)
+{
+    for (size_t i = 0; i < p->nalerts; i++) {
+        alert_unref(p->alerts[i]);
+    }
+    free(p->alerts);
+    free(p->resolved);
+    labelset_cleanup(&p->group_labels);
+    free(p->external_url);
+    free(p->firing);
+    free(p->resolved_fps);
+    memset(p, 0, sizeof(*p));
+}
+
+void outbox_row_free(struct outbox_row *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    free(r->receiver);
+    free(r->integration);
+    free(r->group_key);
+    free(r->state);
+    free(r->last_error);
+    free(r->payload);
+    free(r);
+}
+
+struct pending_row {
+    int64_t id;
+    int64_t at;
+    char *receiver;
+    char *integration;
+    char *group_key;
+    char *payload;
+};
+
+static void pending_free(void *data)
+{
+    struct pending_row *r = data;
+
+    free(r->receiver);
+    free(r->integration);
+    free(r->group_key);
+    free(r->payload);
+    free(r);
+}
+
+static int pending_apply(struct store *st, void *data)
+{
+    struct pending_row *r = data;
+
+    return store_outbox_insert(st, r->id, r->at, r->receiver, r->integration, r->group_key,
+                               r->payload);
+}
+
+void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receiver,
+                           const char *integration, const char *group_key, char *payload)
+{
+    struct pending_row *r = ar_calloc(1, sizeof(*r));
+
+    r->id = id;
+    r->at = core_txn_now(txn);
+    r->receiver = ar_strdup(receiver);
+    r->integration = ar_strdup(integration);
+    r->group_key = ar_strdup(group_key);
+    r->payload = payload;
+    core_txn_write(txn, pending_apply, r, pending_free);
+}
+
+struct event_row {
+    int64_t id;
+    int64_t at;
+    const char *state;   /* static */
+    const char *outcome; /* static */
+    bool has_res;
+    struct notify_result res;
+};
+
+static int event_apply(struct store *st, void *data)
+{
+    struct event_row *r = data;
+
+    return store_outbox_event(st, r->id, r->at, r->state, r->outcome,
+                              r->has_res ? &r->res : NULL);
+}
+
+void outbox_record_event(struct core_txn *txn, int64_t id, const char *state,
+                         const char *outcome, const struct notify_result *res)
+{
+    struct event_row *r = ar_calloc(1, sizeof(*r));
+
+    r->id = id;
+    r->at = core_txn_now(txn);
+    if (r->at == 0) {
+        r->at = clock_now_ns();
+    }
+    r->state = state;
+    r->outcome = outcome;
+    if (res != NULL) {
+        r->has_res = true;
+        r->res = *res;
+    }
+    core_txn_write(txn, event_apply, r, free);
+}
+
+
+static int gc_apply(struct store *st, void *data)
+{
+    return store_outbox_gc(st, *(int64_t *)data);
+}
+
+void outbox_gc(struct core_txn *txn, int64_t before_ns)
+{
+    int64_t *at = ar_malloc(sizeof(*at));
+
+    *at = before_ns;
+    core_txn_write(txn, gc_apply, at, free);
+}
+
+/* ---- API: /api/x/deliveries ---- */
+
+static bool valid_state(const char *s)
+{
+    return strcmp(s, "pending") == 0 || strcmp(s, "delivered") == 0 || strcmp(s, "dead") == 0;
+}
+
+static bool parse_id(const char *s, size_t n, int64_t *out)
+{
+    int64_t v = 0;
+
+    if (n == 0 || n > 18) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return v > 0;
+}
+
+static void method_not_allowed(const struct http_request *req, struct http_response *resp,
+                               const char *allow)
+{
+    char msg[160];
+
+    snprintf(msg, sizeof(msg), "method %s is not allowed, but [%s] are", req->method, allow);
+    api_reply_error_object(resp, 405, 405, msg);
+    http_response_header(resp, "Allow", allow);
+}
+
+static void replay(struct api *api, int64_t id, struct http_response *resp)
+{
+    struct outbox_row *row = NULL;
+    struct ar_error err;
+    int rc = outbox_query_row(api->storage_path, id, &row);
+
+    if (rc == AR_ENOTFOUND) {
+        api_reply_json_string(resp, 404, "delivery not found");
+        return;
+    }
+    if (rc != AR_OK) {
+        api_reply_json_string(resp, 500, "failed to read the delivery");
+        return;
+    }
+    if (strcmp(row->state, "pending") == 0) {
+        api_reply_json_string(resp, 409, "delivery is pending: it is being delivered");
+        outbox_row_free(row);
+        return;
+    }
+    err.msg[0] = '\0';
+    rc = core_outbox_replay(api->core, row, &err);
+    outbox_row_free(row);
+    if (rc == AR_OK) {
+        resp->status = 202;
+        resp->content_type = "application/json";
+        buf_reset(&resp->body);
+        buf_printf(&resp->body, "{\"id\":%lld,\"state\":\"pending\"}", (long long)id);
+        return;
+    }
+    if (rc == AR_EDB) {
+        api_reply_json_string(resp, 500, "replay could not be recorded");
+    } else {
+        api_reply_json_string(resp, 409, err.msg[0] ? err.msg : "cannot replay");
+    }
+}
+
+void outbox_api(struct api *api, const struct http_request *req, const char *path,
+                struct http_response *resp)
+{
+    const char *rest;
+    int64_t id;
+
+    if (strcmp(path, "") == 0 || strcmp(path, "/") == 0) {
+        const char *state = http_request_param(req, "state");
+        const char *lim = http_request_param(req, "limit");
+        long long limit = lim ? strtoll(lim, NULL, 10) : 100;
+        if (strcmp(req->method, "GET") != 0) {
+            method_not_allowed(req, resp, "GET");
+            return;
+        }
+        if (state != NULL && state[0] == '\0') {
+            state = NULL;
+        }
+        if (state != NULL && !valid_state(state)) {
+            api_reply_json_string(resp, 400, "state must be pending, delivered or dead");
+            return;
+        }
+        if (limit <= 0 || limit > 10000) {
+            limit = 100;
+        }
+        if (outbox_query_list(api->storage_path, state, (size_t)limit, &resp->body) != AR_OK) {
+            buf_reset(&resp->body);
+            api_reply_json_string(resp, 500, "failed to read the deliveries");
+            return;
+        }
+        resp->status = 200;
+        resp->content_type = "application/json";
+        return;
+    }
+    if (path[0] != '/') {
+        api_reply_error_object(resp, 404, 404, "path not found");
+        return;
+    }
+    path++;
+    rest = strchr(path, '/');
+    if (!parse_id(path, rest ? (size_t)(rest - path) : strlen(path), &id)) {
+        api_reply_json_string(resp, 400, "invalid delivery id");
+        return;
+    }
+    if (rest == NULL) {
+        int rc;
+        if (strcmp(req->method, "GET") != 0) {
+            method_not_allowed(req, resp, "GET");
+            return;
+        }
+        rc = outbox_query_get(api->storage_path, id, &resp->body);
+        if (rc != AR_OK) {
+            buf_reset(&resp->body);
+            api_reply_json_string(resp, rc == AR_ENOTFOUND ? 404 : 500,
+                                  rc == AR_ENOTFOUND ? "delivery not found"
+                                                     : "failed to read the delivery");
+            return;
+        }
+        resp->status = 200;
+        resp->content_type = "application/json";
+        return;
+    }
+    if (strcmp(rest, "/replay") == 0) {
+        if (strcmp(req->method, "POST") != 0) {
+            method_not_allowed(req, resp, "POST");
+            return;
+        }
+        replay(api, id, resp);
+        return;
+    }
+    api_reply_error_object(resp, 404, 404, "path not found");
+}
+
+/* ---- CLI: alertrouter deliveries list|replay ---- */
+
+static int cli_usage(void)
+{
+    fprintf(stderr, "usage: alertrouter deliveries list [--state=pending|delivered|dead] "
+                    "[--limit=N] [--alertmanager.url=URL]\n"
+                    "       alertrouter deliveries replay ID [--alertmanager.url=URL]\n");
+    return 2;
+}
+
+static void print_time(const char *rfc3339)
+{
+    /* 2026-11-29T10:43:06.123Z -> 2026-11-29 10:43:06 */
+    char t[20];
+
+    snprintf(t, sizeof(t), "%s", rfc3339 ? rfc3339 : "");
+    if (strlen(t) > 10) {
+        t[10] = ' ';
+    }
+    printf("%-19s", t);
+}
+
+int outbox_cli_main(int argc, char **argv)
+{
+    const char *base = "http://127.0.0.1:9093";
+    const char *state = NULL;
+    const char *limit = NULL;
+    const char *cmd = argc > 1 ? argv[1] : NULL;
+    const char *id = NULL;
+    struct buf out;
+    char err[256];
+    char *url;
+    long status;
+    size_t bl;
+    int rc = 0;
+
+    if (cmd == NULL || (strcmp(cmd, "list") != 0 && strcmp(cmd, "replay") != 0)) {
+        return cli_usage();
+    }
+    for (int i = 2; i < argc; i++) {
+        if (strncmp(argv[i], "--alertmanager.url=", 19) == 0) {
+            base = argv[i] + 19;
+        } else if (strncmp(argv[i], "--state=", 8) == 0 && strcmp(cmd, "list") == 0) {
+            state = argv[i] + 8;
+            if (!valid_state(state)) {
+                return cli_usage();
+            }
+        } else if (strncmp(argv[i], "--limit=", 8) == 0 && strcmp(cmd, "list") == 0) {
+            limit = argv[i] + 8;
+        } else if (argv[i][0] != '-' && id == NULL && strcmp(cmd, "replay") == 0) {
+            id = argv[i];
+        } else {
+            return cli_usage();
+        }
+    }
+    {
+        int64_t v;
+        if (strcmp(cmd, "replay") == 0 && (id == NULL || !parse_id(id, strlen(id), &v))) {
+            return cli_usage();
+        }
+        if (limit != NULL && !parse_id(limit, strlen(limit), &v)) {
+            return cli_usage();
+        }
+    }
+    bl = strlen(base);
+    if (bl > 0 && base[bl - 1] == '/') {
+        bl--;
+    }
+    if (strcmp(cmd, "list") == 0) {
+        url = ar_asprintf("%.*s/api/x/deliveries?limit=%s%s%s", (int)bl, base,
+                          limit ? limit : "100", state ? "&state=" : "", state ? state : "");
+    } else {
+        url = ar_asprintf("%.*s/api/x/deliveries/%s/replay", (int)bl, base, id);
+    }
+    buf_init(&out, 64 << 20);
+    status = cli_http(strcmp(cmd, "list") == 0 ? "GET" : "POST", url, NULL, &out, err,
+                      sizeof(err));
+    free(url);
+    if (status < 0) {
+        fprintf(stderr, "alertrouter deliveries: %s\n", err);
+        buf_cleanup(&out);
+        return 1;
+    }
+    if (strcmp(cmd, "replay") == 0) {
+        if (status == 202) {
+            printf("delivery %s replayed: pending\n", id);
+        } else {
+            json_error_t jerr;
+            json_t *m = json_loads(buf_str(&out), JSON_DECODE_ANY, &jerr);
+            fprintf(stderr, "alertrouter deliveries: replay %s: HTTP %ld: %s\n", id, status,
+                    json_is_string(m) ? json_string_value(m) : buf_str(&out));
+            json_decref(m);
+            rc = 1;
+        }
+        buf_cleanup(&out);
+        return rc;
+    }
+    if (status != 200) {
+        fprintf(stderr, "alertrouter deliveries: HTTP %ld: %s\n", status, buf_str(&out));
+        buf_cleanup(&out);
+        return 1;
+    }
+    {
+        json_error_t jerr;
+        json_t *doc = json_loads(buf_str(&out), 0, &jerr);
+        size_t i;
+        json_t *r;
+        if (!json_is_array(doc)) {
+            fprintf(stderr, "alertrouter deliveries: bad reply\n");
+            json_decref(doc);
+            buf_cleanup(&out);
+            return 1;
+        }
+        printf("%-8s %-19s %-9s %-20s %-14s %8s %6s  %s\n", "ID", "CREATED", "STATE",
+               "RECEIVER", "INTEGRATION", "ATTEMPTS", "STATUS", "ERROR");
+        json_array_foreach(doc, i, r)
+        {
+            printf("%-8lld ", (long long)json_integer_value(json_object_get(r, "id")));
+            print_time(json_string_value(json_object_get(r, "createdAt")));
+            printf(" %-9s %-20s %-14s %8lld %6lld  %s\n",
+                   json_string_value(json_object_get(r, "state")),
+                   json_string_value(json_object_get(r, "receiver")),
+                   json_string_value(json_object_get(r, "integration")),
+                   (long long)json_integer_value(json_object_get(r, "attempts")),
+                   (long long)json_integer_value(json_object_get(r, "lastStatus")),
+                   json_string_value(json_object_get(r, "lastError")));
+        }
+        if (json_array_size(doc) == 0) {
+            printf("(no deliveries)\n");
+        }
+        json_decref(doc);
+    }
+    buf_cleanup(&out);
+    return 0;
+}

@@ -1,0 +1,402 @@
+/* Outbox SQL (ar/outbox.h): deliveries and delivery_log, part of the storage module (the
+ * writer's connection through store_db, or a read-only connection of its own for the API). */
+#include "ar/outbox.h"
+
+#include "ar/json_out.h"
+#include "ar/log.h"
+#include "ar/store.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- writes ---- */
+
+int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *receiver,
+                        const char *integration, const char *group_key, const char *payload)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if (sqlite3_prepare_v3(db,
+                           "INSERT INTO deliveries (id, created_at, receiver, integration, "
+                           "group_key, state, updated_at, payload) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?2, ?6)",
+                           -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+        log_error("store", "deliveries insert: %s", sqlite3_errmsg(db));
+        return AR_EDB;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, at);
+    sqlite3_bind_text(s, 3, receiver, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, integration, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, group_key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, payload, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
+    if (rc != AR_OK) {
+        log_error("store", "deliveries insert: %s", sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_outbox_event(struct store *st, int64_t id, int64_t at, const char *state,
+                       const char *outcome, const struct notify_result *res)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if (state != NULL) {
+        if (sqlite3_prepare_v3(db,
+                               "UPDATE deliveries SET state = ?2, attempts = attempts + ?3, "
+                               "last_status = ?4, last_error = ?5, updated_at = ?6 "
+                               "WHERE id = ?1",
+                               -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+            log_error("store", "deliveries update: %s", sqlite3_errmsg(db));
+            return AR_EDB;
+        }
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 3, res ? res->attempts : 0);
+        sqlite3_bind_int64(s, 4, res ? res->last_status : 0);
+        sqlite3_bind_text(s, 5, res ? res->error : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 6, at);
+        rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
+        sqlite3_finalize(s);
+        if (rc != AR_OK) {
+            log_error("store", "deliveries update: %s", sqlite3_errmsg(db));
+            return rc;
+        }
+    }
+    if (sqlite3_prepare_v3(db,
+                           "INSERT INTO delivery_log (delivery_id, at, outcome, http_status, "
+                           "error, attempts, latency_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                           -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+        log_error("store", "delivery_log insert: %s", sqlite3_errmsg(db));
+        return AR_EDB;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, at);
+    sqlite3_bind_text(s, 3, outcome, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, res ? res->last_status : 0);
+    sqlite3_bind_text(s, 5, res ? res->error : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 6, res ? res->attempts : 0);
+    sqlite3_bind_int64(s, 7, res ? res->latency_ns : 0);
+    rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
+    if (rc != AR_OK) {
+        log_error("store", "delivery_log insert: %s", sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ---- reads at start ---- */
+
+int store_outbox_next_id(struct store *st, int64_t *out)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) + 1 FROM deliveries", -1, &s,
+                           NULL) != SQLITE_OK) {
+        log_error("store", "deliveries: %s", sqlite3_errmsg(db));
+        return AR_EDB;
+    }
+    rc = sqlite3_step(s) == SQLITE_ROW ? AR_OK : AR_EDB;
+    if (rc == AR_OK) {
+        *out = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static char *col_str(sqlite3_stmt *s, int i)
+{
+    const char *v = (const char *)sqlite3_column_text(s, i);
+
+    return ar_strdup(v ? v : "");
+}
+
+#define ROW_COLUMNS                                                                          \
+    "id, created_at, receiver, integration, group_key, state, attempts, last_status, "       \
+    "last_error, payload"
+
+static struct outbox_row *row_of(sqlite3_stmt *s)
+{
+    struct outbox_row *r = ar_calloc(1, sizeof(*r));
+
+    r->id = sqlite3_column_int64(s, 0);
+    r->created_at = sqlite3_column_int64(s, 1);
+    r->receiver = col_str(s, 2);
+    r->integration = col_str(s, 3);
+    r->group_key = col_str(s, 4);
+    r->state = col_str(s, 5);
+    r->attempts = sqlite3_column_int(s, 6);
+    r->last_status = (long)sqlite3_column_int64(s, 7);
+    r->last_error = col_str(s, 8);
+    r->payload = col_str(s, 9);
+    return r;
+}
+
+int store_outbox_load(struct store *st, const char *state, struct outbox_row ***out, size_t *n)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *s = NULL;
+    size_t cap = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS " FROM deliveries WHERE state = ?1 ORDER BY id",
+                           -1, &s, NULL) != SQLITE_OK) {
+        log_error("store", "deliveries: %s", sqlite3_errmsg(db));
+        return AR_EDB;
+    }
+    sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *out = ar_realloc(*out, cap * sizeof(**out));
+        }
+        (*out)[(*n)++] = row_of(s);
+    }
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? AR_OK : AR_EDB;
+}
+
+/* ---- read-only queries ---- */
+
+static sqlite3 *open_ro(const char *dir)
+{
+    char *path = ar_asprintf("%s/alertrouter.db", dir);
+    sqlite3 *db = NULL;
+
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        log_error("outbox", "open: %s", db ? sqlite3_errmsg(db) : "cannot open database");
+        sqlite3_close(db);
+        db = NULL;
+    } else {
+        sqlite3_busy_timeout(db, 2000);
+    }
+    free(path);
+    return db;
+}
+
+/* Summary object of the row at the current step (columns ROW_COLUMNS, payload unused). */
+static void put_row(struct buf *out, sqlite3_stmt *s)
+{
+    buf_printf(out, "{\"id\":%lld,\"createdAt\":", (long long)sqlite3_column_int64(s, 0));
+    json_put_time(out, sqlite3_column_int64(s, 1), 0);
+    buf_puts(out, ",\"receiver\":");
+    json_put_cstr(out, (const char *)sqlite3_column_text(s, 2));
+    buf_puts(out, ",\"integration\":");
+    json_put_cstr(out, (const char *)sqlite3_column_text(s, 3));
+    buf_puts(out, ",\"groupKey\":");
+    json_put_cstr(out, (const char *)sqlite3_column_text(s, 4));
+    buf_puts(out, ",\"state\":");
+    json_put_cstr(out, (const char *)sqlite3_column_text(s, 5));
+    buf_printf(out, ",\"attempts\":%d,\"lastStatus\":%lld,\"lastError\":",
+               sqlite3_column_int(s, 6), (long long)sqlite3_column_int64(s, 7));
+    json_put_cstr(out, (const char *)sqlite3_column_text(s, 8));
+    buf_puts(out, ",\"updatedAt\":");
+    json_put_time(out, sqlite3_column_int64(s, 10), 0);
+}
+
+int outbox_query_list(const char *dir, const char *state, size_t limit, struct buf *out)
+{
+    sqlite3 *db = open_ro(dir);
+    sqlite3_stmt *s = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (db == NULL) {
+        return AR_EDB;
+    }
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " ROW_COLUMNS ", updated_at FROM deliveries "
+                           "WHERE ?1 IS NULL OR state = ?1 ORDER BY id DESC LIMIT ?2",
+                           -1, &s, NULL) != SQLITE_OK) {
+        log_error("outbox", "query: %s", sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return AR_EDB;
+    }
+    if (state != NULL) {
+        sqlite3_bind_text(s, 1, state, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)limit);
+    buf_putc(out, '[');
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n++ > 0) {
+            buf_putc(out, ',');
+        }
+        put_row(out, s);
+        buf_putc(out, '}');
+    }
+    buf_putc(out, ']');
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return rc == SQLITE_DONE ? AR_OK : AR_EDB;
+}
+
+int outbox_query_get(const char *dir, int64_t id, struct buf *out)
+{
+    sqlite3 *db = open_ro(dir);
+    sqlite3_stmt *s = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (db == NULL) {
+        return AR_EDB;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS ", updated_at FROM deliveries WHERE id = ?1",
+                           -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return AR_EDB;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(s);
+        sqlite3_close(db);
+        return rc == SQLITE_DONE ? AR_ENOTFOUND : AR_EDB;
+    }
+    put_row(out, s);
+    {
+        /* the alerts' labels, for the operator deciding on a replay (no URLs: none stored) */
+        json_error_t jerr;
+        json_t *p = json_loads((const char *)sqlite3_column_text(s, 9), 0, &jerr);
+        json_t *alerts = json_object_get(p, "alerts");
+        size_t i;
+        json_t *a;
+        buf_puts(out, ",\"alerts\":[");
+        json_array_foreach(alerts, i, a)
+        {
+            char *txt = json_dumps(json_object_get(a, "labels"), JSON_COMPACT | JSON_SORT_KEYS);
+            if (i > 0) {
+                buf_putc(out, ',');
+            }
+            buf_printf(out, "{\"labels\":%s,\"resolved\":%s}", txt ? txt : "{}",
+                       json_is_true(json_object_get(a, "resolved")) ? "true" : "false");
+            free(txt);
+        }
+        buf_putc(out, ']');
+        json_decref(p);
+    }
+    sqlite3_finalize(s);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT at, outcome, http_status, error, attempts, latency_ns "
+                           "FROM delivery_log WHERE delivery_id = ?1 ORDER BY id",
+                           -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return AR_EDB;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    buf_puts(out, ",\"log\":[");
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n++ > 0) {
+            buf_putc(out, ',');
+        }
+        buf_puts(out, "{\"at\":");
+        json_put_time(out, sqlite3_column_int64(s, 0), 0);
+        buf_puts(out, ",\"outcome\":");
+        json_put_cstr(out, (const char *)sqlite3_column_text(s, 1));
+        buf_printf(out, ",\"httpStatus\":%lld,\"error\":", (long long)sqlite3_column_int64(s, 2));
+        json_put_cstr(out, (const char *)sqlite3_column_text(s, 3));
+        buf_printf(out, ",\"attempts\":%d,\"latencySeconds\":%.6f}", sqlite3_column_int(s, 4),
+                   (double)sqlite3_column_int64(s, 5) / 1e9);
+    }
+    buf_puts(out, "]}");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return rc == SQLITE_DONE ? AR_OK : AR_EDB;
+}
+
+int outbox_query_row(const char *dir, int64_t id, struct outbox_row **out)
+{
+    sqlite3 *db = open_ro(dir);
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    *out = NULL;
+    if (db == NULL) {
+        return AR_EDB;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS " FROM deliveries WHERE id = ?1", -1, &s,
+                           NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return AR_EDB;
+    }
+    sqlite3_bind_int64(s, 1, id);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *out = row_of(s);
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return rc == SQLITE_ROW ? AR_OK : rc == SQLITE_DONE ? AR_ENOTFOUND : AR_EDB;
+}
+
+int outbox_query_counts(const char *dir, size_t *pending, size_t *dead)
+{
+    sqlite3 *db = open_ro(dir);
+    sqlite3_stmt *s = NULL;
+    int rc;
+
+    *pending = *dead = 0;
+    if (db == NULL) {
+        return AR_EDB;
+    }
+    if (sqlite3_prepare_v2(db,
+                           "SELECT state, count(*) FROM deliveries "
+                           "WHERE state IN ('pending', 'dead') GROUP BY state",
+                           -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return AR_EDB;
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *st = (const char *)sqlite3_column_text(s, 0);
+        size_t n = (size_t)sqlite3_column_int64(s, 1);
+        if (st != NULL && strcmp(st, "pending") == 0) {
+            *pending = n;
+        } else {
+            *dead = n;
+        }
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return rc == SQLITE_DONE ? AR_OK : AR_EDB;
+}
+
+int store_outbox_gc(struct store *st, int64_t before_ns)
+{
+    sqlite3 *db = store_db(st);
+    static const char *const sql[2] = {
+        "DELETE FROM delivery_log WHERE delivery_id IN (SELECT id FROM deliveries "
+        "WHERE state = 'delivered' AND updated_at < ?1)",
+        "DELETE FROM deliveries WHERE state = 'delivered' AND updated_at < ?1"};
+
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *s = NULL;
+        int rc;
+        if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
+            SQLITE_OK) {
+            log_error("store", "deliveries gc: %s", sqlite3_errmsg(db));
+            return AR_EDB;
+        }
+        sqlite3_bind_int64(s, 1, before_ns);
+        rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
+        if (rc != AR_OK) {
+            log_error("store", "deliveries gc: %s", sqlite3_errmsg(db));
+        }
+        sqlite3_finalize(s);
+        if (rc != AR_OK) {
+            return rc;
+        }
+    }
+    return AR_OK;
+}

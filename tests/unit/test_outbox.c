@@ -1,0 +1,246 @@
+/* Durable outbox (ar/outbox.h): payload round trip, store rows and state transitions, the
+ * read-only queries, and the resume at start of a delivery whose target is gone. */
+#include "ar/alert.h"
+#include "ar/buf.h"
+#include "ar/clock.h"
+#include "ar/config.h"
+#include "ar/core.h"
+#include "ar/outbox.h"
+#include "ar/store.h"
+
+#include "check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct alert *mk(const char *name, int64_t starts, int64_t ends, const char *url)
+{
+    struct alert *a = alert_new();
+
+    labelset_set(&a->labels, "alertname", name);
+    labelset_set(&a->labels, "job", "api");
+    labelset_set(&a->annotations, "summary", "it \"broke\"\n");
+    a->fp = labelset_fingerprint(&a->labels);
+    a->starts_at = starts;
+    a->ends_at = ends;
+    a->updated_at = starts + 5;
+    a->starts_off_min = 60;
+    a->generator_url = url ? ar_strdup(url) : NULL;
+    return a;
+}
+
+static void test_payload(void)
+{
+    struct config *cfg = NULL;
+    struct ar_error err;
+    struct alert *v[2];
+    bool res[2] = {false, true};
+    struct labelset gl;
+    struct notify_data *nd;
+    struct outbox_payload p;
+    uint64_t firing[1];
+    uint64_t resolved[1];
+    char *json;
+
+    CHECK_INT(config_load_string(config_default_text(), "<embedded>", &cfg, &err), AR_OK);
+    v[0] = mk("A", 1000000000, 0, "http://prom/graph?g0=1");
+    v[1] = mk("B", 2000000000, 3000000000, NULL);
+    firing[0] = v[0]->fp;
+    resolved[0] = v[1]->fp;
+    labelset_init(&gl);
+    labelset_set(&gl, "job", "api");
+    nd = notify_data_new(cfg, cfg->receivers[0], "{}:{job=\"api\"}", &gl, v, res, 2,
+                         "http://am:9093", 4000000000);
+    json = outbox_payload_encode(nd, firing, 1, resolved, 1, 7200);
+    CHECK(json != NULL && strstr(json, "\"alerts\"") != NULL);
+    CHECK_INT(outbox_payload_decode(json, &p, &err), AR_OK);
+    CHECK_INT(p.nalerts, 2);
+    if (p.nalerts == 2) {
+        for (int i = 0; i < 2; i++) {
+            CHECK(labelset_equal(&p.alerts[i]->labels, &v[i]->labels));
+            CHECK(labelset_equal(&p.alerts[i]->annotations, &v[i]->annotations));
+            CHECK(p.alerts[i]->fp == v[i]->fp);
+            CHECK(p.alerts[i]->starts_at == v[i]->starts_at);
+            CHECK(p.alerts[i]->ends_at == v[i]->ends_at);
+            CHECK(p.alerts[i]->updated_at == v[i]->updated_at);
+            CHECK_INT(p.alerts[i]->starts_off_min, 60);
+            CHECK(p.resolved[i] == res[i]);
+        }
+        CHECK_STR(p.alerts[0]->generator_url, "http://prom/graph?g0=1");
+        CHECK(p.alerts[1]->generator_url == NULL);
+    }
+    CHECK(labelset_equal(&p.group_labels, &gl));
+    CHECK_STR(p.external_url, "http://am:9093");
+    CHECK(p.now_ns == 4000000000);
+    CHECK(p.expiry_ns == 7200);
+    CHECK(p.nfiring == 1 && p.firing[0] == firing[0]);
+    CHECK(p.nresolved_fps == 1 && p.resolved_fps[0] == resolved[0]);
+    outbox_payload_cleanup(&p);
+
+    CHECK_INT(outbox_payload_decode("{nope", &p, &err), AR_EINVAL);
+    outbox_payload_cleanup(&p);
+    CHECK_INT(outbox_payload_decode("{\"alerts\":[]}", &p, &err), AR_EINVAL);
+    outbox_payload_cleanup(&p);
+    CHECK_INT(outbox_payload_decode("{\"alerts\":[{\"labels\":{\"a\":1}}]}", &p, &err),
+              AR_EINVAL);
+    outbox_payload_cleanup(&p);
+
+    free(json);
+    notify_data_unref(nd);
+    labelset_cleanup(&gl);
+    alert_unref(v[0]);
+    alert_unref(v[1]);
+    config_unref(cfg);
+}
+
+static void test_store(void)
+{
+    char dir[] = "/tmp/ar-outbox-test-XXXXXX";
+    char cmd[600];
+    struct ar_error err;
+    struct store *st = NULL;
+    struct outbox_row **rows = NULL;
+    struct outbox_row *row = NULL;
+    size_t n = 0;
+    int64_t next = 0;
+    struct notify_result ok;
+    struct notify_result bad;
+    struct buf b;
+    size_t pending;
+    size_t dead;
+
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_INT(store_open(dir, &st, &err), AR_OK);
+    CHECK_INT(store_outbox_next_id(st, &next), AR_OK);
+    CHECK(next == 1);
+    CHECK_INT(store_begin(st), AR_OK);
+    CHECK_INT(store_outbox_insert(st, 1, 100, "team", "webhook[0]", "{}:{}", "{\"a\":1}"), AR_OK);
+    CHECK_INT(store_outbox_insert(st, 2, 200, "team", "slack[1]", "{}:{}", "{\"a\":2}"), AR_OK);
+    CHECK_INT(store_commit(st), AR_OK);
+    CHECK_INT(store_outbox_next_id(st, &next), AR_OK);
+    CHECK(next == 3);
+    CHECK_INT(store_outbox_load(st, "pending", &rows, &n), AR_OK);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        CHECK(rows[0]->id == 1 && rows[1]->id == 2);
+        CHECK_STR(rows[1]->integration, "slack[1]");
+        CHECK_STR(rows[1]->payload, "{\"a\":2}");
+        CHECK_STR(rows[0]->state, "pending");
+    }
+    for (size_t i = 0; i < n; i++) {
+        outbox_row_free(rows[i]);
+    }
+    free(rows);
+
+    memset(&ok, 0, sizeof(ok));
+    ok.ok = true;
+    ok.attempts = 2;
+    ok.last_status = 200;
+    ok.latency_ns = 1500000;
+    memset(&bad, 0, sizeof(bad));
+    bad.attempts = 3;
+    bad.last_status = 503;
+    bad.retryable = true;
+    snprintf(bad.error, sizeof(bad.error), "notify retry canceled after 3 attempts: "
+                                           "unexpected status code 503");
+    bad.latency_ns = 3000000000;
+    CHECK_INT(store_begin(st), AR_OK);
+    CHECK_INT(store_outbox_event(st, 1, 300, "delivered", "delivered", &ok), AR_OK);
+    CHECK_INT(store_outbox_event(st, 2, 300, NULL, "canceled", NULL), AR_OK);
+    CHECK_INT(store_outbox_event(st, 2, 400, "dead", "dead", &bad), AR_OK);
+    CHECK_INT(store_commit(st), AR_OK);
+    CHECK_INT(store_outbox_load(st, "pending", &rows, &n), AR_OK);
+    CHECK_INT(n, 0);
+    free(rows);
+    CHECK_INT(store_outbox_load(st, "dead", &rows, &n), AR_OK);
+    CHECK_INT(n, 1);
+    if (n == 1) {
+        CHECK(rows[0]->id == 2);
+        CHECK_INT(rows[0]->attempts, 3);
+        CHECK(rows[0]->last_status == 503);
+        CHECK(strstr(rows[0]->last_error, "503") != NULL);
+        outbox_row_free(rows[0]);
+    }
+    free(rows);
+
+    /* read-only queries (the API's connection) */
+    buf_init(&b, 0);
+    CHECK_INT(outbox_query_list(dir, "dead", 10, &b), AR_OK);
+    CHECK(strstr(buf_str(&b), "\"id\":2") != NULL && strstr(buf_str(&b), "\"id\":1,") == NULL);
+    buf_reset(&b);
+    CHECK_INT(outbox_query_list(dir, NULL, 10, &b), AR_OK);
+    CHECK(strstr(buf_str(&b), "[{\"id\":2") == buf_str(&b)); /* newest first */
+    buf_reset(&b);
+    CHECK_INT(outbox_query_get(dir, 2, &b), AR_OK);
+    CHECK(strstr(buf_str(&b), "\"outcome\":\"canceled\"") != NULL);
+    CHECK(strstr(buf_str(&b), "\"outcome\":\"dead\",\"httpStatus\":503") != NULL);
+    CHECK(strstr(buf_str(&b), "\"latencySeconds\":3.000000") != NULL);
+    buf_reset(&b);
+    CHECK_INT(outbox_query_get(dir, 99, &b), AR_ENOTFOUND);
+    buf_cleanup(&b);
+    CHECK_INT(outbox_query_row(dir, 1, &row), AR_OK);
+    CHECK(row != NULL && strcmp(row->state, "delivered") == 0 && row->attempts == 2);
+    outbox_row_free(row);
+    CHECK_INT(outbox_query_row(dir, 99, &row), AR_ENOTFOUND);
+    CHECK_INT(outbox_query_counts(dir, &pending, &dead), AR_OK);
+    CHECK(pending == 0 && dead == 1);
+
+    /* maintenance: delivered rows older than the horizon go with their log; dead ones stay */
+    CHECK_INT(store_begin(st), AR_OK);
+    CHECK_INT(store_outbox_gc(st, 350), AR_OK);
+    CHECK_INT(store_commit(st), AR_OK);
+    CHECK_INT(outbox_query_row(dir, 1, &row), AR_ENOTFOUND);
+    CHECK_INT(outbox_query_row(dir, 2, &row), AR_OK);
+    outbox_row_free(row);
+
+    store_close(st);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
+}
+
+/* A pending delivery left by a previous run whose receiver no longer exists becomes a dead
+ * letter at start, with the reason in its error. */
+static void test_resume_gone(void)
+{
+    char dir[] = "/tmp/ar-outbox-test-XXXXXX";
+    char cmd[600];
+    struct config *cfg = NULL;
+    struct ar_error err;
+    struct store *st = NULL;
+    struct core *c = NULL;
+    struct core_options opt = {0};
+    struct outbox_row **rows = NULL;
+    size_t n = 0;
+
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_INT(config_load_string(config_default_text(), "<embedded>", &cfg, &err), AR_OK);
+    CHECK_INT(store_open(dir, &st, &err), AR_OK);
+    CHECK_INT(store_begin(st), AR_OK);
+    CHECK_INT(store_outbox_insert(st, 7, 100, "gone", "webhook[0]", "{}:{}", "{}"), AR_OK);
+    CHECK_INT(store_commit(st), AR_OK);
+    CHECK_INT(core_new(st, cfg, &opt, &c), AR_OK);
+    CHECK_INT(core_start(c), AR_OK);
+    core_stop(c); /* the writer commits the first turn's rows before it stops */
+    core_free(c);
+    CHECK_INT(store_outbox_load(st, "dead", &rows, &n), AR_OK);
+    CHECK_INT(n, 1);
+    if (n == 1) {
+        CHECK(rows[0]->id == 7);
+        CHECK(strstr(rows[0]->last_error, "not resumed") != NULL);
+        outbox_row_free(rows[0]);
+    }
+    free(rows);
+    store_close(st);
+    config_unref(cfg);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
+}
+
+int main(void)
+{
+    test_payload();
+    test_store();
+    test_resume_gone();
+    return CHECK_DONE();
+}
