@@ -1157,9 +1157,8 @@ static int replay_fn(struct core_txn *txn, void *arg)
         ar_error_set(ra->err, "no notifier to deliver with");
         return AR_ESTATE;
     }
-    rc = dispatcher_resubmit(c->dispatcher, ra->row->id, ra->row->receiver,
-                             ra->row->integration, ra->row->group_key, ra->row->payload, false,
-                             ra->err);
+    rc = dispatcher_resubmit(c->dispatcher, ra->row->id, ra->row->receiver, ra->row->integration,
+                             ra->row->group_key, ra->row->payload, false, ra->err);
     if (rc == AR_OK) {
         outbox_record_event(txn, ra->row->id, "pending", "replayed", NULL);
     }

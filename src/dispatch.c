@@ -41,9 +41,9 @@ struct flush {
 };
 
 struct send_ctx {
-    struct flush *flush;     /* NULL for a stored delivery re-submitted (resume, replay) */
-    int64_t delivery_id;     /* deliveries row, 0 without an outbox */
-    bool record_nflog;       /* re-submitted: record the stored sets on success */
+    struct flush *flush; /* NULL for a stored delivery re-submitted (resume, replay) */
+    int64_t delivery_id; /* deliveries row, 0 without an outbox */
+    bool record_nflog;   /* re-submitted: record the stored sets on success */
     char *receiver;
     char *integration;       /* "webhook[0]" */
     enum integration_type type;
@@ -689,9 +689,9 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
                  * the completion's turn), so the group's normal flush after restart sends
                  * again: nothing decided is lost, at worst delivered twice. */
                 sc->delivery_id = (*d->env.next_delivery_id)++;
-                outbox_record_pending(txn, sc->delivery_id, r->receiver, name, g->key,
-                                      outbox_payload_encode(nd, firing, nfiring, resolved,
-                                                            nresolved, expiry));
+                outbox_record_pending(
+                    txn, sc->delivery_id, r->receiver, name, g->key,
+                    outbox_payload_encode(nd, firing, nfiring, resolved, nresolved, expiry));
             }
             if (d->env.deadline_ns > 0) {
                 gi = d->env.deadline_ns; /* --notify.deadline */
@@ -734,8 +734,7 @@ static void outbox_done(const struct send_ctx *sc, const struct notify_result *r
     } else if (strcmp(res->error, "notification canceled") == 0) {
         outbox_record_event(txn, sc->delivery_id, NULL, "canceled", res);
     } else {
-        outbox_record_event(txn, sc->delivery_id, "dead", res->retryable ? "dead" : "failed",
-                            res);
+        outbox_record_event(txn, sc->delivery_id, "dead", res->retryable ? "dead" : "failed", res);
     }
 }
 
@@ -807,8 +806,8 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
     if (outbox_payload_decode(payload, &p, err) != AR_OK) {
         return AR_EINVAL;
     }
-    nd = notify_data_new(d->cfg, recv, group_key, &p.group_labels, p.alerts, p.resolved,
-                         p.nalerts, p.external_url, p.now_ns);
+    nd = notify_data_new(d->cfg, recv, group_key, &p.group_labels, p.alerts, p.resolved, p.nalerts,
+                         p.external_url, p.now_ns);
     sc = ar_calloc(1, sizeof(*sc) + sizeof(struct submit_env));
     se = (struct submit_env *)(sc + 1);
     sc->delivery_id = id;
@@ -829,8 +828,8 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
     outbox_payload_cleanup(&p);
     /* a fresh deadline: the route may be gone, so the COMPAT 5.8 minimum */
     job = notify_job_new(nd, integ,
-                         clock_monotonic_ns() + (d->env.deadline_ns > 0 ? d->env.deadline_ns
-                                                                        : MIN_DEADLINE_NS),
+                         clock_monotonic_ns() +
+                             (d->env.deadline_ns > 0 ? d->env.deadline_ns : MIN_DEADLINE_NS),
                          job_done, sc);
     notify_data_unref(nd);
     d->env.metrics->notifications[integ->type]++;

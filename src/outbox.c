@@ -40,9 +40,8 @@ static json_t *fps_json(const uint64_t *v, size_t n)
     return a;
 }
 
-char *outbox_payload_encode(const struct notify_data *nd, const uint64_t *firing,
-                            size_t nfiring, const uint64_t *resolved, size_t nresolved,
-                            int64_t expiry_ns)
+char *outbox_payload_encode(const struct notify_data *nd, const uint64_t *firing, size_t nfiring,
+                            const uint64_t *resolved, size_t nresolved, int64_t expiry_ns)
 {
     json_t *o = json_object();
     json_t *alerts = json_array();
@@ -168,11 +167,11 @@ int outbox_payload_decode(const char *json, struct outbox_payload *p, struct ar_
         a->timeout = json_is_true(json_object_get(j, "timeout"));
         a->generator_url = gu != NULL && gu[0] != '\0' ? ar_strdup(gu) : NULL;
     }
-    if (rc == AR_OK && (p->nalerts == 0 ||
-                        labels_from(json_object_get(o, "groupLabels"), &p->group_labels) != AR_OK ||
-                        fps_from(json_object_get(o, "firing"), &p->firing, &p->nfiring) != AR_OK ||
-                        fps_from(json_object_get(o, "resolved"), &p->resolved_fps,
-                                 &p->nresolved_fps) != AR_OK)) {
+    if (rc == AR_OK &&
+        (p->nalerts == 0 ||
+         labels_from(json_object_get(o, "groupLabels"), &p->group_labels) != AR_OK ||
+         fps_from(json_object_get(o, "firing"), &p->firing, &p->nfiring) != AR_OK ||
+         fps_from(json_object_get(o, "resolved"), &p->resolved_fps, &p->nresolved_fps) != AR_OK)) {
         rc = AR_EINVAL;
     }
     if (rc == AR_OK) {
@@ -270,12 +269,11 @@ static int event_apply(struct store *st, void *data)
 {
     struct event_row *r = data;
 
-    return store_outbox_event(st, r->id, r->at, r->state, r->outcome,
-                              r->has_res ? &r->res : NULL);
+    return store_outbox_event(st, r->id, r->at, r->state, r->outcome, r->has_res ? &r->res : NULL);
 }
 
-void outbox_record_event(struct core_txn *txn, int64_t id, const char *state,
-                         const char *outcome, const struct notify_result *res)
+void outbox_record_event(struct core_txn *txn, int64_t id, const char *state, const char *outcome,
+                         const struct notify_result *res)
 {
     struct event_row *r = ar_calloc(1, sizeof(*r));
 
@@ -292,7 +290,6 @@ void outbox_record_event(struct core_txn *txn, int64_t id, const char *state,
     }
     core_txn_write(txn, event_apply, r, free);
 }
-
 
 static int gc_apply(struct store *st, void *data)
 {
@@ -524,8 +521,7 @@ int outbox_cli_main(int argc, char **argv)
         url = ar_asprintf("%.*s/api/x/deliveries/%s/replay", (int)bl, base, id);
     }
     buf_init(&out, 64 << 20);
-    status = cli_http(strcmp(cmd, "list") == 0 ? "GET" : "POST", url, NULL, &out, err,
-                      sizeof(err));
+    status = cli_http(strcmp(cmd, "list") == 0 ? "GET" : "POST", url, NULL, &out, err, sizeof(err));
     free(url);
     if (status < 0) {
         fprintf(stderr, "alertrouter deliveries: %s\n", err);
@@ -562,8 +558,8 @@ int outbox_cli_main(int argc, char **argv)
             buf_cleanup(&out);
             return 1;
         }
-        printf("%-8s %-19s %-9s %-20s %-14s %8s %6s  %s\n", "ID", "CREATED", "STATE",
-               "RECEIVER", "INTEGRATION", "ATTEMPTS", "STATUS", "ERROR");
+        printf("%-8s %-19s %-9s %-20s %-14s %8s %6s  %s\n", "ID", "CREATED", "STATE", "RECEIVER",
+               "INTEGRATION", "ATTEMPTS", "STATUS", "ERROR");
         json_array_foreach(doc, i, r)
         {
             printf("%-8lld ", (long long)json_integer_value(json_object_get(r, "id")));

@@ -102,8 +102,8 @@ int store_outbox_next_id(struct store *st, int64_t *out)
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) + 1 FROM deliveries", -1, &s,
-                           NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) + 1 FROM deliveries", -1, &s, NULL) !=
+        SQLITE_OK) {
         log_error("store", "deliveries: %s", sqlite3_errmsg(db));
         return AR_EDB;
     }
@@ -122,8 +122,8 @@ static char *col_str(sqlite3_stmt *s, int i)
     return ar_strdup(v ? v : "");
 }
 
-#define ROW_COLUMNS                                                                          \
-    "id, created_at, receiver, integration, group_key, state, attempts, last_status, "       \
+#define ROW_COLUMNS                                                                                \
+    "id, created_at, receiver, integration, group_key, state, attempts, last_status, "             \
     "last_error, payload"
 
 static struct outbox_row *row_of(sqlite3_stmt *s)
@@ -152,7 +152,8 @@ int store_outbox_load(struct store *st, const char *state, struct outbox_row ***
 
     *out = NULL;
     *n = 0;
-    if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS " FROM deliveries WHERE state = ?1 ORDER BY id",
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " ROW_COLUMNS " FROM deliveries WHERE state = ?1 ORDER BY id",
                            -1, &s, NULL) != SQLITE_OK) {
         log_error("store", "deliveries: %s", sqlite3_errmsg(db));
         return AR_EDB;
@@ -200,8 +201,8 @@ static void put_row(struct buf *out, sqlite3_stmt *s)
     json_put_cstr(out, (const char *)sqlite3_column_text(s, 4));
     buf_puts(out, ",\"state\":");
     json_put_cstr(out, (const char *)sqlite3_column_text(s, 5));
-    buf_printf(out, ",\"attempts\":%d,\"lastStatus\":%lld,\"lastError\":",
-               sqlite3_column_int(s, 6), (long long)sqlite3_column_int64(s, 7));
+    buf_printf(out, ",\"attempts\":%d,\"lastStatus\":%lld,\"lastError\":", sqlite3_column_int(s, 6),
+               (long long)sqlite3_column_int64(s, 7));
     json_put_cstr(out, (const char *)sqlite3_column_text(s, 8));
     buf_puts(out, ",\"updatedAt\":");
     json_put_time(out, sqlite3_column_int64(s, 10), 0);
@@ -383,8 +384,7 @@ int store_outbox_gc(struct store *st, int64_t before_ns)
     for (int i = 0; i < 2; i++) {
         sqlite3_stmt *s = NULL;
         int rc;
-        if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
-            SQLITE_OK) {
+        if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
             log_error("store", "deliveries gc: %s", sqlite3_errmsg(db));
             return AR_EDB;
         }

@@ -23,9 +23,8 @@ struct store;
 /* ---- payload ---- */
 
 /* JSON of the payload (new heap string). */
-char *outbox_payload_encode(const struct notify_data *nd, const uint64_t *firing,
-                            size_t nfiring, const uint64_t *resolved, size_t nresolved,
-                            int64_t expiry_ns);
+char *outbox_payload_encode(const struct notify_data *nd, const uint64_t *firing, size_t nfiring,
+                            const uint64_t *resolved, size_t nresolved, int64_t expiry_ns);
 
 struct outbox_payload {
     struct labelset group_labels;
@@ -67,8 +66,8 @@ void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receive
                            const char *integration, const char *group_key, char *payload);
 /* Appends a delivery_log event (outcome) and, when state is not NULL, sets the state and
  * the attempt summary (from res, which may be NULL for events without an attempt). */
-void outbox_record_event(struct core_txn *txn, int64_t id, const char *state,
-                         const char *outcome, const struct notify_result *res);
+void outbox_record_event(struct core_txn *txn, int64_t id, const char *state, const char *outcome,
+                         const struct notify_result *res);
 
 /* Maintenance: deletes delivered rows (and their log) last updated before before_ns (the
  * --data.retention horizon). Dead and pending rows stay until replayed or delivered. */
@@ -86,8 +85,7 @@ int store_outbox_event(struct store *st, int64_t id, int64_t at, const char *sta
 /* First unused delivery id. */
 int store_outbox_next_id(struct store *st, int64_t *out);
 /* Every row in `state`, oldest first (new array of new rows). */
-int store_outbox_load(struct store *st, const char *state, struct outbox_row ***out,
-                      size_t *n);
+int store_outbox_load(struct store *st, const char *state, struct outbox_row ***out, size_t *n);
 
 /* ---- read-only queries for the API (own connection on <dir>/alertrouter.db) ---- */
 

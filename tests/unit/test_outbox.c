@@ -82,8 +82,7 @@ static void test_payload(void)
     outbox_payload_cleanup(&p);
     CHECK_INT(outbox_payload_decode("{\"alerts\":[]}", &p, &err), AR_EINVAL);
     outbox_payload_cleanup(&p);
-    CHECK_INT(outbox_payload_decode("{\"alerts\":[{\"labels\":{\"a\":1}}]}", &p, &err),
-              AR_EINVAL);
+    CHECK_INT(outbox_payload_decode("{\"alerts\":[{\"labels\":{\"a\":1}}]}", &p, &err), AR_EINVAL);
     outbox_payload_cleanup(&p);
 
     free(json);
@@ -142,8 +141,9 @@ static void test_store(void)
     bad.attempts = 3;
     bad.last_status = 503;
     bad.retryable = true;
-    snprintf(bad.error, sizeof(bad.error), "notify retry canceled after 3 attempts: "
-                                           "unexpected status code 503");
+    snprintf(bad.error, sizeof(bad.error),
+             "notify retry canceled after 3 attempts: "
+             "unexpected status code 503");
     bad.latency_ns = 3000000000;
     CHECK_INT(store_begin(st), AR_OK);
     CHECK_INT(store_outbox_event(st, 1, 300, "delivered", "delivered", &ok), AR_OK);
