@@ -163,50 +163,6 @@ static void arm(struct dispatcher *d, struct agroup *g, int64_t at_mono)
 
 /* ---- group keys and ordering ---- */
 
-/* Go's strconv.Quote for the characters label values hold in practice. */
-static void go_quote(struct buf *b, const char *s)
-{
-    buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        switch (*p) {
-        case '"':
-            buf_puts(b, "\\\"");
-            break;
-        case '\\':
-            buf_puts(b, "\\\\");
-            break;
-        case '\n':
-            buf_puts(b, "\\n");
-            break;
-        case '\t':
-            buf_puts(b, "\\t");
-            break;
-        case '\r':
-            buf_puts(b, "\\r");
-            break;
-        case '\a':
-            buf_puts(b, "\\a");
-            break;
-        case '\b':
-            buf_puts(b, "\\b");
-            break;
-        case '\f':
-            buf_puts(b, "\\f");
-            break;
-        case '\v':
-            buf_puts(b, "\\v");
-            break;
-        default:
-            if (*p < 0x20 || *p == 0x7f) {
-                buf_printf(b, "\\x%02x", *p);
-            } else {
-                buf_putc(b, (char)*p);
-            }
-        }
-    }
-    buf_putc(b, '"');
-}
-
 void dispatch_format_group_key(const char *route_key, const struct labelset *group_labels,
                                struct buf *out)
 {
@@ -218,7 +174,7 @@ void dispatch_format_group_key(const char *route_key, const struct labelset *gro
         }
         buf_puts(out, group_labels->v[i].name);
         buf_putc(out, '=');
-        go_quote(out, group_labels->v[i].value);
+        buf_go_quote(out, group_labels->v[i].value);
     }
     buf_putc(out, '}');
 }

@@ -218,50 +218,6 @@ static void queue_write(struct core_txn *txn, const struct silence *s, const cha
     }
 }
 
-/* Go's %q for the strings in validation messages: quotes, backslash escapes for ", \ and
- * control characters; printable UTF-8 kept as is. */
-static void go_quote(struct buf *b, const char *s)
-{
-    buf_putc(b, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        switch (*p) {
-        case '"':
-            buf_puts(b, "\\\"");
-            break;
-        case '\\':
-            buf_puts(b, "\\\\");
-            break;
-        case '\n':
-            buf_puts(b, "\\n");
-            break;
-        case '\t':
-            buf_puts(b, "\\t");
-            break;
-        case '\r':
-            buf_puts(b, "\\r");
-            break;
-        case '\a':
-            buf_puts(b, "\\a");
-            break;
-        case '\b':
-            buf_puts(b, "\\b");
-            break;
-        case '\f':
-            buf_puts(b, "\\f");
-            break;
-        case '\v':
-            buf_puts(b, "\\v");
-            break;
-        default:
-            if (*p < 0x20 || *p == 0x7f) {
-                buf_printf(b, "\\x%02x", *p);
-            } else {
-                buf_putc(b, (char)*p);
-            }
-        }
-    }
-    buf_putc(b, '"');
-}
 
 /* Turns the anchored pattern regex_compile reports (`^(?:v)$`) back into the pattern as
  * given, since 0.25 compiles silence regexes unanchored for validation. */
@@ -297,18 +253,18 @@ static int build_matchers(const struct silence_request *req, struct matcher_list
         struct ar_error rerr;
         if (!label_name_is_classic(sp->name)) {
             buf_printf(&msg, "invalid label matcher %zu: invalid label name ", i);
-            go_quote(&msg, sp->name);
+            buf_go_quote(&msg, sp->name);
             goto fail;
         }
         if ((sp->op == MATCHER_EQ || sp->op == MATCHER_NE) &&
             !utf8_is_valid(sp->value, strlen(sp->value))) {
             buf_printf(&msg, "invalid label matcher %zu: invalid label value ", i);
-            go_quote(&msg, sp->value);
+            buf_go_quote(&msg, sp->value);
             goto fail;
         }
         if (matcher_new(sp->name, sp->op, sp->value, &m, &rerr) != AR_OK) {
             buf_printf(&msg, "invalid label matcher %zu: invalid regular expression ", i);
-            go_quote(&msg, sp->value);
+            buf_go_quote(&msg, sp->value);
             buf_puts(&msg, ": ");
             unanchor_message(sp->value, rerr.msg, &msg);
             goto fail;

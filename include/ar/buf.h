@@ -20,6 +20,9 @@ int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s double-quoted as Go's strconv.Quote / %q prints it: \" \\ \n \t \r \a \b \f
+ * \v and \xNN for other control bytes; printable UTF-8 kept (group keys, messages). */
+void buf_go_quote(struct buf *b, const char *s);
 /* Returns the contents as a heap string owned by the caller and empties b. */
 char *buf_take(struct buf *b);
 /* Contents as a C string ("" when empty); borrowed. */

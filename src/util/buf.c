@@ -124,3 +124,46 @@ const char *buf_str(const struct buf *b)
 {
     return b->data ? b->data : "";
 }
+
+void buf_go_quote(struct buf *b, const char *s)
+{
+    buf_putc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        switch (*p) {
+        case '"':
+            buf_puts(b, "\\\"");
+            break;
+        case '\\':
+            buf_puts(b, "\\\\");
+            break;
+        case '\n':
+            buf_puts(b, "\\n");
+            break;
+        case '\t':
+            buf_puts(b, "\\t");
+            break;
+        case '\r':
+            buf_puts(b, "\\r");
+            break;
+        case '\a':
+            buf_puts(b, "\\a");
+            break;
+        case '\b':
+            buf_puts(b, "\\b");
+            break;
+        case '\f':
+            buf_puts(b, "\\f");
+            break;
+        case '\v':
+            buf_puts(b, "\\v");
+            break;
+        default:
+            if (*p < 0x20 || *p == 0x7f) {
+                buf_printf(b, "\\x%02x", *p);
+            } else {
+                buf_putc(b, (char)*p);
+            }
+        }
+    }
+    buf_putc(b, '"');
+}
