@@ -17,6 +17,7 @@
  * email worker pool (notifier_email.c, blocking libesmtp on EMAIL_WORKERS threads) which keeps
  * the same retry/deadline/done() contract; start, stop, metrics and pending cover both. */
 #include <curl/curl.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -407,6 +408,161 @@ static void apply_proxy_headers(struct notify_job_priv *p, CURL *e, const struct
     }
 }
 
+/* ---- OAuth2 client credentials (http_config.oauth2) --------------------------------------
+ * Tokens are fetched with a blocking request on the notifier thread (bounded by a 10 s
+ * timeout) and cached until shortly before they expire, keyed by token URL, client id and
+ * scopes, so a burst of notifications costs one token request. */
+
+#define OAUTH2_SLOTS 16
+
+struct oauth2_token {
+    char *key;      /* token_url \n client_id \n scopes */
+    char *token;    /* access_token */
+    char *type;     /* token_type, "Bearer" by default */
+    int64_t expires_mono_ns;
+};
+
+static struct oauth2_token oauth2_cache[OAUTH2_SLOTS]; /* notifier thread only */
+
+static size_t oauth2_collect(char *ptr, size_t size, size_t n, void *ud)
+{
+    return buf_append(ud, ptr, size * n) == AR_OK ? size * n : 0;
+}
+
+static void form_add(struct buf *b, CURL *e, const char *k, const char *v)
+{
+    char *ek = curl_easy_escape(e, k, 0);
+    char *ev = curl_easy_escape(e, v, 0);
+
+    if (b->len > 0) {
+        buf_putc(b, '&');
+    }
+    buf_printf(b, "%s=%s", ek, ev);
+    curl_free(ek);
+    curl_free(ev);
+}
+
+/* Sets *token and *type (borrowed from the cache) or writes err. */
+static int oauth2_token_get(const struct oauth2_config *o, const char **token, const char **type,
+                            char *err, size_t errsz)
+{
+    struct buf key;
+    struct buf form;
+    struct buf body;
+    struct oauth2_token *slot = &oauth2_cache[0];
+    const char *secret;
+    char *owned = NULL;
+    CURL *e;
+    long status = 0;
+    json_t *doc;
+    json_error_t jerr;
+    int64_t now = clock_monotonic_ns();
+    int rc;
+
+    buf_init(&key, 0);
+    buf_printf(&key, "%s\n%s\n", o->token_url ? o->token_url : "",
+               o->client_id ? o->client_id : "");
+    for (size_t i = 0; i < o->scopes.n; i++) {
+        buf_printf(&key, "%s ", o->scopes.v[i]);
+    }
+    for (int i = 0; i < OAUTH2_SLOTS; i++) {
+        struct oauth2_token *t = &oauth2_cache[i];
+        if (t->key != NULL && strcmp(t->key, buf_str(&key)) == 0) {
+            if (t->expires_mono_ns > now) {
+                *token = t->token;
+                *type = t->type;
+                buf_cleanup(&key);
+                return AR_OK;
+            }
+            slot = t;
+            break;
+        }
+        if (t->key == NULL || t->expires_mono_ns < slot->expires_mono_ns) {
+            slot = t;
+        }
+    }
+    rc = secret_value(o->client_secret, o->client_secret_file, &secret, &owned,
+                      "oauth2 client secret", err, errsz);
+    if (rc != AR_OK) {
+        buf_cleanup(&key);
+        return rc;
+    }
+    e = curl_easy_init();
+    buf_init(&form, 0);
+    buf_init(&body, 1 << 20);
+    form_add(&form, e, "grant_type", "client_credentials");
+    if (o->scopes.n > 0) {
+        struct buf sc;
+        buf_init(&sc, 0);
+        for (size_t i = 0; i < o->scopes.n; i++) {
+            buf_printf(&sc, "%s%s", i ? " " : "", o->scopes.v[i]);
+        }
+        form_add(&form, e, "scope", buf_str(&sc));
+        buf_cleanup(&sc);
+    }
+    for (size_t i = 0; i < o->endpoint_params.n; i++) {
+        form_add(&form, e, o->endpoint_params.keys[i], o->endpoint_params.values[i]);
+    }
+    curl_easy_setopt(e, CURLOPT_URL, o->token_url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    curl_easy_setopt(e, CURLOPT_USERNAME, o->client_id ? o->client_id : "");
+    curl_easy_setopt(e, CURLOPT_PASSWORD, secret ? secret : "");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, buf_str(&form));
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, oauth2_collect);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROXY, o->proxy_url ? o->proxy_url : "");
+    if (o->tls_config.insecure_skip_verify) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (o->tls_config.ca_file != NULL && o->tls_config.ca_file[0] != '\0') {
+        curl_easy_setopt(e, CURLOPT_CAINFO, o->tls_config.ca_file);
+    }
+    rc = curl_easy_perform(e) == CURLE_OK ? AR_OK : AR_EIO;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(e);
+    free(owned);
+    buf_cleanup(&form);
+    if (rc != AR_OK || status < 200 || status > 299) {
+        char url[256];
+        notify_redact_url(o->token_url ? o->token_url : "", url, sizeof(url));
+        snprintf(err, errsz, "oauth2: cannot fetch a token from %s (status %ld)", url, status);
+        buf_cleanup(&key);
+        buf_cleanup(&body);
+        return AR_EIO;
+    }
+    doc = json_loads(buf_str(&body), 0, &jerr);
+    buf_cleanup(&body);
+    if (doc == NULL || !json_is_string(json_object_get(doc, "access_token"))) {
+        snprintf(err, errsz, "oauth2: token response without access_token");
+        json_decref(doc);
+        buf_cleanup(&key);
+        return AR_EIO;
+    }
+    free(slot->key);
+    free(slot->token);
+    free(slot->type);
+    slot->key = buf_take(&key);
+    slot->token = ar_strdup(json_string_value(json_object_get(doc, "access_token")));
+    slot->type = ar_strdup(json_is_string(json_object_get(doc, "token_type"))
+                               ? json_string_value(json_object_get(doc, "token_type"))
+                               : "Bearer");
+    {
+        json_int_t exp = json_is_integer(json_object_get(doc, "expires_in"))
+                             ? json_integer_value(json_object_get(doc, "expires_in"))
+                             : 3600;
+        /* refresh 10 s early, as Go's oauth2 package does */
+        slot->expires_mono_ns = now + ((int64_t)exp - 10) * AR_NS_PER_SEC;
+    }
+    json_decref(doc);
+    *token = slot->token;
+    *type = slot->type;
+    return AR_OK;
+}
+
 static int apply_http_config(struct notify_job_priv *p, CURL *e, const struct http_config *h,
                              char *err, size_t errsz)
 {
@@ -425,8 +581,22 @@ static int apply_http_config(struct notify_job_priv *p, CURL *e, const struct ht
         return AR_OK;
     }
     if (h->oauth2 != NULL) {
-        snprintf(err, errsz, "oauth2 is not supported yet");
-        return AR_EINVAL;
+        const char *token;
+        const char *type;
+        char *line;
+        if (h->oauth2->token_url == NULL || h->oauth2->token_url[0] == '\0') {
+            snprintf(err, errsz, "oauth2: no token_url configured");
+            return AR_EINVAL;
+        }
+        rc = oauth2_token_get(h->oauth2, &token, &type, err, errsz);
+        if (rc != AR_OK) {
+            return AR_EIO; /* retryable: the token endpoint may come back */
+        }
+        /* Go's oauth2 transport writes "Bearer" whatever case the server used */
+        line = ar_asprintf("Authorization: %s %s",
+                           strcasecmp(type, "bearer") == 0 ? "Bearer" : type, token);
+        p->headers = curl_slist_append(p->headers, line);
+        free(line);
     }
     if (h->basic_auth != NULL) {
         rc = secret_value(h->basic_auth->username, h->basic_auth->username_file, &v1, &o1,

@@ -820,7 +820,8 @@ static void test_engine(void)
         waiter_cleanup(&w);
     }
 
-    /* an unreadable password file is retried until the deadline; oauth2 is refused */
+    /* an unreadable password file is retried until the deadline; oauth2 without a token
+     * URL is refused at once (the client-credentials flow itself: tests/e2e/11-oauth2.py) */
     {
         struct basic_auth ba = {"user", NULL, NULL, "/nonexistent/ar_pw"};
         struct oauth2_config oa;
