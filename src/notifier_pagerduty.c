@@ -237,6 +237,9 @@ int notify_pagerduty_build(const struct notify_data *d, const void *cfg,
     out->http = c->http_config;
     out->timeout_ns = c->timeout_ns;
     out->retry_429 = !v1;
+    if (v1) {
+        out->retry_status_extra = 403; /* COMPAT: Events API v1 answers 403 when throttled */
+    }
 out:
     for (size_t i = 0; i < n; i++) {
         free(det[i].value);

@@ -975,7 +975,9 @@ static void attempt_done(struct notifier *n, struct notify_job_priv *p, CURLcode
         } else {
             snprintf(p->last_error, sizeof(p->last_error), "unexpected status code %ld", status);
         }
-        retryable = status / 100 == 5 || (status == 429 && p->req.retry_429);
+        retryable = status / 100 == 5 || (status == 429 && p->req.retry_429) ||
+                    p->req.retry_any_status ||
+                    (p->req.retry_status_extra != 0 && status == p->req.retry_status_extra);
     }
     if (status != 429 && status != 503) {
         p->retry_after_ns = 0;

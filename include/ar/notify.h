@@ -88,6 +88,9 @@ struct notify_request {
     int64_t timeout_ns;             /* per-attempt timeout from the integration, 0 = none */
     /* COMPAT 5.8: besides 5xx, which statuses the notifier retries (e.g. 429 for some) */
     bool retry_429;
+    /* Telegram 0.25: every failed request is retried; PagerDuty v1: also 403 */
+    bool retry_any_status;
+    long retry_status_extra; /* one more retryable status, 0 = none */
 };
 
 void notify_request_init(struct notify_request *r);
