@@ -1,12 +1,19 @@
 /* Core and writer threads (ar/core.h).
  *
- * Core thread: pops messages (ingest, snapshot, stop) from a mutex-protected queue; after
- * each drain it hands one write batch per turn to the writer. It alone mutates the alert
- * store. Timers: GC of resolved alerts every gc_interval.
+ * Core thread: the one owner of all routing state — the alert store, the silence set, the
+ * notification log, the inhibitor and the dispatcher (groups and their timers). It pops
+ * messages (ingest, snapshot, groups, call, send-done, stop) from a mutex-protected queue,
+ * handles them, runs due group flushes, GC of resolved alerts (every gc_interval) and
+ * maintenance (silence and nflog GC, outbox cleanup, every maintenance interval), keeps the
+ * alert log compact, then hands one write batch per turn to the writer. API handlers reach
+ * core state only through messages (core_call); the notifier thread reports back with
+ * send-done messages. At start it loads alerts, silences, the nflog and pending deliveries,
+ * and rebuilds the pipeline (also on every config swap).
  *
  * Writer thread: pops every queued batch, applies all of them inside one SQLite transaction,
- * commits, then signals the completions attached to those batches. A failed commit keeps
- * the rows for the next attempt and answers the waiting requests with AR_EDB. */
+ * commits, then signals the completions attached to those batches (group commit: a 200
+ * means "in the database"). A failed commit keeps the rows for the next attempt and answers
+ * the waiting requests with AR_EDB. */
 #include "ar/core.h"
 
 #include "ar/alert_store.h"
