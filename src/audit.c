@@ -42,10 +42,8 @@ static int row_apply(struct store *st, void *data)
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if (sqlite3_prepare_v3(db,
-                           "INSERT INTO audit_log (at, action, object_id, client, user, detail) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                           -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+    if ((s = store_stmt(st, "INSERT INTO audit_log (at, action, object_id, client, user, detail) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) == NULL) {
         log_error("store", "audit insert: %s", sqlite3_errmsg(db));
         return AR_EDB;
     }
@@ -59,7 +57,7 @@ static int row_apply(struct store *st, void *data)
     if (rc != AR_OK) {
         log_error("store", "audit insert: %s", sqlite3_errmsg(db));
     }
-    sqlite3_finalize(s);
+    store_stmt_done(s);
     return rc;
 }
 

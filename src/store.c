@@ -41,9 +41,13 @@ static const char *const stmt_sql[ST_COUNT] = {
                      "ends_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
+#define STMT_CACHE 32
+
 struct store {
     sqlite3 *db;
     sqlite3_stmt *stmt[ST_COUNT];
+    const char *cached_sql[STMT_CACHE]; /* store_stmt: SQL text (static strings) */
+    sqlite3_stmt *cached[STMT_CACHE];
     struct buf scratch1; /* labels JSON */
     struct buf scratch2; /* annotations JSON */
     struct buf block;    /* alert log records of the current transaction */
@@ -159,6 +163,9 @@ void store_close(struct store *st)
     }
     for (int i = 0; i < ST_COUNT; i++) {
         sqlite3_finalize(st->stmt[i]);
+    }
+    for (int i = 0; i < STMT_CACHE; i++) {
+        sqlite3_finalize(st->cached[i]);
     }
     sqlite3_close(st->db);
     buf_cleanup(&st->scratch1);
@@ -500,4 +507,31 @@ int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), 
 struct sqlite3 *store_db(struct store *st)
 {
     return st->db;
+}
+
+struct sqlite3_stmt *store_stmt(struct store *st, const char *sql)
+{
+    int i;
+
+    for (i = 0; i < STMT_CACHE && st->cached_sql[i] != NULL; i++) {
+        if (st->cached_sql[i] == sql || strcmp(st->cached_sql[i], sql) == 0) {
+            return st->cached[i];
+        }
+    }
+    if (i == STMT_CACHE) {
+        return NULL; /* callers only pass a handful of fixed statements */
+    }
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st->cached[i], NULL) !=
+        SQLITE_OK) {
+        log_error("store", "preparing statement: %s", sqlite3_errmsg(st->db));
+        return NULL;
+    }
+    st->cached_sql[i] = sql;
+    return st->cached[i];
+}
+
+void store_stmt_done(struct sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
 }

@@ -78,10 +78,8 @@ int store_nflog_append(struct store *st, const struct nflog_entry *e)
     struct buf r;
     int rc;
 
-    if (sqlite3_prepare_v3(db,
-                           "INSERT INTO nflog (key, receiver, integration, group_key, sent_at, "
-                           "firing, resolved, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                           -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+    if ((s = store_stmt(st, "INSERT INTO nflog (key, receiver, integration, group_key, sent_at, "
+                           "firing, resolved, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")) == NULL) {
         log_error("store", "nflog insert: %s", sqlite3_errmsg(db));
         return AR_EDB;
     }
@@ -101,7 +99,7 @@ int store_nflog_append(struct store *st, const struct nflog_entry *e)
     if (rc != AR_OK) {
         log_error("store", "nflog insert: %s", sqlite3_errmsg(db));
     }
-    sqlite3_finalize(s);
+    store_stmt_done(s);
     buf_cleanup(&f);
     buf_cleanup(&r);
     return rc;

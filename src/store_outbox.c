@@ -21,11 +21,9 @@ int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *re
     sqlite3_stmt *s = NULL;
     int rc;
 
-    if (sqlite3_prepare_v3(db,
-                           "INSERT INTO deliveries (id, created_at, receiver, integration, "
+    if ((s = store_stmt(st, "INSERT INTO deliveries (id, created_at, receiver, integration, "
                            "group_key, state, updated_at, payload) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?2, ?6)",
-                           -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+                           "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?2, ?6)")) == NULL) {
         log_error("store", "deliveries insert: %s", sqlite3_errmsg(db));
         return AR_EDB;
     }
@@ -39,7 +37,7 @@ int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *re
     if (rc != AR_OK) {
         log_error("store", "deliveries insert: %s", sqlite3_errmsg(db));
     }
-    sqlite3_finalize(s);
+    store_stmt_done(s);
     return rc;
 }
 
@@ -51,11 +49,9 @@ int store_outbox_event(struct store *st, int64_t id, int64_t at, const char *sta
     int rc;
 
     if (state != NULL) {
-        if (sqlite3_prepare_v3(db,
-                               "UPDATE deliveries SET state = ?2, attempts = attempts + ?3, "
+        if ((s = store_stmt(st, "UPDATE deliveries SET state = ?2, attempts = attempts + ?3, "
                                "last_status = ?4, last_error = ?5, updated_at = ?6 "
-                               "WHERE id = ?1",
-                               -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+                               "WHERE id = ?1")) == NULL) {
             log_error("store", "deliveries update: %s", sqlite3_errmsg(db));
             return AR_EDB;
         }
@@ -66,16 +62,14 @@ int store_outbox_event(struct store *st, int64_t id, int64_t at, const char *sta
         sqlite3_bind_text(s, 5, res ? res->error : "", -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 6, at);
         rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
-        sqlite3_finalize(s);
+        store_stmt_done(s);
         if (rc != AR_OK) {
             log_error("store", "deliveries update: %s", sqlite3_errmsg(db));
             return rc;
         }
     }
-    if (sqlite3_prepare_v3(db,
-                           "INSERT INTO delivery_log (delivery_id, at, outcome, http_status, "
-                           "error, attempts, latency_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                           -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+    if ((s = store_stmt(st, "INSERT INTO delivery_log (delivery_id, at, outcome, http_status, "
+                           "error, attempts, latency_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) == NULL) {
         log_error("store", "delivery_log insert: %s", sqlite3_errmsg(db));
         return AR_EDB;
     }
@@ -90,7 +84,7 @@ int store_outbox_event(struct store *st, int64_t id, int64_t at, const char *sta
     if (rc != AR_OK) {
         log_error("store", "delivery_log insert: %s", sqlite3_errmsg(db));
     }
-    sqlite3_finalize(s);
+    store_stmt_done(s);
     return rc;
 }
 

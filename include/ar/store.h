@@ -44,6 +44,12 @@ int store_add_alert_event(struct store *st, const struct alert *a, const char *e
 /* The connection, for the store_*.c files that hold the SQL of other core state
  * (store_silences.c, store_nflog.c); never used outside the storage module. */
 struct sqlite3 *store_db(struct store *st);
+/* A prepared statement for a fixed SQL text (a string literal), prepared once and cached
+ * for the connection's lifetime; NULL on error (logged). After stepping, hand it back with
+ * store_stmt_done (reset + clear bindings), never finalize it. For write paths that run per
+ * notification or per API change. */
+struct sqlite3_stmt *store_stmt(struct store *st, const char *sql);
+void store_stmt_done(struct sqlite3_stmt *s);
 /* Last SQLite error message (for logs). */
 const char *store_errmsg(struct store *st);
 
