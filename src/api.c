@@ -35,6 +35,29 @@ void api_reply_error_object(struct http_response *resp, int status, int code, co
     buf_putc(&resp->body, '}');
 }
 
+bool api_check_media_type(const struct http_request *req, struct http_response *resp)
+{
+    const char *ct = http_request_header(req, "Content-Type");
+    char msg[400];
+    size_t n;
+
+    if (ct == NULL || ct[0] == '\0') {
+        ct = "application/octet-stream"; /* COMPAT: Go's default for a body without a type */
+    }
+    n = strcspn(ct, ";");
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) {
+        n--;
+    }
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0) {
+        return true;
+    }
+    snprintf(msg, sizeof(msg),
+             "unsupported media type \"%.*s\", only [application/json] are allowed",
+             (int)strcspn(ct, ";"), ct);
+    api_reply_error_object(resp, 415, 415, msg);
+    return false;
+}
+
 bool api_param_bool(const struct http_request *req, const char *key, bool def)
 {
     static const char *const truthy[] = {"true", "1",   "yes",     "y",       "on",

@@ -15,32 +15,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* COMPAT: request bodies must be application/json (parameters allowed). */
-static bool check_media_type(const struct http_request *req, struct http_response *resp)
-{
-    const char *ct = http_request_header(req, "Content-Type");
-    char msg[400];
-    size_t n;
-
-    if (ct != NULL) {
-        n = strcspn(ct, ";");
-        while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) {
-            n--;
-        }
-        if (n == 16 && strncasecmp(ct, "application/json", 16) == 0) {
-            return true;
-        }
-    }
-    /* COMPAT: a missing Content-Type is reported as Go's default, application/octet-stream */
-    if (ct == NULL) {
-        ct = "application/octet-stream";
-    }
-    snprintf(msg, sizeof(msg), "unsupported media type \"%.*s\", only [application/json] are allowed",
-             (int)strcspn(ct, ";"), ct);
-    api_reply_error_object(resp, 415, 415, msg);
-    return false;
-}
-
 void api_alerts_post(struct api *api, const struct http_request *req, struct http_response *resp)
 {
     struct ingest_result r;
@@ -52,7 +26,7 @@ void api_alerts_post(struct api *api, const struct http_request *req, struct htt
         log_warn("api", "rejected oversized alerts body from %s", req->client);
         return;
     }
-    if (!check_media_type(req, resp)) {
+    if (!api_check_media_type(req, resp)) {
         return;
     }
     cfg = core_config(api->core);

@@ -22,30 +22,6 @@
 
 #define PARSE_PREFIX "parsing silence body from \"\" failed, because "
 
-/* COMPAT: request bodies must be application/json (parameters allowed); as api_alerts.c. */
-static bool check_media_type(const struct http_request *req, struct http_response *resp)
-{
-    const char *ct = http_request_header(req, "Content-Type");
-    char msg[400];
-    size_t n;
-
-    if (ct == NULL || ct[0] == '\0') {
-        ct = "application/octet-stream"; /* COMPAT: Go's default for a body without a type */
-    }
-    n = strcspn(ct, ";");
-    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) {
-        n--;
-    }
-    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0) {
-        return true;
-    }
-    snprintf(msg, sizeof(msg),
-             "unsupported media type \"%.*s\", only [application/json] are allowed",
-             (int)strcspn(ct, ";"), ct);
-    api_reply_error_object(resp, 415, 415, msg);
-    return false;
-}
-
 static void method_not_allowed(const struct http_request *req, struct http_response *resp,
                                const char *allow)
 {
@@ -499,17 +475,6 @@ static int tf_days_in(int month, int year)
     return month == 2 && leap ? 29 : days[month - 1];
 }
 
-static int64_t tf_days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-
-    return era * 146097 + doe - 719468;
-}
-
 /* Go's time.quote: backslash before " and \, \xNN for bytes outside printable ASCII. */
 static void tf_quote(struct buf *b, const char *s, size_t n)
 {
@@ -721,7 +686,7 @@ static bool tf_parse(const char *layout, const char *value, int64_t *out_ns, int
         tf_fail(msg, value, ": day out of range", NULL);
         return false;
     }
-    int64_t secs = tf_days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec -
+    int64_t secs = time_days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec -
                    (int64_t)off_min * 60;
     if (year == 1 && month == 1 && day == 1 && secs == -62135596800LL && nsec == 0) {
         *out_ns = AR_TIME_UNSET; /* Go's zero time: "not set" */
@@ -1112,7 +1077,7 @@ static void silences_post(struct api *api, const struct http_request *req,
         api_reply_error_object(resp, 413, 413, "request body too large");
         return;
     }
-    if (!check_media_type(req, resp)) {
+    if (!api_check_media_type(req, resp)) {
         return;
     }
     memset(&r, 0, sizeof(r));

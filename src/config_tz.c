@@ -5,6 +5,8 @@
  * Lookup is a binary search over the transitions: O(log n). */
 #include "config_internal.h"
 
+#include "ar/timefmt.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,17 +195,6 @@ static bool is_leap(int64_t y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-/* Days since 1970-01-01 of year-month-day (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 /* Seconds since the epoch, in local standard-or-daylight time of the rule, of date d in y. */
 static int64_t rule_local_time(const struct tz_rule_date *d, int64_t y)
 {
@@ -213,14 +204,14 @@ static int64_t rule_local_time(const struct tz_rule_date *d, int64_t y)
     if (d->kind == 'J') {
         /* 1..365, February 29 never counted */
         int n = d->day;
-        day = days_from_civil(y, 1, 1) + n - 1;
+        day = time_days_from_civil(y, 1, 1) + n - 1;
         if (is_leap(y) && n >= 60) {
             day++;
         }
     } else if (d->kind == 'D') {
-        day = days_from_civil(y, 1, 1) + d->day;
+        day = time_days_from_civil(y, 1, 1) + d->day;
     } else {
-        int64_t first = days_from_civil(y, d->month, 1);
+        int64_t first = time_days_from_civil(y, d->month, 1);
         int wday_first = (int)(((first % 7) + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
         int delta = (d->day - wday_first + 7) % 7;
         int mday = 1 + delta + (d->week - 1) * 7;

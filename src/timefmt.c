@@ -5,23 +5,23 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t time_days_from_civil(int64_t y, int m, int d)
 {
     int64_t era;
-    unsigned yoe;
-    unsigned doy;
-    unsigned doe;
+    int64_t yoe;
+    int64_t doy;
+    int64_t doe;
 
+    /* Howard Hinnant's days_from_civil */
     y -= m <= 2;
     era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    yoe = y - era * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
     doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
+    return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+void time_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
     int64_t era;
     unsigned doe;
@@ -134,7 +134,7 @@ int time_parse_rfc3339(const char *s, size_t n, int64_t *out_ns, int16_t *out_of
         *out_offset_min = 0;
         return AR_OK;
     }
-    total = (__int128)days_from_civil(year, (unsigned)mon, (unsigned)day) * 86400 + hh * 3600 +
+    total = (__int128)time_days_from_civil(year, mon, day) * 86400 + hh * 3600 +
             mm * 60 + ss - (int64_t)off * 60;
     total = total * 1000000000 + frac_ns;
     if (total > INT64_MAX) {
@@ -175,7 +175,7 @@ size_t time_format_rfc3339_ms(int64_t ns, int16_t offset_min, char *out)
         sod += 86400;
         days--;
     }
-    civil_from_days(days, &y, &m, &d);
+    time_civil_from_days(days, &y, &m, &d);
     /* Hand-written digits: this runs three times per alert in API replies. */
     if (y >= 0 && y <= 9999) {
         p = put2(p, (unsigned)(y / 100));

@@ -5,6 +5,7 @@
  * later instants). Calendar math uses days-from-civil over int64, valid for Go's zero
  * time (year 1). */
 #define AR_TMPL_INTERNAL
+#include "ar/timefmt.h"
 #include "ar/tmpl.h"
 
 #include <ctype.h>
@@ -18,41 +19,6 @@ static const char *const month_names[] = {"January",   "February", "March",    "
                                           "September", "October",  "November", "December"};
 static const char *const day_names[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                         "Thursday", "Friday", "Saturday"};
-
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe;
-    unsigned doy;
-    unsigned doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    int64_t era;
-    unsigned doe;
-    unsigned yoe;
-    unsigned doy;
-    unsigned mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = (unsigned)(z - era * 146097);
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    *y = (int64_t)yoe + era * 400;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y += *m <= 2;
-}
 
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -69,11 +35,11 @@ static void to_civil(int64_t sec, struct civil *c)
     int64_t days = floor_div(sec, 86400);
     int64_t rem = sec - days * 86400;
 
-    civil_from_days(days, &c->year, &c->month, &c->day);
+    time_civil_from_days(days, &c->year, &c->month, &c->day);
     c->hour = (unsigned)(rem / 3600);
     c->min = (unsigned)(rem / 60 % 60);
     c->sec = (unsigned)(rem % 60);
-    c->yday = (unsigned)(days - days_from_civil(c->year, 1, 1)) + 1;
+    c->yday = (unsigned)(days - time_days_from_civil(c->year, 1, 1)) + 1;
     c->wday = (unsigned)(((days % 7) + 11) % 7); /* 1970-01-01 was a Thursday */
 }
 
@@ -532,7 +498,7 @@ int tmpl_time_parse(const char *layout, const char *value, int64_t *sec, int32_t
     if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || secs > 59) {
         return AR_EINVAL;
     }
-    *sec = days_from_civil(year, (unsigned)month, (unsigned)day) * 86400 + hour * 3600 + min * 60 +
+    *sec = time_days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 +
            secs - zone;
     *nsec = (int32_t)ns;
     *off = zone;
@@ -683,7 +649,7 @@ static int64_t tz_date_local(const struct tzrule_date *d, int64_t y)
     int64_t days;
 
     if (d->kind == 'M') {
-        int64_t first = days_from_civil(y, (unsigned)d->m, 1);
+        int64_t first = time_days_from_civil(y, d->m, 1);
         int wd1 = (int)(((first % 7) + 11) % 7);
         int day = 1 + (d->d - wd1 + 7) % 7 + (d->w - 1) * 7;
         int len = mdays[d->m - 1] + (d->m == 2 && is_leap(y));
@@ -693,9 +659,9 @@ static int64_t tz_date_local(const struct tzrule_date *d, int64_t y)
         }
         days = first + day - 1;
     } else if (d->kind == 'J') {
-        days = days_from_civil(y, 1, 1) + d->n - 1 + (is_leap(y) && d->n >= 60);
+        days = time_days_from_civil(y, 1, 1) + d->n - 1 + (is_leap(y) && d->n >= 60);
     } else {
-        days = days_from_civil(y, 1, 1) + d->n;
+        days = time_days_from_civil(y, 1, 1) + d->n;
     }
     return days * 86400 + d->time;
 }

@@ -42,6 +42,9 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
 void api_reply_json_string(struct http_response *resp, int status, const char *msg);
 void api_reply_error_object(struct http_response *resp, int status, int code, const char *msg);
 bool api_param_bool(const struct http_request *req, const char *key, bool def);
+/* COMPAT: request bodies must be application/json (parameters allowed); otherwise writes
+ * the 415 {code,message} reply (a missing type is reported as application/octet-stream). */
+bool api_check_media_type(const struct http_request *req, struct http_response *resp);
 
 /* Endpoint handlers (path already stripped of the prefix). */
 void api_alerts_post(struct api *api, const struct http_request *req, struct http_response *resp);
