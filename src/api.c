@@ -1,4 +1,6 @@
-/* API routing and shared reply shapes (ar/api.h). Handlers write either a bare JSON string
+/* API routing and shared reply shapes (ar/api.h): the route prefix, CORS, per-client rate
+ * limiting, API v2, health/reload/metrics, and alertrouter's extensions under /api/x/
+ * (audit trail, deliveries, receiver tests). Handlers write either a bare JSON string
  * (errors raised by handlers) or a {code,message} object (errors of the request-validation
  * layer: unknown path, wrong method, wrong media type), as Alertmanager does. */
 #include "ar/api.h"

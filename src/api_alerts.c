@@ -1,7 +1,8 @@
-/* POST and GET /api/v2/alerts (COMPAT 1.3, 1.4). POST decodes on the HTTP thread and
- * blocks until the core has committed the alerts. GET takes a snapshot of references from
- * the core, then filters, sorts and serialises on the HTTP thread, so a large response does
- * not hold up ingestion. */
+/* POST and GET /api/v2/alerts and GET /api/v2/alerts/groups (COMPAT 1.3-1.5). POST decodes
+ * on the HTTP thread and blocks until the core has committed the alerts. GETs take a
+ * snapshot of references (and statuses) from the core, then filter, sort and serialise on
+ * the HTTP thread; /alerts streams its body, so a large reply neither holds up ingestion nor
+ * exists as one buffer. */
 #include "ar/api.h"
 
 #include "ar/clock.h"

@@ -1,4 +1,5 @@
-/* Process entry point: parses flags, runs a subcommand (check-config, template) or the
+/* Process entry point: parses flags, runs a subcommand (check-config, template,
+ * test-receiver, deliveries) or the
  * daemon: load config, open storage, start the core and the HTTP listeners, then wait for
  * signals (SIGHUP reloads, SIGTERM/SIGINT shut down gracefully: stop accepting, finish
  * in-flight requests, flush writes). */

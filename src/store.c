@@ -1,7 +1,8 @@
 /* SQLite storage (ar/store.h). WAL journal with synchronous=NORMAL: a committed
  * transaction is in the WAL file (written with write(2)) before sqlite3_step returns, so it
  * survives kill -9 of the process; only a power loss may drop the last transactions before
- * a checkpoint. Statements are prepared once. Alert state is an append-only log of binary
+ * a checkpoint. Statements are prepared once (fixed ones here, others through the
+ * store_stmt cache used by store_*.c and audit.c). Alert state is an append-only log of binary
  * records written as one block row per transaction (see migrations/0001_alerts.sql), so a
  * commit of many alerts costs one B-tree insert; history events are ordinary rows with
  * their labels as JSON, for queries. */
