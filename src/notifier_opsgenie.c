@@ -2,8 +2,13 @@
  * with alias = SHA-256 hex of the group key; resolved groups close it (POST
  * <api_url>v2/alerts/<alias>/close?identifierType=alias). Header Authorization: GenieKey.
  * Details are the common labels plus the rendered `details`, sorted by key (Go map).
- * Retries: 5xx and 429. Not yet: update_alerts (the extra PUT requests; one request per
- * send here). */
+ * Retries: 5xx and 429.
+ *
+ * update_alerts (firing only): after the create succeeded, PUT
+ * <api_url>v2/alerts/<alias>/message?identifierType=alias with {"message":...} and then
+ * .../description with {"description":...} (empty values omitted, as Go's omitempty), same
+ * headers; sent as a request chain by the engine (notify.h). COMPAT deviation: a failed PUT
+ * is retried on its own, Alertmanager sends the create again first. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +88,24 @@ static void put_responder(struct buf *b, bool *first, const char *id, const char
     buf_puts(b, inner ? "\"type\":" : ",\"type\":");
     notify_json_str(b, type);
     buf_putc(b, '}');
+}
+
+/* One update_alerts PUT chained after r: {"<field>":value} ({} when value is empty). */
+static void add_update(struct notify_request *r, const char *api_url, const char *alias,
+                       const char *field, const char *value, const char *auth)
+{
+    struct notify_request *q = notify_request_chain_new(r);
+
+    q->method = "PUT";
+    q->url = ar_asprintf("%sv2/alerts/%s/%s?identifierType=alias", api_url != NULL ? api_url : "",
+                         alias, field);
+    buf_putc(&q->body, '{');
+    if (value[0] != '\0') {
+        buf_printf(&q->body, "\"%s\":", field);
+        notify_json_str(&q->body, value);
+    }
+    buf_puts(&q->body, "}\n");
+    notify_request_add_header(q, "Authorization", auth);
 }
 
 int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
@@ -206,10 +229,15 @@ int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
     buf_init(&h, 0);
     buf_printf(&h, "GenieKey %s", api_key);
     notify_request_add_header(out, "Authorization", buf_str(&h));
-    buf_cleanup(&h);
     out->url = buf_take(&u);
     out->http = c->http_config;
     out->retry_429 = true;
+    if (c->update_alerts && notify_data_has_firing(d)) {
+        add_update(out, c->api_url, alias, "message", message, buf_str(&h));
+        add_update(out, c->api_url, alias, "description", notify_tmpl_text(&t, c->description),
+                   buf_str(&h));
+    }
+    buf_cleanup(&h);
 out:
     buf_cleanup(&u);
     tmpl_value_unref(details);

@@ -3,14 +3,37 @@
  * headers; body channel, emoji, avatar and one attachment (title <= 1024 runes, link, text,
  * images, color — red firing / green resolved by default — fields, button actions), empty
  * fields omitted. A template error fails the send. Retries: 5xx only.
- * Not yet: a 2xx reply with "success":false is taken as success (the engine does not read
- * reply bodies). Tokens never appear in error texts. */
+ * A 2xx reply must be JSON with "success":true (COMPAT 9.8, checkJSONResponseError): else a
+ * final error `channel "<channel>": error response from Rocketchat: <error>`; a body that
+ * does not decode is retried. Tokens never appear in error texts. */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ar/notify.h"
 
 #define ROCKETCHAT_TITLE_MAX 1024
+
+bool notify_rocketchat_check(const struct notify_reply *r, char *err, size_t errsz,
+                             bool *retryable)
+{
+    char ex[256];
+    const char *error;
+    void *root;
+    bool ok;
+
+    *retryable = false;
+    if (!notify_reply_json(r, "success", &ok, &error, &root, err, errsz)) {
+        *retryable = true;
+        return false;
+    }
+    if (!ok) {
+        notify_reply_excerpt(error, strlen(error), ex, sizeof(ex));
+        snprintf(err, errsz, "error response from Rocketchat: %s", ex);
+    }
+    json_decref(root);
+    return ok;
+}
 
 struct rc_ctx {
     struct buf *b;
@@ -49,7 +72,16 @@ int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
     notify_tmpl_init(&t, d);
     struct buf *b = &out->body;
     struct rc_ctx m = {b, true};
-    put(&m, "channel", notify_tmpl_text(&t, c->channel));
+    const char *channel = notify_tmpl_text(&t, c->channel);
+    struct buf pre;
+
+    buf_init(&pre, 0);
+    buf_puts(&pre, "channel ");
+    buf_go_quote(&pre, channel);
+    buf_puts(&pre, ": ");
+    out->error_prefix = buf_take(&pre);
+    buf_cleanup(&pre);
+    put(&m, "channel", channel);
     put(&m, "emoji", notify_tmpl_text(&t, c->emoji));
     put(&m, "avatar", notify_tmpl_text(&t, c->icon_url));
     buf_puts(b, m.first ? "{\"attachments\":[" : ",\"attachments\":[");
@@ -127,6 +159,7 @@ int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
     notify_request_add_header(out, "X-User-Id", token_id);
     out->http = c->http_config;
     out->retry_429 = false;
+    out->check = notify_rocketchat_check;
 out:
     free(token);
     free(token_id);

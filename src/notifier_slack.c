@@ -1,12 +1,48 @@
 /* Slack notifier (COMPAT 9.3): one attachment rendered from the configured templates, in
  * the field order and with the omissions of Alertmanager 0.25's request struct. Template
- * errors do not stop the send (COMPAT: later fields render empty). Retries: 5xx only. */
+ * errors do not stop the send (COMPAT: later fields render empty). Retries: 5xx only.
+ *
+ * Replies (as newest Alertmanager, notify/slack slackResponseHandler): a 2xx whose
+ * Content-Type does not start with application/json must be exactly "ok" (incoming
+ * webhooks), anything else (an empty body included) is a final error "received an error
+ * response from Slack: <body>"; a JSON reply (Web API) needs "ok":true, else the final error
+ * "error response from Slack: <error>"; a JSON body that does not decode is retried. Errors
+ * start with `channel "<channel>": `. 0.25 took any 2xx as success. */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ar/notify.h"
 
 #define SLACK_TITLE_MAX_RUNES 1024
+
+bool notify_slack_check(const struct notify_reply *r, char *err, size_t errsz, bool *retryable)
+{
+    char ex[256];
+    const char *error;
+    void *root;
+    bool ok;
+
+    *retryable = false;
+    if (strncmp(r->content_type, "application/json", 16) != 0) {
+        if (!r->truncated && r->len == 2 && memcmp(r->body, "ok", 2) == 0) {
+            return true;
+        }
+        notify_reply_excerpt(r->body, r->len, ex, sizeof(ex));
+        snprintf(err, errsz, "received an error response from Slack: %s", ex);
+        return false;
+    }
+    if (!notify_reply_json(r, "ok", &ok, &error, &root, err, errsz)) {
+        *retryable = true; /* COMPAT: an undecodable JSON reply is retried */
+        return false;
+    }
+    if (!ok) {
+        notify_reply_excerpt(error, strlen(error), ex, sizeof(ex));
+        snprintf(err, errsz, "error response from Slack: %s", ex);
+    }
+    json_decref(root);
+    return ok;
+}
 
 static void put_opt(struct buf *b, const char *key, const char *v, bool *first)
 {
@@ -129,7 +165,16 @@ int notify_slack_build(const struct notify_data *d, const void *cfg, struct noti
     /* request */
     first = true;
     struct buf *b = &out->body;
-    put_opt(b, "channel", notify_tmpl_text(&t, c->channel), &first);
+    const char *channel = notify_tmpl_text(&t, c->channel);
+    struct buf pre;
+
+    buf_init(&pre, 0);
+    buf_puts(&pre, "channel ");
+    buf_go_quote(&pre, channel);
+    buf_puts(&pre, ": ");
+    out->error_prefix = buf_take(&pre);
+    buf_cleanup(&pre);
+    put_opt(b, "channel", channel, &first);
     put_opt(b, "username", notify_tmpl_text(&t, c->username), &first);
     put_opt(b, "icon_emoji", notify_tmpl_text(&t, c->icon_emoji), &first);
     put_opt(b, "icon_url", notify_tmpl_text(&t, c->icon_url), &first);
@@ -153,5 +198,6 @@ int notify_slack_build(const struct notify_data *d, const void *cfg, struct noti
     out->http = c->http_config;
     out->timeout_ns = c->timeout_ns;
     out->retry_429 = false;
+    out->check = notify_slack_check;
     return AR_OK;
 }

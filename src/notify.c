@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
 #include "ar/alert.h"
@@ -216,17 +217,46 @@ void notify_request_init(struct notify_request *r)
 
 void notify_request_cleanup(struct notify_request *r)
 {
+    struct notify_request *next;
+
     if (r == NULL) {
         return;
     }
+    next = r->next;
     free(r->url);
     for (size_t i = 0; i < r->nheaders; i++) {
         free(r->headers[i].name);
         free(r->headers[i].value);
     }
     free(r->headers);
+    free(r->error_prefix);
     buf_cleanup(&r->body);
     memset(r, 0, sizeof(*r));
+    while (next != NULL) { /* iterative: a chain never recurses */
+        struct notify_request *q = next;
+
+        next = q->next;
+        q->next = NULL;
+        notify_request_cleanup(q);
+        free(q);
+    }
+}
+
+struct notify_request *notify_request_chain_new(struct notify_request *r)
+{
+    struct notify_request *q = ar_malloc(sizeof(*q));
+
+    notify_request_init(q);
+    q->http = r->http;
+    q->timeout_ns = r->timeout_ns;
+    q->retry_429 = r->retry_429;
+    q->retry_any_status = r->retry_any_status;
+    q->retry_status_extra = r->retry_status_extra;
+    while (r->next != NULL) {
+        r = r->next;
+    }
+    r->next = q;
+    return q;
 }
 
 void notify_request_add_header(struct notify_request *r, const char *name, const char *value)
@@ -449,4 +479,77 @@ int notify_build_request(const struct notify_data *d, const struct integration *
     }
     ar_error_set(err, "%s notifier not implemented", integration_type_name(integ->type));
     return AR_ENOTFOUND;
+}
+
+/* ---- reply checks ----------------------------------------------------------------------- */
+
+#define REPLY_EXCERPT_MAX 200
+
+void notify_reply_excerpt(const char *body, size_t len, char *out, size_t outsz)
+{
+    size_t n = len < REPLY_EXCERPT_MAX ? len : REPLY_EXCERPT_MAX;
+    size_t k = 0;
+
+    if (outsz == 0) {
+        return;
+    }
+    for (size_t i = 0; i < n && k + 1 < outsz; i++) {
+        unsigned char c = (unsigned char)body[i];
+
+        out[k++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    out[k] = '\0';
+    if (len > n && k + 4 <= outsz) {
+        memcpy(out + k, "\xe2\x80\xa6", 4); /* "…" and the NUL */
+    }
+}
+
+bool notify_reply_json(const struct notify_reply *r, const char *key, bool *ok,
+                       const char **error, void **root, char *err, size_t errsz)
+{
+    json_error_t je;
+    json_t *j = NULL;
+    json_t *v;
+    char ex[REPLY_EXCERPT_MAX + 8];
+    const char *why = NULL;
+
+    *root = NULL;
+    *ok = false;
+    *error = "";
+    notify_reply_excerpt(r->body, r->len, ex, sizeof(ex));
+    if (r->truncated) {
+        why = "reply too long";
+    } else {
+        j = json_loadb(r->body, r->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+        if (j == NULL) {
+            why = je.text;
+        } else if (json_is_null(j)) {
+            json_decref(j); /* COMPAT: Go decodes null into the zero struct */
+            return true;
+        } else if (!json_is_object(j)) {
+            why = "not a JSON object";
+        } else {
+            v = json_object_get(j, key);
+            if (v != NULL && !json_is_null(v) && !json_is_boolean(v)) {
+                why = "a field is not a boolean";
+            } else {
+                *ok = v != NULL && json_is_true(v);
+            }
+            v = json_object_get(j, "error");
+            if (why == NULL && v != NULL && !json_is_null(v) && !json_is_string(v)) {
+                why = "field error is not a string";
+            } else if (v != NULL && json_is_string(v)) {
+                *error = json_string_value(v);
+            }
+        }
+    }
+    if (why != NULL) {
+        snprintf(err, errsz, "could not unmarshal JSON response \"%s\": %s", ex, why);
+        json_decref(j);
+        *ok = false;
+        *error = "";
+        return false;
+    }
+    *root = j;
+    return true;
 }

@@ -9,7 +9,14 @@
  * Retries: first attempt at once, then 0.5s × 1.5^k with ±50% jitter capped at 60s;
  * 5xx, 429 and transport errors (timeouts included) are retryable, Retry-After (seconds or
  * HTTP-date) is honoured on 429/503, other statuses end the job at once. Each attempt is
- * bounded by the integration's timeout and by the job deadline.
+ * bounded by the integration's timeout and by the job deadline. A 2xx is a success unless
+ * the request's check (notify_request.check) reads the reply body as a failure (Slack,
+ * Rocket.Chat; the body is then kept up to NOTIFY_CHECK_BODY_MAX).
+ *
+ * Chains: when a request succeeds and has a follow-up (notify_request.next, Opsgenie
+ * update_alerts), the follow-up replaces it in the job and is sent at once with a fresh
+ * backoff; a failing step is retried alone. Attempts and the deadline count over the whole
+ * chain, and done() is called once: success after the last step, else the step's error.
  *
  * Cost per loop turn: O(jobs) to find due timers; fine for thousands of concurrent jobs.
  *
@@ -51,7 +58,10 @@ struct notify_job_priv {
     struct curl_slist *connect_to;    /* tls_config.server_name mapping */
     struct curl_slist *proxy_headers; /* proxy_connect_header */
     char *attempt_url;                /* URL rewritten for server_name, or NULL */
-    struct buf resp;                  /* first RESP_BODY_MAX bytes of the response body */
+    struct buf resp;                  /* first RESP_BODY_MAX bytes of the response body
+                                       * (NOTIFY_CHECK_BODY_MAX when the reply is checked) */
+    bool resp_truncated;              /* more body arrived than resp keeps */
+    char resp_ctype[128];             /* Content-Type of the last response, "" when none */
     int64_t retry_after_ns;           /* from the last response, 0 = none */
     int64_t submit_mono_ns;
     int64_t attempt_start_ns;
@@ -755,8 +765,12 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct notify_job_priv *p = ud;
     size_t n = size * nmemb;
-    size_t room = RESP_BODY_MAX > p->resp.len ? RESP_BODY_MAX - p->resp.len : 0;
+    size_t max = p->req.check != NULL ? NOTIFY_CHECK_BODY_MAX : RESP_BODY_MAX;
+    size_t room = max > p->resp.len ? max - p->resp.len : 0;
 
+    if (n > room) {
+        p->resp_truncated = true;
+    }
     buf_append(&p->resp, ptr, n < room ? n : room);
     return n; /* the rest is read and dropped */
 }
@@ -791,7 +805,23 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
     struct notify_job_priv *p = ud;
     size_t n = size * nmemb;
     static const char name[] = "retry-after:";
+    static const char ctype[] = "content-type:";
 
+    if (n >= 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+        p->resp_ctype[0] = '\0'; /* a new response (after a redirect or 100) */
+    } else if (n > sizeof(ctype) - 1 && strncasecmp(ptr, ctype, sizeof(ctype) - 1) == 0) {
+        const char *v = ptr + sizeof(ctype) - 1;
+        size_t len = n - (sizeof(ctype) - 1);
+
+        while (len > 0 && (*v == ' ' || *v == '\t')) {
+            v++;
+            len--;
+        }
+        while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' ')) {
+            len--;
+        }
+        snprintf(p->resp_ctype, sizeof(p->resp_ctype), "%.*s", (int)len, v);
+    }
     if (n > sizeof(name) - 1 && strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
         char v[128];
         size_t len = n - (sizeof(name) - 1);
@@ -842,6 +872,8 @@ static enum attempt_rc attempt_start(struct notifier *n, struct notify_job_priv 
     p->proxy_headers = NULL;
     AR_FREE(p->attempt_url);
     buf_reset(&p->resp);
+    p->resp_truncated = false;
+    p->resp_ctype[0] = '\0';
     p->retry_after_ns = 0;
     p->curl_err[0] = '\0';
     rc = apply_http_config(p, e, p->req.http, p->last_error, sizeof(p->last_error));
@@ -863,11 +895,11 @@ static enum attempt_rc attempt_start(struct notifier *n, struct notify_job_priv 
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
-    if (strcmp(p->req.method, "POST") == 0) {
-        curl_easy_setopt(e, CURLOPT_POST, 1L);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, buf_str(&p->req.body));
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->req.body.len);
-    } else {
+    /* every request carries its body; PUT only renames the method of a POST transfer */
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, buf_str(&p->req.body));
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->req.body.len);
+    if (strcmp(p->req.method, "POST") != 0) {
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p->req.method);
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
@@ -903,17 +935,64 @@ static enum attempt_rc attempt_start(struct notifier *n, struct notify_job_priv 
 static void transport_error(struct notify_job_priv *p, CURLcode cc)
 {
     char url[256];
+    /* COMPAT: Go's url.Error names the method as "Post", "Put" */
+    const char *op = strcmp(p->req.method, "PUT") == 0 ? "Put" : "Post";
 
     notify_redact_url(p->req.url, url, sizeof(url));
-    snprintf(p->last_error, sizeof(p->last_error), "Post \"%s\": %s", url,
+    snprintf(p->last_error, sizeof(p->last_error), "%s \"%s\": %s", op, url,
              p->curl_err[0] != '\0' ? p->curl_err : curl_easy_strerror(cc));
     /* curl's own messages may quote the URL: they never contain userinfo or the query,
      * but keep to our redacted form to be safe */
     if (p->req.url != NULL && strstr(p->last_error, p->req.url) != NULL &&
         strcmp(url, p->req.url) != 0) {
-        snprintf(p->last_error, sizeof(p->last_error), "Post \"%s\": %s", url,
+        snprintf(p->last_error, sizeof(p->last_error), "%s \"%s\": %s", op, url,
                  curl_easy_strerror(cc));
     }
+}
+
+/* Runs the request's reply check on a 2xx answer. True when it is a success. */
+static bool check_reply(struct notify_job_priv *p, long status, bool *retryable)
+{
+    struct notify_reply r;
+    char msg[sizeof(p->last_error)];
+
+    if (p->req.check == NULL) {
+        return true;
+    }
+    r.status = status;
+    r.content_type = p->resp_ctype;
+    r.body = buf_str(&p->resp);
+    r.len = p->resp.len;
+    r.truncated = p->resp_truncated;
+    msg[0] = '\0';
+    *retryable = false;
+    if (p->req.check(&r, msg, sizeof(msg), retryable)) {
+        return true;
+    }
+    snprintf(p->last_error, sizeof(p->last_error), "%s%s",
+             p->req.error_prefix != NULL ? p->req.error_prefix : "", msg);
+    return false;
+}
+
+/* After a success: moves on to the next request of the chain, sent at once with a fresh
+ * backoff. False when the chain is done. */
+static bool chain_advance(struct notifier *n, struct notify_job_priv *p, int64_t now)
+{
+    struct notify_request *next = p->req.next;
+
+    if (next == NULL) {
+        return false;
+    }
+    p->req.next = NULL;
+    notify_request_cleanup(&p->req);
+    p->req = *next; /* takes next's fields, its chain included */
+    free(next);
+    p->backoff_ns = n->opts.min_backoff_ns;
+    p->retry_after_ns = 0;
+    p->last_error[0] = '\0';
+    p->state = JOB_WAITING;
+    p->wake_mono_ns = now;
+    return true;
 }
 
 /* Schedules the next attempt, or fails the job when the deadline comes first. */
@@ -965,8 +1044,8 @@ static void attempt_done(struct notifier *n, struct notify_job_priv *p, CURLcode
         transport_error(p, cc);
         retryable = true;
     } else if (status / 100 == 2) {
-        ok = true;
         retryable = false;
+        ok = check_reply(p, status, &retryable);
     } else {
         /* COMPAT 5.8: error text carries the response body */
         if (p->resp.len > 0) {
@@ -986,7 +1065,9 @@ static void attempt_done(struct notifier *n, struct notify_job_priv *p, CURLcode
     p->last_retryable = retryable;
     if (ok) {
         p->last_error[0] = '\0';
-        job_finish(n, p, true, "");
+        if (!chain_advance(n, p, now)) {
+            job_finish(n, p, true, "");
+        }
         return;
     }
     if (!retryable) {

@@ -22,9 +22,12 @@
  * unreadable one fails that attempt (retried), proxy_connect_header (CONNECT only, as Go).
  * Not yet: oauth2 (the send fails, not retried).
  *
- * Retry classes: 2xx success; 5xx, 429 and transport errors (timeouts included) retried;
- * everything else final. COMPAT deviation: 0.25 webhooks do not retry 429 nor read
- * Retry-After; the engine does (notify_request.retry_429 lets a builder opt out). */
+ * Retry classes: 2xx success (unless the request's reply check says otherwise: Slack,
+ * Rocket.Chat); 5xx, 429 and transport errors (timeouts included) retried; everything else
+ * final. A request may chain follow-ups (Opsgenie update_alerts) sent in order after it
+ * succeeded, each retried alone, with one outcome for the job. COMPAT deviation: 0.25 webhooks
+ * do not retry 429 nor read Retry-After; the engine does (notify_request.retry_429 lets a
+ * builder opt out). */
 #ifndef AR_NOTIFY_H
 #define AR_NOTIFY_H
 
@@ -76,9 +79,27 @@ struct notify_header {
     char *value;
 };
 
-/* One HTTP request to send. Owned by its job; notify_request_cleanup frees it. */
+/* A 2xx reply as the engine received it, for notify_request.check. */
+struct notify_reply {
+    long status;
+    const char *content_type; /* Content-Type header value, "" when absent */
+    const char *body;         /* NUL-terminated; at most NOTIFY_CHECK_BODY_MAX bytes */
+    size_t len;
+    bool truncated; /* the body was longer than what is kept */
+};
+
+#define NOTIFY_CHECK_BODY_MAX (64 * 1024)
+
+/* Judges a 2xx reply (COMPAT 9.3, 9.8: Slack, Rocket.Chat answer errors with 200). Returns
+ * true when the reply means success; otherwise writes what the service answered into err
+ * (bounded, no secrets) and sets *retryable. Runs on the notifier thread. */
+typedef bool (*notify_check_fn)(const struct notify_reply *reply, char *err, size_t errsz,
+                                bool *retryable);
+
+/* One HTTP request to send. Owned by its job; notify_request_cleanup frees it with the
+ * requests chained after it. */
 struct notify_request {
-    const char *method;            /* static string, "POST" */
+    const char *method;            /* static string, "POST" or "PUT" */
     char *url;                     /* may contain secrets: never log unredacted */
     struct notify_header *headers; /* extra headers besides Content-Type/User-Agent */
     size_t nheaders;
@@ -91,11 +112,22 @@ struct notify_request {
     /* Telegram 0.25: every failed request is retried; PagerDuty v1: also 403 */
     bool retry_any_status;
     long retry_status_extra; /* one more retryable status, 0 = none */
+    /* Optional check of a 2xx reply body; NULL = every 2xx is a success. */
+    notify_check_fn check;
+    char *error_prefix; /* heap, put before check errors (e.g. `channel "#a": `), or NULL */
+    /* Sent after this request succeeded, in order (Opsgenie update_alerts: the PUTs after
+     * the create). Each request of the chain is retried by the same rules and counts
+     * against the same deadline; the job has one outcome: success only when the last one
+     * succeeded. Owned (heap); NULL = none. */
+    struct notify_request *next;
 };
 
 void notify_request_init(struct notify_request *r);
 void notify_request_cleanup(struct notify_request *r);
 void notify_request_add_header(struct notify_request *r, const char *name, const char *value);
+/* Appends a new request to r's chain: a heap request initialised with notify_request_init
+ * and with r's http settings, timeout and retry classes, returned borrowed (r owns it). */
+struct notify_request *notify_request_chain_new(struct notify_request *r);
 
 /* Builds the request for integ from d. Returns AR_OK, AR_ENOTFOUND (type not implemented
  * yet), or another error with a sentence in err (e.g. url_file unreadable). */
@@ -168,6 +200,22 @@ int notify_json_str(struct buf *b, const char *s);
 void notify_sha256_hex(const char *s, char out[65]);
 /* Appends s query-escaped as Go's url.QueryEscape (space as '+'). */
 void notify_query_escape(struct buf *b, const char *s);
+
+/* Reply checks (notify_request.check) helpers. notify_reply_excerpt copies at most 200 bytes
+ * of a reply body for an error text, control characters as spaces, "…" when cut.
+ * notify_reply_json reads a JSON object reply into *ok (the boolean named key, false when
+ * absent or null) and its "error" string (borrowed from *root, "" when absent); false with a
+ * reason in err (Go's "could not unmarshal JSON response ...", retryable) when the body is
+ * not such an object. The caller frees *root with json_decref (void * to keep jansson out
+ * of this header). */
+void notify_reply_excerpt(const char *body, size_t len, char *out, size_t outsz);
+bool notify_reply_json(const struct notify_reply *r, const char *key, bool *ok,
+                       const char **error, void **root, char *err, size_t errsz);
+/* The checks of Slack (newest: text/plain "ok" or JSON "ok":true) and Rocket.Chat
+ * ("success":true), exposed for tests. */
+bool notify_slack_check(const struct notify_reply *r, char *err, size_t errsz, bool *retryable);
+bool notify_rocketchat_check(const struct notify_reply *r, char *err, size_t errsz,
+                             bool *retryable);
 
 /* Builders of the chat/HTTP integrations (src/notifier_<type>.c); cfg is the type's struct. */
 int notify_slack_build(const struct notify_data *d, const void *cfg, struct notify_request *out,

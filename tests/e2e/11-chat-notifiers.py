@@ -6,7 +6,18 @@ Content-Type, Authorization, User-Agent, body bytes) with what the real Alertman
 sends for the same configuration. Nothing needs normalising: both servers use the same
 --web.external-url and the alert has fixed times, so links, keys and texts match.
 Microsoft Teams (0.26+, unknown to 0.25) is checked against the COMPAT 9.4 body on
-alertrouter."""
+alertrouter.
+
+Opsgenie update_alerts (COMPAT 9.11): the create POST and the two PUTs (message,
+description) are compared with 0.25 request by request, in order; on alertrouter a PUT
+answered 500 once is retried on its own and the delivery ends delivered.
+
+Reply bodies (COMPAT 9.3, 9.8, newest Alertmanager; 0.25 takes any 2xx): Slack answers
+text/plain "ok" (incoming webhooks) or JSON "ok":true (Web API) for success; "ok":false or
+another text is a final failure whose error in the delivery log says what Slack answered;
+Rocket.Chat "success":false likewise. The sinks answer as the real services do: Slack
+webhooks text/plain "ok" (an earlier sink answered JSON {}, which real Slack never sends),
+Rocket.Chat {"success":true}."""
 
 import http.server
 import json
@@ -14,7 +25,7 @@ import threading
 import time
 
 from harness import (AM_BINARY, SEED_LABELS, Fail, Server, Skip, Suite, alert, check, eq,
-                     targets)
+                     poll, targets)
 
 suite = Suite("11-chat-notifiers")
 
@@ -24,13 +35,25 @@ TG_REPLY = json.dumps({"ok": True, "result": {
     "message_id": 1, "date": 1, "chat": {"id": 4242, "type": "private"}}}).encode()
 
 
+def default_reply(path, n):
+    """(status, content type, body) as the real service answers a good request."""
+    if "/telegram/" in path:
+        return 200, "application/json", TG_REPLY
+    if "/slack/" in path:
+        return 200, "text/plain; charset=utf-8", b"ok"
+    if "/rocketchat/" in path:
+        return 200, "application/json", b'{"success":true}'
+    return 200, "application/json", b"{}"
+
+
 class RecordingSink:
     """HTTP sink on 127.0.0.1 keeping method, path, headers and body of every request;
     answers like the services do (Telegram needs a JSON reply)."""
 
-    def __init__(self):
+    def __init__(self, reply_fn=None):
         sink = self
         self.requests = []
+        self.reply_fn = reply_fn or default_reply
         self.cond = threading.Condition()
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -40,13 +63,15 @@ class RecordingSink:
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n) if n else b""
                 with sink.cond:
+                    n = sum(1 for r in sink.requests if r["path"] == self.path)
                     sink.requests.append({"method": self.command, "path": self.path,
                                           "headers": dict(self.headers.items()),
                                           "body": body})
                     sink.cond.notify_all()
-                reply = TG_REPLY if "/telegram/" in self.path else b"{}"
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
+                status, ctype, reply = sink.reply_fn(self.path, n)
+                self.send_response(status)
+                if ctype:
+                    self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
                 self.wfile.write(reply)
@@ -77,6 +102,21 @@ class RecordingSink:
                 if left <= 0:
                     raise Fail("no request under %s within %.0fs (got %s)"
                                % (prefix, timeout, [r["path"] for r in self.requests]))
+                self.cond.wait(left)
+
+    def under(self, prefix, n, timeout=15.0):
+        """The first n requests whose path starts with prefix, in arrival order."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                got = [r for r in self.requests if r["path"].startswith(prefix)]
+                if len(got) >= n:
+                    return got[:n]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Fail("%d request(s) under %s within %.0fs, wanted %d (%s)"
+                               % (len(got), prefix, timeout, n,
+                                  [(r["method"], r["path"]) for r in got]))
                 self.cond.wait(left)
 
     def close(self):
@@ -110,6 +150,11 @@ receivers:
   opsgenie_configs:
   - api_key: og-secret
     api_url: %(u)s/opsgenie/
+  - api_key: og-upd-secret
+    api_url: %(u)s/opsgenie-upd/
+    update_alerts: true
+    message: '{{ .CommonLabels.alertname }} <is> down'
+    description: 'on {{ .CommonLabels.instance }} & more'
   webex_configs:
   - api_url: %(u)s/webex/v1/messages
     room_id: room-1
@@ -166,6 +211,15 @@ def same_requests(ctx):
             for h in ("Content-Type", "Authorization", "User-Agent"):
                 eq(got["headers"].get(h), want["headers"].get(h), prefix + " " + h)
             eq(got["body"].decode("utf-8"), want["body"].decode("utf-8"), prefix + " body")
+        # update_alerts: create, then PUT message, then PUT description, same headers
+        got, want = ar_sink.under("/opsgenie-upd/", 3), am_sink.under("/opsgenie-upd/", 3)
+        for i, (g, w) in enumerate(zip(got, want)):
+            what = "opsgenie update_alerts request %d" % i
+            eq((g["method"], g["path"]), (w["method"], w["path"]), what)
+            for h in ("Content-Type", "Authorization", "User-Agent"):
+                eq(g["headers"].get(h), w["headers"].get(h), what + " " + h)
+            eq(g["body"].decode("utf-8"), w["body"].decode("utf-8"), what + " body")
+        eq([r["method"] for r in got], ["POST", "PUT", "PUT"], "update_alerts methods")
     finally:
         ar_sink.close()
         am_sink.close()
@@ -208,6 +262,121 @@ def teams_card(ctx):
         eq(card["title"], subject, "title")
         eq(card["summary"], subject, "summary")
         eq(card["themeColor"], "8C1A1A", "themeColor")
+    finally:
+        sink.close()
+
+
+def single_config(sink, kind):
+    u = sink.url("")
+    body = {
+        "slack": "  slack_configs:\n  - api_url: %s/slack/services/T0/B0/slack-secret\n"
+                 "    channel: '#alerts'\n" % u,
+        "rocketchat": "  rocketchat_configs:\n  - api_url: %s/rocketchat\n"
+                      "    channel: '#ops'\n    token: rc-secret\n    token_id: rc-user\n" % u,
+        "opsgenie": "  opsgenie_configs:\n  - api_key: og-secret\n"
+                    "    api_url: %s/opsgenie-upd/\n    update_alerts: true\n" % u,
+    }[kind]
+    return """\
+route:
+  receiver: team
+  group_by: [alertname]
+  group_wait: 200ms
+  group_interval: 1h
+  repeat_interval: 4h
+receivers:
+- name: team
+""" + body
+
+
+def delivery(srv, integration):
+    """The finished delivery row of integration (delivered or dead), polled."""
+    def done():
+        rows = [d for d in srv.get_json("/api/x/deliveries")
+                if d["integration"] == integration and d["state"] != "pending"]
+        return rows[0] if rows else None
+    return poll(done, timeout=20, what="a finished %s delivery" % integration)
+
+
+def reply_case(ctx, kind, reply, want_state, want_error=None, prefix=None):
+    sink = RecordingSink(lambda path, n: reply)
+    try:
+        srv = ctx.server(single_config(sink, kind), args=["--log.level=debug"])
+        srv.post_ok([seed_alert()])
+        d = delivery(srv, kind + "[0]")
+        eq(d["state"], want_state, "%s delivery state for reply %r (error %r)"
+           % (kind, reply, d.get("lastError")))
+        if want_error is not None:
+            check(want_error in d["lastError"], "error %r lacks %r", d["lastError"], want_error)
+            eq(d["attempts"], 1, "attempts (a failure reply is final)")
+            eq(len(sink.requests), 1, "requests")
+        for secret in ("slack-secret", "rc-secret"):
+            check(secret not in json.dumps(d), "secret %s in the delivery row", secret)
+    finally:
+        sink.close()
+
+
+@suite.case("SlackWebhookOk", only="alertrouter")
+def slack_webhook_ok(ctx):
+    reply_case(ctx, "slack", (200, "text/plain; charset=utf-8", b"ok"), "delivered")
+
+
+@suite.case("SlackApiOk", only="alertrouter")
+def slack_api_ok(ctx):
+    reply_case(ctx, "slack", (200, "application/json; charset=utf-8",
+                              b'{"ok":true,"channel":"C1","ts":"1.2"}'), "delivered")
+
+
+@suite.case("SlackApiOkFalse", only="alertrouter")
+def slack_api_false(ctx):
+    reply_case(ctx, "slack", (200, "application/json", b'{"ok":false,"error":"channel_not_found"}'),
+               "dead", 'channel "#alerts": error response from Slack: channel_not_found')
+
+
+@suite.case("SlackWebhookTextError", only="alertrouter")
+def slack_text_error(ctx):
+    reply_case(ctx, "slack", (200, "text/html", b"invalid_payload"), "dead",
+               'channel "#alerts": received an error response from Slack: invalid_payload')
+
+
+@suite.case("SlackEmptyReply", only="alertrouter")
+def slack_empty(ctx):
+    # COMPAT (newest): an empty body is not "ok"
+    reply_case(ctx, "slack", (200, None, b""), "dead",
+               "received an error response from Slack: ")
+
+
+@suite.case("RocketChatSuccess", only="alertrouter")
+def rocketchat_ok(ctx):
+    reply_case(ctx, "rocketchat", (200, "application/json", b'{"success":true}'), "delivered")
+
+
+@suite.case("RocketChatSuccessFalse", only="alertrouter")
+def rocketchat_false(ctx):
+    reply_case(ctx, "rocketchat", (200, "application/json",
+                                   b'{"success":false,"error":"error-invalid-channel"}'),
+               "dead", 'channel "#ops": error response from Rocketchat: error-invalid-channel')
+
+
+@suite.case("OpsgenieUpdateRetriedAlone", only="alertrouter")
+def opsgenie_update_retry(ctx):
+    # the PUT message answered 500 once: only it is sent again, then the description
+    def reply(path, n):
+        if path.endswith("/message?identifierType=alias") and n == 0:
+            return 500, "application/json", b'{"message":"try later"}'
+        return 202, "application/json", b'{"result":"Request will be processed"}'
+    sink = RecordingSink(reply)
+    try:
+        srv = ctx.server(single_config(sink, "opsgenie"))
+        srv.post_ok([seed_alert()])
+        d = delivery(srv, "opsgenie[0]")
+        eq(d["state"], "delivered", "state (error %r)" % d.get("lastError"))
+        got = [(r["method"], r["path"].split("/")[-1]) for r in sink.under("/opsgenie-upd/", 4)]
+        eq(got, [("POST", "alerts"), ("PUT", "message?identifierType=alias"),
+                 ("PUT", "message?identifierType=alias"),
+                 ("PUT", "description?identifierType=alias")], "requests")
+        eq(d["attempts"], 4, "attempts of the delivery")
+        for r in sink.requests:
+            eq(r["headers"].get("Authorization"), "GenieKey og-secret", "Authorization")
     finally:
         sink.close()
 
