@@ -11,13 +11,28 @@
  * next wake time. A stop cancels waiting jobs at once; attempts in progress end by their
  * timeouts (at most EMAIL_ATTEMPT_MAX_MS). Cost: O(jobs) per pick; email volume is small.
  *
+ * Implicit TLS (COMPAT 9.12, newest rule: force_implicit_tls when set, else port 465):
+ * libesmtp has no such mode, so the worker opens the TLS connection itself (tls_relay.c,
+ * verification from tls_config as for STARTTLS, TLS 1.2-1.3 as Go) and libesmtp speaks plain
+ * SMTP to a loopback relay accepting only this process's connection. STARTTLS is never tried
+ * on top of it, and it satisfies require_tls (0.25 still asked for STARTTLS there).
+ *
+ * AUTH (COMPAT 9.12): the first server-listed mechanism with usable credentials. libesmtp
+ * walks the server's list and takes the first mechanism it can load: PLAIN and LOGIN are
+ * enabled only when a password is set (AUTH_PLUGIN_PLAIN); CRAM-MD5 cannot be disabled per
+ * session, so without a secret its exchange is cancelled ("*") and libesmtp moves on to the
+ * next mechanism, the same choice as Go after one extra round trip. Debian's libesmtp 1.1.0
+ * looks for the plugin file sasl-cram-md5.so (the mechanism name lowercased) but ships
+ * sasl-crammd5.so; auth_load_cram_md5 loads it once under that file name through the public
+ * auth_set_mechanism, after which libesmtp finds it by its keyword CRAM-MD5 in its list of
+ * loaded plugins. No system file is touched; with a libesmtp that finds the plugin by itself
+ * the extra load is a harmless miss.
+ *
  * Known limits (COMPAT deviations, all from libesmtp 1.1):
  *  - STARTTLS negotiates TLS 1.2 at most unless tls_config asks for 1.3 (see tls_ctx_new).
- *  - No implicit TLS (port 465 / force_implicit_tls): such sends fail with a final error.
- *  - libesmtp picks the AUTH mechanism in the server's order among CRAM-MD5, PLAIN and LOGIN
- *    without knowing which credentials are set; the secret answers CRAM-MD5, the password the
- *    others. Debian's libesmtp looks for sasl-cram-md5.so but ships sasl-crammd5.so, so
- *    CRAM-MD5 is never offered there (the server's next mechanism is used, if any).
+ *  - When no listed mechanism has usable credentials Go stops ("find auth mechanism: ...");
+ *    libesmtp goes on with MAIL unauthenticated (the error names the missing credential if
+ *    the server then refuses).
  *  - After a failed AUTH libesmtp goes on with MAIL; a server requiring authentication then
  *    refuses it and the error names the AUTH reply ("*smtp.plainAuth auth: 535 ..."), but a
  *    server accepting anonymous mail gets the message (Go stops at the AUTH failure).
@@ -45,6 +60,7 @@
 #include "ar/config.h"
 #include "ar/log.h"
 #include "ar/notifier_email.h"
+#include "ar/tls_relay.h"
 #include "ar/tmpl.h"
 
 #define EMAIL_ATTEMPT_MAX_MS 60000 /* per protocol wait, also bounded by the job deadline */
@@ -502,12 +518,12 @@ int email_render(const struct notify_data *d, const struct email_config *ec,
     memset(&r, 0, sizeof(r));
     rc = notify_render(d, data, ec->from != NULL ? ec->from : "", false, &r.from, err);
     if (rc != AR_OK) {
-        ar_error_prefix(err, "execute 'from' template: ");
+        ar_error_prefix(err, "execute 'from' template");
         goto out;
     }
     rc = notify_render(d, data, ec->to != NULL ? ec->to : "", false, &r.to, err);
     if (rc != AR_OK) {
-        ar_error_prefix(err, "execute 'to' template: ");
+        ar_error_prefix(err, "execute 'to' template");
         goto out;
     }
     r.headers = ar_calloc(ec->headers.n > 0 ? ec->headers.n : 1, sizeof(*r.headers));
@@ -516,7 +532,7 @@ int email_render(const struct notify_data *d, const struct email_config *ec,
 
         rc = notify_render(d, data, ec->headers.values[i], false, &v, err);
         if (rc != AR_OK) {
-            ar_error_prefix(err, "execute \"%s\" header template: ", ec->headers.keys[i]);
+            ar_error_prefix(err, "execute \"%s\" header template", ec->headers.keys[i]);
             goto out;
         }
         r.headers[r.nheaders].name = ar_strdup(ec->headers.keys[i]);
@@ -526,14 +542,14 @@ int email_render(const struct notify_data *d, const struct email_config *ec,
     if (ec->text != NULL && ec->text[0] != '\0') {
         rc = notify_render(d, data, ec->text, false, &r.text, err);
         if (rc != AR_OK) {
-            ar_error_prefix(err, "execute text template: ");
+            ar_error_prefix(err, "execute text template");
             goto out;
         }
     }
     if (ec->html != NULL && ec->html[0] != '\0') {
         rc = notify_render(d, data, ec->html, true, &r.html, err);
         if (rc != AR_OK) {
-            ar_error_prefix(err, "execute html template: ");
+            ar_error_prefix(err, "execute html template");
             goto out;
         }
     }
@@ -554,7 +570,9 @@ struct smtp_state {
     const char *secret;   /* secret: never printed */
     bool starttls_missing;
     bool tls_bad_cert;
-    char auth_fail[256]; /* server reply to a failed AUTH */
+    char auth_fail[256];   /* server reply to a failed AUTH */
+    char auth_missing[80]; /* a mechanism skipped for lack of credentials (Go's text) */
+    bool auth_cancelled;   /* the current exchange was cancelled by us: ignore its reply */
     bool in_auth;
     auth_context_t actx; /* to tell which mechanism asks for credentials */
 };
@@ -623,11 +641,14 @@ static void smtp_monitor(const char *b, int len, int writing, void *arg)
         while (n > 0 && (b[n - 1] == '\r' || b[n - 1] == '\n')) {
             n--;
         }
-        if (st->auth_fail[0] == '\0') {
+        if (st->auth_fail[0] == '\0' && !st->auth_cancelled) {
             snprintf(st->auth_fail, sizeof(st->auth_fail), "%.*s", n, b);
         }
+        st->auth_cancelled = false;
         st->in_auth = false;
     } else if (b[0] == '2') {
+        st->auth_fail[0] = '\0'; /* a later mechanism succeeded */
+        st->auth_missing[0] = '\0';
         st->in_auth = false;
     }
 }
@@ -648,6 +669,13 @@ static int smtp_interact(auth_client_request_t req, char **result, int fields, v
                 v = st->secret;
             }
             if (v == NULL || v[0] == '\0') {
+                /* COMPAT: Go skips a mechanism without credentials; here the exchange is
+                 * cancelled and libesmtp tries the server's next mechanism */
+                snprintf(st->auth_missing, sizeof(st->auth_missing),
+                         "missing %s for %s auth mechanism",
+                         mech != NULL && strcmp(mech, "CRAM-MD5") == 0 ? "secret" : "password",
+                         mech != NULL ? mech : "AUTH");
+                st->auth_cancelled = true;
                 return 0;
             }
             result[i] = (char *)v;
@@ -680,9 +708,29 @@ static int tls_version_of(const char *v)
     return 0;
 }
 
-/* TLS context for STARTTLS: verification of the chain and of the server name (tls_config
- * server_name, else the smarthost host; an IP matches IP SANs) as Go's crypto/tls. */
-static SSL_CTX *tls_ctx_new(const struct tls_config *tc, const char *smarthost,
+/* The name the server certificate must carry (tls_config.server_name, else the smarthost
+ * host, brackets of an IPv6 literal removed). */
+static void tls_server_name(const struct tls_config *tc, const char *smarthost, char *out,
+                            size_t outsz)
+{
+    const char *colon;
+
+    if (tc->server_name != NULL && tc->server_name[0] != '\0') {
+        snprintf(out, outsz, "%s", tc->server_name);
+        return;
+    }
+    colon = strrchr(smarthost, ':');
+    snprintf(out, outsz, "%.*s",
+             (int)(colon != NULL ? (size_t)(colon - smarthost) : strlen(smarthost)), smarthost);
+    if (out[0] == '[' && out[strlen(out) - 1] == ']') {
+        memmove(out, out + 1, strlen(out));
+        out[strlen(out) - 1] = '\0';
+    }
+}
+
+/* TLS context for STARTTLS and implicit TLS: verification of the chain and of the server name
+ * (tls_config server_name, else the smarthost host; an IP matches IP SANs) as Go's crypto/tls. */
+static SSL_CTX *tls_ctx_new(const struct tls_config *tc, const char *smarthost, bool implicit,
                             struct ar_error *err)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
@@ -701,7 +749,8 @@ static SSL_CTX *tls_ctx_new(const struct tls_config *tc, const char *smarthost,
 
         SSL_CTX_set_min_proto_version(ctx, lo != 0 ? lo : TLS1_2_VERSION);
         if (hi == 0) {
-            hi = lo == TLS1_3_VERSION ? TLS1_3_VERSION : TLS1_2_VERSION;
+            /* the implicit-TLS relay is not libesmtp: Go's default range (1.2-1.3) */
+            hi = lo == TLS1_3_VERSION || implicit ? TLS1_3_VERSION : TLS1_2_VERSION;
         }
         SSL_CTX_set_max_proto_version(ctx, hi);
     }
@@ -709,21 +758,9 @@ static SSL_CTX *tls_ctx_new(const struct tls_config *tc, const char *smarthost,
         SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
     } else {
         X509_VERIFY_PARAM *vp = SSL_CTX_get0_param(ctx);
-        const char *colon;
 
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-        if (tc->server_name != NULL && tc->server_name[0] != '\0') {
-            snprintf(host, sizeof(host), "%s", tc->server_name);
-        } else {
-            colon = strrchr(smarthost, ':');
-            snprintf(host, sizeof(host), "%.*s",
-                     (int)(colon != NULL ? (size_t)(colon - smarthost) : strlen(smarthost)),
-                     smarthost);
-            if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-                memmove(host, host + 1, strlen(host));
-                host[strlen(host) - 1] = '\0';
-            }
-        }
+        tls_server_name(tc, smarthost, host, sizeof(host));
         if (X509_VERIFY_PARAM_set1_ip_asc(vp, host) != 1) {
             X509_VERIFY_PARAM_set1_host(vp, host, 0);
         }
@@ -759,6 +796,15 @@ static bool smarthost_port_is(const char *hostport, const char *port)
     const char *c = hostport != NULL ? strrchr(hostport, ':') : NULL;
 
     return c != NULL && strcmp(c + 1, port) == 0;
+}
+
+/* COMPAT 9.12 (newest): force_implicit_tls decides when set, else port 465 means TLS. */
+static bool use_implicit_tls(const struct email_config *ec)
+{
+    if (ec->force_implicit_tls >= 0) {
+        return ec->force_implicit_tls != 0;
+    }
+    return smarthost_port_is(ec->smarthost, "465");
 }
 
 static const char *status_text(const smtp_status_t *s, char *buf, size_t bufsz)
@@ -805,6 +851,8 @@ int email_send_once(const struct notify_data *d, const struct email_config *ec, 
     smtp_message_t message;
     auth_context_t actx = NULL;
     SSL_CTX *ctx = NULL;
+    struct tls_relay *relay = NULL;
+    bool implicit;
     int rc;
 
     *retryable = false;
@@ -814,18 +862,14 @@ int email_send_once(const struct notify_data *d, const struct email_config *ec, 
         ar_error_set(err, "no smarthost configured");
         return AR_EINVAL;
     }
-    if (smarthost_port_is(ec->smarthost, "465") || ec->force_implicit_tls == 1) {
-        /* libesmtp only speaks STARTTLS */
-        ar_error_set(err, "implicit TLS (port 465, force_implicit_tls) is not supported");
-        return AR_ENOTFOUND;
-    }
+    implicit = use_implicit_tls(ec);
     rc = email_render(d, ec, &r, err);
     if (rc != AR_OK) {
         return rc; /* COMPAT: template errors are not retried */
     }
     rc = email_parse_addresses(r.from, &from, &nfrom, err);
     if (rc != AR_OK) {
-        ar_error_prefix(err, "parse 'from' addresses: ");
+        ar_error_prefix(err, "parse 'from' addresses");
         goto out;
     }
     if (nfrom != 1) {
@@ -835,7 +879,7 @@ int email_send_once(const struct notify_data *d, const struct email_config *ec, 
     }
     rc = email_parse_addresses(r.to, &to, &nto, err);
     if (rc != AR_OK) {
-        ar_error_prefix(err, "parse 'to' addresses: ");
+        ar_error_prefix(err, "parse 'to' addresses");
         goto out;
     }
     email_message_build(r.headers, r.nheaders, r.text, r.html, &mo, &msg);
@@ -865,7 +909,25 @@ int email_send_once(const struct notify_data *d, const struct email_config *ec, 
         *retryable = true;
         goto out;
     }
-    smtp_set_server(session, ec->smarthost);
+    if (implicit) {
+        char name[256];
+
+        ctx = tls_ctx_new(&ec->tls_config, ec->smarthost, true, err);
+        if (ctx == NULL) {
+            rc = AR_EINVAL; /* COMPAT: "parse TLS configuration" is final */
+            goto out;
+        }
+        tls_server_name(&ec->tls_config, ec->smarthost, name, sizeof(name));
+        rc = tls_relay_start(ctx, ec->smarthost, name, timeout_ms, &relay, err);
+        if (rc != AR_OK) {
+            ar_error_prefix(err, "establish TLS connection to server");
+            *retryable = true;
+            goto out;
+        }
+        smtp_set_server(session, tls_relay_address(relay));
+    } else {
+        smtp_set_server(session, ec->smarthost);
+    }
     smtp_set_hostname(session, ec->hello != NULL && ec->hello[0] != '\0' ? ec->hello : "localhost");
     for (int w = Timeout_GREETING; w <= Timeout_DATA2; w++) {
         smtp_set_timeout(session, w | Timeout_OVERRIDE_RFC2822_MINIMUM, timeout_ms);
@@ -874,8 +936,9 @@ int email_send_once(const struct notify_data *d, const struct email_config *ec, 
     smtp_set_monitorcb(session, smtp_monitor, &st, 0);
     /* COMPAT: Go's client stops at the first rejected recipient */
     smtp_option_require_all_recipients(session, 1);
-    if (ec->require_tls) {
-        ctx = tls_ctx_new(&ec->tls_config, ec->smarthost, err);
+    if (ec->require_tls && !implicit) {
+        /* COMPAT (newest): implicit TLS satisfies require_tls; STARTTLS is not stacked */
+        ctx = tls_ctx_new(&ec->tls_config, ec->smarthost, false, err);
         if (ctx == NULL) {
             rc = AR_EINVAL;
             goto out;
@@ -889,7 +952,9 @@ int email_send_once(const struct notify_data *d, const struct email_config *ec, 
     if (ec->auth_username != NULL && ec->auth_username[0] != '\0') {
         actx = auth_create_context();
         st.actx = actx;
-        auth_set_mechanism_flags(actx, AUTH_PLUGIN_PLAIN, 0);
+        /* PLAIN and LOGIN only with a password (COMPAT 9.12: usable credentials) */
+        auth_set_mechanism_flags(
+            actx, st.password != NULL && st.password[0] != '\0' ? AUTH_PLUGIN_PLAIN : 0, 0);
         auth_set_interact_cb(actx, smtp_interact, &st);
         smtp_auth_set_context(session, actx);
     }
@@ -939,6 +1004,9 @@ int email_send_once(const struct notify_data *d, const struct email_config *ec, 
                          "'require_tls' is true (default) but \"%s\" does not advertise the "
                          "STARTTLS extension",
                          ec->smarthost);
+        } else if (st.auth_fail[0] == '\0' && st.auth_missing[0] != '\0' && rp != NULL &&
+                   rp->code / 100 != 2) {
+            ar_error_set(err, "find auth mechanism: %s", st.auth_missing);
         } else if (st.auth_fail[0] != '\0') {
             const char *mech = actx != NULL ? auth_mechanism_name(actx) : NULL;
 
@@ -965,6 +1033,7 @@ out:
     if (session != NULL) {
         smtp_destroy_session(session);
     }
+    tls_relay_free(relay); /* after libesmtp closed its side; accepts NULL */
     if (actx != NULL) {
         auth_destroy_context(actx);
     }
@@ -1016,9 +1085,27 @@ struct email_pool {
 
 static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
 
+/* Debian's libesmtp 1.1.0 maps mechanism "CRAM-MD5" to plugin file sasl-cram-md5.so but the
+ * package ships sasl-crammd5.so. Asking once for mechanism "crammd5" loads that file; the
+ * plugin registers under its keyword "CRAM-MD5", where later sessions find it (libesmtp
+ * searches loaded plugins by keyword before opening files). */
+static void auth_load_cram_md5(void)
+{
+    auth_context_t probe = auth_create_context();
+
+    if (probe == NULL) {
+        return;
+    }
+    if (auth_set_mechanism(probe, "CRAM-MD5") == 0 && auth_set_mechanism(probe, "crammd5") == 0) {
+        log_debug("notify", "libesmtp has no CRAM-MD5 plugin: CRAM-MD5 AUTH unavailable");
+    }
+    auth_destroy_context(probe);
+}
+
 static void auth_init_once(void)
 {
     auth_client_init();
+    auth_load_cram_md5();
 }
 
 struct email_pool *email_pool_new(int nthreads, int64_t min_backoff_ns, int64_t max_backoff_ns)
