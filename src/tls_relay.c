@@ -156,8 +156,15 @@ static int dial(const char *hostport, int64_t deadline_ns, struct ar_error *err)
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        ar_error_set(err, "dial tcp %s: connect: %s", hostport,
-                     last_errno == ETIMEDOUT ? "i/o timeout" : strerror(last_errno));
+        char why[128];
+
+        /* COMPAT: Go's syscall errors are lowercase ("connection refused") */
+        snprintf(why, sizeof(why), "%s",
+                 last_errno == ETIMEDOUT ? "i/o timeout" : strerror(last_errno));
+        if (why[0] >= 'A' && why[0] <= 'Z') {
+            why[0] = (char)(why[0] - 'A' + 'a');
+        }
+        ar_error_set(err, "dial tcp %s: connect: %s", hostport, why);
     }
     return fd;
 }
