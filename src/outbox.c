@@ -8,6 +8,7 @@
 #include "ar/cli.h"
 #include "ar/clock.h"
 #include "ar/core.h"
+#include "ar/json_out.h"
 #include "ar/log.h"
 
 #include <curl/curl.h>
@@ -18,71 +19,90 @@
 
 /* ---- payload ---- */
 
-static json_t *labels_json(const struct labelset *ls)
+/* The payload is written on the core thread for every notification, so it is built with the
+ * buffer writers (json_out.h) rather than a jansson tree; outbox_payload_decode reads it back
+ * with jansson (key order does not matter there). */
+static void put_i64(struct buf *b, int64_t v)
 {
-    json_t *o = json_object();
+    char tmp[24];
+    char *p = tmp + sizeof(tmp);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
-    for (size_t i = 0; i < ls->n; i++) {
-        json_object_set_new(o, ls->v[i].name, json_string(ls->v[i].value));
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        *--p = '-';
     }
-    return o;
+    buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-static json_t *fps_json(const uint64_t *v, size_t n)
+static void put_key_i64(struct buf *b, const char *key, int64_t v)
 {
-    json_t *a = json_array();
+    buf_puts(b, key);
+    put_i64(b, v);
+}
+
+static void put_fps(struct buf *b, const uint64_t *v, size_t n)
+{
     char fp[17];
 
+    buf_putc(b, '[');
     for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            buf_putc(b, ',');
+        }
         fingerprint_format(v[i], fp);
-        json_array_append_new(a, json_string(fp));
+        buf_putc(b, '"');
+        buf_append(b, fp, 16);
+        buf_putc(b, '"');
     }
-    return a;
+    buf_putc(b, ']');
 }
 
 char *outbox_payload_encode(const struct notify_data *nd, const uint64_t *firing, size_t nfiring,
                             const uint64_t *resolved, size_t nresolved, int64_t expiry_ns)
 {
-    json_t *o = json_object();
-    json_t *alerts = json_array();
-    char *s;
+    struct buf b;
+    char fp[17];
 
+    buf_init(&b, 0);
+    buf_puts(&b, "{\"alerts\":[");
     for (size_t i = 0; i < nd->nalerts; i++) {
         const struct alert *a = nd->alerts[i];
-        json_t *j = json_object();
-        char fp[17];
+        if (i > 0) {
+            buf_putc(&b, ',');
+        }
+        buf_puts(&b, "{\"labels\":");
+        json_put_labelset(&b, &a->labels);
+        buf_puts(&b, ",\"annotations\":");
+        json_put_labelset(&b, &a->annotations);
+        put_key_i64(&b, ",\"startsAt\":", a->starts_at);
+        put_key_i64(&b, ",\"endsAt\":", a->ends_at);
+        put_key_i64(&b, ",\"updatedAt\":", a->updated_at);
+        put_key_i64(&b, ",\"startsOff\":", a->starts_off_min);
+        put_key_i64(&b, ",\"endsOff\":", a->ends_off_min);
+        buf_puts(&b, a->timeout ? ",\"timeout\":true" : ",\"timeout\":false");
+        buf_puts(&b, ",\"generatorURL\":");
+        json_put_cstr(&b, a->generator_url ? a->generator_url : "");
         fingerprint_format(a->fp, fp);
-        json_object_set_new(j, "labels", labels_json(&a->labels));
-        json_object_set_new(j, "annotations", labels_json(&a->annotations));
-        json_object_set_new(j, "startsAt", json_integer(a->starts_at));
-        json_object_set_new(j, "endsAt", json_integer(a->ends_at));
-        json_object_set_new(j, "updatedAt", json_integer(a->updated_at));
-        json_object_set_new(j, "startsOff", json_integer(a->starts_off_min));
-        json_object_set_new(j, "endsOff", json_integer(a->ends_off_min));
-        json_object_set_new(j, "timeout", json_boolean(a->timeout));
-        json_object_set_new(j, "generatorURL",
-                            json_string(a->generator_url ? a->generator_url : ""));
-        json_object_set_new(j, "fingerprint", json_string(fp));
-        json_object_set_new(j, "resolved", json_boolean(nd->resolved[i]));
-        json_array_append_new(alerts, j);
+        buf_puts(&b, ",\"fingerprint\":\"");
+        buf_append(&b, fp, 16);
+        buf_puts(&b, nd->resolved[i] ? "\",\"resolved\":true}" : "\",\"resolved\":false}");
     }
-    json_object_set_new(o, "alerts", alerts);
-    json_object_set_new(o, "groupLabels", labels_json(&nd->group_labels));
-    json_object_set_new(o, "externalURL", json_string(nd->external_url ? nd->external_url : ""));
-    json_object_set_new(o, "flushAt", json_integer(nd->now_ns));
-    json_object_set_new(o, "firing", fps_json(firing, nfiring));
-    json_object_set_new(o, "resolved", fps_json(resolved, nresolved));
-    json_object_set_new(o, "expiry", json_integer(expiry_ns));
-    s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(o);
-    if (s == NULL) {
-        return ar_strdup("{}");
-    }
-    {
-        char *r = ar_strdup(s); /* jansson's allocator may differ from ours: hand back ours */
-        free(s);
-        return r;
-    }
+    buf_puts(&b, "],\"groupLabels\":");
+    json_put_labelset(&b, &nd->group_labels);
+    buf_puts(&b, ",\"externalURL\":");
+    json_put_cstr(&b, nd->external_url ? nd->external_url : "");
+    put_key_i64(&b, ",\"flushAt\":", nd->now_ns);
+    buf_puts(&b, ",\"firing\":");
+    put_fps(&b, firing, nfiring);
+    buf_puts(&b, ",\"resolved\":");
+    put_fps(&b, resolved, nresolved);
+    put_key_i64(&b, ",\"expiry\":", expiry_ns);
+    buf_putc(&b, '}');
+    return buf_take(&b);
 }
 
 static int labels_from(const json_t *o, struct labelset *ls)
