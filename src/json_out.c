@@ -8,43 +8,45 @@
 
 static const char hexdig[] = "0123456789abcdef";
 
-/* 1 for bytes that need escaping. */
+/* 1 for bytes that may need escaping: control bytes, " \\ < > &, and 0xe2 (which may start
+ * U+2028/U+2029; other sequences starting with it are copied as they are). */
 static const unsigned char needs_escape[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    /* 0x80..0xff: only 0xe2 may start U+2028/U+2029 */
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-int json_put_string(struct buf *b, const char *s, size_t n)
+/* Appends s (n bytes) escaped, without quotes. */
+static int put_escaped(struct buf *b, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t run = 0;
     int rc;
 
-    /* Worst case every byte becomes \u00XX (6 bytes); reserve once. */
+    /* Worst case every byte becomes \u00XX (6 bytes), plus the closing quote; reserve once. */
     rc = buf_reserve(b, n * 6 + 2);
     if (rc != AR_OK) {
         return rc;
     }
-    b->data[b->len++] = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char c = p[i];
-        if (c == 0xe2 && i + 2 < n && p[i + 1] == 0x80 && (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
-            memcpy(b->data + b->len, s + run, i - run);
-            b->len += i - run;
-            memcpy(b->data + b->len, p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
-            b->len += 6;
-            i += 2;
-            run = i + 1;
+        if (!needs_escape[c]) {
             continue;
         }
-        if (!needs_escape[c] || c >= 0x80) {
+        if (c == 0xe2) {
+            if (i + 2 < n && p[i + 1] == 0x80 && (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
+                memcpy(b->data + b->len, s + run, i - run);
+                b->len += i - run;
+                memcpy(b->data + b->len, p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+                b->len += 6;
+                i += 2;
+                run = i + 1;
+            }
             continue;
         }
         memcpy(b->data + b->len, s + run, i - run);
@@ -90,14 +92,45 @@ int json_put_string(struct buf *b, const char *s, size_t n)
     }
     memcpy(b->data + b->len, s + run, n - run);
     b->len += n - run;
-    b->data[b->len++] = '"';
     b->data[b->len] = '\0';
     return AR_OK;
 }
 
+int json_put_string(struct buf *b, const char *s, size_t n)
+{
+    int rc = buf_putc(b, '"');
+
+    if (rc == AR_OK) {
+        rc = put_escaped(b, s, n);
+    }
+    return rc == AR_OK ? buf_putc(b, '"') : rc;
+}
+
+/* One pass for the common case: the clean prefix is found while looking for the NUL, so a
+ * short label string costs no separate strlen. */
 int json_put_cstr(struct buf *b, const char *s)
 {
-    return json_put_string(b, s, strlen(s));
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0;
+    int rc;
+
+    while (!needs_escape[p[n]]) {
+        n++;
+    }
+    rc = buf_reserve(b, n + 2);
+    if (rc != AR_OK) {
+        return rc;
+    }
+    b->data[b->len] = '"';
+    memcpy(b->data + b->len + 1, s, n);
+    b->len += n + 1;
+    if (p[n] != '\0') {
+        rc = put_escaped(b, s + n, strlen(s + n));
+        if (rc != AR_OK) {
+            return rc;
+        }
+    }
+    return buf_putc(b, '"');
 }
 
 int json_put_labelset(struct buf *b, const struct labelset *ls)
