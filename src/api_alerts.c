@@ -322,79 +322,112 @@ void api_alerts_get(struct api *api, const struct http_request *req, struct http
     resp->stream_free = alerts_stream_free;
 }
 
-/* COMPAT 1.5: groups sorted by group labels (label-set order), ties by receiver. */
-static int cmp_groups(const void *pa, const void *pb)
-{
-    const struct group_view *a = *(const struct group_view *const *)pa;
-    const struct group_view *b = *(const struct group_view *const *)pb;
-    int c = labelset_compare(&a->labels, &b->labels);
+/* GET /api/v2/alerts/groups streams too: the core thread hands over the groups in API order
+ * (COMPAT 1.5) with references to their alerts and each alert's status; filtering and
+ * serialisation happen here while MHD sends. */
+struct groups_stream {
+    struct alert_filter f;
+    struct config *cfg;
+    struct groups_snapshot snap;
+    struct alert_status *status;
+    int64_t now_ns;
+    size_t pos;     /* next group */
+    size_t written; /* groups written so far */
+    struct buf out;
+    size_t out_off;
+    bool done;
+};
 
-    return c != 0 ? c : strcmp(a->receiver, b->receiver);
+static void groups_stream_free(void *cls)
+{
+    struct groups_stream *st = cls;
+
+    core_groups_free(&st->snap, st->status);
+    config_unref(st->cfg);
+    filter_cleanup(&st->f);
+    buf_cleanup(&st->out);
+    free(st);
+}
+
+static void groups_stream_group(struct groups_stream *st, const struct group_snap *g)
+{
+    size_t shown = 0;
+
+    if (st->f.receiver_re != NULL) {
+        const char *name = st->snap.text.data + g->receiver_off;
+        if (!regex_match(st->f.receiver_re, name, strlen(name))) {
+            return;
+        }
+    }
+    for (size_t i = g->first; i < g->first + g->nalerts; i++) {
+        const struct alert *a = st->snap.alerts[i];
+        struct receiver_list rl;
+        if (!filter_keeps(&st->f, a, &st->status[i]) || a->ends_at < st->now_ns) {
+            continue;
+        }
+        if (shown++ == 0) {
+            buf_puts(&st->out, st->written++ > 0 ? ",{\"alerts\":[" : "{\"alerts\":[");
+        } else {
+            buf_putc(&st->out, ',');
+        }
+        rl.n = 0;
+        route_match(st->cfg->route, &a->labels, collect_receiver, &rl);
+        put_alert(&st->out, a, &rl, &st->status[i]);
+    }
+    if (shown > 0) {
+        buf_append(&st->out, st->snap.text.data + g->tail_off, g->tail_len);
+    }
+}
+
+static size_t groups_stream_read(void *cls, char *buf, size_t max)
+{
+    struct groups_stream *st = cls;
+    size_t n;
+
+    while (st->out.len - st->out_off < max && !st->done) {
+        if (st->pos == st->snap.ngroups) {
+            buf_putc(&st->out, ']');
+            st->done = true;
+            break;
+        }
+        groups_stream_group(st, &st->snap.groups[st->pos++]);
+    }
+    n = st->out.len - st->out_off;
+    if (n > max) {
+        n = max;
+    }
+    memcpy(buf, st->out.data + st->out_off, n);
+    st->out_off += n;
+    if (st->out_off == st->out.len) {
+        buf_reset(&st->out);
+        st->out_off = 0;
+    } else if (st->out_off > 64 * 1024) {
+        memmove(st->out.data, st->out.data + st->out_off, st->out.len - st->out_off);
+        st->out.len -= st->out_off;
+        st->out.data[st->out.len] = '\0';
+        st->out_off = 0;
+    }
+    return n;
 }
 
 void api_alert_groups_get(struct api *api, const struct http_request *req,
                           struct http_response *resp)
 {
-    struct alert_filter f;
-    struct group_view *groups = NULL;
-    struct alert_status **status = NULL;
-    struct group_view **order;
-    struct config *cfg;
-    size_t n;
-    size_t written = 0;
+    struct groups_stream *st = ar_calloc(1, sizeof(*st));
 
-    if (!filter_parse(req, &f, resp)) {
-        filter_cleanup(&f);
+    if (!filter_parse(req, &st->f, resp)) {
+        filter_cleanup(&st->f);
+        free(st);
         return;
     }
-    cfg = core_config(api->core);
-    n = core_groups(api->core, &groups, &status);
-    order = ar_malloc((n ? n : 1) * sizeof(*order));
-    for (size_t i = 0; i < n; i++) {
-        order[i] = &groups[i];
-    }
-    qsort(order, n, sizeof(*order), cmp_groups);
+    st->cfg = core_config(api->core);
+    st->now_ns = clock_now_ns();
+    st->status = core_groups(api->core, &st->snap);
+    buf_init(&st->out, 0);
+    buf_putc(&st->out, '[');
     resp->status = 200;
     resp->content_type = "application/json";
-    buf_putc(&resp->body, '[');
-    for (size_t k = 0; k < n; k++) {
-        const struct group_view *g = order[k];
-        struct alert_status *st = status[g - groups];
-        size_t shown = 0;
-
-        if (f.receiver_re != NULL &&
-            !regex_match(f.receiver_re, g->receiver, strlen(g->receiver))) {
-            continue;
-        }
-        for (size_t i = 0; i < g->nalerts; i++) {
-            const struct alert *a = g->alerts[i];
-            struct receiver_list rl;
-            if (!filter_keeps(&f, a, &st[i]) || a->ends_at < clock_now_ns()) {
-                continue;
-            }
-            if (shown++ == 0) {
-                if (written++ > 0) {
-                    buf_putc(&resp->body, ',');
-                }
-                buf_puts(&resp->body, "{\"alerts\":[");
-            } else {
-                buf_putc(&resp->body, ',');
-            }
-            rl.n = 0;
-            route_match(cfg->route, &a->labels, collect_receiver, &rl);
-            put_alert(&resp->body, a, &rl, &st[i]);
-        }
-        if (shown > 0) {
-            buf_puts(&resp->body, "],\"labels\":");
-            json_put_labelset(&resp->body, &g->labels);
-            buf_puts(&resp->body, ",\"receiver\":{\"name\":");
-            json_put_cstr(&resp->body, g->receiver);
-            buf_puts(&resp->body, "}}");
-        }
-    }
-    buf_putc(&resp->body, ']');
-    free(order);
-    core_groups_free(groups, status, n);
-    config_unref(cfg);
-    filter_cleanup(&f);
+    resp->stream = groups_stream_read;
+    resp->stream_cls = st;
+    resp->stream_free = groups_stream_free;
 }

@@ -14,6 +14,7 @@
  * commits, then signals the completions attached to those batches (group commit: a 200
  * means "in the database"). A failed commit keeps the rows for the next attempt and answers
  * the waiting requests with AR_EDB. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "ar/core.h"
 
 #include "ar/alert_store.h"
@@ -92,9 +93,8 @@ struct msg {
     bool want_status;
     size_t nsnap;
     /* groups */
-    struct group_view *groups;
-    struct alert_status **gstatus;
-    size_t ngroups;
+    struct groups_snapshot *gsnap;
+    struct alert_status *gstatus;
     /* send done (heap message, no waiter) */
     struct send_ctx *sc;
     struct notify_result res;
@@ -554,13 +554,14 @@ static void groups_snapshot(struct core *c, struct msg *m)
 {
     int64_t now = clock_now_ns();
 
-    m->ngroups = dispatcher_groups(c->dispatcher, &m->groups);
-    m->gstatus = ar_calloc(m->ngroups + 1, sizeof(*m->gstatus));
-    for (size_t i = 0; i < m->ngroups; i++) {
-        m->gstatus[i] = ar_calloc(m->groups[i].nalerts + 1, sizeof(**m->gstatus));
-        for (size_t k = 0; k < m->groups[i].nalerts; k++) {
-            status_of(c, m->groups[i].alerts[k], now, &m->gstatus[i][k]);
-        }
+    if (c->dispatcher != NULL) {
+        dispatcher_groups_snapshot(c->dispatcher, m->gsnap);
+    } else {
+        memset(m->gsnap, 0, sizeof(*m->gsnap));
+    }
+    m->gstatus = ar_calloc(m->gsnap->nalerts + 1, sizeof(*m->gstatus));
+    for (size_t i = 0; i < m->gsnap->nalerts; i++) {
+        status_of(c, m->gsnap->alerts[i], now, &m->gstatus[i]);
     }
 }
 
@@ -856,6 +857,7 @@ int core_start(struct core *c)
     if (pthread_create(&c->writer_thread, NULL, writer_main, c) != 0) {
         return AR_ENOMEM;
     }
+    pthread_setname_np(c->writer_thread, "ar-writer"); /* visible in top -H, perf, /proc */
     if (pthread_create(&c->core_thread, NULL, core_main, c) != 0) {
         pthread_mutex_lock(&c->wmu);
         c->wstop = true;
@@ -864,6 +866,7 @@ int core_start(struct core *c)
         pthread_join(c->writer_thread, NULL);
         return AR_ENOMEM;
     }
+    pthread_setname_np(c->core_thread, "ar-core");
     c->started = true;
     return AR_OK;
 }
@@ -1024,31 +1027,27 @@ void core_snapshot_free(struct alert **alerts, struct alert_status *status, size
     free(status);
 }
 
-size_t core_groups(struct core *c, struct group_view **out, struct alert_status ***status_out)
+struct alert_status *core_groups(struct core *c, struct groups_snapshot *snap)
 {
     struct msg m;
 
     memset(&m, 0, sizeof(m));
     m.kind = MSG_GROUPS;
+    m.gsnap = snap;
     completion_init(&m.done);
     post(c, &m);
     completion_wait(&m.done);
     completion_cleanup(&m.done);
-    *out = m.groups;
-    *status_out = m.gstatus;
-    return m.ngroups;
+    return m.gstatus;
 }
 
-void core_groups_free(struct group_view *v, struct alert_status **status, size_t n)
+void core_groups_free(struct groups_snapshot *snap, struct alert_status *status)
 {
-    for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; k < v[i].nalerts; k++) {
-            status_cleanup(&status[i][k]);
-        }
-        free(status[i]);
+    for (size_t i = 0; i < snap->nalerts; i++) {
+        status_cleanup(&status[i]);
     }
     free(status);
-    dispatcher_groups_free(v, n);
+    groups_snapshot_cleanup(snap);
 }
 
 struct config *core_config(struct core *c)

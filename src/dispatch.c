@@ -16,6 +16,7 @@
 #include "ar/clock.h"
 #include "ar/core.h"
 #include "ar/inhibit.h"
+#include "ar/json_out.h"
 #include "ar/log.h"
 #include "ar/nflog.h"
 #include "ar/outbox.h"
@@ -68,6 +69,8 @@ struct agroup {
     bool has_flushed;
     bool tick_pending;          /* a tick came during the flush in flight */
     struct flush *inflight;
+    char *api_tail; /* `],"labels":{...},"receiver":{"name":"..."}}` for the groups API */
+    size_t api_tail_len;
 };
 
 struct dispatcher {
@@ -80,6 +83,10 @@ struct dispatcher {
     size_t nheap;
     size_t heap_cap;
     int64_t next_sweep_mono;
+    /* API order of all groups (dispatcher_groups_snapshot); rebuilt when stale */
+    struct agroup **order;
+    size_t norder;
+    bool order_stale;
 };
 
 /* ---- heap of group timers ---- */
@@ -259,6 +266,7 @@ static void group_free(struct agroup *g)
     }
     alert_store_free(g->alerts);
     labelset_cleanup(&g->labels);
+    free(g->api_tail);
     free(g->key);
     free(g);
 }
@@ -273,6 +281,7 @@ static void group_destroy(struct dispatcher *d, struct agroup *g)
     *pp = g->next;
     heap_remove(d, g);
     d->ngroups--;
+    d->order_stale = true;
     group_free(g);
 }
 
@@ -303,6 +312,7 @@ void dispatcher_free(struct dispatcher *d)
     }
     free(d->table);
     free(d->heap);
+    free(d->order);
     config_unref(d->cfg);
     free(d);
 }
@@ -333,6 +343,20 @@ static void group_labels_of(const struct route *r, const struct labelset *ls,
     }
 }
 
+static void group_api_tail(struct agroup *g)
+{
+    struct buf b;
+
+    buf_init(&b, 0);
+    buf_puts(&b, "],\"labels\":");
+    json_put_labelset(&b, &g->labels);
+    buf_puts(&b, ",\"receiver\":{\"name\":");
+    json_put_cstr(&b, g->route->receiver);
+    buf_puts(&b, "}}");
+    g->api_tail_len = b.len;
+    g->api_tail = buf_take(&b);
+}
+
 static void put_into_route(struct dispatcher *d, const struct route *r, struct alert *a,
                            int64_t now_wall, int64_t now_mono)
 {
@@ -356,10 +380,12 @@ static void put_into_route(struct dispatcher *d, const struct route *r, struct a
         g->route = r;
         g->labels = gl;
         labelset_init(&gl);
+        group_api_tail(g);
         g->alerts = alert_store_new_sized(4); /* most groups hold a few alerts */
         g->next = d->table[h & (d->nbuckets - 1)];
         d->table[h & (d->nbuckets - 1)] = g;
         d->ngroups++;
+        d->order_stale = true;
         /* COMPAT: a new group waits group_wait from now (not from startsAt). */
         g->next_mono = now_mono + r->group_wait_ms * AR_NS_PER_MS;
         heap_push(d, g);
@@ -827,40 +853,67 @@ void dispatcher_run(struct dispatcher *d, int64_t now_wall, int64_t now_mono,
     }
 }
 
-size_t dispatcher_groups(const struct dispatcher *d, struct group_view **out)
+static int cmp_group_order(const void *pa, const void *pb)
 {
-    struct group_view *v = ar_calloc(d->ngroups + 1, sizeof(*v));
-    size_t n = 0;
+    const struct agroup *a = *(const struct agroup *const *)pa;
+    const struct agroup *b = *(const struct agroup *const *)pb;
+    int c = labelset_compare(&a->labels, &b->labels);
 
-    for (size_t i = 0; i < d->nbuckets; i++) {
-        for (struct agroup *g = d->table[i]; g != NULL; g = g->next) {
-            struct alert *a;
-            if (alert_store_count(g->alerts) == 0) {
-                continue;
-            }
-            labelset_dup(&v[n].labels, &g->labels);
-            v[n].receiver = ar_strdup(g->route->receiver);
-            v[n].alerts = ar_malloc(alert_store_count(g->alerts) * sizeof(*v[n].alerts));
-            for (size_t it = 0; (a = alert_store_next(g->alerts, &it)) != NULL;) {
-                v[n].alerts[v[n].nalerts++] = alert_ref(a);
-            }
-            dispatch_sort_alerts(v[n].alerts, v[n].nalerts);
-            n++;
-        }
-    }
-    *out = v;
-    return n;
+    return c != 0 ? c : strcmp(a->route->receiver, b->route->receiver);
 }
 
-void dispatcher_groups_free(struct group_view *v, size_t n)
+void dispatcher_groups_snapshot(struct dispatcher *d, struct groups_snapshot *out)
 {
-    for (size_t i = 0; i < n; i++) {
-        labelset_cleanup(&v[i].labels);
-        free(v[i].receiver);
-        for (size_t k = 0; k < v[i].nalerts; k++) {
-            alert_unref(v[i].alerts[k]);
+    size_t total = 0;
+    struct alert *a;
+
+    if (d->order_stale || d->order == NULL) {
+        d->order = ar_realloc(d->order, (d->ngroups + 1) * sizeof(*d->order));
+        d->norder = 0;
+        for (size_t i = 0; i < d->nbuckets; i++) {
+            for (struct agroup *g = d->table[i]; g != NULL; g = g->next) {
+                d->order[d->norder++] = g;
+            }
         }
-        free(v[i].alerts);
+        qsort(d->order, d->norder, sizeof(*d->order), cmp_group_order);
+        d->order_stale = false;
     }
-    free(v);
+    for (size_t i = 0; i < d->norder; i++) {
+        total += alert_store_count(d->order[i]->alerts);
+    }
+    memset(out, 0, sizeof(*out));
+    out->groups = ar_malloc((d->norder + 1) * sizeof(*out->groups));
+    out->alerts = ar_malloc((total + 1) * sizeof(*out->alerts));
+    buf_init(&out->text, 0);
+    buf_reserve(&out->text, d->norder * 96);
+    for (size_t i = 0; i < d->norder; i++) {
+        const struct agroup *g = d->order[i];
+        struct group_snap *gs;
+        if (alert_store_count(g->alerts) == 0) {
+            continue;
+        }
+        gs = &out->groups[out->ngroups++];
+        gs->first = out->nalerts;
+        for (size_t it = 0; (a = alert_store_next(g->alerts, &it)) != NULL;) {
+            out->alerts[out->nalerts++] = alert_ref(a);
+        }
+        gs->nalerts = out->nalerts - gs->first;
+        dispatch_sort_alerts(out->alerts + gs->first, gs->nalerts);
+        gs->receiver_off = out->text.len;
+        buf_append(&out->text, g->route->receiver, strlen(g->route->receiver) + 1);
+        gs->tail_off = out->text.len;
+        gs->tail_len = g->api_tail_len;
+        buf_append(&out->text, g->api_tail, g->api_tail_len);
+    }
+}
+
+void groups_snapshot_cleanup(struct groups_snapshot *s)
+{
+    for (size_t i = 0; i < s->nalerts; i++) {
+        alert_unref(s->alerts[i]);
+    }
+    free(s->alerts);
+    free(s->groups);
+    buf_cleanup(&s->text);
+    memset(s, 0, sizeof(*s));
 }

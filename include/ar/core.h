@@ -51,11 +51,11 @@ size_t core_snapshot(struct core *c, int64_t now_ns, struct alert ***out,
                      struct alert_status **status_out);
 void core_snapshot_free(struct alert **alerts, struct alert_status *status, size_t n);
 
-/* Aggregation groups (GET /api/v2/alerts/groups) with per-alert status, parallel to each
- * group's alerts. Free with core_groups_free. */
-struct group_view;
-size_t core_groups(struct core *c, struct group_view **out, struct alert_status ***status_out);
-void core_groups_free(struct group_view *v, struct alert_status **status, size_t n);
+/* Aggregation groups (GET /api/v2/alerts/groups, ar/dispatch.h) and the status of each of
+ * their alerts (status[i] for snap->alerts[i]). Free with core_groups_free. */
+struct groups_snapshot;
+struct alert_status *core_groups(struct core *c, struct groups_snapshot *snap);
+void core_groups_free(struct groups_snapshot *snap, struct alert_status *status);
 
 /* The configuration in force (a new reference), and its replacement. */
 struct config *core_config(struct core *c);

@@ -8,6 +8,7 @@
 #define AR_DISPATCH_H
 
 #include "ar/alert.h"
+#include "ar/buf.h"
 #include "ar/config.h"
 #include "ar/notify.h"
 
@@ -79,16 +80,27 @@ struct dispatch_metrics {
 };
 const struct dispatch_metrics *dispatcher_metrics(const struct dispatcher *d);
 
-/* Groups as GET /api/v2/alerts/groups shows them. */
-struct group_view {
-    struct labelset labels;    /* copy */
-    char *receiver;
-    struct alert **alerts;     /* references, sorted (COMPAT 2.7) */
+/* Non-empty aggregation groups as GET /api/v2/alerts/groups lists them (COMPAT 1.5):
+ * ordered by group labels (label-set order), ties by receiver; each group's alerts in
+ * COMPAT 2.7 order. Built on the core thread with a handful of allocations: the alerts are
+ * references, each group's labels and receiver are already serialised JSON, and the group
+ * order is kept between calls until a group is created or removed. */
+struct group_snap {
+    size_t first;        /* index of the group's first alert in alerts[] */
     size_t nalerts;
+    size_t receiver_off; /* in text: the receiver name, NUL-terminated */
+    size_t tail_off;     /* in text: `],"labels":{...},"receiver":{"name":"..."}}` */
+    size_t tail_len;
 };
-/* Snapshot of every non-empty group (references); free with dispatcher_groups_free. */
-size_t dispatcher_groups(const struct dispatcher *d, struct group_view **out);
-void dispatcher_groups_free(struct group_view *v, size_t n);
+struct groups_snapshot {
+    struct group_snap *groups;
+    size_t ngroups;
+    struct alert **alerts; /* references */
+    size_t nalerts;
+    struct buf text;
+};
+void dispatcher_groups_snapshot(struct dispatcher *d, struct groups_snapshot *out);
+void groups_snapshot_cleanup(struct groups_snapshot *s);
 
 /* Go-quoted group key for the labels (COMPAT 5.2), appended to out. */
 void dispatch_format_group_key(const char *route_key, const struct labelset *group_labels,
