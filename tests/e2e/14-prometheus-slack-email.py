@@ -49,7 +49,8 @@ def end_to_end(ctx):
     smtp_port = free_port()
     ctl = Controller(box, hostname="127.0.0.1", port=smtp_port)
     ctl.start()
-    slack = ctx.sink()
+    # a Slack incoming webhook answers text/plain "ok"; anything else is a failed delivery
+    slack = ctx.sink(reply=("text/plain; charset=utf-8", b"ok"))
     cfg = """\
 global:
   smtp_smarthost: '127.0.0.1:%d'
@@ -120,6 +121,13 @@ alerting:
         alerts = srv.alerts()
         eq([a["labels"]["alertname"] for a in alerts], ["monitor_service_down"], "API view")
         check(alerts[0].get("generatorURL", "").startswith("http"), "generatorURL from Prometheus")
+        # alertrouter: both deliveries are recorded as delivered in the delivery log
+        if srv.kind == "alertrouter":
+                poll(lambda: sorted(d["integration"] for d in
+                                srv.get_json("/api/x/deliveries", {"state": "delivered"})
+                                if d["integration"] in ("slack[0]", "email[0]"))[:2]
+                 == ["email[0]", "slack[0]"] or None, timeout=30,
+                 what="the Slack and email deliveries recorded as delivered")
     finally:
         p.terminate()
         try:

@@ -579,11 +579,14 @@ class Server:
 class WebhookSink:
     """Threaded HTTP server on 127.0.0.1 recording POST bodies.
     received: list of (monotonic_time, path, body_bytes, parsed_json_or_None).
-    status_fn(path, n) may return a status code to answer (default 200)."""
+    status_fn(path, n) may return a status code to answer (default 200).
+    reply: (content_type, body_bytes) to answer instead of an empty body, e.g. what a Slack
+    incoming webhook answers: ("text/plain; charset=utf-8", b"ok")."""
 
-    def __init__(self, status_fn=None, delay_fn=None):
+    def __init__(self, status_fn=None, delay_fn=None, reply=None):
         sink = self
         self.received = []
+        self.reply = reply
         self.cond = threading.Condition()
         self.status_fn = status_fn
         self.delay_fn = delay_fn
@@ -609,8 +612,14 @@ class WebhookSink:
                         time.sleep(d)
                 code = sink.status_fn(self.path, idx) if sink.status_fn else 200
                 self.send_response(code or 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                if sink.reply is not None:
+                    self.send_header("Content-Type", sink.reply[0])
+                    self.send_header("Content-Length", str(len(sink.reply[1])))
+                    self.end_headers()
+                    self.wfile.write(sink.reply[1])
+                else:
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
 
             def log_message(self, *a):
                 pass
