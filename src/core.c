@@ -423,17 +423,25 @@ static void *writer_main(void *arg)
     }
 }
 
+/* Queues for the writer thread. The waiter re-checks its queue under the lock before it
+ * sleeps, so only an append to an empty queue needs a signal, and it is sent after the
+ * unlock: signalling under the lock woke the writer straight into a held mutex. */
 static void writer_submit(struct core *c, struct write_batch *b)
 {
+    bool was_empty;
+
     pthread_mutex_lock(&c->wmu);
+    was_empty = c->whead == NULL;
     if (c->wtail) {
         c->wtail->next = b;
     } else {
         c->whead = b;
     }
     c->wtail = b;
-    pthread_cond_signal(&c->wcv);
     pthread_mutex_unlock(&c->wmu);
+    if (was_empty) {
+        pthread_cond_signal(&c->wcv);
+    }
 }
 
 /* Merges one posted alert into the store and records the rows to write. */
@@ -871,17 +879,23 @@ int core_start(struct core *c)
     return AR_OK;
 }
 
+/* Queues a message for the core thread (signalled as writer_submit explains). */
 static void post(struct core *c, struct msg *m)
 {
+    bool was_empty;
+
     pthread_mutex_lock(&c->mu);
+    was_empty = c->head == NULL;
     if (c->tail) {
         c->tail->next = m;
     } else {
         c->head = m;
     }
     c->tail = m;
-    pthread_cond_signal(&c->cv);
     pthread_mutex_unlock(&c->mu);
+    if (was_empty) {
+        pthread_cond_signal(&c->cv);
+    }
 }
 
 void core_stop(struct core *c)
