@@ -3,11 +3,8 @@
  * (yajl), and the core (merge, routing into groups, log rows, SQLite group commit on the
  * writer thread) for distinct alerts and for re-posts of the same alerts.
  *
- * Build (after cmake --build build):
- *   cc -O2 -Iinclude -o /tmp/ingest_bench bench/ingest_bench.c build/libar_core.a \
- *      $(pkg-config --libs libmicrohttpd jansson libcurl sqlite3 yaml-0.1 libpcre2-8 yajl) \
- *      -lpthread -lm
- * Run: /tmp/ingest_bench [batches]   (default 200 batches of 100 alerts) */
+ * Build: cmake --build build --target ingest_bench
+ * Run:   build/bench/ingest_bench [batches]   (default 200 batches of 100 alerts) */
 #define _POSIX_C_SOURCE 200809L
 #include "ar/clock.h"
 #include "ar/core.h"

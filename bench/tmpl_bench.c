@@ -2,11 +2,8 @@
  * N times (as a notifier does: each field is an anonymous template calling a named one) and
  * prints microseconds per render. Target: < 20 us per title+text render.
  *
- * Build and run (from the repository root; embedded.c comes from a CMake build directory):
- *   cc -O2 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude bench/tmpl_bench.c \
- *     src/tmpl_*.c src/util/[a-z]*.c build-tmpl/embedded.c -lpcre2-8 -ljansson -lm -lpthread \
- *     -o tmpl_bench
- *   ./tmpl_bench [N]      (default N = 100000) */
+ * Build: cmake --build build --target tmpl_bench
+ * Run:   build/bench/tmpl_bench [N]      (default N = 100000) */
 #include "ar/tmpl.h"
 
 #include <stdio.h>
