@@ -270,29 +270,39 @@ static void alerts_stream_produce(struct alerts_stream *st, size_t want)
     }
 }
 
-static size_t alerts_stream_read(void *cls, char *buf, size_t max)
+/* Copies staged bytes out; the stage is refilled only once it is empty, so no byte is ever
+ * moved within it (MHD often asks for less than a whole stage: whatever room its buffer has
+ * left; moving the rest down after each such read copied the body several times over). */
+static size_t stage_read(struct buf *stage, size_t *off, char *dst, size_t max)
 {
-    struct alerts_stream *st = cls;
-    size_t n;
+    size_t n = stage->len - *off;
 
-    alerts_stream_produce(st, max);
-    n = st->out.len - st->out_off;
     if (n > max) {
         n = max;
     }
-    memcpy(buf, st->out.data + st->out_off, n);
-    st->out_off += n;
-    /* keep the staging buffer small: drop what MHD has taken */
-    if (st->out_off == st->out.len) {
-        buf_reset(&st->out);
-        st->out_off = 0;
-    } else if (st->out_off > 64 * 1024) {
-        memmove(st->out.data, st->out.data + st->out_off, st->out.len - st->out_off);
-        st->out.len -= st->out_off;
-        st->out.data[st->out.len] = '\0';
-        st->out_off = 0;
-    }
+    memcpy(dst, stage->data + *off, n);
+    *off += n;
     return n;
+}
+
+static size_t alerts_stream_read(void *cls, char *buf, size_t max)
+{
+    struct alerts_stream *st = cls;
+    size_t total = 0;
+
+    /* fill MHD's buffer: small writes cost a send each */
+    while (total < max) {
+        if (st->out_off == st->out.len) {
+            buf_reset(&st->out);
+            st->out_off = 0;
+            alerts_stream_produce(st, max - total);
+            if (st->out.len == 0) {
+                break;
+            }
+        }
+        total += stage_read(&st->out, &st->out_off, buf + total, max - total);
+    }
+    return total;
 }
 
 void api_alerts_get(struct api *api, const struct http_request *req, struct http_response *resp)
@@ -382,32 +392,27 @@ static void groups_stream_group(struct groups_stream *st, const struct group_sna
 static size_t groups_stream_read(void *cls, char *buf, size_t max)
 {
     struct groups_stream *st = cls;
-    size_t n;
+    size_t total = 0;
 
-    while (st->out.len - st->out_off < max && !st->done) {
-        if (st->pos == st->snap.ngroups) {
-            buf_putc(&st->out, ']');
-            st->done = true;
-            break;
+    while (total < max) {
+        if (st->out_off == st->out.len) {
+            buf_reset(&st->out);
+            st->out_off = 0;
+            while (st->out.len < max - total && !st->done) {
+                if (st->pos == st->snap.ngroups) {
+                    buf_putc(&st->out, ']');
+                    st->done = true;
+                    break;
+                }
+                groups_stream_group(st, &st->snap.groups[st->pos++]);
+            }
+            if (st->out.len == 0) {
+                break;
+            }
         }
-        groups_stream_group(st, &st->snap.groups[st->pos++]);
+        total += stage_read(&st->out, &st->out_off, buf + total, max - total);
     }
-    n = st->out.len - st->out_off;
-    if (n > max) {
-        n = max;
-    }
-    memcpy(buf, st->out.data + st->out_off, n);
-    st->out_off += n;
-    if (st->out_off == st->out.len) {
-        buf_reset(&st->out);
-        st->out_off = 0;
-    } else if (st->out_off > 64 * 1024) {
-        memmove(st->out.data, st->out.data + st->out_off, st->out.len - st->out_off);
-        st->out.len -= st->out_off;
-        st->out.data[st->out.len] = '\0';
-        st->out_off = 0;
-    }
-    return n;
+    return total;
 }
 
 void api_alert_groups_get(struct api *api, const struct http_request *req,
