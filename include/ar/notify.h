@@ -19,8 +19,9 @@
  * proxy_url, no_proxy, proxy_from_environment (environment proxies are ignored otherwise, as
  * in Go), follow_redirects (at most 10), enable_http2, http_headers (values, secrets, files;
  * file paths used as written). *_file secrets and header files are read at each attempt; an
- * unreadable one fails that attempt (retried), proxy_connect_header (CONNECT only, as Go).
- * Not yet: oauth2 (the send fails, not retried).
+ * unreadable one fails that attempt (retried), proxy_connect_header (CONNECT only, as Go),
+ * oauth2 client credentials (token fetched with the same client settings, cached until it
+ * expires).
  *
  * Retry classes: 2xx success (unless the request's reply check says otherwise: Slack,
  * Rocket.Chat); 5xx, 429 and transport errors (timeouts included) retried; everything else
