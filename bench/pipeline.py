@@ -13,7 +13,8 @@ Measures, for each server:
      notifications; notifications/s = groups / that time. Also the server's CPU time
      (utime+stime from /proc) over the step, a figure that machine load moves less.
   2. GET /api/v2/alerts/groups latency with those groups held (median of --get-runs,
-     whole body read), on the same server right after step 1.
+     whole body read), on the same server after step 1, once it is idle again (under 5%
+     of a CPU for 0.25 s, at most 15 s: the fan-out's own tail of work is not measured).
   3. POST->webhook latency: one alert per request with a fresh alertname, sequentially
      (the next POST only after the previous notification reached the sink), --samples
      samples after 10 warm-up ones: sink arrival time minus the CLOCK_REALTIME time taken
@@ -118,6 +119,20 @@ def listen_overflows():
     except (OSError, ValueError):
         pass
     return 0
+
+
+def wait_idle(pid, limit_s=15.0, step_s=0.25):
+    """Waits until the process used under 5% of a CPU over one step (at most limit_s);
+    returns the seconds waited."""
+    t0 = time.monotonic()
+    last = proc_cpu_s(pid)
+    while time.monotonic() - t0 < limit_s:
+        time.sleep(step_s)
+        cur = proc_cpu_s(pid)
+        if cur - last < 0.05 * step_s:
+            break
+        last = cur
+    return time.monotonic() - t0
 
 
 def proc_cpu_s(pid):
@@ -308,6 +323,9 @@ class Bench:
             res["foreign"] = sum(1 for x in distinct if not x.startswith(prefix))
             res["alerts_in_notifications"] = st["alerts"]
             res["sink_bad"] = st["bad"]
+            # the GETs measure a server holding the groups, not one still finishing the
+            # fan-out (delivery log writes, WAL checkpoint, GC): wait until it is idle
+            res["settle_s"] = wait_idle(srv.pid)
             res["get_groups"] = self.get_groups(srv)
             res["loadavg_end"] = os.getloadavg()[0]
         finally:
@@ -334,6 +352,7 @@ class Bench:
         (allocator warm-up in this process) and that landed in the medians of both servers."""
         if not hasattr(self, "_rbuf"):
             self._rbuf = bytearray(32 << 20)
+            self._rbuf[:] = b"\1" * len(self._rbuf)  # touch every page before any timing
         n = 0
         while True:
             if n == len(self._rbuf):
@@ -563,13 +582,13 @@ def report(results, args):
                          "%.2f s, last %.2f s after the POSTs ended; %d duplicates, %d with ≠1 "
                          "alert; longest pause between notifications %.2f s; sink accepted %d "
                          "connections (%d open at once), %d listen-queue overflows on the machine; "
-                         "GET groups runs %s ms (%s groups, %.1f MiB)%s"
+                         "GET groups after %.1f s idle wait: runs %s ms (%s groups, %.1f MiB)%s"
                          % (kind, i + 1, x["loadavg"], x.get("loadavg_end", 0), x["received"], n,
                             "" if x["complete"] else " (**incomplete**)", x.get("first_s", 0),
                             x.get("drain_s", 0), x["duplicates"], x["multi_alert_notifications"],
                             x.get("max_gap_s", 0), x.get("sink_connections", 0),
                             x.get("sink_max_open", 0), x.get("listen_overflows", 0),
-                            "/".join("%.1f" % (t * 1e3) for t in g.get("runs", [])),
+                            x.get("settle_s", 0), "/".join("%.1f" % (t * 1e3) for t in g.get("runs", [])),
                             g.get("groups"), g.get("bytes", 0) / 1048576.0,
                             "; **log: %d error/warn lines, e.g. `%s`**"
                             % (x["log"]["count"], x["log"]["first"][0]) if x["log"]["count"] else ""))
