@@ -2,10 +2,12 @@
  * re-posted alerts (ar/alert.h). */
 #include "ar/alert.h"
 
+#include "ar/strpool.h"
 #include "ar/timefmt.h"
 
 #include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct alert *alert_new(void)
 {
@@ -40,7 +42,9 @@ void alert_unref(struct alert *a)
     }
     labelset_cleanup(&a->labels);
     labelset_cleanup(&a->annotations);
-    free(a->generator_url);
+    if (!a->url_pooled) {
+        free(a->generator_url);
+    }
     free(a);
 }
 
@@ -52,8 +56,44 @@ struct alert *alert_dup(const struct alert *a)
     c->refs = 1;
     labelset_dup(&c->labels, &a->labels);
     labelset_dup(&c->annotations, &a->annotations);
-    c->generator_url = a->generator_url ? ar_strdup(a->generator_url) : NULL;
+    if (!a->url_pooled) {
+        c->generator_url = a->generator_url ? ar_strdup(a->generator_url) : NULL;
+    }
     return c;
+}
+
+static void pool_set(struct labelset *ls, const struct labelset *prev, struct strpool *pool)
+{
+    if (ls->pooled) {
+        return;
+    }
+    if (prev != NULL && prev->pooled && labelset_equal(ls, prev)) {
+        labelset_cleanup(ls);
+        labelset_dup(ls, prev);
+        return;
+    }
+    labelset_pool(ls, pool);
+}
+
+void alert_pool(struct alert *a, const struct alert *prev, struct strpool *pool)
+{
+    const char *url;
+
+    pool_set(&a->labels, prev ? &prev->labels : NULL, pool);
+    pool_set(&a->annotations, prev ? &prev->annotations : NULL, pool);
+    if (a->generator_url == NULL || a->url_pooled) {
+        return;
+    }
+    if (prev != NULL && prev->url_pooled && strcmp(prev->generator_url, a->generator_url) == 0) {
+        url = prev->generator_url;
+    } else {
+        url = strpool_intern(pool, a->generator_url, false);
+    }
+    if (url != NULL) {
+        free(a->generator_url);
+        a->generator_url = (char *)url;
+        a->url_pooled = true;
+    }
 }
 
 bool alert_resolved_at(const struct alert *a, int64_t now_ns)

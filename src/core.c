@@ -26,6 +26,7 @@
 #include "ar/notify.h"
 #include "ar/outbox.h"
 #include "ar/silence.h"
+#include "ar/strpool.h"
 #include "ar/timefmt.h"
 
 #include <pthread.h>
@@ -126,6 +127,7 @@ struct write_batch {
 struct core {
     struct store *store;
     struct alert_store *alerts;
+    struct strpool *strings; /* repeated label/annotation strings of stored alerts */
     struct core_options opt;
 
     pthread_mutex_t cfg_mu;
@@ -458,6 +460,7 @@ static void ingest_one(struct core *c, struct alert *a, int64_t now, struct writ
     } else {
         res = a;
     }
+    alert_pool(res, old, c->strings);
     is_firing = !alert_resolved_at(res, now);
     /* History: record transitions, not every re-post. A re-post that starts a new active
      * interval (reactivation) is a new firing. */
@@ -797,6 +800,7 @@ static void load_cb(struct alert *a, void *ctx)
 {
     struct core *c = ctx;
 
+    alert_pool(a, NULL, c->strings);
     alert_store_put_take(c->alerts, a);
 }
 
@@ -820,6 +824,7 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
     c->silences = silence_set_new();
     silence_set_limit(c->silences, c->opt.max_silences);
     c->alerts = alert_store_new();
+    c->strings = strpool_new(0);
     c->cfg = config_ref(cfg);
     pthread_mutex_init(&c->cfg_mu, NULL);
     pthread_mutex_init(&c->mu, NULL);
@@ -958,6 +963,7 @@ void core_free(struct core *c)
     alert_store_free(c->alerts);
     config_unref(c->cfg);
     batch_free(c->retry);
+    strpool_free(c->strings); /* last: alerts above may point into it */
     pthread_mutex_destroy(&c->cfg_mu);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);

@@ -2,6 +2,8 @@
  * insertion O(n), fingerprinting O(total bytes). */
 #include "ar/labels.h"
 
+#include "ar/strpool.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@ void labelset_init(struct labelset *ls)
     ls->n = 0;
     ls->cap = 0;
     ls->packed = false;
+    ls->pooled = false;
 }
 
 void labelset_cleanup(struct labelset *ls)
@@ -60,8 +63,65 @@ void labelset_pack(struct labelset *ls)
     }
     free(ls->v);
     ls->v = v;
-    ls->cap = ls->n;
+    ls->cap = total;
     ls->packed = true;
+}
+
+void labelset_pool(struct labelset *ls, struct strpool *pool)
+{
+    const char *nv[64];
+    const char **pv = ls->n * 2 <= AR_ARRAY_LEN(nv) ? nv : ar_malloc(ls->n * 2 * sizeof(*pv));
+    size_t total = ls->n * sizeof(struct label);
+    struct label *v;
+    char *p;
+
+    if (ls->pooled || ls->n == 0) {
+        if (pv != nv) {
+            free(pv);
+        }
+        return;
+    }
+    for (size_t i = 0; i < ls->n; i++) {
+        pv[2 * i] = strpool_intern(pool, ls->v[i].name, true);
+        pv[2 * i + 1] = strpool_intern(pool, ls->v[i].value, false);
+        if (pv[2 * i] == NULL) {
+            total += strlen(ls->v[i].name) + 1;
+        }
+        if (pv[2 * i + 1] == NULL) {
+            total += strlen(ls->v[i].value) + 1;
+        }
+    }
+    v = ar_malloc(total);
+    p = (char *)(v + ls->n);
+    for (size_t i = 0; i < ls->n; i++) {
+        for (int k = 0; k < 2; k++) {
+            const char *src = k == 0 ? ls->v[i].name : ls->v[i].value;
+            const char *dst = pv[2 * i + k];
+            if (dst == NULL) {
+                size_t len = strlen(src) + 1;
+                memcpy(p, src, len);
+                dst = p;
+                p += len;
+            }
+            if (k == 0) {
+                v[i].name = (char *)dst;
+            } else {
+                v[i].value = (char *)dst;
+            }
+        }
+    }
+    {
+        size_t n = ls->n;
+        labelset_cleanup(ls);
+        ls->v = v;
+        ls->n = n;
+    }
+    ls->cap = total;
+    ls->packed = true;
+    ls->pooled = true;
+    if (pv != nv) {
+        free(pv);
+    }
 }
 
 struct pair_ref {
@@ -122,7 +182,7 @@ void labelset_build_packed(struct labelset *ls, const char *const *names,
         }
         ls->v = out;
         ls->n = k;
-        ls->cap = k;
+        ls->cap = k * sizeof(*out) + total;
         ls->packed = true;
     }
     if (v != stackbuf) {
@@ -147,6 +207,7 @@ static void unpack(struct labelset *ls)
     ls->v = v;
     ls->cap = ls->n ? ls->n : 1;
     ls->packed = false;
+    ls->pooled = false;
 }
 
 /* Index of name, or -(insertion point) - 1. */
@@ -223,33 +284,31 @@ const char *labelset_get(const struct labelset *ls, const char *name)
 void labelset_dup(struct labelset *dst, const struct labelset *src)
 {
     if (src->packed) {
-        /* one block: copy it and rebase the string pointers */
-        const char *lo = (const char *)(src->v + src->n);
-        const char *hi = lo;
-        char *base;
-        size_t total;
+        /* one block (cap bytes): copy it and rebase the pointers into it; pooled strings
+         * outside the block are shared as they are */
+        const char *lo = (const char *)src->v;
+        const char *hi = lo + src->cap;
+        char *base = ar_malloc(src->cap);
+        memcpy(base, src->v, src->cap);
+        dst->v = (struct label *)(void *)base;
         for (size_t i = 0; i < src->n; i++) {
-            const char *end = src->v[i].value + strlen(src->v[i].value) + 1;
-            if (end > hi) {
-                hi = end;
+            if (src->v[i].name >= lo && src->v[i].name < hi) {
+                dst->v[i].name = base + (src->v[i].name - lo);
+            }
+            if (src->v[i].value >= lo && src->v[i].value < hi) {
+                dst->v[i].value = base + (src->v[i].value - lo);
             }
         }
-        total = (size_t)(hi - (const char *)src->v);
-        dst->v = ar_malloc(total);
-        memcpy(dst->v, src->v, total);
-        base = (char *)dst->v;
-        for (size_t i = 0; i < src->n; i++) {
-            dst->v[i].name = base + (src->v[i].name - (const char *)src->v);
-            dst->v[i].value = base + (src->v[i].value - (const char *)src->v);
-        }
         dst->n = src->n;
-        dst->cap = src->n;
+        dst->cap = src->cap;
         dst->packed = true;
+        dst->pooled = src->pooled;
         return;
     }
     dst->n = src->n;
     dst->cap = src->n;
     dst->packed = false;
+    dst->pooled = false;
     dst->v = src->n ? ar_malloc(src->n * sizeof(*dst->v)) : NULL;
     for (size_t i = 0; i < src->n; i++) {
         dst->v[i].name = ar_strdup(src->v[i].name);

@@ -21,6 +21,7 @@ struct alert {
     int16_t starts_off_min;     /* UTC offsets supplied by the client, for display */
     int16_t ends_off_min;
     bool timeout;               /* ends_at was synthesised from resolve_timeout */
+    bool url_pooled;            /* generator_url is held by a string pool, not owned */
 };
 
 struct alert *alert_new(void); /* refs = 1, empty sets, times unset */
@@ -28,6 +29,14 @@ struct alert *alert_ref(struct alert *a);
 void alert_unref(struct alert *a); /* accepts NULL */
 /* Deep copy with refs = 1. */
 struct alert *alert_dup(const struct alert *a);
+
+struct strpool;
+/* Moves a's strings into the core thread's string pool (ar/strpool.h) where they repeat:
+ * label names, values and the generatorURL that other alerts share. prev, when not NULL, is
+ * the stored version a replaces: its pooled label sets and URL are reused when equal, so a
+ * re-post costs a copy of a small block and never admits a value of its own. Core thread
+ * only. */
+void alert_pool(struct alert *a, const struct alert *prev, struct strpool *pool);
 
 /* Resolved at time now: ends_at is set and ends_at <= now. */
 bool alert_resolved_at(const struct alert *a, int64_t now_ns);

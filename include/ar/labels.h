@@ -15,8 +15,10 @@ struct label {
 struct labelset {
     struct label *v; /* sorted by name, unique */
     size_t n;
-    size_t cap;
-    bool packed;     /* v and every string live in one allocation (see labelset_pack) */
+    size_t cap;      /* entries allocated; for a packed set, the bytes of its block */
+    bool packed;     /* v and every string live in one allocation (see labelset_pack),
+                      * except, when pooled, strings held by a string pool */
+    bool pooled;     /* packed by labelset_pool */
 };
 
 void labelset_init(struct labelset *ls);
@@ -38,6 +40,13 @@ void labelset_pack(struct labelset *ls);
  * name; when a name repeats the last pair wins (as a JSON object decodes into a Go map). */
 void labelset_build_packed(struct labelset *ls, const char *const *names,
                            const char *const *values, size_t n);
+
+struct strpool;
+/* Rebuilds ls as one block whose strings point into pool (ar/strpool.h) where the pool
+ * holds or admits them (names at once, values on a second sighting); the others are copied
+ * into the block. Does nothing for a set already pooled. Core thread only (the pool's
+ * owner); the result may be read, duplicated and freed anywhere while the pool lives. */
+void labelset_pool(struct labelset *ls, struct strpool *pool);
 
 /* FNV-1a 64 over name 0xFF value 0xFF for each label in name order. */
 uint64_t labelset_fingerprint(const struct labelset *ls);
