@@ -237,8 +237,10 @@ static void alerts_stream_free(void *cls)
 }
 
 /* Serialises kept alerts into st->out until it holds at least want bytes or all are done. */
-static void alerts_stream_produce(struct alerts_stream *st, size_t want)
+static void alerts_stream_produce(void *ctx, size_t want)
 {
+    struct alerts_stream *st = ctx;
+
     while (st->out.len - st->out_off < want && !st->done) {
         if (st->pos == st->n) {
             buf_putc(&st->out, ']');
@@ -285,24 +287,32 @@ static size_t stage_read(struct buf *stage, size_t *off, char *dst, size_t max)
     return n;
 }
 
-static size_t alerts_stream_read(void *cls, char *buf, size_t max)
+/* Fills dst (MHD's buffer; small writes cost a send each) from the stage, refilling it with
+ * produce(ctx, want) whenever it is empty; 0 once produce adds nothing. */
+static size_t stage_fill(struct buf *stage, size_t *off, char *dst, size_t max,
+                         void (*produce)(void *ctx, size_t want), void *ctx)
 {
-    struct alerts_stream *st = cls;
     size_t total = 0;
 
-    /* fill MHD's buffer: small writes cost a send each */
     while (total < max) {
-        if (st->out_off == st->out.len) {
-            buf_reset(&st->out);
-            st->out_off = 0;
-            alerts_stream_produce(st, max - total);
-            if (st->out.len == 0) {
+        if (*off == stage->len) {
+            buf_reset(stage);
+            *off = 0;
+            produce(ctx, max - total);
+            if (stage->len == 0) {
                 break;
             }
         }
-        total += stage_read(&st->out, &st->out_off, buf + total, max - total);
+        total += stage_read(stage, off, dst + total, max - total);
     }
     return total;
+}
+
+static size_t alerts_stream_read(void *cls, char *buf, size_t max)
+{
+    struct alerts_stream *st = cls;
+
+    return stage_fill(&st->out, &st->out_off, buf, max, alerts_stream_produce, st);
 }
 
 void api_alerts_get(struct api *api, const struct http_request *req, struct http_response *resp)
@@ -389,30 +399,26 @@ static void groups_stream_group(struct groups_stream *st, const struct group_sna
     }
 }
 
+/* Serialises whole groups until the stage holds want bytes or all are done. */
+static void groups_stream_produce(void *ctx, size_t want)
+{
+    struct groups_stream *st = ctx;
+
+    while (st->out.len < want && !st->done) {
+        if (st->pos == st->snap.ngroups) {
+            buf_putc(&st->out, ']');
+            st->done = true;
+            break;
+        }
+        groups_stream_group(st, &st->snap.groups[st->pos++]);
+    }
+}
+
 static size_t groups_stream_read(void *cls, char *buf, size_t max)
 {
     struct groups_stream *st = cls;
-    size_t total = 0;
 
-    while (total < max) {
-        if (st->out_off == st->out.len) {
-            buf_reset(&st->out);
-            st->out_off = 0;
-            while (st->out.len < max - total && !st->done) {
-                if (st->pos == st->snap.ngroups) {
-                    buf_putc(&st->out, ']');
-                    st->done = true;
-                    break;
-                }
-                groups_stream_group(st, &st->snap.groups[st->pos++]);
-            }
-            if (st->out.len == 0) {
-                break;
-            }
-        }
-        total += stage_read(&st->out, &st->out_off, buf + total, max - total);
-    }
-    return total;
+    return stage_fill(&st->out, &st->out_off, buf, max, groups_stream_produce, st);
 }
 
 void api_alert_groups_get(struct api *api, const struct http_request *req,

@@ -6,7 +6,6 @@
  * A 2xx reply must be JSON with "success":true (COMPAT 9.8, checkJSONResponseError): else a
  * final error `channel "<channel>": error response from Rocketchat: <error>`; a body that
  * does not decode is retried. Tokens never appear in error texts. */
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,22 +16,7 @@
 bool notify_rocketchat_check(const struct notify_reply *r, char *err, size_t errsz,
                              bool *retryable)
 {
-    char ex[256];
-    const char *error;
-    void *root;
-    bool ok;
-
-    *retryable = false;
-    if (!notify_reply_json(r, "success", &ok, &error, &root, err, errsz)) {
-        *retryable = true;
-        return false;
-    }
-    if (!ok) {
-        notify_reply_excerpt(error, strlen(error), ex, sizeof(ex));
-        snprintf(err, errsz, "error response from Rocketchat: %s", ex);
-    }
-    json_decref(root);
-    return ok;
+    return notify_reply_json_flag(r, "success", "Rocketchat", err, errsz, retryable);
 }
 
 struct rc_ctx {

@@ -8,7 +8,6 @@
  * response from Slack: <body>"; a JSON reply (Web API) needs "ok":true, else the final error
  * "error response from Slack: <error>"; a JSON body that does not decode is retried. Errors
  * start with `channel "<channel>": `. 0.25 took any 2xx as success. */
-#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,9 +18,6 @@
 bool notify_slack_check(const struct notify_reply *r, char *err, size_t errsz, bool *retryable)
 {
     char ex[256];
-    const char *error;
-    void *root;
-    bool ok;
 
     *retryable = false;
     if (strncmp(r->content_type, "application/json", 16) != 0) {
@@ -32,16 +28,7 @@ bool notify_slack_check(const struct notify_reply *r, char *err, size_t errsz, b
         snprintf(err, errsz, "received an error response from Slack: %s", ex);
         return false;
     }
-    if (!notify_reply_json(r, "ok", &ok, &error, &root, err, errsz)) {
-        *retryable = true; /* COMPAT: an undecodable JSON reply is retried */
-        return false;
-    }
-    if (!ok) {
-        notify_reply_excerpt(error, strlen(error), ex, sizeof(ex));
-        snprintf(err, errsz, "error response from Slack: %s", ex);
-    }
-    json_decref(root);
-    return ok;
+    return notify_reply_json_flag(r, "ok", "Slack", err, errsz, retryable);
 }
 
 static void put_opt(struct buf *b, const char *key, const char *v, bool *first)

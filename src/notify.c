@@ -504,7 +504,7 @@ void notify_reply_excerpt(const char *body, size_t len, char *out, size_t outsz)
     }
 }
 
-bool notify_reply_json(const struct notify_reply *r, const char *key, bool *ok,
+static bool reply_json(const struct notify_reply *r, const char *key, bool *ok,
                        const char **error, void **root, char *err, size_t errsz)
 {
     json_error_t je;
@@ -552,4 +552,25 @@ bool notify_reply_json(const struct notify_reply *r, const char *key, bool *ok,
     }
     *root = j;
     return true;
+}
+
+bool notify_reply_json_flag(const struct notify_reply *r, const char *key, const char *service,
+                            char *err, size_t errsz, bool *retryable)
+{
+    char ex[256];
+    const char *error;
+    void *root;
+    bool ok;
+
+    *retryable = false;
+    if (!reply_json(r, key, &ok, &error, &root, err, errsz)) {
+        *retryable = true; /* COMPAT: an undecodable JSON reply is retried */
+        return false;
+    }
+    if (!ok) {
+        notify_reply_excerpt(error, strlen(error), ex, sizeof(ex));
+        snprintf(err, errsz, "error response from %s: %s", service, ex);
+    }
+    json_decref(root);
+    return ok;
 }

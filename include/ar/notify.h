@@ -204,14 +204,13 @@ void notify_query_escape(struct buf *b, const char *s);
 
 /* Reply checks (notify_request.check) helpers. notify_reply_excerpt copies at most 200 bytes
  * of a reply body for an error text, control characters as spaces, "…" when cut.
- * notify_reply_json reads a JSON object reply into *ok (the boolean named key, false when
- * absent or null) and its "error" string (borrowed from *root, "" when absent); false with a
- * reason in err (Go's "could not unmarshal JSON response ...", retryable) when the body is
- * not such an object. The caller frees *root with json_decref (void * to keep jansson out
- * of this header). */
+ * notify_reply_json_flag judges a JSON object reply by its boolean `key` (false when absent
+ * or null): true when set; otherwise err says "error response from <service>: <its "error"
+ * string>" (final), or Go's "could not unmarshal JSON response ..." when the body is not
+ * such an object (*retryable set). */
 void notify_reply_excerpt(const char *body, size_t len, char *out, size_t outsz);
-bool notify_reply_json(const struct notify_reply *r, const char *key, bool *ok,
-                       const char **error, void **root, char *err, size_t errsz);
+bool notify_reply_json_flag(const struct notify_reply *r, const char *key, const char *service,
+                            char *err, size_t errsz, bool *retryable);
 /* The checks of Slack (newest: text/plain "ok" or JSON "ok":true) and Rocket.Chat
  * ("success":true), exposed for tests. */
 bool notify_slack_check(const struct notify_reply *r, char *err, size_t errsz, bool *retryable);
