@@ -796,11 +796,17 @@ static void *core_main(void *arg)
     return NULL;
 }
 
-static void load_cb(struct alert *a, void *ctx)
+static void load_prepare(struct alert *a, const struct alert *prev, void *ctx)
 {
     struct core *c = ctx;
 
-    alert_pool(a, NULL, c->strings);
+    alert_pool(a, prev, c->strings);
+}
+
+static void load_keep(struct alert *a, void *ctx)
+{
+    struct core *c = ctx;
+
     alert_store_put_take(c->alerts, a);
 }
 
@@ -832,7 +838,8 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
     pthread_mutex_init(&c->wmu, NULL);
     pthread_cond_init(&c->wcv, NULL);
     struct store_load_stats stats;
-    rc = store_load_alerts(st, load_cb, c, &stats);
+    struct store_load_hooks hooks = {load_prepare, load_keep, c};
+    rc = store_load_alerts(st, &hooks, &stats);
     if (rc != AR_OK) {
         core_free(c);
         return rc;

@@ -401,7 +401,7 @@ static void get_set(struct reader *r, struct labelset *ls, struct buf *tmp)
 
 /* Applies every record of one block to the replay table; returns records read. */
 static size_t replay_block(struct alert_store *live, const void *data, size_t len,
-                           struct buf *tmp, size_t *bad)
+                           struct buf *tmp, size_t *bad, const struct store_load_hooks *h)
 {
     struct reader r = {data, (const unsigned char *)data + len, false};
     size_t n = 0;
@@ -451,6 +451,9 @@ static size_t replay_block(struct alert_store *live, const void *data, size_t le
             if (a->fp != fp) {
                 (*bad)++;
             }
+            if (h->prepare != NULL) {
+                h->prepare(a, alert_store_find(live, a->fp), h->ctx);
+            }
             alert_store_put_take(live, a);
         } else {
             r.bad = true;
@@ -462,7 +465,7 @@ static size_t replay_block(struct alert_store *live, const void *data, size_t le
     return n;
 }
 
-int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), void *ctx,
+int store_load_alerts(struct store *st, const struct store_load_hooks *h,
                       struct store_load_stats *stats)
 {
     sqlite3_stmt *s = NULL;
@@ -486,7 +489,7 @@ int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), 
         const void *data = sqlite3_column_blob(s, 2);
         size_t len = (size_t)sqlite3_column_bytes(s, 2);
         stats->next_seq = sqlite3_column_int64(s, 1) + 1;
-        stats->log_rows += replay_block(live, data, len, &tmp, &bad);
+        stats->log_rows += replay_block(live, data, len, &tmp, &bad, h);
     }
     buf_cleanup(&tmp);
     sqlite3_finalize(s);
@@ -499,7 +502,7 @@ int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), 
         return AR_EDB;
     }
     for (size_t it = 0; (a = alert_store_next(live, &it)) != NULL;) {
-        cb(alert_ref(a), ctx);
+        h->keep(alert_ref(a), h->ctx);
     }
     alert_store_free(live);
     return AR_OK;

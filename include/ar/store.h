@@ -21,9 +21,16 @@ struct store_load_stats {
     size_t log_rows;  /* rows in alert_log */
 };
 
-/* Replays alert_log in order and calls cb(alert, ctx) for every alert alive at the end;
- * cb takes ownership. Fills stats. */
-int store_load_alerts(struct store *st, void (*cb)(struct alert *a, void *ctx), void *ctx,
+/* Replays alert_log in order: prepare (optional) sees each decoded alert version before it
+ * is kept, with the version it replaces (or NULL), e.g. to move its strings into a pool while
+ * the replay runs rather than after (peak memory); keep(alert, ctx) is then called for
+ * every alert alive at the end and takes ownership. Fills stats. */
+struct store_load_hooks {
+    void (*prepare)(struct alert *a, const struct alert *prev, void *ctx);
+    void (*keep)(struct alert *a, void *ctx);
+    void *ctx;
+};
+int store_load_alerts(struct store *st, const struct store_load_hooks *h,
                       struct store_load_stats *stats);
 
 int store_begin(struct store *st);

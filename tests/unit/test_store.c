@@ -94,7 +94,7 @@ int main(void)
     CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_log"), 2); /* one block per commit */
     CHECK_INT(store_open(dir, &st, &err), AR_OK); /* migrations are not re-applied */
     struct store_load_stats stats;
-    CHECK_INT(store_load_alerts(st, collect, &l, &stats), AR_OK);
+    CHECK_INT(store_load_alerts(st, &(struct store_load_hooks){NULL, collect, &l}, &stats), AR_OK);
     CHECK_INT(stats.next_seq, 5);
     CHECK_INT(stats.log_rows, 4);
     CHECK_INT(l.n, 1);
@@ -126,7 +126,7 @@ int main(void)
     CHECK_INT(store_commit(st), AR_OK);
     CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_log"), 2);
     l.n = 0;
-    CHECK_INT(store_load_alerts(st, collect, &l, &stats), AR_OK);
+    CHECK_INT(store_load_alerts(st, &(struct store_load_hooks){NULL, collect, &l}, &stats), AR_OK);
     CHECK_INT(l.n, 1);
     CHECK_INT(stats.next_seq, 7);
     CHECK_INT(stats.log_rows, 2);
