@@ -74,6 +74,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "setup failed\n");
         return 1;
     }
+    lim.strings = core_strings(c); /* decode pools strings as the server does */
     len = make_body(body, 1 << 20, 0, 100);
     printf("alert size: ~%zu bytes of JSON\n", len / 100);
     for (int pass = 0; pass < 2; pass++) {

@@ -62,7 +62,8 @@ struct alert *alert_dup(const struct alert *a)
     return c;
 }
 
-static void pool_set(struct labelset *ls, const struct labelset *prev, struct strpool *pool)
+static void pool_set(struct labelset *ls, const struct labelset *prev, struct strpool *pool,
+                     uint32_t owner)
 {
     if (ls->pooled) {
         return;
@@ -72,22 +73,32 @@ static void pool_set(struct labelset *ls, const struct labelset *prev, struct st
         labelset_dup(ls, prev);
         return;
     }
-    labelset_pool(ls, pool);
+    labelset_pool(ls, pool, owner);
+}
+
+struct alert *alert_pool_fresh(struct alert *a, struct strpool *pool)
+{
+    struct alert *c = ar_malloc(sizeof(*c));
+
+    *c = *a; /* takes over a's sets and URL; a's struct alone is freed below */
+    free(a);
+    alert_pool(c, NULL, pool);
+    return c;
 }
 
 void alert_pool(struct alert *a, const struct alert *prev, struct strpool *pool)
 {
     const char *url;
 
-    pool_set(&a->labels, prev ? &prev->labels : NULL, pool);
-    pool_set(&a->annotations, prev ? &prev->annotations : NULL, pool);
+    pool_set(&a->labels, prev ? &prev->labels : NULL, pool, (uint32_t)a->fp);
+    pool_set(&a->annotations, prev ? &prev->annotations : NULL, pool, (uint32_t)a->fp);
     if (a->generator_url == NULL || a->url_pooled) {
         return;
     }
     if (prev != NULL && prev->url_pooled && strcmp(prev->generator_url, a->generator_url) == 0) {
         url = prev->generator_url;
     } else {
-        url = strpool_intern(pool, a->generator_url, false);
+        url = strpool_intern(pool, a->generator_url, false, (uint32_t)a->fp);
     }
     if (url != NULL) {
         free(a->generator_url);

@@ -460,7 +460,6 @@ static void ingest_one(struct core *c, struct alert *a, int64_t now, struct writ
     } else {
         res = a;
     }
-    alert_pool(res, old, c->strings);
     is_firing = !alert_resolved_at(res, now);
     /* History: record transitions, not every re-post. A re-post that starts a new active
      * interval (reactivation) is a new firing. */
@@ -1075,6 +1074,11 @@ void core_groups_free(struct groups_snapshot *snap, struct alert_status *status)
     }
     free(status);
     groups_snapshot_cleanup(snap);
+}
+
+struct strpool *core_strings(struct core *c)
+{
+    return c->strings;
 }
 
 struct config *core_config(struct core *c)

@@ -710,8 +710,12 @@ int ingest_parse(const char *body, size_t len, int64_t now_ns, int64_t resolve_t
             continue;
         }
         a->fp = labelset_fingerprint(&a->labels);
-        labelset_pack(&a->labels); /* no-op unless validation removed a label */
-        labelset_pack(&a->annotations);
+        if (p.limits->strings != NULL) {
+            a = alert_pool_fresh(a, p.limits->strings); /* on the HTTP thread, in parallel */
+        } else {
+            labelset_pack(&a->labels); /* no-op unless validation removed a label */
+            labelset_pack(&a->annotations);
+        }
         r->alerts[r->nalerts++] = a;
     }
     free(p.pending);

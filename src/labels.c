@@ -67,7 +67,7 @@ void labelset_pack(struct labelset *ls)
     ls->packed = true;
 }
 
-void labelset_pool(struct labelset *ls, struct strpool *pool)
+void labelset_pool(struct labelset *ls, struct strpool *pool, uint32_t owner)
 {
     const char *nv[64];
     const char **pv = ls->n * 2 <= AR_ARRAY_LEN(nv) ? nv : ar_malloc(ls->n * 2 * sizeof(*pv));
@@ -82,8 +82,8 @@ void labelset_pool(struct labelset *ls, struct strpool *pool)
         return;
     }
     for (size_t i = 0; i < ls->n; i++) {
-        pv[2 * i] = strpool_intern(pool, ls->v[i].name, true);
-        pv[2 * i + 1] = strpool_intern(pool, ls->v[i].value, false);
+        pv[2 * i] = strpool_intern(pool, ls->v[i].name, true, owner);
+        pv[2 * i + 1] = strpool_intern(pool, ls->v[i].value, false, owner);
         if (pv[2 * i] == NULL) {
             total += strlen(ls->v[i].name) + 1;
         }

@@ -1,42 +1,65 @@
-/* String pool (ar/strpool.h): strings appended to 64 KiB chunks that never move, found
- * through an open-addressing hash table (linear probing, grown at 70% load). The
- * "seen once" table is a direct-mapped array of hash tags: a collision only makes a value
- * wait for one more sighting, or (rarely) admits a value seen once. */
+/* String pool (ar/strpool.h): 16 shards chosen by hash, each a mutex, an open-addressing
+ * table (linear probing, grown at 70% load) and 64 KiB chunks that never move, so a string
+ * handed out stays valid and immutable. Strings longer than a quarter chunk get a block of
+ * their own. The "seen once" table is a direct-mapped array of (hash tag, owner) words read
+ * and written with relaxed atomics: a lost update or a collision only makes a value wait for
+ * one more sighting, or (rarely) admits a value seen once. */
 #include "ar/strpool.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK_BYTES   (64 * 1024)
-#define SEEN_SLOTS    (1u << 14)
-#define DEFAULT_MAX   ((size_t)32 * 1024 * 1024)
+#define SHARDS      16
+#define CHUNK_BYTES (64 * 1024)
+#define SEEN_SLOTS  (1u << 15)
+#define DEFAULT_MAX ((size_t)32 * 1024 * 1024)
 
 struct slot {
     uint64_t hash;
     const char *s; /* NULL = empty */
 };
 
-struct strpool {
+struct shard {
+    pthread_mutex_t mu;
     struct slot *tab;
-    size_t tab_cap; /* power of two */
+    size_t cap; /* power of two */
     size_t n;
     char **blocks; /* chunks, and long strings in blocks of their own */
     size_t nblocks;
     char *cur;       /* chunk being filled */
     size_t cur_used; /* bytes used in cur */
-    size_t bytes;
-    size_t max_bytes;
-    uint64_t hits;
-    uint32_t *seen; /* SEEN_SLOTS tags of values seen once */
 };
+
+struct strpool {
+    struct shard shard[SHARDS];
+    uint64_t id; /* unique per pool: tags the per-thread cache entries */
+    size_t max_bytes;
+    size_t bytes;  /* atomic */
+    uint64_t *seen; /* SEEN_SLOTS words: tag << 32 | owner; atomic */
+};
+
+/* Per-thread cache of recent answers: names and common values are found without a lock.
+ * Pooled strings never move or change, so a cached pointer stays valid for its pool. */
+#define TCACHE_SLOTS 256
+static __thread struct tcache_entry {
+    uint64_t pool_id;
+    uint64_t hash;
+    const char *s;
+} tcache[TCACHE_SLOTS];
+static uint64_t next_pool_id = 1; /* atomic */
 
 struct strpool *strpool_new(size_t max_bytes)
 {
     struct strpool *p = ar_calloc(1, sizeof(*p));
 
+    p->id = __atomic_fetch_add(&next_pool_id, 1, __ATOMIC_RELAXED);
     p->max_bytes = max_bytes ? max_bytes : DEFAULT_MAX;
-    p->tab_cap = 1024;
-    p->tab = ar_calloc(p->tab_cap, sizeof(*p->tab));
+    for (int i = 0; i < SHARDS; i++) {
+        pthread_mutex_init(&p->shard[i].mu, NULL);
+        p->shard[i].cap = 64;
+        p->shard[i].tab = ar_calloc(p->shard[i].cap, sizeof(struct slot));
+    }
     p->seen = ar_calloc(SEEN_SLOTS, sizeof(*p->seen));
     return p;
 }
@@ -46,62 +69,66 @@ void strpool_free(struct strpool *p)
     if (p == NULL) {
         return;
     }
-    for (size_t i = 0; i < p->nblocks; i++) {
-        free(p->blocks[i]);
+    for (int i = 0; i < SHARDS; i++) {
+        struct shard *sh = &p->shard[i];
+        for (size_t k = 0; k < sh->nblocks; k++) {
+            free(sh->blocks[k]);
+        }
+        free(sh->blocks);
+        free(sh->tab);
+        pthread_mutex_destroy(&sh->mu);
     }
-    free(p->blocks);
-    free(p->tab);
     free(p->seen);
     free(p);
 }
 
-static void grow(struct strpool *p)
+static void grow(struct shard *sh)
 {
-    size_t cap = p->tab_cap * 2;
+    size_t cap = sh->cap * 2;
     struct slot *t = ar_calloc(cap, sizeof(*t));
 
-    for (size_t i = 0; i < p->tab_cap; i++) {
-        if (p->tab[i].s != NULL) {
-            size_t j = p->tab[i].hash & (cap - 1);
+    for (size_t i = 0; i < sh->cap; i++) {
+        if (sh->tab[i].s != NULL) {
+            size_t j = (sh->tab[i].hash >> 4) & (cap - 1);
             while (t[j].s != NULL) {
                 j = (j + 1) & (cap - 1);
             }
-            t[j] = p->tab[i];
+            t[j] = sh->tab[i];
         }
     }
-    free(p->tab);
-    p->tab = t;
-    p->tab_cap = cap;
+    free(sh->tab);
+    sh->tab = t;
+    sh->cap = cap;
 }
 
-static char *new_block(struct strpool *p, size_t size)
+static char *new_block(struct shard *sh, size_t size)
 {
-    p->blocks = ar_realloc(p->blocks, (p->nblocks + 1) * sizeof(*p->blocks));
-    p->blocks[p->nblocks] = ar_malloc(size);
-    return p->blocks[p->nblocks++];
+    sh->blocks = ar_realloc(sh->blocks, (sh->nblocks + 1) * sizeof(*sh->blocks));
+    sh->blocks[sh->nblocks] = ar_malloc(size);
+    return sh->blocks[sh->nblocks++];
 }
 
-/* Copies s (len bytes + NUL) into pool storage. */
-static const char *store(struct strpool *p, const char *s, size_t len)
+/* Copies s (len bytes + NUL) into the shard's storage. */
+static const char *store(struct shard *sh, const char *s, size_t len)
 {
     size_t need = len + 1;
     char *dst;
 
     if (need > CHUNK_BYTES / 4) {
-        dst = new_block(p, need);
+        dst = new_block(sh, need);
     } else {
-        if (p->cur == NULL || CHUNK_BYTES - p->cur_used < need) {
-            p->cur = new_block(p, CHUNK_BYTES);
-            p->cur_used = 0;
+        if (sh->cur == NULL || CHUNK_BYTES - sh->cur_used < need) {
+            sh->cur = new_block(sh, CHUNK_BYTES);
+            sh->cur_used = 0;
         }
-        dst = p->cur + p->cur_used;
-        p->cur_used += need;
+        dst = sh->cur + sh->cur_used;
+        sh->cur_used += need;
     }
     memcpy(dst, s, need);
     return dst;
 }
 
-/* 8 bytes per step (annotation texts run to hundreds of bytes; FNV's byte loop showed). */
+/* 8 bytes per step (annotation texts run to hundreds of bytes). */
 static uint64_t hash_bytes(const char *s, size_t len)
 {
     const uint64_t k = 0x9e3779b97f4a7c15ULL;
@@ -119,45 +146,69 @@ static uint64_t hash_bytes(const char *s, size_t len)
     return h ^ (h >> 32);
 }
 
-const char *strpool_intern(struct strpool *p, const char *s, bool is_name)
+/* Second sighting by another owner? Records this one otherwise. */
+static bool admit(struct strpool *p, uint64_t h, uint32_t owner)
+{
+    uint64_t *slot = &p->seen[(h >> 40) & (SEEN_SLOTS - 1)];
+    uint64_t tag = ((uint64_t)((uint32_t)h | 1u)) << 32;
+    uint64_t cur = __atomic_load_n(slot, __ATOMIC_RELAXED);
+
+    if ((cur & 0xffffffff00000000ULL) == tag && (uint32_t)cur != owner) {
+        __atomic_store_n(slot, 0, __ATOMIC_RELAXED);
+        return true;
+    }
+    __atomic_store_n(slot, tag | owner, __ATOMIC_RELAXED);
+    return false;
+}
+
+const char *strpool_intern(struct strpool *p, const char *s, bool is_name, uint32_t owner)
 {
     size_t len = strlen(s);
     uint64_t h = hash_bytes(s, len);
-    size_t j = h & (p->tab_cap - 1);
+    struct shard *sh = &p->shard[h & (SHARDS - 1)];
+    struct tcache_entry *e = &tcache[(h >> 8) & (TCACHE_SLOTS - 1)];
+    const char *r = NULL;
+    size_t j;
 
-    for (; p->tab[j].s != NULL; j = (j + 1) & (p->tab_cap - 1)) {
-        if (p->tab[j].hash == h && strcmp(p->tab[j].s, s) == 0) {
-            p->hits++;
-            return p->tab[j].s;
+    if (e->pool_id == p->id && e->hash == h && strcmp(e->s, s) == 0) {
+        return e->s;
+    }
+    pthread_mutex_lock(&sh->mu);
+    for (j = (h >> 4) & (sh->cap - 1); sh->tab[j].s != NULL; j = (j + 1) & (sh->cap - 1)) {
+        if (sh->tab[j].hash == h && strcmp(sh->tab[j].s, s) == 0) {
+            r = sh->tab[j].s;
+            break;
         }
     }
-    if (!is_name) {
-        uint32_t *tag = &p->seen[(h >> 32) & (SEEN_SLOTS - 1)];
-        uint32_t want = (uint32_t)h | 1u; /* 0 means an empty slot */
-        if (*tag != want) {
-            *tag = want;
-            return NULL;
-        }
-        *tag = 0;
-    }
-    if (p->bytes + len + 1 > p->max_bytes) {
-        return NULL;
-    }
-    p->tab[j].hash = h;
-    p->tab[j].s = store(p, s, len);
-    p->n++;
-    p->bytes += len + 1;
-    if (p->n * 10 > p->tab_cap * 7) {
-        const char *r = p->tab[j].s;
-        grow(p);
+    if (r != NULL) {
+        pthread_mutex_unlock(&sh->mu);
+        e->pool_id = p->id;
+        e->hash = h;
+        e->s = r;
         return r;
     }
-    return p->tab[j].s;
+    if ((is_name || admit(p, h, owner)) &&
+        __atomic_load_n(&p->bytes, __ATOMIC_RELAXED) + len + 1 <= p->max_bytes) {
+        r = store(sh, s, len);
+        sh->tab[j].hash = h;
+        sh->tab[j].s = r;
+        sh->n++;
+        __atomic_add_fetch(&p->bytes, len + 1, __ATOMIC_RELAXED);
+        if (sh->n * 10 > sh->cap * 7) {
+            grow(sh);
+        }
+    }
+    pthread_mutex_unlock(&sh->mu);
+    return r;
 }
 
-void strpool_stats(const struct strpool *p, struct strpool_stats *out)
+void strpool_stats(struct strpool *p, struct strpool_stats *out)
 {
-    out->strings = p->n;
-    out->bytes = p->bytes;
-    out->hits = p->hits;
+    out->strings = 0;
+    for (int i = 0; i < SHARDS; i++) {
+        pthread_mutex_lock(&p->shard[i].mu);
+        out->strings += p->shard[i].n;
+        pthread_mutex_unlock(&p->shard[i].mu);
+    }
+    out->bytes = __atomic_load_n(&p->bytes, __ATOMIC_RELAXED);
 }

@@ -57,6 +57,10 @@ struct groups_snapshot;
 struct alert_status *core_groups(struct core *c, struct groups_snapshot *snap);
 void core_groups_free(struct groups_snapshot *snap, struct alert_status *status);
 
+/* The pool holding the repeated strings of stored alerts (ar/strpool.h): decoders move new
+ * alerts' strings into it before handing them to core_ingest. */
+struct strpool *core_strings(struct core *c);
+
 /* The configuration in force (a new reference), and its replacement. */
 struct config *core_config(struct core *c);
 void core_set_config(struct core *c, struct config *cfg);

@@ -13,6 +13,8 @@ struct ingest_limits {
     size_t max_alerts;            /* alerts per request; 0 = unlimited */
     size_t max_labels;            /* labels per alert; 0 = unlimited */
     size_t max_label_value_bytes; /* per name and per value; 0 = unlimited */
+    /* not a limit: where valid alerts move their repeated strings (ar/strpool.h), or NULL */
+    struct strpool *strings;
 };
 
 struct ingest_result {

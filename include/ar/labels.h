@@ -43,10 +43,10 @@ void labelset_build_packed(struct labelset *ls, const char *const *names,
 
 struct strpool;
 /* Rebuilds ls as one block whose strings point into pool (ar/strpool.h) where the pool
- * holds or admits them (names at once, values on a second sighting); the others are copied
- * into the block. Does nothing for a set already pooled. Core thread only (the pool's
- * owner); the result may be read, duplicated and freed anywhere while the pool lives. */
-void labelset_pool(struct labelset *ls, struct strpool *pool);
+ * holds or admits them (names at once, values once seen with another owner: the alert's
+ * fingerprint); the others are copied into the block. Does nothing for a set already
+ * pooled. The result may be read, duplicated and freed anywhere while the pool lives. */
+void labelset_pool(struct labelset *ls, struct strpool *pool, uint32_t owner);
 
 /* FNV-1a 64 over name 0xFF value 0xFF for each label in name order. */
 uint64_t labelset_fingerprint(const struct labelset *ls);
