@@ -62,14 +62,17 @@ void api_alerts_post(struct api *api, const struct http_request *req, struct htt
     ingest_result_cleanup(&r);
 }
 
-/* qsort has no context argument; GET handlers run on many threads, so the alerts being
- * sorted are passed through a thread-local. */
-static _Thread_local struct alert **sort_ctx;
+/* GET /api/v2/alerts lists alerts by fingerprint: the sort compares copies of the
+ * fingerprints, not the alerts (following 100k pointers per comparison was 1/8 of a GET). */
+struct fp_index {
+    uint64_t fp;
+    size_t i; /* into the snapshot (and its statuses) */
+};
 
-static int cmp_index_fp(const void *a, const void *b)
+static int cmp_fp_index(const void *a, const void *b)
 {
-    uint64_t x = sort_ctx[*(const size_t *)a]->fp;
-    uint64_t y = sort_ctx[*(const size_t *)b]->fp;
+    uint64_t x = ((const struct fp_index *)a)->fp;
+    uint64_t y = ((const struct fp_index *)b)->fp;
 
     return x < y ? -1 : x > y;
 }
@@ -215,7 +218,7 @@ struct alerts_stream {
     struct config *cfg;
     struct alert **snap;
     struct alert_status *status;
-    size_t *order;
+    struct fp_index *order;
     size_t n;
     size_t pos;      /* next index into order */
     size_t written;  /* alerts written so far */
@@ -247,10 +250,22 @@ static void alerts_stream_produce(void *ctx, size_t want)
             st->done = true;
             break;
         }
-        size_t i = st->order[st->pos++];
+        size_t i = st->order[st->pos++].i;
         struct alert *a = st->snap[i];
         struct receiver_list rl;
-        bool keep = filter_keeps(&st->f, a, &st->status[i]);
+        bool keep;
+
+        /* fingerprint order is random memory order: fetch ahead (the struct first, its
+         * label blocks once the struct has arrived) */
+        if (st->pos + 8 < st->n) {
+            __builtin_prefetch(st->snap[st->order[st->pos + 8].i]);
+        }
+        if (st->pos + 3 < st->n) {
+            const struct alert *ahead = st->snap[st->order[st->pos + 3].i];
+            __builtin_prefetch(ahead->labels.v);
+            __builtin_prefetch(ahead->annotations.v);
+        }
+        keep = filter_keeps(&st->f, a, &st->status[i]);
 
         if (!keep) {
             continue;
@@ -329,10 +344,10 @@ void api_alerts_get(struct api *api, const struct http_request *req, struct http
     /* sort an index so statuses stay aligned with their alerts */
     st->order = ar_malloc((st->n ? st->n : 1) * sizeof(*st->order));
     for (size_t i = 0; i < st->n; i++) {
-        st->order[i] = i;
+        st->order[i].fp = st->snap[i]->fp;
+        st->order[i].i = i;
     }
-    sort_ctx = st->snap;
-    qsort(st->order, st->n, sizeof(*st->order), cmp_index_fp);
+    qsort(st->order, st->n, sizeof(*st->order), cmp_fp_index);
     buf_init(&st->out, 0);
     buf_putc(&st->out, '[');
     resp->status = 200;
@@ -382,6 +397,15 @@ static void groups_stream_group(struct groups_stream *st, const struct group_sna
     for (size_t i = g->first; i < g->first + g->nalerts; i++) {
         const struct alert *a = st->snap.alerts[i];
         struct receiver_list rl;
+        /* fetch ahead, as alerts_stream_produce does (the snapshot's alerts are contiguous
+         * across groups) */
+        if (i + 8 < st->snap.nalerts) {
+            __builtin_prefetch(st->snap.alerts[i + 8]);
+        }
+        if (i + 3 < st->snap.nalerts) {
+            __builtin_prefetch(st->snap.alerts[i + 3]->labels.v);
+            __builtin_prefetch(st->snap.alerts[i + 3]->annotations.v);
+        }
         if (!filter_keeps(&st->f, a, &st->status[i]) || a->ends_at < st->now_ns) {
             continue;
         }
