@@ -12,7 +12,7 @@
 
 #define SHARDS      16
 #define CHUNK_BYTES (64 * 1024)
-#define SEEN_SLOTS  (1u << 15)
+#define SEEN_SETS   (1u << 14) /* of two words each */
 #define DEFAULT_MAX ((size_t)32 * 1024 * 1024)
 
 struct slot {
@@ -36,7 +36,7 @@ struct strpool {
     uint64_t id; /* unique per pool: tags the per-thread cache entries */
     size_t max_bytes;
     size_t bytes;  /* atomic */
-    uint64_t *seen; /* SEEN_SLOTS words: tag << 32 | owner; atomic */
+    uint64_t *seen; /* SEEN_SETS x 2 words: tag << 32 | owner; atomic */
 };
 
 /* Per-thread cache of recent answers: names and common values are found without a lock.
@@ -60,7 +60,7 @@ struct strpool *strpool_new(size_t max_bytes)
         p->shard[i].cap = 64;
         p->shard[i].tab = ar_calloc(p->shard[i].cap, sizeof(struct slot));
     }
-    p->seen = ar_calloc(SEEN_SLOTS, sizeof(*p->seen));
+    p->seen = ar_calloc(2 * SEEN_SETS, sizeof(*p->seen));
     return p;
 }
 
@@ -146,18 +146,26 @@ static uint64_t hash_bytes(const char *s, size_t len)
     return h ^ (h >> 32);
 }
 
-/* Second sighting by another owner? Records this one otherwise. */
+/* Second sighting by another owner? Records this one otherwise. Two ways per set: with one,
+ * two values that always arrive in the same order and share a slot evicted each other
+ * before a second owner came, and neither was ever admitted. */
 static bool admit(struct strpool *p, uint64_t h, uint32_t owner)
 {
-    uint64_t *slot = &p->seen[(h >> 40) & (SEEN_SLOTS - 1)];
+    uint64_t *set = &p->seen[2 * ((h >> 40) & (SEEN_SETS - 1))];
     uint64_t tag = ((uint64_t)((uint32_t)h | 1u)) << 32;
-    uint64_t cur = __atomic_load_n(slot, __ATOMIC_RELAXED);
 
-    if ((cur & 0xffffffff00000000ULL) == tag && (uint32_t)cur != owner) {
-        __atomic_store_n(slot, 0, __ATOMIC_RELAXED);
-        return true;
+    for (int w = 0; w < 2; w++) {
+        uint64_t cur = __atomic_load_n(&set[w], __ATOMIC_RELAXED);
+        if ((cur & 0xffffffff00000000ULL) == tag) {
+            if ((uint32_t)cur == owner) {
+                return false; /* the same alert again: still one owner */
+            }
+            __atomic_store_n(&set[w], 0, __ATOMIC_RELAXED);
+            return true;
+        }
     }
-    __atomic_store_n(slot, tag | owner, __ATOMIC_RELAXED);
+    __atomic_store_n(&set[1], __atomic_load_n(&set[0], __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+    __atomic_store_n(&set[0], tag | owner, __ATOMIC_RELAXED);
     return false;
 }
 
