@@ -17,15 +17,11 @@ int notify_discord_build(const struct notify_data *d, const void *cfg, struct no
     struct notify_tmpl t;
     char *url = NULL;
     bool tr;
-    int rc = notify_secret(c->webhook_url, c->webhook_url_file, "webhook_url", &url, err);
+    int rc = notify_required_secret(c->webhook_url, c->webhook_url_file, "webhook_url", "discord",
+                                    &url, err);
 
     if (rc != AR_OK) {
         return rc;
-    }
-    if (url[0] == '\0') {
-        free(url);
-        ar_error_set(err, "discord has no webhook_url");
-        return AR_EINVAL;
     }
     notify_tmpl_init(&t, d);
     char *title = notify_truncate_runes(notify_tmpl_text(&t, c->title), DISCORD_TITLE_MAX, &tr);

@@ -83,15 +83,11 @@ int notify_mattermost_build(const struct notify_data *d, const void *cfg,
     const struct mattermost_config *c = cfg;
     struct notify_tmpl t;
     char *url = NULL;
-    int rc = notify_secret(c->webhook_url, c->webhook_url_file, "webhook_url", &url, err);
+    int rc = notify_required_secret(c->webhook_url, c->webhook_url_file, "webhook_url", "mattermost",
+                                    &url, err);
 
     if (rc != AR_OK) {
         return rc;
-    }
-    if (url[0] == '\0') {
-        free(url);
-        ar_error_set(err, "mattermost has no webhook_url");
-        return AR_EINVAL;
     }
     notify_tmpl_init(&t, d);
     struct buf *b = &out->body;

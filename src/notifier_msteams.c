@@ -11,15 +11,11 @@ int notify_msteams_build(const struct notify_data *d, const void *cfg, struct no
     const struct msteams_config *c = cfg;
     struct notify_tmpl t;
     char *url = NULL;
-    int rc = notify_secret(c->webhook_url, c->webhook_url_file, "webhook_url", &url, err);
+    int rc = notify_required_secret(c->webhook_url, c->webhook_url_file, "webhook_url", "msteams",
+                                    &url, err);
 
     if (rc != AR_OK) {
         return rc;
-    }
-    if (url[0] == '\0') {
-        free(url);
-        ar_error_set(err, "msteams has no webhook_url");
-        return AR_EINVAL;
     }
     notify_tmpl_init(&t, d);
     const char *title = notify_tmpl_text(&t, c->title);

@@ -94,18 +94,9 @@ int notify_slack_build(const struct notify_data *d, const void *cfg, struct noti
     bool truncated;
     int rc;
 
-    if (c->api_url_file != NULL && c->api_url_file[0] != '\0') {
-        rc = notify_secret(NULL, c->api_url_file, "api_url", &url, err);
-    } else {
-        rc = notify_secret(c->api_url, NULL, "api_url", &url, err);
-    }
+    rc = notify_required_secret(c->api_url, c->api_url_file, "api_url", "slack", &url, err);
     if (rc != AR_OK) {
         return rc;
-    }
-    if (url[0] == '\0') {
-        free(url);
-        ar_error_set(err, "slack has no api_url");
-        return AR_EINVAL;
     }
     notify_tmpl_init(&t, d);
     buf_init(&att, 0);

@@ -122,18 +122,10 @@ int notify_webhook_build(const struct notify_data *d, const struct webhook_confi
     char *url = NULL;
     int rc;
 
-    if (wc->url_file != NULL && wc->url_file[0] != '\0') {
-        /* COMPAT 9.1: URL files are read on every send and trimmed. */
-        rc = notify_read_secret_file(wc->url_file, &url);
-        if (rc != AR_OK) {
-            ar_error_set(err, "read url_file %s: %s", wc->url_file, ar_strerror(rc));
-            return rc;
-        }
-    } else if (wc->url != NULL && wc->url[0] != '\0') {
-        url = ar_strdup(wc->url);
-    } else {
-        ar_error_set(err, "webhook has no url");
-        return AR_EINVAL;
+    /* COMPAT 9.1: URL files are read on every send and trimmed. */
+    rc = notify_required_secret(wc->url, wc->url_file, "url", "webhook", &url, err);
+    if (rc != AR_OK) {
+        return rc;
     }
     out->body.max = WEBHOOK_BODY_MAX;
     rc = notify_webhook_body(d, wc->max_alerts, &out->body);

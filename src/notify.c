@@ -285,6 +285,19 @@ int notify_secret(const char *value, const char *file, const char *what, char **
     return AR_OK;
 }
 
+int notify_required_secret(const char *value, const char *file, const char *what,
+                           const char *type, char **out, struct ar_error *err)
+{
+    int rc = notify_secret(value, file, what, out, err);
+
+    if (rc == AR_OK && (*out)[0] == '\0') {
+        AR_FREE(*out);
+        ar_error_set(err, "%s has no %s", type, what);
+        rc = AR_EINVAL;
+    }
+    return rc;
+}
+
 /* Length of the UTF-8 sequence at p (1 for an invalid byte); *valid tells which. */
 static size_t utf8_seq(const unsigned char *p, size_t left, bool *valid)
 {

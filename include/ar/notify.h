@@ -188,6 +188,10 @@ const char *notify_tmpl_text(struct notify_tmpl *t, const char *text);
  * only, never the secret. *out is a new heap string ("" when neither is set). */
 int notify_secret(const char *value, const char *file, const char *what, char **out,
                   struct ar_error *err);
+/* notify_secret for a value the integration cannot send without (webhook URLs, api_url):
+ * AR_EINVAL with "<type> has no <what>" when it is empty, out left NULL. */
+int notify_required_secret(const char *value, const char *file, const char *what,
+                           const char *type, char **out, struct ar_error *err);
 
 /* COMPAT 9.1: Go's Truncate family. Rune-based: at most n runes, the last one replaced by
  * "…" when cut (n <= 3: plain cut). Byte-based: at most n bytes ("…" is 3 of them; the cut
