@@ -1,7 +1,7 @@
 /* POST and GET /api/v2/alerts and GET /api/v2/alerts/groups (COMPAT 1.3-1.5). POST decodes
  * on the HTTP thread and blocks until the core has committed the alerts. GETs take a
  * snapshot of references (and statuses) from the core, then filter, sort and serialise on
- * the HTTP thread; /alerts streams its body, so a large reply neither holds up ingestion nor
+ * the HTTP thread; both stream their bodies, so a large reply neither holds up ingestion nor
  * exists as one buffer. */
 #include "ar/api.h"
 

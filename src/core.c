@@ -8,7 +8,8 @@
  * alert log compact, then hands one write batch per turn to the writer. API handlers reach
  * core state only through messages (core_call); the notifier thread reports back with
  * send-done messages. At start it loads alerts, silences, the nflog and pending deliveries,
- * and rebuilds the pipeline (also on every config swap).
+ * and rebuilds the pipeline (also on every config swap). It also owns the lifetime of the
+ * string pool that stored alerts point into (filled by the decoders, freed last).
  *
  * Writer thread: pops every queued batch, applies all of them inside one SQLite transaction,
  * commits, then signals the completions attached to those batches (group commit: a 200

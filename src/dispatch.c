@@ -8,6 +8,9 @@
  * through dispatcher_send_done. A tick that comes while a flush is in flight is kept and run
  * as soon as that flush completes, as Alertmanager's synchronous flush would.
  *
+ * For GET /api/v2/alerts/groups the dispatcher keeps the groups' API order (re-sorted only
+ * after a group is created or removed) and each group's serialised labels/receiver tail.
+ *
  * Flush state outlives groups: a reload frees the groups but in-flight sends still find
  * their struct flush (with group == NULL) and record the notification log. */
 #include "ar/dispatch.h"

@@ -1,6 +1,7 @@
 /* POST /api/v2/alerts body decoding (ar/ingest.h). yajl's callback parser drives a small
  * state machine that builds alerts directly, so the body is read once with no DOM; the
- * cost is dominated by one allocation per label string. Error texts mirror what
+ * cost is dominated by one allocation per label string. Valid alerts then move their
+ * repeated strings into the shared string pool (ar/strpool.h), here on the HTTP thread. Error texts mirror what
  * Alertmanager 0.25 (Go's encoding/json + go-openapi) answers for the same input. */
 #include "ar/ingest.h"
 

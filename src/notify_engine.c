@@ -5,6 +5,7 @@
  * timers live in the same loop, which sleeps in curl_multi_poll until the nearest of curl's
  * own timeout and the earliest job timer. Jobs are kept in one intrusive list owned by the
  * loop thread; done() is called from that thread, without the lock, exactly once per job.
+ * Finished easy handles are reset and kept (up to EASY_SPARE_MAX) for later attempts.
  *
  * Retries: first attempt at once, then 0.5s × 1.5^k with ±50% jitter capped at 60s;
  * 5xx, 429 and transport errors (timeouts included) are retryable, Retry-After (seconds or
