@@ -24,6 +24,7 @@
  * Email hook: INTEGRATION_EMAIL jobs never enter this loop. notifier_submit hands them to the
  * email worker pool (notifier_email.c, blocking libesmtp on EMAIL_WORKERS threads) which keeps
  * the same retry/deadline/done() contract; start, stop, metrics and pending cover both. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -1346,6 +1347,7 @@ int notifier_start(struct notifier *n)
         email_pool_stop(n->email);
         return AR_EIO;
     }
+    pthread_setname_np(n->thread, "ar-notify"); /* visible in top -H, perf, /proc */
     n->started = true;
     return AR_OK;
 }
