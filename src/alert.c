@@ -3,6 +3,7 @@
 #include "ar/alert.h"
 
 #include "ar/strpool.h"
+#include "ar/textpack.h"
 #include "ar/timefmt.h"
 
 #include <assert.h>
@@ -42,6 +43,7 @@ void alert_unref(struct alert *a)
     }
     labelset_cleanup(&a->labels);
     labelset_cleanup(&a->annotations);
+    packed_set_free(a->ann_packed);
     if (!a->url_pooled) {
         free(a->generator_url);
     }
@@ -56,6 +58,7 @@ struct alert *alert_dup(const struct alert *a)
     c->refs = 1;
     labelset_dup(&c->labels, &a->labels);
     labelset_dup(&c->annotations, &a->annotations);
+    c->ann_packed = a->ann_packed ? packed_set_dup(a->ann_packed) : NULL;
     if (!a->url_pooled) {
         c->generator_url = a->generator_url ? ar_strdup(a->generator_url) : NULL;
     }
@@ -76,22 +79,49 @@ static void pool_set(struct labelset *ls, const struct labelset *prev, struct st
     labelset_pool(ls, pool, owner);
 }
 
-struct alert *alert_pool_fresh(struct alert *a, struct strpool *pool)
+struct alert *alert_pool_fresh(struct alert *a, struct strpool *pool, struct textpack *texts)
 {
     struct alert *c = ar_malloc(sizeof(*c));
 
     *c = *a; /* takes over a's sets and URL; a's struct alone is freed below */
     free(a);
-    alert_pool(c, NULL, pool);
+    alert_pool(c, NULL, pool, texts);
     return c;
 }
 
-void alert_pool(struct alert *a, const struct alert *prev, struct strpool *pool)
+/* Packs a's annotations (reusing prev's block when they are the same); true when packed. */
+static bool pack_annotations(struct alert *a, const struct alert *prev, struct textpack *texts)
+{
+    struct packed_set *p;
+
+    if (a->ann_packed != NULL) {
+        return true;
+    }
+    if (texts == NULL || a->annotations.n == 0) {
+        return false;
+    }
+    if (prev != NULL && prev->ann_packed != NULL && alert_annotations_equal(a, prev)) {
+        p = packed_set_dup(prev->ann_packed);
+    } else {
+        p = textpack_pack(texts, &a->annotations);
+    }
+    if (p == NULL) {
+        return false;
+    }
+    labelset_cleanup(&a->annotations);
+    a->ann_packed = p;
+    return true;
+}
+
+void alert_pool(struct alert *a, const struct alert *prev, struct strpool *pool,
+                struct textpack *texts)
 {
     const char *url;
 
     pool_set(&a->labels, prev ? &prev->labels : NULL, pool, (uint32_t)a->fp);
-    pool_set(&a->annotations, prev ? &prev->annotations : NULL, pool, (uint32_t)a->fp);
+    if (!pack_annotations(a, prev, texts)) {
+        pool_set(&a->annotations, prev ? &prev->annotations : NULL, pool, (uint32_t)a->fp);
+    }
     if (a->generator_url == NULL || a->url_pooled) {
         return;
     }
@@ -105,6 +135,31 @@ void alert_pool(struct alert *a, const struct alert *prev, struct strpool *pool)
         a->generator_url = (char *)url;
         a->url_pooled = true;
     }
+}
+
+const struct labelset *alert_annotations(const struct alert *a, struct labelset *scratch)
+{
+    labelset_init(scratch);
+    if (a->ann_packed == NULL) {
+        return &a->annotations;
+    }
+    packed_set_unpack(a->ann_packed, scratch);
+    return scratch;
+}
+
+bool alert_annotations_equal(const struct alert *a, const struct alert *b)
+{
+    struct labelset sa;
+    struct labelset sb;
+    bool eq;
+
+    if (a->ann_packed != NULL && b->ann_packed != NULL) {
+        return packed_set_equal(a->ann_packed, b->ann_packed);
+    }
+    eq = labelset_equal(alert_annotations(a, &sa), alert_annotations(b, &sb));
+    labelset_cleanup(&sa);
+    labelset_cleanup(&sb);
+    return eq;
 }
 
 bool alert_resolved_at(const struct alert *a, int64_t now_ns)

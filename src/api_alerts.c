@@ -116,9 +116,11 @@ static void put_alert(struct buf *b, const struct alert *a, const struct receive
                       const struct alert_status *st)
 {
     char fp[17];
+    struct labelset scratch;
 
     buf_puts(b, "{\"annotations\":");
-    json_put_labelset(b, &a->annotations);
+    json_put_labelset(b, alert_annotations(a, &scratch));
+    labelset_cleanup(&scratch);
     buf_puts(b, ",\"endsAt\":");
     json_put_time(b, a->ends_at, a->ends_off_min);
     fingerprint_format(a->fp, fp);
@@ -263,7 +265,8 @@ static void alerts_stream_produce(void *ctx, size_t want)
         if (st->pos + 3 < st->n) {
             const struct alert *ahead = st->snap[st->order[st->pos + 3].i];
             __builtin_prefetch(ahead->labels.v);
-            __builtin_prefetch(ahead->annotations.v);
+            __builtin_prefetch(ahead->ann_packed ? (const void *)ahead->ann_packed
+                                                 : (const void *)ahead->annotations.v);
         }
         keep = filter_keeps(&st->f, a, &st->status[i]);
 
@@ -404,7 +407,9 @@ static void groups_stream_group(struct groups_stream *st, const struct group_sna
         }
         if (i + 3 < st->snap.nalerts) {
             __builtin_prefetch(st->snap.alerts[i + 3]->labels.v);
-            __builtin_prefetch(st->snap.alerts[i + 3]->annotations.v);
+            __builtin_prefetch(st->snap.alerts[i + 3]->ann_packed
+                                   ? (const void *)st->snap.alerts[i + 3]->ann_packed
+                                   : (const void *)st->snap.alerts[i + 3]->annotations.v);
         }
         if (!filter_keeps(&st->f, a, &st->status[i]) || a->ends_at < st->now_ns) {
             continue;

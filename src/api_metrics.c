@@ -7,6 +7,7 @@
 #include "ar/dispatch.h"
 #include "ar/notify.h"
 #include "ar/outbox.h"
+#include "ar/textpack.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -158,6 +159,25 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
 
     head(b, "alertrouter_alerts_stored", "gauge", "Alerts held in memory and in the database.");
     buf_printf(b, "alertrouter_alerts_stored %zu\n", core_alert_count(api->core));
+    {
+        struct textpack_stats tps;
+
+        textpack_stats(core_texts(api->core), &tps);
+        head(b, "alertrouter_annotations_packed_total", "counter",
+             "Annotation sets stored compressed (against the learned dictionary).");
+        buf_printf(b, "alertrouter_annotations_packed_total %llu\n",
+                   (unsigned long long)tps.packed);
+        head(b, "alertrouter_annotations_packed_bytes_total", "counter",
+             "Bytes of the annotation sets counted above, before (raw) and after (packed) "
+             "compression.");
+        buf_printf(b, "alertrouter_annotations_packed_bytes_total{form=\"raw\"} %llu\n",
+                   (unsigned long long)tps.raw_bytes);
+        buf_printf(b, "alertrouter_annotations_packed_bytes_total{form=\"packed\"} %llu\n",
+                   (unsigned long long)tps.zip_bytes);
+        head(b, "alertrouter_annotations_dictionary_bytes", "gauge",
+             "Size of the annotation dictionary (0 while it is being learned).");
+        buf_printf(b, "alertrouter_annotations_dictionary_bytes %zu\n", tps.dict_bytes);
+    }
     head(b, "alertrouter_store_commits_total", "counter", "SQLite transactions committed.");
     buf_printf(b, "alertrouter_store_commits_total %llu\n",
                (unsigned long long)core_commits(api->core));

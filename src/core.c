@@ -28,6 +28,7 @@
 #include "ar/outbox.h"
 #include "ar/silence.h"
 #include "ar/strpool.h"
+#include "ar/textpack.h"
 #include "ar/timefmt.h"
 
 #include <pthread.h>
@@ -129,6 +130,7 @@ struct core {
     struct store *store;
     struct alert_store *alerts;
     struct strpool *strings; /* repeated label/annotation strings of stored alerts */
+    struct textpack *texts;  /* compresses stored alerts' annotations */
     struct core_options opt;
 
     pthread_mutex_t cfg_mu;
@@ -245,7 +247,7 @@ static void log_put(struct core *c, struct write_batch *b, struct alert *a)
 static bool only_times_changed(const struct alert *old, const struct alert *res)
 {
     return old->starts_at == res->starts_at && old->starts_off_min == res->starts_off_min &&
-           labelset_equal(&old->annotations, &res->annotations) &&
+           alert_annotations_equal(old, res) &&
            ((old->generator_url == NULL && res->generator_url == NULL) ||
             (old->generator_url != NULL && res->generator_url != NULL &&
              strcmp(old->generator_url, res->generator_url) == 0));
@@ -800,7 +802,7 @@ static void load_prepare(struct alert *a, const struct alert *prev, void *ctx)
 {
     struct core *c = ctx;
 
-    alert_pool(a, prev, c->strings);
+    alert_pool(a, prev, c->strings, c->texts);
 }
 
 static void load_keep(struct alert *a, void *ctx)
@@ -831,6 +833,7 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
     silence_set_limit(c->silences, c->opt.max_silences);
     c->alerts = alert_store_new();
     c->strings = strpool_new(0);
+    c->texts = textpack_new(0);
     c->cfg = config_ref(cfg);
     pthread_mutex_init(&c->cfg_mu, NULL);
     pthread_mutex_init(&c->mu, NULL);
@@ -971,6 +974,7 @@ void core_free(struct core *c)
     config_unref(c->cfg);
     batch_free(c->retry);
     strpool_free(c->strings); /* last: alerts above may point into it */
+    textpack_free(c->texts);  /* likewise: packed annotations need its dictionary */
     pthread_mutex_destroy(&c->cfg_mu);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
@@ -1080,6 +1084,11 @@ void core_groups_free(struct groups_snapshot *snap, struct alert_status *status)
 struct strpool *core_strings(struct core *c)
 {
     return c->strings;
+}
+
+struct textpack *core_texts(struct core *c)
+{
+    return c->texts;
 }
 
 struct config *core_config(struct core *c)

@@ -712,7 +712,8 @@ int ingest_parse(const char *body, size_t len, int64_t now_ns, int64_t resolve_t
         }
         a->fp = labelset_fingerprint(&a->labels);
         if (p.limits->strings != NULL) {
-            a = alert_pool_fresh(a, p.limits->strings); /* on the HTTP thread, in parallel */
+            /* on the HTTP thread, in parallel */
+            a = alert_pool_fresh(a, p.limits->strings, p.limits->texts);
         } else {
             labelset_pack(&a->labels); /* no-op unless validation removed a label */
             labelset_pack(&a->annotations);

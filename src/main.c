@@ -245,6 +245,7 @@ static int run_daemon(struct daemon *d)
     api.limits.max_labels = (size_t)f->max_labels;
     api.limits.max_label_value_bytes = (size_t)f->max_label_bytes;
     api.limits.strings = core_strings(d->core);
+    api.limits.texts = core_texts(d->core);
     api.ratelimit = ratelimit_new((double)f->rate_limit, (double)f->rate_limit_burst);
     api.reload = reload;
     api.reload_ctx = d;

@@ -91,26 +91,51 @@ bool notify_data_has_firing(const struct notify_data *d)
 void notify_common_labels(const struct notify_data *d, size_t n, bool of_annotations,
                           struct labelset *out)
 {
+    struct labelset first_scratch;
+    const struct labelset *first;
+    bool *same;
+    size_t left;
+
     labelset_init(out);
     if (n == 0) {
         return;
     }
-    const struct labelset *first =
-        of_annotations ? &d->alerts[0]->annotations : &d->alerts[0]->labels;
+    /* annotations may be packed: each alert's are unpacked once, the first's kept */
+    labelset_init(&first_scratch);
+    first = of_annotations ? alert_annotations(d->alerts[0], &first_scratch)
+                           : &d->alerts[0]->labels;
+    same = ar_malloc((first->n ? first->n : 1) * sizeof(*same));
     for (size_t l = 0; l < first->n; l++) {
-        bool same = true;
+        same[l] = true;
+    }
+    left = first->n;
+    for (size_t i = 1; i < n && left > 0; i++) {
+        struct labelset scratch;
+        const struct labelset *ls;
 
-        for (size_t i = 1; i < n && same; i++) {
-            const struct labelset *ls =
-                of_annotations ? &d->alerts[i]->annotations : &d->alerts[i]->labels;
-            const char *v = labelset_get(ls, first->v[l].name);
+        labelset_init(&scratch);
+        ls = of_annotations ? alert_annotations(d->alerts[i], &scratch) : &d->alerts[i]->labels;
+        for (size_t l = 0; l < first->n; l++) {
+            const char *v;
 
-            same = v != NULL && strcmp(v, first->v[l].value) == 0;
+            if (!same[l]) {
+                continue;
+            }
+            v = labelset_get(ls, first->v[l].name);
+            if (v == NULL || strcmp(v, first->v[l].value) != 0) {
+                same[l] = false;
+                left--;
+            }
         }
-        if (same) {
+        labelset_cleanup(&scratch);
+    }
+    for (size_t l = 0; l < first->n; l++) {
+        if (same[l]) {
             labelset_set(out, first->v[l].name, first->v[l].value);
         }
     }
+    free(same);
+    labelset_cleanup(&first_scratch);
 }
 
 int notify_read_secret_file(const char *path, char **out)

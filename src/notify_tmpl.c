@@ -78,9 +78,12 @@ struct tmpl_value *notify_tmpl_data(const struct notify_data *d)
             tmpl_kv_set(kv, a->labels.v[l].name, a->labels.v[l].value);
         }
         kv = tmpl_alert_annotations(ta);
-        for (size_t l = 0; l < a->annotations.n; l++) {
-            tmpl_kv_set(kv, a->annotations.v[l].name, a->annotations.v[l].value);
+        struct labelset scratch;
+        const struct labelset *ann = alert_annotations(a, &scratch);
+        for (size_t l = 0; l < ann->n; l++) {
+            tmpl_kv_set(kv, ann->v[l].name, ann->v[l].value);
         }
+        labelset_cleanup(&scratch);
         tmpl_data_add_alert_take(data, ta);
     }
     for (size_t l = 0; l < d->group_labels.n; l++) {

@@ -283,7 +283,12 @@ void store_log_put(struct store *st, int64_t seq, const struct alert *a)
     put_u8(b, a->timeout);
     put_str(b, a->generator_url);
     put_set(b, &a->labels);
-    put_set(b, &a->annotations);
+    {
+        struct labelset scratch;
+
+        put_set(b, alert_annotations(a, &scratch));
+        labelset_cleanup(&scratch);
+    }
 }
 
 void store_log_touch(struct store *st, int64_t seq, const struct alert *a)

@@ -9,15 +9,19 @@
 #include "ar/common.h"
 #include "ar/labels.h"
 
+struct packed_set;
+
 struct alert {
-    int refs;                   /* atomic; freed at 0 */
     uint64_t fp;                /* labelset_fingerprint(&labels) */
     struct labelset labels;     /* non-empty, validated */
-    struct labelset annotations;
+    struct labelset annotations; /* empty when ann_packed holds them: read through
+                                  * alert_annotations() */
+    struct packed_set *ann_packed; /* annotations compressed (ar/textpack.h), or NULL */
     char *generator_url;        /* NULL when empty */
     int64_t starts_at;          /* ns since epoch */
     int64_t ends_at;            /* ns; the resolve_timeout guess when timeout is set */
     int64_t updated_at;         /* ns; time of the last POST that touched it */
+    int refs;                   /* atomic; freed at 0 */
     int16_t starts_off_min;     /* UTC offsets supplied by the client, for display */
     int16_t ends_off_min;
     bool timeout;               /* ends_at was synthesised from resolve_timeout */
@@ -30,17 +34,28 @@ void alert_unref(struct alert *a); /* accepts NULL */
 /* Deep copy with refs = 1. */
 struct alert *alert_dup(const struct alert *a);
 
+/* The annotations of a. When they are packed they are unpacked into *scratch and the result
+ * points there; otherwise it points into a. Either way the caller ends with
+ * labelset_cleanup(scratch), and reads the result only until then. */
+const struct labelset *alert_annotations(const struct alert *a, struct labelset *scratch);
+/* Same annotations (packed or not). */
+bool alert_annotations_equal(const struct alert *a, const struct alert *b);
+
 struct strpool;
+struct textpack;
 /* Moves a's strings into a string pool (ar/strpool.h) where they repeat: label names,
  * values and the generatorURL that other alerts share (a->fp must be set: it is the owner
- * for admission). prev, when not NULL, is a version a replaces: its pooled label sets and
- * URL are reused when equal. a must not be shared with other threads yet. */
-void alert_pool(struct alert *a, const struct alert *prev, struct strpool *pool);
+ * for admission); compresses its annotations with texts (ar/textpack.h) when texts is not
+ * NULL and has a dictionary. prev, when not NULL, is a version a replaces: its pooled label
+ * sets, packed annotations and URL are reused when equal. a must not be shared with other
+ * threads yet. */
+void alert_pool(struct alert *a, const struct alert *prev, struct strpool *pool,
+                struct textpack *texts);
 /* alert_pool for a freshly decoded alert (refs = 1, not shared), returning a replacement
  * whose struct and blocks are allocated together, in the order they are read: moving the
  * strings in place left an alert's parts apart in memory and slowed every later walk over
  * the alerts (GET of 10k groups: +3 ms). a is consumed. */
-struct alert *alert_pool_fresh(struct alert *a, struct strpool *pool);
+struct alert *alert_pool_fresh(struct alert *a, struct strpool *pool, struct textpack *texts);
 
 /* Resolved at time now: ends_at is set and ends_at <= now. */
 bool alert_resolved_at(const struct alert *a, int64_t now_ns);

@@ -60,6 +60,9 @@ void core_groups_free(struct groups_snapshot *snap, struct alert_status *status)
 /* The pool holding the repeated strings of stored alerts (ar/strpool.h): decoders move new
  * alerts' strings into it before handing them to core_ingest. */
 struct strpool *core_strings(struct core *c);
+/* The compressor of stored alerts' annotations (ar/textpack.h): decoders pack new alerts'
+ * annotations with it, alongside core_strings. */
+struct textpack *core_texts(struct core *c);
 
 /* The configuration in force (a new reference), and its replacement. */
 struct config *core_config(struct core *c);

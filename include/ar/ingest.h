@@ -15,6 +15,8 @@ struct ingest_limits {
     size_t max_label_value_bytes; /* per name and per value; 0 = unlimited */
     /* not a limit: where valid alerts move their repeated strings (ar/strpool.h), or NULL */
     struct strpool *strings;
+    /* not a limit: what compresses valid alerts' annotations (ar/textpack.h), or NULL */
+    struct textpack *texts;
 };
 
 struct ingest_result {

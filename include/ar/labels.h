@@ -14,8 +14,8 @@ struct label {
 
 struct labelset {
     struct label *v; /* sorted by name, unique */
-    size_t n;
-    size_t cap;      /* entries allocated; for a packed set, the bytes of its block */
+    uint32_t n;
+    uint32_t cap;    /* entries allocated; for a packed set, the bytes of its block */
     bool packed;     /* v and every string live in one allocation (see labelset_pack),
                       * except, when pooled, strings held by a string pool */
     bool pooled;     /* packed by labelset_pool */

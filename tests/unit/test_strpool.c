@@ -144,13 +144,13 @@ static void test_pooled_alerts(void)
     struct alert *re = mk("pod-2", "http://prom/graph");
     struct alert *d;
 
-    alert_pool(a1, NULL, p);
-    alert_pool(a2, NULL, p);
+    alert_pool(a1, NULL, p, NULL);
+    alert_pool(a2, NULL, p, NULL);
     CHECK(!a1->url_pooled); /* first sighting */
     CHECK(a2->url_pooled);
     CHECK_STR(a2->generator_url, "http://prom/graph");
     /* a re-post reuses the stored version's pooled sets and URL */
-    alert_pool(re, a2, p);
+    alert_pool(re, a2, p, NULL);
     CHECK(re->labels.pooled && re->annotations.pooled && re->url_pooled);
     CHECK(re->generator_url == a2->generator_url);
     CHECK(labelset_equal(&re->labels, &a2->labels));
