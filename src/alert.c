@@ -43,7 +43,6 @@ void alert_unref(struct alert *a)
     }
     labelset_cleanup(&a->labels);
     labelset_cleanup(&a->annotations);
-    packed_set_free(a->ann_packed);
     if (!a->url_pooled) {
         free(a->generator_url);
     }
@@ -58,7 +57,6 @@ struct alert *alert_dup(const struct alert *a)
     c->refs = 1;
     labelset_dup(&c->labels, &a->labels);
     labelset_dup(&c->annotations, &a->annotations);
-    c->ann_packed = a->ann_packed ? packed_set_dup(a->ann_packed) : NULL;
     if (!a->url_pooled) {
         c->generator_url = a->generator_url ? ar_strdup(a->generator_url) : NULL;
     }
@@ -94,22 +92,26 @@ static bool pack_annotations(struct alert *a, const struct alert *prev, struct t
 {
     struct packed_set *p;
 
-    if (a->ann_packed != NULL) {
+    if (a->annotations.zipped) {
         return true;
     }
     if (texts == NULL || a->annotations.n == 0) {
         return false;
     }
-    if (prev != NULL && prev->ann_packed != NULL && alert_annotations_equal(a, prev)) {
-        p = packed_set_dup(prev->ann_packed);
-    } else {
-        p = textpack_pack(texts, &a->annotations);
+    if (prev != NULL && prev->annotations.zipped && alert_annotations_equal(a, prev)) {
+        labelset_cleanup(&a->annotations);
+        labelset_dup(&a->annotations, &prev->annotations);
+        return true;
     }
+    p = textpack_pack(texts, &a->annotations);
     if (p == NULL) {
         return false;
     }
     labelset_cleanup(&a->annotations);
-    a->ann_packed = p;
+    a->annotations.v = (struct label *)(void *)p; /* zipped: an opaque block */
+    a->annotations.cap = (uint32_t)packed_set_bytes(p);
+    a->annotations.packed = true;
+    a->annotations.zipped = true;
     return true;
 }
 
@@ -140,10 +142,10 @@ void alert_pool(struct alert *a, const struct alert *prev, struct strpool *pool,
 const struct labelset *alert_annotations(const struct alert *a, struct labelset *scratch)
 {
     labelset_init(scratch);
-    if (a->ann_packed == NULL) {
+    if (!a->annotations.zipped) {
         return &a->annotations;
     }
-    packed_set_unpack(a->ann_packed, scratch);
+    packed_set_unpack((const struct packed_set *)(const void *)a->annotations.v, scratch);
     return scratch;
 }
 
@@ -153,8 +155,9 @@ bool alert_annotations_equal(const struct alert *a, const struct alert *b)
     struct labelset sb;
     bool eq;
 
-    if (a->ann_packed != NULL && b->ann_packed != NULL) {
-        return packed_set_equal(a->ann_packed, b->ann_packed);
+    if (a->annotations.zipped && b->annotations.zipped) {
+        return packed_set_equal((const struct packed_set *)(const void *)a->annotations.v,
+                                (const struct packed_set *)(const void *)b->annotations.v);
     }
     eq = labelset_equal(alert_annotations(a, &sa), alert_annotations(b, &sb));
     labelset_cleanup(&sa);

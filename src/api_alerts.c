@@ -265,8 +265,7 @@ static void alerts_stream_produce(void *ctx, size_t want)
         if (st->pos + 3 < st->n) {
             const struct alert *ahead = st->snap[st->order[st->pos + 3].i];
             __builtin_prefetch(ahead->labels.v);
-            __builtin_prefetch(ahead->ann_packed ? (const void *)ahead->ann_packed
-                                                 : (const void *)ahead->annotations.v);
+            __builtin_prefetch(ahead->annotations.v); /* zipped or not */
         }
         keep = filter_keeps(&st->f, a, &st->status[i]);
 
@@ -407,9 +406,7 @@ static void groups_stream_group(struct groups_stream *st, const struct group_sna
         }
         if (i + 3 < st->snap.nalerts) {
             __builtin_prefetch(st->snap.alerts[i + 3]->labels.v);
-            __builtin_prefetch(st->snap.alerts[i + 3]->ann_packed
-                                   ? (const void *)st->snap.alerts[i + 3]->ann_packed
-                                   : (const void *)st->snap.alerts[i + 3]->annotations.v);
+            __builtin_prefetch(st->snap.alerts[i + 3]->annotations.v); /* zipped or not */
         }
         if (!filter_keeps(&st->f, a, &st->status[i]) || a->ends_at < st->now_ns) {
             continue;

@@ -18,6 +18,7 @@ void labelset_init(struct labelset *ls)
     ls->cap = 0;
     ls->packed = false;
     ls->pooled = false;
+    ls->zipped = false;
 }
 
 void labelset_cleanup(struct labelset *ls)
@@ -41,7 +42,7 @@ void labelset_pack(struct labelset *ls)
     struct label *v;
     char *p;
 
-    if (ls->packed || ls->n == 0) {
+    if (ls->packed || ls->n == 0) { /* zipped sets are packed too */
         return;
     }
     for (size_t i = 0; i < ls->n; i++) {
@@ -75,7 +76,7 @@ void labelset_pool(struct labelset *ls, struct strpool *pool, uint32_t owner)
     struct label *v;
     char *p;
 
-    if (ls->pooled || ls->n == 0) {
+    if (ls->pooled || ls->n == 0) { /* n is 0 for zipped sets */
         if (pv != nv) {
             free(pv);
         }
@@ -195,6 +196,11 @@ static void unpack(struct labelset *ls)
 {
     struct label *v;
 
+    if (ls->zipped) {
+        /* a programming error: the block would be lost */
+        fprintf(stderr, "alertrouter: mutation of a compressed label set\n");
+        abort();
+    }
     if (!ls->packed) {
         return;
     }
@@ -303,6 +309,7 @@ void labelset_dup(struct labelset *dst, const struct labelset *src)
         dst->cap = src->cap;
         dst->packed = true;
         dst->pooled = src->pooled;
+        dst->zipped = src->zipped;
         return;
     }
     dst->n = src->n;
@@ -318,6 +325,9 @@ void labelset_dup(struct labelset *dst, const struct labelset *src)
 
 bool labelset_equal(const struct labelset *a, const struct labelset *b)
 {
+    if (a->zipped || b->zipped) {
+        return a->zipped && b->zipped && a->cap == b->cap && memcmp(a->v, b->v, a->cap) == 0;
+    }
     if (a->n != b->n) {
         return false;
     }

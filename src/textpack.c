@@ -17,22 +17,56 @@
 
 #define DEFAULT_SAMPLES (32 * 1024)
 #define DICT_MAX        (32 * 1024)
-#define ZSTD_LEVEL      3
-#define SET_MAX         (64 * 1024) /* larger sets are not worth a dictionary: kept as is */
+#define ZSTD_LEVEL      1
+#define SET_MAX         60000 /* larger sets are kept as they are (lengths are 16-bit) */
+#define REGISTRY        255   /* dictionaries alive at once (one per textpack) */
 
 struct textdict {
     ZSTD_CDict *c;
     ZSTD_DDict *d;
     size_t bytes;
+    uint64_t serial; /* unique for the process's life, unlike the address */
+    uint8_t slot;    /* index in the registry */
 };
 
+/* 7 bytes of header: a million packed sets are a million small blocks */
 struct packed_set {
-    const struct textdict *dict;
-    uint32_t raw_len; /* serialised bytes */
-    uint32_t nlabels;
-    uint32_t zlen;
+    uint16_t raw_len; /* serialised bytes */
+    uint16_t zlen;
+    uint16_t nlabels;
+    uint8_t dict;     /* registry slot of the dictionary */
     unsigned char z[];
 };
+
+/* Dictionaries by slot, so a block names its dictionary in one byte. Slots are taken and
+ * released under registry_mu and read with atomic loads. */
+static struct textdict *registry[REGISTRY];
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t registry_serial;
+
+static bool registry_add(struct textdict *d)
+{
+    bool ok = false;
+
+    pthread_mutex_lock(&registry_mu);
+    for (int i = 0; i < REGISTRY && !ok; i++) {
+        if (registry[i] == NULL) {
+            d->slot = (uint8_t)i;
+            d->serial = ++registry_serial;
+            __atomic_store_n(&registry[i], d, __ATOMIC_RELEASE);
+            ok = true;
+        }
+    }
+    pthread_mutex_unlock(&registry_mu);
+    return ok;
+}
+
+static void registry_remove(struct textdict *d)
+{
+    pthread_mutex_lock(&registry_mu);
+    __atomic_store_n(&registry[d->slot], NULL, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&registry_mu);
+}
 
 struct textpack {
     struct textdict *dict; /* atomic; NULL until learned */
@@ -53,7 +87,7 @@ struct textpack {
 
 struct tls_ctx {
     ZSTD_CCtx *cc;
-    const struct textdict *cc_dict; /* dictionary cc references */
+    uint64_t cc_serial; /* serial of the dictionary cc references, 0 for none */
     ZSTD_DCtx *dc;
 };
 
@@ -152,6 +186,10 @@ static void learn(struct textpack *tp)
     tp->learned = true;
     free(tp->samples);
     tp->samples = NULL;
+    if (d != NULL && !registry_add(d)) {
+        dict_free(d);
+        d = NULL;
+    }
     if (d == NULL) {
         log_warn("textpack", "could not build the annotation dictionary; annotations stay "
                              "uncompressed");
@@ -204,13 +242,17 @@ void textpack_free(struct textpack *tp)
     if (tp == NULL) {
         return;
     }
-    /* the calling thread's compression context may reference this dictionary */
+    /* the calling thread's compression context may reference this dictionary (other
+     * threads' contexts notice the serial change before they use theirs again) */
     pthread_once(&tls_once, tls_init);
     t = pthread_getspecific(tls_key);
-    if (t != NULL && t->cc_dict == tp->dict) {
+    if (t != NULL && tp->dict != NULL && t->cc_serial == tp->dict->serial) {
         ZSTD_freeCCtx(t->cc);
         t->cc = NULL;
-        t->cc_dict = NULL;
+        t->cc_serial = 0;
+    }
+    if (tp->dict != NULL) {
+        registry_remove(tp->dict);
     }
     dict_free(tp->dict);
     free(tp->samples);
@@ -247,17 +289,17 @@ struct packed_set *textpack_pack(struct textpack *tp, const struct labelset *ls)
         return NULL;
     }
     t = tls_get();
-    if (t->cc == NULL || t->cc_dict != d) {
+    if (t->cc == NULL || t->cc_serial != d->serial) {
         ZSTD_freeCCtx(t->cc);
         t->cc = ZSTD_createCCtx();
-        t->cc_dict = d;
+        t->cc_serial = d->serial;
         if (t->cc == NULL || ZSTD_isError(ZSTD_CCtx_refCDict(t->cc, d->c)) ||
             ZSTD_isError(ZSTD_CCtx_setParameter(t->cc, ZSTD_c_contentSizeFlag, 0)) ||
             ZSTD_isError(ZSTD_CCtx_setParameter(t->cc, ZSTD_c_checksumFlag, 0)) ||
             ZSTD_isError(ZSTD_CCtx_setParameter(t->cc, ZSTD_c_dictIDFlag, 0))) {
             ZSTD_freeCCtx(t->cc);
             t->cc = NULL;
-            t->cc_dict = NULL;
+            t->cc_serial = 0;
             if (ser != stackbuf) {
                 free(ser);
             }
@@ -276,10 +318,10 @@ struct packed_set *textpack_pack(struct textpack *tp, const struct labelset *ls)
         return NULL;
     }
     p = ar_realloc(p, sizeof(*p) + z);
-    p->dict = d;
-    p->raw_len = (uint32_t)len;
-    p->nlabels = ls->n;
-    p->zlen = (uint32_t)z;
+    p->dict = d->slot;
+    p->raw_len = (uint16_t)len;
+    p->nlabels = (uint16_t)ls->n;
+    p->zlen = (uint16_t)z;
     __atomic_add_fetch(&tp->packed, 1, __ATOMIC_RELAXED);
     __atomic_add_fetch(&tp->raw_bytes, len, __ATOMIC_RELAXED);
     __atomic_add_fetch(&tp->zip_bytes, z, __ATOMIC_RELAXED);
@@ -289,6 +331,7 @@ struct packed_set *textpack_pack(struct textpack *tp, const struct labelset *ls)
 void packed_set_unpack(const struct packed_set *p, struct labelset *out)
 {
     struct tls_ctx *t = tls_get();
+    const struct textdict *d;
     struct label *v;
     char *s;
     size_t got;
@@ -303,7 +346,12 @@ void packed_set_unpack(const struct packed_set *p, struct labelset *out)
     }
     v = ar_malloc(p->nlabels * sizeof(*v) + p->raw_len);
     s = (char *)(v + p->nlabels);
-    got = ZSTD_decompress_usingDDict(t->dc, s, p->raw_len, p->z, p->zlen, p->dict->d);
+    d = __atomic_load_n(&registry[p->dict], __ATOMIC_ACQUIRE);
+    if (d == NULL) {
+        log_error("textpack", "packed label set outlived its dictionary");
+        abort();
+    }
+    got = ZSTD_decompress_usingDDict(t->dc, s, p->raw_len, p->z, p->zlen, d->d);
     if (ZSTD_isError(got) || got != p->raw_len) {
         /* blocks are made and read by this process only: this is memory corruption */
         log_error("textpack", "corrupt packed label set: %s",

@@ -9,14 +9,11 @@
 #include "ar/common.h"
 #include "ar/labels.h"
 
-struct packed_set;
-
 struct alert {
     uint64_t fp;                /* labelset_fingerprint(&labels) */
     struct labelset labels;     /* non-empty, validated */
-    struct labelset annotations; /* empty when ann_packed holds them: read through
+    struct labelset annotations; /* may be zipped (ar/textpack.h): read them through
                                   * alert_annotations() */
-    struct packed_set *ann_packed; /* annotations compressed (ar/textpack.h), or NULL */
     char *generator_url;        /* NULL when empty */
     int64_t starts_at;          /* ns since epoch */
     int64_t ends_at;            /* ns; the resolve_timeout guess when timeout is set */

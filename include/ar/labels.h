@@ -19,6 +19,10 @@ struct labelset {
     bool packed;     /* v and every string live in one allocation (see labelset_pack),
                       * except, when pooled, strings held by a string pool */
     bool pooled;     /* packed by labelset_pool */
+    bool zipped;     /* v is a compressed block of cap bytes (ar/textpack.h, alert
+                      * annotations) and n is 0: copies, frees and labelset_equal (byte
+                      * comparison) work on it, lookups see an empty set, mutations abort;
+                      * read it with alert_annotations() */
 };
 
 void labelset_init(struct labelset *ls);

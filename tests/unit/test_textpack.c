@@ -238,8 +238,9 @@ static void test_alerts(void)
     learn(tp, 0);
     a = mk_alert(42);
     a = alert_pool_fresh(a, sp, tp);
-    CHECK(a->ann_packed != NULL);
+    CHECK(a->annotations.zipped);
     CHECK_INT(a->annotations.n, 0);
+    CHECK(labelset_get(&a->annotations, "summary") == NULL); /* opaque until unpacked */
     annotations_of(&want, 42);
     got = alert_annotations(a, &s1);
     CHECK(labelset_equal(got, &want));
@@ -247,7 +248,8 @@ static void test_alerts(void)
 
     /* a copy and a merge carry the packed annotations */
     b = alert_dup(a);
-    CHECK(b->ann_packed != NULL && b->ann_packed != a->ann_packed);
+    CHECK(b->annotations.zipped && b->annotations.v != a->annotations.v);
+    CHECK(labelset_equal(&b->annotations, &a->annotations)); /* byte comparison */
     CHECK(alert_annotations_equal(a, b));
     m = alert_merge(a, b, 2000);
     CHECK(alert_annotations_equal(m, a));
@@ -259,18 +261,19 @@ static void test_alerts(void)
     c = mk_alert(42);
     CHECK(alert_annotations_equal(c, a)); /* plain vs packed */
     alert_pool(c, a, sp, tp);
-    CHECK(c->ann_packed != NULL && packed_set_equal(c->ann_packed, a->ann_packed));
+    CHECK(c->annotations.zipped && labelset_equal(&c->annotations, &a->annotations));
     alert_unref(c);
     c = mk_alert(43);
     CHECK(!alert_annotations_equal(c, a));
     alert_pool(c, a, sp, tp);
-    CHECK(c->ann_packed != NULL && !alert_annotations_equal(c, a));
+    CHECK(c->annotations.zipped && !alert_annotations_equal(c, a));
+    CHECK(!labelset_equal(&c->annotations, &a->annotations));
     alert_unref(c);
 
     /* without a textpack nothing changes: the accessor hands back the alert's own set */
     c = mk_alert(7);
     alert_pool(c, NULL, sp, NULL);
-    CHECK(c->ann_packed == NULL);
+    CHECK(!c->annotations.zipped);
     CHECK(alert_annotations(c, &s1) == &c->annotations);
     labelset_cleanup(&s1);
     alert_unref(c);
