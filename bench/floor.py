@@ -69,6 +69,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 sys.path.insert(0, HERE)
 
+import docs_sections  # noqa: E402
 import harness  # noqa: E402
 from pipeline import Sink, build, proc_cpu_s  # noqa: E402
 from run import machine  # noqa: E402
@@ -635,24 +636,8 @@ def conclusions(args, am, best_ing, best_sq, best_cu):
 
 
 def write_docs(section):
-    """Replaces the text between SECTION_BEGIN and SECTION_END in docs/benchmarks.md, or
-    appends the section after everything else; nothing outside it changes."""
-    try:
-        with open(DOCS) as f:
-            text = f.read()
-    except FileNotFoundError:
-        text = "# Benchmarks: alertrouter vs Alertmanager\n"
-    i = text.find(SECTION_BEGIN)
-    j = text.find(SECTION_END)
-    if i >= 0 and j > i:
-        text = text[:i] + section.rstrip("\n") + text[j + len(SECTION_END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    if not text.endswith("\n"):
-        text += "\n"
-    with open(DOCS, "w") as f:
-        f.write(text)
-    log("wrote %s" % DOCS)
+    """Rewrites only this script's section of docs/benchmarks.md."""
+    log("wrote %s" % docs_sections.write_section(SECTION_BEGIN, SECTION_END, section))
 
 
 def main():

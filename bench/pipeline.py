@@ -52,6 +52,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 sys.path.insert(0, HERE)
 
+import docs_sections  # noqa: E402
 import harness  # noqa: E402
 from harness import AM_BINARY, Server, ar_binary  # noqa: E402
 from run import machine  # noqa: E402
@@ -609,23 +610,7 @@ def report(results, args):
 
 
 def write_docs(section):
-    path = os.path.join(REPO, "docs", "benchmarks.md")
-    try:
-        with open(path) as f:
-            text = f.read()
-    except FileNotFoundError:
-        text = "# Benchmarks: alertrouter vs Alertmanager\n"
-    i = text.find(SECTION_BEGIN)
-    j = text.find(SECTION_END)
-    if i >= 0 and j > i:
-        text = text[:i] + section.rstrip("\n") + text[j + len(SECTION_END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    if not text.endswith("\n"):
-        text += "\n"
-    with open(path, "w") as f:
-        f.write(text)
-    log("wrote %s" % path)
+    log("wrote %s" % docs_sections.write_section(SECTION_BEGIN, SECTION_END, section))
 
 
 def main():

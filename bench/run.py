@@ -39,7 +39,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
+sys.path.insert(0, HERE)
 
+import docs_sections  # noqa: E402
 import harness  # noqa: E402
 from harness import AM_BINARY, Server, ar_binary  # noqa: E402
 
@@ -454,20 +456,8 @@ def main():
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
     if args.write_docs:
-        path = os.path.join(REPO, "docs", "benchmarks.md")
-        # keep the section bench/pipeline.py maintains in the same file
-        begin = "<!-- bench/pipeline.py: begin"
-        end = "<!-- bench/pipeline.py: end -->"
-        try:
-            with open(path) as f:
-                old = f.read()
-        except OSError:
-            old = ""
-        if begin in old and end in old:
-            md = md.rstrip("\n") + "\n\n" + old[old.index(begin):old.index(end) + len(end)] + "\n"
-        with open(path, "w") as f:
-            f.write(md)
-        log("wrote %s" % path)
+        # the sections bench/pipeline.py and bench/floor.py own stay as they are
+        log("wrote %s" % docs_sections.write_head(md))
 
 
 if __name__ == "__main__":
