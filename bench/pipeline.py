@@ -35,7 +35,6 @@ sink.c and loadgen.c are compiled on first use into $TMPDIR/ar-bench-<uid>/.
 
 import argparse
 import datetime
-import hashlib
 import http.client
 import json
 import os
@@ -55,7 +54,7 @@ sys.path.insert(0, HERE)
 import docs_sections  # noqa: E402
 import harness  # noqa: E402
 from harness import AM_BINARY, Server, ar_binary  # noqa: E402
-from run import machine  # noqa: E402
+from run import build, machine  # noqa: E402
 
 CONFIG = """\
 route:
@@ -78,20 +77,6 @@ WARMUP = 10
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
-
-
-def build(name):
-    src = os.path.join(HERE, name + ".c")
-    with open(src, "rb") as f:
-        digest = hashlib.sha1(f.read()).hexdigest()[:12]
-    out_dir = os.path.join(tempfile.gettempdir(), "ar-bench-%d" % os.getuid())
-    os.makedirs(out_dir, exist_ok=True)
-    exe = os.path.join(out_dir, "%s-%s" % (name, digest))
-    if not os.path.exists(exe):
-        cc = os.environ.get("CC", "cc")
-        subprocess.run([cc, "-O2", "-Wall", "-o", exe + ".tmp", src], check=True)
-        os.rename(exe + ".tmp", exe)
-    return exe
 
 
 def version_of(kind):

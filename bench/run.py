@@ -63,23 +63,27 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def build_loadgen():
-    src = os.path.join(HERE, "loadgen.c")
+def build(name, libs=()):
+    """Compiles bench/<name>.c once per source version into $TMPDIR/ar-bench-<uid>/ and
+    returns the executable's path (shared by run.py, pipeline.py and floor.py)."""
+    src = os.path.join(HERE, name + ".c")
     with open(src, "rb") as f:
         digest = hashlib.sha1(f.read()).hexdigest()[:12]
     out_dir = os.path.join(tempfile.gettempdir(), "ar-bench-%d" % os.getuid())
     os.makedirs(out_dir, exist_ok=True)
-    exe = os.path.join(out_dir, "loadgen-" + digest)
+    exe = os.path.join(out_dir, "%s-%s" % (name, digest))
     if not os.path.exists(exe):
         cc = os.environ.get("CC", "cc")
-        subprocess.run([cc, "-O2", "-Wall", "-o", exe, src], check=True)
+        subprocess.run([cc, "-O2", "-Wall", "-Werror", "-o", exe + ".tmp", src] + list(libs),
+                       check=True)
+        os.rename(exe + ".tmp", exe)
     return exe
 
 
 class Bench:
     def __init__(self, args):
         self.args = args
-        self.loadgen = build_loadgen()
+        self.loadgen = build("loadgen")
         self.results = {}
         self.index = 0  # distinct alert indices across steps
         self.starts = harness.iso(harness.now_utc() - datetime.timedelta(minutes=5))
