@@ -316,6 +316,7 @@ void labelset_dup(struct labelset *dst, const struct labelset *src)
     dst->cap = src->n;
     dst->packed = false;
     dst->pooled = false;
+    dst->zipped = false;
     dst->v = src->n ? ar_malloc(src->n * sizeof(*dst->v)) : NULL;
     for (size_t i = 0; i < src->n; i++) {
         dst->v[i].name = ar_strdup(src->v[i].name);
