@@ -2,6 +2,7 @@
  * re-posted alerts (ar/alert.h). */
 #include "ar/alert.h"
 
+#include "ar/json_out.h"
 #include "ar/strpool.h"
 #include "ar/textpack.h"
 #include "ar/timefmt.h"
@@ -147,6 +148,27 @@ const struct labelset *alert_annotations(const struct alert *a, struct labelset 
     }
     packed_set_unpack((const struct packed_set *)(const void *)a->annotations.v, scratch);
     return scratch;
+}
+
+int alert_put_annotations_json(struct buf *b, const struct alert *a)
+{
+    const struct packed_set *p = (const struct packed_set *)(const void *)a->annotations.v;
+    char stackbuf[2048];
+    char *pairs;
+    uint32_t n;
+    int rc;
+
+    if (!a->annotations.zipped) {
+        return json_put_labelset(b, &a->annotations);
+    }
+    pairs = packed_set_raw_len(p) <= sizeof(stackbuf) ? stackbuf
+                                                       : ar_malloc(packed_set_raw_len(p));
+    n = packed_set_read(p, pairs);
+    rc = json_put_pairs(b, pairs, n);
+    if (pairs != stackbuf) {
+        free(pairs);
+    }
+    return rc;
 }
 
 bool alert_annotations_equal(const struct alert *a, const struct alert *b)

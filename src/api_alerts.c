@@ -116,11 +116,9 @@ static void put_alert(struct buf *b, const struct alert *a, const struct receive
                       const struct alert_status *st)
 {
     char fp[17];
-    struct labelset scratch;
 
     buf_puts(b, "{\"annotations\":");
-    json_put_labelset(b, alert_annotations(a, &scratch));
-    labelset_cleanup(&scratch);
+    alert_put_annotations_json(b, a);
     buf_puts(b, ",\"endsAt\":");
     json_put_time(b, a->ends_at, a->ends_off_min);
     fingerprint_format(a->fp, fp);

@@ -154,6 +154,31 @@ int json_put_labelset(struct buf *b, const struct labelset *ls)
     return rc == AR_OK ? buf_putc(b, '}') : rc;
 }
 
+int json_put_pairs(struct buf *b, const char *pairs, uint32_t n)
+{
+    int rc = buf_putc(b, '{');
+
+    for (uint32_t i = 0; i < n && rc == AR_OK; i++) {
+        size_t nl = strlen(pairs);
+        size_t vl = strlen(pairs + nl + 1);
+
+        if (i > 0) {
+            rc = buf_putc(b, ',');
+        }
+        if (rc == AR_OK) {
+            rc = json_put_string(b, pairs, nl);
+        }
+        if (rc == AR_OK) {
+            rc = buf_putc(b, ':');
+        }
+        if (rc == AR_OK) {
+            rc = json_put_string(b, pairs + nl + 1, vl);
+        }
+        pairs += nl + 1 + vl + 1;
+    }
+    return rc == AR_OK ? buf_putc(b, '}') : rc;
+}
+
 int json_put_time(struct buf *b, int64_t ns, int16_t offset_min)
 {
     char tmp[40];

@@ -47,14 +47,12 @@ static int put_time(struct buf *b, int64_t ns, int16_t off)
 static int put_alert(struct buf *b, const struct alert *a, bool resolved)
 {
     char fp[17];
-    struct labelset scratch;
 
     buf_puts(b, resolved ? "{\"status\":\"resolved\",\"labels\":"
                          : "{\"status\":\"firing\",\"labels\":");
     json_put_labelset(b, &a->labels);
     buf_puts(b, ",\"annotations\":");
-    json_put_labelset(b, alert_annotations(a, &scratch));
-    labelset_cleanup(&scratch);
+    alert_put_annotations_json(b, a);
     buf_puts(b, ",\"startsAt\":");
     put_time(b, a->starts_at, a->starts_off_min);
     buf_puts(b, ",\"endsAt\":");

@@ -76,10 +76,8 @@ char *outbox_payload_encode(const struct notify_data *nd, const uint64_t *firing
         }
         buf_puts(&b, "{\"labels\":");
         json_put_labelset(&b, &a->labels);
-        struct labelset scratch;
         buf_puts(&b, ",\"annotations\":");
-        json_put_labelset(&b, alert_annotations(a, &scratch));
-        labelset_cleanup(&scratch);
+        alert_put_annotations_json(&b, a);
         put_key_i64(&b, ",\"startsAt\":", a->starts_at);
         put_key_i64(&b, ",\"endsAt\":", a->ends_at);
         put_key_i64(&b, ",\"updatedAt\":", a->updated_at);

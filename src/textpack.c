@@ -328,15 +328,13 @@ struct packed_set *textpack_pack(struct textpack *tp, const struct labelset *ls)
     return p;
 }
 
-void packed_set_unpack(const struct packed_set *p, struct labelset *out)
+/* Decompresses p's serialised pairs into s (p->raw_len bytes). */
+static void decompress(const struct packed_set *p, char *s)
 {
     struct tls_ctx *t = tls_get();
     const struct textdict *d;
-    struct label *v;
-    char *s;
     size_t got;
 
-    labelset_init(out);
     if (t->dc == NULL) {
         t->dc = ZSTD_createDCtx();
         if (t->dc == NULL) {
@@ -344,8 +342,6 @@ void packed_set_unpack(const struct packed_set *p, struct labelset *out)
             abort();
         }
     }
-    v = ar_malloc(p->nlabels * sizeof(*v) + p->raw_len);
-    s = (char *)(v + p->nlabels);
     d = __atomic_load_n(&registry[p->dict], __ATOMIC_ACQUIRE);
     if (d == NULL) {
         log_error("textpack", "packed label set outlived its dictionary");
@@ -358,6 +354,28 @@ void packed_set_unpack(const struct packed_set *p, struct labelset *out)
                   ZSTD_isError(got) ? ZSTD_getErrorName(got) : "length mismatch");
         abort();
     }
+}
+
+size_t packed_set_raw_len(const struct packed_set *p)
+{
+    return p->raw_len;
+}
+
+uint32_t packed_set_read(const struct packed_set *p, char *out)
+{
+    decompress(p, out);
+    return p->nlabels;
+}
+
+void packed_set_unpack(const struct packed_set *p, struct labelset *out)
+{
+    struct label *v;
+    char *s;
+
+    labelset_init(out);
+    v = ar_malloc(p->nlabels * sizeof(*v) + p->raw_len);
+    s = (char *)(v + p->nlabels);
+    decompress(p, s);
     for (uint32_t i = 0; i < p->nlabels; i++) {
         v[i].name = s;
         s += strlen(s) + 1;

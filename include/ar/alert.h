@@ -37,6 +37,10 @@ struct alert *alert_dup(const struct alert *a);
 const struct labelset *alert_annotations(const struct alert *a, struct labelset *scratch);
 /* Same annotations (packed or not). */
 bool alert_annotations_equal(const struct alert *a, const struct alert *b);
+struct buf;
+/* Appends the annotations as a JSON object (json_put_labelset's output), decompressing
+ * packed ones into a stack buffer: no set is built, nothing is allocated for common sizes. */
+int alert_put_annotations_json(struct buf *b, const struct alert *a);
 
 struct strpool;
 struct textpack;

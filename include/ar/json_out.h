@@ -13,6 +13,8 @@ int json_put_string(struct buf *b, const char *s, size_t n);
 int json_put_cstr(struct buf *b, const char *s);
 /* Appends {"name":"value",...} in the set's (sorted) order. */
 int json_put_labelset(struct buf *b, const struct labelset *ls);
+/* The same from n serialised "name\0value\0" pairs (ar/textpack.h). */
+int json_put_pairs(struct buf *b, const char *pairs, uint32_t n);
 /* Appends a quoted RFC 3339 millisecond timestamp. */
 int json_put_time(struct buf *b, int64_t ns, int16_t offset_min);
 

@@ -33,6 +33,11 @@ struct packed_set *textpack_pack(struct textpack *tp, const struct labelset *ls)
 
 /* Rebuilds the set into out (a packed labelset: labelset_cleanup it). */
 void packed_set_unpack(const struct packed_set *p, struct labelset *out);
+/* The serialised form, without building a set (for writers that only stream it out):
+ * "name\0value\0" pairs in name order, packed_set_raw_len bytes. packed_set_read
+ * decompresses them into out (that many bytes) and returns the number of pairs. */
+size_t packed_set_raw_len(const struct packed_set *p);
+uint32_t packed_set_read(const struct packed_set *p, char *out);
 struct packed_set *packed_set_dup(const struct packed_set *p);
 /* Same set (compression is deterministic: with one dictionary this compares the blocks). */
 bool packed_set_equal(const struct packed_set *a, const struct packed_set *b);

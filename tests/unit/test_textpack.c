@@ -3,6 +3,8 @@
  * several threads at once, and the alert accessors (dup, merge, pool with a previous
  * version). */
 #include "ar/alert.h"
+#include "ar/buf.h"
+#include "ar/json_out.h"
 #include "ar/labels.h"
 #include "ar/strpool.h"
 #include "ar/textpack.h"
@@ -245,6 +247,20 @@ static void test_alerts(void)
     got = alert_annotations(a, &s1);
     CHECK(labelset_equal(got, &want));
     labelset_cleanup(&s1);
+
+    /* streamed as JSON straight from the block: the same bytes as the unpacked set's */
+    {
+        struct buf j1;
+        struct buf j2;
+
+        buf_init(&j1, 0);
+        buf_init(&j2, 0);
+        CHECK(alert_put_annotations_json(&j1, a) == AR_OK);
+        CHECK(json_put_labelset(&j2, &want) == AR_OK);
+        CHECK(j1.len == j2.len && j1.len > 100 && memcmp(j1.data, j2.data, j1.len) == 0);
+        buf_cleanup(&j1);
+        buf_cleanup(&j2);
+    }
 
     /* a copy and a merge carry the packed annotations */
     b = alert_dup(a);
