@@ -1,5 +1,6 @@
-/* Alert objects: reference counting, deep copies and Alertmanager's merge rule for
- * re-posted alerts (ar/alert.h). */
+/* Alert objects: reference counting, deep copies, Alertmanager's merge rule for re-posted
+ * alerts, and how a stored alert keeps its strings: pooled (ar/strpool.h) and its
+ * annotations packed (ar/textpack.h), read back through alert_annotations() (ar/alert.h). */
 #include "ar/alert.h"
 
 #include "ar/json_out.h"
