@@ -151,24 +151,32 @@ const struct labelset *alert_annotations(const struct alert *a, struct labelset 
     return scratch;
 }
 
-int alert_put_annotations_json(struct buf *b, const struct alert *a)
+const char *alert_annotation_pairs(const struct alert *a, char *buf, size_t cap, char **heap,
+                                   uint32_t *n)
 {
     const struct packed_set *p = (const struct packed_set *)(const void *)a->annotations.v;
-    char stackbuf[2048];
-    char *pairs;
-    uint32_t n;
-    int rc;
+    char *out = buf;
 
+    *heap = NULL;
     if (!a->annotations.zipped) {
-        return json_put_labelset(b, &a->annotations);
+        return NULL;
     }
-    pairs = packed_set_raw_len(p) <= sizeof(stackbuf) ? stackbuf
-                                                       : ar_malloc(packed_set_raw_len(p));
-    n = packed_set_read(p, pairs);
-    rc = json_put_pairs(b, pairs, n);
-    if (pairs != stackbuf) {
-        free(pairs);
+    if (packed_set_raw_len(p) > cap) {
+        out = *heap = ar_malloc(packed_set_raw_len(p));
     }
+    *n = packed_set_read(p, out);
+    return out;
+}
+
+int alert_put_annotations_json(struct buf *b, const struct alert *a)
+{
+    char stackbuf[2048];
+    char *heap;
+    uint32_t n;
+    const char *pairs = alert_annotation_pairs(a, stackbuf, sizeof(stackbuf), &heap, &n);
+    int rc = pairs ? json_put_pairs(b, pairs, n) : json_put_labelset(b, &a->annotations);
+
+    free(heap);
     return rc;
 }
 

@@ -260,6 +260,19 @@ static void put_set(struct buf *b, const struct labelset *ls)
     }
 }
 
+/* put_set from n serialised "name\0value\0" pairs (alert_annotation_pairs) */
+static void put_pairs(struct buf *b, const char *pairs, uint32_t n)
+{
+    put_le(b, n, 2);
+    for (uint32_t i = 0; i < 2 * n; i++) {
+        size_t len = strlen(pairs);
+
+        put_le(b, len, 4);
+        buf_append(b, pairs, len);
+        pairs += len + 1;
+    }
+}
+
 static void begin_record(struct store *st, int64_t seq, unsigned kind, uint64_t fp)
 {
     if (st->block.len == 0) {
@@ -284,10 +297,17 @@ void store_log_put(struct store *st, int64_t seq, const struct alert *a)
     put_str(b, a->generator_url);
     put_set(b, &a->labels);
     {
-        struct labelset scratch;
+        char stackbuf[2048];
+        char *heap;
+        uint32_t n;
+        const char *pairs = alert_annotation_pairs(a, stackbuf, sizeof(stackbuf), &heap, &n);
 
-        put_set(b, alert_annotations(a, &scratch));
-        labelset_cleanup(&scratch);
+        if (pairs != NULL) {
+            put_pairs(b, pairs, n); /* packed: no set built on the writer thread */
+        } else {
+            put_set(b, &a->annotations);
+        }
+        free(heap);
     }
 }
 

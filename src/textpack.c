@@ -5,7 +5,7 @@
  * Frames are plain zstd frames without content size, checksum or dictionary id (the block
  * records the raw length, and its dictionary). The dictionary is published once through an
  * atomic pointer; until then a mutex guards the sample buffer, taken with trylock so decoding
- * threads never wait on another thread's training. */
+ * threads never wait while another thread learns. */
 #include "ar/textpack.h"
 
 #include "ar/log.h"

@@ -37,9 +37,16 @@ struct alert *alert_dup(const struct alert *a);
 const struct labelset *alert_annotations(const struct alert *a, struct labelset *scratch);
 /* Same annotations (packed or not). */
 bool alert_annotations_equal(const struct alert *a, const struct alert *b);
+/* For writers that only stream the annotations out, without building a set: when they are
+ * packed, decompresses them into buf (cap bytes) or, when larger, into a heap block left in
+ * *heap (the caller frees it; NULL otherwise) and returns the n serialised
+ * "name\0value\0" pairs in name order (ar/textpack.h); returns NULL when they are not
+ * packed (read a->annotations then). */
+const char *alert_annotation_pairs(const struct alert *a, char *buf, size_t cap, char **heap,
+                                   uint32_t *n);
 struct buf;
-/* Appends the annotations as a JSON object (json_put_labelset's output), decompressing
- * packed ones into a stack buffer: no set is built, nothing is allocated for common sizes. */
+/* Appends the annotations as a JSON object (json_put_labelset's output) through
+ * alert_annotation_pairs: nothing is allocated for common sizes. */
 int alert_put_annotations_json(struct buf *b, const struct alert *a);
 
 struct strpool;

@@ -1,5 +1,6 @@
 /* Label sets: the identity of an alert. A set is an array of name/value pairs sorted by
- * name (byte order) with unique names; both strings are owned by the set. Provides the
+ * name (byte order) with unique names; both strings are owned by the set (or, for a zipped
+ * set, the pairs are one compressed block: see `zipped`). Provides the
  * Alertmanager fingerprint (FNV-1a 64, COMPAT 2.2), the label-set order (COMPAT 2.7)
  * and label name/value validation (COMPAT 3.1). */
 #ifndef AR_LABELS_H

@@ -292,6 +292,20 @@ static void test_alerts(void)
     CHECK(!c->annotations.zipped);
     CHECK(alert_annotations(c, &s1) == &c->annotations);
     labelset_cleanup(&s1);
+    {
+        char tmp[16];
+        char *heap;
+        uint32_t n = 0;
+
+        CHECK(alert_annotation_pairs(c, tmp, sizeof(tmp), &heap, &n) == NULL && heap == NULL);
+        /* packed, larger than the caller's buffer: a heap block holding every pair */
+        const char *pairs = alert_annotation_pairs(a, tmp, sizeof(tmp), &heap, &n);
+        CHECK(pairs != NULL && pairs == heap && n == 3);
+        if (pairs != NULL) {
+            CHECK_STR(pairs, "description");
+        }
+        free(heap);
+    }
     alert_unref(c);
 
     labelset_cleanup(&want);
