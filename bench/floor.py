@@ -153,21 +153,29 @@ class Bench:
         self.ends = harness.iso(harness.now_utc() + datetime.timedelta(days=30))
         self.results = {"ingest": [], "sqlite": [], "curl": []}
 
+    def against_sink(self, cmd_for_port, timeout, sink_seconds):
+        """Runs the client command cmd_for_port(port) against a fresh FloorSink; returns
+        (its JSON result, exit status, stderr, its CPU, the sink's CPU from schedstat, the
+        sink's CPU from /proc/<pid>/stat ticks, the sink's /stats)."""
+        sink = FloorSink(self.sink_exe, max_seconds=sink_seconds)
+        try:
+            s0, t0 = sink_cpu_s(sink.proc.pid), proc_cpu_s(sink.proc.pid)
+            res, rc, err, child_cpu = run_child(cmd_for_port(sink.port), timeout=timeout)
+            sink_cpu = sink_cpu_s(sink.proc.pid) - s0
+            sink_ticks = proc_cpu_s(sink.proc.pid) - t0
+            return res, rc, err, child_cpu, sink_cpu, sink_ticks, sink.stats()
+        finally:
+            sink.close()
+
     # -- 1: HTTP ingest floor ---------------------------------------------------------
     def ingest(self, batch, conns, rep):
         secs = self.args.seconds
-        sink = FloorSink(self.sink_exe, max_seconds=secs + 120)
-        try:
-            s0, t0 = sink_cpu_s(sink.proc.pid), proc_cpu_s(sink.proc.pid)
-            cmd = [self.loadgen, "--port", str(sink.port), "--conns", str(conns), "--batch", str(batch),
-                   "--duration", str(secs), "--mode", "distinct", "--start-index", "0",
-                   "--run-id", "floor", "--starts-at", self.starts, "--ends-at", self.ends]
-            res, rc, err, lg_cpu = run_child(cmd, timeout=secs + 60)
-            sink_cpu = sink_cpu_s(sink.proc.pid) - s0
-            sink_ticks = proc_cpu_s(sink.proc.pid) - t0
-            st = sink.stats()
-        finally:
-            sink.close()
+        res, rc, err, lg_cpu, sink_cpu, sink_ticks, st = self.against_sink(
+            lambda port: [self.loadgen, "--port", str(port), "--conns", str(conns),
+                          "--batch", str(batch), "--duration", str(secs), "--mode", "distinct",
+                          "--start-index", "0", "--run-id", "floor", "--starts-at", self.starts,
+                          "--ends-at", self.ends],
+            timeout=secs + 60, sink_seconds=secs + 120)
         r = {"batch": batch, "conns": conns, "rep": rep, "alerts_per_s": res["alerts_per_s"],
              "requests_per_s": res["requests_per_s"], "ok_requests": res["ok_requests"],
              "seconds": res["seconds"], "p50_ms": res["p50_ms"], "p99_ms": res["p99_ms"],
@@ -243,17 +251,11 @@ class Bench:
     # -- 3: libcurl client floor ------------------------------------------------------
     def curl(self, parallel, threads, rep):
         n = self.args.curl_requests
-        sink = FloorSink(self.sink_exe, max_seconds=300)
-        try:
-            s0, t0 = sink_cpu_s(sink.proc.pid), proc_cpu_s(sink.proc.pid)
-            cmd = [self.curl_client, "--port", str(sink.port), "--path", "/hook", "--requests", str(n),
-                   "--parallel", str(parallel), "--threads", str(threads), "--max-seconds", "60"]
-            res, rc, err, rusage_cpu = run_child(cmd, timeout=120)
-            sink_cpu = sink_cpu_s(sink.proc.pid) - s0
-            sink_ticks = proc_cpu_s(sink.proc.pid) - t0
-            st = sink.stats()
-        finally:
-            sink.close()
+        res, rc, err, rusage_cpu, sink_cpu, sink_ticks, st = self.against_sink(
+            lambda port: [self.curl_client, "--port", str(port), "--path", "/hook",
+                          "--requests", str(n), "--parallel", str(parallel), "--threads",
+                          str(threads), "--max-seconds", "60"],
+            timeout=120, sink_seconds=300)
         r = {"parallel": parallel, "threads": threads, "rep": rep, "requests": res["requests"],
              "ok": res["ok"], "failed": res["failed"], "timed_out": res["timed_out"],
              "seconds": res["seconds"], "requests_per_s": res["requests_per_s"],
