@@ -1,6 +1,7 @@
 /* GET /metrics: the Prometheus text exposition with Alertmanager's metric names and labels
- * (COMPAT 10) plus alertrouter_* series for storage, memory (packed annotations) and delivery. Integration series are
- * pre-created with zeros for every integration type 0.25 knows, as upstream does. */
+ * (COMPAT 10) plus alertrouter_* series for storage, memory (packed annotations) and
+ * delivery. Integration series are pre-created with zeros for every integration type 0.25
+ * knows, as upstream does. */
 #include "ar/api.h"
 
 #include "ar/config_receivers.h"
