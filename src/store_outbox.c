@@ -22,8 +22,8 @@ int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *re
     int rc;
 
     if ((s = store_stmt(st, "INSERT INTO deliveries (id, created_at, receiver, integration, "
-                           "group_key, state, updated_at, payload) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?2, ?6)")) == NULL) {
+                           "group_key, state, updated_at) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?2)")) == NULL) {
         log_error("store", "deliveries insert: %s", sqlite3_errmsg(db));
         return AR_EDB;
     }
@@ -32,12 +32,23 @@ int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *re
     sqlite3_bind_text(s, 3, receiver, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, integration, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 5, group_key, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, payload, -1, SQLITE_STATIC);
     rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
+    store_stmt_done(s);
+    if (rc == AR_OK) {
+        /* the payload is written once, in a table of its own (0006_delivery_payloads.sql) */
+        if ((s = store_stmt(st, "INSERT INTO delivery_payloads (id, payload) VALUES (?1, ?2)")) ==
+            NULL) {
+            log_error("store", "delivery_payloads insert: %s", sqlite3_errmsg(db));
+            return AR_EDB;
+        }
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_text(s, 2, payload, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
+        store_stmt_done(s);
+    }
     if (rc != AR_OK) {
         log_error("store", "deliveries insert: %s", sqlite3_errmsg(db));
     }
-    store_stmt_done(s);
     return rc;
 }
 
@@ -116,9 +127,14 @@ static char *col_str(sqlite3_stmt *s, int i)
     return ar_strdup(v ? v : "");
 }
 
+/* A delivery with its payload (the payload may be missing in a damaged database: "" then). */
 #define ROW_COLUMNS                                                                                \
-    "id, created_at, receiver, integration, group_key, state, attempts, last_status, "             \
-    "last_error, payload"
+    "d.id, d.created_at, d.receiver, d.integration, d.group_key, d.state, d.attempts, "            \
+    "d.last_status, d.last_error, p.payload"
+#define ROW_FROM "deliveries d LEFT JOIN delivery_payloads p ON p.id = d.id"
+/* Pending and dead rows are found through the partial index deliveries_open, which SQLite
+ * uses only when the query repeats its condition. */
+#define OPEN_ONLY "d.state <> 'delivered'"
 
 static struct outbox_row *row_of(sqlite3_stmt *s)
 {
@@ -147,7 +163,8 @@ int store_outbox_load(struct store *st, const char *state, struct outbox_row ***
     *out = NULL;
     *n = 0;
     if (sqlite3_prepare_v2(db,
-                           "SELECT " ROW_COLUMNS " FROM deliveries WHERE state = ?1 ORDER BY id",
+                           "SELECT " ROW_COLUMNS " FROM " ROW_FROM " WHERE d.state = ?1 AND "
+                           OPEN_ONLY " ORDER BY d.id",
                            -1, &s, NULL) != SQLITE_OK) {
         log_error("store", "deliveries: %s", sqlite3_errmsg(db));
         return AR_EDB;
@@ -212,10 +229,18 @@ int outbox_query_list(const char *dir, const char *state, size_t limit, struct b
     if (db == NULL) {
         return AR_EDB;
     }
-    if (sqlite3_prepare_v2(db,
-                           "SELECT " ROW_COLUMNS ", updated_at FROM deliveries "
-                           "WHERE ?1 IS NULL OR state = ?1 ORDER BY id DESC LIMIT ?2",
-                           -1, &s, NULL) != SQLITE_OK) {
+    /* every state but 'delivered' through the partial index; 'delivered' (most rows) and
+     * "all" walk the table from its newest row */
+    if (sqlite3_prepare_v2(
+            db,
+            state == NULL ? "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM
+                          " ORDER BY d.id DESC LIMIT ?2"
+            : strcmp(state, "delivered") == 0
+                ? "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM
+                  " WHERE d.state = ?1 ORDER BY d.id DESC LIMIT ?2"
+                : "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM " WHERE d.state = ?1 AND " OPEN_ONLY
+                  " ORDER BY d.id DESC LIMIT ?2",
+            -1, &s, NULL) != SQLITE_OK) {
         log_error("outbox", "query: %s", sqlite3_errmsg(db));
         sqlite3_close(db);
         return AR_EDB;
@@ -248,7 +273,7 @@ int outbox_query_get(const char *dir, int64_t id, struct buf *out)
     if (db == NULL) {
         return AR_EDB;
     }
-    if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS ", updated_at FROM deliveries WHERE id = ?1",
+    if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM " WHERE d.id = ?1",
                            -1, &s, NULL) != SQLITE_OK) {
         sqlite3_close(db);
         return AR_EDB;
@@ -264,7 +289,8 @@ int outbox_query_get(const char *dir, int64_t id, struct buf *out)
     {
         /* the alerts' labels, for the operator deciding on a replay (no URLs: none stored) */
         json_error_t jerr;
-        json_t *p = json_loads((const char *)sqlite3_column_text(s, 9), 0, &jerr);
+        const char *payload = (const char *)sqlite3_column_text(s, 9);
+        json_t *p = json_loads(payload != NULL ? payload : "", 0, &jerr);
         json_t *alerts = json_object_get(p, "alerts");
         size_t i;
         json_t *a;
@@ -321,7 +347,7 @@ int outbox_query_row(const char *dir, int64_t id, struct outbox_row **out)
     if (db == NULL) {
         return AR_EDB;
     }
-    if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS " FROM deliveries WHERE id = ?1", -1, &s,
+    if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS " FROM " ROW_FROM " WHERE d.id = ?1", -1, &s,
                            NULL) != SQLITE_OK) {
         sqlite3_close(db);
         return AR_EDB;
@@ -347,8 +373,8 @@ int outbox_query_counts(const char *dir, size_t *pending, size_t *dead)
         return AR_EDB;
     }
     if (sqlite3_prepare_v2(db,
-                           "SELECT state, count(*) FROM deliveries "
-                           "WHERE state IN ('pending', 'dead') GROUP BY state",
+                           "SELECT d.state, count(*) FROM deliveries d WHERE " OPEN_ONLY
+                           " GROUP BY d.state",
                            -1, &s, NULL) != SQLITE_OK) {
         sqlite3_close(db);
         return AR_EDB;
@@ -370,12 +396,14 @@ int outbox_query_counts(const char *dir, size_t *pending, size_t *dead)
 int store_outbox_gc(struct store *st, int64_t before_ns)
 {
     sqlite3 *db = store_db(st);
-    static const char *const sql[2] = {
+    static const char *const sql[3] = {
         "DELETE FROM delivery_log WHERE delivery_id IN (SELECT id FROM deliveries "
+        "WHERE state = 'delivered' AND updated_at < ?1)",
+        "DELETE FROM delivery_payloads WHERE id IN (SELECT id FROM deliveries "
         "WHERE state = 'delivered' AND updated_at < ?1)",
         "DELETE FROM deliveries WHERE state = 'delivered' AND updated_at < ?1"};
 
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         sqlite3_stmt *s = NULL;
         int rc;
         if (sqlite3_prepare_v3(db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
