@@ -90,6 +90,7 @@ struct dispatcher {
     struct agroup **order;
     size_t norder;
     bool order_stale;
+    struct buf payload_scratch; /* outbox payloads are built here (outbox_payload_encode) */
 };
 
 /* ---- heap of group timers ---- */
@@ -296,6 +297,7 @@ struct dispatcher *dispatcher_new(struct config *cfg, const struct dispatch_env 
     d->env = *env;
     d->nbuckets = 256;
     d->table = ar_calloc(d->nbuckets, sizeof(*d->table));
+    buf_init(&d->payload_scratch, 0);
     d->next_sweep_mono = clock_monotonic_ns() + SWEEP_INTERVAL_NS;
     return d;
 }
@@ -316,6 +318,7 @@ void dispatcher_free(struct dispatcher *d)
     free(d->table);
     free(d->heap);
     free(d->order);
+    buf_cleanup(&d->payload_scratch);
     config_unref(d->cfg);
     free(d);
 }
@@ -676,7 +679,7 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
                 sc->delivery_id = (*d->env.next_delivery_id)++;
                 outbox_record_pending(
                     txn, sc->delivery_id, r->receiver, name, g->key,
-                    outbox_payload_encode(nd, firing, nfiring, resolved, nresolved, expiry));
+                    outbox_payload_encode(&d->payload_scratch, nd, firing, nfiring, resolved, nresolved, expiry));
             }
             if (d->env.deadline_ns > 0) {
                 gi = d->env.deadline_ns; /* --notify.deadline */

@@ -61,13 +61,19 @@ static void put_fps(struct buf *b, const uint64_t *v, size_t n)
     buf_putc(b, ']');
 }
 
-char *outbox_payload_encode(const struct notify_data *nd, const uint64_t *firing, size_t nfiring,
-                            const uint64_t *resolved, size_t nresolved, int64_t expiry_ns)
+char *outbox_payload_encode(struct buf *scratch, const struct notify_data *nd,
+                            const uint64_t *firing, size_t nfiring, const uint64_t *resolved,
+                            size_t nresolved, int64_t expiry_ns)
 {
     struct buf b;
     char fp[17];
 
-    buf_init(&b, 0);
+    if (scratch != NULL) {
+        buf_reset(scratch);
+        b = *scratch;
+    } else {
+        buf_init(&b, 0);
+    }
     buf_puts(&b, "{\"alerts\":[");
     for (size_t i = 0; i < nd->nalerts; i++) {
         const struct alert *a = nd->alerts[i];
@@ -102,7 +108,11 @@ char *outbox_payload_encode(const struct notify_data *nd, const uint64_t *firing
     put_fps(&b, resolved, nresolved);
     put_key_i64(&b, ",\"expiry\":", expiry_ns);
     buf_putc(&b, '}');
-    return buf_take(&b);
+    if (scratch == NULL) {
+        return buf_take(&b);
+    }
+    *scratch = b; /* keeps the grown capacity for the next payload */
+    return ar_strndup(b.data, b.len);
 }
 
 static int labels_from(const json_t *o, struct labelset *ls)

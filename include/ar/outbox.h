@@ -22,9 +22,12 @@ struct store;
 
 /* ---- payload ---- */
 
-/* JSON of the payload (new heap string). */
-char *outbox_payload_encode(const struct notify_data *nd, const uint64_t *firing, size_t nfiring,
-                            const uint64_t *resolved, size_t nresolved, int64_t expiry_ns);
+/* JSON of the payload (new heap string of exactly its length). scratch, when not NULL, is a
+ * buffer the caller keeps between calls: the JSON is built there and copied out once, so a
+ * fan-out does not grow (realloc) a fresh buffer for every notification. */
+char *outbox_payload_encode(struct buf *scratch, const struct notify_data *nd,
+                            const uint64_t *firing, size_t nfiring, const uint64_t *resolved,
+                            size_t nresolved, int64_t expiry_ns);
 
 struct outbox_payload {
     struct labelset group_labels;

@@ -52,8 +52,22 @@ static void test_payload(void)
     labelset_set(&gl, "job", "api");
     nd = notify_data_new(cfg, cfg->receivers[0], "{}:{job=\"api\"}", &gl, v, res, 2,
                          "http://am:9093", 4000000000);
-    json = outbox_payload_encode(nd, firing, 1, resolved, 1, 7200);
+    json = outbox_payload_encode(NULL, nd, firing, 1, resolved, 1, 7200);
     CHECK(json != NULL && strstr(json, "\"alerts\"") != NULL);
+    {
+        /* a kept scratch buffer gives the same text, also when it is reused (and grown) */
+        struct buf scratch;
+        char *again;
+
+        buf_init(&scratch, 0);
+        buf_puts(&scratch, "left over from an earlier payload");
+        for (int i = 0; i < 2; i++) {
+            again = outbox_payload_encode(&scratch, nd, firing, 1, resolved, 1, 7200);
+            CHECK_STR(again, json);
+            free(again);
+        }
+        buf_cleanup(&scratch);
+    }
     CHECK_INT(outbox_payload_decode(json, &p, &err), AR_OK);
     CHECK_INT(p.nalerts, 2);
     if (p.nalerts == 2) {
