@@ -128,6 +128,9 @@ int notify_webhook_build(const struct notify_data *d, const struct webhook_confi
         return rc;
     }
     out->body.max = WEBHOOK_BODY_MAX;
+    /* One allocation for the usual body (about 1 KB per alert) instead of growing it from
+     * 256 bytes on every notification; larger groups still grow as needed. */
+    buf_reserve(&out->body, 1024 + 1536 * (d->nalerts < 8 ? d->nalerts : 8));
     rc = notify_webhook_body(d, wc->max_alerts, &out->body);
     if (rc != AR_OK) {
         free(url);
