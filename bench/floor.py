@@ -28,6 +28,12 @@ has to pay for, each without a router in the way:
      POSTing --curl-requests (default 10,000) requests to the sink with 32 handles in 1 and
      in 2 threads, and 256 handles in 1 thread. Reports requests/s, the client's CPU
      (CLOCK_PROCESS_CPUTIME_ID) and the sink's CPU over the same requests.
+  4. Fan-out with no router: the two outer halves of bench/pipeline.py's fan-out at once,
+     loadgen POSTing its 10,000 alerts (batch 100, 4 connections, as pipeline.py does) to
+     one sink while curl_client POSTs 10,000 webhook bodies (32 handles, 1 thread) to
+     another. Reports the wall time until both are done (from just before starting the
+     two processes) and every process's CPU: the time a fan-out takes on this machine
+     before any routing, grouping, storage or rendering.
 
 Every measurement runs --repeats times (default 3; the cells interleaved, so drift in the
 machine's load spreads over all of them); the report gives the best and the median run.
@@ -151,7 +157,7 @@ class Bench:
         self.curl_client = build("curl_client", libs=("-lcurl", "-lpthread"))
         self.starts = harness.iso(harness.now_utc() - datetime.timedelta(minutes=5))
         self.ends = harness.iso(harness.now_utc() + datetime.timedelta(days=30))
-        self.results = {"ingest": [], "sqlite": [], "curl": []}
+        self.results = {"ingest": [], "sqlite": [], "curl": [], "fanout": []}
 
     def against_sink(self, cmd_for_port, timeout, sink_seconds):
         """Runs the client command cmd_for_port(port) against a fresh FloorSink; returns
@@ -275,6 +281,51 @@ class Bench:
                " ERR" if rc else ""))
         return r
 
+    # -- 4: fan-out with no router ----------------------------------------------------
+    def fanout(self, rep):
+        n = FANOUT_GROUPS
+        alerts_sink = FloorSink(self.sink_exe, max_seconds=300)
+        hooks_sink = FloorSink(self.sink_exe, max_seconds=300)
+        procs = []
+        try:
+            s0 = (sink_cpu_s(alerts_sink.proc.pid), sink_cpu_s(hooks_sink.proc.pid))
+            cmds = [[self.loadgen, "--port", str(alerts_sink.port), "--conns", "4", "--batch", "100",
+                     "--duration", "60", "--mode", "distinct", "--start-index", "0",
+                     "--max-alerts", str(n), "--run-id", "fanfloor", "--starts-at", self.starts,
+                     "--ends-at", self.ends],
+                    [self.curl_client, "--port", str(hooks_sink.port), "--path", "/hook",
+                     "--requests", str(n), "--parallel", "32", "--threads", "1",
+                     "--max-seconds", "60"]]
+            t0 = time.monotonic()
+            procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      stdin=subprocess.DEVNULL) for c in cmds]
+            outs = []
+            for p in procs:
+                out, _ = p.communicate(timeout=120)
+                outs.append(json.loads(out.decode().strip().splitlines()[-1]))
+            wall = time.monotonic() - t0
+            sink_cpus = (sink_cpu_s(alerts_sink.proc.pid) - s0[0],
+                         sink_cpu_s(hooks_sink.proc.pid) - s0[1])
+            hooks = hooks_sink.stats()
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            alerts_sink.close()
+            hooks_sink.close()
+        lg, cu = outs
+        r = {"rep": rep, "alerts": lg["ok_alerts"], "notifications": cu["ok"],
+             "failed": cu["failed"] + lg["non200"] + lg["errors"], "wall_s": wall,
+             "curl_seconds": cu["seconds"], "curl_cpu_s": cu["cpu_s"],
+             "alerts_sink_cpu_s": sink_cpus[0], "hooks_sink_cpu_s": sink_cpus[1],
+             "hooks_sink_requests": hooks["requests"], "loadavg": os.getloadavg()[0]}
+        log("  fan-out floor #%d: %d alerts posted and %d/%d webhook POSTs in %.3f s (curl's own "
+            "%.3f s); CPU curl %.3f s, webhook sink %.3f s, alert sink %.3f s"
+            % (rep + 1, r["alerts"], r["notifications"], n, wall, cu["seconds"], cu["cpu_s"],
+               sink_cpus[1], sink_cpus[0]))
+        return r
+
     def step(self, key, fn, *a):
         try:
             self.results[key].append(fn(*a))
@@ -297,6 +348,8 @@ class Bench:
         for rep in range(a.repeats):
             for parallel, threads in ((32, 1), (32, 2), (256, 1)):
                 self.step("curl", self.curl, parallel, threads, rep)
+        for rep in range(a.repeats):
+            self.step("fanout", self.fanout, rep)
         self.results["loadavg_end"] = os.getloadavg()
         self.results["elapsed_s"] = time.monotonic() - t0
         return self.results
@@ -517,17 +570,46 @@ def report(results, args, am):
     L.append("⚠ = some requests failed or a run stopped at its bound.")
     L.append("")
 
+    # 4. fan-out with no router
+    fo = results.get("fanout", [])
+    best_fo = None
+    if fo:
+        L.append("### Fan-out with no router: `loadgen` → sink and `curl_client` → sink, at once")
+        L.append("")
+        L.append("The outer halves of `bench/pipeline.py`'s fan-out without the router between "
+                 "them: loadgen POSTs %d alerts (100 per request, 4 connections) to one sink while "
+                 "curl_client POSTs %d webhook bodies (32 handles, 1 thread) to another. Wall time "
+                 "from just before starting both processes (their start-up included, as the "
+                 "pipeline's POST phase includes loadgen's) until both are done."
+                 % (FANOUT_GROUPS, FANOUT_GROUPS))
+        L.append("")
+        L.append("| wall s | curl_client's own s | curl CPU s | webhook sink CPU s | alert sink CPU s |")
+        L.append("|---:|---:|---:|---:|---:|")
+        bad = any(r["failed"] or r["notifications"] < FANOUT_GROUPS for r in fo)
+        wall = best_median([r["wall_s"] for r in fo], False)
+        fastest = min(fo, key=lambda r: r["wall_s"])
+        best_fo = {"wall_s": fastest["wall_s"],
+                   "cpu_s": fastest["curl_cpu_s"] + fastest["hooks_sink_cpu_s"] +
+                   fastest["alerts_sink_cpu_s"]}
+        L.append("| %s%s | %s | %s | %s | %s |" % (
+            fmt_bm(wall, "%.3f"), " ⚠" if bad else "",
+            fmt_bm(best_median([r["curl_seconds"] for r in fo], False), "%.3f"),
+            fmt_bm(best_median([r["curl_cpu_s"] for r in fo], False), "%.3f"),
+            fmt_bm(best_median([r["hooks_sink_cpu_s"] for r in fo], False), "%.3f"),
+            fmt_bm(best_median([r["alerts_sink_cpu_s"] for r in fo], False), "%.3f")))
+        L.append("")
+
     # conclusions
     L.append("### What this means for the targets")
     L.append("")
-    for s in conclusions(args, am, best_ing, best_sq, best_cu):
+    for s in conclusions(args, am, best_ing, best_sq, best_cu, best_fo):
         L.append("- " + s)
     L.append("")
     L.append(SECTION_END)
     return "\n".join(L) + "\n"
 
 
-def conclusions(args, am, best_ing, best_sq, best_cu):
+def conclusions(args, am, best_ing, best_sq, best_cu, best_fo=None):
     """A few sentences computed from this run's best figures and Alertmanager's."""
     out = []
     cores = os.cpu_count() or 1
@@ -618,6 +700,24 @@ def conclusions(args, am, best_ing, best_sq, best_cu):
                 s += (": more threads or connections shorten the wall time at best, they do not "
                       "lower the CPU each notification costs")
             out.append(s + ".")
+    if best_fo:
+        wall_s = FANOUT_GROUPS / (TARGET_FANOUT * am["fanout"])
+        rest = wall_s - best_fo["wall_s"]
+        s = ("**Fan-out with no router** takes %.3f s at best, %.0f%% of the %.3f s that %d× "
+             "Alertmanager allows" % (best_fo["wall_s"], 100.0 * best_fo["wall_s"] / wall_s,
+                                       wall_s, TARGET_FANOUT))
+        if rest > 0:
+            idle = max(0.0, cores * best_fo["wall_s"] - best_fo["cpu_s"])
+            s += ("; a router adds its whole per-notification work (HTTP ingest, decoding, "
+                  "routing, grouping, the notification log and other storage, rendering, "
+                  "completion) on the same %d CPUs: at the target it has %.3f s of wall time "
+                  "beyond this floor, and at most %.0f µs of CPU per notification (the %.3f "
+                  "CPU-seconds the floor leaves idle, with curl_client, the sinks and loadgen's "
+                  "start-up running, plus all CPUs for the rest)"
+                  % (cores, rest, (idle + cores * rest) / FANOUT_GROUPS * 1e6, idle))
+        else:
+            s += ": the target is below what the machine does with no router at all"
+        out.append(s + ".")
     return out
 
 
