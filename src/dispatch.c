@@ -677,9 +677,9 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
                  * the completion's turn), so the group's normal flush after restart sends
                  * again: nothing decided is lost, at worst delivered twice. */
                 sc->delivery_id = (*d->env.next_delivery_id)++;
-                outbox_record_pending(
-                    txn, sc->delivery_id, r->receiver, name, g->key,
-                    outbox_payload_encode(&d->payload_scratch, nd, firing, nfiring, resolved, nresolved, expiry));
+                outbox_record_pending(txn, sc->delivery_id, r->receiver, name, g->key,
+                                      outbox_payload_encode(&d->payload_scratch, nd, firing,
+                                                            nfiring, resolved, nresolved, expiry));
             }
             if (d->env.deadline_ns > 0) {
                 gi = d->env.deadline_ns; /* --notify.deadline */

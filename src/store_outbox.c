@@ -1,5 +1,6 @@
-/* Outbox SQL (ar/outbox.h): deliveries and delivery_log, part of the storage module (the
- * writer's connection through store_db, or a read-only connection of its own for the API). */
+/* Outbox SQL (ar/outbox.h): deliveries, delivery_payloads and delivery_log, part of the storage
+ * module (the writer's connection through store_db, or a read-only connection of its own for
+ * the API). */
 #include "ar/outbox.h"
 
 #include "ar/json_out.h"
@@ -221,6 +222,18 @@ static void put_row(struct buf *out, sqlite3_stmt *s)
 
 int outbox_query_list(const char *dir, const char *state, size_t limit, struct buf *out)
 {
+    /* every state but 'delivered' through the partial index; 'delivered' (most rows) and
+     * "all" walk the table from its newest row */
+    static const char all_sql[] = "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM
+                                  " ORDER BY d.id DESC LIMIT ?2";
+    static const char delivered_sql[] = "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM
+                                        " WHERE d.state = ?1 ORDER BY d.id DESC LIMIT ?2";
+    static const char open_sql[] = "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM
+                                   " WHERE d.state = ?1 AND " OPEN_ONLY
+                                   " ORDER BY d.id DESC LIMIT ?2";
+    const char *sql = state == NULL                      ? all_sql
+                      : strcmp(state, "delivered") == 0 ? delivered_sql
+                                                         : open_sql;
     sqlite3 *db = open_ro(dir);
     sqlite3_stmt *s = NULL;
     size_t n = 0;
@@ -229,18 +242,7 @@ int outbox_query_list(const char *dir, const char *state, size_t limit, struct b
     if (db == NULL) {
         return AR_EDB;
     }
-    /* every state but 'delivered' through the partial index; 'delivered' (most rows) and
-     * "all" walk the table from its newest row */
-    if (sqlite3_prepare_v2(
-            db,
-            state == NULL ? "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM
-                          " ORDER BY d.id DESC LIMIT ?2"
-            : strcmp(state, "delivered") == 0
-                ? "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM
-                  " WHERE d.state = ?1 ORDER BY d.id DESC LIMIT ?2"
-                : "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM " WHERE d.state = ?1 AND " OPEN_ONLY
-                  " ORDER BY d.id DESC LIMIT ?2",
-            -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
         log_error("outbox", "query: %s", sqlite3_errmsg(db));
         sqlite3_close(db);
         return AR_EDB;
@@ -273,7 +275,8 @@ int outbox_query_get(const char *dir, int64_t id, struct buf *out)
     if (db == NULL) {
         return AR_EDB;
     }
-    if (sqlite3_prepare_v2(db, "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM " WHERE d.id = ?1",
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM " WHERE d.id = ?1",
                            -1, &s, NULL) != SQLITE_OK) {
         sqlite3_close(db);
         return AR_EDB;

@@ -1,15 +1,18 @@
 /* Durable outbox (ar/outbox.h): payload round trip, store rows and state transitions, the
- * read-only queries, and the resume at start of a delivery whose target is gone. */
+ * read-only queries, the upgrade of a database written before the payloads had a table of
+ * their own (0006), and the resume at start of a delivery whose target is gone. */
 #include "ar/alert.h"
 #include "ar/buf.h"
 #include "ar/clock.h"
 #include "ar/config.h"
 #include "ar/core.h"
+#include "ar/embedded.h"
 #include "ar/outbox.h"
 #include "ar/store.h"
 
 #include "check.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +110,24 @@ static void test_payload(void)
     config_unref(cfg);
 }
 
+/* The single integer a query on <dir>/alertrouter.db returns, -1 on error. */
+static int count_rows(const char *dir, const char *sql)
+{
+    char path[256];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int v = -1;
+
+    snprintf(path, sizeof(path), "%s/alertrouter.db", dir);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+        v = sqlite3_column_int(s, 0);
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
 static void test_store(void)
 {
     char dir[] = "/tmp/ar-outbox-test-XXXXXX";
@@ -183,6 +204,13 @@ static void test_store(void)
     CHECK_INT(outbox_query_list(dir, "dead", 10, &b), AR_OK);
     CHECK(strstr(buf_str(&b), "\"id\":2") != NULL && strstr(buf_str(&b), "\"id\":1,") == NULL);
     buf_reset(&b);
+    CHECK_INT(outbox_query_list(dir, "delivered", 10, &b), AR_OK);
+    CHECK(strstr(buf_str(&b), "[{\"id\":1,") == buf_str(&b));
+    CHECK(strstr(buf_str(&b), "\"id\":2") == NULL);
+    buf_reset(&b);
+    CHECK_INT(outbox_query_list(dir, "pending", 10, &b), AR_OK);
+    CHECK_STR(buf_str(&b), "[]");
+    buf_reset(&b);
     CHECK_INT(outbox_query_list(dir, NULL, 10, &b), AR_OK);
     CHECK(strstr(buf_str(&b), "[{\"id\":2") == buf_str(&b)); /* newest first */
     buf_reset(&b);
@@ -206,7 +234,9 @@ static void test_store(void)
     CHECK_INT(store_commit(st), AR_OK);
     CHECK_INT(outbox_query_row(dir, 1, &row), AR_ENOTFOUND);
     CHECK_INT(outbox_query_row(dir, 2, &row), AR_OK);
+    CHECK(row != NULL && strcmp(row->payload, "{\"a\":2}") == 0);
     outbox_row_free(row);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM delivery_payloads"), 1); /* 1's went too */
 
     store_close(st);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -251,10 +281,74 @@ static void test_resume_gone(void)
     CHECK_INT(system(cmd), 0);
 }
 
+/* A database as the binary before migration 0006 left it (payload inside `deliveries`):
+ * opening it moves every payload to delivery_payloads, drops the column, and the rows read
+ * back whole through the same functions as new ones. */
+static void test_upgrade_0006(void)
+{
+    char dir[] = "/tmp/ar-outbox-upgrade-XXXXXX";
+    char path[256];
+    char cmd[600];
+    struct ar_error err;
+    struct store *st = NULL;
+    struct outbox_row **rows = NULL;
+    struct outbox_row *row = NULL;
+    sqlite3 *db = NULL;
+    size_t n = 0;
+    size_t pending;
+    size_t dead;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/alertrouter.db", dir);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    for (const struct ar_embedded_file *m = ar_migrations; m->name != NULL; m++) {
+        if (strtol(m->name, NULL, 10) <= 5) {
+            CHECK(sqlite3_exec(db, m->data, NULL, NULL, NULL) == SQLITE_OK);
+        }
+    }
+    CHECK(sqlite3_exec(db,
+                       "PRAGMA user_version = 5;"
+                       "INSERT INTO deliveries (id, created_at, receiver, integration, group_key, "
+                       "state, attempts, last_status, updated_at, payload) VALUES "
+                       "(1, 10, 'team', 'webhook[0]', '{}:{}', 'delivered', 1, 200, 11, "
+                       "'{\"p\":1}'),"
+                       "(2, 20, 'team', 'webhook[0]', '{}:{}', 'pending', 0, 0, 20, '{\"p\":2}'),"
+                       "(3, 30, 'team', 'slack[0]', '{}:{}', 'dead', 3, 500, 33, '{\"p\":3}');",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+
+    CHECK_INT(store_open(dir, &st, &err), AR_OK);
+    CHECK_INT(store_outbox_load(st, "pending", &rows, &n), AR_OK);
+    CHECK_INT(n, 1);
+    if (n == 1) {
+        CHECK(rows[0]->id == 2);
+        CHECK_STR(rows[0]->payload, "{\"p\":2}");
+        outbox_row_free(rows[0]);
+    }
+    free(rows);
+    CHECK_INT(outbox_query_row(dir, 3, &row), AR_OK);
+    CHECK(row != NULL && strcmp(row->payload, "{\"p\":3}") == 0);
+    CHECK(row != NULL && strcmp(row->state, "dead") == 0);
+    outbox_row_free(row);
+    CHECK_INT(outbox_query_row(dir, 1, &row), AR_OK);
+    CHECK(row != NULL && strcmp(row->payload, "{\"p\":1}") == 0);
+    outbox_row_free(row);
+    CHECK_INT(outbox_query_counts(dir, &pending, &dead), AR_OK);
+    CHECK(pending == 1 && dead == 1);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM delivery_payloads"), 3);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM pragma_table_info('deliveries') "
+                              "WHERE name = 'payload'"),
+              0);
+    store_close(st);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
+}
+
 int main(void)
 {
     test_payload();
     test_store();
+    test_upgrade_0006();
     test_resume_gone();
     return CHECK_DONE();
 }
