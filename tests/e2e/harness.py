@@ -783,9 +783,10 @@ class Suite:
                     detail = str(e)
                 else:
                     detail = "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc())
-                if verbose:
-                    for s in ctx.servers:
-                        detail += "\n--- %s log tail ---\n%s" % (s.kind, s.log_tail(40))
+                # the server's own account of a failure is kept in every run (CI included):
+                # a timing failure there cannot be reproduced afterwards
+                for s in ctx.servers:
+                    detail += "\n--- %s log tail ---\n%s" % (s.kind, s.log_tail(40 if verbose else 15))
                 if pending and kind == "alertrouter" and not strict:
                     status = "XFAIL"
                     detail = "(pending: %s) %s" % (pending, detail)
