@@ -594,10 +594,6 @@ def report(results, args):
     return "\n".join(L) + "\n"
 
 
-def write_docs(section):
-    log("wrote %s" % docs_sections.write_section(SECTION_BEGIN, SECTION_END, section))
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smaller run: 2,000 groups, 100 samples")
@@ -625,13 +621,8 @@ def main():
     else:
         args.targets = ["alertrouter"] + (["alertmanager"] if os.path.exists(AM_BINARY) else [])
     results = Bench(args).run()
-    md = report(results, args)
-    print(md)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
-    if args.write_docs:
-        write_docs(md)
+    docs_sections.publish(report(results, args), results, args.json, args.write_docs,
+                          SECTION_BEGIN, SECTION_END)
 
 
 if __name__ == "__main__":

@@ -454,14 +454,8 @@ def main():
     else:
         args.targets = ["alertrouter"] + (["alertmanager"] if os.path.exists(AM_BINARY) else [])
     results = Bench(args).run()
-    md = report(results, args)
-    print(md)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
-    if args.write_docs:
-        # the sections bench/pipeline.py and bench/floor.py own stay as they are
-        log("wrote %s" % docs_sections.write_head(md))
+    # with --write-docs: the file's head; the sections pipeline.py and floor.py own stay
+    docs_sections.publish(report(results, args), results, args.json, args.write_docs)
 
 
 if __name__ == "__main__":
