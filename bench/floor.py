@@ -106,17 +106,7 @@ class FloorSink(Sink):
     requests and bytes and answers 200 (no per-request allocation or body scans)."""
 
     def __init__(self, exe, max_seconds):
-        self.proc = subprocess.Popen([exe, "--port", "0", "--max-records", "1",
-                                      "--max-seconds", str(int(max_seconds))],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL)
-        harness._register(self.proc)
-        line = self.proc.stdout.readline().decode().split()
-        if len(line) != 2 or line[0] != "port":
-            self.close()
-            raise RuntimeError("sink did not start: %r" % line)
-        self.port = int(line[1])
-        self.conn = None
+        super().__init__(exe, max_seconds, extra_args=("--max-records", "1"))
 
 
 def sink_cpu_s(pid):

@@ -129,10 +129,12 @@ def proc_cpu_s(pid):
 
 
 class Sink:
-    """bench/sink.c on a free 127.0.0.1 port; killed by PID on close (and at exit)."""
+    """bench/sink.c on a free 127.0.0.1 port; killed by PID on close (and at exit). extra_args
+    go to sink.c (e.g. --max-records)."""
 
-    def __init__(self, exe, max_seconds):
-        self.proc = subprocess.Popen([exe, "--port", "0", "--max-seconds", str(int(max_seconds))],
+    def __init__(self, exe, max_seconds, extra_args=()):
+        self.proc = subprocess.Popen([exe, "--port", "0", "--max-seconds", str(int(max_seconds))] +
+                                     list(extra_args),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL)
         harness._register(self.proc)
