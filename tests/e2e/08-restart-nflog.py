@@ -3,7 +3,9 @@
 keeps alerts in memory, alertrouter persists alerts and the log in SQLite). After a
 flush, kill -9 and restart send no duplicate; a group still inside its group_wait at
 kill time is delivered after the restart, once; a resolution after a restart is sent;
-repeat_interval keeps counting from the send before the restart."""
+repeat_interval keeps counting from the send before the restart. Sibling routes whose
+groups share a group key keep their own groups, log entries and deliveries across a
+restart."""
 
 from harness import (Suite, Timeline, alert, check, check_sequence, deliveries, eq,
                      norm_payload, wh_alert_t, wh_payload)
@@ -111,6 +113,60 @@ def repeat_across_restart(ctx):
     one = wh_payload("default", K, L, [wh_alert_t(L, starts=tl.ts(0))])
     # the repeat is due 4s after the first send (0.5s), at the first tick after that
     check_sequence(got_of(sink, tl), [(0.5, 0.6, one), (4.5, 5.6, one)])
+
+
+SAME_KEY = """\
+route:
+  receiver: chat
+  group_by: [alertname]
+  group_wait: 500ms
+  group_interval: 1s
+  repeat_interval: 1h
+  routes:
+  - receiver: chat
+    matchers: ['severity="critical"']
+    continue: true
+  - receiver: email
+    matchers: ['severity="critical"']
+    continue: true
+receivers:
+- name: chat
+  webhook_configs:
+  - url: '%s'
+- name: email
+  webhook_configs:
+  - url: '%s'
+"""
+
+
+@suite.case("same-key-sibling-routes-across-kill9", only="alertrouter")
+def same_key_across_restart(ctx):
+    # COMPAT 5.2: both routes print {}/{severity="critical"}; each group is its own
+    sink = ctx.sink()
+    srv = ctx.server(SAME_KEY % (sink.url("/chat"), sink.url("/email")))
+    tl = Timeline()
+    lab = {"alertname": "A", "severity": "critical"}
+    key = '{}/{severity="critical"}:{alertname="A"}'
+    srv.post_ok([alert(lab, starts=tl.ts(0))])
+    sink.wait_for(2, timeout=5)
+    tl.at(1.5)
+    dl = srv.get_json("/api/x/deliveries", {"state": "delivered"})
+    eq(sorted((d["receiver"], d["groupKey"]) for d in dl),
+       [("chat", key), ("email", key)], "deliveries in the outbox")
+    srv.restart(kill=True)
+    t_r = tl.now()
+    tl.at(t_r + 2.5)  # rebuilt groups flush at once; the log says nothing is new
+    t_end = tl.now()
+    srv.post_ok([alert(lab, starts=tl.ts(0), ends=tl.ts(t_end))])
+    tl.at(t_end + 2.5)
+    for path, recv in (("/chat", "chat"), ("/email", "email")):
+        got = [(t, norm_payload(p)) for t, p in deliveries(sink, tl, path=path)]
+        check_sequence(got, [
+            (0.5, 0.6, wh_payload(recv, key, {"alertname": "A"},
+                                  [wh_alert_t(lab, starts=tl.ts(0))])),
+            (t_end, t_end + 1.5, wh_payload(recv, key, {"alertname": "A"},
+                                            [wh_alert_t(lab, starts=tl.ts(0), ends=tl.ts(t_end))])),
+        ], "notifications to " + recv)
 
 
 if __name__ == "__main__":
