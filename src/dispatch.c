@@ -737,6 +737,9 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
     struct flush *f = sc->flush;
 
     outbox_done(sc, res, txn);
+    if (f == NULL && sc->record_nflog) {
+        nflog_unclaim(d->env.nflog, sc->receiver, sc->integration, sc->group_key, sc->now_wall);
+    }
     if (res->ok) {
         /* COMPAT 5.6 6d: set-notifies per integration, even if a sibling failed. 0.25 stamps
          * the entry with the wall clock when the send completed (after any retries), not
@@ -809,6 +812,11 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
     sc->integration = ar_strdup(integration);
     sc->type = integ->type;
     sc->group_key = ar_strdup(group_key);
+    if (record_nflog) {
+        /* resumed after a restart: the rebuilt group must not send this state again */
+        nflog_claim(d->env.nflog, receiver, integration, group_key, p.now_ns, p.firing,
+                    p.nfiring, p.resolved_fps, p.nresolved_fps, p.now_ns + p.expiry_ns);
+    }
     sc->firing = p.firing;
     sc->nfiring = p.nfiring;
     sc->resolved = p.resolved_fps;
