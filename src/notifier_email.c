@@ -1084,6 +1084,8 @@ struct email_pool {
 };
 
 static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
+static bool auth_has_cram_md5;          /* written once under auth_once */
+static bool auth_cram_disabled; /* email_auth_cram_md5_disable: tests, before any load */
 
 /* Debian's libesmtp 1.1.0 maps mechanism "CRAM-MD5" to plugin file sasl-cram-md5.so but the
  * package ships sasl-crammd5.so. Asking once for mechanism "crammd5" loads that file; the
@@ -1097,7 +1099,11 @@ static void auth_load_cram_md5(void)
         return;
     }
     if (auth_set_mechanism(probe, "CRAM-MD5") == 0 && auth_set_mechanism(probe, "crammd5") == 0) {
-        log_debug("notify", "libesmtp has no CRAM-MD5 plugin: CRAM-MD5 AUTH unavailable");
+        log_warn("notify", "libesmtp cannot load its CRAM-MD5 plugin (sasl-crammd5.so): SMTP "
+                           "AUTH CRAM-MD5 unavailable, configs that rely on auth_secret are "
+                           "refused");
+    } else {
+        auth_has_cram_md5 = true;
     }
     auth_destroy_context(probe);
 }
@@ -1106,6 +1112,17 @@ static void auth_init_once(void)
 {
     auth_client_init();
     auth_load_cram_md5();
+}
+
+bool email_auth_cram_md5_available(void)
+{
+    pthread_once(&auth_once, auth_init_once);
+    return auth_has_cram_md5 && !auth_cram_disabled;
+}
+
+void email_auth_cram_md5_disable(void)
+{
+    auth_cram_disabled = true;
 }
 
 struct email_pool *email_pool_new(int nthreads, int64_t min_backoff_ns, int64_t max_backoff_ns)
