@@ -4,8 +4,8 @@
  * re-serialises as 0.25 does). Each integration's check applies Alertmanager's rules:
  * value-or-file exclusivity, required keys, and inheritance of empty fields from
  * `global` (ctx.global, decoded before the receivers), including http_config. */
-#include "config_internal.h"
 #include "ar/notifier_email.h"
+#include "config_internal.h"
 
 #include <ctype.h>
 #include <stdlib.h>

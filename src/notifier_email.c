@@ -1084,7 +1084,7 @@ struct email_pool {
 };
 
 static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
-static bool auth_has_cram_md5;          /* written once under auth_once */
+static bool auth_has_cram_md5;  /* written once under auth_once */
 static bool auth_cram_disabled; /* email_auth_cram_md5_disable: tests, before any load */
 
 /* Debian's libesmtp 1.1.0 maps mechanism "CRAM-MD5" to plugin file sasl-cram-md5.so but the

@@ -23,6 +23,7 @@ the reply. No token or webhook secret appears in the rows, their log or the serv
 sinks answer as the real services do: Slack webhooks text/plain "ok" (an earlier sink
 answered JSON {}, which real Slack never sends), Rocket.Chat {"success":true}."""
 
+import hashlib
 import http.server
 import json
 import sys
@@ -167,6 +168,9 @@ receivers:
     update_alerts: true
     message: '{{ .CommonLabels.alertname }} <is> down'
     description: 'on {{ .CommonLabels.instance }} & more'
+  - api_key: og-q-secret
+    api_url: '%(u)s/opsgenie-q/?b=x+y&identifierType=id&a=%%41&c'
+    update_alerts: true
   webex_configs:
   - api_url: %(u)s/webex/v1/messages
     room_id: room-1
@@ -185,6 +189,9 @@ receivers:
 """ % u
     return text
 
+
+# SHA-256 of the seed group's key {}:{alertname="monitor_service_down"}
+OG_ALIAS = hashlib.sha256(b'{}:{alertname="monitor_service_down"}').hexdigest()
 
 INTEGRATIONS = ["/slack/", "/discord/", "/telegram/", "/pagerduty/", "/opsgenie/", "/webex/",
                 "/victorops/"]
@@ -223,15 +230,22 @@ def same_requests(ctx):
             for h in ("Content-Type", "Authorization", "User-Agent"):
                 eq(got["headers"].get(h), want["headers"].get(h), prefix + " " + h)
             eq(got["body"].decode("utf-8"), want["body"].decode("utf-8"), prefix + " body")
-        # update_alerts: create, then PUT message, then PUT description, same headers
-        got, want = ar_sink.under("/opsgenie-upd/", 3), am_sink.under("/opsgenie-upd/", 3)
-        for i, (g, w) in enumerate(zip(got, want)):
-            what = "opsgenie update_alerts request %d" % i
-            eq((g["method"], g["path"]), (w["method"], w["path"]), what)
-            for h in ("Content-Type", "Authorization", "User-Agent"):
-                eq(g["headers"].get(h), w["headers"].get(h), what + " " + h)
-            eq(g["body"].decode("utf-8"), w["body"].decode("utf-8"), what + " body")
-        eq([r["method"] for r in got], ["POST", "PUT", "PUT"], "update_alerts methods")
+        # update_alerts: create, then PUT message, then PUT description, same headers; with
+        # a query in api_url (kept on the create, merged with identifierType on the PUTs)
+        for prefix in ("/opsgenie-upd/", "/opsgenie-q/"):
+            got, want = ar_sink.under(prefix, 3), am_sink.under(prefix, 3)
+            for i, (g, w) in enumerate(zip(got, want)):
+                what = "opsgenie update_alerts request %d under %s" % (i, prefix)
+                eq((g["method"], g["path"]), (w["method"], w["path"]), what)
+                for h in ("Content-Type", "Authorization", "User-Agent"):
+                    eq(g["headers"].get(h), w["headers"].get(h), what + " " + h)
+                eq(g["body"].decode("utf-8"), w["body"].decode("utf-8"), what + " body")
+            eq([r["method"] for r in got], ["POST", "PUT", "PUT"], "update_alerts methods")
+        eq([r["path"].split("/", 2)[2] for r in ar_sink.under("/opsgenie-q/", 3)],
+           ["v2/alerts?b=x+y&identifierType=id&a=%41&c",
+            "v2/alerts/%s/message?a=A&b=x+y&c=&identifierType=alias" % OG_ALIAS,
+            "v2/alerts/%s/description?a=A&b=x+y&c=&identifierType=alias" % OG_ALIAS],
+           "update_alerts URLs with a query in api_url")
     finally:
         ar_sink.close()
         am_sink.close()
