@@ -37,6 +37,11 @@
  *    refuses it and the error names the AUTH reply ("*smtp.plainAuth auth: 535 ..."), but a
  *    server accepting anonymous mail gets the message (Go stops at the AUTH failure).
  *  - MAIL FROM carries no BODY=8BITMIME / SMTPUTF8 (the message is 7-bit anyway).
+ *  - auth_secret_file is trimmed like auth_password_file (notify_read_secret_file); upstream
+ *    keeps a trailing newline in the secret, so its HMAC key differs from the server's.
+ *  - Where the CRAM-MD5 plugin cannot be loaded at all, libesmtp would skip the mechanism
+ *    and send MAIL unauthenticated; a config relying on auth_secret alone is refused at load
+ *    instead (email_auth_cram_md5_available, config_receivers.c).
  *  - Go's client has no read deadline; here each protocol wait (TLS handshake included) is
  *    bounded by min(job deadline, EMAIL_ATTEMPT_MAX_MS), so a silent server costs a retry. */
 #include <stddef.h>
