@@ -490,9 +490,12 @@ static void ingest_one(struct core *c, struct alert *a, int64_t now, struct writ
         res = a;
     }
     is_firing = !alert_resolved_at(res, now);
-    /* History: record transitions, not every re-post. A re-post that starts a new active
-     * interval (reactivation) is a new firing. */
-    if (is_firing && (!was_firing || old->starts_at != res->starts_at)) {
+    /* History: record transitions, not every re-post. A re-post that moves startsAt while
+     * the alert is still firing is no transition: a client that sends endsAt without
+     * startsAt gets startsAt = endsAt (COMPAT 1.3), so every re-post replaces the alert
+     * with a new startsAt, and recording each one grew the history by a row per re-post.
+     * A reactivation (the stored alert had resolved) is a new firing. */
+    if (is_firing && !was_firing) {
         batch_op(b, OP_EVENT, res, "firing", now, 0);
     } else if (!is_firing && (was_firing || old == NULL)) {
         batch_op(b, OP_EVENT, res, "resolved", now, 0);
