@@ -549,6 +549,24 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* out = a \ b for sorted arrays; returns the count written to out. */
+static size_t sorted_minus(const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
+                           uint64_t *out)
+{
+    size_t j = 0;
+    size_t n = 0;
+
+    for (size_t i = 0; i < na; i++) {
+        while (j < nb && b[j] < a[i]) {
+            j++;
+        }
+        if (j == nb || b[j] != a[i]) {
+            out[n++] = a[i];
+        }
+    }
+    return n;
+}
+
 static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall,
                         int64_t now_mono, struct core_txn *txn)
 {
@@ -681,10 +699,25 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
                  * nflog entry of this send was not written either (it is recorded later, in
                  * the completion's turn), so the group's normal flush after restart sends
                  * again: nothing decided is lost, at worst delivered twice. */
+                struct delivery_summary sum;
+                uint64_t *news = ar_malloc((nfiring + nresolved + 1) * sizeof(*news));
+                sum.nfiring = nfiring;
+                sum.nresolved = integ->send_resolved ? nresolved : 0;
+                sum.new_firing = news;
+                sum.nnew_firing = sorted_minus(firing, nfiring, e ? e->firing : NULL,
+                                               e ? e->nfiring : 0, news);
+                sum.new_resolved = news + sum.nnew_firing;
+                sum.nnew_resolved =
+                    integ->send_resolved
+                        ? sorted_minus(resolved, nresolved, e ? e->resolved : NULL,
+                                       e ? e->nresolved : 0, news + sum.nnew_firing)
+                        : 0;
                 sc->delivery_id = (*d->env.next_delivery_id)++;
                 outbox_record_pending(txn, sc->delivery_id, r->receiver, name, g->key,
                                       outbox_payload_encode(&d->payload_scratch, nd, firing,
-                                                            nfiring, resolved, nresolved, expiry));
+                                                            nfiring, resolved, nresolved, expiry),
+                                      &sum);
+                free(news);
             }
             if (d->env.deadline_ns > 0) {
                 gi = d->env.deadline_ns; /* --notify.deadline */

@@ -251,6 +251,8 @@ struct pending_row {
     char *integration;
     char *group_key;
     char *payload;
+    struct delivery_summary sum; /* arrays owned (fps below) */
+    uint64_t *fps;               /* new_firing then new_resolved */
 };
 
 static void pending_free(void *data)
@@ -261,6 +263,7 @@ static void pending_free(void *data)
     free(r->integration);
     free(r->group_key);
     free(r->payload);
+    free(r->fps);
     free(r);
 }
 
@@ -269,13 +272,15 @@ static int pending_apply(struct store *st, void *data)
     struct pending_row *r = data;
 
     return store_outbox_insert(st, r->id, r->at, r->receiver, r->integration, r->group_key,
-                               r->payload);
+                               r->payload, &r->sum);
 }
 
 void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receiver,
-                           const char *integration, const char *group_key, char *payload)
+                           const char *integration, const char *group_key, char *payload,
+                           const struct delivery_summary *sum)
 {
     struct pending_row *r = ar_calloc(1, sizeof(*r));
+    size_t n = sum->nnew_firing + sum->nnew_resolved;
 
     r->id = id;
     r->at = core_txn_now(txn);
@@ -283,6 +288,17 @@ void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receive
     r->integration = ar_strdup(integration);
     r->group_key = ar_strdup(group_key);
     r->payload = payload;
+    r->sum = *sum;
+    r->fps = ar_malloc((n ? n : 1) * sizeof(*r->fps));
+    if (sum->nnew_firing > 0) {
+        memcpy(r->fps, sum->new_firing, sum->nnew_firing * sizeof(*r->fps));
+    }
+    if (sum->nnew_resolved > 0) {
+        memcpy(r->fps + sum->nnew_firing, sum->new_resolved,
+               sum->nnew_resolved * sizeof(*r->fps));
+    }
+    r->sum.new_firing = r->fps;
+    r->sum.new_resolved = r->fps + sum->nnew_firing;
     core_txn_write(txn, pending_apply, r, pending_free);
 }
 
@@ -384,6 +400,13 @@ static void replay(struct api *api, int64_t id, struct http_response *resp)
     }
     if (strcmp(row->state, "pending") == 0) {
         api_reply_json_string(resp, 409, "delivery is pending: it is being delivered");
+        outbox_row_free(row);
+        return;
+    }
+    if (row->payload[0] == '\0') {
+        api_reply_json_string(resp, 409, strcmp(row->state, "delivered") == 0
+                                             ? "delivery was delivered: its payload is not kept"
+                                             : "delivery has no stored payload");
         outbox_row_free(row);
         return;
     }

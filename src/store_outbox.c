@@ -3,7 +3,9 @@
  * the API). */
 #include "ar/outbox.h"
 
+#include "ar/buf.h"
 #include "ar/json_out.h"
+#include "ar/labels.h"
 #include "ar/log.h"
 #include "ar/store.h"
 
@@ -15,26 +17,63 @@
 
 /* ---- writes ---- */
 
-int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *receiver,
-                        const char *integration, const char *group_key, const char *payload)
+/* Binds sorted fingerprints as a blob of 8-byte big-endian values (NULL when none); the
+ * blob is built in buf, which must live until the statement has run. */
+static void bind_fps(sqlite3_stmt *s, int col, const uint64_t *fps, size_t n, struct buf *b)
 {
+    if (n == 0) {
+        sqlite3_bind_null(s, col);
+        return;
+    }
+    buf_reset(b);
+    buf_reserve(b, n * 8);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char be[8];
+        for (int k = 0; k < 8; k++) {
+            be[k] = (unsigned char)(fps[i] >> (56 - 8 * k));
+        }
+        buf_append(b, (const char *)be, 8);
+    }
+    sqlite3_bind_blob(s, col, b->data, (int)b->len, SQLITE_STATIC);
+}
+
+int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *receiver,
+                        const char *integration, const char *group_key, const char *payload,
+                        const struct delivery_summary *sum)
+{
+    static const struct delivery_summary none;
     sqlite3 *db = store_db(st);
     sqlite3_stmt *s = NULL;
+    struct buf fb;
+    struct buf rb;
     int rc;
 
+    if (sum == NULL) {
+        sum = &none;
+    }
     if ((s = store_stmt(st, "INSERT INTO deliveries (id, created_at, receiver, integration, "
-                           "group_key, state, updated_at) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?2)")) == NULL) {
+                           "group_key, state, updated_at, firing_count, resolved_count, "
+                           "new_firing, new_resolved) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?2, ?6, ?7, ?8, ?9)")) ==
+        NULL) {
         log_error("store", "deliveries insert: %s", sqlite3_errmsg(db));
         return AR_EDB;
     }
+    buf_init(&fb, 0);
+    buf_init(&rb, 0);
     sqlite3_bind_int64(s, 1, id);
     sqlite3_bind_int64(s, 2, at);
     sqlite3_bind_text(s, 3, receiver, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, integration, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 5, group_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 6, (sqlite3_int64)sum->nfiring);
+    sqlite3_bind_int64(s, 7, (sqlite3_int64)sum->nresolved);
+    bind_fps(s, 8, sum->new_firing, sum->nnew_firing, &fb);
+    bind_fps(s, 9, sum->new_resolved, sum->nnew_resolved, &rb);
     rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
     store_stmt_done(s);
+    buf_cleanup(&fb);
+    buf_cleanup(&rb);
     if (rc == AR_OK) {
         /* the payload is written once, in a table of its own (0006_delivery_payloads.sql) */
         if ((s = store_stmt(st, "INSERT INTO delivery_payloads (id, payload) VALUES (?1, ?2)")) ==
@@ -78,6 +117,20 @@ int store_outbox_event(struct store *st, int64_t id, int64_t at, const char *sta
         if (rc != AR_OK) {
             log_error("store", "deliveries update: %s", sqlite3_errmsg(db));
             return rc;
+        }
+        if (strcmp(state, "delivered") == 0) {
+            /* sent: nothing will send it again, so the payload goes (0007) */
+            if ((s = store_stmt(st, "DELETE FROM delivery_payloads WHERE id = ?1")) == NULL) {
+                log_error("store", "delivery_payloads delete: %s", sqlite3_errmsg(db));
+                return AR_EDB;
+            }
+            sqlite3_bind_int64(s, 1, id);
+            rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
+            store_stmt_done(s);
+            if (rc != AR_OK) {
+                log_error("store", "delivery_payloads delete: %s", sqlite3_errmsg(db));
+                return rc;
+            }
         }
     }
     if ((s = store_stmt(st, "INSERT INTO delivery_log (delivery_id, at, outcome, http_status, "
@@ -265,6 +318,25 @@ int outbox_query_list(const char *dir, const char *state, size_t limit, struct b
     return rc == SQLITE_DONE ? AR_OK : AR_EDB;
 }
 
+/* A blob of 8-byte big-endian fingerprints (bind_fps) as a JSON array of hex strings. */
+static void put_fps_blob(struct buf *out, sqlite3_stmt *s, int col)
+{
+    const unsigned char *p = sqlite3_column_blob(s, col);
+    size_t n = (size_t)sqlite3_column_bytes(s, col) / 8;
+
+    buf_putc(out, '[');
+    for (size_t i = 0; i < n && p != NULL; i++) {
+        uint64_t fp = 0;
+        char hex[17];
+        for (int k = 0; k < 8; k++) {
+            fp = (fp << 8) | p[8 * i + (size_t)k];
+        }
+        fingerprint_format(fp, hex);
+        buf_printf(out, "%s\"%s\"", i > 0 ? "," : "", hex);
+    }
+    buf_putc(out, ']');
+}
+
 int outbox_query_get(const char *dir, int64_t id, struct buf *out)
 {
     sqlite3 *db = open_ro(dir);
@@ -276,7 +348,9 @@ int outbox_query_get(const char *dir, int64_t id, struct buf *out)
         return AR_EDB;
     }
     if (sqlite3_prepare_v2(db,
-                           "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM " WHERE d.id = ?1",
+                           "SELECT " ROW_COLUMNS ", d.updated_at, d.firing_count, "
+                           "d.resolved_count, d.new_firing, d.new_resolved FROM " ROW_FROM
+                           " WHERE d.id = ?1",
                            -1, &s, NULL) != SQLITE_OK) {
         sqlite3_close(db);
         return AR_EDB;
@@ -289,8 +363,14 @@ int outbox_query_get(const char *dir, int64_t id, struct buf *out)
         return rc == SQLITE_DONE ? AR_ENOTFOUND : AR_EDB;
     }
     put_row(out, s);
+    buf_printf(out, ",\"firing\":%lld,\"resolved\":%lld,\"newFiring\":",
+               (long long)sqlite3_column_int64(s, 11), (long long)sqlite3_column_int64(s, 12));
+    put_fps_blob(out, s, 13);
+    buf_puts(out, ",\"newResolved\":");
+    put_fps_blob(out, s, 14);
     {
-        /* the alerts' labels, for the operator deciding on a replay (no URLs: none stored) */
+        /* the alerts' labels, for the operator deciding on a replay (no URLs: none stored;
+         * none at all once delivered: the payload is not kept then) */
         json_error_t jerr;
         const char *payload = (const char *)sqlite3_column_text(s, 9);
         json_t *p = json_loads(payload != NULL ? payload : "", 0, &jerr);

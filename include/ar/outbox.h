@@ -64,9 +64,23 @@ void outbox_row_free(struct outbox_row *r); /* accepts NULL */
 
 /* ---- writes, queued with core_txn_write (core thread) ---- */
 
-/* Inserts a 'pending' delivery; takes payload (heap string). */
+/* What a delivery row keeps of its notification once the payload is gone (delivered): how
+ * many alerts it carried in each state, and the sorted fingerprints that were new to the
+ * receiver's notification log (why it was sent). Arrays are borrowed. */
+struct delivery_summary {
+    size_t nfiring;
+    size_t nresolved;
+    const uint64_t *new_firing;
+    size_t nnew_firing;
+    const uint64_t *new_resolved;
+    size_t nnew_resolved;
+};
+
+/* Inserts a 'pending' delivery; takes payload (heap string), copies the summary. The
+ * payload is deleted when the delivery is delivered; a dead one keeps it for a replay. */
 void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receiver,
-                           const char *integration, const char *group_key, char *payload);
+                           const char *integration, const char *group_key, char *payload,
+                           const struct delivery_summary *sum);
 /* Appends a delivery_log event (outcome) and, when state is not NULL, sets the state and
  * the attempt summary (from res, which may be NULL for events without an attempt). */
 void outbox_record_event(struct core_txn *txn, int64_t id, const char *state, const char *outcome,
@@ -79,7 +93,8 @@ int store_outbox_gc(struct store *st, int64_t before_ns);
 
 /* The same two writes directly on a store (inside store_begin/store_commit), for tests. */
 int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *receiver,
-                        const char *integration, const char *group_key, const char *payload);
+                        const char *integration, const char *group_key, const char *payload,
+                        const struct delivery_summary *sum); /* sum may be NULL */
 int store_outbox_event(struct store *st, int64_t id, int64_t at, const char *state,
                        const char *outcome, const struct notify_result *res);
 
@@ -109,7 +124,8 @@ struct http_response;
 /* /api/x/deliveries (path is what follows it: "", "/ID", "/ID/replay"):
  *   GET  /api/x/deliveries?state=pending|delivered|dead&limit=N   newest first
  *   GET  /api/x/deliveries/ID                                      with its log
- *   POST /api/x/deliveries/ID/replay      dead or delivered -> re-sent now, 202 {"id":ID} */
+ *   POST /api/x/deliveries/ID/replay      dead -> re-sent now, 202 {"id":ID}; a delivered
+ *                                         one keeps no payload: 409 */
 void outbox_api(struct api *api, const struct http_request *req, const char *path,
                 struct http_response *resp);
 /* alertrouter deliveries list|replay ... (argv[0] is "deliveries"); exit status. */

@@ -97,7 +97,13 @@ def dead_letter(ctx):
     body = sink.received[-1][3]
     eq(body["alerts"][0]["labels"], L, "replayed payload labels")
     eq(body["receiver"], "team", "replayed payload receiver")
-    # replaying again (delivered -> replay) is allowed; unknown ids and bad paths are not
+    # once delivered the payload is gone (0007): the row keeps its summary, and a second
+    # replay is refused; unknown ids and bad paths too
+    eq((one["firing"], one["resolved"], one["alerts"]), (1, 0, []), "summary after delivery")
+    eq(len(one["newFiring"]), 1, "the alert new to the receiver's log")
+    r = srv.request("POST", "/api/x/deliveries/%d/replay" % d["id"])
+    eq(r[0], 409, "replay of a delivered notification")
+    check("not kept" in r.text(), "409 reason: %r" % r.text())
     eq(srv.request("POST", "/api/x/deliveries/999999/replay")[0], 404, "unknown id")
     eq(srv.request("POST", "/api/x/deliveries/abc/replay")[0], 400, "bad id")
     eq(srv.request("GET", "/api/x/deliveries/%d/replay" % d["id"])[0], 405, "GET replay")

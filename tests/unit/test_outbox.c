@@ -149,8 +149,14 @@ static void test_store(void)
     CHECK_INT(store_outbox_next_id(st, &next), AR_OK);
     CHECK(next == 1);
     CHECK_INT(store_begin(st), AR_OK);
-    CHECK_INT(store_outbox_insert(st, 1, 100, "team", "webhook[0]", "{}:{}", "{\"a\":1}"), AR_OK);
-    CHECK_INT(store_outbox_insert(st, 2, 200, "team", "slack[1]", "{}:{}", "{\"a\":2}"), AR_OK);
+    {
+        const uint64_t nf[2] = {0x1122334455667788ULL, 0xa0b0c0d0e0f00102ULL};
+        const struct delivery_summary sum = {3, 1, nf, 2, NULL, 0};
+        CHECK_INT(store_outbox_insert(st, 1, 100, "team", "webhook[0]", "{}:{}",
+                                      "{\"a\":1}", &sum),
+                  AR_OK);
+    }
+    CHECK_INT(store_outbox_insert(st, 2, 200, "team", "slack[1]", "{}:{}", "{\"a\":2}", NULL), AR_OK);
     CHECK_INT(store_commit(st), AR_OK);
     CHECK_INT(store_outbox_next_id(st, &next), AR_OK);
     CHECK(next == 3);
@@ -219,6 +225,13 @@ static void test_store(void)
     CHECK(strstr(buf_str(&b), "\"outcome\":\"dead\",\"httpStatus\":503") != NULL);
     CHECK(strstr(buf_str(&b), "\"latencySeconds\":3.000000") != NULL);
     buf_reset(&b);
+    /* delivered: the summary stays, the payload went with the delivered event */
+    CHECK_INT(outbox_query_get(dir, 1, &b), AR_OK);
+    CHECK(strstr(buf_str(&b), "\"firing\":3,\"resolved\":1,\"newFiring\":"
+                              "[\"1122334455667788\",\"a0b0c0d0e0f00102\"],"
+                              "\"newResolved\":[],\"alerts\":[]") != NULL);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM delivery_payloads WHERE id = 1"), 0);
+    buf_reset(&b);
     CHECK_INT(outbox_query_get(dir, 99, &b), AR_ENOTFOUND);
     buf_cleanup(&b);
     CHECK_INT(outbox_query_row(dir, 1, &row), AR_OK);
@@ -236,7 +249,7 @@ static void test_store(void)
     CHECK_INT(outbox_query_row(dir, 2, &row), AR_OK);
     CHECK(row != NULL && strcmp(row->payload, "{\"a\":2}") == 0);
     outbox_row_free(row);
-    CHECK_INT(count_rows(dir, "SELECT count(*) FROM delivery_payloads"), 1); /* 1's went too */
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM delivery_payloads"), 1); /* dead 2's */
 
     store_close(st);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -261,7 +274,7 @@ static void test_resume_gone(void)
     CHECK_INT(config_load_string(config_default_text(), "<embedded>", &cfg, &err), AR_OK);
     CHECK_INT(store_open(dir, &st, &err), AR_OK);
     CHECK_INT(store_begin(st), AR_OK);
-    CHECK_INT(store_outbox_insert(st, 7, 100, "gone", "webhook[0]", "{}:{}", "{}"), AR_OK);
+    CHECK_INT(store_outbox_insert(st, 7, 100, "gone", "webhook[0]", "{}:{}", "{}", NULL), AR_OK);
     CHECK_INT(store_commit(st), AR_OK);
     CHECK_INT(core_new(st, cfg, &opt, &c), AR_OK);
     CHECK_INT(core_start(c), AR_OK);
@@ -283,7 +296,8 @@ static void test_resume_gone(void)
 
 /* A database as the binary before migration 0006 left it (payload inside `deliveries`):
  * opening it moves every payload to delivery_payloads, drops the column, and the rows read
- * back whole through the same functions as new ones. */
+ * back whole through the same functions as new ones; 0007 then drops the payloads of
+ * delivered rows. */
 static void test_upgrade_0006(void)
 {
     char dir[] = "/tmp/ar-outbox-upgrade-XXXXXX";
@@ -330,12 +344,13 @@ static void test_upgrade_0006(void)
     CHECK(row != NULL && strcmp(row->payload, "{\"p\":3}") == 0);
     CHECK(row != NULL && strcmp(row->state, "dead") == 0);
     outbox_row_free(row);
+    /* 0007: a delivered notification keeps its row, not its payload */
     CHECK_INT(outbox_query_row(dir, 1, &row), AR_OK);
-    CHECK(row != NULL && strcmp(row->payload, "{\"p\":1}") == 0);
+    CHECK(row != NULL && strcmp(row->payload, "") == 0 && strcmp(row->state, "delivered") == 0);
     outbox_row_free(row);
     CHECK_INT(outbox_query_counts(dir, &pending, &dead), AR_OK);
     CHECK(pending == 1 && dead == 1);
-    CHECK_INT(count_rows(dir, "SELECT count(*) FROM delivery_payloads"), 3);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM delivery_payloads"), 2);
     CHECK_INT(count_rows(dir, "SELECT count(*) FROM pragma_table_info('deliveries') "
                               "WHERE name = 'payload'"),
               0);
