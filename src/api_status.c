@@ -26,7 +26,8 @@ void api_status_get(struct api *api, const struct http_request *req, struct http
         json_put_cstr(b, api->cluster->name);
         buf_puts(b, "}],\"status\":\"ready\"},\"config\":{\"original\":");
     } else {
-        buf_puts(b, "{\"cluster\":{\"peers\":[],\"status\":\"disabled\"},\"config\":{\"original\":");
+        buf_puts(b, "{\"cluster\":{\"peers\":[],\"status\":\"disabled\"},"
+                    "\"config\":{\"original\":");
     }
     json_put_cstr(b, cfg->original_yaml ? cfg->original_yaml : "");
     buf_puts(b, "},\"uptime\":");

@@ -114,8 +114,8 @@ void flags_usage(FILE *out)
     for (size_t i = 0; i < AR_ARRAY_LEN(defs); i++) {
         const struct flag_def *d = &defs[i];
         fprintf(out, "  --%s%s\n      %s", d->name,
-                d->kind == K_BOOL ? "" : (d->kind == K_DURATION ? "=DURATION" : "=VALUE"), d->help);
-        if (d->def != NULL && d->kind != K_BOOL) {
+                is_bool(d) ? "" : (d->kind == K_DURATION ? "=DURATION" : "=VALUE"), d->help);
+        if (d->def != NULL && !is_bool(d)) {
             fprintf(out, " (default: %s)", d->def[0] ? d->def : "\"\"");
         }
         fputc('\n', out);
