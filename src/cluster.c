@@ -99,10 +99,9 @@ static bool is_rfc6890(uint32_t a)
         uint32_t net;
         int bits;
     } blocks[] = {
-        {0x00000000, 8},  {0x0A000000, 8},  {0x64400000, 10}, {0x7F000000, 8},
-        {0xA9FE0000, 16}, {0xAC100000, 12}, {0xC0000000, 24}, {0xC0000200, 24},
-        {0xC0586300, 24}, {0xC0A80000, 16}, {0xC6120000, 15}, {0xC6336400, 24},
-        {0xCB007100, 24}, {0xF0000000, 4},  {0xFFFFFFFF, 32},
+        {0x00000000, 8},  {0x0A000000, 8},  {0x64400000, 10}, {0x7F000000, 8},  {0xA9FE0000, 16},
+        {0xAC100000, 12}, {0xC0000000, 24}, {0xC0000200, 24}, {0xC0586300, 24}, {0xC0A80000, 16},
+        {0xC6120000, 15}, {0xC6336400, 24}, {0xCB007100, 24}, {0xF0000000, 4},  {0xFFFFFFFF, 32},
     };
 
     for (size_t i = 0; i < AR_ARRAY_LEN(blocks); i++) {
@@ -176,8 +175,7 @@ int cluster_advertise_address(const char *listen, const char *advertise, char *o
         char ahost[256];
         long aport;
         if (!split_host_port(advertise, ahost, sizeof(ahost), &aport)) {
-            ar_error_set(err, "invalid --cluster.advertise-address %s: want host:port",
-                         advertise);
+            ar_error_set(err, "invalid --cluster.advertise-address %s: want host:port", advertise);
             return AR_EINVAL;
         }
         snprintf(out, cap, "%s", advertise);
@@ -190,8 +188,9 @@ int cluster_advertise_address(const char *listen, const char *advertise, char *o
     if (!private_ipv4(ip, sizeof(ip))) {
         /* Alertmanager refuses to start here; alertrouter opens no gossip port, so the
          * address is only shown: say so and show the listen address. */
-        log_warn("cluster", "no private IP address found to advertise for %s; set "
-                            "--cluster.advertise-address",
+        log_warn("cluster",
+                 "no private IP address found to advertise for %s; set "
+                 "--cluster.advertise-address",
                  listen);
         snprintf(out, cap, "%s", listen);
         return AR_OK;

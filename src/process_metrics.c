@@ -48,8 +48,9 @@ static double start_time_s(void)
     }
     if (fgets(line, sizeof(line), f) != NULL && (p = strrchr(line, ')')) != NULL) {
         /* after "pid (comm)": field 3 is the state; starttime is field 22 */
-        ok = sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-                           "%*d %*d %llu",
+        ok = sscanf(p + 2,
+                    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+                    "%*d %*d %llu",
                     &start_ticks) == 1;
     }
     fclose(f);

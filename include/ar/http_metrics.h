@@ -27,7 +27,7 @@ enum http_method_label {
 };
 
 #define HTTP_DURATION_BUCKETS 10
-#define HTTP_SIZE_BUCKETS 7
+#define HTTP_SIZE_BUCKETS     7
 
 struct http_metrics;
 
