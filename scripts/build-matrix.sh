@@ -5,12 +5,12 @@
 # flow analyses see (GCC's -O3 maybe-uninitialized, for one), so a clean Debug build proves
 # nothing about Release. Used by CI; the test suite itself runs once, from scripts/test.sh.
 #
-#   bash scripts/build-matrix.sh                 Debug, RelWithDebInfo, Release x gcc, clang
+#   bash scripts/build-matrix.sh                 Debug, RelWithDebInfo, Release, MinSizeRel x gcc, clang
 #   BUILD_TYPES="Release MinSizeRel" COMPILERS=clang bash scripts/build-matrix.sh
 #   WERROR=OFF bash scripts/build-matrix.sh      report every warning instead of stopping
 set -euo pipefail
 cd "$(dirname "$0")/.."
-types=${BUILD_TYPES:-"Debug RelWithDebInfo Release"}
+types=${BUILD_TYPES:-"Debug RelWithDebInfo Release MinSizeRel"}
 compilers=${COMPILERS:-"gcc clang"}
 werror=${WERROR:-ON}
 jobs=${JOBS:-$(nproc)}
