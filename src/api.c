@@ -7,6 +7,7 @@
 
 #include "ar/audit.h"
 #include "ar/clock.h"
+#include "ar/http_metrics.h"
 #include "ar/json_out.h"
 #include "ar/ratelimit.h"
 #include "ar/timefmt.h"
@@ -191,9 +192,114 @@ static void handle_x(struct api *api, const struct http_request *req, const char
     api_reply_error_object(resp, 404, 404, msg);
 }
 
-void api_handle(void *ctx, const struct http_request *req, struct http_response *resp)
+/* Route label values for ar/http_metrics.h, indexed by enum api_route. COMPAT: the names
+ * Alertmanager 0.25 gives its router's routes ("/", "/-/healthy", "/-/ready", "/-/reload",
+ * "/metrics"; without the route prefix). 0.25 does not observe its API v2 at all; alertrouter
+ * does, naming each route by its OpenAPI path under /api/v2 (and /api/x for extensions). */
+enum api_route {
+    ROUTE_NONE,
+    ROUTE_ROOT,
+    ROUTE_HEALTHY,
+    ROUTE_READY,
+    ROUTE_RELOAD,
+    ROUTE_METRICS,
+    ROUTE_V2_ALERTS,
+    ROUTE_V2_ALERT_GROUPS,
+    ROUTE_V2_SILENCES,
+    ROUTE_V2_SILENCE,
+    ROUTE_V2_STATUS,
+    ROUTE_V2_RECEIVERS,
+    ROUTE_X_AUDIT,
+    ROUTE_X_DELIVERIES,
+    ROUTE_X_DELIVERY,
+    ROUTE_X_DELIVERY_REPLAY,
+    ROUTE_X_RECEIVER_TEST,
+    ROUTE_COUNT
+};
+
+static const char *const route_names[ROUTE_COUNT] = {
+    [ROUTE_NONE] = "",
+    [ROUTE_ROOT] = "/",
+    [ROUTE_HEALTHY] = "/-/healthy",
+    [ROUTE_READY] = "/-/ready",
+    [ROUTE_RELOAD] = "/-/reload",
+    [ROUTE_METRICS] = "/metrics",
+    [ROUTE_V2_ALERTS] = "/api/v2/alerts",
+    [ROUTE_V2_ALERT_GROUPS] = "/api/v2/alerts/groups",
+    [ROUTE_V2_SILENCES] = "/api/v2/silences",
+    [ROUTE_V2_SILENCE] = "/api/v2/silence/{silenceID}",
+    [ROUTE_V2_STATUS] = "/api/v2/status",
+    [ROUTE_V2_RECEIVERS] = "/api/v2/receivers",
+    [ROUTE_X_AUDIT] = "/api/x/audit",
+    [ROUTE_X_DELIVERIES] = "/api/x/deliveries",
+    [ROUTE_X_DELIVERY] = "/api/x/deliveries/{id}",
+    [ROUTE_X_DELIVERY_REPLAY] = "/api/x/deliveries/{id}/replay",
+    [ROUTE_X_RECEIVER_TEST] = "/api/x/receivers/{name}/test",
+};
+
+struct http_metrics *api_http_metrics_new(void)
 {
-    struct api *api = ctx;
+    return http_metrics_new(route_names, ROUTE_COUNT);
+}
+
+/* One path segment of at least one byte, then `tail` exactly. */
+static bool segment_then(const char *p, const char *tail)
+{
+    size_t n = strcspn(p, "/");
+
+    return n > 0 && strcmp(p + n, tail) == 0;
+}
+
+/* The route a prefix-stripped path belongs to; ROUTE_NONE for paths no handler serves. */
+static enum api_route route_of(const char *path)
+{
+    static const struct {
+        const char *path;
+        enum api_route route;
+    } exact[] = {
+        {"", ROUTE_ROOT},
+        {"/", ROUTE_ROOT},
+        {"/-/healthy", ROUTE_HEALTHY},
+        {"/-/ready", ROUTE_READY},
+        {"/-/reload", ROUTE_RELOAD},
+        {"/metrics", ROUTE_METRICS},
+        {"/api/v2/alerts", ROUTE_V2_ALERTS},
+        {"/api/v2/alerts/groups", ROUTE_V2_ALERT_GROUPS},
+        {"/api/v2/silences", ROUTE_V2_SILENCES},
+        {"/api/v2/status", ROUTE_V2_STATUS},
+        {"/api/v2/receivers", ROUTE_V2_RECEIVERS},
+        {"/api/x/audit", ROUTE_X_AUDIT},
+        {"/api/x/deliveries", ROUTE_X_DELIVERIES},
+        {"/api/x/deliveries/", ROUTE_X_DELIVERIES},
+    };
+
+    for (size_t i = 0; i < AR_ARRAY_LEN(exact); i++) {
+        if (strcmp(path, exact[i].path) == 0) {
+            return exact[i].route;
+        }
+    }
+    if (strncmp(path, "/api/v2/silence/", 16) == 0 && segment_then(path + 16, "")) {
+        return ROUTE_V2_SILENCE;
+    }
+    if (strncmp(path, "/api/x/deliveries/", 18) == 0) {
+        if (segment_then(path + 18, "")) {
+            return ROUTE_X_DELIVERY;
+        }
+        if (segment_then(path + 18, "/replay")) {
+            return ROUTE_X_DELIVERY_REPLAY;
+        }
+    }
+    if (strncmp(path, "/api/x/receivers/", 17) == 0 && segment_then(path + 17, "/test")) {
+        return ROUTE_X_RECEIVER_TEST;
+    }
+    return ROUTE_NONE;
+}
+
+/* Routes the request; *stripped is set to the path without the route prefix once the
+ * request got past the rate limit and the prefix (what the route metrics label). */
+static void dispatch(struct api *api, const struct http_request *req, struct http_response *resp,
+                     const char **stripped)
+{
     const char *path = req->path;
     size_t plen = strlen(api->route_prefix);
     const char *origin = http_request_header(req, "Origin");
@@ -208,6 +314,7 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
     if (plen > 0) {
         if (strcmp(path, "/") == 0) {
             char loc[512];
+            *stripped = "/";
             snprintf(loc, sizeof(loc), "%s", api->route_prefix);
             resp->status = 302;
             http_response_header(resp, "Location", loc);
@@ -220,6 +327,7 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
         }
         path += plen;
     }
+    *stripped = path;
     if (strncmp(path, "/api/v2/", 8) == 0) {
         const char *preflight = http_request_header(req, "Access-Control-Request-Method");
         http_response_header(resp, "Vary", "Origin");
@@ -282,4 +390,15 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
         return;
     }
     plain(resp, 404, "404 page not found\n");
+}
+
+void api_handle(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    const char *path = NULL;
+
+    dispatch(ctx, req, resp, &path);
+    /* COMPAT: Alertmanager's router does not observe refused methods (405) */
+    if (path != NULL && resp->status != 405) {
+        resp->route = (int)route_of(path);
+    }
 }

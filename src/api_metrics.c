@@ -4,10 +4,13 @@
  * knows, as upstream does. */
 #include "ar/api.h"
 
+#include "ar/cluster.h"
 #include "ar/config_receivers.h"
 #include "ar/dispatch.h"
+#include "ar/http_metrics.h"
 #include "ar/notify.h"
 #include "ar/outbox.h"
+#include "ar/process_metrics.h"
 #include "ar/textpack.h"
 
 #include <stdio.h>
@@ -53,6 +56,45 @@ static double config_hash_value(const struct config *cfg)
     return (double)v;
 }
 
+/* COMPAT: with clustering enabled, 0.25 adds its memberlist families. alertrouter exports
+ * those that describe membership, with a one-member cluster's values (what 0.25 shows for
+ * a lone settled peer); the gossip traffic families (messages, reconnections, oversized
+ * messages, refresh joins) are left out: there is no gossip for them to count. */
+static void cluster_families(struct buf *b, const struct cluster_self *cl)
+{
+    bool on = cl != NULL && cl->enabled;
+
+    head(b, "alertmanager_cluster_enabled", "gauge",
+         "Indicates whether the clustering is enabled or not.");
+    buf_printf(b, "alertmanager_cluster_enabled %d\n", on ? 1 : 0);
+    if (!on) {
+        return;
+    }
+    head(b, "alertmanager_cluster_failed_peers", "gauge",
+         "Number indicating the current number of failed peers in the cluster.");
+    buf_puts(b, "alertmanager_cluster_failed_peers 0\n");
+    head(b, "alertmanager_cluster_health_score", "gauge",
+         "Health score of the cluster. Lower values are better and zero means 'totally "
+         "healthy'.");
+    buf_puts(b, "alertmanager_cluster_health_score 0\n");
+    head(b, "alertmanager_cluster_members", "gauge",
+         "Number indicating current number of members in cluster.");
+    buf_puts(b, "alertmanager_cluster_members 1\n");
+    head(b, "alertmanager_cluster_peer_info", "gauge",
+         "A metric with a constant '1' value labeled by peer name.");
+    buf_printf(b, "alertmanager_cluster_peer_info{peer=\"%s\"} 1\n", cl->name);
+    head(b, "alertmanager_cluster_peers_joined_total", "counter",
+         "A counter of the number of peers that have joined.");
+    buf_puts(b, "alertmanager_cluster_peers_joined_total 1\n"); /* itself, as upstream */
+    head(b, "alertmanager_cluster_peers_left_total", "counter",
+         "A counter of the number of peers that have left.");
+    buf_puts(b, "alertmanager_cluster_peers_left_total 0\n");
+    head(b, "alertmanager_peer_position", "gauge",
+         "Position the Alertmanager instance believes it's in. The position determines a "
+         "peer's behavior in the cluster.");
+    buf_puts(b, "alertmanager_peer_position 0\n");
+}
+
 void api_metrics_get(struct api *api, const struct http_request *req, struct http_response *resp)
 {
     struct buf *b = &resp->body;
@@ -64,6 +106,9 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
     size_t nrecv = 0;
     size_t ninteg = 0;
 
+    /* COMPAT: as promhttp, the scrape being served counts as in flight, and a scrape is
+     * counted in the total once it is written (so the first scrape shows 0) */
+    __atomic_add_fetch(&api->scrapes_in_flight, 1, __ATOMIC_RELAXED);
     core_stats(api->core, &st);
     memset(&nm, 0, sizeof(nm));
     if (api->notifier != NULL) {
@@ -149,9 +194,7 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
     buf_printf(b, "alertmanager_receivers %zu\n", nrecv);
     head(b, "alertmanager_integrations", "gauge", "Number of configured integrations.");
     buf_printf(b, "alertmanager_integrations %zu\n", ninteg);
-    head(b, "alertmanager_cluster_enabled", "gauge",
-         "Indicates whether the clustering is enabled or not.");
-    buf_puts(b, "alertmanager_cluster_enabled 0\n");
+    cluster_families(b, api->cluster);
     head(b, "alertmanager_build_info", "gauge",
          "A metric with a constant '1' value labeled by version, revision, branch, and goversion "
          "from which alertmanager was built.");
@@ -226,5 +269,19 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
     head(b, "alertrouter_http_requests_total", "counter", "HTTP requests received.");
     buf_printf(b, "alertrouter_http_requests_total %llu\n",
                (unsigned long long)load(&c->http_requests));
+    http_metrics_write(api->http_metrics, b);
+    process_metrics_write(b);
+    head(b, "promhttp_metric_handler_requests_in_flight", "gauge",
+         "Current number of scrapes being served.");
+    buf_printf(b, "promhttp_metric_handler_requests_in_flight %llu\n",
+               (unsigned long long)load(&api->scrapes_in_flight));
+    head(b, "promhttp_metric_handler_requests_total", "counter",
+         "Total number of scrapes by HTTP status code.");
+    buf_printf(b, "promhttp_metric_handler_requests_total{code=\"200\"} %llu\n",
+               (unsigned long long)load(&api->scrapes_total));
+    buf_puts(b, "promhttp_metric_handler_requests_total{code=\"500\"} 0\n");
+    buf_puts(b, "promhttp_metric_handler_requests_total{code=\"503\"} 0\n");
+    __atomic_add_fetch(&api->scrapes_total, 1, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&api->scrapes_in_flight, 1, __ATOMIC_RELAXED);
     config_unref(cfg);
 }

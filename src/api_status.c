@@ -1,6 +1,7 @@
 /* GET /api/v2/status and GET /api/v2/receivers (COMPAT 1.7, 1.8). */
 #include "ar/api.h"
 
+#include "ar/cluster.h"
 #include "ar/json_out.h"
 
 #include <stdio.h>
@@ -13,7 +14,21 @@ void api_status_get(struct api *api, const struct http_request *req, struct http
 
     resp->status = 200;
     resp->content_type = "application/json";
-    buf_puts(b, "{\"cluster\":{\"peers\":[],\"status\":\"disabled\"},\"config\":{\"original\":");
+    if (api->cluster != NULL && api->cluster->enabled) {
+        /* COMPAT: a lone settled Alertmanager: its name, itself as the only peer, "ready".
+         * (Upstream says "settling" for its first seconds while gossip settles; there is
+         * no gossip here, so alertrouter is ready at once.) */
+        buf_puts(b, "{\"cluster\":{\"name\":");
+        json_put_cstr(b, api->cluster->name);
+        buf_puts(b, ",\"peers\":[{\"address\":");
+        json_put_cstr(b, api->cluster->address);
+        buf_puts(b, ",\"name\":");
+        json_put_cstr(b, api->cluster->name);
+        buf_puts(b, "}],\"status\":\"ready\"},\"config\":{\"original\":");
+    } else {
+        buf_puts(b, "{\"cluster\":{\"peers\":[],\"status\":\"disabled\"},"
+                    "\"config\":{\"original\":");
+    }
     json_put_cstr(b, cfg->original_yaml ? cfg->original_yaml : "");
     buf_puts(b, "},\"uptime\":");
     json_put_time(b, api->start_ns, 0);

@@ -68,14 +68,43 @@ static const struct flag_def defs[] = {
     {"web.get-concurrency", K_IGNORED, 0, "0", "Accepted for compatibility; no effect yet"},
     {"web.timeout", K_IGNORED, 0, "0", "Accepted for compatibility; no effect yet"},
     {"web.systemd-socket", K_IGNORED, 0, "false", "Accepted for compatibility; no effect yet"},
+    {"web.ui-path", K_IGNORED, 0, "/usr/share/prometheus/alertmanager/ui/",
+     "Accepted for compatibility (Debian's Alertmanager has it); alertrouter serves no UI"},
+    {"cluster.listen-address", K_STRING, OFF(cluster_listen), "0.0.0.0:9094",
+     "Cluster address as Alertmanager's; alertrouter opens no gossip port and answers as a "
+     "ready cluster of one (itself) in /api/v2/status and /metrics; \"\" disables it"},
+    {"cluster.advertise-address", K_STRING, OFF(cluster_advertise), "",
+     "Address shown for this peer (default: the listen address, an unspecified host "
+     "replaced by this machine's private IP)"},
+    /* Alertmanager 0.25's other clustering flags: accepted, ignored with a warning */
+    {"cluster.peer", K_IGNORED, 0, "", "Accepted for compatibility; no HA gossip (ignored)"},
+    {"cluster.peer-timeout", K_IGNORED, 0, "15s", "Accepted for compatibility; ignored"},
+    {"cluster.gossip-interval", K_IGNORED, 0, "200ms", "Accepted for compatibility; ignored"},
+    {"cluster.pushpull-interval", K_IGNORED, 0, "1m0s", "Accepted for compatibility; ignored"},
+    {"cluster.tcp-timeout", K_IGNORED, 0, "10s", "Accepted for compatibility; ignored"},
+    {"cluster.probe-timeout", K_IGNORED, 0, "500ms", "Accepted for compatibility; ignored"},
+    {"cluster.probe-interval", K_IGNORED, 0, "1s", "Accepted for compatibility; ignored"},
+    {"cluster.settle-timeout", K_IGNORED, 0, "1m0s", "Accepted for compatibility; ignored"},
+    {"cluster.reconnect-interval", K_IGNORED, 0, "10s", "Accepted for compatibility; ignored"},
+    {"cluster.reconnect-timeout", K_IGNORED, 0, "6h0m0s", "Accepted for compatibility; ignored"},
+    {"cluster.tls-config", K_IGNORED, 0, "", "Accepted for compatibility; ignored"},
+    {"cluster.allow-insecure-public-advertise-address-discovery", K_IGNORED, 0, "false",
+     "Accepted for compatibility; ignored"},
     {"version", K_BOOL, OFF(show_version), NULL, "Print the version and exit"},
     {"help", K_BOOL, OFF(show_help), NULL, "Print this help and exit"},
+    {"help-long", K_BOOL, OFF(show_help), NULL, "Same as --help (Alertmanager's kingpin has it)"},
+    {"help-man", K_BOOL, OFF(show_help), NULL, "Same as --help (see also man -l alertrouter.8)"},
 };
 
-/* Every Alertmanager clustering flag: accepted, ignored with a warning (no HA gossip). */
+/* Any other --cluster.* flag (of a later Alertmanager): accepted, ignored with a warning. */
 static bool is_cluster_flag(const char *name)
 {
     return strncmp(name, "cluster.", 8) == 0;
+}
+
+static bool is_bool(const struct flag_def *d)
+{
+    return d->kind == K_BOOL || (d->kind == K_IGNORED && strcmp(d->def, "false") == 0);
 }
 
 void flags_usage(FILE *out)
@@ -88,19 +117,14 @@ void flags_usage(FILE *out)
     for (size_t i = 0; i < AR_ARRAY_LEN(defs); i++) {
         const struct flag_def *d = &defs[i];
         fprintf(out, "  --%s%s\n      %s", d->name,
-                d->kind == K_BOOL ? "" : (d->kind == K_DURATION ? "=DURATION" : "=VALUE"), d->help);
-        if (d->def != NULL && d->kind != K_BOOL) {
+                is_bool(d) ? "" : (d->kind == K_DURATION ? "=DURATION" : "=VALUE"), d->help);
+        if (d->def != NULL && !is_bool(d)) {
             fprintf(out, " (default: %s)", d->def[0] ? d->def : "\"\"");
         }
         fputc('\n', out);
     }
-    fprintf(out, "  --cluster.listen-address, --cluster.peer, --cluster.advertise-address, "
-                 "--cluster.peer-timeout,\n  --cluster.gossip-interval, --cluster.pushpull-interval, "
-                 "--cluster.settle-timeout, --cluster.tcp-timeout,\n  --cluster.probe-timeout, "
-                 "--cluster.probe-interval, --cluster.reconnect-interval,\n  "
-                 "--cluster.reconnect-timeout, --cluster.tls-config (and any other --cluster.*)\n"
-                 "      Alertmanager's clustering flags: accepted and ignored with a warning "
-                 "(no gossip HA)\n");
+    fprintf(out, "  Any other --cluster.* flag is accepted and ignored with a warning (no gossip "
+                 "HA);\n  boolean flags also take --no-<flag>.\n");
 }
 
 static int set_value(struct flags *f, const struct flag_def *d, const char *v,
@@ -183,6 +207,20 @@ int flags_parse(int argc, char **argv, struct flags *out, struct ar_error *err)
         for (size_t k = 0; k < AR_ARRAY_LEN(defs); k++) {
             if (strcmp(defs[k].name, name) == 0) {
                 d = &defs[k];
+            }
+        }
+        if (d == NULL && strncmp(name, "no-", 3) == 0 && eq == NULL) {
+            /* kingpin's negated boolean: --no-web.systemd-socket */
+            for (size_t k = 0; k < AR_ARRAY_LEN(defs); k++) {
+                if (strcmp(defs[k].name, name + 3) == 0 && is_bool(&defs[k])) {
+                    d = &defs[k];
+                }
+            }
+            if (d != NULL) {
+                if (d->kind == K_BOOL) {
+                    *(bool *)((char *)out + d->offset) = false;
+                }
+                continue;
             }
         }
         if (d == NULL && !is_cluster_flag(name)) {

@@ -11,6 +11,8 @@
  * it again through the session's pointer (the MHD connection). */
 #include "ar/http.h"
 
+#include "ar/clock.h"
+#include "ar/http_metrics.h"
 #include "ar/log.h"
 #include "ar/web_config.h"
 
@@ -36,6 +38,8 @@ struct http_server {
 struct conn_ctx {
     struct buf body;
     bool too_large;
+    bool is_get;            /* counted in the in-flight GET gauge until completion */
+    int64_t start_ns;       /* monotonic, at the request's first call (headers read) */
     struct web_config *web; /* referenced at the request's first call; may be NULL */
 };
 
@@ -112,6 +116,12 @@ struct stream_ctx {
     http_stream_fn fn;
     void *cls;
     void (*free_fn)(void *cls);
+    /* a streamed response is observed when it ends, with every byte produced */
+    struct http_metrics *metrics;
+    int route;
+    enum http_method_label method;
+    int64_t start_ns;
+    uint64_t bytes;
 };
 
 static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
@@ -119,6 +129,7 @@ static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
     struct stream_ctx *sc = cls;
     size_t n = sc->fn(sc->cls, buf, max);
 
+    sc->bytes += n;
     return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
 }
 
@@ -126,6 +137,8 @@ static void stream_done(void *cls)
 {
     struct stream_ctx *sc = cls;
 
+    http_metrics_observe(sc->metrics, sc->route, sc->method,
+                         clock_monotonic_ns() - sc->start_ns, sc->bytes);
     if (sc->free_fn != NULL) {
         sc->free_fn(sc->cls);
     }
@@ -182,11 +195,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct MHD_Response *r;
     char client[64];
     enum MHD_Result ret;
+    uint64_t body_bytes = 0;
 
     if (cc == NULL) {
         cc = ar_calloc(1, sizeof(*cc));
         buf_init(&cc->body, s->opt.max_body_bytes);
         *con_cls = cc;
+        /* COMPAT: the clock starts before the body is read, as a Go handler reads it */
+        cc->start_ns = clock_monotonic_ns();
+        if (s->opt.metrics != NULL && strcmp(method, "GET") == 0) {
+            cc->is_get = true;
+            http_metrics_in_flight_add(s->opt.metrics, 1);
+        }
         if (s->opt.web != NULL) {
             cc->web = web_config_slot_get(s->opt.web);
         }
@@ -229,10 +249,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         sc->fn = resp.stream;
         sc->cls = resp.stream_cls;
         sc->free_fn = resp.stream_free;
+        sc->metrics = resp.route > 0 ? s->opt.metrics : NULL;
+        sc->route = resp.route;
+        sc->method = http_method_label_of(method);
+        sc->start_ns = cc->start_ns;
+        sc->bytes = 0;
         r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024, stream_reader, sc,
                                               stream_done);
         buf_cleanup(&resp.body);
     } else {
+        body_bytes = resp.body.len;
         r = MHD_create_response_from_buffer(resp.body.len,
                                             resp.body.data ? resp.body.data : "",
                                             resp.body.data ? MHD_RESPMEM_MUST_FREE
@@ -250,15 +276,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     add_web_headers(r, cc->web);
     ret = MHD_queue_response(conn, (unsigned)resp.status, r);
     MHD_destroy_response(r);
+    if (resp.stream == NULL && resp.route > 0) {
+        http_metrics_observe(s->opt.metrics, resp.route, http_method_label_of(method),
+                             clock_monotonic_ns() - cc->start_ns, body_bytes);
+    }
     return ret;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    struct http_server *s = cls;
     struct conn_ctx *cc = *con_cls;
 
     if (cc != NULL) {
+        if (cc->is_get) {
+            http_metrics_in_flight_add(s->opt.metrics, -1);
+        }
         buf_cleanup(&cc->body);
         web_config_unref(cc->web);
         free(cc);

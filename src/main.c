@@ -6,10 +6,12 @@
 #include "ar/api.h"
 #include "ar/cli.h"
 #include "ar/clock.h"
+#include "ar/cluster.h"
 #include "ar/config.h"
 #include "ar/core.h"
 #include "ar/flags.h"
 #include "ar/http.h"
+#include "ar/http_metrics.h"
 #include "ar/log.h"
 #include "ar/notify.h"
 #include "ar/outbox.h"
@@ -164,8 +166,10 @@ static int run_daemon(struct daemon *d)
     struct stat sb;
     struct notifier *notifier = NULL;
     char *shown_url = NULL;
+    struct cluster_self cluster;
 
     memset(&api, 0, sizeof(api));
+    memset(&cluster, 0, sizeof(cluster));
     api.start_ns = clock_now_ns();
     memset(&hopt, 0, sizeof(hopt));
     if (f->web_config_file[0] != '\0') {
@@ -217,6 +221,27 @@ static int run_daemon(struct daemon *d)
         store_set_synchronous_full(st, &err) != AR_OK) {
         log_error("store", "%s", err.msg);
         goto out;
+    }
+    if (f->cluster_listen[0] != '\0') {
+        char fresh[CLUSTER_NAME_LEN + 1];
+        if (cluster_advertise_address(f->cluster_listen, f->cluster_advertise, cluster.address,
+                                      sizeof(cluster.address), &err) != AR_OK) {
+            log_error("cluster", "%s", err.msg);
+            goto out;
+        }
+        /* the name is minted once per data directory and kept (migrations/0008) */
+        cluster_ulid_new(fresh);
+        if (store_instance_get_or_put(st, "peer_name", fresh, cluster.name,
+                                      sizeof(cluster.name)) != AR_OK ||
+            !cluster_name_valid(cluster.name)) {
+            log_error("store", "cannot read or store the cluster peer name: %s",
+                      store_errmsg(st));
+            goto out;
+        }
+        cluster.enabled = true;
+        log_info("cluster", "cluster of one: peer %s at %s (no gossip port is opened; "
+                            "--cluster.listen-address=\"\" disables)",
+                 cluster.name, cluster.address);
     }
     {
         /* Bounded parallelism per receiver host: requests beyond it wait in libcurl and
@@ -273,10 +298,13 @@ static int run_daemon(struct daemon *d)
     api.storage_path = f->storage_path;
     api.reload_ok = true;
     api.reload_ok_at_ns = clock_now_ns();
+    api.cluster = &cluster;
+    api.http_metrics = api_http_metrics_new();
     d->api = &api;
     hopt.max_body_bytes = (size_t)f->max_body_bytes;
     hopt.connection_timeout_s = (unsigned)f->read_timeout_s;
     hopt.connection_limit = (unsigned)f->max_connections;
+    hopt.metrics = api.http_metrics;
     for (size_t i = 0; i < f->nlisten; i++) {
         if (http_server_start(f->listen[i], &hopt, api_handle, &api, &servers[i], &err) !=
             AR_OK) {
@@ -315,6 +343,7 @@ out:
     free(shown_url);
     free(prefix);
     ratelimit_free(api.ratelimit);
+    http_metrics_free(api.http_metrics);
     if (rc == 0) {
         log_info("main", "stopped cleanly");
     }

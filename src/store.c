@@ -579,6 +579,39 @@ struct sqlite3 *store_db(struct store *st)
     return st->db;
 }
 
+int store_instance_get_or_put(struct store *st, const char *key, const char *fresh, char *out,
+                              size_t cap)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = AR_EDB;
+
+    /* INSERT OR IGNORE then SELECT: an existing value is never replaced */
+    if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO instance (key, value) VALUES (?, ?)",
+                           -1, &s, NULL) != SQLITE_OK) {
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, fresh, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        goto out;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM instance WHERE key = ?", -1, &s, NULL) !=
+        SQLITE_OK) {
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        goto out;
+    }
+    snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+    rc = AR_OK;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
 struct sqlite3_stmt *store_stmt(struct store *st, const char *sql)
 {
     int i;

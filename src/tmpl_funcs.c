@@ -36,9 +36,13 @@ static int need_string(struct tmpl_exec *ex, const char *fn, const struct tmpl_v
     return AR_OK;
 }
 
+/* Always AR_EINVAL, spelled out here (not only in tmpl_exec_errorf's contract) so that the
+ * compiler, which cannot see into tmpl_exec.c, knows a failing helper never returns AR_OK
+ * and so never leaves an out-parameter unwritten on a success path. */
 static int call_error(struct tmpl_exec *ex, const char *fn, const char *msg)
 {
-    return tmpl_exec_errorf(ex, "error calling %s: %s", fn, msg);
+    (void)tmpl_exec_errorf(ex, "error calling %s: %s", fn, msg);
+    return AR_EINVAL;
 }
 
 static int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)

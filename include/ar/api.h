@@ -8,6 +8,9 @@
 #include "ar/http.h"
 #include "ar/ingest.h"
 
+/* This instance as a cluster of one (ar/cluster.h). */
+struct cluster_self;
+
 struct api_counters {
     uint64_t alerts_received_firing;
     uint64_t alerts_received_resolved;
@@ -33,7 +36,15 @@ struct api {
     struct api_counters counters; /* updated atomically */
     bool reload_ok;               /* last reload attempt succeeded (atomic) */
     int64_t reload_ok_at_ns;      /* time of the last successful (re)load (atomic) */
+    struct http_metrics *http_metrics; /* per-route HTTP histograms; may be NULL */
+    const struct cluster_self *cluster; /* --cluster.* answer for status and metrics */
+    uint64_t scrapes_in_flight;   /* promhttp_metric_handler_requests_in_flight (atomic) */
+    uint64_t scrapes_total;       /* promhttp_metric_handler_requests_total{code="200"} */
 };
+
+/* The per-route HTTP histograms for the API's routes (ar/http_metrics.h); the caller passes
+ * them to http_server_start (http_options.metrics) and sets api.http_metrics for /metrics. */
+struct http_metrics *api_http_metrics_new(void);
 
 /* http_handler for http_server_start; ctx is a struct api. */
 void api_handle(void *ctx, const struct http_request *req, struct http_response *resp);

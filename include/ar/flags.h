@@ -32,6 +32,8 @@ struct flags {
     int64_t max_silences;        /* --silences.max-silences */
     int64_t rate_limit_burst;    /* --web.rate-limit-burst */
     int64_t notify_deadline_ms;  /* --notify.deadline, 0 = max(group_interval, 10s) */
+    const char *cluster_listen;    /* --cluster.listen-address; "" disables the cluster */
+    const char *cluster_advertise; /* --cluster.advertise-address; "" = derived */
     bool show_version;
     bool show_help;
     const char *ignored[16];     /* accepted-but-ignored flags seen, for warnings */

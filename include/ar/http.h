@@ -14,6 +14,7 @@
 #include "ar/buf.h"
 
 struct web_config_slot; /* ar/web_config.h */
+struct http_metrics;    /* ar/http_metrics.h */
 
 struct http_param {
     const char *key;
@@ -51,6 +52,7 @@ struct http_response {
     void (*stream_free)(void *cls);
     struct http_header_out headers[8];
     size_t nheaders;
+    int route; /* http_metrics route index of the handler that answered; 0: not observed */
 };
 
 /* Returns the request header value or NULL (case-insensitive name). */
@@ -70,6 +72,7 @@ struct http_options {
     unsigned connection_timeout_s;
     unsigned connection_limit;
     struct web_config_slot *web; /* borrowed, outlives the server; NULL: plain HTTP, no auth */
+    struct http_metrics *metrics; /* borrowed, outlives the server; NULL: not instrumented */
 };
 
 /* Starts listening on addr ("host:port", ":port", "[::1]:port"). */

@@ -62,6 +62,11 @@ struct sqlite3 *store_db(struct store *st);
  * notification or per API change. */
 struct sqlite3_stmt *store_stmt(struct store *st, const char *sql);
 void store_stmt_done(struct sqlite3_stmt *s);
+/* The value stored for key in the instance table; if there is none, stores `fresh` first
+ * (so the first caller's value wins for good). Writes at most cap bytes into out.
+ * Used at start only (cluster peer name). */
+int store_instance_get_or_put(struct store *st, const char *key, const char *fresh, char *out,
+                              size_t cap);
 /* Last SQLite error message (for logs). */
 const char *store_errmsg(struct store *st);
 

@@ -2,9 +2,12 @@
 """/api/v2/status, /api/v2/receivers, /-/healthy, /-/ready, CORS and route prefixes
 (COMPAT 1.1, 1.7-1.9)."""
 
+import os
+import re
 import time
 
-from harness import UTC_MS_TS_RE, Suite, alert, check, epoch, eq, http_request, Fail
+from harness import (AMTOOL, UTC_MS_TS_RE, Suite, alert, check, epoch, eq, free_port, http_request,
+                     poll, Fail)
 
 suite = Suite("01-api-status")
 
@@ -142,6 +145,104 @@ def external_url_prefix(ctx):
     r = srv.request("GET", "/", prefix=False)
     eq(r.status, 302, "GET / redirects")
     eq(r.headers.get("Location"), "/am", "Location")
+
+
+ULID_RE = re.compile(r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$")
+# Settling takes 3 polls of 10 gossip intervals on Alertmanager: 10 ms keeps it short.
+FAST_SETTLE = ["--cluster.gossip-interval=10ms"]
+
+
+def ready_cluster(srv):
+    """/api/v2/status's cluster once "ready" (Alertmanager says "settling" at first;
+    alertrouter, with no gossip to settle, is ready at once)."""
+    def get():
+        c = srv.get_json("/api/v2/status")["cluster"]
+        check(c["status"] in ("settling", "ready"), "cluster.status %r" % c["status"])
+        return c if c["status"] == "ready" else None
+    return poll(get, timeout=30, interval=0.1, what="cluster status ready")
+
+
+def metric_value(text, line_prefix):
+    for line in text.splitlines():
+        if line.startswith(line_prefix + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+@suite.case("cluster-of-one")
+def cluster_of_one(ctx):
+    port = free_port()
+    srv = ctx.server(cluster_listen="127.0.0.1:%d" % port, args=FAST_SETTLE)
+    c = ready_cluster(srv)
+    keys = [k for k, _ in dict(srv.get("/api/v2/status").json_ordered())["cluster"]]
+    eq(keys, ["name", "peers", "status"], "cluster field order")
+    name = c["name"]
+    check(ULID_RE.match(name), "cluster.name %r is not a ULID" % name)
+    eq(c["peers"], [{"address": "127.0.0.1:%d" % port, "name": name}], "peers: itself only")
+    eq([k for k, _ in dict(srv.get("/api/v2/status").json_ordered())["cluster"][1][1][0]],
+       ["address", "name"], "peer field order")
+    m = srv.get("/metrics").body.decode()
+    eq(metric_value(m, "alertmanager_cluster_enabled"), 1.0, "alertmanager_cluster_enabled")
+    eq(metric_value(m, "alertmanager_cluster_members"), 1.0, "alertmanager_cluster_members")
+    eq(metric_value(m, "alertmanager_cluster_failed_peers"), 0.0, "failed peers")
+    eq(metric_value(m, "alertmanager_cluster_health_score"), 0.0, "health score")
+    eq(metric_value(m, "alertmanager_peer_position"), 0.0, "peer position")
+    eq(metric_value(m, 'alertmanager_cluster_peer_info{peer="%s"}' % name), 1.0, "peer_info")
+    eq(metric_value(m, "alertmanager_cluster_peers_joined_total"), 1.0, "peers joined (itself)")
+    if not os.path.exists(AMTOOL):
+        ctx.note("amtool not installed: cluster show not checked")
+        return
+    rc, out, err = srv.amtool("cluster", "show", "-o", "extended", check_rc=0)
+    check("Cluster Status:  ready" in out, "amtool cluster show: %r" % out)
+    check("Node Name:       " + name in out, "amtool cluster show lacks the name: %r" % out)
+    check(re.search(r"127\.0\.0\.1:%d\s+%s" % (port, name), out),
+          "amtool cluster show -o extended lacks the peer row: %r" % out)
+
+
+@suite.case("cluster-advertise-address")
+def cluster_advertise(ctx):
+    port = free_port()
+    shown = free_port()
+    srv = ctx.server(cluster_listen="127.0.0.1:%d" % port,
+                     args=FAST_SETTLE + ["--cluster.advertise-address=127.0.0.1:%d" % shown])
+    c = ready_cluster(srv)
+    eq(c["peers"], [{"address": "127.0.0.1:%d" % shown, "name": c["name"]}],
+       "the peer shows the advertise address")
+
+
+@suite.case("cluster-disabled")
+def cluster_disabled(ctx):
+    srv = ctx.server(cluster_listen="")
+    eq(srv.get_json("/api/v2/status")["cluster"], {"peers": [], "status": "disabled"}, "cluster")
+    if os.path.exists(AMTOOL):
+        rc, out, err = srv.amtool("cluster", "show", check_rc=0)
+        check("Cluster Status:  disabled" in out, "amtool cluster show: %r" % out)
+    m = srv.get("/metrics").body.decode()
+    eq(metric_value(m, "alertmanager_cluster_enabled"), 0.0, "alertmanager_cluster_enabled")
+    eq(metric_value(m, "alertmanager_cluster_members"), None, "no members gauge when disabled")
+
+
+# Alertmanager mints a new name per process; alertrouter keeps one per data directory.
+@suite.case("cluster-name-kept-across-restarts", only="alertrouter")
+def cluster_name_kept(ctx):
+    port = free_port()
+    srv = ctx.server(cluster_listen="127.0.0.1:%d" % port)
+    name = ready_cluster(srv)["name"]
+    srv.restart()
+    eq(ready_cluster(srv)["name"], name, "peer name after a restart")
+    other = ctx.server(cluster_listen="127.0.0.1:%d" % port)
+    check(ready_cluster(other)["name"] != name, "another data directory got the same name")
+
+
+# Only alertrouter may run with the default 0.0.0.0:9094: it opens no port there.
+@suite.case("cluster-default-listen-address", only="alertrouter")
+def cluster_default(ctx):
+    srv = ctx.server(cluster_listen=None)
+    c = ready_cluster(srv)
+    eq(len(c["peers"]), 1, "one peer")
+    addr = c["peers"][0]["address"]
+    check(addr.endswith(":9094") and not addr.startswith("0.0.0.0"),
+          "advertised %r: want this machine's address on port 9094" % addr)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ flag-parsing ones also run on Alertmanager to prove them."""
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -63,6 +64,45 @@ def unknown_flag(ctx):
     check("usage" in err.lower() or "--help" in err, "stderr has no usage hint: %r" % err)
     rc, out, err = run([binary(ctx), "--config.file"])
     check(rc != 0, "flag without its value accepted")
+
+
+# Values for the flags whose --help shows a placeholder instead of a default.
+PLACEHOLDER_VALUES = {
+    "web.external-url": "http://127.0.0.1:9093/",
+    "web.route-prefix": "/",
+    "cluster.advertise-address": "127.0.0.1:9094",
+    "cluster.peer": "127.0.0.1:9095",
+}
+
+
+@suite.case("accepts-every-alertmanager-flag", only="alertrouter")
+def every_am_flag(ctx):
+    """Every flag Debian's Alertmanager 0.25 lists in --help, with its default (or a value
+    of its form), is accepted: a service file written for it starts alertrouter."""
+    if not os.path.exists(AM_BINARY):
+        raise Skip("Alertmanager not installed")
+    rc, out, err = run([AM_BINARY, "--help"])
+    flags = re.findall(r"^ {2,8}(?:-\w, )?--([a-z][\w.-]*)(?:=(\S*))?", out + err, re.M)
+    names = [n for n, _ in flags]
+    check(len(names) >= 25, "parsed only %d flags from Alertmanager's --help: %r" % (len(names), names))
+    args = []
+    for name, default in flags:
+        if name in ("help", "version", "help-long", "help-man"):
+            continue
+        if name in PLACEHOLDER_VALUES:
+            args.append("--%s=%s" % (name, PLACEHOLDER_VALUES[name]))
+        elif default is None or default == "":
+            args.append("--" + name)  # a boolean
+        else:
+            args.append("--%s=%s" % (name, default.strip('"')))
+    for extra in ([], ["--help-long"], ["--help-man"]):
+        rc, out, err = run([ar_binary()] + args + (extra or ["--version"]))
+        eq(rc, 0, "exit status with %s: stderr %r" % (" ".join(args + extra), err[-500:]))
+    for name in ("web.ui-path", "cluster.listen-address", "cluster.advertise-address"):
+        check(name in names, "Alertmanager's --help lacks %s (parse error?)" % name)
+    rc, out, err = run([ar_binary(), "--help"])
+    missing = [n for n in names if "--" + n not in out]
+    check(not missing, "alertrouter --help does not list %s" % missing)
 
 
 class RawServer:
@@ -134,10 +174,16 @@ def flag_spellings(ctx):
 
 @suite.case("cluster-flags-accepted-with-warning", only="alertrouter")
 def cluster_flags(ctx):
-    srv = ctx.server(args=["--cluster.listen-address=0.0.0.0:9094", "--cluster.peer=127.0.0.1:9095",
-                           "--cluster.peer-timeout=15s", "--cluster.settle-timeout=1m",
-                           "--cluster.gossip-interval", "200ms"])
-    eq(srv.get("/api/v2/status").json()["cluster"]["status"], "disabled", "cluster.status")
+    srv = ctx.server(cluster_listen="0.0.0.0:9094",
+                     args=["--cluster.peer=127.0.0.1:9095", "--cluster.peer-timeout=15s",
+                           "--cluster.settle-timeout=1m", "--cluster.gossip-interval", "200ms",
+                           "--cluster.allow-insecure-public-advertise-address-discovery",
+                           "--web.ui-path", "/usr/share/prometheus/alertmanager/ui/",
+                           "--no-web.systemd-socket"])
+    # a cluster of one (no gossip): ready, itself the only peer
+    c = srv.get("/api/v2/status").json()["cluster"]
+    eq(c["status"], "ready", "cluster.status")
+    eq([p["name"] for p in c["peers"]], [c["name"]], "the only peer is itself")
     log = srv.log_text().lower()
     check("cluster" in log and ("warn" in log), "no warning about cluster flags in the log:\n%s" % srv.log_tail())
     # Nothing listens on the cluster port because of us.

@@ -81,6 +81,133 @@ def prometheus_scrape(ctx):
         shutil.rmtree(d, ignore_errors=True)
 
 
+def families(text):
+    """{name: type} from the # TYPE lines of an exposition."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, typ = line.split(" ", 3)
+            out[name] = typ
+    return out
+
+
+def samples(text, name):
+    """[(labels dict, value)] of the samples of one series name."""
+    res = []
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        head, value = line.rsplit(" ", 1)
+        if head == name:
+            res.append(({}, float(value)))
+        elif head.startswith(name + "{") and head.endswith("}"):
+            labels = {}
+            for part in head[len(name) + 1:-1].split('",'):
+                k, v = part.split("=", 1)
+                labels[k] = v.strip('"')
+            res.append((labels, float(value)))
+    return res
+
+
+def sample(text, name, **labels):
+    hits = [v for l, v in samples(text, name) if l == labels]
+    return hits[0] if hits else None
+
+
+# Measured on Debian's Alertmanager 0.25: the families a single instance exports besides
+# go_* (Go runtime) and the cluster/gossip, nflog/silences internals and dispatcher summary.
+HTTP_FAMILIES = {
+    "alertmanager_http_request_duration_seconds": "histogram",
+    "alertmanager_http_response_size_bytes": "histogram",
+    "alertmanager_http_requests_in_flight": "gauge",
+    "alertmanager_http_concurrency_limit_exceeded_total": "counter",
+    "process_cpu_seconds_total": "counter",
+    "process_max_fds": "gauge",
+    "process_open_fds": "gauge",
+    "process_resident_memory_bytes": "gauge",
+    "process_start_time_seconds": "gauge",
+    "process_virtual_memory_bytes": "gauge",
+    "process_virtual_memory_max_bytes": "gauge",
+    "promhttp_metric_handler_requests_in_flight": "gauge",
+    "promhttp_metric_handler_requests_total": "counter",
+    "alertmanager_cluster_enabled": "gauge",
+}
+DURATION_LE = ["0.05", "0.1", "0.25", "0.5", "0.75", "1", "2", "5", "20", "60", "+Inf"]
+SIZE_LE = ["100", "1000", "10000", "100000", "1e+06", "1e+07", "1e+08", "+Inf"]
+
+
+@suite.case("metrics-http-process-families")
+def metrics_families(ctx):
+    t0 = time.time()
+    srv = ctx.server()
+    eq(srv.request("GET", "/-/healthy")[0], 200, "GET /-/healthy")
+    eq(srv.request("HEAD", "/-/ready")[0], 200, "HEAD /-/ready")
+    eq(srv.request("POST", "/-/reload")[0], 200, "POST /-/reload")
+    eq(srv.request("POST", "/-/healthy")[0], 405, "POST /-/healthy")
+    eq(srv.request("GET", "/no-such-path")[0], 404, "GET /no-such-path")
+    srv.post_ok([alert({"alertname": "observed"})])
+    eq(srv.get("/api/v2/alerts")[0], 200, "GET /api/v2/alerts")
+    first = srv.get("/metrics")[2].decode()
+    text = srv.get("/metrics")[2].decode()
+    fams = families(text)
+    for name, typ in HTTP_FAMILIES.items():
+        eq(fams.get(name), typ, "# TYPE of %s" % name)
+    dur = "alertmanager_http_request_duration_seconds"
+    size = "alertmanager_http_response_size_bytes"
+    for handler, method in (("/-/healthy", "get"), ("/-/ready", "head"), ("/-/ready", "get"),
+                            ("/-/reload", "post"), ("/metrics", "get")):
+        n = sample(text, dur + "_count", handler=handler, method=method)
+        check(n is not None and n >= 1, "%s_count{handler=%r,method=%r} = %r"
+              % (dur, handler, method, n))
+        eq(sample(text, size + "_count", handler=handler, method=method), n,
+           "%s_count{handler=%r,method=%r}" % (size, handler, method))
+        les = [l["le"] for l, _ in samples(text, dur + "_bucket")
+               if l.get("handler") == handler and l.get("method") == method]
+        eq(les, DURATION_LE, "duration buckets of %s %s" % (method, handler))
+        les = [l["le"] for l, _ in samples(text, size + "_bucket")
+               if l.get("handler") == handler and l.get("method") == method]
+        eq(les, SIZE_LE, "size buckets of %s %s" % (method, handler))
+        eq(sample(text, dur + "_bucket", handler=handler, method=method, le="+Inf"), n,
+           "+Inf bucket = count for %s %s" % (method, handler))
+    # a 200 "OK" body is 2 bytes, one request, in the first size bucket
+    eq(sample(text, size + "_sum", handler="/-/healthy", method="get"), 2.0, "/-/healthy bytes")
+    eq(sample(text, size + "_bucket", handler="/-/healthy", method="get", le="100"), 1.0,
+       "/-/healthy in le=100")
+    # refused methods and unknown paths are not observed
+    handlers = {(l.get("handler"), l.get("method")) for l, _ in samples(text, dur + "_count")}
+    check(("/-/healthy", "post") not in handlers, "the 405 was observed: %s" % sorted(handlers))
+    check(not any("no-such-path" in (h or "") for h, _ in handlers),
+          "the 404 was observed: %s" % sorted(handlers))
+    v2 = sorted(h for h, _ in handlers if h.startswith("/api/v2"))
+    if ctx.is_am:
+        # 0.25 does not instrument its API v2; alertrouter does (documented extension)
+        eq(v2, [], "API v2 handlers observed by Alertmanager 0.25")
+    else:
+        check("/api/v2/alerts" in v2, "GET/POST /api/v2/alerts not observed: %s" % v2)
+        check(sample(text, dur + "_count", handler="/api/v2/alerts", method="post") == 1,
+              "POST /api/v2/alerts count")
+    # this scrape is a GET in flight; earlier scrapes are counted once written
+    check(sample(text, "alertmanager_http_requests_in_flight", method="get") >= 1,
+          "in-flight GETs during a scrape")
+    eq(sample(text, "promhttp_metric_handler_requests_in_flight"), 1.0, "scrapes in flight")
+    eq(sample(text, "promhttp_metric_handler_requests_total", code="200")
+       - sample(first, "promhttp_metric_handler_requests_total", code="200"), 1.0,
+       "scrape counter step")
+    eq(sample(text, "alertmanager_http_concurrency_limit_exceeded_total", method="get"), 0.0,
+       "concurrency limit refusals")
+    started = sample(text, "process_start_time_seconds")
+    check(t0 - 5 <= started <= time.time() + 1, "process_start_time_seconds %r, test began %r"
+          % (started, t0))
+    check(sample(text, "process_open_fds") >= 3, "process_open_fds")
+    check(sample(text, "process_max_fds") >= sample(text, "process_open_fds"), "process_max_fds")
+    check(sample(text, "process_resident_memory_bytes") > 1e6, "process_resident_memory_bytes")
+    check(sample(text, "process_virtual_memory_bytes") >= sample(text, "process_resident_memory_bytes"),
+          "virtual >= resident")
+    check(sample(text, "process_cpu_seconds_total") >= 0, "process_cpu_seconds_total")
+    eq(sample(text, "alertmanager_cluster_enabled"), 0.0, "cluster disabled by the harness")
+    check("alertmanager_cluster_members" not in fams, "cluster families while disabled")
+
+
 GOOD = DEFAULT_CONFIG
 BAD = "route:\n  receiver: nobody\nreceivers:\n- name: team\n"
 

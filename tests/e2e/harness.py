@@ -308,7 +308,7 @@ class Server:
 
     def __init__(self, kind, config=DEFAULT_CONFIG, args=(), route_prefix=None,
                  external_url_path=None, data_dir=None, start=True, ready_timeout=20.0,
-                 gc_interval=None, cwd=None, env=None):
+                 gc_interval=None, cwd=None, cluster_listen="", env=None):
         if kind not in KINDS:
             raise ValueError("unknown kind %r" % kind)
         self.kind = kind
@@ -317,6 +317,10 @@ class Server:
         self.route_prefix = route_prefix
         self.external_url_path = external_url_path
         self.gc_interval = gc_interval
+        # --cluster.listen-address for both kinds: "" (default) disables clustering, so the
+        # real Alertmanager opens no gossip port; None leaves the binary's default
+        # (0.0.0.0:9094, which only alertrouter may be given: it opens nothing there).
+        self.cluster_listen = cluster_listen
         self.ready_timeout = ready_timeout
         self.tmp = tempfile.mkdtemp(prefix="ar-e2e-%s-" % kind)
         self.data_dir = data_dir or os.path.join(self.tmp, "data")
@@ -363,8 +367,8 @@ class Server:
                 "--config.file=" + self.config_path,
                 "--storage.path=" + self.data_dir,
                 "--web.listen-address=%s:%d" % (self.host, self.port)]
-        if self.kind == "alertmanager":
-            args.append("--cluster.listen-address=")
+        if self.cluster_listen is not None:
+            args.append("--cluster.listen-address=" + self.cluster_listen)
         if self.route_prefix is not None:
             args.append("--web.route-prefix=" + self.route_prefix)
         if self.external_url_path is not None:
