@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 enum stmt_id {
     ST_BEGIN,
@@ -30,7 +31,7 @@ enum stmt_id {
     ST_ROLLBACK,
     ST_APPEND_BLOCK,
     ST_TRUNCATE,
-    ST_ADD_EVENT,
+    ST_ADD_HISTORY,
     ST_COUNT
 };
 
@@ -41,11 +42,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_APPEND_BLOCK] = "INSERT INTO alert_log (first_seq, last_seq, records) "
                         "VALUES (?1, ?2, ?3)",
     [ST_TRUNCATE] = "DELETE FROM alert_log WHERE last_seq < ?1",
-    [ST_ADD_EVENT] = "INSERT INTO alert_events (fingerprint, at, event, labels, starts_at, "
-                     "ends_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_ADD_HISTORY] = "INSERT INTO history_blocks (first_at, last_at, events, format, data) "
+                       "VALUES (?1, ?2, ?3, 1, ?4)",
 };
 
 #define STMT_CACHE 32
+#define HISTORY_ZSTD_LEVEL 3 /* see docs/benchmarks.md, history blocks */
 
 struct store {
     sqlite3 *db;
@@ -58,6 +60,12 @@ struct store {
     struct buf block;    /* alert log records of the current transaction */
     int64_t block_first; /* sequence number of its first record */
     int64_t block_last;
+    struct buf history;  /* history events of the current transaction, JSON lines */
+    size_t history_n;
+    int64_t history_first;
+    int64_t history_last;
+    struct buf zhistory; /* its zstd frame */
+    ZSTD_CCtx *zc;
     int version;
 };
 
@@ -149,6 +157,8 @@ int store_open(const char *dir, struct store **out, struct ar_error *err)
     buf_init(&st->scratch1, 0);
     buf_init(&st->scratch2, 0);
     buf_init(&st->block, 0);
+    buf_init(&st->history, 0);
+    buf_init(&st->zhistory, 0);
     path = ar_asprintf("%s/alertrouter.db", dir);
     st->path = path;
     rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -199,6 +209,9 @@ void store_close(struct store *st)
     buf_cleanup(&st->scratch1);
     buf_cleanup(&st->scratch2);
     buf_cleanup(&st->block);
+    buf_cleanup(&st->history);
+    buf_cleanup(&st->zhistory);
+    ZSTD_freeCCtx(st->zc);
     free(st);
 }
 
@@ -240,8 +253,46 @@ int store_begin(struct store *st)
     return step_reset(st, ST_BEGIN);
 }
 
+/* The transaction's history events as one compressed block (0009_history_blocks.sql). */
+static int write_history_block(struct store *st)
+{
+    sqlite3_stmt *s = st->stmt[ST_ADD_HISTORY];
+    size_t bound = ZSTD_compressBound(st->history.len);
+    size_t n;
+
+    if (st->zc == NULL && (st->zc = ZSTD_createCCtx()) == NULL) {
+        return AR_ENOMEM;
+    }
+    buf_reset(&st->zhistory);
+    buf_reserve(&st->zhistory, bound);
+    n = ZSTD_compressCCtx(st->zc, st->zhistory.data, bound, st->history.data, st->history.len,
+                          HISTORY_ZSTD_LEVEL);
+    if (ZSTD_isError(n)) {
+        log_error("store", "history block: %s", ZSTD_getErrorName(n));
+        return AR_EIO;
+    }
+    sqlite3_bind_int64(s, 1, st->history_first);
+    sqlite3_bind_int64(s, 2, st->history_last);
+    sqlite3_bind_int64(s, 3, (sqlite3_int64)st->history_n);
+    sqlite3_bind_blob(s, 4, st->zhistory.data, (int)n, SQLITE_STATIC);
+    return step_reset(st, ST_ADD_HISTORY);
+}
+
+static void history_reset(struct store *st)
+{
+    buf_reset(&st->history);
+    st->history_n = 0;
+}
+
 int store_commit(struct store *st)
 {
+    if (st->history_n > 0) {
+        int rc = write_history_block(st);
+        if (rc != AR_OK) {
+            return rc;
+        }
+        history_reset(st);
+    }
     if (st->block.len > 0) {
         sqlite3_stmt *s = st->stmt[ST_APPEND_BLOCK];
         int rc;
@@ -260,6 +311,7 @@ int store_commit(struct store *st)
 void store_rollback(struct store *st)
 {
     buf_reset(&st->block);
+    history_reset(st);
     if (!sqlite3_get_autocommit(st->db)) {
         step_reset(st, ST_ROLLBACK);
     }
@@ -377,19 +429,27 @@ int store_truncate_log(struct store *st, int64_t below)
 int store_add_alert_event(struct store *st, const struct alert *a, const char *event,
                           int64_t at_ns)
 {
-    sqlite3_stmt *s = st->stmt[ST_ADD_EVENT];
+    struct buf *h = &st->history;
+    char fp[17];
 
-    sqlite3_bind_int64(s, 1, (sqlite3_int64)a->fp);
-    sqlite3_bind_int64(s, 2, at_ns);
-    sqlite3_bind_text(s, 3, event, -1, SQLITE_STATIC);
-    if (strcmp(event, "firing") == 0) {
-        buf_reset(&st->scratch1);
-        json_put_labelset(&st->scratch1, &a->labels);
-        sqlite3_bind_text(s, 4, st->scratch1.data, (int)st->scratch1.len, SQLITE_STATIC);
+    if (st->history_n == 0) {
+        st->history_first = at_ns;
+        st->history_last = at_ns;
     }
-    sqlite3_bind_int64(s, 5, a->starts_at);
-    sqlite3_bind_int64(s, 6, a->ends_at);
-    return step_reset(st, ST_ADD_EVENT);
+    st->history_first = at_ns < st->history_first ? at_ns : st->history_first;
+    st->history_last = at_ns > st->history_last ? at_ns : st->history_last;
+    st->history_n++;
+    fingerprint_format(a->fp, fp);
+    buf_printf(h, "{\"at\":%lld,\"event\":\"%s\",\"fingerprint\":\"%s\",\"startsAt\":%lld,"
+                  "\"endsAt\":%lld,\"labels\":",
+               (long long)at_ns, event, fp, (long long)a->starts_at, (long long)a->ends_at);
+    if (strcmp(event, "firing") == 0) {
+        json_put_labelset(h, &a->labels);
+    } else {
+        buf_puts(h, "null");
+    }
+    buf_puts(h, "}\n");
+    return AR_OK;
 }
 
 /* Bounded reader over one block. */

@@ -1,8 +1,12 @@
 /* Unit tests for SQLite storage on a real database file: migrations, alert rows surviving
  * a close and reopen byte for byte, deletion, history events. */
+#include "ar/embedded.h"
 #include "ar/store.h"
 #include "ar/timefmt.h"
 #include "check.h"
+#include "history.h"
+
+#include <jansson.h>
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -43,8 +47,70 @@ static int count_rows(const char *dir, const char *sql)
     return n;
 }
 
+static bool first_labels(const char *line, size_t len, void *ctx);
+
+/* A database as the binary before migration 0009 left it (one alert_events row per event):
+ * opening it turns the rows into plain history blocks of up to 1,000 events, in order, and
+ * drops the table; the reader sees every event with its labels. */
+static void test_upgrade_0009(void)
+{
+    char dir[] = "/tmp/ar-store-upgrade-XXXXXX";
+    char path[256];
+    char cmd[600];
+    struct ar_error err;
+    struct store *st = NULL;
+    sqlite3 *db = NULL;
+    char *labels_json = NULL;
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/alertrouter.db", dir);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    for (const struct ar_embedded_file *m = ar_migrations; m->name != NULL; m++) {
+        if (strtol(m->name, NULL, 10) <= 8) {
+            CHECK(sqlite3_exec(db, m->data, NULL, NULL, NULL) == SQLITE_OK);
+        }
+    }
+    CHECK(sqlite3_exec(db,
+                       "PRAGMA user_version = 8;"
+                       "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                       "WHERE i < 2500) "
+                       "INSERT INTO alert_events (fingerprint, at, event, labels, starts_at, "
+                       "ends_at) SELECT i, i * 10, CASE WHEN i % 2 THEN 'firing' ELSE "
+                       "'resolved' END, CASE WHEN i % 2 THEN json_object('alertname', "
+                       "'a' || i) END, i, i + 1 FROM n;",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    CHECK_INT(store_open(dir, &st, &err), AR_OK);
+    store_close(st);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM history_blocks WHERE format = 0"), 3);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM sqlite_master WHERE name = 'alert_events'"),
+              0);
+    CHECK_INT(history_count(dir, "firing", NULL), 1250);
+    CHECK_INT(history_count(dir, "resolved", NULL), 1250);
+    CHECK_INT(history_count(dir, "firing", "\"alertname\":\"a2499\""), 1);
+    CHECK_INT(store_history_read(dir, 0, 15, first_labels, &labels_json), AR_OK);
+    CHECK_STR(labels_json, "{\"alertname\": \"a1\"}");
+    free(labels_json);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
+}
+
+/* Keeps the "labels" object of the first history line as JSON text. */
+static bool first_labels(const char *line, size_t len, void *ctx)
+{
+    char **out = ctx;
+    json_t *o = json_loadb(line, len, 0, NULL);
+
+    if (*out == NULL) {
+        *out = json_dumps(json_object_get(o, "labels"), JSON_ENCODE_ANY);
+    }
+    json_decref(o);
+    return true;
+}
+
 int main(void)
 {
+    char *labels_json = NULL;
     char dir[] = "/tmp/ar-store-test-XXXXXX";
     struct store *st = NULL;
     struct ar_error err;
@@ -86,11 +152,25 @@ int main(void)
     /* a rolled-back transaction leaves nothing behind */
     CHECK_INT(store_begin(st), AR_OK);
     store_log_put(st, 5, b);
+    CHECK_INT(store_add_alert_event(st, b, "firing", 6), AR_OK);
     store_rollback(st);
     store_close(st);
     st = NULL;
 
-    CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_events WHERE event = 'firing'"), 1);
+    /* history: one compressed block per commit with events, the labels round-trip */
+    CHECK_INT(history_count(dir, "firing", NULL), 1);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM history_blocks WHERE format = 1"), 1);
+    CHECK_INT(store_history_read(dir, 0, 100, first_labels, &labels_json), AR_OK);
+    {
+        json_t *o = json_loads(labels_json, 0, NULL);
+        const char *w = json_string_value(json_object_get(o, "weird"));
+        CHECK(w != NULL && strcmp(w, labelset_get(&a->labels, "weird")) == 0);
+        json_decref(o);
+        free(labels_json);
+        labels_json = NULL;
+    }
+    CHECK_INT(store_history_read(dir, 6, 100, first_labels, &labels_json), AR_OK);
+    CHECK(labels_json == NULL); /* the window after the only block's events */
     CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_log"), 2); /* one block per commit */
     CHECK_INT(store_open(dir, &st, &err), AR_OK); /* migrations are not re-applied */
     struct store_load_stats stats;
@@ -147,5 +227,6 @@ int main(void)
 
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK_INT(system(cmd), 0);
+    test_upgrade_0009();
     return CHECK_DONE();
 }
