@@ -241,6 +241,21 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
         buf_printf(b, "alertrouter_store_commit_duration_seconds_count %llu\n",
                    (unsigned long long)core_commits(api->core));
     }
+    {
+        static const char *const kinds[STORE_PRUNE_KINDS] = {"history", "deliveries", "audit"};
+        uint64_t pruned[STORE_PRUNE_KINDS];
+        head(b, "alertrouter_storage_used_bytes", "gauge",
+             "Database bytes in use (pages less free pages) at the last size check.");
+        buf_printf(b, "alertrouter_storage_used_bytes %lld\n",
+                   (long long)core_storage_used_bytes(api->core));
+        core_storage_pruned(api->core, pruned);
+        head(b, "alertrouter_storage_pruned_rows_total", "counter",
+             "Rows deleted because the database outgrew --storage.max-bytes, by kind.");
+        for (int k = 0; k < STORE_PRUNE_KINDS; k++) {
+            buf_printf(b, "alertrouter_storage_pruned_rows_total{kind=\"%s\"} %llu\n", kinds[k],
+                       (unsigned long long)pruned[k]);
+        }
+    }
     head(b, "alertrouter_nflog_entries", "gauge", "Entries in the notification log.");
     buf_printf(b, "alertrouter_nflog_entries %zu\n", st.nflog_entries);
     {

@@ -148,6 +148,8 @@ struct core {
     bool wstop;
     struct write_batch *retry; /* rows of a failed commit, tried again first */
     bool commit_failing;       /* the last commit failed (under wmu) */
+    int64_t used_bytes;        /* database bytes in use at the last size check (atomic) */
+    uint64_t pruned[STORE_PRUNE_KINDS]; /* rows pruned by the size cap (atomic) */
     char commit_error[256];    /* its cause (under wmu) */
 
     pthread_t core_thread;
@@ -646,6 +648,7 @@ static void rebuild_pipeline(struct core *c)
 /* Keeps alert_log within about twice the live set: once it grows past that, every live
  * alert is re-appended (COMPACT_CHUNK per loop turn, so ingestion keeps flowing) and then
  * the rows written before the compaction started are deleted in one statement. */
+#define SIZE_CHECK_INTERVAL_NS (60LL * AR_NS_PER_SEC) /* --storage.max-bytes */
 #define COMPACT_CHUNK 20000
 #define COMPACT_SLACK 10000
 
@@ -722,9 +725,41 @@ static void resume_deliveries(struct core *c, struct core_txn *txn)
     c->nresume = 0;
 }
 
+/* Writer thread, once a minute: measures the database and applies --storage.max-bytes. */
+static int size_check_apply(struct store *st, void *data)
+{
+    struct core *c = data;
+    struct store_prune_stats ps = {0};
+    int rc = store_prune_to_cap(st, c->opt.max_bytes, &ps);
+
+    __atomic_store_n(&c->used_bytes, ps.used_bytes, __ATOMIC_RELAXED);
+    for (int k = 0; k < STORE_PRUNE_KINDS; k++) {
+        __atomic_add_fetch(&c->pruned[k], ps.pruned[k], __ATOMIC_RELAXED);
+    }
+    return rc;
+}
+
+static void no_free(void *data)
+{
+    (void)data;
+}
+
+int64_t core_storage_used_bytes(struct core *c)
+{
+    return __atomic_load_n(&c->used_bytes, __ATOMIC_RELAXED);
+}
+
+void core_storage_pruned(struct core *c, uint64_t out[STORE_PRUNE_KINDS])
+{
+    for (int k = 0; k < STORE_PRUNE_KINDS; k++) {
+        out[k] = __atomic_load_n(&c->pruned[k], __ATOMIC_RELAXED);
+    }
+}
+
 static void *core_main(void *arg)
 {
     struct core *c = arg;
+    int64_t next_size_check = clock_monotonic_ns();
     int64_t next_gc = clock_monotonic_ns() + c->opt.gc_interval_ns;
     int64_t next_maintenance = clock_monotonic_ns() + c->opt.maintenance_interval_ns;
     bool stop = false;
@@ -737,6 +772,7 @@ static void *core_main(void *arg)
         pthread_mutex_lock(&c->mu);
         while (c->head == NULL) {
             int64_t next = next_gc < next_maintenance ? next_gc : next_maintenance;
+            next = next_size_check < next ? next_size_check : next;
             int64_t due = dispatcher_next_deadline(c->dispatcher);
             int64_t wait = (due < next ? due : next) - clock_monotonic_ns();
             struct timespec ts;
@@ -805,6 +841,15 @@ static void *core_main(void *arg)
             gc(c, clock_now_ns(), b);
             next_gc = clock_monotonic_ns() + c->opt.gc_interval_ns;
         }
+        if (clock_monotonic_ns() >= next_size_check) {
+            struct core_txn txn = {c, b, clock_now_ns()};
+            core_txn_write(&txn, size_check_apply, c, no_free);
+            /* once a minute, or at the maintenance interval when that is shorter */
+            next_size_check = clock_monotonic_ns() +
+                              (c->opt.maintenance_interval_ns < SIZE_CHECK_INTERVAL_NS
+                                   ? c->opt.maintenance_interval_ns
+                                   : SIZE_CHECK_INTERVAL_NS);
+        }
         if (clock_monotonic_ns() >= next_maintenance) {
             struct core_txn txn = {c, b, clock_now_ns()};
             silence_set_gc(c->silences, txn.now, c->opt.retention_ns, &txn);
@@ -849,6 +894,7 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
 
     c->store = st;
     c->opt = *opt;
+    c->used_bytes = -1;
     if (c->opt.gc_interval_ns <= 0) {
         c->opt.gc_interval_ns = 30LL * 60 * AR_NS_PER_SEC;
     }

@@ -24,6 +24,9 @@ static const struct flag_def defs[] = {
      "Alertmanager configuration file; without it the built-in default configuration is used"},
     {"storage.path", K_STRING, OFF(storage_path), "data/",
      "Directory holding the SQLite database (alertrouter.db)"},
+    {"storage.max-bytes", K_INT, OFF(storage_max_bytes), "0",
+     "Cap on the database size in bytes (0 = none): beyond it the oldest history, then "
+     "delivered notifications and audit entries are pruned (live state never is)"},
     {"storage.synchronous", K_STRING, OFF(storage_synchronous), "normal",
      "normal: acknowledged alerts and silences survive a crash of the process (kill -9); "
      "full: also a power loss or OS crash, at the cost of an fsync per commit"},

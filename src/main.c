@@ -265,6 +265,7 @@ static int run_daemon(struct daemon *d)
     copt.gc_interval_ns = f->gc_interval_ms * AR_NS_PER_MS;
     copt.retention_ns = f->retention_ms * AR_NS_PER_MS;
     copt.maintenance_interval_ns = f->maintenance_ms * AR_NS_PER_MS;
+    copt.max_bytes = f->storage_max_bytes;
     copt.max_silences = (size_t)f->max_silences;
     copt.notify_deadline_ns = f->notify_deadline_ms * AR_NS_PER_MS;
     if (core_new(st, cfg, &copt, &d->core) != AR_OK) {

@@ -22,6 +22,7 @@ struct core_options {
     int64_t maintenance_interval_ns; /* --data.maintenance-interval */
     size_t max_silences;             /* --silences.max-silences, 0 = unlimited */
     int64_t notify_deadline_ns;      /* --notify.deadline, 0 = max(group_interval, 10s) */
+    int64_t max_bytes;               /* --storage.max-bytes, 0 = no cap (store_prune_to_cap) */
 };
 
 /* Loads the stored alerts into memory. Takes a reference to cfg; st must outlive core. */
@@ -111,6 +112,10 @@ uint64_t core_commits(struct core *c);
 /* True while the last commit attempt failed (the writer retries every second); why gets
  * the storage error. /-/ready answers 503 meanwhile. */
 bool core_commits_failing(struct core *c, char *why, size_t n);
+/* Database bytes in use at the last size check (once a minute; -1 before the first) and
+ * rows pruned by --storage.max-bytes so far, by kind (ar/store.h). */
+int64_t core_storage_used_bytes(struct core *c);
+void core_storage_pruned(struct core *c, uint64_t out[STORE_PRUNE_KINDS]);
 
 /* Durable outbox (ar/outbox.h): re-submits a stored delivery (read by the caller) now,
  * through the core thread; logs 'replayed' and sets it pending. AR_OK once committed;

@@ -12,6 +12,7 @@ struct flags {
     bool config_file_set;        /* given explicitly (a missing file is then an error) */
     const char *storage_path;    /* --storage.path */
     const char *storage_synchronous; /* --storage.synchronous: normal or full */
+    int64_t storage_max_bytes;   /* --storage.max-bytes, 0 = no cap */
     const char *listen[8];       /* --web.listen-address (repeatable) */
     size_t nlisten;
     const char *external_url;    /* --web.external-url */

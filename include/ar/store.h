@@ -18,6 +18,19 @@ void store_close(struct store *st); /* accepts NULL */
 int store_set_synchronous_full(struct store *st, struct ar_error *err);
 /* The database file, for messages. */
 const char *store_path(const struct store *st);
+
+/* Size cap (store_prune.c). Bytes of the pages in use (file size less free pages). */
+int64_t store_used_bytes(struct store *st);
+/* Pruned rows by kind: history blocks, delivered notifications, audit entries. */
+#define STORE_PRUNE_KINDS 3
+struct store_prune_stats {
+    int64_t used_bytes;                 /* after this run */
+    uint64_t pruned[STORE_PRUNE_KINDS]; /* rows deleted by this run */
+};
+/* Inside a transaction: when more than max_bytes are in use, deletes the oldest history,
+ * then delivered notifications, then audit entries, down to 90% of the cap (live state is
+ * never deleted), and logs what it did. max_bytes <= 0: only measures. */
+int store_prune_to_cap(struct store *st, int64_t max_bytes, struct store_prune_stats *out);
 /* Schema version after migration (number of the last applied migration). */
 int store_schema_version(struct store *st);
 

@@ -6,14 +6,17 @@ ENOSPC (or the errno asked for). Expected: the server stays up; a POST that cann
 committed answers 500; /-/ready answers 503 naming the database and the cause while
 commits fail, and 200 again once the disk has room; nothing acknowledged is lost, and the
 alerts of the refused POST are committed by the retry. Also: an existing database on a
-read-only directory is refused at start with a message that names the file, and
---storage.synchronous takes normal or full only."""
+read-only directory is refused at start with a message that names the file,
+--storage.synchronous takes normal or full only, and --storage.max-bytes prunes the oldest
+history (never live state) with a log line and a metric."""
 
 import os
+import random
+import sqlite3
 import subprocess
 import tempfile
 
-from harness import Server, Skip, Suite, alert, ar_binary, check, eq, free_port, poll
+from harness import Server, Skip, Suite, alert, ar_binary, check, eq, free_port, poll, ts
 
 suite = Suite("16-storage-faults")
 
@@ -138,6 +141,58 @@ def synchronous_flag(ctx):
                        capture_output=True, timeout=20)
     check(p.returncode != 0 and b"storage.synchronous" in p.stdout + p.stderr,
           "an unknown --storage.synchronous value is refused at start")
+
+
+def metric(srv, name):
+    for line in srv.get("/metrics").text().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+@suite.case("size-cap-prunes-oldest-history", only="alertrouter")
+def size_cap(ctx):
+    args = ["--data.maintenance-interval=1s"]
+    srv = ctx.server(args=args)
+    rnd = random.Random(7)
+    # history that compresses poorly: 500 alerts with random label values, fired and
+    # resolved 16 times (the live set stays small); 50 live alerts stay firing throughout
+    live = [alert({"alertname": "Live", "i": str(i)}) for i in range(50)]
+    srv.post_ok(live)
+    churn = [{"alertname": "Churn", "i": str(i), "noise": "%032x" % rnd.getrandbits(128)}
+             for i in range(500)]
+    for r in range(16):
+        srv.post_ok([alert(lab, starts=ts(-60)) for lab in churn])
+        srv.post_ok([alert(lab, starts=ts(-60), ends=ts(-1)) for lab in churn])
+    db = "file:%s?mode=ro" % os.path.join(srv.data_dir, "alertrouter.db")
+
+    def history():
+        con = sqlite3.connect(db, uri=True)
+        try:
+            return con.execute("SELECT count(*), coalesce(sum(length(data)), 0), "
+                               "coalesce(max(id), 0) FROM history_blocks").fetchone()
+        finally:
+            con.close()
+    nblocks, hbytes, newest = history()
+    # a size check (every second here) that has seen that history
+    used = poll(lambda: (metric(srv, "alertrouter_storage_used_bytes") or 0) > hbytes and
+                metric(srv, "alertrouter_storage_used_bytes"), timeout=10, what="a size check")
+    ctx.note("history %d bytes in %d blocks, %d bytes in use" % (hbytes, nblocks, used))
+    check(hbytes > 100000 and hbytes > used / 2,
+          "history to prune: %d bytes in %d blocks of %d in use" % (hbytes, nblocks, used))
+    cap = int(used - hbytes / 2)
+    srv.restart(args=args + ["--storage.max-bytes=%d" % cap])
+    poll(lambda: (metric(srv, 'alertrouter_storage_pruned_rows_total{kind="history"}') or 0) > 0
+         or None, timeout=10, what="history pruned")
+    poll(lambda: "over --storage.max-bytes" in srv.log_text() or None, timeout=5,
+         what="the log line")
+    after = poll(lambda: metric(srv, "alertrouter_storage_used_bytes"), timeout=5, what="used")
+    check(after <= cap, "in use after pruning: %d > cap %d" % (after, cap))
+    n2, h2, newest2 = history()
+    check(n2 < nblocks and newest2 >= newest, "oldest blocks pruned first: %d of %d left, "
+          "newest id %d (was %d)" % (n2, nblocks, newest2, newest))
+    eq(len([a for a in srv.alerts() if a["labels"]["alertname"] == "Live"]), 50,
+       "live alerts are never pruned")
 
 
 if __name__ == "__main__":
