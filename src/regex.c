@@ -37,9 +37,9 @@
 #define RUNE_ERROR    0xfffdu
 
 /* Bounds on one match; see regex_match. */
-#define MATCH_LIMIT      1000000u
-#define MATCH_DEPTH      100000u
-#define MATCH_HEAP_KIB   32768u
+
+
+
 #define RENDER_MAX_BYTES (8u << 20)
 #define PARENS_NEST_MAX  4000u
 #define BIG_REPEAT_BYTES 4096u /* see render_repeated */
@@ -1530,9 +1530,16 @@ int regex_compile(const char *pattern, struct ar_regex **out, struct ar_error *e
         abort();
     }
     pcre2_set_parens_nest_limit(cctx, PARENS_NEST_MAX);
+    {
+        /* The DFA matcher retries an unanchored pattern at every start position (quadratic);
+         * searching with a leading (?s:.)* and PCRE2_ANCHORED does it in one pass. */
+        char *search = ar_asprintf("(?s:.)*(?:%s)", pcre);
+        free(pcre);
+        pcre = search;
+    }
     code = pcre2_compile((PCRE2_SPTR)pcre, PCRE2_ZERO_TERMINATED,
                          PCRE2_UTF | PCRE2_NO_AUTO_CAPTURE | PCRE2_ALLOW_EMPTY_CLASS |
-                             PCRE2_NEVER_BACKSLASH_C,
+                             PCRE2_NEVER_BACKSLASH_C | PCRE2_ANCHORED,
                          &errcode, &erroff, cctx);
     if (code == NULL) {
         /* The rendering is always valid PCRE2; what remains is PCRE2's size limits. */
@@ -1546,9 +1553,9 @@ int regex_compile(const char *pattern, struct ar_regex **out, struct ar_error *e
     if (re->mctx == NULL) {
         abort();
     }
-    pcre2_set_match_limit(re->mctx, MATCH_LIMIT);
-    pcre2_set_depth_limit(re->mctx, MATCH_DEPTH);
-    pcre2_set_heap_limit(re->mctx, MATCH_HEAP_KIB);
+    pcre2_set_match_limit(re->mctx, UINT32_MAX);
+    pcre2_set_depth_limit(re->mctx, UINT32_MAX);
+    pcre2_set_heap_limit(re->mctx, UINT32_MAX);
     *out = re;
 out:
     pcre2_compile_context_free(cctx);
@@ -1599,7 +1606,20 @@ bool regex_match(const struct ar_regex *re, const char *s, size_t n)
     }
     /* Unanchored search, as Go's MatchString: the anchors are part of the pattern, and a
      * value such as "a)|(b" legitimately escapes them. */
-    rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, md, re->mctx);
+    {
+        size_t wscount = 1000;
+        int *ws = NULL;
+        for (;;) {
+            ws = ar_realloc(ws, wscount * sizeof(*ws));
+            rc = pcre2_dfa_match(re->code, (PCRE2_SPTR)s, n, 0, PCRE2_DFA_SHORTEST, md,
+                                 re->mctx, ws, wscount);
+            if (rc != PCRE2_ERROR_DFA_WSSIZE) {
+                break;
+            }
+            wscount *= 4;
+        }
+        free(ws);
+    }
     pcre2_match_data_free(md);
     free(copy);
     return rc >= 0; /* limits (PCRE2_ERROR_MATCHLIMIT, ...) count as no match */
