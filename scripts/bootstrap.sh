@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   build-essential cmake pkg-config git ca-certificates
   libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libesmtp-dev libsqlite3-dev sqlite3
-  libyaml-dev libpcre2-dev libyajl-dev libssl-dev libzstd-dev
+  libyaml-dev libpcre2-dev libre2-dev libyajl-dev libssl-dev libzstd-dev
   python3 python3-aiosmtpd
   prometheus-alertmanager prometheus
   valgrind clang libclang-rt-14-dev man-db

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-30}
-CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DAR_FUZZ=ON -DAR_WERROR=ON >/dev/null
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DAR_FUZZ=ON -DAR_WERROR=ON >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target fuzz_tmpl fuzz_ingest fuzz_config fuzz_matcher
 for t in fuzz_tmpl fuzz_ingest fuzz_config fuzz_matcher; do
   mkdir -p "build-fuzz/corpus/$t"

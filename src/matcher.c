@@ -4,7 +4,7 @@
  * A matcher owns its name, value and, for =~ and !~, a compiled regex (regex.c) anchored as
  * ^(?:value)$. Matchers are immutable after construction, so one may be shared by threads
  * that only match. A matcher list is a growable array of owned matcher pointers. Parsing is
- * linear in the input; matching costs one string compare or one bounded regex search. */
+ * linear in the input; matching costs one string compare or one linear-time regex search. */
 #include "ar/matcher.h"
 
 #include <stdlib.h>

@@ -1,31 +1,33 @@
-/* RE2-compatible regular expressions on top of PCRE2 (COMPAT 3.2).
+/* Go-compatible regular expressions matched by RE2 in linear time (COMPAT 3.2).
  *
- * Alertmanager compiles matcher values with Go's regexp package as ^(?:v)$. PCRE2 accepts a
- * different language and reports different errors, so a pattern is not handed to PCRE2 as
- * written. Instead a small parser that follows Go's regexp/syntax rules (Perl flags: one-line
- * ^ and $, Perl extensions, Unicode groups) reads the anchored pattern, reports Go's error text
- * with the same fragment Go prints, and builds a tree mirroring Go's parse stack (pseudo nodes
- * for "(" and "|"). The tree is then rendered as an explicit PCRE2 pattern whose meaning does
- * not depend on PCRE2 options: "^"/"$" become \A/\z (or newline lookarounds under (?m)), "."
- * becomes [^\n], \s is spelled out (PCRE2's includes \v), literals are \x{...} escapes,
- * classes list ranges, and groups are plain "(" compiled with PCRE2_NO_AUTO_CAPTURE (PCRE2
- * limits the nesting of "(?:" groups to a few hundred; Go allows about a thousand). Matching
- * runs the PCRE2 interpreter (no JIT) under match, depth and heap limits, so a hostile pattern
- * has bounded cost; a search that hits a limit counts as no match.
+ * Alertmanager compiles matcher values with Go's regexp package as ^(?:v)$ and matches in time
+ * linear in the value. RE2 is the engine Go's regexp was modelled on: same syntax family, same
+ * leftmost-first semantics, same guarantee (no backtracking, so no budget that could turn into
+ * a wrong answer). Its parser's error messages are its own, though, and it accepts a little
+ * that Go 1.19 rejects, so a pattern is not handed to RE2 as written. A small parser that
+ * follows Go's regexp/syntax rules (Perl flags: one-line ^ and $, Perl extensions, Unicode
+ * groups) reads the anchored pattern, reports Go's error text with the same fragment Go
+ * prints, and builds a tree mirroring Go's parse stack (pseudo nodes for "(" and "|"). The tree
+ * is then rendered as an explicit RE2 pattern: "^"/"$" become \A/\z (or (?m:^)/(?m:$)), "."
+ * becomes [^\n], \s is spelled out, literals are \x{...} escapes, classes list ranges, and
+ * parentheses never capture (only "does it match" is asked). See src/re2_shim.cc.
  *
- * Known differences from Go: Unicode case folding is PCRE2's (simple folding in both, but
- * tables are Unicode 14 against Go 1.19's 13); the nesting-depth limit is computed on this
- * tree, which skips Go's alternation factoring; Go's "expression too large" is only reported
- * when PCRE2 itself refuses the rendered pattern as too large.
+ * Matching is one unanchored RE2 search over the value with invalid UTF-8 replaced as Go
+ * decodes it; RE2 runs a cached DFA (an NFA simulation when the DFA cache overflows), both
+ * linear in the value and bounded in memory by MAX_MEM_BYTES per regex.
+ *
+ * Known differences from Go: Unicode tables are RE2's (Unicode 14 in Debian 12's RE2) against
+ * Go 1.19's 13; the nesting-depth limit is computed on this tree, which skips Go's alternation
+ * factoring; Go's "expression too large" is reported when RE2 refuses the rendered program as
+ * larger than its memory budget (Go's own limit is higher).
  *
  * Cost: parsing and rendering are linear in the pattern length times the repeat-count bound;
  * a compiled regex is immutable and may be used from several threads at once. */
-#define PCRE2_CODE_UNIT_WIDTH 8
-
 #include "ar/buf.h"
+#include "ar/log.h"
 #include "ar/matcher.h"
+#include "re2_shim.h"
 
-#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,17 +38,16 @@
 #define MAX_RUNE      0x10ffffu
 #define RUNE_ERROR    0xfffdu
 
-/* Bounds on one match; see regex_match. */
-#define MATCH_LIMIT      1000000u
-#define MATCH_DEPTH      100000u
-#define MATCH_HEAP_KIB   32768u
 #define RENDER_MAX_BYTES (8u << 20)
-#define PARENS_NEST_MAX  4000u
-#define BIG_REPEAT_BYTES 4096u /* see render_repeated */
+/* RE2's memory budget per regex: compiled program plus DFA caches. The first fits every
+ * ordinary matcher with room for its DFA; a program too large for it (big counted repeats of
+ * Unicode classes, say) gets the second before "expression too large". A DFA that fills its
+ * cache restarts it or falls back to RE2's NFA: slower, still linear, never a wrong answer. */
+#define MAX_MEM_BYTES     (8 << 20)
+#define MAX_MEM_BIG_BYTES (64 << 20)
 
 struct ar_regex {
-    pcre2_code *code;
-    pcre2_match_context *mctx;
+    struct ar_re2 *re2;
 };
 
 /* Go's parser flags that matter here; the rest of syntax.Perl is always on. */
@@ -84,7 +85,7 @@ struct node {
     enum nkind kind;
     unsigned flags;    /* F_* when created */
     uint32_t rune;     /* N_LIT */
-    char *cls;         /* N_CLASS: rendered PCRE2 class, "[...]" */
+    char *cls;         /* N_CLASS: rendered RE2 class, "[...]" */
     int min;           /* N_REPEAT */
     int max;           /* N_REPEAT; -1 = unbounded */
     bool cap;          /* N_LPAREN: capturing group */
@@ -736,7 +737,7 @@ static const struct ascii_group posix_groups[] = {
 };
 
 /* COMPAT: the \p{...} names Go 1.19 (Alertmanager 0.25) knows: "Any", the general categories
- * and the Unicode 13 scripts. Matching is case-sensitive, unlike PCRE2's. */
+ * and the Unicode 13 scripts. Matching is case-sensitive. */
 static const char *const unicode_names[] = {
     "Adlam", "Ahom", "Anatolian_Hieroglyphs", "Any", "Arabic", "Armenian", "Avestan", "Balinese",
     "Bamum", "Bassa_Vah", "Batak", "Bengali", "Bhaiksuki", "Bopomofo", "Brahmi", "Braille",
@@ -777,8 +778,8 @@ static bool unicode_name_known(const char *name)
                    cmp_name) != NULL;
 }
 
-/* Appends a range as PCRE2 class text. Surrogates are left out: PCRE2 rejects them in UTF
- * mode and Go never decodes one from a subject, so they can never match anyway. */
+/* Appends a range as RE2 class text. Surrogates are left out: Go never decodes one from a
+ * subject, so they can never match anyway. */
 static int render_range(struct buf *b, uint32_t lo, uint32_t hi)
 {
     int rc = AR_OK;
@@ -808,7 +809,7 @@ static int cmp_range(const void *a, const void *b)
 
 /* Appends an ASCII group. A negated group under (?i) is the complement of the case-folded
  * group (as Go computes it); the folded set includes U+017F (s) and U+212A (k), and the
- * complement of a fold-closed set is fold-closed, so PCRE2's own folding adds nothing. */
+ * complement of a fold-closed set is fold-closed, so RE2's own folding adds nothing. */
 static int render_group(struct buf *b, const struct ascii_group *g, unsigned flags)
 {
     struct range r[160];
@@ -938,12 +939,8 @@ static int parse_unicode_class(struct parser *p, const char **tp, struct buf *b,
     if (!unicode_name_known(tmp)) {
         return go_error(p, ERR_INVALID_CHAR_RANGE, s, seq_end);
     }
-    /* Go folds \p{Lu} under (?i) (so it matches all cased letters); PCRE2 never folds
-     * properties, so use cased letters (L&) there. */
-    if ((p->flags & F_FOLD) != 0 &&
-        (strcmp(tmp, "Lu") == 0 || strcmp(tmp, "Ll") == 0 || strcmp(tmp, "Lt") == 0)) {
-        snprintf(tmp, sizeof(tmp), "L&");
-    }
+    /* Under (?i) Go folds \p{Lu} (so it matches all cased letters); RE2 folds it the same way
+     * inside the (?i:...) the class node is rendered in. */
     *found = true;
     *tp = seq_end;
     return buf_printf(b, "\\%c{%s}", neg ? 'P' : 'p', tmp);
@@ -1005,7 +1002,7 @@ static int parse_class(struct parser *p, const char **tp)
     buf_init(&b, RENDER_MAX_BYTES);
     rc = buf_putc(&b, '[');
     if (t < p->end && *t == '^') {
-        /* Go's Perl mode sets ClassNL, so a negated class may match "\n", as in PCRE2. */
+        /* Go's Perl mode sets ClassNL, so a negated class may match "\n", as in RE2. */
         t++;
         rc = rc == AR_OK ? buf_putc(&b, '^') : rc;
     }
@@ -1046,6 +1043,13 @@ static int parse_class(struct parser *p, const char **tp)
             }
         }
         rc = render_range(&b, lo, hi);
+    }
+    if (rc == AR_OK && (strcmp(buf_str(&b), "[") == 0 || strcmp(buf_str(&b), "[^") == 0)) {
+        /* Only surrogates were listed: RE2 has no empty class, so spell out its meaning. */
+        bool negated = b.len == 2;
+        buf_cleanup(&b);
+        buf_init(&b, RENDER_MAX_BYTES);
+        rc = buf_puts(&b, negated ? "[\\x00-\\x{10ffff}" : "[^\\x00-\\x{10ffff}");
     }
     if (rc == AR_OK) {
         rc = buf_putc(&b, ']');
@@ -1351,7 +1355,7 @@ static int parse(struct parser *p)
     return AR_OK;
 }
 
-/* ---- rendering as PCRE2 ---- */
+/* ---- rendering as RE2 ---- */
 
 static int render_literal(struct buf *b, uint32_t r, unsigned flags)
 {
@@ -1373,34 +1377,18 @@ static int render_literal(struct buf *b, uint32_t r, unsigned flags)
     return rc;
 }
 
-static int render(struct buf *b, const struct node *nd, unsigned *ngroups);
+static int render(struct buf *b, const struct node *nd);
 
-/* Renders the operand of a repetition. PCRE2 compiles X{n,m} by copying X m times, which
- * overflows its compiled-size limit long before Go's limits; a large operand repeated many
- * times is therefore defined once and repeated as a subroutine call (not atomic since PCRE2
- * 10.30, so the meaning is unchanged). */
-static int render_repeated(struct buf *b, const struct node *nd, unsigned *ngroups)
+/* Renders the operand of a repetition as one group. */
+static int render_repeated(struct buf *b, const struct node *nd)
 {
-    struct buf sub;
-    size_t copies = 1;
-    int rc;
+    int rc = buf_putc(b, '(');
 
-    if (nd->kind == N_REPEAT) {
-        copies = nd->max < 0 ? (size_t)nd->min + 1 : (size_t)nd->max;
-    }
-    buf_init(&sub, RENDER_MAX_BYTES);
-    rc = render(&sub, nd->sub[0], ngroups);
-    if (rc == AR_OK && sub.len * copies > BIG_REPEAT_BYTES) {
-        unsigned id = ++*ngroups;
-        rc = buf_printf(b, "(?(DEFINE)(?<r%u>%s))(?&r%u)", id, buf_str(&sub), id);
-    } else if (rc == AR_OK) {
-        rc = buf_printf(b, "(%s)", buf_str(&sub));
-    }
-    buf_cleanup(&sub);
-    return rc;
+    rc = rc == AR_OK ? render(b, nd->sub[0]) : rc;
+    return rc == AR_OK ? buf_putc(b, ')') : rc;
 }
 
-static int render(struct buf *b, const struct node *nd, unsigned *ngroups)
+static int render(struct buf *b, const struct node *nd)
 {
     int rc = AR_OK;
 
@@ -1417,9 +1405,9 @@ static int render(struct buf *b, const struct node *nd, unsigned *ngroups)
     case N_ANY:
         return buf_puts(b, "(?s:.)");
     case N_BOL:
-        return buf_puts(b, "(?<![^\\n])"); /* start of text or after "\n" */
+        return buf_puts(b, "(?m:^)"); /* start of text or after "\n" */
     case N_EOL:
-        return buf_puts(b, "(?![^\\n])"); /* end of text or before "\n" */
+        return buf_puts(b, "(?m:$)"); /* end of text or before "\n" */
     case N_BOT:
         return buf_puts(b, "\\A");
     case N_EOT:
@@ -1429,16 +1417,16 @@ static int render(struct buf *b, const struct node *nd, unsigned *ngroups)
     case N_NWB:
         return buf_puts(b, "\\B");
     case N_EMPTY:
-        return buf_puts(b, "()");
+        return buf_puts(b, "(?:)");
     case N_CAPTURE:
         rc = buf_putc(b, '(');
-        rc = rc == AR_OK ? render(b, nd->sub[0], ngroups) : rc;
+        rc = rc == AR_OK ? render(b, nd->sub[0]) : rc;
         return rc == AR_OK ? buf_putc(b, ')') : rc;
     case N_STAR:
     case N_PLUS:
     case N_QUEST:
     case N_REPEAT:
-        rc = render_repeated(b, nd, ngroups);
+        rc = render_repeated(b, nd);
         if (rc != AR_OK) {
             return rc;
         }
@@ -1461,7 +1449,7 @@ static int render(struct buf *b, const struct node *nd, unsigned *ngroups)
         return rc;
     case N_CONCAT:
         for (size_t i = 0; i < nd->nsub && rc == AR_OK; i++) {
-            rc = render(b, nd->sub[i], ngroups);
+            rc = render(b, nd->sub[i]);
         }
         return rc;
     case N_ALT:
@@ -1470,7 +1458,7 @@ static int render(struct buf *b, const struct node *nd, unsigned *ngroups)
             if (i > 0) {
                 rc = buf_putc(b, '|');
             }
-            rc = rc == AR_OK ? render(b, nd->sub[i], ngroups) : rc;
+            rc = rc == AR_OK ? render(b, nd->sub[i]) : rc;
         }
         return rc == AR_OK ? buf_putc(b, ')') : rc;
     case N_LPAREN:
@@ -1487,7 +1475,6 @@ static int translate(const char *anchored, char **out, struct ar_error *err)
 {
     struct parser p = {0};
     struct buf b;
-    unsigned ngroups = 0; /* subroutine groups named so far */
     int rc;
 
     p.whole = anchored;
@@ -1496,7 +1483,7 @@ static int translate(const char *anchored, char **out, struct ar_error *err)
     rc = parse(&p);
     if (rc == AR_OK) {
         buf_init(&b, RENDER_MAX_BYTES);
-        rc = render(&b, p.stack[0], &ngroups);
+        rc = render(&b, p.stack[0]);
         if (rc == AR_OK) {
             *out = buf_take(&b);
         } else {
@@ -1514,45 +1501,35 @@ static int translate(const char *anchored, char **out, struct ar_error *err)
 int regex_compile(const char *pattern, struct ar_regex **out, struct ar_error *err)
 {
     char *anchored = ar_asprintf("^(?:%s)$", pattern);
-    char *pcre = NULL;
-    pcre2_compile_context *cctx = NULL;
-    pcre2_code *code = NULL;
-    struct ar_regex *re;
-    int errcode = 0;
-    PCRE2_SIZE erroff = 0;
-    int rc = translate(anchored, &pcre, err);
+    char *rendered = NULL;
+    struct ar_re2 *re2 = NULL;
+    const char *msg = NULL;
+    enum ar_re2_status st;
+    int rc = translate(anchored, &rendered, err);
 
     if (rc != AR_OK) {
         goto out;
     }
-    cctx = pcre2_compile_context_create(NULL);
-    if (cctx == NULL) {
-        abort();
+    st = ar_re2_new(rendered, strlen(rendered), MAX_MEM_BYTES, &re2, &msg);
+    if (st == AR_RE2_TOO_LARGE) {
+        st = ar_re2_new(rendered, strlen(rendered), MAX_MEM_BIG_BYTES, &re2, &msg);
     }
-    pcre2_set_parens_nest_limit(cctx, PARENS_NEST_MAX);
-    code = pcre2_compile((PCRE2_SPTR)pcre, PCRE2_ZERO_TERMINATED,
-                         PCRE2_UTF | PCRE2_NO_AUTO_CAPTURE | PCRE2_ALLOW_EMPTY_CLASS |
-                             PCRE2_NEVER_BACKSLASH_C,
-                         &errcode, &erroff, cctx);
-    if (code == NULL) {
-        /* The rendering is always valid PCRE2; what remains is PCRE2's size limits. */
+    if (st == AR_RE2_TOO_LARGE) {
         ar_error_set(err, "error parsing regexp: %s: `%s`", ERR_LARGE, anchored);
         rc = AR_EINVAL;
         goto out;
     }
-    re = ar_calloc(1, sizeof(*re));
-    re->code = code;
-    re->mctx = pcre2_match_context_create(NULL);
-    if (re->mctx == NULL) {
-        abort();
+    if (st != AR_RE2_OK) {
+        /* The rendering is meant to be valid RE2 whenever Go's syntax is; say so loudly. */
+        log_error("regex", "RE2 refused the rendering of %s: %s", anchored, msg);
+        ar_error_set(err, "error parsing regexp: %s: `%s`", msg, anchored);
+        rc = AR_EINVAL;
+        goto out;
     }
-    pcre2_set_match_limit(re->mctx, MATCH_LIMIT);
-    pcre2_set_depth_limit(re->mctx, MATCH_DEPTH);
-    pcre2_set_heap_limit(re->mctx, MATCH_HEAP_KIB);
-    *out = re;
+    *out = ar_calloc(1, sizeof(**out));
+    (*out)->re2 = re2;
 out:
-    pcre2_compile_context_free(cctx);
-    free(pcre);
+    free(rendered);
     free(anchored);
     return rc;
 }
@@ -1585,24 +1562,18 @@ static char *sanitize_utf8(const char *s, size_t n, size_t *out_n)
 
 bool regex_match(const struct ar_regex *re, const char *s, size_t n)
 {
-    pcre2_match_data *md;
     char *copy = NULL;
-    int rc;
+    bool matched;
 
     if (!utf8_is_valid(s, n)) {
         copy = sanitize_utf8(s, n, &n);
         s = copy;
     }
-    md = pcre2_match_data_create(1, NULL);
-    if (md == NULL) {
-        abort();
-    }
     /* Unanchored search, as Go's MatchString: the anchors are part of the pattern, and a
      * value such as "a)|(b" legitimately escapes them. */
-    rc = pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, md, re->mctx);
-    pcre2_match_data_free(md);
+    matched = ar_re2_search(re->re2, s, n);
     free(copy);
-    return rc >= 0; /* limits (PCRE2_ERROR_MATCHLIMIT, ...) count as no match */
+    return matched;
 }
 
 void regex_free(struct ar_regex *re)
@@ -1610,7 +1581,6 @@ void regex_free(struct ar_regex *re)
     if (re == NULL) {
         return;
     }
-    pcre2_code_free(re->code);
-    pcre2_match_context_free(re->mctx);
+    ar_re2_free(re->re2);
     free(re);
 }

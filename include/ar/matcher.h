@@ -1,6 +1,7 @@
 /* Label matchers (COMPAT 3.2-3.6) and the RE2-compatible regex wrapper they use.
  * A matcher is name, operator, value; regex values are compiled fully anchored
- * (^(?:v)$) with PCRE2 under a match limit, so a hostile pattern has bounded cost.
+ * (^(?:v)$) and matched by RE2 in time linear in the value, so a hostile pattern has
+ * bounded cost and still gets Go's answer.
  * A label missing from a set matches as the empty string. */
 #ifndef AR_MATCHER_H
 #define AR_MATCHER_H
@@ -17,7 +18,8 @@ struct ar_regex; /* opaque compiled RE2-style regex */
  * error parsing regexp: missing closing ): `^(?:()$` and returns AR_EINVAL. Rejects syntax RE2
  * lacks (backreferences, lookaround) as Go does. */
 int regex_compile(const char *pattern, struct ar_regex **out, struct ar_error *err);
-/* True when the whole of s matches. A match that hits the limit counts as no match. */
+/* True when s matches (as Go's MatchString: the anchors belong to the pattern). Linear in n;
+ * never gives up, so the answer is always Go's. */
 bool regex_match(const struct ar_regex *re, const char *s, size_t n);
 void regex_free(struct ar_regex *re);
 

@@ -65,6 +65,42 @@ static void count(const struct route *r, void *ctx)
     (*(int *)ctx)++;
 }
 
+/* Issue 17: a nested repeat tried before the alternative that matches must not send the alert
+ * to the default receiver (Alertmanager picks "staging"). */
+static void test_pathological_regex(void)
+{
+    static const char *const yml = "route:\n"
+                                   "  receiver: default\n"
+                                   "  routes:\n"
+                                   "  - receiver: staging\n"
+                                   "    matchers: ['instance=~\"([a-z]+-?)+-prod|.*-staging\"']\n"
+                                   "receivers:\n- name: default\n- name: staging\n";
+    struct config *c = NULL;
+    struct ar_error err;
+    struct labelset ls;
+    char got[64] = "";
+
+    CHECK_INT(config_load_string(yml, "hostile.yml", &c, &err), AR_OK);
+    if (c == NULL) {
+        return;
+    }
+    set_labels(&ls, "instance=web-frontend-server-eu-west-staging");
+    route_match(c->route, &ls, join, got);
+    CHECK_STR(got, "staging");
+    labelset_cleanup(&ls);
+    got[0] = '\0';
+    set_labels(&ls, "instance=web-frontend-server-eu-west-prod");
+    route_match(c->route, &ls, join, got);
+    CHECK_STR(got, "staging");
+    labelset_cleanup(&ls);
+    got[0] = '\0';
+    set_labels(&ls, "instance=web-frontend-server-eu-west-dev");
+    route_match(c->route, &ls, join, got);
+    CHECK_STR(got, "default");
+    labelset_cleanup(&ls);
+    config_unref(c);
+}
+
 int main(void)
 {
     static const struct match_case cases[] = {
@@ -114,5 +150,6 @@ int main(void)
     CHECK(config_find_receiver(c, "r3")->is_used);
     route_match(NULL, NULL, join, NULL); /* no tree: no calls */
     config_unref(c);
+    test_pathological_regex();
     return CHECK_DONE();
 }
