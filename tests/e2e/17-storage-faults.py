@@ -18,7 +18,7 @@ import tempfile
 
 from harness import Server, Skip, Suite, alert, ar_binary, check, eq, free_port, poll, ts
 
-suite = Suite("16-storage-faults")
+suite = Suite("17-storage-faults")
 
 
 def faulty_server(ctx, errno_code=None):
