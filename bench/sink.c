@@ -4,6 +4,7 @@
  *     cc -O2 -Wall -o sink bench/sink.c
  * Run:
  *     ./sink [--port 0] [--max-records 200000] [--max-seconds 3600]
+ *            [--fail-percent P] [--fail-period S --fail-for F] [--seed N]
  * It listens on 127.0.0.1 only (port 0 picks a free port) and prints "port <n>" on stdout
  * once it accepts connections.
  *
@@ -24,6 +25,11 @@
  *                               long poll: answers /stats once count >= N or after T ms
  *                               (at most 600000), so a driver need not poll in a loop.
  *   POST /reset                 forgets all records.
+ * Failures on purpose (a receiver that fails now and then, for bench/soak.py): with
+ * --fail-percent P a notification is answered 500 with probability P% (pseudo-random,
+ * --seed); with --fail-period S --fail-for F every notification in the last F seconds of
+ * each S-second period (counted from the start) is answered 500. A failed notification is
+ * not recorded (a retry that succeeds is); it is counted in "failed" of /stats.
  * Bounds: at most --max-records records are kept (later ones are counted in "dropped" but
  * still answered 200), the process exits after --max-seconds, and it exits when its parent
  * dies (PR_SET_PDEATHSIG). Loopback only.
@@ -76,6 +82,10 @@ struct conn {
 static struct record *recs;
 static size_t nrecs, max_records = 200000;
 static long long total_alerts, total_bytes, bad, dropped, requests, connections, max_open, open_now;
+static long long failed;
+static double fail_percent, fail_period, fail_for;
+static int64_t start_ms;
+static uint64_t rng_state = 1;
 static int ep;
 static struct conn *waiters;
 
@@ -138,7 +148,8 @@ static void out_printf(struct conn *c, const char *fmt, ...)
 static void respond(struct conn *c, int status, const char *ctype, const char *body, size_t len)
 {
     const char *reason = status == 200 ? "OK" : status == 404 ? "Not Found"
-                       : status == 411 ? "Length Required" : "Bad Request";
+                       : status == 411 ? "Length Required"
+                       : status == 500 ? "Internal Server Error" : "Bad Request";
     out_printf(c, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n", status, reason, len);
     if (ctype) {
         out_printf(c, "Content-Type: %s\r\n", ctype);
@@ -183,10 +194,10 @@ static void stats_body(char *buf, size_t cap)
     snprintf(buf, cap,
              "{\"count\":%zu,\"first_ns\":%lld,\"last_ns\":%lld,\"alerts\":%lld,"
              "\"bytes\":%lld,\"bad\":%lld,\"dropped\":%lld,\"requests\":%lld,"
-             "\"connections\":%lld,\"max_open\":%lld}\n",
+             "\"connections\":%lld,\"max_open\":%lld,\"failed\":%lld}\n",
              nrecs, nrecs ? (long long)recs[0].ns : 0LL,
              nrecs ? (long long)recs[nrecs - 1].ns : 0LL, total_alerts, total_bytes, bad,
-             dropped, requests, connections, max_open);
+             dropped, requests, connections, max_open, failed);
 }
 
 static void want_write(struct conn *c)
@@ -298,6 +309,27 @@ static void handle_get(struct conn *c, const char *path)
     }
 }
 
+/* xorshift64*: a uniform number in [0, 100) */
+static double rand_percent(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (double)((rng_state * 2685821657736338717ULL) >> 11) / 9007199254740992.0 * 100.0;
+}
+
+/* Whether this notification is to be answered 500 (--fail-percent, --fail-period). */
+static int should_fail(void)
+{
+    if (fail_period > 0 && fail_for > 0) {
+        double t = (double)(now_mono_ms() - start_ms) / 1000.0;
+        if (t - fail_period * (double)(int64_t)(t / fail_period) >= fail_period - fail_for) {
+            return 1;
+        }
+    }
+    return fail_percent > 0 && rand_percent() < fail_percent;
+}
+
 static void handle_post(struct conn *c, const char *path, const char *body, size_t len,
                         int64_t arrived)
 {
@@ -307,13 +339,18 @@ static void handle_post(struct conn *c, const char *path, const char *body, size
             free(recs[i].group_key);
         }
         nrecs = 0;
-        total_alerts = total_bytes = bad = dropped = requests = connections = 0;
+        total_alerts = total_bytes = bad = dropped = requests = connections = failed = 0;
         max_open = open_now;
         respond(c, 200, NULL, NULL, 0);
         return;
     }
     requests++;
     total_bytes += (long long)len;
+    if (should_fail()) {
+        failed++;
+        respond(c, 500, "text/plain", "failing on purpose\n", 19);
+        return;
+    }
     if (nrecs >= max_records) {
         dropped++;
         respond(c, 200, NULL, NULL, 0);
@@ -497,12 +534,21 @@ int main(int argc, char **argv)
             max_records = strtoul(v, NULL, 10), i++;
         } else if (!strcmp(a, "--max-seconds")) {
             max_seconds = atof(v), i++;
+        } else if (!strcmp(a, "--fail-percent")) {
+            fail_percent = atof(v), i++;
+        } else if (!strcmp(a, "--fail-period")) {
+            fail_period = atof(v), i++;
+        } else if (!strcmp(a, "--fail-for")) {
+            fail_for = atof(v), i++;
+        } else if (!strcmp(a, "--seed")) {
+            rng_state = strtoull(v, NULL, 10) | 1, i++;
         } else {
             fprintf(stderr, "unknown option %s\n", a);
             return 2;
         }
     }
-    if (max_records < 1 || max_seconds <= 0) {
+    if (max_records < 1 || max_seconds <= 0 || fail_percent < 0 || fail_percent > 100 ||
+        fail_period < 0 || fail_for < 0) {
         fprintf(stderr, "bad arguments\n");
         return 2;
     }
@@ -540,7 +586,8 @@ int main(int argc, char **argv)
     }
     struct epoll_event lev = {.events = EPOLLIN, .data.ptr = NULL};
     epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &lev);
-    int64_t t_end = now_mono_ms() + (int64_t)(max_seconds * 1000);
+    start_ms = now_mono_ms();
+    int64_t t_end = start_ms + (int64_t)(max_seconds * 1000);
     struct epoll_event evs[256];
     for (;;) {
         int64_t now = now_mono_ms();

@@ -11,6 +11,7 @@ pkgs=(
   prometheus-alertmanager prometheus
   valgrind clang libclang-rt-14-dev man-db
   openssl curl apache2-utils
+  gnuplot-nox  # bench/soak.py's plot (optional there: skipped with a message without it)
 )
 missing=()
 for p in "${pkgs[@]}"; do
