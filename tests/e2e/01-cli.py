@@ -165,6 +165,11 @@ def flag_spellings(ctx):
         poll(ready, timeout=20, what="/pre/-/ready with space-separated flags")
         r = http_request("127.0.0.1", port, "GET", "/pre/api/v2/receivers")
         eq(r.status, 200, "receivers under the space-spelled prefix")
+        if ctx.is_am:
+            # Alertmanager installs its SIGTERM handler after it starts serving: a SIGTERM
+            # right after the first ready answer can still kill it (-15), a race of the
+            # reference seen once in CI, not a behaviour under test
+            time.sleep(1.0)
         eq(srv.stop(), 0, "exit status after SIGTERM")
     finally:
         if srv:
