@@ -171,10 +171,13 @@ int store_open(const char *dir, struct store **out, struct ar_error *err)
     sqlite3_busy_timeout(st->db, 5000);
     /* The working set lives in memory and the database is only appended to while running
      * (alert log blocks, event rows at the end of their B-trees), so a small page cache is
-     * enough; a larger WAL checkpoint threshold spreads checkpoint cost over more commits. */
+     * enough; a larger WAL checkpoint threshold spreads checkpoint cost over more commits.
+     * A burst (a fan-out's payloads) can grow the WAL past that threshold; once checkpointed
+     * it is truncated back to 64 MiB instead of keeping its largest size on disk. */
     if (exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
                      "PRAGMA foreign_keys=ON; PRAGMA cache_size=-8192; "
-                     "PRAGMA wal_autocheckpoint=8192; PRAGMA temp_store=MEMORY;",
+                     "PRAGMA wal_autocheckpoint=8192; PRAGMA journal_size_limit=67108864; "
+                     "PRAGMA temp_store=MEMORY;",
                  err, "configuring database") != AR_OK ||
         migrate(st, err) != AR_OK) {
         name_path(st, err);
