@@ -39,12 +39,6 @@ void clock_fake_set(int64_t wall_ns, int64_t mono_ns)
     atomic_store(&fake_on, true);
 }
 
-void clock_fake_advance(int64_t delta_ns)
-{
-    atomic_fetch_add(&fake_wall, delta_ns);
-    atomic_fetch_add(&fake_mono, delta_ns);
-}
-
 void clock_fake_clear(void)
 {
     atomic_store(&fake_on, false);

@@ -598,7 +598,9 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
     dispatch_sort_alerts(f->snap, f->nsnap);
     g->inflight = f;
 
-    /* Pipeline stages 2-5: inhibition, active and mute time intervals, silences. */
+    /* Pipeline stages 2-5 (COMPAT 5.6), evaluated in another order with the same outcome:
+     * first the time intervals (stages 3-4), which drop the whole group at once, then per
+     * alert inhibition (stage 2) and silences (stage 5). */
     kept = ar_malloc(f->nsnap * sizeof(*kept));
     bool muted = (r->nactive_time_intervals > 0 &&
                   !interval_active(d->cfg, r->active_time_intervals,

@@ -80,7 +80,7 @@ int notify_telegram_build(const struct notify_data *d, const void *cfg,
     notify_request_add_header(out, "User-Agent", "Go-http-client/1.1");
     out->http = c->http_config;
     out->retry_429 = true;
-    out->retry_any_status = true; /* COMPAT 0.25: Telegram retries every failed request */
+    out->retry_any_status = true; /* COMPAT 9.7: Telegram retries every failed request */
 out:
     free(token);
     free(chat);

@@ -371,16 +371,6 @@ struct tmpl_value *tmpl_data_common_annotations(struct tmpl_value *data)
     return data->u.st.vals[D_COMMON_A];
 }
 
-struct tmpl_value *tmpl_data_route_labels(struct tmpl_value *data)
-{
-    return data->u.st.vals[D_ROUTE];
-}
-
-void tmpl_data_set_reason(struct tmpl_value *data, const char *reason)
-{
-    struct_set_take(data, D_REASON, tmpl_string(reason ? reason : ""));
-}
-
 void tmpl_data_set_status(struct tmpl_value *data, const char *status)
 {
     struct_set_take(data, D_STATUS, tmpl_string(status ? status : ""));

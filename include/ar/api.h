@@ -1,6 +1,9 @@
-/* The HTTP API: Alertmanager's API v2 plus health, reload and metrics endpoints, routed
- * under --web.route-prefix. api.c routes and writes the shared reply shapes (COMPAT 1.1);
- * api_alerts.c and api_status.c hold the endpoint handlers. */
+/* The HTTP API: Alertmanager's API v2, health, reload and metrics endpoints, and
+ * alertrouter's extensions under /api/x/, routed under --web.route-prefix. api.c routes,
+ * answers health and reload itself, serves /api/x/audit, and writes the shared reply shapes
+ * (COMPAT 1.1). The other handlers: api_alerts.c (alerts, groups), api_silences.c,
+ * api_status.c (status, receivers), api_metrics.c, api_receiver_test.c (receiver tests) and
+ * outbox.c (outbox_api, /api/x/deliveries). */
 #ifndef AR_API_H
 #define AR_API_H
 

@@ -13,7 +13,6 @@ int64_t clock_monotonic_ns(void); /* monotonic */
 
 /* Fake clock for tests: when set, both functions return fake values. */
 void clock_fake_set(int64_t wall_ns, int64_t mono_ns);
-void clock_fake_advance(int64_t delta_ns);
 void clock_fake_clear(void);
 
 #endif

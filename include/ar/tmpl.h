@@ -134,8 +134,6 @@ struct tmpl_value *tmpl_data_new(const char *receiver, bool quote_receiver,
 struct tmpl_value *tmpl_data_group_labels(struct tmpl_value *data);
 struct tmpl_value *tmpl_data_common_labels(struct tmpl_value *data);
 struct tmpl_value *tmpl_data_common_annotations(struct tmpl_value *data);
-struct tmpl_value *tmpl_data_route_labels(struct tmpl_value *data);
-void tmpl_data_set_reason(struct tmpl_value *data, const char *notification_reason);
 void tmpl_data_set_status(struct tmpl_value *data, const char *status);
 /* New `Alert`; status "firing" or "resolved"; times in Unix seconds + nanoseconds (pass
  * TMPL_ZERO_TIME_SEC, 0 for Go's zero time, as for a firing alert's EndsAt). */

@@ -18,8 +18,6 @@ Main pieces:
 
 Environment:
   AR_BINARY        alertrouter binary (default build/alertrouter under the repo root)
-  AR_E2E_STRICT    1: count failures of cases marked pending=<feature> (not yet
-                   implemented in alertrouter) as failures instead of XFAIL
   AR_E2E_TARGETS   comma list restricting the kinds (e.g. "alertmanager")
   AR_E2E_VERBOSE   1: print server logs of failed cases
 
@@ -742,14 +740,11 @@ class Suite:
         self.name = name
         self.cases = []
 
-    def case(self, name=None, only=None, pending=None):
-        """Registers fn(ctx). only: a kind or tuple of kinds the case applies to.
-        pending: name of an alertrouter feature not implemented yet (e.g. "silences"):
-        on alertrouter a failure is reported as XFAIL and not counted, unless
-        AR_E2E_STRICT=1. Remove the marker when the feature lands."""
+    def case(self, name=None, only=None):
+        """Registers fn(ctx). only: a kind or tuple of kinds the case applies to."""
         def deco(fn):
             kinds = (only,) if isinstance(only, str) else only
-            self.cases.append((name or fn.__name__, fn, kinds, pending))
+            self.cases.append((name or fn.__name__, fn, kinds))
             return fn
         return deco
 
@@ -760,23 +755,22 @@ class Suite:
         cases finish."""
         patterns = [a for a in sys.argv[1:] if not a.startswith("-")]
         verbose = os.environ.get("AR_E2E_VERBOSE") == "1" or "-v" in sys.argv
-        strict = os.environ.get("AR_E2E_STRICT") == "1"
         if os.environ.get("AR_E2E_JOBS"):
             jobs = int(os.environ["AR_E2E_JOBS"])
-        tally = {"passed": 0, "failed": 0, "skipped": 0, "xfailed": 0}
+        tally = {"passed": 0, "failed": 0, "skipped": 0}
         failures = []
         lock = threading.Lock()
         t_all = time.monotonic()
         work = []
         for kind in targets():
-            for name, fn, kinds, pending in self.cases:
+            for name, fn, kinds in self.cases:
                 if kinds and kind not in kinds:
                     continue
                 if patterns and not any(p in name for p in patterns):
                     continue
-                work.append((kind, name, fn, pending))
+                work.append((kind, name, fn))
 
-        def run_one(kind, name, fn, pending):
+        def run_one(kind, name, fn):
             ctx = Context(kind)
             t0 = time.monotonic()
             status = "ok"
@@ -796,9 +790,6 @@ class Suite:
                 # a timing failure there cannot be reproduced afterwards
                 for s in ctx.servers:
                     detail += "\n--- %s log tail ---\n%s" % (s.kind, s.log_tail(40 if verbose else 15))
-                if pending and kind == "alertrouter" and not strict:
-                    status = "XFAIL"
-                    detail = "(pending: %s) %s" % (pending, detail)
             finally:
                 reports = ctx.cleanup()
             if reports and status != "FAIL":
@@ -807,15 +798,13 @@ class Suite:
                 detail = "sanitizer report in server output:\n" + reports[0]
             elif reports:
                 detail += "\nsanitizer report in server output:\n" + reports[0]
-            if status == "ok" and pending and kind == "alertrouter":
-                ctx.note("passes: the pending(%r) marker can be removed" % pending)
             dt = time.monotonic() - t0
             line = "%-4s %-12s %s/%s (%.1fs)" % (status, kind, self.name, name, dt)
             if detail:
                 line += ": " + detail
             if ctx.notes:
                 line += " [note: " + "; ".join(ctx.notes) + "]"
-            key = {"ok": "passed", "skip": "skipped", "FAIL": "failed", "XFAIL": "xfailed"}[status]
+            key = {"ok": "passed", "skip": "skipped", "FAIL": "failed"}[status]
             with lock:
                 tally[key] += 1
                 if status == "FAIL":
@@ -843,12 +832,9 @@ class Suite:
             for t in threads:
                 t.join()
         passed, failed = tally["passed"], tally["failed"]
-        skipped, xfailed = tally["skipped"], tally["xfailed"]
+        skipped = tally["skipped"]
         if skipped:
             print("%d skipped" % skipped)
-        if xfailed:
-            print("%d expected failures (pending alertrouter features; AR_E2E_STRICT=1 counts them)"
-                  % xfailed)
         print("%d passed, %d failed" % (passed, failed), flush=True)
         print("(%s: %.1fs)" % (self.name, time.monotonic() - t_all), flush=True)
         _kill_all()

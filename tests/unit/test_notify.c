@@ -20,6 +20,7 @@
 
 #include "ar/alert.h"
 #include "ar/clock.h"
+#include "ar/dispatch.h"
 #include "ar/notify.h"
 #include "ar/timefmt.h"
 #include "check.h"
@@ -98,33 +99,6 @@ static struct alert *alert_from_json(json_t *j)
     return a;
 }
 
-/* COMPAT 2.7: job, then instance (present before absent), then label-set order. */
-static int cmp_label(const struct alert *a, const struct alert *b, const char *name)
-{
-    const char *x = labelset_get(&a->labels, name);
-    const char *y = labelset_get(&b->labels, name);
-
-    if (x == NULL || y == NULL) {
-        return (x == NULL) - (y == NULL);
-    }
-    return strcmp(x, y);
-}
-
-static int cmp_alerts(const void *pa, const void *pb)
-{
-    const struct alert *a = *(struct alert *const *)pa;
-    const struct alert *b = *(struct alert *const *)pb;
-    int c = cmp_label(a, b, "job");
-
-    if (c == 0) {
-        c = cmp_label(a, b, "instance");
-    }
-    if (c == 0) {
-        c = labelset_compare(&a->labels, &b->labels);
-    }
-    return c;
-}
-
 static const int64_t golden_now = 1795824000LL * AR_NS_PER_SEC; /* 2026-11-28T00:00:00Z */
 
 static struct receiver test_receiver(const char *name)
@@ -194,7 +168,7 @@ static void test_golden(void)
                 }
                 alerts[n++] = a;
             }
-            qsort(alerts, n, sizeof(alerts[0]), cmp_alerts);
+            dispatch_sort_alerts(alerts, n);
             labelset_init(&group_labels);
             for (size_t i = 0; i < n; i++) {
                 for (size_t l = 0; l < alerts[i]->labels.n; l++) {
