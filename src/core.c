@@ -197,12 +197,6 @@ struct silence_set *core_txn_silences(struct core_txn *txn)
     return txn->core->silences;
 }
 
-struct config *core_txn_config(struct core_txn *txn)
-{
-    return txn->core->cfg; /* only core_set_config replaces it, under cfg_mu, and the core
-                              thread holds its own reference via core->cfg until then */
-}
-
 static void batch_op(struct write_batch *b, enum op_kind kind, struct alert *a, const char *event,
                      int64_t at, int64_t seq)
 {

@@ -82,7 +82,6 @@ int core_call(struct core *c, core_fn fn, void *arg);
 
 int64_t core_txn_now(const struct core_txn *txn);           /* wall clock read for this turn */
 struct silence_set *core_txn_silences(struct core_txn *txn); /* the core's silence set */
-struct config *core_txn_config(struct core_txn *txn);        /* borrowed, valid during fn */
 /* Queues apply(st, data) in the next transaction; free_data(data) runs after it (also when
  * the commit fails for good). apply returns AR_OK or an error that rolls back and retries. */
 void core_txn_write(struct core_txn *txn, int (*apply)(struct store *st, void *data),
