@@ -182,6 +182,89 @@ static enum MHD_Result queue_unauthorized(struct MHD_Connection *conn,
     return ret;
 }
 
+/* ---- request framing (RFC 9112 section 6), checked once the headers are in ---- */
+
+struct framing {
+    int ncl;                /* Content-Length headers */
+    bool cl_conflict;       /* two of them disagree */
+    const char *cl;         /* the first */
+    bool te;                /* a Transfer-Encoding header */
+    bool te_unsupported;    /* other than exactly "chunked" (MHD decodes only that) */
+};
+
+static enum MHD_Result collect_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    struct framing *f = cls;
+
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (f->ncl++ == 0) {
+            f->cl = value;
+        } else if (strcmp(f->cl, value) != 0) {
+            f->cl_conflict = true;
+        }
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->te_unsupported = f->te_unsupported || f->te || strcasecmp(value, "chunked") != 0;
+        f->te = true;
+    }
+    return MHD_YES;
+}
+
+/* A plain-text answer that closes the connection, as Go's server writes its own errors. */
+static enum MHD_Result queue_close(struct MHD_Connection *conn, unsigned status,
+                                   const char *text)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
+                                                             MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret;
+
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* COMPAT: Go's server answers a transfer coding it does not implement with 501 and
+ * conflicting Content-Length headers with 400, before any body is read; a declared body
+ * larger than --api.max-body-bytes gets 413 at once (never "100 Continue"). True when the
+ * request was refused (*ret: the result of queueing the answer). */
+static bool framing_refused(struct http_server *s, struct MHD_Connection *conn,
+                            enum MHD_Result *ret)
+{
+    struct framing f = {0};
+
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_framing, &f);
+    if (f.te_unsupported) {
+        log_debug("http", "refused: unsupported Transfer-Encoding");
+        *ret = queue_close(conn, MHD_HTTP_NOT_IMPLEMENTED, "Unsupported transfer encoding");
+        return true;
+    }
+    if (f.cl_conflict) {
+        log_debug("http", "refused: conflicting Content-Length headers");
+        *ret = queue_close(conn, MHD_HTTP_BAD_REQUEST, "400 Bad Request");
+        return true;
+    }
+    if (f.cl != NULL && s->opt.max_body_bytes > 0) {
+        char *end = NULL;
+        unsigned long long n = strtoull(f.cl, &end, 10);
+        if (end != f.cl && n > (unsigned long long)s->opt.max_body_bytes) {
+            static const char body[] = "{\"code\":413,\"message\":\"request body too large\"}";
+            struct MHD_Response *r = MHD_create_response_from_buffer(
+                sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+            log_warn("http", "refused a declared body of %llu bytes (--api.max-body-bytes=%zu)",
+                     n, s->opt.max_body_bytes);
+            *ret = MHD_queue_response(conn, MHD_HTTP_CONTENT_TOO_LARGE, r);
+            MHD_destroy_response(r);
+            return true;
+        }
+    }
+    return false;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -215,6 +298,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 cc->web, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      MHD_HTTP_HEADER_AUTHORIZATION))) {
             return queue_unauthorized(conn, cc->web);
+        }
+        if (framing_refused(s, conn, &ret)) {
+            return ret;
         }
         return MHD_YES;
     }
