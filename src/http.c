@@ -25,6 +25,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -33,7 +35,11 @@ struct http_server {
     struct http_options opt;
     unsigned port;
     bool tls;
+    int requests;  /* requests between their first call and completion (atomic) */
+    bool stopping; /* http_server_stop began: new requests get 503 (atomic) */
 };
+
+#define STOP_GRACE_NS (10LL * AR_NS_PER_SEC) /* in-flight requests may finish within this */
 
 struct conn_ctx {
     struct buf body;
@@ -281,6 +287,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     uint64_t body_bytes = 0;
 
     if (cc == NULL) {
+        if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
+            /* a new request on a kept-alive connection during a graceful stop */
+            return queue_close(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "shutting down\n");
+        }
+        __atomic_add_fetch(&s->requests, 1, __ATOMIC_ACQ_REL);
         cc = ar_calloc(1, sizeof(*cc));
         buf_init(&cc->body, s->opt.max_body_bytes);
         *con_cls = cc;
@@ -376,6 +387,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct conn_ctx *cc = *con_cls;
 
     if (cc != NULL) {
+        __atomic_sub_fetch(&s->requests, 1, __ATOMIC_ACQ_REL);
         if (cc->is_get) {
             http_metrics_in_flight_add(s->opt.metrics, -1);
         }
@@ -522,7 +534,7 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
     socklen_t len = 0;
     bool any;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC /* quiesce */;
     const union MHD_DaemonInfo *di;
     char *priorities = NULL;
 
@@ -593,9 +605,29 @@ unsigned http_server_port(const struct http_server *s)
 
 void http_server_stop(struct http_server *s)
 {
+    MHD_socket listener;
+    int64_t deadline = clock_monotonic_ns() + STOP_GRACE_NS;
+    int left;
+
     if (s == NULL) {
         return;
     }
+    /* Stop accepting; requests already started (an upload, a wait for the commit) finish
+     * within the grace period, new ones on kept-alive connections get 503. */
+    __atomic_store_n(&s->stopping, true, __ATOMIC_RELEASE);
+    listener = MHD_quiesce_daemon(s->daemon);
+    while ((left = __atomic_load_n(&s->requests, __ATOMIC_ACQUIRE)) > 0 &&
+           clock_monotonic_ns() < deadline) {
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    if (left > 0) {
+        log_warn("http", "stopping with %d requests unfinished after %lld s", left,
+                 STOP_GRACE_NS / AR_NS_PER_SEC);
+    }
     MHD_stop_daemon(s->daemon);
+    if (listener != MHD_INVALID_SOCKET) {
+        close(listener);
+    }
     free(s);
 }

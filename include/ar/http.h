@@ -80,7 +80,8 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
                       void *ctx, struct http_server **out, struct ar_error *err);
 /* The port actually bound (useful with port 0). */
 unsigned http_server_port(const struct http_server *s);
-/* Stops accepting, waits for in-flight requests, frees. Accepts NULL. */
+/* Stops accepting, lets requests already started finish (up to 10 s; new requests on kept-
+ * alive connections get 503 meanwhile), stops, frees. Accepts NULL. */
 void http_server_stop(struct http_server *s);
 
 #endif
