@@ -1,5 +1,6 @@
 /* POST and GET /api/v2/alerts and GET /api/v2/alerts/groups (COMPAT 1.3-1.5). POST decodes
- * on the HTTP thread and blocks until the core has committed the alerts. GETs take a
+ * on the HTTP thread, hands the alerts to the core and defers its reply (http_defer) until
+ * the writer has committed them, so no thread waits for the commit. GETs take a
  * snapshot of references (and statuses) from the core, then filter, sort and serialise on
  * the HTTP thread; both stream their bodies, so a large reply neither holds up ingestion nor
  * exists as one buffer. */
@@ -16,11 +17,45 @@
 #include <string.h>
 #include <strings.h>
 
+/* The reply to a POST once its valid alerts are committed (rc) or refused. */
+static void post_reply(struct http_response *resp, int rc, const struct ingest_result *r)
+{
+    if (rc != AR_OK) {
+        api_reply_json_string(resp, 500, "failed to store alerts");
+    } else if (r->errors.len > 0) {
+        /* COMPAT: valid alerts are kept; the reply lists every invalid one (0.25: "; "). */
+        api_reply_json_string(resp, 400, buf_str(&r->errors));
+    } else {
+        resp->status = 200;
+        resp->content_type = "application/json";
+    }
+}
+
+struct post_wait {
+    struct http_deferred *d;
+    struct ingest_result r; /* the core took the alerts' references; the array stays ours */
+};
+
+/* Writer thread, after the commit: finishes the deferred reply. */
+static void post_committed(void *ctx, int rc)
+{
+    struct post_wait *w = ctx;
+    struct http_response resp;
+
+    memset(&resp, 0, sizeof(resp));
+    buf_init(&resp.body, 0);
+    post_reply(&resp, rc, &w->r);
+    http_deferred_finish(w->d, resp.status, resp.content_type, &resp.body);
+    buf_cleanup(&resp.body);
+    w->r.nalerts = 0; /* references went to the core */
+    ingest_result_cleanup(&w->r);
+    free(w);
+}
+
 void api_alerts_post(struct api *api, const struct http_request *req, struct http_response *resp)
 {
     struct ingest_result r;
     struct config *cfg;
-    int rc;
 
     if (req->body_too_large) {
         api_reply_error_object(resp, 413, 413, "request body too large");
@@ -45,20 +80,15 @@ void api_alerts_post(struct api *api, const struct http_request *req, struct htt
     __atomic_add_fetch(&api->counters.alerts_received_firing, r.nfiring, __ATOMIC_RELAXED);
     __atomic_add_fetch(&api->counters.alerts_received_resolved, r.nresolved, __ATOMIC_RELAXED);
     __atomic_add_fetch(&api->counters.alerts_invalid, r.ninvalid, __ATOMIC_RELAXED);
-    rc = AR_OK;
     if (r.nalerts > 0) {
-        rc = core_ingest(api->core, r.alerts, r.nalerts);
-        r.nalerts = 0; /* the core took the references */
+        /* the reply waits for the commit without holding a thread: see post_committed */
+        struct post_wait *w = ar_malloc(sizeof(*w));
+        w->d = http_defer(req, resp);
+        w->r = r;
+        core_ingest_async(api->core, w->r.alerts, w->r.nalerts, post_committed, w);
+        return;
     }
-    if (rc != AR_OK) {
-        api_reply_json_string(resp, 500, "failed to store alerts");
-    } else if (r.errors.len > 0) {
-        /* COMPAT: valid alerts are kept; the reply lists every invalid one (0.25: "; "). */
-        api_reply_json_string(resp, 400, buf_str(&r.errors));
-    } else {
-        resp->status = 200;
-        resp->content_type = "application/json";
-    }
+    post_reply(resp, AR_OK, &r);
     ingest_result_cleanup(&r);
 }
 

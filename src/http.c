@@ -15,9 +15,11 @@
 #include "ar/http_metrics.h"
 #include "ar/log.h"
 #include "ar/web_config.h"
+#include "http_guard.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,11 +37,21 @@ struct http_server {
     struct http_options opt;
     unsigned port;
     bool tls;
+    struct http_guard *guard; /* connection deadlines; NULL if it could not start */
     int requests;  /* requests between their first call and completion (atomic) */
     bool stopping; /* http_server_stop began: new requests get 503 (atomic) */
 };
 
 #define STOP_GRACE_NS (10LL * AR_NS_PER_SEC) /* in-flight requests may finish within this */
+/* Threads serving all connections (epoll each); a request that waits for its commit is
+ * suspended (http_defer), so this does not grow with connections or load. */
+#define HTTP_THREADS 4
+/* Connection deadlines (http_guard.c): headers within 10 s of the request line (or
+ * --web.read-timeout if shorter), bodies still uploading after 5 s at 1 KiB/s at least, and room for this many
+ * connections beyond --web.max-connections, each of which evicts an idle or slow one. */
+#define HEADER_DEADLINE_NS (10LL * AR_NS_PER_SEC)
+#define MIN_BODY_RATE      1024
+#define CONNECTION_SLACK   64u
 
 struct conn_ctx {
     struct buf body;
@@ -47,12 +59,36 @@ struct conn_ctx {
     bool is_get;            /* counted in the in-flight GET gauge until completion */
     int64_t start_ns;       /* monotonic, at the request's first call (headers read) */
     struct web_config *web; /* referenced at the request's first call; may be NULL */
+    /* A deferred response (http_defer): the connection is suspended; resp holds what the
+     * handler set before deferring (headers, route), the finisher adds the rest. */
+    struct MHD_Connection *conn;
+    bool deferred;
+    pthread_mutex_t mu;     /* the fields below, and the handoff of resp */
+    bool finished;          /* http_deferred_finish ran; the connection was resumed */
+    bool handed_over;       /* on_request stored resp after the handler returned */
+    struct http_response resp;
+};
+
+/* The struct http_deferred handed to a handler is its request's conn_ctx. */
+struct http_deferred {
+    struct conn_ctx cc;
 };
 
 /* Socket context of an HTTPS connection. */
-struct tls_conn {
-    struct web_config *web; /* referenced at accept; the handshake uses it */
+/* Socket context of every connection: its deadlines, and for HTTPS its configuration. */
+struct sock_ctx {
+    struct guard_conn *guard; /* http_guard.c */
+    struct web_config *web;   /* HTTPS: referenced at accept; the handshake uses it */
 };
+
+static struct guard_conn *guard_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const struct sock_ctx *sc = ci ? ci->socket_context : NULL;
+
+    return sc ? sc->guard : NULL;
+}
 
 const char *http_request_header(const struct http_request *req, const char *name)
 {
@@ -271,6 +307,84 @@ static bool framing_refused(struct http_server *s, struct MHD_Connection *conn,
     return false;
 }
 
+/* Queues resp (taking its body, headers and stream) on the connection. */
+static enum MHD_Result queue_resp(struct http_server *s, struct MHD_Connection *conn,
+                                  struct conn_ctx *cc, const char *method,
+                                  struct http_response *resp)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+    uint64_t body_bytes = 0;
+
+    if (resp->stream != NULL) {
+        struct stream_ctx *sc = ar_malloc(sizeof(*sc));
+        sc->fn = resp->stream;
+        sc->cls = resp->stream_cls;
+        sc->free_fn = resp->stream_free;
+        sc->metrics = resp->route > 0 ? s->opt.metrics : NULL;
+        sc->route = resp->route;
+        sc->method = http_method_label_of(method);
+        sc->start_ns = cc->start_ns;
+        sc->bytes = 0;
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024, stream_reader, sc,
+                                              stream_done);
+        buf_cleanup(&resp->body);
+    } else {
+        body_bytes = resp->body.len;
+        r = MHD_create_response_from_buffer(resp->body.len,
+                                            resp->body.data ? resp->body.data : "",
+                                            resp->body.data ? MHD_RESPMEM_MUST_FREE
+                                                            : MHD_RESPMEM_PERSISTENT);
+        resp->body.data = NULL; /* now owned by MHD */
+    }
+    if (resp->content_type != NULL) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+    }
+    for (size_t i = 0; i < resp->nheaders; i++) {
+        MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
+        free(resp->headers[i].name);
+        free(resp->headers[i].value);
+    }
+    resp->nheaders = 0;
+    add_web_headers(r, cc->web);
+    ret = MHD_queue_response(conn, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    if (resp->stream == NULL && resp->route > 0) {
+        http_metrics_observe(s->opt.metrics, resp->route, http_method_label_of(method),
+                             clock_monotonic_ns() - cc->start_ns, body_bytes);
+    }
+    return ret;
+}
+
+struct http_deferred *http_defer(const struct http_request *req, struct http_response *resp)
+{
+    struct conn_ctx *cc = req->cc;
+
+    /* suspended before the work starts, so a finish that comes at once finds it so */
+    cc->deferred = true;
+    resp->deferred = true;
+    MHD_suspend_connection(cc->conn);
+    return (struct http_deferred *)cc;
+}
+
+void http_deferred_finish(struct http_deferred *d, int status, const char *content_type,
+                          struct buf *body)
+{
+    struct conn_ctx *cc = &d->cc;
+
+    pthread_mutex_lock(&cc->mu);
+    cc->resp.status = status;
+    cc->resp.content_type = content_type;
+    if (body != NULL) {
+        buf_cleanup(&cc->resp.body);
+        cc->resp.body = *body;
+        buf_init(body, 0);
+    }
+    cc->finished = true;
+    pthread_mutex_unlock(&cc->mu);
+    MHD_resume_connection(cc->conn);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -281,10 +395,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct http_request req;
     struct http_response resp;
     struct param_collect pc = {0};
-    struct MHD_Response *r;
     char client[64];
     enum MHD_Result ret;
-    uint64_t body_bytes = 0;
 
     if (cc == NULL) {
         if (__atomic_load_n(&s->stopping, __ATOMIC_ACQUIRE)) {
@@ -294,6 +406,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         __atomic_add_fetch(&s->requests, 1, __ATOMIC_ACQ_REL);
         cc = ar_calloc(1, sizeof(*cc));
         buf_init(&cc->body, s->opt.max_body_bytes);
+        pthread_mutex_init(&cc->mu, NULL);
+        cc->conn = conn;
         *con_cls = cc;
         /* COMPAT: the clock starts before the body is read, as a Go handler reads it */
         cc->start_ns = clock_monotonic_ns();
@@ -313,9 +427,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (framing_refused(s, conn, &ret)) {
             return ret;
         }
+        http_guard_headers_done(s->guard, guard_of(conn));
         return MHD_YES;
     }
+    if (cc->deferred) {
+        /* resumed: the deferred response is complete */
+        pthread_mutex_lock(&cc->mu);
+        if (!cc->finished) {
+            pthread_mutex_unlock(&cc->mu);
+            return MHD_YES; /* not ours to answer yet (cannot happen: resumed by the finish) */
+        }
+        pthread_mutex_unlock(&cc->mu);
+        cc->deferred = false;
+        return queue_resp(s, conn, cc, method, &cc->resp);
+    }
     if (*upload_data_size > 0) {
+        http_guard_body(s->guard, guard_of(conn), *upload_data_size);
         if (!cc->too_large && buf_append(&cc->body, upload_data, *upload_data_size) != AR_OK) {
             cc->too_large = true;
             buf_cleanup(&cc->body);
@@ -323,6 +450,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    http_guard_busy(s->guard, guard_of(conn));
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, &pc);
     client_address(conn, client, sizeof(client));
     memset(&req, 0, sizeof(req));
@@ -335,49 +463,37 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req.params = pc.v;
     req.nparams = pc.n;
     req.conn = conn;
+    req.cc = cc;
     memset(&resp, 0, sizeof(resp));
     resp.status = 500;
     buf_init(&resp.body, 0);
     s->handler(s->ctx, &req, &resp);
     free(pc.v);
-
-    if (resp.stream != NULL) {
-        struct stream_ctx *sc = ar_malloc(sizeof(*sc));
-        sc->fn = resp.stream;
-        sc->cls = resp.stream_cls;
-        sc->free_fn = resp.stream_free;
-        sc->metrics = resp.route > 0 ? s->opt.metrics : NULL;
-        sc->route = resp.route;
-        sc->method = http_method_label_of(method);
-        sc->start_ns = cc->start_ns;
-        sc->bytes = 0;
-        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024, stream_reader, sc,
-                                              stream_done);
-        buf_cleanup(&resp.body);
-    } else {
-        body_bytes = resp.body.len;
-        r = MHD_create_response_from_buffer(resp.body.len,
-                                            resp.body.data ? resp.body.data : "",
-                                            resp.body.data ? MHD_RESPMEM_MUST_FREE
-                                                           : MHD_RESPMEM_PERSISTENT);
-        resp.body.data = NULL; /* now owned by MHD */
+    if (resp.deferred) {
+        /* Keep what the handler set so far (headers, route) for when the finish comes; the
+         * finisher fills status, type and body under the same lock, so the order of the two
+         * does not matter. The request's body may go now. */
+        pthread_mutex_lock(&cc->mu);
+        {
+            struct buf body = cc->resp.body;
+            int status = cc->resp.status;
+            const char *type = cc->resp.content_type;
+            buf_cleanup(&resp.body);
+            cc->resp = resp;
+            if (cc->finished) {
+                cc->resp.body = body;
+                cc->resp.status = status;
+                cc->resp.content_type = type;
+            } else {
+                buf_init(&cc->resp.body, 0);
+            }
+        }
+        cc->handed_over = true;
+        pthread_mutex_unlock(&cc->mu);
+        buf_cleanup(&cc->body);
+        return MHD_YES;
     }
-    if (resp.content_type != NULL) {
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp.content_type);
-    }
-    for (size_t i = 0; i < resp.nheaders; i++) {
-        MHD_add_response_header(r, resp.headers[i].name, resp.headers[i].value);
-        free(resp.headers[i].name);
-        free(resp.headers[i].value);
-    }
-    add_web_headers(r, cc->web);
-    ret = MHD_queue_response(conn, (unsigned)resp.status, r);
-    MHD_destroy_response(r);
-    if (resp.stream == NULL && resp.route > 0) {
-        http_metrics_observe(s->opt.metrics, resp.route, http_method_label_of(method),
-                             clock_monotonic_ns() - cc->start_ns, body_bytes);
-    }
-    return ret;
+    return queue_resp(s, conn, cc, method, &resp);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -386,12 +502,19 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     struct http_server *s = cls;
     struct conn_ctx *cc = *con_cls;
 
+    http_guard_idle(s->guard, guard_of(conn));
     if (cc != NULL) {
         __atomic_sub_fetch(&s->requests, 1, __ATOMIC_ACQ_REL);
         if (cc->is_get) {
             http_metrics_in_flight_add(s->opt.metrics, -1);
         }
         buf_cleanup(&cc->body);
+        buf_cleanup(&cc->resp.body);
+        for (size_t i = 0; i < cc->resp.nheaders; i++) {
+            free(cc->resp.headers[i].name);
+            free(cc->resp.headers[i].value);
+        }
+        pthread_mutex_destroy(&cc->mu);
         web_config_unref(cc->web);
         free(cc);
         *con_cls = NULL;
@@ -402,7 +525,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 static struct web_config *tls_lookup(void *session_ptr)
 {
     const union MHD_ConnectionInfo *ci;
-    const struct tls_conn *tc;
+    const struct sock_ctx *tc;
 
     if (session_ptr == NULL) {
         return NULL;
@@ -429,17 +552,18 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_debug("http", "libmicrohttpd: %s", msg);
 }
 
-/* Runs in the accepting thread right after MHD created the TLS session, before the
- * connection's thread starts the handshake. */
+/* Runs in the accepting thread when a connection starts (for HTTPS right after MHD created
+ * the TLS session, before the handshake) and when it is closed (before its socket is). */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
     struct http_server *s = cls;
-    struct tls_conn *tc = *socket_context;
+    struct sock_ctx *tc = *socket_context;
     const union MHD_ConnectionInfo *ci;
 
     if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         if (tc != NULL) {
+            http_guard_close(s->guard, tc->guard);
             web_config_unref(tc->web);
             free(tc);
             *socket_context = NULL;
@@ -448,6 +572,13 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     }
     tc = ar_calloc(1, sizeof(*tc));
     *socket_context = tc;
+    ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (s->guard != NULL && ci != NULL) {
+        tc->guard = http_guard_open(s->guard, ci->connect_fd);
+    }
+    if (!s->tls) {
+        return;
+    }
     tc->web = web_config_slot_get(s->opt.web);
     ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     if (tc->web == NULL || ci == NULL || ci->tls_session == NULL ||
@@ -457,6 +588,17 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         web_config_unref(tc->web);
         tc->web = NULL;
     }
+}
+
+/* MHD's URI logger runs once a request line is in: the headers' deadline starts. Its
+ * result becomes the request's *con_cls, which must start NULL. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct http_server *s = cls;
+
+    (void)uri;
+    http_guard_request_line(s->guard, guard_of(conn));
+    return NULL;
 }
 
 static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len,
@@ -533,8 +675,8 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
     struct sockaddr_storage ss;
     socklen_t len = 0;
     bool any;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC /* quiesce */;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_ITC /* quiesce */;
     const union MHD_DaemonInfo *di;
     char *priorities = NULL;
 
@@ -566,6 +708,15 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
         }
         web_config_unref(wc);
     }
+    {
+        struct http_guard_opts go = {0};
+        go.idle_ns = (int64_t)opt->connection_timeout_s * AR_NS_PER_SEC;
+        go.header_ns = go.idle_ns < HEADER_DEADLINE_NS ? go.idle_ns : HEADER_DEADLINE_NS;
+        go.min_body_rate = MIN_BODY_RATE;
+        go.soft_max = opt->connection_limit;
+        go.closed = http_metrics_conn_closed(opt->metrics);
+        s->guard = http_guard_new(&go);
+    }
     if (s->tls) {
         /* Certificates come from the callback and priorities are set again per session,
          * both from the configuration in force, so a reload applies to new connections. */
@@ -573,22 +724,26 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
             flags | MHD_USE_TLS, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
             (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
             MHD_OPTION_CONNECTION_TIMEOUT, opt->connection_timeout_s,
-            MHD_OPTION_CONNECTION_LIMIT, opt->connection_limit,
+            MHD_OPTION_CONNECTION_LIMIT, opt->connection_limit + CONNECTION_SLACK,
+            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
             MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_HTTPS_PRIORITIES, priorities,
             MHD_OPTION_HTTPS_CERT_CALLBACK, web_config_tls_cert_callback,
-            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-            s, MHD_OPTION_END);
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK,
+            on_request_line, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_END);
     } else {
-        s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-                                     (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED,
-                                     on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
-                                     opt->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
-                                     opt->connection_limit,
-                                     MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+        s->daemon = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+            opt->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+            opt->connection_limit + CONNECTION_SLACK, MHD_OPTION_THREAD_POOL_SIZE,
+            (unsigned)HTTP_THREADS, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK,
+            on_request_line, s, MHD_OPTION_END);
     }
     free(priorities);
     if (s->daemon == NULL) {
         ar_error_set(err, "cannot listen on %s", addr);
+        http_guard_free(s->guard);
         free(s);
         return AR_EIO;
     }
@@ -629,5 +784,6 @@ void http_server_stop(struct http_server *s)
     if (listener != MHD_INVALID_SOCKET) {
         close(listener);
     }
+    http_guard_free(s->guard);
     free(s);
 }

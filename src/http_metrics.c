@@ -32,6 +32,7 @@ struct http_metrics {
     size_t *order;      /* route indices sorted by name, as Prometheus clients print */
     struct cell *cells; /* nroutes * HTTP_M_COUNT */
     int64_t in_flight_get;
+    uint64_t conn_closed[HTTP_CONN_CLOSE_REASONS]; /* by the connection guard (atomic) */
 };
 
 static const struct http_metrics *sort_ctx;
@@ -129,6 +130,11 @@ static void head(struct buf *b, const char *name, const char *type, const char *
     buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+uint64_t *http_metrics_conn_closed(struct http_metrics *m)
+{
+    return m != NULL ? m->conn_closed : NULL;
+}
+
 void http_metrics_write(const struct http_metrics *m, struct buf *b)
 {
     static const char dur[] = "alertmanager_http_request_duration_seconds";
@@ -136,6 +142,18 @@ void http_metrics_write(const struct http_metrics *m, struct buf *b)
 
     if (m == NULL) {
         return;
+    }
+    {
+        static const char *const why[HTTP_CONN_CLOSE_REASONS] = {"idle", "headers", "body",
+                                                                 "evicted"};
+        head(b, "alertrouter_http_connections_closed_total", "counter",
+             "Connections the server closed: idle past --web.read-timeout, headers or a body "
+             "too slow, or evicted to let a new client in.");
+        for (int i = 0; i < HTTP_CONN_CLOSE_REASONS; i++) {
+            buf_printf(b, "alertrouter_http_connections_closed_total{reason=\"%s\"} %llu\n",
+                       why[i],
+                       (unsigned long long)__atomic_load_n(&m->conn_closed[i], __ATOMIC_RELAXED));
+        }
     }
     /* COMPAT: alertrouter has no GET concurrency limit (--web.get-concurrency is accepted
      * and ignored), so no request is ever refused for it: the counter stays 0. */

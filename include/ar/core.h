@@ -36,6 +36,11 @@ void core_free(struct core *c);  /* accepts NULL; call after core_stop */
  * committed: AR_OK, or AR_EDB when the transaction failed (the alerts stay in memory and
  * are retried with the next commit). */
 int core_ingest(struct core *c, struct alert **alerts, size_t n);
+/* The same without waiting: done(ctx, rc) runs on the writer thread once the alerts are
+ * committed (AR_OK) or the commit failed (AR_EDB); it must be quick. alerts (the array)
+ * must stay valid until then. */
+void core_ingest_async(struct core *c, struct alert **alerts, size_t n,
+                       void (*done)(void *ctx, int rc), void *ctx);
 
 /* Status of an alert at read time (COMPAT 2.6). */
 struct alert_status {

@@ -36,6 +36,7 @@ struct http_request {
     struct http_param *params;
     size_t nparams;
     void *conn;             /* the MHD connection, for header lookups */
+    void *cc;               /* the request's state in the HTTP layer (http_defer) */
 };
 
 /* A streamed body: called repeatedly on the connection's thread to fill buf with up to max
@@ -53,7 +54,19 @@ struct http_response {
     struct http_header_out headers[8];
     size_t nheaders;
     int route; /* http_metrics route index of the handler that answered; 0: not observed */
+    bool deferred; /* set by http_defer: the response comes from http_deferred_finish */
 };
+
+/* Deferred responses. The server runs a few threads for all connections, so a handler must
+ * not block on slow work (a commit): it calls http_defer, which suspends the connection,
+ * starts the work and returns at once; what it already put in resp (headers) is kept.
+ * When the work is done, any thread calls http_deferred_finish exactly once with the
+ * status, a static content type (or NULL) and the body (taken; NULL for none), which
+ * queues the response. */
+struct http_deferred;
+struct http_deferred *http_defer(const struct http_request *req, struct http_response *resp);
+void http_deferred_finish(struct http_deferred *d, int status, const char *content_type,
+                          struct buf *body);
 
 /* Returns the request header value or NULL (case-insensitive name). */
 const char *http_request_header(const struct http_request *req, const char *name);

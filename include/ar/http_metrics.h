@@ -43,6 +43,11 @@ void http_metrics_observe(struct http_metrics *m, int route, enum http_method_la
 /* alertmanager_http_requests_in_flight{method="get"}: +1 when a GET arrives, -1 when done. */
 void http_metrics_in_flight_add(struct http_metrics *m, int delta);
 
+/* alertrouter_http_connections_closed_total{reason}: the counters the connection guard adds
+ * to (idle, headers, body, evicted). */
+#define HTTP_CONN_CLOSE_REASONS 4
+uint64_t *http_metrics_conn_closed(struct http_metrics *m);
+
 /* Appends the families in the exposition format (only series observed at least once, as
  * Alertmanager's vectors do; the in-flight gauge and the concurrency counter always). */
 void http_metrics_write(const struct http_metrics *m, struct buf *b);
