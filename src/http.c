@@ -52,6 +52,10 @@ struct http_server {
 #define HEADER_DEADLINE_NS (10LL * AR_NS_PER_SEC)
 #define MIN_BODY_RATE      1024
 #define CONNECTION_SLACK   64u
+/* libmicrohttpd's buffer per connection (headers and read buffer; bodies are copied out as
+ * they arrive): 16 KiB instead of its 32, so 5,000 idle keep-alive connections cost ~90 MiB
+ * less (docs/benchmarks.md). Request headers may take ~12 KiB of it. */
+#define CONNECTION_MEMORY  (16u * 1024u)
 
 struct conn_ctx {
     struct buf body;
@@ -726,6 +730,7 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
             MHD_OPTION_CONNECTION_TIMEOUT, opt->connection_timeout_s,
             MHD_OPTION_CONNECTION_LIMIT, opt->connection_limit + CONNECTION_SLACK,
             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
             MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_HTTPS_PRIORITIES, priorities,
             MHD_OPTION_HTTPS_CERT_CALLBACK, web_config_tls_cert_callback,
             MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK,
@@ -736,7 +741,8 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
             opt->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
             opt->connection_limit + CONNECTION_SLACK, MHD_OPTION_THREAD_POOL_SIZE,
-            (unsigned)HTTP_THREADS, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+            (unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+            (size_t)CONNECTION_MEMORY, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
             MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK,
             on_request_line, s, MHD_OPTION_END);
     }

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,6 +60,35 @@ static int check_config(int argc, char **argv)
         config_unref(cfg);
     }
     return failed;
+}
+
+/* Raises the open-files limit to its hard limit (as Go's runtime does for Alertmanager) and
+ * returns max lowered, if need be, so connections, libmicrohttpd's spare ones and the
+ * process's other files (database, notifier sockets) fit under it. */
+static unsigned connection_limit(unsigned max)
+{
+    struct rlimit rl;
+    unsigned fit;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return max;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1000000) {
+        return max;
+    }
+    fit = rl.rlim_cur > 512 ? (unsigned)rl.rlim_cur - 256 : 128;
+    if (max > fit) {
+        log_warn("http", "--web.max-connections=%u lowered to %u to fit the open-files limit %llu",
+                 max, fit, (unsigned long long)rl.rlim_cur);
+        return fit;
+    }
+    return max;
 }
 
 static int load_config(const char *path, struct config **out, struct ar_error *err)
@@ -304,7 +334,7 @@ static int run_daemon(struct daemon *d)
     d->api = &api;
     hopt.max_body_bytes = (size_t)f->max_body_bytes;
     hopt.connection_timeout_s = (unsigned)f->read_timeout_s;
-    hopt.connection_limit = (unsigned)f->max_connections;
+    hopt.connection_limit = connection_limit((unsigned)f->max_connections);
     hopt.metrics = api.http_metrics;
     for (size_t i = 0; i < f->nlisten; i++) {
         if (http_server_start(f->listen[i], &hopt, api_handle, &api, &servers[i], &err) !=
