@@ -404,9 +404,11 @@ static void replay(struct api *api, int64_t id, struct http_response *resp)
         return;
     }
     if (row->payload[0] == '\0') {
-        api_reply_json_string(resp, 409, strcmp(row->state, "delivered") == 0
-                                             ? "delivery was delivered: its payload is not kept"
-                                             : "delivery has no stored payload");
+        api_reply_json_string(resp, 409,
+                              strcmp(row->state, "delivered") == 0
+                                  ? "delivery was delivered: its payload is not kept"
+                                  : "delivery was superseded by a later notification for the "
+                                    "same receiver, integration and group: replay that one");
         outbox_row_free(row);
         return;
     }

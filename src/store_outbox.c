@@ -86,6 +86,22 @@ int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *re
         rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
         store_stmt_done(s);
     }
+    if (rc == AR_OK) {
+        /* older dead letters of the same receiver, integration and group are superseded:
+         * their rows stay, their payloads go (0010_dead_letters_superseded.sql) */
+        if ((s = store_stmt(st, "DELETE FROM delivery_payloads WHERE id IN (SELECT id FROM "
+                               "deliveries WHERE state = 'dead' AND receiver = ?1 AND "
+                               "integration = ?2 AND group_key = ?3 AND id < ?4)")) == NULL) {
+            log_error("store", "delivery_payloads supersede: %s", sqlite3_errmsg(db));
+            return AR_EDB;
+        }
+        sqlite3_bind_text(s, 1, receiver, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, integration, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, group_key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 4, id);
+        rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
+        store_stmt_done(s);
+    }
     if (rc != AR_OK) {
         log_error("store", "deliveries insert: %s", sqlite3_errmsg(db));
     }

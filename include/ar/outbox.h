@@ -77,7 +77,8 @@ struct delivery_summary {
 };
 
 /* Inserts a 'pending' delivery; takes payload (heap string), copies the summary. The
- * payload is deleted when the delivery is delivered; a dead one keeps it for a replay. */
+ * payload is deleted when the delivery is delivered; a dead one keeps it for a replay until
+ * a later delivery for the same receiver, integration and group is recorded. */
 void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receiver,
                            const char *integration, const char *group_key, char *payload,
                            const struct delivery_summary *sum);

@@ -359,10 +359,49 @@ static void test_upgrade_0006(void)
     CHECK_INT(system(cmd), 0);
 }
 
+/* A dead letter keeps its payload for a replay until a later delivery of the same receiver,
+ * integration and group is recorded; other groups' dead letters keep theirs. */
+static void test_dead_letter_superseded(void)
+{
+    char dir[] = "/tmp/ar-outbox-dead-XXXXXX";
+    char cmd[600];
+    struct ar_error err;
+    struct store *st = NULL;
+    struct notify_result bad;
+
+    memset(&bad, 0, sizeof(bad));
+    bad.attempts = 1;
+    bad.last_status = 500;
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_INT(store_open(dir, &st, &err), AR_OK);
+    CHECK_INT(store_begin(st), AR_OK);
+    CHECK_INT(store_outbox_insert(st, 1, 10, "pager", "webhook[0]", "{}:{a=\"1\"}", "{}", NULL),
+              AR_OK);
+    CHECK_INT(store_outbox_insert(st, 2, 10, "pager", "webhook[0]", "{}:{a=\"2\"}", "{}", NULL),
+              AR_OK);
+    CHECK_INT(store_outbox_event(st, 1, 20, "dead", "dead", &bad), AR_OK);
+    CHECK_INT(store_outbox_event(st, 2, 20, "dead", "dead", &bad), AR_OK);
+    CHECK_INT(store_commit(st), AR_OK);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM delivery_payloads"), 2);
+    CHECK_INT(store_begin(st), AR_OK);
+    CHECK_INT(store_outbox_insert(st, 3, 30, "pager", "webhook[0]", "{}:{a=\"1\"}", "{}", NULL),
+              AR_OK);
+    CHECK_INT(store_commit(st), AR_OK);
+    /* 1 is superseded by 3; 2 (another group) and 3 keep their payloads */
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM delivery_payloads WHERE id = 1"), 0);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM delivery_payloads WHERE id IN (2, 3)"), 2);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM deliveries WHERE id = 1 AND state = 'dead'"),
+              1);
+    store_close(st);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_INT(system(cmd), 0);
+}
+
 int main(void)
 {
     test_payload();
     test_store();
+    test_dead_letter_superseded();
     test_upgrade_0006();
     test_resume_gone();
     return CHECK_DONE();
