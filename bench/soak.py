@@ -1021,6 +1021,9 @@ def main():
     p.add_argument("--keep-data", action="store_true", help="keep the storage directory (OUT/data)")
     p.add_argument("--write-docs", action="store_true",
                    help="(re)write the Soak section of docs/benchmarks.md and docs/soak.png")
+    p.add_argument("--render", metavar="DIR", default=None,
+                   help="no run: report (and with --write-docs publish) the run saved in DIR "
+                        "(its soak.json and soak.png); give the load options that run had")
     a = p.parse_args()
     a.argv = sys.argv[1:]
     q = a.quick
@@ -1042,6 +1045,17 @@ def main():
             raise ValueError
     except ValueError:
         p.error("--fail-window wants F/P seconds with F <= P, e.g. 60/600")
+    if a.render:
+        with open(os.path.join(a.render, "soak.json")) as f:
+            res = json.load(f)
+        a.argv = res.get("argv") or ["--out", a.render]
+        png = os.path.join(a.render, "soak.png")
+        if os.path.exists(png) and a.write_docs:
+            shutil.copyfile(png, os.path.join(REPO, "docs", "soak.png"))
+            res["plot_docs"] = "soak.png"
+        docs_sections.publish(report(res, a), None, None, a.write_docs, SECTION_BEGIN,
+                              SECTION_END)
+        return
     if a.binary:
         os.environ["AR_BINARY"] = os.path.abspath(a.binary)
     if not os.path.exists(ar_binary()):
@@ -1051,6 +1065,7 @@ def main():
     log("soak: %g minutes, %d alerts every %g s (%d per POST, %d connections), churn %g; "
         "output in %s" % (a.minutes, a.alerts, a.interval, a.batch, a.conns, a.churn, a.out))
     res = Soak(a).run()
+    res["argv"] = a.argv
     csv_path = os.path.join(a.out, "samples.csv")
     write_csv(csv_path, res["samples"])
     png = plot(a.out, csv_path, "%d alerts every %g s, %.0f min" % (a.alerts, a.interval,
