@@ -151,18 +151,27 @@ def subjects(box):
             for m in msgs]
 
 
-@suite.case("prometheus-to-slack-and-email")
-def end_to_end(ctx):
-    if not os.path.exists(PROMETHEUS):
-        raise Skip("prometheus not installed")
-    box, smtp_port, ctl = smtp_box()
-    # a Slack incoming webhook answers text/plain "ok"; anything else is a failed delivery
-    slack = ctx.sink(reply=("text/plain; charset=utf-8", b"ok"))
-    cfg = """\
+GLOBAL = """\
 global:
   smtp_smarthost: '127.0.0.1:%d'
   smtp_from: 'alertrouter@example.org'
   smtp_require_tls: false
+"""
+
+
+def chat_and_mailbox(ctx):
+    """A Slack sink (an incoming webhook answers text/plain "ok"; anything else is a failed
+    delivery) and a local SMTP server; skips without Prometheus."""
+    if not os.path.exists(PROMETHEUS):
+        raise Skip("prometheus not installed")
+    box, smtp_port, ctl = smtp_box()
+    return ctx.sink(reply=("text/plain; charset=utf-8", b"ok")), box, smtp_port, ctl
+
+
+@suite.case("prometheus-to-slack-and-email")
+def end_to_end(ctx):
+    slack, box, smtp_port, ctl = chat_and_mailbox(ctx)
+    cfg = (GLOBAL + """\
 route:
   receiver: security
   group_by: [alertname]
@@ -175,7 +184,7 @@ receivers:
     channel: '#security'
   email_configs:
   - to: 'oncall@example.org'
-""" % (smtp_port, slack.url("/services/T000/B000/XXXX"))
+""") % (smtp_port, slack.url("/services/T000/B000/XXXX"))
     srv = ctx.server(cfg)
     prom = Prometheus(srv.port, RULE_CONSTANT)
     try:
@@ -207,15 +216,8 @@ receivers:
 
 @suite.case("chat-and-email-sibling-routes-firing-and-resolved")
 def chat_and_email_routes(ctx):
-    if not os.path.exists(PROMETHEUS):
-        raise Skip("prometheus not installed")
-    box, smtp_port, ctl = smtp_box()
-    slack = ctx.sink(reply=("text/plain; charset=utf-8", b"ok"))
-    cfg = """\
-global:
-  smtp_smarthost: '127.0.0.1:%d'
-  smtp_from: 'alertrouter@example.org'
-  smtp_require_tls: false
+    slack, box, smtp_port, ctl = chat_and_mailbox(ctx)
+    cfg = (GLOBAL + """\
 route:
   receiver: security-chat
   group_by: [alertname]
@@ -238,7 +240,7 @@ receivers:
   email_configs:
   - to: 'oncall@example.org'
     send_resolved: true
-""" % (smtp_port, slack.url("/services/T000/B000/XXXX"))
+""") % (smtp_port, slack.url("/services/T000/B000/XXXX"))
     srv = ctx.server(cfg)
     target_port = free_port()
     prom = Prometheus(srv.port, RULE_UP, target_port=target_port)

@@ -46,82 +46,54 @@ static int fault_for(int fd)
     return code != NULL ? atoi(code) : ENOSPC;
 }
 
-static void *next(const char *name)
-{
-    return dlsym(RTLD_NEXT, name);
-}
+/* The real function, looked up once. */
+#define REAL(type, name)                                                                        \
+    static type real_;                                                                          \
+    if (real_ == NULL) {                                                                        \
+        real_ = (type)dlsym(RTLD_NEXT, name);                                                   \
+    }
+
+/* Fails the call with the injected errno when fd is to fail now. */
+#define FAIL_IF_FAULTY(fd)                                                                      \
+    do {                                                                                        \
+        int e_ = fault_for(fd);                                                                 \
+        if (e_ != 0) {                                                                          \
+            errno = e_;                                                                         \
+            return -1;                                                                          \
+        }                                                                                       \
+    } while (0)
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
-    static write_fn real;
-    int e = fault_for(fd);
-
-    if (e != 0) {
-        errno = e;
-        return -1;
-    }
-    if (real == NULL) {
-        real = (write_fn)next("write");
-    }
-    return real(fd, buf, n);
+    REAL(write_fn, "write");
+    FAIL_IF_FAULTY(fd);
+    return real_(fd, buf, n);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
-    static pwrite_fn real;
-    int e = fault_for(fd);
-
-    if (e != 0) {
-        errno = e;
-        return -1;
-    }
-    if (real == NULL) {
-        real = (pwrite_fn)next("pwrite");
-    }
-    return real(fd, buf, n, off);
+    REAL(pwrite_fn, "pwrite");
+    FAIL_IF_FAULTY(fd);
+    return real_(fd, buf, n, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
-    static pwrite_fn real;
-    int e = fault_for(fd);
-
-    if (e != 0) {
-        errno = e;
-        return -1;
-    }
-    if (real == NULL) {
-        real = (pwrite_fn)next("pwrite64");
-    }
-    return real(fd, buf, n, off);
+    REAL(pwrite_fn, "pwrite64");
+    FAIL_IF_FAULTY(fd);
+    return real_(fd, buf, n, off);
 }
 
 int fsync(int fd)
 {
-    static sync_fn real;
-    int e = fault_for(fd);
-
-    if (e != 0) {
-        errno = e;
-        return -1;
-    }
-    if (real == NULL) {
-        real = (sync_fn)next("fsync");
-    }
-    return real(fd);
+    REAL(sync_fn, "fsync");
+    FAIL_IF_FAULTY(fd);
+    return real_(fd);
 }
 
 int fdatasync(int fd)
 {
-    static sync_fn real;
-    int e = fault_for(fd);
-
-    if (e != 0) {
-        errno = e;
-        return -1;
-    }
-    if (real == NULL) {
-        real = (sync_fn)next("fdatasync");
-    }
-    return real(fd);
+    REAL(sync_fn, "fdatasync");
+    FAIL_IF_FAULTY(fd);
+    return real_(fd);
 }
