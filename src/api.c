@@ -243,11 +243,18 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
         return;
     }
     if (strcmp(path, "/-/healthy") == 0 || strcmp(path, "/-/ready") == 0) {
-        if (is(req, "GET") || is(req, "HEAD")) {
-            plain(resp, 200, "OK");
-        } else {
+        char why[256];
+        if (!is(req, "GET") && !is(req, "HEAD")) {
             plain(resp, 405, "Method Not Allowed\n");
             http_response_header(resp, "Allow", "GET, HEAD, OPTIONS");
+        } else if (strcmp(path, "/-/ready") == 0 && api->core != NULL &&
+                   core_commits_failing(api->core, why, sizeof(why))) {
+            /* not ready while nothing can be acknowledged: a POST would get 500 */
+            char text[320];
+            snprintf(text, sizeof(text), "not ready: storage commits are failing: %s\n", why);
+            plain(resp, 503, text);
+        } else {
+            plain(resp, 200, "OK");
         }
         return;
     }

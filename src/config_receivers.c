@@ -4,6 +4,7 @@
  * re-serialises as 0.25 does). Each integration's check applies Alertmanager's rules:
  * value-or-file exclusivity, required keys, and inheritance of empty fields from
  * `global` (ctx.global, decoded before the receivers), including http_config. */
+#include "ar/notifier_email.h"
 #include "config_internal.h"
 
 #include <ctype.h>
@@ -465,6 +466,25 @@ static char *canonical_header(const char *s)
     return out;
 }
 
+/* An auth_secret is only ever used by SMTP AUTH CRAM-MD5. Where libesmtp cannot load that
+ * mechanism (notifier_email.c), a config whose only credential is the secret could never
+ * authenticate: libesmtp would skip the mechanism and send MAIL unauthenticated, so the
+ * failure would surface later as the server's refusal. Refused at load instead. */
+static int email_check_auth(struct ctx *c, const struct ynode *n, const struct email_config *e)
+{
+    if (empty(e->auth_username) || (empty(e->auth_secret) && empty(e->auth_secret_file)) ||
+        !empty(e->auth_password) || !empty(e->auth_password_file)) {
+        return AR_OK;
+    }
+    if (email_auth_cram_md5_available()) {
+        return AR_OK;
+    }
+    return ctx_error(c, n,
+                     "auth_secret is used only by SMTP AUTH CRAM-MD5, which libesmtp cannot "
+                     "load on this system (its plugin sasl-crammd5.so is missing); set "
+                     "auth_password for PLAIN or LOGIN instead");
+}
+
 static int email_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct email_config *e = obj;
@@ -496,7 +516,7 @@ static int email_check(void *obj, struct ctx *c, const struct ynode *n)
         }
     }
     if (g == NULL) {
-        return AR_OK;
+        return email_check_auth(c, n, e);
     }
     /* COMPAT: inheritance from global.smtp_* (config.go) */
     if (empty(e->smarthost)) {
@@ -534,7 +554,7 @@ static int email_check(void *obj, struct ctx *c, const struct ynode *n)
         e->tls_config = *copy;
         free(copy);
     }
-    return AR_OK;
+    return email_check_auth(c, n, e);
 }
 
 static const struct field threading_fields[] = {

@@ -147,6 +147,8 @@ struct core {
     struct write_batch *wtail;
     bool wstop;
     struct write_batch *retry; /* rows of a failed commit, tried again first */
+    bool commit_failing;       /* the last commit failed (under wmu) */
+    char commit_error[256];    /* its cause (under wmu) */
 
     pthread_t core_thread;
     pthread_t writer_thread;
@@ -350,7 +352,18 @@ static void *writer_main(void *arg)
 
         pthread_mutex_lock(&c->wmu);
         while (c->whead == NULL && !c->wstop) {
-            pthread_cond_wait(&c->wcv, &c->wmu);
+            if (c->retry == NULL) {
+                pthread_cond_wait(&c->wcv, &c->wmu);
+                continue;
+            }
+            /* rows of a failed commit wait: try again within a second even if nothing else
+             * comes, so the store (and /-/ready) recovers once the disk does */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            if (pthread_cond_timedwait(&c->wcv, &c->wmu, &ts) != 0) {
+                break;
+            }
         }
         list = c->whead;
         c->whead = c->wtail = NULL;
@@ -374,9 +387,22 @@ static void *writer_main(void *arg)
             if (rc == AR_OK) {
                 rc = store_commit(c->store);
             }
+            pthread_mutex_lock(&c->wmu);
             if (rc != AR_OK) {
-                log_error("store", "commit of %zu changes failed, will retry: %s", all->nops,
-                          store_errmsg(c->store));
+                if (!c->commit_failing) {
+                    log_error("store", "commit of %zu changes to %s failed, will retry every "
+                                       "second: %s", all->nops, store_path(c->store),
+                              store_errmsg(c->store));
+                }
+                c->commit_failing = true;
+                snprintf(c->commit_error, sizeof(c->commit_error), "%s: %s",
+                         store_path(c->store), store_errmsg(c->store));
+            } else if (c->commit_failing) {
+                c->commit_failing = false;
+                log_info("store", "commits succeed again (%zu changes)", all->nops);
+            }
+            pthread_mutex_unlock(&c->wmu);
+            if (rc != AR_OK) {
                 store_rollback(c->store);
             } else {
                 int64_t took = clock_monotonic_ns() - t0;
@@ -464,9 +490,12 @@ static void ingest_one(struct core *c, struct alert *a, int64_t now, struct writ
         res = a;
     }
     is_firing = !alert_resolved_at(res, now);
-    /* History: record transitions, not every re-post. A re-post that starts a new active
-     * interval (reactivation) is a new firing. */
-    if (is_firing && (!was_firing || old->starts_at != res->starts_at)) {
+    /* History: record transitions, not every re-post. A re-post that moves startsAt while
+     * the alert is still firing is no transition: a client that sends endsAt without
+     * startsAt gets startsAt = endsAt (COMPAT 1.3), so every re-post replaces the alert
+     * with a new startsAt, and recording each one grew the history by a row per re-post.
+     * A reactivation (the stored alert had resolved) is a new firing. */
+    if (is_firing && !was_firing) {
         batch_op(b, OP_EVENT, res, "firing", now, 0);
     } else if (!is_firing && (was_firing || old == NULL)) {
         batch_op(b, OP_EVENT, res, "resolved", now, 0);
@@ -1132,6 +1161,19 @@ void core_set_config(struct core *c, struct config *cfg)
 size_t core_alert_count(struct core *c)
 {
     return __atomic_load_n(&c->count, __ATOMIC_RELAXED);
+}
+
+bool core_commits_failing(struct core *c, char *why, size_t n)
+{
+    bool failing;
+
+    pthread_mutex_lock(&c->wmu);
+    failing = c->commit_failing;
+    if (failing && why != NULL && n > 0) {
+        snprintf(why, n, "%s", c->commit_error);
+    }
+    pthread_mutex_unlock(&c->wmu);
+    return failing;
 }
 
 uint64_t core_commits(struct core *c)

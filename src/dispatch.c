@@ -1,6 +1,9 @@
 /* Aggregation groups and flushes (ar/dispatch.h).
  *
- * A group is keyed by its group key string (route key + group labels). It holds its own
+ * A group is identified by its route and its group labels (COMPAT 5.2); the group key string
+ * (route key + group labels) is what notifications, the notification log and the outbox
+ * carry, but it is not an identity: sibling routes with the same matchers print the same
+ * key, and their groups must stay apart, each notifying its own receiver. A group holds its own
  * references to the current version of each alert (an alert_store keyed by fingerprint),
  * its timer (a slot in the dispatcher's min-heap) and at most one flush in flight. A flush
  * snapshots the alerts, filters them through the pipeline, and submits one notify_job per
@@ -234,10 +237,12 @@ static uint64_t hash_str(const char *s)
     return labels_fnv1a_add(labels_fnv1a_init(), s, strlen(s));
 }
 
-static struct agroup *group_find(const struct dispatcher *d, const char *key, uint64_t h)
+/* The group of route r with this key, i.e. with these group labels. */
+static struct agroup *group_find(const struct dispatcher *d, const struct route *r,
+                                 const char *key, uint64_t h)
 {
     for (struct agroup *g = d->table[h & (d->nbuckets - 1)]; g != NULL; g = g->next) {
-        if (g->hash == h && strcmp(g->key, key) == 0) {
+        if (g->hash == h && g->route == r && strcmp(g->key, key) == 0) {
             return g;
         }
     }
@@ -375,7 +380,7 @@ static void put_into_route(struct dispatcher *d, const struct route *r, struct a
     buf_init(&key, 0);
     dispatch_format_group_key(r->key, &gl, &key);
     h = hash_str(buf_str(&key));
-    g = group_find(d, buf_str(&key), h);
+    g = group_find(d, r, buf_str(&key), h);
     if (g == NULL) {
         if (d->ngroups + 1 > d->nbuckets) {
             table_grow(d);
@@ -732,6 +737,9 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
     struct flush *f = sc->flush;
 
     outbox_done(sc, res, txn);
+    if (f == NULL && sc->record_nflog) {
+        nflog_unclaim(d->env.nflog, sc->receiver, sc->integration, sc->group_key, sc->now_wall);
+    }
     if (res->ok) {
         /* COMPAT 5.6 6d: set-notifies per integration, even if a sibling failed. 0.25 stamps
          * the entry with the wall clock when the send completed (after any retries), not
@@ -804,6 +812,11 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
     sc->integration = ar_strdup(integration);
     sc->type = integ->type;
     sc->group_key = ar_strdup(group_key);
+    if (record_nflog) {
+        /* resumed after a restart: the rebuilt group must not send this state again */
+        nflog_claim(d->env.nflog, receiver, integration, group_key, p.now_ns, p.firing,
+                    p.nfiring, p.resolved_fps, p.nresolved_fps, p.now_ns + p.expiry_ns);
+    }
     sc->firing = p.firing;
     sc->nfiring = p.nfiring;
     sc->resolved = p.resolved_fps;

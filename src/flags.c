@@ -24,6 +24,9 @@ static const struct flag_def defs[] = {
      "Alertmanager configuration file; without it the built-in default configuration is used"},
     {"storage.path", K_STRING, OFF(storage_path), "data/",
      "Directory holding the SQLite database (alertrouter.db)"},
+    {"storage.synchronous", K_STRING, OFF(storage_synchronous), "normal",
+     "normal: acknowledged alerts and silences survive a crash of the process (kill -9); "
+     "full: also a power loss or OS crash, at the cost of an fsync per commit"},
     {"web.listen-address", K_LIST, OFF(listen), ":9093",
      "Address to listen on for the API (repeatable)"},
     {"web.external-url", K_STRING, OFF(external_url), "",

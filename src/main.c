@@ -67,6 +67,10 @@ static int load_config(const char *path, struct config **out, struct ar_error *e
     return config_load_file(path, out, err);
 }
 
+/* Reloads the configuration and the web configuration. Each part that loads is applied;
+ * a part that fails keeps the running one, and the reload as a whole fails (SIGHUP logs
+ * it, /-/reload answers 500), so an operator rotating credentials learns that the old
+ * ones are still in force. */
 static int reload(void *ctx, struct ar_error *err)
 {
     struct daemon *d = ctx;
@@ -75,15 +79,9 @@ static int reload(void *ctx, struct ar_error *err)
 
     pthread_mutex_lock(&d->reload_mu);
     rc = load_config(d->config_path, &cfg, err);
-    if (d->api != NULL) {
-        __atomic_store_n(&d->api->reload_ok, rc == AR_OK, __ATOMIC_RELAXED);
-    }
     if (rc == AR_OK) {
         core_set_config(d->core, cfg);
         config_unref(cfg);
-        if (d->api != NULL) {
-            __atomic_store_n(&d->api->reload_ok_at_ns, clock_now_ns(), __ATOMIC_RELAXED);
-        }
         log_info("config", "configuration reloaded from %s",
                  d->config_path ? d->config_path : "<embedded>");
     } else {
@@ -95,8 +93,19 @@ static int reload(void *ctx, struct ar_error *err)
             AR_OK) {
             log_error("main", "web configuration reload failed, keeping the running one: %s",
                       werr.msg);
+            if (rc == AR_OK) {
+                ar_error_set(err, "web configuration %s: %s", d->flags.web_config_file,
+                             werr.msg);
+                rc = AR_EINVAL;
+            }
         } else {
             log_info("main", "web configuration reloaded from %s", d->flags.web_config_file);
+        }
+    }
+    if (d->api != NULL) {
+        __atomic_store_n(&d->api->reload_ok, rc == AR_OK, __ATOMIC_RELAXED);
+        if (rc == AR_OK) {
+            __atomic_store_n(&d->api->reload_ok_at_ns, clock_now_ns(), __ATOMIC_RELAXED);
         }
     }
     pthread_mutex_unlock(&d->reload_mu);
@@ -194,7 +203,18 @@ static int run_daemon(struct daemon *d)
         log_error("config", "loading configuration failed: %s", err.msg);
         return 1;
     }
+    if (strcmp(f->storage_synchronous, "normal") != 0 &&
+        strcmp(f->storage_synchronous, "full") != 0) {
+        log_error("main", "--storage.synchronous must be normal or full, not \"%s\"",
+                  f->storage_synchronous);
+        goto out;
+    }
     if (store_open(f->storage_path, &st, &err) != AR_OK) {
+        log_error("store", "%s", err.msg);
+        goto out;
+    }
+    if (strcmp(f->storage_synchronous, "full") == 0 &&
+        store_set_synchronous_full(st, &err) != AR_OK) {
         log_error("store", "%s", err.msg);
         goto out;
     }

@@ -21,6 +21,7 @@ struct nflog {
     struct node **table;
     size_t nbuckets; /* power of two */
     size_t count;
+    struct nflog *claims; /* resumed deliveries in flight (memory only); NULL until one */
 };
 
 static uint64_t hash_str(const char *s)
@@ -52,6 +53,7 @@ void nflog_free(struct nflog *l)
         }
     }
     free(l->table);
+    nflog_free(l->claims);
     free(l);
 }
 
@@ -72,9 +74,32 @@ static struct node *find_node(const struct nflog *l, const char *key, uint64_t h
 
 const struct nflog_entry *nflog_find(const struct nflog *l, const char *key)
 {
-    struct node *n = find_node(l, key, hash_str(key));
+    uint64_t h = hash_str(key);
+    struct node *n = l->claims != NULL ? find_node(l->claims, key, h) : NULL;
 
+    if (n == NULL) {
+        n = find_node(l, key, h);
+    }
     return n ? n->e : NULL;
+}
+
+/* Drops the entry with this key if it was recorded with this sent_at. */
+static void remove_entry(struct nflog *l, const char *key, int64_t sent_at)
+{
+    uint64_t h = hash_str(key);
+
+    for (struct node **pp = &l->table[h & (l->nbuckets - 1)]; *pp != NULL; pp = &(*pp)->next) {
+        struct node *n = *pp;
+        if (n->hash == h && strcmp(n->e->key, key) == 0) {
+            if (n->e->sent_at == sent_at) {
+                *pp = n->next;
+                nflog_entry_free(n->e);
+                free(n);
+                l->count--;
+            }
+            return;
+        }
+    }
 }
 
 static void grow(struct nflog *l)
@@ -195,6 +220,30 @@ void nflog_record(struct nflog *l, const char *receiver, const char *integration
         core_txn_write(txn, apply_append, entry_dup(e), free_entry);
     }
     put_entry(l, e);
+}
+
+void nflog_claim(struct nflog *l, const char *receiver, const char *integration,
+                 const char *group_key, int64_t flushed_at, const uint64_t *firing,
+                 size_t nfiring, const uint64_t *resolved, size_t nresolved, int64_t expires_at)
+{
+    if (l->claims == NULL) {
+        l->claims = nflog_new();
+    }
+    nflog_record(l->claims, receiver, integration, group_key, flushed_at, firing, nfiring,
+                 resolved, nresolved, expires_at, NULL);
+}
+
+void nflog_unclaim(struct nflog *l, const char *receiver, const char *integration,
+                   const char *group_key, int64_t flushed_at)
+{
+    char *key;
+
+    if (l->claims == NULL) {
+        return;
+    }
+    key = nflog_key(receiver, integration, group_key);
+    remove_entry(l->claims, key, flushed_at);
+    free(key);
 }
 
 static int apply_gc(struct store *st, void *data)

@@ -37,6 +37,11 @@
  *    refuses it and the error names the AUTH reply ("*smtp.plainAuth auth: 535 ..."), but a
  *    server accepting anonymous mail gets the message (Go stops at the AUTH failure).
  *  - MAIL FROM carries no BODY=8BITMIME / SMTPUTF8 (the message is 7-bit anyway).
+ *  - auth_secret_file is trimmed like auth_password_file (notify_read_secret_file); upstream
+ *    keeps a trailing newline in the secret, so its HMAC key differs from the server's.
+ *  - Where the CRAM-MD5 plugin cannot be loaded at all, libesmtp would skip the mechanism
+ *    and send MAIL unauthenticated; a config relying on auth_secret alone is refused at load
+ *    instead (email_auth_cram_md5_available, config_receivers.c).
  *  - Go's client has no read deadline; here each protocol wait (TLS handshake included) is
  *    bounded by min(job deadline, EMAIL_ATTEMPT_MAX_MS), so a silent server costs a retry. */
 #include <stddef.h>
@@ -1084,6 +1089,8 @@ struct email_pool {
 };
 
 static pthread_once_t auth_once = PTHREAD_ONCE_INIT;
+static bool auth_has_cram_md5;  /* written once under auth_once */
+static bool auth_cram_disabled; /* email_auth_cram_md5_disable: tests, before any load */
 
 /* Debian's libesmtp 1.1.0 maps mechanism "CRAM-MD5" to plugin file sasl-cram-md5.so but the
  * package ships sasl-crammd5.so. Asking once for mechanism "crammd5" loads that file; the
@@ -1097,7 +1104,11 @@ static void auth_load_cram_md5(void)
         return;
     }
     if (auth_set_mechanism(probe, "CRAM-MD5") == 0 && auth_set_mechanism(probe, "crammd5") == 0) {
-        log_debug("notify", "libesmtp has no CRAM-MD5 plugin: CRAM-MD5 AUTH unavailable");
+        log_warn("notify", "libesmtp cannot load its CRAM-MD5 plugin (sasl-crammd5.so): SMTP "
+                           "AUTH CRAM-MD5 unavailable, configs that rely on auth_secret are "
+                           "refused");
+    } else {
+        auth_has_cram_md5 = true;
     }
     auth_destroy_context(probe);
 }
@@ -1106,6 +1117,17 @@ static void auth_init_once(void)
 {
     auth_client_init();
     auth_load_cram_md5();
+}
+
+bool email_auth_cram_md5_available(void)
+{
+    pthread_once(&auth_once, auth_init_once);
+    return auth_has_cram_md5 && !auth_cram_disabled;
+}
+
+void email_auth_cram_md5_disable(void)
+{
+    auth_cram_disabled = true;
 }
 
 struct email_pool *email_pool_new(int nthreads, int64_t min_backoff_ns, int64_t max_backoff_ns)

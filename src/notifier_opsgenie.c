@@ -2,7 +2,8 @@
  * with alias = SHA-256 hex of the group key; resolved groups close it (POST
  * <api_url>v2/alerts/<alias>/close?identifierType=alias). Header Authorization: GenieKey.
  * Details are the common labels plus the rendered `details`, sorted by key (Go map).
- * Retries: 5xx and 429.
+ * Retries: 5xx and 429. URLs are api_url with the endpoint appended to its path, as upstream
+ * copies the URL and appends to Path: a query in api_url is kept (og_url).
  *
  * update_alerts (firing only): after the create succeeded, PUT
  * <api_url>v2/alerts/<alias>/message?identifierType=alias with {"message":...} and then
@@ -57,6 +58,155 @@ static void put_split(struct buf *b, const char *key, const char *s)
     }
 }
 
+/* COMPAT: Go's url.QueryEscape: letters, digits and -_.~ kept, space as '+', the rest %XX. */
+static void query_escape(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            buf_putc(b, (char)*p);
+        } else if (*p == ' ') {
+            buf_putc(b, '+');
+        } else {
+            buf_putc(b, '%');
+            buf_putc(b, hex[*p >> 4]);
+            buf_putc(b, hex[*p & 15]);
+        }
+    }
+}
+
+static int hex_val(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* COMPAT: url.QueryUnescape of s[0..n): '+' is a space, %XX a byte. NULL on a bad escape. */
+static char *query_unescape(const char *s, size_t n)
+{
+    char *out = ar_malloc(n + 1);
+    size_t o = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%') {
+            int hi = i + 2 < n ? hex_val(s[i + 1]) : -1;
+            int lo = i + 2 < n ? hex_val(s[i + 2]) : -1;
+
+            if (hi < 0 || lo < 0) {
+                free(out);
+                return NULL;
+            }
+            out[o++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[o++] = s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+struct qpair {
+    char *key;
+    char *value;
+    size_t order; /* position in the query: values of one key keep their order */
+};
+
+static int qpair_cmp(const void *a, const void *b)
+{
+    const struct qpair *x = a;
+    const struct qpair *y = b;
+    int c = strcmp(x->key, y->key);
+
+    if (c != 0) {
+        return c;
+    }
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* The URL of an endpoint as upstream derives it from api_url (a copy whose Path gets suffix
+ * appended). Without by_alias, api_url's query and fragment stay as written. With by_alias
+ * the query is read as url.Query does (pairs split on '&', ones with ';' or a bad escape
+ * dropped), identifierType set to alias, and written back as url.Values.Encode does (keys
+ * sorted, values escaped): with a plain api_url that is just "?identifierType=alias". */
+static char *og_url(const char *api_url, const char *suffix, bool by_alias)
+{
+    const char *base = api_url != NULL ? api_url : "";
+    size_t blen = strcspn(base, "?#");
+    const char *query = base[blen] == '?' ? base + blen + 1 : base + blen;
+    size_t qlen = strcspn(query, "#");
+    const char *frag = query + qlen; /* "" or "#..." */
+    struct buf u;
+
+    buf_init(&u, 0);
+    buf_append(&u, base, blen);
+    buf_puts(&u, suffix);
+    if (!by_alias) {
+        if (base[blen] == '?') {
+            buf_putc(&u, '?');
+            buf_append(&u, query, qlen);
+        }
+        buf_puts(&u, frag);
+        char *out = buf_take(&u);
+        buf_cleanup(&u);
+        return out;
+    }
+    struct qpair *pairs = ar_calloc(qlen / 2 + 2, sizeof(*pairs)); /* a pair takes >= 2 bytes */
+    size_t n = 0;
+
+    for (const char *p = query, *end = query + qlen; p < end;) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp != NULL ? amp : end;
+        const char *eqs = memchr(p, '=', (size_t)(stop - p));
+        const char *kend = eqs != NULL ? eqs : stop;
+        bool bad = stop == p || memchr(p, ';', (size_t)(stop - p)) != NULL;
+        char *k = bad ? NULL : query_unescape(p, (size_t)(kend - p));
+        char *v =
+            k == NULL || eqs == NULL ? NULL : query_unescape(eqs + 1, (size_t)(stop - eqs - 1));
+
+        if (k != NULL && (eqs == NULL || v != NULL) && strcmp(k, "identifierType") != 0) {
+            pairs[n].key = k;
+            pairs[n].value = v != NULL ? v : ar_strdup("");
+            pairs[n].order = n;
+            n++;
+        } else {
+            free(k);
+            free(v);
+        }
+        p = amp != NULL ? amp + 1 : end;
+    }
+    pairs[n].key = ar_strdup("identifierType");
+    pairs[n].value = ar_strdup("alias");
+    pairs[n].order = n;
+    n++;
+    qsort(pairs, n, sizeof(*pairs), qpair_cmp);
+    buf_putc(&u, '?');
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            buf_putc(&u, '&');
+        }
+        query_escape(&u, pairs[i].key);
+        buf_putc(&u, '=');
+        query_escape(&u, pairs[i].value);
+        free(pairs[i].key);
+        free(pairs[i].value);
+    }
+    free(pairs);
+    buf_puts(&u, frag);
+    char *out = buf_take(&u);
+    buf_cleanup(&u);
+    return out;
+}
+
 static void put_opt(struct buf *b, const char *key, const char *v)
 {
     if (v[0] == '\0') {
@@ -96,9 +246,11 @@ static void add_update(struct notify_request *r, const char *api_url, const char
 {
     struct notify_request *q = notify_request_chain_new(r);
 
+    char suffix[96];
+
+    snprintf(suffix, sizeof(suffix), "v2/alerts/%s/%s", alias, field);
     q->method = "PUT";
-    q->url = ar_asprintf("%sv2/alerts/%s/%s?identifierType=alias", api_url != NULL ? api_url : "",
-                         alias, field);
+    q->url = og_url(api_url, suffix, true);
     buf_putc(&q->body, '{');
     if (value[0] != '\0') {
         buf_printf(&q->body, "\"%s\":", field);
@@ -117,7 +269,7 @@ int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
     char *message = NULL;
     char alias[65];
     bool tr;
-    struct buf u;
+    char *url = NULL;
     struct tmpl_value *details;
     int rc = notify_secret(c->api_key, c->api_key_file, "api_key", &key, err);
 
@@ -126,7 +278,6 @@ int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
     }
     notify_sha256_hex(d->group_key != NULL ? d->group_key : "", alias);
     notify_tmpl_init(&t, d);
-    buf_init(&u, 0);
     details = tmpl_map_new(TMPL_K_KV);
     struct tmpl_value *common = tmpl_data_common_labels(t.data);
     for (size_t i = 0; i < common->u.map.n; i++) {
@@ -139,14 +290,16 @@ int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
                                                                       : ""));
     }
     struct buf *b = &out->body;
-    buf_puts(&u, c->api_url != NULL ? c->api_url : "");
     if (!notify_data_has_firing(d)) {
-        buf_printf(&u, "v2/alerts/%s/close?identifierType=alias", alias);
+        char suffix[96];
+
+        snprintf(suffix, sizeof(suffix), "v2/alerts/%s/close", alias);
+        url = og_url(c->api_url, suffix, true);
         buf_puts(b, "{\"source\":");
         notify_json_str(b, notify_tmpl_text(&t, c->source));
         buf_puts(b, "}\n");
     } else {
-        buf_puts(&u, "v2/alerts");
+        url = og_url(c->api_url, "v2/alerts", false);
         message = notify_truncate_runes(notify_tmpl_text(&t, c->message), OPSGENIE_MESSAGE_MAX,
                                         &tr);
         buf_puts(b, "{\"alias\":\"");
@@ -229,7 +382,8 @@ int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
     buf_init(&h, 0);
     buf_printf(&h, "GenieKey %s", api_key);
     notify_request_add_header(out, "Authorization", buf_str(&h));
-    out->url = buf_take(&u);
+    out->url = url;
+    url = NULL;
     out->http = c->http_config;
     out->retry_429 = true;
     if (c->update_alerts && notify_data_has_firing(d)) {
@@ -239,7 +393,7 @@ int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
     }
     buf_cleanup(&h);
 out:
-    buf_cleanup(&u);
+    free(url);
     tmpl_value_unref(details);
     free(key);
     free(message);

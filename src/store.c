@@ -1,7 +1,8 @@
-/* SQLite storage (ar/store.h). WAL journal with synchronous=NORMAL: a committed
+/* SQLite storage (ar/store.h). WAL journal with synchronous=NORMAL by default: a committed
  * transaction is in the WAL file (written with write(2)) before sqlite3_step returns, so it
- * survives kill -9 of the process; only a power loss may drop the last transactions before
- * a checkpoint. Statements are prepared once (fixed ones here, others through the
+ * survives kill -9 of the process; only a power loss or an OS crash may drop the last
+ * transactions before a checkpoint. --storage.synchronous=full (store_set_synchronous_full)
+ * adds an fsync of the WAL to every commit, so they survive a power loss too. Statements are prepared once (fixed ones here, others through the
  * store_stmt cache used by store_*.c and audit.c). Alert state is an append-only log of binary
  * records written as one block row per transaction (see migrations/0001_alerts.sql), so a
  * commit of many alerts costs one B-tree insert; history events are ordinary rows with
@@ -15,11 +16,13 @@
 #include "ar/log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum stmt_id {
     ST_BEGIN,
@@ -46,6 +49,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 struct store {
     sqlite3 *db;
+    char *path; /* <dir>/alertrouter.db, named in errors */
     sqlite3_stmt *stmt[ST_COUNT];
     const char *cached_sql[STMT_CACHE]; /* store_stmt: SQL text (static strings) */
     sqlite3_stmt *cached[STMT_CACHE];
@@ -109,6 +113,28 @@ static int migrate(struct store *st, struct ar_error *err)
     return AR_OK;
 }
 
+/* Prefixes err with the database path, so a message such as "attempt to write a readonly
+ * database" says which file (e.g. an existing database on a read-only file system). */
+static void name_path(const struct store *st, struct ar_error *err)
+{
+    char msg[sizeof(err->msg)];
+    char *probe = ar_asprintf("%s.write-probe", st->path);
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+
+    snprintf(msg, sizeof(msg), "%s", err->msg);
+    if (fd >= 0) {
+        close(fd);
+        unlink(probe);
+        ar_error_set(err, "%s: %s", st->path, msg);
+    } else {
+        /* SQLite says "unable to open database file" or "readonly database" for a directory
+         * it cannot create its WAL in; say why */
+        ar_error_set(err, "%s: %s (cannot write in the storage directory: %s)", st->path, msg,
+                     strerror(errno));
+    }
+    free(probe);
+}
+
 int store_open(const char *dir, struct store **out, struct ar_error *err)
 {
     struct store *st;
@@ -124,15 +150,14 @@ int store_open(const char *dir, struct store **out, struct ar_error *err)
     buf_init(&st->scratch2, 0);
     buf_init(&st->block, 0);
     path = ar_asprintf("%s/alertrouter.db", dir);
+    st->path = path;
     rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                             SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         ar_error_set(err, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "?");
-        free(path);
         store_close(st);
         return AR_EDB;
     }
-    free(path);
     sqlite3_busy_timeout(st->db, 5000);
     /* The working set lives in memory and the database is only appended to while running
      * (alert log blocks, event rows at the end of their B-trees), so a small page cache is
@@ -142,6 +167,7 @@ int store_open(const char *dir, struct store **out, struct ar_error *err)
                      "PRAGMA wal_autocheckpoint=8192; PRAGMA temp_store=MEMORY;",
                  err, "configuring database") != AR_OK ||
         migrate(st, err) != AR_OK) {
+        name_path(st, err);
         store_close(st);
         return AR_EDB;
     }
@@ -169,10 +195,25 @@ void store_close(struct store *st)
         sqlite3_finalize(st->cached[i]);
     }
     sqlite3_close(st->db);
+    free(st->path);
     buf_cleanup(&st->scratch1);
     buf_cleanup(&st->scratch2);
     buf_cleanup(&st->block);
     free(st);
+}
+
+int store_set_synchronous_full(struct store *st, struct ar_error *err)
+{
+    if (exec_sql(st, "PRAGMA synchronous=FULL;", err, "setting synchronous=FULL") != AR_OK) {
+        name_path(st, err);
+        return AR_EDB;
+    }
+    return AR_OK;
+}
+
+const char *store_path(const struct store *st)
+{
+    return st->path;
 }
 
 int store_schema_version(struct store *st)

@@ -108,6 +108,9 @@ void core_commit_latency(struct core *c, uint64_t buckets[CORE_COMMIT_BUCKETS],
 /* Counters for metrics. */
 size_t core_alert_count(struct core *c);
 uint64_t core_commits(struct core *c);
+/* True while the last commit attempt failed (the writer retries every second); why gets
+ * the storage error. /-/ready answers 503 meanwhile. */
+bool core_commits_failing(struct core *c, char *why, size_t n);
 
 /* Durable outbox (ar/outbox.h): re-submits a stored delivery (read by the caller) now,
  * through the core thread; logs 'replayed' and sets it pending. AR_OK once committed;

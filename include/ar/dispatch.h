@@ -63,9 +63,10 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
 
 /* Re-submits a stored delivery (ar/outbox.h) to the integration of that name in the
  * current configuration, with a fresh deadline; its completion comes back through
- * dispatcher_send_done like any other and updates the row. record_nflog: on success record
- * the stored firing/resolved sets in the notification log (resume after restart, so the
- * group does not send again). AR_OK; AR_ENOTFOUND when the receiver or integration no
+ * dispatcher_send_done like any other and updates the row. record_nflog (resume after a
+ * restart): the notification log holds a claim with the stored firing/resolved sets while
+ * the send is on its way, and records them on success, so the rebuilt group does not send
+ * the same state again (nflog_claim). AR_OK; AR_ENOTFOUND when the receiver or integration no
  * longer exists, AR_EINVAL for an unreadable payload (err says which). */
 int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
                         const char *integration, const char *group_key, const char *payload,

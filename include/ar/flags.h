@@ -11,6 +11,7 @@ struct flags {
     const char *config_file;     /* --config.file */
     bool config_file_set;        /* given explicitly (a missing file is then an error) */
     const char *storage_path;    /* --storage.path */
+    const char *storage_synchronous; /* --storage.synchronous: normal or full */
     const char *listen[8];       /* --web.listen-address (repeatable) */
     size_t nlisten;
     const char *external_url;    /* --web.external-url */

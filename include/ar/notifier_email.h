@@ -76,6 +76,14 @@ int email_send_once(const struct notify_data *d, const struct email_config *ec, 
 
 struct email_pool;
 
+/* True when libesmtp can run SMTP AUTH CRAM-MD5 here (its sasl-crammd5 plugin loaded; see
+ * notifier_email.c). Initialises libesmtp's auth client once (thread-safe). The config loader
+ * asks it so that an auth_secret which could never be used is a load-time error. */
+bool email_auth_cram_md5_available(void);
+/* Tests only: from now on, email_auth_cram_md5_available answers false, as on a system
+ * without the plugin. */
+void email_auth_cram_md5_disable(void);
+
 /* nthreads <= 0: 2. Backoff bounds as the notifier's (> 0). Never NULL. */
 struct email_pool *email_pool_new(int nthreads, int64_t min_backoff_ns, int64_t max_backoff_ns);
 int email_pool_start(struct email_pool *p); /* AR_OK or AR_EIO */

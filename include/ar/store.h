@@ -13,6 +13,11 @@ struct store;
 /* Creates dir if needed, opens the database, migrates. */
 int store_open(const char *dir, struct store **out, struct ar_error *err);
 void store_close(struct store *st); /* accepts NULL */
+/* Power-loss durability (--storage.synchronous=full): every commit also waits for an fsync
+ * of the WAL. The default (NORMAL) survives a crash of the process, not of the machine. */
+int store_set_synchronous_full(struct store *st, struct ar_error *err);
+/* The database file, for messages. */
+const char *store_path(const struct store *st);
 /* Schema version after migration (number of the last applied migration). */
 int store_schema_version(struct store *st);
 

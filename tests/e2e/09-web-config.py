@@ -116,8 +116,9 @@ class WebServer(Server):
     def base_url(self):
         return "%s://127.0.0.1:%d" % ("https" if self.web_tls else "http", self.port)
 
-    def fetch(self, path, auth=None, cert=None, version=None, headers=None, timeout=10):
-        """GET path; auth (user, password) or a raw Authorization value; cert a pair of
+    def fetch(self, path, auth=None, cert=None, version=None, headers=None, timeout=10,
+              method="GET"):
+        """GET (or method) path; auth (user, password) or a raw Authorization value; cert a pair of
         file names in the PKI dir; version (min, max) ssl.TLSVersion. Returns
         (status, headers dict lower-cased, body bytes); raises on TLS/connection errors."""
         hdrs = dict(headers or {})
@@ -138,7 +139,7 @@ class WebServer(Server):
         else:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            conn.request("GET", path, headers=hdrs)
+            conn.request(method, path, headers=hdrs)
             r = conn.getresponse()
             body = r.read()
             return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, body)
@@ -433,6 +434,15 @@ def reload_invalid(ctx):
     check("plaintext" not in s.log_text(), "the log must not echo the secret")
     eq(s.fetch("/-/ready", auth=GOOD).status, 200, "old configuration still in force")
     eq(s.fetch("/-/ready").status, 401, "still protected")
+    # the same through /-/reload: the failed part makes the whole reload fail, by name,
+    # and the configuration-reload metric says so
+    r = s.fetch("/-/reload", method="POST", auth=GOOD)
+    eq(r.status, 500, "/-/reload with an invalid web configuration")
+    check(b"web configuration" in r.body and b"plaintext" not in r.body,
+          "reply names the web configuration, not the secret: %r" % r.body)
+    m = s.fetch("/metrics", auth=GOOD).body.decode()
+    check("alertmanager_config_last_reload_successful 0" in m,
+          "alertmanager_config_last_reload_successful after the failed reload")
 
 
 @suite.case("reload-rotates-certificate", only="alertrouter")

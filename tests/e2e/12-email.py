@@ -3,8 +3,9 @@
 alertrouter and on Alertmanager: plain SMTP with several recipients, a display-name From,
 a canonicalised custom header and a non-ASCII one (RFC 2047), a text and an html part;
 STARTTLS (self-signed certificate made with openssl now; insecure_skip_verify and ca_file);
-AUTH PLAIN, LOGIN and CRAM-MD5 (the server checks the HMAC-MD5 digest), CRAM-MD5 listed
-first without a secret (PLAIN is used); implicit TLS (an aiosmtpd server wrapped in TLS):
+AUTH PLAIN, LOGIN and CRAM-MD5 (the server checks the HMAC-MD5 digest; a wrong secret is
+refused, retried and never shown; alertrouter also with auth_secret_file, read at each send),
+CRAM-MD5 listed first without a secret (PLAIN is used); implicit TLS (an aiosmtpd server wrapped in TLS):
 on port 465 on both servers when the test may bind it (root), with force_implicit_tls on
 alertrouter (require_tls left true: satisfied, no STARTTLS), and an untrusted certificate
 (retried); require_tls against a server without STARTTLS (retried,
@@ -560,6 +561,65 @@ def auth_wrong(ctx):
         poll(lambda: "plainAuth auth: 535 5.7.8 Authentication credentials invalid"
              in srv.log_text(), timeout=20, what="the AUTH error in the log")
         check("wrong-pa55word" not in srv.log_text(), "password in the log")
+    finally:
+        smtp.close()
+
+
+@suite.case("auth CRAM-MD5 with a wrong secret fails without showing it")
+def auth_cram_wrong(ctx):
+    # the server recomputes the HMAC-MD5 digest with its own secret and refuses it: the
+    # error names the mechanism and the server's reply, is retried, and the secret shows
+    # neither in the log nor in the status API
+    wrong = "wrong-cram-secret"
+    smtp = SMTPServer(auth="CRAM-MD5", auth_required=True)
+    try:
+        srv = start(ctx, config(smtp.hostport,
+                                extra="  smtp_auth_username: '%s'\n  smtp_auth_secret: '%s'\n"
+                                      % (USER, wrong),
+                                email_extra="    require_tls: false\n"))
+        post_seed(srv)
+        poll(lambda: len(smtp.box.auths) >= 2, timeout=20, what="retried AUTH attempts")
+        eq(set(smtp.box.auths), {("CRAM-MD5", USER, False)}, "AUTH attempts (digest refused)")
+        eq(smtp.box.messages, [], "messages")
+        poll(lambda: "cramMD5Auth auth: 535 5.7.8 Authentication credentials invalid"
+             in srv.log_text(), timeout=20, what="the AUTH error in the log")
+        check(wrong not in srv.log_text(), "secret in the log")
+        check(wrong not in json.dumps(srv.get_json("/api/v2/status")), "secret in the status")
+    finally:
+        smtp.close()
+
+
+@suite.case("auth CRAM-MD5 with auth_secret_file read at send time", only="alertrouter")
+def auth_cram_file(ctx):
+    # auth_secret_file is newest (0.31+; 0.25 rejects the key). The file is read for every
+    # send, so a rotated secret is used without a reload. COMPAT deviation: the content is
+    # trimmed, as for auth_password_file; upstream keeps a trailing newline in the secret
+    # (the HMAC key would then differ from the server's).
+    d = tempfile.mkdtemp(prefix="ar-e2e-cram-")
+    path = os.path.join(d, "secret")
+    with open(path, "w") as f:
+        f.write("not-yet-the-secret\n")
+    smtp = SMTPServer(auth="CRAM-MD5", auth_required=True)
+    try:
+        srv = start(ctx, config(smtp.hostport, email_extra="""\
+    require_tls: false
+    auth_username: '%s'
+    auth_secret_file: '%s'
+""" % (USER, path)))
+        post_seed(srv)
+        poll(lambda: len(smtp.box.auths) >= 1, timeout=20, what="a first AUTH attempt")
+        eq(smtp.box.auths[0], ("CRAM-MD5", USER, False), "first AUTH (old secret refused)")
+        with open(path + ".new", "w") as f:
+            f.write(CRAM_SECRET + "\n")
+        os.rename(path + ".new", path)
+        msgs = wait_messages(smtp.box, timeout=30)
+        check_common(msgs[0])
+        eq(msgs[0]["auth"], ("CRAM-MD5", USER, True), "authentication with the file's secret")
+        status = json.dumps(srv.get_json("/api/v2/status"))
+        check(path in status, "auth_secret_file path not in the status config")
+        for secret in (CRAM_SECRET, "not-yet-the-secret"):
+            check(secret not in srv.log_text(), "secret in the log")
+            check(secret not in status, "secret in the status")
     finally:
         smtp.close()
 

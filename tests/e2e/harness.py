@@ -308,7 +308,7 @@ class Server:
 
     def __init__(self, kind, config=DEFAULT_CONFIG, args=(), route_prefix=None,
                  external_url_path=None, data_dir=None, start=True, ready_timeout=20.0,
-                 gc_interval=None, cwd=None):
+                 gc_interval=None, cwd=None, env=None):
         if kind not in KINDS:
             raise ValueError("unknown kind %r" % kind)
         self.kind = kind
@@ -323,6 +323,7 @@ class Server:
         os.makedirs(self.data_dir, exist_ok=True)
         self.config_path = os.path.join(self.tmp, "config.yml")
         self.cwd = cwd or self.tmp
+        self.env = env  # extra environment variables for the process
         self.host = "127.0.0.1"
         self.port = None
         self.proc = None
@@ -387,8 +388,12 @@ class Server:
             logf.write(("=== start %d: %s\n" % (self.starts, " ".join(self.command()))).encode())
             logf.flush()
             self.started_at = time.monotonic()
+            env = None
+            if self.env:
+                env = dict(os.environ)
+                env.update(self.env)
             self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=logf,
-                                         stderr=subprocess.STDOUT, cwd=self.cwd)
+                                         stderr=subprocess.STDOUT, cwd=self.cwd, env=env)
             logf.close()
             _register(self.proc)
             self.starts += 1

@@ -4,6 +4,7 @@
  * integration type, time intervals, and a table of rejected configurations with their
  * located messages. Runs with tests/data as the working directory. */
 #include "ar/config.h"
+#include "ar/notifier_email.h"
 #include "check.h"
 
 #include <stdio.h>
@@ -704,6 +705,60 @@ static void test_summary(void)
     config_unref(c);
 }
 
+/* auth_secret without a password needs CRAM-MD5. Debian's libesmtp has it (notifier_email.c
+ * loads the plugin); where it cannot, such a config is refused at load. Secrets given as
+ * files count too; with a password, or without auth_username, nothing depends on CRAM-MD5. */
+static void test_cram_md5_unavailable(void)
+{
+    static const char head[] = "global:\n  smtp_smarthost: 'mx:25'\n  smtp_from: a@b\n"
+                               "route:\n  receiver: m\nreceivers:\n- name: m\n"
+                               "  email_configs:\n  - to: x@y\n";
+    static const struct {
+        const char *tail;
+        bool ok;
+    } cases[] = {
+        {"    auth_username: u\n    auth_secret: s\n", false},
+        {"    auth_username: u\n    auth_secret_file: /nonexistent\n", false},
+        {"    auth_username: u\n    auth_secret: s\n    auth_password: p\n", true},
+        {"    auth_username: u\n    auth_secret: s\n    auth_password_file: /p\n", true},
+        {"    auth_secret: s\n", true},
+        {"    auth_username: u\n", true},
+    };
+    char text[512];
+    struct config *c = NULL;
+    struct ar_error err;
+
+    CHECK(email_auth_cram_md5_available()); /* Debian's libesmtp with its plugins */
+    snprintf(text, sizeof(text), "%s%s", head, cases[0].tail);
+    c = load_text(text);
+    config_unref(c);
+    /* inherited from global.smtp_auth_secret as well */
+    snprintf(text, sizeof(text),
+             "global:\n  smtp_smarthost: 'mx:25'\n  smtp_from: a@b\n  smtp_auth_username: u\n"
+             "  smtp_auth_secret: s3cret\nroute:\n  receiver: m\nreceivers:\n- name: m\n"
+             "  email_configs:\n  - to: x@y\n");
+    email_auth_cram_md5_disable();
+    CHECK(!email_auth_cram_md5_available());
+    c = NULL;
+    CHECK_INT(config_load_string(text, "t.yml", &c, &err), AR_EINVAL);
+    CHECK(c == NULL);
+    CHECK_STR(err.msg, "t.yml:11: receivers[0].email_configs[0]: auth_secret is used only by "
+                       "SMTP AUTH CRAM-MD5, which libesmtp cannot load on this system (its "
+                       "plugin sasl-crammd5.so is missing); set auth_password for PLAIN or "
+                       "LOGIN instead");
+    CHECK(strstr(err.msg, "s3cret") == NULL);
+    for (size_t i = 0; i < AR_ARRAY_LEN(cases); i++) {
+        snprintf(text, sizeof(text), "%s%s", head, cases[i].tail);
+        c = NULL;
+        int rc = config_load_string(text, "t.yml", &c, &err);
+        if ((rc == AR_OK) != cases[i].ok) {
+            fprintf(stderr, "cram case %zu: rc %d (%s)\n", i, rc, rc == AR_OK ? "" : err.msg);
+        }
+        CHECK((rc == AR_OK) == cases[i].ok);
+        config_unref(c);
+    }
+}
+
 int main(void)
 {
     test_default();
@@ -722,5 +777,6 @@ int main(void)
     test_alias_bomb();
     test_time_zones();
     test_newest_http_keys();
+    test_cram_md5_unavailable(); /* last: it switches CRAM-MD5 off for the process */
     return CHECK_DONE();
 }

@@ -150,6 +150,22 @@ int main(void)
     store_close(st);
     CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_events WHERE event='deleted'"), 50);
 
+    /* a client that sends endsAt without startsAt gets startsAt = endsAt, so each re-post
+     * replaces the alert with a later startsAt: still one firing in the history, not a row
+     * per re-post */
+    c = open_core(dir, &st, cfg, 3600 * AR_NS_PER_SEC);
+    for (int r = 0; r < 20; r++) {
+        int64_t e = far + r * AR_NS_PER_SEC;
+        struct alert *one[1] = {mk(500, r, e, clock_now_ns(), e)};
+        CHECK_INT(core_ingest(c, one, 1), AR_OK);
+    }
+    core_stop(c);
+    core_free(c);
+    store_close(st);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_events WHERE event='firing' AND "
+                              "labels LIKE '%\"a500\"%'"),
+              1);
+
     config_unref(cfg);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK_INT(system(cmd), 0);

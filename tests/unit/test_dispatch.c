@@ -69,14 +69,14 @@ static void on_done(void *ctx, struct send_ctx *sc, const struct notify_result *
     f->done_res = *res;
 }
 
-static void setup(struct fixture *f)
+static void setup_with(struct fixture *f, const char *text)
 {
     struct ar_error err;
     struct dispatch_env env;
 
     memset(f, 0, sizeof(*f));
     clock_fake_set(T0, S(1000));
-    if (config_load_string(cfg_text, "t.yml", &f->cfg, &err) != AR_OK) {
+    if (config_load_string(text, "t.yml", &f->cfg, &err) != AR_OK) {
         fprintf(stderr, "config: %s\n", err.msg);
         exit(1);
     }
@@ -95,6 +95,11 @@ static void setup(struct fixture *f)
     env.submit = capture;
     env.submit_ctx = f;
     f->d = dispatcher_new(f->cfg, &env);
+}
+
+static void setup(struct fixture *f)
+{
+    setup_with(f, cfg_text);
 }
 
 static void teardown(struct fixture *f)
@@ -276,6 +281,70 @@ static void test_inhibition(void)
     teardown(&f);
 }
 
+/* COMPAT 5.2: sibling routes with the same matchers print the same group key, yet each
+ * route keeps its own group and notifies its own receiver (the chat + e-mail shape). */
+static const char *same_key_cfg =
+    "route:\n"
+    "  receiver: chat\n"
+    "  group_by: [alertname]\n"
+    "  group_wait: 2s\n"
+    "  group_interval: 5s\n"
+    "  repeat_interval: 1m\n"
+    "  routes:\n"
+    "  - receiver: chat\n"
+    "    matchers: ['team=\"sec\"']\n"
+    "    continue: true\n"
+    "  - receiver: email\n"
+    "    matchers: ['team=\"sec\"']\n"
+    "    continue: true\n"
+    "receivers:\n"
+    "- name: chat\n"
+    "  webhook_configs:\n"
+    "  - url: http://127.0.0.1:1/\n"
+    "- name: email\n"
+    "  webhook_configs:\n"
+    "  - url: http://127.0.0.1:1/\n";
+
+static void test_same_key_sibling_routes(void)
+{
+    struct fixture f;
+    struct groups_snapshot snap;
+    bool chat = false;
+    bool email = false;
+
+    setup_with(&f, same_key_cfg);
+    put(&f, mk("Down", "sec", T0, T0 + S(300)));
+    CHECK_INT(dispatcher_group_count(f.d), 2);
+    run_at(&f, S(2));
+    CHECK_INT(f.njobs, 2);
+    for (size_t i = 0; i < f.njobs; i++) {
+        CHECK_STR(f.jobs[i]->data->group_key, "{}/{team=\"sec\"}:{alertname=\"Down\"}");
+        chat = chat || strcmp(f.jobs[i]->data->receiver_name, "chat") == 0;
+        email = email || strcmp(f.jobs[i]->data->receiver_name, "email") == 0;
+    }
+    CHECK(chat && email);
+    /* the groups API lists both, same labels, ordered by receiver */
+    dispatcher_groups_snapshot(f.d, &snap);
+    CHECK_INT(snap.ngroups, 2);
+    if (snap.ngroups == 2) {
+        CHECK_STR(snap.text.data + snap.groups[0].receiver_off, "chat");
+        CHECK_STR(snap.text.data + snap.groups[1].receiver_off, "email");
+    }
+    groups_snapshot_cleanup(&snap);
+    /* each receiver has its own log entry: both resolved notifications go out too */
+    while (f.njobs > 0) {
+        complete(&f, 0, true);
+    }
+    clock_fake_set(T0 + S(3), S(1003));
+    put(&f, mk("Down", "sec", T0, T0 + S(3)));
+    run_at(&f, S(7));
+    CHECK_INT(f.njobs, 2);
+    for (size_t i = 0; i < f.njobs; i++) {
+        CHECK(f.jobs[i]->data->resolved[0]);
+    }
+    teardown(&f);
+}
+
 static void test_group_key_quoting(void)
 {
     struct labelset ls;
@@ -297,6 +366,7 @@ int main(void)
     test_resolve_and_retry();
     test_old_alert_and_send_resolved();
     test_inhibition();
+    test_same_key_sibling_routes();
     test_group_key_quoting();
     return CHECK_DONE();
 }
