@@ -1316,6 +1316,8 @@ def main():
     ap.add_argument("--max-shrink-runs", type=int, default=120)
     ap.add_argument("--max-failures", type=int, default=5, help="stop shrinking after this many")
     ap.add_argument("--stats", help="write a JSON summary here")
+    ap.add_argument("--regress", action="store_true",
+                    help="run every saved case in tests/difftest/cases (the ctest entry)")
     ap.add_argument("--shrink", action="store_true", help="with --case/--case-file: shrink a difference")
     ap.add_argument("--name", help="with --shrink: file name of the saved case")
     ap.add_argument("--note", default="", help="with --shrink: note saved in the case")
@@ -1331,6 +1333,37 @@ def main():
         print("RESULT " + json.dumps(res, ensure_ascii=False, default=float), flush=True)
         H._kill_all()
         return 0
+
+    if args.seed == "week":
+        # CI: the seed rotates weekly, printed so that a failure can be rerun anywhere
+        args.seed = time.strftime("ci-%G-W%V", time.gmtime())
+        print("seed %s (rerun one case: scripts/difftest.sh --seed %s --case N)" % (args.seed, args.seed))
+
+    if args.regress:
+        files = sorted(f for f in os.listdir(CASES_DIR) if f.endswith(".json"))
+        runner = Runner(args.jobs, kinds)
+        cases = []
+        for f in files:
+            with open(os.path.join(CASES_DIR, f)) as fh:
+                cases.append(json.load(fh))
+        t0 = time.monotonic()
+        results = runner(cases)
+        failed = 0
+        for f, case, res in zip(files, cases, results):
+            if res.get("unreliable") and res.get("diffs"):
+                # the harness itself was late (a loaded machine): run that case again, once
+                res = run_in_subprocess(case, kinds)
+            bad = bool(res.get("diffs") or res.get("invalid"))
+            failed += bad
+            print("%-4s %s (%d notifications, %.1fs)%s" % (
+                "FAIL" if bad else "ok", f, res.get("notifications", 0), res.get("seconds", 0),
+                "" if not bad else ": " + case.get("note", "")), flush=True)
+            for c, d in res.get("diffs", []):
+                print("   %s: %s" % (c, d[:1000]))
+            if res.get("invalid"):
+                print("   invalid: %s" % res["invalid"])
+        print("%d passed, %d failed (%.1fs)" % (len(files) - failed, failed, time.monotonic() - t0))
+        return 1 if failed else 0
 
     if args.case_file or args.case is not None:
         if args.case_file:
