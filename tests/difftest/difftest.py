@@ -125,6 +125,21 @@ REGEXES = {
     "instance": ["i[0-9]", "i1", "i.*"],
     "env": ["prod", "p.*|d.*", "dev?"],
 }
+# Generator version: a seed reproduces its cases only with the version it ran with (--gen).
+# 1: first version. 2: team value a"b (escaping in keys and matchers), generatorURL.
+GEN = 2
+
+
+def set_generator(version):
+    global GEN
+    GEN = version
+    if version >= 2:
+        LABEL_POOL["team"] = ["a", "b", "café", 'a"b']
+        REGEXES["team"] = ["a|b", "caf.", "café|a", "[ab]", "b?", ".+", "a.b"]
+
+
+set_generator(GEN)
+
 GROUP_WAITS = ["500ms", "1500ms"]
 GROUP_INTERVALS = ["1s", "2s"]
 REPEATS = ["1250ms", "2750ms", "1h"]
@@ -403,6 +418,8 @@ def gen_stream(r, conf):
             out = {"labels": a["labels"]}
             if r.random() < 0.3:
                 out["annotations"] = {"summary": r.choice(["x", "y", "ü"])}
+            if GEN >= 2 and r.random() < 0.15:
+                out["generatorURL"] = r.choice(["http://prom/graph?g0.expr=up", "http://other/x"])
             if kind == "resolve":
                 out["startsAt"] = a["starts"]
                 out["endsAt"] = E
@@ -822,6 +839,8 @@ def apply_event(side, clock, ev):
             x = {"labels": a["labels"], "startsAt": clock.ts(a["startsAt"])}
             if a.get("annotations"):
                 x["annotations"] = a["annotations"]
+            if a.get("generatorURL"):
+                x["generatorURL"] = a["generatorURL"]
             if a.get("endsAt") is not None:
                 x["endsAt"] = clock.ts(a["endsAt"])
             body.append(x)
@@ -1321,6 +1340,7 @@ def main():
     ap.add_argument("--max-shrink-runs", type=int, default=120)
     ap.add_argument("--max-failures", type=int, default=5, help="stop shrinking after this many")
     ap.add_argument("--stats", help="write a JSON summary here")
+    ap.add_argument("--gen", type=int, default=GEN, help="generator version (default %(default)s)")
     ap.add_argument("--regress", action="store_true",
                     help="run every saved case in tests/difftest/cases (the ctest entry)")
     ap.add_argument("--shrink", action="store_true", help="with --case/--case-file: shrink a difference")
@@ -1328,6 +1348,10 @@ def main():
     ap.add_argument("--note", default="", help="with --shrink: note saved in the case")
     args = ap.parse_args()
     kinds = tuple(args.kinds.split(","))
+    if args.gen != GEN:
+        LABEL_POOL["team"] = ["a", "b", "café"]
+        REGEXES["team"] = ["a|b", "caf.", "café|a", "[ab]", "b?", ".+"]
+        set_generator(args.gen)
     if args.self_check:
         kinds = ("alertmanager", "alertmanager")
 
