@@ -993,10 +993,21 @@ def collect(side, clock, end):
 
 def run_case(case, kinds=("alertmanager", "alertrouter")):
     """Runs one case on both kinds. Returns {"diffs": [(category, text)], "notifications": n,
-    "seconds": s}."""
+    "seconds": s}. A sanitizer report in a server's output is a difference too."""
+    sides = []
+    res = run_case_sides(case, kinds, sides)
+    for s in sides:
+        rep = s.server.sanitizer_report() if s.server is not None else None
+        if rep:
+            res.setdefault("diffs", []).append(("sanitizer", "%s: %s" % (s.tag, rep)))
+    return res
+
+
+def run_case_sides(case, kinds, out_sides):
     t_start = time.monotonic()
     names = ["%s#%d" % (k, i) if kinds[0] == kinds[1] else k for i, k in enumerate(kinds)]
     sides = [Side(k, case, n) for k, n in zip(kinds, names)]
+    out_sides.extend(sides)
     diffs = []
     try:
         errs = [None, None]
