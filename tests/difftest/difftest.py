@@ -1038,8 +1038,9 @@ def run_case_sides(case, kinds, out_sides):
             lag = clock.now() - ev["t"]
             late = max(late, lag)
             res = [apply_event(s, clock, ev) for s in sides]
-            if ev["op"] != "read":
-                late = max(late, clock.now() - ev["t"])
+            # a read answered late may cross an expiry 0.25s away (seed 20261209 case 190
+            # read a silence as expired once while the machine was also compiling)
+            late = max(late, clock.now() - ev["t"])
             if ev["op"] == "read":
                 diffs.extend(compare_read(ev["t"], res[0], res[1], names))
             elif res[0] != res[1]:
