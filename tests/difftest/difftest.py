@@ -1160,6 +1160,18 @@ def candidates(case):
             c["end"] = rt + 0.0
             c["events"].append({"t": c["end"], "op": "read", "query": {}})
         out.append(("drop reload and what follows", drop_after_reload))
+    droppable = [i for i, e in enumerate(case["events"])
+                 if e["op"] != "reload" and not (e["op"] == "read" and e["t"] == case["end"])]
+    if len(droppable) >= 4:
+        # halves and quarters first: fewer runs than one event at a time
+        n = len(droppable)
+        for lo, hi in ((0, n // 2), (n // 2, n), (0, n // 4), (n // 4, n // 2), (n // 2, 3 * n // 4),
+                       (3 * n // 4, n)):
+            part = set(droppable[lo:hi])
+            if part:
+                out.append(("drop events %s" % sorted(part),
+                            lambda c, part=part: c.update(events=[e for k, e in enumerate(c["events"])
+                                                                  if k not in part]) and None))
     for i, e in enumerate(case["events"]):
         if e["op"] == "reload" or (e["op"] == "read" and e["t"] == case["end"]):
             continue
