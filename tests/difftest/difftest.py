@@ -600,8 +600,6 @@ def route_groups(route, labels, path=(), group_by=None, empty_inherits=True):
 
 def route_keys(route, key=(), receiver=None):
     """[(printed-key equivalent, effective receiver, route dict)] of every route."""
-    if key:
-        pass
     recv = route.get("receiver", receiver)
     out = [(key, recv, route)]
     for c in route.get("routes", []):
@@ -629,8 +627,9 @@ def fix_shared_nflog(conf):
         if not pairs:
             return True
         _first, second = pairs[0]
-        used = {recv for k, recv, r in route_keys(conf["route"], ("root",))
-                if k == [k2 for k2, _r2, r2 in [(a, b, c) for a, b, c in route_keys(conf["route"], ("root",))] if r2 is second][0]}
+        keys = route_keys(conf["route"], ("root",))
+        second_key = [k for k, _recv, r in keys if r is second][0]
+        used = {recv for k, recv, _r in keys if k == second_key}
         free = [n for n in names if n not in used]
         if not free:
             return False
