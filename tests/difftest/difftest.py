@@ -21,7 +21,8 @@ is thus at least 0.25s apart.
 Usage:
   difftest.py --cases N [--seed S] [--jobs J]        random cases, shrink and save failures
   difftest.py --seed S --case N [--show]             rerun (or just print) one case
-  difftest.py --case-file F                          run one saved case
+  difftest.py --case-file F [--shrink --name X]      run (or shrink and save) one saved case
+  difftest.py --regress                              every case in tests/difftest/cases (ctest)
   difftest.py --self-check --cases N                 Alertmanager against Alertmanager (noise)
 Environment: AR_BINARY as for tests/e2e.
 """
