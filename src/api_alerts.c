@@ -414,6 +414,27 @@ static void groups_stream_free(void *cls)
     free(st);
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* In the groups answer an alert's receivers are those of the listed groups holding it:
+ * the ones the receiver filter keeps, sorted by name, duplicates kept (Alertmanager 0.25
+ * collects them per group and sorts them; found by tests/difftest). */
+static void group_receivers(struct receiver_list *rl, const struct ar_regex *re)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < rl->n; i++) {
+        if (re == NULL || regex_match(re, rl->names[i], strlen(rl->names[i]))) {
+            rl->names[n++] = rl->names[i];
+        }
+    }
+    rl->n = n;
+    qsort(rl->names, rl->n, sizeof(rl->names[0]), cmp_name);
+}
+
 static void groups_stream_group(struct groups_stream *st, const struct group_snap *g)
 {
     size_t shown = 0;
@@ -446,6 +467,7 @@ static void groups_stream_group(struct groups_stream *st, const struct group_sna
         }
         rl.n = 0;
         route_match(st->cfg->route, &a->labels, collect_receiver, &rl);
+        group_receivers(&rl, st->f.receiver_re);
         put_alert(&st->out, a, &rl, &st->status[i]);
     }
     if (shown > 0) {
