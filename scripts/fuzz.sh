@@ -3,7 +3,7 @@
 # fuzzes them. See docs/fuzzing.md.
 #
 #   scripts/fuzz.sh                      short run (CI): each target for FUZZ_SECONDS (default 30)
-#   scripts/fuzz.sh --campaign [--runs N] [--max-time S] [target...]
+#   scripts/fuzz.sh --campaign [--runs N] [--max-time S] [--max-len B] [target...]
 #                                        long run: each target for N executions (default
 #                                        10,000,000), then the new inputs are merged into the
 #                                        committed corpus (tests/fuzz/corpus/<target>/)
@@ -22,6 +22,7 @@ all_targets=(fuzz_tmpl fuzz_ingest fuzz_config fuzz_matcher)
 mode=short
 runs=10000000
 max_time=0
+max_len=4096
 targets=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -30,6 +31,8 @@ while [ $# -gt 0 ]; do
     --runs=*) runs=${1#*=} ;;
     --max-time) max_time=$2; shift ;;
     --max-time=*) max_time=${1#*=} ;;
+    --max-len) max_len=$2; shift ;;
+    --max-len=*) max_len=${1#*=} ;;
     fuzz_*) targets+=("$1") ;;
     -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "fuzz.sh: unknown argument: $1" >&2; exit 2 ;;
@@ -117,7 +120,10 @@ for t in "${targets[@]}"; do
   start=$(date +%s)
   result=ok
   # new inputs go to $work (the first directory); the committed corpus is only read
-  run_target "$t" "${common[@]}" -runs="$runs" "${limit[@]}" -entropic=0 -print_final_stats=1 \
+  # a later -max_len overrides the one in ${common[@]}; the merge below keeps 4096, so longer
+  # inputs already in the corpus stay there
+  run_target "$t" "${common[@]}" -max_len="$max_len" -runs="$runs" "${limit[@]}" -entropic=0 \
+    -print_final_stats=1 \
     -artifact_prefix="$root/build-fuzz/artifacts/$t/" "$work" "$root/tests/fuzz/corpus/$t" \
     >"$log" 2>&1 || result=FAILED
   wall=$(( $(date +%s) - start ))
