@@ -15,6 +15,8 @@ import re
 import sys
 
 SKIP_DIRS = {".git", "node_modules", "__pycache__"}
+# generated inputs, not code: fuzz corpora hold mutated copies of commented sources
+SKIP_PATHS = {os.path.join("tests", "fuzz", "corpus"), os.path.join("tests", "fuzz", "regressions")}
 DOC = os.path.join("docs", "compat.md")
 
 NUM = r"\d+(?:\.\d+)?(?![\w])"
@@ -61,7 +63,8 @@ def tags_in(text):
 
 def walk(root):
     for d, dirs, files in os.walk(root):
-        dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS and not x.startswith("build"))
+        dirs[:] = sorted(x for x in dirs if x not in SKIP_DIRS and not x.startswith("build")
+                         and os.path.relpath(os.path.join(d, x), root) not in SKIP_PATHS)
         for f in sorted(files):
             p = os.path.join(d, f)
             rel = os.path.relpath(p, root)
