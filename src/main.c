@@ -38,6 +38,8 @@ struct daemon {
     pthread_mutex_t reload_mu;
 };
 
+static int load_config(const char *path, struct config **out, struct ar_error *err);
+
 static int check_config(int argc, char **argv)
 {
     int failed = 0;
@@ -49,7 +51,7 @@ static int check_config(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         struct config *cfg = NULL;
         struct ar_error err;
-        if (config_load_file(argv[i], &cfg, &err) != AR_OK) {
+        if (load_config(argv[i], &cfg, &err) != AR_OK) {
             printf("Checking '%s'  FAILED: %s\n\n", argv[i], err.msg);
             failed = 1;
             continue;
@@ -91,12 +93,18 @@ static unsigned connection_limit(unsigned max)
     return max;
 }
 
+/* Loads a configuration the daemon can run: Alertmanager's rules, and a sender for every
+ * integration (notify_check_senders). */
 static int load_config(const char *path, struct config **out, struct ar_error *err)
 {
-    if (path == NULL) {
-        return config_load_string(config_default_text(), "<embedded>", out, err);
+    int rc = path == NULL ? config_load_string(config_default_text(), "<embedded>", out, err)
+                          : config_load_file(path, out, err);
+
+    if (rc == AR_OK && (rc = notify_check_senders(*out, err)) != AR_OK) {
+        config_unref(*out);
+        *out = NULL;
     }
-    return config_load_file(path, out, err);
+    return rc;
 }
 
 /* Reloads the configuration and the web configuration. Each part that loads is applied;

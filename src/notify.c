@@ -507,16 +507,46 @@ static const struct {
     {INTEGRATION_MATTERMOST, notify_mattermost_build},
 };
 
+static notify_build_fn builder_of(enum integration_type type)
+{
+    for (size_t i = 0; i < AR_ARRAY_LEN(builders); i++) {
+        if (builders[i].type == type) {
+            return builders[i].build;
+        }
+    }
+    return NULL;
+}
+
+int notify_check_senders(const struct config *cfg, struct ar_error *err)
+{
+    for (size_t i = 0; i < cfg->nreceivers; i++) {
+        const struct receiver *r = cfg->receivers[i];
+        for (size_t k = 0; k < r->nintegrations; k++) {
+            enum integration_type t = r->integrations[k].type;
+            if (t != INTEGRATION_EMAIL && builder_of(t) == NULL) {
+                ar_error_set(err,
+                             "receiver %s: %s_configs: alertrouter cannot send %s notifications "
+                             "yet; remove them (or send through a webhook_configs relay)",
+                             r->name, integration_type_name(t), integration_type_name(t));
+                return AR_EINVAL;
+            }
+        }
+    }
+    return AR_OK;
+}
+
 int notify_build_request(const struct notify_data *d, const struct integration *integ,
                          struct notify_request *out, struct ar_error *err)
 {
-    for (size_t i = 0; i < AR_ARRAY_LEN(builders); i++) {
-        if (builders[i].type == integ->type) {
-            return builders[i].build(d, integ->cfg, out, err);
-        }
+    notify_build_fn build = builder_of(integ->type);
+
+    if (build == NULL) {
+        /* unreachable for a configuration that passed notify_check_senders at load */
+        ar_error_set(err, "%s: configuration was not checked for senders at load",
+                     integration_type_name(integ->type));
+        return AR_EINVAL;
     }
-    ar_error_set(err, "%s notifier not implemented", integration_type_name(integ->type));
-    return AR_ENOTFOUND;
+    return build(d, integ->cfg, out, err);
 }
 
 /* ---- reply checks ----------------------------------------------------------------------- */

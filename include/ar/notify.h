@@ -132,6 +132,11 @@ struct notify_request *notify_request_chain_new(struct notify_request *r);
 
 /* Builds the request for integ from d. Returns AR_OK, AR_ENOTFOUND (type not implemented
  * yet), or another error with a sentence in err (e.g. url_file unreadable). */
+/* Load-time check: AR_OK when every integration of every receiver has a sender here; else
+ * AR_EINVAL naming the receiver and the *_configs key (WeChat, SNS, Jira and incident.io
+ * are decoded and validated as Alertmanager does, but not sent yet). Start, reload and
+ * check-config refuse such a configuration rather than fail at every notification. */
+int notify_check_senders(const struct config *cfg, struct ar_error *err);
 int notify_build_request(const struct notify_data *d, const struct integration *integ,
                          struct notify_request *out, struct ar_error *err);
 

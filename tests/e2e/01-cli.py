@@ -277,5 +277,47 @@ def defaults(ctx):
         shutil.rmtree(d, ignore_errors=True)
 
 
+NO_SENDER = """\
+route:
+  receiver: team
+receivers:
+- name: team
+  sns_configs:
+  - topic_arn: arn:aws:sns:us-east-1:123456789012:alerts
+    sigv4:
+      region: us-east-1
+"""
+
+
+@suite.case("integration-without-sender-refused-at-load", only="alertrouter")
+def no_sender(ctx):
+    # WeChat, SNS, Jira and incident.io decode and validate as in Alertmanager, but have no
+    # sender yet: check-config, start and reload refuse them instead of failing every send
+    d = tempfile.mkdtemp(prefix="ar-e2e-nosender-")
+    try:
+        bad = os.path.join(d, "sns.yml")
+        with open(bad, "w") as f:
+            f.write(NO_SENDER)
+        p = subprocess.run([ar_binary(), "check-config", bad], capture_output=True, timeout=20)
+        out = p.stdout.decode()
+        check(p.returncode != 0 and "FAILED" in out and "sns_configs" in out
+              and "receiver team" in out, "check-config: rc %d %r" % (p.returncode, out))
+        p = subprocess.run([ar_binary(), "--config.file=" + bad,
+                            "--storage.path=" + os.path.join(d, "data"),
+                            "--web.listen-address=127.0.0.1:%d" % free_port()],
+                           capture_output=True, timeout=20)
+        check(p.returncode != 0 and b"sns_configs" in p.stdout + p.stderr,
+              "start refused: rc %d" % p.returncode)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    srv = ctx.server()
+    with open(srv.config_path, "w") as f:
+        f.write(NO_SENDER)
+    r = srv.request("POST", "/-/reload")
+    check(r[0] == 500 and "sns_configs" in r.text(), "reload refused: %r" % (r,))
+    eq(srv.get("/api/v2/status").json()["config"]["original"].count("sns_configs"), 0,
+       "the running configuration stays")
+
+
 if __name__ == "__main__":
     suite.main()
