@@ -541,10 +541,10 @@ int notify_build_request(const struct notify_data *d, const struct integration *
     notify_build_fn build = builder_of(integ->type);
 
     if (build == NULL) {
-        /* unreachable for a configuration that passed notify_check_senders at load */
-        ar_error_set(err, "%s: configuration was not checked for senders at load",
-                     integration_type_name(integ->type));
-        return AR_EINVAL;
+        /* email goes through libesmtp (notifier_email.c); other types without a builder were
+         * refused at load by notify_check_senders */
+        ar_error_set(err, "%s: no HTTP request to build", integration_type_name(integ->type));
+        return AR_ENOTFOUND;
     }
     return build(d, integ->cfg, out, err);
 }
