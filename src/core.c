@@ -13,8 +13,10 @@
  *
  * Writer thread: pops every queued batch, applies all of them inside one SQLite transaction,
  * commits, then signals the completions attached to those batches (group commit: a 200
- * means "in the database"). A failed commit keeps the rows for the next attempt and answers
- * the waiting requests with AR_EDB. */
+ * means "in the database"): a waiting thread, or a callback for core_ingest_async (the HTTP
+ * layer's deferred replies). A failed commit keeps the rows, answers the waiting requests with
+ * AR_EDB, is retried every second and shows in /-/ready (core_commits_failing). Once a minute
+ * it also measures the database and applies --storage.max-bytes (store_prune.c). */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "ar/core.h"
 

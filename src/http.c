@@ -1,6 +1,10 @@
-/* libmicrohttpd glue (ar/http.h). Per request a `struct conn_ctx` accumulates the
- * upload; when the upload is complete the handler runs once and the response is queued.
- * Bodies over max_body_bytes are drained and discarded, not buffered.
+/* libmicrohttpd glue (ar/http.h). HTTP_THREADS epoll threads serve every connection. Per
+ * request a `struct conn_ctx` accumulates the upload; when the upload is complete the handler
+ * runs once and the response is queued, or the handler defers it (http_defer: the connection
+ * is suspended until http_deferred_finish resumes it from another thread, e.g. after a
+ * commit). Bodies over max_body_bytes are drained and discarded, not buffered; framing that
+ * RFC 9112 refuses (framing_refused) is answered before any body is read. Connection
+ * deadlines and eviction live in http_guard.c; a graceful stop lets started requests finish.
  *
  * Web configuration: on the first call for a request the configuration in force is
  * referenced into the conn_ctx; basic auth is decided there, before any body is read (a

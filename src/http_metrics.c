@@ -130,6 +130,45 @@ static void head(struct buf *b, const char *name, const char *type, const char *
     buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One histogram family, a series per observed (route, method): durations in seconds
+ * (duration) or response sizes in bytes. */
+static void write_histogram(const struct http_metrics *m, struct buf *b, const char *name,
+                            bool duration)
+{
+    int nb = duration ? HTTP_DURATION_BUCKETS : HTTP_SIZE_BUCKETS;
+
+    for (size_t i = 1; i < m->nroutes; i++) {
+        size_t r = m->order[i];
+        for (int me = 0; me < HTTP_M_COUNT; me++) {
+            const struct cell *c = &m->cells[r * HTTP_M_COUNT + (size_t)me];
+            const char *h = m->names[r];
+            const char *mn = method_names[me];
+            uint64_t n = load(&c->count);
+            uint64_t cum = 0;
+            if (n == 0) {
+                continue;
+            }
+            for (int k = 0; k < nb; k++) {
+                cum += load(duration ? &c->duration_bucket[k] : &c->size_bucket[k]);
+                buf_printf(b, "%s_bucket{handler=\"%s\",method=\"%s\",le=\"%g\"} %llu\n", name, h,
+                           mn, duration ? duration_bounds_s[k] : (double)size_bounds[k],
+                           (unsigned long long)cum);
+            }
+            buf_printf(b, "%s_bucket{handler=\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n", name, h,
+                       mn, (unsigned long long)n);
+            if (duration) {
+                buf_printf(b, "%s_sum{handler=\"%s\",method=\"%s\"} %.9g\n", name, h, mn,
+                           (double)load(&c->duration_sum_ns) / 1e9);
+            } else {
+                buf_printf(b, "%s_sum{handler=\"%s\",method=\"%s\"} %llu\n", name, h, mn,
+                           (unsigned long long)load(&c->size_sum));
+            }
+            buf_printf(b, "%s_count{handler=\"%s\",method=\"%s\"} %llu\n", name, h, mn,
+                       (unsigned long long)n);
+        }
+    }
+}
+
 uint64_t *http_metrics_conn_closed(struct http_metrics *m)
 {
     return m != NULL ? m->conn_closed : NULL;
@@ -162,55 +201,11 @@ void http_metrics_write(const struct http_metrics *m, struct buf *b)
          "reached.");
     buf_puts(b, "alertmanager_http_concurrency_limit_exceeded_total{method=\"get\"} 0\n");
     head(b, dur, "histogram", "Histogram of latencies for HTTP requests.");
-    for (size_t i = 1; i < m->nroutes; i++) {
-        size_t r = m->order[i];
-        for (int me = 0; me < HTTP_M_COUNT; me++) {
-            const struct cell *c = &m->cells[r * HTTP_M_COUNT + (size_t)me];
-            uint64_t n = load(&c->count);
-            uint64_t cum = 0;
-            if (n == 0) {
-                continue;
-            }
-            for (int k = 0; k < HTTP_DURATION_BUCKETS; k++) {
-                cum += load(&c->duration_bucket[k]);
-                buf_printf(b, "%s_bucket{handler=\"%s\",method=\"%s\",le=\"%g\"} %llu\n", dur,
-                           m->names[r], method_names[me], duration_bounds_s[k],
-                           (unsigned long long)cum);
-            }
-            buf_printf(b, "%s_bucket{handler=\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n", dur,
-                       m->names[r], method_names[me], (unsigned long long)n);
-            buf_printf(b, "%s_sum{handler=\"%s\",method=\"%s\"} %.9g\n", dur, m->names[r],
-                       method_names[me], (double)load(&c->duration_sum_ns) / 1e9);
-            buf_printf(b, "%s_count{handler=\"%s\",method=\"%s\"} %llu\n", dur, m->names[r],
-                       method_names[me], (unsigned long long)n);
-        }
-    }
+    write_histogram(m, b, dur, true);
     head(b, "alertmanager_http_requests_in_flight", "gauge",
          "Current number of HTTP requests being processed.");
     buf_printf(b, "alertmanager_http_requests_in_flight{method=\"get\"} %lld\n",
                (long long)__atomic_load_n(&m->in_flight_get, __ATOMIC_RELAXED));
     head(b, size, "histogram", "Histogram of response size for HTTP requests.");
-    for (size_t i = 1; i < m->nroutes; i++) {
-        size_t r = m->order[i];
-        for (int me = 0; me < HTTP_M_COUNT; me++) {
-            const struct cell *c = &m->cells[r * HTTP_M_COUNT + (size_t)me];
-            uint64_t n = load(&c->count);
-            uint64_t cum = 0;
-            if (n == 0) {
-                continue;
-            }
-            for (int k = 0; k < HTTP_SIZE_BUCKETS; k++) {
-                cum += load(&c->size_bucket[k]);
-                buf_printf(b, "%s_bucket{handler=\"%s\",method=\"%s\",le=\"%g\"} %llu\n", size,
-                           m->names[r], method_names[me], (double)size_bounds[k],
-                           (unsigned long long)cum);
-            }
-            buf_printf(b, "%s_bucket{handler=\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n", size,
-                       m->names[r], method_names[me], (unsigned long long)n);
-            buf_printf(b, "%s_sum{handler=\"%s\",method=\"%s\"} %llu\n", size, m->names[r],
-                       method_names[me], (unsigned long long)load(&c->size_sum));
-            buf_printf(b, "%s_count{handler=\"%s\",method=\"%s\"} %llu\n", size, m->names[r],
-                       method_names[me], (unsigned long long)n);
-        }
-    }
+    write_histogram(m, b, size, false);
 }

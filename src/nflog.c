@@ -1,5 +1,6 @@
 /* Notification log (ar/nflog.h): a string-keyed hash table of entries (chained, grows at
- * load factor 1) plus the dedup rule. Writes go through core_txn_write so an entry is
+ * load factor 1) plus the dedup rule, and a second table of claims (resumed deliveries in
+ * flight after a restart, memory only) that lookups consult first. Writes go through core_txn_write so an entry is
  * durable in the same commit cycle as the state that produced it. */
 #include "ar/nflog.h"
 

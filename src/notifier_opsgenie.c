@@ -58,24 +58,6 @@ static void put_split(struct buf *b, const char *key, const char *s)
     }
 }
 
-/* COMPAT: Go's url.QueryEscape: letters, digits and -_.~ kept, space as '+', the rest %XX. */
-static void query_escape(struct buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            buf_putc(b, (char)*p);
-        } else if (*p == ' ') {
-            buf_putc(b, '+');
-        } else {
-            buf_putc(b, '%');
-            buf_putc(b, hex[*p >> 4]);
-            buf_putc(b, hex[*p & 15]);
-        }
-    }
-}
-
 static int hex_val(char c)
 {
     if (c >= '0' && c <= '9') {
@@ -194,9 +176,9 @@ static char *og_url(const char *api_url, const char *suffix, bool by_alias)
         if (i > 0) {
             buf_putc(&u, '&');
         }
-        query_escape(&u, pairs[i].key);
+        notify_query_escape(&u, pairs[i].key);
         buf_putc(&u, '=');
-        query_escape(&u, pairs[i].value);
+        notify_query_escape(&u, pairs[i].value);
         free(pairs[i].key);
         free(pairs[i].value);
     }
