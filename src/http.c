@@ -73,7 +73,6 @@ struct conn_ctx {
     bool deferred;
     pthread_mutex_t mu;     /* the fields below, and the handoff of resp */
     bool finished;          /* http_deferred_finish ran; the connection was resumed */
-    bool handed_over;       /* on_request stored resp after the handler returned */
     struct http_response resp;
 };
 
@@ -496,7 +495,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 buf_init(&cc->resp.body, 0);
             }
         }
-        cc->handed_over = true;
         pthread_mutex_unlock(&cc->mu);
         buf_cleanup(&cc->body);
         return MHD_YES;
