@@ -601,6 +601,14 @@ def summarize(samples, args, run_s):
     return out
 
 
+def server_flags(a):
+    """The flags the soak gives the server beyond the defaults (a saved run's args may
+    predate these options)."""
+    gc = a.get("gc_interval") if isinstance(a, dict) else getattr(a, "gc_interval", "")
+    extra = a.get("server_flag") if isinstance(a, dict) else getattr(a, "server_flag", [])
+    return (["--alerts.gc-interval=" + gc] if gc else []) + list(extra or [])
+
+
 def fmt_mib(b):
     return "—" if b is None else "%.1f MiB" % (b / MiB)
 
@@ -617,7 +625,9 @@ def report(res, args):
     L.append("- Machine: %s; load average %.1f at the start, %.1f at the end (the load "
              "generator, two sinks and the server share the CPUs over loopback)."
              % (machine(), res["loadavg_start"], res["loadavg_end"]))
-    L.append("- Server: `%s`, default flags (`--data.retention=120h`)." % res["version"])
+    flags = server_flags(args)
+    L.append("- Server: `%s`, default flags (`--data.retention=120h`)%s." % (
+        res["version"], "" if not flags else " except `%s`" % " ".join(flags)))
     L.append("- Load: %d firing alerts re-posted every %g s (%d per POST, %d keep-alive "
              "connections), startsAt fixed per alert, endsAt = now + %g s; %.2g%% churn per "
              "cycle (resolved with endsAt = now, re-sent on %d more cycles, replaced by alerts "
@@ -659,13 +669,15 @@ def report(res, args):
                  % (label, f(d["rise"]), f(d["per_h"]), f(d["allowed"]),
                     "**pass**" if d["ok"] else "**FAIL**"))
     L.append("")
-    L.append("| Sample | RSS | HWM | fds | threads | POST p50 / p99 | database | WAL | directory |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("| Sample | RSS | heap in use | HWM | fds | threads | POST p50 / p99 | database | WAL | directory |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     mid = min(samples, key=lambda s: abs(s["t_s"] - res["run_s"] / 2.0))
     for label, s in (("start", first), ("middle (%.0f min)" % (mid["t_s"] / 60), mid),
                      ("end (%.0f min)" % (last["t_s"] / 60), last)):
-        L.append("| %s | %.1f MiB | %.1f MiB | %d | %d | %s | %s | %s | %s |"
-                 % (label, s["rss_kib"] / 1024.0, s["hwm_kib"] / 1024.0, s["fds"], s["threads"],
+        L.append("| %s | %.1f MiB | %s | %.1f MiB | %d | %d | %s | %s | %s | %s |"
+                 % (label, s["rss_kib"] / 1024.0,
+                    "—" if s.get("heap_kib") is None else "%.1f MiB" % (s["heap_kib"] / 1024.0),
+                    s["hwm_kib"] / 1024.0, s["fds"], s["threads"],
                     "—" if s["p50_ms"] is None else "%.1f / %.1f ms" % (s["p50_ms"], s["p99_ms"]),
                     fmt_mib(s["db_bytes"]), fmt_mib(s["wal_bytes"]), fmt_mib(s["dir_bytes"])))
     L.append("")
@@ -734,7 +746,20 @@ CSV_FIELDS = ["utc", "t_s", "rss_kib", "hwm_kib", "fds", "threads", "cpu_pct", "
               "p99_ms", "max_ms", "posts", "db_bytes", "wal_bytes", "dir_bytes", "sink_ops",
               "sink_pager", "sink_pager_failed", "alerts_posted", "post_errors", "cycles",
               "overruns", "silences_created", "fs_free_bytes", "loadavg", "cycle_max_s",
-              "shm_bytes", "sample_s"]
+              "shm_bytes", "sample_s", "heap_kib"]
+
+
+def heap_inuse_kib(srv):
+    """alertrouter_heap_inuse_bytes from /metrics: what live objects hold, against RSS which
+    also counts what the allocator keeps mapped. None when it cannot be read."""
+    try:
+        body = srv.get("/metrics", timeout=10).body
+    except OSError:
+        return None
+    for line in (body.decode() if isinstance(body, bytes) else str(body)).splitlines():
+        if line.startswith("alertrouter_heap_inuse_bytes "):
+            return int(float(line.split()[1]) / 1024)
+    return None
 
 
 def plot(out_dir, csv_path, title):
@@ -778,6 +803,7 @@ class Soak:
         s = {"utc": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%S"), "t_s": round(t_s, 1),
              "rss_kib": st.get("VmRSS"), "hwm_kib": st.get("VmHWM"),
              "threads": st.get("Threads"), "fds": len(os.listdir("/proc/%d/fd" % pid))}
+        s["heap_kib"] = heap_inuse_kib(self.srv)
         cpu = proc_cpu_s(pid)
         now = time.monotonic()
         s["cpu_pct"] = (round(100.0 * (cpu - self.last_cpu[0]) / (now - self.last_cpu[1]), 1)
@@ -860,7 +886,7 @@ class Soak:
         res = {"started_utc": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M"),
                "loadavg_start": os.getloadavg()[0], "args": vars(a)}
         self.srv = Server("alertrouter", CONFIG % (self.sink_ops.port, self.sink_pager.port),
-                          data_dir=data_dir, ready_timeout=60)
+                          data_dir=data_dir, ready_timeout=60, args=server_flags(a))
         res["version"] = version_of("alertrouter")
         self.alerts_posted = 0
         t0 = time.monotonic()
@@ -1015,6 +1041,12 @@ def main():
     p.add_argument("--min-free-gib", type=float, default=5.0, help="stop when the file system has less free")
     p.add_argument("--dbstat-every", type=int, default=None,
                    help="per-table sizes (dbstat, reads the whole file) every N samples (default 10; --quick 4)")
+    p.add_argument("--gc-interval", default="5m",
+                   help="the server's --alerts.gc-interval (default 5m: Alertmanager's 30m makes "
+                        "the resolved alerts a 30-minute sawtooth, as long as the half-run window "
+                        "the drift is measured over; '' keeps the server's default)")
+    p.add_argument("--server-flag", action="append", default=[], metavar="FLAG",
+                   help="one more server flag, e.g. --server-flag=--storage.sync=full (repeatable)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--binary", default=None, help="alertrouter binary (default AR_BINARY or build/alertrouter)")
     p.add_argument("--out", default=None, help="output directory (default $TMPDIR/ar-soak-<time>)")

@@ -1,8 +1,9 @@
-/* process_* metrics (ar/process_metrics.h), Linux /proc. A value that cannot be read is
- * left out rather than reported as 0. */
+/* process_* metrics (ar/process_metrics.h), Linux /proc, and the heap gauges from glibc's
+ * mallinfo2. A value that cannot be read is left out rather than reported as 0. */
 #include "ar/process_metrics.h"
 
 #include <dirent.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -114,6 +115,18 @@ void process_metrics_write(struct buf *b)
     }
     if (f != NULL) {
         fclose(f);
+    }
+    {
+        /* the allocator's own view: what the heap holds for live objects against what the
+         * process keeps mapped but free (RSS minus these two is code, stacks, SQLite's cache) */
+        struct mallinfo2 mi = mallinfo2();
+
+        head(b, "alertrouter_heap_inuse_bytes", "gauge",
+             "Bytes of the C heap (main arena and thread arenas) held by live allocations.");
+        buf_printf(b, "alertrouter_heap_inuse_bytes %zu\n", mi.uordblks + mi.hblkhd);
+        head(b, "alertrouter_heap_free_bytes", "gauge",
+             "Bytes of the C heap free but still mapped (returned to the system by malloc_trim).");
+        buf_printf(b, "alertrouter_heap_free_bytes %zu\n", mi.fordblks);
     }
     if (getrlimit(RLIMIT_AS, &rl) == 0) {
         /* COMPAT: unlimited is the largest uint64, printed as a float as Go does */
