@@ -59,6 +59,9 @@ static const struct flag_def defs[] = {
      "Seconds a connection may stay open without a request, in total; headers within 10 s"},
     {"web.max-connections", K_INT, OFF(max_connections), "4096",
      "Concurrent HTTP connections beyond which a new one closes the slowest or idlest"},
+    {"web.max-connections-per-address", K_INT, OFF(max_conns_per_address), "0",
+     "Concurrent HTTP connections from one client address beyond which a new one closes "
+     "that address's slowest or idlest, else is closed (0 = a quarter of --web.max-connections)"},
     {"silences.max-silences", K_INT, OFF(max_silences), "0",
      "Most active and pending silences (0 = unlimited); more are refused with 400"},
     {"web.rate-limit", K_INT, OFF(rate_limit), "0",

@@ -580,7 +580,10 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     *socket_context = tc;
     ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (s->guard != NULL && ci != NULL) {
-        tc->guard = http_guard_open(s->guard, ci->connect_fd);
+        const union MHD_ConnectionInfo *peer =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        tc->guard = http_guard_open(s->guard, ci->connect_fd,
+                                    peer != NULL ? peer->client_addr : NULL);
     }
     if (!s->tls) {
         return;
@@ -720,6 +723,7 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
         go.header_ns = go.idle_ns < HEADER_DEADLINE_NS ? go.idle_ns : HEADER_DEADLINE_NS;
         go.min_body_rate = MIN_BODY_RATE;
         go.soft_max = opt->connection_limit;
+        go.per_address_max = opt->per_address_limit;
         go.closed = http_metrics_conn_closed(opt->metrics);
         s->guard = http_guard_new(&go);
     }

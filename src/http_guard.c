@@ -10,6 +10,10 @@
  * deadline here. When more than soft_max connections are open, a new one evicts the one
  * that has been sending its headers longest (else the one idle longest), so a new client
  * (Prometheus) always gets in and one between its requests is the last to be closed.
+ * The same holds within one client address beyond per_address_max, so one host (an
+ * attacker, or a runaway script) cannot take more than its share of the table; when all of
+ * that address's connections are busy, its newcomer is the one closed. Among idle ones a
+ * connection that never completed a request goes before one that did (a proven client).
  *
  * Locking: one mutex over the list, taken for a few instructions per phase change and by
  * the sweeper every 250 ms. A record is removed (under the mutex) before libmicrohttpd
@@ -20,8 +24,10 @@
 #include "ar/clock.h"
 #include "ar/log.h"
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -38,6 +44,9 @@ struct guard_conn {
     int64_t since; /* monotonic, start of the phase */
     uint64_t body_bytes;
     bool closing;  /* shut down by the guard, not yet closed */
+    bool served;   /* completed a request */
+    bool has_addr;
+    uint8_t addr[17]; /* family tag + IPv4 (mapped addresses too) or IPv6 bytes */
 };
 
 struct http_guard {
@@ -53,7 +62,8 @@ struct http_guard {
 };
 
 static const char *const reason_text[GUARD_REASONS] = {
-    "idle too long", "headers too slow", "body too slow", "evicted for a new connection"};
+    "idle too long", "headers too slow", "body too slow", "evicted for a new connection",
+    "over the per-address connection limit"};
 
 /* Under mu. */
 static void cut(struct http_guard *g, struct guard_conn *c, enum http_guard_reason why)
@@ -160,32 +170,92 @@ static void enter(struct http_guard *g, struct guard_conn *c, enum phase p)
     g->head.prev = c;
 }
 
-struct guard_conn *http_guard_open(struct http_guard *g, int fd)
+/* The address as a comparable key: IPv4 and IPv4-mapped IPv6 give the same one. */
+static bool addr_key(const struct sockaddr *sa, uint8_t key[17])
+{
+    memset(key, 0, 17);
+    if (sa == NULL) {
+        return false;
+    }
+    if (sa->sa_family == AF_INET) {
+        key[0] = 4;
+        memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+        return true;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(a)) {
+            key[0] = 4;
+            memcpy(key + 1, a->s6_addr + 12, 4);
+        } else {
+            key[0] = 6;
+            memcpy(key + 1, a->s6_addr, 16);
+        }
+        return true;
+    }
+    return false;
+}
+
+/* Under mu: the connection to close for a newcomer, among those of one address (addr) or
+ * all (NULL): the one sending its headers longest, else the longest idle that never
+ * completed a request, else the longest idle. NULL when all are busy. The list is oldest
+ * first, so the first match of each kind is the oldest. */
+static struct guard_conn *victim_for(struct http_guard *g, const uint8_t *addr, size_t *count)
+{
+    struct guard_conn *headers = NULL;
+    struct guard_conn *fresh = NULL;
+    struct guard_conn *idle = NULL;
+
+    *count = 0;
+    for (struct guard_conn *v = g->head.next; v != &g->head; v = v->next) {
+        if (v->closing || (addr != NULL && (!v->has_addr || memcmp(v->addr, addr, 17) != 0))) {
+            continue;
+        }
+        ++*count;
+        if (v->phase == PH_HEADERS && headers == NULL) {
+            headers = v;
+        } else if (v->phase == PH_IDLE && !v->served && fresh == NULL) {
+            fresh = v;
+        } else if (v->phase == PH_IDLE && idle == NULL) {
+            idle = v;
+        }
+    }
+    return headers != NULL ? headers : fresh != NULL ? fresh : idle;
+}
+
+struct guard_conn *http_guard_open(struct http_guard *g, int fd, const struct sockaddr *addr)
 {
     struct guard_conn *c = ar_calloc(1, sizeof(*c));
+    bool refuse = false;
 
     c->fd = fd;
     c->next = c->prev = c;
+    c->has_addr = addr_key(addr, c->addr);
     pthread_mutex_lock(&g->mu);
     g->open++;
-    if (g->open > g->o.soft_max) {
-        /* room for the newcomer: the connection that has been sending its headers longest,
-         * else the one idle longest (a client between requests is the last to go) */
-        struct guard_conn *victim = NULL;
-        for (struct guard_conn *v = g->head.next; v != &g->head; v = v->next) {
-            if (!v->closing && v->phase == PH_HEADERS) {
-                victim = v;
-                break;
-            }
-            if (!v->closing && v->phase == PH_IDLE && victim == NULL) {
-                victim = v;
+    if (c->has_addr && g->o.per_address_max > 0) {
+        size_t same = 0;
+        struct guard_conn *victim = victim_for(g, c->addr, &same);
+        if (same >= g->o.per_address_max) {
+            if (victim != NULL) {
+                cut(g, victim, GUARD_PER_ADDRESS);
+            } else {
+                refuse = true; /* all of this address's connections are busy */
             }
         }
+    }
+    if (!refuse && g->open > g->o.soft_max) {
+        /* room for the newcomer (a client between requests is the last to go) */
+        size_t all = 0;
+        struct guard_conn *victim = victim_for(g, NULL, &all);
         if (victim != NULL) {
             cut(g, victim, GUARD_EVICTED);
         }
     }
     enter(g, c, PH_IDLE);
+    if (refuse) {
+        cut(g, c, GUARD_PER_ADDRESS);
+    }
     pthread_mutex_unlock(&g->mu);
     return c;
 }
@@ -240,5 +310,11 @@ void http_guard_busy(struct http_guard *g, struct guard_conn *c)
 
 void http_guard_idle(struct http_guard *g, struct guard_conn *c)
 {
-    set_phase(g, c, PH_IDLE);
+    if (c == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&g->mu);
+    c->served = true;
+    enter(g, c, PH_IDLE);
+    pthread_mutex_unlock(&g->mu);
 }

@@ -183,11 +183,11 @@ void http_metrics_write(const struct http_metrics *m, struct buf *b)
         return;
     }
     {
-        static const char *const why[HTTP_CONN_CLOSE_REASONS] = {"idle", "headers", "body",
-                                                                 "evicted"};
+        static const char *const why[HTTP_CONN_CLOSE_REASONS] = {
+            "idle", "headers", "body", "evicted", "per_address"};
         head(b, "alertrouter_http_connections_closed_total", "counter",
              "Connections the server closed: idle past --web.read-timeout, headers or a body "
-             "too slow, or evicted to let a new client in.");
+             "too slow, evicted to let a new client in, or over the per-address limit.");
         for (int i = 0; i < HTTP_CONN_CLOSE_REASONS; i++) {
             buf_printf(b, "alertrouter_http_connections_closed_total{reason=\"%s\"} %llu\n",
                        why[i],

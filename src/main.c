@@ -343,6 +343,10 @@ static int run_daemon(struct daemon *d)
     hopt.max_body_bytes = (size_t)f->max_body_bytes;
     hopt.connection_timeout_s = (unsigned)f->read_timeout_s;
     hopt.connection_limit = connection_limit((unsigned)f->max_connections);
+    /* 0: a quarter of the table, so one host cannot take it all */
+    hopt.per_address_limit = f->max_conns_per_address > 0
+                                 ? (unsigned)f->max_conns_per_address
+                                 : (hopt.connection_limit + 3) / 4;
     hopt.metrics = api.http_metrics;
     for (size_t i = 0; i < f->nlisten; i++) {
         if (http_server_start(f->listen[i], &hopt, api_handle, &api, &servers[i], &err) !=

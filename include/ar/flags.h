@@ -29,6 +29,7 @@ struct flags {
     int64_t max_label_bytes;     /* --api.max-label-bytes */
     int64_t read_timeout_s;      /* --web.read-timeout (seconds) */
     int64_t max_connections;     /* --web.max-connections */
+    int64_t max_conns_per_address; /* --web.max-connections-per-address */
     int64_t rate_limit;          /* --web.rate-limit: requests/s per client, 0 = off */
     int64_t max_silences;        /* --silences.max-silences */
     int64_t rate_limit_burst;    /* --web.rate-limit-burst */

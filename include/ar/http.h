@@ -84,6 +84,7 @@ struct http_options {
     size_t max_body_bytes;      /* larger bodies are discarded and flagged */
     unsigned connection_timeout_s;
     unsigned connection_limit;
+    unsigned per_address_limit; /* connections from one client address; 0: no cap */
     struct web_config_slot *web; /* borrowed, outlives the server; NULL: plain HTTP, no auth */
     struct http_metrics *metrics; /* borrowed, outlives the server; NULL: not instrumented */
 };

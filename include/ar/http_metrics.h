@@ -45,7 +45,7 @@ void http_metrics_in_flight_add(struct http_metrics *m, int delta);
 
 /* alertrouter_http_connections_closed_total{reason}: the counters the connection guard adds
  * to (idle, headers, body, evicted). */
-#define HTTP_CONN_CLOSE_REASONS 4
+#define HTTP_CONN_CLOSE_REASONS 5
 uint64_t *http_metrics_conn_closed(struct http_metrics *m);
 
 /* Appends the families in the exposition format (only series observed at least once, as

@@ -129,9 +129,81 @@ def slowloris(ctx):
     if not ctx.is_am:
         check(most_threads <= 24, "threads do not follow the attackers: %d" % most_threads)
         metrics = srv.get("/metrics").text()
-        check('alertrouter_http_connections_closed_total{reason="evicted"} 0' not in metrics
-              or 'alertrouter_http_connections_closed_total{reason="headers"} 0' not in metrics,
-              "the guard closed attackers' connections")
+        closed = sum(int(float(l.split()[-1])) for l in metrics.splitlines()
+                     if l.startswith("alertrouter_http_connections_closed_total{reason=")
+                     and any('"%s"' % r in l for r in ("evicted", "headers", "per_address")))
+        check(closed > 0, "the guard closed attackers' connections")
+
+
+def open_from(source, port):
+    """A connection to the server from the loopback address source (Linux routes all of
+    127.0.0.0/8 to lo, so each address is a separate client)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((source, 0))
+    s.settimeout(5)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def closed_by_server(s, wait):
+    """True once the server has closed s (EOF or reset) within wait seconds."""
+    s.settimeout(wait)
+    try:
+        return s.recv(1) == b""
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
+
+def get_over(s):
+    """A GET /-/healthy on the already connected socket s; the status line's code."""
+    s.settimeout(5)
+    s.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while b"\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return int(data.split(b" ")[1]) if data.startswith(b"HTTP/1.1 ") else None
+
+
+@suite.case("per-address-limit", only="alertrouter")
+def per_address(ctx):
+    """One address beyond --web.max-connections-per-address: its slow and idle connections
+    give way to its newer ones; a connection that is mid-request is never cut; other
+    addresses are not touched."""
+    cap = 4
+    srv = ctx.server(args=["--web.max-connections=64",
+                           "--web.max-connections-per-address=%d" % cap])
+    other = [open_from("127.0.0.3", srv.port) for _ in range(2)]
+    # a proven client of 127.0.0.2: one completed request, then idle
+    proven = open_from("127.0.0.2", srv.port)
+    eq(get_over(proven), 200, "the proven client's first request")
+    # then cap slowloris-like connections from the same address, one by one
+    slow = []
+    for _ in range(cap):
+        s = open_from("127.0.0.2", srv.port)
+        s.sendall(b"POST /api/v2/alerts HTTP/1.1\r\nHost: x\r\n")
+        slow.append(s)
+        time.sleep(0.1)
+    # 1 + cap connections were opened from 127.0.0.2, one beyond the cap: exactly one was
+    # closed, and it is the oldest of those sending headers, not the proven idle client
+    check(closed_by_server(slow[0], 3.0), "the oldest header-incomplete connection was closed")
+    for i, s in enumerate(slow[1:], 1):
+        check(not closed_by_server(s, 0.2), "slow connection %d stays (within the cap)" % i)
+    check(not closed_by_server(proven, 0.2), "the proven client stays")
+    eq(get_over(proven), 200, "the proven client's second request")
+    for i, s in enumerate(other):
+        check(not closed_by_server(s, 0.2), "connection %d from another address stays" % i)
+        eq(get_over(s), 200, "a request from another address")
+    metrics = srv.get("/metrics").text()
+    check('alertrouter_http_connections_closed_total{reason="per_address"} 1\n' in metrics,
+          "one connection counted as closed for the per-address limit: %s" %
+          [l for l in metrics.splitlines() if "connections_closed" in l])
+    for s in other + slow + [proven]:
+        s.close()
 
 
 if __name__ == "__main__":
