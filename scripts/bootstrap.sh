@@ -9,7 +9,7 @@ pkgs=(
   libyaml-dev libpcre2-dev libre2-dev libyajl-dev libssl-dev libzstd-dev
   python3 python3-aiosmtpd
   prometheus-alertmanager prometheus
-  valgrind clang libclang-rt-14-dev man-db
+  valgrind clang libclang-rt-14-dev clang-tidy clang-format man-db
   openssl curl apache2-utils
   gnuplot-nox  # bench/soak.py's plot (optional there: skipped with a message without it)
 )

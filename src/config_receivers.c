@@ -54,10 +54,11 @@ static void url_ensure_slash(char **url)
     if (end > 0 && u[end - 1] == '/') {
         return;
     }
-    char *fixed = ar_malloc(strlen(u) + 2);
+    size_t len = strlen(u);
+    char *fixed = ar_malloc(len + 2);
     memcpy(fixed, u, end);
     fixed[end] = '/';
-    strcpy(fixed + end + 1, u + end);
+    memcpy(fixed + end + 1, u + end, len - end + 1); /* the rest and its NUL */
     free(u);
     *url = fixed;
 }

@@ -1299,7 +1299,8 @@ static int stats_fn(struct core_txn *txn, void *arg)
     silence_set_count(c->silences, txn->now, out->silences);
     out->groups = dispatcher_group_count(c->dispatcher);
     out->nflog_entries = nflog_count(c->nflog);
-    for (int t = 0; t < INTEGRATION_TYPE_COUNT && t < 32; t++) {
+    _Static_assert(INTEGRATION_TYPE_COUNT <= 32, "core_status.notifications has 32 slots");
+    for (int t = 0; t < INTEGRATION_TYPE_COUNT; t++) {
         out->notifications[t] = dm->notifications[t];
         out->notifications_failed[t] = dm->notifications_failed[t];
     }

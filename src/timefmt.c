@@ -223,7 +223,7 @@ size_t time_format_rfc3339_nano(int64_t ns, int16_t offset_min, char *out)
         return 20;
     }
     /* date and time without fraction: format at ms and cut the ".mmm" part */
-    n = time_format_rfc3339_ms(ns, offset_min, tmp);
+    (void)time_format_rfc3339_ms(ns, offset_min, tmp);
     memcpy(out, tmp, 19);
     n = 19;
     frac = ns % 1000000000LL;
@@ -240,6 +240,9 @@ size_t time_format_rfc3339_nano(int64_t ns, int16_t offset_min, char *out)
         n += (size_t)len;
     }
     /* the zone part follows the ".mmm" in tmp */
-    strcpy(out + n, tmp + 23);
-    return n + strlen(tmp + 23);
+    {
+        size_t zone = strlen(tmp + 23);
+        memcpy(out + n, tmp + 23, zone + 1); /* and its NUL */
+        return n + zone;
+    }
 }

@@ -572,7 +572,6 @@ static int write_value(struct tmpl_exec *ex, const struct tmpl_value *v, const c
             struct buf stage;
 
             buf_init(&stage, ex->set->max_output);
-            rc = AR_OK;
             if (h->attr == ATTR_URL) {
                 bool safe_url = v != NULL && v->kind == TMPL_K_SAFE_URL;
 

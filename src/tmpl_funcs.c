@@ -877,7 +877,7 @@ static void expand_repl(struct buf *b, const char *t, size_t tl, const char *sub
                 }
             }
             if (numeric) {
-                group = nl < 9 ? atoi(name) : -1;
+                group = nl < 9 ? (int)strtol(name, NULL, 10) : -1;
             } else {
                 group = pcre2_substring_number_from_name(re, (PCRE2_SPTR)name);
             }
@@ -1768,7 +1768,7 @@ static void fmt_float_verb(struct buf *b, const struct spec *sp, char verb, doub
         if (sp->sharp) {
             f[k++] = '#';
         }
-        k += snprintf(f + k, sizeof(f) - (size_t)k, ".%d%c",
+        snprintf(f + k, sizeof(f) - (size_t)k, ".%d%c",
                       sp->prec >= 0 ? (sp->prec > 100 ? 100 : sp->prec) : 6, verb);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"

@@ -663,7 +663,7 @@ void tmpl_fmt_float(char *out, size_t outsz, double f, bool json)
         }
     }
     digits[nd] = '\0';
-    exp10 = atoi(p + 1);
+    exp10 = *p == 'e' ? (int)strtol(p + 1, NULL, 10) : 0;
     while (nd > 1 && digits[nd - 1] == '0') {
         digits[--nd] = '\0';
     }
@@ -738,8 +738,8 @@ void tmpl_duration_string(char *out, size_t outsz, int64_t ns)
         }
         {
             char num[48];
-            uint64_t ip = u;
-            uint64_t fp = 0;
+            uint64_t ip;
+            uint64_t fp;
             uint64_t div = 1;
             int i;
 

@@ -70,7 +70,7 @@ static const char FAKE_HASH[] = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/Vc
     X(gnutls_rnd)
 
 static struct {
-#define X(name) __typeof__(name) *name;
+#define X(name) __typeof__(name) *name; /* NOLINT(bugprone-macro-parentheses): a declarator */
     GNUTLS_FUNCS(X)
 #undef X
 } gt;
