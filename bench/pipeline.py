@@ -54,7 +54,7 @@ sys.path.insert(0, HERE)
 import docs_sections  # noqa: E402
 import harness  # noqa: E402
 from harness import AM_BINARY, Server, ar_binary  # noqa: E402
-from run import build, machine  # noqa: E402
+from run import build, machine, proc_cpu_s, wait_idle  # noqa: E402
 
 CONFIG = """\
 route:
@@ -105,27 +105,6 @@ def listen_overflows():
     except (OSError, ValueError):
         pass
     return 0
-
-
-def wait_idle(pid, limit_s=15.0, step_s=0.25):
-    """Waits until the process used under 5% of a CPU over one step (at most limit_s);
-    returns the seconds waited."""
-    t0 = time.monotonic()
-    last = proc_cpu_s(pid)
-    while time.monotonic() - t0 < limit_s:
-        time.sleep(step_s)
-        cur = proc_cpu_s(pid)
-        if cur - last < 0.05 * step_s:
-            break
-        last = cur
-    return time.monotonic() - t0
-
-
-def proc_cpu_s(pid):
-    """utime + stime of a process in seconds."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
 
 
 class Sink:

@@ -4,6 +4,7 @@
 Measures, for each server in the same run:
   * ingest throughput (alerts/s) with 1, 10 and 100 distinct alerts per request over
     8 and 32 keep-alive connections, and re-posting the same alerts;
+  * the server's own CPU per ingested alert in those steps (issue 16's targets);
   * resident memory (VmRSS, and VmHWM peak) while holding 10k / 100k (/ 1M) active alerts;
   * GET /api/v2/alerts latency at those sizes;
   * startup time (process start to /-/ready), empty data dir.
@@ -80,6 +81,27 @@ def build(name, libs=()):
     return exe
 
 
+def wait_idle(pid, limit_s=15.0, step_s=0.25):
+    """Waits until the process used under 5% of a CPU over one step (at most limit_s);
+    returns the seconds waited."""
+    t0 = time.monotonic()
+    last = proc_cpu_s(pid)
+    while time.monotonic() - t0 < limit_s:
+        time.sleep(step_s)
+        cur = proc_cpu_s(pid)
+        if cur - last < 0.05 * step_s:
+            break
+        last = cur
+    return time.monotonic() - t0
+
+
+def proc_cpu_s(pid):
+    """utime + stime of a process in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / float(os.sysconf("SC_CLK_TCK"))
+
+
 class Bench:
     def __init__(self, args):
         self.args = args
@@ -129,7 +151,11 @@ class Bench:
     def ingest_distinct(self, kind, conns, batch):
         srv = self.server(kind)
         try:
+            wait_idle(srv.pid)
+            cpu0 = proc_cpu_s(srv.pid)
             r = self.run_loadgen(srv, conns, batch, self.args.step_seconds)
+            wait_idle(srv.pid)  # and what the requests left to do (commits, GC)
+            r["server_cpu_s"] = proc_cpu_s(srv.pid) - cpu0
             r["rss_kb_after"] = srv.rss_kb()
         finally:
             srv.cleanup()
@@ -145,8 +171,12 @@ class Bench:
             n = self.args.repeat_set
             base = self.index
             self.run_loadgen(srv, 8, 100, 60, max_alerts=n, start_index=base)
+            wait_idle(srv.pid)
+            cpu0 = proc_cpu_s(srv.pid)
             r = self.run_loadgen(srv, conns, batch, self.args.step_seconds, mode="repeat",
                                  start_index=base, repeat_set=n)
+            wait_idle(srv.pid)
+            r["server_cpu_s"] = proc_cpu_s(srv.pid) - cpu0
             count = self.count_alerts(srv)
             r["listed_after"] = count
         finally:
@@ -370,6 +400,31 @@ def report(results, args):
             ratio(a and a["alerts_per_s"], b and b["alerts_per_s"])))
     L.append("")
     L.append("⚠ = some requests failed (non-200 or connection errors) during the step.")
+    L.append("")
+    L.append("## Server CPU per alert")
+    L.append("")
+    L.append("The server process's own CPU (user + system, all threads, `/proc/<pid>/stat`) from "
+             "the start of the step to when it is idle again after it, divided by the alerts "
+             "acknowledged; the load generator's CPU is not counted. Issue 16's targets: "
+             "Alertmanager / alertrouter ≥ 4 at batch 1, ≥ 6 at batch 10, ≥ 8 at batch 100 "
+             "and for re-posted alerts.")
+    L.append("")
+    L.append("| alerts | batch | conns | alertrouter µs/alert | Alertmanager µs/alert | AM / AR | target |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|")
+    targets = {("distinct", 1): 4, ("distinct", 10): 6, ("distinct", 100): 8, ("repeat", 100): 8}
+
+    def us_per_alert(r):
+        if not r or r.get("server_cpu_s") is None or not r.get("ok_alerts"):
+            return None
+        return 1e6 * r["server_cpu_s"] / r["ok_alerts"]
+    for k in sorted(set(ar_i) | set(am_i), key=lambda k: (k[0] != "distinct", k[1], k[2])):
+        a, b = us_per_alert(ar_i.get(k)), us_per_alert(am_i.get(k))
+        tgt = targets.get((k[0], k[1]))
+        L.append("| %s | %d | %d | %s | %s | %s | %s |" % (
+            "new" if k[0] == "distinct" else "re-posted", k[1], k[2],
+            "—" if a is None else "%.1f" % a, "—" if b is None else "%.1f" % b,
+            "—" if not a or b is None else "%.1f×" % (b / a),
+            "≥ %d×" % tgt if tgt else ""))
     L.append("")
     L.append("## Memory and `GET /api/v2/alerts` latency with N active alerts")
     L.append("")
