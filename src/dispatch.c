@@ -35,6 +35,7 @@
 
 #define SWEEP_INTERVAL_NS (30LL * AR_NS_PER_SEC) /* COMPAT 0.25: empty groups reaped */
 #define MIN_DEADLINE_NS (10LL * AR_NS_PER_SEC)   /* COMPAT 5.8: max(group_interval, 10s) */
+#define FLUSH_BUDGET_NS (2LL * AR_NS_PER_MS)   /* flushing per core turn; the rest stay due */
 
 struct agroup;
 
@@ -882,8 +883,15 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
 void dispatcher_run(struct dispatcher *d, int64_t now_wall, int64_t now_mono,
                     struct core_txn *txn)
 {
+    int64_t started = clock_monotonic_ns();
+
     while (d->nheap > 0 && d->heap[0]->next_mono <= now_mono) {
         struct agroup *g = d->heap[0];
+        if (clock_monotonic_ns() - started >= FLUSH_BUDGET_NS) {
+            /* the rest stay due: the core commits what is flushed so far, answers its
+             * messages (waiting POSTs) and comes straight back */
+            break;
+        }
         /* COMPAT: re-armed to group_interval before flushing */
         arm(d, g, now_mono + g->route->group_interval_ms * AR_NS_PER_MS);
         if (g->inflight != NULL) {
