@@ -356,7 +356,7 @@ static void dispatch(struct api *api, const struct http_request *req, struct htt
             plain(resp, 405, "Method Not Allowed\n");
             http_response_header(resp, "Allow", "GET, HEAD, OPTIONS");
         } else if (strcmp(path, "/-/ready") == 0 && api->core != NULL &&
-                   core_commits_failing(api->core, why, sizeof(why))) {
+                   txn_writer_failing(core_writer(api->core), why, sizeof(why))) {
             /* not ready while nothing can be acknowledged: a POST would get 500 */
             char text[320];
             snprintf(text, sizeof(text), "not ready: storage commits are failing: %s\n", why);

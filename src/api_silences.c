@@ -154,11 +154,11 @@ static bool passes_filters(const struct silence *s, const struct matcher_list *f
     return true;
 }
 
-static int list_fn(struct core_txn *txn, void *arg)
+static int list_fn(struct core *c, struct txn *txn, void *arg)
 {
     struct list_call *call = arg;
-    const struct silence_set *set = core_txn_silences(txn);
-    int64_t now = core_txn_now(txn);
+    const struct silence_set *set = core_silences(c);
+    int64_t now = txn_now(txn);
     size_t n = silence_set_size(set);
     struct ranked *v = ar_calloc(n ? n : 1, sizeof(*v));
     size_t k = 0;
@@ -220,22 +220,22 @@ struct one_call {
     const char *user;
 };
 
-static int get_fn(struct core_txn *txn, void *arg)
+static int get_fn(struct core *c, struct txn *txn, void *arg)
 {
     struct one_call *call = arg;
-    const struct silence *s = silence_set_find(core_txn_silences(txn), call->id);
+    const struct silence *s = silence_set_find(core_silences(c), call->id);
 
     if (s == NULL) {
         return AR_ENOTFOUND;
     }
-    put_silence(call->out, s, core_txn_now(txn));
+    put_silence(call->out, s, txn_now(txn));
     return AR_OK;
 }
 
-static int expire_fn(struct core_txn *txn, void *arg)
+static int expire_fn(struct core *c, struct txn *txn, void *arg)
 {
     struct one_call *call = arg;
-    int rc = silence_set_expire(core_txn_silences(txn), call->id, core_txn_now(txn), txn);
+    int rc = silence_set_expire(core_silences(c), call->id, txn_now(txn), txn);
 
     if (rc == AR_OK) {
         audit_record(txn, "silence.expire", call->id, call->client, call->user, NULL);
@@ -844,11 +844,11 @@ struct post_call {
     const char *user;
 };
 
-static int post_fn(struct core_txn *txn, void *arg)
+static int post_fn(struct core *c, struct txn *txn, void *arg)
 {
     struct post_call *call = arg;
     const char *asked = call->req->id;
-    int rc = silence_set_upsert(core_txn_silences(txn), call->req, core_txn_now(txn), txn,
+    int rc = silence_set_upsert(core_silences(c), call->req, txn_now(txn), txn,
                                 call->id, &call->err);
     struct buf detail;
 

@@ -275,7 +275,7 @@ static int pending_apply(struct store *st, void *data)
                                r->payload, &r->sum);
 }
 
-void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receiver,
+void outbox_record_pending(struct txn *txn, int64_t id, const char *receiver,
                            const char *integration, const char *group_key, char *payload,
                            const struct delivery_summary *sum)
 {
@@ -283,7 +283,7 @@ void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receive
     size_t n = sum->nnew_firing + sum->nnew_resolved;
 
     r->id = id;
-    r->at = core_txn_now(txn);
+    r->at = txn_now(txn);
     r->receiver = ar_strdup(receiver);
     r->integration = ar_strdup(integration);
     r->group_key = ar_strdup(group_key);
@@ -299,7 +299,7 @@ void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receive
     }
     r->sum.new_firing = r->fps;
     r->sum.new_resolved = r->fps + sum->nnew_firing;
-    core_txn_write(txn, pending_apply, r, pending_free);
+    txn_write(txn, pending_apply, r, pending_free);
 }
 
 struct event_row {
@@ -318,13 +318,13 @@ static int event_apply(struct store *st, void *data)
     return store_outbox_event(st, r->id, r->at, r->state, r->outcome, r->has_res ? &r->res : NULL);
 }
 
-void outbox_record_event(struct core_txn *txn, int64_t id, const char *state, const char *outcome,
+void outbox_record_event(struct txn *txn, int64_t id, const char *state, const char *outcome,
                          const struct notify_result *res)
 {
     struct event_row *r = ar_calloc(1, sizeof(*r));
 
     r->id = id;
-    r->at = core_txn_now(txn);
+    r->at = txn_now(txn);
     if (r->at == 0) {
         r->at = clock_now_ns();
     }
@@ -334,7 +334,7 @@ void outbox_record_event(struct core_txn *txn, int64_t id, const char *state, co
         r->has_res = true;
         r->res = *res;
     }
-    core_txn_write(txn, event_apply, r, free);
+    txn_write(txn, event_apply, r, free);
 }
 
 static int gc_apply(struct store *st, void *data)
@@ -342,12 +342,12 @@ static int gc_apply(struct store *st, void *data)
     return store_outbox_gc(st, *(int64_t *)data);
 }
 
-void outbox_gc(struct core_txn *txn, int64_t before_ns)
+void outbox_gc(struct txn *txn, int64_t before_ns)
 {
     int64_t *at = ar_malloc(sizeof(*at));
 
     *at = before_ns;
-    core_txn_write(txn, gc_apply, at, free);
+    txn_write(txn, gc_apply, at, free);
 }
 
 /* ---- API: /api/x/deliveries ---- */

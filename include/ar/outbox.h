@@ -17,7 +17,7 @@
 #include "ar/labels.h"
 #include "ar/notify.h"
 
-struct core_txn;
+struct txn;
 struct store;
 
 /* ---- payload ---- */
@@ -62,7 +62,7 @@ struct outbox_row {
 };
 void outbox_row_free(struct outbox_row *r); /* accepts NULL */
 
-/* ---- writes, queued with core_txn_write (core thread) ---- */
+/* ---- writes, queued with txn_write (core thread) ---- */
 
 /* What a delivery row keeps of its notification once the payload is gone (delivered): how
  * many alerts it carried in each state, and the sorted fingerprints that were new to the
@@ -79,17 +79,17 @@ struct delivery_summary {
 /* Inserts a 'pending' delivery; takes payload (heap string), copies the summary. The
  * payload is deleted when the delivery is delivered; a dead one keeps it for a replay until
  * a later delivery for the same receiver, integration and group is recorded. */
-void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receiver,
+void outbox_record_pending(struct txn *txn, int64_t id, const char *receiver,
                            const char *integration, const char *group_key, char *payload,
                            const struct delivery_summary *sum);
 /* Appends a delivery_log event (outcome) and, when state is not NULL, sets the state and
  * the attempt summary (from res, which may be NULL for events without an attempt). */
-void outbox_record_event(struct core_txn *txn, int64_t id, const char *state, const char *outcome,
+void outbox_record_event(struct txn *txn, int64_t id, const char *state, const char *outcome,
                          const struct notify_result *res);
 
 /* Maintenance: deletes delivered rows (and their log) last updated before before_ns (the
  * --data.retention horizon). Dead and pending rows stay until replayed or delivered. */
-void outbox_gc(struct core_txn *txn, int64_t before_ns);
+void outbox_gc(struct txn *txn, int64_t before_ns);
 int store_outbox_gc(struct store *st, int64_t before_ns);
 
 /* The same two writes directly on a store (inside store_begin/store_commit), for tests. */
