@@ -4,6 +4,7 @@
  * and no notification log), waits for every outcome and reports them. The sample alert can be
  * replaced by a JSON body holding a list of alerts in the POST /api/v2/alerts format. */
 #include "ar/api.h"
+#include "ar/api_reply.h"
 
 #include "ar/clock.h"
 #include "ar/config_receivers.h"
@@ -155,8 +156,7 @@ void api_receiver_test(struct api *api, const struct http_request *req, const ch
     }
     pthread_mutex_unlock(&w.mu);
 
-    resp->status = 200;
-    resp->content_type = "application/json";
+    api_reply_json(resp, 200);
     buf_puts(&resp->body, "{\"receiver\":");
     json_put_cstr(&resp->body, name);
     buf_puts(&resp->body, ",\"results\":[");

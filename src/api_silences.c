@@ -4,6 +4,7 @@
  * wrong types, 422 for missing required fields); the silence set is read and changed only
  * on the core thread through core_call, which returns once the change is committed. */
 #include "ar/api.h"
+#include "ar/api_reply.h"
 
 #include "ar/audit.h"
 
@@ -21,16 +22,6 @@
 #include <strings.h>
 
 #define PARSE_PREFIX "parsing silence body from \"\" failed, because "
-
-static void method_not_allowed(const struct http_request *req, struct http_response *resp,
-                               const char *allow)
-{
-    char msg[160];
-
-    snprintf(msg, sizeof(msg), "method %s is not allowed, but [%s] are", req->method, allow);
-    api_reply_error_object(resp, 405, 405, msg);
-    http_response_header(resp, "Allow", allow);
-}
 
 /* ---- output ---------------------------------------------------------------------------- */
 
@@ -66,8 +57,7 @@ static void put_silence(struct buf *b, const struct silence *s, int64_t now)
 
 static void reply_json(struct http_response *resp, int status)
 {
-    resp->status = status;
-    resp->content_type = "application/json";
+    api_reply_json(resp, status);
     buf_putc(&resp->body, '\n'); /* go-openapi's encoder ends each value with a newline */
 }
 
@@ -1128,7 +1118,7 @@ bool api_silences_route(struct api *api, const struct http_request *req, const c
         } else if (strcmp(req->method, "POST") == 0) {
             silences_post(api, req, resp);
         } else {
-            method_not_allowed(req, resp, "GET,POST");
+            api_reply_method_not_allowed(req, resp, "GET,POST");
         }
         return true;
     }
@@ -1136,7 +1126,7 @@ bool api_silences_route(struct api *api, const struct http_request *req, const c
         if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "DELETE") == 0) {
             silence_one(api, req, path + 9, resp);
         } else {
-            method_not_allowed(req, resp, "GET,DELETE");
+            api_reply_method_not_allowed(req, resp, "GET,DELETE");
         }
         return true;
     }

@@ -5,6 +5,7 @@
 
 #include "ar/alert.h"
 #include "ar/api.h"
+#include "ar/api_reply.h"
 #include "ar/cli.h"
 #include "ar/clock.h"
 #include "ar/core.h"
@@ -374,16 +375,6 @@ static bool parse_id(const char *s, size_t n, int64_t *out)
     return v > 0;
 }
 
-static void method_not_allowed(const struct http_request *req, struct http_response *resp,
-                               const char *allow)
-{
-    char msg[160];
-
-    snprintf(msg, sizeof(msg), "method %s is not allowed, but [%s] are", req->method, allow);
-    api_reply_error_object(resp, 405, 405, msg);
-    http_response_header(resp, "Allow", allow);
-}
-
 static void replay(struct api *api, int64_t id, struct http_response *resp)
 {
     struct outbox_row *row = NULL;
@@ -416,8 +407,7 @@ static void replay(struct api *api, int64_t id, struct http_response *resp)
     rc = core_outbox_replay(api->core, row, &err);
     outbox_row_free(row);
     if (rc == AR_OK) {
-        resp->status = 202;
-        resp->content_type = "application/json";
+        api_reply_json(resp, 202);
         buf_reset(&resp->body);
         buf_printf(&resp->body, "{\"id\":%lld,\"state\":\"pending\"}", (long long)id);
         return;
@@ -440,7 +430,7 @@ void outbox_api(struct api *api, const struct http_request *req, const char *pat
         const char *lim = http_request_param(req, "limit");
         long long limit = lim ? strtoll(lim, NULL, 10) : 100;
         if (strcmp(req->method, "GET") != 0) {
-            method_not_allowed(req, resp, "GET");
+            api_reply_method_not_allowed(req, resp, "GET");
             return;
         }
         if (state != NULL && state[0] == '\0') {
@@ -458,8 +448,7 @@ void outbox_api(struct api *api, const struct http_request *req, const char *pat
             api_reply_json_string(resp, 500, "failed to read the deliveries");
             return;
         }
-        resp->status = 200;
-        resp->content_type = "application/json";
+        api_reply_json(resp, 200);
         return;
     }
     if (path[0] != '/') {
@@ -475,7 +464,7 @@ void outbox_api(struct api *api, const struct http_request *req, const char *pat
     if (rest == NULL) {
         int rc;
         if (strcmp(req->method, "GET") != 0) {
-            method_not_allowed(req, resp, "GET");
+            api_reply_method_not_allowed(req, resp, "GET");
             return;
         }
         rc = outbox_query_get(api->storage_path, id, &resp->body);
@@ -486,13 +475,12 @@ void outbox_api(struct api *api, const struct http_request *req, const char *pat
                                                      : "failed to read the delivery");
             return;
         }
-        resp->status = 200;
-        resp->content_type = "application/json";
+        api_reply_json(resp, 200);
         return;
     }
     if (strcmp(rest, "/replay") == 0) {
         if (strcmp(req->method, "POST") != 0) {
-            method_not_allowed(req, resp, "POST");
+            api_reply_method_not_allowed(req, resp, "POST");
             return;
         }
         replay(api, id, resp);
