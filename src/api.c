@@ -11,7 +11,6 @@
 #include "ar/ratelimit.h"
 #include "ar/timefmt.h"
 #include "ar/log.h"
-#include "ar/outbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +100,7 @@ static void handle_x(struct api *api, const struct http_request *req, const char
         return;
     }
     if (strcmp(path, "/deliveries") == 0 || strncmp(path, "/deliveries/", 12) == 0) {
-        outbox_api(api, req, path + 11, resp); /* durable outbox, ar/outbox.h */
+        api_deliveries(api, req, path + 11, resp); /* durable outbox, api_deliveries.c */
         return;
     }
     if (strncmp(path, "/receivers/", 11) == 0) {

@@ -3,7 +3,7 @@
  * answers health and reload itself and serves /api/x/audit; api_reply.c writes the shared
  * reply shapes (COMPAT 1.1, ar/api_reply.h). The other handlers: api_alerts.c (alerts,
  * groups), api_silences.c, api_status.c (status, receivers), api_metrics.c,
- * api_receiver_test.c (receiver tests) and outbox.c (outbox_api, /api/x/deliveries). */
+ * api_receiver_test.c (receiver tests) and api_deliveries.c (/api/x/deliveries). */
 #ifndef AR_API_H
 #define AR_API_H
 
@@ -65,6 +65,14 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
  * of a receiver and reports each outcome (rest = "{name}/test"). */
 void api_receiver_test(struct api *api, const struct http_request *req, const char *rest,
                        struct http_response *resp);
+/* Durable outbox (api_deliveries.c), /api/x/deliveries (path is what follows it: "",
+ * "/ID", "/ID/replay"):
+ *   GET  /api/x/deliveries?state=pending|delivered|dead&limit=N   newest first
+ *   GET  /api/x/deliveries/ID                                      with its log
+ *   POST /api/x/deliveries/ID/replay      dead -> re-sent now, 202 {"id":ID}; a delivered
+ *                                         one keeps no payload: 409 */
+void api_deliveries(struct api *api, const struct http_request *req, const char *path,
+                    struct http_response *resp);
 /* Silences (api_silences.c): answers GET/POST /silences and GET/DELETE /silence/{id} and
  * returns true when path is one of those; false leaves the request to the caller. */
 bool api_silences_route(struct api *api, const struct http_request *req, const char *path,

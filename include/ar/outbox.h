@@ -4,7 +4,8 @@
  * same group-commit transaction as the rest of that core turn; its completion turns it into
  * 'delivered' or 'dead' (the notifier retried until the deadline, or the failure was final),
  * with one delivery_log row per event. Pending rows are re-submitted at start, dead ones may
- * be replayed through the API (/api/x/deliveries) and `alertrouter deliveries`.
+ * be replayed through the API (/api/x/deliveries, api_deliveries.c) and `alertrouter
+ * deliveries` (cli_deliveries.c).
  *
  * The payload is JSON: the alerts (labels, annotations, times, generatorURL, fingerprint,
  * resolved flag), group labels, external URL, flush time and the firing/resolved
@@ -117,19 +118,11 @@ int outbox_query_row(const char *dir, int64_t id, struct outbox_row **out);
 /* Counts by state for the gauges. */
 int outbox_query_counts(const char *dir, size_t *pending, size_t *dead);
 
-/* ---- API and CLI ---- */
+/* ---- states and ids (API and CLI) ---- */
 
-struct api;
-struct http_request;
-struct http_response;
-/* /api/x/deliveries (path is what follows it: "", "/ID", "/ID/replay"):
- *   GET  /api/x/deliveries?state=pending|delivered|dead&limit=N   newest first
- *   GET  /api/x/deliveries/ID                                      with its log
- *   POST /api/x/deliveries/ID/replay      dead -> re-sent now, 202 {"id":ID}; a delivered
- *                                         one keeps no payload: 409 */
-void outbox_api(struct api *api, const struct http_request *req, const char *path,
-                struct http_response *resp);
-/* alertrouter deliveries list|replay ... (argv[0] is "deliveries"); exit status. */
-int outbox_cli_main(int argc, char **argv);
+/* "pending", "delivered" or "dead". */
+bool outbox_state_valid(const char *s);
+/* A delivery id: n decimal digits (at most 18), greater than 0. */
+bool outbox_id_parse(const char *s, size_t n, int64_t *out);
 
 #endif
