@@ -104,7 +104,7 @@ static void handle_x(struct api *api, const struct http_request *req, const char
         return;
     }
     if (strncmp(path, "/receivers/", 11) == 0) {
-        api_receiver_test(api, req, path + 11, resp);
+        api_receivers_try(api, req, path + 11, resp);
         return;
     }
     snprintf(msg, sizeof(msg), "path /api/x%s was not found", path);

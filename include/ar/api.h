@@ -3,7 +3,7 @@
  * answers health and reload itself and serves /api/x/audit; api_reply.c writes the shared
  * reply shapes (COMPAT 1.1, ar/api_reply.h). The other handlers: api_alerts.c (alerts,
  * groups), api_silences.c, api_status.c (status, receivers), api_metrics.c,
- * api_receiver_test.c (receiver tests) and api_deliveries.c (/api/x/deliveries). */
+ * api_receivers_try.c (receiver tests) and api_deliveries.c (/api/x/deliveries). */
 #ifndef AR_API_H
 #define AR_API_H
 
@@ -63,7 +63,7 @@ void api_receivers_get(struct api *api, const struct http_request *req,
 void api_metrics_get(struct api *api, const struct http_request *req, struct http_response *resp);
 /* POST /api/x/receivers/{name}/test: sends a sample notification through every integration
  * of a receiver and reports each outcome (rest = "{name}/test"). */
-void api_receiver_test(struct api *api, const struct http_request *req, const char *rest,
+void api_receivers_try(struct api *api, const struct http_request *req, const char *rest,
                        struct http_response *resp);
 /* Durable outbox (api_deliveries.c), /api/x/deliveries (path is what follows it: "",
  * "/ID", "/ID/replay"):
