@@ -7,10 +7,8 @@
 #include "ar/audit.h"
 #include "ar/clock.h"
 #include "ar/http_metrics.h"
-#include "ar/json_out.h"
 #include "ar/ratelimit.h"
 #include "ar/timefmt.h"
-#include "ar/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

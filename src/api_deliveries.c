@@ -5,7 +5,6 @@
 #include "ar/api_reply.h"
 #include "ar/outbox.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -5,7 +5,6 @@
 #include "ar/labels.h"
 #include "ar/log.h"
 #include "ar/store.h"
-#include "ar/timefmt.h"
 #include "ar/txn.h"
 
 #include <sqlite3.h>

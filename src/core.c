@@ -27,7 +27,6 @@
 #include "ar/silence.h"
 #include "ar/strpool.h"
 #include "ar/textpack.h"
-#include "ar/timefmt.h"
 #include "ar/txn.h"
 
 #include <pthread.h>

@@ -26,7 +26,6 @@
 #include "ar/nflog.h"
 #include "ar/outbox.h"
 #include "ar/silence.h"
-#include "ar/timefmt.h"
 #include "ar/txn.h"
 
 #include <stdio.h>

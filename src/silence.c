@@ -7,7 +7,6 @@
 
 #include "ar/log.h"
 #include "ar/store_silences.h"
-#include "ar/timefmt.h"
 #include "ar/txn.h"
 
 #include <errno.h>
