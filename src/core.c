@@ -62,7 +62,6 @@ struct msg {
 };
 
 struct core {
-    struct store *store;
     struct alert_store *alerts;
     struct strpool *strings; /* repeated label/annotation strings of stored alerts */
     struct textpack *texts;  /* compresses stored alerts' annotations */
@@ -546,7 +545,6 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
     struct core *c = ar_calloc(1, sizeof(*c));
     int rc;
 
-    c->store = st;
     c->opt = *opt;
     c->used_bytes = -1;
     if (c->opt.gc_interval_ns <= 0) {

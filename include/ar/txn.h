@@ -36,7 +36,7 @@ void txn_write(struct txn *txn, int (*apply)(struct store *st, void *data), void
 
 /* Alert log rows (store_log_*, store_add_alert_event, store_truncate_log), queued without an
  * allocation each since ingestion writes one per posted alert. The batch holds a reference
- * to a until it is written; event is a static string. */
+ * to a until it is written; event is a static string. txn must have a batch. */
 void txn_alert_put(struct txn *txn, struct alert *a, int64_t seq);
 void txn_alert_touch(struct txn *txn, struct alert *a, int64_t seq);
 void txn_alert_delete(struct txn *txn, struct alert *a, int64_t seq);
@@ -66,7 +66,8 @@ void txn_waiter_cleanup(struct txn_waiter *w); /* not for async waiters */
 /* Answers w with result: wakes its thread, or runs its callback and frees its owner. */
 void txn_waiter_signal(struct txn_waiter *w, int result);
 int txn_waiter_wait(struct txn_waiter *w); /* the result signalled */
-/* Answers w after txn's batch commits: AR_OK, or AR_EDB when the commit failed. */
+/* Answers w after txn's batch commits: AR_OK, or AR_EDB when the commit failed. txn must
+ * have a batch. */
 void txn_wait(struct txn *txn, struct txn_waiter *w);
 
 /* ---- batches ---- */
