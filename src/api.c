@@ -1,101 +1,19 @@
-/* API routing and shared reply shapes (ar/api.h): the route prefix, CORS, per-client rate
- * limiting, API v2, health/reload/metrics, and alertrouter's extensions under /api/x/
- * (audit trail, deliveries, receiver tests). Handlers write either a bare JSON string
- * (errors raised by handlers) or a {code,message} object (errors of the request-validation
- * layer: unknown path, wrong method, wrong media type), as Alertmanager does. */
+/* API routing (ar/api.h): the route prefix, CORS, per-client rate limiting, API v2,
+ * health/reload/metrics, and alertrouter's extensions under /api/x/ (audit trail,
+ * deliveries, receiver tests). The reply shapes are ar/api_reply.h's. */
 #include "ar/api.h"
 
+#include "ar/api_reply.h"
 #include "ar/audit.h"
 #include "ar/clock.h"
 #include "ar/http_metrics.h"
-#include "ar/json_out.h"
 #include "ar/ratelimit.h"
 #include "ar/timefmt.h"
-#include "ar/log.h"
-#include "ar/outbox.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-void api_reply_json_string(struct http_response *resp, int status, const char *msg)
-{
-    resp->status = status;
-    resp->content_type = "application/json";
-    buf_reset(&resp->body);
-    json_put_cstr(&resp->body, msg);
-    buf_putc(&resp->body, '\n');
-}
-
-void api_reply_error_object(struct http_response *resp, int status, int code, const char *msg)
-{
-    resp->status = status;
-    resp->content_type = "application/json";
-    buf_reset(&resp->body);
-    buf_printf(&resp->body, "{\"code\":%d,\"message\":", code);
-    json_put_cstr(&resp->body, msg);
-    buf_putc(&resp->body, '}');
-}
-
-bool api_check_media_type(const struct http_request *req, struct http_response *resp)
-{
-    const char *ct = http_request_header(req, "Content-Type");
-    char msg[400];
-    size_t n;
-
-    if (ct == NULL || ct[0] == '\0') {
-        ct = "application/octet-stream"; /* COMPAT: Go's default for a body without a type */
-    }
-    n = strcspn(ct, ";");
-    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) {
-        n--;
-    }
-    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0) {
-        return true;
-    }
-    snprintf(msg, sizeof(msg),
-             "unsupported media type \"%.*s\", only [application/json] are allowed",
-             (int)strcspn(ct, ";"), ct);
-    api_reply_error_object(resp, 415, 415, msg);
-    return false;
-}
-
-bool api_param_bool(const struct http_request *req, const char *key, bool def)
-{
-    static const char *const truthy[] = {"true", "1",   "yes",     "y",       "on",
-                                         "t",    "ok",  "enabled", "checked", "selected"};
-    const char *v = http_request_param(req, key);
-
-    if (v == NULL) {
-        return def;
-    }
-    /* COMPAT: any value outside the truthy list is false, never a 400. */
-    for (size_t i = 0; i < AR_ARRAY_LEN(truthy); i++) {
-        if (strcasecmp(v, truthy[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static void method_not_allowed(const struct http_request *req, struct http_response *resp,
-                               const char *allow)
-{
-    char msg[160];
-
-    snprintf(msg, sizeof(msg), "method %s is not allowed, but [%s] are", req->method, allow);
-    api_reply_error_object(resp, 405, 405, msg);
-    http_response_header(resp, "Allow", allow);
-}
-
-static void plain(struct http_response *resp, int status, const char *text)
-{
-    resp->status = status;
-    resp->content_type = "text/plain; charset=utf-8";
-    buf_reset(&resp->body);
-    buf_puts(&resp->body, text);
-}
 
 static bool is(const struct http_request *req, const char *method)
 {
@@ -113,7 +31,7 @@ static void handle_v2(struct api *api, const struct http_request *req, const cha
         } else if (is(req, "POST")) {
             api_alerts_post(api, req, resp);
         } else {
-            method_not_allowed(req, resp, "GET,POST");
+            api_reply_method_not_allowed(req, resp, "GET,POST");
         }
         return;
     }
@@ -121,7 +39,7 @@ static void handle_v2(struct api *api, const struct http_request *req, const cha
         if (is(req, "GET")) {
             api_alert_groups_get(api, req, resp);
         } else {
-            method_not_allowed(req, resp, "GET");
+            api_reply_method_not_allowed(req, resp, "GET");
         }
         return;
     }
@@ -129,7 +47,7 @@ static void handle_v2(struct api *api, const struct http_request *req, const cha
         if (is(req, "GET")) {
             api_status_get(api, req, resp);
         } else {
-            method_not_allowed(req, resp, "GET");
+            api_reply_method_not_allowed(req, resp, "GET");
         }
         return;
     }
@@ -137,7 +55,7 @@ static void handle_v2(struct api *api, const struct http_request *req, const cha
         if (is(req, "GET")) {
             api_receivers_get(api, req, resp);
         } else {
-            method_not_allowed(req, resp, "GET");
+            api_reply_method_not_allowed(req, resp, "GET");
         }
         return;
     }
@@ -156,7 +74,7 @@ static void handle_x(struct api *api, const struct http_request *req, const char
 
     if (strcmp(path, "/audit") == 0) {
         if (!is(req, "GET")) {
-            method_not_allowed(req, resp, "GET");
+            api_reply_method_not_allowed(req, resp, "GET");
             return;
         }
         const char *lim = http_request_param(req, "limit");
@@ -176,16 +94,15 @@ static void handle_x(struct api *api, const struct http_request *req, const char
             api_reply_json_string(resp, 500, "failed to read the audit trail");
             return;
         }
-        resp->status = 200;
-        resp->content_type = "application/json";
+        api_reply_json(resp, 200);
         return;
     }
     if (strcmp(path, "/deliveries") == 0 || strncmp(path, "/deliveries/", 12) == 0) {
-        outbox_api(api, req, path + 11, resp); /* durable outbox, ar/outbox.h */
+        api_deliveries(api, req, path + 11, resp); /* durable outbox, api_deliveries.c */
         return;
     }
     if (strncmp(path, "/receivers/", 11) == 0) {
-        api_receiver_test(api, req, path + 11, resp);
+        api_receivers_try(api, req, path + 11, resp);
         return;
     }
     snprintf(msg, sizeof(msg), "path /api/x%s was not found", path);
@@ -307,7 +224,7 @@ static void dispatch(struct api *api, const struct http_request *req, struct htt
     __atomic_add_fetch(&api->counters.http_requests, 1, __ATOMIC_RELAXED);
     if (!ratelimit_allow(api->ratelimit, req->client, clock_monotonic_ns())) {
         __atomic_add_fetch(&api->counters.rate_limited, 1, __ATOMIC_RELAXED);
-        plain(resp, 429, "Too Many Requests\n");
+        api_reply_plain(resp, 429, "Too Many Requests\n");
         http_response_header(resp, "Retry-After", "1");
         return;
     }
@@ -322,7 +239,7 @@ static void dispatch(struct api *api, const struct http_request *req, struct htt
         }
         if (strncmp(path, api->route_prefix, plen) != 0 ||
             (path[plen] != '/' && path[plen] != '\0')) {
-            plain(resp, 404, "404 page not found\n");
+            api_reply_plain(resp, 404, "404 page not found\n");
             return;
         }
         path += plen;
@@ -353,23 +270,23 @@ static void dispatch(struct api *api, const struct http_request *req, struct htt
     if (strcmp(path, "/-/healthy") == 0 || strcmp(path, "/-/ready") == 0) {
         char why[256];
         if (!is(req, "GET") && !is(req, "HEAD")) {
-            plain(resp, 405, "Method Not Allowed\n");
+            api_reply_plain(resp, 405, "Method Not Allowed\n");
             http_response_header(resp, "Allow", "GET, HEAD, OPTIONS");
         } else if (strcmp(path, "/-/ready") == 0 && api->core != NULL &&
-                   core_commits_failing(api->core, why, sizeof(why))) {
+                   txn_writer_failing(core_writer(api->core), why, sizeof(why))) {
             /* not ready while nothing can be acknowledged: a POST would get 500 */
             char text[320];
             snprintf(text, sizeof(text), "not ready: storage commits are failing: %s\n", why);
-            plain(resp, 503, text);
+            api_reply_plain(resp, 503, text);
         } else {
-            plain(resp, 200, "OK");
+            api_reply_plain(resp, 200, "OK");
         }
         return;
     }
     if (strcmp(path, "/-/reload") == 0) {
         struct ar_error err;
         if (!is(req, "POST") && !is(req, "PUT")) {
-            plain(resp, 405, "Only POST or PUT requests allowed\n");
+            api_reply_plain(resp, 405, "Only POST or PUT requests allowed\n");
             return;
         }
         if (api->reload == NULL || api->reload(api->reload_ctx, &err) == AR_OK) {
@@ -378,7 +295,7 @@ static void dispatch(struct api *api, const struct http_request *req, struct htt
         }
         char text[1200];
         snprintf(text, sizeof(text), "failed to reload config: %s\n", err.msg);
-        plain(resp, 500, text);
+        api_reply_plain(resp, 500, text);
         return;
     }
     if (strcmp(path, "/metrics") == 0) {
@@ -386,10 +303,10 @@ static void dispatch(struct api *api, const struct http_request *req, struct htt
         return;
     }
     if (strcmp(path, "/") == 0 || strcmp(path, "") == 0) {
-        plain(resp, 200, "alertrouter: Alertmanager-compatible API at /api/v2/\n");
+        api_reply_plain(resp, 200, "alertrouter: Alertmanager-compatible API at /api/v2/\n");
         return;
     }
-    plain(resp, 404, "404 page not found\n");
+    api_reply_plain(resp, 404, "404 page not found\n");
 }
 
 void api_handle(void *ctx, const struct http_request *req, struct http_response *resp)

@@ -5,6 +5,7 @@
  * the HTTP thread; both stream their bodies, so a large reply neither holds up ingestion nor
  * exists as one buffer. */
 #include "ar/api.h"
+#include "ar/api_reply.h"
 
 #include "ar/clock.h"
 #include "ar/dispatch.h"
@@ -26,8 +27,7 @@ static void post_reply(struct http_response *resp, int rc, const struct ingest_r
         /* COMPAT: valid alerts are kept; the reply lists every invalid one (0.25: "; "). */
         api_reply_json_string(resp, 400, buf_str(&r->errors));
     } else {
-        resp->status = 200;
-        resp->content_type = "application/json";
+        api_reply_json(resp, 200);
     }
 }
 
@@ -71,8 +71,7 @@ void api_alerts_post(struct api *api, const struct http_request *req, struct htt
                  cfg->global.resolve_timeout_ms * 1000000LL, &api->limits, &r);
     config_unref(cfg);
     if (r.shape_status != 0) {
-        resp->status = r.shape_status;
-        resp->content_type = "application/json";
+        api_reply_json(resp, r.shape_status);
         buf_append(&resp->body, r.shape_body.data, r.shape_body.len);
         ingest_result_cleanup(&r);
         return;
@@ -380,8 +379,7 @@ void api_alerts_get(struct api *api, const struct http_request *req, struct http
     qsort(st->order, st->n, sizeof(*st->order), cmp_fp_index);
     buf_init(&st->out, 0);
     buf_putc(&st->out, '[');
-    resp->status = 200;
-    resp->content_type = "application/json";
+    api_reply_json(resp, 200);
     resp->stream = alerts_stream_read;
     resp->stream_cls = st;
     resp->stream_free = alerts_stream_free;
@@ -512,8 +510,7 @@ void api_alert_groups_get(struct api *api, const struct http_request *req,
     st->status = core_groups(api->core, &st->snap);
     buf_init(&st->out, 0);
     buf_putc(&st->out, '[');
-    resp->status = 200;
-    resp->content_type = "application/json";
+    api_reply_json(resp, 200);
     resp->stream = groups_stream_read;
     resp->stream_cls = st;
     resp->stream_free = groups_stream_free;

@@ -224,22 +224,22 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
     }
     head(b, "alertrouter_store_commits_total", "counter", "SQLite transactions committed.");
     buf_printf(b, "alertrouter_store_commits_total %llu\n",
-               (unsigned long long)core_commits(api->core));
+               (unsigned long long)txn_writer_commits(core_writer(api->core)));
     {
-        uint64_t buckets[CORE_COMMIT_BUCKETS];
+        uint64_t buckets[TXN_COMMIT_BUCKETS];
         uint64_t sum_ns;
-        core_commit_latency(api->core, buckets, &sum_ns);
+        txn_writer_commit_latency(core_writer(api->core), buckets, &sum_ns);
         head(b, "alertrouter_store_commit_duration_seconds", "histogram",
              "Latency of SQLite transactions (group commits) on the writer thread.");
-        for (int k = 0; k < CORE_COMMIT_BUCKETS; k++) {
+        for (int k = 0; k < TXN_COMMIT_BUCKETS; k++) {
             buf_printf(b, "alertrouter_store_commit_duration_seconds_bucket{le=\"%g\"} %llu\n",
-                       (double)core_commit_bounds_ns[k] / 1e9, (unsigned long long)buckets[k]);
+                       (double)txn_commit_bounds_ns[k] / 1e9, (unsigned long long)buckets[k]);
         }
         buf_printf(b, "alertrouter_store_commit_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
-                   (unsigned long long)core_commits(api->core));
+                   (unsigned long long)txn_writer_commits(core_writer(api->core)));
         buf_printf(b, "alertrouter_store_commit_duration_seconds_sum %.6f\n", (double)sum_ns / 1e9);
         buf_printf(b, "alertrouter_store_commit_duration_seconds_count %llu\n",
-                   (unsigned long long)core_commits(api->core));
+                   (unsigned long long)txn_writer_commits(core_writer(api->core)));
     }
     {
         static const char *const kinds[STORE_PRUNE_KINDS] = {"history", "deliveries", "audit"};

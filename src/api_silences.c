@@ -4,6 +4,7 @@
  * wrong types, 422 for missing required fields); the silence set is read and changed only
  * on the core thread through core_call, which returns once the change is committed. */
 #include "ar/api.h"
+#include "ar/api_reply.h"
 
 #include "ar/audit.h"
 
@@ -21,16 +22,6 @@
 #include <strings.h>
 
 #define PARSE_PREFIX "parsing silence body from \"\" failed, because "
-
-static void method_not_allowed(const struct http_request *req, struct http_response *resp,
-                               const char *allow)
-{
-    char msg[160];
-
-    snprintf(msg, sizeof(msg), "method %s is not allowed, but [%s] are", req->method, allow);
-    api_reply_error_object(resp, 405, 405, msg);
-    http_response_header(resp, "Allow", allow);
-}
 
 /* ---- output ---------------------------------------------------------------------------- */
 
@@ -66,8 +57,7 @@ static void put_silence(struct buf *b, const struct silence *s, int64_t now)
 
 static void reply_json(struct http_response *resp, int status)
 {
-    resp->status = status;
-    resp->content_type = "application/json";
+    api_reply_json(resp, status);
     buf_putc(&resp->body, '\n'); /* go-openapi's encoder ends each value with a newline */
 }
 
@@ -154,11 +144,11 @@ static bool passes_filters(const struct silence *s, const struct matcher_list *f
     return true;
 }
 
-static int list_fn(struct core_txn *txn, void *arg)
+static int list_fn(struct core *c, struct txn *txn, void *arg)
 {
     struct list_call *call = arg;
-    const struct silence_set *set = core_txn_silences(txn);
-    int64_t now = core_txn_now(txn);
+    const struct silence_set *set = core_silences(c);
+    int64_t now = txn_now(txn);
     size_t n = silence_set_size(set);
     struct ranked *v = ar_calloc(n ? n : 1, sizeof(*v));
     size_t k = 0;
@@ -220,22 +210,22 @@ struct one_call {
     const char *user;
 };
 
-static int get_fn(struct core_txn *txn, void *arg)
+static int get_fn(struct core *c, struct txn *txn, void *arg)
 {
     struct one_call *call = arg;
-    const struct silence *s = silence_set_find(core_txn_silences(txn), call->id);
+    const struct silence *s = silence_set_find(core_silences(c), call->id);
 
     if (s == NULL) {
         return AR_ENOTFOUND;
     }
-    put_silence(call->out, s, core_txn_now(txn));
+    put_silence(call->out, s, txn_now(txn));
     return AR_OK;
 }
 
-static int expire_fn(struct core_txn *txn, void *arg)
+static int expire_fn(struct core *c, struct txn *txn, void *arg)
 {
     struct one_call *call = arg;
-    int rc = silence_set_expire(core_txn_silences(txn), call->id, core_txn_now(txn), txn);
+    int rc = silence_set_expire(core_silences(c), call->id, txn_now(txn), txn);
 
     if (rc == AR_OK) {
         audit_record(txn, "silence.expire", call->id, call->client, call->user, NULL);
@@ -844,11 +834,11 @@ struct post_call {
     const char *user;
 };
 
-static int post_fn(struct core_txn *txn, void *arg)
+static int post_fn(struct core *c, struct txn *txn, void *arg)
 {
     struct post_call *call = arg;
     const char *asked = call->req->id;
-    int rc = silence_set_upsert(core_txn_silences(txn), call->req, core_txn_now(txn), txn,
+    int rc = silence_set_upsert(core_silences(c), call->req, txn_now(txn), txn,
                                 call->id, &call->err);
     struct buf detail;
 
@@ -1128,7 +1118,7 @@ bool api_silences_route(struct api *api, const struct http_request *req, const c
         } else if (strcmp(req->method, "POST") == 0) {
             silences_post(api, req, resp);
         } else {
-            method_not_allowed(req, resp, "GET,POST");
+            api_reply_method_not_allowed(req, resp, "GET,POST");
         }
         return true;
     }
@@ -1136,7 +1126,7 @@ bool api_silences_route(struct api *api, const struct http_request *req, const c
         if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "DELETE") == 0) {
             silence_one(api, req, path + 9, resp);
         } else {
-            method_not_allowed(req, resp, "GET,DELETE");
+            api_reply_method_not_allowed(req, resp, "GET,DELETE");
         }
         return true;
     }

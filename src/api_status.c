@@ -1,5 +1,6 @@
 /* GET /api/v2/status and GET /api/v2/receivers (COMPAT 1.7, 1.8). */
 #include "ar/api.h"
+#include "ar/api_reply.h"
 
 #include "ar/cluster.h"
 #include "ar/json_out.h"
@@ -12,8 +13,7 @@ void api_status_get(struct api *api, const struct http_request *req, struct http
     struct config *cfg = core_config(api->core);
     struct buf *b = &resp->body;
 
-    resp->status = 200;
-    resp->content_type = "application/json";
+    api_reply_json(resp, 200);
     if (api->cluster != NULL && api->cluster->enabled) {
         /* COMPAT: a lone settled Alertmanager: its name, itself as the only peer, "ready".
          * (Upstream says "settling" for its first seconds while gossip settles; there is
@@ -47,8 +47,7 @@ void api_receivers_get(struct api *api, const struct http_request *req,
     struct config *cfg = core_config(api->core);
     struct buf *b = &resp->body;
 
-    resp->status = 200;
-    resp->content_type = "application/json";
+    api_reply_json(resp, 200);
     buf_putc(b, '[');
     for (size_t i = 0; i < cfg->nreceivers; i++) {
         buf_puts(b, i ? ",{\"name\":" : "{\"name\":");

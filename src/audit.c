@@ -1,12 +1,11 @@
 /* Audit trail (ar/audit.h), part of the storage module's SQL. */
 #include "ar/audit.h"
 
-#include "ar/core.h"
 #include "ar/json_out.h"
 #include "ar/labels.h"
 #include "ar/log.h"
 #include "ar/store.h"
-#include "ar/timefmt.h"
+#include "ar/txn.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -61,12 +60,12 @@ static int row_apply(struct store *st, void *data)
     return rc;
 }
 
-void audit_record(struct core_txn *txn, const char *action, const char *object_id,
+void audit_record(struct txn *txn, const char *action, const char *object_id,
                   const char *client, const char *user, const char *detail_json)
 {
     struct audit_row *r = ar_calloc(1, sizeof(*r));
 
-    r->at = core_txn_now(txn);
+    r->at = txn_now(txn);
     r->action = ar_strdup(action);
     r->object_id = ar_strdup(object_id ? object_id : "");
     r->client = ar_strdup(client ? client : "");
@@ -74,7 +73,7 @@ void audit_record(struct core_txn *txn, const char *action, const char *object_i
     r->detail = ar_strdup(detail_json ? detail_json : "{}");
     log_info("audit", "%s %s by user=\"%s\" client=%s", r->action, r->object_id, r->user,
              r->client);
-    core_txn_write(txn, row_apply, r, row_free);
+    txn_write(txn, row_apply, r, row_free);
 }
 
 int audit_query(const char *storage_dir, int64_t since_ns, size_t limit, struct buf *out)

@@ -9,7 +9,6 @@
 #include "config_internal.h"
 
 #include "ar/buf.h"
-#include "ar/duration.h"
 #include "ar/labels.h"
 #include "ar/matcher.h"
 #include "ar/tmpl.h"

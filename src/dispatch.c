@@ -20,14 +20,13 @@
 
 #include "ar/alert_store.h"
 #include "ar/clock.h"
-#include "ar/core.h"
 #include "ar/inhibit.h"
 #include "ar/json_out.h"
 #include "ar/log.h"
 #include "ar/nflog.h"
 #include "ar/outbox.h"
 #include "ar/silence.h"
-#include "ar/timefmt.h"
+#include "ar/txn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -484,11 +483,11 @@ static void send_ctx_free(struct send_ctx *sc)
 }
 
 static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall,
-                        int64_t now_mono, struct core_txn *txn);
+                        int64_t now_mono, struct txn *txn);
 
 /* After a flush: COMPAT 5.5. */
 static void flush_finish(struct dispatcher *d, struct flush *f, int64_t now_mono,
-                         struct core_txn *txn)
+                         struct txn *txn)
 {
     struct agroup *g = f->group;
 
@@ -569,7 +568,7 @@ static size_t sorted_minus(const uint64_t *a, size_t na, const uint64_t *b, size
 }
 
 static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall,
-                        int64_t now_mono, struct core_txn *txn)
+                        int64_t now_mono, struct txn *txn)
 {
     const struct route *r = g->route;
     const struct receiver *recv = r->receiver_ref;
@@ -696,7 +695,7 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
             sc->expires_at = now_wall + expiry;
             se->send_done = d->env.send_done;
             se->send_done_ctx = d->env.send_done_ctx;
-            if (d->env.next_delivery_id != NULL && txn != NULL) {
+            if (d->env.next_delivery_id != NULL) {
                 /* Durable outbox: the pending row joins this turn's transaction, while the
                  * job may start at once. Should the process die before that commit, the
                  * nflog entry of this send was not written either (it is recorded later, in
@@ -753,9 +752,9 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
  * and is resumed at the next start; any other failure is final (the notifier retried until
  * the deadline, or the error was not retryable) and the delivery becomes a dead letter. */
 static void outbox_done(const struct send_ctx *sc, const struct notify_result *res,
-                        struct core_txn *txn)
+                        struct txn *txn)
 {
-    if (sc->delivery_id == 0 || txn == NULL) {
+    if (sc->delivery_id == 0) {
         return;
     }
     if (res->ok) {
@@ -768,7 +767,7 @@ static void outbox_done(const struct send_ctx *sc, const struct notify_result *r
 }
 
 void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
-                          const struct notify_result *res, struct core_txn *txn)
+                          const struct notify_result *res, struct txn *txn)
 {
     struct flush *f = sc->flush;
 
@@ -881,7 +880,7 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
 }
 
 void dispatcher_run(struct dispatcher *d, int64_t now_wall, int64_t now_mono,
-                    struct core_txn *txn)
+                    struct txn *txn)
 {
     int64_t started = clock_monotonic_ns();
 

@@ -14,7 +14,6 @@
 #include "ar/http_metrics.h"
 #include "ar/log.h"
 #include "ar/notify.h"
-#include "ar/outbox.h"
 #include "ar/ratelimit.h"
 #include "ar/store.h"
 #include "ar/tmpl.h"
@@ -420,7 +419,7 @@ int main(int argc, char **argv)
         return tmpl_cli_main(argc - 1, argv + 1);
     }
     if (argc > 1 && strcmp(argv[1], "deliveries") == 0) {
-        return outbox_cli_main(argc - 1, argv + 1); /* durable outbox client, ar/outbox.h */
+        return cli_deliveries_main(argc - 1, argv + 1); /* durable outbox client */
     }
     if (argc > 1 && strcmp(argv[1], "test-receiver") == 0) {
         return cli_test_receiver_main(argc - 1, argv + 1);

@@ -1,13 +1,13 @@
 /* Notification log (ar/nflog.h): a string-keyed hash table of entries (chained, grows at
  * load factor 1) plus the dedup rule, and a second table of claims (resumed deliveries in
- * flight after a restart, memory only) that lookups consult first. Writes go through core_txn_write so an entry is
- * durable in the same commit cycle as the state that produced it. */
+ * flight after a restart, memory only) that lookups consult first. Writes go through txn_write
+ * so an entry is durable in the same commit cycle as the state that produced it. */
 #include "ar/nflog.h"
 
-#include "ar/core.h"
 #include "ar/labels.h"
 #include "ar/store.h"
 #include "ar/store_nflog.h"
+#include "ar/txn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -200,10 +200,11 @@ static void free_entry(void *data)
     nflog_entry_free(data);
 }
 
-void nflog_record(struct nflog *l, const char *receiver, const char *integration,
-                  const char *group_key, int64_t now_ns, const uint64_t *firing, size_t nfiring,
-                  const uint64_t *resolved, size_t nresolved, int64_t expires_at,
-                  struct core_txn *txn)
+static struct nflog_entry *entry_new(const char *receiver, const char *integration,
+                                     const char *group_key, int64_t now_ns,
+                                     const uint64_t *firing, size_t nfiring,
+                                     const uint64_t *resolved, size_t nresolved,
+                                     int64_t expires_at)
 {
     struct nflog_entry *e = ar_calloc(1, sizeof(*e));
 
@@ -217,9 +218,18 @@ void nflog_record(struct nflog *l, const char *receiver, const char *integration
     e->resolved = copy_sorted(resolved, nresolved);
     e->nresolved = nresolved;
     e->expires_at = expires_at;
-    if (txn != NULL) {
-        core_txn_write(txn, apply_append, entry_dup(e), free_entry);
-    }
+    return e;
+}
+
+void nflog_record(struct nflog *l, const char *receiver, const char *integration,
+                  const char *group_key, int64_t now_ns, const uint64_t *firing, size_t nfiring,
+                  const uint64_t *resolved, size_t nresolved, int64_t expires_at,
+                  struct txn *txn)
+{
+    struct nflog_entry *e = entry_new(receiver, integration, group_key, now_ns, firing, nfiring,
+                                      resolved, nresolved, expires_at);
+
+    txn_write(txn, apply_append, entry_dup(e), free_entry);
     put_entry(l, e);
 }
 
@@ -230,8 +240,9 @@ void nflog_claim(struct nflog *l, const char *receiver, const char *integration,
     if (l->claims == NULL) {
         l->claims = nflog_new();
     }
-    nflog_record(l->claims, receiver, integration, group_key, flushed_at, firing, nfiring,
-                 resolved, nresolved, expires_at, NULL);
+    /* memory only: a claim never outlives the process */
+    put_entry(l->claims, entry_new(receiver, integration, group_key, flushed_at, firing, nfiring,
+                                   resolved, nresolved, expires_at));
 }
 
 void nflog_unclaim(struct nflog *l, const char *receiver, const char *integration,
@@ -252,7 +263,7 @@ static int apply_gc(struct store *st, void *data)
     return store_nflog_gc(st, *(int64_t *)data);
 }
 
-void nflog_gc(struct nflog *l, int64_t now_ns, struct core_txn *txn)
+void nflog_gc(struct nflog *l, int64_t now_ns, struct txn *txn)
 {
     int64_t *when = ar_malloc(sizeof(*when));
 
@@ -271,7 +282,7 @@ void nflog_gc(struct nflog *l, int64_t now_ns, struct core_txn *txn)
         }
     }
     *when = now_ns;
-    core_txn_write(txn, apply_gc, when, free);
+    txn_write(txn, apply_gc, when, free);
 }
 
 size_t nflog_count(const struct nflog *l)

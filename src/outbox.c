@@ -1,17 +1,14 @@
-/* Durable outbox (ar/outbox.h): payload JSON, the writes queued on the core thread, the
- * /api/x/deliveries endpoints and the `alertrouter deliveries` client. The SQL lives in
- * store_outbox.c. */
+/* Durable outbox (ar/outbox.h): payload JSON, the writes queued in the core thread's
+ * transaction, delivery states and ids. The SQL lives in store_outbox.c, the
+ * /api/x/deliveries endpoints in api_deliveries.c and the `alertrouter deliveries` client in
+ * cli_deliveries.c. */
 #include "ar/outbox.h"
 
 #include "ar/alert.h"
-#include "ar/api.h"
-#include "ar/cli.h"
 #include "ar/clock.h"
-#include "ar/core.h"
 #include "ar/json_out.h"
-#include "ar/log.h"
+#include "ar/txn.h"
 
-#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,7 +272,7 @@ static int pending_apply(struct store *st, void *data)
                                r->payload, &r->sum);
 }
 
-void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receiver,
+void outbox_record_pending(struct txn *txn, int64_t id, const char *receiver,
                            const char *integration, const char *group_key, char *payload,
                            const struct delivery_summary *sum)
 {
@@ -283,7 +280,7 @@ void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receive
     size_t n = sum->nnew_firing + sum->nnew_resolved;
 
     r->id = id;
-    r->at = core_txn_now(txn);
+    r->at = txn_now(txn);
     r->receiver = ar_strdup(receiver);
     r->integration = ar_strdup(integration);
     r->group_key = ar_strdup(group_key);
@@ -299,7 +296,7 @@ void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receive
     }
     r->sum.new_firing = r->fps;
     r->sum.new_resolved = r->fps + sum->nnew_firing;
-    core_txn_write(txn, pending_apply, r, pending_free);
+    txn_write(txn, pending_apply, r, pending_free);
 }
 
 struct event_row {
@@ -318,13 +315,13 @@ static int event_apply(struct store *st, void *data)
     return store_outbox_event(st, r->id, r->at, r->state, r->outcome, r->has_res ? &r->res : NULL);
 }
 
-void outbox_record_event(struct core_txn *txn, int64_t id, const char *state, const char *outcome,
+void outbox_record_event(struct txn *txn, int64_t id, const char *state, const char *outcome,
                          const struct notify_result *res)
 {
     struct event_row *r = ar_calloc(1, sizeof(*r));
 
     r->id = id;
-    r->at = core_txn_now(txn);
+    r->at = txn_now(txn);
     if (r->at == 0) {
         r->at = clock_now_ns();
     }
@@ -334,7 +331,7 @@ void outbox_record_event(struct core_txn *txn, int64_t id, const char *state, co
         r->has_res = true;
         r->res = *res;
     }
-    core_txn_write(txn, event_apply, r, free);
+    txn_write(txn, event_apply, r, free);
 }
 
 static int gc_apply(struct store *st, void *data)
@@ -342,22 +339,22 @@ static int gc_apply(struct store *st, void *data)
     return store_outbox_gc(st, *(int64_t *)data);
 }
 
-void outbox_gc(struct core_txn *txn, int64_t before_ns)
+void outbox_gc(struct txn *txn, int64_t before_ns)
 {
     int64_t *at = ar_malloc(sizeof(*at));
 
     *at = before_ns;
-    core_txn_write(txn, gc_apply, at, free);
+    txn_write(txn, gc_apply, at, free);
 }
 
-/* ---- API: /api/x/deliveries ---- */
+/* ---- states and ids ---- */
 
-static bool valid_state(const char *s)
+bool outbox_state_valid(const char *s)
 {
     return strcmp(s, "pending") == 0 || strcmp(s, "delivered") == 0 || strcmp(s, "dead") == 0;
 }
 
-static bool parse_id(const char *s, size_t n, int64_t *out)
+bool outbox_id_parse(const char *s, size_t n, int64_t *out)
 {
     int64_t v = 0;
 
@@ -372,266 +369,4 @@ static bool parse_id(const char *s, size_t n, int64_t *out)
     }
     *out = v;
     return v > 0;
-}
-
-static void method_not_allowed(const struct http_request *req, struct http_response *resp,
-                               const char *allow)
-{
-    char msg[160];
-
-    snprintf(msg, sizeof(msg), "method %s is not allowed, but [%s] are", req->method, allow);
-    api_reply_error_object(resp, 405, 405, msg);
-    http_response_header(resp, "Allow", allow);
-}
-
-static void replay(struct api *api, int64_t id, struct http_response *resp)
-{
-    struct outbox_row *row = NULL;
-    struct ar_error err;
-    int rc = outbox_query_row(api->storage_path, id, &row);
-
-    if (rc == AR_ENOTFOUND) {
-        api_reply_json_string(resp, 404, "delivery not found");
-        return;
-    }
-    if (rc != AR_OK) {
-        api_reply_json_string(resp, 500, "failed to read the delivery");
-        return;
-    }
-    if (strcmp(row->state, "pending") == 0) {
-        api_reply_json_string(resp, 409, "delivery is pending: it is being delivered");
-        outbox_row_free(row);
-        return;
-    }
-    if (row->payload[0] == '\0') {
-        api_reply_json_string(resp, 409,
-                              strcmp(row->state, "delivered") == 0
-                                  ? "delivery was delivered: its payload is not kept"
-                                  : "delivery was superseded by a later notification for the "
-                                    "same receiver, integration and group: replay that one");
-        outbox_row_free(row);
-        return;
-    }
-    err.msg[0] = '\0';
-    rc = core_outbox_replay(api->core, row, &err);
-    outbox_row_free(row);
-    if (rc == AR_OK) {
-        resp->status = 202;
-        resp->content_type = "application/json";
-        buf_reset(&resp->body);
-        buf_printf(&resp->body, "{\"id\":%lld,\"state\":\"pending\"}", (long long)id);
-        return;
-    }
-    if (rc == AR_EDB) {
-        api_reply_json_string(resp, 500, "replay could not be recorded");
-    } else {
-        api_reply_json_string(resp, 409, err.msg[0] ? err.msg : "cannot replay");
-    }
-}
-
-void outbox_api(struct api *api, const struct http_request *req, const char *path,
-                struct http_response *resp)
-{
-    const char *rest;
-    int64_t id;
-
-    if (strcmp(path, "") == 0 || strcmp(path, "/") == 0) {
-        const char *state = http_request_param(req, "state");
-        const char *lim = http_request_param(req, "limit");
-        long long limit = lim ? strtoll(lim, NULL, 10) : 100;
-        if (strcmp(req->method, "GET") != 0) {
-            method_not_allowed(req, resp, "GET");
-            return;
-        }
-        if (state != NULL && state[0] == '\0') {
-            state = NULL;
-        }
-        if (state != NULL && !valid_state(state)) {
-            api_reply_json_string(resp, 400, "state must be pending, delivered or dead");
-            return;
-        }
-        if (limit <= 0 || limit > 10000) {
-            limit = 100;
-        }
-        if (outbox_query_list(api->storage_path, state, (size_t)limit, &resp->body) != AR_OK) {
-            buf_reset(&resp->body);
-            api_reply_json_string(resp, 500, "failed to read the deliveries");
-            return;
-        }
-        resp->status = 200;
-        resp->content_type = "application/json";
-        return;
-    }
-    if (path[0] != '/') {
-        api_reply_error_object(resp, 404, 404, "path not found");
-        return;
-    }
-    path++;
-    rest = strchr(path, '/');
-    if (!parse_id(path, rest ? (size_t)(rest - path) : strlen(path), &id)) {
-        api_reply_json_string(resp, 400, "invalid delivery id");
-        return;
-    }
-    if (rest == NULL) {
-        int rc;
-        if (strcmp(req->method, "GET") != 0) {
-            method_not_allowed(req, resp, "GET");
-            return;
-        }
-        rc = outbox_query_get(api->storage_path, id, &resp->body);
-        if (rc != AR_OK) {
-            buf_reset(&resp->body);
-            api_reply_json_string(resp, rc == AR_ENOTFOUND ? 404 : 500,
-                                  rc == AR_ENOTFOUND ? "delivery not found"
-                                                     : "failed to read the delivery");
-            return;
-        }
-        resp->status = 200;
-        resp->content_type = "application/json";
-        return;
-    }
-    if (strcmp(rest, "/replay") == 0) {
-        if (strcmp(req->method, "POST") != 0) {
-            method_not_allowed(req, resp, "POST");
-            return;
-        }
-        replay(api, id, resp);
-        return;
-    }
-    api_reply_error_object(resp, 404, 404, "path not found");
-}
-
-/* ---- CLI: alertrouter deliveries list|replay ---- */
-
-static int cli_usage(void)
-{
-    fprintf(stderr, "usage: alertrouter deliveries list [--state=pending|delivered|dead] "
-                    "[--limit=N] [--alertmanager.url=URL]\n"
-                    "       alertrouter deliveries replay ID [--alertmanager.url=URL]\n");
-    return 2;
-}
-
-static void print_time(const char *rfc3339)
-{
-    /* 2026-11-29T10:43:06.123Z -> 2026-11-29 10:43:06 */
-    char t[20];
-
-    snprintf(t, sizeof(t), "%s", rfc3339 ? rfc3339 : "");
-    if (strlen(t) > 10) {
-        t[10] = ' ';
-    }
-    printf("%-19s", t);
-}
-
-int outbox_cli_main(int argc, char **argv)
-{
-    const char *base = "http://127.0.0.1:9093";
-    const char *state = NULL;
-    const char *limit = NULL;
-    const char *cmd = argc > 1 ? argv[1] : NULL;
-    const char *id = NULL;
-    struct buf out;
-    char err[256];
-    char *url;
-    long status;
-    size_t bl;
-    int rc = 0;
-
-    if (cmd == NULL || (strcmp(cmd, "list") != 0 && strcmp(cmd, "replay") != 0)) {
-        return cli_usage();
-    }
-    for (int i = 2; i < argc; i++) {
-        if (strncmp(argv[i], "--alertmanager.url=", 19) == 0) {
-            base = argv[i] + 19;
-        } else if (strncmp(argv[i], "--state=", 8) == 0 && strcmp(cmd, "list") == 0) {
-            state = argv[i] + 8;
-            if (!valid_state(state)) {
-                return cli_usage();
-            }
-        } else if (strncmp(argv[i], "--limit=", 8) == 0 && strcmp(cmd, "list") == 0) {
-            limit = argv[i] + 8;
-        } else if (argv[i][0] != '-' && id == NULL && strcmp(cmd, "replay") == 0) {
-            id = argv[i];
-        } else {
-            return cli_usage();
-        }
-    }
-    {
-        int64_t v;
-        if (strcmp(cmd, "replay") == 0 && (id == NULL || !parse_id(id, strlen(id), &v))) {
-            return cli_usage();
-        }
-        if (limit != NULL && !parse_id(limit, strlen(limit), &v)) {
-            return cli_usage();
-        }
-    }
-    bl = strlen(base);
-    if (bl > 0 && base[bl - 1] == '/') {
-        bl--;
-    }
-    if (strcmp(cmd, "list") == 0) {
-        url = ar_asprintf("%.*s/api/x/deliveries?limit=%s%s%s", (int)bl, base,
-                          limit ? limit : "100", state ? "&state=" : "", state ? state : "");
-    } else {
-        url = ar_asprintf("%.*s/api/x/deliveries/%s/replay", (int)bl, base, id);
-    }
-    buf_init(&out, 64 << 20);
-    status = cli_http(strcmp(cmd, "list") == 0 ? "GET" : "POST", url, NULL, &out, err, sizeof(err));
-    free(url);
-    if (status < 0) {
-        fprintf(stderr, "alertrouter deliveries: %s\n", err);
-        buf_cleanup(&out);
-        return 1;
-    }
-    if (strcmp(cmd, "replay") == 0) {
-        if (status == 202) {
-            printf("delivery %s replayed: pending\n", id);
-        } else {
-            json_error_t jerr;
-            json_t *m = json_loads(buf_str(&out), JSON_DECODE_ANY, &jerr);
-            fprintf(stderr, "alertrouter deliveries: replay %s: HTTP %ld: %s\n", id, status,
-                    json_is_string(m) ? json_string_value(m) : buf_str(&out));
-            json_decref(m);
-            rc = 1;
-        }
-        buf_cleanup(&out);
-        return rc;
-    }
-    if (status != 200) {
-        fprintf(stderr, "alertrouter deliveries: HTTP %ld: %s\n", status, buf_str(&out));
-        buf_cleanup(&out);
-        return 1;
-    }
-    {
-        json_error_t jerr;
-        json_t *doc = json_loads(buf_str(&out), 0, &jerr);
-        size_t i;
-        json_t *r;
-        if (!json_is_array(doc)) {
-            fprintf(stderr, "alertrouter deliveries: bad reply\n");
-            json_decref(doc);
-            buf_cleanup(&out);
-            return 1;
-        }
-        printf("%-8s %-19s %-9s %-20s %-14s %8s %6s  %s\n", "ID", "CREATED", "STATE", "RECEIVER",
-               "INTEGRATION", "ATTEMPTS", "STATUS", "ERROR");
-        json_array_foreach(doc, i, r)
-        {
-            printf("%-8lld ", (long long)json_integer_value(json_object_get(r, "id")));
-            print_time(json_string_value(json_object_get(r, "createdAt")));
-            printf(" %-9s %-20s %-14s %8lld %6lld  %s\n",
-                   json_string_value(json_object_get(r, "state")),
-                   json_string_value(json_object_get(r, "receiver")),
-                   json_string_value(json_object_get(r, "integration")),
-                   (long long)json_integer_value(json_object_get(r, "attempts")),
-                   (long long)json_integer_value(json_object_get(r, "lastStatus")),
-                   json_string_value(json_object_get(r, "lastError")));
-        }
-        if (json_array_size(doc) == 0) {
-            printf("(no deliveries)\n");
-        }
-        json_decref(doc);
-    }
-    buf_cleanup(&out);
-    return 0;
 }

@@ -2,13 +2,12 @@
  * creation order (so mute results and listings are stable). Sets are small (tens to
  * thousands), so lookups by id are linear scans: O(n) per API call and O(n * matchers)
  * per alert checked. Every change bumps the generation and queues a copy of the new
- * version on the core transaction, so the API answers only after it is in SQLite. */
+ * version in the transaction (ar/txn.h), so the API answers only after it is in SQLite. */
 #include "ar/silence.h"
 
-#include "ar/core.h"
 #include "ar/log.h"
 #include "ar/store_silences.h"
-#include "ar/timefmt.h"
+#include "ar/txn.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -200,7 +199,7 @@ static void free_write(void *data)
     free(w);
 }
 
-static void queue_write(struct core_txn *txn, const struct silence *s, const char *id,
+static void queue_write(struct txn *txn, const struct silence *s, const char *id,
                         const char *event, int64_t at_ns)
 {
     struct silence_write *w = ar_calloc(1, sizeof(*w));
@@ -211,11 +210,7 @@ static void queue_write(struct core_txn *txn, const struct silence *s, const cha
     snprintf(w->id, sizeof(w->id), "%s", id);
     w->event = event;
     w->at_ns = at_ns;
-    if (txn != NULL) {
-        core_txn_write(txn, apply_write, w, free_write);
-    } else {
-        free_write(w); /* tests without a core */
-    }
+    txn_write(txn, apply_write, w, free_write);
 }
 
 
@@ -357,7 +352,7 @@ static void random_uuid(char out[37])
 }
 
 static void expire_in_place(struct silence_set *set, struct silence *s, int64_t now,
-                            struct core_txn *txn)
+                            struct txn *txn)
 {
     switch (silence_state_at(s, now)) {
     case SILENCE_EXPIRED:
@@ -377,7 +372,7 @@ static void expire_in_place(struct silence_set *set, struct silence *s, int64_t 
 }
 
 int silence_set_upsert(struct silence_set *set, const struct silence_request *req, int64_t now_ns,
-                       struct core_txn *txn, char out_id[37], struct ar_error *err)
+                       struct txn *txn, char out_id[37], struct ar_error *err)
 {
     struct silence *prev = NULL;
     struct silence *s;
@@ -448,7 +443,7 @@ int silence_set_upsert(struct silence_set *set, const struct silence_request *re
 }
 
 int silence_set_expire(struct silence_set *set, const char *id, int64_t now_ns,
-                       struct core_txn *txn)
+                       struct txn *txn)
 {
     struct silence *s = find(set, id);
 
@@ -460,7 +455,7 @@ int silence_set_expire(struct silence_set *set, const char *id, int64_t now_ns,
 }
 
 void silence_set_gc(struct silence_set *set, int64_t now_ns, int64_t retention_ns,
-                    struct core_txn *txn)
+                    struct txn *txn)
 {
     size_t kept = 0;
 

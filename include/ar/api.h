@@ -1,9 +1,9 @@
 /* The HTTP API: Alertmanager's API v2, health, reload and metrics endpoints, and
  * alertrouter's extensions under /api/x/, routed under --web.route-prefix. api.c routes,
- * answers health and reload itself, serves /api/x/audit, and writes the shared reply shapes
- * (COMPAT 1.1). The other handlers: api_alerts.c (alerts, groups), api_silences.c,
- * api_status.c (status, receivers), api_metrics.c, api_receiver_test.c (receiver tests) and
- * outbox.c (outbox_api, /api/x/deliveries). */
+ * answers health and reload itself and serves /api/x/audit; api_reply.c writes the shared
+ * reply shapes (COMPAT 1.1, ar/api_reply.h). The other handlers: api_alerts.c (alerts,
+ * groups), api_silences.c, api_status.c (status, receivers), api_metrics.c,
+ * api_receivers_try.c (receiver tests) and api_deliveries.c (/api/x/deliveries). */
 #ifndef AR_API_H
 #define AR_API_H
 
@@ -52,14 +52,6 @@ struct http_metrics *api_http_metrics_new(void);
 /* http_handler for http_server_start; ctx is a struct api. */
 void api_handle(void *ctx, const struct http_request *req, struct http_response *resp);
 
-/* Shared reply helpers. */
-void api_reply_json_string(struct http_response *resp, int status, const char *msg);
-void api_reply_error_object(struct http_response *resp, int status, int code, const char *msg);
-bool api_param_bool(const struct http_request *req, const char *key, bool def);
-/* COMPAT: request bodies must be application/json (parameters allowed); otherwise writes
- * the 415 {code,message} reply (a missing type is reported as application/octet-stream). */
-bool api_check_media_type(const struct http_request *req, struct http_response *resp);
-
 /* Endpoint handlers (path already stripped of the prefix). */
 void api_alerts_post(struct api *api, const struct http_request *req, struct http_response *resp);
 void api_alerts_get(struct api *api, const struct http_request *req, struct http_response *resp);
@@ -71,8 +63,16 @@ void api_receivers_get(struct api *api, const struct http_request *req,
 void api_metrics_get(struct api *api, const struct http_request *req, struct http_response *resp);
 /* POST /api/x/receivers/{name}/test: sends a sample notification through every integration
  * of a receiver and reports each outcome (rest = "{name}/test"). */
-void api_receiver_test(struct api *api, const struct http_request *req, const char *rest,
+void api_receivers_try(struct api *api, const struct http_request *req, const char *rest,
                        struct http_response *resp);
+/* Durable outbox (api_deliveries.c), /api/x/deliveries (path is what follows it: "",
+ * "/ID", "/ID/replay"):
+ *   GET  /api/x/deliveries?state=pending|delivered|dead&limit=N   newest first
+ *   GET  /api/x/deliveries/ID                                      with its log
+ *   POST /api/x/deliveries/ID/replay      dead -> re-sent now, 202 {"id":ID}; a delivered
+ *                                         one keeps no payload: 409 */
+void api_deliveries(struct api *api, const struct http_request *req, const char *path,
+                    struct http_response *resp);
 /* Silences (api_silences.c): answers GET/POST /silences and GET/DELETE /silence/{id} and
  * returns true when path is one of those; false leaves the request to the caller. */
 bool api_silences_route(struct api *api, const struct http_request *req, const char *path,

@@ -1,6 +1,6 @@
 /* The audit trail (migrations/0004_audit.sql): API changes to core state recorded with time,
  * client address and authenticated user. Writes go in the same transaction as the change
- * (through core_txn_write); reads use a separate read-only SQLite connection, so queries never
+ * (through txn_write); reads use a separate read-only SQLite connection, so queries never
  * wait for the writer (WAL). */
 #ifndef AR_AUDIT_H
 #define AR_AUDIT_H
@@ -8,10 +8,10 @@
 #include "ar/buf.h"
 #include "ar/common.h"
 
-struct core_txn;
+struct txn;
 
 /* Queues an audit row in txn's transaction; strings are copied. detail_json may be NULL. */
-void audit_record(struct core_txn *txn, const char *action, const char *object_id,
+void audit_record(struct txn *txn, const char *action, const char *object_id,
                   const char *client, const char *user, const char *detail_json);
 
 /* Writes the newest `limit` rows (newest first) at or after since_ns as a JSON array to out,

@@ -9,6 +9,10 @@
  * argv[0] is "test-receiver". Exit status 0 when every integration succeeded. */
 int cli_test_receiver_main(int argc, char **argv);
 
+/* alertrouter deliveries list|replay ... (argv[0] is "deliveries"; cli_deliveries.c): lists
+ * the durable outbox or replays a dead delivery. Exit status. */
+int cli_deliveries_main(int argc, char **argv);
+
 /* Performs one HTTP request; *out gets the body. Returns the HTTP status, or -1 with a message
  * in err on a transport error. Shared by the client subcommands. */
 struct buf;

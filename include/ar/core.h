@@ -1,6 +1,6 @@
-/* The core: the one thread that owns alert state, and the writer thread that makes it
- * durable. HTTP threads hand work to the core through a queue and wait on a completion;
- * the core merges, then passes the resulting rows to the writer, which commits everything
+/* The core: the one thread that owns alert state and schedules the work on it. HTTP
+ * threads hand work to the core through a queue and wait on a completion; the core merges,
+ * then passes the resulting rows to the writer thread (ar/txn.h), which commits everything
  * queued in one transaction (group commit) and only then completes the waiting requests,
  * so a 200 always means "in the database". */
 #ifndef AR_CORE_H
@@ -9,6 +9,7 @@
 #include "ar/alert.h"
 #include "ar/config.h"
 #include "ar/store.h"
+#include "ar/txn.h"
 
 struct core;
 
@@ -28,7 +29,7 @@ struct core_options {
 /* Loads the stored alerts into memory. Takes a reference to cfg; st must outlive core. */
 int core_new(struct store *st, struct config *cfg, const struct core_options *opt,
              struct core **out);
-int core_start(struct core *c);  /* starts the core and writer threads */
+int core_start(struct core *c);  /* starts the writer and core threads */
 void core_stop(struct core *c);  /* finishes queued work, stops and joins both threads */
 void core_free(struct core *c);  /* accepts NULL; call after core_stop */
 
@@ -76,21 +77,16 @@ void core_set_config(struct core *c, struct config *cfg);
 
 /* Running arbitrary work on the core thread.
  *
- * core_call runs fn(txn, arg) on the core thread, between other messages, and returns once
- * every write fn queued with core_txn_write is committed. It returns fn's result, or AR_EDB
- * when fn succeeded but the commit failed. This is how API handlers for silences and other
- * core-owned state read and change it without locks. */
-struct core_txn;
+ * core_call runs fn(c, txn, arg) on the core thread, between other messages, and returns
+ * once every write fn queued in txn (txn_write) is committed. It returns fn's result, or
+ * AR_EDB when fn succeeded but the commit failed. This is how API handlers for silences and
+ * other core-owned state read and change it without locks. */
 struct silence_set;
-typedef int (*core_fn)(struct core_txn *txn, void *arg);
+typedef int (*core_fn)(struct core *c, struct txn *txn, void *arg);
 int core_call(struct core *c, core_fn fn, void *arg);
 
-int64_t core_txn_now(const struct core_txn *txn);           /* wall clock read for this turn */
-struct silence_set *core_txn_silences(struct core_txn *txn); /* the core's silence set */
-/* Queues apply(st, data) in the next transaction; free_data(data) runs after it (also when
- * the commit fails for good). apply returns AR_OK or an error that rolls back and retries. */
-void core_txn_write(struct core_txn *txn, int (*apply)(struct store *st, void *data),
-                    void *data, void (*free_data)(void *data));
+/* The core's silence set: on the core thread only (inside a core_fn). */
+struct silence_set *core_silences(struct core *c);
 
 /* Gauges computed on the core thread for /metrics. */
 struct core_stats {
@@ -104,18 +100,12 @@ struct core_stats {
 };
 void core_stats(struct core *c, struct core_stats *out);
 
-/* Commit latency histogram (cumulative buckets, upper bounds in ns). */
-#define CORE_COMMIT_BUCKETS 8
-extern const int64_t core_commit_bounds_ns[CORE_COMMIT_BUCKETS];
-void core_commit_latency(struct core *c, uint64_t buckets[CORE_COMMIT_BUCKETS],
-                         uint64_t *sum_ns);
+/* The writer thread committing the core's batches: commit counters, latency and failure
+ * (txn_writer_commits, txn_writer_failing, ...) for /metrics and /-/ready. */
+struct txn_writer *core_writer(struct core *c);
 
 /* Counters for metrics. */
 size_t core_alert_count(struct core *c);
-uint64_t core_commits(struct core *c);
-/* True while the last commit attempt failed (the writer retries every second); why gets
- * the storage error. /-/ready answers 503 meanwhile. */
-bool core_commits_failing(struct core *c, char *why, size_t n);
 /* Database bytes in use at the last size check (once a minute; -1 before the first) and
  * rows pruned by --storage.max-bytes so far, by kind (ar/store.h). */
 int64_t core_storage_used_bytes(struct core *c);

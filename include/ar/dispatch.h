@@ -12,7 +12,7 @@
 #include "ar/config.h"
 #include "ar/notify.h"
 
-struct core_txn;
+struct txn;
 struct nflog;
 struct silence_set;
 struct inhibitor;
@@ -55,11 +55,11 @@ void dispatcher_put(struct dispatcher *d, struct alert *a, int64_t now_wall, int
 int64_t dispatcher_next_deadline(const struct dispatcher *d);
 /* Flushes every group whose timer is due; also sweeps empty groups every 30 s. */
 void dispatcher_run(struct dispatcher *d, int64_t now_wall, int64_t now_mono,
-                    struct core_txn *txn);
+                    struct txn *txn);
 /* Completion of one send (core thread). d is the current dispatcher, possibly not the one
  * that started the send (after a reload). Frees sc. */
 void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
-                          const struct notify_result *res, struct core_txn *txn);
+                          const struct notify_result *res, struct txn *txn);
 
 /* Re-submits a stored delivery (ar/outbox.h) to the integration of that name in the
  * current configuration, with a fresh deadline; its completion comes back through

@@ -8,7 +8,7 @@
 #include "ar/common.h"
 
 struct store;
-struct core_txn;
+struct txn;
 
 struct nflog_entry {
     char *key;
@@ -32,12 +32,12 @@ int nflog_load(struct nflog *l, struct store *st, int64_t now_ns);
 char *nflog_key(const char *receiver, const char *integration, const char *group_key);
 /* The entry the dedup rule must see for key: a claim in force, else the last send. */
 const struct nflog_entry *nflog_find(const struct nflog *l, const char *key);
-/* Records a successful send (arrays are copied and sorted) and, with a txn, queues its
- * persistence. */
+/* Records a successful send (arrays are copied and sorted) and queues its persistence in
+ * txn. */
 void nflog_record(struct nflog *l, const char *receiver, const char *integration,
                   const char *group_key, int64_t now_ns, const uint64_t *firing, size_t nfiring,
                   const uint64_t *resolved, size_t nresolved, int64_t expires_at,
-                  struct core_txn *txn);
+                  struct txn *txn);
 /* A delivery resumed after a restart is on its way again. Until it completes, nflog_find
  * answers for its key with a claim holding the delivery's firing/resolved sets as if they
  * had been sent at flushed_at, so the rebuilt group does not send the same state a second
@@ -51,7 +51,7 @@ void nflog_claim(struct nflog *l, const char *receiver, const char *integration,
 void nflog_unclaim(struct nflog *l, const char *receiver, const char *integration,
                    const char *group_key, int64_t flushed_at);
 /* Drops expired entries (memory and storage). */
-void nflog_gc(struct nflog *l, int64_t now_ns, struct core_txn *txn);
+void nflog_gc(struct nflog *l, int64_t now_ns, struct txn *txn);
 size_t nflog_count(const struct nflog *l);
 
 /* COMPAT 5.7 dedup: true when a flush with these sorted firing/resolved sets must notify. */

@@ -4,7 +4,8 @@
  * same group-commit transaction as the rest of that core turn; its completion turns it into
  * 'delivered' or 'dead' (the notifier retried until the deadline, or the failure was final),
  * with one delivery_log row per event. Pending rows are re-submitted at start, dead ones may
- * be replayed through the API (/api/x/deliveries) and `alertrouter deliveries`.
+ * be replayed through the API (/api/x/deliveries, api_deliveries.c) and `alertrouter
+ * deliveries` (cli_deliveries.c).
  *
  * The payload is JSON: the alerts (labels, annotations, times, generatorURL, fingerprint,
  * resolved flag), group labels, external URL, flush time and the firing/resolved
@@ -17,7 +18,7 @@
 #include "ar/labels.h"
 #include "ar/notify.h"
 
-struct core_txn;
+struct txn;
 struct store;
 
 /* ---- payload ---- */
@@ -62,7 +63,7 @@ struct outbox_row {
 };
 void outbox_row_free(struct outbox_row *r); /* accepts NULL */
 
-/* ---- writes, queued with core_txn_write (core thread) ---- */
+/* ---- writes, queued with txn_write (core thread) ---- */
 
 /* What a delivery row keeps of its notification once the payload is gone (delivered): how
  * many alerts it carried in each state, and the sorted fingerprints that were new to the
@@ -79,17 +80,17 @@ struct delivery_summary {
 /* Inserts a 'pending' delivery; takes payload (heap string), copies the summary. The
  * payload is deleted when the delivery is delivered; a dead one keeps it for a replay until
  * a later delivery for the same receiver, integration and group is recorded. */
-void outbox_record_pending(struct core_txn *txn, int64_t id, const char *receiver,
+void outbox_record_pending(struct txn *txn, int64_t id, const char *receiver,
                            const char *integration, const char *group_key, char *payload,
                            const struct delivery_summary *sum);
 /* Appends a delivery_log event (outcome) and, when state is not NULL, sets the state and
  * the attempt summary (from res, which may be NULL for events without an attempt). */
-void outbox_record_event(struct core_txn *txn, int64_t id, const char *state, const char *outcome,
+void outbox_record_event(struct txn *txn, int64_t id, const char *state, const char *outcome,
                          const struct notify_result *res);
 
 /* Maintenance: deletes delivered rows (and their log) last updated before before_ns (the
  * --data.retention horizon). Dead and pending rows stay until replayed or delivered. */
-void outbox_gc(struct core_txn *txn, int64_t before_ns);
+void outbox_gc(struct txn *txn, int64_t before_ns);
 int store_outbox_gc(struct store *st, int64_t before_ns);
 
 /* The same two writes directly on a store (inside store_begin/store_commit), for tests. */
@@ -117,19 +118,11 @@ int outbox_query_row(const char *dir, int64_t id, struct outbox_row **out);
 /* Counts by state for the gauges. */
 int outbox_query_counts(const char *dir, size_t *pending, size_t *dead);
 
-/* ---- API and CLI ---- */
+/* ---- states and ids (API and CLI) ---- */
 
-struct api;
-struct http_request;
-struct http_response;
-/* /api/x/deliveries (path is what follows it: "", "/ID", "/ID/replay"):
- *   GET  /api/x/deliveries?state=pending|delivered|dead&limit=N   newest first
- *   GET  /api/x/deliveries/ID                                      with its log
- *   POST /api/x/deliveries/ID/replay      dead -> re-sent now, 202 {"id":ID}; a delivered
- *                                         one keeps no payload: 409 */
-void outbox_api(struct api *api, const struct http_request *req, const char *path,
-                struct http_response *resp);
-/* alertrouter deliveries list|replay ... (argv[0] is "deliveries"); exit status. */
-int outbox_cli_main(int argc, char **argv);
+/* "pending", "delivered" or "dead". */
+bool outbox_state_valid(const char *s);
+/* A delivery id: n decimal digits (at most 18), greater than 0. */
+bool outbox_id_parse(const char *s, size_t n, int64_t *out);
 
 #endif

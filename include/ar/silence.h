@@ -10,7 +10,7 @@
 #include "ar/matcher.h"
 
 struct store;
-struct core_txn;
+struct txn;
 
 enum silence_state { SILENCE_PENDING = 0, SILENCE_ACTIVE, SILENCE_EXPIRED };
 
@@ -71,7 +71,7 @@ size_t silence_set_mutes(const struct silence_set *set, const struct labelset *l
 
 /* Drops silences expired for longer than retention_ns, durably (queued on txn). */
 void silence_set_gc(struct silence_set *set, int64_t now_ns, int64_t retention_ns,
-                    struct core_txn *txn);
+                    struct txn *txn);
 
 /* Counts by state for metrics (alertmanager_silences{state}). */
 void silence_set_count(const struct silence_set *set, int64_t now_ns, size_t counts[3]);
@@ -85,12 +85,12 @@ void silence_set_count(const struct silence_set *set, int64_t now_ns, size_t cou
  * (start before end, end not in the past) are the caller's. On success writes the id to
  * out_id and queues the new version on txn. req stays the caller's. */
 int silence_set_upsert(struct silence_set *set, const struct silence_request *req, int64_t now_ns,
-                       struct core_txn *txn, char out_id[37], struct ar_error *err);
+                       struct txn *txn, char out_id[37], struct ar_error *err);
 
 /* Expires a silence (COMPAT 1.6 DELETE): active -> endsAt = now; pending -> startsAt =
  * endsAt = now; expired -> unchanged. AR_ENOTFOUND for an unknown id. Queues the change. */
 int silence_set_expire(struct silence_set *set, const char *id, int64_t now_ns,
-                       struct core_txn *txn);
+                       struct txn *txn);
 
 /* Borrowed silence by id, or NULL. */
 const struct silence *silence_set_find(const struct silence_set *set, const char *id);

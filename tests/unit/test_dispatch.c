@@ -7,6 +7,7 @@
 #include "ar/inhibit.h"
 #include "ar/nflog.h"
 #include "ar/silence.h"
+#include "ar/txn.h"
 #include "check.h"
 
 #include <stdlib.h>
@@ -48,6 +49,7 @@ struct fixture {
     size_t njobs;
     struct send_ctx *done_sc;
     struct notify_result done_res;
+    struct txn_batch *writes; /* what the dispatcher queued (nflog rows), never committed */
 };
 
 static void capture(void *ctx, struct notify_job *job)
@@ -95,6 +97,7 @@ static void setup_with(struct fixture *f, const char *text)
     env.submit = capture;
     env.submit_ctx = f;
     f->d = dispatcher_new(f->cfg, &env);
+    f->writes = txn_batch_new();
 }
 
 static void setup(struct fixture *f)
@@ -108,6 +111,7 @@ static void teardown(struct fixture *f)
         notify_job_free(f->jobs[i]);
     }
     dispatcher_free(f->d);
+    txn_batch_free(f->writes);
     inhibitor_free(f->inhibitor);
     silence_set_free(f->silences);
     nflog_free(f->nflog);
@@ -140,7 +144,9 @@ static void put(struct fixture *f, struct alert *a)
 static void run_at(struct fixture *f, int64_t offset)
 {
     clock_fake_set(T0 + offset, S(1000) + offset);
-    dispatcher_run(f->d, clock_now_ns(), clock_monotonic_ns(), NULL);
+    struct txn txn = {f->writes, clock_now_ns()};
+
+    dispatcher_run(f->d, txn.now_ns, clock_monotonic_ns(), &txn);
 }
 
 /* Completes captured job i as the notifier would. */
@@ -148,6 +154,7 @@ static void complete(struct fixture *f, size_t i, bool ok)
 {
     struct notify_job *job = f->jobs[i];
     struct notify_result res;
+    struct txn txn = {f->writes, clock_now_ns()};
 
     memset(&res, 0, sizeof(res));
     res.ok = ok;
@@ -156,7 +163,7 @@ static void complete(struct fixture *f, size_t i, bool ok)
         snprintf(res.error, sizeof(res.error), "unexpected status code 500");
     }
     job->done(job, &res, job->ctx);
-    dispatcher_send_done(f->d, f->done_sc, &f->done_res, NULL);
+    dispatcher_send_done(f->d, f->done_sc, &f->done_res, &txn);
     notify_job_free(job);
     f->jobs[i] = f->jobs[--f->njobs];
 }

@@ -19,11 +19,12 @@ static void test_dedup(void)
     uint64_t f123[] = {1, 2, 3};
     uint64_t r2[] = {2};
     uint64_t r23[] = {2, 3};
+    struct txn txn = {txn_batch_new(), S(100)};
 
     /* rows 1-2: no entry */
     CHECK(nflog_needs_send(NULL, f1, 1, NULL, 0, true, S(100), S(60)));
     CHECK(!nflog_needs_send(NULL, NULL, 0, r2, 1, true, S(100), S(60)));
-    nflog_record(l, "r", "webhook[0]", "{}:{}", S(100), f12, 2, NULL, 0, S(1000), NULL);
+    nflog_record(l, "r", "webhook[0]", "{}:{}", S(100), f12, 2, NULL, 0, S(1000), &txn);
     e = nflog_find(l, "r/webhook[0]/{}:{}");
     CHECK(e != NULL);
     /* row 3: a new firing alert */
@@ -38,10 +39,12 @@ static void test_dedup(void)
     CHECK(!nflog_needs_send(e, f1, 1, r2, 1, false, S(101), S(60)));
     /* row 4: everything resolved: yes, even without send_resolved */
     CHECK(nflog_needs_send(e, NULL, 0, f12, 2, false, S(101), S(60)));
-    nflog_record(l, "r", "webhook[0]", "{}:{}", S(102), NULL, 0, r23, 2, S(1000), NULL);
+    nflog_record(l, "r", "webhook[0]", "{}:{}", S(102), NULL, 0, r23, 2, S(1000), &txn);
     e = nflog_find(l, "r/webhook[0]/{}:{}");
     CHECK(!nflog_needs_send(e, NULL, 0, r23, 2, true, S(103), S(60)));
     CHECK_INT(nflog_count(l), 1);
+    CHECK_INT(txn_batch_rows(txn.batch), 2); /* each send queued for persistence */
+    txn_batch_free(txn.batch);
     nflog_free(l);
 }
 
@@ -50,7 +53,7 @@ struct rec_arg {
     int64_t now;
 };
 
-static int record_fn(struct core_txn *txn, void *arg)
+static int record_fn(struct core *c, struct txn *txn, void *arg)
 {
     struct rec_arg *a = arg;
     uint64_t f[] = {7, 3};
@@ -62,7 +65,7 @@ static int record_fn(struct core_txn *txn, void *arg)
     return AR_OK;
 }
 
-static int gc_fn(struct core_txn *txn, void *arg)
+static int gc_fn(struct core *c, struct txn *txn, void *arg)
 {
     struct rec_arg *a = arg;
 

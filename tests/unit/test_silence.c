@@ -4,6 +4,7 @@
 #include "ar/clock.h"
 #include "ar/core.h"
 #include "ar/silence.h"
+#include "ar/txn.h"
 #include "check.h"
 
 #include <sqlite3.h>
@@ -43,11 +44,13 @@ static int upsert(struct silence_set *set, const char *id, const struct spec *ms
                   int64_t starts, int64_t ends, int64_t now, char out[37], struct ar_error *err)
 {
     struct silence_request r;
+    struct txn txn = {txn_batch_new(), now};
     int rc;
 
     mkreq(&r, id, ms, n, starts, ends);
-    rc = silence_set_upsert(set, &r, now, NULL, out, err);
+    rc = silence_set_upsert(set, &r, now, &txn, out, err);
     silence_request_cleanup(&r);
+    txn_batch_free(txn.batch); /* the writes are not committed here */
     return rc;
 }
 
@@ -213,6 +216,8 @@ static void test_expire_mutes_count_gc(void)
     char other[37];
     const char *out[4];
     struct labelset ls;
+    struct txn txn = {txn_batch_new(), now};
+    struct txn gc = {txn_batch_new(), now};
     size_t counts[3];
     static const struct spec RE[] = {{"job", MATCHER_RE, "api|web"}, {"env", MATCHER_NE, "dev"}};
 
@@ -238,26 +243,29 @@ static void test_expire_mutes_count_gc(void)
     CHECK_INT(counts[SILENCE_EXPIRED], 0);
 
     /* expire: active -> endsAt = now; pending -> both now; expired -> unchanged */
-    CHECK_INT(silence_set_expire(set, active, now + 2 * SEC, NULL), AR_OK);
+    CHECK_INT(silence_set_expire(set, active, now + 2 * SEC, &txn), AR_OK);
     CHECK(silence_set_find(set, active)->ends_at == now + 2 * SEC);
-    CHECK_INT(silence_set_expire(set, pending, now + 2 * SEC, NULL), AR_OK);
+    CHECK_INT(silence_set_expire(set, pending, now + 2 * SEC, &txn), AR_OK);
     CHECK(silence_set_find(set, pending)->starts_at == now + 2 * SEC);
     CHECK(silence_set_find(set, pending)->ends_at == now + 2 * SEC);
-    CHECK_INT(silence_set_expire(set, active, now + 5 * SEC, NULL), AR_OK);
+    CHECK_INT(silence_set_expire(set, active, now + 5 * SEC, &txn), AR_OK);
     CHECK(silence_set_find(set, active)->ends_at == now + 2 * SEC);
     CHECK(silence_set_find(set, active)->updated_at == now + 2 * SEC);
-    CHECK_INT(silence_set_expire(set, "nope", now, NULL), AR_ENOTFOUND);
+    CHECK_INT(silence_set_expire(set, "nope", now, &txn), AR_ENOTFOUND);
     labelset_set(&ls, "job", "x");
     CHECK_INT(silence_set_mutes(set, &ls, now + 3 * SEC, out, 4), 0);
     silence_set_count(set, now + 3 * SEC, counts);
     CHECK_INT(counts[SILENCE_EXPIRED], 2);
 
     /* GC: kept until endsAt + retention */
-    silence_set_gc(set, now + 12 * SEC, 10 * SEC, NULL);
+    silence_set_gc(set, now + 12 * SEC, 10 * SEC, &gc);
     CHECK_INT(silence_set_size(set), 3);
-    silence_set_gc(set, now + 13 * SEC, 10 * SEC, NULL);
+    silence_set_gc(set, now + 13 * SEC, 10 * SEC, &gc);
     CHECK_INT(silence_set_size(set), 1);
     CHECK(silence_set_find(set, other) != NULL);
+    CHECK_INT(txn_batch_rows(gc.batch), 2); /* one delete queued per silence dropped */
+    txn_batch_free(txn.batch);
+    txn_batch_free(gc.batch);
     labelset_cleanup(&ls);
     silence_set_free(set);
 }
@@ -271,32 +279,31 @@ struct call {
     int64_t retention;
 };
 
-static int upsert_fn(struct core_txn *txn, void *arg)
+static int upsert_fn(struct core *core, struct txn *txn, void *arg)
 {
     struct call *c = arg;
 
-    return silence_set_upsert(core_txn_silences(txn), &c->req, core_txn_now(txn), txn, c->id,
-                              &c->err);
+    return silence_set_upsert(core_silences(core), &c->req, txn_now(txn), txn, c->id, &c->err);
 }
 
-static int expire_fn(struct core_txn *txn, void *arg)
+static int expire_fn(struct core *core, struct txn *txn, void *arg)
 {
     struct call *c = arg;
 
-    return silence_set_expire(core_txn_silences(txn), c->id, core_txn_now(txn), txn);
+    return silence_set_expire(core_silences(core), c->id, txn_now(txn), txn);
 }
 
-static int gc_fn(struct core_txn *txn, void *arg)
+static int gc_fn(struct core *core, struct txn *txn, void *arg)
 {
     struct call *c = arg;
 
-    silence_set_gc(core_txn_silences(txn), core_txn_now(txn), c->retention, txn);
+    silence_set_gc(core_silences(core), txn_now(txn), c->retention, txn);
     return AR_OK;
 }
 
-static int size_fn(struct core_txn *txn, void *arg)
+static int size_fn(struct core *core, struct txn *txn, void *arg)
 {
-    return (int)silence_set_size(core_txn_silences(txn));
+    return (int)silence_set_size(core_silences(core));
 }
 
 struct snap {
@@ -308,10 +315,10 @@ struct snap {
     char matcher[64];
 };
 
-static int snap_fn(struct core_txn *txn, void *arg)
+static int snap_fn(struct core *core, struct txn *txn, void *arg)
 {
     struct snap *sn = arg;
-    const struct silence *s = silence_set_find(core_txn_silences(txn), sn->id);
+    const struct silence *s = silence_set_find(core_silences(core), sn->id);
     struct buf b;
 
     if (s == NULL) {

@@ -4,6 +4,7 @@
  * and no notification log), waits for every outcome and reports them. The sample alert can be
  * replaced by a JSON body holding a list of alerts in the POST /api/v2/alerts format. */
 #include "ar/api.h"
+#include "ar/api_reply.h"
 
 #include "ar/clock.h"
 #include "ar/config_receivers.h"
@@ -18,22 +19,22 @@
 
 #define TEST_DEADLINE_NS (15LL * AR_NS_PER_SEC)
 
-struct test_wait {
+struct try_wait {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     size_t left;
     struct notify_result *results; /* one per integration */
 };
 
-struct test_slot {
-    struct test_wait *w;
+struct try_slot {
+    struct try_wait *w;
     size_t index;
 };
 
-static void test_done(struct notify_job *job, const struct notify_result *res, void *ctx)
+static void try_done(struct notify_job *job, const struct notify_result *res, void *ctx)
 {
-    struct test_slot *slot = ctx;
-    struct test_wait *w = slot->w;
+    struct try_slot *slot = ctx;
+    struct try_wait *w = slot->w;
 
     pthread_mutex_lock(&w->mu);
     w->results[slot->index] = *res;
@@ -62,7 +63,7 @@ static struct alert *sample_alert(int64_t now)
     return a;
 }
 
-void api_receiver_test(struct api *api, const struct http_request *req, const char *rest,
+void api_receivers_try(struct api *api, const struct http_request *req, const char *rest,
                        struct http_response *resp)
 {
     char name[256];
@@ -73,8 +74,8 @@ void api_receiver_test(struct api *api, const struct http_request *req, const ch
     struct alert **alerts = NULL;
     size_t nalerts = 0;
     struct labelset gl;
-    struct test_wait w;
-    struct test_slot *slots;
+    struct try_wait w;
+    struct try_slot *slots;
     struct buf key;
     int64_t now = clock_now_ns();
     struct alert *sample = NULL;
@@ -145,7 +146,7 @@ void api_receiver_test(struct api *api, const struct http_request *req, const ch
         slots[i].index = i;
         notifier_submit(api->notifier,
                         notify_job_new(nd, &recv->integrations[i],
-                                       clock_monotonic_ns() + TEST_DEADLINE_NS, test_done,
+                                       clock_monotonic_ns() + TEST_DEADLINE_NS, try_done,
                                        &slots[i]));
         notify_data_unref(nd);
     }
@@ -155,8 +156,7 @@ void api_receiver_test(struct api *api, const struct http_request *req, const ch
     }
     pthread_mutex_unlock(&w.mu);
 
-    resp->status = 200;
-    resp->content_type = "application/json";
+    api_reply_json(resp, 200);
     buf_puts(&resp->body, "{\"receiver\":");
     json_put_cstr(&resp->body, name);
     buf_puts(&resp->body, ",\"results\":[");
