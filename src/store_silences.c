@@ -210,7 +210,8 @@ int store_load_silences(struct store *st, void (*cb)(struct silence *s, void *ct
         matcher_list_init(&s->matchers);
         if (matchers_from_json(col_text(q, 1), &s->matchers, &err) != AR_OK) {
             log_warn("store", "skipping stored silence %s: %s", s->id, err.msg);
-            silence_free(s);
+            matcher_list_cleanup(&s->matchers); /* all it holds so far */
+            free(s);
             continue;
         }
         s->starts_at = sqlite3_column_int64(q, 2);

@@ -6,22 +6,10 @@
 #define AR_NFLOG_H
 
 #include "ar/common.h"
+#include "ar/store_nflog.h" /* struct nflog_entry, the stored record */
 
 struct store;
 struct txn;
-
-struct nflog_entry {
-    char *key;
-    char *receiver;
-    char *integration;
-    char *group_key;
-    int64_t sent_at;    /* ns */
-    uint64_t *firing;   /* sorted fingerprints */
-    size_t nfiring;
-    uint64_t *resolved; /* sorted */
-    size_t nresolved;
-    int64_t expires_at; /* ns */
-};
 
 struct nflog;
 

@@ -8,23 +8,12 @@
 #include "ar/common.h"
 #include "ar/labels.h"
 #include "ar/matcher.h"
+#include "ar/silence_record.h" /* struct silence */
 
 struct store;
 struct txn;
 
 enum silence_state { SILENCE_PENDING = 0, SILENCE_ACTIVE, SILENCE_EXPIRED };
-
-struct silence {
-    char id[37];                  /* UUID v4, lowercase */
-    struct matcher_list matchers; /* in the order given */
-    int64_t starts_at;            /* ns since epoch */
-    int64_t ends_at;
-    int64_t updated_at;
-    int16_t starts_off_min; /* UTC offset the client wrote (kept in API output) */
-    int16_t ends_off_min;
-    char *created_by;
-    char *comment;
-};
 
 /* One matcher of a silence as posted, before validation (COMPAT 1.6). */
 struct silence_matcher_spec {

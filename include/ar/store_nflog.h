@@ -1,8 +1,25 @@
-/* SQL of the notification log (part of the storage module; see store.h). */
+/* SQL of the notification log (part of the storage module; see store.h), and the record it
+ * stores, which the notification log (nflog.h) keeps in memory. */
 #ifndef AR_STORE_NFLOG_H
 #define AR_STORE_NFLOG_H
 
-#include "ar/nflog.h"
+#include "ar/common.h"
+
+struct store;
+
+/* One row: per (receiver, integration, group key) the last successful send. */
+struct nflog_entry {
+    char *key;
+    char *receiver;
+    char *integration;
+    char *group_key;
+    int64_t sent_at;    /* ns */
+    uint64_t *firing;   /* sorted fingerprints */
+    size_t nfiring;
+    uint64_t *resolved; /* sorted */
+    size_t nresolved;
+    int64_t expires_at; /* ns */
+};
 
 /* Appends one entry. */
 int store_nflog_append(struct store *st, const struct nflog_entry *e);
@@ -11,6 +28,6 @@ int store_nflog_load(struct store *st, int64_t now_ns,
                      void (*cb)(struct nflog_entry *e, void *ctx), void *ctx);
 /* Deletes expired rows and rows superseded by a newer one of the same key. */
 int store_nflog_gc(struct store *st, int64_t now_ns);
-void nflog_entry_free(struct nflog_entry *e);
+void nflog_entry_free(struct nflog_entry *e); /* accepts NULL */
 
 #endif

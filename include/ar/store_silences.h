@@ -5,7 +5,7 @@
 #ifndef AR_STORE_SILENCES_H
 #define AR_STORE_SILENCES_H
 
-#include "ar/silence.h"
+#include "ar/silence_record.h"
 #include "ar/store.h"
 
 /* Appends s as it is after the change; event is "created", "updated" or "expired". */
