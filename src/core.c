@@ -79,6 +79,7 @@ struct core {
     struct txn_writer *writer;
     int64_t used_bytes;        /* database bytes in use at the last size check (atomic) */
     uint64_t pruned[STORE_PRUNE_KINDS]; /* rows pruned by the size cap (atomic) */
+    struct store_prune_stats staged;    /* the last size check's, until its commit (writer) */
 
     pthread_t core_thread;
     bool started;
@@ -393,17 +394,30 @@ static void resume_deliveries(struct core *c, struct txn *txn)
 }
 
 /* Writer thread, once a minute: measures the database and applies --storage.max-bytes. */
+/* Writer thread: the size check and pruning, inside the turn's transaction. Its figures
+ * are staged and published by size_check_committed once that transaction is committed, so
+ * /metrics never counts as pruned what a reader of the database still sees. */
 static int size_check_apply(struct store *st, void *data)
 {
     struct core *c = data;
-    struct store_prune_stats ps = {0};
-    int rc = store_prune_to_cap(st, c->opt.max_bytes, &ps);
 
-    __atomic_store_n(&c->used_bytes, ps.used_bytes, __ATOMIC_RELAXED);
-    for (int k = 0; k < STORE_PRUNE_KINDS; k++) {
-        __atomic_add_fetch(&c->pruned[k], ps.pruned[k], __ATOMIC_RELAXED);
+    memset(&c->staged, 0, sizeof(c->staged));
+    return store_prune_to_cap(st, c->opt.max_bytes, &c->staged);
+}
+
+/* Writer thread, after the commit (or its failure: then the next check publishes). */
+static void size_check_committed(void *ctx, int result)
+{
+    struct core *c = ctx;
+
+    if (result != AR_OK) {
+        return;
     }
-    return rc;
+    __atomic_store_n(&c->used_bytes, c->staged.used_bytes, __ATOMIC_RELAXED);
+    for (int k = 0; k < STORE_PRUNE_KINDS; k++) {
+        __atomic_add_fetch(&c->pruned[k], c->staged.pruned[k], __ATOMIC_RELAXED);
+    }
+    memset(&c->staged, 0, sizeof(c->staged));
 }
 
 int64_t core_storage_used_bytes(struct core *c)
@@ -503,7 +517,10 @@ static void *core_main(void *arg)
         }
         if (clock_monotonic_ns() >= next_size_check) {
             struct txn txn = {b, clock_now_ns()};
+            struct txn_waiter *w = ar_calloc(1, sizeof(*w));
             txn_write(&txn, size_check_apply, c, NULL);
+            txn_waiter_init_async(w, size_check_committed, c, w);
+            txn_wait(&txn, w);
             /* once a minute, or at the maintenance interval when that is shorter */
             next_size_check = clock_monotonic_ns() +
                               (c->opt.maintenance_interval_ns < SIZE_CHECK_INTERVAL_NS

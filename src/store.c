@@ -6,7 +6,8 @@
  * store_stmt cache used by store_*.c and audit.c). Alert state is an append-only log of binary
  * records written as one block row per transaction (see migrations/0001_alerts.sql), so a
  * commit of many alerts costs one B-tree insert; history events are ordinary rows with
- * their labels as JSON, for queries. */
+ * their labels as JSON, for queries. WAL checkpoints run on a thread of their own
+ * (store_checkpoint.c), off the commit path. */
 #include "ar/store.h"
 
 #include "ar/alert_store.h"
@@ -14,6 +15,7 @@
 #include "ar/embedded.h"
 #include "ar/json_out.h"
 #include "ar/log.h"
+#include "store_checkpoint.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
+
+#define WAL_CHECKPOINT_PAGES 8192 /* as PRAGMA wal_autocheckpoint below: 32 MiB */
 
 enum stmt_id {
     ST_BEGIN,
@@ -51,6 +55,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 struct store {
     sqlite3 *db;
+    struct store_checkpointer *checkpointer; /* WAL checkpoints off the commit path */
     char *path; /* <dir>/alertrouter.db, named in errors */
     sqlite3_stmt *stmt[ST_COUNT];
     const char *cached_sql[STMT_CACHE]; /* store_stmt: SQL text (static strings) */
@@ -192,6 +197,8 @@ int store_open(const char *dir, struct store **out, struct ar_error *err)
             return AR_EDB;
         }
     }
+    /* from here on, checkpoints run on a thread of their own (store_checkpoint.c) */
+    st->checkpointer = store_checkpointer_start(path, st->db, WAL_CHECKPOINT_PAGES);
     *out = st;
     return AR_OK;
 }
@@ -201,6 +208,7 @@ void store_close(struct store *st)
     if (st == NULL) {
         return;
     }
+    store_checkpointer_stop(st->checkpointer); /* before the last connection closes */
     for (int i = 0; i < ST_COUNT; i++) {
         sqlite3_finalize(st->stmt[i]);
     }
