@@ -286,17 +286,10 @@ int tmpl_fmt_print(struct buf *b, struct tmpl_value **args, size_t nargs, bool l
 void tmpl_fmt_float(char *out, size_t outsz, double f, bool json);
 /* JSON encoding as Go's encoding/json (HTML-escaped strings). */
 int tmpl_json_encode(struct buf *b, const struct tmpl_value *v);
-/* Go time layout formatting (time.Format). */
+/* Go time layout formatting (time.Format) of a time value (ar/gotime.h). */
 int tmpl_time_format(struct buf *b, const struct tmpl_value *t, const char *layout);
 /* Go time.Duration String(). */
 void tmpl_duration_string(char *out, size_t outsz, int64_t ns);
-/* Parses a Go layout value into a UTC time (subset of time.Parse); AR_EINVAL on mismatch. */
-int tmpl_time_parse(const char *layout, const char *value, int64_t *sec, int32_t *nsec,
-                    int32_t *off);
-/* Converts t into IANA zone `name` (reads the system zoneinfo); AR_ENOTFOUND if unknown. */
-int tmpl_time_in_zone(const struct tmpl_value *t, const char *name, struct tmpl_value **out);
-/* Parses RFC 3339 (with optional fraction); AR_EINVAL otherwise. */
-int tmpl_time_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec, int32_t *off);
 
 /* Comparison for eq/lt: *res = -1/0/1; AR_EINVAL with msg for incompatible types. */
 int tmpl_compare(const struct tmpl_value *a, const struct tmpl_value *b, bool ordered, int *res,
