@@ -174,6 +174,9 @@ static void test_parse(void)
         /* offset 0 without a name is UTC; Z with a colon-seconds layout */
         {"2006-01-02 -0700", "2006-01-02 +0000", 1136160000, 0, 0, "UTC"},
         {"2006-01-02 Z07:00:00", "2006-01-02 +01:30:15", 1136160000 - 5415, 0, 5415, ""},
+        /* Go reads a fixed fraction with atoi, which takes a sign (Alertmanager 0.25 too) */
+        {"2006-01-02T15:04:05.000000Z0700", "2030-01-01T00:00:00.+23456+0200", 1893448800,
+         23456000, 7200, ""},
     };
 
     for (size_t i = 0; i < AR_ARRAY_LEN(cases); i++) {
@@ -232,6 +235,7 @@ static void test_parse_errors(void)
          "parsing time \"Jan  2 15:04:05.12\" as \"Jan _2 15:04:05.000\": cannot parse \".12\" "
          "as \".000\""},
         {"2006 002", "2023 366", "parsing time \"2023 366\": day-of-year out of range"},
+        {"05.000", "00.-12", "parsing time \"00.-12\": fractional second out of range"},
         {"2006-01 002", "2023-02 001",
          "parsing time \"2023-02 001\": day-of-year does not match month"},
         {"x\"\\\x01", "y", "parsing time \"y\" as \"x\\\"\\\\\\x01\": cannot parse \"y\" as "
