@@ -289,10 +289,16 @@ static int put_int(struct buf *b, int64_t v, int width)
     return rc == AR_OK ? buf_puts(b, tmp) : rc;
 }
 
+/* The Z07... kinds: "Z" stands for offset 0 when formatting and parsing. */
+static bool is_iso_zone(enum std std)
+{
+    return std == STD_ISO_TZ || std == STD_ISO_COLON_TZ || std == STD_ISO_SECS_TZ ||
+           std == STD_ISO_SHORT_TZ || std == STD_ISO_COLON_SECS_TZ;
+}
+
 static int put_zone(struct buf *b, enum std std, int32_t offset)
 {
-    bool iso = std == STD_ISO_TZ || std == STD_ISO_COLON_TZ || std == STD_ISO_SECS_TZ ||
-               std == STD_ISO_SHORT_TZ || std == STD_ISO_COLON_SECS_TZ;
+    bool iso = is_iso_zone(std);
     bool colon = std == STD_ISO_COLON_TZ || std == STD_NUM_COLON_TZ ||
                  std == STD_ISO_COLON_SECS_TZ || std == STD_NUM_COLON_SECS_TZ;
     bool secs = std == STD_ISO_SECS_TZ || std == STD_NUM_SECS_TZ ||
@@ -630,7 +636,7 @@ static bool parse_nanos(const char *v, size_t n, int64_t *ns, const char **range
     return true;
 }
 
-/* Go's parseSignedOffset: length of "+h" / "-hh" (hours <= 12) at v, 0 if none. */
+/* Go's parseSignedOffset: length of "+h" / "-hh" (hours <= 23) at v, 0 if none. */
 static size_t signed_offset_len(const char *v)
 {
     const char *p = v + 1;
@@ -639,7 +645,7 @@ static size_t signed_offset_len(const char *v)
     if (v[0] != '-' && v[0] != '+') {
         return 0;
     }
-    if (!leading_int(&p, &x) || p == v + 1 || x > 12) {
+    if (!leading_int(&p, &x) || p == v + 1 || x > 23) {
         return 0;
     }
     return (size_t)(p - v);
@@ -907,8 +913,7 @@ int gotime_parse(const char *layout, const char *value, struct gotime_parsed *ou
         case STD_NONE:
             break;
         default: /* numeric zones */
-            if ((c.std == STD_ISO_TZ || c.std == STD_ISO_SHORT_TZ || c.std == STD_ISO_COLON_TZ) &&
-                *v == 'Z') {
+            if (is_iso_zone(c.std) && *v == 'Z') {
                 v++;
                 utc = true;
                 break;
