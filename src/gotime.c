@@ -71,33 +71,33 @@ unsigned gotime_weekday(int64_t days)
 
 enum std {
     STD_NONE,
-    STD_LONG_MONTH,   /* January */
-    STD_MONTH,        /* Jan */
-    STD_NUM_MONTH,    /* 1 */
-    STD_ZERO_MONTH,   /* 01 */
-    STD_LONG_WEEKDAY, /* Monday */
-    STD_WEEKDAY,      /* Mon */
-    STD_DAY,          /* 2 */
-    STD_UNDER_DAY,    /* _2 */
-    STD_ZERO_DAY,     /* 02 */
-    STD_UNDER_YDAY,   /* __2 */
-    STD_ZERO_YDAY,    /* 002 */
-    STD_HOUR,         /* 15 */
-    STD_HOUR12,       /* 3 */
-    STD_ZERO_HOUR12,  /* 03 */
-    STD_MINUTE,       /* 4 */
-    STD_ZERO_MINUTE,  /* 04 */
-    STD_SECOND,       /* 5 */
-    STD_ZERO_SECOND,  /* 05 */
-    STD_LONG_YEAR,    /* 2006 */
-    STD_YEAR,         /* 06 */
-    STD_PM,           /* PM */
-    STD_PM_LOWER,     /* pm */
-    STD_TZ,           /* MST */
-    STD_ISO_TZ,       /* Z0700 */
-    STD_ISO_SECS_TZ,  /* Z070000 */
-    STD_ISO_SHORT_TZ, /* Z07 */
-    STD_ISO_COLON_TZ, /* Z07:00 */
+    STD_LONG_MONTH,        /* January */
+    STD_MONTH,             /* Jan */
+    STD_NUM_MONTH,         /* 1 */
+    STD_ZERO_MONTH,        /* 01 */
+    STD_LONG_WEEKDAY,      /* Monday */
+    STD_WEEKDAY,           /* Mon */
+    STD_DAY,               /* 2 */
+    STD_UNDER_DAY,         /* _2 */
+    STD_ZERO_DAY,          /* 02 */
+    STD_UNDER_YDAY,        /* __2 */
+    STD_ZERO_YDAY,         /* 002 */
+    STD_HOUR,              /* 15 */
+    STD_HOUR12,            /* 3 */
+    STD_ZERO_HOUR12,       /* 03 */
+    STD_MINUTE,            /* 4 */
+    STD_ZERO_MINUTE,       /* 04 */
+    STD_SECOND,            /* 5 */
+    STD_ZERO_SECOND,       /* 05 */
+    STD_LONG_YEAR,         /* 2006 */
+    STD_YEAR,              /* 06 */
+    STD_PM,                /* PM */
+    STD_PM_LOWER,          /* pm */
+    STD_TZ,                /* MST */
+    STD_ISO_TZ,            /* Z0700 */
+    STD_ISO_SECS_TZ,       /* Z070000 */
+    STD_ISO_SHORT_TZ,      /* Z07 */
+    STD_ISO_COLON_TZ,      /* Z07:00 */
     STD_ISO_COLON_SECS_TZ, /* Z07:00:00 */
     STD_NUM_TZ,            /* -0700 */
     STD_NUM_SECS_TZ,       /* -070000 */
@@ -116,9 +116,9 @@ struct chunk {
     char sep;   /* STD_FRAC*: '.' or ',' */
 };
 
-static const char *const long_months[] = {"January", "February", "March",     "April",
-                                          "May",     "June",     "July",      "August",
-                                          "September", "October", "November", "December"};
+static const char *const long_months[] = {"January",   "February", "March",    "April",
+                                          "May",       "June",     "July",     "August",
+                                          "September", "October",  "November", "December"};
 static const char *const short_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 static const char *const long_days[] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
@@ -159,8 +159,7 @@ static bool zone_chunk(const char *l, size_t i, struct chunk *c)
 
     for (size_t k = 0; k < AR_ARRAY_LEN(zones); k++) {
         if (at(l + i + 1, zones[k].text)) {
-            return set(c, i, l[i] == '-' ? zones[k].num : zones[k].iso,
-                       1 + strlen(zones[k].text));
+            return set(c, i, l[i] == '-' ? zones[k].num : zones[k].iso, 1 + strlen(zones[k].text));
         }
     }
     return false;
@@ -301,8 +300,8 @@ static int put_zone(struct buf *b, enum std std, int32_t offset)
     bool iso = is_iso_zone(std);
     bool colon = std == STD_ISO_COLON_TZ || std == STD_NUM_COLON_TZ ||
                  std == STD_ISO_COLON_SECS_TZ || std == STD_NUM_COLON_SECS_TZ;
-    bool secs = std == STD_ISO_SECS_TZ || std == STD_NUM_SECS_TZ ||
-                std == STD_ISO_COLON_SECS_TZ || std == STD_NUM_COLON_SECS_TZ;
+    bool secs = std == STD_ISO_SECS_TZ || std == STD_NUM_SECS_TZ || std == STD_ISO_COLON_SECS_TZ ||
+                std == STD_NUM_COLON_SECS_TZ;
     int32_t zone = offset / 60;
     int32_t abs_off = zone < 0 ? -offset : offset; /* as Go: sign from the minutes */
     int rc;
@@ -539,42 +538,41 @@ static bool skip(const char **v, const char *prefix, size_t n)
     return true;
 }
 
-/* Go's leadingInt: digits at s, false on overflow. */
-static bool leading_int(const char **s, int64_t *out)
+/* Go's leadingInt over at most n bytes: the digits at s, false on overflow. */
+static bool leading_int_n(const char **s, size_t n, int64_t *out)
 {
     int64_t x = 0;
 
-    while (is_digit(**s)) {
-        if (x > INT64_MAX / 10) {
+    for (; n > 0 && is_digit(**s); n--) {
+        int d = **s - '0';
+
+        if (x > (INT64_MAX - d) / 10) {
             return false;
         }
-        x = x * 10 + (**s - '0');
-        if (x < 0) {
-            return false;
-        }
+        x = x * 10 + d;
         (*s)++;
     }
     *out = x;
     return true;
 }
 
+/* Go's leadingInt: the digits at s, false on overflow. */
+static bool leading_int(const char **s, int64_t *out)
+{
+    return leading_int_n(s, SIZE_MAX, out);
+}
+
 /* Go's atoi over s[0..n): optional sign, then digits only ("" is 0). */
 static bool go_atoi(const char *s, size_t n, int64_t *out)
 {
-    char tmp[32];
-    const char *p = tmp;
+    const char *p = s;
     bool neg = false;
 
-    if (n >= sizeof(tmp)) {
-        return false;
-    }
-    memcpy(tmp, s, n);
-    tmp[n] = '\0';
-    if (*p == '-' || *p == '+') {
+    if (n > 0 && (*p == '-' || *p == '+')) {
         neg = *p == '-';
         p++;
     }
-    if (!leading_int(&p, out) || *p != '\0') {
+    if (!leading_int_n(&p, n - (size_t)(p - s), out) || p != s + n) {
         return false;
     }
     *out = neg ? -*out : *out;
@@ -729,8 +727,7 @@ static bool parse_num_zone(const char **v, enum std std, int32_t *off)
     return true;
 }
 
-int gotime_parse(const char *layout, const char *value, struct gotime_parsed *out,
-                 struct buf *err)
+int gotime_parse(const char *layout, const char *value, struct gotime_parsed *out, struct buf *err)
 {
     const char *l = layout;
     const char *v = value;

@@ -37,7 +37,7 @@ struct tz_data {
     int64_t *trans; /* transition instants, ascending */
     uint8_t *idx;   /* type index per transition */
     size_t ntrans;
-    int32_t *offs;  /* UTC offset per type */
+    int32_t *offs;              /* UTC offset per type */
     char (*abbrs)[TZ_ABBR_MAX]; /* abbreviation per type */
     size_t ntypes;
     struct tz_posix footer;
@@ -193,7 +193,7 @@ static bool parse_posix(const char *s, struct tz_posix *tz)
         tz->dst_off = -off;
     }
     if (*s != ',') {
-        /* no rule: POSIX default is US rules; rare in TZif footers */
+        /* no rule: the US rule, as Go's tzset and tzcode take it (rare in TZif footers) */
         tz->start = (struct tz_rule_date){'M', 3, 2, 0, 7200};
         tz->end = (struct tz_rule_date){'M', 11, 1, 0, 7200};
         tz->valid = *s == '\0';
@@ -311,8 +311,7 @@ static struct tz_data *parse_tzif(const unsigned char *d, size_t n)
         tsize = 8;
         lsize = 12;
         block = timecnt * 8 + timecnt + typecnt * 6 + charcnt + leap * 12 + isstd + isut;
-        if (timecnt > 100000 || typecnt == 0 || typecnt > 256 ||
-            (size_t)(d + n - p) < block) {
+        if (timecnt > 100000 || typecnt == 0 || typecnt > 256 || (size_t)(d + n - p) < block) {
             return NULL;
         }
     }
@@ -410,8 +409,7 @@ int32_t tz_lookup(const struct tz_data *tz, int64_t t, char *abbr, size_t abbrsz
     const char *name = "UTC";
     int32_t off = 0;
 
-    if (tz != NULL && tz->footer.valid &&
-        (tz->ntrans == 0 || t >= tz->trans[tz->ntrans - 1])) {
+    if (tz != NULL && tz->footer.valid && (tz->ntrans == 0 || t >= tz->trans[tz->ntrans - 1])) {
         off = posix_offset(&tz->footer, t, &name);
     } else if (tz != NULL && tz->ntypes > 0) {
         size_t type = 0;

@@ -63,8 +63,7 @@ struct gotime_parsed {
 
 /* Go's time.Parse(layout, value). On failure returns AR_EINVAL and, when err is not NULL,
  * writes Go's error text (`parsing time "x" as "2006": cannot parse "x" as "2006"`). */
-int gotime_parse(const char *layout, const char *value, struct gotime_parsed *out,
-                 struct buf *err);
+int gotime_parse(const char *layout, const char *value, struct gotime_parsed *out, struct buf *err);
 
 /* Go's time.quote (used in its error texts): "..." with \" \\ and \xNN escapes. */
 void gotime_quote(struct buf *b, const char *s, size_t n);

@@ -7,15 +7,14 @@
 
 #include <stdlib.h>
 
-#define REF_SEC  INT64_C(1136239445) /* 2006-01-02T15:04:05-07:00 */
-#define REF_OFF  (-7 * 3600)
-#define NOV_SEC  INT64_C(1257894000) /* 2009-11-10T23:00:00Z */
-#define YEAR0    INT64_C(-62167219200) /* 0000-01-01T00:00:00Z */
+#define REF_SEC INT64_C(1136239445) /* 2006-01-02T15:04:05-07:00 */
+#define REF_OFF (-7 * 3600)
+#define NOV_SEC INT64_C(1257894000)   /* 2009-11-10T23:00:00Z */
+#define YEAR0   INT64_C(-62167219200) /* 0000-01-01T00:00:00Z */
 
 static char out[256];
 
-static const char *fmt(const char *layout, int64_t sec, int32_t nsec, int32_t off,
-                       const char *zone)
+static const char *fmt(const char *layout, int64_t sec, int32_t nsec, int32_t off, const char *zone)
 {
     struct buf b;
 
@@ -102,15 +101,13 @@ static void test_format(void)
               "Tuesday November 10 314 314");
     CHECK_STR(fmt("_2|__2|002", 1136073600, 0, 0, "UTC"), " 1|  1|001");
     /* fractions: .000 keeps zeros, .999 drops them, a comma is kept */
-    CHECK_STR(fmt(GOTIME_RFC3339_NANO, NOV_SEC, 120000000, 0, "UTC"),
-              "2009-11-10T23:00:00.12Z");
+    CHECK_STR(fmt(GOTIME_RFC3339_NANO, NOV_SEC, 120000000, 0, "UTC"), "2009-11-10T23:00:00.12Z");
     CHECK_STR(fmt(GOTIME_RFC3339_NANO, NOV_SEC, 123456789, 3600, "CET"),
               "2009-11-11T00:00:00.123456789+01:00");
     CHECK_STR(fmt("05,000|05.99", NOV_SEC, 5000000, 0, "UTC"), "00,005|00");
     CHECK_STR(fmt(GOTIME_STAMP_MICRO, NOV_SEC, 123456789, 0, "UTC"), "Nov 10 23:00:00.123456");
     /* zones: Z only for offset 0 in Z layouts; MST without a name prints -0700 */
-    CHECK_STR(fmt("Z07:00|-07:00|Z0700|-07|Z07:00:00", NOV_SEC, 0, 0, ""),
-              "Z|+00:00|Z|+00|Z");
+    CHECK_STR(fmt("Z07:00|-07:00|Z0700|-07|Z07:00:00", NOV_SEC, 0, 0, ""), "Z|+00:00|Z|+00|Z");
     CHECK_STR(fmt("Z07:00|-0700|-07|-07:00:00|-070000", NOV_SEC, 0, -(5 * 3600 + 30 * 60 + 15), ""),
               "-05:30|-0530|-05|-05:30:15|-053015");
     CHECK_STR(fmt("MST", NOV_SEC, 0, 19800, ""), "+0530");
@@ -118,8 +115,7 @@ static void test_format(void)
     CHECK_STR(fmt("Jane Monkey _2006", NOV_SEC, 0, 0, "UTC"), "Jane Monkey _2009");
     /* Go's zero time and a year before it */
     CHECK_STR(fmt(GOTIME_RFC3339, GOTIME_ZERO_SEC, 0, 0, "UTC"), "0001-01-01T00:00:00Z");
-    CHECK_STR(fmt(GOTIME_RFC3339, YEAR0 + 15 * 3600 + 4 * 60, 0, 0, "UTC"),
-              "0000-01-01T15:04:00Z");
+    CHECK_STR(fmt(GOTIME_RFC3339, YEAR0 + 15 * 3600 + 4 * 60, 0, 0, "UTC"), "0000-01-01T15:04:00Z");
 }
 
 struct pcase {
@@ -178,8 +174,8 @@ static void test_parse(void)
         {"2006-01-02 Z070000", "2006-01-02 Z", 1136160000, 0, 0, "UTC"},
         {"2006-01-02 MST", "2006-01-02 +13", 1136160000, 0, 0, "+13"},
         /* Go reads a fixed fraction with atoi, which takes a sign (Alertmanager 0.25 too) */
-        {"2006-01-02T15:04:05.000000Z0700", "2030-01-01T00:00:00.+23456+0200", 1893448800,
-         23456000, 7200, ""},
+        {"2006-01-02T15:04:05.000000Z0700", "2030-01-01T00:00:00.+23456+0200", 1893448800, 23456000,
+         7200, ""},
     };
 
     for (size_t i = 0; i < AR_ARRAY_LEN(cases); i++) {
@@ -241,8 +237,9 @@ static void test_parse_errors(void)
         {"05.000", "00.-12", "parsing time \"00.-12\": fractional second out of range"},
         {"2006-01 002", "2023-02 001",
          "parsing time \"2023-02 001\": day-of-year does not match month"},
-        {"x\"\\\x01", "y", "parsing time \"y\" as \"x\\\"\\\\\\x01\": cannot parse \"y\" as "
-                           "\"x\\\"\\\\\\x01\""},
+        {"x\"\\\x01", "y",
+         "parsing time \"y\" as \"x\\\"\\\\\\x01\": cannot parse \"y\" as "
+         "\"x\\\"\\\\\\x01\""},
     };
 
     for (size_t i = 0; i < AR_ARRAY_LEN(cases); i++) {

@@ -157,12 +157,13 @@ static void test_template_tz(void)
     struct ar_error err;
     char *out = NULL;
 
-    CHECK_INT(tmpl_render(set,
-                          "{{ toDate \"2006-01-02 15:04\" \"2030-07-01 12:00\" | tz \"Test/NoRule\" "
-                          "| date \"15:04 MST -0700\" }}|{{ toDate \"2006-01-02 15:04\" "
-                          "\"2030-01-15 12:00\" | tz \"Test/NoRule\" | date \"15:04 MST\" }}",
-                          TMPL_TEXT, data, &out, &err),
-              AR_OK);
+    CHECK_INT(
+        tmpl_render(set,
+                    "{{ toDate \"2006-01-02 15:04\" \"2030-07-01 12:00\" | tz \"Test/NoRule\" "
+                    "| date \"15:04 MST -0700\" }}|{{ toDate \"2006-01-02 15:04\" "
+                    "\"2030-01-15 12:00\" | tz \"Test/NoRule\" | date \"15:04 MST\" }}",
+                    TMPL_TEXT, data, &out, &err),
+        AR_OK);
     CHECK_STR(out, "08:00 EDT -0400|07:00 EST");
     free(out);
     out = NULL;
@@ -227,7 +228,7 @@ static void test_system_zones(void)
     unsetenv("ZONEINFO");
     CHECK_ZONE("Europe/Berlin", JUL_2030, 7200, "CEST");
     CHECK_ZONE("Europe/Berlin", JAN_2030, 3600, "CET");
-    CHECK_ZONE("Europe/Berlin", INT64_C(1577836800), 3600, "CET"); /* 2020-01-01 */
+    CHECK_ZONE("Europe/Berlin", INT64_C(1577836800), 3600, "CET");  /* 2020-01-01 */
     CHECK_ZONE("Europe/Berlin", INT64_C(-5364662400), 3208, "LMT"); /* 1800-01-01 */
     CHECK_ZONE("America/Sao_Paulo", JUL_2030, -10800, "-03");
     CHECK_ZONE("Australia/Sydney", JAN_2030, 39600, "AEDT");
