@@ -23,6 +23,7 @@
 
 #include "ar/buf.h"
 #include "ar/common.h"
+#include "ar/gotime.h"
 
 /* ---- values ---------------------------------------------------------------------------- */
 
@@ -137,7 +138,7 @@ struct tmpl_value *tmpl_data_common_annotations(struct tmpl_value *data);
 void tmpl_data_set_status(struct tmpl_value *data, const char *status);
 /* New `Alert`; status "firing" or "resolved"; times in Unix seconds + nanoseconds (pass
  * TMPL_ZERO_TIME_SEC, 0 for Go's zero time, as for a firing alert's EndsAt). */
-#define TMPL_ZERO_TIME_SEC (-62135596800LL)
+#define TMPL_ZERO_TIME_SEC GOTIME_ZERO_SEC
 struct tmpl_value *tmpl_alert_new(const char *status, int64_t starts_sec, int32_t starts_nsec,
                                   int64_t ends_sec, int32_t ends_nsec, const char *generator_url,
                                   const char *fingerprint);
