@@ -1,9 +1,10 @@
-/* Time zones (ar/tz.h), the one TZif reader: a TZif file (RFC 8536, version 1 to 4) from
- * the zone database is read once and then answers "UTC offset and abbreviation at instant t"
- * without touching the process environment, so evaluation is thread-safe. Instants after
- * the last transition use the file's POSIX TZ footer rule (e.g. CET-1CEST,M3.5.0,M10.5.0/3);
- * a footer naming a DST zone but no rule ("EST5EDT") takes the US default rule
- * M3.2.0,M11.1.0, as Go's tzset does. Lookup is a binary search over the transitions. */
+/* Time zones (ar/tz.h, COMPAT 7), the one TZif reader: a TZif file (RFC 8536, version 1
+ * to 4) from the zone database is read once and then answers "UTC offset and abbreviation
+ * at instant t" without touching the process environment, so evaluation is thread-safe.
+ * Instants after the last transition use the file's POSIX TZ footer rule (e.g.
+ * CET-1CEST,M3.5.0,M10.5.0/3); a footer naming a DST zone but no rule ("EST5EDT") takes the
+ * US default rule M3.2.0,M11.1.0, as Go's tzset does. Lookup is a binary search over the
+ * transitions. Used by the time intervals (config_time.c) and the template tz function. */
 #include "ar/tz.h"
 
 #include "ar/gotime.h"
