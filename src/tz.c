@@ -364,45 +364,89 @@ static char *read_small_file(const char *path, size_t *len)
     return buf;
 }
 
-struct tz_data *tz_load(const char *name)
+/* The zone in TZif file dir/name ("" dir: name is a path); NULL if missing or unusable. */
+static struct tz_data *load_file(const char *dir, const char *name)
 {
     char path[1024];
-    const char *dir = getenv("ZONEINFO");
     size_t len = 0;
-    char *data = NULL;
+    char *data;
+    struct tz_data *tz;
 
-    if (name == NULL || name[0] == '\0' || strcmp(name, "UTC") == 0) {
-        return ar_calloc(1, sizeof(struct tz_data)); /* no transitions, offset 0 */
+    if ((size_t)snprintf(path, sizeof(path), "%s%s", dir, name) >= sizeof(path)) {
+        return NULL;
     }
-    if (strcmp(name, "Local") == 0) {
-        const char *env = getenv("TZ");
-        if (env != NULL && env[0] == ':') {
-            env++;
-        }
-        if (env != NULL && env[0] != '\0' && strcmp(env, "Local") != 0) {
-            struct tz_data *tz = tz_load(env);
-            if (tz != NULL) {
-                return tz;
-            }
-        }
-        data = read_small_file("/etc/localtime", &len);
-        if (data == NULL) {
-            return ar_calloc(1, sizeof(struct tz_data));
-        }
-    } else {
-        /* Go's LoadLocation refuses absolute paths and ".." elements */
-        if (name[0] == '/' || strstr(name, "..") != NULL) {
-            return NULL;
-        }
-        snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
-        data = read_small_file(path, &len);
-        if (data == NULL) {
-            return NULL;
-        }
+    data = read_small_file(path, &len);
+    if (data == NULL) {
+        return NULL;
     }
-    struct tz_data *tz = parse_tzif((const unsigned char *)data, len);
+    tz = parse_tzif((const unsigned char *)data, len);
     free(data);
     return tz;
+}
+
+/* The system zone directories Go searches (platformZoneSources). */
+static struct tz_data *load_system(const char *name)
+{
+    static const char *const dirs[] = {"/usr/share/zoneinfo/", "/usr/share/lib/zoneinfo/",
+                                       "/usr/lib/locale/TZ/", "/etc/zoneinfo/"};
+    struct tz_data *tz = NULL;
+
+    for (size_t i = 0; i < AR_ARRAY_LEN(dirs) && tz == NULL; i++) {
+        tz = load_file(dirs[i], name);
+    }
+    return tz;
+}
+
+static struct tz_data *utc_zone(void)
+{
+    return ar_calloc(1, sizeof(struct tz_data)); /* no transitions, offset 0 */
+}
+
+/* Go's initLocal: no $TZ is /etc/localtime; $TZ "" is UTC; ":" is dropped; an absolute path
+ * is that file; another name is looked up in the system directories; UTC when nothing
+ * loads. */
+static struct tz_data *load_local(void)
+{
+    const char *env = getenv("TZ");
+    struct tz_data *tz = NULL;
+
+    if (env == NULL) {
+        tz = load_file("", "/etc/localtime");
+    } else {
+        env += env[0] == ':';
+        if (env[0] == '/') {
+            tz = load_file("", env);
+        } else if (env[0] != '\0' && strcmp(env, "UTC") != 0) {
+            tz = load_system(env);
+        }
+    }
+    return tz != NULL ? tz : utc_zone();
+}
+
+struct tz_data *tz_load(const char *name)
+{
+    const char *dir = getenv("ZONEINFO");
+    struct tz_data *tz = NULL;
+
+    if (name == NULL || name[0] == '\0' || strcmp(name, "UTC") == 0) {
+        return utc_zone();
+    }
+    if (strcmp(name, "Local") == 0) {
+        return load_local();
+    }
+    /* Go's LoadLocation refuses absolute paths and any ".." */
+    if (name[0] == '/' || name[0] == '\\' || strstr(name, "..") != NULL) {
+        return NULL;
+    }
+    /* $ZONEINFO first, then the system directories */
+    if (dir != NULL && dir[0] != '\0') {
+        char prefix[512];
+
+        if ((size_t)snprintf(prefix, sizeof(prefix), "%s/", dir) < sizeof(prefix)) {
+            tz = load_file(prefix, name);
+        }
+    }
+    return tz != NULL ? tz : load_system(name);
 }
 
 int32_t tz_lookup(const struct tz_data *tz, int64_t t, char *abbr, size_t abbrsz)

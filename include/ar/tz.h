@@ -9,10 +9,12 @@
 
 struct tz_data;
 
-/* Loads zone `name`: "" and "UTC" are UTC; "Local" is $TZ (a zone name, optionally after
- * ':') or else /etc/localtime, UTC when neither exists; any other name is a TZif file under
- * $ZONEINFO or /usr/share/zoneinfo. NULL when the name is unknown or refused (an absolute
- * path or a ".." in it, as Go refuses). */
+/* Loads zone `name` as Go's time.LoadLocation does: "" and "UTC" are UTC; "Local" is Go's
+ * local zone ($TZ unset: /etc/localtime; "": UTC; ":" dropped; an absolute path: that
+ * file; another name: from the system zone directories; UTC when nothing loads); any other
+ * name is a TZif file under $ZONEINFO, else under the system zone directories
+ * (/usr/share/zoneinfo, ...). NULL when the name is unknown or refused (an absolute path or
+ * a ".." in it, as Go refuses). */
 struct tz_data *tz_load(const char *name);
 void tz_free(struct tz_data *tz);
 

@@ -210,11 +210,19 @@ static void test_names(void)
         fclose(f);
     }
     CHECK(tz_load("Test/NotTZif") == NULL);
-    /* Local follows $TZ, with or without Go's leading ':' */
-    setenv("TZ", ":Test/NoRule", 1);
+    /* Local follows $TZ as Go's initLocal: an absolute path, with or without ':' */
+    snprintf(path, sizeof(path), ":%s/Test/NoRule", dir);
+    setenv("TZ", path, 1);
     CHECK_ZONE("Local", JUL_2030, -14400, "EDT");
+    setenv("TZ", path + 1, 1);
+    CHECK_ZONE("Local", JUL_2030, -14400, "EDT");
+    /* "" and names that do not load are UTC; relative names ignore $ZONEINFO */
+    setenv("TZ", "", 1);
+    CHECK_ZONE("Local", JUL_2030, 0, "UTC");
+    setenv("TZ", "No/Such_Zone", 1);
+    CHECK_ZONE("Local", JUL_2030, 0, "UTC");
     setenv("TZ", "Test/South", 1);
-    CHECK_ZONE("Local", JUL_2030, 36000, "AEST");
+    CHECK_ZONE("Local", JUL_2030, 0, "UTC");
     unsetenv("TZ");
 }
 
@@ -225,6 +233,11 @@ static void test_system_zones(void)
         printf("skipping system zones: no /usr/share/zoneinfo\n");
         return;
     }
+    /* a name missing under $ZONEINFO comes from the system directories */
+    CHECK_ZONE("Europe/Berlin", JUL_2030, 7200, "CEST");
+    setenv("TZ", ":Europe/Berlin", 1);
+    CHECK_ZONE("Local", JAN_2030, 3600, "CET");
+    unsetenv("TZ");
     unsetenv("ZONEINFO");
     CHECK_ZONE("Europe/Berlin", JUL_2030, 7200, "CEST");
     CHECK_ZONE("Europe/Berlin", JAN_2030, 3600, "CET");
