@@ -9,6 +9,7 @@
 #include "ar/audit.h"
 
 #include "ar/clock.h"
+#include "ar/gotime.h"
 #include "ar/json_out.h"
 #include "ar/log.h"
 #include "ar/silence.h"
@@ -351,34 +352,9 @@ static bool get_string(const json_t *obj, const char *key, const char *field, co
 }
 
 /* COMPAT: strfmt.DateTime as go-openapi parses it: "" is the Unix epoch, otherwise the
- * layouts below are tried in order with Go's time.Parse rules, and when all fail the error
- * of the last one is reported. A small re-implementation of time.Parse for exactly the
- * elements these layouts use. */
-enum tf_elem {
-    TF_END,
-    TF_YEAR,
-    TF_MONTH,
-    TF_DAY,
-    TF_HOUR,
-    TF_MIN,
-    TF_SEC,
-    TF_FRAC3,
-    TF_FRAC6,
-    TF_FRAC9,
-    TF_TZ_COLON,
-    TF_TZ
-};
-
-static const struct {
-    const char *text;
-    enum tf_elem elem;
-} tf_tokens[] = {
-    {"2006", TF_YEAR},     {"Z07:00", TF_TZ_COLON}, {"Z0700", TF_TZ}, {".999999999", TF_FRAC9},
-    {".000000", TF_FRAC6}, {".000", TF_FRAC3},      {"01", TF_MONTH}, {"02", TF_DAY},
-    {"15", TF_HOUR},       {"04", TF_MIN},          {"05", TF_SEC},
-};
-
-static const char *const tf_layouts[] = {
+ * layouts below are tried in order with Go's time.Parse rules (ar/gotime.h), and when all
+ * fail the error of the last one is reported. */
+static const char *const strfmt_layouts[] = {
     "2006-01-02T15:04:05.000000Z07:00",
     "2006-01-02T15:04:05.000000Z0700",
     "2006-01-02T15:04:05.000Z07:00",
@@ -391,318 +367,31 @@ static const char *const tf_layouts[] = {
     "2006-01-02 15:04:05",
 };
 
-/* Next chunk of layout: literal prefix length, the element after it and its text length. */
-static enum tf_elem tf_next(const char *layout, size_t *prefix, size_t *len)
-{
-    for (size_t i = 0; layout[i] != '\0'; i++) {
-        for (size_t k = 0; k < AR_ARRAY_LEN(tf_tokens); k++) {
-            size_t n = strlen(tf_tokens[k].text);
-            if (strncmp(layout + i, tf_tokens[k].text, n) == 0) {
-                *prefix = i;
-                *len = n;
-                return tf_tokens[k].elem;
-            }
-        }
-    }
-    *prefix = strlen(layout);
-    *len = 0;
-    return TF_END;
-}
-
-static bool tf_digit(const char *s, size_t i)
-{
-    return strlen(s) > i && s[i] >= '0' && s[i] <= '9';
-}
-
-/* Go's getnum: one or two digits (exactly two when fixed). */
-static bool tf_getnum(const char **v, bool fixed, int *out)
-{
-    if (!tf_digit(*v, 0)) {
-        return false;
-    }
-    if (!tf_digit(*v, 1)) {
-        if (fixed) {
-            return false;
-        }
-        *out = (*v)[0] - '0';
-        *v += 1;
-        return true;
-    }
-    *out = ((*v)[0] - '0') * 10 + ((*v)[1] - '0');
-    *v += 2;
-    return true;
-}
-
-/* Go's parseNanoseconds over v[0..n): a period or comma and digits. */
-static bool tf_nanos(const char *v, size_t n, int64_t *out)
-{
-    int64_t ns = 0;
-    size_t i;
-
-    if (v[0] != '.' && v[0] != ',') {
-        return false;
-    }
-    for (i = 1; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9') {
-            return false;
-        }
-        if (i <= 9) {
-            ns = ns * 10 + (v[i] - '0');
-        }
-    }
-    for (; i <= 9; i++) {
-        ns *= 10;
-    }
-    *out = ns;
-    return true;
-}
-
-static int tf_days_in(int month, int year)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-
-    return month == 2 && leap ? 29 : days[month - 1];
-}
-
-/* Go's time.quote: backslash before " and \, \xNN for bytes outside printable ASCII. */
-static void tf_quote(struct buf *b, const char *s, size_t n)
-{
-    buf_putc(b, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x80 || c < 0x20) {
-            buf_printf(b, "\\x%02x", c);
-            continue;
-        }
-        if (c == '"' || c == '\\') {
-            buf_putc(b, '\\');
-        }
-        buf_putc(b, (char)c);
-    }
-    buf_putc(b, '"');
-}
-
-/* parsing time "value" as "layout": cannot parse "rest" as "elem" */
-static void tf_cannot(struct buf *msg, const char *value, const char *layout, const char *rest,
-                      const char *elem, size_t elem_len)
-{
-    buf_puts(msg, "parsing time ");
-    tf_quote(msg, value, strlen(value));
-    buf_puts(msg, " as ");
-    tf_quote(msg, layout, strlen(layout));
-    buf_puts(msg, ": cannot parse ");
-    tf_quote(msg, rest, strlen(rest));
-    buf_puts(msg, " as ");
-    tf_quote(msg, elem, elem_len);
-}
-
-/* parsing time "value"<tail> */
-static void tf_fail(struct buf *msg, const char *value, const char *tail, const char *extra)
-{
-    buf_puts(msg, "parsing time ");
-    tf_quote(msg, value, strlen(value));
-    buf_puts(msg, tail);
-    if (extra != NULL) {
-        tf_quote(msg, extra, strlen(extra));
-    }
-}
-
-/* One layout. On failure writes Go's message for it into msg. */
-static bool tf_parse(const char *layout, const char *value, int64_t *out_ns, int16_t *out_off,
-                     struct buf *msg)
-{
-    const char *alayout = layout;
-    const char *v = value;
-    int year = 0, month = 1, day = 1, hour = 0, min = 0, sec = 0, off_min = 0;
-    int64_t nsec = 0;
-    const char *range = NULL;
-
-    for (;;) {
-        size_t plen;
-        size_t slen;
-        enum tf_elem e = tf_next(layout, &plen, &slen);
-        const char *hold;
-        bool ok = true;
-        /* skip the literal prefix; a layout space matches any run of spaces */
-        for (size_t i = 0; i < plen;) {
-            if (layout[i] == ' ') {
-                if (*v != '\0' && *v != ' ') {
-                    ok = false;
-                    break;
-                }
-                while (i < plen && layout[i] == ' ') {
-                    i++;
-                }
-                while (*v == ' ') {
-                    v++;
-                }
-                continue;
-            }
-            if (*v != layout[i]) {
-                ok = false;
-                break;
-            }
-            i++;
-            v++;
-        }
-        if (!ok) {
-            tf_cannot(msg, value, alayout, v, layout, plen);
-            return false;
-        }
-        if (e == TF_END) {
-            if (*v != '\0') {
-                tf_fail(msg, value, ": extra text: ", v);
-                return false;
-            }
-            break;
-        }
-        hold = v;
-        layout += plen + slen;
-        switch (e) {
-        case TF_YEAR:
-            ok = strlen(v) >= 4 && tf_digit(v, 0) && tf_digit(v, 1) && tf_digit(v, 2) &&
-                 tf_digit(v, 3);
-            if (ok) {
-                year = (v[0] - '0') * 1000 + (v[1] - '0') * 100 + (v[2] - '0') * 10 + v[3] - '0';
-                v += 4;
-            }
-            break;
-        case TF_MONTH:
-            ok = tf_getnum(&v, true, &month);
-            if (ok && (month < 1 || month > 12)) {
-                range = "month";
-            }
-            break;
-        case TF_DAY:
-            ok = tf_getnum(&v, true, &day);
-            break;
-        case TF_HOUR:
-            ok = tf_getnum(&v, false, &hour);
-            if (ok && hour >= 24) {
-                range = "hour";
-            }
-            break;
-        case TF_MIN:
-            ok = tf_getnum(&v, true, &min);
-            if (ok && min >= 60) {
-                range = "minute";
-            }
-            break;
-        case TF_SEC: {
-            size_t p2;
-            size_t l2;
-            enum tf_elem next;
-            ok = tf_getnum(&v, true, &sec);
-            if (!ok) {
-                break;
-            }
-            if (sec >= 60) {
-                range = "second";
-                break;
-            }
-            next = tf_next(layout, &p2, &l2);
-            /* a fraction the layout does not mention is accepted after the seconds */
-            if (strlen(v) >= 2 && (v[0] == '.' || v[0] == ',') && tf_digit(v, 1) &&
-                !(p2 == 0 && (next == TF_FRAC3 || next == TF_FRAC6 || next == TF_FRAC9))) {
-                size_t n = 2;
-                while (tf_digit(v, n)) {
-                    n++;
-                }
-                ok = tf_nanos(v, n, &nsec);
-                v += n;
-            }
-            break;
-        }
-        case TF_FRAC3:
-        case TF_FRAC6: {
-            size_t n = e == TF_FRAC3 ? 4 : 7;
-            ok = strlen(v) >= n && tf_nanos(v, n, &nsec);
-            if (ok) {
-                v += n;
-            }
-            break;
-        }
-        case TF_FRAC9:
-            if (strlen(v) >= 2 && (v[0] == '.' || v[0] == ',') && tf_digit(v, 1)) {
-                size_t n = 1;
-                while (tf_digit(v, n)) {
-                    n++;
-                }
-                ok = tf_nanos(v, n, &nsec);
-                v += n;
-            }
-            break;
-        case TF_TZ_COLON:
-        case TF_TZ: {
-            size_t need = e == TF_TZ_COLON ? 6 : 5;
-            int oh = 0;
-            int om = 0;
-            const char *h;
-            const char *mm;
-            if (*v == 'Z') {
-                v++;
-                off_min = 0;
-                break;
-            }
-            if (strlen(v) < need || (e == TF_TZ_COLON && v[3] != ':')) {
-                ok = false;
-                break;
-            }
-            h = v + 1;
-            mm = v + (e == TF_TZ_COLON ? 4 : 3);
-            ok = tf_getnum(&h, true, &oh) && tf_getnum(&mm, true, &om) &&
-                 (v[0] == '+' || v[0] == '-');
-            /* no range check: the Go build of 0.25 accepts +25:00 and +02:60 */
-            off_min = (oh * 60 + om) * (v[0] == '-' ? -1 : 1);
-            v += need;
-            break;
-        }
-        case TF_END:
-            break;
-        }
-        if (range != NULL) {
-            char tail[64];
-            snprintf(tail, sizeof(tail), ": %s out of range", range);
-            tf_fail(msg, value, tail, NULL);
-            return false;
-        }
-        if (!ok) {
-            tf_cannot(msg, value, alayout, hold, layout - slen, slen);
-            return false;
-        }
-    }
-    if (day < 1 || day > tf_days_in(month, year)) {
-        tf_fail(msg, value, ": day out of range", NULL);
-        return false;
-    }
-    int64_t secs = time_days_from_civil(year, month, day) * 86400 + hour * 3600 + min * 60 + sec -
-                   (int64_t)off_min * 60;
-    if (year == 1 && month == 1 && day == 1 && secs == -62135596800LL && nsec == 0) {
-        *out_ns = AR_TIME_UNSET; /* Go's zero time: "not set" */
-    } else if (secs <= INT64_MIN / 1000000000LL) {
-        *out_ns = INT64_MIN + 1;
-    } else if (secs >= INT64_MAX / 1000000000LL) {
-        *out_ns = INT64_MAX;
-    } else {
-        *out_ns = secs * 1000000000LL + nsec;
-    }
-    *out_off = (int16_t)off_min;
-    return true;
-}
-
 static bool strfmt_datetime_parse(const char *value, int64_t *ns, int16_t *off, struct buf *msg)
 {
+    struct gotime_parsed t;
+
     if (value[0] == '\0') {
         *ns = 0; /* COMPAT: strfmt reads "" as the Unix epoch */
         *off = 0;
         return true;
     }
-    for (size_t i = 0; i < AR_ARRAY_LEN(tf_layouts); i++) {
+    for (size_t i = 0; i < AR_ARRAY_LEN(strfmt_layouts); i++) {
         buf_reset(msg);
-        if (tf_parse(tf_layouts[i], value, ns, off, msg)) {
-            return true;
+        if (gotime_parse(strfmt_layouts[i], value, &t, msg) != AR_OK) {
+            continue;
         }
+        if (t.sec == GOTIME_ZERO_SEC && t.nsec == 0) {
+            *ns = AR_TIME_UNSET; /* Go's zero time: "not set" */
+        } else if (t.sec <= INT64_MIN / 1000000000LL) {
+            *ns = INT64_MIN + 1;
+        } else if (t.sec >= INT64_MAX / 1000000000LL) {
+            *ns = INT64_MAX;
+        } else {
+            *ns = t.sec * 1000000000LL + t.nsec;
+        }
+        *off = (int16_t)(t.off / 60);
+        return true;
     }
     return false;
 }

@@ -171,12 +171,6 @@ extern const struct table mute_time_interval_table; /* mute_time_intervals entri
 extern const struct table inhibit_rule_table;
 extern const struct table route_cfg_table;
 
-/* Time zones (config_tz.c): NULL when name is unknown; "", "UTC" and "Local" always load. */
-struct tz_data *tz_load(const char *name);
-void tz_free(struct tz_data *tz);
-/* UTC offset in seconds east at Unix time t. */
-int32_t tz_offset(const struct tz_data *tz, int64_t t);
-
 /* MD5 digest of data (config_md5.c). */
 void config_md5(const void *data, size_t n, uint8_t out[16]);
 

@@ -1,9 +1,12 @@
 /* Time intervals (COMPAT 7): `time_intervals` / `mute_time_intervals` entries, their
  * validation with Alertmanager's messages, their re-serialisation (times as HH:MM maps,
  * the other ranges as flow lists of names or numbers) and evaluation of an instant
- * against them. Each location's zone is loaded once at config load (config_tz.c), so
+ * against them. Each location's zone is loaded once at config load (ar/tz.h), so
  * evaluation needs no global state and is safe from any thread. */
 #include "config_internal.h"
+
+#include "ar/gotime.h"
+#include "ar/tz.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -452,16 +455,6 @@ static void to_local(const struct time_interval_spec *spec, int64_t t, struct tm
     gmtime_r(&shifted, out);
 }
 
-static int days_in_month(int year, int mon0)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mon0 == 1) {
-        bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-        return leap ? 29 : 28;
-    }
-    return days[mon0];
-}
-
 static int clampi(int n, int lo, int hi)
 {
     return n <= lo ? lo : (n >= hi ? hi : n);
@@ -484,7 +477,7 @@ bool time_interval_spec_contains(const struct time_interval_spec *spec, int64_t 
         }
     }
     if (spec->days_of_month.present) {
-        int dim = days_in_month(tm.tm_year + 1900, tm.tm_mon);
+        int dim = gotime_days_in(tm.tm_mon + 1, tm.tm_year + 1900);
         in = false;
         for (size_t i = 0; i < spec->days_of_month.n && !in; i++) {
             const struct ti_range *r = &spec->days_of_month.v[i];

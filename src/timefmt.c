@@ -1,45 +1,11 @@
-/* RFC 3339 parsing and formatting (ar/timefmt.h) with civil-date arithmetic, so no
- * locale or TZ environment is involved and it is safe from any thread. */
+/* RFC 3339 parsing and formatting in nanoseconds as the API reads and writes them
+ * (ar/timefmt.h); calendar arithmetic is ar/gotime.h. No locale or TZ environment. */
 #include "ar/timefmt.h"
+
+#include "ar/gotime.h"
 
 #include <stdio.h>
 #include <string.h>
-
-int64_t time_days_from_civil(int64_t y, int m, int d)
-{
-    int64_t era;
-    int64_t yoe;
-    int64_t doy;
-    int64_t doe;
-
-    /* Howard Hinnant's days_from_civil */
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-void time_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    int64_t era;
-    unsigned doe;
-    unsigned yoe;
-    unsigned doy;
-    unsigned mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = (unsigned)(z - era * 146097);
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    *y = (int64_t)yoe + era * 400;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y += *m <= 2;
-}
 
 static int digits(const char *s, size_t n, size_t at, size_t count, int *out)
 {
@@ -59,8 +25,6 @@ static int digits(const char *s, size_t n, size_t at, size_t count, int *out)
     return AR_OK;
 }
 
-static const unsigned month_days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
 int time_parse_rfc3339(const char *s, size_t n, int64_t *out_ns, int16_t *out_offset_min)
 {
     int year, mon, day, hh, mm, ss;
@@ -75,11 +39,8 @@ int time_parse_rfc3339(const char *s, size_t n, int64_t *out_ns, int16_t *out_of
         digits(s, n, 17, 2, &ss)) {
         return AR_EINVAL;
     }
-    if (mon < 1 || mon > 12 || day < 1 || (unsigned)day > month_days[mon - 1] || hh > 23 ||
+    if (mon < 1 || mon > 12 || day < 1 || day > gotime_days_in(mon, year) || hh > 23 ||
         mm > 59 || ss > 60) {
-        return AR_EINVAL;
-    }
-    if (mon == 2 && day == 29 && !((year % 4 == 0 && year % 100 != 0) || year % 400 == 0)) {
         return AR_EINVAL;
     }
     if (i < n && (s[i] == '.' || s[i] == ',')) {
@@ -134,7 +95,7 @@ int time_parse_rfc3339(const char *s, size_t n, int64_t *out_ns, int16_t *out_of
         *out_offset_min = 0;
         return AR_OK;
     }
-    total = (__int128)time_days_from_civil(year, mon, day) * 86400 + hh * 3600 +
+    total = (__int128)gotime_days_from_civil(year, mon, day) * 86400 + hh * 3600 +
             mm * 60 + ss - (int64_t)off * 60;
     total = total * 1000000000 + frac_ns;
     if (total > INT64_MAX) {
@@ -175,7 +136,7 @@ size_t time_format_rfc3339_ms(int64_t ns, int16_t offset_min, char *out)
         sod += 86400;
         days--;
     }
-    time_civil_from_days(days, &y, &m, &d);
+    gotime_civil_from_days(days, &y, &m, &d);
     /* Hand-written digits: this runs three times per alert in API replies. */
     if (y >= 0 && y <= 9999) {
         p = put2(p, (unsigned)(y / 100));

@@ -7,6 +7,9 @@
 #define AR_TMPL_INTERNAL
 #include "ar/tmpl.h"
 
+#include "ar/gotime.h"
+#include "ar/tz.h"
+
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <ctype.h>
 #include <inttypes.h>
@@ -1077,12 +1080,17 @@ FN(tz)
     if (need_string(ex, "tz", a[0]) != AR_OK || need_time(ex, a[1]) != AR_OK) {
         return AR_EINVAL;
     }
-    if (tmpl_time_in_zone(a[1], a[0]->u.s.p, res) != AR_OK) {
+    struct tz_data *zone = tz_load(a[0]->u.s.p);
+
+    if (zone == NULL) {
         char m[128];
 
         snprintf(m, sizeof(m), "unknown time zone %.80s", a[0]->u.s.p);
         return call_error(ex, "tz", m);
     }
+    *res = tmpl_time(a[1]->u.t.sec, a[1]->u.t.nsec);
+    (*res)->u.t.off = tz_lookup(zone, a[1]->u.t.sec, (*res)->u.t.zone, sizeof((*res)->u.t.zone));
+    tz_free(zone);
     return AR_OK;
 }
 
@@ -1281,29 +1289,27 @@ FN(dict)
 static int to_date(struct tmpl_exec *ex, const char *fn, struct tmpl_value **a,
                    struct tmpl_value **res, bool must)
 {
-    int64_t sec;
-    int32_t nsec;
-    int32_t off;
+    struct gotime_parsed t;
+    struct buf err;
+    int rc;
 
     if (need_string(ex, fn, a[0]) != AR_OK || need_string(ex, fn, a[1]) != AR_OK) {
         return AR_EINVAL;
     }
-    if (tmpl_time_parse(a[0]->u.s.p, a[1]->u.s.p, &sec, &nsec, &off) != AR_OK) {
+    buf_init(&err, 1024);
+    if (gotime_parse(a[0]->u.s.p, a[1]->u.s.p, &t, must ? &err : NULL) != AR_OK) {
         if (must) {
-            char m[256];
-
-            snprintf(m, sizeof(m), "parsing time \"%.80s\" as \"%.80s\": cannot parse", a[1]->u.s.p,
-                     a[0]->u.s.p);
-            return call_error(ex, fn, m);
+            rc = call_error(ex, fn, buf_str(&err)); /* Go's time.Parse text */
+            buf_cleanup(&err);
+            return rc;
         }
         *res = tmpl_time(TMPL_ZERO_TIME_SEC, 0);
         return AR_OK;
     }
-    *res = tmpl_time(sec, nsec);
-    if (off != 0) {
-        (*res)->u.t.off = off;
-        (*res)->u.t.zone[0] = '\0';
-    }
+    buf_cleanup(&err);
+    *res = tmpl_time(t.sec, t.nsec);
+    (*res)->u.t.off = t.off;
+    memcpy((*res)->u.t.zone, t.zone, sizeof(t.zone));
     return AR_OK;
 }
 

@@ -4,6 +4,8 @@
 #define AR_TMPL_INTERNAL
 #include "ar/tmpl.h"
 
+#include "ar/gotime.h"
+
 #include <jansson.h>
 #include <string.h>
 
@@ -18,17 +20,19 @@ static int parse_time_field(json_t *o, const char *key, int64_t *sec, int32_t *n
                             struct ar_error *err)
 {
     const char *s = str_field(o, key, NULL);
-    int32_t off;
+    struct gotime_parsed t;
 
     *sec = TMPL_ZERO_TIME_SEC;
     *nsec = 0;
     if (s == NULL || *s == '\0') {
         return AR_OK;
     }
-    if (tmpl_time_parse_rfc3339(s, sec, nsec, &off) != AR_OK) {
+    if (gotime_parse(GOTIME_RFC3339, s, &t, NULL) != AR_OK) {
         ar_error_set(err, "alert %s: \"%s\" is not an RFC 3339 time", key, s);
         return AR_EINVAL;
     }
+    *sec = t.sec;
+    *nsec = t.nsec;
     return AR_OK;
 }
 

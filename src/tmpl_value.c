@@ -6,6 +6,8 @@
 #define AR_TMPL_INTERNAL
 #include "ar/tmpl.h"
 
+#include "ar/gotime.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -194,6 +196,11 @@ struct tmpl_value *tmpl_time(int64_t sec, int32_t nsec)
     v->u.t.off = 0;
     memcpy(v->u.t.zone, "UTC", 4);
     return v;
+}
+
+int tmpl_time_format(struct buf *b, const struct tmpl_value *t, const char *layout)
+{
+    return gotime_format(b, layout, t->u.t.sec, t->u.t.nsec, t->u.t.off, t->u.t.zone);
 }
 
 struct tmpl_value *tmpl_duration(int64_t ns)

@@ -65,7 +65,7 @@ struct config_global {
 };
 
 struct route_cfg; /* the route as written (config.c), kept for original_yaml */
-struct tz_data;   /* a time zone loaded from the zone database (config_tz.c) */
+struct tz_data;   /* a time zone loaded from the zone database (ar/tz.h) */
 
 struct route {
     const struct route *parent; /* NULL at the root */
@@ -127,7 +127,7 @@ struct time_interval_spec {
     struct ti_range_list months; /* 1..12 */
     struct ti_range_list years;
     char *location; /* IANA name, "Local", or NULL for UTC */
-    struct tz_data *tz; /* the zone loaded at config load (config_tz.c) */
+    struct tz_data *tz; /* the zone loaded at config load (ar/tz.h) */
 };
 
 struct time_interval {

@@ -20,9 +20,4 @@ size_t time_format_rfc3339_ms(int64_t ns, int16_t offset_min, char *out);
  * 0001-01-01T00:00:00Z. out needs 40 bytes; returns the length. */
 size_t time_format_rfc3339_nano(int64_t ns, int16_t offset_min, char *out);
 
-/* Proleptic Gregorian calendar arithmetic shared by every module that converts dates:
- * days since 1970-01-01 of a civil date (month 1-12), and back. */
-int64_t time_days_from_civil(int64_t y, int m, int d);
-void time_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
-
 #endif

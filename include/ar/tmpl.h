@@ -23,6 +23,7 @@
 
 #include "ar/buf.h"
 #include "ar/common.h"
+#include "ar/gotime.h"
 
 /* ---- values ---------------------------------------------------------------------------- */
 
@@ -137,7 +138,7 @@ struct tmpl_value *tmpl_data_common_annotations(struct tmpl_value *data);
 void tmpl_data_set_status(struct tmpl_value *data, const char *status);
 /* New `Alert`; status "firing" or "resolved"; times in Unix seconds + nanoseconds (pass
  * TMPL_ZERO_TIME_SEC, 0 for Go's zero time, as for a firing alert's EndsAt). */
-#define TMPL_ZERO_TIME_SEC (-62135596800LL)
+#define TMPL_ZERO_TIME_SEC GOTIME_ZERO_SEC
 struct tmpl_value *tmpl_alert_new(const char *status, int64_t starts_sec, int32_t starts_nsec,
                                   int64_t ends_sec, int32_t ends_nsec, const char *generator_url,
                                   const char *fingerprint);
@@ -286,17 +287,10 @@ int tmpl_fmt_print(struct buf *b, struct tmpl_value **args, size_t nargs, bool l
 void tmpl_fmt_float(char *out, size_t outsz, double f, bool json);
 /* JSON encoding as Go's encoding/json (HTML-escaped strings). */
 int tmpl_json_encode(struct buf *b, const struct tmpl_value *v);
-/* Go time layout formatting (time.Format). */
+/* Go time layout formatting (time.Format) of a time value (ar/gotime.h). */
 int tmpl_time_format(struct buf *b, const struct tmpl_value *t, const char *layout);
 /* Go time.Duration String(). */
 void tmpl_duration_string(char *out, size_t outsz, int64_t ns);
-/* Parses a Go layout value into a UTC time (subset of time.Parse); AR_EINVAL on mismatch. */
-int tmpl_time_parse(const char *layout, const char *value, int64_t *sec, int32_t *nsec,
-                    int32_t *off);
-/* Converts t into IANA zone `name` (reads the system zoneinfo); AR_ENOTFOUND if unknown. */
-int tmpl_time_in_zone(const struct tmpl_value *t, const char *name, struct tmpl_value **out);
-/* Parses RFC 3339 (with optional fraction); AR_EINVAL otherwise. */
-int tmpl_time_parse_rfc3339(const char *s, int64_t *sec, int32_t *nsec, int32_t *off);
 
 /* Comparison for eq/lt: *res = -1/0/1; AR_EINVAL with msg for incompatible types. */
 int tmpl_compare(const struct tmpl_value *a, const struct tmpl_value *b, bool ordered, int *res,

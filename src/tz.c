@@ -1,16 +1,17 @@
-/* Time zones for time intervals (COMPAT 7): reads a TZif file (RFC 8536, version 1 to 4)
- * from the zone database at configuration load and answers "UTC offset at instant t"
- * without touching the process environment, so evaluation is thread-safe. Instants after
- * the last transition use the file's POSIX TZ footer rule (e.g. CET-1CEST,M3.5.0,M10.5.0/3).
- * Lookup is a binary search over the transitions: O(log n). */
-#include "config_internal.h"
+/* Time zones (ar/tz.h, COMPAT 7), the one TZif reader: a TZif file (RFC 8536, version 1
+ * to 4) from the zone database is read once and then answers "UTC offset and abbreviation
+ * at instant t" without touching the process environment, so evaluation is thread-safe.
+ * Instants after the last transition use the file's POSIX TZ footer rule (e.g.
+ * CET-1CEST,M3.5.0,M10.5.0/3); a footer naming a DST zone but no rule ("EST5EDT") takes the
+ * US default rule M3.2.0,M11.1.0, as Go's tzset does. Lookup is a binary search over the
+ * transitions. Used by the time intervals (config_time.c) and the template tz function. */
+#include "ar/tz.h"
 
-#include "ar/timefmt.h"
+#include "ar/gotime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct tz_rule_date {
     char kind; /* 'M' month/week/day, 'J' julian 1..365 without Feb 29, 'D' zero-based day */
@@ -20,10 +21,14 @@ struct tz_rule_date {
     int32_t time; /* seconds after local midnight */
 };
 
+#define TZ_ABBR_MAX 16
+
 struct tz_posix {
     bool valid;
     int32_t std_off; /* seconds east of UTC */
     int32_t dst_off;
+    char std_name[TZ_ABBR_MAX];
+    char dst_name[TZ_ABBR_MAX];
     bool has_dst;
     struct tz_rule_date start;
     struct tz_rule_date end;
@@ -33,7 +38,8 @@ struct tz_data {
     int64_t *trans; /* transition instants, ascending */
     uint8_t *idx;   /* type index per transition */
     size_t ntrans;
-    int32_t *offs;  /* UTC offset per type */
+    int32_t *offs;              /* UTC offset per type */
+    char (*abbrs)[TZ_ABBR_MAX]; /* abbreviation per type */
     size_t ntypes;
     struct tz_posix footer;
 };
@@ -52,17 +58,30 @@ static int64_t be64(const unsigned char *p)
 
 /* ---- POSIX TZ strings ------------------------------------------------------------------- */
 
-static const char *parse_name(const char *s)
+/* A zone name, "EST" or quoted "<-03>", copied into out. */
+static const char *parse_name(const char *s, char *out)
 {
+    const char *start = s;
+    const char *p = s;
+
     if (*s == '<') {
         const char *end = strchr(s, '>');
-        return end ? end + 1 : NULL;
+        if (end == NULL) {
+            return NULL;
+        }
+        start = s + 1;
+        p = end;
+        snprintf(out, TZ_ABBR_MAX, "%.*s", (int)(p - start), start);
+        return end + 1;
     }
-    const char *p = s;
     while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) {
         p++;
     }
-    return p - s >= 3 ? p : NULL;
+    if (p - s < 3) {
+        return NULL;
+    }
+    snprintf(out, TZ_ABBR_MAX, "%.*s", (int)(p - start), start);
+    return p;
 }
 
 /* [+-]hh[:mm[:ss]] -> seconds (sign as written) */
@@ -152,7 +171,7 @@ static bool parse_posix(const char *s, struct tz_posix *tz)
     int32_t off;
 
     memset(tz, 0, sizeof(*tz));
-    s = parse_name(s);
+    s = parse_name(s, tz->std_name);
     if (s == NULL || (s = parse_hms(s, &off)) == NULL) {
         return false;
     }
@@ -161,7 +180,7 @@ static bool parse_posix(const char *s, struct tz_posix *tz)
         tz->valid = true;
         return true;
     }
-    s = parse_name(s);
+    s = parse_name(s, tz->dst_name);
     if (s == NULL) {
         return false;
     }
@@ -175,7 +194,7 @@ static bool parse_posix(const char *s, struct tz_posix *tz)
         tz->dst_off = -off;
     }
     if (*s != ',') {
-        /* no rule: POSIX default is US rules; rare in TZif footers */
+        /* no rule: the US rule, as Go's tzset and tzcode take it (rare in TZif footers) */
         tz->start = (struct tz_rule_date){'M', 3, 2, 0, 7200};
         tz->end = (struct tz_rule_date){'M', 11, 1, 0, 7200};
         tz->valid = *s == '\0';
@@ -190,32 +209,26 @@ static bool parse_posix(const char *s, struct tz_posix *tz)
     return tz->valid;
 }
 
-static bool is_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
 /* Seconds since the epoch, in local standard-or-daylight time of the rule, of date d in y. */
 static int64_t rule_local_time(const struct tz_rule_date *d, int64_t y)
 {
     int64_t day;
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 
     if (d->kind == 'J') {
         /* 1..365, February 29 never counted */
         int n = d->day;
-        day = time_days_from_civil(y, 1, 1) + n - 1;
-        if (is_leap(y) && n >= 60) {
+        day = gotime_days_from_civil(y, 1, 1) + n - 1;
+        if (gotime_is_leap(y) && n >= 60) {
             day++;
         }
     } else if (d->kind == 'D') {
-        day = time_days_from_civil(y, 1, 1) + d->day;
+        day = gotime_days_from_civil(y, 1, 1) + d->day;
     } else {
-        int64_t first = time_days_from_civil(y, d->month, 1);
-        int wday_first = (int)(((first % 7) + 7 + 4) % 7); /* 1970-01-01 was a Thursday */
+        int64_t first = gotime_days_from_civil(y, d->month, 1);
+        int wday_first = (int)gotime_weekday(first);
         int delta = (d->day - wday_first + 7) % 7;
         int mday = 1 + delta + (d->week - 1) * 7;
-        int len = mdays[d->month - 1] + (d->month == 2 && is_leap(y));
+        int len = gotime_days_in(d->month, y);
         while (mday > len) {
             mday -= 7;
         }
@@ -224,15 +237,19 @@ static int64_t rule_local_time(const struct tz_rule_date *d, int64_t y)
     return day * 86400 + d->time;
 }
 
-static int32_t posix_offset(const struct tz_posix *tz, int64_t t)
+/* Offset and name in force at t under the rule. */
+static int32_t posix_offset(const struct tz_posix *tz, int64_t t, const char **name)
 {
+    int64_t local = t + tz->std_off;
+    int64_t y;
+    unsigned m;
+    unsigned d;
+
+    *name = tz->std_name;
     if (!tz->has_dst) {
         return tz->std_off;
     }
-    struct tm tm;
-    time_t shifted = (time_t)(t + tz->std_off);
-    gmtime_r(&shifted, &tm);
-    int64_t y = (int64_t)tm.tm_year + 1900;
+    gotime_civil_from_days(local / 86400 - (local % 86400 < 0), &y, &m, &d);
     int64_t start = rule_local_time(&tz->start, y) - tz->std_off;
     int64_t end = rule_local_time(&tz->end, y) - tz->dst_off;
     bool dst;
@@ -241,6 +258,7 @@ static int32_t posix_offset(const struct tz_posix *tz, int64_t t)
     } else {
         dst = !(t >= end && t < start);
     }
+    *name = dst ? tz->dst_name : tz->std_name;
     return dst ? tz->dst_off : tz->std_off;
 }
 
@@ -254,6 +272,7 @@ void tz_free(struct tz_data *tz)
     free(tz->trans);
     free(tz->idx);
     free(tz->offs);
+    free(tz->abbrs);
     free(tz);
 }
 
@@ -293,8 +312,7 @@ static struct tz_data *parse_tzif(const unsigned char *d, size_t n)
         tsize = 8;
         lsize = 12;
         block = timecnt * 8 + timecnt + typecnt * 6 + charcnt + leap * 12 + isstd + isut;
-        if (timecnt > 100000 || typecnt == 0 || typecnt > 256 ||
-            (size_t)(d + n - p) < block) {
+        if (timecnt > 100000 || typecnt == 0 || typecnt > 256 || (size_t)(d + n - p) < block) {
             return NULL;
         }
     }
@@ -304,6 +322,7 @@ static struct tz_data *parse_tzif(const unsigned char *d, size_t n)
     tz->trans = ar_calloc(timecnt ? timecnt : 1, sizeof(int64_t));
     tz->idx = ar_calloc(timecnt ? timecnt : 1, 1);
     tz->offs = ar_calloc(typecnt, sizeof(int32_t));
+    tz->abbrs = ar_calloc(typecnt, sizeof(*tz->abbrs));
     for (size_t i = 0; i < timecnt; i++) {
         tz->trans[i] = tsize == 8 ? be64(p + i * 8) : (int32_t)be32(p + i * 4);
     }
@@ -313,7 +332,13 @@ static struct tz_data *parse_tzif(const unsigned char *d, size_t n)
     }
     p += timecnt;
     for (size_t i = 0; i < typecnt; i++) {
+        size_t ai = p[i * 6 + 5];
+        const char *chars = (const char *)p + typecnt * 6;
+
         tz->offs[i] = (int32_t)be32(p + i * 6);
+        if (ai < charcnt) {
+            snprintf(tz->abbrs[i], TZ_ABBR_MAX, "%.*s", (int)(charcnt - ai), chars + ai);
+        }
     }
     p += typecnt * 6 + charcnt + leap * lsize + isstd + isut;
     if (version >= 2 && p < d + n && *p == '\n') {
@@ -339,70 +364,125 @@ static char *read_small_file(const char *path, size_t *len)
     return buf;
 }
 
-struct tz_data *tz_load(const char *name)
+/* The zone in TZif file dir/name ("" dir: name is a path); NULL if missing or unusable. */
+static struct tz_data *load_file(const char *dir, const char *name)
 {
     char path[1024];
-    const char *dir = getenv("ZONEINFO");
     size_t len = 0;
-    char *data = NULL;
+    char *data;
+    struct tz_data *tz;
 
-    if (name == NULL || name[0] == '\0' || strcmp(name, "UTC") == 0) {
-        return ar_calloc(1, sizeof(struct tz_data)); /* no transitions, offset 0 */
+    if ((size_t)snprintf(path, sizeof(path), "%s%s", dir, name) >= sizeof(path)) {
+        return NULL;
     }
-    if (strcmp(name, "Local") == 0) {
-        const char *env = getenv("TZ");
-        if (env != NULL && env[0] == ':') {
-            env++;
-        }
-        if (env != NULL && env[0] != '\0' && strcmp(env, "Local") != 0) {
-            struct tz_data *tz = tz_load(env);
-            if (tz != NULL) {
-                return tz;
-            }
-        }
-        data = read_small_file("/etc/localtime", &len);
-        if (data == NULL) {
-            return ar_calloc(1, sizeof(struct tz_data));
-        }
-    } else {
-        /* Go's LoadLocation refuses absolute paths and ".." elements */
-        if (name[0] == '/' || strstr(name, "..") != NULL) {
-            return NULL;
-        }
-        snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", name);
-        data = read_small_file(path, &len);
-        if (data == NULL) {
-            return NULL;
-        }
+    data = read_small_file(path, &len);
+    if (data == NULL) {
+        return NULL;
     }
-    struct tz_data *tz = parse_tzif((const unsigned char *)data, len);
+    tz = parse_tzif((const unsigned char *)data, len);
     free(data);
     return tz;
 }
 
+/* The system zone directories Go searches (platformZoneSources). */
+static struct tz_data *load_system(const char *name)
+{
+    static const char *const dirs[] = {"/usr/share/zoneinfo/", "/usr/share/lib/zoneinfo/",
+                                       "/usr/lib/locale/TZ/", "/etc/zoneinfo/"};
+    struct tz_data *tz = NULL;
+
+    for (size_t i = 0; i < AR_ARRAY_LEN(dirs) && tz == NULL; i++) {
+        tz = load_file(dirs[i], name);
+    }
+    return tz;
+}
+
+static struct tz_data *utc_zone(void)
+{
+    return ar_calloc(1, sizeof(struct tz_data)); /* no transitions, offset 0 */
+}
+
+/* Go's initLocal: no $TZ is /etc/localtime; $TZ "" is UTC; ":" is dropped; an absolute path
+ * is that file; another name is looked up in the system directories; UTC when nothing
+ * loads. */
+static struct tz_data *load_local(void)
+{
+    const char *env = getenv("TZ");
+    struct tz_data *tz = NULL;
+
+    if (env == NULL) {
+        tz = load_file("", "/etc/localtime");
+    } else {
+        env += env[0] == ':';
+        if (env[0] == '/') {
+            tz = load_file("", env);
+        } else if (env[0] != '\0' && strcmp(env, "UTC") != 0) {
+            tz = load_system(env);
+        }
+    }
+    return tz != NULL ? tz : utc_zone();
+}
+
+struct tz_data *tz_load(const char *name)
+{
+    const char *dir = getenv("ZONEINFO");
+    struct tz_data *tz = NULL;
+
+    if (name == NULL || name[0] == '\0' || strcmp(name, "UTC") == 0) {
+        return utc_zone();
+    }
+    if (strcmp(name, "Local") == 0) {
+        return load_local();
+    }
+    /* Go's LoadLocation refuses absolute paths and any ".." */
+    if (name[0] == '/' || name[0] == '\\' || strstr(name, "..") != NULL) {
+        return NULL;
+    }
+    /* $ZONEINFO first, then the system directories */
+    if (dir != NULL && dir[0] != '\0') {
+        char prefix[512];
+
+        if ((size_t)snprintf(prefix, sizeof(prefix), "%s/", dir) < sizeof(prefix)) {
+            tz = load_file(prefix, name);
+        }
+    }
+    return tz != NULL ? tz : load_system(name);
+}
+
+int32_t tz_lookup(const struct tz_data *tz, int64_t t, char *abbr, size_t abbrsz)
+{
+    const char *name = "UTC";
+    int32_t off = 0;
+
+    if (tz != NULL && tz->footer.valid && (tz->ntrans == 0 || t >= tz->trans[tz->ntrans - 1])) {
+        off = posix_offset(&tz->footer, t, &name);
+    } else if (tz != NULL && tz->ntypes > 0) {
+        size_t type = 0;
+
+        if (tz->ntrans > 0 && t >= tz->trans[0]) {
+            size_t lo = 0;
+            size_t hi = tz->ntrans; /* trans[lo] <= t < trans[hi] */
+
+            while (hi - lo > 1) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (tz->trans[mid] <= t) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            type = tz->idx[lo];
+        }
+        off = tz->offs[type];
+        name = tz->abbrs[type];
+    }
+    if (abbr != NULL && abbrsz > 0) {
+        snprintf(abbr, abbrsz, "%s", name);
+    }
+    return off;
+}
+
 int32_t tz_offset(const struct tz_data *tz, int64_t t)
 {
-    if (tz == NULL || tz->ntypes == 0) {
-        return tz != NULL && tz->footer.valid ? posix_offset(&tz->footer, t) : 0;
-    }
-    if (tz->ntrans == 0 || t < tz->trans[0]) {
-        if (tz->ntrans == 0 && tz->footer.valid) {
-            return posix_offset(&tz->footer, t);
-        }
-        return tz->offs[0];
-    }
-    if (t >= tz->trans[tz->ntrans - 1] && tz->footer.valid) {
-        return posix_offset(&tz->footer, t);
-    }
-    size_t lo = 0;
-    size_t hi = tz->ntrans; /* trans[lo] <= t < trans[hi] */
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (tz->trans[mid] <= t) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    return tz->offs[tz->idx[lo]];
+    return tz_lookup(tz, t, NULL, 0);
 }
