@@ -36,10 +36,13 @@ static int at_most_one(struct ctx *c, const struct ynode *n, const char *a, cons
     return AR_OK;
 }
 
+static void header_lines_dup(struct http_config *dst, const struct http_config *src);
+
 static void inherit_http(struct http_config **dst, const struct ctx *c)
 {
     if (*dst == NULL && c->global != NULL && c->global->http_config != NULL) {
         *dst = table_dup(&http_config_table, c->global->http_config);
+        header_lines_dup(*dst, c->global->http_config);
     }
 }
 
@@ -163,10 +166,16 @@ static const struct field oauth2_fields[] = {
 static const struct table oauth2_table =
     TABLE("config.OAuth2", struct oauth2_config, oauth2_fields, NULL);
 
+static void header_lines_decode(struct http_config *h, const struct ynode *n);
+static void http_cleanup(void *obj);
+
 static int http_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct http_config *h = obj;
-    int rc = at_most_one(c, n, "bearer_token", h->bearer_token, "bearer_token_file",
+    int rc;
+
+    header_lines_decode(h, n);
+    rc = at_most_one(c, n, "bearer_token", h->bearer_token, "bearer_token_file",
                          h->bearer_token_file);
     if (rc != AR_OK) {
         return rc;
@@ -275,6 +284,70 @@ static int http_check(void *obj, struct ctx *c, const struct ynode *n)
     return AR_OK;
 }
 
+static void header_line_add(struct http_config *h, size_t *cap, const char *name,
+                            const char *value, bool is_file)
+{
+    if (h->nheader_lines == *cap) {
+        *cap = *cap ? *cap * 2 : 4;
+        h->header_lines = ar_realloc(h->header_lines, *cap * sizeof(*h->header_lines));
+    }
+    h->header_lines[h->nheader_lines].name = ar_strdup(name);
+    h->header_lines[h->nheader_lines].value = ar_strdup(value);
+    h->header_lines[h->nheader_lines].is_file = is_file;
+    h->nheader_lines++;
+}
+
+/* http_headers (prometheus/common): each name maps to {values, secrets, files}. Decoded here,
+ * once, into the lines the notifier sends: names in the map's order, and for each its values,
+ * secrets and files in that order; entries of other shapes add nothing. */
+static void header_lines_decode(struct http_config *h, const struct ynode *n)
+{
+    static const char *const kinds[] = {"values", "secrets", "files"};
+    const struct ynode *hh = n != NULL ? ynode_map_find(n, "http_headers") : NULL;
+    size_t cap = 0;
+
+    http_cleanup(h);
+    if (hh == NULL || hh->kind != YN_MAP) {
+        return;
+    }
+    for (size_t i = 0; i < h->http_headers.n; i++) {
+        const struct ynode *v = ynode_map_find(hh, h->http_headers.keys[i]);
+        for (size_t k = 0; v != NULL && v->kind == YN_MAP && k < AR_ARRAY_LEN(kinds); k++) {
+            const struct ynode *list = ynode_map_find(v, kinds[k]);
+            for (size_t j = 0; list != NULL && list->kind == YN_SEQ && j < list->n; j++) {
+                if (list->items[j]->kind == YN_SCALAR) {
+                    header_line_add(h, &cap, h->http_headers.keys[i], list->items[j]->value,
+                                    k == 2);
+                }
+            }
+        }
+    }
+}
+
+static void header_lines_dup(struct http_config *dst, const struct http_config *src)
+{
+    size_t cap = 0;
+
+    dst->header_lines = NULL;
+    dst->nheader_lines = 0;
+    for (size_t i = 0; i < src->nheader_lines; i++) {
+        header_line_add(dst, &cap, src->header_lines[i].name, src->header_lines[i].value,
+                        src->header_lines[i].is_file);
+    }
+}
+
+static void http_cleanup(void *obj)
+{
+    struct http_config *h = obj;
+
+    for (size_t i = 0; i < h->nheader_lines; i++) {
+        free(h->header_lines[i].name);
+        free(h->header_lines[i].value);
+    }
+    AR_FREE(h->header_lines);
+    h->nheader_lines = 0;
+}
+
 static const struct field http_fields[] = {
     SUBFIELD(struct http_config, "basic_auth", basic_auth, FT_STRUCTP, FF_OMITEMPTY,
              &basic_auth_table),
@@ -296,8 +369,9 @@ static const struct field http_fields[] = {
     FIELD(struct http_config, "http_headers", http_headers, FT_ANYMAP,
           FF_OMITEMPTY | FF_SECRET_KEYED, NULL),
 };
-const struct table http_config_table =
-    TABLE("config.plain", struct http_config, http_fields, http_check);
+const struct table http_config_table = {"config.plain", sizeof(struct http_config), http_fields,
+                                        AR_ARRAY_LEN(http_fields), http_check, NULL, NULL,
+                                        http_cleanup};
 
 /* ---- global ------------------------------------------------------------------------------- */
 

@@ -1150,13 +1150,15 @@ struct email_pool *email_pool_new(int nthreads, int64_t min_backoff_ns, int64_t 
 }
 
 /* Calls done() and frees the job; the lock is not held. */
-static void ejob_finish(struct email_pool *p, struct email_job *ej, bool ok, const char *error)
+static void ejob_complete(struct email_pool *p, struct email_job *ej, bool ok, bool canceled,
+                          const char *error)
 {
     struct notify_result res;
     struct notify_job *job = ej->job;
 
     memset(&res, 0, sizeof(res));
     res.ok = ok;
+    res.canceled = canceled;
     res.attempts = ej->attempts;
     res.retryable = !ok && ej->last_retryable;
     snprintf(res.error, sizeof(res.error), "%s", ok ? "" : error);
@@ -1173,6 +1175,11 @@ static void ejob_finish(struct email_pool *p, struct email_job *ej, bool ok, con
     }
     notify_job_free(job);
     free(ej);
+}
+
+static void ejob_finish(struct email_pool *p, struct email_job *ej, bool ok, const char *error)
+{
+    ejob_complete(p, ej, ok, false, error);
 }
 
 static void metrics_attempt(struct email_pool *p, bool ok, int64_t lat_ns)
@@ -1269,7 +1276,7 @@ static void cancel_waiting(struct email_pool *p)
     while (q != NULL) {
         struct email_job *next = q->next;
 
-        ejob_finish(p, q, false, "notification canceled");
+        ejob_complete(p, q, false, true, "notification canceled");
         q = next;
     }
 }
@@ -1396,7 +1403,7 @@ void email_pool_submit(struct email_pool *p, struct notify_job *job)
     }
     pthread_mutex_unlock(&p->lock);
     if (stopped) {
-        ejob_finish(p, ej, false, "notification canceled");
+        ejob_complete(p, ej, false, true, "notification canceled");
     }
 }
 

@@ -221,7 +221,8 @@ static void metrics_attempt(struct notifier *n, enum integration_type t, bool ok
 }
 
 /* Completes a job: unlinks it from the active list, calls done() and frees it. */
-static void job_finish(struct notifier *n, struct notify_job_priv *p, bool ok, const char *error)
+static void job_complete(struct notifier *n, struct notify_job_priv *p, bool ok, bool canceled,
+                         const char *error)
 {
     struct notify_job *job = p->job;
     struct notify_result res;
@@ -246,6 +247,7 @@ static void job_finish(struct notifier *n, struct notify_job_priv *p, bool ok, c
 
     memset(&res, 0, sizeof(res));
     res.ok = ok;
+    res.canceled = canceled;
     res.attempts = p->attempts;
     res.last_status = p->last_status;
     res.retryable = !ok && p->last_retryable;
@@ -259,6 +261,17 @@ static void job_finish(struct notifier *n, struct notify_job_priv *p, bool ok, c
         job->done(job, &res, job->ctx);
     }
     notify_job_free(job);
+}
+
+static void job_finish(struct notifier *n, struct notify_job_priv *p, bool ok, const char *error)
+{
+    job_complete(n, p, ok, false, error);
+}
+
+/* notifier_stop: the job ends without an outcome of its own (notify_result.canceled). */
+static void job_cancel(struct notifier *n, struct notify_job_priv *p)
+{
+    job_complete(n, p, false, true, "notification canceled");
 }
 
 /* ---- HTTP client settings (COMPAT 4.9) --------------------------------------------------- */
@@ -327,71 +340,27 @@ static int add_header(struct notify_job_priv *p, const char *name, const char *v
     return AR_OK;
 }
 
-/* http_headers (prometheus/common): each name maps to {values, secrets, files}, kept by the
- * config as the YAML text of that mapping. Every value, secret and trimmed file content is
- * added as one header line, in that order. */
-static int apply_http_headers(struct notify_job_priv *p, const struct str_map *hh, char *err,
+/* http_headers (prometheus/common), decoded at load into header lines (COMPAT 4.9): values
+ * and secrets as written, files read now and trimmed. */
+static int apply_http_headers(struct notify_job_priv *p, const struct http_config *h, char *err,
                               size_t errsz)
 {
-    static const char *const kinds[] = {"values", "secrets", "files"};
     int rc = AR_OK;
 
-    for (size_t i = 0; i < hh->n && rc == AR_OK; i++) {
-        yaml_parser_t parser;
-        yaml_document_t doc;
-        yaml_node_t *root;
+    for (size_t i = 0; i < h->nheader_lines && rc == AR_OK; i++) {
+        const struct http_header_line *l = &h->header_lines[i];
+        char *owned = NULL;
 
-        if (hh->values[i] == NULL) {
-            continue;
-        }
-        if (!yaml_parser_initialize(&parser)) {
-            abort();
-        }
-        yaml_parser_set_input_string(&parser, (const unsigned char *)hh->values[i],
-                                     strlen(hh->values[i]));
-        if (!yaml_parser_load(&parser, &doc)) {
-            yaml_parser_delete(&parser);
-            snprintf(err, errsz, "invalid http_headers entry for %s", hh->keys[i]);
-            return AR_EINVAL;
-        }
-        root = yaml_document_get_root_node(&doc);
-        for (size_t k = 0; root != NULL && root->type == YAML_MAPPING_NODE && k < 3; k++) {
-            for (yaml_node_pair_t *pair = root->data.mapping.pairs.start;
-                 pair < root->data.mapping.pairs.top && rc == AR_OK; pair++) {
-                yaml_node_t *key = yaml_document_get_node(&doc, pair->key);
-                yaml_node_t *val = yaml_document_get_node(&doc, pair->value);
-
-                if (key == NULL || val == NULL || key->type != YAML_SCALAR_NODE ||
-                    strcmp((const char *)key->data.scalar.value, kinds[k]) != 0 ||
-                    val->type != YAML_SEQUENCE_NODE) {
-                    continue;
-                }
-                for (yaml_node_item_t *it = val->data.sequence.items.start;
-                     it < val->data.sequence.items.top && rc == AR_OK; it++) {
-                    yaml_node_t *item = yaml_document_get_node(&doc, *it);
-                    const char *v;
-                    char *owned = NULL;
-
-                    if (item == NULL || item->type != YAML_SCALAR_NODE) {
-                        continue;
-                    }
-                    v = (const char *)item->data.scalar.value;
-                    if (k == 2) {
-                        rc = notify_read_secret_file(v, &owned);
-                        if (rc != AR_OK) {
-                            snprintf(err, errsz, "unable to read headers file %s: %s", v,
-                                     ar_strerror(rc));
-                            break;
-                        }
-                        v = owned;
-                    }
-                    rc = add_header(p, hh->keys[i], v, err, errsz);
-                    free(owned);
-                }
+        if (l->is_file) {
+            rc = notify_read_secret_file(l->value, &owned);
+            if (rc != AR_OK) {
+                snprintf(err, errsz, "unable to read headers file %s: %s", l->value,
+                         ar_strerror(rc));
+                break;
             }
         }
-        yaml_document_delete(&doc);
-        yaml_parser_delete(&parser);
+        rc = add_header(p, l->name, owned != NULL ? owned : l->value, err, errsz);
+        free(owned);
     }
     /* an unreadable file may be fixed before the next attempt; a bad value will not */
     return rc;
@@ -683,7 +652,7 @@ static int apply_http_config(struct notify_job_priv *p, CURL *e, const struct ht
             free(o1);
         }
     }
-    rc = apply_http_headers(p, &h->http_headers, err, errsz);
+    rc = apply_http_headers(p, h, err, errsz);
     if (rc != AR_OK) {
         return rc;
     }
@@ -1152,18 +1121,18 @@ static void cancel_all(struct notifier *n)
         q->next = NULL;
         q->prev = NULL;
         /* not in the active list: link it so job_finish's unlink is a no-op */
-        job_finish(n, q, false, "notification canceled");
+        job_cancel(n, q);
         q = next;
     }
     while (n->backlog_head != NULL) {
         struct notify_job_priv *b = n->backlog_head;
         n->backlog_head = b->next;
         b->next = NULL;
-        job_finish(n, b, false, "notification canceled");
+        job_cancel(n, b);
     }
     n->backlog_tail = NULL;
     while (n->active != NULL) {
-        job_finish(n, n->active, false, "notification canceled");
+        job_cancel(n, n->active);
     }
 }
 
@@ -1385,7 +1354,7 @@ void notifier_submit(struct notifier *n, struct notify_job *job)
     pthread_mutex_unlock(&n->lock);
     if (stopped) {
         /* no loop any more: complete here, in the caller's thread */
-        job_finish(n, p, false, "notification canceled");
+        job_cancel(n, p);
         return;
     }
     if (wake) {

@@ -256,6 +256,9 @@ int notify_victorops_build(const struct notify_data *d, const void *cfg,
 
 struct notify_result {
     bool ok;
+    /* notifier_stop ended the job before it could finish: the delivery was neither made nor
+     * refused, so a durable outbox keeps it pending (error says "notification canceled") */
+    bool canceled;
     int attempts;       /* HTTP attempts made (0 when canceled or failed before sending) */
     long last_status;   /* last HTTP status, 0 when none was received */
     bool retryable;     /* the last failure was of a retryable class */

@@ -624,13 +624,35 @@ static void test_newest_http_keys(void)
                                  "  webhook_configs:\n  - url: http://x\n    http_config:\n"
                                  "      proxy_url: http://p:1\n"
                                  "      proxy_connect_header: {P: [s1, s2]}\n"
-                                 "      http_headers: {X-A: {values: [v1], secrets: [hidden]}}\n"
+                                 "      http_headers: {X-B: {files: [/f], values: [v2]},\n"
+                                 "                     X-A: {values: [v1], secrets: [hidden]}}\n"
+                                 "  - url: http://y\n"
+                                 "global:\n  http_config:\n    http_headers: {X-G: {values: [g]}}\n"
                                  "event_recorder:\n  stdout_outputs: [{}]\n");
     if (c == NULL) {
         return;
     }
     const struct http_config *h = c->receivers[0]->webhook_configs.v[0]->http_config;
     CHECK_STR(str_map_get(&h->proxy_connect_header, "P"), "- s1\n- s2");
+    /* http_headers decoded once at load: names in order, values, secrets, then files */
+    CHECK_INT(h->nheader_lines, 4);
+    if (h->nheader_lines == 4) {
+        CHECK_STR(h->header_lines[0].name, "X-A");
+        CHECK_STR(h->header_lines[0].value, "v1");
+        CHECK_STR(h->header_lines[1].value, "hidden");
+        CHECK_STR(h->header_lines[2].name, "X-B");
+        CHECK_STR(h->header_lines[2].value, "v2");
+        CHECK(!h->header_lines[2].is_file);
+        CHECK_STR(h->header_lines[3].value, "/f");
+        CHECK(h->header_lines[3].is_file);
+    }
+    /* the global http_config, inherited by the second webhook, brings its own copy */
+    h = c->receivers[0]->webhook_configs.v[1]->http_config;
+    CHECK_INT(h->nheader_lines, 1);
+    if (h->nheader_lines == 1) {
+        CHECK_STR(h->header_lines[0].name, "X-G");
+        CHECK_STR(h->header_lines[0].value, "g");
+    }
     CHECK(strstr(c->original_yaml, "hidden") == NULL);
     CHECK(strstr(c->original_yaml, "s1") == NULL);
     CHECK(strstr(c->original_yaml, "- v1") != NULL);
