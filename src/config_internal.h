@@ -168,6 +168,26 @@ extern const struct table global_table;
 extern const struct table receiver_table;
 extern const struct table time_interval_table;      /* time_intervals entries */
 extern const struct table mute_time_interval_table; /* mute_time_intervals entries */
+/* One *_configs entry of each integration type (config_receivers.c), listed in the
+ * integration table (ar/integration.h). */
+extern const struct table webhook_config_table;
+extern const struct table email_config_table;
+extern const struct table pagerduty_config_table;
+extern const struct table opsgenie_config_table;
+extern const struct table wechat_config_table;
+extern const struct table slack_config_table;
+extern const struct table victorops_config_table;
+extern const struct table pushover_config_table;
+extern const struct table sns_config_table;
+extern const struct table telegram_config_table;
+extern const struct table discord_config_table;
+extern const struct table webex_config_table;
+extern const struct table msteams_config_table;
+extern const struct table msteamsv2_config_table;
+extern const struct table jira_config_table;
+extern const struct table rocketchat_config_table;
+extern const struct table incidentio_config_table;
+extern const struct table mattermost_config_table;
 extern const struct table inhibit_rule_table;
 extern const struct table route_cfg_table;
 

@@ -4,6 +4,7 @@
  * re-serialises as 0.25 does). Each integration's check applies Alertmanager's rules:
  * value-or-file exclusivity, required keys, and inheritance of empty fields from
  * `global` (ctx.global, decoded before the receivers), including http_config. */
+#include "ar/integration.h"
 #include "ar/notifier_email.h"
 #include "config_internal.h"
 
@@ -511,7 +512,7 @@ static const struct field webhook_fields[] = {
     FIELD(T, "payload", payload, FT_ANY, FF_OMITEMPTY, NULL),
 };
 #undef T
-static const struct table webhook_table =
+const struct table webhook_config_table =
     TABLE("config.plain", struct webhook_config, webhook_fields, webhook_check);
 
 /* ---- email -------------------------------------------------------------------------------- */
@@ -660,7 +661,7 @@ static const struct field email_fields[] = {
     SUBFIELD(T, "threading", threading, FT_STRUCTP, FF_OMITEMPTY, &threading_table),
 };
 #undef T
-static const struct table email_table =
+const struct table email_config_table =
     TABLE("config.plain", struct email_config, email_fields, email_check);
 
 /* ---- slack -------------------------------------------------------------------------------- */
@@ -808,7 +809,7 @@ static const struct field slack_fields[] = {
     FIELD(T, "timeout", timeout_ns, FT_GODURATION, FF_OMITEMPTY, NULL),
 };
 #undef T
-static const struct table slack_table =
+const struct table slack_config_table =
     TABLE("config.plain", struct slack_config, slack_fields, slack_check);
 
 /* ---- pagerduty ---------------------------------------------------------------------------- */
@@ -903,7 +904,7 @@ static const struct field pagerduty_fields[] = {
     FIELD(T, "timeout", timeout_ns, FT_GODURATION, FF_OMITEMPTY, NULL),
 };
 #undef T
-static const struct table pagerduty_table =
+const struct table pagerduty_config_table =
     TABLE("config.plain", struct pagerduty_config, pagerduty_fields, pagerduty_check);
 
 /* ---- opsgenie ----------------------------------------------------------------------------- */
@@ -1000,7 +1001,7 @@ static const struct field opsgenie_fields[] = {
     FIELD(T, "update_alerts", update_alerts, FT_BOOL, FF_OMITEMPTY, NULL),
 };
 #undef T
-static const struct table opsgenie_table =
+const struct table opsgenie_config_table =
     TABLE("config.plain", struct opsgenie_config, opsgenie_fields, opsgenie_check);
 
 /* ---- wechat ------------------------------------------------------------------------------- */
@@ -1068,7 +1069,7 @@ static const struct field wechat_fields[] = {
     STR(T, "message_type", message_type),
 };
 #undef T
-static const struct table wechat_table =
+const struct table wechat_config_table =
     TABLE("config.plain", struct wechat_config, wechat_fields, wechat_check);
 
 /* ---- pushover ----------------------------------------------------------------------------- */
@@ -1117,7 +1118,7 @@ static const struct field pushover_fields[] = {
     FIELD(T, "monospace", monospace, FT_BOOL, FF_OMITEMPTY, NULL),
 };
 #undef T
-static const struct table pushover_table =
+const struct table pushover_config_table =
     TABLE("config.plain", struct pushover_config, pushover_fields, pushover_check);
 
 /* ---- victorops ---------------------------------------------------------------------------- */
@@ -1185,7 +1186,7 @@ static const struct field victorops_fields[] = {
     FIELD(T, "custom_fields", custom_fields, FT_STRMAP, FF_OMITEMPTY, NULL),
 };
 #undef T
-static const struct table victorops_table =
+const struct table victorops_config_table =
     TABLE("config.plain", struct victorops_config, victorops_fields, victorops_check);
 
 /* ---- sns ---------------------------------------------------------------------------------- */
@@ -1230,7 +1231,7 @@ static const struct field sns_fields[] = {
     FIELD(T, "attributes", attributes, FT_STRMAP, FF_OMITEMPTY, NULL),
 };
 #undef T
-static const struct table sns_table =
+const struct table sns_config_table =
     TABLE("config.plain", struct sns_config, sns_fields, sns_check);
 
 /* ---- telegram ----------------------------------------------------------------------------- */
@@ -1285,7 +1286,7 @@ static const struct field telegram_fields[] = {
     STRD(T, "parse_mode", parse_mode, "HTML"),
 };
 #undef T
-static const struct table telegram_table =
+const struct table telegram_config_table =
     TABLE("config.plain", struct telegram_config, telegram_fields, telegram_check);
 
 /* ---- discord ------------------------------------------------------------------------------ */
@@ -1317,7 +1318,7 @@ static const struct field discord_fields[] = {
     STR(T, "avatar_url", avatar_url),
 };
 #undef T
-static const struct table discord_table =
+const struct table discord_config_table =
     TABLE("config.plain", struct discord_config, discord_fields, discord_check);
 
 /* ---- webex -------------------------------------------------------------------------------- */
@@ -1349,7 +1350,7 @@ static const struct field webex_fields[] = {
     FIELD(T, "room_id", room_id, FT_STR, 0, NULL),
 };
 #undef T
-static const struct table webex_table =
+const struct table webex_config_table =
     TABLE("config.plain", struct webex_config, webex_fields, webex_check);
 
 /* ---- msteams, msteamsv2 ------------------------------------------------------------------- */
@@ -1385,7 +1386,7 @@ static const struct field msteams_fields[] = {
     STRD(T, "text", text, "{{ template \"msteams.default.text\" . }}"),
 };
 #undef T
-static const struct table msteams_table =
+const struct table msteams_config_table =
     TABLE("msteams.plain", struct msteams_config, msteams_fields, msteams_check);
 
 static int msteamsv2_check(void *obj, struct ctx *c, const struct ynode *n)
@@ -1406,7 +1407,7 @@ static const struct field msteamsv2_fields[] = {
     STRD(T, "text", text, "{{ template \"msteamsv2.default.text\" . }}"),
 };
 #undef T
-static const struct table msteamsv2_table = TABLE(
+const struct table msteamsv2_config_table = TABLE(
     "msteamsv2.plain", struct msteamsv2_config, msteamsv2_fields, msteamsv2_check);
 
 /* ---- mattermost --------------------------------------------------------------------------- */
@@ -1519,7 +1520,7 @@ static const struct field mattermost_fields[] = {
     SUBFIELD(T, "priority", priority, FT_STRUCTP, FF_OMITEMPTY, &mm_priority_table),
 };
 #undef T
-static const struct table mattermost_table = TABLE(
+const struct table mattermost_config_table = TABLE(
     "mattermost.plain", struct mattermost_config, mattermost_fields, mattermost_check);
 
 /* ---- rocketchat --------------------------------------------------------------------------- */
@@ -1603,7 +1604,7 @@ static const struct field rocketchat_fields[] = {
     SUBFIELD(T, "actions", actions, FT_LIST, FF_OMITEMPTY, &rc_action_table),
 };
 #undef T
-static const struct table rocketchat_table = TABLE(
+const struct table rocketchat_config_table = TABLE(
     "rocketchat.plain", struct rocketchat_config, rocketchat_fields, rocketchat_check);
 
 /* ---- jira --------------------------------------------------------------------------------- */
@@ -1683,7 +1684,7 @@ static const struct field jira_fields[] = {
     FIELD(T, "fields", fields, FT_ANYMAP, FF_OMITEMPTY, NULL),
 };
 #undef T
-static const struct table jira_table =
+const struct table jira_config_table =
     TABLE("jira.plain", struct jira_config, jira_fields, jira_check);
 
 /* ---- incident.io -------------------------------------------------------------------------- */
@@ -1731,7 +1732,7 @@ static const struct field incidentio_fields[] = {
     FIELD(T, "timeout", timeout_ns, FT_GODURATION, 0, NULL),
 };
 #undef T
-static const struct table incidentio_table = TABLE(
+const struct table incidentio_config_table = TABLE(
     "incidentio.plain", struct incidentio_config, incidentio_fields, incidentio_check);
 
 /* ---- receiver ----------------------------------------------------------------------------- */
@@ -1761,48 +1762,33 @@ static void receiver_cleanup(void *obj)
     r->nintegrations = 0;
 }
 
+/* name and labels, then one `<name>_configs` list per row of the integration table, in the
+ * order of the receiver's Go struct (filled before main by receiver_fields_init) */
 #define T struct receiver
-#define LISTF(key, member, tbl) SUBFIELD(T, key, member, FT_LIST, FF_OMITEMPTY, tbl)
-static const struct field receiver_fields[] = {
+static struct field receiver_fields[2 + INTEGRATION_TYPE_COUNT] = {
     FIELD(T, "name", name, FT_STR, 0, NULL),
     FIELD(T, "labels", labels, FT_LABELMAP, FF_OMITEMPTY, NULL),
-    LISTF("discord_configs", discord_configs, &discord_table),
-    LISTF("email_configs", email_configs, &email_table),
-    LISTF("incidentio_configs", incidentio_configs, &incidentio_table),
-    LISTF("pagerduty_configs", pagerduty_configs, &pagerduty_table),
-    LISTF("slack_configs", slack_configs, &slack_table),
-    LISTF("webhook_configs", webhook_configs, &webhook_table),
-    LISTF("opsgenie_configs", opsgenie_configs, &opsgenie_table),
-    LISTF("wechat_configs", wechat_configs, &wechat_table),
-    LISTF("pushover_configs", pushover_configs, &pushover_table),
-    LISTF("victorops_configs", victorops_configs, &victorops_table),
-    LISTF("sns_configs", sns_configs, &sns_table),
-    LISTF("telegram_configs", telegram_configs, &telegram_table),
-    LISTF("webex_configs", webex_configs, &webex_table),
-    LISTF("msteams_configs", msteams_configs, &msteams_table),
-    LISTF("msteamsv2_configs", msteamsv2_configs, &msteamsv2_table),
-    LISTF("jira_configs", jira_configs, &jira_table),
-    LISTF("rocketchat_configs", rocketchat_configs, &rocketchat_table),
-    LISTF("mattermost_configs", mattermost_configs, &mattermost_table),
 };
-#undef LISTF
 #undef T
+
+__attribute__((constructor)) static void receiver_fields_init(void)
+{
+    for (int t = 0; t < INTEGRATION_TYPE_COUNT; t++) {
+        const struct integration_def *def = integration_def_get((enum integration_type)t);
+        struct field *f = &receiver_fields[2 + def->yaml_rank];
+
+        f->name = def->configs_key;
+        f->type = FT_LIST;
+        f->off = def->receiver_offset;
+        f->flags = FF_OMITEMPTY;
+        f->def = NULL;
+        f->sub = def->config;
+    }
+}
+
 const struct table receiver_table = {
     "config.plain", sizeof(struct receiver), receiver_fields, AR_ARRAY_LEN(receiver_fields),
     receiver_check, NULL, NULL, receiver_cleanup};
-
-const char *integration_type_name(enum integration_type t)
-{
-    static const char *const names[] = {
-        "webhook", "email", "pagerduty", "opsgenie", "wechat", "slack",
-        "victorops", "pushover", "sns", "telegram", "discord", "webex",
-        "msteams", "msteamsv2", "jira", "rocketchat", "incidentio", "mattermost",
-    };
-    if ((unsigned)t < AR_ARRAY_LEN(names)) {
-        return names[t];
-    }
-    return "unknown";
-}
 
 static void add_integrations(struct receiver *r, size_t *cap, enum integration_type type,
                              void *const *items, size_t n)
@@ -1842,28 +1828,20 @@ void receiver_prepare_used(struct receiver *r)
 void receiver_build_integrations(struct receiver *r)
 {
     size_t cap = 0;
+
     AR_FREE(r->integrations);
     r->nintegrations = 0;
-#define ADD(type, list) add_integrations(r, &cap, type, (void *const *)r->list.v, r->list.n)
-    ADD(INTEGRATION_WEBHOOK, webhook_configs);
-    ADD(INTEGRATION_EMAIL, email_configs);
-    ADD(INTEGRATION_PAGERDUTY, pagerduty_configs);
-    ADD(INTEGRATION_OPSGENIE, opsgenie_configs);
-    ADD(INTEGRATION_WECHAT, wechat_configs);
-    ADD(INTEGRATION_SLACK, slack_configs);
-    ADD(INTEGRATION_VICTOROPS, victorops_configs);
-    ADD(INTEGRATION_PUSHOVER, pushover_configs);
-    ADD(INTEGRATION_SNS, sns_configs);
-    ADD(INTEGRATION_TELEGRAM, telegram_configs);
-    ADD(INTEGRATION_DISCORD, discord_configs);
-    ADD(INTEGRATION_WEBEX, webex_configs);
-    ADD(INTEGRATION_MSTEAMS, msteams_configs);
-    ADD(INTEGRATION_MSTEAMSV2, msteamsv2_configs);
-    ADD(INTEGRATION_JIRA, jira_configs);
-    ADD(INTEGRATION_ROCKETCHAT, rocketchat_configs);
-    ADD(INTEGRATION_INCIDENTIO, incidentio_configs);
-    ADD(INTEGRATION_MATTERMOST, mattermost_configs);
-#undef ADD
+    /* the integration table is in build order */
+    for (int t = 0; t < INTEGRATION_TYPE_COUNT; t++) {
+        const struct integration_def *def = integration_def_get((enum integration_type)t);
+        const char *list = (const char *)r + def->receiver_offset; /* AR_PTR_LIST: v, n */
+        void **items;
+        size_t n;
+
+        memcpy(&items, list, sizeof(items));
+        memcpy(&n, list + sizeof(void **), sizeof(n));
+        add_integrations(r, &cap, def->type, items, n);
+    }
 }
 
 const char *receiver_name(const struct receiver *r)

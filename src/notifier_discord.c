@@ -61,7 +61,6 @@ int notify_discord_build(const struct notify_data *d, const void *cfg, struct no
     out->url = url;
     url = NULL;
     out->http = c->http_config;
-    out->retry_429 = false;
 out:
     free(url);
     free(title);

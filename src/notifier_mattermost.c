@@ -175,7 +175,6 @@ int notify_mattermost_build(const struct notify_data *d, const void *cfg,
     out->url = url;
     url = NULL;
     out->http = c->http_config;
-    out->retry_429 = false;
 out:
     free(url);
     notify_tmpl_cleanup(&t);

@@ -43,7 +43,6 @@ int notify_msteams_build(const struct notify_data *d, const void *cfg, struct no
     out->url = url;
     url = NULL;
     out->http = c->http_config;
-    out->retry_429 = false;
 out:
     free(url);
     notify_tmpl_cleanup(&t);

@@ -45,7 +45,6 @@ int notify_msteamsv2_build(const struct notify_data *d, const void *cfg,
     out->url = url;
     url = NULL;
     out->http = c->http_config;
-    out->retry_429 = false;
 out:
     free(url);
     notify_tmpl_cleanup(&t);

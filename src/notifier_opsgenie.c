@@ -367,7 +367,6 @@ int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
     out->url = url;
     url = NULL;
     out->http = c->http_config;
-    out->retry_429 = true;
     if (c->update_alerts && notify_data_has_firing(d)) {
         add_update(out, c->api_url, alias, "message", message, buf_str(&h));
         add_update(out, c->api_url, alias, "description", notify_tmpl_text(&t, c->description),

@@ -236,8 +236,9 @@ int notify_pagerduty_build(const struct notify_data *d, const void *cfg,
     }
     out->http = c->http_config;
     out->timeout_ns = c->timeout_ns;
-    out->retry_429 = !v1;
     if (v1) {
+        /* the row's class is Events API v2's; v1 answers 403 when throttled, not 429 */
+        out->retry_429 = false;
         out->retry_status_extra = 403; /* COMPAT: Events API v1 answers 403 when throttled */
     }
 out:

@@ -109,7 +109,6 @@ int notify_pushover_build(const struct notify_data *d, const void *cfg,
     buf_cleanup(&q);
     out->content_type = "text/plain";
     out->http = c->http_config;
-    out->retry_429 = false;
 out:
     tmpl_value_unref(m);
     free(token);

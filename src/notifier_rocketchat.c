@@ -142,7 +142,6 @@ int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
     notify_request_add_header(out, "X-Auth-Token", token);
     notify_request_add_header(out, "X-User-Id", token_id);
     out->http = c->http_config;
-    out->retry_429 = false;
     out->check = notify_rocketchat_check;
 out:
     free(token);

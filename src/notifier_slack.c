@@ -175,7 +175,6 @@ int notify_slack_build(const struct notify_data *d, const void *cfg, struct noti
     out->url = url;
     out->http = c->http_config;
     out->timeout_ns = c->timeout_ns;
-    out->retry_429 = false;
     out->check = notify_slack_check;
     return AR_OK;
 }

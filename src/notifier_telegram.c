@@ -79,8 +79,6 @@ int notify_telegram_build(const struct notify_data *d, const void *cfg,
      * custom header in place of its own */
     notify_request_add_header(out, "User-Agent", "Go-http-client/1.1");
     out->http = c->http_config;
-    out->retry_429 = true;
-    out->retry_any_status = true; /* COMPAT 9.7: Telegram retries every failed request */
 out:
     free(token);
     free(chat);

@@ -73,7 +73,6 @@ int notify_victorops_build(const struct notify_data *d, const void *cfg,
     out->url = buf_take(&u);
     buf_cleanup(&u);
     out->http = c->http_config;
-    out->retry_429 = false;
 out:
     tmpl_value_unref(m);
     free(key);

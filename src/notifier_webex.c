@@ -44,7 +44,6 @@ int notify_webex_build(const struct notify_data *d, const void *cfg, struct noti
     }
     out->url = ar_strdup(c->api_url);
     out->http = c->http_config;
-    out->retry_429 = false;
 out:
     free(msg);
     notify_tmpl_cleanup(&t);

@@ -4,8 +4,8 @@
  * each job's completion callback exactly once from that thread. Hundreds of deliveries run
  * concurrently without a thread each.
  *
- * Payloads are built per integration type behind a small table (notify_build_request), so
- * adding a notifier means adding one builder. Webhook lives in notifier_webhook.c, the
+ * Payloads are built per integration type by the builder of its row in the integration
+ * table (ar/integration.h, notify_build_request). Webhook lives in notifier_webhook.c, the
  * chat/HTTP integrations in notifier_<type>.c; their templated fields are rendered with the
  * configuration's template set (config->tmpl) against one template Data per send
  * (notify_tmpl.c).
@@ -130,13 +130,19 @@ void notify_request_add_header(struct notify_request *r, const char *name, const
  * and with r's http settings, timeout and retry classes, returned borrowed (r owns it). */
 struct notify_request *notify_request_chain_new(struct notify_request *r);
 
-/* Builds the request for integ from d. Returns AR_OK, AR_ENOTFOUND (type not implemented
- * yet), or another error with a sentence in err (e.g. url_file unreadable). */
-/* Load-time check: AR_OK when every integration of every receiver has a sender here; else
- * AR_EINVAL naming the receiver and the *_configs key (WeChat, SNS, Jira and incident.io
- * are decoded and validated as Alertmanager does, but not sent yet). Start, reload and
- * check-config refuse such a configuration rather than fail at every notification. */
+/* Builds one integration's request into out (initialised by the caller, retry class set from
+ * the integration table); cfg is the type's config struct. */
+typedef int (*notify_build_fn)(const struct notify_data *d, const void *cfg,
+                               struct notify_request *out, struct ar_error *err);
+
+/* Load-time check: AR_OK when every integration of every receiver has a sender in the
+ * integration table (ar/integration.h); else AR_EINVAL naming the receiver and the
+ * *_configs key. Start, reload and check-config refuse such a configuration rather than
+ * fail at every notification. */
 int notify_check_senders(const struct config *cfg, struct ar_error *err);
+/* Builds the request for integ from d with its row's builder and retry class. Returns
+ * AR_OK, AR_ENOTFOUND (no HTTP request: email), or another error with a sentence in err
+ * (e.g. url_file unreadable). */
 int notify_build_request(const struct notify_data *d, const struct integration *integ,
                          struct notify_request *out, struct ar_error *err);
 

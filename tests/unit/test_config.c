@@ -4,6 +4,7 @@
  * integration type, time intervals, and a table of rejected configurations with their
  * located messages. Runs with tests/data as the working directory. */
 #include "ar/config.h"
+#include "ar/integration.h"
 #include "ar/notifier_email.h"
 #include "check.h"
 
@@ -781,8 +782,60 @@ static void test_cram_md5_unavailable(void)
     }
 }
 
+/* The integration table: Alertmanager's names in build order, one *_configs key each, and
+ * the pre-created metric series in 0.25's order first (COMPAT 10). */
+static void test_integration_table(void)
+{
+    static const char *const build_order[] = {
+        "webhook", "email",   "pagerduty", "opsgenie", "wechat",  "slack",
+        "victorops", "pushover", "sns",   "telegram", "discord", "webex",
+        "msteams", "msteamsv2", "jira",  "rocketchat", "incidentio", "mattermost",
+    };
+    static const char *const metrics_025[] = {"email", "pagerduty", "wechat",   "pushover", "slack",
+                                              "opsgenie", "webhook", "victorops", "sns", "telegram"};
+    enum integration_type types[INTEGRATION_TYPE_COUNT];
+    size_t n = integration_metric_types(types);
+    bool yaml_seen[INTEGRATION_TYPE_COUNT] = {false};
+
+    CHECK_INT(INTEGRATION_TYPE_COUNT, AR_ARRAY_LEN(build_order));
+    for (int t = 0; t < INTEGRATION_TYPE_COUNT; t++) {
+        const struct integration_def *def = integration_def_get((enum integration_type)t);
+        char key[64];
+
+        CHECK_STR(integration_type_name((enum integration_type)t), build_order[t]);
+        CHECK_INT(def->type, t);
+        snprintf(key, sizeof(key), "%s_configs", build_order[t]);
+        CHECK_STR(def->configs_key, key);
+        CHECK(def->config != NULL);
+        CHECK(def->yaml_rank >= 0 && def->yaml_rank < INTEGRATION_TYPE_COUNT);
+        if (def->yaml_rank >= 0 && def->yaml_rank < INTEGRATION_TYPE_COUNT) {
+            CHECK(!yaml_seen[def->yaml_rank]);
+            yaml_seen[def->yaml_rank] = true;
+        }
+        CHECK(def->via_smtp == (t == INTEGRATION_EMAIL));
+    }
+    CHECK(n >= AR_ARRAY_LEN(metrics_025));
+    for (size_t i = 0; i < AR_ARRAY_LEN(metrics_025) && i < n; i++) {
+        CHECK_STR(integration_type_name(types[i]), metrics_025[i]);
+    }
+    /* every integration that can be sent has series */
+    for (int t = 0; t < INTEGRATION_TYPE_COUNT; t++) {
+        const struct integration_def *def = integration_def_get((enum integration_type)t);
+        bool listed = false;
+        for (size_t i = 0; i < n; i++) {
+            listed = listed || types[i] == (enum integration_type)t;
+        }
+        if (def->via_smtp || def->build != NULL) {
+            CHECK(listed);
+        }
+    }
+    CHECK(integration_def_get(INTEGRATION_TYPE_COUNT) == NULL);
+    CHECK_STR(integration_type_name(INTEGRATION_TYPE_COUNT), "unknown");
+}
+
 int main(void)
 {
+    test_integration_table();
     test_default();
     test_golden("minimal", true);
     test_golden("full", true);
