@@ -66,7 +66,8 @@ static int put_alert(struct buf *b, const struct alert *a, bool resolved)
     return buf_puts(b, "\"}");
 }
 
-int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct buf *out)
+int notify_webhook_message(const struct notify_data *d, uint64_t max_alerts, const char *version,
+                           size_t max_shown, struct buf *out)
 {
     size_t n = d->nalerts;
     size_t truncated = 0;
@@ -92,7 +93,7 @@ int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct
     put_quotemeta(out, d->receiver_name);
     buf_puts(out, all_resolved ? ",\"status\":\"resolved\"" : ",\"status\":\"firing\"");
     buf_puts(out, ",\"alerts\":[");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && (max_shown == 0 || i < max_shown); i++) {
         if (i > 0) {
             buf_putc(out, ',');
         }
@@ -106,7 +107,9 @@ int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct
     json_put_labelset(out, &common_annotations);
     buf_puts(out, ",\"externalURL\":");
     json_put_cstr(out, d->external_url != NULL ? d->external_url : "");
-    buf_puts(out, ",\"version\":\"4\",\"groupKey\":");
+    buf_puts(out, ",\"version\":");
+    json_put_cstr(out, version);
+    buf_puts(out, ",\"groupKey\":");
     json_put_cstr(out, d->group_key != NULL ? d->group_key : "");
     rc = buf_printf(out, ",\"truncatedAlerts\":%zu}\n", truncated);
     labelset_cleanup(&common_labels);
@@ -114,6 +117,11 @@ int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct
     /* Every append above fails only at the buffer maximum, after which later ones fail too
      * (the buffer is left unchanged), so checking the last is enough. */
     return rc;
+}
+
+int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct buf *out)
+{
+    return notify_webhook_message(d, max_alerts, "4", 0, out);
 }
 
 int notify_webhook_build(const struct notify_data *d, const struct webhook_config *wc,

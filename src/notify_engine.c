@@ -624,7 +624,7 @@ static int apply_http_config(struct notify_job_priv *p, CURL *e, const struct ht
         free(o1);
         free(o2);
     }
-    {
+    if (!p->req.auth_replaced) {
         const char *type = "Bearer";
         const char *cred = NULL;
         const char *file = NULL;

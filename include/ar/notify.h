@@ -113,6 +113,9 @@ struct notify_request {
     /* Telegram 0.25: every failed request is retried; PagerDuty v1: also 403 */
     bool retry_any_status;
     long retry_status_extra; /* one more retryable status, 0 = none */
+    /* The request carries its own Authorization header: http_config's authorization (and
+     * bearer_token) is not sent (incident.io alert_source_token) */
+    bool auth_replaced;
     /* Optional check of a 2xx reply body; NULL = every 2xx is a success. */
     notify_check_fn check;
     char *error_prefix; /* heap, put before check errors (e.g. `channel "#a": `), or NULL */
@@ -151,6 +154,11 @@ int notify_webhook_build(const struct notify_data *d, const struct webhook_confi
                          struct notify_request *out, struct ar_error *err);
 /* Only the webhook JSON body (version "4", trailing newline) into out. */
 int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct buf *out);
+/* The same message (template Data, version, groupKey, truncatedAlerts) with another version
+ * string (incident.io: "1"); max_shown > 0 writes only the first max_shown alerts while status
+ * and common labels stay those of the first max_alerts (incident.io's size fallback). */
+int notify_webhook_message(const struct notify_data *d, uint64_t max_alerts, const char *version,
+                           size_t max_shown, struct buf *out);
 
 /* Labels (annotations when of_annotations) with the same value on each of the first n
  * alerts of d, into out (initialised here; the caller cleans it up). Empty when n is 0. */
@@ -257,6 +265,8 @@ int notify_pushover_build(const struct notify_data *d, const void *cfg,
                           struct notify_request *out, struct ar_error *err);
 int notify_victorops_build(const struct notify_data *d, const void *cfg,
                            struct notify_request *out, struct ar_error *err);
+int notify_incidentio_build(const struct notify_data *d, const void *cfg,
+                            struct notify_request *out, struct ar_error *err);
 
 /* ---- jobs and results ---------------------------------------------------------------- */
 
