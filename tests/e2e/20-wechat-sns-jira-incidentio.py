@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""WeChat, SNS, Jira and incident.io (COMPAT 9.14-9.17): each integration pointed at a local
+"""WeChat, SNS, Jira and incident.io (COMPAT 9.14): each integration pointed at a local
 fake of its service (an HTTP server on 127.0.0.1 that answers as the service does), the seed
 alert posted, and the captured requests checked: method, path and query, the headers that
 matter (Content-Type, Authorization, User-Agent) and the body fields. Alertmanager 0.25 has
