@@ -18,7 +18,7 @@ static int build_webhook(const struct notify_data *d, const void *cfg, struct no
     return notify_webhook_build(d, cfg, out, err);
 }
 
-#define ROW(T, nm, yaml, metric, smtp, builder, r429, rany)                                        \
+#define ROW_CHECKED(T, nm, yaml, metric, smtp, builder, check, r429, rany)                         \
     [INTEGRATION_##T] = {.type = INTEGRATION_##T,                                                  \
                          .name = #nm,                                                              \
                          .configs_key = #nm "_configs",                                            \
@@ -28,8 +28,12 @@ static int build_webhook(const struct notify_data *d, const void *cfg, struct no
                          .metric_rank = (metric),                                                  \
                          .via_smtp = (smtp),                                                       \
                          .build = (builder),                                                       \
+                         .can_send = (check),                                                      \
                          .retry_429 = (r429),                                                      \
                          .retry_any_status = (rany)}
+
+#define ROW(T, nm, yaml, metric, smtp, builder, r429, rany)                                        \
+    ROW_CHECKED(T, nm, yaml, metric, smtp, builder, NULL, r429, rany)
 
 /* ROW(type, name, yaml_rank, metric_rank, via_smtp, build, retry_429, retry_any_status) */
 static const struct integration_def integrations[INTEGRATION_TYPE_COUNT] = {
@@ -41,7 +45,7 @@ static const struct integration_def integrations[INTEGRATION_TYPE_COUNT] = {
     ROW(SLACK, slack, 4, 4, false, notify_slack_build, false, false),
     ROW(VICTOROPS, victorops, 9, 7, false, notify_victorops_build, false, false),
     ROW(PUSHOVER, pushover, 8, 3, false, notify_pushover_build, false, false),
-    ROW(SNS, sns, 10, 8, false, NULL, false, false),
+    ROW_CHECKED(SNS, sns, 10, 8, false, notify_sns_build, notify_sns_can_send, false, false),
     ROW(TELEGRAM, telegram, 11, 9, false, notify_telegram_build, true, true),
     ROW(DISCORD, discord, 0, 10, false, notify_discord_build, false, false),
     ROW(WEBEX, webex, 12, 11, false, notify_webex_build, false, false),
@@ -53,6 +57,7 @@ static const struct integration_def integrations[INTEGRATION_TYPE_COUNT] = {
     ROW(MATTERMOST, mattermost, 17, 15, false, notify_mattermost_build, false, false),
 };
 #undef ROW
+#undef ROW_CHECKED
 
 const struct integration_def *integration_def_get(enum integration_type t)
 {

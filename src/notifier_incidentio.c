@@ -9,7 +9,7 @@
 #include "ar/notify.h"
 
 #define INCIDENTIO_PAYLOAD_MAX (512u * 1024)
-#define INCIDENTIO_BODY_MAX (64u * 1024 * 1024)
+#define INCIDENTIO_BODY_MAX    (64u * 1024 * 1024)
 
 int notify_incidentio_build(const struct notify_data *d, const void *cfg,
                             struct notify_request *out, struct ar_error *err)

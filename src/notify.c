@@ -256,6 +256,9 @@ void notify_request_cleanup(struct notify_request *r)
     }
     free(r->headers);
     free(r->error_prefix);
+    free(r->aws_sigv4);
+    free(r->aws_key_id);
+    free(r->aws_secret);
     buf_cleanup(&r->body);
     memset(r, 0, sizeof(*r));
     while (next != NULL) { /* iterative: a chain never recurses */
@@ -486,11 +489,17 @@ int notify_check_senders(const struct config *cfg, struct ar_error *err)
         const struct receiver *r = cfg->receivers[i];
         for (size_t k = 0; k < r->nintegrations; k++) {
             const struct integration_def *def = integration_def_get(r->integrations[k].type);
+            struct ar_error why;
             if (!def->via_smtp && def->build == NULL) {
                 ar_error_set(err,
                              "receiver %s: %s: alertrouter cannot send %s notifications yet; "
                              "remove them (or send through a webhook_configs relay)",
                              r->name, def->configs_key, def->name);
+                return AR_EINVAL;
+            }
+            if (def->can_send != NULL && def->can_send(r->integrations[k].cfg, &why) != AR_OK) {
+                ar_error_set(err, "receiver %s: %s[%d]: %s", r->name, def->configs_key,
+                             r->integrations[k].index, why.msg);
                 return AR_EINVAL;
             }
         }

@@ -880,6 +880,12 @@ static enum attempt_rc attempt_start(struct notifier *n, struct notify_job_priv 
         p->attempts++; /* counted like an attempt whose client failed, as upstream does */
         return rc == AR_EINVAL ? ATTEMPT_FINAL : ATTEMPT_RETRY;
     }
+    if (p->req.aws_sigv4 != NULL) {
+        /* signed by libcurl over the final method, URL, headers and body */
+        curl_easy_setopt(e, CURLOPT_AWS_SIGV4, p->req.aws_sigv4);
+        curl_easy_setopt(e, CURLOPT_USERNAME, p->req.aws_key_id != NULL ? p->req.aws_key_id : "");
+        curl_easy_setopt(e, CURLOPT_PASSWORD, p->req.aws_secret != NULL ? p->req.aws_secret : "");
+    }
     snprintf(line, sizeof(line), "Content-Type: %s", p->req.content_type);
     p->headers = curl_slist_append(p->headers, line);
     for (size_t i = 0; i < p->req.nheaders; i++) {
@@ -888,7 +894,11 @@ static enum attempt_rc attempt_start(struct notifier *n, struct notify_job_priv 
         p->headers = curl_slist_append(p->headers, h);
         free(h);
     }
-    p->headers = curl_slist_append(p->headers, "Expect:"); /* no 100-continue round trip */
+    if (p->req.aws_sigv4 == NULL) {
+        /* no 100-continue round trip; not for signed requests: libcurl would sign the empty
+         * header it does not send */
+        p->headers = curl_slist_append(p->headers, "Expect:");
+    }
     curl_easy_setopt(e, CURLOPT_URL, apply_server_name(p, e, &p->attempt_url));
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");

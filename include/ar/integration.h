@@ -21,7 +21,9 @@ struct integration_def {
     int yaml_rank;              /* position of the key in the receiver's YAML (Go struct) */
     int metric_rank;            /* position of its pre-created series in /metrics, -1 none */
     bool via_smtp;              /* email: sent by the libesmtp pool, not by an HTTP request */
-    notify_build_fn build;      /* builds the HTTP request; NULL for via_smtp */
+    notify_build_fn build;
+    /* optional load-time check that this config can be sent (notify_check_senders) */
+    int (*can_send)(const void *cfg, struct ar_error *err);      /* builds the HTTP request; NULL for via_smtp */
     /* retry class (COMPAT 5.8): 5xx and transport errors always; these besides */
     bool retry_429;
     bool retry_any_status;

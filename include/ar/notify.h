@@ -113,6 +113,11 @@ struct notify_request {
     /* Telegram 0.25: every failed request is retried; PagerDuty v1: also 403 */
     bool retry_any_status;
     long retry_status_extra; /* one more retryable status, 0 = none */
+    /* AWS Signature Version 4 (SNS): libcurl's CURLOPT_AWS_SIGV4 provider string
+     * ("aws:amz:<region>:<service>") and the key pair it signs with; heap, NULL = unsigned */
+    char *aws_sigv4;
+    char *aws_key_id;
+    char *aws_secret; /* secret */
     /* The request carries its own Authorization header: http_config's authorization (and
      * bearer_token) is not sent (incident.io alert_source_token) */
     bool auth_replaced;
@@ -265,6 +270,10 @@ int notify_pushover_build(const struct notify_data *d, const void *cfg,
                           struct notify_request *out, struct ar_error *err);
 int notify_victorops_build(const struct notify_data *d, const void *cfg,
                            struct notify_request *out, struct ar_error *err);
+int notify_sns_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                     struct ar_error *err);
+/* Load-time check of an SNS config (notify_check_senders): role_arn cannot be sent. */
+int notify_sns_can_send(const void *cfg, struct ar_error *err);
 int notify_incidentio_build(const struct notify_data *d, const void *cfg,
                             struct notify_request *out, struct ar_error *err);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""WeChat, SNS, Jira and incident.io (COMPAT 9.14): each integration pointed at a local
+"""WeChat, SNS, Jira and incident.io (COMPAT 9.14, 9.15): each integration pointed at a local
 fake of its service (an HTTP server on 127.0.0.1 that answers as the service does), the seed
 alert posted, and the captured requests checked: method, path and query, the headers that
 matter (Content-Type, Authorization, User-Agent) and the body fields. Alertmanager 0.25 has
@@ -7,6 +7,8 @@ no Jira nor incident.io and cannot sign SNS requests for a local endpoint withou
 credentials of its own, so these cases run on alertrouter only, against the payloads the
 newest Alertmanager sends."""
 
+import hashlib
+import hmac
 import http.server
 import json
 import os
@@ -233,6 +235,135 @@ def incidentio_429(ctx):
         d = delivery(srv, "incidentio[1]")
         eq((d["state"], d["attempts"]), ("dead", 1), "400 final")
         check("unexpected status code 400" in d["lastError"], "lastError %r", d["lastError"])
+    finally:
+        svc.close()
+
+
+# ---- SNS ----------------------------------------------------------------------------------
+
+SNS_REPLY = (200, "text/xml", b'<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
+             b"<PublishResult><MessageId>94f20ce6-13c5-43a0-9a9e-ca52d816e90b</MessageId>"
+             b"</PublishResult><ResponseMetadata><RequestId>f187a3c1-376f-11df-8963-01868b7c937a"
+             b"</RequestId></ResponseMetadata></PublishResponse>")
+
+
+def sigv4_check(r, key_id, secret, region, service):
+    """Recomputes the AWS Signature Version 4 of captured request r from the headers it
+    names as signed, and compares it with the one sent."""
+    auth = r["headers"].get("Authorization", "")
+    check(auth.startswith("AWS4-HMAC-SHA256 "), "Authorization %r is not SigV4", auth)
+    fields = dict(p.strip().split("=", 1) for p in auth[len("AWS4-HMAC-SHA256 "):].split(","))
+    amz_date = r["headers"].get("X-Amz-Date", "")
+    check(len(amz_date) == 16 and amz_date.endswith("Z"), "X-Amz-Date %r", amz_date)
+    scope = "%s/%s/%s/aws4_request" % (amz_date[:8], region, service)
+    eq(fields.get("Credential"), key_id + "/" + scope, "SigV4 credential scope")
+    signed = fields["SignedHeaders"].split(";")
+    for h in ("host", "x-amz-date", "content-type"):
+        check(h in signed, "%s not signed (%s)", h, signed)
+    lower = {k.lower(): v for k, v in r["headers"].items()}
+    path, _, query = r["path"].partition("?")
+    canonical = "\n".join([
+        r["method"], path, "&".join(sorted(query.split("&"))) if query else "",
+        "".join("%s:%s\n" % (h, " ".join(lower[h].split())) for h in signed),
+        fields["SignedHeaders"], hashlib.sha256(r["body"]).hexdigest()])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in (amz_date[:8], region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    eq(fields.get("Signature"), hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest(),
+       "SigV4 signature")
+
+
+@suite.case("SnsPublishSigned", only="alertrouter")
+def sns_publish(ctx):
+    svc = FakeService(lambda m, p, b, n: SNS_REPLY)
+    long_text = "x" * 1700
+    try:
+        srv = start(ctx, """\
+  sns_configs:
+  - api_url: %s/
+    topic_arn: arn:aws:sns:eu-west-1:123456789012:alerts.fifo
+    sigv4: {region: eu-west-1, access_key: AKIDEXAMPLE, secret_key: sns-secret-key}
+    attributes: {severity: '{{ .CommonLabels.severity }}', team: ops}
+  - api_url: %s/sms/
+    phone_number: '+15555550100'
+    subject: 'ignored by SMS'
+    message: '%s'
+    sigv4: {region: us-east-1, access_key: AKIDSMS, secret_key: sms-secret-key}
+""" % (svc.url(), svc.url(), long_text))
+        srv.post_ok([seed_alert()])
+        reqs = {r["path"]: r for r in svc.wait(2)}
+        r = reqs.get("/")
+        check(r is not None, "no Publish to api_url (got %s)", list(reqs))
+        eq(r["method"], "POST", "method")
+        common_headers(r, "sns[0]", "application/x-www-form-urlencoded")
+        sigv4_check(r, "AKIDEXAMPLE", "sns-secret-key", "eu-west-1", "sns")
+        form = urllib.parse.parse_qs(r["body"].decode(), keep_blank_values=True)
+        form = {k: v[0] for k, v in form.items()}
+        keys = [kv.split("=", 1)[0] for kv in r["body"].decode().split("&")]
+        eq(keys, sorted(keys), "parameters sorted by name")
+        eq(form["Action"], "Publish", "Action")
+        eq(form["Version"], "2010-03-31", "Version")
+        eq(form["TopicArn"], "arn:aws:sns:eu-west-1:123456789012:alerts.fifo", "TopicArn")
+        gk_hash = hashlib.sha256(GROUP_KEY.encode()).hexdigest()
+        eq(form["MessageGroupId"], gk_hash, "MessageGroupId of a FIFO topic")
+        eq(form["MessageDeduplicationId"], gk_hash, "MessageDeduplicationId")
+        eq(form["Subject"], SUBJECT, "Subject")
+        check("Alerts Firing:" in form["Message"] and "summary = down" in form["Message"],
+              "Message %r", form["Message"])
+        attrs = {}
+        for k, v in form.items():
+            if k.startswith("MessageAttributes.entry."):
+                n, field = k[len("MessageAttributes.entry."):].split(".", 1)
+                attrs.setdefault(n, {})[field] = v
+        eq(sorted((a["Name"], a["Value.DataType"], a["Value.StringValue"])
+                  for a in attrs.values()),
+           [("severity", "String", "critical"), ("team", "String", "ops")], "attributes")
+        r = reqs.get("/sms/")
+        check(r is not None, "no Publish to the SMS api_url (got %s)", list(reqs))
+        sigv4_check(r, "AKIDSMS", "sms-secret-key", "us-east-1", "sns")
+        form = {k: v[0] for k, v in urllib.parse.parse_qs(r["body"].decode()).items()}
+        eq(form["PhoneNumber"], "+15555550100", "PhoneNumber")
+        check("TopicArn" not in form, "TopicArn sent with a phone number")
+        eq(form["Message"], "x" * 1600, "SMS message cut to 1600 bytes")
+        eq((form["MessageAttributes.entry.1.Name"],
+            form["MessageAttributes.entry.1.Value.StringValue"]), ("truncated", "true"),
+           "truncated attribute")
+        for i in (0, 1):
+            eq(delivery(srv, "sns[%d]" % i)["state"], "delivered", "delivery state")
+        no_secret(srv, "sns-secret-key")
+    finally:
+        svc.close()
+
+
+@suite.case("SnsErrorReply", only="alertrouter")
+def sns_error(ctx):
+    # SNS answers a bad request 400 with an XML error: final; 500 is retried
+    err = (b'<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code>'
+           b'<Message>Invalid parameter: TopicArn</Message></Error></ErrorResponse>')
+    svc = FakeService(lambda m, p, b, n: (400, "text/xml", err) if p == "/bad/"
+                      else (500, "text/xml", b"") if n == 0 else SNS_REPLY)
+    try:
+        srv = start(ctx, """\
+  sns_configs:
+  - api_url: %s/bad/
+    topic_arn: arn:aws:sns:eu-west-1:123456789012:nope
+    sigv4: {region: eu-west-1, access_key: AK, secret_key: SK}
+  - api_url: %s/flaky/
+    target_arn: arn:aws:sns:eu-west-1:123456789012:endpoint/APNS/app/1
+    sigv4: {region: eu-west-1, access_key: AK, secret_key: SK}
+""" % (svc.url(), svc.url()))
+        srv.post_ok([seed_alert()])
+        d = delivery(srv, "sns[0]")
+        eq((d["state"], d["attempts"]), ("dead", 1), "400 is final")
+        check("InvalidParameter" in d["lastError"], "lastError %r", d["lastError"])
+        d = delivery(srv, "sns[1]")
+        eq((d["state"], d["attempts"]), ("delivered", 2), "500 retried")
+        form = {k: v[0] for k, v in
+                urllib.parse.parse_qs(svc.wait(1, "/flaky/")[0]["body"].decode()).items()}
+        eq(form["TargetArn"], "arn:aws:sns:eu-west-1:123456789012:endpoint/APNS/app/1",
+           "TargetArn")
     finally:
         svc.close()
 
