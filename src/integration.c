@@ -41,7 +41,7 @@ static const struct integration_def integrations[INTEGRATION_TYPE_COUNT] = {
     ROW(EMAIL, email, 1, 0, true, NULL, false, false),
     ROW(PAGERDUTY, pagerduty, 3, 1, false, notify_pagerduty_build, true, false),
     ROW(OPSGENIE, opsgenie, 6, 5, false, notify_opsgenie_build, true, false),
-    ROW(WECHAT, wechat, 7, 2, false, NULL, false, false),
+    ROW(WECHAT, wechat, 7, 2, false, notify_wechat_build, false, false),
     ROW(SLACK, slack, 4, 4, false, notify_slack_build, false, false),
     ROW(VICTOROPS, victorops, 9, 7, false, notify_victorops_build, false, false),
     ROW(PUSHOVER, pushover, 8, 3, false, notify_pushover_build, false, false),

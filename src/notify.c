@@ -256,6 +256,9 @@ void notify_request_cleanup(struct notify_request *r)
     }
     free(r->headers);
     free(r->error_prefix);
+    if (r->then_free != NULL) {
+        r->then_free(r->then_ctx);
+    }
     free(r->aws_sigv4);
     free(r->aws_key_id);
     free(r->aws_secret);

@@ -16,7 +16,9 @@
  *
  * Chains: when a request succeeds and has a follow-up (notify_request.next, Opsgenie
  * update_alerts), the follow-up replaces it in the job and is sent at once with a fresh
- * backoff; a failing step is retried alone. Attempts and the deadline count over the whole
+ * backoff; a failing step is retried alone, unless it asks for the job's request to be
+ * built again first (rebuild_on_retry: WeChat's token). A request's `then` step may complete
+ * the follow-ups from its reply. Attempts and the deadline count over the whole
  * chain, and done() is called once: success after the last step, else the step's error.
  *
  * Cost per loop turn: O(jobs) to find due timers; fine for thousands of concurrent jobs.
@@ -763,7 +765,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct notify_job_priv *p = ud;
     size_t n = size * nmemb;
-    size_t max = p->req.check != NULL ? NOTIFY_CHECK_BODY_MAX : RESP_BODY_MAX;
+    size_t max =
+        p->req.check != NULL || p->req.then != NULL ? NOTIFY_CHECK_BODY_MAX : RESP_BODY_MAX;
     size_t room = max > p->resp.len ? max - p->resp.len : 0;
 
     if (n > room) {
@@ -886,8 +889,10 @@ static enum attempt_rc attempt_start(struct notifier *n, struct notify_job_priv 
         curl_easy_setopt(e, CURLOPT_USERNAME, p->req.aws_key_id != NULL ? p->req.aws_key_id : "");
         curl_easy_setopt(e, CURLOPT_PASSWORD, p->req.aws_secret != NULL ? p->req.aws_secret : "");
     }
-    snprintf(line, sizeof(line), "Content-Type: %s", p->req.content_type);
-    p->headers = curl_slist_append(p->headers, line);
+    if (strcmp(p->req.method, "GET") != 0) {
+        snprintf(line, sizeof(line), "Content-Type: %s", p->req.content_type);
+        p->headers = curl_slist_append(p->headers, line);
+    }
     for (size_t i = 0; i < p->req.nheaders; i++) {
         char *h = ar_asprintf("%s: %s", p->req.headers[i].name, p->req.headers[i].value);
 
@@ -903,12 +908,16 @@ static enum attempt_rc attempt_start(struct notifier *n, struct notify_job_priv 
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
-    /* every request carries its body; PUT only renames the method of a POST transfer */
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, buf_str(&p->req.body));
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->req.body.len);
-    if (strcmp(p->req.method, "POST") != 0) {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p->req.method);
+    if (strcmp(p->req.method, "GET") == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+        /* every other request carries its body; PUT only renames the method of a POST */
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, buf_str(&p->req.body));
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->req.body.len);
+        if (strcmp(p->req.method, "POST") != 0) {
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p->req.method);
+        }
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
     curl_easy_setopt(e, CURLOPT_USERAGENT, n->opts.user_agent);
@@ -958,13 +967,14 @@ static void transport_error(struct notify_job_priv *p, CURLcode cc)
     }
 }
 
-/* Runs the request's reply check on a 2xx answer. True when it is a success. */
+/* Runs the request's reply check, then its `then` step, on a 2xx answer. True when it is a
+ * success. */
 static bool check_reply(struct notify_job_priv *p, long status, bool *retryable)
 {
     struct notify_reply r;
     char msg[sizeof(p->last_error)];
 
-    if (p->req.check == NULL) {
+    if (p->req.check == NULL && p->req.then == NULL) {
         return true;
     }
     r.status = status;
@@ -974,7 +984,8 @@ static bool check_reply(struct notify_job_priv *p, long status, bool *retryable)
     r.truncated = p->resp_truncated;
     msg[0] = '\0';
     *retryable = false;
-    if (p->req.check(&r, msg, sizeof(msg), retryable)) {
+    if ((p->req.check == NULL || p->req.check(&r, msg, sizeof(msg), retryable)) &&
+        (p->req.then == NULL || p->req.then(&p->req, &r, msg, sizeof(msg), retryable))) {
         return true;
     }
     snprintf(p->last_error, sizeof(p->last_error), "%s%s",
@@ -1090,6 +1101,18 @@ static void attempt_done(struct notifier *n, struct notify_job_priv *p, CURLcode
     if (job->deadline_mono_ns > 0 && now >= job->deadline_mono_ns) {
         fail_after_deadline(n, p);
         return;
+    }
+    if (p->req.rebuild_on_retry) {
+        struct ar_error err;
+
+        err.msg[0] = '\0';
+        notify_request_cleanup(&p->req);
+        notify_request_init(&p->req);
+        if (notify_build_request(job->data, job->integ, &p->req, &err) != AR_OK) {
+            p->last_retryable = false;
+            job_finish(n, p, false, err.msg);
+            return;
+        }
     }
     schedule_retry(n, p, now);
     log_debug("notify",

@@ -97,10 +97,19 @@ struct notify_reply {
 typedef bool (*notify_check_fn)(const struct notify_reply *reply, char *err, size_t errsz,
                                 bool *retryable);
 
+struct notify_request;
+
+/* Runs after a request's 2xx reply passed its check, on the notifier thread: reads what the
+ * service answered and completes the requests chained after r (e.g. puts a token fetched by
+ * r into the URL of r->next). True to go on; false with err written (bounded, no secrets)
+ * and *retryable set otherwise. */
+typedef bool (*notify_then_fn)(struct notify_request *r, const struct notify_reply *reply,
+                               char *err, size_t errsz, bool *retryable);
+
 /* One HTTP request to send. Owned by its job; notify_request_cleanup frees it with the
  * requests chained after it. */
 struct notify_request {
-    const char *method;            /* static string, "POST" or "PUT" */
+    const char *method;            /* static string, "POST", "PUT" or "GET" (no body) */
     char *url;                     /* may contain secrets: never log unredacted */
     struct notify_header *headers; /* extra headers besides Content-Type/User-Agent */
     size_t nheaders;
@@ -124,6 +133,14 @@ struct notify_request {
     /* Optional check of a 2xx reply body; NULL = every 2xx is a success. */
     notify_check_fn check;
     char *error_prefix; /* heap, put before check errors (e.g. `channel "#a": `), or NULL */
+    /* Optional step after a good reply (WeChat: the token for message/send); then_ctx is
+     * the builder's data for it, released with then_free (may be NULL) */
+    notify_then_fn then;
+    void *then_ctx;
+    void (*then_free)(void *ctx);
+    /* After a retryable failure of this request the job's request is built again before the
+     * next attempt, as upstream runs its whole Notify again (WeChat: a fresh token) */
+    bool rebuild_on_retry;
     /* Sent after this request succeeded, in order (Opsgenie update_alerts: the PUTs after
      * the create). Each request of the chain is retried by the same rules and counts
      * against the same deadline; the job has one outcome: success only when the last one
@@ -270,6 +287,8 @@ int notify_pushover_build(const struct notify_data *d, const void *cfg,
                           struct notify_request *out, struct ar_error *err);
 int notify_victorops_build(const struct notify_data *d, const void *cfg,
                            struct notify_request *out, struct ar_error *err);
+int notify_wechat_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                        struct ar_error *err);
 int notify_sns_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
                      struct ar_error *err);
 /* Load-time check of an SNS config (notify_check_senders): role_arn cannot be sent. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""WeChat, SNS, Jira and incident.io (COMPAT 9.14, 9.15): each integration pointed at a local
+"""WeChat, SNS, Jira and incident.io (COMPAT 9.14-9.16): each integration pointed at a local
 fake of its service (an HTTP server on 127.0.0.1 that answers as the service does), the seed
 alert posted, and the captured requests checked: method, path and query, the headers that
 matter (Content-Type, Authorization, User-Agent) and the body fields. Alertmanager 0.25 has
@@ -18,7 +18,8 @@ import threading
 import time
 import urllib.parse
 
-from harness import SEED_LABELS, Fail, Suite, alert, check, eq, poll
+from harness import (AM_BINARY, SEED_LABELS, Fail, Server, Skip, Suite, alert, check, eq, poll,
+                     targets)
 
 suite = Suite("20-wechat-sns-jira-incidentio")
 
@@ -366,6 +367,138 @@ def sns_error(ctx):
            "TargetArn")
     finally:
         svc.close()
+
+
+# ---- WeChat -------------------------------------------------------------------------------
+
+def wechat_service(expire_first=False):
+    """A fake WeChat Work API: each gettoken path hands out tok-1, tok-2, ... in turn;
+    message/send answers errcode 0, or 42001 (token expired) to the first send of a path
+    when expire_first."""
+    def reply(method, path, body, n):
+        base = path.split("?", 1)[0]
+        if method == "GET" and base.endswith("/gettoken"):
+            return json_reply({"errcode": 0, "errmsg": "ok", "access_token": "tok-%d" % (n + 1),
+                               "expires_in": 7200})
+        if method == "POST" and base.endswith("/message/send"):
+            if expire_first and n == 0:
+                return json_reply({"errcode": 42001, "errmsg": "access_token expired"})
+            return json_reply({"errcode": 0, "errmsg": "ok"})
+        return json_reply({"errcode": 404, "errmsg": "no such API"}, 404)
+    return FakeService(reply)
+
+
+def wechat_config(svc):
+    return """\
+  wechat_configs:
+  - to_user: '@all'
+    agent_id: '1000002'
+  - message_type: markdown
+    to_party: '2'
+    api_url: %s/second/
+    corp_id: corp2
+""" % svc.url(), "global:\n  wechat_api_url: %s/cgi-bin/\n  wechat_api_secret: wx-secret\n" \
+        "  wechat_api_corp_id: corp1\n" % svc.url()
+
+
+def query(path):
+    return {k: v[0] for k, v in urllib.parse.parse_qs(path.split("?", 1)[1]).items()}
+
+
+@suite.case("WechatTokenThenSend", only="alertrouter")
+def wechat_send(ctx):
+    svc = wechat_service()
+    try:
+        receivers, glob = wechat_config(svc)
+        srv = start(ctx, receivers, glob)
+        srv.post_ok([seed_alert()])
+        got = svc.wait(2, "/cgi-bin/")
+        eq([(r["method"], r["base"]) for r in got],
+           [("GET", "/cgi-bin/gettoken"), ("POST", "/cgi-bin/message/send")], "requests")
+        eq(query(got[0]["path"]), {"corpid": "corp1", "corpsecret": "wx-secret"},
+           "gettoken query")
+        check("Content-Type" not in got[0]["headers"], "Content-Type on a GET")
+        eq(query(got[1]["path"]), {"access_token": "tok-1"}, "message/send query")
+        common_headers(got[1], "message/send")
+        check(got[1]["body"].endswith(b"}\n"), "no trailing newline")
+        msg = json.loads(got[1]["body"])
+        eq(list(msg.keys()), ["text", "touser", "agentid", "safe", "msgtype", "markdown"],
+           "fields (empty ones left out)")
+        eq((msg["touser"], msg["agentid"], msg["safe"], msg["msgtype"]),
+           ("@all", "1000002", "0", "text"), "fields")
+        eq(msg["markdown"], {"content": ""}, "markdown of a text message")
+        check(msg["text"]["content"].startswith(SUBJECT + "\ndown\nAlerts Firing:\n"), "text %r",
+              msg["text"]["content"])
+        check("AlertmanagerUrl:\n" + EXTERNAL in msg["text"]["content"],
+              "no AlertmanagerUrl in %r", msg["text"]["content"])
+        got = svc.wait(2, "/second/")
+        eq(query(got[0]["path"]), {"corpid": "corp2", "corpsecret": "wx-secret"},
+           "second gettoken: its own corp_id, the global secret")
+        msg = json.loads(got[1]["body"])
+        eq((msg["msgtype"], msg["toparty"], msg["text"]), ("markdown", "2", {"content": ""}),
+           "markdown message")
+        check(msg["markdown"]["content"].startswith(SUBJECT + "\ndown\nAlerts Firing:"),
+              "markdown %r",
+              msg["markdown"]["content"])
+        for i in (0, 1):
+            eq(delivery(srv, "wechat[%d]" % i)["state"], "delivered", "delivery state")
+        # a second group: the token is kept (two hours), only message/send is called
+        other = dict(SEED_LABELS, alertname="other_alert")
+        srv.post_ok([seed_alert(other)])
+        got = svc.wait(3, "/cgi-bin/")
+        eq((got[2]["method"], got[2]["base"], query(got[2]["path"])),
+           ("POST", "/cgi-bin/message/send", {"access_token": "tok-1"}), "token kept")
+        time.sleep(0.5)
+        eq(sum(1 for r in svc.requests if r["base"] == "/cgi-bin/gettoken"), 1, "gettoken calls")
+        no_secret(srv, "wx-secret")
+        no_secret(srv, "tok-1")
+    finally:
+        svc.close()
+
+
+@suite.case("WechatExpiredTokenRefetched", only="alertrouter")
+def wechat_expired(ctx):
+    svc = wechat_service(expire_first=True)
+    try:
+        srv = start(ctx, "  wechat_configs:\n  - to_user: ops\n",
+                    "global:\n  wechat_api_url: %s/cgi-bin/\n  wechat_api_secret: s\n"
+                    "  wechat_api_corp_id: c\n" % svc.url())
+        srv.post_ok([seed_alert()])
+        d = delivery(srv, "wechat[0]")
+        eq(d["state"], "delivered", "state (error %r)" % d.get("lastError"))
+        got = svc.requests
+        eq([(r["method"], r["base"], query(r["path"]).get("access_token")) for r in got],
+           [("GET", "/cgi-bin/gettoken", None), ("POST", "/cgi-bin/message/send", "tok-1"),
+            ("GET", "/cgi-bin/gettoken", None), ("POST", "/cgi-bin/message/send", "tok-2")],
+           "42001: a new token, then the message again")
+    finally:
+        svc.close()
+
+
+@suite.case("WechatSameAsAlertmanager", only="alertrouter")
+def wechat_same(ctx):
+    if "alertmanager" not in targets():
+        raise Skip("reference Alertmanager not installed (%s)" % AM_BINARY)
+    ar_svc, am_svc = wechat_service(), wechat_service()
+    try:
+        for kind, svc in (("alertrouter", ar_svc), ("alertmanager", am_svc)):
+            receivers, glob = wechat_config(svc)
+            srv = Server(kind, config(receivers, glob),
+                         args=["--web.external-url=" + EXTERNAL], start=False)
+            ctx.servers.append(srv)
+            srv.start()
+            srv.post_ok([seed_alert()])
+        for prefix in ("/cgi-bin/", "/second/"):
+            got, want = ar_svc.wait(2, prefix), am_svc.wait(2, prefix)
+            for g, w in zip(got, want):
+                what = "%s %s" % (w["method"], w["base"])
+                eq((g["method"], g["path"]), (w["method"], w["path"]), what)
+                for h in ("Content-Type", "User-Agent"):
+                    eq(g["headers"].get(h), w["headers"].get(h), what + " " + h)
+                eq(g["body"].decode(), w["body"].decode(), what + " body")
+    finally:
+        ar_svc.close()
+        am_svc.close()
 
 
 if __name__ == "__main__":
