@@ -9,6 +9,7 @@
 #include "config_internal.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1632,9 +1633,82 @@ static const struct table jira_field_table = {
     "jira.JiraFieldConfig", sizeof(struct jira_field), jira_field_fields,
     AR_ARRAY_LEN(jira_field_fields), NULL, jira_field_decode, NULL, NULL};
 
+/* A YAML value as the JSON value Go's yaml.v2 decoding into interface{} gives. */
+static json_t *yaml_to_json(const struct ynode *n)
+{
+    json_t *v;
+    bool b;
+
+    if (n == NULL) {
+        return json_null();
+    }
+    if (n->kind == YN_MAP) {
+        v = json_object();
+        for (size_t i = 0; i < n->n; i++) {
+            json_object_set_new(v, ynode_key(n, i)->value, yaml_to_json(ynode_val(n, i)));
+        }
+        return v;
+    }
+    if (n->kind == YN_SEQ) {
+        v = json_array();
+        for (size_t i = 0; i < n->n; i++) {
+            json_array_append_new(v, yaml_to_json(n->items[i]));
+        }
+        return v;
+    }
+    if (n->plain && ynode_is_null(n)) {
+        return json_null();
+    }
+    if (n->plain && yaml_parse_bool(n->value, &b)) {
+        return json_boolean(b);
+    }
+    if (n->plain && yaml_needs_quotes(n->value)) {
+        char *end;
+        long long i = strtoll(n->value, &end, 0);
+        double d;
+        if (*end == '\0') {
+            return json_integer(i);
+        }
+        d = strtod(n->value, &end);
+        if (*end == '\0' && d == d && d - d == 0) {
+            return json_real(d);
+        }
+    }
+    return json_stringn(n->value, n->len);
+}
+
+static void jira_cleanup(void *obj)
+{
+    struct jira_config *j = obj;
+
+    for (size_t i = 0; j->fields_json != NULL && i < j->fields.n; i++) {
+        free(j->fields_json[i]);
+    }
+    AR_FREE(j->fields_json);
+}
+
 static int jira_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct jira_config *j = obj;
+    const struct ynode *fields = ynode_map_find(n, "fields");
+
+    jira_cleanup(j);
+    j->fields_json = ar_calloc(j->fields.n + 1, sizeof(*j->fields_json));
+    for (size_t i = 0; i < j->fields.n; i++) {
+        const struct ynode *v = NULL;
+        json_t *val;
+        for (size_t k = 0; fields != NULL && fields->kind == YN_MAP && k < fields->n; k++) {
+            if (strcmp(ynode_key(fields, k)->value, j->fields.keys[i]) == 0) {
+                v = ynode_val(fields, k);
+            }
+        }
+        val = yaml_to_json(v);
+        j->fields_json[i] = json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(val);
+        if (j->fields_json[i] == NULL) {
+            j->fields_json[i] = ar_strdup("null");
+        }
+    }
 
     if (empty(j->project)) {
         return ctx_error(c, n, "missing project in jira_config");
@@ -1684,8 +1758,10 @@ static const struct field jira_fields[] = {
     FIELD(T, "fields", fields, FT_ANYMAP, FF_OMITEMPTY, NULL),
 };
 #undef T
-const struct table jira_config_table =
-    TABLE("jira.plain", struct jira_config, jira_fields, jira_check);
+const struct table jira_config_table = {"jira.plain",  sizeof(struct jira_config),
+                                        jira_fields,   AR_ARRAY_LEN(jira_fields),
+                                        jira_check,    NULL,
+                                        NULL,          jira_cleanup};
 
 /* ---- incident.io -------------------------------------------------------------------------- */
 

@@ -4,7 +4,7 @@
  * re-serialised in); metric_rank the position of its series in /metrics: 0.25's list
  * first (email ... telegram), then the later integrations alertrouter sends (COMPAT 10).
  * Retry classes (COMPAT 5.8): besides 5xx and transport errors, 0.25's webhook, PagerDuty
- * (Events v2), Opsgenie, Telegram and newest incident.io retry 429, Telegram every failed
+ * (Events v2), Opsgenie, Telegram and newest Jira and incident.io retry 429, Telegram every failed
  * request. */
 #include "ar/integration.h"
 
@@ -51,7 +51,7 @@ static const struct integration_def integrations[INTEGRATION_TYPE_COUNT] = {
     ROW(WEBEX, webex, 12, 11, false, notify_webex_build, false, false),
     ROW(MSTEAMS, msteams, 13, 12, false, notify_msteams_build, false, false),
     ROW(MSTEAMSV2, msteamsv2, 14, 13, false, notify_msteamsv2_build, false, false),
-    ROW(JIRA, jira, 15, -1, false, NULL, false, false),
+    ROW(JIRA, jira, 15, 16, false, notify_jira_build, true, false),
     ROW(ROCKETCHAT, rocketchat, 16, 14, false, notify_rocketchat_build, false, false),
     ROW(INCIDENTIO, incidentio, 2, 17, false, notify_incidentio_build, true, false),
     ROW(MATTERMOST, mattermost, 17, 15, false, notify_mattermost_build, false, false),

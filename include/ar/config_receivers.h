@@ -494,6 +494,10 @@ struct jira_config {
     char *wont_fix_resolution;
     int64_t reopen_duration_ms;
     struct str_map fields; /* values as YAML text: a scalar's own text, else a block document */
+    /* the same values decoded once at load as Go decodes YAML into interface{} values
+     * (plain scalars typed: null, bool, int, float), written as JSON texts, one per entry of
+     * fields in its order; their strings are templates rendered at each send */
+    char **fields_json;
 };
 
 struct incidentio_config {

@@ -293,6 +293,8 @@ int notify_sns_build(const struct notify_data *d, const void *cfg, struct notify
                      struct ar_error *err);
 /* Load-time check of an SNS config (notify_check_senders): role_arn cannot be sent. */
 int notify_sns_can_send(const void *cfg, struct ar_error *err);
+int notify_jira_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                      struct ar_error *err);
 int notify_incidentio_build(const struct notify_data *d, const void *cfg,
                             struct notify_request *out, struct ar_error *err);
 

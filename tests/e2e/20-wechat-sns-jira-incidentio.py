@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""WeChat, SNS, Jira and incident.io (COMPAT 9.14-9.16): each integration pointed at a local
+"""WeChat, SNS, Jira and incident.io (COMPAT 9.14-9.17): each integration pointed at a local
 fake of its service (an HTTP server on 127.0.0.1 that answers as the service does), the seed
 alert posted, and the captured requests checked: method, path and query, the headers that
 matter (Content-Type, Authorization, User-Agent) and the body fields. Alertmanager 0.25 has
@@ -19,7 +19,7 @@ import time
 import urllib.parse
 
 from harness import (AM_BINARY, SEED_LABELS, Fail, Server, Skip, Suite, alert, check, eq, poll,
-                     targets)
+                     targets, ts)
 
 suite = Suite("20-wechat-sns-jira-incidentio")
 
@@ -499,6 +499,180 @@ def wechat_same(ctx):
     finally:
         ar_svc.close()
         am_svc.close()
+
+
+# ---- Jira ---------------------------------------------------------------------------------
+
+class FakeJira:
+    """A stateful fake of Jira's REST API v2 under /rest/api/2: search by the ALERT label,
+    create (OPS-1, OPS-2, ... in status category "new"), update, and the transitions
+    "Done" (id 21, category done) and "Reopen" (id 31, category indeterminate)."""
+
+    TRANSITIONS = {"21": ("Done", "done"), "31": ("Reopen", "indeterminate")}
+
+    def __init__(self):
+        self.issues = {}  # key -> {"labels": [...], "category": ...}
+        self.lock = threading.Lock()
+        self.svc = FakeService(self.reply)
+
+    def reply(self, method, path, body, n):
+        p = path.split("?", 1)[0]
+        with self.lock:
+            if method == "POST" and p == "/rest/api/2/search":
+                jql = json.loads(body)["jql"]
+                label = jql.split('labels="', 1)[1].split('"', 1)[0]
+                found = [{"id": "1", "key": k, "fields": {"status": {
+                          "name": v["category"], "statusCategory": {"key": v["category"]}}}}
+                         for k, v in sorted(self.issues.items()) if label in v["labels"]
+                         and (v["category"] != "done" or "statusCategory != Done" not in jql)]
+                return json_reply({"startAt": 0, "maxResults": 2, "total": len(found),
+                                   "issues": found})
+            if method == "POST" and p == "/rest/api/2/issue":
+                key = "OPS-%d" % (len(self.issues) + 1)
+                self.issues[key] = {"labels": json.loads(body)["fields"]["labels"],
+                                    "category": "new"}
+                return json_reply({"id": "1000%d" % len(self.issues), "key": key,
+                                   "self": self.svc.url("/rest/api/2/issue/" + key)}, 201)
+            parts = p.split("/")
+            if len(parts) >= 6 and parts[4] == "issue" and parts[5] in self.issues:
+                key = parts[5]
+                if method == "PUT" and len(parts) == 6:
+                    return 204, None, b""
+                if method == "GET" and parts[6:] == ["transitions"]:
+                    return json_reply({"transitions": [{"id": i, "name": v[0]} for i, v in
+                                                       sorted(self.TRANSITIONS.items())]})
+                if method == "POST" and parts[6:] == ["transitions"]:
+                    tid = json.loads(body)["transition"]["id"]
+                    self.issues[key]["category"] = self.TRANSITIONS[tid][1]
+                    return 204, None, b""
+            return json_reply({"errorMessages": ["not found"], "errors": {}}, 404)
+
+
+JIRA_RECEIVER = """\
+  jira_configs:
+  - api_url: %s/rest/api/2/
+    project: OPS
+    issue_type: Bug
+    labels: ['{{ .CommonLabels.job }}', alertmanager]
+    resolve_transition: Done
+    description:
+      enable_update: false
+    fields:
+      customfield_10001: '{{ .CommonLabels.instance }}'
+      customfield_10002: {value: '{{ .Status }}', n: 2, on: true}
+    http_config:
+      basic_auth: {username: jira-user, password: jira-secret}
+"""
+
+
+@suite.case("JiraCreateUpdateResolve", only="alertrouter")
+def jira_flow(ctx):
+    jira = FakeJira()
+    svc = jira.svc
+    try:
+        srv = ctx.server(config(JIRA_RECEIVER % svc.url()).replace("group_interval: 1h",
+                                                                   "group_interval: 1s"),
+                         args=["--web.external-url=" + EXTERNAL, "--log.level=debug"])
+        starts = ts(-60)
+        firing = alert(SEED_LABELS, {"summary": "down"}, starts=starts,
+                       url="http://prometheus:9090/graph")
+        srv.post_ok([firing])
+        got = svc.wait(2)
+        eq([(r["method"], r["base"]) for r in got],
+           [("POST", "/rest/api/2/search"), ("POST", "/rest/api/2/issue")],
+           "a new group: search, then create")
+        label = "ALERT{%s}" % hashlib.sha256(GROUP_KEY.encode()).hexdigest()
+        for r in got:
+            common_headers(r, r["method"] + " " + r["base"])
+            eq(r["headers"].get("Accept-Language"), "en", "Accept-Language")
+            eq(r["headers"].get("Authorization"), "Basic amlyYS11c2VyOmppcmEtc2VjcmV0",
+               "basic auth from http_config")
+            check(r["body"].endswith(b"}\n"), "no trailing newline")
+        search = json.loads(got[0]["body"])
+        eq(list(search.keys()), ["fields", "jql", "maxResults"], "search fields")
+        eq((search["fields"], search["maxResults"]), (["status"], 2), "search")
+        eq(search["jql"], 'statusCategory != Done and project="OPS" and labels="%s" '
+           'order by status ASC,resolutiondate DESC' % label, "jql")
+        fields = json.loads(got[1]["body"])["fields"]
+        eq(list(fields.keys()), sorted(fields.keys()), "fields sorted")
+        eq(sorted(fields.keys()), ["customfield_10001", "customfield_10002", "description",
+                                   "issuetype", "labels", "priority", "project", "summary"],
+           "issue fields")
+        eq(fields["summary"], SUBJECT, "summary")
+        check("# Alerts Firing:" in fields["description"], "description %r",
+              fields["description"])
+        eq(fields["issuetype"], {"name": "Bug"}, "issuetype")
+        eq(fields["project"], {"key": "OPS"}, "project")
+        eq(fields["priority"], {"name": "High"}, "priority of a critical alert")
+        eq(fields["labels"], sorted(["cadvisor", "alertmanager", label]), "labels, sorted")
+        eq(fields["customfield_10001"], "cadvisor:8080", "templated custom field")
+        eq(fields["customfield_10002"], {"value": "firing", "n": 2, "on": True},
+           "structured custom field")
+        eq(delivery(srv, "jira[0]")["state"], "delivered", "create delivered")
+
+        # resolved: the open issue is updated (without its description: enable_update off)
+        # and moved with the "Done" transition
+        resolved = dict(firing, endsAt=ts(-1))
+        srv.post_ok([resolved])
+        got = svc.wait(6)[2:]
+        eq([(r["method"], r["base"]) for r in got],
+           [("POST", "/rest/api/2/search"), ("PUT", "/rest/api/2/issue/OPS-1"),
+            ("GET", "/rest/api/2/issue/OPS-1/transitions"),
+            ("POST", "/rest/api/2/issue/OPS-1/transitions")], "resolve: update, transition")
+        fields = json.loads(got[1]["body"])["fields"]
+        check("description" not in fields, "description updated although enable_update is off")
+        eq(fields["summary"], SUBJECT.replace("[FIRING:1]", "[RESOLVED]"), "updated summary")
+        eq(fields["customfield_10002"]["value"], "resolved", "custom field re-rendered")
+        check("Content-Type" not in got[2]["headers"], "Content-Type on the GET")
+        eq(json.loads(got[3]["body"]), {"transition": {"id": "21"}}, "transition by name")
+        eq(jira.issues["OPS-1"]["category"], "done", "issue resolved")
+        no_secret(srv, "jira-secret")
+    finally:
+        svc.close()
+
+
+@suite.case("JiraResolvedWithoutIssueAndErrors", only="alertrouter")
+def jira_edge(ctx):
+    # the search never finds the issue: a resolved group creates none (its delivery ends
+    # after the search); a 400 on create is final
+    def reply(method, path, body, n):
+        if path.endswith("/search"):
+            return json_reply({"issues": []})
+        if path.startswith("/bad/"):
+            return json_reply({"errorMessages": [],
+                               "errors": {"project": "project is required"}}, 400)
+        return json_reply({"id": "10001", "key": "OPS-1"}, 201)
+    svc = FakeService(reply)
+    try:
+        receivers = (JIRA_RECEIVER % (svc.url() + "/good")) + """\
+  - api_url: %s/bad/rest/api/2/
+    project: OPS
+    issue_type: Bug
+""" % svc.url()
+        srv = ctx.server(config(receivers).replace("group_interval: 1h", "group_interval: 1s"),
+                         args=["--web.external-url=" + EXTERNAL, "--log.level=debug"])
+        firing = alert(SEED_LABELS, {"summary": "down"}, starts=ts(-60))
+        srv.post_ok([firing])
+        d = delivery(srv, "jira[1]")
+        # two requests of one chain (search, create); the create is not tried again
+        eq((d["state"], d["attempts"]), ("dead", 2), "a 400 on create is final")
+        check("unexpected status code 400" in d["lastError"], "lastError %r", d["lastError"])
+        eq(len([r for r in svc.requests if r["path"].startswith("/bad/")]), 2,
+           "requests to the failing Jira")
+        eq(delivery(srv, "jira[0]")["state"], "delivered", "created")
+        srv.post_ok([dict(firing, endsAt=ts(-1))])
+
+        def resolved_done():
+            rows = [d for d in srv.get_json("/api/x/deliveries")
+                    if d["integration"] == "jira[0]" and d["state"] == "delivered"]
+            return rows if len(rows) == 2 else None
+        poll(resolved_done, timeout=20, what="the resolved delivery of jira[0]")
+        time.sleep(0.3)
+        eq([(r["method"], r["base"]) for r in svc.requests if r["path"].startswith("/good/")],
+           [("POST", "/good/rest/api/2/search"), ("POST", "/good/rest/api/2/issue"),
+            ("POST", "/good/rest/api/2/search")], "no issue created for the resolved group")
+    finally:
+        svc.close()
 
 
 if __name__ == "__main__":

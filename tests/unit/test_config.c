@@ -604,6 +604,16 @@ static void test_all_receivers(void)
         CHECK_INT(r->jira_configs.v[0]->description.enable_update, 1);
         CHECK_STR(str_map_get(&r->jira_configs.v[0]->fields, "customfield_2"), "text");
         CHECK_STR(str_map_get(&r->jira_configs.v[0]->fields, "customfield_1"), "n: 2\nvalue: x");
+        /* decoded once at load as JSON, typed as Go decodes YAML (keys in fields' order) */
+        for (size_t i = 0; i < r->jira_configs.v[0]->fields.n; i++) {
+            const char *k = r->jira_configs.v[0]->fields.keys[i];
+            const char *want = strcmp(k, "customfield_1") == 0 ? "{\"n\":2,\"value\":\"x\"}"
+                               : strcmp(k, "customfield_2") == 0 ? "\"text\""
+                                                                 : NULL;
+            if (want != NULL) {
+                CHECK_STR(r->jira_configs.v[0]->fields_json[i], want);
+            }
+        }
         CHECK_STR(r->webhook_configs.v[0]->payload, "n: 1\ntext: '{{ .Status }}'");
         CHECK_INT(r->incidentio_configs.v[0]->timeout_ns, 30000000000LL);
         CHECK_INT(r->webhook_configs.v[0]->timeout_ns, 500000000);
