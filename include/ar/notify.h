@@ -330,7 +330,7 @@ typedef void (*notify_done_fn)(struct notify_job *job, const struct notify_resul
  *   "notify retry canceled after N attempts: <last error>"   (deadline reached)
  *   "Post \"<redacted url>\": <transport error>"             (as last error)
  *   "notification canceled"                   (notifier_stop)
- *   builder errors ("read url_file ...", "<type> notifier not implemented") */
+ *   builder errors ("read url_file ...", "<type> has no url") */
 struct notify_job {
     struct notify_data *data;        /* reference, released with the job */
     const struct integration *integ; /* inside data->cfg */
