@@ -200,6 +200,36 @@ int32_t tz_offset(const struct tz_data *tz, int64_t t);
 /* MD5 digest of data (config_md5.c). */
 void config_md5(const void *data, size_t n, uint8_t out[16]);
 
+/* ---- shared by the integrations' key tables (config_receivers.c, notifier_<type>.c) ---- */
+
+/* Field shorthands of the *_configs tables. */
+#define STR(st, key, m) FIELD(st, key, m, FT_STR, FF_OMITEMPTY, NULL)
+#define STRD(st, key, m, def) FIELD(st, key, m, FT_STR, FF_OMITEMPTY, def)
+#define SECRET(st, key, m) FIELD(st, key, m, FT_SECRET, FF_OMITEMPTY, NULL)
+#define PATHF(st, key, m) FIELD(st, key, m, FT_STR, FF_OMITEMPTY | FF_PATH, NULL)
+#define URLF(st, key, m) FIELD(st, key, m, FT_URL, FF_OMITEMPTY, NULL)
+#define SURL(st, key, m) FIELD(st, key, m, FT_SECRET_URL, FF_OMITEMPTY, NULL)
+#define HTTPF(st)                                                                                  \
+    SUBFIELD(st, "http_config", http_config, FT_STRUCTP, FF_OMITEMPTY, &http_config_table)
+#define SENDRES(st, def) FIELD(st, "send_resolved", send_resolved, FT_BOOL, 0, def)
+
+/* True when s is NULL or "". */
+bool cfg_empty(const char *s);
+/* Sets *dst to a copy of src when *dst is empty and src is not (inheritance from global). */
+void cfg_inherit(char **dst, const char *src);
+/* "at most one of a & b must be configured" when both values are set. */
+int cfg_at_most_one(struct ctx *c, const struct ynode *n, const char *a, const char *av,
+                    const char *b, const char *bv);
+/* A copy of global.http_config when *dst is NULL (COMPAT 4.9). */
+void cfg_inherit_http(struct http_config **dst, const struct ctx *c);
+/* Appends '/' to the path part of a URL when missing (Alertmanager does it for API bases). */
+void cfg_url_ensure_slash(char **url);
+/* Adds key = value to a yaml.v2-ordered map unless key is there. */
+void cfg_map_add_missing(struct str_map *m, const char *key, const char *value);
+/* Exactly one of webhook_url and webhook_url_file (MS Teams, both kinds). */
+int cfg_webhook_url_or_file(struct ctx *c, const struct ynode *n, const char *url,
+                            const char *file);
+
 /* Integration bookkeeping: called after decoding all receivers (config_receivers.c). */
 void receiver_build_integrations(struct receiver *r);
 /* Applies what building a used receiver's notifiers changes upstream (email headers). */

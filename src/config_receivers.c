@@ -16,23 +16,23 @@
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static bool empty(const char *s)
+bool cfg_empty(const char *s)
 {
     return s == NULL || s[0] == '\0';
 }
 
-static void inherit(char **dst, const char *src)
+void cfg_inherit(char **dst, const char *src)
 {
-    if (empty(*dst) && !empty(src)) {
+    if (cfg_empty(*dst) && !cfg_empty(src)) {
         free(*dst);
         *dst = ar_strdup(src);
     }
 }
 
-static int at_most_one(struct ctx *c, const struct ynode *n, const char *a, const char *av,
+int cfg_at_most_one(struct ctx *c, const struct ynode *n, const char *a, const char *av,
                        const char *b, const char *bv)
 {
-    if (!empty(av) && !empty(bv)) {
+    if (!cfg_empty(av) && !cfg_empty(bv)) {
         return ctx_error(c, n, "at most one of %s & %s must be configured", a, b);
     }
     return AR_OK;
@@ -40,7 +40,7 @@ static int at_most_one(struct ctx *c, const struct ynode *n, const char *a, cons
 
 static void header_lines_dup(struct http_config *dst, const struct http_config *src);
 
-static void inherit_http(struct http_config **dst, const struct ctx *c)
+void cfg_inherit_http(struct http_config **dst, const struct ctx *c)
 {
     if (*dst == NULL && c->global != NULL && c->global->http_config != NULL) {
         *dst = table_dup(&http_config_table, c->global->http_config);
@@ -49,7 +49,7 @@ static void inherit_http(struct http_config **dst, const struct ctx *c)
 }
 
 /* Appends '/' to the path part of a URL when missing (Alertmanager does it for API bases). */
-static void url_ensure_slash(char **url)
+void cfg_url_ensure_slash(char **url)
 {
     char *u = *url;
     if (u == NULL) {
@@ -67,35 +67,55 @@ static void url_ensure_slash(char **url)
     *url = fixed;
 }
 
-#define STR(st, key, m) FIELD(st, key, m, FT_STR, FF_OMITEMPTY, NULL)
-#define STRD(st, key, m, def) FIELD(st, key, m, FT_STR, FF_OMITEMPTY, def)
-#define SECRET(st, key, m) FIELD(st, key, m, FT_SECRET, FF_OMITEMPTY, NULL)
-#define PATHF(st, key, m) FIELD(st, key, m, FT_STR, FF_OMITEMPTY | FF_PATH, NULL)
-#define URLF(st, key, m) FIELD(st, key, m, FT_URL, FF_OMITEMPTY, NULL)
-#define SURL(st, key, m) FIELD(st, key, m, FT_SECRET_URL, FF_OMITEMPTY, NULL)
-#define HTTPF(st)                                                                                  \
-    SUBFIELD(st, "http_config", http_config, FT_STRUCTP, FF_OMITEMPTY, &http_config_table)
-#define SENDRES(st, def) FIELD(st, "send_resolved", send_resolved, FT_BOOL, 0, def)
+void cfg_map_add_missing(struct str_map *m, const char *key, const char *value)
+{
+    if (str_map_get(m, key) != NULL) {
+        return;
+    }
+    m->keys = ar_realloc(m->keys, (m->n + 1) * sizeof(char *));
+    m->values = ar_realloc(m->values, (m->n + 1) * sizeof(char *));
+    size_t pos = m->n;
+    while (pos > 0 && yaml_key_compare(m->keys[pos - 1], key) > 0) {
+        m->keys[pos] = m->keys[pos - 1];
+        m->values[pos] = m->values[pos - 1];
+        pos--;
+    }
+    m->keys[pos] = ar_strdup(key);
+    m->values[pos] = ar_strdup(value);
+    m->n++;
+}
+
+int cfg_webhook_url_or_file(struct ctx *c, const struct ynode *n, const char *url, const char *file)
+{
+    if (url == NULL && cfg_empty(file)) {
+        return ctx_error(c, n, "one of webhook_url or webhook_url_file must be configured");
+    }
+    if (url != NULL && !cfg_empty(file)) {
+        return ctx_error(c, n,
+                         "at most one of webhook_url & webhook_url_file must be configured");
+    }
+    return AR_OK;
+}
 
 /* ---- tls_config, http_config -------------------------------------------------------------- */
 
 static int tls_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct tls_config *t = obj;
-    int rc = at_most_one(c, n, "ca", t->ca, "ca_file", t->ca_file);
+    int rc = cfg_at_most_one(c, n, "ca", t->ca, "ca_file", t->ca_file);
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "cert", t->cert, "cert_file", t->cert_file);
+        rc = cfg_at_most_one(c, n, "cert", t->cert, "cert_file", t->cert_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "key", t->key, "key_file", t->key_file);
+        rc = cfg_at_most_one(c, n, "key", t->key, "key_file", t->key_file);
     }
-    if (rc == AR_OK && (!empty(t->cert) || !empty(t->cert_file)) && empty(t->key) &&
-        empty(t->key_file)) {
+    if (rc == AR_OK && (!cfg_empty(t->cert) || !cfg_empty(t->cert_file)) && cfg_empty(t->key) &&
+        cfg_empty(t->key_file)) {
         rc = ctx_error(c, n, "exactly one of key or key_file must be configured when a client "
                              "certificate is configured");
     }
-    if (rc == AR_OK && (!empty(t->key) || !empty(t->key_file)) && empty(t->cert) &&
-        empty(t->cert_file)) {
+    if (rc == AR_OK && (!cfg_empty(t->key) || !cfg_empty(t->key_file)) && cfg_empty(t->cert) &&
+        cfg_empty(t->cert_file)) {
         rc = ctx_error(c, n, "exactly one of cert or cert_file must be configured when a client "
                              "key is configured");
     }
@@ -177,22 +197,22 @@ static int http_check(void *obj, struct ctx *c, const struct ynode *n)
     int rc;
 
     header_lines_decode(h, n);
-    rc = at_most_one(c, n, "bearer_token", h->bearer_token, "bearer_token_file",
+    rc = cfg_at_most_one(c, n, "bearer_token", h->bearer_token, "bearer_token_file",
                          h->bearer_token_file);
     if (rc != AR_OK) {
         return rc;
     }
-    bool bearer = !empty(h->bearer_token) || !empty(h->bearer_token_file);
+    bool bearer = !cfg_empty(h->bearer_token) || !cfg_empty(h->bearer_token_file);
     if ((h->basic_auth != NULL || h->oauth2 != NULL) && bearer) {
         return ctx_error(c, n,
                          "at most one of basic_auth, oauth2, bearer_token & bearer_token_file "
                          "must be configured");
     }
     if (h->basic_auth != NULL) {
-        rc = at_most_one(c, n, "basic_auth username", h->basic_auth->username,
+        rc = cfg_at_most_one(c, n, "basic_auth username", h->basic_auth->username,
                          "username_file", h->basic_auth->username_file);
-        if (rc == AR_OK && !empty(h->basic_auth->password) &&
-            !empty(h->basic_auth->password_file)) {
+        if (rc == AR_OK && !cfg_empty(h->basic_auth->password) &&
+            !cfg_empty(h->basic_auth->password_file)) {
             rc = ctx_error(c, n,
                            "at most one of basic_auth password & password_file must be "
                            "configured");
@@ -208,7 +228,7 @@ static int http_check(void *obj, struct ctx *c, const struct ynode *n)
                              "authorization is not compatible with bearer_token & "
                              "bearer_token_file");
         }
-        if (!empty(a->credentials) && !empty(a->credentials_file)) {
+        if (!cfg_empty(a->credentials) && !cfg_empty(a->credentials_file)) {
             return ctx_error(c, n,
                              "at most one of authorization credentials & credentials_file must "
                              "be configured");
@@ -228,7 +248,7 @@ static int http_check(void *obj, struct ctx *c, const struct ynode *n)
             free(a->type);
             a->type = trimmed;
         }
-        if (empty(a->type)) {
+        if (cfg_empty(a->type)) {
             free(a->type);
             a->type = ar_strdup("Bearer");
         }
@@ -258,27 +278,27 @@ static int http_check(void *obj, struct ctx *c, const struct ynode *n)
                              "at most one of basic_auth, oauth2 & authorization must be "
                              "configured");
         }
-        if (empty(o->client_id)) {
+        if (cfg_empty(o->client_id)) {
             return ctx_error(c, n, "oauth2 client_id must be configured");
         }
-        if (empty(o->client_secret) && empty(o->client_secret_file)) {
+        if (cfg_empty(o->client_secret) && cfg_empty(o->client_secret_file)) {
             return ctx_error(c, n,
                              "either oauth2 client_secret or client_secret_file must be "
                              "configured");
         }
-        if (empty(o->token_url)) {
+        if (cfg_empty(o->token_url)) {
             return ctx_error(c, n, "oauth2 token_url must be configured");
         }
-        if (!empty(o->client_secret) && !empty(o->client_secret_file)) {
+        if (!cfg_empty(o->client_secret) && !cfg_empty(o->client_secret_file)) {
             return ctx_error(c, n,
                              "at most one of oauth2 client_secret & client_secret_file must be "
                              "configured");
         }
     }
-    if (!empty(h->no_proxy) && empty(h->proxy_url)) {
+    if (!cfg_empty(h->no_proxy) && cfg_empty(h->proxy_url)) {
         return ctx_error(c, n, "if no_proxy is configured, proxy_url must also be configured");
     }
-    if (h->proxy_from_environment && !empty(h->proxy_url)) {
+    if (h->proxy_from_environment && !cfg_empty(h->proxy_url)) {
         return ctx_error(c, n,
                          "if proxy_from_environment is configured, proxy_url must not be "
                          "configured");
@@ -386,46 +406,46 @@ static int global_check(void *obj, struct ctx *c, const struct ynode *n)
         g->http_config = ar_calloc(1, sizeof(*g->http_config));
         decode_defaults(&http_config_table, g->http_config);
     }
-    if (g->slack_api_url != NULL && !empty(g->slack_api_url_file)) {
+    if (g->slack_api_url != NULL && !cfg_empty(g->slack_api_url_file)) {
         return ctx_error(c, n,
                          "at most one of slack_api_url & slack_api_url_file must be configured");
     }
-    rc = at_most_one(c, n, "slack_app_token", g->slack_app_token, "slack_app_token_file",
+    rc = cfg_at_most_one(c, n, "slack_app_token", g->slack_app_token, "slack_app_token_file",
                      g->slack_app_token_file);
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "opsgenie_api_key", g->opsgenie_api_key, "opsgenie_api_key_file",
+        rc = cfg_at_most_one(c, n, "opsgenie_api_key", g->opsgenie_api_key, "opsgenie_api_key_file",
                          g->opsgenie_api_key_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "victorops_api_key", g->victorops_api_key,
+        rc = cfg_at_most_one(c, n, "victorops_api_key", g->victorops_api_key,
                          "victorops_api_key_file", g->victorops_api_key_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "smtp_auth_password", g->smtp_auth_password,
+        rc = cfg_at_most_one(c, n, "smtp_auth_password", g->smtp_auth_password,
                          "smtp_auth_password_file", g->smtp_auth_password_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "smtp_auth_secret", g->smtp_auth_secret, "smtp_auth_secret_file",
+        rc = cfg_at_most_one(c, n, "smtp_auth_secret", g->smtp_auth_secret, "smtp_auth_secret_file",
                          g->smtp_auth_secret_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "wechat_api_secret", g->wechat_api_secret,
+        rc = cfg_at_most_one(c, n, "wechat_api_secret", g->wechat_api_secret,
                          "wechat_api_secret_file", g->wechat_api_secret_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "telegram_bot_token", g->telegram_bot_token,
+        rc = cfg_at_most_one(c, n, "telegram_bot_token", g->telegram_bot_token,
                          "telegram_bot_token_file", g->telegram_bot_token_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "rocketchat_token", g->rocketchat_token,
+        rc = cfg_at_most_one(c, n, "rocketchat_token", g->rocketchat_token,
                          "rocketchat_token_file", g->rocketchat_token_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "rocketchat_token_id", g->rocketchat_token_id,
+        rc = cfg_at_most_one(c, n, "rocketchat_token_id", g->rocketchat_token_id,
                          "rocketchat_token_id_file", g->rocketchat_token_id_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "mattermost_webhook_url", g->mattermost_webhook_url,
+        rc = cfg_at_most_one(c, n, "mattermost_webhook_url", g->mattermost_webhook_url,
                          "mattermost_webhook_url_file", g->mattermost_webhook_url_file);
     }
     return rc;
@@ -492,13 +512,13 @@ const struct table global_table =
 static int webhook_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct webhook_config *w = obj;
-    if (empty(w->url) && empty(w->url_file)) {
+    if (cfg_empty(w->url) && cfg_empty(w->url_file)) {
         return ctx_error(c, n, "one of url or url_file must be configured");
     }
-    if (!empty(w->url) && !empty(w->url_file)) {
+    if (!cfg_empty(w->url) && !cfg_empty(w->url_file)) {
         return ctx_error(c, n, "at most one of url & url_file must be configured");
     }
-    inherit_http(&w->http_config, c);
+    cfg_inherit_http(&w->http_config, c);
     return AR_OK;
 }
 
@@ -548,8 +568,8 @@ static char *canonical_header(const char *s)
  * failure would surface later as the server's refusal. Refused at load instead. */
 static int email_check_auth(struct ctx *c, const struct ynode *n, const struct email_config *e)
 {
-    if (empty(e->auth_username) || (empty(e->auth_secret) && empty(e->auth_secret_file)) ||
-        !empty(e->auth_password) || !empty(e->auth_password_file)) {
+    if (cfg_empty(e->auth_username) || (cfg_empty(e->auth_secret) && cfg_empty(e->auth_secret_file)) ||
+        !cfg_empty(e->auth_password) || !cfg_empty(e->auth_password_file)) {
         return AR_OK;
     }
     if (email_auth_cram_md5_available()) {
@@ -566,13 +586,13 @@ static int email_check(void *obj, struct ctx *c, const struct ynode *n)
     struct email_config *e = obj;
     const struct config_global *g = c->global;
 
-    if (empty(e->to)) {
+    if (cfg_empty(e->to)) {
         return ctx_error(c, n, "missing to address in email config");
     }
-    int rc = at_most_one(c, n, "auth_password", e->auth_password, "auth_password_file",
+    int rc = cfg_at_most_one(c, n, "auth_password", e->auth_password, "auth_password_file",
                          e->auth_password_file);
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "auth_secret", e->auth_secret, "auth_secret_file",
+        rc = cfg_at_most_one(c, n, "auth_secret", e->auth_secret, "auth_secret_file",
                          e->auth_secret_file);
     }
     if (rc != AR_OK) {
@@ -595,29 +615,29 @@ static int email_check(void *obj, struct ctx *c, const struct ynode *n)
         return email_check_auth(c, n, e);
     }
     /* COMPAT: inheritance from global.smtp_* (config.go) */
-    if (empty(e->smarthost)) {
-        if (empty(g->smtp_smarthost)) {
+    if (cfg_empty(e->smarthost)) {
+        if (cfg_empty(g->smtp_smarthost)) {
             return ctx_error(c, n, "no global SMTP smarthost set");
         }
-        inherit(&e->smarthost, g->smtp_smarthost);
+        cfg_inherit(&e->smarthost, g->smtp_smarthost);
     }
-    if (empty(e->from)) {
-        if (empty(g->smtp_from)) {
+    if (cfg_empty(e->from)) {
+        if (cfg_empty(g->smtp_from)) {
             return ctx_error(c, n, "no global SMTP from set");
         }
-        inherit(&e->from, g->smtp_from);
+        cfg_inherit(&e->from, g->smtp_from);
     }
-    inherit(&e->hello, g->smtp_hello);
-    inherit(&e->auth_username, g->smtp_auth_username);
-    if (empty(e->auth_password) && empty(e->auth_password_file)) {
-        inherit(&e->auth_password, g->smtp_auth_password);
-        inherit(&e->auth_password_file, g->smtp_auth_password_file);
+    cfg_inherit(&e->hello, g->smtp_hello);
+    cfg_inherit(&e->auth_username, g->smtp_auth_username);
+    if (cfg_empty(e->auth_password) && cfg_empty(e->auth_password_file)) {
+        cfg_inherit(&e->auth_password, g->smtp_auth_password);
+        cfg_inherit(&e->auth_password_file, g->smtp_auth_password_file);
     }
-    if (empty(e->auth_secret) && empty(e->auth_secret_file)) {
-        inherit(&e->auth_secret, g->smtp_auth_secret);
-        inherit(&e->auth_secret_file, g->smtp_auth_secret_file);
+    if (cfg_empty(e->auth_secret) && cfg_empty(e->auth_secret_file)) {
+        cfg_inherit(&e->auth_secret, g->smtp_auth_secret);
+        cfg_inherit(&e->auth_secret_file, g->smtp_auth_secret_file);
     }
-    inherit(&e->auth_identity, g->smtp_auth_identity);
+    cfg_inherit(&e->auth_identity, g->smtp_auth_identity);
     if (e->require_tls < 0) {
         e->require_tls = g->smtp_require_tls ? 1 : 0;
     }
@@ -670,7 +690,7 @@ const struct table email_config_table =
 static int slack_confirm_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct slack_confirm *s = obj;
-    if (empty(s->text)) {
+    if (cfg_empty(s->text)) {
         return ctx_error(c, n, "missing text in Slack confirmation configuration");
     }
     return AR_OK;
@@ -689,18 +709,18 @@ static const struct table slack_confirm_table = TABLE(
 static int slack_action_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct slack_action *a = obj;
-    if (empty(a->type)) {
+    if (cfg_empty(a->type)) {
         return ctx_error(c, n, "missing type in Slack action configuration");
     }
-    if (empty(a->text)) {
+    if (cfg_empty(a->text)) {
         return ctx_error(c, n, "missing text in Slack action configuration");
     }
-    if (!empty(a->url)) {
+    if (!cfg_empty(a->url)) {
         AR_FREE(a->name);
         AR_FREE(a->value);
         table_free(&slack_confirm_table, a->confirm);
         a->confirm = NULL;
-    } else if (!empty(a->name)) {
+    } else if (!cfg_empty(a->name)) {
         AR_FREE(a->url);
     } else {
         return ctx_error(c, n, "missing name or url in Slack action configuration");
@@ -724,10 +744,10 @@ static const struct table slack_action_table =
 static int slack_field_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct slack_field *f = obj;
-    if (empty(f->title)) {
+    if (cfg_empty(f->title)) {
         return ctx_error(c, n, "missing title in Slack field configuration");
     }
-    if (empty(f->value)) {
+    if (cfg_empty(f->value)) {
         return ctx_error(c, n, "missing value in Slack field configuration");
     }
     return AR_OK;
@@ -746,33 +766,33 @@ static int slack_check(void *obj, struct ctx *c, const struct ynode *n)
     struct slack_config *s = obj;
     const struct config_global *g = c->global;
 
-    if (s->api_url != NULL && !empty(s->api_url_file)) {
+    if (s->api_url != NULL && !cfg_empty(s->api_url_file)) {
         return ctx_error(c, n, "at most one of api_url & api_url_file must be configured");
     }
-    int rc = at_most_one(c, n, "app_token", s->app_token, "app_token_file", s->app_token_file);
+    int rc = cfg_at_most_one(c, n, "app_token", s->app_token, "app_token_file", s->app_token_file);
     if (rc != AR_OK) {
         return rc;
     }
-    inherit_http(&s->http_config, c);
+    cfg_inherit_http(&s->http_config, c);
     if (g == NULL) {
         return AR_OK;
     }
-    if (s->api_url == NULL && empty(s->api_url_file) && empty(s->app_token) &&
-        empty(s->app_token_file)) {
-        if (g->slack_api_url == NULL && empty(g->slack_api_url_file) &&
-            empty(g->slack_app_token) && empty(g->slack_app_token_file)) {
+    if (s->api_url == NULL && cfg_empty(s->api_url_file) && cfg_empty(s->app_token) &&
+        cfg_empty(s->app_token_file)) {
+        if (g->slack_api_url == NULL && cfg_empty(g->slack_api_url_file) &&
+            cfg_empty(g->slack_app_token) && cfg_empty(g->slack_app_token_file)) {
             return ctx_error(c, n, "no global Slack API URL set either inline or in a file");
         }
-        inherit(&s->api_url, g->slack_api_url);
-        inherit(&s->api_url_file, g->slack_api_url_file);
-        if (s->api_url == NULL && empty(s->api_url_file)) {
-            inherit(&s->app_token, g->slack_app_token);
-            inherit(&s->app_token_file, g->slack_app_token_file);
+        cfg_inherit(&s->api_url, g->slack_api_url);
+        cfg_inherit(&s->api_url_file, g->slack_api_url_file);
+        if (s->api_url == NULL && cfg_empty(s->api_url_file)) {
+            cfg_inherit(&s->app_token, g->slack_app_token);
+            cfg_inherit(&s->app_token_file, g->slack_app_token_file);
         }
     }
-    if (!empty(s->app_token) || !empty(s->app_token_file)) {
-        inherit(&s->app_url, g->slack_app_url);
-        inherit(&s->app_url, "https://slack.com/api/chat.postMessage");
+    if (!cfg_empty(s->app_token) || !cfg_empty(s->app_token_file)) {
+        cfg_inherit(&s->app_url, g->slack_app_url);
+        cfg_inherit(&s->app_url, "https://slack.com/api/chat.postMessage");
     }
     return AR_OK;
 }
@@ -830,54 +850,36 @@ static const struct field pd_link_fields[] = {
 static const struct table pd_link_table =
     TABLE("config.PagerdutyLink", struct pagerduty_link, pd_link_fields, NULL);
 
-static void map_add_missing(struct str_map *m, const char *key, const char *value)
-{
-    if (str_map_get(m, key) != NULL) {
-        return;
-    }
-    m->keys = ar_realloc(m->keys, (m->n + 1) * sizeof(char *));
-    m->values = ar_realloc(m->values, (m->n + 1) * sizeof(char *));
-    size_t pos = m->n;
-    while (pos > 0 && yaml_key_compare(m->keys[pos - 1], key) > 0) {
-        m->keys[pos] = m->keys[pos - 1];
-        m->values[pos] = m->values[pos - 1];
-        pos--;
-    }
-    m->keys[pos] = ar_strdup(key);
-    m->values[pos] = ar_strdup(value);
-    m->n++;
-}
-
 static int pagerduty_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct pagerduty_config *p = obj;
 
-    if (empty(p->routing_key) && empty(p->service_key) && empty(p->routing_key_file) &&
-        empty(p->service_key_file)) {
+    if (cfg_empty(p->routing_key) && cfg_empty(p->service_key) && cfg_empty(p->routing_key_file) &&
+        cfg_empty(p->service_key_file)) {
         return ctx_error(c, n, "missing service or routing key in PagerDuty config");
     }
-    int rc = at_most_one(c, n, "routing_key", p->routing_key, "routing_key_file",
+    int rc = cfg_at_most_one(c, n, "routing_key", p->routing_key, "routing_key_file",
                          p->routing_key_file);
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "service_key", p->service_key, "service_key_file",
+        rc = cfg_at_most_one(c, n, "service_key", p->service_key, "service_key_file",
                          p->service_key_file);
     }
     if (rc != AR_OK) {
         return rc;
     }
-    inherit(&p->source, p->client);
-    map_add_missing(&p->details, "firing",
+    cfg_inherit(&p->source, p->client);
+    cfg_map_add_missing(&p->details, "firing",
                     "{{ template \"pagerduty.default.instances\" .Alerts.Firing }}");
-    map_add_missing(&p->details, "resolved",
+    cfg_map_add_missing(&p->details, "resolved",
                     "{{ template \"pagerduty.default.instances\" .Alerts.Resolved }}");
-    map_add_missing(&p->details, "num_firing", "{{ .Alerts.Firing | len }}");
-    map_add_missing(&p->details, "num_resolved", "{{ .Alerts.Resolved | len }}");
-    inherit_http(&p->http_config, c);
+    cfg_map_add_missing(&p->details, "num_firing", "{{ .Alerts.Firing | len }}");
+    cfg_map_add_missing(&p->details, "num_resolved", "{{ .Alerts.Resolved | len }}");
+    cfg_inherit_http(&p->http_config, c);
     if (p->url == NULL && c->global != NULL) {
-        if (empty(c->global->pagerduty_url)) {
+        if (cfg_empty(c->global->pagerduty_url)) {
             return ctx_error(c, n, "no global PagerDuty URL set");
         }
-        inherit(&p->url, c->global->pagerduty_url);
+        cfg_inherit(&p->url, c->global->pagerduty_url);
     }
     return AR_OK;
 }
@@ -924,7 +926,7 @@ static int opsgenie_check(void *obj, struct ctx *c, const struct ynode *n)
     struct opsgenie_config *o = obj;
     const struct config_global *g = c->global;
 
-    int rc = at_most_one(c, n, "api_key", o->api_key, "api_key_file", o->api_key_file);
+    int rc = cfg_at_most_one(c, n, "api_key", o->api_key, "api_key_file", o->api_key_file);
     if (rc != AR_OK) {
         return rc;
     }
@@ -933,7 +935,7 @@ static int opsgenie_check(void *obj, struct ctx *c, const struct ynode *n)
         if (r == NULL) {
             continue;
         }
-        if (empty(r->id) && empty(r->username) && empty(r->name)) {
+        if (cfg_empty(r->id) && cfg_empty(r->username) && cfg_empty(r->name)) {
             return ctx_error(c, n,
                              "opsGenieConfig responder {%s %s %s %s} has to have at least one "
                              "of id, username or name specified",
@@ -961,23 +963,23 @@ static int opsgenie_check(void *obj, struct ctx *c, const struct ynode *n)
         }
         free(t);
     }
-    inherit_http(&o->http_config, c);
+    cfg_inherit_http(&o->http_config, c);
     if (g == NULL) {
         return AR_OK;
     }
     if (o->api_url == NULL) {
-        if (empty(g->opsgenie_api_url)) {
+        if (cfg_empty(g->opsgenie_api_url)) {
             return ctx_error(c, n, "no global OpsGenie URL set");
         }
-        inherit(&o->api_url, g->opsgenie_api_url);
+        cfg_inherit(&o->api_url, g->opsgenie_api_url);
     }
-    url_ensure_slash(&o->api_url);
-    if (empty(o->api_key) && empty(o->api_key_file)) {
-        if (empty(g->opsgenie_api_key) && empty(g->opsgenie_api_key_file)) {
+    cfg_url_ensure_slash(&o->api_url);
+    if (cfg_empty(o->api_key) && cfg_empty(o->api_key_file)) {
+        if (cfg_empty(g->opsgenie_api_key) && cfg_empty(g->opsgenie_api_key_file)) {
             return ctx_error(c, n, "no global OpsGenie API Key set either inline or in a file");
         }
-        inherit(&o->api_key, g->opsgenie_api_key);
-        inherit(&o->api_key_file, g->opsgenie_api_key_file);
+        cfg_inherit(&o->api_key, g->opsgenie_api_key);
+        cfg_inherit(&o->api_key_file, g->opsgenie_api_key_file);
     }
     return AR_OK;
 }
@@ -1012,7 +1014,7 @@ static int wechat_check(void *obj, struct ctx *c, const struct ynode *n)
     struct wechat_config *w = obj;
     const struct config_global *g = c->global;
 
-    if (empty(w->message_type)) {
+    if (cfg_empty(w->message_type)) {
         free(w->message_type);
         w->message_type = ar_strdup("text");
     }
@@ -1022,35 +1024,35 @@ static int wechat_check(void *obj, struct ctx *c, const struct ynode *n)
                          "^(text|markdown)$",
                          w->message_type);
     }
-    int rc = at_most_one(c, n, "api_secret", w->api_secret, "api_secret_file",
+    int rc = cfg_at_most_one(c, n, "api_secret", w->api_secret, "api_secret_file",
                          w->api_secret_file);
     if (rc != AR_OK) {
         return rc;
     }
-    inherit_http(&w->http_config, c);
+    cfg_inherit_http(&w->http_config, c);
     if (g == NULL) {
         return AR_OK;
     }
     if (w->api_url == NULL) {
-        if (empty(g->wechat_api_url)) {
+        if (cfg_empty(g->wechat_api_url)) {
             return ctx_error(c, n, "no global Wechat URL set");
         }
-        inherit(&w->api_url, g->wechat_api_url);
+        cfg_inherit(&w->api_url, g->wechat_api_url);
     }
-    if (empty(w->api_secret) && empty(w->api_secret_file)) {
-        if (empty(g->wechat_api_secret) && empty(g->wechat_api_secret_file)) {
+    if (cfg_empty(w->api_secret) && cfg_empty(w->api_secret_file)) {
+        if (cfg_empty(g->wechat_api_secret) && cfg_empty(g->wechat_api_secret_file)) {
             return ctx_error(c, n, "no global Wechat ApiSecret set");
         }
-        inherit(&w->api_secret, g->wechat_api_secret);
-        inherit(&w->api_secret_file, g->wechat_api_secret_file);
+        cfg_inherit(&w->api_secret, g->wechat_api_secret);
+        cfg_inherit(&w->api_secret_file, g->wechat_api_secret_file);
     }
-    if (empty(w->corp_id)) {
-        if (empty(g->wechat_api_corp_id)) {
+    if (cfg_empty(w->corp_id)) {
+        if (cfg_empty(g->wechat_api_corp_id)) {
             return ctx_error(c, n, "no global Wechat CorpID set");
         }
-        inherit(&w->corp_id, g->wechat_api_corp_id);
+        cfg_inherit(&w->corp_id, g->wechat_api_corp_id);
     }
-    url_ensure_slash(&w->api_url);
+    cfg_url_ensure_slash(&w->api_url);
     return AR_OK;
 }
 
@@ -1079,21 +1081,21 @@ static int pushover_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct pushover_config *p = obj;
 
-    if (empty(p->user_key) && empty(p->user_key_file)) {
+    if (cfg_empty(p->user_key) && cfg_empty(p->user_key_file)) {
         return ctx_error(c, n, "missing user key in Pushover config");
     }
-    int rc = at_most_one(c, n, "user_key", p->user_key, "user_key_file", p->user_key_file);
+    int rc = cfg_at_most_one(c, n, "user_key", p->user_key, "user_key_file", p->user_key_file);
     if (rc != AR_OK) {
         return rc;
     }
-    if (empty(p->token) && empty(p->token_file)) {
+    if (cfg_empty(p->token) && cfg_empty(p->token_file)) {
         return ctx_error(c, n, "missing token in Pushover config");
     }
-    rc = at_most_one(c, n, "token", p->token, "token_file", p->token_file);
+    rc = cfg_at_most_one(c, n, "token", p->token, "token_file", p->token_file);
     if (rc != AR_OK) {
         return rc;
     }
-    inherit_http(&p->http_config, c);
+    cfg_inherit_http(&p->http_config, c);
     return AR_OK;
 }
 
@@ -1133,10 +1135,10 @@ static int victorops_check(void *obj, struct ctx *c, const struct ynode *n)
     struct victorops_config *v = obj;
     const struct config_global *g = c->global;
 
-    if (empty(v->routing_key)) {
+    if (cfg_empty(v->routing_key)) {
         return ctx_error(c, n, "missing Routing key in VictorOps config");
     }
-    int rc = at_most_one(c, n, "api_key", v->api_key, "api_key_file", v->api_key_file);
+    int rc = cfg_at_most_one(c, n, "api_key", v->api_key, "api_key_file", v->api_key_file);
     if (rc != AR_OK) {
         return rc;
     }
@@ -1148,23 +1150,23 @@ static int victorops_check(void *obj, struct ctx *c, const struct ynode *n)
                              reserved[i]);
         }
     }
-    inherit_http(&v->http_config, c);
+    cfg_inherit_http(&v->http_config, c);
     if (g == NULL) {
         return AR_OK;
     }
     if (v->api_url == NULL) {
-        if (empty(g->victorops_api_url)) {
+        if (cfg_empty(g->victorops_api_url)) {
             return ctx_error(c, n, "no global VictorOps URL set");
         }
-        inherit(&v->api_url, g->victorops_api_url);
+        cfg_inherit(&v->api_url, g->victorops_api_url);
     }
-    url_ensure_slash(&v->api_url);
-    if (empty(v->api_key) && empty(v->api_key_file)) {
-        if (empty(g->victorops_api_key) && empty(g->victorops_api_key_file)) {
+    cfg_url_ensure_slash(&v->api_url);
+    if (cfg_empty(v->api_key) && cfg_empty(v->api_key_file)) {
+        if (cfg_empty(g->victorops_api_key) && cfg_empty(g->victorops_api_key_file)) {
             return ctx_error(c, n, "no global VictorOps API Key set");
         }
-        inherit(&v->api_key, g->victorops_api_key);
-        inherit(&v->api_key_file, g->victorops_api_key_file);
+        cfg_inherit(&v->api_key, g->victorops_api_key);
+        cfg_inherit(&v->api_key_file, g->victorops_api_key_file);
     }
     return AR_OK;
 }
@@ -1205,16 +1207,16 @@ static const struct table sigv4_table =
 static int sns_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct sns_config *s = obj;
-    bool a = empty(s->target_arn);
-    bool b = empty(s->topic_arn);
-    bool d = empty(s->phone_number);
+    bool a = cfg_empty(s->target_arn);
+    bool b = cfg_empty(s->topic_arn);
+    bool d = cfg_empty(s->phone_number);
     /* COMPAT: Go evaluates (a != b) != d */
     if ((a != b) != d) {
         return ctx_error(c, n,
                          "must provide either a Target ARN, Topic ARN, or Phone Number for SNS "
                          "config");
     }
-    inherit_http(&s->http_config, c);
+    cfg_inherit_http(&s->http_config, c);
     return AR_OK;
 }
 
@@ -1242,32 +1244,32 @@ static int telegram_check(void *obj, struct ctx *c, const struct ynode *n)
     struct telegram_config *t = obj;
     const struct config_global *g = c->global;
 
-    int rc = at_most_one(c, n, "bot_token", t->bot_token, "bot_token_file", t->bot_token_file);
+    int rc = cfg_at_most_one(c, n, "bot_token", t->bot_token, "bot_token_file", t->bot_token_file);
     if (rc != AR_OK) {
         return rc;
     }
-    if (empty(t->bot_token) && empty(t->bot_token_file) && g != NULL) {
-        inherit(&t->bot_token, g->telegram_bot_token);
-        inherit(&t->bot_token_file, g->telegram_bot_token_file);
+    if (cfg_empty(t->bot_token) && cfg_empty(t->bot_token_file) && g != NULL) {
+        cfg_inherit(&t->bot_token, g->telegram_bot_token);
+        cfg_inherit(&t->bot_token_file, g->telegram_bot_token_file);
     }
-    if (empty(t->bot_token) && empty(t->bot_token_file)) {
+    if (cfg_empty(t->bot_token) && cfg_empty(t->bot_token_file)) {
         return ctx_error(c, n, "missing bot_token on telegram_config");
     }
-    if (t->chat_id == 0 && empty(t->chat_id_file)) {
+    if (t->chat_id == 0 && cfg_empty(t->chat_id_file)) {
         return ctx_error(c, n, "missing chat_id on telegram_config");
     }
-    if (t->chat_id != 0 && !empty(t->chat_id_file)) {
+    if (t->chat_id != 0 && !cfg_empty(t->chat_id_file)) {
         return ctx_error(c, n, "at most one of chat_id & chat_id_file must be configured");
     }
-    if (!empty(t->parse_mode) && strcmp(t->parse_mode, "Markdown") != 0 &&
+    if (!cfg_empty(t->parse_mode) && strcmp(t->parse_mode, "Markdown") != 0 &&
         strcmp(t->parse_mode, "MarkdownV2") != 0 && strcmp(t->parse_mode, "HTML") != 0) {
         return ctx_error(c, n,
                          "unknown parse_mode on telegram_config, must be Markdown, MarkdownV2, "
                          "HTML or empty string");
     }
-    inherit_http(&t->http_config, c);
+    cfg_inherit_http(&t->http_config, c);
     if (t->api_url == NULL && g != NULL) {
-        inherit(&t->api_url, g->telegram_api_url);
+        cfg_inherit(&t->api_url, g->telegram_api_url);
     }
     return AR_OK;
 }
@@ -1295,14 +1297,14 @@ const struct table telegram_config_table =
 static int discord_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct discord_config *d = obj;
-    if (d->webhook_url == NULL && empty(d->webhook_url_file)) {
+    if (d->webhook_url == NULL && cfg_empty(d->webhook_url_file)) {
         return ctx_error(c, n, "one of webhook_url or webhook_url_file must be configured");
     }
-    if (d->webhook_url != NULL && !empty(d->webhook_url_file)) {
+    if (d->webhook_url != NULL && !cfg_empty(d->webhook_url_file)) {
         return ctx_error(c, n,
                          "at most one of webhook_url & webhook_url_file must be configured");
     }
-    inherit_http(&d->http_config, c);
+    cfg_inherit_http(&d->http_config, c);
     return AR_OK;
 }
 
@@ -1327,17 +1329,17 @@ const struct table discord_config_table =
 static int webex_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct webex_config *w = obj;
-    if (empty(w->room_id)) {
+    if (cfg_empty(w->room_id)) {
         return ctx_error(c, n, "missing room_id on webex_config");
     }
     if (w->http_config == NULL || w->http_config->authorization == NULL) {
         return ctx_error(c, n, "missing webex_configs.http_config.authorization");
     }
     if (w->api_url == NULL && c->global != NULL) {
-        if (empty(c->global->webex_api_url)) {
+        if (cfg_empty(c->global->webex_api_url)) {
             return ctx_error(c, n, "no global Webex URL set");
         }
-        inherit(&w->api_url, c->global->webex_api_url);
+        cfg_inherit(&w->api_url, c->global->webex_api_url);
     }
     return AR_OK;
 }
@@ -1356,23 +1358,11 @@ const struct table webex_config_table =
 
 /* ---- msteams, msteamsv2 ------------------------------------------------------------------- */
 
-static int teams_urls(struct ctx *c, const struct ynode *n, const char *url, const char *file)
-{
-    if (url == NULL && empty(file)) {
-        return ctx_error(c, n, "one of webhook_url or webhook_url_file must be configured");
-    }
-    if (url != NULL && !empty(file)) {
-        return ctx_error(c, n,
-                         "at most one of webhook_url & webhook_url_file must be configured");
-    }
-    return AR_OK;
-}
-
 static int msteams_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct msteams_config *t = obj;
-    int rc = teams_urls(c, n, t->webhook_url, t->webhook_url_file);
-    inherit_http(&t->http_config, c);
+    int rc = cfg_webhook_url_or_file(c, n, t->webhook_url, t->webhook_url_file);
+    cfg_inherit_http(&t->http_config, c);
     return rc;
 }
 
@@ -1393,8 +1383,8 @@ const struct table msteams_config_table =
 static int msteamsv2_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct msteamsv2_config *t = obj;
-    int rc = teams_urls(c, n, t->webhook_url, t->webhook_url_file);
-    inherit_http(&t->http_config, c);
+    int rc = cfg_webhook_url_or_file(c, n, t->webhook_url, t->webhook_url_file);
+    cfg_inherit_http(&t->http_config, c);
     return rc;
 }
 
@@ -1416,10 +1406,10 @@ const struct table msteamsv2_config_table = TABLE(
 static int mm_field_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct mattermost_field *f = obj;
-    if (empty(f->title)) {
+    if (cfg_empty(f->title)) {
         return ctx_error(c, n, "missing title in Mattermost field configuration");
     }
-    if (empty(f->value)) {
+    if (cfg_empty(f->value)) {
         return ctx_error(c, n, "missing value in Mattermost field configuration");
     }
     return AR_OK;
@@ -1476,18 +1466,18 @@ static int mattermost_check(void *obj, struct ctx *c, const struct ynode *n)
     struct mattermost_config *m = obj;
     const struct config_global *g = c->global;
 
-    if (m->webhook_url != NULL && !empty(m->webhook_url_file)) {
+    if (m->webhook_url != NULL && !cfg_empty(m->webhook_url_file)) {
         return ctx_error(c, n,
                          "at most one of webhook_url & webhook_url_file must be configured");
     }
-    if (m->webhook_url == NULL && empty(m->webhook_url_file) && g != NULL) {
-        inherit(&m->webhook_url, g->mattermost_webhook_url);
-        inherit(&m->webhook_url_file, g->mattermost_webhook_url_file);
+    if (m->webhook_url == NULL && cfg_empty(m->webhook_url_file) && g != NULL) {
+        cfg_inherit(&m->webhook_url, g->mattermost_webhook_url);
+        cfg_inherit(&m->webhook_url_file, g->mattermost_webhook_url_file);
     }
-    if (m->webhook_url == NULL && empty(m->webhook_url_file)) {
+    if (m->webhook_url == NULL && cfg_empty(m->webhook_url_file)) {
         return ctx_error(c, n, "missing webhook_url or webhook_url_file on mattermost_config");
     }
-    inherit_http(&m->http_config, c);
+    cfg_inherit_http(&m->http_config, c);
     return AR_OK;
 }
 
@@ -1548,35 +1538,35 @@ static int rocketchat_check(void *obj, struct ctx *c, const struct ynode *n)
     struct rocketchat_config *r = obj;
     const struct config_global *g = c->global;
 
-    int rc = at_most_one(c, n, "token", r->token, "token_file", r->token_file);
+    int rc = cfg_at_most_one(c, n, "token", r->token, "token_file", r->token_file);
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "token_id", r->token_id, "token_id_file", r->token_id_file);
+        rc = cfg_at_most_one(c, n, "token_id", r->token_id, "token_id_file", r->token_id_file);
     }
     if (rc != AR_OK) {
         return rc;
     }
-    inherit_http(&r->http_config, c);
+    cfg_inherit_http(&r->http_config, c);
     if (g == NULL) {
         return AR_OK;
     }
     if (r->api_url == NULL) {
-        inherit(&r->api_url, g->rocketchat_api_url);
-        inherit(&r->api_url, "https://open.rocket.chat/");
+        cfg_inherit(&r->api_url, g->rocketchat_api_url);
+        cfg_inherit(&r->api_url, "https://open.rocket.chat/");
     }
-    if (empty(r->token) && empty(r->token_file)) {
-        if (empty(g->rocketchat_token) && empty(g->rocketchat_token_file)) {
+    if (cfg_empty(r->token) && cfg_empty(r->token_file)) {
+        if (cfg_empty(g->rocketchat_token) && cfg_empty(g->rocketchat_token_file)) {
             return ctx_error(c, n, "no global Rocketchat Token set either inline or in a file");
         }
-        inherit(&r->token, g->rocketchat_token);
-        inherit(&r->token_file, g->rocketchat_token_file);
+        cfg_inherit(&r->token, g->rocketchat_token);
+        cfg_inherit(&r->token_file, g->rocketchat_token_file);
     }
-    if (empty(r->token_id) && empty(r->token_id_file)) {
-        if (empty(g->rocketchat_token_id) && empty(g->rocketchat_token_id_file)) {
+    if (cfg_empty(r->token_id) && cfg_empty(r->token_id_file)) {
+        if (cfg_empty(g->rocketchat_token_id) && cfg_empty(g->rocketchat_token_id_file)) {
             return ctx_error(c, n,
                              "no global Rocketchat TokenID set either inline or in a file");
         }
-        inherit(&r->token_id, g->rocketchat_token_id);
-        inherit(&r->token_id_file, g->rocketchat_token_id_file);
+        cfg_inherit(&r->token_id, g->rocketchat_token_id);
+        cfg_inherit(&r->token_id_file, g->rocketchat_token_id_file);
     }
     return AR_OK;
 }
@@ -1710,31 +1700,31 @@ static int jira_check(void *obj, struct ctx *c, const struct ynode *n)
         }
     }
 
-    if (empty(j->project)) {
+    if (cfg_empty(j->project)) {
         return ctx_error(c, n, "missing project in jira_config");
     }
-    if (empty(j->issue_type)) {
+    if (cfg_empty(j->issue_type)) {
         return ctx_error(c, n, "missing issue_type in jira_config");
     }
-    if (!empty(j->api_type) && strcmp(j->api_type, "auto") != 0 &&
+    if (!cfg_empty(j->api_type) && strcmp(j->api_type, "auto") != 0 &&
         strcmp(j->api_type, "cloud") != 0 && strcmp(j->api_type, "datacenter") != 0) {
         return ctx_error(c, n,
                          "unknown api_type on jira_config, must be auto, cloud or datacenter");
     }
-    if (empty(j->summary.template_)) {
+    if (cfg_empty(j->summary.template_)) {
         free(j->summary.template_);
         j->summary.template_ = ar_strdup("{{ template \"jira.default.summary\" . }}");
     }
-    if (empty(j->description.template_)) {
+    if (cfg_empty(j->description.template_)) {
         free(j->description.template_);
         j->description.template_ = ar_strdup("{{ template \"jira.default.description\" . }}");
     }
-    inherit_http(&j->http_config, c);
+    cfg_inherit_http(&j->http_config, c);
     if (j->api_url == NULL && c->global != NULL) {
-        if (empty(c->global->jira_api_url)) {
+        if (cfg_empty(c->global->jira_api_url)) {
             return ctx_error(c, n, "no global Jira Cloud URL set");
         }
-        inherit(&j->api_url, c->global->jira_api_url);
+        cfg_inherit(&j->api_url, c->global->jira_api_url);
     }
     return AR_OK;
 }
@@ -1769,18 +1759,18 @@ static int incidentio_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct incidentio_config *i = obj;
 
-    if (i->url == NULL && empty(i->url_file)) {
+    if (i->url == NULL && cfg_empty(i->url_file)) {
         return ctx_error(c, n, "one of url or url_file must be configured");
     }
-    if (i->url != NULL && !empty(i->url_file)) {
+    if (i->url != NULL && !cfg_empty(i->url_file)) {
         return ctx_error(c, n, "at most one of url & url_file must be configured");
     }
-    int rc = at_most_one(c, n, "alert_source_token", i->alert_source_token,
+    int rc = cfg_at_most_one(c, n, "alert_source_token", i->alert_source_token,
                          "alert_source_token_file", i->alert_source_token_file);
     if (rc != AR_OK) {
         return rc;
     }
-    bool token = !empty(i->alert_source_token) || !empty(i->alert_source_token_file);
+    bool token = !cfg_empty(i->alert_source_token) || !cfg_empty(i->alert_source_token_file);
     bool auth = i->http_config != NULL && i->http_config->authorization != NULL;
     if (token && auth) {
         return ctx_error(c, n,
@@ -1792,7 +1782,7 @@ static int incidentio_check(void *obj, struct ctx *c, const struct ynode *n)
                          "at least one of alert_source_token, alert_source_token_file or "
                          "http_config.authorization must be configured");
     }
-    inherit_http(&i->http_config, c);
+    cfg_inherit_http(&i->http_config, c);
     return AR_OK;
 }
 
@@ -1816,7 +1806,7 @@ const struct table incidentio_config_table = TABLE(
 static int receiver_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct receiver *r = obj;
-    if (empty(r->name)) {
+    if (cfg_empty(r->name)) {
         return ctx_error(c, n, "missing name in receiver");
     }
     /* newest: labels, with "name" implied and required to match */
@@ -1895,9 +1885,9 @@ void receiver_prepare_used(struct receiver *r)
         if (e == NULL) {
             continue;
         }
-        map_add_missing(&e->headers, "Subject", "{{ template \"email.default.subject\" . }}");
-        map_add_missing(&e->headers, "To", e->to ? e->to : "");
-        map_add_missing(&e->headers, "From", e->from ? e->from : "");
+        cfg_map_add_missing(&e->headers, "Subject", "{{ template \"email.default.subject\" . }}");
+        cfg_map_add_missing(&e->headers, "To", e->to ? e->to : "");
+        cfg_map_add_missing(&e->headers, "From", e->from ? e->from : "");
     }
 }
 
