@@ -164,6 +164,7 @@ bool field_is_empty(const struct field *f, const void *obj);
 /* Tables defined in config_receivers.c / config_time.c / config.c. */
 extern const struct table http_config_table;
 extern const struct table tls_config_table;
+extern const struct table smtp_tls_config_table; /* files used as written (e-mail) */
 extern const struct table global_table;
 extern const struct table receiver_table;
 extern const struct table time_interval_table;      /* time_intervals entries */

@@ -2,11 +2,16 @@
  * "1" (template Data, groupKey, truncatedAlerts after max_alerts) posted to url (or url_file,
  * read at each send) with `Authorization: Bearer <alert_source_token>` when a token is
  * configured, which then replaces http_config's authorization. A body over 512 KiB keeps
- * only its first alert (status and common labels unchanged). Retries: 5xx and 429. */
+ * only its first alert (status and common labels unchanged). Retries: 5xx and 429.
+ * Also owns the `incidentio_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/notify.h"
+#include "config_internal.h"
 
 #define INCIDENTIO_PAYLOAD_MAX (512u * 1024)
 #define INCIDENTIO_BODY_MAX    (64u * 1024 * 1024)
@@ -53,3 +58,51 @@ int notify_incidentio_build(const struct notify_data *d, const void *cfg,
     out->timeout_ns = c->timeout_ns;
     return AR_OK;
 }
+
+/* ---- configuration: the `incidentio_configs` key table --------------------------------- */
+
+static int incidentio_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct incidentio_config *i = obj;
+
+    if (i->url == NULL && cfg_empty(i->url_file)) {
+        return ctx_error(c, n, "one of url or url_file must be configured");
+    }
+    if (i->url != NULL && !cfg_empty(i->url_file)) {
+        return ctx_error(c, n, "at most one of url & url_file must be configured");
+    }
+    int rc = cfg_at_most_one(c, n, "alert_source_token", i->alert_source_token,
+                         "alert_source_token_file", i->alert_source_token_file);
+    if (rc != AR_OK) {
+        return rc;
+    }
+    bool token = !cfg_empty(i->alert_source_token) || !cfg_empty(i->alert_source_token_file);
+    bool auth = i->http_config != NULL && i->http_config->authorization != NULL;
+    if (token && auth) {
+        return ctx_error(c, n,
+                         "cannot specify alert_source_token or alert_source_token_file when "
+                         "using http_config.authorization");
+    }
+    if (!token && !auth) {
+        return ctx_error(c, n,
+                         "at least one of alert_source_token, alert_source_token_file or "
+                         "http_config.authorization must be configured");
+    }
+    cfg_inherit_http(&i->http_config, c);
+    return AR_OK;
+}
+
+#define T struct incidentio_config
+static const struct field incidentio_fields[] = {
+    SENDRES(T, "true"),
+    HTTPF(T),
+    FIELD(T, "url", url, FT_URL, 0, NULL),
+    FIELD(T, "url_file", url_file, FT_STR, 0, NULL),
+    SECRET(T, "alert_source_token", alert_source_token),
+    STR(T, "alert_source_token_file", alert_source_token_file),
+    FIELD(T, "max_alerts", max_alerts, FT_UINT64, 0, NULL),
+    FIELD(T, "timeout", timeout_ns, FT_GODURATION, 0, NULL),
+};
+#undef T
+const struct table incidentio_config_table = TABLE(
+    "incidentio.plain", struct incidentio_config, incidentio_fields, incidentio_check);

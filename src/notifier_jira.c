@@ -14,13 +14,18 @@
  * description (cut to 32767 runes; left out when empty; raw JSON when api_url is a v3 path),
  * issuetype {"name"}, labels (rendered, plus the ALERT label, sorted), priority {"name"} when
  * not empty, project {"key"}, and the custom `fields` with every string rendered. Retries:
- * 5xx and 429. */
+ * 5xx and 429.
+ * Also owns the `jira_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/notify.h"
+#include "config_internal.h"
 
 #define JIRA_SUMMARY_MAX     255
 #define JIRA_DESCRIPTION_MAX 32767
@@ -511,3 +516,158 @@ int notify_jira_build(const struct notify_data *d, const void *cfg, struct notif
     notify_tmpl_cleanup(&t);
     return rc;
 }
+
+/* ---- configuration: the `jira_configs` key table --------------------------------- */
+
+/* A Jira field is either a template string or {template, enable_update}. */
+static const struct field jira_field_fields[] = {
+    STR(struct jira_field, "template", template_),
+    FIELD(struct jira_field, "enable_update", enable_update, FT_OPTBOOL, FF_OMITEMPTY, NULL),
+};
+static const struct table jira_field_map_table =
+    TABLE("jira.JiraFieldConfig", struct jira_field, jira_field_fields, NULL);
+
+static int jira_field_decode(void *obj, const struct ynode *node, struct ctx *c)
+{
+    struct jira_field *f = obj;
+    if (node != NULL && node->kind == YN_SCALAR && !ynode_is_null(node)) {
+        free(f->template_);
+        f->template_ = ar_strdup(node->value);
+        return AR_OK;
+    }
+    return decode_into(&jira_field_map_table, obj, node, c);
+}
+
+static const struct table jira_field_table = {
+    "jira.JiraFieldConfig", sizeof(struct jira_field), jira_field_fields,
+    AR_ARRAY_LEN(jira_field_fields), NULL, jira_field_decode, NULL, NULL};
+
+/* A YAML value as the JSON value Go's yaml.v2 decoding into interface{} gives. */
+static json_t *yaml_to_json(const struct ynode *n)
+{
+    json_t *v;
+    bool b;
+
+    if (n == NULL) {
+        return json_null();
+    }
+    if (n->kind == YN_MAP) {
+        v = json_object();
+        for (size_t i = 0; i < n->n; i++) {
+            json_object_set_new(v, ynode_key(n, i)->value, yaml_to_json(ynode_val(n, i)));
+        }
+        return v;
+    }
+    if (n->kind == YN_SEQ) {
+        v = json_array();
+        for (size_t i = 0; i < n->n; i++) {
+            json_array_append_new(v, yaml_to_json(n->items[i]));
+        }
+        return v;
+    }
+    if (n->plain && ynode_is_null(n)) {
+        return json_null();
+    }
+    if (n->plain && yaml_parse_bool(n->value, &b)) {
+        return json_boolean(b);
+    }
+    if (n->plain && yaml_needs_quotes(n->value)) {
+        char *end;
+        long long i = strtoll(n->value, &end, 0);
+        double d;
+        if (*end == '\0') {
+            return json_integer(i);
+        }
+        d = strtod(n->value, &end);
+        if (*end == '\0' && d == d && d - d == 0) {
+            return json_real(d);
+        }
+    }
+    return json_stringn(n->value, n->len);
+}
+
+static void jira_cleanup(void *obj)
+{
+    struct jira_config *j = obj;
+
+    for (size_t i = 0; j->fields_json != NULL && i < j->fields.n; i++) {
+        free(j->fields_json[i]);
+    }
+    AR_FREE(j->fields_json);
+}
+
+static int jira_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct jira_config *j = obj;
+    const struct ynode *fields = ynode_map_find(n, "fields");
+
+    jira_cleanup(j);
+    j->fields_json = ar_calloc(j->fields.n + 1, sizeof(*j->fields_json));
+    for (size_t i = 0; i < j->fields.n; i++) {
+        const struct ynode *v = NULL;
+        json_t *val;
+        for (size_t k = 0; fields != NULL && fields->kind == YN_MAP && k < fields->n; k++) {
+            if (strcmp(ynode_key(fields, k)->value, j->fields.keys[i]) == 0) {
+                v = ynode_val(fields, k);
+            }
+        }
+        val = yaml_to_json(v);
+        j->fields_json[i] = json_dumps(val, JSON_ENCODE_ANY | JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(val);
+        if (j->fields_json[i] == NULL) {
+            j->fields_json[i] = ar_strdup("null");
+        }
+    }
+
+    if (cfg_empty(j->project)) {
+        return ctx_error(c, n, "missing project in jira_config");
+    }
+    if (cfg_empty(j->issue_type)) {
+        return ctx_error(c, n, "missing issue_type in jira_config");
+    }
+    if (!cfg_empty(j->api_type) && strcmp(j->api_type, "auto") != 0 &&
+        strcmp(j->api_type, "cloud") != 0 && strcmp(j->api_type, "datacenter") != 0) {
+        return ctx_error(c, n,
+                         "unknown api_type on jira_config, must be auto, cloud or datacenter");
+    }
+    if (cfg_empty(j->summary.template_)) {
+        free(j->summary.template_);
+        j->summary.template_ = ar_strdup("{{ template \"jira.default.summary\" . }}");
+    }
+    if (cfg_empty(j->description.template_)) {
+        free(j->description.template_);
+        j->description.template_ = ar_strdup("{{ template \"jira.default.description\" . }}");
+    }
+    cfg_inherit_http(&j->http_config, c);
+    if (j->api_url == NULL && c->global != NULL) {
+        if (cfg_empty(c->global->jira_api_url)) {
+            return ctx_error(c, n, "no global Jira Cloud URL set");
+        }
+        cfg_inherit(&j->api_url, c->global->jira_api_url);
+    }
+    return AR_OK;
+}
+
+#define T struct jira_config
+static const struct field jira_fields[] = {
+    SENDRES(T, "true"),
+    HTTPF(T),
+    URLF(T, "api_url", api_url),
+    STR(T, "api_type", api_type),
+    STR(T, "project", project),
+    SUBFIELD(T, "summary", summary, FT_STRUCT, FF_OMITEMPTY, &jira_field_table),
+    SUBFIELD(T, "description", description, FT_STRUCT, FF_OMITEMPTY, &jira_field_table),
+    FIELD(T, "labels", labels, FT_STRLIST, FF_OMITEMPTY, NULL),
+    STRD(T, "priority", priority, "{{ template \"jira.default.priority\" . }}"),
+    STR(T, "issue_type", issue_type),
+    STR(T, "reopen_transition", reopen_transition),
+    STR(T, "resolve_transition", resolve_transition),
+    STR(T, "wont_fix_resolution", wont_fix_resolution),
+    FIELD(T, "reopen_duration", reopen_duration_ms, FT_DURATION, FF_OMITEMPTY, NULL),
+    FIELD(T, "fields", fields, FT_ANYMAP, FF_OMITEMPTY, NULL),
+};
+#undef T
+const struct table jira_config_table = {"jira.plain",  sizeof(struct jira_config),
+                                        jira_fields,   AR_ARRAY_LEN(jira_fields),
+                                        jira_check,    NULL,
+                                        NULL,          jira_cleanup};

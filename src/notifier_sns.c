@@ -8,13 +8,17 @@
  * templates. Credentials: sigv4 access_key/secret_key, else AWS_ACCESS_KEY_ID,
  * AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, else the profile's (or "default") entry in
  * the shared credentials file; region from sigv4, else AWS_REGION / AWS_DEFAULT_REGION.
- * role_arn (STS AssumeRole) is refused at load. Retries: 5xx only. */
+ * role_arn (STS AssumeRole) is refused at load. Retries: 5xx only.
+ * Also owns the `sns_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/notify.h"
+#include "config_internal.h"
 
 #define SNS_MESSAGE_MAX      (256u * 1024)
 #define SMS_MESSAGE_MAX      1600u
@@ -298,3 +302,48 @@ out:
     notify_tmpl_cleanup(&t);
     return rc;
 }
+
+/* ---- configuration: the `sns_configs` key table --------------------------------- */
+
+static const struct field sigv4_fields[] = {
+    STR(struct sigv4_config, "region", region),
+    STR(struct sigv4_config, "access_key", access_key),
+    SECRET(struct sigv4_config, "secret_key", secret_key),
+    STR(struct sigv4_config, "profile", profile),
+    STR(struct sigv4_config, "role_arn", role_arn),
+};
+static const struct table sigv4_table =
+    TABLE("sigv4.SigV4Config", struct sigv4_config, sigv4_fields, NULL);
+
+static int sns_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct sns_config *s = obj;
+    bool a = cfg_empty(s->target_arn);
+    bool b = cfg_empty(s->topic_arn);
+    bool d = cfg_empty(s->phone_number);
+    /* COMPAT: Go evaluates (a != b) != d */
+    if ((a != b) != d) {
+        return ctx_error(c, n,
+                         "must provide either a Target ARN, Topic ARN, or Phone Number for SNS "
+                         "config");
+    }
+    cfg_inherit_http(&s->http_config, c);
+    return AR_OK;
+}
+
+#define T struct sns_config
+static const struct field sns_fields[] = {
+    SENDRES(T, "true"),
+    HTTPF(T),
+    STR(T, "api_url", api_url),
+    SUBFIELD(T, "sigv4", sigv4, FT_STRUCT, 0, &sigv4_table),
+    STR(T, "topic_arn", topic_arn),
+    STR(T, "phone_number", phone_number),
+    STR(T, "target_arn", target_arn),
+    STRD(T, "subject", subject, "{{ template \"sns.default.subject\" . }}"),
+    STRD(T, "message", message, "{{ template \"sns.default.message\" . }}"),
+    FIELD(T, "attributes", attributes, FT_STRMAP, FF_OMITEMPTY, NULL),
+};
+#undef T
+const struct table sns_config_table =
+    TABLE("config.plain", struct sns_config, sns_fields, sns_check);

@@ -3,15 +3,20 @@
  * Alertmanager sends for the same group (tests/data/notify holds captured goldens).
  * max_alerts keeps the first N alerts; status and the common labels/annotations are computed
  * over the kept alerts only, as upstream builds its template data after truncating.
- * Cost: O(alerts × labels) per body. */
+ * Cost: O(alerts × labels) per body.
+ * Also owns the `webhook_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/alert.h"
 #include "ar/json_out.h"
 #include "ar/notify.h"
 #include "ar/timefmt.h"
+#include "config_internal.h"
 
 #define WEBHOOK_BODY_MAX (64u * 1024 * 1024)
 
@@ -152,3 +157,32 @@ int notify_webhook_build(const struct notify_data *d, const struct webhook_confi
     out->timeout_ns = wc->timeout_ns;
     return AR_OK;
 }
+
+/* ---- configuration: the `webhook_configs` key table --------------------------------- */
+
+static int webhook_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct webhook_config *w = obj;
+    if (cfg_empty(w->url) && cfg_empty(w->url_file)) {
+        return ctx_error(c, n, "one of url or url_file must be configured");
+    }
+    if (!cfg_empty(w->url) && !cfg_empty(w->url_file)) {
+        return ctx_error(c, n, "at most one of url & url_file must be configured");
+    }
+    cfg_inherit_http(&w->http_config, c);
+    return AR_OK;
+}
+
+#define T struct webhook_config
+static const struct field webhook_fields[] = {
+    SENDRES(T, "true"),
+    HTTPF(T),
+    FIELD(T, "url", url, FT_URL, 0, NULL),
+    FIELD(T, "url_file", url_file, FT_STR, FF_OMITEMPTY, NULL),
+    FIELD(T, "max_alerts", max_alerts, FT_UINT64, 0, NULL),
+    FIELD(T, "timeout", timeout_ns, FT_GODURATION, FF_OMITEMPTY, NULL),
+    FIELD(T, "payload", payload, FT_ANY, FF_OMITEMPTY, NULL),
+};
+#undef T
+const struct table webhook_config_table =
+    TABLE("config.plain", struct webhook_config, webhook_fields, webhook_check);

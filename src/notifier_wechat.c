@@ -6,14 +6,19 @@
  * empty), safe "0", msgtype. The reply is judged by its errcode: 0 delivered, 42001 (token
  * expired) forgets the token and retries with a new one, anything else is final with the
  * service's errmsg; a status other than 200 or an undecodable reply is retried. Tokens and
- * secrets stay out of logs (URL queries are redacted). */
+ * secrets stay out of logs (URL queries are redacted).
+ * Also owns the `wechat_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/clock.h"
 #include "ar/notify.h"
+#include "config_internal.h"
 
 #define TOKEN_TTL_NS  (2LL * 3600 * AR_NS_PER_SEC)
 #define TOKEN_SLOTS   32
@@ -276,3 +281,71 @@ out:
     notify_tmpl_cleanup(&t);
     return rc;
 }
+
+/* ---- configuration: the `wechat_configs` key table --------------------------------- */
+
+static int wechat_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct wechat_config *w = obj;
+    const struct config_global *g = c->global;
+
+    if (cfg_empty(w->message_type)) {
+        free(w->message_type);
+        w->message_type = ar_strdup("text");
+    }
+    if (strcmp(w->message_type, "text") != 0 && strcmp(w->message_type, "markdown") != 0) {
+        return ctx_error(c, n,
+                         "weChat message type \"%s\" does not match valid options "
+                         "^(text|markdown)$",
+                         w->message_type);
+    }
+    int rc = cfg_at_most_one(c, n, "api_secret", w->api_secret, "api_secret_file",
+                         w->api_secret_file);
+    if (rc != AR_OK) {
+        return rc;
+    }
+    cfg_inherit_http(&w->http_config, c);
+    if (g == NULL) {
+        return AR_OK;
+    }
+    if (w->api_url == NULL) {
+        if (cfg_empty(g->wechat_api_url)) {
+            return ctx_error(c, n, "no global Wechat URL set");
+        }
+        cfg_inherit(&w->api_url, g->wechat_api_url);
+    }
+    if (cfg_empty(w->api_secret) && cfg_empty(w->api_secret_file)) {
+        if (cfg_empty(g->wechat_api_secret) && cfg_empty(g->wechat_api_secret_file)) {
+            return ctx_error(c, n, "no global Wechat ApiSecret set");
+        }
+        cfg_inherit(&w->api_secret, g->wechat_api_secret);
+        cfg_inherit(&w->api_secret_file, g->wechat_api_secret_file);
+    }
+    if (cfg_empty(w->corp_id)) {
+        if (cfg_empty(g->wechat_api_corp_id)) {
+            return ctx_error(c, n, "no global Wechat CorpID set");
+        }
+        cfg_inherit(&w->corp_id, g->wechat_api_corp_id);
+    }
+    cfg_url_ensure_slash(&w->api_url);
+    return AR_OK;
+}
+
+#define T struct wechat_config
+static const struct field wechat_fields[] = {
+    SENDRES(T, "false"),
+    HTTPF(T),
+    SECRET(T, "api_secret", api_secret),
+    STR(T, "api_secret_file", api_secret_file),
+    STR(T, "corp_id", corp_id),
+    STRD(T, "message", message, "{{ template \"wechat.default.message\" . }}"),
+    URLF(T, "api_url", api_url),
+    STRD(T, "to_user", to_user, "{{ template \"wechat.default.to_user\" . }}"),
+    STRD(T, "to_party", to_party, "{{ template \"wechat.default.to_party\" . }}"),
+    STRD(T, "to_tag", to_tag, "{{ template \"wechat.default.to_tag\" . }}"),
+    STRD(T, "agent_id", agent_id, "{{ template \"wechat.default.agent_id\" . }}"),
+    STR(T, "message_type", message_type),
+};
+#undef T
+const struct table wechat_config_table =
+    TABLE("config.plain", struct wechat_config, wechat_fields, wechat_check);

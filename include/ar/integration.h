@@ -4,7 +4,9 @@
  * identities), its `<name>_configs` key and config decoder, where its list lives in struct
  * receiver, how it is sent (HTTP request builder or SMTP), its retry class and where its
  * series stand in /metrics. The config loader, the notifier and the metrics iterate this
- * table; adding an integration means its sender file and one row in src/integration.c. */
+ * table. Adding an integration means one file, src/notifier_<type>.c (its key table and its
+ * builder), one row in src/integration.c, and its types in ar/config_receivers.h (the config
+ * struct, the enum value, the receiver's list). */
 #ifndef AR_INTEGRATION_H
 #define AR_INTEGRATION_H
 
