@@ -280,7 +280,7 @@ int notify_sns_build(const struct notify_data *d, const void *cfg, struct notify
     }
     out->url = api_url[0] != '\0' ? ar_strdup(api_url)
                                   : ar_asprintf("https://sns.%s.amazonaws.com/", region);
-    out->content_type = "application/x-www-form-urlencoded";
+    out->content_type = "application/x-www-form-urlencoded; charset=utf-8"; /* 0.25 */
     out->aws_sigv4 = ar_asprintf("aws:amz:%s:sns", region);
     out->aws_key_id = id;
     out->aws_secret = secret;

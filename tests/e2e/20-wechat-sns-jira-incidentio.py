@@ -298,7 +298,7 @@ def sns_publish(ctx):
         r = reqs.get("/")
         check(r is not None, "no Publish to api_url (got %s)", list(reqs))
         eq(r["method"], "POST", "method")
-        common_headers(r, "sns[0]", "application/x-www-form-urlencoded")
+        common_headers(r, "sns[0]", "application/x-www-form-urlencoded; charset=utf-8")
         sigv4_check(r, "AKIDEXAMPLE", "sns-secret-key", "eu-west-1", "sns")
         form = urllib.parse.parse_qs(r["body"].decode(), keep_blank_values=True)
         form = {k: v[0] for k, v in form.items()}
@@ -336,6 +336,41 @@ def sns_publish(ctx):
         no_secret(srv, "sns-secret-key")
     finally:
         svc.close()
+
+
+@suite.case("SnsSameAsAlertmanager", only="alertrouter")
+def sns_same(ctx):
+    # the Publish parameters equal 0.25's (both sign; signatures and dates differ)
+    if "alertmanager" not in targets():
+        raise Skip("reference Alertmanager not installed (%s)" % AM_BINARY)
+    ar_svc, am_svc = FakeService(lambda m, p, b, n: SNS_REPLY), \
+        FakeService(lambda m, p, b, n: SNS_REPLY)
+    receivers = """\
+  sns_configs:
+  - api_url: %s/
+    topic_arn: arn:aws:sns:eu-west-1:123456789012:alerts.fifo
+    sigv4: {region: eu-west-1, access_key: AKIDEXAMPLE, secret_key: sns-secret-key}
+    attributes: {severity: '{{ .CommonLabels.severity }}'}
+"""
+    try:
+        for kind, svc in (("alertrouter", ar_svc), ("alertmanager", am_svc)):
+            srv = Server(kind, config(receivers % svc.url()),
+                         args=["--web.external-url=" + EXTERNAL], start=False)
+            ctx.servers.append(srv)
+            srv.start()
+            srv.post_ok([seed_alert()])
+        got, want = ar_svc.wait(1)[0], am_svc.wait(1)[0]
+        eq((got["method"], got["path"]), (want["method"], want["path"]), "method and path")
+        eq(got["headers"].get("Content-Type"), want["headers"].get("Content-Type"),
+           "Content-Type")
+        eq(urllib.parse.parse_qs(got["body"].decode()), urllib.parse.parse_qs(want["body"].decode()),
+           "Publish parameters")
+        eq([kv.split("=", 1)[0] for kv in got["body"].decode().split("&")],
+           [kv.split("=", 1)[0] for kv in want["body"].decode().split("&")], "parameter order")
+        sigv4_check(want, "AKIDEXAMPLE", "sns-secret-key", "eu-west-1", "sns")
+    finally:
+        ar_svc.close()
+        am_svc.close()
 
 
 @suite.case("SnsErrorReply", only="alertrouter")
