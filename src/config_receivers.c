@@ -307,41 +307,72 @@ static int http_check(void *obj, struct ctx *c, const struct ynode *n)
     return AR_OK;
 }
 
-static void header_line_add(struct http_config *h, size_t *cap, const char *name,
-                            const char *value, bool is_file)
+static void header_line_add(struct http_header_line **lines, size_t *n, size_t *cap,
+                            const char *name, const char *value, bool is_file)
 {
-    if (h->nheader_lines == *cap) {
+    if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 4;
-        h->header_lines = ar_realloc(h->header_lines, *cap * sizeof(*h->header_lines));
+        *lines = ar_realloc(*lines, *cap * sizeof(**lines));
     }
-    h->header_lines[h->nheader_lines].name = ar_strdup(name);
-    h->header_lines[h->nheader_lines].value = ar_strdup(value);
-    h->header_lines[h->nheader_lines].is_file = is_file;
-    h->nheader_lines++;
+    (*lines)[*n].name = ar_strdup(name);
+    (*lines)[*n].value = ar_strdup(value);
+    (*lines)[*n].is_file = is_file;
+    (*n)++;
+}
+
+static void header_lines_free(struct http_header_line **lines, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++) {
+        free((*lines)[i].name);
+        free((*lines)[i].value);
+    }
+    AR_FREE(*lines);
+    *n = 0;
+}
+
+static void header_lines_copy(struct http_header_line **dst, size_t *ndst,
+                              const struct http_header_line *src, size_t nsrc)
+{
+    size_t cap = 0;
+
+    *dst = NULL;
+    *ndst = 0;
+    for (size_t i = 0; i < nsrc; i++) {
+        header_line_add(dst, ndst, &cap, src[i].name, src[i].value, src[i].is_file);
+    }
 }
 
 /* http_headers (prometheus/common): each name maps to {values, secrets, files}. Decoded here,
  * once, into the lines the notifier sends: names in the map's order, and for each its values,
- * secrets and files in that order; entries of other shapes add nothing. */
+ * secrets and files in that order; entries of other shapes add nothing. proxy_connect_header
+ * maps each name to a list of (secret) values. */
 static void header_lines_decode(struct http_config *h, const struct ynode *n)
 {
     static const char *const kinds[] = {"values", "secrets", "files"};
     const struct ynode *hh = n != NULL ? ynode_map_find(n, "http_headers") : NULL;
+    const struct ynode *ph = n != NULL ? ynode_map_find(n, "proxy_connect_header") : NULL;
     size_t cap = 0;
 
     http_cleanup(h);
-    if (hh == NULL || hh->kind != YN_MAP) {
-        return;
-    }
-    for (size_t i = 0; i < h->http_headers.n; i++) {
+    for (size_t i = 0; hh != NULL && hh->kind == YN_MAP && i < h->http_headers.n; i++) {
         const struct ynode *v = ynode_map_find(hh, h->http_headers.keys[i]);
         for (size_t k = 0; v != NULL && v->kind == YN_MAP && k < AR_ARRAY_LEN(kinds); k++) {
             const struct ynode *list = ynode_map_find(v, kinds[k]);
             for (size_t j = 0; list != NULL && list->kind == YN_SEQ && j < list->n; j++) {
                 if (list->items[j]->kind == YN_SCALAR) {
-                    header_line_add(h, &cap, h->http_headers.keys[i], list->items[j]->value,
-                                    k == 2);
+                    header_line_add(&h->header_lines, &h->nheader_lines, &cap,
+                                    h->http_headers.keys[i], list->items[j]->value, k == 2);
                 }
+            }
+        }
+    }
+    cap = 0;
+    for (size_t i = 0; ph != NULL && ph->kind == YN_MAP && i < h->proxy_connect_header.n; i++) {
+        const struct ynode *list = ynode_map_find(ph, h->proxy_connect_header.keys[i]);
+        for (size_t j = 0; list != NULL && list->kind == YN_SEQ && j < list->n; j++) {
+            if (list->items[j]->kind == YN_SCALAR) {
+                header_line_add(&h->proxy_header_lines, &h->nproxy_header_lines, &cap,
+                                h->proxy_connect_header.keys[i], list->items[j]->value, false);
             }
         }
     }
@@ -349,26 +380,18 @@ static void header_lines_decode(struct http_config *h, const struct ynode *n)
 
 static void header_lines_dup(struct http_config *dst, const struct http_config *src)
 {
-    size_t cap = 0;
-
-    dst->header_lines = NULL;
-    dst->nheader_lines = 0;
-    for (size_t i = 0; i < src->nheader_lines; i++) {
-        header_line_add(dst, &cap, src->header_lines[i].name, src->header_lines[i].value,
-                        src->header_lines[i].is_file);
-    }
+    header_lines_copy(&dst->header_lines, &dst->nheader_lines, src->header_lines,
+                      src->nheader_lines);
+    header_lines_copy(&dst->proxy_header_lines, &dst->nproxy_header_lines,
+                      src->proxy_header_lines, src->nproxy_header_lines);
 }
 
 static void http_cleanup(void *obj)
 {
     struct http_config *h = obj;
 
-    for (size_t i = 0; i < h->nheader_lines; i++) {
-        free(h->header_lines[i].name);
-        free(h->header_lines[i].value);
-    }
-    AR_FREE(h->header_lines);
-    h->nheader_lines = 0;
+    header_lines_free(&h->header_lines, &h->nheader_lines);
+    header_lines_free(&h->proxy_header_lines, &h->nproxy_header_lines);
 }
 
 static const struct field http_fields[] = {
@@ -578,7 +601,7 @@ static void add_integrations(struct receiver *r, size_t *cap, enum integration_t
         in->type = type;
         in->index = (int)i;
         in->cfg = items[i];
-        /* every integration struct starts with `bool send_resolved` */
+        /* every integration struct starts with `bool send_resolved` (asserted in integration.c) */
         memcpy(&in->send_resolved, items[i], sizeof(bool));
     }
 }

@@ -59,6 +59,31 @@ static const struct integration_def integrations[INTEGRATION_TYPE_COUNT] = {
 #undef ROW
 #undef ROW_CHECKED
 
+/* The receiver's integration list reads send_resolved from the first member of each config
+ * struct (config_receivers.c, add_integrations). */
+#define STARTS_WITH_SEND_RESOLVED(nm)                                                              \
+    _Static_assert(offsetof(struct nm##_config, send_resolved) == 0,                               \
+                   #nm "_config must start with send_resolved")
+STARTS_WITH_SEND_RESOLVED(webhook);
+STARTS_WITH_SEND_RESOLVED(email);
+STARTS_WITH_SEND_RESOLVED(pagerduty);
+STARTS_WITH_SEND_RESOLVED(opsgenie);
+STARTS_WITH_SEND_RESOLVED(wechat);
+STARTS_WITH_SEND_RESOLVED(slack);
+STARTS_WITH_SEND_RESOLVED(victorops);
+STARTS_WITH_SEND_RESOLVED(pushover);
+STARTS_WITH_SEND_RESOLVED(sns);
+STARTS_WITH_SEND_RESOLVED(telegram);
+STARTS_WITH_SEND_RESOLVED(discord);
+STARTS_WITH_SEND_RESOLVED(webex);
+STARTS_WITH_SEND_RESOLVED(msteams);
+STARTS_WITH_SEND_RESOLVED(msteamsv2);
+STARTS_WITH_SEND_RESOLVED(jira);
+STARTS_WITH_SEND_RESOLVED(rocketchat);
+STARTS_WITH_SEND_RESOLVED(incidentio);
+STARTS_WITH_SEND_RESOLVED(mattermost);
+#undef STARTS_WITH_SEND_RESOLVED
+
 const struct integration_def *integration_def_get(enum integration_type t)
 {
     if ((unsigned)t >= INTEGRATION_TYPE_COUNT) {

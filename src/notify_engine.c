@@ -35,7 +35,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <yaml.h>
 
 #include "ar/clock.h"
 #include "ar/log.h"
@@ -368,49 +367,20 @@ static int apply_http_headers(struct notify_job_priv *p, const struct http_confi
     return rc;
 }
 
-/* proxy_connect_header: name -> YAML text of a list of (secret) values, sent to the proxy
- * only, with CONNECT (https through a proxy). */
-static void apply_proxy_headers(struct notify_job_priv *p, CURL *e, const struct str_map *ph)
+/* proxy_connect_header, decoded at load: sent to the proxy only, with CONNECT (https through
+ * a proxy). A value with a line break is left out. */
+static void apply_proxy_headers(struct notify_job_priv *p, CURL *e, const struct http_config *h)
 {
-    for (size_t i = 0; i < ph->n; i++) {
-        yaml_parser_t parser;
-        yaml_document_t doc;
-        yaml_node_t *root;
+    for (size_t i = 0; i < h->nproxy_header_lines; i++) {
+        const struct http_header_line *l = &h->proxy_header_lines[i];
+        char *line;
 
-        if (ph->values[i] == NULL) {
+        if (strpbrk(l->value, "\r\n") != NULL) {
             continue;
         }
-        if (!yaml_parser_initialize(&parser)) {
-            abort();
-        }
-        yaml_parser_set_input_string(&parser, (const unsigned char *)ph->values[i],
-                                     strlen(ph->values[i]));
-        if (!yaml_parser_load(&parser, &doc)) {
-            yaml_parser_delete(&parser);
-            continue;
-        }
-        root = yaml_document_get_root_node(&doc);
-        if (root != NULL && root->type == YAML_SEQUENCE_NODE) {
-            for (yaml_node_item_t *it = root->data.sequence.items.start;
-                 it < root->data.sequence.items.top; it++) {
-                yaml_node_t *item = yaml_document_get_node(&doc, *it);
-                const char *v;
-                char *line;
-
-                if (item == NULL || item->type != YAML_SCALAR_NODE) {
-                    continue;
-                }
-                v = (const char *)item->data.scalar.value;
-                if (strpbrk(v, "\r\n") != NULL) {
-                    continue;
-                }
-                line = ar_asprintf("%s: %s", ph->keys[i], v);
-                p->proxy_headers = curl_slist_append(p->proxy_headers, line);
-                free(line);
-            }
-        }
-        yaml_document_delete(&doc);
-        yaml_parser_delete(&parser);
+        line = ar_asprintf("%s: %s", l->name, l->value);
+        p->proxy_headers = curl_slist_append(p->proxy_headers, line);
+        free(line);
     }
     if (p->proxy_headers != NULL) {
         curl_easy_setopt(e, CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE);
@@ -663,7 +633,7 @@ static int apply_http_config(struct notify_job_priv *p, CURL *e, const struct ht
         /* Go sends these with CONNECT only; libcurl would also send them with plain-http
          * requests to the proxy, so only https targets (tunnelled) get them */
         if (p->req.url != NULL && strncasecmp(p->req.url, "https://", 8) == 0) {
-            apply_proxy_headers(p, e, &h->proxy_connect_header);
+            apply_proxy_headers(p, e, h);
         }
         if (h->no_proxy != NULL && h->no_proxy[0] != '\0') {
             curl_easy_setopt(e, CURLOPT_NOPROXY, h->no_proxy);

@@ -99,6 +99,9 @@ struct http_config {
     /* http_headers decoded once at load (not a key of the table: owned through its cleanup) */
     struct http_header_line *header_lines;
     size_t nheader_lines;
+    /* proxy_connect_header decoded likewise: per name its values (never files) */
+    struct http_header_line *proxy_header_lines;
+    size_t nproxy_header_lines;
 };
 
 struct webhook_config {

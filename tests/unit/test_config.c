@@ -645,6 +645,12 @@ static void test_newest_http_keys(void)
     }
     const struct http_config *h = c->receivers[0]->webhook_configs.v[0]->http_config;
     CHECK_STR(str_map_get(&h->proxy_connect_header, "P"), "- s1\n- s2");
+    CHECK_INT(h->nproxy_header_lines, 2);
+    if (h->nproxy_header_lines == 2) {
+        CHECK_STR(h->proxy_header_lines[0].name, "P");
+        CHECK_STR(h->proxy_header_lines[0].value, "s1");
+        CHECK_STR(h->proxy_header_lines[1].value, "s2");
+    }
     /* http_headers decoded once at load: names in order, values, secrets, then files */
     CHECK_INT(h->nheader_lines, 4);
     if (h->nheader_lines == 4) {

@@ -769,15 +769,13 @@ static void test_engine(void)
      * the proxy's CONNECT are not sent to plain-http targets */
     {
         char proxy[64];
-        char *pkeys[1] = {"X-V"};
-        char *pvals[1] = {"- to-proxy\n"};
+        struct http_header_line plines[1] = {{"X-V", "to-proxy", false}};
 
         snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", sink.port);
         target_init(&t, "http://alert.invalid/proxied?x=1", 0);
         t.http.proxy_url = proxy;
-        t.http.proxy_connect_header.keys = pkeys;
-        t.http.proxy_connect_header.values = pvals;
-        t.http.proxy_connect_header.n = 1;
+        t.http.proxy_header_lines = plines;
+        t.http.nproxy_header_lines = 1;
         waiter_init(&w);
         run_one(n, d, &t, 10, &w, 20);
         CHECK(w.last.ok);
@@ -1146,17 +1144,15 @@ static void test_tls(void)
     {
         struct connect_proxy cp;
         char proxy[64];
-        char *pkeys[1] = {"X-V"};
-        char *pvals[1] = {"- pt1\n"};
+        struct http_header_line plines[1] = {{"X-V", "pt1", false}};
 
         CHECK(connect_proxy_start(&cp));
         snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", cp.port);
         target_init(&t, url, 0);
         t.http.tls_config.insecure_skip_verify = true;
         t.http.proxy_url = proxy;
-        t.http.proxy_connect_header.keys = pkeys;
-        t.http.proxy_connect_header.values = pvals;
-        t.http.proxy_connect_header.n = 1;
+        t.http.proxy_header_lines = plines;
+        t.http.nproxy_header_lines = 1;
         waiter_init(&w);
         run_one(n, d, &t, 10, &w, 20);
         CHECK(w.last.ok);
