@@ -1,12 +1,13 @@
 /* GET /metrics: the Prometheus text exposition with Alertmanager's metric names and labels
  * (COMPAT 10) plus alertrouter_* series for storage, memory (packed annotations) and
  * delivery. Integration series are pre-created with zeros, as upstream does, for every
- * integration type in metric_types below. */
+ * integration type with a metric_rank in the integration table (ar/integration.h). */
 #include "ar/api.h"
 
 #include "ar/cluster.h"
 #include "ar/config_receivers.h"
 #include "ar/http_metrics.h"
+#include "ar/integration.h"
 #include "ar/notify.h"
 #include "ar/outbox.h"
 #include "ar/process_metrics.h"
@@ -14,15 +15,6 @@
 
 #include <stdio.h>
 #include <string.h>
-
-/* 0.25's list in its order (email ... telegram), then the later integrations alertrouter
- * sends (discord ... mattermost). Jira and incident.io are not listed: they have no sender. */
-static const enum integration_type metric_types[] = {
-    INTEGRATION_EMAIL,    INTEGRATION_PAGERDUTY, INTEGRATION_WECHAT,    INTEGRATION_PUSHOVER,
-    INTEGRATION_SLACK,    INTEGRATION_OPSGENIE,  INTEGRATION_WEBHOOK,   INTEGRATION_VICTOROPS,
-    INTEGRATION_SNS,      INTEGRATION_TELEGRAM,  INTEGRATION_DISCORD,   INTEGRATION_WEBEX,
-    INTEGRATION_MSTEAMS,  INTEGRATION_MSTEAMSV2, INTEGRATION_ROCKETCHAT, INTEGRATION_MATTERMOST,
-};
 
 static uint64_t load(const uint64_t *p)
 {
@@ -37,8 +29,11 @@ static void head(struct buf *b, const char *name, const char *type, const char *
 static void per_integration(struct buf *b, const char *name, const char *type, const char *help,
                             const uint64_t *by_type)
 {
+    enum integration_type metric_types[INTEGRATION_TYPE_COUNT];
+    size_t ntypes = integration_metric_types(metric_types);
+
     head(b, name, type, help);
-    for (size_t i = 0; i < AR_ARRAY_LEN(metric_types); i++) {
+    for (size_t i = 0; i < ntypes; i++) {
         buf_printf(b, "%s{integration=\"%s\"} %llu\n", name,
                    integration_type_name(metric_types[i]),
                    (unsigned long long)by_type[metric_types[i]]);
@@ -103,6 +98,8 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
     struct notify_metrics nm;
     struct config *cfg = core_config(api->core);
     uint64_t tmp[INTEGRATION_TYPE_COUNT];
+    enum integration_type metric_types[INTEGRATION_TYPE_COUNT];
+    size_t nmetric_types = integration_metric_types(metric_types);
     size_t nrecv = 0;
     size_t ninteg = 0;
 
@@ -153,7 +150,7 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
                     "The total number of failed notification requests.", tmp);
     head(b, "alertmanager_notification_latency_seconds", "histogram",
          "The latency of notifications in seconds.");
-    for (size_t i = 0; i < AR_ARRAY_LEN(metric_types); i++) {
+    for (size_t i = 0; i < nmetric_types; i++) {
         const struct notify_type_metrics *m = &nm.type[metric_types[i]];
         const char *name = integration_type_name(metric_types[i]);
         for (int k = 0; k < NOTIFY_LATENCY_BUCKETS; k++) {

@@ -164,15 +164,66 @@ bool field_is_empty(const struct field *f, const void *obj);
 /* Tables defined in config_receivers.c / config_time.c / config.c. */
 extern const struct table http_config_table;
 extern const struct table tls_config_table;
+extern const struct table smtp_tls_config_table; /* files used as written (e-mail) */
 extern const struct table global_table;
 extern const struct table receiver_table;
 extern const struct table time_interval_table;      /* time_intervals entries */
 extern const struct table mute_time_interval_table; /* mute_time_intervals entries */
+/* One *_configs entry of each integration type (config_receivers.c), listed in the
+ * integration table (ar/integration.h). */
+extern const struct table webhook_config_table;
+extern const struct table email_config_table;
+extern const struct table pagerduty_config_table;
+extern const struct table opsgenie_config_table;
+extern const struct table wechat_config_table;
+extern const struct table slack_config_table;
+extern const struct table victorops_config_table;
+extern const struct table pushover_config_table;
+extern const struct table sns_config_table;
+extern const struct table telegram_config_table;
+extern const struct table discord_config_table;
+extern const struct table webex_config_table;
+extern const struct table msteams_config_table;
+extern const struct table msteamsv2_config_table;
+extern const struct table jira_config_table;
+extern const struct table rocketchat_config_table;
+extern const struct table incidentio_config_table;
+extern const struct table mattermost_config_table;
 extern const struct table inhibit_rule_table;
 extern const struct table route_cfg_table;
 
 /* MD5 digest of data (config_md5.c). */
 void config_md5(const void *data, size_t n, uint8_t out[16]);
+
+/* ---- shared by the integrations' key tables (config_receivers.c, notifier_<type>.c) ---- */
+
+/* Field shorthands of the *_configs tables. */
+#define STR(st, key, m) FIELD(st, key, m, FT_STR, FF_OMITEMPTY, NULL)
+#define STRD(st, key, m, def) FIELD(st, key, m, FT_STR, FF_OMITEMPTY, def)
+#define SECRET(st, key, m) FIELD(st, key, m, FT_SECRET, FF_OMITEMPTY, NULL)
+#define PATHF(st, key, m) FIELD(st, key, m, FT_STR, FF_OMITEMPTY | FF_PATH, NULL)
+#define URLF(st, key, m) FIELD(st, key, m, FT_URL, FF_OMITEMPTY, NULL)
+#define SURL(st, key, m) FIELD(st, key, m, FT_SECRET_URL, FF_OMITEMPTY, NULL)
+#define HTTPF(st)                                                                                  \
+    SUBFIELD(st, "http_config", http_config, FT_STRUCTP, FF_OMITEMPTY, &http_config_table)
+#define SENDRES(st, def) FIELD(st, "send_resolved", send_resolved, FT_BOOL, 0, def)
+
+/* True when s is NULL or "". */
+bool cfg_empty(const char *s);
+/* Sets *dst to a copy of src when *dst is empty and src is not (inheritance from global). */
+void cfg_inherit(char **dst, const char *src);
+/* "at most one of a & b must be configured" when both values are set. */
+int cfg_at_most_one(struct ctx *c, const struct ynode *n, const char *a, const char *av,
+                    const char *b, const char *bv);
+/* A copy of global.http_config when *dst is NULL (COMPAT 4.9). */
+void cfg_inherit_http(struct http_config **dst, const struct ctx *c);
+/* Appends '/' to the path part of a URL when missing (Alertmanager does it for API bases). */
+void cfg_url_ensure_slash(char **url);
+/* Adds key = value to a yaml.v2-ordered map unless key is there. */
+void cfg_map_add_missing(struct str_map *m, const char *key, const char *value);
+/* Exactly one of webhook_url and webhook_url_file (MS Teams, both kinds). */
+int cfg_webhook_url_or_file(struct ctx *c, const struct ynode *n, const char *url,
+                            const char *file);
 
 /* Integration bookkeeping: called after decoding all receivers (config_receivers.c). */
 void receiver_build_integrations(struct receiver *r);

@@ -1,10 +1,13 @@
-/* Key tables and validation for `global`, `http_config` (COMPAT 4.9) and every receiver
- * integration type (COMPAT 4.5, 9). Tables list fields in the order of Alertmanager's Go
- * structs (0.25 first; keys only newer versions know are omitempty so a 0.25-style config
- * re-serialises as 0.25 does). Each integration's check applies Alertmanager's rules:
- * value-or-file exclusivity, required keys, and inheritance of empty fields from
- * `global` (ctx.global, decoded before the receivers), including http_config. */
-#include "ar/notifier_email.h"
+/* Key tables and validation for `global`, `tls_config`, `http_config` (COMPAT 4.9) and the
+ * receiver (COMPAT 4.5), plus the helpers every integration's key table uses (cfg_*). The
+ * tables of the integrations themselves live in their notifier_<type>.c files and are found
+ * through the integration table (ar/integration.h): the receiver's *_configs keys are built
+ * from it. Tables list fields in the order of Alertmanager's Go structs (0.25 first; keys
+ * only newer versions know are omitempty so a 0.25-style config re-serialises as 0.25 does).
+ * Each integration's check applies Alertmanager's rules: value-or-file exclusivity,
+ * required keys, and inheritance of empty fields from `global` (ctx.global, decoded before
+ * the receivers), including http_config. */
+#include "ar/integration.h"
 #include "config_internal.h"
 
 #include <ctype.h>
@@ -14,37 +17,40 @@
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static bool empty(const char *s)
+bool cfg_empty(const char *s)
 {
     return s == NULL || s[0] == '\0';
 }
 
-static void inherit(char **dst, const char *src)
+void cfg_inherit(char **dst, const char *src)
 {
-    if (empty(*dst) && !empty(src)) {
+    if (cfg_empty(*dst) && !cfg_empty(src)) {
         free(*dst);
         *dst = ar_strdup(src);
     }
 }
 
-static int at_most_one(struct ctx *c, const struct ynode *n, const char *a, const char *av,
+int cfg_at_most_one(struct ctx *c, const struct ynode *n, const char *a, const char *av,
                        const char *b, const char *bv)
 {
-    if (!empty(av) && !empty(bv)) {
+    if (!cfg_empty(av) && !cfg_empty(bv)) {
         return ctx_error(c, n, "at most one of %s & %s must be configured", a, b);
     }
     return AR_OK;
 }
 
-static void inherit_http(struct http_config **dst, const struct ctx *c)
+static void header_lines_dup(struct http_config *dst, const struct http_config *src);
+
+void cfg_inherit_http(struct http_config **dst, const struct ctx *c)
 {
     if (*dst == NULL && c->global != NULL && c->global->http_config != NULL) {
         *dst = table_dup(&http_config_table, c->global->http_config);
+        header_lines_dup(*dst, c->global->http_config);
     }
 }
 
 /* Appends '/' to the path part of a URL when missing (Alertmanager does it for API bases). */
-static void url_ensure_slash(char **url)
+void cfg_url_ensure_slash(char **url)
 {
     char *u = *url;
     if (u == NULL) {
@@ -63,35 +69,55 @@ static void url_ensure_slash(char **url)
     *url = fixed;
 }
 
-#define STR(st, key, m) FIELD(st, key, m, FT_STR, FF_OMITEMPTY, NULL)
-#define STRD(st, key, m, def) FIELD(st, key, m, FT_STR, FF_OMITEMPTY, def)
-#define SECRET(st, key, m) FIELD(st, key, m, FT_SECRET, FF_OMITEMPTY, NULL)
-#define PATHF(st, key, m) FIELD(st, key, m, FT_STR, FF_OMITEMPTY | FF_PATH, NULL)
-#define URLF(st, key, m) FIELD(st, key, m, FT_URL, FF_OMITEMPTY, NULL)
-#define SURL(st, key, m) FIELD(st, key, m, FT_SECRET_URL, FF_OMITEMPTY, NULL)
-#define HTTPF(st)                                                                                  \
-    SUBFIELD(st, "http_config", http_config, FT_STRUCTP, FF_OMITEMPTY, &http_config_table)
-#define SENDRES(st, def) FIELD(st, "send_resolved", send_resolved, FT_BOOL, 0, def)
+void cfg_map_add_missing(struct str_map *m, const char *key, const char *value)
+{
+    if (str_map_get(m, key) != NULL) {
+        return;
+    }
+    m->keys = ar_realloc(m->keys, (m->n + 1) * sizeof(char *));
+    m->values = ar_realloc(m->values, (m->n + 1) * sizeof(char *));
+    size_t pos = m->n;
+    while (pos > 0 && yaml_key_compare(m->keys[pos - 1], key) > 0) {
+        m->keys[pos] = m->keys[pos - 1];
+        m->values[pos] = m->values[pos - 1];
+        pos--;
+    }
+    m->keys[pos] = ar_strdup(key);
+    m->values[pos] = ar_strdup(value);
+    m->n++;
+}
+
+int cfg_webhook_url_or_file(struct ctx *c, const struct ynode *n, const char *url, const char *file)
+{
+    if (url == NULL && cfg_empty(file)) {
+        return ctx_error(c, n, "one of webhook_url or webhook_url_file must be configured");
+    }
+    if (url != NULL && !cfg_empty(file)) {
+        return ctx_error(c, n,
+                         "at most one of webhook_url & webhook_url_file must be configured");
+    }
+    return AR_OK;
+}
 
 /* ---- tls_config, http_config -------------------------------------------------------------- */
 
 static int tls_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct tls_config *t = obj;
-    int rc = at_most_one(c, n, "ca", t->ca, "ca_file", t->ca_file);
+    int rc = cfg_at_most_one(c, n, "ca", t->ca, "ca_file", t->ca_file);
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "cert", t->cert, "cert_file", t->cert_file);
+        rc = cfg_at_most_one(c, n, "cert", t->cert, "cert_file", t->cert_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "key", t->key, "key_file", t->key_file);
+        rc = cfg_at_most_one(c, n, "key", t->key, "key_file", t->key_file);
     }
-    if (rc == AR_OK && (!empty(t->cert) || !empty(t->cert_file)) && empty(t->key) &&
-        empty(t->key_file)) {
+    if (rc == AR_OK && (!cfg_empty(t->cert) || !cfg_empty(t->cert_file)) && cfg_empty(t->key) &&
+        cfg_empty(t->key_file)) {
         rc = ctx_error(c, n, "exactly one of key or key_file must be configured when a client "
                              "certificate is configured");
     }
-    if (rc == AR_OK && (!empty(t->key) || !empty(t->key_file)) && empty(t->cert) &&
-        empty(t->cert_file)) {
+    if (rc == AR_OK && (!cfg_empty(t->key) || !cfg_empty(t->key_file)) && cfg_empty(t->cert) &&
+        cfg_empty(t->cert_file)) {
         rc = ctx_error(c, n, "exactly one of cert or cert_file must be configured when a client "
                              "key is configured");
     }
@@ -127,7 +153,7 @@ static const struct field tls_fields_asis[] = {
     FIELD(struct tls_config, "min_version", min_version, FT_TLSVERSION, FF_OMITEMPTY, NULL),
     FIELD(struct tls_config, "max_version", max_version, FT_TLSVERSION, FF_OMITEMPTY, NULL),
 };
-static const struct table smtp_tls_config_table =
+const struct table smtp_tls_config_table =
     TABLE("config.plain", struct tls_config, tls_fields_asis, tls_check);
 
 static const struct field basic_auth_fields[] = {
@@ -164,25 +190,31 @@ static const struct field oauth2_fields[] = {
 static const struct table oauth2_table =
     TABLE("config.OAuth2", struct oauth2_config, oauth2_fields, NULL);
 
+static void header_lines_decode(struct http_config *h, const struct ynode *n);
+static void http_cleanup(void *obj);
+
 static int http_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct http_config *h = obj;
-    int rc = at_most_one(c, n, "bearer_token", h->bearer_token, "bearer_token_file",
+    int rc;
+
+    header_lines_decode(h, n);
+    rc = cfg_at_most_one(c, n, "bearer_token", h->bearer_token, "bearer_token_file",
                          h->bearer_token_file);
     if (rc != AR_OK) {
         return rc;
     }
-    bool bearer = !empty(h->bearer_token) || !empty(h->bearer_token_file);
+    bool bearer = !cfg_empty(h->bearer_token) || !cfg_empty(h->bearer_token_file);
     if ((h->basic_auth != NULL || h->oauth2 != NULL) && bearer) {
         return ctx_error(c, n,
                          "at most one of basic_auth, oauth2, bearer_token & bearer_token_file "
                          "must be configured");
     }
     if (h->basic_auth != NULL) {
-        rc = at_most_one(c, n, "basic_auth username", h->basic_auth->username,
+        rc = cfg_at_most_one(c, n, "basic_auth username", h->basic_auth->username,
                          "username_file", h->basic_auth->username_file);
-        if (rc == AR_OK && !empty(h->basic_auth->password) &&
-            !empty(h->basic_auth->password_file)) {
+        if (rc == AR_OK && !cfg_empty(h->basic_auth->password) &&
+            !cfg_empty(h->basic_auth->password_file)) {
             rc = ctx_error(c, n,
                            "at most one of basic_auth password & password_file must be "
                            "configured");
@@ -198,7 +230,7 @@ static int http_check(void *obj, struct ctx *c, const struct ynode *n)
                              "authorization is not compatible with bearer_token & "
                              "bearer_token_file");
         }
-        if (!empty(a->credentials) && !empty(a->credentials_file)) {
+        if (!cfg_empty(a->credentials) && !cfg_empty(a->credentials_file)) {
             return ctx_error(c, n,
                              "at most one of authorization credentials & credentials_file must "
                              "be configured");
@@ -218,7 +250,7 @@ static int http_check(void *obj, struct ctx *c, const struct ynode *n)
             free(a->type);
             a->type = trimmed;
         }
-        if (empty(a->type)) {
+        if (cfg_empty(a->type)) {
             free(a->type);
             a->type = ar_strdup("Bearer");
         }
@@ -248,32 +280,119 @@ static int http_check(void *obj, struct ctx *c, const struct ynode *n)
                              "at most one of basic_auth, oauth2 & authorization must be "
                              "configured");
         }
-        if (empty(o->client_id)) {
+        if (cfg_empty(o->client_id)) {
             return ctx_error(c, n, "oauth2 client_id must be configured");
         }
-        if (empty(o->client_secret) && empty(o->client_secret_file)) {
+        if (cfg_empty(o->client_secret) && cfg_empty(o->client_secret_file)) {
             return ctx_error(c, n,
                              "either oauth2 client_secret or client_secret_file must be "
                              "configured");
         }
-        if (empty(o->token_url)) {
+        if (cfg_empty(o->token_url)) {
             return ctx_error(c, n, "oauth2 token_url must be configured");
         }
-        if (!empty(o->client_secret) && !empty(o->client_secret_file)) {
+        if (!cfg_empty(o->client_secret) && !cfg_empty(o->client_secret_file)) {
             return ctx_error(c, n,
                              "at most one of oauth2 client_secret & client_secret_file must be "
                              "configured");
         }
     }
-    if (!empty(h->no_proxy) && empty(h->proxy_url)) {
+    if (!cfg_empty(h->no_proxy) && cfg_empty(h->proxy_url)) {
         return ctx_error(c, n, "if no_proxy is configured, proxy_url must also be configured");
     }
-    if (h->proxy_from_environment && !empty(h->proxy_url)) {
+    if (h->proxy_from_environment && !cfg_empty(h->proxy_url)) {
         return ctx_error(c, n,
                          "if proxy_from_environment is configured, proxy_url must not be "
                          "configured");
     }
     return AR_OK;
+}
+
+static void header_line_add(struct http_header_line **lines, size_t *n, size_t *cap,
+                            const char *name, const char *value, bool is_file)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 4;
+        *lines = ar_realloc(*lines, *cap * sizeof(**lines));
+    }
+    (*lines)[*n].name = ar_strdup(name);
+    (*lines)[*n].value = ar_strdup(value);
+    (*lines)[*n].is_file = is_file;
+    (*n)++;
+}
+
+static void header_lines_free(struct http_header_line **lines, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++) {
+        free((*lines)[i].name);
+        free((*lines)[i].value);
+    }
+    AR_FREE(*lines);
+    *n = 0;
+}
+
+static void header_lines_copy(struct http_header_line **dst, size_t *ndst,
+                              const struct http_header_line *src, size_t nsrc)
+{
+    size_t cap = 0;
+
+    *dst = NULL;
+    *ndst = 0;
+    for (size_t i = 0; i < nsrc; i++) {
+        header_line_add(dst, ndst, &cap, src[i].name, src[i].value, src[i].is_file);
+    }
+}
+
+/* http_headers (prometheus/common): each name maps to {values, secrets, files}. Decoded here,
+ * once, into the lines the notifier sends: names in the map's order, and for each its values,
+ * secrets and files in that order; entries of other shapes add nothing. proxy_connect_header
+ * maps each name to a list of (secret) values. */
+static void header_lines_decode(struct http_config *h, const struct ynode *n)
+{
+    static const char *const kinds[] = {"values", "secrets", "files"};
+    const struct ynode *hh = n != NULL ? ynode_map_find(n, "http_headers") : NULL;
+    const struct ynode *ph = n != NULL ? ynode_map_find(n, "proxy_connect_header") : NULL;
+    size_t cap = 0;
+
+    http_cleanup(h);
+    for (size_t i = 0; hh != NULL && hh->kind == YN_MAP && i < h->http_headers.n; i++) {
+        const struct ynode *v = ynode_map_find(hh, h->http_headers.keys[i]);
+        for (size_t k = 0; v != NULL && v->kind == YN_MAP && k < AR_ARRAY_LEN(kinds); k++) {
+            const struct ynode *list = ynode_map_find(v, kinds[k]);
+            for (size_t j = 0; list != NULL && list->kind == YN_SEQ && j < list->n; j++) {
+                if (list->items[j]->kind == YN_SCALAR) {
+                    header_line_add(&h->header_lines, &h->nheader_lines, &cap,
+                                    h->http_headers.keys[i], list->items[j]->value, k == 2);
+                }
+            }
+        }
+    }
+    cap = 0;
+    for (size_t i = 0; ph != NULL && ph->kind == YN_MAP && i < h->proxy_connect_header.n; i++) {
+        const struct ynode *list = ynode_map_find(ph, h->proxy_connect_header.keys[i]);
+        for (size_t j = 0; list != NULL && list->kind == YN_SEQ && j < list->n; j++) {
+            if (list->items[j]->kind == YN_SCALAR) {
+                header_line_add(&h->proxy_header_lines, &h->nproxy_header_lines, &cap,
+                                h->proxy_connect_header.keys[i], list->items[j]->value, false);
+            }
+        }
+    }
+}
+
+static void header_lines_dup(struct http_config *dst, const struct http_config *src)
+{
+    header_lines_copy(&dst->header_lines, &dst->nheader_lines, src->header_lines,
+                      src->nheader_lines);
+    header_lines_copy(&dst->proxy_header_lines, &dst->nproxy_header_lines,
+                      src->proxy_header_lines, src->nproxy_header_lines);
+}
+
+static void http_cleanup(void *obj)
+{
+    struct http_config *h = obj;
+
+    header_lines_free(&h->header_lines, &h->nheader_lines);
+    header_lines_free(&h->proxy_header_lines, &h->nproxy_header_lines);
 }
 
 static const struct field http_fields[] = {
@@ -297,8 +416,9 @@ static const struct field http_fields[] = {
     FIELD(struct http_config, "http_headers", http_headers, FT_ANYMAP,
           FF_OMITEMPTY | FF_SECRET_KEYED, NULL),
 };
-const struct table http_config_table =
-    TABLE("config.plain", struct http_config, http_fields, http_check);
+const struct table http_config_table = {"config.plain", sizeof(struct http_config), http_fields,
+                                        AR_ARRAY_LEN(http_fields), http_check, NULL, NULL,
+                                        http_cleanup};
 
 /* ---- global ------------------------------------------------------------------------------- */
 
@@ -311,46 +431,46 @@ static int global_check(void *obj, struct ctx *c, const struct ynode *n)
         g->http_config = ar_calloc(1, sizeof(*g->http_config));
         decode_defaults(&http_config_table, g->http_config);
     }
-    if (g->slack_api_url != NULL && !empty(g->slack_api_url_file)) {
+    if (g->slack_api_url != NULL && !cfg_empty(g->slack_api_url_file)) {
         return ctx_error(c, n,
                          "at most one of slack_api_url & slack_api_url_file must be configured");
     }
-    rc = at_most_one(c, n, "slack_app_token", g->slack_app_token, "slack_app_token_file",
+    rc = cfg_at_most_one(c, n, "slack_app_token", g->slack_app_token, "slack_app_token_file",
                      g->slack_app_token_file);
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "opsgenie_api_key", g->opsgenie_api_key, "opsgenie_api_key_file",
+        rc = cfg_at_most_one(c, n, "opsgenie_api_key", g->opsgenie_api_key, "opsgenie_api_key_file",
                          g->opsgenie_api_key_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "victorops_api_key", g->victorops_api_key,
+        rc = cfg_at_most_one(c, n, "victorops_api_key", g->victorops_api_key,
                          "victorops_api_key_file", g->victorops_api_key_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "smtp_auth_password", g->smtp_auth_password,
+        rc = cfg_at_most_one(c, n, "smtp_auth_password", g->smtp_auth_password,
                          "smtp_auth_password_file", g->smtp_auth_password_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "smtp_auth_secret", g->smtp_auth_secret, "smtp_auth_secret_file",
+        rc = cfg_at_most_one(c, n, "smtp_auth_secret", g->smtp_auth_secret, "smtp_auth_secret_file",
                          g->smtp_auth_secret_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "wechat_api_secret", g->wechat_api_secret,
+        rc = cfg_at_most_one(c, n, "wechat_api_secret", g->wechat_api_secret,
                          "wechat_api_secret_file", g->wechat_api_secret_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "telegram_bot_token", g->telegram_bot_token,
+        rc = cfg_at_most_one(c, n, "telegram_bot_token", g->telegram_bot_token,
                          "telegram_bot_token_file", g->telegram_bot_token_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "rocketchat_token", g->rocketchat_token,
+        rc = cfg_at_most_one(c, n, "rocketchat_token", g->rocketchat_token,
                          "rocketchat_token_file", g->rocketchat_token_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "rocketchat_token_id", g->rocketchat_token_id,
+        rc = cfg_at_most_one(c, n, "rocketchat_token_id", g->rocketchat_token_id,
                          "rocketchat_token_id_file", g->rocketchat_token_id_file);
     }
     if (rc == AR_OK) {
-        rc = at_most_one(c, n, "mattermost_webhook_url", g->mattermost_webhook_url,
+        rc = cfg_at_most_one(c, n, "mattermost_webhook_url", g->mattermost_webhook_url,
                          "mattermost_webhook_url_file", g->mattermost_webhook_url_file);
     }
     return rc;
@@ -412,1261 +532,12 @@ static const struct field global_fields[] = {
 const struct table global_table =
     TABLE("config.plain", struct config_global, global_fields, global_check);
 
-/* ---- webhook ------------------------------------------------------------------------------ */
-
-static int webhook_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct webhook_config *w = obj;
-    if (empty(w->url) && empty(w->url_file)) {
-        return ctx_error(c, n, "one of url or url_file must be configured");
-    }
-    if (!empty(w->url) && !empty(w->url_file)) {
-        return ctx_error(c, n, "at most one of url & url_file must be configured");
-    }
-    inherit_http(&w->http_config, c);
-    return AR_OK;
-}
-
-#define T struct webhook_config
-static const struct field webhook_fields[] = {
-    SENDRES(T, "true"),
-    HTTPF(T),
-    FIELD(T, "url", url, FT_URL, 0, NULL),
-    FIELD(T, "url_file", url_file, FT_STR, FF_OMITEMPTY, NULL),
-    FIELD(T, "max_alerts", max_alerts, FT_UINT64, 0, NULL),
-    FIELD(T, "timeout", timeout_ns, FT_GODURATION, FF_OMITEMPTY, NULL),
-    FIELD(T, "payload", payload, FT_ANY, FF_OMITEMPTY, NULL),
-};
-#undef T
-static const struct table webhook_table =
-    TABLE("config.plain", struct webhook_config, webhook_fields, webhook_check);
-
-/* ---- email -------------------------------------------------------------------------------- */
-
-/* Go's textproto.CanonicalMIMEHeaderKey. */
-static char *canonical_header(const char *s)
-{
-    for (const char *p = s; *p; p++) {
-        unsigned char ch = (unsigned char)*p;
-        bool ok = isalnum(ch) || ch == '-' ||
-                  (ch > 0x20 && ch < 0x7f && strchr("!#$%&'*+.^_`|~", ch) != NULL);
-        if (!ok) {
-            return ar_strdup(s);
-        }
-    }
-    char *out = ar_strdup(s);
-    bool upper = true;
-    for (char *p = out; *p; p++) {
-        if (upper && *p >= 'a' && *p <= 'z') {
-            *p = (char)(*p - 'a' + 'A');
-        } else if (!upper && *p >= 'A' && *p <= 'Z') {
-            *p = (char)(*p - 'A' + 'a');
-        }
-        upper = *p == '-';
-    }
-    return out;
-}
-
-/* An auth_secret is only ever used by SMTP AUTH CRAM-MD5. Where libesmtp cannot load that
- * mechanism (notifier_email.c), a config whose only credential is the secret could never
- * authenticate: libesmtp would skip the mechanism and send MAIL unauthenticated, so the
- * failure would surface later as the server's refusal. Refused at load instead. */
-static int email_check_auth(struct ctx *c, const struct ynode *n, const struct email_config *e)
-{
-    if (empty(e->auth_username) || (empty(e->auth_secret) && empty(e->auth_secret_file)) ||
-        !empty(e->auth_password) || !empty(e->auth_password_file)) {
-        return AR_OK;
-    }
-    if (email_auth_cram_md5_available()) {
-        return AR_OK;
-    }
-    return ctx_error(c, n,
-                     "auth_secret is used only by SMTP AUTH CRAM-MD5, which libesmtp cannot "
-                     "load on this system (its plugin sasl-crammd5.so is missing); set "
-                     "auth_password for PLAIN or LOGIN instead");
-}
-
-static int email_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct email_config *e = obj;
-    const struct config_global *g = c->global;
-
-    if (empty(e->to)) {
-        return ctx_error(c, n, "missing to address in email config");
-    }
-    int rc = at_most_one(c, n, "auth_password", e->auth_password, "auth_password_file",
-                         e->auth_password_file);
-    if (rc == AR_OK) {
-        rc = at_most_one(c, n, "auth_secret", e->auth_secret, "auth_secret_file",
-                         e->auth_secret_file);
-    }
-    if (rc != AR_OK) {
-        return rc;
-    }
-    /* canonicalise header names; duplicates after canonicalisation are an error */
-    for (size_t i = 0; i < e->headers.n; i++) {
-        char *canon = canonical_header(e->headers.keys[i]);
-        free(e->headers.keys[i]);
-        e->headers.keys[i] = canon;
-    }
-    str_map_resort(&e->headers);
-    for (size_t i = 1; i < e->headers.n; i++) {
-        if (strcmp(e->headers.keys[i - 1], e->headers.keys[i]) == 0) {
-            return ctx_error(c, n, "duplicate header \"%s\" in email config",
-                             e->headers.keys[i]);
-        }
-    }
-    if (g == NULL) {
-        return email_check_auth(c, n, e);
-    }
-    /* COMPAT: inheritance from global.smtp_* (config.go) */
-    if (empty(e->smarthost)) {
-        if (empty(g->smtp_smarthost)) {
-            return ctx_error(c, n, "no global SMTP smarthost set");
-        }
-        inherit(&e->smarthost, g->smtp_smarthost);
-    }
-    if (empty(e->from)) {
-        if (empty(g->smtp_from)) {
-            return ctx_error(c, n, "no global SMTP from set");
-        }
-        inherit(&e->from, g->smtp_from);
-    }
-    inherit(&e->hello, g->smtp_hello);
-    inherit(&e->auth_username, g->smtp_auth_username);
-    if (empty(e->auth_password) && empty(e->auth_password_file)) {
-        inherit(&e->auth_password, g->smtp_auth_password);
-        inherit(&e->auth_password_file, g->smtp_auth_password_file);
-    }
-    if (empty(e->auth_secret) && empty(e->auth_secret_file)) {
-        inherit(&e->auth_secret, g->smtp_auth_secret);
-        inherit(&e->auth_secret_file, g->smtp_auth_secret_file);
-    }
-    inherit(&e->auth_identity, g->smtp_auth_identity);
-    if (e->require_tls < 0) {
-        e->require_tls = g->smtp_require_tls ? 1 : 0;
-    }
-    if (e->force_implicit_tls < 0) {
-        e->force_implicit_tls = g->smtp_force_implicit_tls;
-    }
-    if (table_is_zero(&tls_config_table, &e->tls_config) && g->smtp_tls_config != NULL) {
-        table_cleanup(&tls_config_table, &e->tls_config);
-        struct tls_config *copy = table_dup(&tls_config_table, g->smtp_tls_config);
-        e->tls_config = *copy;
-        free(copy);
-    }
-    return email_check_auth(c, n, e);
-}
-
-static const struct field threading_fields[] = {
-    FIELD(struct email_threading_config, "enabled", enabled, FT_BOOL, FF_OMITEMPTY, NULL),
-    STR(struct email_threading_config, "thread_by_date", thread_by_date),
-};
-static const struct table threading_table =
-    TABLE("config.ThreadingConfig", struct email_threading_config, threading_fields, NULL);
-
-#define T struct email_config
-static const struct field email_fields[] = {
-    SENDRES(T, "false"),
-    STR(T, "to", to),
-    STR(T, "from", from),
-    STR(T, "hello", hello),
-    FIELD(T, "smarthost", smarthost, FT_HOSTPORT, FF_OMITEMPTY, NULL),
-    STR(T, "auth_username", auth_username),
-    SECRET(T, "auth_password", auth_password),
-    STR(T, "auth_password_file", auth_password_file),
-    SECRET(T, "auth_secret", auth_secret),
-    STR(T, "auth_secret_file", auth_secret_file),
-    STR(T, "auth_identity", auth_identity),
-    FIELD(T, "headers", headers, FT_STRMAP, FF_OMITEMPTY, NULL),
-    STRD(T, "html", html, "{{ template \"email.default.html\" . }}"),
-    STR(T, "text", text),
-    FIELD(T, "require_tls", require_tls, FT_OPTBOOL, FF_OMITEMPTY, NULL),
-    SUBFIELD(T, "tls_config", tls_config, FT_STRUCT, FF_OMITEMPTY, &smtp_tls_config_table),
-    FIELD(T, "force_implicit_tls", force_implicit_tls, FT_OPTBOOL, FF_OMITEMPTY, NULL),
-    SUBFIELD(T, "threading", threading, FT_STRUCTP, FF_OMITEMPTY, &threading_table),
-};
-#undef T
-static const struct table email_table =
-    TABLE("config.plain", struct email_config, email_fields, email_check);
-
-/* ---- slack -------------------------------------------------------------------------------- */
-
-static int slack_confirm_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct slack_confirm *s = obj;
-    if (empty(s->text)) {
-        return ctx_error(c, n, "missing text in Slack confirmation configuration");
-    }
-    return AR_OK;
-}
-
-static const struct field slack_confirm_fields[] = {
-    STR(struct slack_confirm, "text", text),
-    STR(struct slack_confirm, "title", title),
-    STR(struct slack_confirm, "ok_text", ok_text),
-    STR(struct slack_confirm, "dismiss_text", dismiss_text),
-};
-static const struct table slack_confirm_table = TABLE(
-    "config.plain", struct slack_confirm, slack_confirm_fields,
-    slack_confirm_check);
-
-static int slack_action_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct slack_action *a = obj;
-    if (empty(a->type)) {
-        return ctx_error(c, n, "missing type in Slack action configuration");
-    }
-    if (empty(a->text)) {
-        return ctx_error(c, n, "missing text in Slack action configuration");
-    }
-    if (!empty(a->url)) {
-        AR_FREE(a->name);
-        AR_FREE(a->value);
-        table_free(&slack_confirm_table, a->confirm);
-        a->confirm = NULL;
-    } else if (!empty(a->name)) {
-        AR_FREE(a->url);
-    } else {
-        return ctx_error(c, n, "missing name or url in Slack action configuration");
-    }
-    return AR_OK;
-}
-
-static const struct field slack_action_fields[] = {
-    STR(struct slack_action, "type", type),
-    STR(struct slack_action, "text", text),
-    STR(struct slack_action, "url", url),
-    STR(struct slack_action, "style", style),
-    STR(struct slack_action, "name", name),
-    STR(struct slack_action, "value", value),
-    SUBFIELD(struct slack_action, "confirm", confirm, FT_STRUCTP, FF_OMITEMPTY,
-             &slack_confirm_table),
-};
-static const struct table slack_action_table =
-    TABLE("config.plain", struct slack_action, slack_action_fields, slack_action_check);
-
-static int slack_field_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct slack_field *f = obj;
-    if (empty(f->title)) {
-        return ctx_error(c, n, "missing title in Slack field configuration");
-    }
-    if (empty(f->value)) {
-        return ctx_error(c, n, "missing value in Slack field configuration");
-    }
-    return AR_OK;
-}
-
-static const struct field slack_field_fields[] = {
-    STR(struct slack_field, "title", title),
-    STR(struct slack_field, "value", value),
-    FIELD(struct slack_field, "short", short_, FT_OPTBOOL, FF_OMITEMPTY, NULL),
-};
-static const struct table slack_field_table =
-    TABLE("config.plain", struct slack_field, slack_field_fields, slack_field_check);
-
-static int slack_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct slack_config *s = obj;
-    const struct config_global *g = c->global;
-
-    if (s->api_url != NULL && !empty(s->api_url_file)) {
-        return ctx_error(c, n, "at most one of api_url & api_url_file must be configured");
-    }
-    int rc = at_most_one(c, n, "app_token", s->app_token, "app_token_file", s->app_token_file);
-    if (rc != AR_OK) {
-        return rc;
-    }
-    inherit_http(&s->http_config, c);
-    if (g == NULL) {
-        return AR_OK;
-    }
-    if (s->api_url == NULL && empty(s->api_url_file) && empty(s->app_token) &&
-        empty(s->app_token_file)) {
-        if (g->slack_api_url == NULL && empty(g->slack_api_url_file) &&
-            empty(g->slack_app_token) && empty(g->slack_app_token_file)) {
-            return ctx_error(c, n, "no global Slack API URL set either inline or in a file");
-        }
-        inherit(&s->api_url, g->slack_api_url);
-        inherit(&s->api_url_file, g->slack_api_url_file);
-        if (s->api_url == NULL && empty(s->api_url_file)) {
-            inherit(&s->app_token, g->slack_app_token);
-            inherit(&s->app_token_file, g->slack_app_token_file);
-        }
-    }
-    if (!empty(s->app_token) || !empty(s->app_token_file)) {
-        inherit(&s->app_url, g->slack_app_url);
-        inherit(&s->app_url, "https://slack.com/api/chat.postMessage");
-    }
-    return AR_OK;
-}
-
-#define T struct slack_config
-static const struct field slack_fields[] = {
-    SENDRES(T, "false"),
-    HTTPF(T),
-    SURL(T, "api_url", api_url),
-    STR(T, "api_url_file", api_url_file),
-    SECRET(T, "app_token", app_token),
-    STR(T, "app_token_file", app_token_file),
-    URLF(T, "app_url", app_url),
-    STR(T, "channel", channel),
-    STRD(T, "username", username, "{{ template \"slack.default.username\" . }}"),
-    STRD(T, "color", color, "{{ if eq .Status \"firing\" }}danger{{ else }}good{{ end }}"),
-    STRD(T, "title", title, "{{ template \"slack.default.title\" . }}"),
-    STRD(T, "title_link", title_link, "{{ template \"slack.default.titlelink\" . }}"),
-    STRD(T, "pretext", pretext, "{{ template \"slack.default.pretext\" . }}"),
-    STRD(T, "text", text, "{{ template \"slack.default.text\" . }}"),
-    SUBFIELD(T, "fields", fields, FT_LIST, FF_OMITEMPTY, &slack_field_table),
-    FIELD(T, "short_fields", short_fields, FT_BOOL, 0, NULL),
-    STRD(T, "footer", footer, "{{ template \"slack.default.footer\" . }}"),
-    STRD(T, "fallback", fallback, "{{ template \"slack.default.fallback\" . }}"),
-    STRD(T, "callback_id", callback_id, "{{ template \"slack.default.callbackid\" . }}"),
-    STRD(T, "icon_emoji", icon_emoji, "{{ template \"slack.default.iconemoji\" . }}"),
-    STRD(T, "icon_url", icon_url, "{{ template \"slack.default.iconurl\" . }}"),
-    STR(T, "image_url", image_url),
-    STR(T, "thumb_url", thumb_url),
-    FIELD(T, "link_names", link_names, FT_BOOL, 0, NULL),
-    FIELD(T, "mrkdwn_in", mrkdwn_in, FT_STRLIST, FF_OMITEMPTY, NULL),
-    SUBFIELD(T, "actions", actions, FT_LIST, FF_OMITEMPTY, &slack_action_table),
-    STR(T, "message_text", message_text),
-    FIELD(T, "update_message", update_message, FT_BOOL, FF_OMITEMPTY, NULL),
-    FIELD(T, "timeout", timeout_ns, FT_GODURATION, FF_OMITEMPTY, NULL),
-};
-#undef T
-static const struct table slack_table =
-    TABLE("config.plain", struct slack_config, slack_fields, slack_check);
-
-/* ---- pagerduty ---------------------------------------------------------------------------- */
-
-static const struct field pd_image_fields[] = {
-    STR(struct pagerduty_image, "src", src),
-    STR(struct pagerduty_image, "alt", alt),
-    STR(struct pagerduty_image, "href", href),
-};
-static const struct table pd_image_table =
-    TABLE("config.PagerdutyImage", struct pagerduty_image, pd_image_fields, NULL);
-
-static const struct field pd_link_fields[] = {
-    STR(struct pagerduty_link, "href", href),
-    STR(struct pagerduty_link, "text", text),
-};
-static const struct table pd_link_table =
-    TABLE("config.PagerdutyLink", struct pagerduty_link, pd_link_fields, NULL);
-
-static void map_add_missing(struct str_map *m, const char *key, const char *value)
-{
-    if (str_map_get(m, key) != NULL) {
-        return;
-    }
-    m->keys = ar_realloc(m->keys, (m->n + 1) * sizeof(char *));
-    m->values = ar_realloc(m->values, (m->n + 1) * sizeof(char *));
-    size_t pos = m->n;
-    while (pos > 0 && yaml_key_compare(m->keys[pos - 1], key) > 0) {
-        m->keys[pos] = m->keys[pos - 1];
-        m->values[pos] = m->values[pos - 1];
-        pos--;
-    }
-    m->keys[pos] = ar_strdup(key);
-    m->values[pos] = ar_strdup(value);
-    m->n++;
-}
-
-static int pagerduty_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct pagerduty_config *p = obj;
-
-    if (empty(p->routing_key) && empty(p->service_key) && empty(p->routing_key_file) &&
-        empty(p->service_key_file)) {
-        return ctx_error(c, n, "missing service or routing key in PagerDuty config");
-    }
-    int rc = at_most_one(c, n, "routing_key", p->routing_key, "routing_key_file",
-                         p->routing_key_file);
-    if (rc == AR_OK) {
-        rc = at_most_one(c, n, "service_key", p->service_key, "service_key_file",
-                         p->service_key_file);
-    }
-    if (rc != AR_OK) {
-        return rc;
-    }
-    inherit(&p->source, p->client);
-    map_add_missing(&p->details, "firing",
-                    "{{ template \"pagerduty.default.instances\" .Alerts.Firing }}");
-    map_add_missing(&p->details, "resolved",
-                    "{{ template \"pagerduty.default.instances\" .Alerts.Resolved }}");
-    map_add_missing(&p->details, "num_firing", "{{ .Alerts.Firing | len }}");
-    map_add_missing(&p->details, "num_resolved", "{{ .Alerts.Resolved | len }}");
-    inherit_http(&p->http_config, c);
-    if (p->url == NULL && c->global != NULL) {
-        if (empty(c->global->pagerduty_url)) {
-            return ctx_error(c, n, "no global PagerDuty URL set");
-        }
-        inherit(&p->url, c->global->pagerduty_url);
-    }
-    return AR_OK;
-}
-
-#define T struct pagerduty_config
-static const struct field pagerduty_fields[] = {
-    SENDRES(T, "true"),
-    HTTPF(T),
-    SECRET(T, "service_key", service_key),
-    STR(T, "service_key_file", service_key_file),
-    SECRET(T, "routing_key", routing_key),
-    STR(T, "routing_key_file", routing_key_file),
-    URLF(T, "url", url),
-    STRD(T, "client", client, "{{ template \"pagerduty.default.client\" . }}"),
-    STRD(T, "client_url", client_url, "{{ template \"pagerduty.default.clientURL\" . }}"),
-    STRD(T, "description", description, "{{ template \"pagerduty.default.description\" .}}"),
-    FIELD(T, "details", details, FT_STRMAP, FF_OMITEMPTY, NULL),
-    SUBFIELD(T, "images", images, FT_LIST, FF_OMITEMPTY, &pd_image_table),
-    SUBFIELD(T, "links", links, FT_LIST, FF_OMITEMPTY, &pd_link_table),
-    STR(T, "source", source),
-    STR(T, "severity", severity),
-    STR(T, "class", class_),
-    STR(T, "component", component),
-    STR(T, "group", group),
-    FIELD(T, "timeout", timeout_ns, FT_GODURATION, FF_OMITEMPTY, NULL),
-};
-#undef T
-static const struct table pagerduty_table =
-    TABLE("config.plain", struct pagerduty_config, pagerduty_fields, pagerduty_check);
-
-/* ---- opsgenie ----------------------------------------------------------------------------- */
-
-static const struct field og_responder_fields[] = {
-    STR(struct opsgenie_responder, "id", id),
-    STR(struct opsgenie_responder, "name", name),
-    STR(struct opsgenie_responder, "username", username),
-    STR(struct opsgenie_responder, "type", type),
-};
-static const struct table og_responder_table = TABLE(
-    "config.OpsGenieConfigResponder", struct opsgenie_responder, og_responder_fields, NULL);
-
-static int opsgenie_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct opsgenie_config *o = obj;
-    const struct config_global *g = c->global;
-
-    int rc = at_most_one(c, n, "api_key", o->api_key, "api_key_file", o->api_key_file);
-    if (rc != AR_OK) {
-        return rc;
-    }
-    for (size_t i = 0; i < o->responders.n; i++) {
-        struct opsgenie_responder *r = o->responders.v[i];
-        if (r == NULL) {
-            continue;
-        }
-        if (empty(r->id) && empty(r->username) && empty(r->name)) {
-            return ctx_error(c, n,
-                             "opsGenieConfig responder {%s %s %s %s} has to have at least one "
-                             "of id, username or name specified",
-                             r->id ? r->id : "", r->name ? r->name : "",
-                             r->username ? r->username : "", r->type ? r->type : "");
-        }
-        if (r->type != NULL && strstr(r->type, "{{") != NULL) {
-            continue;
-        }
-        /* COMPAT: validated lowercased, but the stored value keeps its spelling (upstream
-         * lowercases a copy) */
-        char *t = ar_strdup(r->type ? r->type : "");
-        for (char *p = t; *p; p++) {
-            *p = (char)tolower((unsigned char)*p);
-        }
-        if (strcmp(t, "team") != 0 && strcmp(t, "teams") != 0 && strcmp(t, "user") != 0 &&
-            strcmp(t, "escalation") != 0 && strcmp(t, "schedule") != 0) {
-            rc = ctx_error(c, n,
-                           "opsGenieConfig responder {%s %s %s %s} type does not match valid "
-                           "options ^(team|teams|user|escalation|schedule)$",
-                           r->id ? r->id : "", r->name ? r->name : "",
-                           r->username ? r->username : "", t);
-            free(t);
-            return rc;
-        }
-        free(t);
-    }
-    inherit_http(&o->http_config, c);
-    if (g == NULL) {
-        return AR_OK;
-    }
-    if (o->api_url == NULL) {
-        if (empty(g->opsgenie_api_url)) {
-            return ctx_error(c, n, "no global OpsGenie URL set");
-        }
-        inherit(&o->api_url, g->opsgenie_api_url);
-    }
-    url_ensure_slash(&o->api_url);
-    if (empty(o->api_key) && empty(o->api_key_file)) {
-        if (empty(g->opsgenie_api_key) && empty(g->opsgenie_api_key_file)) {
-            return ctx_error(c, n, "no global OpsGenie API Key set either inline or in a file");
-        }
-        inherit(&o->api_key, g->opsgenie_api_key);
-        inherit(&o->api_key_file, g->opsgenie_api_key_file);
-    }
-    return AR_OK;
-}
-
-#define T struct opsgenie_config
-static const struct field opsgenie_fields[] = {
-    SENDRES(T, "true"),
-    HTTPF(T),
-    SECRET(T, "api_key", api_key),
-    STR(T, "api_key_file", api_key_file),
-    URLF(T, "api_url", api_url),
-    STRD(T, "message", message, "{{ template \"opsgenie.default.message\" . }}"),
-    STRD(T, "description", description, "{{ template \"opsgenie.default.description\" . }}"),
-    STRD(T, "source", source, "{{ template \"opsgenie.default.source\" . }}"),
-    FIELD(T, "details", details, FT_STRMAP, FF_OMITEMPTY, NULL),
-    STR(T, "entity", entity),
-    SUBFIELD(T, "responders", responders, FT_LIST, FF_OMITEMPTY, &og_responder_table),
-    STR(T, "actions", actions),
-    STR(T, "tags", tags),
-    STR(T, "note", note),
-    STR(T, "priority", priority),
-    FIELD(T, "update_alerts", update_alerts, FT_BOOL, FF_OMITEMPTY, NULL),
-};
-#undef T
-static const struct table opsgenie_table =
-    TABLE("config.plain", struct opsgenie_config, opsgenie_fields, opsgenie_check);
-
-/* ---- wechat ------------------------------------------------------------------------------- */
-
-static int wechat_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct wechat_config *w = obj;
-    const struct config_global *g = c->global;
-
-    if (empty(w->message_type)) {
-        free(w->message_type);
-        w->message_type = ar_strdup("text");
-    }
-    if (strcmp(w->message_type, "text") != 0 && strcmp(w->message_type, "markdown") != 0) {
-        return ctx_error(c, n,
-                         "weChat message type \"%s\" does not match valid options "
-                         "^(text|markdown)$",
-                         w->message_type);
-    }
-    int rc = at_most_one(c, n, "api_secret", w->api_secret, "api_secret_file",
-                         w->api_secret_file);
-    if (rc != AR_OK) {
-        return rc;
-    }
-    inherit_http(&w->http_config, c);
-    if (g == NULL) {
-        return AR_OK;
-    }
-    if (w->api_url == NULL) {
-        if (empty(g->wechat_api_url)) {
-            return ctx_error(c, n, "no global Wechat URL set");
-        }
-        inherit(&w->api_url, g->wechat_api_url);
-    }
-    if (empty(w->api_secret) && empty(w->api_secret_file)) {
-        if (empty(g->wechat_api_secret) && empty(g->wechat_api_secret_file)) {
-            return ctx_error(c, n, "no global Wechat ApiSecret set");
-        }
-        inherit(&w->api_secret, g->wechat_api_secret);
-        inherit(&w->api_secret_file, g->wechat_api_secret_file);
-    }
-    if (empty(w->corp_id)) {
-        if (empty(g->wechat_api_corp_id)) {
-            return ctx_error(c, n, "no global Wechat CorpID set");
-        }
-        inherit(&w->corp_id, g->wechat_api_corp_id);
-    }
-    url_ensure_slash(&w->api_url);
-    return AR_OK;
-}
-
-#define T struct wechat_config
-static const struct field wechat_fields[] = {
-    SENDRES(T, "false"),
-    HTTPF(T),
-    SECRET(T, "api_secret", api_secret),
-    STR(T, "api_secret_file", api_secret_file),
-    STR(T, "corp_id", corp_id),
-    STRD(T, "message", message, "{{ template \"wechat.default.message\" . }}"),
-    URLF(T, "api_url", api_url),
-    STRD(T, "to_user", to_user, "{{ template \"wechat.default.to_user\" . }}"),
-    STRD(T, "to_party", to_party, "{{ template \"wechat.default.to_party\" . }}"),
-    STRD(T, "to_tag", to_tag, "{{ template \"wechat.default.to_tag\" . }}"),
-    STRD(T, "agent_id", agent_id, "{{ template \"wechat.default.agent_id\" . }}"),
-    STR(T, "message_type", message_type),
-};
-#undef T
-static const struct table wechat_table =
-    TABLE("config.plain", struct wechat_config, wechat_fields, wechat_check);
-
-/* ---- pushover ----------------------------------------------------------------------------- */
-
-static int pushover_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct pushover_config *p = obj;
-
-    if (empty(p->user_key) && empty(p->user_key_file)) {
-        return ctx_error(c, n, "missing user key in Pushover config");
-    }
-    int rc = at_most_one(c, n, "user_key", p->user_key, "user_key_file", p->user_key_file);
-    if (rc != AR_OK) {
-        return rc;
-    }
-    if (empty(p->token) && empty(p->token_file)) {
-        return ctx_error(c, n, "missing token in Pushover config");
-    }
-    rc = at_most_one(c, n, "token", p->token, "token_file", p->token_file);
-    if (rc != AR_OK) {
-        return rc;
-    }
-    inherit_http(&p->http_config, c);
-    return AR_OK;
-}
-
-#define T struct pushover_config
-static const struct field pushover_fields[] = {
-    SENDRES(T, "true"),
-    HTTPF(T),
-    SECRET(T, "user_key", user_key),
-    STR(T, "user_key_file", user_key_file),
-    SECRET(T, "token", token),
-    STR(T, "token_file", token_file),
-    STRD(T, "title", title, "{{ template \"pushover.default.title\" . }}"),
-    STRD(T, "message", message, "{{ template \"pushover.default.message\" . }}"),
-    STRD(T, "url", url, "{{ template \"pushover.default.url\" . }}"),
-    STR(T, "url_title", url_title),
-    STR(T, "device", device),
-    STR(T, "sound", sound),
-    STRD(T, "priority", priority, "{{ if eq .Status \"firing\" }}2{{ else }}0{{ end }}"),
-    FIELD(T, "retry", retry_ns, FT_GODURATION, FF_OMITEMPTY, "1m"),
-    FIELD(T, "expire", expire_ns, FT_GODURATION, FF_OMITEMPTY, "1h"),
-    FIELD(T, "ttl", ttl_ns, FT_GODURATION, FF_OMITEMPTY, NULL),
-    FIELD(T, "html", html, FT_BOOL, 0, NULL),
-    FIELD(T, "monospace", monospace, FT_BOOL, FF_OMITEMPTY, NULL),
-};
-#undef T
-static const struct table pushover_table =
-    TABLE("config.plain", struct pushover_config, pushover_fields, pushover_check);
-
-/* ---- victorops ---------------------------------------------------------------------------- */
-
-static int victorops_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    static const char *const reserved[] = {"routing_key",     "message_type",
-                                           "state_message",   "entity_display_name",
-                                           "monitoring_tool", "entity_id",
-                                           "entity_state"};
-    struct victorops_config *v = obj;
-    const struct config_global *g = c->global;
-
-    if (empty(v->routing_key)) {
-        return ctx_error(c, n, "missing Routing key in VictorOps config");
-    }
-    int rc = at_most_one(c, n, "api_key", v->api_key, "api_key_file", v->api_key_file);
-    if (rc != AR_OK) {
-        return rc;
-    }
-    for (size_t i = 0; i < AR_ARRAY_LEN(reserved); i++) {
-        if (str_map_get(&v->custom_fields, reserved[i]) != NULL) {
-            return ctx_error(c, n,
-                             "victorOps config contains custom field %s which cannot be used "
-                             "as it conflicts with the fixed/static fields",
-                             reserved[i]);
-        }
-    }
-    inherit_http(&v->http_config, c);
-    if (g == NULL) {
-        return AR_OK;
-    }
-    if (v->api_url == NULL) {
-        if (empty(g->victorops_api_url)) {
-            return ctx_error(c, n, "no global VictorOps URL set");
-        }
-        inherit(&v->api_url, g->victorops_api_url);
-    }
-    url_ensure_slash(&v->api_url);
-    if (empty(v->api_key) && empty(v->api_key_file)) {
-        if (empty(g->victorops_api_key) && empty(g->victorops_api_key_file)) {
-            return ctx_error(c, n, "no global VictorOps API Key set");
-        }
-        inherit(&v->api_key, g->victorops_api_key);
-        inherit(&v->api_key_file, g->victorops_api_key_file);
-    }
-    return AR_OK;
-}
-
-#define T struct victorops_config
-static const struct field victorops_fields[] = {
-    SENDRES(T, "true"),
-    HTTPF(T),
-    SECRET(T, "api_key", api_key),
-    STR(T, "api_key_file", api_key_file),
-    FIELD(T, "api_url", api_url, FT_URL, 0, NULL),
-    FIELD(T, "routing_key", routing_key, FT_STR, 0, NULL),
-    FIELD(T, "message_type", message_type, FT_STR, 0, "CRITICAL"),
-    FIELD(T, "state_message", state_message, FT_STR, 0,
-          "{{ template \"victorops.default.state_message\" . }}"),
-    FIELD(T, "entity_display_name", entity_display_name, FT_STR, 0,
-          "{{ template \"victorops.default.entity_display_name\" . }}"),
-    FIELD(T, "monitoring_tool", monitoring_tool, FT_STR, 0,
-          "{{ template \"victorops.default.monitoring_tool\" . }}"),
-    FIELD(T, "custom_fields", custom_fields, FT_STRMAP, FF_OMITEMPTY, NULL),
-};
-#undef T
-static const struct table victorops_table =
-    TABLE("config.plain", struct victorops_config, victorops_fields, victorops_check);
-
-/* ---- sns ---------------------------------------------------------------------------------- */
-
-static const struct field sigv4_fields[] = {
-    STR(struct sigv4_config, "region", region),
-    STR(struct sigv4_config, "access_key", access_key),
-    SECRET(struct sigv4_config, "secret_key", secret_key),
-    STR(struct sigv4_config, "profile", profile),
-    STR(struct sigv4_config, "role_arn", role_arn),
-};
-static const struct table sigv4_table =
-    TABLE("sigv4.SigV4Config", struct sigv4_config, sigv4_fields, NULL);
-
-static int sns_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct sns_config *s = obj;
-    bool a = empty(s->target_arn);
-    bool b = empty(s->topic_arn);
-    bool d = empty(s->phone_number);
-    /* COMPAT: Go evaluates (a != b) != d */
-    if ((a != b) != d) {
-        return ctx_error(c, n,
-                         "must provide either a Target ARN, Topic ARN, or Phone Number for SNS "
-                         "config");
-    }
-    inherit_http(&s->http_config, c);
-    return AR_OK;
-}
-
-#define T struct sns_config
-static const struct field sns_fields[] = {
-    SENDRES(T, "true"),
-    HTTPF(T),
-    STR(T, "api_url", api_url),
-    SUBFIELD(T, "sigv4", sigv4, FT_STRUCT, 0, &sigv4_table),
-    STR(T, "topic_arn", topic_arn),
-    STR(T, "phone_number", phone_number),
-    STR(T, "target_arn", target_arn),
-    STRD(T, "subject", subject, "{{ template \"sns.default.subject\" . }}"),
-    STRD(T, "message", message, "{{ template \"sns.default.message\" . }}"),
-    FIELD(T, "attributes", attributes, FT_STRMAP, FF_OMITEMPTY, NULL),
-};
-#undef T
-static const struct table sns_table =
-    TABLE("config.plain", struct sns_config, sns_fields, sns_check);
-
-/* ---- telegram ----------------------------------------------------------------------------- */
-
-static int telegram_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct telegram_config *t = obj;
-    const struct config_global *g = c->global;
-
-    int rc = at_most_one(c, n, "bot_token", t->bot_token, "bot_token_file", t->bot_token_file);
-    if (rc != AR_OK) {
-        return rc;
-    }
-    if (empty(t->bot_token) && empty(t->bot_token_file) && g != NULL) {
-        inherit(&t->bot_token, g->telegram_bot_token);
-        inherit(&t->bot_token_file, g->telegram_bot_token_file);
-    }
-    if (empty(t->bot_token) && empty(t->bot_token_file)) {
-        return ctx_error(c, n, "missing bot_token on telegram_config");
-    }
-    if (t->chat_id == 0 && empty(t->chat_id_file)) {
-        return ctx_error(c, n, "missing chat_id on telegram_config");
-    }
-    if (t->chat_id != 0 && !empty(t->chat_id_file)) {
-        return ctx_error(c, n, "at most one of chat_id & chat_id_file must be configured");
-    }
-    if (!empty(t->parse_mode) && strcmp(t->parse_mode, "Markdown") != 0 &&
-        strcmp(t->parse_mode, "MarkdownV2") != 0 && strcmp(t->parse_mode, "HTML") != 0) {
-        return ctx_error(c, n,
-                         "unknown parse_mode on telegram_config, must be Markdown, MarkdownV2, "
-                         "HTML or empty string");
-    }
-    inherit_http(&t->http_config, c);
-    if (t->api_url == NULL && g != NULL) {
-        inherit(&t->api_url, g->telegram_api_url);
-    }
-    return AR_OK;
-}
-
-#define T struct telegram_config
-static const struct field telegram_fields[] = {
-    SENDRES(T, "true"),
-    HTTPF(T),
-    FIELD(T, "api_url", api_url, FT_URL, 0, NULL),
-    SECRET(T, "bot_token", bot_token),
-    STR(T, "bot_token_file", bot_token_file),
-    FIELD(T, "chat_id", chat_id, FT_INT64, FF_OMITEMPTY, NULL),
-    STR(T, "chat_id_file", chat_id_file),
-    FIELD(T, "message_thread_id", message_thread_id, FT_INT64, FF_OMITEMPTY, NULL),
-    STRD(T, "message", message, "{{ template \"telegram.default.message\" . }}"),
-    FIELD(T, "disable_notifications", disable_notifications, FT_BOOL, FF_OMITEMPTY, NULL),
-    STRD(T, "parse_mode", parse_mode, "HTML"),
-};
-#undef T
-static const struct table telegram_table =
-    TABLE("config.plain", struct telegram_config, telegram_fields, telegram_check);
-
-/* ---- discord ------------------------------------------------------------------------------ */
-
-static int discord_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct discord_config *d = obj;
-    if (d->webhook_url == NULL && empty(d->webhook_url_file)) {
-        return ctx_error(c, n, "one of webhook_url or webhook_url_file must be configured");
-    }
-    if (d->webhook_url != NULL && !empty(d->webhook_url_file)) {
-        return ctx_error(c, n,
-                         "at most one of webhook_url & webhook_url_file must be configured");
-    }
-    inherit_http(&d->http_config, c);
-    return AR_OK;
-}
-
-#define T struct discord_config
-static const struct field discord_fields[] = {
-    SENDRES(T, "true"),
-    HTTPF(T),
-    SURL(T, "webhook_url", webhook_url),
-    STR(T, "webhook_url_file", webhook_url_file),
-    STR(T, "content", content),
-    STRD(T, "title", title, "{{ template \"discord.default.title\" . }}"),
-    STRD(T, "message", message, "{{ template \"discord.default.message\" . }}"),
-    STR(T, "username", username),
-    STR(T, "avatar_url", avatar_url),
-};
-#undef T
-static const struct table discord_table =
-    TABLE("config.plain", struct discord_config, discord_fields, discord_check);
-
-/* ---- webex -------------------------------------------------------------------------------- */
-
-static int webex_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct webex_config *w = obj;
-    if (empty(w->room_id)) {
-        return ctx_error(c, n, "missing room_id on webex_config");
-    }
-    if (w->http_config == NULL || w->http_config->authorization == NULL) {
-        return ctx_error(c, n, "missing webex_configs.http_config.authorization");
-    }
-    if (w->api_url == NULL && c->global != NULL) {
-        if (empty(c->global->webex_api_url)) {
-            return ctx_error(c, n, "no global Webex URL set");
-        }
-        inherit(&w->api_url, c->global->webex_api_url);
-    }
-    return AR_OK;
-}
-
-#define T struct webex_config
-static const struct field webex_fields[] = {
-    SENDRES(T, "true"),
-    HTTPF(T),
-    URLF(T, "api_url", api_url),
-    STRD(T, "message", message, "{{ template \"webex.default.message\" . }}"),
-    FIELD(T, "room_id", room_id, FT_STR, 0, NULL),
-};
-#undef T
-static const struct table webex_table =
-    TABLE("config.plain", struct webex_config, webex_fields, webex_check);
-
-/* ---- msteams, msteamsv2 ------------------------------------------------------------------- */
-
-static int teams_urls(struct ctx *c, const struct ynode *n, const char *url, const char *file)
-{
-    if (url == NULL && empty(file)) {
-        return ctx_error(c, n, "one of webhook_url or webhook_url_file must be configured");
-    }
-    if (url != NULL && !empty(file)) {
-        return ctx_error(c, n,
-                         "at most one of webhook_url & webhook_url_file must be configured");
-    }
-    return AR_OK;
-}
-
-static int msteams_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct msteams_config *t = obj;
-    int rc = teams_urls(c, n, t->webhook_url, t->webhook_url_file);
-    inherit_http(&t->http_config, c);
-    return rc;
-}
-
-#define T struct msteams_config
-static const struct field msteams_fields[] = {
-    SENDRES(T, "true"),
-    HTTPF(T),
-    SURL(T, "webhook_url", webhook_url),
-    STR(T, "webhook_url_file", webhook_url_file),
-    STRD(T, "title", title, "{{ template \"msteams.default.title\" . }}"),
-    STRD(T, "summary", summary, "{{ template \"msteams.default.summary\" . }}"),
-    STRD(T, "text", text, "{{ template \"msteams.default.text\" . }}"),
-};
-#undef T
-static const struct table msteams_table =
-    TABLE("msteams.plain", struct msteams_config, msteams_fields, msteams_check);
-
-static int msteamsv2_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct msteamsv2_config *t = obj;
-    int rc = teams_urls(c, n, t->webhook_url, t->webhook_url_file);
-    inherit_http(&t->http_config, c);
-    return rc;
-}
-
-#define T struct msteamsv2_config
-static const struct field msteamsv2_fields[] = {
-    SENDRES(T, "true"),
-    HTTPF(T),
-    SURL(T, "webhook_url", webhook_url),
-    STR(T, "webhook_url_file", webhook_url_file),
-    STRD(T, "title", title, "{{ template \"msteamsv2.default.title\" . }}"),
-    STRD(T, "text", text, "{{ template \"msteamsv2.default.text\" . }}"),
-};
-#undef T
-static const struct table msteamsv2_table = TABLE(
-    "msteamsv2.plain", struct msteamsv2_config, msteamsv2_fields, msteamsv2_check);
-
-/* ---- mattermost --------------------------------------------------------------------------- */
-
-static int mm_field_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct mattermost_field *f = obj;
-    if (empty(f->title)) {
-        return ctx_error(c, n, "missing title in Mattermost field configuration");
-    }
-    if (empty(f->value)) {
-        return ctx_error(c, n, "missing value in Mattermost field configuration");
-    }
-    return AR_OK;
-}
-
-static const struct field mm_field_fields[] = {
-    STR(struct mattermost_field, "title", title),
-    STR(struct mattermost_field, "value", value),
-    FIELD(struct mattermost_field, "short", short_, FT_OPTBOOL, FF_OMITEMPTY, NULL),
-};
-static const struct table mm_field_table =
-    TABLE("mattermost.plain", struct mattermost_field, mm_field_fields,
-          mm_field_check);
-
-#define T struct mattermost_attachment
-static const struct field mm_attachment_fields[] = {
-    STR(T, "fallback", fallback),
-    STR(T, "color", color),
-    STR(T, "pretext", pretext),
-    STR(T, "text", text),
-    STR(T, "author_name", author_name),
-    STR(T, "author_link", author_link),
-    STR(T, "author_icon", author_icon),
-    STR(T, "title", title),
-    STR(T, "title_link", title_link),
-    SUBFIELD(T, "fields", fields, FT_LIST, FF_OMITEMPTY, &mm_field_table),
-    STR(T, "thumb_url", thumb_url),
-    STR(T, "footer", footer),
-    STR(T, "footer_icon", footer_icon),
-    STR(T, "image_url", image_url),
-};
-#undef T
-static const struct table mm_attachment_table = TABLE(
-    "mattermost.MattermostAttachment", struct mattermost_attachment, mm_attachment_fields, NULL);
-
-static const struct field mm_props_fields[] = {
-    STR(struct mattermost_props, "card", card),
-};
-static const struct table mm_props_table =
-    TABLE("mattermost.MattermostProps", struct mattermost_props, mm_props_fields, NULL);
-
-static const struct field mm_priority_fields[] = {
-    STR(struct mattermost_priority, "priority", priority),
-    FIELD(struct mattermost_priority, "requested_ack", requested_ack, FT_BOOL, FF_OMITEMPTY,
-          NULL),
-    FIELD(struct mattermost_priority, "persistent_notifications", persistent_notifications,
-          FT_BOOL, FF_OMITEMPTY, NULL),
-};
-static const struct table mm_priority_table = TABLE(
-    "mattermost.MattermostPriority", struct mattermost_priority, mm_priority_fields, NULL);
-
-static int mattermost_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct mattermost_config *m = obj;
-    const struct config_global *g = c->global;
-
-    if (m->webhook_url != NULL && !empty(m->webhook_url_file)) {
-        return ctx_error(c, n,
-                         "at most one of webhook_url & webhook_url_file must be configured");
-    }
-    if (m->webhook_url == NULL && empty(m->webhook_url_file) && g != NULL) {
-        inherit(&m->webhook_url, g->mattermost_webhook_url);
-        inherit(&m->webhook_url_file, g->mattermost_webhook_url_file);
-    }
-    if (m->webhook_url == NULL && empty(m->webhook_url_file)) {
-        return ctx_error(c, n, "missing webhook_url or webhook_url_file on mattermost_config");
-    }
-    inherit_http(&m->http_config, c);
-    return AR_OK;
-}
-
-#define T struct mattermost_config
-static const struct field mattermost_fields[] = {
-    SENDRES(T, "true"),
-    HTTPF(T),
-    SURL(T, "webhook_url", webhook_url),
-    STR(T, "webhook_url_file", webhook_url_file),
-    STR(T, "channel", channel),
-    STRD(T, "username", username, "{{ template \"mattermost.default.username\" . }}"),
-    STRD(T, "text", text, "{{ template \"mattermost.default.text\" . }}"),
-    STRD(T, "fallback", fallback, "{{ template \"mattermost.default.fallback\" . }}"),
-    STRD(T, "color", color, "{{ template \"mattermost.default.color\" . }}"),
-    STR(T, "pretext", pretext),
-    STR(T, "author_name", author_name),
-    STR(T, "author_link", author_link),
-    STR(T, "author_icon", author_icon),
-    STRD(T, "title", title, "{{ template \"mattermost.default.title\" . }}"),
-    STRD(T, "title_link", title_link, "{{ template \"mattermost.default.titlelink\" . }}"),
-    SUBFIELD(T, "fields", fields, FT_LIST, FF_OMITEMPTY, &mm_field_table),
-    STR(T, "thumb_url", thumb_url),
-    STR(T, "footer", footer),
-    STR(T, "footer_icon", footer_icon),
-    STR(T, "image_url", image_url),
-    STR(T, "icon_url", icon_url),
-    STR(T, "icon_emoji", icon_emoji),
-    SUBFIELD(T, "attachments", attachments, FT_LIST, FF_OMITEMPTY, &mm_attachment_table),
-    STR(T, "type", type),
-    SUBFIELD(T, "props", props, FT_STRUCTP, FF_OMITEMPTY, &mm_props_table),
-    SUBFIELD(T, "priority", priority, FT_STRUCTP, FF_OMITEMPTY, &mm_priority_table),
-};
-#undef T
-static const struct table mattermost_table = TABLE(
-    "mattermost.plain", struct mattermost_config, mattermost_fields, mattermost_check);
-
-/* ---- rocketchat --------------------------------------------------------------------------- */
-
-static const struct field rc_field_fields[] = {
-    STR(struct rocketchat_field, "title", title),
-    STR(struct rocketchat_field, "value", value),
-    FIELD(struct rocketchat_field, "short", short_, FT_OPTBOOL, FF_OMITEMPTY, NULL),
-};
-static const struct table rc_field_table = TABLE(
-    "rocketchat.RocketchatAttachmentField", struct rocketchat_field, rc_field_fields, NULL);
-
-static const struct field rc_action_fields[] = {
-    STR(struct rocketchat_action, "type", type),
-    STR(struct rocketchat_action, "text", text),
-    STR(struct rocketchat_action, "url", url),
-    STR(struct rocketchat_action, "msg", msg),
-};
-static const struct table rc_action_table = TABLE(
-    "rocketchat.RocketchatAttachmentAction", struct rocketchat_action, rc_action_fields, NULL);
-
-static int rocketchat_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct rocketchat_config *r = obj;
-    const struct config_global *g = c->global;
-
-    int rc = at_most_one(c, n, "token", r->token, "token_file", r->token_file);
-    if (rc == AR_OK) {
-        rc = at_most_one(c, n, "token_id", r->token_id, "token_id_file", r->token_id_file);
-    }
-    if (rc != AR_OK) {
-        return rc;
-    }
-    inherit_http(&r->http_config, c);
-    if (g == NULL) {
-        return AR_OK;
-    }
-    if (r->api_url == NULL) {
-        inherit(&r->api_url, g->rocketchat_api_url);
-        inherit(&r->api_url, "https://open.rocket.chat/");
-    }
-    if (empty(r->token) && empty(r->token_file)) {
-        if (empty(g->rocketchat_token) && empty(g->rocketchat_token_file)) {
-            return ctx_error(c, n, "no global Rocketchat Token set either inline or in a file");
-        }
-        inherit(&r->token, g->rocketchat_token);
-        inherit(&r->token_file, g->rocketchat_token_file);
-    }
-    if (empty(r->token_id) && empty(r->token_id_file)) {
-        if (empty(g->rocketchat_token_id) && empty(g->rocketchat_token_id_file)) {
-            return ctx_error(c, n,
-                             "no global Rocketchat TokenID set either inline or in a file");
-        }
-        inherit(&r->token_id, g->rocketchat_token_id);
-        inherit(&r->token_id_file, g->rocketchat_token_id_file);
-    }
-    return AR_OK;
-}
-
-#define T struct rocketchat_config
-static const struct field rocketchat_fields[] = {
-    SENDRES(T, "false"),
-    HTTPF(T),
-    URLF(T, "api_url", api_url),
-    SECRET(T, "token_id", token_id),
-    STR(T, "token_id_file", token_id_file),
-    SECRET(T, "token", token),
-    STR(T, "token_file", token_file),
-    STR(T, "channel", channel),
-    STRD(T, "color", color, "{{ if eq .Status \"firing\" }}red{{ else }}green{{ end }}"),
-    STRD(T, "title", title, "{{ template \"rocketchat.default.title\" . }}"),
-    STRD(T, "title_link", title_link, "{{ template \"rocketchat.default.titlelink\" . }}"),
-    STRD(T, "text", text, "{{ template \"rocketchat.default.text\" . }}"),
-    SUBFIELD(T, "fields", fields, FT_LIST, FF_OMITEMPTY, &rc_field_table),
-    FIELD(T, "short_fields", short_fields, FT_BOOL, 0, NULL),
-    STRD(T, "emoji", emoji, "{{ template \"rocketchat.default.emoji\" . }}"),
-    STRD(T, "icon_url", icon_url, "{{ template \"rocketchat.default.iconurl\" . }}"),
-    STR(T, "image_url", image_url),
-    STR(T, "thumb_url", thumb_url),
-    FIELD(T, "link_names", link_names, FT_BOOL, 0, NULL),
-    SUBFIELD(T, "actions", actions, FT_LIST, FF_OMITEMPTY, &rc_action_table),
-};
-#undef T
-static const struct table rocketchat_table = TABLE(
-    "rocketchat.plain", struct rocketchat_config, rocketchat_fields, rocketchat_check);
-
-/* ---- jira --------------------------------------------------------------------------------- */
-
-/* A Jira field is either a template string or {template, enable_update}. */
-static const struct field jira_field_fields[] = {
-    STR(struct jira_field, "template", template_),
-    FIELD(struct jira_field, "enable_update", enable_update, FT_OPTBOOL, FF_OMITEMPTY, NULL),
-};
-static const struct table jira_field_map_table =
-    TABLE("jira.JiraFieldConfig", struct jira_field, jira_field_fields, NULL);
-
-static int jira_field_decode(void *obj, const struct ynode *node, struct ctx *c)
-{
-    struct jira_field *f = obj;
-    if (node != NULL && node->kind == YN_SCALAR && !ynode_is_null(node)) {
-        free(f->template_);
-        f->template_ = ar_strdup(node->value);
-        return AR_OK;
-    }
-    return decode_into(&jira_field_map_table, obj, node, c);
-}
-
-static const struct table jira_field_table = {
-    "jira.JiraFieldConfig", sizeof(struct jira_field), jira_field_fields,
-    AR_ARRAY_LEN(jira_field_fields), NULL, jira_field_decode, NULL, NULL};
-
-static int jira_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct jira_config *j = obj;
-
-    if (empty(j->project)) {
-        return ctx_error(c, n, "missing project in jira_config");
-    }
-    if (empty(j->issue_type)) {
-        return ctx_error(c, n, "missing issue_type in jira_config");
-    }
-    if (!empty(j->api_type) && strcmp(j->api_type, "auto") != 0 &&
-        strcmp(j->api_type, "cloud") != 0 && strcmp(j->api_type, "datacenter") != 0) {
-        return ctx_error(c, n,
-                         "unknown api_type on jira_config, must be auto, cloud or datacenter");
-    }
-    if (empty(j->summary.template_)) {
-        free(j->summary.template_);
-        j->summary.template_ = ar_strdup("{{ template \"jira.default.summary\" . }}");
-    }
-    if (empty(j->description.template_)) {
-        free(j->description.template_);
-        j->description.template_ = ar_strdup("{{ template \"jira.default.description\" . }}");
-    }
-    inherit_http(&j->http_config, c);
-    if (j->api_url == NULL && c->global != NULL) {
-        if (empty(c->global->jira_api_url)) {
-            return ctx_error(c, n, "no global Jira Cloud URL set");
-        }
-        inherit(&j->api_url, c->global->jira_api_url);
-    }
-    return AR_OK;
-}
-
-#define T struct jira_config
-static const struct field jira_fields[] = {
-    SENDRES(T, "true"),
-    HTTPF(T),
-    URLF(T, "api_url", api_url),
-    STR(T, "api_type", api_type),
-    STR(T, "project", project),
-    SUBFIELD(T, "summary", summary, FT_STRUCT, FF_OMITEMPTY, &jira_field_table),
-    SUBFIELD(T, "description", description, FT_STRUCT, FF_OMITEMPTY, &jira_field_table),
-    FIELD(T, "labels", labels, FT_STRLIST, FF_OMITEMPTY, NULL),
-    STRD(T, "priority", priority, "{{ template \"jira.default.priority\" . }}"),
-    STR(T, "issue_type", issue_type),
-    STR(T, "reopen_transition", reopen_transition),
-    STR(T, "resolve_transition", resolve_transition),
-    STR(T, "wont_fix_resolution", wont_fix_resolution),
-    FIELD(T, "reopen_duration", reopen_duration_ms, FT_DURATION, FF_OMITEMPTY, NULL),
-    FIELD(T, "fields", fields, FT_ANYMAP, FF_OMITEMPTY, NULL),
-};
-#undef T
-static const struct table jira_table =
-    TABLE("jira.plain", struct jira_config, jira_fields, jira_check);
-
-/* ---- incident.io -------------------------------------------------------------------------- */
-
-static int incidentio_check(void *obj, struct ctx *c, const struct ynode *n)
-{
-    struct incidentio_config *i = obj;
-
-    if (i->url == NULL && empty(i->url_file)) {
-        return ctx_error(c, n, "one of url or url_file must be configured");
-    }
-    if (i->url != NULL && !empty(i->url_file)) {
-        return ctx_error(c, n, "at most one of url & url_file must be configured");
-    }
-    int rc = at_most_one(c, n, "alert_source_token", i->alert_source_token,
-                         "alert_source_token_file", i->alert_source_token_file);
-    if (rc != AR_OK) {
-        return rc;
-    }
-    bool token = !empty(i->alert_source_token) || !empty(i->alert_source_token_file);
-    bool auth = i->http_config != NULL && i->http_config->authorization != NULL;
-    if (token && auth) {
-        return ctx_error(c, n,
-                         "cannot specify alert_source_token or alert_source_token_file when "
-                         "using http_config.authorization");
-    }
-    if (!token && !auth) {
-        return ctx_error(c, n,
-                         "at least one of alert_source_token, alert_source_token_file or "
-                         "http_config.authorization must be configured");
-    }
-    inherit_http(&i->http_config, c);
-    return AR_OK;
-}
-
-#define T struct incidentio_config
-static const struct field incidentio_fields[] = {
-    SENDRES(T, "true"),
-    HTTPF(T),
-    FIELD(T, "url", url, FT_URL, 0, NULL),
-    FIELD(T, "url_file", url_file, FT_STR, 0, NULL),
-    SECRET(T, "alert_source_token", alert_source_token),
-    STR(T, "alert_source_token_file", alert_source_token_file),
-    FIELD(T, "max_alerts", max_alerts, FT_UINT64, 0, NULL),
-    FIELD(T, "timeout", timeout_ns, FT_GODURATION, 0, NULL),
-};
-#undef T
-static const struct table incidentio_table = TABLE(
-    "incidentio.plain", struct incidentio_config, incidentio_fields, incidentio_check);
-
 /* ---- receiver ----------------------------------------------------------------------------- */
 
 static int receiver_check(void *obj, struct ctx *c, const struct ynode *n)
 {
     struct receiver *r = obj;
-    if (empty(r->name)) {
+    if (cfg_empty(r->name)) {
         return ctx_error(c, n, "missing name in receiver");
     }
     /* newest: labels, with "name" implied and required to match */
@@ -1688,48 +559,33 @@ static void receiver_cleanup(void *obj)
     r->nintegrations = 0;
 }
 
+/* name and labels, then one `<name>_configs` list per row of the integration table, in the
+ * order of the receiver's Go struct (filled before main by receiver_fields_init) */
 #define T struct receiver
-#define LISTF(key, member, tbl) SUBFIELD(T, key, member, FT_LIST, FF_OMITEMPTY, tbl)
-static const struct field receiver_fields[] = {
+static struct field receiver_fields[2 + INTEGRATION_TYPE_COUNT] = {
     FIELD(T, "name", name, FT_STR, 0, NULL),
     FIELD(T, "labels", labels, FT_LABELMAP, FF_OMITEMPTY, NULL),
-    LISTF("discord_configs", discord_configs, &discord_table),
-    LISTF("email_configs", email_configs, &email_table),
-    LISTF("incidentio_configs", incidentio_configs, &incidentio_table),
-    LISTF("pagerduty_configs", pagerduty_configs, &pagerduty_table),
-    LISTF("slack_configs", slack_configs, &slack_table),
-    LISTF("webhook_configs", webhook_configs, &webhook_table),
-    LISTF("opsgenie_configs", opsgenie_configs, &opsgenie_table),
-    LISTF("wechat_configs", wechat_configs, &wechat_table),
-    LISTF("pushover_configs", pushover_configs, &pushover_table),
-    LISTF("victorops_configs", victorops_configs, &victorops_table),
-    LISTF("sns_configs", sns_configs, &sns_table),
-    LISTF("telegram_configs", telegram_configs, &telegram_table),
-    LISTF("webex_configs", webex_configs, &webex_table),
-    LISTF("msteams_configs", msteams_configs, &msteams_table),
-    LISTF("msteamsv2_configs", msteamsv2_configs, &msteamsv2_table),
-    LISTF("jira_configs", jira_configs, &jira_table),
-    LISTF("rocketchat_configs", rocketchat_configs, &rocketchat_table),
-    LISTF("mattermost_configs", mattermost_configs, &mattermost_table),
 };
-#undef LISTF
 #undef T
+
+__attribute__((constructor)) static void receiver_fields_init(void)
+{
+    for (int t = 0; t < INTEGRATION_TYPE_COUNT; t++) {
+        const struct integration_def *def = integration_def_get((enum integration_type)t);
+        struct field *f = &receiver_fields[2 + def->yaml_rank];
+
+        f->name = def->configs_key;
+        f->type = FT_LIST;
+        f->off = def->receiver_offset;
+        f->flags = FF_OMITEMPTY;
+        f->def = NULL;
+        f->sub = def->config;
+    }
+}
+
 const struct table receiver_table = {
     "config.plain", sizeof(struct receiver), receiver_fields, AR_ARRAY_LEN(receiver_fields),
     receiver_check, NULL, NULL, receiver_cleanup};
-
-const char *integration_type_name(enum integration_type t)
-{
-    static const char *const names[] = {
-        "webhook", "email", "pagerduty", "opsgenie", "wechat", "slack",
-        "victorops", "pushover", "sns", "telegram", "discord", "webex",
-        "msteams", "msteamsv2", "jira", "rocketchat", "incidentio", "mattermost",
-    };
-    if ((unsigned)t < AR_ARRAY_LEN(names)) {
-        return names[t];
-    }
-    return "unknown";
-}
 
 static void add_integrations(struct receiver *r, size_t *cap, enum integration_type type,
                              void *const *items, size_t n)
@@ -1746,7 +602,7 @@ static void add_integrations(struct receiver *r, size_t *cap, enum integration_t
         in->type = type;
         in->index = (int)i;
         in->cfg = items[i];
-        /* every integration struct starts with `bool send_resolved` */
+        /* every integration struct starts with `bool send_resolved` (asserted in integration.c) */
         memcpy(&in->send_resolved, items[i], sizeof(bool));
     }
 }
@@ -1760,37 +616,29 @@ void receiver_prepare_used(struct receiver *r)
         if (e == NULL) {
             continue;
         }
-        map_add_missing(&e->headers, "Subject", "{{ template \"email.default.subject\" . }}");
-        map_add_missing(&e->headers, "To", e->to ? e->to : "");
-        map_add_missing(&e->headers, "From", e->from ? e->from : "");
+        cfg_map_add_missing(&e->headers, "Subject", "{{ template \"email.default.subject\" . }}");
+        cfg_map_add_missing(&e->headers, "To", e->to ? e->to : "");
+        cfg_map_add_missing(&e->headers, "From", e->from ? e->from : "");
     }
 }
 
 void receiver_build_integrations(struct receiver *r)
 {
     size_t cap = 0;
+
     AR_FREE(r->integrations);
     r->nintegrations = 0;
-#define ADD(type, list) add_integrations(r, &cap, type, (void *const *)r->list.v, r->list.n)
-    ADD(INTEGRATION_WEBHOOK, webhook_configs);
-    ADD(INTEGRATION_EMAIL, email_configs);
-    ADD(INTEGRATION_PAGERDUTY, pagerduty_configs);
-    ADD(INTEGRATION_OPSGENIE, opsgenie_configs);
-    ADD(INTEGRATION_WECHAT, wechat_configs);
-    ADD(INTEGRATION_SLACK, slack_configs);
-    ADD(INTEGRATION_VICTOROPS, victorops_configs);
-    ADD(INTEGRATION_PUSHOVER, pushover_configs);
-    ADD(INTEGRATION_SNS, sns_configs);
-    ADD(INTEGRATION_TELEGRAM, telegram_configs);
-    ADD(INTEGRATION_DISCORD, discord_configs);
-    ADD(INTEGRATION_WEBEX, webex_configs);
-    ADD(INTEGRATION_MSTEAMS, msteams_configs);
-    ADD(INTEGRATION_MSTEAMSV2, msteamsv2_configs);
-    ADD(INTEGRATION_JIRA, jira_configs);
-    ADD(INTEGRATION_ROCKETCHAT, rocketchat_configs);
-    ADD(INTEGRATION_INCIDENTIO, incidentio_configs);
-    ADD(INTEGRATION_MATTERMOST, mattermost_configs);
-#undef ADD
+    /* the integration table is in build order */
+    for (int t = 0; t < INTEGRATION_TYPE_COUNT; t++) {
+        const struct integration_def *def = integration_def_get((enum integration_type)t);
+        const char *list = (const char *)r + def->receiver_offset; /* AR_PTR_LIST: v, n */
+        void **items;
+        size_t n;
+
+        memcpy(&items, list, sizeof(items));
+        memcpy(&n, list + sizeof(void **), sizeof(n));
+        add_integrations(r, &cap, def->type, items, n);
+    }
 }
 
 const char *receiver_name(const struct receiver *r)

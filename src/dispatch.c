@@ -61,6 +61,9 @@ struct send_ctx {
     size_t nresolved;
     int64_t now_wall;
     int64_t expires_at;
+    /* completion, called on the notifier thread (the core forwards it to its own thread) */
+    void (*send_done)(void *ctx, struct send_ctx *sc, const struct notify_result *res);
+    void *send_done_ctx;
 };
 
 struct agroup {
@@ -472,6 +475,39 @@ static void flush_free(struct flush *f)
     free(f);
 }
 
+/* A delivery's context: names copied, the completion from the dispatcher's env; firing and
+ * resolved are taken (heap arrays, freed with it). */
+static struct send_ctx *send_ctx_new(const struct dispatcher *d, const char *receiver,
+                                     const char *integration, enum integration_type type,
+                                     const char *group_key, uint64_t *firing, size_t nfiring,
+                                     uint64_t *resolved, size_t nresolved, int64_t now_wall,
+                                     int64_t expires_at)
+{
+    struct send_ctx *sc = ar_calloc(1, sizeof(*sc));
+
+    sc->receiver = ar_strdup(receiver);
+    sc->integration = ar_strdup(integration);
+    sc->type = type;
+    sc->group_key = ar_strdup(group_key);
+    sc->firing = firing;
+    sc->nfiring = nfiring;
+    sc->resolved = resolved;
+    sc->nresolved = nresolved;
+    sc->now_wall = now_wall;
+    sc->expires_at = expires_at;
+    sc->send_done = d->env.send_done;
+    sc->send_done_ctx = d->env.send_done_ctx;
+    return sc;
+}
+
+static uint64_t *fps_dup(const uint64_t *v, size_t n)
+{
+    uint64_t *copy = ar_malloc((n ? n : 1) * sizeof(*copy));
+
+    memcpy(copy, v, n * sizeof(*copy));
+    return copy;
+}
+
 static void send_ctx_free(struct send_ctx *sc)
 {
     free(sc->receiver);
@@ -512,19 +548,13 @@ static void flush_finish(struct dispatcher *d, struct flush *f, int64_t now_mono
     flush_free(f);
 }
 
-struct submit_env {
-    void (*send_done)(void *ctx, struct send_ctx *sc, const struct notify_result *res);
-    void *send_done_ctx;
-};
-
 /* The notifier calls back here on its thread; the core's env callback forwards to the
  * core thread. */
 static void job_done(struct notify_job *job, const struct notify_result *res, void *ctx)
 {
     struct send_ctx *sc = ctx;
-    struct submit_env *se = (struct submit_env *)(sc + 1);
 
-    se->send_done(se->send_done_ctx, sc, res);
+    sc->send_done(sc->send_done_ctx, sc, res);
 }
 
 static uint64_t *fps_of(struct alert **v, size_t n, bool resolved, int64_t now, size_t *out_n)
@@ -676,25 +706,12 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
                 notify_data_new(d->cfg, recv, g->key, &g->labels, send, NULL, nsend,
                                 d->env.external_url, now_wall);
             int64_t gi = r->group_interval_ms * AR_NS_PER_MS;
-            struct send_ctx *sc = ar_calloc(1, sizeof(*sc) + sizeof(struct submit_env));
-            struct submit_env *se = (struct submit_env *)(sc + 1);
+            struct send_ctx *sc = send_ctx_new(
+                d, r->receiver, name, integ->type, g->key, fps_dup(firing, nfiring), nfiring,
+                fps_dup(resolved, nresolved), nresolved, now_wall, now_wall + expiry);
             struct notify_job *job;
 
             sc->flush = f;
-            sc->receiver = ar_strdup(r->receiver);
-            sc->integration = ar_strdup(name);
-            sc->type = integ->type;
-            sc->group_key = ar_strdup(g->key);
-            sc->firing = ar_malloc((nfiring ? nfiring : 1) * sizeof(uint64_t));
-            memcpy(sc->firing, firing, nfiring * sizeof(uint64_t));
-            sc->nfiring = nfiring;
-            sc->resolved = ar_malloc((nresolved ? nresolved : 1) * sizeof(uint64_t));
-            memcpy(sc->resolved, resolved, nresolved * sizeof(uint64_t));
-            sc->nresolved = nresolved;
-            sc->now_wall = now_wall;
-            sc->expires_at = now_wall + expiry;
-            se->send_done = d->env.send_done;
-            se->send_done_ctx = d->env.send_done_ctx;
             if (d->env.next_delivery_id != NULL) {
                 /* Durable outbox: the pending row joins this turn's transaction, while the
                  * job may start at once. Should the process die before that commit, the
@@ -759,7 +776,7 @@ static void outbox_done(const struct send_ctx *sc, const struct notify_result *r
     }
     if (res->ok) {
         outbox_record_event(txn, sc->delivery_id, "delivered", "delivered", res);
-    } else if (strcmp(res->error, "notification canceled") == 0) {
+    } else if (res->canceled) {
         outbox_record_event(txn, sc->delivery_id, NULL, "canceled", res);
     } else {
         outbox_record_event(txn, sc->delivery_id, "dead", res->retryable ? "dead" : "failed", res);
@@ -809,7 +826,6 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
     struct outbox_payload p;
     struct notify_data *nd;
     struct send_ctx *sc;
-    struct submit_env *se;
     struct notify_job *job;
 
     for (size_t i = 0; i < d->cfg->nreceivers && recv == NULL; i++) {
@@ -839,28 +855,16 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
     }
     nd = notify_data_new(d->cfg, recv, group_key, &p.group_labels, p.alerts, p.resolved, p.nalerts,
                          p.external_url, p.now_ns);
-    sc = ar_calloc(1, sizeof(*sc) + sizeof(struct submit_env));
-    se = (struct submit_env *)(sc + 1);
-    sc->delivery_id = id;
-    sc->record_nflog = record_nflog;
-    sc->receiver = ar_strdup(receiver);
-    sc->integration = ar_strdup(integration);
-    sc->type = integ->type;
-    sc->group_key = ar_strdup(group_key);
     if (record_nflog) {
         /* resumed after a restart: the rebuilt group must not send this state again */
         nflog_claim(d->env.nflog, receiver, integration, group_key, p.now_ns, p.firing,
                     p.nfiring, p.resolved_fps, p.nresolved_fps, p.now_ns + p.expiry_ns);
     }
-    sc->firing = p.firing;
-    sc->nfiring = p.nfiring;
-    sc->resolved = p.resolved_fps;
-    sc->nresolved = p.nresolved_fps;
-    p.firing = p.resolved_fps = NULL;
-    sc->now_wall = p.now_ns;
-    sc->expires_at = p.now_ns + p.expiry_ns;
-    se->send_done = d->env.send_done;
-    se->send_done_ctx = d->env.send_done_ctx;
+    sc = send_ctx_new(d, receiver, integration, integ->type, group_key, p.firing, p.nfiring,
+                      p.resolved_fps, p.nresolved_fps, p.now_ns, p.now_ns + p.expiry_ns);
+    p.firing = p.resolved_fps = NULL; /* the context took them */
+    sc->delivery_id = id;
+    sc->record_nflog = record_nflog;
     outbox_payload_cleanup(&p);
     /* a fresh deadline: the route may be gone, so the COMPAT 5.8 minimum */
     job = notify_job_new(nd, integ,

@@ -1,10 +1,15 @@
 /* Discord notifier (COMPAT 9.6): one embed with the rendered title and message, colored by
  * the group status. Newest limits (title 256, description 4096, content 2000 runes) are
- * applied; 0.25 output is the same below them. Retries: 5xx only. */
+ * applied; 0.25 output is the same below them. Retries: 5xx only.
+ * Also owns the `discord_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/notify.h"
+#include "config_internal.h"
 
 #define DISCORD_TITLE_MAX 256
 #define DISCORD_DESC_MAX 4096
@@ -61,7 +66,6 @@ int notify_discord_build(const struct notify_data *d, const void *cfg, struct no
     out->url = url;
     url = NULL;
     out->http = c->http_config;
-    out->retry_429 = false;
 out:
     free(url);
     free(title);
@@ -70,3 +74,35 @@ out:
     notify_tmpl_cleanup(&t);
     return rc;
 }
+
+/* ---- configuration: the `discord_configs` key table --------------------------------- */
+
+static int discord_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct discord_config *d = obj;
+    if (d->webhook_url == NULL && cfg_empty(d->webhook_url_file)) {
+        return ctx_error(c, n, "one of webhook_url or webhook_url_file must be configured");
+    }
+    if (d->webhook_url != NULL && !cfg_empty(d->webhook_url_file)) {
+        return ctx_error(c, n,
+                         "at most one of webhook_url & webhook_url_file must be configured");
+    }
+    cfg_inherit_http(&d->http_config, c);
+    return AR_OK;
+}
+
+#define T struct discord_config
+static const struct field discord_fields[] = {
+    SENDRES(T, "true"),
+    HTTPF(T),
+    SURL(T, "webhook_url", webhook_url),
+    STR(T, "webhook_url_file", webhook_url_file),
+    STR(T, "content", content),
+    STRD(T, "title", title, "{{ template \"discord.default.title\" . }}"),
+    STRD(T, "message", message, "{{ template \"discord.default.message\" . }}"),
+    STR(T, "username", username),
+    STR(T, "avatar_url", avatar_url),
+};
+#undef T
+const struct table discord_config_table =
+    TABLE("config.plain", struct discord_config, discord_fields, discord_check);

@@ -43,8 +43,12 @@
  *    and send MAIL unauthenticated; a config relying on auth_secret alone is refused at load
  *    instead (email_auth_cram_md5_available, config_receivers.c).
  *  - Go's client has no read deadline; here each protocol wait (TLS handshake included) is
- *    bounded by min(job deadline, EMAIL_ATTEMPT_MAX_MS), so a silent server costs a retry. */
+ *    bounded by min(job deadline, EMAIL_ATTEMPT_MAX_MS), so a silent server costs a retry.
+ * Also owns the `email_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <stddef.h>
+#include <strings.h>
 /* before libesmtp.h, which declares its SSL_CTX functions only when OpenSSL is seen */
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -67,6 +71,7 @@
 #include "ar/notifier_email.h"
 #include "ar/tls_relay.h"
 #include "ar/tmpl.h"
+#include "config_internal.h"
 
 #define EMAIL_ATTEMPT_MAX_MS 60000 /* per protocol wait, also bounded by the job deadline */
 #define EMAIL_ATTEMPT_MIN_MS 1000
@@ -1150,13 +1155,15 @@ struct email_pool *email_pool_new(int nthreads, int64_t min_backoff_ns, int64_t 
 }
 
 /* Calls done() and frees the job; the lock is not held. */
-static void ejob_finish(struct email_pool *p, struct email_job *ej, bool ok, const char *error)
+static void ejob_complete(struct email_pool *p, struct email_job *ej, bool ok, bool canceled,
+                          const char *error)
 {
     struct notify_result res;
     struct notify_job *job = ej->job;
 
     memset(&res, 0, sizeof(res));
     res.ok = ok;
+    res.canceled = canceled;
     res.attempts = ej->attempts;
     res.retryable = !ok && ej->last_retryable;
     snprintf(res.error, sizeof(res.error), "%s", ok ? "" : error);
@@ -1173,6 +1180,11 @@ static void ejob_finish(struct email_pool *p, struct email_job *ej, bool ok, con
     }
     notify_job_free(job);
     free(ej);
+}
+
+static void ejob_finish(struct email_pool *p, struct email_job *ej, bool ok, const char *error)
+{
+    ejob_complete(p, ej, ok, false, error);
 }
 
 static void metrics_attempt(struct email_pool *p, bool ok, int64_t lat_ns)
@@ -1269,7 +1281,7 @@ static void cancel_waiting(struct email_pool *p)
     while (q != NULL) {
         struct email_job *next = q->next;
 
-        ejob_finish(p, q, false, "notification canceled");
+        ejob_complete(p, q, false, true, "notification canceled");
         q = next;
     }
 }
@@ -1396,7 +1408,7 @@ void email_pool_submit(struct email_pool *p, struct notify_job *job)
     }
     pthread_mutex_unlock(&p->lock);
     if (stopped) {
-        ejob_finish(p, ej, false, "notification canceled");
+        ejob_complete(p, ej, false, true, "notification canceled");
     }
 }
 
@@ -1453,3 +1465,152 @@ size_t email_pool_pending(struct email_pool *p)
     pthread_mutex_unlock(&p->lock);
     return v;
 }
+
+/* ---- configuration: the `email_configs` key table --------------------------------- */
+
+/* Go's textproto.CanonicalMIMEHeaderKey. */
+static char *canonical_header(const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        bool ok = isalnum(ch) || ch == '-' ||
+                  (ch > 0x20 && ch < 0x7f && strchr("!#$%&'*+.^_`|~", ch) != NULL);
+        if (!ok) {
+            return ar_strdup(s);
+        }
+    }
+    char *out = ar_strdup(s);
+    bool upper = true;
+    for (char *p = out; *p; p++) {
+        if (upper && *p >= 'a' && *p <= 'z') {
+            *p = (char)(*p - 'a' + 'A');
+        } else if (!upper && *p >= 'A' && *p <= 'Z') {
+            *p = (char)(*p - 'A' + 'a');
+        }
+        upper = *p == '-';
+    }
+    return out;
+}
+
+/* An auth_secret is only ever used by SMTP AUTH CRAM-MD5. Where libesmtp cannot load that
+ * mechanism (notifier_email.c), a config whose only credential is the secret could never
+ * authenticate: libesmtp would skip the mechanism and send MAIL unauthenticated, so the
+ * failure would surface later as the server's refusal. Refused at load instead. */
+static int email_check_auth(struct ctx *c, const struct ynode *n, const struct email_config *e)
+{
+    if (cfg_empty(e->auth_username) || (cfg_empty(e->auth_secret) && cfg_empty(e->auth_secret_file)) ||
+        !cfg_empty(e->auth_password) || !cfg_empty(e->auth_password_file)) {
+        return AR_OK;
+    }
+    if (email_auth_cram_md5_available()) {
+        return AR_OK;
+    }
+    return ctx_error(c, n,
+                     "auth_secret is used only by SMTP AUTH CRAM-MD5, which libesmtp cannot "
+                     "load on this system (its plugin sasl-crammd5.so is missing); set "
+                     "auth_password for PLAIN or LOGIN instead");
+}
+
+static int email_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct email_config *e = obj;
+    const struct config_global *g = c->global;
+
+    if (cfg_empty(e->to)) {
+        return ctx_error(c, n, "missing to address in email config");
+    }
+    int rc = cfg_at_most_one(c, n, "auth_password", e->auth_password, "auth_password_file",
+                         e->auth_password_file);
+    if (rc == AR_OK) {
+        rc = cfg_at_most_one(c, n, "auth_secret", e->auth_secret, "auth_secret_file",
+                         e->auth_secret_file);
+    }
+    if (rc != AR_OK) {
+        return rc;
+    }
+    /* canonicalise header names; duplicates after canonicalisation are an error */
+    for (size_t i = 0; i < e->headers.n; i++) {
+        char *canon = canonical_header(e->headers.keys[i]);
+        free(e->headers.keys[i]);
+        e->headers.keys[i] = canon;
+    }
+    str_map_resort(&e->headers);
+    for (size_t i = 1; i < e->headers.n; i++) {
+        if (strcmp(e->headers.keys[i - 1], e->headers.keys[i]) == 0) {
+            return ctx_error(c, n, "duplicate header \"%s\" in email config",
+                             e->headers.keys[i]);
+        }
+    }
+    if (g == NULL) {
+        return email_check_auth(c, n, e);
+    }
+    /* COMPAT: inheritance from global.smtp_* (config.go) */
+    if (cfg_empty(e->smarthost)) {
+        if (cfg_empty(g->smtp_smarthost)) {
+            return ctx_error(c, n, "no global SMTP smarthost set");
+        }
+        cfg_inherit(&e->smarthost, g->smtp_smarthost);
+    }
+    if (cfg_empty(e->from)) {
+        if (cfg_empty(g->smtp_from)) {
+            return ctx_error(c, n, "no global SMTP from set");
+        }
+        cfg_inherit(&e->from, g->smtp_from);
+    }
+    cfg_inherit(&e->hello, g->smtp_hello);
+    cfg_inherit(&e->auth_username, g->smtp_auth_username);
+    if (cfg_empty(e->auth_password) && cfg_empty(e->auth_password_file)) {
+        cfg_inherit(&e->auth_password, g->smtp_auth_password);
+        cfg_inherit(&e->auth_password_file, g->smtp_auth_password_file);
+    }
+    if (cfg_empty(e->auth_secret) && cfg_empty(e->auth_secret_file)) {
+        cfg_inherit(&e->auth_secret, g->smtp_auth_secret);
+        cfg_inherit(&e->auth_secret_file, g->smtp_auth_secret_file);
+    }
+    cfg_inherit(&e->auth_identity, g->smtp_auth_identity);
+    if (e->require_tls < 0) {
+        e->require_tls = g->smtp_require_tls ? 1 : 0;
+    }
+    if (e->force_implicit_tls < 0) {
+        e->force_implicit_tls = g->smtp_force_implicit_tls;
+    }
+    if (table_is_zero(&tls_config_table, &e->tls_config) && g->smtp_tls_config != NULL) {
+        table_cleanup(&tls_config_table, &e->tls_config);
+        struct tls_config *copy = table_dup(&tls_config_table, g->smtp_tls_config);
+        e->tls_config = *copy;
+        free(copy);
+    }
+    return email_check_auth(c, n, e);
+}
+
+static const struct field threading_fields[] = {
+    FIELD(struct email_threading_config, "enabled", enabled, FT_BOOL, FF_OMITEMPTY, NULL),
+    STR(struct email_threading_config, "thread_by_date", thread_by_date),
+};
+static const struct table threading_table =
+    TABLE("config.ThreadingConfig", struct email_threading_config, threading_fields, NULL);
+
+#define T struct email_config
+static const struct field email_fields[] = {
+    SENDRES(T, "false"),
+    STR(T, "to", to),
+    STR(T, "from", from),
+    STR(T, "hello", hello),
+    FIELD(T, "smarthost", smarthost, FT_HOSTPORT, FF_OMITEMPTY, NULL),
+    STR(T, "auth_username", auth_username),
+    SECRET(T, "auth_password", auth_password),
+    STR(T, "auth_password_file", auth_password_file),
+    SECRET(T, "auth_secret", auth_secret),
+    STR(T, "auth_secret_file", auth_secret_file),
+    STR(T, "auth_identity", auth_identity),
+    FIELD(T, "headers", headers, FT_STRMAP, FF_OMITEMPTY, NULL),
+    STRD(T, "html", html, "{{ template \"email.default.html\" . }}"),
+    STR(T, "text", text),
+    FIELD(T, "require_tls", require_tls, FT_OPTBOOL, FF_OMITEMPTY, NULL),
+    SUBFIELD(T, "tls_config", tls_config, FT_STRUCT, FF_OMITEMPTY, &smtp_tls_config_table),
+    FIELD(T, "force_implicit_tls", force_implicit_tls, FT_OPTBOOL, FF_OMITEMPTY, NULL),
+    SUBFIELD(T, "threading", threading, FT_STRUCTP, FF_OMITEMPTY, &threading_table),
+};
+#undef T
+const struct table email_config_table =
+    TABLE("config.plain", struct email_config, email_fields, email_check);

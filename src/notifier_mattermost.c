@@ -4,12 +4,17 @@
  * is built from the top-level fields (fallback, color, pretext, author, title, link, fields,
  * images, footer). The priority is lower-cased; an unknown one becomes "standard",
  * requested_ack needs a non-standard priority and persistent_notifications "urgent".
- * Retries: 5xx only. */
+ * Retries: 5xx only.
+ * Also owns the `mattermost_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/notify.h"
+#include "config_internal.h"
 
 #define MATTERMOST_TEXT_MAX 16383
 
@@ -175,9 +180,121 @@ int notify_mattermost_build(const struct notify_data *d, const void *cfg,
     out->url = url;
     url = NULL;
     out->http = c->http_config;
-    out->retry_429 = false;
 out:
     free(url);
     notify_tmpl_cleanup(&t);
     return rc;
 }
+
+/* ---- configuration: the `mattermost_configs` key table --------------------------------- */
+
+static int mm_field_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct mattermost_field *f = obj;
+    if (cfg_empty(f->title)) {
+        return ctx_error(c, n, "missing title in Mattermost field configuration");
+    }
+    if (cfg_empty(f->value)) {
+        return ctx_error(c, n, "missing value in Mattermost field configuration");
+    }
+    return AR_OK;
+}
+
+static const struct field mm_field_fields[] = {
+    STR(struct mattermost_field, "title", title),
+    STR(struct mattermost_field, "value", value),
+    FIELD(struct mattermost_field, "short", short_, FT_OPTBOOL, FF_OMITEMPTY, NULL),
+};
+static const struct table mm_field_table =
+    TABLE("mattermost.plain", struct mattermost_field, mm_field_fields,
+          mm_field_check);
+
+#define T struct mattermost_attachment
+static const struct field mm_attachment_fields[] = {
+    STR(T, "fallback", fallback),
+    STR(T, "color", color),
+    STR(T, "pretext", pretext),
+    STR(T, "text", text),
+    STR(T, "author_name", author_name),
+    STR(T, "author_link", author_link),
+    STR(T, "author_icon", author_icon),
+    STR(T, "title", title),
+    STR(T, "title_link", title_link),
+    SUBFIELD(T, "fields", fields, FT_LIST, FF_OMITEMPTY, &mm_field_table),
+    STR(T, "thumb_url", thumb_url),
+    STR(T, "footer", footer),
+    STR(T, "footer_icon", footer_icon),
+    STR(T, "image_url", image_url),
+};
+#undef T
+static const struct table mm_attachment_table = TABLE(
+    "mattermost.MattermostAttachment", struct mattermost_attachment, mm_attachment_fields, NULL);
+
+static const struct field mm_props_fields[] = {
+    STR(struct mattermost_props, "card", card),
+};
+static const struct table mm_props_table =
+    TABLE("mattermost.MattermostProps", struct mattermost_props, mm_props_fields, NULL);
+
+static const struct field mm_priority_fields[] = {
+    STR(struct mattermost_priority, "priority", priority),
+    FIELD(struct mattermost_priority, "requested_ack", requested_ack, FT_BOOL, FF_OMITEMPTY,
+          NULL),
+    FIELD(struct mattermost_priority, "persistent_notifications", persistent_notifications,
+          FT_BOOL, FF_OMITEMPTY, NULL),
+};
+static const struct table mm_priority_table = TABLE(
+    "mattermost.MattermostPriority", struct mattermost_priority, mm_priority_fields, NULL);
+
+static int mattermost_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct mattermost_config *m = obj;
+    const struct config_global *g = c->global;
+
+    if (m->webhook_url != NULL && !cfg_empty(m->webhook_url_file)) {
+        return ctx_error(c, n,
+                         "at most one of webhook_url & webhook_url_file must be configured");
+    }
+    if (m->webhook_url == NULL && cfg_empty(m->webhook_url_file) && g != NULL) {
+        cfg_inherit(&m->webhook_url, g->mattermost_webhook_url);
+        cfg_inherit(&m->webhook_url_file, g->mattermost_webhook_url_file);
+    }
+    if (m->webhook_url == NULL && cfg_empty(m->webhook_url_file)) {
+        return ctx_error(c, n, "missing webhook_url or webhook_url_file on mattermost_config");
+    }
+    cfg_inherit_http(&m->http_config, c);
+    return AR_OK;
+}
+
+#define T struct mattermost_config
+static const struct field mattermost_fields[] = {
+    SENDRES(T, "true"),
+    HTTPF(T),
+    SURL(T, "webhook_url", webhook_url),
+    STR(T, "webhook_url_file", webhook_url_file),
+    STR(T, "channel", channel),
+    STRD(T, "username", username, "{{ template \"mattermost.default.username\" . }}"),
+    STRD(T, "text", text, "{{ template \"mattermost.default.text\" . }}"),
+    STRD(T, "fallback", fallback, "{{ template \"mattermost.default.fallback\" . }}"),
+    STRD(T, "color", color, "{{ template \"mattermost.default.color\" . }}"),
+    STR(T, "pretext", pretext),
+    STR(T, "author_name", author_name),
+    STR(T, "author_link", author_link),
+    STR(T, "author_icon", author_icon),
+    STRD(T, "title", title, "{{ template \"mattermost.default.title\" . }}"),
+    STRD(T, "title_link", title_link, "{{ template \"mattermost.default.titlelink\" . }}"),
+    SUBFIELD(T, "fields", fields, FT_LIST, FF_OMITEMPTY, &mm_field_table),
+    STR(T, "thumb_url", thumb_url),
+    STR(T, "footer", footer),
+    STR(T, "footer_icon", footer_icon),
+    STR(T, "image_url", image_url),
+    STR(T, "icon_url", icon_url),
+    STR(T, "icon_emoji", icon_emoji),
+    SUBFIELD(T, "attachments", attachments, FT_LIST, FF_OMITEMPTY, &mm_attachment_table),
+    STR(T, "type", type),
+    SUBFIELD(T, "props", props, FT_STRUCTP, FF_OMITEMPTY, &mm_props_table),
+    SUBFIELD(T, "priority", priority, FT_STRUCTP, FF_OMITEMPTY, &mm_priority_table),
+};
+#undef T
+const struct table mattermost_config_table = TABLE(
+    "mattermost.plain", struct mattermost_config, mattermost_fields, mattermost_check);

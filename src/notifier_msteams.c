@@ -1,9 +1,14 @@
 /* Microsoft Teams legacy connector notifier (COMPAT 9.4, newest 0.26+; 0.25 lacks it): a
- * MessageCard with rendered title, summary and text, themed by status. Retries: 5xx only. */
+ * MessageCard with rendered title, summary and text, themed by status. Retries: 5xx only.
+ * Also owns the `msteams_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/notify.h"
+#include "config_internal.h"
 
 int notify_msteams_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
                          struct ar_error *err)
@@ -43,9 +48,32 @@ int notify_msteams_build(const struct notify_data *d, const void *cfg, struct no
     out->url = url;
     url = NULL;
     out->http = c->http_config;
-    out->retry_429 = false;
 out:
     free(url);
     notify_tmpl_cleanup(&t);
     return rc;
 }
+
+/* ---- configuration: the `msteams_configs` key table --------------------------------- */
+
+static int msteams_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct msteams_config *t = obj;
+    int rc = cfg_webhook_url_or_file(c, n, t->webhook_url, t->webhook_url_file);
+    cfg_inherit_http(&t->http_config, c);
+    return rc;
+}
+
+#define T struct msteams_config
+static const struct field msteams_fields[] = {
+    SENDRES(T, "true"),
+    HTTPF(T),
+    SURL(T, "webhook_url", webhook_url),
+    STR(T, "webhook_url_file", webhook_url_file),
+    STRD(T, "title", title, "{{ template \"msteams.default.title\" . }}"),
+    STRD(T, "summary", summary, "{{ template \"msteams.default.summary\" . }}"),
+    STRD(T, "text", text, "{{ template \"msteams.default.text\" . }}"),
+};
+#undef T
+const struct table msteams_config_table =
+    TABLE("msteams.plain", struct msteams_config, msteams_fields, msteams_check);

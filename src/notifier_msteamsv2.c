@@ -1,9 +1,14 @@
 /* Microsoft Teams Workflows notifier (COMPAT 9.5, newest 0.28+; 0.25 lacks it): an Adaptive
- * Card with a heading (colored by status) and the rendered text. Retries: 5xx only. */
+ * Card with a heading (colored by status) and the rendered text. Retries: 5xx only.
+ * Also owns the `msteamsv2_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/notify.h"
+#include "config_internal.h"
 
 int notify_msteamsv2_build(const struct notify_data *d, const void *cfg,
                            struct notify_request *out, struct ar_error *err)
@@ -45,9 +50,31 @@ int notify_msteamsv2_build(const struct notify_data *d, const void *cfg,
     out->url = url;
     url = NULL;
     out->http = c->http_config;
-    out->retry_429 = false;
 out:
     free(url);
     notify_tmpl_cleanup(&t);
     return rc;
 }
+
+/* ---- configuration: the `msteamsv2_configs` key table --------------------------------- */
+
+static int msteamsv2_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct msteamsv2_config *t = obj;
+    int rc = cfg_webhook_url_or_file(c, n, t->webhook_url, t->webhook_url_file);
+    cfg_inherit_http(&t->http_config, c);
+    return rc;
+}
+
+#define T struct msteamsv2_config
+static const struct field msteamsv2_fields[] = {
+    SENDRES(T, "true"),
+    HTTPF(T),
+    SURL(T, "webhook_url", webhook_url),
+    STR(T, "webhook_url_file", webhook_url_file),
+    STRD(T, "title", title, "{{ template \"msteamsv2.default.title\" . }}"),
+    STRD(T, "text", text, "{{ template \"msteamsv2.default.text\" . }}"),
+};
+#undef T
+const struct table msteamsv2_config_table = TABLE(
+    "msteamsv2.plain", struct msteamsv2_config, msteamsv2_fields, msteamsv2_check);

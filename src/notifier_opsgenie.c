@@ -9,13 +9,17 @@
  * <api_url>v2/alerts/<alias>/message?identifierType=alias with {"message":...} and then
  * .../description with {"description":...} (empty values omitted, as Go's omitempty), same
  * headers; sent as a request chain by the engine (notify.h). COMPAT deviation: a failed PUT
- * is retried on its own, Alertmanager sends the create again first. */
+ * is retried on its own, Alertmanager sends the create again first.
+ * Also owns the `opsgenie_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/notify.h"
 #include "ar/tmpl.h"
+#include "config_internal.h"
 
 #define OPSGENIE_MESSAGE_MAX 130
 
@@ -367,7 +371,6 @@ int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
     out->url = url;
     url = NULL;
     out->http = c->http_config;
-    out->retry_429 = true;
     if (c->update_alerts && notify_data_has_firing(d)) {
         add_update(out, c->api_url, alias, "message", message, buf_str(&h));
         add_update(out, c->api_url, alias, "description", notify_tmpl_text(&t, c->description),
@@ -382,3 +385,100 @@ out:
     notify_tmpl_cleanup(&t);
     return rc;
 }
+
+/* ---- configuration: the `opsgenie_configs` key table --------------------------------- */
+
+static const struct field og_responder_fields[] = {
+    STR(struct opsgenie_responder, "id", id),
+    STR(struct opsgenie_responder, "name", name),
+    STR(struct opsgenie_responder, "username", username),
+    STR(struct opsgenie_responder, "type", type),
+};
+static const struct table og_responder_table = TABLE(
+    "config.OpsGenieConfigResponder", struct opsgenie_responder, og_responder_fields, NULL);
+
+static int opsgenie_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct opsgenie_config *o = obj;
+    const struct config_global *g = c->global;
+
+    int rc = cfg_at_most_one(c, n, "api_key", o->api_key, "api_key_file", o->api_key_file);
+    if (rc != AR_OK) {
+        return rc;
+    }
+    for (size_t i = 0; i < o->responders.n; i++) {
+        struct opsgenie_responder *r = o->responders.v[i];
+        if (r == NULL) {
+            continue;
+        }
+        if (cfg_empty(r->id) && cfg_empty(r->username) && cfg_empty(r->name)) {
+            return ctx_error(c, n,
+                             "opsGenieConfig responder {%s %s %s %s} has to have at least one "
+                             "of id, username or name specified",
+                             r->id ? r->id : "", r->name ? r->name : "",
+                             r->username ? r->username : "", r->type ? r->type : "");
+        }
+        if (r->type != NULL && strstr(r->type, "{{") != NULL) {
+            continue;
+        }
+        /* COMPAT: validated lowercased, but the stored value keeps its spelling (upstream
+         * lowercases a copy) */
+        char *t = ar_strdup(r->type ? r->type : "");
+        for (char *p = t; *p; p++) {
+            *p = (char)tolower((unsigned char)*p);
+        }
+        if (strcmp(t, "team") != 0 && strcmp(t, "teams") != 0 && strcmp(t, "user") != 0 &&
+            strcmp(t, "escalation") != 0 && strcmp(t, "schedule") != 0) {
+            rc = ctx_error(c, n,
+                           "opsGenieConfig responder {%s %s %s %s} type does not match valid "
+                           "options ^(team|teams|user|escalation|schedule)$",
+                           r->id ? r->id : "", r->name ? r->name : "",
+                           r->username ? r->username : "", t);
+            free(t);
+            return rc;
+        }
+        free(t);
+    }
+    cfg_inherit_http(&o->http_config, c);
+    if (g == NULL) {
+        return AR_OK;
+    }
+    if (o->api_url == NULL) {
+        if (cfg_empty(g->opsgenie_api_url)) {
+            return ctx_error(c, n, "no global OpsGenie URL set");
+        }
+        cfg_inherit(&o->api_url, g->opsgenie_api_url);
+    }
+    cfg_url_ensure_slash(&o->api_url);
+    if (cfg_empty(o->api_key) && cfg_empty(o->api_key_file)) {
+        if (cfg_empty(g->opsgenie_api_key) && cfg_empty(g->opsgenie_api_key_file)) {
+            return ctx_error(c, n, "no global OpsGenie API Key set either inline or in a file");
+        }
+        cfg_inherit(&o->api_key, g->opsgenie_api_key);
+        cfg_inherit(&o->api_key_file, g->opsgenie_api_key_file);
+    }
+    return AR_OK;
+}
+
+#define T struct opsgenie_config
+static const struct field opsgenie_fields[] = {
+    SENDRES(T, "true"),
+    HTTPF(T),
+    SECRET(T, "api_key", api_key),
+    STR(T, "api_key_file", api_key_file),
+    URLF(T, "api_url", api_url),
+    STRD(T, "message", message, "{{ template \"opsgenie.default.message\" . }}"),
+    STRD(T, "description", description, "{{ template \"opsgenie.default.description\" . }}"),
+    STRD(T, "source", source, "{{ template \"opsgenie.default.source\" . }}"),
+    FIELD(T, "details", details, FT_STRMAP, FF_OMITEMPTY, NULL),
+    STR(T, "entity", entity),
+    SUBFIELD(T, "responders", responders, FT_LIST, FF_OMITEMPTY, &og_responder_table),
+    STR(T, "actions", actions),
+    STR(T, "tags", tags),
+    STR(T, "note", note),
+    STR(T, "priority", priority),
+    FIELD(T, "update_alerts", update_alerts, FT_BOOL, FF_OMITEMPTY, NULL),
+};
+#undef T
+const struct table opsgenie_config_table =
+    TABLE("config.plain", struct opsgenie_config, opsgenie_fields, opsgenie_check);

@@ -3,11 +3,16 @@
  * Fields follow 0.25's message structs (omitempty as there); details are rendered and sent
  * as strings (0.25), sorted by key. An event over 512000 bytes has its details replaced by
  * one "error" entry. Retries: v2 5xx and 429; v1 5xx and 403 (only 5xx/429 here, as the
- * engine classifies statuses). */
+ * engine classifies statuses).
+ * Also owns the `pagerduty_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/notify.h"
+#include "config_internal.h"
 
 #define PD_SUMMARY_MAX 1024
 #define PD_EVENT_MAX 512000
@@ -236,8 +241,9 @@ int notify_pagerduty_build(const struct notify_data *d, const void *cfg,
     }
     out->http = c->http_config;
     out->timeout_ns = c->timeout_ns;
-    out->retry_429 = !v1;
     if (v1) {
+        /* the row's class is Events API v2's; v1 answers 403 when throttled, not 429 */
+        out->retry_429 = false;
         out->retry_status_extra = 403; /* COMPAT: Events API v1 answers 403 when throttled */
     }
 out:
@@ -250,3 +256,80 @@ out:
     notify_tmpl_cleanup(&t);
     return rc;
 }
+
+/* ---- configuration: the `pagerduty_configs` key table --------------------------------- */
+
+static const struct field pd_image_fields[] = {
+    STR(struct pagerduty_image, "src", src),
+    STR(struct pagerduty_image, "alt", alt),
+    STR(struct pagerduty_image, "href", href),
+};
+static const struct table pd_image_table =
+    TABLE("config.PagerdutyImage", struct pagerduty_image, pd_image_fields, NULL);
+
+static const struct field pd_link_fields[] = {
+    STR(struct pagerduty_link, "href", href),
+    STR(struct pagerduty_link, "text", text),
+};
+static const struct table pd_link_table =
+    TABLE("config.PagerdutyLink", struct pagerduty_link, pd_link_fields, NULL);
+
+static int pagerduty_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct pagerduty_config *p = obj;
+
+    if (cfg_empty(p->routing_key) && cfg_empty(p->service_key) && cfg_empty(p->routing_key_file) &&
+        cfg_empty(p->service_key_file)) {
+        return ctx_error(c, n, "missing service or routing key in PagerDuty config");
+    }
+    int rc = cfg_at_most_one(c, n, "routing_key", p->routing_key, "routing_key_file",
+                         p->routing_key_file);
+    if (rc == AR_OK) {
+        rc = cfg_at_most_one(c, n, "service_key", p->service_key, "service_key_file",
+                         p->service_key_file);
+    }
+    if (rc != AR_OK) {
+        return rc;
+    }
+    cfg_inherit(&p->source, p->client);
+    cfg_map_add_missing(&p->details, "firing",
+                    "{{ template \"pagerduty.default.instances\" .Alerts.Firing }}");
+    cfg_map_add_missing(&p->details, "resolved",
+                    "{{ template \"pagerduty.default.instances\" .Alerts.Resolved }}");
+    cfg_map_add_missing(&p->details, "num_firing", "{{ .Alerts.Firing | len }}");
+    cfg_map_add_missing(&p->details, "num_resolved", "{{ .Alerts.Resolved | len }}");
+    cfg_inherit_http(&p->http_config, c);
+    if (p->url == NULL && c->global != NULL) {
+        if (cfg_empty(c->global->pagerduty_url)) {
+            return ctx_error(c, n, "no global PagerDuty URL set");
+        }
+        cfg_inherit(&p->url, c->global->pagerduty_url);
+    }
+    return AR_OK;
+}
+
+#define T struct pagerduty_config
+static const struct field pagerduty_fields[] = {
+    SENDRES(T, "true"),
+    HTTPF(T),
+    SECRET(T, "service_key", service_key),
+    STR(T, "service_key_file", service_key_file),
+    SECRET(T, "routing_key", routing_key),
+    STR(T, "routing_key_file", routing_key_file),
+    URLF(T, "url", url),
+    STRD(T, "client", client, "{{ template \"pagerduty.default.client\" . }}"),
+    STRD(T, "client_url", client_url, "{{ template \"pagerduty.default.clientURL\" . }}"),
+    STRD(T, "description", description, "{{ template \"pagerduty.default.description\" .}}"),
+    FIELD(T, "details", details, FT_STRMAP, FF_OMITEMPTY, NULL),
+    SUBFIELD(T, "images", images, FT_LIST, FF_OMITEMPTY, &pd_image_table),
+    SUBFIELD(T, "links", links, FT_LIST, FF_OMITEMPTY, &pd_link_table),
+    STR(T, "source", source),
+    STR(T, "severity", severity),
+    STR(T, "class", class_),
+    STR(T, "component", component),
+    STR(T, "group", group),
+    FIELD(T, "timeout", timeout_ns, FT_GODURATION, FF_OMITEMPTY, NULL),
+};
+#undef T
+const struct table pagerduty_config_table =
+    TABLE("config.plain", struct pagerduty_config, pagerduty_fields, pagerduty_check);

@@ -6,16 +6,20 @@
  * COMPAT: 0.25 puts the parameters in the URL query and posts an empty text/plain body
  * (observed, tests/data/notify/chat); this builder does the same so requests are identical.
  * The engine prints URLs with the query redacted, so token and user key never appear in
- * error texts. Retries: 5xx only. */
+ * error texts. Retries: 5xx only.
+ * Also owns the `pushover_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/clock.h"
 #include "ar/notify.h"
 #include "ar/tmpl.h"
+#include "config_internal.h"
 
 #define PUSHOVER_URL "https://api.pushover.net/1/messages.json"
 #define PUSHOVER_TITLE_MAX 250
@@ -109,7 +113,6 @@ int notify_pushover_build(const struct notify_data *d, const void *cfg,
     buf_cleanup(&q);
     out->content_type = "text/plain";
     out->http = c->http_config;
-    out->retry_429 = false;
 out:
     tmpl_value_unref(m);
     free(token);
@@ -120,3 +123,52 @@ out:
     notify_tmpl_cleanup(&t);
     return rc;
 }
+
+/* ---- configuration: the `pushover_configs` key table --------------------------------- */
+
+static int pushover_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct pushover_config *p = obj;
+
+    if (cfg_empty(p->user_key) && cfg_empty(p->user_key_file)) {
+        return ctx_error(c, n, "missing user key in Pushover config");
+    }
+    int rc = cfg_at_most_one(c, n, "user_key", p->user_key, "user_key_file", p->user_key_file);
+    if (rc != AR_OK) {
+        return rc;
+    }
+    if (cfg_empty(p->token) && cfg_empty(p->token_file)) {
+        return ctx_error(c, n, "missing token in Pushover config");
+    }
+    rc = cfg_at_most_one(c, n, "token", p->token, "token_file", p->token_file);
+    if (rc != AR_OK) {
+        return rc;
+    }
+    cfg_inherit_http(&p->http_config, c);
+    return AR_OK;
+}
+
+#define T struct pushover_config
+static const struct field pushover_fields[] = {
+    SENDRES(T, "true"),
+    HTTPF(T),
+    SECRET(T, "user_key", user_key),
+    STR(T, "user_key_file", user_key_file),
+    SECRET(T, "token", token),
+    STR(T, "token_file", token_file),
+    STRD(T, "title", title, "{{ template \"pushover.default.title\" . }}"),
+    STRD(T, "message", message, "{{ template \"pushover.default.message\" . }}"),
+    STRD(T, "url", url, "{{ template \"pushover.default.url\" . }}"),
+    STR(T, "url_title", url_title),
+    STR(T, "device", device),
+    STR(T, "sound", sound),
+    STRD(T, "priority", priority, "{{ if eq .Status \"firing\" }}2{{ else }}0{{ end }}"),
+    FIELD(T, "retry", retry_ns, FT_GODURATION, FF_OMITEMPTY, "1m"),
+    FIELD(T, "expire", expire_ns, FT_GODURATION, FF_OMITEMPTY, "1h"),
+    FIELD(T, "ttl", ttl_ns, FT_GODURATION, FF_OMITEMPTY, NULL),
+    FIELD(T, "html", html, FT_BOOL, 0, NULL),
+    FIELD(T, "monospace", monospace, FT_BOOL, FF_OMITEMPTY, NULL),
+};
+#undef T
+const struct table pushover_config_table =
+    TABLE("config.plain", struct pushover_config, pushover_fields, pushover_check);

@@ -5,11 +5,16 @@
  * fields omitted. A template error fails the send. Retries: 5xx only.
  * A 2xx reply must be JSON with "success":true (COMPAT 9.8, checkJSONResponseError): else a
  * final error `channel "<channel>": error response from Rocketchat: <error>`; a body that
- * does not decode is retried. Tokens never appear in error texts. */
+ * does not decode is retried. Tokens never appear in error texts.
+ * Also owns the `rocketchat_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/notify.h"
+#include "config_internal.h"
 
 #define ROCKETCHAT_TITLE_MAX 1024
 
@@ -142,7 +147,6 @@ int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
     notify_request_add_header(out, "X-Auth-Token", token);
     notify_request_add_header(out, "X-User-Id", token_id);
     out->http = c->http_config;
-    out->retry_429 = false;
     out->check = notify_rocketchat_check;
 out:
     free(token);
@@ -150,3 +154,87 @@ out:
     notify_tmpl_cleanup(&t);
     return rc;
 }
+
+/* ---- configuration: the `rocketchat_configs` key table --------------------------------- */
+
+static const struct field rc_field_fields[] = {
+    STR(struct rocketchat_field, "title", title),
+    STR(struct rocketchat_field, "value", value),
+    FIELD(struct rocketchat_field, "short", short_, FT_OPTBOOL, FF_OMITEMPTY, NULL),
+};
+static const struct table rc_field_table = TABLE(
+    "rocketchat.RocketchatAttachmentField", struct rocketchat_field, rc_field_fields, NULL);
+
+static const struct field rc_action_fields[] = {
+    STR(struct rocketchat_action, "type", type),
+    STR(struct rocketchat_action, "text", text),
+    STR(struct rocketchat_action, "url", url),
+    STR(struct rocketchat_action, "msg", msg),
+};
+static const struct table rc_action_table = TABLE(
+    "rocketchat.RocketchatAttachmentAction", struct rocketchat_action, rc_action_fields, NULL);
+
+static int rocketchat_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct rocketchat_config *r = obj;
+    const struct config_global *g = c->global;
+
+    int rc = cfg_at_most_one(c, n, "token", r->token, "token_file", r->token_file);
+    if (rc == AR_OK) {
+        rc = cfg_at_most_one(c, n, "token_id", r->token_id, "token_id_file", r->token_id_file);
+    }
+    if (rc != AR_OK) {
+        return rc;
+    }
+    cfg_inherit_http(&r->http_config, c);
+    if (g == NULL) {
+        return AR_OK;
+    }
+    if (r->api_url == NULL) {
+        cfg_inherit(&r->api_url, g->rocketchat_api_url);
+        cfg_inherit(&r->api_url, "https://open.rocket.chat/");
+    }
+    if (cfg_empty(r->token) && cfg_empty(r->token_file)) {
+        if (cfg_empty(g->rocketchat_token) && cfg_empty(g->rocketchat_token_file)) {
+            return ctx_error(c, n, "no global Rocketchat Token set either inline or in a file");
+        }
+        cfg_inherit(&r->token, g->rocketchat_token);
+        cfg_inherit(&r->token_file, g->rocketchat_token_file);
+    }
+    if (cfg_empty(r->token_id) && cfg_empty(r->token_id_file)) {
+        if (cfg_empty(g->rocketchat_token_id) && cfg_empty(g->rocketchat_token_id_file)) {
+            return ctx_error(c, n,
+                             "no global Rocketchat TokenID set either inline or in a file");
+        }
+        cfg_inherit(&r->token_id, g->rocketchat_token_id);
+        cfg_inherit(&r->token_id_file, g->rocketchat_token_id_file);
+    }
+    return AR_OK;
+}
+
+#define T struct rocketchat_config
+static const struct field rocketchat_fields[] = {
+    SENDRES(T, "false"),
+    HTTPF(T),
+    URLF(T, "api_url", api_url),
+    SECRET(T, "token_id", token_id),
+    STR(T, "token_id_file", token_id_file),
+    SECRET(T, "token", token),
+    STR(T, "token_file", token_file),
+    STR(T, "channel", channel),
+    STRD(T, "color", color, "{{ if eq .Status \"firing\" }}red{{ else }}green{{ end }}"),
+    STRD(T, "title", title, "{{ template \"rocketchat.default.title\" . }}"),
+    STRD(T, "title_link", title_link, "{{ template \"rocketchat.default.titlelink\" . }}"),
+    STRD(T, "text", text, "{{ template \"rocketchat.default.text\" . }}"),
+    SUBFIELD(T, "fields", fields, FT_LIST, FF_OMITEMPTY, &rc_field_table),
+    FIELD(T, "short_fields", short_fields, FT_BOOL, 0, NULL),
+    STRD(T, "emoji", emoji, "{{ template \"rocketchat.default.emoji\" . }}"),
+    STRD(T, "icon_url", icon_url, "{{ template \"rocketchat.default.iconurl\" . }}"),
+    STR(T, "image_url", image_url),
+    STR(T, "thumb_url", thumb_url),
+    FIELD(T, "link_names", link_names, FT_BOOL, 0, NULL),
+    SUBFIELD(T, "actions", actions, FT_LIST, FF_OMITEMPTY, &rc_action_table),
+};
+#undef T
+const struct table rocketchat_config_table = TABLE(
+    "rocketchat.plain", struct rocketchat_config, rocketchat_fields, rocketchat_check);

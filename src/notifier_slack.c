@@ -7,11 +7,16 @@
  * webhooks), anything else (an empty body included) is a final error "received an error
  * response from Slack: <body>"; a JSON reply (Web API) needs "ok":true, else the final error
  * "error response from Slack: <error>"; a JSON body that does not decode is retried. Errors
- * start with `channel "<channel>": `. 0.25 took any 2xx as success. */
+ * start with `channel "<channel>": `. 0.25 took any 2xx as success.
+ * Also owns the `slack_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/notify.h"
+#include "config_internal.h"
 
 #define SLACK_TITLE_MAX_RUNES 1024
 
@@ -175,7 +180,154 @@ int notify_slack_build(const struct notify_data *d, const void *cfg, struct noti
     out->url = url;
     out->http = c->http_config;
     out->timeout_ns = c->timeout_ns;
-    out->retry_429 = false;
     out->check = notify_slack_check;
     return AR_OK;
 }
+
+/* ---- configuration: the `slack_configs` key table --------------------------------- */
+
+static int slack_confirm_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct slack_confirm *s = obj;
+    if (cfg_empty(s->text)) {
+        return ctx_error(c, n, "missing text in Slack confirmation configuration");
+    }
+    return AR_OK;
+}
+
+static const struct field slack_confirm_fields[] = {
+    STR(struct slack_confirm, "text", text),
+    STR(struct slack_confirm, "title", title),
+    STR(struct slack_confirm, "ok_text", ok_text),
+    STR(struct slack_confirm, "dismiss_text", dismiss_text),
+};
+static const struct table slack_confirm_table = TABLE(
+    "config.plain", struct slack_confirm, slack_confirm_fields,
+    slack_confirm_check);
+
+static int slack_action_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct slack_action *a = obj;
+    if (cfg_empty(a->type)) {
+        return ctx_error(c, n, "missing type in Slack action configuration");
+    }
+    if (cfg_empty(a->text)) {
+        return ctx_error(c, n, "missing text in Slack action configuration");
+    }
+    if (!cfg_empty(a->url)) {
+        AR_FREE(a->name);
+        AR_FREE(a->value);
+        table_free(&slack_confirm_table, a->confirm);
+        a->confirm = NULL;
+    } else if (!cfg_empty(a->name)) {
+        AR_FREE(a->url);
+    } else {
+        return ctx_error(c, n, "missing name or url in Slack action configuration");
+    }
+    return AR_OK;
+}
+
+static const struct field slack_action_fields[] = {
+    STR(struct slack_action, "type", type),
+    STR(struct slack_action, "text", text),
+    STR(struct slack_action, "url", url),
+    STR(struct slack_action, "style", style),
+    STR(struct slack_action, "name", name),
+    STR(struct slack_action, "value", value),
+    SUBFIELD(struct slack_action, "confirm", confirm, FT_STRUCTP, FF_OMITEMPTY,
+             &slack_confirm_table),
+};
+static const struct table slack_action_table =
+    TABLE("config.plain", struct slack_action, slack_action_fields, slack_action_check);
+
+static int slack_field_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct slack_field *f = obj;
+    if (cfg_empty(f->title)) {
+        return ctx_error(c, n, "missing title in Slack field configuration");
+    }
+    if (cfg_empty(f->value)) {
+        return ctx_error(c, n, "missing value in Slack field configuration");
+    }
+    return AR_OK;
+}
+
+static const struct field slack_field_fields[] = {
+    STR(struct slack_field, "title", title),
+    STR(struct slack_field, "value", value),
+    FIELD(struct slack_field, "short", short_, FT_OPTBOOL, FF_OMITEMPTY, NULL),
+};
+static const struct table slack_field_table =
+    TABLE("config.plain", struct slack_field, slack_field_fields, slack_field_check);
+
+static int slack_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct slack_config *s = obj;
+    const struct config_global *g = c->global;
+
+    if (s->api_url != NULL && !cfg_empty(s->api_url_file)) {
+        return ctx_error(c, n, "at most one of api_url & api_url_file must be configured");
+    }
+    int rc = cfg_at_most_one(c, n, "app_token", s->app_token, "app_token_file", s->app_token_file);
+    if (rc != AR_OK) {
+        return rc;
+    }
+    cfg_inherit_http(&s->http_config, c);
+    if (g == NULL) {
+        return AR_OK;
+    }
+    if (s->api_url == NULL && cfg_empty(s->api_url_file) && cfg_empty(s->app_token) &&
+        cfg_empty(s->app_token_file)) {
+        if (g->slack_api_url == NULL && cfg_empty(g->slack_api_url_file) &&
+            cfg_empty(g->slack_app_token) && cfg_empty(g->slack_app_token_file)) {
+            return ctx_error(c, n, "no global Slack API URL set either inline or in a file");
+        }
+        cfg_inherit(&s->api_url, g->slack_api_url);
+        cfg_inherit(&s->api_url_file, g->slack_api_url_file);
+        if (s->api_url == NULL && cfg_empty(s->api_url_file)) {
+            cfg_inherit(&s->app_token, g->slack_app_token);
+            cfg_inherit(&s->app_token_file, g->slack_app_token_file);
+        }
+    }
+    if (!cfg_empty(s->app_token) || !cfg_empty(s->app_token_file)) {
+        cfg_inherit(&s->app_url, g->slack_app_url);
+        cfg_inherit(&s->app_url, "https://slack.com/api/chat.postMessage");
+    }
+    return AR_OK;
+}
+
+#define T struct slack_config
+static const struct field slack_fields[] = {
+    SENDRES(T, "false"),
+    HTTPF(T),
+    SURL(T, "api_url", api_url),
+    STR(T, "api_url_file", api_url_file),
+    SECRET(T, "app_token", app_token),
+    STR(T, "app_token_file", app_token_file),
+    URLF(T, "app_url", app_url),
+    STR(T, "channel", channel),
+    STRD(T, "username", username, "{{ template \"slack.default.username\" . }}"),
+    STRD(T, "color", color, "{{ if eq .Status \"firing\" }}danger{{ else }}good{{ end }}"),
+    STRD(T, "title", title, "{{ template \"slack.default.title\" . }}"),
+    STRD(T, "title_link", title_link, "{{ template \"slack.default.titlelink\" . }}"),
+    STRD(T, "pretext", pretext, "{{ template \"slack.default.pretext\" . }}"),
+    STRD(T, "text", text, "{{ template \"slack.default.text\" . }}"),
+    SUBFIELD(T, "fields", fields, FT_LIST, FF_OMITEMPTY, &slack_field_table),
+    FIELD(T, "short_fields", short_fields, FT_BOOL, 0, NULL),
+    STRD(T, "footer", footer, "{{ template \"slack.default.footer\" . }}"),
+    STRD(T, "fallback", fallback, "{{ template \"slack.default.fallback\" . }}"),
+    STRD(T, "callback_id", callback_id, "{{ template \"slack.default.callbackid\" . }}"),
+    STRD(T, "icon_emoji", icon_emoji, "{{ template \"slack.default.iconemoji\" . }}"),
+    STRD(T, "icon_url", icon_url, "{{ template \"slack.default.iconurl\" . }}"),
+    STR(T, "image_url", image_url),
+    STR(T, "thumb_url", thumb_url),
+    FIELD(T, "link_names", link_names, FT_BOOL, 0, NULL),
+    FIELD(T, "mrkdwn_in", mrkdwn_in, FT_STRLIST, FF_OMITEMPTY, NULL),
+    SUBFIELD(T, "actions", actions, FT_LIST, FF_OMITEMPTY, &slack_action_table),
+    STR(T, "message_text", message_text),
+    FIELD(T, "update_message", update_message, FT_BOOL, FF_OMITEMPTY, NULL),
+    FIELD(T, "timeout", timeout_ns, FT_GODURATION, FF_OMITEMPTY, NULL),
+};
+#undef T
+const struct table slack_config_table =
+    TABLE("config.plain", struct slack_config, slack_fields, slack_check);

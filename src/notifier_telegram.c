@@ -3,13 +3,18 @@
  * mode the message is rendered with HTML escaping; it is truncated to 4096 runes (0.25).
  * The URL holds the bot token: it is never put in error texts (notify_redact_url hides it).
  * COMPAT deviation: upstream retries every failure; the engine retries 5xx, 429 and
- * transport errors only. */
+ * transport errors only.
+ * Also owns the `telegram_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/notify.h"
+#include "config_internal.h"
 
 #define TELEGRAM_MESSAGE_MAX 4096
 
@@ -79,8 +84,6 @@ int notify_telegram_build(const struct notify_data *d, const void *cfg,
      * custom header in place of its own */
     notify_request_add_header(out, "User-Agent", "Go-http-client/1.1");
     out->http = c->http_config;
-    out->retry_429 = true;
-    out->retry_any_status = true; /* COMPAT 9.7: Telegram retries every failed request */
 out:
     free(token);
     free(chat);
@@ -88,3 +91,58 @@ out:
     notify_tmpl_cleanup(&t);
     return rc;
 }
+
+/* ---- configuration: the `telegram_configs` key table --------------------------------- */
+
+static int telegram_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct telegram_config *t = obj;
+    const struct config_global *g = c->global;
+
+    int rc = cfg_at_most_one(c, n, "bot_token", t->bot_token, "bot_token_file", t->bot_token_file);
+    if (rc != AR_OK) {
+        return rc;
+    }
+    if (cfg_empty(t->bot_token) && cfg_empty(t->bot_token_file) && g != NULL) {
+        cfg_inherit(&t->bot_token, g->telegram_bot_token);
+        cfg_inherit(&t->bot_token_file, g->telegram_bot_token_file);
+    }
+    if (cfg_empty(t->bot_token) && cfg_empty(t->bot_token_file)) {
+        return ctx_error(c, n, "missing bot_token on telegram_config");
+    }
+    if (t->chat_id == 0 && cfg_empty(t->chat_id_file)) {
+        return ctx_error(c, n, "missing chat_id on telegram_config");
+    }
+    if (t->chat_id != 0 && !cfg_empty(t->chat_id_file)) {
+        return ctx_error(c, n, "at most one of chat_id & chat_id_file must be configured");
+    }
+    if (!cfg_empty(t->parse_mode) && strcmp(t->parse_mode, "Markdown") != 0 &&
+        strcmp(t->parse_mode, "MarkdownV2") != 0 && strcmp(t->parse_mode, "HTML") != 0) {
+        return ctx_error(c, n,
+                         "unknown parse_mode on telegram_config, must be Markdown, MarkdownV2, "
+                         "HTML or empty string");
+    }
+    cfg_inherit_http(&t->http_config, c);
+    if (t->api_url == NULL && g != NULL) {
+        cfg_inherit(&t->api_url, g->telegram_api_url);
+    }
+    return AR_OK;
+}
+
+#define T struct telegram_config
+static const struct field telegram_fields[] = {
+    SENDRES(T, "true"),
+    HTTPF(T),
+    FIELD(T, "api_url", api_url, FT_URL, 0, NULL),
+    SECRET(T, "bot_token", bot_token),
+    STR(T, "bot_token_file", bot_token_file),
+    FIELD(T, "chat_id", chat_id, FT_INT64, FF_OMITEMPTY, NULL),
+    STR(T, "chat_id_file", chat_id_file),
+    FIELD(T, "message_thread_id", message_thread_id, FT_INT64, FF_OMITEMPTY, NULL),
+    STRD(T, "message", message, "{{ template \"telegram.default.message\" . }}"),
+    FIELD(T, "disable_notifications", disable_notifications, FT_BOOL, FF_OMITEMPTY, NULL),
+    STRD(T, "parse_mode", parse_mode, "HTML"),
+};
+#undef T
+const struct table telegram_config_table =
+    TABLE("config.plain", struct telegram_config, telegram_fields, telegram_check);

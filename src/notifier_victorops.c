@@ -2,12 +2,17 @@
  * strings (keys sorted): message_type (CRITICAL/WARNING/INFO kept while firing, else
  * CRITICAL; RECOVERY when resolved), entity_id (SHA-256 hex of the group key), display name,
  * state message (<= 20480 runes), monitoring tool and the rendered custom fields.
- * Retries: 5xx only. The URL holds the API key and is never printed unredacted. */
+ * Retries: 5xx only. The URL holds the API key and is never printed unredacted.
+ * Also owns the `victorops_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/notify.h"
 #include "ar/tmpl.h"
+#include "config_internal.h"
 
 #define VICTOROPS_STATE_MAX 20480
 
@@ -73,7 +78,6 @@ int notify_victorops_build(const struct notify_data *d, const void *cfg,
     out->url = buf_take(&u);
     buf_cleanup(&u);
     out->http = c->http_config;
-    out->retry_429 = false;
 out:
     tmpl_value_unref(m);
     free(key);
@@ -81,3 +85,71 @@ out:
     notify_tmpl_cleanup(&t);
     return rc;
 }
+
+/* ---- configuration: the `victorops_configs` key table --------------------------------- */
+
+static int victorops_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    static const char *const reserved[] = {"routing_key",     "message_type",
+                                           "state_message",   "entity_display_name",
+                                           "monitoring_tool", "entity_id",
+                                           "entity_state"};
+    struct victorops_config *v = obj;
+    const struct config_global *g = c->global;
+
+    if (cfg_empty(v->routing_key)) {
+        return ctx_error(c, n, "missing Routing key in VictorOps config");
+    }
+    int rc = cfg_at_most_one(c, n, "api_key", v->api_key, "api_key_file", v->api_key_file);
+    if (rc != AR_OK) {
+        return rc;
+    }
+    for (size_t i = 0; i < AR_ARRAY_LEN(reserved); i++) {
+        if (str_map_get(&v->custom_fields, reserved[i]) != NULL) {
+            return ctx_error(c, n,
+                             "victorOps config contains custom field %s which cannot be used "
+                             "as it conflicts with the fixed/static fields",
+                             reserved[i]);
+        }
+    }
+    cfg_inherit_http(&v->http_config, c);
+    if (g == NULL) {
+        return AR_OK;
+    }
+    if (v->api_url == NULL) {
+        if (cfg_empty(g->victorops_api_url)) {
+            return ctx_error(c, n, "no global VictorOps URL set");
+        }
+        cfg_inherit(&v->api_url, g->victorops_api_url);
+    }
+    cfg_url_ensure_slash(&v->api_url);
+    if (cfg_empty(v->api_key) && cfg_empty(v->api_key_file)) {
+        if (cfg_empty(g->victorops_api_key) && cfg_empty(g->victorops_api_key_file)) {
+            return ctx_error(c, n, "no global VictorOps API Key set");
+        }
+        cfg_inherit(&v->api_key, g->victorops_api_key);
+        cfg_inherit(&v->api_key_file, g->victorops_api_key_file);
+    }
+    return AR_OK;
+}
+
+#define T struct victorops_config
+static const struct field victorops_fields[] = {
+    SENDRES(T, "true"),
+    HTTPF(T),
+    SECRET(T, "api_key", api_key),
+    STR(T, "api_key_file", api_key_file),
+    FIELD(T, "api_url", api_url, FT_URL, 0, NULL),
+    FIELD(T, "routing_key", routing_key, FT_STR, 0, NULL),
+    FIELD(T, "message_type", message_type, FT_STR, 0, "CRITICAL"),
+    FIELD(T, "state_message", state_message, FT_STR, 0,
+          "{{ template \"victorops.default.state_message\" . }}"),
+    FIELD(T, "entity_display_name", entity_display_name, FT_STR, 0,
+          "{{ template \"victorops.default.entity_display_name\" . }}"),
+    FIELD(T, "monitoring_tool", monitoring_tool, FT_STR, 0,
+          "{{ template \"victorops.default.monitoring_tool\" . }}"),
+    FIELD(T, "custom_fields", custom_fields, FT_STRMAP, FF_OMITEMPTY, NULL),
+};
+#undef T
+const struct table victorops_config_table =
+    TABLE("config.plain", struct victorops_config, victorops_fields, victorops_check);

@@ -3,15 +3,20 @@
  * Alertmanager sends for the same group (tests/data/notify holds captured goldens).
  * max_alerts keeps the first N alerts; status and the common labels/annotations are computed
  * over the kept alerts only, as upstream builds its template data after truncating.
- * Cost: O(alerts × labels) per body. */
+ * Cost: O(alerts × labels) per body.
+ * Also owns the `webhook_configs` key table: fields, defaults, validation and what is
+ * inherited from `global` (COMPAT 4.5, 4.9), listed in the integration table. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ar/alert.h"
 #include "ar/json_out.h"
 #include "ar/notify.h"
 #include "ar/timefmt.h"
+#include "config_internal.h"
 
 #define WEBHOOK_BODY_MAX (64u * 1024 * 1024)
 
@@ -66,7 +71,8 @@ static int put_alert(struct buf *b, const struct alert *a, bool resolved)
     return buf_puts(b, "\"}");
 }
 
-int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct buf *out)
+int notify_webhook_message(const struct notify_data *d, uint64_t max_alerts, const char *version,
+                           size_t max_shown, struct buf *out)
 {
     size_t n = d->nalerts;
     size_t truncated = 0;
@@ -92,7 +98,7 @@ int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct
     put_quotemeta(out, d->receiver_name);
     buf_puts(out, all_resolved ? ",\"status\":\"resolved\"" : ",\"status\":\"firing\"");
     buf_puts(out, ",\"alerts\":[");
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && (max_shown == 0 || i < max_shown); i++) {
         if (i > 0) {
             buf_putc(out, ',');
         }
@@ -106,7 +112,9 @@ int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct
     json_put_labelset(out, &common_annotations);
     buf_puts(out, ",\"externalURL\":");
     json_put_cstr(out, d->external_url != NULL ? d->external_url : "");
-    buf_puts(out, ",\"version\":\"4\",\"groupKey\":");
+    buf_puts(out, ",\"version\":");
+    json_put_cstr(out, version);
+    buf_puts(out, ",\"groupKey\":");
     json_put_cstr(out, d->group_key != NULL ? d->group_key : "");
     rc = buf_printf(out, ",\"truncatedAlerts\":%zu}\n", truncated);
     labelset_cleanup(&common_labels);
@@ -114,6 +122,11 @@ int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct
     /* Every append above fails only at the buffer maximum, after which later ones fail too
      * (the buffer is left unchanged), so checking the last is enough. */
     return rc;
+}
+
+int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct buf *out)
+{
+    return notify_webhook_message(d, max_alerts, "4", 0, out);
 }
 
 int notify_webhook_build(const struct notify_data *d, const struct webhook_config *wc,
@@ -144,3 +157,32 @@ int notify_webhook_build(const struct notify_data *d, const struct webhook_confi
     out->timeout_ns = wc->timeout_ns;
     return AR_OK;
 }
+
+/* ---- configuration: the `webhook_configs` key table --------------------------------- */
+
+static int webhook_check(void *obj, struct ctx *c, const struct ynode *n)
+{
+    struct webhook_config *w = obj;
+    if (cfg_empty(w->url) && cfg_empty(w->url_file)) {
+        return ctx_error(c, n, "one of url or url_file must be configured");
+    }
+    if (!cfg_empty(w->url) && !cfg_empty(w->url_file)) {
+        return ctx_error(c, n, "at most one of url & url_file must be configured");
+    }
+    cfg_inherit_http(&w->http_config, c);
+    return AR_OK;
+}
+
+#define T struct webhook_config
+static const struct field webhook_fields[] = {
+    SENDRES(T, "true"),
+    HTTPF(T),
+    FIELD(T, "url", url, FT_URL, 0, NULL),
+    FIELD(T, "url_file", url_file, FT_STR, FF_OMITEMPTY, NULL),
+    FIELD(T, "max_alerts", max_alerts, FT_UINT64, 0, NULL),
+    FIELD(T, "timeout", timeout_ns, FT_GODURATION, FF_OMITEMPTY, NULL),
+    FIELD(T, "payload", payload, FT_ANY, FF_OMITEMPTY, NULL),
+};
+#undef T
+const struct table webhook_config_table =
+    TABLE("config.plain", struct webhook_config, webhook_fields, webhook_check);

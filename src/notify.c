@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "ar/alert.h"
+#include "ar/integration.h"
 #include "ar/json_out.h"
 #include "ar/notify.h"
 
@@ -255,6 +256,12 @@ void notify_request_cleanup(struct notify_request *r)
     }
     free(r->headers);
     free(r->error_prefix);
+    if (r->then_free != NULL) {
+        r->then_free(r->then_ctx);
+    }
+    free(r->aws_sigv4);
+    free(r->aws_key_id);
+    free(r->aws_secret);
     buf_cleanup(&r->body);
     memset(r, 0, sizeof(*r));
     while (next != NULL) { /* iterative: a chain never recurses */
@@ -477,57 +484,25 @@ void notify_query_escape(struct buf *b, const char *s)
     }
 }
 
-/* ---- builder table: one entry per implemented integration type ------------------------ */
-
-typedef int (*notify_build_fn)(const struct notify_data *d, const void *cfg,
-                               struct notify_request *out, struct ar_error *err);
-
-static int build_webhook(const struct notify_data *d, const void *cfg, struct notify_request *out,
-                         struct ar_error *err)
-{
-    return notify_webhook_build(d, cfg, out, err);
-}
-
-static const struct {
-    enum integration_type type;
-    notify_build_fn build;
-} builders[] = {
-    {INTEGRATION_WEBHOOK, build_webhook},
-    {INTEGRATION_PAGERDUTY, notify_pagerduty_build},
-    {INTEGRATION_OPSGENIE, notify_opsgenie_build},
-    {INTEGRATION_SLACK, notify_slack_build},
-    {INTEGRATION_VICTOROPS, notify_victorops_build},
-    {INTEGRATION_PUSHOVER, notify_pushover_build},
-    {INTEGRATION_TELEGRAM, notify_telegram_build},
-    {INTEGRATION_DISCORD, notify_discord_build},
-    {INTEGRATION_WEBEX, notify_webex_build},
-    {INTEGRATION_MSTEAMS, notify_msteams_build},
-    {INTEGRATION_MSTEAMSV2, notify_msteamsv2_build},
-    {INTEGRATION_ROCKETCHAT, notify_rocketchat_build},
-    {INTEGRATION_MATTERMOST, notify_mattermost_build},
-};
-
-static notify_build_fn builder_of(enum integration_type type)
-{
-    for (size_t i = 0; i < AR_ARRAY_LEN(builders); i++) {
-        if (builders[i].type == type) {
-            return builders[i].build;
-        }
-    }
-    return NULL;
-}
+/* ---- senders: the integration table's builders ---------------------------------------- */
 
 int notify_check_senders(const struct config *cfg, struct ar_error *err)
 {
     for (size_t i = 0; i < cfg->nreceivers; i++) {
         const struct receiver *r = cfg->receivers[i];
         for (size_t k = 0; k < r->nintegrations; k++) {
-            enum integration_type t = r->integrations[k].type;
-            if (t != INTEGRATION_EMAIL && builder_of(t) == NULL) {
+            const struct integration_def *def = integration_def_get(r->integrations[k].type);
+            struct ar_error why;
+            if (!def->via_smtp && def->build == NULL) {
                 ar_error_set(err,
-                             "receiver %s: %s_configs: alertrouter cannot send %s notifications "
-                             "yet; remove them (or send through a webhook_configs relay)",
-                             r->name, integration_type_name(t), integration_type_name(t));
+                             "receiver %s: %s: alertrouter cannot send %s notifications yet; "
+                             "remove them (or send through a webhook_configs relay)",
+                             r->name, def->configs_key, def->name);
+                return AR_EINVAL;
+            }
+            if (def->can_send != NULL && def->can_send(r->integrations[k].cfg, &why) != AR_OK) {
+                ar_error_set(err, "receiver %s: %s[%d]: %s", r->name, def->configs_key,
+                             r->integrations[k].index, why.msg);
                 return AR_EINVAL;
             }
         }
@@ -538,15 +513,17 @@ int notify_check_senders(const struct config *cfg, struct ar_error *err)
 int notify_build_request(const struct notify_data *d, const struct integration *integ,
                          struct notify_request *out, struct ar_error *err)
 {
-    notify_build_fn build = builder_of(integ->type);
+    const struct integration_def *def = integration_def_get(integ->type);
 
-    if (build == NULL) {
+    if (def == NULL || def->build == NULL) {
         /* email goes through libesmtp (notifier_email.c); other types without a builder were
          * refused at load by notify_check_senders */
         ar_error_set(err, "%s: no HTTP request to build", integration_type_name(integ->type));
         return AR_ENOTFOUND;
     }
-    return build(d, integ->cfg, out, err);
+    out->retry_429 = def->retry_429;
+    out->retry_any_status = def->retry_any_status;
+    return def->build(d, integ->cfg, out, err);
 }
 
 /* ---- reply checks ----------------------------------------------------------------------- */

@@ -16,7 +16,9 @@
  *
  * Chains: when a request succeeds and has a follow-up (notify_request.next, Opsgenie
  * update_alerts), the follow-up replaces it in the job and is sent at once with a fresh
- * backoff; a failing step is retried alone. Attempts and the deadline count over the whole
+ * backoff; a failing step is retried alone, unless it asks for the job's request to be
+ * built again first (rebuild_on_retry: WeChat's token). A request's `then` step may complete
+ * the follow-ups from its reply. Attempts and the deadline count over the whole
  * chain, and done() is called once: success after the last step, else the step's error.
  *
  * Cost per loop turn: O(jobs) to find due timers; fine for thousands of concurrent jobs.
@@ -33,7 +35,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <yaml.h>
 
 #include "ar/clock.h"
 #include "ar/log.h"
@@ -221,7 +222,8 @@ static void metrics_attempt(struct notifier *n, enum integration_type t, bool ok
 }
 
 /* Completes a job: unlinks it from the active list, calls done() and frees it. */
-static void job_finish(struct notifier *n, struct notify_job_priv *p, bool ok, const char *error)
+static void job_complete(struct notifier *n, struct notify_job_priv *p, bool ok, bool canceled,
+                         const char *error)
 {
     struct notify_job *job = p->job;
     struct notify_result res;
@@ -246,6 +248,7 @@ static void job_finish(struct notifier *n, struct notify_job_priv *p, bool ok, c
 
     memset(&res, 0, sizeof(res));
     res.ok = ok;
+    res.canceled = canceled;
     res.attempts = p->attempts;
     res.last_status = p->last_status;
     res.retryable = !ok && p->last_retryable;
@@ -259,6 +262,17 @@ static void job_finish(struct notifier *n, struct notify_job_priv *p, bool ok, c
         job->done(job, &res, job->ctx);
     }
     notify_job_free(job);
+}
+
+static void job_finish(struct notifier *n, struct notify_job_priv *p, bool ok, const char *error)
+{
+    job_complete(n, p, ok, false, error);
+}
+
+/* notifier_stop: the job ends without an outcome of its own (notify_result.canceled). */
+static void job_cancel(struct notifier *n, struct notify_job_priv *p)
+{
+    job_complete(n, p, false, true, "notification canceled");
 }
 
 /* ---- HTTP client settings (COMPAT 4.9) --------------------------------------------------- */
@@ -327,119 +341,46 @@ static int add_header(struct notify_job_priv *p, const char *name, const char *v
     return AR_OK;
 }
 
-/* http_headers (prometheus/common): each name maps to {values, secrets, files}, kept by the
- * config as the YAML text of that mapping. Every value, secret and trimmed file content is
- * added as one header line, in that order. */
-static int apply_http_headers(struct notify_job_priv *p, const struct str_map *hh, char *err,
+/* http_headers (prometheus/common), decoded at load into header lines (COMPAT 4.9): values
+ * and secrets as written, files read now and trimmed. */
+static int apply_http_headers(struct notify_job_priv *p, const struct http_config *h, char *err,
                               size_t errsz)
 {
-    static const char *const kinds[] = {"values", "secrets", "files"};
     int rc = AR_OK;
 
-    for (size_t i = 0; i < hh->n && rc == AR_OK; i++) {
-        yaml_parser_t parser;
-        yaml_document_t doc;
-        yaml_node_t *root;
+    for (size_t i = 0; i < h->nheader_lines && rc == AR_OK; i++) {
+        const struct http_header_line *l = &h->header_lines[i];
+        char *owned = NULL;
 
-        if (hh->values[i] == NULL) {
-            continue;
-        }
-        if (!yaml_parser_initialize(&parser)) {
-            abort();
-        }
-        yaml_parser_set_input_string(&parser, (const unsigned char *)hh->values[i],
-                                     strlen(hh->values[i]));
-        if (!yaml_parser_load(&parser, &doc)) {
-            yaml_parser_delete(&parser);
-            snprintf(err, errsz, "invalid http_headers entry for %s", hh->keys[i]);
-            return AR_EINVAL;
-        }
-        root = yaml_document_get_root_node(&doc);
-        for (size_t k = 0; root != NULL && root->type == YAML_MAPPING_NODE && k < 3; k++) {
-            for (yaml_node_pair_t *pair = root->data.mapping.pairs.start;
-                 pair < root->data.mapping.pairs.top && rc == AR_OK; pair++) {
-                yaml_node_t *key = yaml_document_get_node(&doc, pair->key);
-                yaml_node_t *val = yaml_document_get_node(&doc, pair->value);
-
-                if (key == NULL || val == NULL || key->type != YAML_SCALAR_NODE ||
-                    strcmp((const char *)key->data.scalar.value, kinds[k]) != 0 ||
-                    val->type != YAML_SEQUENCE_NODE) {
-                    continue;
-                }
-                for (yaml_node_item_t *it = val->data.sequence.items.start;
-                     it < val->data.sequence.items.top && rc == AR_OK; it++) {
-                    yaml_node_t *item = yaml_document_get_node(&doc, *it);
-                    const char *v;
-                    char *owned = NULL;
-
-                    if (item == NULL || item->type != YAML_SCALAR_NODE) {
-                        continue;
-                    }
-                    v = (const char *)item->data.scalar.value;
-                    if (k == 2) {
-                        rc = notify_read_secret_file(v, &owned);
-                        if (rc != AR_OK) {
-                            snprintf(err, errsz, "unable to read headers file %s: %s", v,
-                                     ar_strerror(rc));
-                            break;
-                        }
-                        v = owned;
-                    }
-                    rc = add_header(p, hh->keys[i], v, err, errsz);
-                    free(owned);
-                }
+        if (l->is_file) {
+            rc = notify_read_secret_file(l->value, &owned);
+            if (rc != AR_OK) {
+                snprintf(err, errsz, "unable to read headers file %s: %s", l->value,
+                         ar_strerror(rc));
+                break;
             }
         }
-        yaml_document_delete(&doc);
-        yaml_parser_delete(&parser);
+        rc = add_header(p, l->name, owned != NULL ? owned : l->value, err, errsz);
+        free(owned);
     }
     /* an unreadable file may be fixed before the next attempt; a bad value will not */
     return rc;
 }
 
-/* proxy_connect_header: name -> YAML text of a list of (secret) values, sent to the proxy
- * only, with CONNECT (https through a proxy). */
-static void apply_proxy_headers(struct notify_job_priv *p, CURL *e, const struct str_map *ph)
+/* proxy_connect_header, decoded at load: sent to the proxy only, with CONNECT (https through
+ * a proxy). A value with a line break is left out. */
+static void apply_proxy_headers(struct notify_job_priv *p, CURL *e, const struct http_config *h)
 {
-    for (size_t i = 0; i < ph->n; i++) {
-        yaml_parser_t parser;
-        yaml_document_t doc;
-        yaml_node_t *root;
+    for (size_t i = 0; i < h->nproxy_header_lines; i++) {
+        const struct http_header_line *l = &h->proxy_header_lines[i];
+        char *line;
 
-        if (ph->values[i] == NULL) {
+        if (strpbrk(l->value, "\r\n") != NULL) {
             continue;
         }
-        if (!yaml_parser_initialize(&parser)) {
-            abort();
-        }
-        yaml_parser_set_input_string(&parser, (const unsigned char *)ph->values[i],
-                                     strlen(ph->values[i]));
-        if (!yaml_parser_load(&parser, &doc)) {
-            yaml_parser_delete(&parser);
-            continue;
-        }
-        root = yaml_document_get_root_node(&doc);
-        if (root != NULL && root->type == YAML_SEQUENCE_NODE) {
-            for (yaml_node_item_t *it = root->data.sequence.items.start;
-                 it < root->data.sequence.items.top; it++) {
-                yaml_node_t *item = yaml_document_get_node(&doc, *it);
-                const char *v;
-                char *line;
-
-                if (item == NULL || item->type != YAML_SCALAR_NODE) {
-                    continue;
-                }
-                v = (const char *)item->data.scalar.value;
-                if (strpbrk(v, "\r\n") != NULL) {
-                    continue;
-                }
-                line = ar_asprintf("%s: %s", ph->keys[i], v);
-                p->proxy_headers = curl_slist_append(p->proxy_headers, line);
-                free(line);
-            }
-        }
-        yaml_document_delete(&doc);
-        yaml_parser_delete(&parser);
+        line = ar_asprintf("%s: %s", l->name, l->value);
+        p->proxy_headers = curl_slist_append(p->proxy_headers, line);
+        free(line);
     }
     if (p->proxy_headers != NULL) {
         curl_easy_setopt(e, CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE);
@@ -655,7 +596,7 @@ static int apply_http_config(struct notify_job_priv *p, CURL *e, const struct ht
         free(o1);
         free(o2);
     }
-    {
+    if (!p->req.auth_replaced) {
         const char *type = "Bearer";
         const char *cred = NULL;
         const char *file = NULL;
@@ -683,7 +624,7 @@ static int apply_http_config(struct notify_job_priv *p, CURL *e, const struct ht
             free(o1);
         }
     }
-    rc = apply_http_headers(p, &h->http_headers, err, errsz);
+    rc = apply_http_headers(p, h, err, errsz);
     if (rc != AR_OK) {
         return rc;
     }
@@ -692,7 +633,7 @@ static int apply_http_config(struct notify_job_priv *p, CURL *e, const struct ht
         /* Go sends these with CONNECT only; libcurl would also send them with plain-http
          * requests to the proxy, so only https targets (tunnelled) get them */
         if (p->req.url != NULL && strncasecmp(p->req.url, "https://", 8) == 0) {
-            apply_proxy_headers(p, e, &h->proxy_connect_header);
+            apply_proxy_headers(p, e, h);
         }
         if (h->no_proxy != NULL && h->no_proxy[0] != '\0') {
             curl_easy_setopt(e, CURLOPT_NOPROXY, h->no_proxy);
@@ -794,7 +735,8 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct notify_job_priv *p = ud;
     size_t n = size * nmemb;
-    size_t max = p->req.check != NULL ? NOTIFY_CHECK_BODY_MAX : RESP_BODY_MAX;
+    size_t max =
+        p->req.check != NULL || p->req.then != NULL ? NOTIFY_CHECK_BODY_MAX : RESP_BODY_MAX;
     size_t room = max > p->resp.len ? max - p->resp.len : 0;
 
     if (n > room) {
@@ -911,25 +853,41 @@ static enum attempt_rc attempt_start(struct notifier *n, struct notify_job_priv 
         p->attempts++; /* counted like an attempt whose client failed, as upstream does */
         return rc == AR_EINVAL ? ATTEMPT_FINAL : ATTEMPT_RETRY;
     }
-    snprintf(line, sizeof(line), "Content-Type: %s", p->req.content_type);
-    p->headers = curl_slist_append(p->headers, line);
+    if (p->req.aws_sigv4 != NULL) {
+        /* signed by libcurl over the final method, URL, headers and body */
+        curl_easy_setopt(e, CURLOPT_AWS_SIGV4, p->req.aws_sigv4);
+        curl_easy_setopt(e, CURLOPT_USERNAME, p->req.aws_key_id != NULL ? p->req.aws_key_id : "");
+        curl_easy_setopt(e, CURLOPT_PASSWORD, p->req.aws_secret != NULL ? p->req.aws_secret : "");
+    }
+    if (strcmp(p->req.method, "GET") != 0) {
+        snprintf(line, sizeof(line), "Content-Type: %s", p->req.content_type);
+        p->headers = curl_slist_append(p->headers, line);
+    }
     for (size_t i = 0; i < p->req.nheaders; i++) {
         char *h = ar_asprintf("%s: %s", p->req.headers[i].name, p->req.headers[i].value);
 
         p->headers = curl_slist_append(p->headers, h);
         free(h);
     }
-    p->headers = curl_slist_append(p->headers, "Expect:"); /* no 100-continue round trip */
+    if (p->req.aws_sigv4 == NULL) {
+        /* no 100-continue round trip; not for signed requests: libcurl would sign the empty
+         * header it does not send */
+        p->headers = curl_slist_append(p->headers, "Expect:");
+    }
     curl_easy_setopt(e, CURLOPT_URL, apply_server_name(p, e, &p->attempt_url));
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
-    /* every request carries its body; PUT only renames the method of a POST transfer */
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, buf_str(&p->req.body));
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->req.body.len);
-    if (strcmp(p->req.method, "POST") != 0) {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p->req.method);
+    if (strcmp(p->req.method, "GET") == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+        /* every other request carries its body; PUT only renames the method of a POST */
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, buf_str(&p->req.body));
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->req.body.len);
+        if (strcmp(p->req.method, "POST") != 0) {
+            curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, p->req.method);
+        }
     }
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
     curl_easy_setopt(e, CURLOPT_USERAGENT, n->opts.user_agent);
@@ -979,13 +937,14 @@ static void transport_error(struct notify_job_priv *p, CURLcode cc)
     }
 }
 
-/* Runs the request's reply check on a 2xx answer. True when it is a success. */
+/* Runs the request's reply check, then its `then` step, on a 2xx answer. True when it is a
+ * success. */
 static bool check_reply(struct notify_job_priv *p, long status, bool *retryable)
 {
     struct notify_reply r;
     char msg[sizeof(p->last_error)];
 
-    if (p->req.check == NULL) {
+    if (p->req.check == NULL && p->req.then == NULL) {
         return true;
     }
     r.status = status;
@@ -995,7 +954,8 @@ static bool check_reply(struct notify_job_priv *p, long status, bool *retryable)
     r.truncated = p->resp_truncated;
     msg[0] = '\0';
     *retryable = false;
-    if (p->req.check(&r, msg, sizeof(msg), retryable)) {
+    if ((p->req.check == NULL || p->req.check(&r, msg, sizeof(msg), retryable)) &&
+        (p->req.then == NULL || p->req.then(&p->req, &r, msg, sizeof(msg), retryable))) {
         return true;
     }
     snprintf(p->last_error, sizeof(p->last_error), "%s%s",
@@ -1112,6 +1072,18 @@ static void attempt_done(struct notifier *n, struct notify_job_priv *p, CURLcode
         fail_after_deadline(n, p);
         return;
     }
+    if (p->req.rebuild_on_retry) {
+        struct ar_error err;
+
+        err.msg[0] = '\0';
+        notify_request_cleanup(&p->req);
+        notify_request_init(&p->req);
+        if (notify_build_request(job->data, job->integ, &p->req, &err) != AR_OK) {
+            p->last_retryable = false;
+            job_finish(n, p, false, err.msg);
+            return;
+        }
+    }
     schedule_retry(n, p, now);
     log_debug("notify",
               "notify attempt %d for receiver %s integration %s[%d] failed, will retry: %s",
@@ -1152,18 +1124,18 @@ static void cancel_all(struct notifier *n)
         q->next = NULL;
         q->prev = NULL;
         /* not in the active list: link it so job_finish's unlink is a no-op */
-        job_finish(n, q, false, "notification canceled");
+        job_cancel(n, q);
         q = next;
     }
     while (n->backlog_head != NULL) {
         struct notify_job_priv *b = n->backlog_head;
         n->backlog_head = b->next;
         b->next = NULL;
-        job_finish(n, b, false, "notification canceled");
+        job_cancel(n, b);
     }
     n->backlog_tail = NULL;
     while (n->active != NULL) {
-        job_finish(n, n->active, false, "notification canceled");
+        job_cancel(n, n->active);
     }
 }
 
@@ -1385,7 +1357,7 @@ void notifier_submit(struct notifier *n, struct notify_job *job)
     pthread_mutex_unlock(&n->lock);
     if (stopped) {
         /* no loop any more: complete here, in the caller's thread */
-        job_finish(n, p, false, "notification canceled");
+        job_cancel(n, p);
         return;
     }
     if (wake) {

@@ -74,6 +74,14 @@ struct oauth2_config {
     struct tls_config tls_config;
 };
 
+/* One header line of http_headers, decoded at load: per name (in the map's order) each of its
+ * values, then secrets, then files. A file is read (trimmed) at each attempt. */
+struct http_header_line {
+    char *name;
+    char *value; /* the header value, or the file path when is_file */
+    bool is_file;
+};
+
 struct http_config {
     struct basic_auth *basic_auth;
     struct http_authorization *authorization; /* bearer_token(_file) is moved here */
@@ -88,6 +96,12 @@ struct http_config {
     bool follow_redirects; /* default true */
     bool enable_http2;     /* default true */
     struct str_map http_headers; /* name -> YAML text of {values, secrets, files} */
+    /* http_headers decoded once at load (not a key of the table: owned through its cleanup) */
+    struct http_header_line *header_lines;
+    size_t nheader_lines;
+    /* proxy_connect_header decoded likewise: per name its values (never files) */
+    struct http_header_line *proxy_header_lines;
+    size_t nproxy_header_lines;
 };
 
 struct webhook_config {
@@ -483,6 +497,10 @@ struct jira_config {
     char *wont_fix_resolution;
     int64_t reopen_duration_ms;
     struct str_map fields; /* values as YAML text: a scalar's own text, else a block document */
+    /* the same values decoded once at load as Go decodes YAML into interface{} values
+     * (plain scalars typed: null, bool, int, float), written as JSON texts, one per entry of
+     * fields in its order; their strings are templates rendered at each send */
+    char **fields_json;
 };
 
 struct incidentio_config {

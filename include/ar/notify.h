@@ -4,8 +4,8 @@
  * each job's completion callback exactly once from that thread. Hundreds of deliveries run
  * concurrently without a thread each.
  *
- * Payloads are built per integration type behind a small table (notify_build_request), so
- * adding a notifier means adding one builder. Webhook lives in notifier_webhook.c, the
+ * Payloads are built per integration type by the builder of its row in the integration
+ * table (ar/integration.h, notify_build_request). Webhook lives in notifier_webhook.c, the
  * chat/HTTP integrations in notifier_<type>.c; their templated fields are rendered with the
  * configuration's template set (config->tmpl) against one template Data per send
  * (notify_tmpl.c).
@@ -97,10 +97,19 @@ struct notify_reply {
 typedef bool (*notify_check_fn)(const struct notify_reply *reply, char *err, size_t errsz,
                                 bool *retryable);
 
+struct notify_request;
+
+/* Runs after a request's 2xx reply passed its check, on the notifier thread: reads what the
+ * service answered and completes the requests chained after r (e.g. puts a token fetched by
+ * r into the URL of r->next). True to go on; false with err written (bounded, no secrets)
+ * and *retryable set otherwise. */
+typedef bool (*notify_then_fn)(struct notify_request *r, const struct notify_reply *reply,
+                               char *err, size_t errsz, bool *retryable);
+
 /* One HTTP request to send. Owned by its job; notify_request_cleanup frees it with the
  * requests chained after it. */
 struct notify_request {
-    const char *method;            /* static string, "POST" or "PUT" */
+    const char *method;            /* static string, "POST", "PUT" or "GET" (no body) */
     char *url;                     /* may contain secrets: never log unredacted */
     struct notify_header *headers; /* extra headers besides Content-Type/User-Agent */
     size_t nheaders;
@@ -113,9 +122,25 @@ struct notify_request {
     /* Telegram 0.25: every failed request is retried; PagerDuty v1: also 403 */
     bool retry_any_status;
     long retry_status_extra; /* one more retryable status, 0 = none */
+    /* AWS Signature Version 4 (SNS): libcurl's CURLOPT_AWS_SIGV4 provider string
+     * ("aws:amz:<region>:<service>") and the key pair it signs with; heap, NULL = unsigned */
+    char *aws_sigv4;
+    char *aws_key_id;
+    char *aws_secret; /* secret */
+    /* The request carries its own Authorization header: http_config's authorization (and
+     * bearer_token) is not sent (incident.io alert_source_token) */
+    bool auth_replaced;
     /* Optional check of a 2xx reply body; NULL = every 2xx is a success. */
     notify_check_fn check;
     char *error_prefix; /* heap, put before check errors (e.g. `channel "#a": `), or NULL */
+    /* Optional step after a good reply (WeChat: the token for message/send); then_ctx is
+     * the builder's data for it, released with then_free (may be NULL) */
+    notify_then_fn then;
+    void *then_ctx;
+    void (*then_free)(void *ctx);
+    /* After a retryable failure of this request the job's request is built again before the
+     * next attempt, as upstream runs its whole Notify again (WeChat: a fresh token) */
+    bool rebuild_on_retry;
     /* Sent after this request succeeded, in order (Opsgenie update_alerts: the PUTs after
      * the create). Each request of the chain is retried by the same rules and counts
      * against the same deadline; the job has one outcome: success only when the last one
@@ -130,13 +155,19 @@ void notify_request_add_header(struct notify_request *r, const char *name, const
  * and with r's http settings, timeout and retry classes, returned borrowed (r owns it). */
 struct notify_request *notify_request_chain_new(struct notify_request *r);
 
-/* Builds the request for integ from d. Returns AR_OK, AR_ENOTFOUND (type not implemented
- * yet), or another error with a sentence in err (e.g. url_file unreadable). */
-/* Load-time check: AR_OK when every integration of every receiver has a sender here; else
- * AR_EINVAL naming the receiver and the *_configs key (WeChat, SNS, Jira and incident.io
- * are decoded and validated as Alertmanager does, but not sent yet). Start, reload and
- * check-config refuse such a configuration rather than fail at every notification. */
+/* Builds one integration's request into out (initialised by the caller, retry class set from
+ * the integration table); cfg is the type's config struct. */
+typedef int (*notify_build_fn)(const struct notify_data *d, const void *cfg,
+                               struct notify_request *out, struct ar_error *err);
+
+/* Load-time check: AR_OK when every integration of every receiver has a sender in the
+ * integration table (ar/integration.h); else AR_EINVAL naming the receiver and the
+ * *_configs key. Start, reload and check-config refuse such a configuration rather than
+ * fail at every notification. */
 int notify_check_senders(const struct config *cfg, struct ar_error *err);
+/* Builds the request for integ from d with its row's builder and retry class. Returns
+ * AR_OK, AR_ENOTFOUND (no HTTP request: email), or another error with a sentence in err
+ * (e.g. url_file unreadable). */
 int notify_build_request(const struct notify_data *d, const struct integration *integ,
                          struct notify_request *out, struct ar_error *err);
 
@@ -145,6 +176,11 @@ int notify_webhook_build(const struct notify_data *d, const struct webhook_confi
                          struct notify_request *out, struct ar_error *err);
 /* Only the webhook JSON body (version "4", trailing newline) into out. */
 int notify_webhook_body(const struct notify_data *d, uint64_t max_alerts, struct buf *out);
+/* The same message (template Data, version, groupKey, truncatedAlerts) with another version
+ * string (incident.io: "1"); max_shown > 0 writes only the first max_shown alerts while status
+ * and common labels stay those of the first max_alerts (incident.io's size fallback). */
+int notify_webhook_message(const struct notify_data *d, uint64_t max_alerts, const char *version,
+                           size_t max_shown, struct buf *out);
 
 /* Labels (annotations when of_annotations) with the same value on each of the first n
  * alerts of d, into out (initialised here; the caller cleans it up). Empty when n is 0. */
@@ -251,11 +287,24 @@ int notify_pushover_build(const struct notify_data *d, const void *cfg,
                           struct notify_request *out, struct ar_error *err);
 int notify_victorops_build(const struct notify_data *d, const void *cfg,
                            struct notify_request *out, struct ar_error *err);
+int notify_wechat_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                        struct ar_error *err);
+int notify_sns_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                     struct ar_error *err);
+/* Load-time check of an SNS config (notify_check_senders): role_arn cannot be sent. */
+int notify_sns_can_send(const void *cfg, struct ar_error *err);
+int notify_jira_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                      struct ar_error *err);
+int notify_incidentio_build(const struct notify_data *d, const void *cfg,
+                            struct notify_request *out, struct ar_error *err);
 
 /* ---- jobs and results ---------------------------------------------------------------- */
 
 struct notify_result {
     bool ok;
+    /* notifier_stop ended the job before it could finish: the delivery was neither made nor
+     * refused, so a durable outbox keeps it pending (error says "notification canceled") */
+    bool canceled;
     int attempts;       /* HTTP attempts made (0 when canceled or failed before sending) */
     long last_status;   /* last HTTP status, 0 when none was received */
     bool retryable;     /* the last failure was of a retryable class */
@@ -281,7 +330,7 @@ typedef void (*notify_done_fn)(struct notify_job *job, const struct notify_resul
  *   "notify retry canceled after N attempts: <last error>"   (deadline reached)
  *   "Post \"<redacted url>\": <transport error>"             (as last error)
  *   "notification canceled"                   (notifier_stop)
- *   builder errors ("read url_file ...", "<type> notifier not implemented") */
+ *   builder errors ("read url_file ...", "<type> has no url") */
 struct notify_job {
     struct notify_data *data;        /* reference, released with the job */
     const struct integration *integ; /* inside data->cfg */

@@ -286,13 +286,15 @@ receivers:
   - topic_arn: arn:aws:sns:us-east-1:123456789012:alerts
     sigv4:
       region: us-east-1
+      role_arn: arn:aws:iam::123456789012:role/alerts
 """
 
 
 @suite.case("integration-without-sender-refused-at-load", only="alertrouter")
 def no_sender(ctx):
-    # WeChat, SNS, Jira and incident.io decode and validate as in Alertmanager, but have no
-    # sender yet: check-config, start and reload refuse them instead of failing every send
+    # An SNS config that assumes an AWS role decodes and validates as in Alertmanager, but
+    # alertrouter cannot send it (no STS): check-config, start and reload refuse it instead
+    # of failing every send
     d = tempfile.mkdtemp(prefix="ar-e2e-nosender-")
     try:
         bad = os.path.join(d, "sns.yml")
@@ -300,8 +302,9 @@ def no_sender(ctx):
             f.write(NO_SENDER)
         p = subprocess.run([ar_binary(), "check-config", bad], capture_output=True, timeout=20)
         out = p.stdout.decode()
-        check(p.returncode != 0 and "FAILED" in out and "sns_configs" in out
-              and "receiver team" in out, "check-config: rc %d %r" % (p.returncode, out))
+        check(p.returncode != 0 and "FAILED" in out and "sns_configs[0]" in out
+              and "receiver team" in out and "role_arn" in out,
+              "check-config: rc %d %r" % (p.returncode, out))
         p = subprocess.run([ar_binary(), "--config.file=" + bad,
                             "--storage.path=" + os.path.join(d, "data"),
                             "--web.listen-address=127.0.0.1:%d" % free_port()],

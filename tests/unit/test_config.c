@@ -4,6 +4,7 @@
  * integration type, time intervals, and a table of rejected configurations with their
  * located messages. Runs with tests/data as the working directory. */
 #include "ar/config.h"
+#include "ar/integration.h"
 #include "ar/notifier_email.h"
 #include "check.h"
 
@@ -603,6 +604,16 @@ static void test_all_receivers(void)
         CHECK_INT(r->jira_configs.v[0]->description.enable_update, 1);
         CHECK_STR(str_map_get(&r->jira_configs.v[0]->fields, "customfield_2"), "text");
         CHECK_STR(str_map_get(&r->jira_configs.v[0]->fields, "customfield_1"), "n: 2\nvalue: x");
+        /* decoded once at load as JSON, typed as Go decodes YAML (keys in fields' order) */
+        for (size_t i = 0; i < r->jira_configs.v[0]->fields.n; i++) {
+            const char *k = r->jira_configs.v[0]->fields.keys[i];
+            const char *want = strcmp(k, "customfield_1") == 0 ? "{\"n\":2,\"value\":\"x\"}"
+                               : strcmp(k, "customfield_2") == 0 ? "\"text\""
+                                                                 : NULL;
+            if (want != NULL) {
+                CHECK_STR(r->jira_configs.v[0]->fields_json[i], want);
+            }
+        }
         CHECK_STR(r->webhook_configs.v[0]->payload, "n: 1\ntext: '{{ .Status }}'");
         CHECK_INT(r->incidentio_configs.v[0]->timeout_ns, 30000000000LL);
         CHECK_INT(r->webhook_configs.v[0]->timeout_ns, 500000000);
@@ -624,13 +635,41 @@ static void test_newest_http_keys(void)
                                  "  webhook_configs:\n  - url: http://x\n    http_config:\n"
                                  "      proxy_url: http://p:1\n"
                                  "      proxy_connect_header: {P: [s1, s2]}\n"
-                                 "      http_headers: {X-A: {values: [v1], secrets: [hidden]}}\n"
+                                 "      http_headers: {X-B: {files: [/f], values: [v2]},\n"
+                                 "                     X-A: {values: [v1], secrets: [hidden]}}\n"
+                                 "  - url: http://y\n"
+                                 "global:\n  http_config:\n    http_headers: {X-G: {values: [g]}}\n"
                                  "event_recorder:\n  stdout_outputs: [{}]\n");
     if (c == NULL) {
         return;
     }
     const struct http_config *h = c->receivers[0]->webhook_configs.v[0]->http_config;
     CHECK_STR(str_map_get(&h->proxy_connect_header, "P"), "- s1\n- s2");
+    CHECK_INT(h->nproxy_header_lines, 2);
+    if (h->nproxy_header_lines == 2) {
+        CHECK_STR(h->proxy_header_lines[0].name, "P");
+        CHECK_STR(h->proxy_header_lines[0].value, "s1");
+        CHECK_STR(h->proxy_header_lines[1].value, "s2");
+    }
+    /* http_headers decoded once at load: names in order, values, secrets, then files */
+    CHECK_INT(h->nheader_lines, 4);
+    if (h->nheader_lines == 4) {
+        CHECK_STR(h->header_lines[0].name, "X-A");
+        CHECK_STR(h->header_lines[0].value, "v1");
+        CHECK_STR(h->header_lines[1].value, "hidden");
+        CHECK_STR(h->header_lines[2].name, "X-B");
+        CHECK_STR(h->header_lines[2].value, "v2");
+        CHECK(!h->header_lines[2].is_file);
+        CHECK_STR(h->header_lines[3].value, "/f");
+        CHECK(h->header_lines[3].is_file);
+    }
+    /* the global http_config, inherited by the second webhook, brings its own copy */
+    h = c->receivers[0]->webhook_configs.v[1]->http_config;
+    CHECK_INT(h->nheader_lines, 1);
+    if (h->nheader_lines == 1) {
+        CHECK_STR(h->header_lines[0].name, "X-G");
+        CHECK_STR(h->header_lines[0].value, "g");
+    }
     CHECK(strstr(c->original_yaml, "hidden") == NULL);
     CHECK(strstr(c->original_yaml, "s1") == NULL);
     CHECK(strstr(c->original_yaml, "- v1") != NULL);
@@ -759,8 +798,60 @@ static void test_cram_md5_unavailable(void)
     }
 }
 
+/* The integration table: Alertmanager's names in build order, one *_configs key each, and
+ * the pre-created metric series in 0.25's order first (COMPAT 10). */
+static void test_integration_table(void)
+{
+    static const char *const build_order[] = {
+        "webhook", "email",   "pagerduty", "opsgenie", "wechat",  "slack",
+        "victorops", "pushover", "sns",   "telegram", "discord", "webex",
+        "msteams", "msteamsv2", "jira",  "rocketchat", "incidentio", "mattermost",
+    };
+    static const char *const metrics_025[] = {"email", "pagerduty", "wechat",   "pushover", "slack",
+                                              "opsgenie", "webhook", "victorops", "sns", "telegram"};
+    enum integration_type types[INTEGRATION_TYPE_COUNT];
+    size_t n = integration_metric_types(types);
+    bool yaml_seen[INTEGRATION_TYPE_COUNT] = {false};
+
+    CHECK_INT(INTEGRATION_TYPE_COUNT, AR_ARRAY_LEN(build_order));
+    for (int t = 0; t < INTEGRATION_TYPE_COUNT; t++) {
+        const struct integration_def *def = integration_def_get((enum integration_type)t);
+        char key[64];
+
+        CHECK_STR(integration_type_name((enum integration_type)t), build_order[t]);
+        CHECK_INT(def->type, t);
+        snprintf(key, sizeof(key), "%s_configs", build_order[t]);
+        CHECK_STR(def->configs_key, key);
+        CHECK(def->config != NULL);
+        CHECK(def->yaml_rank >= 0 && def->yaml_rank < INTEGRATION_TYPE_COUNT);
+        if (def->yaml_rank >= 0 && def->yaml_rank < INTEGRATION_TYPE_COUNT) {
+            CHECK(!yaml_seen[def->yaml_rank]);
+            yaml_seen[def->yaml_rank] = true;
+        }
+        CHECK(def->via_smtp == (t == INTEGRATION_EMAIL));
+    }
+    CHECK(n >= AR_ARRAY_LEN(metrics_025));
+    for (size_t i = 0; i < AR_ARRAY_LEN(metrics_025) && i < n; i++) {
+        CHECK_STR(integration_type_name(types[i]), metrics_025[i]);
+    }
+    /* every integration that can be sent has series */
+    for (int t = 0; t < INTEGRATION_TYPE_COUNT; t++) {
+        const struct integration_def *def = integration_def_get((enum integration_type)t);
+        bool listed = false;
+        for (size_t i = 0; i < n; i++) {
+            listed = listed || types[i] == (enum integration_type)t;
+        }
+        if (def->via_smtp || def->build != NULL) {
+            CHECK(listed);
+        }
+    }
+    CHECK(integration_def_get(INTEGRATION_TYPE_COUNT) == NULL);
+    CHECK_STR(integration_type_name(INTEGRATION_TYPE_COUNT), "unknown");
+}
+
 int main(void)
 {
+    test_integration_table();
     test_default();
     test_golden("minimal", true);
     test_golden("full", true);

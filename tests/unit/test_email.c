@@ -377,6 +377,7 @@ static void test_pool(void)
     email_pool_submit(p, notify_job_new(d, &integ, 0, on_done, &rec2));
     CHECK_INT(rec2.calls, 1);
     CHECK_STR(rec2.res.error, "notification canceled");
+    CHECK(rec2.res.canceled);
     email_pool_free(p);
     notify_data_unref(d);
 }

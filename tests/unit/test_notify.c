@@ -737,19 +737,15 @@ static void test_engine(void)
     {
         char path[] = "/tmp/ar_notify_hdr_XXXXXX";
         int fd = mkstemp(path);
-        char *keys[3] = {"X-F", "X-S", "X-V"};
-        char *vals[3];
-        char *bad_vals[1] = {"values:\n- \"a\\r\\nX-Evil: 1\"\n"};
+        struct http_header_line lines[3] = {
+            {"X-F", path, true}, {"X-S", "s3", false}, {"X-V", "v 1", false}};
+        struct http_header_line bad_lines[1] = {{"X-V", "a\r\nX-Evil: 1", false}};
 
         CHECK(write(fd, " from-file\n", 11) == 11);
         close(fd);
-        vals[0] = ar_asprintf("files:\n- %s\n", path);
-        vals[1] = "secrets:\n- s3\n";
-        vals[2] = "values:\n- 'v 1'\n";
         target_init(&t, "/hdr", 0);
-        t.http.http_headers.keys = keys;
-        t.http.http_headers.values = vals;
-        t.http.http_headers.n = 3;
+        t.http.header_lines = lines;
+        t.http.nheader_lines = 3;
         waiter_init(&w);
         run_one(n, d, &t, 10, &w, 20);
         CHECK(w.last.ok);
@@ -757,9 +753,8 @@ static void test_engine(void)
         CHECK_STR(path_get("/hdr")->last_x, "v 1|s3|from-file");
         pthread_mutex_unlock(&sink.lock);
         waiter_cleanup(&w);
-        t.http.http_headers.keys = keys + 2;
-        t.http.http_headers.values = bad_vals;
-        t.http.http_headers.n = 1;
+        t.http.header_lines = bad_lines;
+        t.http.nheader_lines = 1;
         waiter_init(&w);
         run_one(n, d, &t, 10, &w, 20);
         CHECK(!w.last.ok);
@@ -767,7 +762,6 @@ static void test_engine(void)
         CHECK(strstr(w.last.error, "invalid value for header X-V") != NULL);
         CHECK_INT(path_count("/hdr"), 1);
         waiter_cleanup(&w);
-        free(vals[0]);
         unlink(path);
     }
 
@@ -775,15 +769,13 @@ static void test_engine(void)
      * the proxy's CONNECT are not sent to plain-http targets */
     {
         char proxy[64];
-        char *pkeys[1] = {"X-V"};
-        char *pvals[1] = {"- to-proxy\n"};
+        struct http_header_line plines[1] = {{"X-V", "to-proxy", false}};
 
         snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", sink.port);
         target_init(&t, "http://alert.invalid/proxied?x=1", 0);
         t.http.proxy_url = proxy;
-        t.http.proxy_connect_header.keys = pkeys;
-        t.http.proxy_connect_header.values = pvals;
-        t.http.proxy_connect_header.n = 1;
+        t.http.proxy_header_lines = plines;
+        t.http.nproxy_header_lines = 1;
         waiter_init(&w);
         run_one(n, d, &t, 10, &w, 20);
         CHECK(w.last.ok);
@@ -943,9 +935,11 @@ static void test_engine(void)
         CHECK_INT(w.done, 10);
         CHECK_INT(w.ok, 0);
         CHECK(strstr(w.last.error, "canceled") != NULL);
+        CHECK(w.last.canceled);
         /* after stop, submit completes at once */
         notifier_submit(n, notify_job_new(d, &t.integ, 0, on_done, &w));
         CHECK_INT(w.done, 11);
+        CHECK(w.last.canceled);
         CHECK_INT(notifier_pending(n), 0);
         waiter_cleanup(&w);
     }
@@ -1150,17 +1144,15 @@ static void test_tls(void)
     {
         struct connect_proxy cp;
         char proxy[64];
-        char *pkeys[1] = {"X-V"};
-        char *pvals[1] = {"- pt1\n"};
+        struct http_header_line plines[1] = {{"X-V", "pt1", false}};
 
         CHECK(connect_proxy_start(&cp));
         snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", cp.port);
         target_init(&t, url, 0);
         t.http.tls_config.insecure_skip_verify = true;
         t.http.proxy_url = proxy;
-        t.http.proxy_connect_header.keys = pkeys;
-        t.http.proxy_connect_header.values = pvals;
-        t.http.proxy_connect_header.n = 1;
+        t.http.proxy_header_lines = plines;
+        t.http.nproxy_header_lines = 1;
         waiter_init(&w);
         run_one(n, d, &t, 10, &w, 20);
         CHECK(w.last.ok);
