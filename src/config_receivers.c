@@ -7,7 +7,6 @@
  * Each integration's check applies Alertmanager's rules: value-or-file exclusivity,
  * required keys, and inheritance of empty fields from `global` (ctx.global, decoded before
  * the receivers), including http_config. */
-#include "ar/integration.h"
 #include "config_internal.h"
 
 #include <ctype.h>
@@ -571,7 +570,7 @@ static struct field receiver_fields[2 + INTEGRATION_TYPE_COUNT] = {
 __attribute__((constructor)) static void receiver_fields_init(void)
 {
     for (int t = 0; t < INTEGRATION_TYPE_COUNT; t++) {
-        const struct integration_def *def = integration_def_get((enum integration_type)t);
+        const struct integration_decode *def = integration_decode_of((enum integration_type)t);
         struct field *f = &receiver_fields[2 + def->yaml_rank];
 
         f->name = def->configs_key;
@@ -630,14 +629,14 @@ void receiver_build_integrations(struct receiver *r)
     r->nintegrations = 0;
     /* the integration table is in build order */
     for (int t = 0; t < INTEGRATION_TYPE_COUNT; t++) {
-        const struct integration_def *def = integration_def_get((enum integration_type)t);
+        const struct integration_decode *def = integration_decode_of((enum integration_type)t);
         const char *list = (const char *)r + def->receiver_offset; /* AR_PTR_LIST: v, n */
         void **items;
         size_t n;
 
         memcpy(&items, list, sizeof(items));
         memcpy(&n, list + sizeof(void **), sizeof(n));
-        add_integrations(r, &cap, def->type, items, n);
+        add_integrations(r, &cap, (enum integration_type)t, items, n);
     }
 }
 

@@ -8,6 +8,7 @@
  * request. */
 #include "ar/integration.h"
 
+#include "ar/config.h"
 #include "config_internal.h"
 
 #include <stddef.h>
@@ -21,10 +22,10 @@ static int build_webhook(const struct notify_data *d, const void *cfg, struct no
 #define ROW_CHECKED(T, nm, yaml, metric, smtp, builder, check, r429, rany)                         \
     [INTEGRATION_##T] = {.type = INTEGRATION_##T,                                                  \
                          .name = #nm,                                                              \
-                         .configs_key = #nm "_configs",                                            \
-                         .config = &nm##_config_table,                                             \
-                         .receiver_offset = offsetof(struct receiver, nm##_configs),               \
-                         .yaml_rank = (yaml),                                                      \
+                         .decode = {.configs_key = #nm "_configs",                                 \
+                                    .config = &nm##_config_table,                                  \
+                                    .receiver_offset = offsetof(struct receiver, nm##_configs),    \
+                                    .yaml_rank = (yaml)},                                          \
                          .metric_rank = (metric),                                                  \
                          .via_smtp = (smtp),                                                       \
                          .build = (builder),                                                       \
@@ -111,4 +112,53 @@ size_t integration_metric_types(enum integration_type *out)
         }
     }
     return n;
+}
+
+const struct integration_decode *integration_decode_of(enum integration_type t)
+{
+    const struct integration_def *def = integration_def_get(t);
+
+    return def != NULL ? &def->decode : NULL;
+}
+
+/* ---- senders ----------------------------------------------------------------------------- */
+
+int integration_check_senders(const struct config *cfg, struct ar_error *err)
+{
+    for (size_t i = 0; i < cfg->nreceivers; i++) {
+        const struct receiver *r = cfg->receivers[i];
+        for (size_t k = 0; k < r->nintegrations; k++) {
+            const struct integration_def *def = integration_def_get(r->integrations[k].type);
+            struct ar_error why;
+            if (!def->via_smtp && def->build == NULL) {
+                ar_error_set(err,
+                             "receiver %s: %s: alertrouter cannot send %s notifications yet; "
+                             "remove them (or send through a webhook_configs relay)",
+                             r->name, def->decode.configs_key, def->name);
+                return AR_EINVAL;
+            }
+            if (def->can_send != NULL && def->can_send(r->integrations[k].cfg, &why) != AR_OK) {
+                ar_error_set(err, "receiver %s: %s[%d]: %s", r->name, def->decode.configs_key,
+                             r->integrations[k].index, why.msg);
+                return AR_EINVAL;
+            }
+        }
+    }
+    return AR_OK;
+}
+
+int integration_build_request(const struct notify_data *d, const struct integration *integ,
+                         struct notify_request *out, struct ar_error *err)
+{
+    const struct integration_def *def = integration_def_get(integ->type);
+
+    if (def == NULL || def->build == NULL) {
+        /* email goes through libesmtp (notifier_email.c); other types without a builder were
+         * refused at load by integration_check_senders */
+        ar_error_set(err, "%s: no HTTP request to build", integration_type_name(integ->type));
+        return AR_ENOTFOUND;
+    }
+    out->retry_429 = def->retry_429;
+    out->retry_any_status = def->retry_any_status;
+    return def->build(d, integ->cfg, out, err);
 }

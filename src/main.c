@@ -13,6 +13,7 @@
 #include "ar/http.h"
 #include "ar/http_metrics.h"
 #include "ar/log.h"
+#include "ar/integration.h"
 #include "ar/notify.h"
 #include "ar/ratelimit.h"
 #include "ar/store.h"
@@ -93,13 +94,13 @@ static unsigned connection_limit(unsigned max)
 }
 
 /* Loads a configuration the daemon can run: Alertmanager's rules, and a sender for every
- * integration (notify_check_senders). */
+ * integration (integration_check_senders). */
 static int load_config(const char *path, struct config **out, struct ar_error *err)
 {
     int rc = path == NULL ? config_load_string(config_default_text(), "<embedded>", out, err)
                           : config_load_file(path, out, err);
 
-    if (rc == AR_OK && (rc = notify_check_senders(*out, err)) != AR_OK) {
+    if (rc == AR_OK && (rc = integration_check_senders(*out, err)) != AR_OK) {
         config_unref(*out);
         *out = NULL;
     }

@@ -12,7 +12,6 @@
 #include <openssl/evp.h>
 
 #include "ar/alert.h"
-#include "ar/integration.h"
 #include "ar/json_out.h"
 #include "ar/notify.h"
 
@@ -482,48 +481,6 @@ void notify_query_escape(struct buf *b, const char *s)
             buf_putc(b, hex[*p & 15]);
         }
     }
-}
-
-/* ---- senders: the integration table's builders ---------------------------------------- */
-
-int notify_check_senders(const struct config *cfg, struct ar_error *err)
-{
-    for (size_t i = 0; i < cfg->nreceivers; i++) {
-        const struct receiver *r = cfg->receivers[i];
-        for (size_t k = 0; k < r->nintegrations; k++) {
-            const struct integration_def *def = integration_def_get(r->integrations[k].type);
-            struct ar_error why;
-            if (!def->via_smtp && def->build == NULL) {
-                ar_error_set(err,
-                             "receiver %s: %s: alertrouter cannot send %s notifications yet; "
-                             "remove them (or send through a webhook_configs relay)",
-                             r->name, def->configs_key, def->name);
-                return AR_EINVAL;
-            }
-            if (def->can_send != NULL && def->can_send(r->integrations[k].cfg, &why) != AR_OK) {
-                ar_error_set(err, "receiver %s: %s[%d]: %s", r->name, def->configs_key,
-                             r->integrations[k].index, why.msg);
-                return AR_EINVAL;
-            }
-        }
-    }
-    return AR_OK;
-}
-
-int notify_build_request(const struct notify_data *d, const struct integration *integ,
-                         struct notify_request *out, struct ar_error *err)
-{
-    const struct integration_def *def = integration_def_get(integ->type);
-
-    if (def == NULL || def->build == NULL) {
-        /* email goes through libesmtp (notifier_email.c); other types without a builder were
-         * refused at load by notify_check_senders */
-        ar_error_set(err, "%s: no HTTP request to build", integration_type_name(integ->type));
-        return AR_ENOTFOUND;
-    }
-    out->retry_429 = def->retry_429;
-    out->retry_any_status = def->retry_any_status;
-    return def->build(d, integ->cfg, out, err);
 }
 
 /* ---- reply checks ----------------------------------------------------------------------- */

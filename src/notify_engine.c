@@ -39,6 +39,7 @@
 #include "ar/clock.h"
 #include "ar/log.h"
 #include "ar/notifier_email.h"
+#include "ar/integration.h"
 #include "ar/notify.h"
 
 #define RESP_BODY_MAX 1024 /* response bytes kept for error texts */
@@ -1078,7 +1079,7 @@ static void attempt_done(struct notifier *n, struct notify_job_priv *p, CURLcode
         err.msg[0] = '\0';
         notify_request_cleanup(&p->req);
         notify_request_init(&p->req);
-        if (notify_build_request(job->data, job->integ, &p->req, &err) != AR_OK) {
+        if (integration_build_request(job->data, job->integ, &p->req, &err) != AR_OK) {
             p->last_retryable = false;
             job_finish(n, p, false, err.msg);
             return;
@@ -1101,7 +1102,7 @@ static void job_begin(struct notifier *n, struct notify_job_priv *p, int64_t now
     p->wake_mono_ns = now;
     p->backoff_ns = n->opts.min_backoff_ns;
     notify_request_init(&p->req);
-    if (notify_build_request(p->job->data, p->job->integ, &p->req, &err) != AR_OK) {
+    if (integration_build_request(p->job->data, p->job->integ, &p->req, &err) != AR_OK) {
         p->last_retryable = false;
         job_finish(n, p, false, err.msg);
         return;

@@ -536,6 +536,19 @@ enum integration_type {
     INTEGRATION_TYPE_COUNT,
 };
 
+/* The configuration columns of one row of the integration table (ar/integration.h): what
+ * decoding a receiver needs. The table lives above the configuration layer (its rows also
+ * name senders) and provides these through integration_decode_of, as it provides
+ * integration_type_name; this layer only declares what it reads. */
+struct table;
+struct integration_decode {
+    const char *configs_key;    /* "webhook_configs" */
+    const struct table *config; /* decoder, defaults and validation of one *_configs entry */
+    size_t receiver_offset;     /* offsetof(struct receiver, <name>_configs) */
+    int yaml_rank;              /* position of the key in the receiver's YAML (Go struct) */
+};
+const struct integration_decode *integration_decode_of(enum integration_type t);
+
 /* "webhook", "email", ... as used in metrics and `<type>[<index>]` names. */
 const char *integration_type_name(enum integration_type t);
 

@@ -12,24 +12,33 @@
 
 #include "ar/notify.h"
 
-struct table; /* config decoder (src/config_internal.h) */
+struct config;
 
 struct integration_def {
     enum integration_type type;
     const char *name;           /* "webhook": metric label value and `<name>[i]` (COMPAT 4.5) */
-    const char *configs_key;    /* "webhook_configs" */
-    const struct table *config; /* decoder, defaults and validation of one *_configs entry */
-    size_t receiver_offset;     /* offsetof(struct receiver, <name>_configs) */
-    int yaml_rank;              /* position of the key in the receiver's YAML (Go struct) */
+    struct integration_decode decode; /* configs key, decoder, place in struct receiver */
     int metric_rank;            /* position of its pre-created series in /metrics, -1 none */
     bool via_smtp;              /* email: sent by the libesmtp pool, not by an HTTP request */
     notify_build_fn build;
-    /* optional load-time check that this config can be sent (notify_check_senders) */
+    /* optional load-time check that this config can be sent (integration_check_senders) */
     int (*can_send)(const void *cfg, struct ar_error *err);      /* builds the HTTP request; NULL for via_smtp */
     /* retry class (COMPAT 5.8): 5xx and transport errors always; these besides */
     bool retry_429;
     bool retry_any_status;
 };
+
+/* Load-time check: AR_OK when every integration of every receiver in cfg has a sender and
+ * its can_send (if any) accepts its settings; else AR_EINVAL naming the receiver and the
+ * *_configs key. Start, reload and check-config refuse such a configuration rather than
+ * fail at every notification. */
+int integration_check_senders(const struct config *cfg, struct ar_error *err);
+
+/* Builds the request for integ from d with its row's builder and retry class. Returns
+ * AR_OK, AR_ENOTFOUND (no HTTP request: email goes through the libesmtp pool), or another
+ * error with a sentence in err (e.g. url_file unreadable). */
+int integration_build_request(const struct notify_data *d, const struct integration *integ,
+                              struct notify_request *out, struct ar_error *err);
 
 /* The row of t; never NULL for a valid type. */
 const struct integration_def *integration_def_get(enum integration_type t);

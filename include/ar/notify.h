@@ -5,7 +5,7 @@
  * concurrently without a thread each.
  *
  * Payloads are built per integration type by the builder of its row in the integration
- * table (ar/integration.h, notify_build_request). Webhook lives in notifier_webhook.c, the
+ * table (ar/integration.h, integration_build_request). Webhook lives in notifier_webhook.c, the
  * chat/HTTP integrations in notifier_<type>.c; their templated fields are rendered with the
  * configuration's template set (config->tmpl) against one template Data per send
  * (notify_tmpl.c).
@@ -160,17 +160,6 @@ struct notify_request *notify_request_chain_new(struct notify_request *r);
 typedef int (*notify_build_fn)(const struct notify_data *d, const void *cfg,
                                struct notify_request *out, struct ar_error *err);
 
-/* Load-time check: AR_OK when every integration of every receiver has a sender in the
- * integration table (ar/integration.h); else AR_EINVAL naming the receiver and the
- * *_configs key. Start, reload and check-config refuse such a configuration rather than
- * fail at every notification. */
-int notify_check_senders(const struct config *cfg, struct ar_error *err);
-/* Builds the request for integ from d with its row's builder and retry class. Returns
- * AR_OK, AR_ENOTFOUND (no HTTP request: email), or another error with a sentence in err
- * (e.g. url_file unreadable). */
-int notify_build_request(const struct notify_data *d, const struct integration *integ,
-                         struct notify_request *out, struct ar_error *err);
-
 /* Webhook builder (notifier_webhook.c), also used directly by tests. */
 int notify_webhook_build(const struct notify_data *d, const struct webhook_config *wc,
                          struct notify_request *out, struct ar_error *err);
@@ -291,7 +280,7 @@ int notify_wechat_build(const struct notify_data *d, const void *cfg, struct not
                         struct ar_error *err);
 int notify_sns_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
                      struct ar_error *err);
-/* Load-time check of an SNS config (notify_check_senders): role_arn cannot be sent. */
+/* Load-time check of an SNS config (integration_check_senders): role_arn cannot be sent. */
 int notify_sns_can_send(const void *cfg, struct ar_error *err);
 int notify_jira_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
                       struct ar_error *err);

@@ -821,12 +821,12 @@ static void test_integration_table(void)
         CHECK_STR(integration_type_name((enum integration_type)t), build_order[t]);
         CHECK_INT(def->type, t);
         snprintf(key, sizeof(key), "%s_configs", build_order[t]);
-        CHECK_STR(def->configs_key, key);
-        CHECK(def->config != NULL);
-        CHECK(def->yaml_rank >= 0 && def->yaml_rank < INTEGRATION_TYPE_COUNT);
-        if (def->yaml_rank >= 0 && def->yaml_rank < INTEGRATION_TYPE_COUNT) {
-            CHECK(!yaml_seen[def->yaml_rank]);
-            yaml_seen[def->yaml_rank] = true;
+        CHECK_STR(def->decode.configs_key, key);
+        CHECK(def->decode.config != NULL);
+        CHECK(def->decode.yaml_rank >= 0 && def->decode.yaml_rank < INTEGRATION_TYPE_COUNT);
+        if (def->decode.yaml_rank >= 0 && def->decode.yaml_rank < INTEGRATION_TYPE_COUNT) {
+            CHECK(!yaml_seen[def->decode.yaml_rank]);
+            yaml_seen[def->decode.yaml_rank] = true;
         }
         CHECK(def->via_smtp == (t == INTEGRATION_EMAIL));
     }

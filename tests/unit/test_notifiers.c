@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ar/alert.h"
+#include "ar/integration.h"
 #include "ar/notify.h"
 #include "ar/timefmt.h"
 #include "ar/tmpl.h"
@@ -200,7 +201,7 @@ static void test_goldens(void)
             CHECK(golden != NULL && meta != NULL);
             notify_request_init(&req);
             err.msg[0] = '\0';
-            int rc = notify_build_request(d, in, &req, &err);
+            int rc = integration_build_request(d, in, &req, &err);
             if (rc != AR_OK) {
                 fprintf(stderr, "%s %s: %s\n", cases[c].name, type, err.msg);
             }
@@ -295,7 +296,7 @@ static int build_first(struct notify_data *d, struct notify_request *req, struct
 {
     notify_request_init(req);
     err->msg[0] = '\0';
-    return notify_build_request(d, &d->receiver->integrations[0], req, err);
+    return integration_build_request(d, &d->receiver->integrations[0], req, err);
 }
 
 /* ---- integrations 0.25 lacks: COMPAT 9.4, 9.5, 9.8 ------------------------------------------ */
@@ -398,7 +399,7 @@ static void test_newest_integrations(void)
     CHECK(strstr(buf_str(&req.body), "\"color\":\"green\"") != NULL);
     notify_request_cleanup(&req);
     notify_request_init(&req);
-    CHECK_INT(notify_build_request(d, &d->receiver->integrations[1], &req, &err), AR_OK);
+    CHECK_INT(integration_build_request(d, &d->receiver->integrations[1], &req, &err), AR_OK);
     CHECK_STR(req.url, "http://127.0.0.1:1/api/v1/chat.postMessage");
     CHECK(strstr(buf_str(&req.body),
                  "\"color\":\"green\",\"fields\":[{\"short\":true,\"title\":\"a\",\"value\":"
@@ -438,7 +439,7 @@ static void test_newest_integrations(void)
               "\"persistent_notifications\":true}}\n");
     notify_request_cleanup(&req);
     notify_request_init(&req);
-    CHECK_INT(notify_build_request(d, &d->receiver->integrations[1], &req, &err), AR_OK);
+    CHECK_INT(integration_build_request(d, &d->receiver->integrations[1], &req, &err), AR_OK);
     CHECK(strstr(buf_str(&req.body), ",\"priority\":{\"priority\":\"standard\"}}\n") != NULL);
     notify_request_cleanup(&req);
     notify_data_unref(d);
@@ -550,7 +551,7 @@ static void test_truncation(void)
     json_decref(j);
     notify_request_cleanup(&req);
     notify_request_init(&req);
-    CHECK_INT(notify_build_request(d, &d->receiver->integrations[1], &req, &err), AR_OK);
+    CHECK_INT(integration_build_request(d, &d->receiver->integrations[1], &req, &err), AR_OK);
     j = json_loads(buf_str(&req.body), 0, NULL);
     const char *text = json_string_value(json_object_get(j, "text"));
     CHECK(text != NULL && runes(text) == 4096);
@@ -600,19 +601,19 @@ static void test_secrets(void)
 
     /* integrations in Alertmanager's build order: opsgenie, slack, telegram */
     notify_request_init(&req);
-    CHECK_INT(notify_build_request(d, &d->receiver->integrations[1], &req, &err), AR_OK);
+    CHECK_INT(integration_build_request(d, &d->receiver->integrations[1], &req, &err), AR_OK);
     CHECK_STR(req.url, "http://127.0.0.1:1/services/T/B/slack-secret-1");
     notify_redact_url(req.url, red, sizeof(red));
     CHECK(strstr(red, "slack-secret") == NULL);
     notify_request_cleanup(&req);
     notify_request_init(&req);
-    CHECK_INT(notify_build_request(d, &d->receiver->integrations[2], &req, &err), AR_OK);
+    CHECK_INT(integration_build_request(d, &d->receiver->integrations[2], &req, &err), AR_OK);
     CHECK_STR(req.url, "http://127.0.0.1:1/bot111:tg-secret-1/sendMessage");
     notify_redact_url(req.url, red, sizeof(red));
     CHECK(strstr(red, "tg-secret") == NULL);
     notify_request_cleanup(&req);
     notify_request_init(&req);
-    CHECK_INT(notify_build_request(d, &d->receiver->integrations[0], &req, &err), AR_OK);
+    CHECK_INT(integration_build_request(d, &d->receiver->integrations[0], &req, &err), AR_OK);
     CHECK_STR(header_of(&req, "Authorization"), "GenieKey og-secret-1");
     notify_request_cleanup(&req);
 
@@ -620,11 +621,11 @@ static void test_secrets(void)
     write_file(f_slack, "http://127.0.0.1:1/services/T/B/slack-secret-2");
     write_file(f_og, "og-secret-2");
     notify_request_init(&req);
-    CHECK_INT(notify_build_request(d, &d->receiver->integrations[1], &req, &err), AR_OK);
+    CHECK_INT(integration_build_request(d, &d->receiver->integrations[1], &req, &err), AR_OK);
     CHECK_STR(req.url, "http://127.0.0.1:1/services/T/B/slack-secret-2");
     notify_request_cleanup(&req);
     notify_request_init(&req);
-    CHECK_INT(notify_build_request(d, &d->receiver->integrations[0], &req, &err), AR_OK);
+    CHECK_INT(integration_build_request(d, &d->receiver->integrations[0], &req, &err), AR_OK);
     CHECK_STR(header_of(&req, "Authorization"), "GenieKey og-secret-2");
     notify_request_cleanup(&req);
 
@@ -635,7 +636,7 @@ static void test_secrets(void)
         const struct integration *in = &d->receiver->integrations[i];
         notify_request_init(&req);
         err.msg[0] = '\0';
-        int rc = notify_build_request(d, in, &req, &err);
+        int rc = integration_build_request(d, in, &req, &err);
         if (in->type == INTEGRATION_OPSGENIE) {
             CHECK_INT(rc, AR_OK);
         } else {
@@ -699,7 +700,7 @@ static void test_templates(void)
         CHECK(strstr(buf_str(&req.body), "\"fallback\":\"\"") != NULL);
         notify_request_cleanup(&req);
         notify_request_init(&req);
-        int rc = notify_build_request(d, &d->receiver->integrations[1], &req, &err);
+        int rc = integration_build_request(d, &d->receiver->integrations[1], &req, &err);
         CHECK(rc != AR_OK);
         CHECK(strstr(err.msg, "Nope") != NULL);
         CHECK(strstr(err.msg, "secret") == NULL);
@@ -788,7 +789,7 @@ static void test_opsgenie_urls(void)
 
             notify_sha256_hex(d->group_key, alias);
             notify_request_init(&req);
-            CHECK_INT(notify_build_request(d, &d->receiver->integrations[0], &req, &err), AR_OK);
+            CHECK_INT(integration_build_request(d, &d->receiver->integrations[0], &req, &err), AR_OK);
             const char *const parts[] = {resolved ? cases[i].close : cases[i].create,
                                          resolved ? NULL : cases[i].message};
             const struct notify_request *r = &req;

@@ -21,6 +21,7 @@
 #include "ar/alert.h"
 #include "ar/clock.h"
 #include "ar/dispatch.h"
+#include "ar/integration.h"
 #include "ar/notify.h"
 #include "ar/timefmt.h"
 #include "check.h"
@@ -317,19 +318,19 @@ static void test_url_file(void)
     wc.url_file = path;
     wc.send_resolved = true;
     notify_request_init(&req);
-    CHECK_INT(notify_build_request(d, &integ, &req, &err), AR_OK);
+    CHECK_INT(integration_build_request(d, &integ, &req, &err), AR_OK);
     CHECK_STR(req.url, "http://127.0.0.1:9/hook?t=1");
     CHECK_STR(req.method, "POST");
     CHECK_STR(req.content_type, "application/json");
     notify_request_cleanup(&req);
     unlink(path);
     notify_request_init(&req);
-    CHECK(notify_build_request(d, &integ, &req, &err) != AR_OK);
+    CHECK(integration_build_request(d, &integ, &req, &err) != AR_OK);
     CHECK(strstr(err.msg, "url_file") != NULL);
     notify_request_cleanup(&req);
     integ.type = INTEGRATION_EMAIL;
     notify_request_init(&req);
-    CHECK_INT(notify_build_request(d, &integ, &req, &err), AR_ENOTFOUND);
+    CHECK_INT(integration_build_request(d, &integ, &req, &err), AR_ENOTFOUND);
     notify_request_cleanup(&req);
     notify_data_unref(d);
 }
