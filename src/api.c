@@ -89,8 +89,8 @@ static void handle_x(struct api *api, const struct http_request *req, const char
             api_reply_json_string(resp, 400, "since must be an RFC 3339 time");
             return;
         }
-        if (audit_query(api->storage_path, since_ns == AR_TIME_UNSET ? 0 : since_ns,
-                        (size_t)limit, &resp->body) != AR_OK) {
+        if (audit_query(api->storage_path, since_ns == AR_TIME_UNSET ? 0 : since_ns, (size_t)limit,
+                        &resp->body) != AR_OK) {
             api_reply_json_string(resp, 500, "failed to read the audit trail");
             return;
         }

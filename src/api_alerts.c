@@ -249,9 +249,9 @@ struct alerts_stream {
     struct alert_status *status;
     struct fp_index *order;
     size_t n;
-    size_t pos;      /* next index into order */
-    size_t written;  /* alerts written so far */
-    struct buf out;  /* serialised, not yet handed to MHD */
+    size_t pos;     /* next index into order */
+    size_t written; /* alerts written so far */
+    struct buf out; /* serialised, not yet handed to MHD */
     size_t out_off;
     bool done;
 };

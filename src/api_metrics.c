@@ -34,8 +34,7 @@ static void per_integration(struct buf *b, const char *name, const char *type, c
 
     head(b, name, type, help);
     for (size_t i = 0; i < ntypes; i++) {
-        buf_printf(b, "%s{integration=\"%s\"} %llu\n", name,
-                   integration_type_name(metric_types[i]),
+        buf_printf(b, "%s{integration=\"%s\"} %llu\n", name, integration_type_name(metric_types[i]),
                    (unsigned long long)by_type[metric_types[i]]);
     }
 }
@@ -124,7 +123,8 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
     buf_printf(b, "alertmanager_alerts{state=\"active\"} %zu\n", st.alerts_active);
     buf_printf(b, "alertmanager_alerts{state=\"suppressed\"} %zu\n", st.alerts_suppressed);
     buf_printf(b, "alertmanager_alerts{state=\"unprocessed\"} 0\n");
-    head(b, "alertmanager_alerts_received_total", "counter", "The total number of received alerts.");
+    head(b, "alertmanager_alerts_received_total", "counter",
+         "The total number of received alerts.");
     buf_printf(b, "alertmanager_alerts_received_total{status=\"firing\",version=\"v2\"} %llu\n",
                (unsigned long long)load(&c->alerts_received_firing));
     buf_printf(b, "alertmanager_alerts_received_total{status=\"resolved\",version=\"v2\"} %llu\n",
@@ -195,8 +195,9 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
     head(b, "alertmanager_build_info", "gauge",
          "A metric with a constant '1' value labeled by version, revision, branch, and goversion "
          "from which alertmanager was built.");
-    buf_puts(b, "alertmanager_build_info{branch=\"main\",goversion=\"none\",revision=\"alertrouter-"
-                AR_VERSION "\",version=\"0.25.0+alertrouter." AR_VERSION "\"} 1\n");
+    buf_puts(b,
+             "alertmanager_build_info{branch=\"main\",goversion=\"none\",revision="
+             "\"alertrouter-" AR_VERSION "\",version=\"0.25.0+alertrouter." AR_VERSION "\"} 1\n");
 
     head(b, "alertrouter_alerts_stored", "gauge", "Alerts held in memory and in the database.");
     buf_printf(b, "alertrouter_alerts_stored %zu\n", core_alert_count(api->core));

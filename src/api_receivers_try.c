@@ -124,9 +124,10 @@ void api_receivers_try(struct api *api, const struct http_request *req, const ch
     }
     dispatch_sort_alerts(alerts, nalerts);
     labelset_init(&gl);
-    labelset_set(&gl, "alertname", labelset_get(&alerts[0]->labels, "alertname")
-                                        ? labelset_get(&alerts[0]->labels, "alertname")
-                                        : "test");
+    labelset_set(&gl, "alertname",
+                 labelset_get(&alerts[0]->labels, "alertname")
+                     ? labelset_get(&alerts[0]->labels, "alertname")
+                     : "test");
     buf_init(&key, 0);
     dispatch_format_group_key("{}/test", &gl, &key);
 
@@ -140,14 +141,13 @@ void api_receivers_try(struct api *api, const struct http_request *req, const ch
         ext[n - 1] = '\0'; /* shown without the trailing slash, as in notifications */
     }
     for (size_t i = 0; i < recv->nintegrations; i++) {
-        struct notify_data *nd = notify_data_new(cfg, recv, buf_str(&key), &gl, alerts, NULL,
-                                                 nalerts, ext, now);
+        struct notify_data *nd =
+            notify_data_new(cfg, recv, buf_str(&key), &gl, alerts, NULL, nalerts, ext, now);
         slots[i].w = &w;
         slots[i].index = i;
-        notifier_submit(api->notifier,
-                        notify_job_new(nd, &recv->integrations[i],
-                                       clock_monotonic_ns() + TEST_DEADLINE_NS, try_done,
-                                       &slots[i]));
+        notifier_submit(api->notifier, notify_job_new(nd, &recv->integrations[i],
+                                                      clock_monotonic_ns() + TEST_DEADLINE_NS,
+                                                      try_done, &slots[i]));
         notify_data_unref(nd);
     }
     pthread_mutex_lock(&w.mu);
@@ -163,8 +163,9 @@ void api_receivers_try(struct api *api, const struct http_request *req, const ch
     for (size_t i = 0; i < recv->nintegrations; i++) {
         const struct integration *in = &recv->integrations[i];
         const struct notify_result *r = &w.results[i];
-        buf_printf(&resp->body, "%s{\"integration\":\"%s[%d]\",\"ok\":%s,\"attempts\":%d,"
-                                "\"status\":%ld,\"latencyMs\":%.3f,\"error\":",
+        buf_printf(&resp->body,
+                   "%s{\"integration\":\"%s[%d]\",\"ok\":%s,\"attempts\":%d,"
+                   "\"status\":%ld,\"latencyMs\":%.3f,\"error\":",
                    i ? "," : "", integration_type_name(in->type), in->index,
                    r->ok ? "true" : "false", r->attempts, r->last_status,
                    (double)r->latency_ns / 1e6);

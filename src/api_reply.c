@@ -57,8 +57,8 @@ bool api_check_media_type(const struct http_request *req, struct http_response *
 
 bool api_param_bool(const struct http_request *req, const char *key, bool def)
 {
-    static const char *const truthy[] = {"true", "1",   "yes",     "y",       "on",
-                                         "t",    "ok",  "enabled", "checked", "selected"};
+    static const char *const truthy[] = {"true", "1",  "yes",     "y",       "on",
+                                         "t",    "ok", "enabled", "checked", "selected"};
     const char *v = http_request_param(req, key);
 
     if (v == NULL) {

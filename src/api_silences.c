@@ -527,8 +527,8 @@ static int post_fn(struct core *c, struct txn *txn, void *arg)
 {
     struct post_call *call = arg;
     const char *asked = call->req->id;
-    int rc = silence_set_upsert(core_silences(c), call->req, txn_now(txn), txn,
-                                call->id, &call->err);
+    int rc =
+        silence_set_upsert(core_silences(c), call->req, txn_now(txn), txn, call->id, &call->err);
     struct buf detail;
 
     if (rc != AR_OK) {
@@ -557,10 +557,9 @@ static int post_fn(struct core *c, struct txn *txn, void *arg)
         json_put_cstr(&detail, asked);
     }
     buf_putc(&detail, '}');
-    audit_record(txn,
-                 asked != NULL && strcmp(asked, call->id) == 0 ? "silence.update"
-                                                               : "silence.create",
-                 call->id, call->client, call->user, buf_str(&detail));
+    audit_record(
+        txn, asked != NULL && strcmp(asked, call->id) == 0 ? "silence.update" : "silence.create",
+        call->id, call->client, call->user, buf_str(&detail));
     buf_cleanup(&detail);
     return AR_OK;
 }

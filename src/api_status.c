@@ -41,8 +41,7 @@ void api_status_get(struct api *api, const struct http_request *req, struct http
     config_unref(cfg);
 }
 
-void api_receivers_get(struct api *api, const struct http_request *req,
-                       struct http_response *resp)
+void api_receivers_get(struct api *api, const struct http_request *req, struct http_response *resp)
 {
     struct config *cfg = core_config(api->core);
     struct buf *b = &resp->body;
@@ -57,4 +56,3 @@ void api_receivers_get(struct api *api, const struct http_request *req,
     buf_puts(b, "]\n");
     config_unref(cfg);
 }
-

@@ -42,7 +42,7 @@ static int row_apply(struct store *st, void *data)
     int rc;
 
     if ((s = store_stmt(st, "INSERT INTO audit_log (at, action, object_id, client, user, detail) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) == NULL) {
+                            "VALUES (?1, ?2, ?3, ?4, ?5, ?6)")) == NULL) {
         log_error("store", "audit insert: %s", sqlite3_errmsg(db));
         return AR_EDB;
     }
@@ -60,8 +60,8 @@ static int row_apply(struct store *st, void *data)
     return rc;
 }
 
-void audit_record(struct txn *txn, const char *action, const char *object_id,
-                  const char *client, const char *user, const char *detail_json)
+void audit_record(struct txn *txn, const char *action, const char *object_id, const char *client,
+                  const char *user, const char *detail_json)
 {
     struct audit_row *r = ar_calloc(1, sizeof(*r));
 

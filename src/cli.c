@@ -137,8 +137,8 @@ int cli_test_receiver_main(int argc, char **argv)
         buf_cleanup(&out);
         return 1;
     }
-    printf("%-16s %-4s %8s %6s %10s  %s\n", "INTEGRATION", "OK", "ATTEMPTS", "STATUS",
-           "LATENCY", "ERROR");
+    printf("%-16s %-4s %8s %6s %10s  %s\n", "INTEGRATION", "OK", "ATTEMPTS", "STATUS", "LATENCY",
+           "ERROR");
     size_t i;
     json_t *r;
     json_array_foreach(json_object_get(doc, "results"), i, r)

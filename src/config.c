@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CONFIG_MAX_BYTES (16u << 20)
-#define CONFIG_MAX_NODES 2000000u
+#define CONFIG_MAX_BYTES     (16u << 20)
+#define CONFIG_MAX_NODES     2000000u
 #define CONFIG_DECODE_BUDGET 4000000u
-#define ROUTE_MAX_DEPTH 100
+#define ROUTE_MAX_DEPTH      100
 
 /* The route exactly as written (yaml.v2's config.Route). */
 struct route_cfg {
@@ -84,8 +84,7 @@ static int route_cfg_check(void *obj, struct ctx *c, const struct ynode *n)
             continue;
         }
         if (!label_name_is_classic(l)) {
-            return ctx_error_key(c, n, "group_by", "invalid label name \"%s\" in group_by list",
-                                 l);
+            return ctx_error_key(c, n, "group_by", "invalid label name \"%s\" in group_by list", l);
         }
         names++;
     }
@@ -227,14 +226,10 @@ static const struct field inhibit_fields[] = {
     FIELD(T, "equal", equal, FT_STRLIST, FF_OMITEMPTY, NULL),
 };
 #undef T
-const struct table inhibit_rule_table = {"config.plain",
-                                         sizeof(struct inhibit_rule),
-                                         inhibit_fields,
-                                         AR_ARRAY_LEN(inhibit_fields),
-                                         inhibit_check,
-                                         NULL,
-                                         NULL,
-                                         inhibit_cleanup};
+const struct table inhibit_rule_table = {"config.plain", sizeof(struct inhibit_rule),
+                                         inhibit_fields, AR_ARRAY_LEN(inhibit_fields),
+                                         inhibit_check,  NULL,
+                                         NULL,           inhibit_cleanup};
 
 /* ---- tracing (newest) --------------------------------------------------------------------- */
 
@@ -272,10 +267,10 @@ static const struct field file_fields[] = {
 
 static int file_decode(void *obj, const struct ynode *node, struct ctx *c);
 
-static const struct table file_table = {"config.plain",    sizeof(struct config_file),
-                                        file_fields,       AR_ARRAY_LEN(file_fields),
-                                        NULL,              file_decode,
-                                        NULL,              NULL};
+static const struct table file_table = {"config.plain", sizeof(struct config_file),
+                                        file_fields,    AR_ARRAY_LEN(file_fields),
+                                        NULL,           file_decode,
+                                        NULL,           NULL};
 
 static const struct field *file_field(const char *name)
 {
@@ -391,8 +386,8 @@ static int error_at_line(struct ctx *c, int line, const char *path, const char *
     return rc;
 }
 
-static int check_route_refs(const struct route_cfg *r, const struct config_file *f,
-                            struct ctx *c, struct buf *path, int depth)
+static int check_route_refs(const struct route_cfg *r, const struct config_file *f, struct ctx *c,
+                            struct buf *path, int depth)
 {
     char msg[600];
 
@@ -504,8 +499,7 @@ static int validate_file(struct config_file *f, const struct ynode *root, struct
         return error_at_line(c, root_route->line, "route",
                              "root route must specify a default receiver");
     }
-    if (root_route->match.n > 0 || root_route->match_re.n > 0 ||
-        root_route->matchers.n > 0) {
+    if (root_route->match.n > 0 || root_route->match_re.n > 0 || root_route->matchers.n > 0) {
         return error_at_line(c, root_route->line, "route", "root route must not have any matchers");
     }
     if (root_route->mute_time_intervals.n > 0) {
@@ -535,9 +529,8 @@ static int validate_file(struct config_file *f, const struct ynode *root, struct
         }
         for (size_t j = 0; j < i; j++) {
             bool jm = j < f->mute_time_intervals.n;
-            const struct time_interval *u =
-                jm ? f->mute_time_intervals.v[j]
-                   : f->time_intervals.v[j - f->mute_time_intervals.n];
+            const struct time_interval *u = jm ? f->mute_time_intervals.v[j]
+                                               : f->time_intervals.v[j - f->mute_time_intervals.n];
             if (u != NULL && strcmp(u->name, t->name) == 0) {
                 const struct ynode *n = seq_item(mute ? mti : ti, idx);
                 char p[64];
@@ -834,8 +827,8 @@ static char *render_original(const struct config_file *f)
     return out;
 }
 
-static int load(char *text, size_t len, const char *name, const char *base_dir,
-                struct config **out, struct ar_error *err)
+static int load(char *text, size_t len, const char *name, const char *base_dir, struct config **out,
+                struct ar_error *err)
 {
     struct config *cfg = ar_calloc(1, sizeof(*cfg));
     struct ydoc doc;

@@ -819,8 +819,7 @@ int decode_into(const struct table *t, void *obj, const struct ynode *node, stru
             for (size_t j = 0; j < i; j++) {
                 const struct ynode *prev = ynode_key(node, j);
                 if (prev->kind == YN_SCALAR && strcmp(prev->value, k->value) == 0) {
-                    return ctx_error(c, k, "field %s already set in type %s", k->value,
-                                     t->name);
+                    return ctx_error(c, k, "field %s already set in type %s", k->value, t->name);
                 }
             }
             for (size_t j = 0; j < t->nfields; j++) {

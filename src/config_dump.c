@@ -117,8 +117,7 @@ void emit_seq_end(struct emitter *e)
 static void emit_scalar(struct emitter *e, const char *s, yaml_scalar_style_t style)
 {
     yaml_event_t ev;
-    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
-                                 style);
+    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1, style);
     emit(e, &ev);
 }
 
@@ -423,8 +422,8 @@ static int node_ref_cmp(const void *a, const void *b)
                             kb->kind == YN_SCALAR ? kb->value : "");
 }
 
-static void emit_ynode_depth(struct emitter *e, const struct ynode *n, int depth,
-                             unsigned flags, bool hide)
+static void emit_ynode_depth(struct emitter *e, const struct ynode *n, int depth, unsigned flags,
+                             bool hide)
 {
     if (n == NULL || depth > 100) {
         emit_null(e);
@@ -505,8 +504,7 @@ void emit_any_text(struct emitter *e, const char *text, unsigned flags)
         emit_null(e);
         return;
     }
-    if (ydoc_parse(text, strlen(text), "value", 1000000, &doc, &err) != AR_OK ||
-        doc.root == NULL) {
+    if (ydoc_parse(text, strlen(text), "value", 1000000, &doc, &err) != AR_OK || doc.root == NULL) {
         emit_str(e, (flags & FF_SECRET_LEAVES) ? "<secret>" : text);
         return;
     }

@@ -16,36 +16,36 @@
 #include <stddef.h>
 
 enum ftype {
-    FT_STR,          /* char * */
-    FT_SECRET,       /* char *, printed as <secret> */
-    FT_URL,          /* char *, http(s) URL with a host */
-    FT_SECRET_URL,   /* char *, URL printed as <secret>; "<secret>" itself is accepted */
-    FT_BOOL,         /* bool */
-    FT_OPTBOOL,      /* int: -1 unset, 0 false, 1 true */
-    FT_DURATION,     /* int64_t milliseconds, Prometheus syntax */
-    FT_OPTDURATION,  /* struct opt_duration */
-    FT_GODURATION,   /* int64_t nanoseconds, Go syntax */
-    FT_INT64,        /* int64_t */
-    FT_UINT64,       /* uint64_t */
-    FT_HOSTPORT,     /* char *, host:port */
-    FT_TLSVERSION,   /* char *, TLS10..TLS13 */
-    FT_STRLIST,      /* struct str_list */
-    FT_STRMAP,       /* struct str_map */
-    FT_LABELMAP,     /* struct str_map, keys must be classic label names (match:) */
-    FT_REGEXMAP,     /* struct str_map, classic names, values compile as regexes */
-    FT_MATCHERS,     /* struct matcher_list from a list of matcher strings, sorted */
-    FT_STRUCT,       /* embedded struct described by sub */
-    FT_STRUCTP,      /* pointer to a struct described by sub (NULL when absent) */
-    FT_LIST,         /* struct ptr_list of structs described by sub (entries may be NULL) */
-    FT_ANY,          /* any YAML value kept as YAML text (char *); a scalar as its text */
-    FT_ANYMAP,       /* struct str_map whose values are kept as FT_ANY text */
+    FT_STR,         /* char * */
+    FT_SECRET,      /* char *, printed as <secret> */
+    FT_URL,         /* char *, http(s) URL with a host */
+    FT_SECRET_URL,  /* char *, URL printed as <secret>; "<secret>" itself is accepted */
+    FT_BOOL,        /* bool */
+    FT_OPTBOOL,     /* int: -1 unset, 0 false, 1 true */
+    FT_DURATION,    /* int64_t milliseconds, Prometheus syntax */
+    FT_OPTDURATION, /* struct opt_duration */
+    FT_GODURATION,  /* int64_t nanoseconds, Go syntax */
+    FT_INT64,       /* int64_t */
+    FT_UINT64,      /* uint64_t */
+    FT_HOSTPORT,    /* char *, host:port */
+    FT_TLSVERSION,  /* char *, TLS10..TLS13 */
+    FT_STRLIST,     /* struct str_list */
+    FT_STRMAP,      /* struct str_map */
+    FT_LABELMAP,    /* struct str_map, keys must be classic label names (match:) */
+    FT_REGEXMAP,    /* struct str_map, classic names, values compile as regexes */
+    FT_MATCHERS,    /* struct matcher_list from a list of matcher strings, sorted */
+    FT_STRUCT,      /* embedded struct described by sub */
+    FT_STRUCTP,     /* pointer to a struct described by sub (NULL when absent) */
+    FT_LIST,        /* struct ptr_list of structs described by sub (entries may be NULL) */
+    FT_ANY,         /* any YAML value kept as YAML text (char *); a scalar as its text */
+    FT_ANYMAP,      /* struct str_map whose values are kept as FT_ANY text */
 };
 
 enum {
-    FF_OMITEMPTY = 1 << 0, /* yaml:",omitempty" */
-    FF_FLOW = 1 << 1,      /* yaml:",flow" */
-    FF_PATH = 1 << 2,      /* a file path resolved against the config directory */
-    FF_NODUMP = 1 << 3,    /* accepted but never printed (newest-only keys when empty) */
+    FF_OMITEMPTY = 1 << 0,     /* yaml:",omitempty" */
+    FF_FLOW = 1 << 1,          /* yaml:",flow" */
+    FF_PATH = 1 << 2,          /* a file path resolved against the config directory */
+    FF_NODUMP = 1 << 3,        /* accepted but never printed (newest-only keys when empty) */
     FF_SECRET_LEAVES = 1 << 4, /* FT_ANY/FT_ANYMAP: every scalar printed as <secret> */
     FF_SECRET_KEYED = 1 << 5,  /* FT_ANY/FT_ANYMAP: scalars under a `secrets` key hidden */
 };
@@ -63,13 +63,13 @@ struct field {
     enum ftype type;
     size_t off;
     unsigned flags;
-    const char *def;          /* default as YAML text, NULL for the zero value */
-    const struct table *sub;  /* for FT_STRUCT, FT_STRUCTP, FT_LIST */
+    const char *def;         /* default as YAML text, NULL for the zero value */
+    const struct table *sub; /* for FT_STRUCT, FT_STRUCTP, FT_LIST */
 };
 
 struct table {
-    const char *name;         /* Go type name, used in "field x not found in type y" */
-    size_t size;              /* sizeof the C struct */
+    const char *name; /* Go type name, used in "field x not found in type y" */
+    size_t size;      /* sizeof the C struct */
     const struct field *fields;
     size_t nfields;
     check_fn check;
@@ -82,20 +82,26 @@ struct table {
 };
 
 #define FIELD(st, key, member, type, flags, def)                                                   \
-    {key, type, offsetof(st, member), flags, def, NULL}
+    {                                                                                              \
+        key, type, offsetof(st, member), flags, def, NULL                                          \
+    }
 #define SUBFIELD(st, key, member, type, flags, subtable)                                           \
-    {key, type, offsetof(st, member), flags, NULL, subtable}
+    {                                                                                              \
+        key, type, offsetof(st, member), flags, NULL, subtable                                     \
+    }
 #define TABLE(tname, st, fields, check)                                                            \
-    {tname, sizeof(st), fields, AR_ARRAY_LEN(fields), check, NULL, NULL, NULL}
+    {                                                                                              \
+        tname, sizeof(st), fields, AR_ARRAY_LEN(fields), check, NULL, NULL, NULL                   \
+    }
 
 /* Decoding state: error location and limits. */
 struct ctx {
-    const char *file;      /* as named in messages */
-    const char *base_dir;  /* directory of the config file, for FF_PATH fields */
+    const char *file;     /* as named in messages */
+    const char *base_dir; /* directory of the config file, for FF_PATH fields */
     struct ar_error *err;
-    char path[512];        /* key path, e.g. route.routes[2].group_wait */
+    char path[512]; /* key path, e.g. route.routes[2].group_wait */
     size_t pathlen;
-    size_t budget;         /* nodes left to decode (alias bombs) */
+    size_t budget;                      /* nodes left to decode (alias bombs) */
     const struct config_global *global; /* for per-notifier inheritance */
 };
 
@@ -198,12 +204,12 @@ void config_md5(const void *data, size_t n, uint8_t out[16]);
 /* ---- shared by the integrations' key tables (config_receivers.c, notifier_<type>.c) ---- */
 
 /* Field shorthands of the *_configs tables. */
-#define STR(st, key, m) FIELD(st, key, m, FT_STR, FF_OMITEMPTY, NULL)
+#define STR(st, key, m)       FIELD(st, key, m, FT_STR, FF_OMITEMPTY, NULL)
 #define STRD(st, key, m, def) FIELD(st, key, m, FT_STR, FF_OMITEMPTY, def)
-#define SECRET(st, key, m) FIELD(st, key, m, FT_SECRET, FF_OMITEMPTY, NULL)
-#define PATHF(st, key, m) FIELD(st, key, m, FT_STR, FF_OMITEMPTY | FF_PATH, NULL)
-#define URLF(st, key, m) FIELD(st, key, m, FT_URL, FF_OMITEMPTY, NULL)
-#define SURL(st, key, m) FIELD(st, key, m, FT_SECRET_URL, FF_OMITEMPTY, NULL)
+#define SECRET(st, key, m)    FIELD(st, key, m, FT_SECRET, FF_OMITEMPTY, NULL)
+#define PATHF(st, key, m)     FIELD(st, key, m, FT_STR, FF_OMITEMPTY | FF_PATH, NULL)
+#define URLF(st, key, m)      FIELD(st, key, m, FT_URL, FF_OMITEMPTY, NULL)
+#define SURL(st, key, m)      FIELD(st, key, m, FT_SECRET_URL, FF_OMITEMPTY, NULL)
 #define HTTPF(st)                                                                                  \
     SUBFIELD(st, "http_config", http_config, FT_STRUCTP, FF_OMITEMPTY, &http_config_table)
 #define SENDRES(st, def) FIELD(st, "send_resolved", send_resolved, FT_BOOL, 0, def)

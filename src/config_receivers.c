@@ -30,7 +30,7 @@ void cfg_inherit(char **dst, const char *src)
 }
 
 int cfg_at_most_one(struct ctx *c, const struct ynode *n, const char *a, const char *av,
-                       const char *b, const char *bv)
+                    const char *b, const char *bv)
 {
     if (!cfg_empty(av) && !cfg_empty(bv)) {
         return ctx_error(c, n, "at most one of %s & %s must be configured", a, b);
@@ -92,8 +92,7 @@ int cfg_webhook_url_or_file(struct ctx *c, const struct ynode *n, const char *ur
         return ctx_error(c, n, "one of webhook_url or webhook_url_file must be configured");
     }
     if (url != NULL && !cfg_empty(file)) {
-        return ctx_error(c, n,
-                         "at most one of webhook_url & webhook_url_file must be configured");
+        return ctx_error(c, n, "at most one of webhook_url & webhook_url_file must be configured");
     }
     return AR_OK;
 }
@@ -112,13 +111,15 @@ static int tls_check(void *obj, struct ctx *c, const struct ynode *n)
     }
     if (rc == AR_OK && (!cfg_empty(t->cert) || !cfg_empty(t->cert_file)) && cfg_empty(t->key) &&
         cfg_empty(t->key_file)) {
-        rc = ctx_error(c, n, "exactly one of key or key_file must be configured when a client "
-                             "certificate is configured");
+        rc = ctx_error(c, n,
+                       "exactly one of key or key_file must be configured when a client "
+                       "certificate is configured");
     }
     if (rc == AR_OK && (!cfg_empty(t->key) || !cfg_empty(t->key_file)) && cfg_empty(t->cert) &&
         cfg_empty(t->cert_file)) {
-        rc = ctx_error(c, n, "exactly one of cert or cert_file must be configured when a client "
-                             "key is configured");
+        rc = ctx_error(c, n,
+                       "exactly one of cert or cert_file must be configured when a client "
+                       "key is configured");
     }
     return rc;
 }
@@ -135,8 +136,8 @@ static const struct field tls_fields[] = {
     FIELD(struct tls_config, "min_version", min_version, FT_TLSVERSION, FF_OMITEMPTY, NULL),
     FIELD(struct tls_config, "max_version", max_version, FT_TLSVERSION, FF_OMITEMPTY, NULL),
 };
-const struct table tls_config_table = TABLE("config.plain", struct tls_config, tls_fields,
-                                            tls_check);
+const struct table tls_config_table =
+    TABLE("config.plain", struct tls_config, tls_fields, tls_check);
 
 /* COMPAT: upstream resolves relative TLS files against the config directory only inside
  * http_config; email and global SMTP TLS files are used as written. */
@@ -175,12 +176,10 @@ static const struct table authorization_table =
 static const struct field oauth2_fields[] = {
     FIELD(struct oauth2_config, "client_id", client_id, FT_STR, 0, NULL),
     FIELD(struct oauth2_config, "client_secret", client_secret, FT_SECRET, 0, NULL),
-    FIELD(struct oauth2_config, "client_secret_file", client_secret_file, FT_STR, FF_PATH,
-          NULL),
+    FIELD(struct oauth2_config, "client_secret_file", client_secret_file, FT_STR, FF_PATH, NULL),
     FIELD(struct oauth2_config, "scopes", scopes, FT_STRLIST, FF_OMITEMPTY, NULL),
     FIELD(struct oauth2_config, "token_url", token_url, FT_STR, 0, NULL),
-    FIELD(struct oauth2_config, "endpoint_params", endpoint_params, FT_STRMAP, FF_OMITEMPTY,
-          NULL),
+    FIELD(struct oauth2_config, "endpoint_params", endpoint_params, FT_STRMAP, FF_OMITEMPTY, NULL),
     /* COMPAT: proxy URLs are parsed but their scheme is not restricted */
     STR(struct oauth2_config, "proxy_url", proxy_url),
     SUBFIELD(struct oauth2_config, "tls_config", tls_config, FT_STRUCT, FF_OMITEMPTY,
@@ -210,8 +209,8 @@ static int http_check(void *obj, struct ctx *c, const struct ynode *n)
                          "must be configured");
     }
     if (h->basic_auth != NULL) {
-        rc = cfg_at_most_one(c, n, "basic_auth username", h->basic_auth->username,
-                         "username_file", h->basic_auth->username_file);
+        rc = cfg_at_most_one(c, n, "basic_auth username", h->basic_auth->username, "username_file",
+                             h->basic_auth->username_file);
         if (rc == AR_OK && !cfg_empty(h->basic_auth->password) &&
             !cfg_empty(h->basic_auth->password_file)) {
             rc = ctx_error(c, n,
@@ -382,8 +381,8 @@ static void header_lines_dup(struct http_config *dst, const struct http_config *
 {
     header_lines_copy(&dst->header_lines, &dst->nheader_lines, src->header_lines,
                       src->nheader_lines);
-    header_lines_copy(&dst->proxy_header_lines, &dst->nproxy_header_lines,
-                      src->proxy_header_lines, src->nproxy_header_lines);
+    header_lines_copy(&dst->proxy_header_lines, &dst->nproxy_header_lines, src->proxy_header_lines,
+                      src->nproxy_header_lines);
 }
 
 static void http_cleanup(void *obj)
@@ -415,9 +414,10 @@ static const struct field http_fields[] = {
     FIELD(struct http_config, "http_headers", http_headers, FT_ANYMAP,
           FF_OMITEMPTY | FF_SECRET_KEYED, NULL),
 };
-const struct table http_config_table = {"config.plain", sizeof(struct http_config), http_fields,
-                                        AR_ARRAY_LEN(http_fields), http_check, NULL, NULL,
-                                        http_cleanup};
+const struct table http_config_table = {"config.plain", sizeof(struct http_config),
+                                        http_fields,    AR_ARRAY_LEN(http_fields),
+                                        http_check,     NULL,
+                                        NULL,           http_cleanup};
 
 /* ---- global ------------------------------------------------------------------------------- */
 
@@ -435,42 +435,42 @@ static int global_check(void *obj, struct ctx *c, const struct ynode *n)
                          "at most one of slack_api_url & slack_api_url_file must be configured");
     }
     rc = cfg_at_most_one(c, n, "slack_app_token", g->slack_app_token, "slack_app_token_file",
-                     g->slack_app_token_file);
+                         g->slack_app_token_file);
     if (rc == AR_OK) {
         rc = cfg_at_most_one(c, n, "opsgenie_api_key", g->opsgenie_api_key, "opsgenie_api_key_file",
-                         g->opsgenie_api_key_file);
+                             g->opsgenie_api_key_file);
     }
     if (rc == AR_OK) {
         rc = cfg_at_most_one(c, n, "victorops_api_key", g->victorops_api_key,
-                         "victorops_api_key_file", g->victorops_api_key_file);
+                             "victorops_api_key_file", g->victorops_api_key_file);
     }
     if (rc == AR_OK) {
         rc = cfg_at_most_one(c, n, "smtp_auth_password", g->smtp_auth_password,
-                         "smtp_auth_password_file", g->smtp_auth_password_file);
+                             "smtp_auth_password_file", g->smtp_auth_password_file);
     }
     if (rc == AR_OK) {
         rc = cfg_at_most_one(c, n, "smtp_auth_secret", g->smtp_auth_secret, "smtp_auth_secret_file",
-                         g->smtp_auth_secret_file);
+                             g->smtp_auth_secret_file);
     }
     if (rc == AR_OK) {
         rc = cfg_at_most_one(c, n, "wechat_api_secret", g->wechat_api_secret,
-                         "wechat_api_secret_file", g->wechat_api_secret_file);
+                             "wechat_api_secret_file", g->wechat_api_secret_file);
     }
     if (rc == AR_OK) {
         rc = cfg_at_most_one(c, n, "telegram_bot_token", g->telegram_bot_token,
-                         "telegram_bot_token_file", g->telegram_bot_token_file);
+                             "telegram_bot_token_file", g->telegram_bot_token_file);
     }
     if (rc == AR_OK) {
-        rc = cfg_at_most_one(c, n, "rocketchat_token", g->rocketchat_token,
-                         "rocketchat_token_file", g->rocketchat_token_file);
+        rc = cfg_at_most_one(c, n, "rocketchat_token", g->rocketchat_token, "rocketchat_token_file",
+                             g->rocketchat_token_file);
     }
     if (rc == AR_OK) {
         rc = cfg_at_most_one(c, n, "rocketchat_token_id", g->rocketchat_token_id,
-                         "rocketchat_token_id_file", g->rocketchat_token_id_file);
+                             "rocketchat_token_id_file", g->rocketchat_token_id_file);
     }
     if (rc == AR_OK) {
         rc = cfg_at_most_one(c, n, "mattermost_webhook_url", g->mattermost_webhook_url,
-                         "mattermost_webhook_url_file", g->mattermost_webhook_url_file);
+                             "mattermost_webhook_url_file", g->mattermost_webhook_url_file);
     }
     return rc;
 }
@@ -582,9 +582,14 @@ __attribute__((constructor)) static void receiver_fields_init(void)
     }
 }
 
-const struct table receiver_table = {
-    "config.plain", sizeof(struct receiver), receiver_fields, AR_ARRAY_LEN(receiver_fields),
-    receiver_check, NULL, NULL, receiver_cleanup};
+const struct table receiver_table = {"config.plain",
+                                     sizeof(struct receiver),
+                                     receiver_fields,
+                                     AR_ARRAY_LEN(receiver_fields),
+                                     receiver_check,
+                                     NULL,
+                                     NULL,
+                                     receiver_cleanup};
 
 static void add_integrations(struct receiver *r, size_t *cap, enum integration_type type,
                              void *const *items, size_t n)

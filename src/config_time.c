@@ -16,9 +16,9 @@
 
 static const char *const weekday_names[] = {"sunday",   "monday", "tuesday", "wednesday",
                                             "thursday", "friday", "saturday"};
-static const char *const month_names[] = {"january", "february", "march",     "april",
-                                          "may",     "june",     "july",      "august",
-                                          "september", "october", "november", "december"};
+static const char *const month_names[] = {"january",   "february", "march",    "april",
+                                          "may",       "june",     "july",     "august",
+                                          "september", "october",  "november", "december"};
 
 enum range_kind { RK_WEEKDAY, RK_DOM, RK_MONTH, RK_YEAR };
 
@@ -70,8 +70,7 @@ static int member(enum range_kind k, const char *s, int *out, char *msg, size_t 
 }
 
 /* Parses "a" or "a:b" (lowercased) and validates it as Alertmanager does. */
-static int parse_range(enum range_kind k, const char *in, struct ti_range *r, char *msg,
-                       size_t cap)
+static int parse_range(enum range_kind k, const char *in, struct ti_range *r, char *msg, size_t cap)
 {
     char *s = ar_strdup(in);
     int rc = AR_OK;
@@ -188,8 +187,7 @@ static int decode_times(struct time_interval_spec *t, const struct ynode *v, str
         return AR_OK;
     }
     if (v->kind != YN_SEQ) {
-        return ctx_error(c, v, "cannot unmarshal %s into []timeinterval.TimeRange",
-                         ynode_tag(v));
+        return ctx_error(c, v, "cannot unmarshal %s into []timeinterval.TimeRange", ynode_tag(v));
     }
     for (size_t i = 0; i < v->n; i++) {
         const struct ynode *item = v->items[i];
@@ -359,8 +357,7 @@ static void emit_range_list(struct emitter *e, const char *key, const struct ti_
             if (r->begin == r->end) {
                 snprintf(tmp, sizeof(tmp), "%s", weekday_names[r->begin]);
             } else {
-                snprintf(tmp, sizeof(tmp), "%s:%s", weekday_names[r->begin],
-                         weekday_names[r->end]);
+                snprintf(tmp, sizeof(tmp), "%s:%s", weekday_names[r->begin], weekday_names[r->end]);
             }
         } else if (r->begin == r->end) {
             snprintf(tmp, sizeof(tmp), "%d", r->begin);
@@ -388,8 +385,7 @@ static void spec_dump(struct emitter *e, const void *obj)
                      t->times.v[i].begin % 60);
             emit_str(e, tmp);
             emit_str(e, "end_time");
-            snprintf(tmp, sizeof(tmp), "%02d:%02d", t->times.v[i].end / 60,
-                     t->times.v[i].end % 60);
+            snprintf(tmp, sizeof(tmp), "%02d:%02d", t->times.v[i].end / 60, t->times.v[i].end % 60);
             emit_str(e, tmp);
             emit_map_end(e);
         }
@@ -443,8 +439,8 @@ static const struct field interval_fields[] = {
 };
 const struct table time_interval_table =
     TABLE("config.plain", struct time_interval, interval_fields, interval_check);
-const struct table mute_time_interval_table = TABLE(
-    "config.plain", struct time_interval, interval_fields, mute_interval_check);
+const struct table mute_time_interval_table =
+    TABLE("config.plain", struct time_interval, interval_fields, mute_interval_check);
 
 /* ---- evaluation --------------------------------------------------------------------------- */
 

@@ -190,8 +190,8 @@ static void set_parse_error(const yaml_parser_t *p, const char *name, struct ar_
     }
 }
 
-int ydoc_parse(const char *text, size_t len, const char *name, size_t max_nodes,
-               struct ydoc *doc, struct ar_error *err)
+int ydoc_parse(const char *text, size_t len, const char *name, size_t max_nodes, struct ydoc *doc,
+               struct ar_error *err)
 {
     yaml_parser_t parser;
     yaml_event_t ev;
@@ -256,8 +256,8 @@ int ydoc_parse(const char *text, size_t len, const char *name, size_t max_nodes,
                 rc = AR_ELIMIT;
                 break;
             }
-            rc = node_new(&b, ev.type == YAML_MAPPING_START_EVENT ? YN_MAP : YN_SEQ, line, &n,
-                          err, name);
+            rc = node_new(&b, ev.type == YAML_MAPPING_START_EVENT ? YN_MAP : YN_SEQ, line, &n, err,
+                          name);
             if (rc != AR_OK) {
                 break;
             }
@@ -353,10 +353,10 @@ bool ynode_is_null(const struct ynode *n)
 
 bool yaml_parse_bool(const char *s, bool *out)
 {
-    static const char *const yes[] = {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON",
-                                      "true", "True", "TRUE"};
-    static const char *const no[] = {"n", "N", "no", "No", "NO", "off", "Off", "OFF",
-                                     "false", "False", "FALSE"};
+    static const char *const yes[] = {"y",  "Y",  "yes",  "Yes",  "YES", "on",
+                                      "On", "ON", "true", "True", "TRUE"};
+    static const char *const no[] = {"n",   "N",   "no",    "No",    "NO",   "off",
+                                     "Off", "OFF", "false", "False", "FALSE"};
     for (size_t i = 0; i < AR_ARRAY_LEN(yes); i++) {
         if (strcmp(s, yes[i]) == 0) {
             *out = true;
@@ -547,8 +547,8 @@ static bool looks_timestamp(const char *s)
 
 bool yaml_needs_quotes(const char *s)
 {
-    static const char *const special[] = {"~", "null", "Null", "NULL", ".nan", ".NaN",
-                                          ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf",
+    static const char *const special[] = {"~",     "null",  "Null",  "NULL", ".nan",  ".NaN",
+                                          ".NAN",  ".inf",  ".Inf",  ".INF", "+.inf", "+.Inf",
                                           "+.INF", "-.inf", "-.Inf", "-.INF"};
     bool b;
 

@@ -13,11 +13,11 @@ enum ynode_kind { YN_SCALAR = 0, YN_SEQ, YN_MAP };
 
 struct ynode {
     enum ynode_kind kind;
-    int line;       /* 1-based line of the node's first character */
-    char *value;    /* scalar text (NUL-terminated, may contain NULs: see len) */
-    size_t len;     /* scalar length */
-    bool plain;     /* plain (unquoted, untagged) scalar: subject to null/bool/int resolution */
-    bool building;  /* collection still being parsed (an alias to it would be recursive) */
+    int line;      /* 1-based line of the node's first character */
+    char *value;   /* scalar text (NUL-terminated, may contain NULs: see len) */
+    size_t len;    /* scalar length */
+    bool plain;    /* plain (unquoted, untagged) scalar: subject to null/bool/int resolution */
+    bool building; /* collection still being parsed (an alias to it would be recursive) */
     struct ynode **items; /* sequence items; for maps keys at [2i], values at [2i+1] */
     size_t n;             /* number of items (sequence) or pairs (map) */
     size_t cap;
@@ -32,8 +32,8 @@ struct ydoc {
 
 /* Parses the first document of text. Errors name the line: `<name>:3: yaml: ...`.
  * Limits: max_nodes nodes. Returns AR_OK, AR_EINVAL or AR_ELIMIT. */
-int ydoc_parse(const char *text, size_t len, const char *name, size_t max_nodes,
-               struct ydoc *doc, struct ar_error *err);
+int ydoc_parse(const char *text, size_t len, const char *name, size_t max_nodes, struct ydoc *doc,
+               struct ar_error *err);
 void ydoc_cleanup(struct ydoc *doc);
 
 static inline struct ynode *ynode_key(const struct ynode *m, size_t i)

@@ -77,22 +77,22 @@ struct core {
     struct msg *tail;
 
     struct txn_writer *writer;
-    int64_t used_bytes;        /* database bytes in use at the last size check (atomic) */
+    int64_t used_bytes;                 /* database bytes in use at the last size check (atomic) */
     uint64_t pruned[STORE_PRUNE_KINDS]; /* rows pruned by the size cap (atomic) */
     struct store_prune_stats staged;    /* the last size check's, until its commit (writer) */
 
     pthread_t core_thread;
     bool started;
-    size_t count;     /* alerts in memory, for metrics (written by core thread) */
+    size_t count; /* alerts in memory, for metrics (written by core thread) */
 
     /* alert_log bookkeeping (core thread) */
-    int64_t next_seq;        /* next alert_log sequence number */
-    size_t log_rows;         /* rows in alert_log once queued writes commit */
-    struct alert **compact;  /* compaction: live alerts to re-append, NULL when idle */
+    int64_t next_seq;       /* next alert_log sequence number */
+    size_t log_rows;        /* rows in alert_log once queued writes commit */
+    struct alert **compact; /* compaction: live alerts to re-append, NULL when idle */
     size_t ncompact;
     size_t compact_pos;
-    int64_t compact_below;   /* rows with seq below this go once all are re-appended */
-    size_t compact_rows;     /* log rows below compact_below */
+    int64_t compact_below; /* rows with seq below this go once all are re-appended */
+    size_t compact_rows;   /* log rows below compact_below */
 
     struct silence_set *silences;
     struct nflog *nflog;
@@ -135,7 +135,6 @@ static void log_delete(struct core *c, struct txn *txn, struct alert *a)
     txn_alert_delete(txn, a, c->next_seq++);
     c->log_rows++;
 }
-
 
 /* Merges one posted alert into the store and records the rows to write. */
 static void ingest_one(struct core *c, struct alert *a, struct txn *txn)
@@ -222,8 +221,7 @@ static void core_send_done(void *ctx, struct send_ctx *sc, const struct notify_r
     post(c, m);
 }
 
-static void status_of(struct core *c, const struct alert *a, int64_t now,
-                      struct alert_status *st)
+static void status_of(struct core *c, const struct alert *a, int64_t now, struct alert_status *st)
 {
     const char *ids[64];
     size_t n = silence_set_mutes(c->silences, &a->labels, now, ids, AR_ARRAY_LEN(ids));
@@ -317,8 +315,8 @@ static void rebuild_pipeline(struct core *c)
  * alert is re-appended (COMPACT_CHUNK per loop turn, so ingestion keeps flowing) and then
  * the rows written before the compaction started are deleted in one statement. */
 #define SIZE_CHECK_INTERVAL_NS (60LL * AR_NS_PER_SEC) /* --storage.max-bytes */
-#define COMPACT_CHUNK 20000
-#define COMPACT_SLACK 10000
+#define COMPACT_CHUNK          20000
+#define COMPACT_SLACK          10000
 
 static void compact_step(struct core *c, struct txn *txn)
 {
@@ -337,8 +335,7 @@ static void compact_step(struct core *c, struct txn *txn)
         for (size_t it = 0; (a = alert_store_next(c->alerts, &it)) != NULL;) {
             c->compact[c->ncompact++] = alert_ref(a);
         }
-        log_info("store", "compacting alert log: %zu rows for %zu live alerts", c->log_rows,
-                 live);
+        log_info("store", "compacting alert log: %zu rows for %zu live alerts", c->log_rows, live);
     }
     for (size_t k = 0; k < COMPACT_CHUNK && c->compact_pos < c->ncompact; k++) {
         struct alert *cur;
@@ -522,10 +519,10 @@ static void *core_main(void *arg)
             txn_waiter_init_async(w, size_check_committed, c, w);
             txn_wait(&txn, w);
             /* once a minute, or at the maintenance interval when that is shorter */
-            next_size_check = clock_monotonic_ns() +
-                              (c->opt.maintenance_interval_ns < SIZE_CHECK_INTERVAL_NS
-                                   ? c->opt.maintenance_interval_ns
-                                   : SIZE_CHECK_INTERVAL_NS);
+            next_size_check =
+                clock_monotonic_ns() + (c->opt.maintenance_interval_ns < SIZE_CHECK_INTERVAL_NS
+                                            ? c->opt.maintenance_interval_ns
+                                            : SIZE_CHECK_INTERVAL_NS);
         }
         if (clock_monotonic_ns() >= next_maintenance) {
             struct txn txn = {b, clock_now_ns()};

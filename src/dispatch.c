@@ -33,16 +33,16 @@
 #include <string.h>
 
 #define SWEEP_INTERVAL_NS (30LL * AR_NS_PER_SEC) /* COMPAT 0.25: empty groups reaped */
-#define MIN_DEADLINE_NS (10LL * AR_NS_PER_SEC)   /* COMPAT 5.8: max(group_interval, 10s) */
-#define FLUSH_BUDGET_NS (2LL * AR_NS_PER_MS)   /* flushing per core turn; the rest stay due */
+#define MIN_DEADLINE_NS   (10LL * AR_NS_PER_SEC) /* COMPAT 5.8: max(group_interval, 10s) */
+#define FLUSH_BUDGET_NS   (2LL * AR_NS_PER_MS)   /* flushing per core turn; the rest stay due */
 
 struct agroup;
 
 struct flush {
-    struct agroup *group;   /* NULL once the group is gone */
-    int pending;            /* sends outstanding */
+    struct agroup *group; /* NULL once the group is gone */
+    int pending;          /* sends outstanding */
     bool failed;
-    struct alert **snap;    /* every alert of the group at flush time (references) */
+    struct alert **snap; /* every alert of the group at flush time (references) */
     size_t nsnap;
     int64_t now_wall;
 };
@@ -52,7 +52,7 @@ struct send_ctx {
     int64_t delivery_id; /* deliveries row, 0 without an outbox */
     bool record_nflog;   /* re-submitted: record the stored sets on success */
     char *receiver;
-    char *integration;       /* "webhook[0]" */
+    char *integration; /* "webhook[0]" */
     enum integration_type type;
     char *group_key;
     uint64_t *firing;
@@ -69,14 +69,14 @@ struct send_ctx {
 struct agroup {
     char *key;
     uint64_t hash;
-    struct agroup *next;        /* hash chain */
-    const struct route *route;  /* inside the dispatcher's config */
+    struct agroup *next;       /* hash chain */
+    const struct route *route; /* inside the dispatcher's config */
     struct labelset labels;
     struct alert_store *alerts; /* fingerprint -> current version */
     int64_t next_mono;          /* timer; INT64_MAX when unarmed */
     size_t heap_idx;
     bool has_flushed;
-    bool tick_pending;          /* a tick came during the flush in flight */
+    bool tick_pending; /* a tick came during the flush in flight */
     struct flush *inflight;
     char *api_tail; /* `],"labels":{...},"receiver":{"name":"..."}}` for the groups API */
     size_t api_tail_len;
@@ -241,8 +241,8 @@ static uint64_t hash_str(const char *s)
 }
 
 /* The group of route r with this key, i.e. with these group labels. */
-static struct agroup *group_find(const struct dispatcher *d, const struct route *r,
-                                 const char *key, uint64_t h)
+static struct agroup *group_find(const struct dispatcher *d, const struct route *r, const char *key,
+                                 uint64_t h)
 {
     for (struct agroup *g = d->table[h & (d->nbuckets - 1)]; g != NULL; g = g->next) {
         if (g->hash == h && g->route == r && strcmp(g->key, key) == 0) {
@@ -341,8 +341,7 @@ const struct dispatch_metrics *dispatcher_metrics(const struct dispatcher *d)
     return d->env.metrics;
 }
 
-static void group_labels_of(const struct route *r, const struct labelset *ls,
-                            struct labelset *out)
+static void group_labels_of(const struct route *r, const struct labelset *ls, struct labelset *out)
 {
     labelset_init(out);
     if (r->group_by_all) {
@@ -518,12 +517,11 @@ static void send_ctx_free(struct send_ctx *sc)
     free(sc);
 }
 
-static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall,
-                        int64_t now_mono, struct txn *txn);
+static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall, int64_t now_mono,
+                        struct txn *txn);
 
 /* After a flush: COMPAT 5.5. */
-static void flush_finish(struct dispatcher *d, struct flush *f, int64_t now_mono,
-                         struct txn *txn)
+static void flush_finish(struct dispatcher *d, struct flush *f, int64_t now_mono, struct txn *txn)
 {
     struct agroup *g = f->group;
 
@@ -533,8 +531,7 @@ static void flush_finish(struct dispatcher *d, struct flush *f, int64_t now_mono
             for (size_t i = 0; i < f->nsnap; i++) {
                 struct alert *s = f->snap[i];
                 /* resolved at flush time and not updated since the snapshot */
-                if (alert_resolved_at(s, f->now_wall) &&
-                    alert_store_find(g->alerts, s->fp) == s) {
+                if (alert_resolved_at(s, f->now_wall) && alert_store_find(g->alerts, s->fp) == s) {
                     alert_store_remove(g->alerts, s->fp);
                 }
             }
@@ -597,8 +594,8 @@ static size_t sorted_minus(const uint64_t *a, size_t na, const uint64_t *b, size
     return n;
 }
 
-static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall,
-                        int64_t now_mono, struct txn *txn)
+static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall, int64_t now_mono,
+                        struct txn *txn)
 {
     const struct route *r = g->route;
     const struct receiver *recv = r->receiver_ref;
@@ -632,12 +629,11 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
      * first the time intervals (stages 3-4), which drop the whole group at once, then per
      * alert inhibition (stage 2) and silences (stage 5). */
     kept = ar_malloc(f->nsnap * sizeof(*kept));
-    bool muted = (r->nactive_time_intervals > 0 &&
-                  !interval_active(d->cfg, r->active_time_intervals,
-                                   r->nactive_time_intervals, now_wall)) ||
-                 (r->nmute_time_intervals > 0 &&
-                  interval_active(d->cfg, r->mute_time_intervals, r->nmute_time_intervals,
-                                  now_wall));
+    bool muted =
+        (r->nactive_time_intervals > 0 &&
+         !interval_active(d->cfg, r->active_time_intervals, r->nactive_time_intervals, now_wall)) ||
+        (r->nmute_time_intervals > 0 &&
+         interval_active(d->cfg, r->mute_time_intervals, r->nmute_time_intervals, now_wall));
     for (size_t i = 0; i < f->nsnap && !muted; i++) {
         const char *ids[1];
         a = f->snap[i];
@@ -702,9 +698,8 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
             continue;
         }
         {
-            struct notify_data *nd =
-                notify_data_new(d->cfg, recv, g->key, &g->labels, send, NULL, nsend,
-                                d->env.external_url, now_wall);
+            struct notify_data *nd = notify_data_new(d->cfg, recv, g->key, &g->labels, send, NULL,
+                                                     nsend, d->env.external_url, now_wall);
             int64_t gi = r->group_interval_ms * AR_NS_PER_MS;
             struct send_ctx *sc = send_ctx_new(
                 d, r->receiver, name, integ->type, g->key, fps_dup(firing, nfiring), nfiring,
@@ -723,14 +718,13 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
                 sum.nfiring = nfiring;
                 sum.nresolved = integ->send_resolved ? nresolved : 0;
                 sum.new_firing = news;
-                sum.nnew_firing = sorted_minus(firing, nfiring, e ? e->firing : NULL,
-                                               e ? e->nfiring : 0, news);
+                sum.nnew_firing =
+                    sorted_minus(firing, nfiring, e ? e->firing : NULL, e ? e->nfiring : 0, news);
                 sum.new_resolved = news + sum.nnew_firing;
-                sum.nnew_resolved =
-                    integ->send_resolved
-                        ? sorted_minus(resolved, nresolved, e ? e->resolved : NULL,
-                                       e ? e->nresolved : 0, news + sum.nnew_firing)
-                        : 0;
+                sum.nnew_resolved = integ->send_resolved
+                                        ? sorted_minus(resolved, nresolved, e ? e->resolved : NULL,
+                                                       e ? e->nresolved : 0, news + sum.nnew_firing)
+                                        : 0;
                 sc->delivery_id = (*d->env.next_delivery_id)++;
                 outbox_record_pending(txn, sc->delivery_id, r->receiver, name, g->key,
                                       outbox_payload_encode(&d->payload_scratch, nd, firing,
@@ -747,8 +741,8 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
             notify_data_unref(nd);
             f->pending++;
             d->env.metrics->notifications[integ->type]++;
-            log_debug("dispatch", "flush group=%s receiver=%s integration=%s alerts=%zu",
-                      g->key, r->receiver, name, nsend);
+            log_debug("dispatch", "flush group=%s receiver=%s integration=%s alerts=%zu", g->key,
+                      r->receiver, name, nsend);
             if (d->env.submit != NULL) {
                 d->env.submit(d->env.submit_ctx, job);
             } else {
@@ -768,8 +762,7 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
 /* Outcome of a delivery in the outbox: delivered; a canceled job (shutdown) stays pending
  * and is resumed at the next start; any other failure is final (the notifier retried until
  * the deadline, or the error was not retryable) and the delivery becomes a dead letter. */
-static void outbox_done(const struct send_ctx *sc, const struct notify_result *res,
-                        struct txn *txn)
+static void outbox_done(const struct send_ctx *sc, const struct notify_result *res, struct txn *txn)
 {
     if (sc->delivery_id == 0) {
         return;
@@ -807,8 +800,9 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
             f->failed = true;
         }
         d->env.metrics->notifications_failed[sc->type]++;
-        log_error("notify", "notify failed receiver=%s integration=%s group=%s attempts=%d "
-                            "err=\"%s\"",
+        log_error("notify",
+                  "notify failed receiver=%s integration=%s group=%s attempts=%d "
+                  "err=\"%s\"",
                   sc->receiver, sc->integration, sc->group_key, res->attempts, res->error);
     }
     send_ctx_free(sc);
@@ -857,8 +851,8 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
                          p.external_url, p.now_ns);
     if (record_nflog) {
         /* resumed after a restart: the rebuilt group must not send this state again */
-        nflog_claim(d->env.nflog, receiver, integration, group_key, p.now_ns, p.firing,
-                    p.nfiring, p.resolved_fps, p.nresolved_fps, p.now_ns + p.expiry_ns);
+        nflog_claim(d->env.nflog, receiver, integration, group_key, p.now_ns, p.firing, p.nfiring,
+                    p.resolved_fps, p.nresolved_fps, p.now_ns + p.expiry_ns);
     }
     sc = send_ctx_new(d, receiver, integration, integ->type, group_key, p.firing, p.nfiring,
                       p.resolved_fps, p.nresolved_fps, p.now_ns, p.now_ns + p.expiry_ns);
@@ -883,8 +877,7 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
     return AR_OK;
 }
 
-void dispatcher_run(struct dispatcher *d, int64_t now_wall, int64_t now_mono,
-                    struct txn *txn)
+void dispatcher_run(struct dispatcher *d, int64_t now_wall, int64_t now_mono, struct txn *txn)
 {
     int64_t started = clock_monotonic_ns();
 

@@ -133,8 +133,7 @@ void flags_usage(FILE *out)
                  "HA);\n  boolean flags also take --no-<flag>.\n");
 }
 
-static int set_value(struct flags *f, const struct flag_def *d, const char *v,
-                     struct ar_error *err)
+static int set_value(struct flags *f, const struct flag_def *d, const char *v, struct ar_error *err)
 {
     char *base = (char *)f;
     char *end;
@@ -166,8 +165,8 @@ static int set_value(struct flags *f, const struct flag_def *d, const char *v,
     case K_INT: {
         long long n = strtoll(v, &end, 10);
         if (*v == '\0' || *end != '\0' || n < 0) {
-            ar_error_set(err, "invalid value for --%s: %s is not a non-negative integer",
-                         d->name, v);
+            ar_error_set(err, "invalid value for --%s: %s is not a non-negative integer", d->name,
+                         v);
             return AR_EINVAL;
         }
         *(int64_t *)(base + d->offset) = n;

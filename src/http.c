@@ -23,8 +23,8 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
-#include <pthread.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +42,8 @@ struct http_server {
     unsigned port;
     bool tls;
     struct http_guard *guard; /* connection deadlines; NULL if it could not start */
-    int requests;  /* requests between their first call and completion (atomic) */
-    bool stopping; /* http_server_stop began: new requests get 503 (atomic) */
+    int requests;             /* requests between their first call and completion (atomic) */
+    bool stopping;            /* http_server_stop began: new requests get 503 (atomic) */
 };
 
 #define STOP_GRACE_NS (10LL * AR_NS_PER_SEC) /* in-flight requests may finish within this */
@@ -51,15 +51,16 @@ struct http_server {
  * suspended (http_defer), so this does not grow with connections or load. */
 #define HTTP_THREADS 4
 /* Connection deadlines (http_guard.c): headers within 10 s of the request line (or
- * --web.read-timeout if shorter), bodies still uploading after 5 s at 1 KiB/s at least, and room for this many
- * connections beyond --web.max-connections, each of which evicts an idle or slow one. */
+ * --web.read-timeout if shorter), bodies still uploading after 5 s at 1 KiB/s at least, and room
+ * for this many connections beyond --web.max-connections, each of which evicts an idle or slow one.
+ */
 #define HEADER_DEADLINE_NS (10LL * AR_NS_PER_SEC)
 #define MIN_BODY_RATE      1024
 #define CONNECTION_SLACK   64u
 /* libmicrohttpd's buffer per connection (headers and read buffer; bodies are copied out as
  * they arrive): 16 KiB instead of its 32, so 5,000 idle keep-alive connections cost ~90 MiB
  * less (docs/benchmarks.md). Request headers may take ~12 KiB of it. */
-#define CONNECTION_MEMORY  (16u * 1024u)
+#define CONNECTION_MEMORY (16u * 1024u)
 
 struct conn_ctx {
     struct buf body;
@@ -71,8 +72,8 @@ struct conn_ctx {
      * handler set before deferring (headers, route), the finisher adds the rest. */
     struct MHD_Connection *conn;
     bool deferred;
-    pthread_mutex_t mu;     /* the fields below, and the handoff of resp */
-    bool finished;          /* http_deferred_finish ran; the connection was resumed */
+    pthread_mutex_t mu; /* the fields below, and the handoff of resp */
+    bool finished;      /* http_deferred_finish ran; the connection was resumed */
     struct http_response resp;
 };
 
@@ -186,8 +187,8 @@ static void stream_done(void *cls)
 {
     struct stream_ctx *sc = cls;
 
-    http_metrics_observe(sc->metrics, sc->route, sc->method,
-                         clock_monotonic_ns() - sc->start_ns, sc->bytes);
+    http_metrics_observe(sc->metrics, sc->route, sc->method, clock_monotonic_ns() - sc->start_ns,
+                         sc->bytes);
     if (sc->free_fn != NULL) {
         sc->free_fn(sc->cls);
     }
@@ -214,8 +215,7 @@ static void add_web_headers(struct MHD_Response *r, const struct web_config *web
 /* COMPAT: exporter-toolkit answers a failed basic auth with Go's http.Error: status 401,
  * "Unauthorized\n", text/plain, nosniff, and the challenge (no realm). The configured
  * headers are set before the check upstream, so they are on this response too. */
-static enum MHD_Result queue_unauthorized(struct MHD_Connection *conn,
-                                          const struct web_config *web)
+static enum MHD_Result queue_unauthorized(struct MHD_Connection *conn, const struct web_config *web)
 {
     static const char body[] = "Unauthorized\n";
     struct MHD_Response *r;
@@ -234,11 +234,11 @@ static enum MHD_Result queue_unauthorized(struct MHD_Connection *conn,
 /* ---- request framing (RFC 9112 section 6), checked once the headers are in ---- */
 
 struct framing {
-    int ncl;                /* Content-Length headers */
-    bool cl_conflict;       /* two of them disagree */
-    const char *cl;         /* the first */
-    bool te;                /* a Transfer-Encoding header */
-    bool te_unsupported;    /* other than exactly "chunked" (MHD decodes only that) */
+    int ncl;             /* Content-Length headers */
+    bool cl_conflict;    /* two of them disagree */
+    const char *cl;      /* the first */
+    bool te;             /* a Transfer-Encoding header */
+    bool te_unsupported; /* other than exactly "chunked" (MHD decodes only that) */
 };
 
 static enum MHD_Result collect_framing(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -261,11 +261,10 @@ static enum MHD_Result collect_framing(void *cls, enum MHD_ValueKind kind, const
 }
 
 /* A plain-text answer that closes the connection, as Go's server writes its own errors. */
-static enum MHD_Result queue_close(struct MHD_Connection *conn, unsigned status,
-                                   const char *text)
+static enum MHD_Result queue_close(struct MHD_Connection *conn, unsigned status, const char *text)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text,
-                                                             MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
     enum MHD_Result ret;
 
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
@@ -300,12 +299,12 @@ static bool framing_refused(struct http_server *s, struct MHD_Connection *conn,
         unsigned long long n = strtoull(f.cl, &end, 10);
         if (end != f.cl && n > (unsigned long long)s->opt.max_body_bytes) {
             static const char body[] = "{\"code\":413,\"message\":\"request body too large\"}";
-            struct MHD_Response *r = MHD_create_response_from_buffer(
-                sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+            struct MHD_Response *r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+                                                                     MHD_RESPMEM_PERSISTENT);
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-            log_warn("http", "refused a declared body of %llu bytes (--api.max-body-bytes=%zu)",
-                     n, s->opt.max_body_bytes);
+            log_warn("http", "refused a declared body of %llu bytes (--api.max-body-bytes=%zu)", n,
+                     s->opt.max_body_bytes);
             *ret = MHD_queue_response(conn, MHD_HTTP_CONTENT_TOO_LARGE, r);
             MHD_destroy_response(r);
             return true;
@@ -338,8 +337,7 @@ static enum MHD_Result queue_resp(struct http_server *s, struct MHD_Connection *
         buf_cleanup(&resp->body);
     } else {
         body_bytes = resp->body.len;
-        r = MHD_create_response_from_buffer(resp->body.len,
-                                            resp->body.data ? resp->body.data : "",
+        r = MHD_create_response_from_buffer(resp->body.len, resp->body.data ? resp->body.data : "",
                                             resp->body.data ? MHD_RESPMEM_MUST_FREE
                                                             : MHD_RESPMEM_PERSISTENT);
         resp->body.data = NULL; /* now owned by MHD */
@@ -393,9 +391,8 @@ void http_deferred_finish(struct http_deferred *d, int status, const char *conte
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     struct http_server *s = cls;
     struct conn_ctx *cc = *con_cls;
@@ -582,8 +579,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     if (s->guard != NULL && ci != NULL) {
         const union MHD_ConnectionInfo *peer =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-        tc->guard = http_guard_open(s->guard, ci->connect_fd,
-                                    peer != NULL ? peer->client_addr : NULL);
+        tc->guard =
+            http_guard_open(s->guard, ci->connect_fd, peer != NULL ? peer->client_addr : NULL);
     }
     if (!s->tls) {
         return;
@@ -610,8 +607,8 @@ static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *
     return NULL;
 }
 
-static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len,
-                      bool *any, struct ar_error *err)
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len, bool *any,
+                      struct ar_error *err)
 {
     char host[256];
     const char *colon;
@@ -684,8 +681,8 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
     struct sockaddr_storage ss;
     socklen_t len = 0;
     bool any;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_ITC /* quiesce */;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG | MHD_USE_ITC /* quiesce */;
     const union MHD_DaemonInfo *di;
     char *priorities = NULL;
 
@@ -733,10 +730,9 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
         s->daemon = MHD_start_daemon(
             flags | MHD_USE_TLS, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
             (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-            MHD_OPTION_CONNECTION_TIMEOUT, opt->connection_timeout_s,
-            MHD_OPTION_CONNECTION_LIMIT, opt->connection_limit + CONNECTION_SLACK,
-            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
-            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+            MHD_OPTION_CONNECTION_TIMEOUT, opt->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+            opt->connection_limit + CONNECTION_SLACK, MHD_OPTION_THREAD_POOL_SIZE,
+            (unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
             MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_HTTPS_PRIORITIES, priorities,
             MHD_OPTION_HTTPS_CERT_CALLBACK, web_config_tls_cert_callback,
             MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK,
@@ -747,10 +743,9 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
             opt->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
             opt->connection_limit + CONNECTION_SLACK, MHD_OPTION_THREAD_POOL_SIZE,
-            (unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-            (size_t)CONNECTION_MEMORY, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK,
-            on_request_line, s, MHD_OPTION_END);
+            (unsigned)HTTP_THREADS, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+            MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+            MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s, MHD_OPTION_END);
     }
     free(priorities);
     if (s->daemon == NULL) {

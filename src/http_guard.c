@@ -43,8 +43,8 @@ struct guard_conn {
     enum phase phase;
     int64_t since; /* monotonic, start of the phase */
     uint64_t body_bytes;
-    bool closing;  /* shut down by the guard, not yet closed */
-    bool served;   /* completed a request */
+    bool closing; /* shut down by the guard, not yet closed */
+    bool served;  /* completed a request */
     bool has_addr;
     uint8_t addr[17]; /* family tag + IPv4 (mapped addresses too) or IPv6 bytes */
 };

@@ -7,16 +7,16 @@
 #include <sys/socket.h>
 
 struct http_guard_opts {
-    int64_t idle_ns;           /* a connection with no request in progress, in total */
-    int64_t header_ns;         /* from the request line to the end of the headers */
-    int64_t min_body_rate;     /* bytes/s a body still uploading after 5 s must average */
-    size_t soft_max;           /* beyond this many connections, a new one evicts the oldest
-                                  idle or header-incomplete one */
-    size_t per_address_max;    /* beyond this many from one client address, a new one from
-                                  it evicts one of that address's (as above), else is closed;
-                                  0: no such cap */
-    uint64_t *closed;          /* GUARD_REASONS counters added to atomically (for /metrics);
-                                  NULL: the guard's own */
+    int64_t idle_ns;        /* a connection with no request in progress, in total */
+    int64_t header_ns;      /* from the request line to the end of the headers */
+    int64_t min_body_rate;  /* bytes/s a body still uploading after 5 s must average */
+    size_t soft_max;        /* beyond this many connections, a new one evicts the oldest
+                               idle or header-incomplete one */
+    size_t per_address_max; /* beyond this many from one client address, a new one from
+                               it evicts one of that address's (as above), else is closed;
+                               0: no such cap */
+    uint64_t *closed;       /* GUARD_REASONS counters added to atomically (for /metrics);
+                               NULL: the guard's own */
 };
 
 /* Why the guard closed a connection (index of http_guard_opts.closed). */
@@ -44,6 +44,5 @@ void http_guard_headers_done(struct http_guard *g, struct guard_conn *c); /* bod
 void http_guard_body(struct http_guard *g, struct guard_conn *c, size_t n);
 void http_guard_busy(struct http_guard *g, struct guard_conn *c); /* handler, reply */
 void http_guard_idle(struct http_guard *g, struct guard_conn *c); /* request done */
-
 
 #endif

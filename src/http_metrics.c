@@ -154,8 +154,8 @@ static void write_histogram(const struct http_metrics *m, struct buf *b, const c
                            mn, duration ? duration_bounds_s[k] : (double)size_bounds[k],
                            (unsigned long long)cum);
             }
-            buf_printf(b, "%s_bucket{handler=\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n", name, h,
-                       mn, (unsigned long long)n);
+            buf_printf(b, "%s_bucket{handler=\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n", name, h, mn,
+                       (unsigned long long)n);
             if (duration) {
                 buf_printf(b, "%s_sum{handler=\"%s\",method=\"%s\"} %.9g\n", name, h, mn,
                            (double)load(&c->duration_sum_ns) / 1e9);
@@ -183,14 +183,13 @@ void http_metrics_write(const struct http_metrics *m, struct buf *b)
         return;
     }
     {
-        static const char *const why[HTTP_CONN_CLOSE_REASONS] = {
-            "idle", "headers", "body", "evicted", "per_address"};
+        static const char *const why[HTTP_CONN_CLOSE_REASONS] = {"idle", "headers", "body",
+                                                                 "evicted", "per_address"};
         head(b, "alertrouter_http_connections_closed_total", "counter",
              "Connections the server closed: idle past --web.read-timeout, headers or a body "
              "too slow, evicted to let a new client in, or over the per-address limit.");
         for (int i = 0; i < HTTP_CONN_CLOSE_REASONS; i++) {
-            buf_printf(b, "alertrouter_http_connections_closed_total{reason=\"%s\"} %llu\n",
-                       why[i],
+            buf_printf(b, "alertrouter_http_connections_closed_total{reason=\"%s\"} %llu\n", why[i],
                        (unsigned long long)__atomic_load_n(&m->conn_closed[i], __ATOMIC_RELAXED));
         }
     }

@@ -1,8 +1,8 @@
 /* POST /api/v2/alerts body decoding (ar/ingest.h). yajl's callback parser drives a small
  * state machine that builds alerts directly, so the body is read once with no DOM; the
  * cost is dominated by one allocation per label string. Valid alerts then move their
- * repeated strings into the shared string pool (ar/strpool.h), here on the HTTP thread. Error texts mirror what
- * Alertmanager 0.25 (Go's encoding/json + go-openapi) answers for the same input. */
+ * repeated strings into the shared string pool (ar/strpool.h), here on the HTTP thread. Error texts
+ * mirror what Alertmanager 0.25 (Go's encoding/json + go-openapi) answers for the same input. */
 #include "ar/ingest.h"
 
 #include "ar/json_out.h"
@@ -17,13 +17,13 @@
 enum field { F_NONE, F_LABELS, F_ANNOTATIONS, F_STARTS, F_ENDS, F_URL };
 
 enum state {
-    S_TOP,        /* expecting the top-level value */
-    S_ARRAY,      /* inside the top-level array: expecting an alert */
-    S_ALERT,      /* inside an alert object: expecting a key */
-    S_VALUE,      /* expecting the value of field `field` */
-    S_MAP,        /* inside labels/annotations: expecting a key */
-    S_MAP_VALUE,  /* expecting a label/annotation value */
-    S_SKIP,       /* skipping an unknown field's value; skip_depth counts nesting */
+    S_TOP,       /* expecting the top-level value */
+    S_ARRAY,     /* inside the top-level array: expecting an alert */
+    S_ALERT,     /* inside an alert object: expecting a key */
+    S_VALUE,     /* expecting the value of field `field` */
+    S_MAP,       /* inside labels/annotations: expecting a key */
+    S_MAP_VALUE, /* expecting a label/annotation value */
+    S_SKIP,      /* skipping an unknown field's value; skip_depth counts nesting */
     S_DONE,
 };
 
@@ -31,16 +31,16 @@ struct parser {
     enum state state;
     enum field field;
     int skip_depth;
-    size_t index;           /* position of the current alert in the array */
-    struct alert *cur;      /* alert being built */
-    bool has_labels;        /* "labels" present and not null */
+    size_t index;      /* position of the current alert in the array */
+    struct alert *cur; /* alert being built */
+    bool has_labels;   /* "labels" present and not null */
     struct ingest_result *r;
     const struct ingest_limits *limits;
-    char message[512];      /* Go-style decode error, set when a callback cancels */
-    int status;             /* 400 or 422 for message */
-    int code;               /* code field for 422 (601/602) */
-    struct buf text;        /* names and values of the current labels/annotations map */
-    size_t *offs;           /* pairs of (name, value) offsets into text */
+    char message[512]; /* Go-style decode error, set when a callback cancels */
+    int status;        /* 400 or 422 for message */
+    int code;          /* code field for 422 (601/602) */
+    struct buf text;   /* names and values of the current labels/annotations map */
+    size_t *offs;      /* pairs of (name, value) offsets into text */
     size_t npairs;
     size_t cap_pairs;
     struct alert **pending; /* alerts parsed, before validation */
@@ -49,8 +49,8 @@ struct parser {
     size_t *missing_labels; /* indices of alerts without labels */
 };
 
-static const char *const field_names[] = {"", "labels", "annotations", "startsAt", "endsAt",
-                                          "generatorURL"};
+static const char *const field_names[] = {"",         "labels", "annotations",
+                                          "startsAt", "endsAt", "generatorURL"};
 
 static int fail(struct parser *p, int status, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -74,15 +74,17 @@ static int type_error(struct parser *p, const char *json_type)
 {
     switch (p->state) {
     case S_TOP:
-        return fail(p, 400, 400, "json: cannot unmarshal %s into Go value of type models.PostableAlerts",
+        return fail(p, 400, 400,
+                    "json: cannot unmarshal %s into Go value of type models.PostableAlerts",
                     json_type);
     case S_ARRAY:
-        return fail(p, 400, 400,
-                    "json: cannot unmarshal %s into Go value of type struct { Annotations "
-                    "models.LabelSet \"json:\\\"annotations,omitempty\\\"\"; EndsAt strfmt.DateTime "
-                    "\"json:\\\"endsAt,omitempty\\\"\"; StartsAt strfmt.DateTime "
-                    "\"json:\\\"startsAt,omitempty\\\"\" }",
-                    json_type);
+        return fail(
+            p, 400, 400,
+            "json: cannot unmarshal %s into Go value of type struct { Annotations "
+            "models.LabelSet \"json:\\\"annotations,omitempty\\\"\"; EndsAt strfmt.DateTime "
+            "\"json:\\\"endsAt,omitempty\\\"\"; StartsAt strfmt.DateTime "
+            "\"json:\\\"startsAt,omitempty\\\"\" }",
+            json_type);
     case S_VALUE:
         switch (p->field) {
         case F_LABELS:
@@ -226,7 +228,9 @@ static int on_number(void *ctx, const char *s, size_t n)
 static int set_time(struct parser *p, const char *s, size_t n, int64_t *ns, int16_t *off)
 {
     if (time_parse_rfc3339(s, n, ns, off) != AR_OK) {
-        return fail(p, 400, 400, "parsing time \"%.*s\" as \"2006-01-02T15:04:05.000Z07:00\": cannot parse \"%.*s\" as \"2006\"",
+        return fail(p, 400, 400,
+                    "parsing time \"%.*s\" as \"2006-01-02T15:04:05.000Z07:00\": cannot parse "
+                    "\"%.*s\" as \"2006\"",
                     (int)(n > 100 ? 100 : n), s, (int)(n > 100 ? 100 : n), s);
     }
     return 1;
@@ -350,8 +354,7 @@ static int on_map_key(void *ctx, const unsigned char *us, size_t n)
     if (memchr(s, '\0', n) != NULL) {
         return fail(p, 400, 400, "%s name contains a NUL character", field_names[p->field]);
     }
-    if (p->field == F_LABELS && p->limits->max_labels > 0 &&
-        p->npairs >= p->limits->max_labels) {
+    if (p->field == F_LABELS && p->limits->max_labels > 0 && p->npairs >= p->limits->max_labels) {
         return fail(p, 400, 400, "alert %zu has more than %zu labels", p->index,
                     p->limits->max_labels);
     }
@@ -437,8 +440,8 @@ static int on_end_array(void *ctx)
 }
 
 static const yajl_callbacks callbacks = {
-    on_null, on_boolean, NULL, NULL, on_number, on_string, on_start_map,
-    on_map_key, on_end_map, on_start_array, on_end_array,
+    on_null,      on_boolean, NULL,       NULL,           on_number,    on_string,
+    on_start_map, on_map_key, on_end_map, on_start_array, on_end_array,
 };
 
 void ingest_result_init(struct ingest_result *r)

@@ -11,7 +11,7 @@
 #include <string.h>
 
 struct bucket {
-    uint64_t key;        /* equal-hash */
+    uint64_t key; /* equal-hash */
     uint64_t *fps;
     size_t n;
     size_t cap;

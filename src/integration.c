@@ -148,7 +148,7 @@ int integration_check_senders(const struct config *cfg, struct ar_error *err)
 }
 
 int integration_build_request(const struct notify_data *d, const struct integration *integ,
-                         struct notify_request *out, struct ar_error *err)
+                              struct notify_request *out, struct ar_error *err)
 {
     const struct integration_def *def = integration_def_get(integ->type);
 

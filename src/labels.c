@@ -143,8 +143,8 @@ static int cmp_pair(const void *pa, const void *pb)
     return a->pos < b->pos ? -1 : 1;
 }
 
-void labelset_build_packed(struct labelset *ls, const char *const *names,
-                           const char *const *values, size_t n)
+void labelset_build_packed(struct labelset *ls, const char *const *names, const char *const *values,
+                           size_t n)
 {
     struct pair_ref stackbuf[32];
     struct pair_ref *v = n <= 32 ? stackbuf : ar_malloc(n * sizeof(*v));
@@ -333,8 +333,7 @@ bool labelset_equal(const struct labelset *a, const struct labelset *b)
         return false;
     }
     for (size_t i = 0; i < a->n; i++) {
-        if (strcmp(a->v[i].name, b->v[i].name) != 0 ||
-            strcmp(a->v[i].value, b->v[i].value) != 0) {
+        if (strcmp(a->v[i].name, b->v[i].name) != 0 || strcmp(a->v[i].value, b->v[i].value) != 0) {
             return false;
         }
     }

@@ -12,8 +12,8 @@
 #include "ar/flags.h"
 #include "ar/http.h"
 #include "ar/http_metrics.h"
-#include "ar/log.h"
 #include "ar/integration.h"
+#include "ar/log.h"
 #include "ar/notify.h"
 #include "ar/ratelimit.h"
 #include "ar/store.h"
@@ -32,7 +32,7 @@
 
 struct daemon {
     struct flags flags;
-    struct api *api; /* for reload status metrics */
+    struct api *api;         /* for reload status metrics */
     const char *config_path; /* NULL when running on the embedded default */
     struct core *core;
     pthread_mutex_t reload_mu;
@@ -134,8 +134,7 @@ static int reload(void *ctx, struct ar_error *err)
             log_error("main", "web configuration reload failed, keeping the running one: %s",
                       werr.msg);
             if (rc == AR_OK) {
-                ar_error_set(err, "web configuration %s: %s", d->flags.web_config_file,
-                             werr.msg);
+                ar_error_set(err, "web configuration %s: %s", d->flags.web_config_file, werr.msg);
                 rc = AR_EINVAL;
             }
         } else {
@@ -228,15 +227,15 @@ static int run_daemon(struct daemon *d)
     d->config_path = f->config_file;
     if (!f->config_file_set && stat(f->config_file, &sb) != 0) {
         d->config_path = NULL;
-        log_info("config", "no %s found: using the built-in default configuration",
-                 f->config_file);
+        log_info("config", "no %s found: using the built-in default configuration", f->config_file);
     }
-    external_url = f->external_url[0] ? ar_strdup(f->external_url)
-                                      : default_external_url(f->listen[0]);
+    external_url =
+        f->external_url[0] ? ar_strdup(f->external_url) : default_external_url(f->listen[0]);
     if (strncmp(external_url, "http://", 7) != 0 && strncmp(external_url, "https://", 8) != 0) {
         const char *colon = strchr(external_url, ':');
-        log_error("main", "failed to determine external URL: \"%s\": invalid \"%.*s\" scheme, "
-                          "only 'http' and 'https' are supported",
+        log_error("main",
+                  "failed to determine external URL: \"%s\": invalid \"%.*s\" scheme, "
+                  "only 'http' and 'https' are supported",
                   external_url, colon ? (int)(colon - external_url) : 0, external_url);
         free(external_url);
         return 1;
@@ -269,16 +268,16 @@ static int run_daemon(struct daemon *d)
         }
         /* the name is minted once per data directory and kept (migrations/0008) */
         cluster_ulid_new(fresh);
-        if (store_instance_get_or_put(st, "peer_name", fresh, cluster.name,
-                                      sizeof(cluster.name)) != AR_OK ||
+        if (store_instance_get_or_put(st, "peer_name", fresh, cluster.name, sizeof(cluster.name)) !=
+                AR_OK ||
             !cluster_name_valid(cluster.name)) {
-            log_error("store", "cannot read or store the cluster peer name: %s",
-                      store_errmsg(st));
+            log_error("store", "cannot read or store the cluster peer name: %s", store_errmsg(st));
             goto out;
         }
         cluster.enabled = true;
-        log_info("cluster", "cluster of one: peer %s at %s (no gossip port is opened; "
-                            "--cluster.listen-address=\"\" disables)",
+        log_info("cluster",
+                 "cluster of one: peer %s at %s (no gossip port is opened; "
+                 "--cluster.listen-address=\"\" disables)",
                  cluster.name, cluster.address);
     }
     {
@@ -344,18 +343,15 @@ static int run_daemon(struct daemon *d)
     hopt.connection_timeout_s = (unsigned)f->read_timeout_s;
     hopt.connection_limit = connection_limit((unsigned)f->max_connections);
     /* 0: a quarter of the table, so one host cannot take it all */
-    hopt.per_address_limit = f->max_conns_per_address > 0
-                                 ? (unsigned)f->max_conns_per_address
-                                 : (hopt.connection_limit + 3) / 4;
+    hopt.per_address_limit = f->max_conns_per_address > 0 ? (unsigned)f->max_conns_per_address
+                                                          : (hopt.connection_limit + 3) / 4;
     hopt.metrics = api.http_metrics;
     for (size_t i = 0; i < f->nlisten; i++) {
-        if (http_server_start(f->listen[i], &hopt, api_handle, &api, &servers[i], &err) !=
-            AR_OK) {
+        if (http_server_start(f->listen[i], &hopt, api_handle, &api, &servers[i], &err) != AR_OK) {
             log_error("http", "%s", err.msg);
             goto stop;
         }
-        log_info("http", "listening on %s (port %u)", f->listen[i],
-                 http_server_port(servers[i]));
+        log_info("http", "listening on %s (port %u)", f->listen[i], http_server_port(servers[i]));
     }
     log_info("main", "alertrouter %s ready; storage %s, external URL %s", AR_VERSION,
              f->storage_path, external_url);

@@ -201,9 +201,8 @@ static void free_entry(void *data)
 }
 
 static struct nflog_entry *entry_new(const char *receiver, const char *integration,
-                                     const char *group_key, int64_t now_ns,
-                                     const uint64_t *firing, size_t nfiring,
-                                     const uint64_t *resolved, size_t nresolved,
+                                     const char *group_key, int64_t now_ns, const uint64_t *firing,
+                                     size_t nfiring, const uint64_t *resolved, size_t nresolved,
                                      int64_t expires_at)
 {
     struct nflog_entry *e = ar_calloc(1, sizeof(*e));
@@ -223,8 +222,7 @@ static struct nflog_entry *entry_new(const char *receiver, const char *integrati
 
 void nflog_record(struct nflog *l, const char *receiver, const char *integration,
                   const char *group_key, int64_t now_ns, const uint64_t *firing, size_t nfiring,
-                  const uint64_t *resolved, size_t nresolved, int64_t expires_at,
-                  struct txn *txn)
+                  const uint64_t *resolved, size_t nresolved, int64_t expires_at, struct txn *txn)
 {
     struct nflog_entry *e = entry_new(receiver, integration, group_key, now_ns, firing, nfiring,
                                       resolved, nresolved, expires_at);
@@ -234,8 +232,8 @@ void nflog_record(struct nflog *l, const char *receiver, const char *integration
 }
 
 void nflog_claim(struct nflog *l, const char *receiver, const char *integration,
-                 const char *group_key, int64_t flushed_at, const uint64_t *firing,
-                 size_t nfiring, const uint64_t *resolved, size_t nresolved, int64_t expires_at)
+                 const char *group_key, int64_t flushed_at, const uint64_t *firing, size_t nfiring,
+                 const uint64_t *resolved, size_t nresolved, int64_t expires_at)
 {
     if (l->claims == NULL) {
         l->claims = nflog_new();

@@ -11,8 +11,8 @@
 #include "ar/notify.h"
 #include "config_internal.h"
 
-#define DISCORD_TITLE_MAX 256
-#define DISCORD_DESC_MAX 4096
+#define DISCORD_TITLE_MAX   256
+#define DISCORD_DESC_MAX    4096
 #define DISCORD_CONTENT_MAX 2000
 
 int notify_discord_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
@@ -84,8 +84,7 @@ static int discord_check(void *obj, struct ctx *c, const struct ynode *n)
         return ctx_error(c, n, "one of webhook_url or webhook_url_file must be configured");
     }
     if (d->webhook_url != NULL && !cfg_empty(d->webhook_url_file)) {
-        return ctx_error(c, n,
-                         "at most one of webhook_url & webhook_url_file must be configured");
+        return ctx_error(c, n, "at most one of webhook_url & webhook_url_file must be configured");
     }
     cfg_inherit_http(&d->http_config, c);
     return AR_OK;

@@ -1498,7 +1498,8 @@ static char *canonical_header(const char *s)
  * failure would surface later as the server's refusal. Refused at load instead. */
 static int email_check_auth(struct ctx *c, const struct ynode *n, const struct email_config *e)
 {
-    if (cfg_empty(e->auth_username) || (cfg_empty(e->auth_secret) && cfg_empty(e->auth_secret_file)) ||
+    if (cfg_empty(e->auth_username) ||
+        (cfg_empty(e->auth_secret) && cfg_empty(e->auth_secret_file)) ||
         !cfg_empty(e->auth_password) || !cfg_empty(e->auth_password_file)) {
         return AR_OK;
     }
@@ -1520,10 +1521,10 @@ static int email_check(void *obj, struct ctx *c, const struct ynode *n)
         return ctx_error(c, n, "missing to address in email config");
     }
     int rc = cfg_at_most_one(c, n, "auth_password", e->auth_password, "auth_password_file",
-                         e->auth_password_file);
+                             e->auth_password_file);
     if (rc == AR_OK) {
         rc = cfg_at_most_one(c, n, "auth_secret", e->auth_secret, "auth_secret_file",
-                         e->auth_secret_file);
+                             e->auth_secret_file);
     }
     if (rc != AR_OK) {
         return rc;
@@ -1537,8 +1538,7 @@ static int email_check(void *obj, struct ctx *c, const struct ynode *n)
     str_map_resort(&e->headers);
     for (size_t i = 1; i < e->headers.n; i++) {
         if (strcmp(e->headers.keys[i - 1], e->headers.keys[i]) == 0) {
-            return ctx_error(c, n, "duplicate header \"%s\" in email config",
-                             e->headers.keys[i]);
+            return ctx_error(c, n, "duplicate header \"%s\" in email config", e->headers.keys[i]);
         }
     }
     if (g == NULL) {

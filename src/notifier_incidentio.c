@@ -72,7 +72,7 @@ static int incidentio_check(void *obj, struct ctx *c, const struct ynode *n)
         return ctx_error(c, n, "at most one of url & url_file must be configured");
     }
     int rc = cfg_at_most_one(c, n, "alert_source_token", i->alert_source_token,
-                         "alert_source_token_file", i->alert_source_token_file);
+                             "alert_source_token_file", i->alert_source_token_file);
     if (rc != AR_OK) {
         return rc;
     }
@@ -104,5 +104,5 @@ static const struct field incidentio_fields[] = {
     FIELD(T, "timeout", timeout_ns, FT_GODURATION, 0, NULL),
 };
 #undef T
-const struct table incidentio_config_table = TABLE(
-    "incidentio.plain", struct incidentio_config, incidentio_fields, incidentio_check);
+const struct table incidentio_config_table =
+    TABLE("incidentio.plain", struct incidentio_config, incidentio_fields, incidentio_check);

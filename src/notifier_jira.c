@@ -538,9 +538,14 @@ static int jira_field_decode(void *obj, const struct ynode *node, struct ctx *c)
     return decode_into(&jira_field_map_table, obj, node, c);
 }
 
-static const struct table jira_field_table = {
-    "jira.JiraFieldConfig", sizeof(struct jira_field), jira_field_fields,
-    AR_ARRAY_LEN(jira_field_fields), NULL, jira_field_decode, NULL, NULL};
+static const struct table jira_field_table = {"jira.JiraFieldConfig",
+                                              sizeof(struct jira_field),
+                                              jira_field_fields,
+                                              AR_ARRAY_LEN(jira_field_fields),
+                                              NULL,
+                                              jira_field_decode,
+                                              NULL,
+                                              NULL};
 
 /* A YAML value as the JSON value Go's yaml.v2 decoding into interface{} gives. */
 static json_t *yaml_to_json(const struct ynode *n)
@@ -667,7 +672,7 @@ static const struct field jira_fields[] = {
     FIELD(T, "fields", fields, FT_ANYMAP, FF_OMITEMPTY, NULL),
 };
 #undef T
-const struct table jira_config_table = {"jira.plain",  sizeof(struct jira_config),
-                                        jira_fields,   AR_ARRAY_LEN(jira_fields),
-                                        jira_check,    NULL,
-                                        NULL,          jira_cleanup};
+const struct table jira_config_table = {"jira.plain", sizeof(struct jira_config),
+                                        jira_fields,  AR_ARRAY_LEN(jira_fields),
+                                        jira_check,   NULL,
+                                        NULL,         jira_cleanup};

@@ -88,8 +88,8 @@ int notify_mattermost_build(const struct notify_data *d, const void *cfg,
     const struct mattermost_config *c = cfg;
     struct notify_tmpl t;
     char *url = NULL;
-    int rc = notify_required_secret(c->webhook_url, c->webhook_url_file, "webhook_url", "mattermost",
-                                    &url, err);
+    int rc = notify_required_secret(c->webhook_url, c->webhook_url_file, "webhook_url",
+                                    "mattermost", &url, err);
 
     if (rc != AR_OK) {
         return rc;
@@ -143,8 +143,7 @@ int notify_mattermost_build(const struct notify_data *d, const void *cfg,
         notify_json_str(b, notify_tmpl_text(&t, c->props->card));
         buf_putc(b, '}');
     }
-    if (c->priority != NULL && c->priority->priority != NULL &&
-        c->priority->priority[0] != '\0') {
+    if (c->priority != NULL && c->priority->priority != NULL && c->priority->priority[0] != '\0') {
         char prio[16];
         const char *p = notify_tmpl_text(&t, c->priority->priority);
         size_t i = 0;
@@ -154,7 +153,7 @@ int notify_mattermost_build(const struct notify_data *d, const void *cfg,
         }
         prio[i] = '\0';
         if (p[i] != '\0' || (strcmp(prio, "urgent") != 0 && strcmp(prio, "important") != 0 &&
-                              strcmp(prio, "standard") != 0)) {
+                             strcmp(prio, "standard") != 0)) {
             snprintf(prio, sizeof(prio), "standard");
         }
         buf_puts(b, ",\"priority\":{\"priority\":");
@@ -206,8 +205,7 @@ static const struct field mm_field_fields[] = {
     FIELD(struct mattermost_field, "short", short_, FT_OPTBOOL, FF_OMITEMPTY, NULL),
 };
 static const struct table mm_field_table =
-    TABLE("mattermost.plain", struct mattermost_field, mm_field_fields,
-          mm_field_check);
+    TABLE("mattermost.plain", struct mattermost_field, mm_field_fields, mm_field_check);
 
 #define T struct mattermost_attachment
 static const struct field mm_attachment_fields[] = {
@@ -238,13 +236,12 @@ static const struct table mm_props_table =
 
 static const struct field mm_priority_fields[] = {
     STR(struct mattermost_priority, "priority", priority),
-    FIELD(struct mattermost_priority, "requested_ack", requested_ack, FT_BOOL, FF_OMITEMPTY,
-          NULL),
-    FIELD(struct mattermost_priority, "persistent_notifications", persistent_notifications,
-          FT_BOOL, FF_OMITEMPTY, NULL),
+    FIELD(struct mattermost_priority, "requested_ack", requested_ack, FT_BOOL, FF_OMITEMPTY, NULL),
+    FIELD(struct mattermost_priority, "persistent_notifications", persistent_notifications, FT_BOOL,
+          FF_OMITEMPTY, NULL),
 };
-static const struct table mm_priority_table = TABLE(
-    "mattermost.MattermostPriority", struct mattermost_priority, mm_priority_fields, NULL);
+static const struct table mm_priority_table =
+    TABLE("mattermost.MattermostPriority", struct mattermost_priority, mm_priority_fields, NULL);
 
 static int mattermost_check(void *obj, struct ctx *c, const struct ynode *n)
 {
@@ -252,8 +249,7 @@ static int mattermost_check(void *obj, struct ctx *c, const struct ynode *n)
     const struct config_global *g = c->global;
 
     if (m->webhook_url != NULL && !cfg_empty(m->webhook_url_file)) {
-        return ctx_error(c, n,
-                         "at most one of webhook_url & webhook_url_file must be configured");
+        return ctx_error(c, n, "at most one of webhook_url & webhook_url_file must be configured");
     }
     if (m->webhook_url == NULL && cfg_empty(m->webhook_url_file) && g != NULL) {
         cfg_inherit(&m->webhook_url, g->mattermost_webhook_url);
@@ -296,5 +292,5 @@ static const struct field mattermost_fields[] = {
     SUBFIELD(T, "priority", priority, FT_STRUCTP, FF_OMITEMPTY, &mm_priority_table),
 };
 #undef T
-const struct table mattermost_config_table = TABLE(
-    "mattermost.plain", struct mattermost_config, mattermost_fields, mattermost_check);
+const struct table mattermost_config_table =
+    TABLE("mattermost.plain", struct mattermost_config, mattermost_fields, mattermost_check);

@@ -10,8 +10,8 @@
 #include "ar/notify.h"
 #include "config_internal.h"
 
-int notify_msteamsv2_build(const struct notify_data *d, const void *cfg,
-                           struct notify_request *out, struct ar_error *err)
+int notify_msteamsv2_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                           struct ar_error *err)
 {
     const struct msteamsv2_config *c = cfg;
     struct notify_tmpl t;
@@ -76,5 +76,5 @@ static const struct field msteamsv2_fields[] = {
     STRD(T, "text", text, "{{ template \"msteamsv2.default.text\" . }}"),
 };
 #undef T
-const struct table msteamsv2_config_table = TABLE(
-    "msteamsv2.plain", struct msteamsv2_config, msteamsv2_fields, msteamsv2_check);
+const struct table msteamsv2_config_table =
+    TABLE("msteamsv2.plain", struct msteamsv2_config, msteamsv2_fields, msteamsv2_check);

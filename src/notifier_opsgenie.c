@@ -246,8 +246,8 @@ static void add_update(struct notify_request *r, const char *api_url, const char
     notify_request_add_header(q, "Authorization", auth);
 }
 
-int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
-                          struct notify_request *out, struct ar_error *err)
+int notify_opsgenie_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                          struct ar_error *err)
 {
     const struct opsgenie_config *c = cfg;
     struct notify_tmpl t;
@@ -272,8 +272,7 @@ int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
     }
     for (size_t i = 0; i < c->details.n; i++) {
         tmpl_kv_set(details, c->details.keys[i],
-                    notify_tmpl_text(&t, c->details.values[i] != NULL ? c->details.values[i]
-                                                                      : ""));
+                    notify_tmpl_text(&t, c->details.values[i] != NULL ? c->details.values[i] : ""));
     }
     struct buf *b = &out->body;
     if (!notify_data_has_firing(d)) {
@@ -286,8 +285,8 @@ int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
         buf_puts(b, "}\n");
     } else {
         url = og_url(c->api_url, "v2/alerts", false);
-        message = notify_truncate_runes(notify_tmpl_text(&t, c->message), OPSGENIE_MESSAGE_MAX,
-                                        &tr);
+        message =
+            notify_truncate_runes(notify_tmpl_text(&t, c->message), OPSGENIE_MESSAGE_MAX, &tr);
         buf_puts(b, "{\"alias\":\"");
         buf_puts(b, alias);
         buf_puts(b, "\",\"message\":");
@@ -394,8 +393,8 @@ static const struct field og_responder_fields[] = {
     STR(struct opsgenie_responder, "username", username),
     STR(struct opsgenie_responder, "type", type),
 };
-static const struct table og_responder_table = TABLE(
-    "config.OpsGenieConfigResponder", struct opsgenie_responder, og_responder_fields, NULL);
+static const struct table og_responder_table =
+    TABLE("config.OpsGenieConfigResponder", struct opsgenie_responder, og_responder_fields, NULL);
 
 static int opsgenie_check(void *obj, struct ctx *c, const struct ynode *n)
 {

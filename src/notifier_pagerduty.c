@@ -15,8 +15,8 @@
 #include "config_internal.h"
 
 #define PD_SUMMARY_MAX 1024
-#define PD_EVENT_MAX 512000
-#define PD_V1_URL "https://events.pagerduty.com/generic/2010-04-15/create_event.json"
+#define PD_EVENT_MAX   512000
+#define PD_V1_URL      "https://events.pagerduty.com/generic/2010-04-15/create_event.json"
 
 struct detail {
     const char *key;
@@ -130,8 +130,8 @@ static void put_v2(struct buf *b, struct notify_tmpl *t, const struct pagerduty_
     buf_puts(b, "}\n");
 }
 
-int notify_pagerduty_build(const struct notify_data *d, const void *cfg,
-                           struct notify_request *out, struct ar_error *err)
+int notify_pagerduty_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                           struct ar_error *err)
 {
     const struct pagerduty_config *c = cfg;
     bool v1 = (c->service_key != NULL && c->service_key[0] != '\0') ||
@@ -212,8 +212,8 @@ int notify_pagerduty_build(const struct notify_data *d, const void *cfg,
         const char *group = notify_tmpl_text(&t, c->group);
         size_t start = b->len;
 
-        put_v2(b, &t, c, rkey, dedup, resolve, summary, source, severity, klass, component,
-               group, det, n, client, client_url, NULL);
+        put_v2(b, &t, c, rkey, dedup, resolve, summary, source, severity, klass, component, group,
+               det, n, client, client_url, NULL);
         if (t.rc != AR_OK) {
             ar_error_set(err, "failed to template PagerDuty v2 message: %s", t.err.msg);
             rc = t.rc;
@@ -283,19 +283,19 @@ static int pagerduty_check(void *obj, struct ctx *c, const struct ynode *n)
         return ctx_error(c, n, "missing service or routing key in PagerDuty config");
     }
     int rc = cfg_at_most_one(c, n, "routing_key", p->routing_key, "routing_key_file",
-                         p->routing_key_file);
+                             p->routing_key_file);
     if (rc == AR_OK) {
         rc = cfg_at_most_one(c, n, "service_key", p->service_key, "service_key_file",
-                         p->service_key_file);
+                             p->service_key_file);
     }
     if (rc != AR_OK) {
         return rc;
     }
     cfg_inherit(&p->source, p->client);
     cfg_map_add_missing(&p->details, "firing",
-                    "{{ template \"pagerduty.default.instances\" .Alerts.Firing }}");
+                        "{{ template \"pagerduty.default.instances\" .Alerts.Firing }}");
     cfg_map_add_missing(&p->details, "resolved",
-                    "{{ template \"pagerduty.default.instances\" .Alerts.Resolved }}");
+                        "{{ template \"pagerduty.default.instances\" .Alerts.Resolved }}");
     cfg_map_add_missing(&p->details, "num_firing", "{{ .Alerts.Firing | len }}");
     cfg_map_add_missing(&p->details, "num_resolved", "{{ .Alerts.Resolved | len }}");
     cfg_inherit_http(&p->http_config, c);

@@ -1,7 +1,7 @@
 /* Pushover notifier (COMPAT 9.13): POST https://api.pushover.net/1/messages.json with the
  * parameters form-encoded (keys sorted, as Go's url.Values.Encode): token, user, title
- * (<= 250 runes), message (<= 1024 runes, then trimmed, "(no details)" when empty; rendered with HTML
- * escaping when html is set), url (<= 512 runes), url_title, priority, retry/expire in
+ * (<= 250 runes), message (<= 1024 runes, then trimmed, "(no details)" when empty; rendered with
+ * HTML escaping when html is set), url (<= 512 runes), url_title, priority, retry/expire in
  * seconds, sound, html=1; device, ttl and monospace (newer fields) only when set.
  * COMPAT: 0.25 puts the parameters in the URL query and posts an empty text/plain body
  * (observed, tests/data/notify/chat); this builder does the same so requests are identical.
@@ -21,13 +21,13 @@
 #include "ar/tmpl.h"
 #include "config_internal.h"
 
-#define PUSHOVER_URL "https://api.pushover.net/1/messages.json"
-#define PUSHOVER_TITLE_MAX 250
+#define PUSHOVER_URL         "https://api.pushover.net/1/messages.json"
+#define PUSHOVER_TITLE_MAX   250
 #define PUSHOVER_MESSAGE_MAX 1024
-#define PUSHOVER_URL_MAX 512
+#define PUSHOVER_URL_MAX     512
 
-int notify_pushover_build(const struct notify_data *d, const void *cfg,
-                          struct notify_request *out, struct ar_error *err)
+int notify_pushover_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                          struct ar_error *err)
 {
     const struct pushover_config *c = cfg;
     struct notify_tmpl t;

@@ -18,8 +18,7 @@
 
 #define ROCKETCHAT_TITLE_MAX 1024
 
-bool notify_rocketchat_check(const struct notify_reply *r, char *err, size_t errsz,
-                             bool *retryable)
+bool notify_rocketchat_check(const struct notify_reply *r, char *err, size_t errsz, bool *retryable)
 {
     return notify_reply_json_flag(r, "success", "Rocketchat", err, errsz, retryable);
 }
@@ -162,8 +161,8 @@ static const struct field rc_field_fields[] = {
     STR(struct rocketchat_field, "value", value),
     FIELD(struct rocketchat_field, "short", short_, FT_OPTBOOL, FF_OMITEMPTY, NULL),
 };
-static const struct table rc_field_table = TABLE(
-    "rocketchat.RocketchatAttachmentField", struct rocketchat_field, rc_field_fields, NULL);
+static const struct table rc_field_table =
+    TABLE("rocketchat.RocketchatAttachmentField", struct rocketchat_field, rc_field_fields, NULL);
 
 static const struct field rc_action_fields[] = {
     STR(struct rocketchat_action, "type", type),
@@ -171,8 +170,8 @@ static const struct field rc_action_fields[] = {
     STR(struct rocketchat_action, "url", url),
     STR(struct rocketchat_action, "msg", msg),
 };
-static const struct table rc_action_table = TABLE(
-    "rocketchat.RocketchatAttachmentAction", struct rocketchat_action, rc_action_fields, NULL);
+static const struct table rc_action_table = TABLE("rocketchat.RocketchatAttachmentAction",
+                                                  struct rocketchat_action, rc_action_fields, NULL);
 
 static int rocketchat_check(void *obj, struct ctx *c, const struct ynode *n)
 {
@@ -203,8 +202,7 @@ static int rocketchat_check(void *obj, struct ctx *c, const struct ynode *n)
     }
     if (cfg_empty(r->token_id) && cfg_empty(r->token_id_file)) {
         if (cfg_empty(g->rocketchat_token_id) && cfg_empty(g->rocketchat_token_id_file)) {
-            return ctx_error(c, n,
-                             "no global Rocketchat TokenID set either inline or in a file");
+            return ctx_error(c, n, "no global Rocketchat TokenID set either inline or in a file");
         }
         cfg_inherit(&r->token_id, g->rocketchat_token_id);
         cfg_inherit(&r->token_id_file, g->rocketchat_token_id_file);
@@ -236,5 +234,5 @@ static const struct field rocketchat_fields[] = {
     SUBFIELD(T, "actions", actions, FT_LIST, FF_OMITEMPTY, &rc_action_table),
 };
 #undef T
-const struct table rocketchat_config_table = TABLE(
-    "rocketchat.plain", struct rocketchat_config, rocketchat_fields, rocketchat_check);
+const struct table rocketchat_config_table =
+    TABLE("rocketchat.plain", struct rocketchat_config, rocketchat_fields, rocketchat_check);

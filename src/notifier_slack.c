@@ -106,8 +106,8 @@ int notify_slack_build(const struct notify_data *d, const void *cfg, struct noti
     notify_tmpl_init(&t, d);
     buf_init(&att, 0);
     /* attachment, in the order upstream renders the fields */
-    char *title = notify_truncate_runes(notify_tmpl_text(&t, c->title), SLACK_TITLE_MAX_RUNES,
-                                        &truncated);
+    char *title =
+        notify_truncate_runes(notify_tmpl_text(&t, c->title), SLACK_TITLE_MAX_RUNES, &truncated);
     bool first = true;
     put_opt(&att, "title", title, &first);
     put_opt(&att, "title_link", notify_tmpl_text(&t, c->title_link), &first);
@@ -201,9 +201,8 @@ static const struct field slack_confirm_fields[] = {
     STR(struct slack_confirm, "ok_text", ok_text),
     STR(struct slack_confirm, "dismiss_text", dismiss_text),
 };
-static const struct table slack_confirm_table = TABLE(
-    "config.plain", struct slack_confirm, slack_confirm_fields,
-    slack_confirm_check);
+static const struct table slack_confirm_table =
+    TABLE("config.plain", struct slack_confirm, slack_confirm_fields, slack_confirm_check);
 
 static int slack_action_check(void *obj, struct ctx *c, const struct ynode *n)
 {

@@ -18,8 +18,8 @@
 
 #define TELEGRAM_MESSAGE_MAX 4096
 
-int notify_telegram_build(const struct notify_data *d, const void *cfg,
-                          struct notify_request *out, struct ar_error *err)
+int notify_telegram_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                          struct ar_error *err)
 {
     const struct telegram_config *c = cfg;
     struct notify_tmpl t;

@@ -16,8 +16,8 @@
 
 #define VICTOROPS_STATE_MAX 20480
 
-int notify_victorops_build(const struct notify_data *d, const void *cfg,
-                           struct notify_request *out, struct ar_error *err)
+int notify_victorops_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                           struct ar_error *err)
 {
     const struct victorops_config *c = cfg;
     struct notify_tmpl t;
@@ -34,8 +34,7 @@ int notify_victorops_build(const struct notify_data *d, const void *cfg,
     notify_tmpl_init(&t, d);
     const char *routing = notify_tmpl_text(&t, c->routing_key);
     const char *mtype = notify_tmpl_text(&t, c->message_type);
-    state = notify_truncate_runes(notify_tmpl_text(&t, c->state_message), VICTOROPS_STATE_MAX,
-                                  &tr);
+    state = notify_truncate_runes(notify_tmpl_text(&t, c->state_message), VICTOROPS_STATE_MAX, &tr);
     if (!notify_data_has_firing(d)) {
         mtype = "RECOVERY";
     } else if (strcmp(mtype, "INFO") != 0 && strcmp(mtype, "WARNING") != 0 &&
@@ -90,10 +89,9 @@ out:
 
 static int victorops_check(void *obj, struct ctx *c, const struct ynode *n)
 {
-    static const char *const reserved[] = {"routing_key",     "message_type",
-                                           "state_message",   "entity_display_name",
-                                           "monitoring_tool", "entity_id",
-                                           "entity_state"};
+    static const char *const reserved[] = {
+        "routing_key",     "message_type", "state_message", "entity_display_name",
+        "monitoring_tool", "entity_id",    "entity_state"};
     struct victorops_config *v = obj;
     const struct config_global *g = c->global;
 

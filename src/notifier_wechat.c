@@ -299,8 +299,8 @@ static int wechat_check(void *obj, struct ctx *c, const struct ynode *n)
                          "^(text|markdown)$",
                          w->message_type);
     }
-    int rc = cfg_at_most_one(c, n, "api_secret", w->api_secret, "api_secret_file",
-                         w->api_secret_file);
+    int rc =
+        cfg_at_most_one(c, n, "api_secret", w->api_secret, "api_secret_file", w->api_secret_file);
     if (rc != AR_OK) {
         return rc;
     }

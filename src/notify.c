@@ -102,8 +102,8 @@ void notify_common_labels(const struct notify_data *d, size_t n, bool of_annotat
     }
     /* annotations may be packed: each alert's are unpacked once, the first's kept */
     labelset_init(&first_scratch);
-    first = of_annotations ? alert_annotations(d->alerts[0], &first_scratch)
-                           : &d->alerts[0]->labels;
+    first =
+        of_annotations ? alert_annotations(d->alerts[0], &first_scratch) : &d->alerts[0]->labels;
     same = ar_malloc((first->n ? first->n : 1) * sizeof(*same));
     for (size_t l = 0; l < first->n; l++) {
         same[l] = true;
@@ -175,8 +175,9 @@ int notify_read_secret_file(const char *path, char **out)
  * Mattermost incoming-webhook URLs) are hidden whole, as upstream hides secret URLs. */
 static bool secret_path(const char *path, const char *end)
 {
-    static const char *const marks[] = {"/bot", "/services/", "/api/webhooks/", "/webhookb2/",
-                                        "/workflows/", "/hooks/", "/webhook/"};
+    static const char *const marks[] = {"/bot",        "/services/",  "/api/webhooks/",
+                                        "/webhookb2/", "/workflows/", "/hooks/",
+                                        "/webhook/"};
     size_t len = (size_t)(end - path);
 
     for (size_t i = 0; i < AR_ARRAY_LEN(marks); i++) {
@@ -316,8 +317,8 @@ int notify_secret(const char *value, const char *file, const char *what, char **
     return AR_OK;
 }
 
-int notify_required_secret(const char *value, const char *file, const char *what,
-                           const char *type, char **out, struct ar_error *err)
+int notify_required_secret(const char *value, const char *file, const char *what, const char *type,
+                           char **out, struct ar_error *err)
 {
     int rc = notify_secret(value, file, what, out, err);
 
@@ -506,8 +507,8 @@ void notify_reply_excerpt(const char *body, size_t len, char *out, size_t outsz)
     }
 }
 
-static bool reply_json(const struct notify_reply *r, const char *key, bool *ok,
-                       const char **error, void **root, char *err, size_t errsz)
+static bool reply_json(const struct notify_reply *r, const char *key, bool *ok, const char **error,
+                       void **root, char *err, size_t errsz)
 {
     json_error_t je;
     json_t *j = NULL;

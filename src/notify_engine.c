@@ -37,15 +37,15 @@
 #include <time.h>
 
 #include "ar/clock.h"
+#include "ar/integration.h"
 #include "ar/log.h"
 #include "ar/notifier_email.h"
-#include "ar/integration.h"
 #include "ar/notify.h"
 
-#define RESP_BODY_MAX 1024 /* response bytes kept for error texts */
-#define POLL_MAX_MS   1000 /* upper bound of one curl_multi_poll sleep */
-#define DEFAULT_UA    "Alertmanager/0.25.0"
-#define EMAIL_WORKERS 3 /* SMTP sends in parallel */
+#define RESP_BODY_MAX  1024 /* response bytes kept for error texts */
+#define POLL_MAX_MS    1000 /* upper bound of one curl_multi_poll sleep */
+#define DEFAULT_UA     "Alertmanager/0.25.0"
+#define EMAIL_WORKERS  3 /* SMTP sends in parallel */
 #define EASY_SPARE_MAX 64
 
 const double notify_latency_bounds_s[NOTIFY_LATENCY_BUCKETS] = {1, 5, 10, 15, 20};
@@ -397,9 +397,9 @@ static void apply_proxy_headers(struct notify_job_priv *p, CURL *e, const struct
 #define OAUTH2_SLOTS 16
 
 struct oauth2_token {
-    char *key;      /* token_url \n client_id \n scopes */
-    char *token;    /* access_token */
-    char *type;     /* token_type, "Bearer" by default */
+    char *key;   /* token_url \n client_id \n scopes */
+    char *token; /* access_token */
+    char *type;  /* token_type, "Bearer" by default */
     int64_t expires_mono_ns;
 };
 

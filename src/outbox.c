@@ -291,8 +291,7 @@ void outbox_record_pending(struct txn *txn, int64_t id, const char *receiver,
         memcpy(r->fps, sum->new_firing, sum->nnew_firing * sizeof(*r->fps));
     }
     if (sum->nnew_resolved > 0) {
-        memcpy(r->fps + sum->nnew_firing, sum->new_resolved,
-               sum->nnew_resolved * sizeof(*r->fps));
+        memcpy(r->fps + sum->nnew_firing, sum->new_resolved, sum->nnew_resolved * sizeof(*r->fps));
     }
     r->sum.new_firing = r->fps;
     r->sum.new_resolved = r->fps + sum->nnew_firing;

@@ -30,8 +30,7 @@ static size_t match_node(const struct route *r, const struct labelset *ls, route
     return found;
 }
 
-void route_match(const struct route *root, const struct labelset *ls, route_match_cb cb,
-                 void *ctx)
+void route_match(const struct route *root, const struct labelset *ls, route_match_cb cb, void *ctx)
 {
     if (root == NULL) {
         return;

@@ -199,8 +199,8 @@ static void free_write(void *data)
     free(w);
 }
 
-static void queue_write(struct txn *txn, const struct silence *s, const char *id,
-                        const char *event, int64_t at_ns)
+static void queue_write(struct txn *txn, const struct silence *s, const char *id, const char *event,
+                        int64_t at_ns)
 {
     struct silence_write *w = ar_calloc(1, sizeof(*w));
 
@@ -212,7 +212,6 @@ static void queue_write(struct txn *txn, const struct silence *s, const char *id
     w->at_ns = at_ns;
     txn_write(txn, apply_write, w, free_write);
 }
-
 
 /* Turns the anchored pattern regex_compile reports (`^(?:v)$`) back into the pattern as
  * given, since 0.25 compiles silence regexes unanchored for validation. */
@@ -442,8 +441,7 @@ int silence_set_upsert(struct silence_set *set, const struct silence_request *re
     return AR_OK;
 }
 
-int silence_set_expire(struct silence_set *set, const char *id, int64_t now_ns,
-                       struct txn *txn)
+int silence_set_expire(struct silence_set *set, const char *id, int64_t now_ns, struct txn *txn)
 {
     struct silence *s = find(set, id);
 
@@ -454,8 +452,7 @@ int silence_set_expire(struct silence_set *set, const char *id, int64_t now_ns,
     return AR_OK;
 }
 
-void silence_set_gc(struct silence_set *set, int64_t now_ns, int64_t retention_ns,
-                    struct txn *txn)
+void silence_set_gc(struct silence_set *set, int64_t now_ns, int64_t retention_ns, struct txn *txn)
 {
     size_t kept = 0;
 

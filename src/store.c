@@ -2,12 +2,12 @@
  * transaction is in the WAL file (written with write(2)) before sqlite3_step returns, so it
  * survives kill -9 of the process; only a power loss or an OS crash may drop the last
  * transactions before a checkpoint. --storage.synchronous=full (store_set_synchronous_full)
- * adds an fsync of the WAL to every commit, so they survive a power loss too. Statements are prepared once (fixed ones here, others through the
- * store_stmt cache used by store_*.c and audit.c). Alert state is an append-only log of binary
- * records written as one block row per transaction (see migrations/0001_alerts.sql), so a
- * commit of many alerts costs one B-tree insert; history events are ordinary rows with
- * their labels as JSON, for queries. WAL checkpoints run on a thread of their own
- * (store_checkpoint.c), off the commit path. */
+ * adds an fsync of the WAL to every commit, so they survive a power loss too. Statements are
+ * prepared once (fixed ones here, others through the store_stmt cache used by store_*.c and
+ * audit.c). Alert state is an append-only log of binary records written as one block row per
+ * transaction (see migrations/0001_alerts.sql), so a commit of many alerts costs one B-tree insert;
+ * history events are ordinary rows with their labels as JSON, for queries. WAL checkpoints run on a
+ * thread of their own (store_checkpoint.c), off the commit path. */
 #include "ar/store.h"
 
 #include "ar/alert_store.h"
@@ -50,13 +50,13 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "VALUES (?1, ?2, ?3, 1, ?4)",
 };
 
-#define STMT_CACHE 32
+#define STMT_CACHE         32
 #define HISTORY_ZSTD_LEVEL 3 /* see docs/benchmarks.md, history blocks */
 
 struct store {
     sqlite3 *db;
     struct store_checkpointer *checkpointer; /* WAL checkpoints off the commit path */
-    char *path; /* <dir>/alertrouter.db, named in errors */
+    char *path;                              /* <dir>/alertrouter.db, named in errors */
     sqlite3_stmt *stmt[ST_COUNT];
     const char *cached_sql[STMT_CACHE]; /* store_stmt: SQL text (static strings) */
     sqlite3_stmt *cached[STMT_CACHE];
@@ -65,7 +65,7 @@ struct store {
     struct buf block;    /* alert log records of the current transaction */
     int64_t block_first; /* sequence number of its first record */
     int64_t block_last;
-    struct buf history;  /* history events of the current transaction, JSON lines */
+    struct buf history; /* history events of the current transaction, JSON lines */
     size_t history_n;
     int64_t history_first;
     int64_t history_last;
@@ -166,8 +166,8 @@ int store_open(const char *dir, struct store **out, struct ar_error *err)
     buf_init(&st->zhistory, 0);
     path = ar_asprintf("%s/alertrouter.db", dir);
     st->path = path;
-    rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                            SQLITE_OPEN_NOMUTEX, NULL);
+    rc = sqlite3_open_v2(path, &st->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         ar_error_set(err, "cannot open %s: %s", path, st->db ? sqlite3_errmsg(st->db) : "?");
         store_close(st);
@@ -179,10 +179,11 @@ int store_open(const char *dir, struct store **out, struct ar_error *err)
      * enough; a larger WAL checkpoint threshold spreads checkpoint cost over more commits.
      * A burst (a fan-out's payloads) can grow the WAL past that threshold; once checkpointed
      * it is truncated back to 64 MiB instead of keeping its largest size on disk. */
-    if (exec_sql(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                     "PRAGMA foreign_keys=ON; PRAGMA cache_size=-8192; "
-                     "PRAGMA wal_autocheckpoint=8192; PRAGMA journal_size_limit=67108864; "
-                     "PRAGMA temp_store=MEMORY;",
+    if (exec_sql(st,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                 "PRAGMA foreign_keys=ON; PRAGMA cache_size=-8192; "
+                 "PRAGMA wal_autocheckpoint=8192; PRAGMA journal_size_limit=67108864; "
+                 "PRAGMA temp_store=MEMORY;",
                  err, "configuring database") != AR_OK ||
         migrate(st, err) != AR_OK) {
         name_path(st, err);
@@ -437,8 +438,7 @@ int store_truncate_log(struct store *st, int64_t below)
     return step_reset(st, ST_TRUNCATE);
 }
 
-int store_add_alert_event(struct store *st, const struct alert *a, const char *event,
-                          int64_t at_ns)
+int store_add_alert_event(struct store *st, const struct alert *a, const char *event, int64_t at_ns)
 {
     struct buf *h = &st->history;
     char fp[17];
@@ -451,8 +451,9 @@ int store_add_alert_event(struct store *st, const struct alert *a, const char *e
     st->history_last = at_ns > st->history_last ? at_ns : st->history_last;
     st->history_n++;
     fingerprint_format(a->fp, fp);
-    buf_printf(h, "{\"at\":%lld,\"event\":\"%s\",\"fingerprint\":\"%s\",\"startsAt\":%lld,"
-                  "\"endsAt\":%lld,\"labels\":",
+    buf_printf(h,
+               "{\"at\":%lld,\"event\":\"%s\",\"fingerprint\":\"%s\",\"startsAt\":%lld,"
+               "\"endsAt\":%lld,\"labels\":",
                (long long)at_ns, event, fp, (long long)a->starts_at, (long long)a->ends_at);
     if (strcmp(event, "firing") == 0) {
         json_put_labelset(h, &a->labels);
@@ -537,8 +538,8 @@ static void get_set(struct reader *r, struct labelset *ls, struct buf *tmp)
 }
 
 /* Applies every record of one block to the replay table; returns records read. */
-static size_t replay_block(struct alert_store *live, const void *data, size_t len,
-                           struct buf *tmp, size_t *bad, const struct store_load_hooks *h)
+static size_t replay_block(struct alert_store *live, const void *data, size_t len, struct buf *tmp,
+                           size_t *bad, const struct store_load_hooks *h)
 {
     struct reader r = {data, (const unsigned char *)data + len, false};
     size_t n = 0;
@@ -657,8 +658,8 @@ int store_instance_get_or_put(struct store *st, const char *key, const char *fre
     int rc = AR_EDB;
 
     /* INSERT OR IGNORE then SELECT: an existing value is never replaced */
-    if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO instance (key, value) VALUES (?, ?)",
-                           -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO instance (key, value) VALUES (?, ?)", -1,
+                           &s, NULL) != SQLITE_OK) {
         goto out;
     }
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);

@@ -112,7 +112,7 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
 }
 
 struct store_checkpointer *store_checkpointer_start(const char *path, sqlite3 *writer,
-                                                   int threshold)
+                                                    int threshold)
 {
     struct store_checkpointer *cp = ar_calloc(1, sizeof(*cp));
 
@@ -120,8 +120,9 @@ struct store_checkpointer *store_checkpointer_start(const char *path, sqlite3 *w
     if (sqlite3_open_v2(path, &cp->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
             SQLITE_OK ||
         sqlite3_exec(cp->db, "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) != SQLITE_OK) {
-        log_warn("store", "cannot open a checkpoint connection (%s): checkpoints stay on "
-                          "the commit path",
+        log_warn("store",
+                 "cannot open a checkpoint connection (%s): checkpoints stay on "
+                 "the commit path",
                  cp->db != NULL ? sqlite3_errmsg(cp->db) : "out of memory");
         sqlite3_close(cp->db);
         free(cp);

@@ -12,7 +12,7 @@ struct store_checkpointer;
  * WAL, a thread with its own connection to path copies them into the database. NULL (and
  * writer keeps SQLite's automatic checkpoints) if that connection or thread cannot start. */
 struct store_checkpointer *store_checkpointer_start(const char *path, sqlite3 *writer,
-                                                   int threshold);
+                                                    int threshold);
 /* Stops the thread and closes its connection (before writer is closed); NULL is fine. */
 void store_checkpointer_stop(struct store_checkpointer *cp);
 

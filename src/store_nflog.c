@@ -78,8 +78,10 @@ int store_nflog_append(struct store *st, const struct nflog_entry *e)
     struct buf r;
     int rc;
 
-    if ((s = store_stmt(st, "INSERT INTO nflog (key, receiver, integration, group_key, sent_at, "
-                           "firing, resolved, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")) == NULL) {
+    if ((s = store_stmt(st,
+                        "INSERT INTO nflog (key, receiver, integration, group_key, sent_at, "
+                        "firing, resolved, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")) ==
+        NULL) {
         log_error("store", "nflog insert: %s", sqlite3_errmsg(db));
         return AR_EDB;
     }
@@ -105,8 +107,8 @@ int store_nflog_append(struct store *st, const struct nflog_entry *e)
     return rc;
 }
 
-int store_nflog_load(struct store *st, int64_t now_ns,
-                     void (*cb)(struct nflog_entry *e, void *ctx), void *ctx)
+int store_nflog_load(struct store *st, int64_t now_ns, void (*cb)(struct nflog_entry *e, void *ctx),
+                     void *ctx)
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *s = NULL;

@@ -52,9 +52,9 @@ int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *re
         sum = &none;
     }
     if ((s = store_stmt(st, "INSERT INTO deliveries (id, created_at, receiver, integration, "
-                           "group_key, state, updated_at, firing_count, resolved_count, "
-                           "new_firing, new_resolved) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?2, ?6, ?7, ?8, ?9)")) ==
+                            "group_key, state, updated_at, firing_count, resolved_count, "
+                            "new_firing, new_resolved) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?2, ?6, ?7, ?8, ?9)")) ==
         NULL) {
         log_error("store", "deliveries insert: %s", sqlite3_errmsg(db));
         return AR_EDB;
@@ -90,8 +90,8 @@ int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *re
         /* older dead letters of the same receiver, integration and group are superseded:
          * their rows stay, their payloads go (0010_dead_letters_superseded.sql) */
         if ((s = store_stmt(st, "DELETE FROM delivery_payloads WHERE id IN (SELECT id FROM "
-                               "deliveries WHERE state = 'dead' AND receiver = ?1 AND "
-                               "integration = ?2 AND group_key = ?3 AND id < ?4)")) == NULL) {
+                                "deliveries WHERE state = 'dead' AND receiver = ?1 AND "
+                                "integration = ?2 AND group_key = ?3 AND id < ?4)")) == NULL) {
             log_error("store", "delivery_payloads supersede: %s", sqlite3_errmsg(db));
             return AR_EDB;
         }
@@ -117,8 +117,8 @@ int store_outbox_event(struct store *st, int64_t id, int64_t at, const char *sta
 
     if (state != NULL) {
         if ((s = store_stmt(st, "UPDATE deliveries SET state = ?2, attempts = attempts + ?3, "
-                               "last_status = ?4, last_error = ?5, updated_at = ?6 "
-                               "WHERE id = ?1")) == NULL) {
+                                "last_status = ?4, last_error = ?5, updated_at = ?6 "
+                                "WHERE id = ?1")) == NULL) {
             log_error("store", "deliveries update: %s", sqlite3_errmsg(db));
             return AR_EDB;
         }
@@ -150,7 +150,8 @@ int store_outbox_event(struct store *st, int64_t id, int64_t at, const char *sta
         }
     }
     if ((s = store_stmt(st, "INSERT INTO delivery_log (delivery_id, at, outcome, http_status, "
-                           "error, attempts, latency_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) == NULL) {
+                            "error, attempts, latency_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")) ==
+        NULL) {
         log_error("store", "delivery_log insert: %s", sqlite3_errmsg(db));
         return AR_EDB;
     }
@@ -233,8 +234,8 @@ int store_outbox_load(struct store *st, const char *state, struct outbox_row ***
     *out = NULL;
     *n = 0;
     if (sqlite3_prepare_v2(db,
-                           "SELECT " ROW_COLUMNS " FROM " ROW_FROM " WHERE d.state = ?1 AND "
-                           OPEN_ONLY " ORDER BY d.id",
+                           "SELECT " ROW_COLUMNS " FROM " ROW_FROM
+                           " WHERE d.state = ?1 AND " OPEN_ONLY " ORDER BY d.id",
                            -1, &s, NULL) != SQLITE_OK) {
         log_error("store", "deliveries: %s", sqlite3_errmsg(db));
         return AR_EDB;
@@ -293,16 +294,16 @@ int outbox_query_list(const char *dir, const char *state, size_t limit, struct b
 {
     /* every state but 'delivered' through the partial index; 'delivered' (most rows) and
      * "all" walk the table from its newest row */
-    static const char all_sql[] = "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM
-                                  " ORDER BY d.id DESC LIMIT ?2";
+    static const char all_sql[] =
+        "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM " ORDER BY d.id DESC LIMIT ?2";
     static const char delivered_sql[] = "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM
                                         " WHERE d.state = ?1 ORDER BY d.id DESC LIMIT ?2";
-    static const char open_sql[] = "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM
-                                   " WHERE d.state = ?1 AND " OPEN_ONLY
-                                   " ORDER BY d.id DESC LIMIT ?2";
-    const char *sql = state == NULL                      ? all_sql
+    static const char open_sql[] =
+        "SELECT " ROW_COLUMNS ", d.updated_at FROM " ROW_FROM " WHERE d.state = ?1 AND " OPEN_ONLY
+        " ORDER BY d.id DESC LIMIT ?2";
+    const char *sql = state == NULL                     ? all_sql
                       : strcmp(state, "delivered") == 0 ? delivered_sql
-                                                         : open_sql;
+                                                        : open_sql;
     sqlite3 *db = open_ro(dir);
     sqlite3_stmt *s = NULL;
     size_t n = 0;
@@ -471,10 +472,9 @@ int outbox_query_counts(const char *dir, size_t *pending, size_t *dead)
     if (db == NULL) {
         return AR_EDB;
     }
-    if (sqlite3_prepare_v2(db,
-                           "SELECT d.state, count(*) FROM deliveries d WHERE " OPEN_ONLY
-                           " GROUP BY d.state",
-                           -1, &s, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(
+            db, "SELECT d.state, count(*) FROM deliveries d WHERE " OPEN_ONLY " GROUP BY d.state",
+            -1, &s, NULL) != SQLITE_OK) {
         sqlite3_close(db);
         return AR_EDB;
     }

@@ -12,8 +12,8 @@
 #include <sqlite3.h>
 #include <stdio.h>
 
-#define PRUNE_CHUNK   500   /* delivery and audit rows deleted per statement */
-#define PRUNE_TARGET  0.9   /* prune down to this fraction of the cap */
+#define PRUNE_CHUNK  500 /* delivery and audit rows deleted per statement */
+#define PRUNE_TARGET 0.9 /* prune down to this fraction of the cap */
 
 static int64_t pragma_int(sqlite3 *db, const char *sql)
 {
@@ -58,8 +58,8 @@ static int prune_chunk(sqlite3 *db, int kind, int64_t excess)
          "DELETE FROM delivery_log WHERE delivery_id IN (SELECT id FROM prune_ids); "
          "DELETE FROM delivery_payloads WHERE id IN (SELECT id FROM prune_ids); "
          "DELETE FROM deliveries WHERE id IN (SELECT id FROM prune_ids)"},
-        {"DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log ORDER BY id LIMIT ?1)",
-         NULL, NULL},
+        {"DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log ORDER BY id LIMIT ?1)", NULL,
+         NULL},
     };
     int n = 0;
 
@@ -95,8 +95,7 @@ static int prune_chunk(sqlite3 *db, int kind, int64_t excess)
 
 int store_prune_to_cap(struct store *st, int64_t max_bytes, struct store_prune_stats *out)
 {
-    static const char *const what[STORE_PRUNE_KINDS] = {"history blocks",
-                                                        "delivered notifications",
+    static const char *const what[STORE_PRUNE_KINDS] = {"history blocks", "delivered notifications",
                                                         "audit entries"};
     sqlite3 *db = store_db(st);
     int64_t used = store_used_bytes(st);

@@ -35,7 +35,7 @@ struct strpool {
     struct shard shard[SHARDS];
     uint64_t id; /* unique per pool: tags the per-thread cache entries */
     size_t max_bytes;
-    size_t bytes;  /* atomic */
+    size_t bytes;   /* atomic */
     uint64_t *seen; /* SEEN_SETS x 2 words: tag << 32 | owner; atomic */
 };
 

@@ -34,7 +34,7 @@ struct packed_set {
     uint16_t raw_len; /* serialised bytes */
     uint16_t zlen;
     uint16_t nlabels;
-    uint8_t dict;     /* registry slot of the dictionary */
+    uint8_t dict; /* registry slot of the dictionary */
     unsigned char z[];
 };
 
@@ -74,11 +74,11 @@ struct textpack {
     char *samples;
     size_t sample_len;
     size_t sample_cap;
-    size_t goal; /* sample bytes that trigger learning */
+    size_t goal;     /* sample bytes that trigger learning */
     size_t last_len; /* length of the newest sample */
     size_t nsets;    /* samples taken */
-    bool learned; /* under mu: no more samples wanted */
-    uint64_t packed;    /* atomic counters */
+    bool learned;    /* under mu: no more samples wanted */
+    uint64_t packed; /* atomic counters */
     uint64_t raw_bytes;
     uint64_t zip_bytes;
 };
@@ -209,7 +209,7 @@ static void sample(struct textpack *tp, const char *ser, size_t len)
                           memcmp(tp->samples + tp->sample_len - len, ser, len) == 0)) {
         if (tp->sample_len + len > tp->sample_cap) {
             size_t cap = tp->sample_cap * 2 > tp->sample_len + len ? tp->sample_cap * 2
-                                                                    : tp->sample_len + len;
+                                                                   : tp->sample_len + len;
             tp->samples = ar_realloc(tp->samples, cap);
             tp->sample_cap = cap;
         }

@@ -39,8 +39,8 @@ int time_parse_rfc3339(const char *s, size_t n, int64_t *out_ns, int16_t *out_of
         digits(s, n, 17, 2, &ss)) {
         return AR_EINVAL;
     }
-    if (mon < 1 || mon > 12 || day < 1 || day > gotime_days_in(mon, year) || hh > 23 ||
-        mm > 59 || ss > 60) {
+    if (mon < 1 || mon > 12 || day < 1 || day > gotime_days_in(mon, year) || hh > 23 || mm > 59 ||
+        ss > 60) {
         return AR_EINVAL;
     }
     if (i < n && (s[i] == '.' || s[i] == ',')) {
@@ -95,8 +95,8 @@ int time_parse_rfc3339(const char *s, size_t n, int64_t *out_ns, int16_t *out_of
         *out_offset_min = 0;
         return AR_OK;
     }
-    total = (__int128)gotime_days_from_civil(year, mon, day) * 86400 + hh * 3600 +
-            mm * 60 + ss - (int64_t)off * 60;
+    total = (__int128)gotime_days_from_civil(year, mon, day) * 86400 + hh * 3600 + mm * 60 + ss -
+            (int64_t)off * 60;
     total = total * 1000000000 + frac_ns;
     if (total > INT64_MAX) {
         total = INT64_MAX;

@@ -1775,7 +1775,7 @@ static void fmt_float_verb(struct buf *b, const struct spec *sp, char verb, doub
             f[k++] = '#';
         }
         snprintf(f + k, sizeof(f) - (size_t)k, ".%d%c",
-                      sp->prec >= 0 ? (sp->prec > 100 ? 100 : sp->prec) : 6, verb);
+                 sp->prec >= 0 ? (sp->prec > 100 ? 100 : sp->prec) : 6, verb);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
         snprintf(tmp, sizeof(tmp), f, v);

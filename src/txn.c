@@ -271,8 +271,8 @@ struct txn_writer {
     char error[256];         /* its cause (under mu) */
     pthread_t thread;
     bool started;
-    uint64_t commits;                         /* successful commits (atomic) */
-    uint64_t commit_ns_sum;                   /* total commit latency (atomic) */
+    uint64_t commits;                           /* successful commits (atomic) */
+    uint64_t commit_ns_sum;                     /* total commit latency (atomic) */
     uint64_t commit_bucket[TXN_COMMIT_BUCKETS]; /* cumulative histogram (atomic) */
 };
 
@@ -329,9 +329,10 @@ static void *writer_main(void *arg)
             pthread_mutex_lock(&w->mu);
             if (rc != AR_OK) {
                 if (!w->failing) {
-                    log_error("store", "commit of %zu changes to %s failed, will retry every "
-                                       "second: %s", all->nops, store_path(w->store),
-                              store_errmsg(w->store));
+                    log_error("store",
+                              "commit of %zu changes to %s failed, will retry every "
+                              "second: %s",
+                              all->nops, store_path(w->store), store_errmsg(w->store));
                 }
                 w->failing = true;
                 snprintf(w->error, sizeof(w->error), "%s: %s", store_path(w->store),
@@ -377,8 +378,7 @@ static void *writer_main(void *arg)
                     log_info("store", "flushed %zu pending changes", w->retry->nops);
                 } else {
                     store_rollback(w->store);
-                    log_error("store", "could not flush %zu changes at shutdown",
-                              w->retry->nops);
+                    log_error("store", "could not flush %zu changes at shutdown", w->retry->nops);
                 }
             }
             txn_batch_free(w->retry);

@@ -10,19 +10,19 @@
 #include "ar/labels.h"
 
 struct alert {
-    uint64_t fp;                /* labelset_fingerprint(&labels) */
-    struct labelset labels;     /* non-empty, validated */
+    uint64_t fp;                 /* labelset_fingerprint(&labels) */
+    struct labelset labels;      /* non-empty, validated */
     struct labelset annotations; /* may be zipped (ar/textpack.h): read them through
                                   * alert_annotations() */
-    char *generator_url;        /* NULL when empty */
-    int64_t starts_at;          /* ns since epoch */
-    int64_t ends_at;            /* ns; the resolve_timeout guess when timeout is set */
-    int64_t updated_at;         /* ns; time of the last POST that touched it */
-    int refs;                   /* atomic; freed at 0 */
-    int16_t starts_off_min;     /* UTC offsets supplied by the client, for display */
+    char *generator_url;         /* NULL when empty */
+    int64_t starts_at;           /* ns since epoch */
+    int64_t ends_at;             /* ns; the resolve_timeout guess when timeout is set */
+    int64_t updated_at;          /* ns; time of the last POST that touched it */
+    int refs;                    /* atomic; freed at 0 */
+    int16_t starts_off_min;      /* UTC offsets supplied by the client, for display */
     int16_t ends_off_min;
-    bool timeout;               /* ends_at was synthesised from resolve_timeout */
-    bool url_pooled;            /* generator_url is held by a string pool, not owned */
+    bool timeout;    /* ends_at was synthesised from resolve_timeout */
+    bool url_pooled; /* generator_url is held by a string pool, not owned */
 };
 
 struct alert *alert_new(void); /* refs = 1, empty sets, times unset */

@@ -27,22 +27,22 @@ typedef int (*api_reload_fn)(void *ctx, struct ar_error *err);
 
 struct api {
     struct core *core;
-    const char *route_prefix;  /* "" for the root, else "/foo" (no trailing slash) */
-    const char *external_url;  /* e.g. http://host:9093/ */
-    int64_t start_ns;          /* process start (uptime in /api/v2/status) */
+    const char *route_prefix; /* "" for the root, else "/foo" (no trailing slash) */
+    const char *external_url; /* e.g. http://host:9093/ */
+    int64_t start_ns;         /* process start (uptime in /api/v2/status) */
     struct ingest_limits limits;
     api_reload_fn reload;
     void *reload_ctx;
-    struct notifier *notifier;    /* for delivery metrics; may be NULL */
-    struct ratelimit *ratelimit;  /* per-client request rate; may be NULL */
-    const char *storage_path;     /* --storage.path, for read-only queries (audit trail) */
-    struct api_counters counters; /* updated atomically */
-    bool reload_ok;               /* last reload attempt succeeded (atomic) */
-    int64_t reload_ok_at_ns;      /* time of the last successful (re)load (atomic) */
-    struct http_metrics *http_metrics; /* per-route HTTP histograms; may be NULL */
+    struct notifier *notifier;          /* for delivery metrics; may be NULL */
+    struct ratelimit *ratelimit;        /* per-client request rate; may be NULL */
+    const char *storage_path;           /* --storage.path, for read-only queries (audit trail) */
+    struct api_counters counters;       /* updated atomically */
+    bool reload_ok;                     /* last reload attempt succeeded (atomic) */
+    int64_t reload_ok_at_ns;            /* time of the last successful (re)load (atomic) */
+    struct http_metrics *http_metrics;  /* per-route HTTP histograms; may be NULL */
     const struct cluster_self *cluster; /* --cluster.* answer for status and metrics */
-    uint64_t scrapes_in_flight;   /* promhttp_metric_handler_requests_in_flight (atomic) */
-    uint64_t scrapes_total;       /* promhttp_metric_handler_requests_total{code="200"} */
+    uint64_t scrapes_in_flight;         /* promhttp_metric_handler_requests_in_flight (atomic) */
+    uint64_t scrapes_total;             /* promhttp_metric_handler_requests_total{code="200"} */
 };
 
 /* The per-route HTTP histograms for the API's routes (ar/http_metrics.h); the caller passes
@@ -58,8 +58,7 @@ void api_alerts_get(struct api *api, const struct http_request *req, struct http
 void api_alert_groups_get(struct api *api, const struct http_request *req,
                           struct http_response *resp);
 void api_status_get(struct api *api, const struct http_request *req, struct http_response *resp);
-void api_receivers_get(struct api *api, const struct http_request *req,
-                       struct http_response *resp);
+void api_receivers_get(struct api *api, const struct http_request *req, struct http_response *resp);
 void api_metrics_get(struct api *api, const struct http_request *req, struct http_response *resp);
 /* POST /api/x/receivers/{name}/test: sends a sample notification through every integration
  * of a receiver and reports each outcome (rest = "{name}/test"). */

@@ -11,8 +11,8 @@
 struct txn;
 
 /* Queues an audit row in txn's transaction; strings are copied. detail_json may be NULL. */
-void audit_record(struct txn *txn, const char *action, const char *object_id,
-                  const char *client, const char *user, const char *detail_json);
+void audit_record(struct txn *txn, const char *action, const char *object_id, const char *client,
+                  const char *user, const char *detail_json);
 
 /* Writes the newest `limit` rows (newest first) at or after since_ns as a JSON array to out,
  * reading <storage_dir>/alertrouter.db. AR_OK or AR_EDB. */

@@ -16,7 +16,7 @@ int cli_deliveries_main(int argc, char **argv);
 /* Performs one HTTP request; *out gets the body. Returns the HTTP status, or -1 with a message
  * in err on a transport error. Shared by the client subcommands. */
 struct buf;
-long cli_http(const char *method, const char *url, const char *body, struct buf *out,
-              char *err, size_t errsz);
+long cli_http(const char *method, const char *url, const char *body, struct buf *out, char *err,
+              size_t errsz);
 
 #endif

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#define AR_NS_PER_MS 1000000LL
+#define AR_NS_PER_MS  1000000LL
 #define AR_NS_PER_SEC 1000000000LL
 
 int64_t clock_now_ns(void);       /* wall clock */

@@ -29,8 +29,7 @@ struct ar_error {
 };
 
 /* Writes a printf-formatted message into err (if err is not NULL). */
-void ar_error_set(struct ar_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void ar_error_set(struct ar_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prefixes the existing message: "<prefix>: <old message>". */
 void ar_error_prefix(struct ar_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -68,10 +68,10 @@ struct route_cfg; /* the route as written (config.c), kept for original_yaml */
 struct tz_data;   /* a time zone loaded from the zone database (ar/tz.h) */
 
 struct route {
-    const struct route *parent; /* NULL at the root */
-    char *receiver;             /* resolved (inherited) receiver name */
+    const struct route *parent;   /* NULL at the root */
+    char *receiver;               /* resolved (inherited) receiver name */
     struct matcher_list matchers; /* matchers + match + match_re combined, this route only */
-    char **group_by;            /* resolved label names, sorted; NULL when none */
+    char **group_by;              /* resolved label names, sorted; NULL when none */
     size_t ngroup_by;
     bool group_by_all;          /* group_by: ['...'] (resolved) */
     int64_t group_wait_ms;      /* resolved */
@@ -84,8 +84,8 @@ struct route {
     size_t nactive_time_intervals;
     struct route **routes; /* children in file order */
     size_t nroutes;
-    char *key;  /* route key as Alertmanager builds it, e.g. {}/{severity="critical"} */
-    int index;  /* depth-first position, 0 for the root */
+    char *key; /* route key as Alertmanager builds it, e.g. {}/{severity="critical"} */
+    int index; /* depth-first position, 0 for the root */
     const struct route_cfg *cfg; /* as written */
     struct str_map labels; /* newest `labels` (templates), parent's merged with this route's */
     const struct receiver *receiver_ref; /* the receiver named by `receiver` */
@@ -94,10 +94,10 @@ struct route {
 
 /* One inhibit rule (COMPAT 6.1) with modern and legacy matchers combined. */
 struct inhibit_rule {
-    char *name;                  /* newest; may be NULL */
-    struct matcher_list source;  /* source_matchers + source_match + source_match_re */
-    struct matcher_list target;  /* target_matchers + target_match + target_match_re */
-    struct str_list equal;       /* label names */
+    char *name;                 /* newest; may be NULL */
+    struct matcher_list source; /* source_matchers + source_match + source_match_re */
+    struct matcher_list target; /* target_matchers + target_match + target_match_re */
+    struct str_list equal;      /* label names */
     /* as written */
     struct str_map source_match;
     struct str_map source_match_re;
@@ -121,12 +121,12 @@ struct ti_range_list {
 };
 
 struct time_interval_spec {
-    struct ti_range_list times; /* minutes of the day, end exclusive */
-    struct ti_range_list weekdays; /* 0 = sunday */
+    struct ti_range_list times;         /* minutes of the day, end exclusive */
+    struct ti_range_list weekdays;      /* 0 = sunday */
     struct ti_range_list days_of_month; /* 1..31 or -31..-1 */
-    struct ti_range_list months; /* 1..12 */
+    struct ti_range_list months;        /* 1..12 */
     struct ti_range_list years;
-    char *location; /* IANA name, "Local", or NULL for UTC */
+    char *location;     /* IANA name, "Local", or NULL for UTC */
     struct tz_data *tz; /* the zone loaded at config load (ar/tz.h) */
 };
 
@@ -145,9 +145,9 @@ struct receiver; /* defined in ar/config_receivers.h (integrations of every type
 
 struct config {
     int refs;
-    char *path;          /* file it was loaded from, or "<embedded>" */
-    char *source_text;   /* the YAML text as read */
-    char *original_yaml; /* re-serialised with defaults and <secret> (GET /api/v2/status) */
+    char *path;             /* file it was loaded from, or "<embedded>" */
+    char *source_text;      /* the YAML text as read */
+    char *original_yaml;    /* re-serialised with defaults and <secret> (GET /api/v2/status) */
     uint8_t source_md5[16]; /* MD5 of source_text (alertmanager_config_hash) */
     struct config_global global;
     struct route *route;
@@ -159,7 +159,7 @@ struct config {
     struct str_list templates; /* glob patterns, relative ones joined to the config dir */
     struct time_interval **time_intervals; /* mute_time_intervals then time_intervals */
     size_t ntime_intervals;
-    size_t nroutes; /* routes in the tree, root included */
+    size_t nroutes;           /* routes in the tree, root included */
     struct config_file *file; /* the decoded file as written (config.c) */
     /* Built-in templates plus the `templates:` files (user names override built-in ones),
      * parsed once at load; executing is read-only, so notifier threads share it. */
@@ -185,8 +185,7 @@ const struct receiver *config_find_receiver(const struct config *c, const char *
 /* Calls cb for every route that matches ls, in Alertmanager's order (depth first, children
  * before the parent, `continue` honoured; the root matches when nothing else does). */
 typedef void (*route_match_cb)(const struct route *r, void *ctx);
-void route_match(const struct route *root, const struct labelset *ls, route_match_cb cb,
-                 void *ctx);
+void route_match(const struct route *root, const struct labelset *ls, route_match_cb cb, void *ctx);
 
 /* Writes the check-config summary (amtool's format: "Found:" and the counts; with templates
  * also "  SUCCESS" or "  FAILED: <error>" after parsing them) to out. */

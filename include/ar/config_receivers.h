@@ -93,8 +93,8 @@ struct http_config {
     bool proxy_from_environment;
     struct str_map proxy_connect_header; /* name -> YAML text of a list of values */
     struct tls_config tls_config;
-    bool follow_redirects; /* default true */
-    bool enable_http2;     /* default true */
+    bool follow_redirects;       /* default true */
+    bool enable_http2;           /* default true */
     struct str_map http_headers; /* name -> YAML text of {values, secrets, files} */
     /* http_headers decoded once at load (not a key of the table: owned through its cleanup) */
     struct http_header_line *header_lines;
@@ -555,8 +555,8 @@ const char *integration_type_name(enum integration_type t);
 /* One configured integration instance of a receiver. */
 struct integration {
     enum integration_type type;
-    int index;        /* position within its *_configs list */
-    const void *cfg;  /* struct webhook_config * etc. by type */
+    int index;       /* position within its *_configs list */
+    const void *cfg; /* struct webhook_config * etc. by type */
     bool send_resolved;
 };
 

@@ -29,9 +29,9 @@ struct core_options {
 /* Loads the stored alerts into memory. Takes a reference to cfg; st must outlive core. */
 int core_new(struct store *st, struct config *cfg, const struct core_options *opt,
              struct core **out);
-int core_start(struct core *c);  /* starts the writer and core threads */
-void core_stop(struct core *c);  /* finishes queued work, stops and joins both threads */
-void core_free(struct core *c);  /* accepts NULL; call after core_stop */
+int core_start(struct core *c); /* starts the writer and core threads */
+void core_stop(struct core *c); /* finishes queued work, stops and joins both threads */
+void core_free(struct core *c); /* accepts NULL; call after core_stop */
 
 /* Merges the alerts (taking the caller's references to each) and returns once they are
  * committed: AR_OK, or AR_EDB when the transaction failed (the alerts stay in memory and
@@ -90,12 +90,12 @@ struct silence_set *core_silences(struct core *c);
 
 /* Gauges computed on the core thread for /metrics. */
 struct core_stats {
-    size_t alerts_active;      /* not resolved, not suppressed */
-    size_t alerts_suppressed;  /* not resolved, silenced or inhibited */
-    size_t silences[3];        /* pending, active, expired */
-    size_t groups;             /* aggregation groups */
+    size_t alerts_active;     /* not resolved, not suppressed */
+    size_t alerts_suppressed; /* not resolved, silenced or inhibited */
+    size_t silences[3];       /* pending, active, expired */
+    size_t groups;            /* aggregation groups */
     size_t nflog_entries;
-    uint64_t notifications[32];        /* by integration type (dispatch_metrics) */
+    uint64_t notifications[32]; /* by integration type (dispatch_metrics) */
     uint64_t notifications_failed[32];
 };
 void core_stats(struct core *c, struct core_stats *out);

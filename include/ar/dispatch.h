@@ -24,11 +24,11 @@ struct dispatch_metrics;
 struct dispatch_env {
     struct notifier *notifier;
     struct dispatch_metrics *metrics; /* counters, owned by the caller (survive reloads) */
-    struct nflog *nflog;            /* survives reloads */
+    struct nflog *nflog;              /* survives reloads */
     struct silence_set *silences;
-    struct inhibitor *inhibitor;    /* for the config of this dispatcher */
+    struct inhibitor *inhibitor; /* for the config of this dispatcher */
     const char *external_url;
-    int64_t retention_ns;           /* nflog entries expire after min(this, 2 x repeat) */
+    int64_t retention_ns; /* nflog entries expire after min(this, 2 x repeat) */
     /* Called on the notifier thread when a send completes; must hand (sc, res) back to the
      * core thread, which then calls dispatcher_send_done. */
     void (*send_done)(void *ctx, struct send_ctx *sc, const struct notify_result *res);
@@ -54,8 +54,7 @@ void dispatcher_put(struct dispatcher *d, struct alert *a, int64_t now_wall, int
 /* Monotonic time of the next due group timer, or INT64_MAX. */
 int64_t dispatcher_next_deadline(const struct dispatcher *d);
 /* Flushes every group whose timer is due; also sweeps empty groups every 30 s. */
-void dispatcher_run(struct dispatcher *d, int64_t now_wall, int64_t now_mono,
-                    struct txn *txn);
+void dispatcher_run(struct dispatcher *d, int64_t now_wall, int64_t now_mono, struct txn *txn);
 /* Completion of one send (core thread). d is the current dispatcher, possibly not the one
  * that started the send (after a reload). Frees sc. */
 void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
@@ -87,7 +86,7 @@ const struct dispatch_metrics *dispatcher_metrics(const struct dispatcher *d);
  * references, each group's labels and receiver are already serialised JSON, and the group
  * order is kept between calls until a group is created or removed. */
 struct group_snap {
-    size_t first;        /* index of the group's first alert in alerts[] */
+    size_t first; /* index of the group's first alert in alerts[] */
     size_t nalerts;
     size_t receiver_off; /* in text: the receiver name, NUL-terminated */
     size_t tail_off;     /* in text: `],"labels":{...},"receiver":{"name":"..."}}` */

@@ -27,16 +27,16 @@ struct http_header_out {
 };
 
 struct http_request {
-    const char *method;     /* "GET", "POST", ... */
-    const char *path;       /* URL path, percent-decoded by MHD */
-    const char *client;     /* client address, e.g. "127.0.0.1" */
-    const char *body;       /* NUL-terminated; may be "" */
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* URL path, percent-decoded by MHD */
+    const char *client; /* client address, e.g. "127.0.0.1" */
+    const char *body;   /* NUL-terminated; may be "" */
     size_t body_len;
-    bool body_too_large;    /* body exceeded the limit and was discarded */
+    bool body_too_large; /* body exceeded the limit and was discarded */
     struct http_param *params;
     size_t nparams;
-    void *conn;             /* the MHD connection, for header lookups */
-    void *cc;               /* the request's state in the HTTP layer (http_defer) */
+    void *conn; /* the MHD connection, for header lookups */
+    void *cc;   /* the request's state in the HTTP layer (http_defer) */
 };
 
 /* A streamed body: called repeatedly on the connection's thread to fill buf with up to max
@@ -53,7 +53,7 @@ struct http_response {
     void (*stream_free)(void *cls);
     struct http_header_out headers[8];
     size_t nheaders;
-    int route; /* http_metrics route index of the handler that answered; 0: not observed */
+    int route;     /* http_metrics route index of the handler that answered; 0: not observed */
     bool deferred; /* set by http_defer: the response comes from http_deferred_finish */
 };
 
@@ -75,17 +75,16 @@ const char *http_request_param(const struct http_request *req, const char *key);
 /* Adds a response header (copied). */
 void http_response_header(struct http_response *resp, const char *name, const char *value);
 
-typedef void (*http_handler)(void *ctx, const struct http_request *req,
-                             struct http_response *resp);
+typedef void (*http_handler)(void *ctx, const struct http_request *req, struct http_response *resp);
 
 struct http_server;
 
 struct http_options {
-    size_t max_body_bytes;      /* larger bodies are discarded and flagged */
+    size_t max_body_bytes; /* larger bodies are discarded and flagged */
     unsigned connection_timeout_s;
     unsigned connection_limit;
-    unsigned per_address_limit; /* connections from one client address; 0: no cap */
-    struct web_config_slot *web; /* borrowed, outlives the server; NULL: plain HTTP, no auth */
+    unsigned per_address_limit;   /* connections from one client address; 0: no cap */
+    struct web_config_slot *web;  /* borrowed, outlives the server; NULL: plain HTTP, no auth */
     struct http_metrics *metrics; /* borrowed, outlives the server; NULL: not instrumented */
 };
 

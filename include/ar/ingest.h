@@ -23,8 +23,8 @@ struct ingest_result {
     struct alert **alerts; /* valid alerts, each owned (refs = 1) */
     size_t nalerts;
     size_t cap;
-    size_t ninvalid;       /* alerts rejected by validation */
-    size_t nfiring;        /* counted as firing at receipt (endsAt after now) */
+    size_t ninvalid; /* alerts rejected by validation */
+    size_t nfiring;  /* counted as firing at receipt (endsAt after now) */
     size_t nresolved;
     struct buf errors;     /* validation messages joined with "; " (0.25) */
     int shape_status;      /* 0, or 400/422/413 when the body as a whole is rejected */

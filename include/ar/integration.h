@@ -16,13 +16,14 @@ struct config;
 
 struct integration_def {
     enum integration_type type;
-    const char *name;           /* "webhook": metric label value and `<name>[i]` (COMPAT 4.5) */
+    const char *name; /* "webhook": metric label value and `<name>[i]` (COMPAT 4.5) */
     struct integration_decode decode; /* configs key, decoder, place in struct receiver */
-    int metric_rank;            /* position of its pre-created series in /metrics, -1 none */
-    bool via_smtp;              /* email: sent by the libesmtp pool, not by an HTTP request */
+    int metric_rank;                  /* position of its pre-created series in /metrics, -1 none */
+    bool via_smtp;                    /* email: sent by the libesmtp pool, not by an HTTP request */
     notify_build_fn build;
     /* optional load-time check that this config can be sent (integration_check_senders) */
-    int (*can_send)(const void *cfg, struct ar_error *err);      /* builds the HTTP request; NULL for via_smtp */
+    int (*can_send)(const void *cfg,
+                    struct ar_error *err); /* builds the HTTP request; NULL for via_smtp */
     /* retry class (COMPAT 5.8): 5xx and transport errors always; these besides */
     bool retry_429;
     bool retry_any_status;

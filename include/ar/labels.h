@@ -16,14 +16,14 @@ struct label {
 struct labelset {
     struct label *v; /* sorted by name, unique */
     uint32_t n;
-    uint32_t cap;    /* entries allocated; for a packed set, the bytes of its block */
-    bool packed;     /* v and every string live in one allocation (see labelset_pack),
-                      * except, when pooled, strings held by a string pool */
-    bool pooled;     /* packed by labelset_pool */
-    bool zipped;     /* v is a compressed block of cap bytes (ar/textpack.h, alert
-                      * annotations) and n is 0: copies, frees and labelset_equal (byte
-                      * comparison) work on it, lookups see an empty set, mutations abort;
-                      * read it with alert_annotations() */
+    uint32_t cap; /* entries allocated; for a packed set, the bytes of its block */
+    bool packed;  /* v and every string live in one allocation (see labelset_pack),
+                   * except, when pooled, strings held by a string pool */
+    bool pooled;  /* packed by labelset_pool */
+    bool zipped;  /* v is a compressed block of cap bytes (ar/textpack.h, alert
+                   * annotations) and n is 0: copies, frees and labelset_equal (byte
+                   * comparison) work on it, lookups see an empty set, mutations abort;
+                   * read it with alert_annotations() */
 };
 
 void labelset_init(struct labelset *ls);
@@ -43,8 +43,8 @@ bool labelset_equal(const struct labelset *a, const struct labelset *b);
 void labelset_pack(struct labelset *ls);
 /* Replaces ls's contents with a packed set built from n pairs in one allocation: sorted by
  * name; when a name repeats the last pair wins (as a JSON object decodes into a Go map). */
-void labelset_build_packed(struct labelset *ls, const char *const *names,
-                           const char *const *values, size_t n);
+void labelset_build_packed(struct labelset *ls, const char *const *names, const char *const *values,
+                           size_t n);
 
 struct strpool;
 /* Rebuilds ls as one block whose strings point into pool (ar/strpool.h) where the pool

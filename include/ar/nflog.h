@@ -24,16 +24,15 @@ const struct nflog_entry *nflog_find(const struct nflog *l, const char *key);
  * txn. */
 void nflog_record(struct nflog *l, const char *receiver, const char *integration,
                   const char *group_key, int64_t now_ns, const uint64_t *firing, size_t nfiring,
-                  const uint64_t *resolved, size_t nresolved, int64_t expires_at,
-                  struct txn *txn);
+                  const uint64_t *resolved, size_t nresolved, int64_t expires_at, struct txn *txn);
 /* A delivery resumed after a restart is on its way again. Until it completes, nflog_find
  * answers for its key with a claim holding the delivery's firing/resolved sets as if they
  * had been sent at flushed_at, so the rebuilt group does not send the same state a second
  * time (COMPAT 5.9), while a real change still notifies. Memory only: the claim is not a
  * send, and a restart during the resumed send resumes it again. */
 void nflog_claim(struct nflog *l, const char *receiver, const char *integration,
-                 const char *group_key, int64_t flushed_at, const uint64_t *firing,
-                 size_t nfiring, const uint64_t *resolved, size_t nresolved, int64_t expires_at);
+                 const char *group_key, int64_t flushed_at, const uint64_t *firing, size_t nfiring,
+                 const uint64_t *resolved, size_t nresolved, int64_t expires_at);
 /* Ends the claim made with this flushed_at, when its delivery completed either way (a
  * later claim for the same key stays). After a failure the group's next tick sends. */
 void nflog_unclaim(struct nflog *l, const char *receiver, const char *integration,

@@ -220,8 +220,8 @@ int notify_secret(const char *value, const char *file, const char *what, char **
                   struct ar_error *err);
 /* notify_secret for a value the integration cannot send without (webhook URLs, api_url):
  * AR_EINVAL with "<type> has no <what>" when it is empty, out left NULL. */
-int notify_required_secret(const char *value, const char *file, const char *what,
-                           const char *type, char **out, struct ar_error *err);
+int notify_required_secret(const char *value, const char *file, const char *what, const char *type,
+                           char **out, struct ar_error *err);
 
 /* COMPAT 9.1: Go's Truncate family. Rune-based: at most n runes, the last one replaced by
  * "…" when cut (n <= 3: plain cut). Byte-based: at most n bytes ("…" is 3 of them; the cut
@@ -260,22 +260,22 @@ int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
                             struct notify_request *out, struct ar_error *err);
 int notify_msteams_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
                          struct ar_error *err);
-int notify_msteamsv2_build(const struct notify_data *d, const void *cfg,
-                           struct notify_request *out, struct ar_error *err);
+int notify_msteamsv2_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                           struct ar_error *err);
 int notify_discord_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
                          struct ar_error *err);
-int notify_telegram_build(const struct notify_data *d, const void *cfg,
-                          struct notify_request *out, struct ar_error *err);
+int notify_telegram_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                          struct ar_error *err);
 int notify_webex_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
                        struct ar_error *err);
-int notify_pagerduty_build(const struct notify_data *d, const void *cfg,
-                           struct notify_request *out, struct ar_error *err);
-int notify_opsgenie_build(const struct notify_data *d, const void *cfg,
-                          struct notify_request *out, struct ar_error *err);
-int notify_pushover_build(const struct notify_data *d, const void *cfg,
-                          struct notify_request *out, struct ar_error *err);
-int notify_victorops_build(const struct notify_data *d, const void *cfg,
-                           struct notify_request *out, struct ar_error *err);
+int notify_pagerduty_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                           struct ar_error *err);
+int notify_opsgenie_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                          struct ar_error *err);
+int notify_pushover_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                          struct ar_error *err);
+int notify_victorops_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
+                           struct ar_error *err);
 int notify_wechat_build(const struct notify_data *d, const void *cfg, struct notify_request *out,
                         struct ar_error *err);
 int notify_sns_build(const struct notify_data *d, const void *cfg, struct notify_request *out,

@@ -59,8 +59,7 @@ size_t silence_set_mutes(const struct silence_set *set, const struct labelset *l
                          const char **out, size_t max);
 
 /* Drops silences expired for longer than retention_ns, durably (queued on txn). */
-void silence_set_gc(struct silence_set *set, int64_t now_ns, int64_t retention_ns,
-                    struct txn *txn);
+void silence_set_gc(struct silence_set *set, int64_t now_ns, int64_t retention_ns, struct txn *txn);
 
 /* Counts by state for metrics (alertmanager_silences{state}). */
 void silence_set_count(const struct silence_set *set, int64_t now_ns, size_t counts[3]);
@@ -78,8 +77,7 @@ int silence_set_upsert(struct silence_set *set, const struct silence_request *re
 
 /* Expires a silence (COMPAT 1.6 DELETE): active -> endsAt = now; pending -> startsAt =
  * endsAt = now; expired -> unchanged. AR_ENOTFOUND for an unknown id. Queues the change. */
-int silence_set_expire(struct silence_set *set, const char *id, int64_t now_ns,
-                       struct txn *txn);
+int silence_set_expire(struct silence_set *set, const char *id, int64_t now_ns, struct txn *txn);
 
 /* Borrowed silence by id, or NULL. */
 const struct silence *silence_set_find(const struct silence_set *set, const char *id);

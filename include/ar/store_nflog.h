@@ -13,8 +13,8 @@ struct nflog_entry {
     char *receiver;
     char *integration;
     char *group_key;
-    int64_t sent_at;    /* ns */
-    uint64_t *firing;   /* sorted fingerprints */
+    int64_t sent_at;  /* ns */
+    uint64_t *firing; /* sorted fingerprints */
     size_t nfiring;
     uint64_t *resolved; /* sorted */
     size_t nresolved;
@@ -24,8 +24,8 @@ struct nflog_entry {
 /* Appends one entry. */
 int store_nflog_append(struct store *st, const struct nflog_entry *e);
 /* Calls cb for the newest row of every key not expired at now_ns (cb takes ownership). */
-int store_nflog_load(struct store *st, int64_t now_ns,
-                     void (*cb)(struct nflog_entry *e, void *ctx), void *ctx);
+int store_nflog_load(struct store *st, int64_t now_ns, void (*cb)(struct nflog_entry *e, void *ctx),
+                     void *ctx);
 /* Deletes expired rows and rows superseded by a newer one of the same key. */
 int store_nflog_gc(struct store *st, int64_t now_ns);
 void nflog_entry_free(struct nflog_entry *e); /* accepts NULL */

@@ -46,11 +46,11 @@ size_t packed_set_bytes(const struct packed_set *p);
 void packed_set_free(struct packed_set *p); /* accepts NULL */
 
 struct textpack_stats {
-    bool ready;          /* the dictionary is built */
-    size_t dict_bytes;   /* its size */
-    uint64_t packed;     /* sets packed so far */
-    uint64_t raw_bytes;  /* their serialised size */
-    uint64_t zip_bytes;  /* their compressed size */
+    bool ready;         /* the dictionary is built */
+    size_t dict_bytes;  /* its size */
+    uint64_t packed;    /* sets packed so far */
+    uint64_t raw_bytes; /* their serialised size */
+    uint64_t zip_bytes; /* their compressed size */
 };
 void textpack_stats(struct textpack *tp, struct textpack_stats *out);
 

@@ -14,8 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ingest_result r;
 
     ingest_result_init(&r);
-    ingest_parse((const char *)data, size, 1764406800LL * 1000000000LL, 300LL * 1000000000LL,
-                 &lim, &r);
+    ingest_parse((const char *)data, size, 1764406800LL * 1000000000LL, 300LL * 1000000000LL, &lim,
+                 &r);
     ingest_result_cleanup(&r);
     return 0;
 }

@@ -8,7 +8,7 @@
 
 #include <stdlib.h>
 
-#define S(x) ((int64_t)(x) * 1000000000LL)
+#define S(x) ((int64_t)(x)*1000000000LL)
 
 static void test_time(void)
 {

@@ -274,7 +274,7 @@ static void test_full_tree(void)
     CHECK(biz != NULL && off != NULL);
     if (off != NULL) {
         CHECK(off->is_mute_spelling);
-        CHECK(time_interval_contains(off, 1795975200)); /* 2026-11-29 18:00:00 UTC */
+        CHECK(time_interval_contains(off, 1795975200));  /* 2026-11-29 18:00:00 UTC */
         CHECK(!time_interval_contains(off, 1795974000)); /* 17:40 UTC */
     }
     if (biz != NULL) {
@@ -607,7 +607,7 @@ static void test_all_receivers(void)
         /* decoded once at load as JSON, typed as Go decodes YAML (keys in fields' order) */
         for (size_t i = 0; i < r->jira_configs.v[0]->fields.n; i++) {
             const char *k = r->jira_configs.v[0]->fields.keys[i];
-            const char *want = strcmp(k, "customfield_1") == 0 ? "{\"n\":2,\"value\":\"x\"}"
+            const char *want = strcmp(k, "customfield_1") == 0   ? "{\"n\":2,\"value\":\"x\"}"
                                : strcmp(k, "customfield_2") == 0 ? "\"text\""
                                                                  : NULL;
             if (want != NULL) {
@@ -710,11 +710,10 @@ static void test_alias_bomb(void)
     len += (size_t)snprintf(text + len, sizeof(text) - len,
                             "route:\n  receiver: a\n  routes:\n  - &r0 {receiver: a}\n");
     for (int i = 1; i < 9; i++) {
-        len += (size_t)snprintf(text + len, sizeof(text) - len,
-                                "  - &r%d {receiver: a, routes: [", i);
+        len +=
+            (size_t)snprintf(text + len, sizeof(text) - len, "  - &r%d {receiver: a, routes: [", i);
         for (int j = 0; j < 10; j++) {
-            len += (size_t)snprintf(text + len, sizeof(text) - len, "%s*r%d", j ? "," : "",
-                                    i - 1);
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "%s*r%d", j ? "," : "", i - 1);
         }
         len += (size_t)snprintf(text + len, sizeof(text) - len, "]}\n");
     }
@@ -803,12 +802,13 @@ static void test_cram_md5_unavailable(void)
 static void test_integration_table(void)
 {
     static const char *const build_order[] = {
-        "webhook", "email",   "pagerduty", "opsgenie", "wechat",  "slack",
-        "victorops", "pushover", "sns",   "telegram", "discord", "webex",
-        "msteams", "msteamsv2", "jira",  "rocketchat", "incidentio", "mattermost",
+        "webhook",   "email",     "pagerduty", "opsgenie",   "wechat",     "slack",
+        "victorops", "pushover",  "sns",       "telegram",   "discord",    "webex",
+        "msteams",   "msteamsv2", "jira",      "rocketchat", "incidentio", "mattermost",
     };
-    static const char *const metrics_025[] = {"email", "pagerduty", "wechat",   "pushover", "slack",
-                                              "opsgenie", "webhook", "victorops", "sns", "telegram"};
+    static const char *const metrics_025[] = {"email", "pagerduty", "wechat",  "pushover",
+                                              "slack", "opsgenie",  "webhook", "victorops",
+                                              "sns",   "telegram"};
     enum integration_type types[INTEGRATION_TYPE_COUNT];
     size_t n = integration_metric_types(types);
     bool yaml_seen[INTEGRATION_TYPE_COUNT] = {false};

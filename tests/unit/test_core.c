@@ -46,8 +46,7 @@ static int count_rows(const char *dir, const char *sql)
     return n;
 }
 
-static struct core *open_core(const char *dir, struct store **st, struct config *cfg,
-                              int64_t gc_ns)
+static struct core *open_core(const char *dir, struct store **st, struct config *cfg, int64_t gc_ns)
 {
     struct ar_error err;
     struct core *c = NULL;

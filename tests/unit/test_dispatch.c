@@ -13,30 +13,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S(x) ((int64_t)(x) * AR_NS_PER_SEC)
-#define T0 S(1700000000)
+#define S(x) ((int64_t)(x)*AR_NS_PER_SEC)
+#define T0   S(1700000000)
 
-static const char *cfg_text =
-    "route:\n"
-    "  receiver: hook\n"
-    "  group_by: [alertname]\n"
-    "  group_wait: 2s\n"
-    "  group_interval: 5s\n"
-    "  repeat_interval: 1m\n"
-    "  routes:\n"
-    "  - matchers: ['team=\"quiet\"']\n"
-    "    receiver: firing-only\n"
-    "receivers:\n"
-    "- name: hook\n"
-    "  webhook_configs:\n"
-    "  - url: http://127.0.0.1:1/\n"
-    "- name: firing-only\n"
-    "  webhook_configs:\n"
-    "  - url: http://127.0.0.1:1/\n"
-    "    send_resolved: false\n"
-    "inhibit_rules:\n"
-    "- source_matchers: ['alertname=\"Big\"']\n"
-    "  target_matchers: ['alertname=\"Small\"']\n";
+static const char *cfg_text = "route:\n"
+                              "  receiver: hook\n"
+                              "  group_by: [alertname]\n"
+                              "  group_wait: 2s\n"
+                              "  group_interval: 5s\n"
+                              "  repeat_interval: 1m\n"
+                              "  routes:\n"
+                              "  - matchers: ['team=\"quiet\"']\n"
+                              "    receiver: firing-only\n"
+                              "receivers:\n"
+                              "- name: hook\n"
+                              "  webhook_configs:\n"
+                              "  - url: http://127.0.0.1:1/\n"
+                              "- name: firing-only\n"
+                              "  webhook_configs:\n"
+                              "  - url: http://127.0.0.1:1/\n"
+                              "    send_resolved: false\n"
+                              "inhibit_rules:\n"
+                              "- source_matchers: ['alertname=\"Big\"']\n"
+                              "  target_matchers: ['alertname=\"Small\"']\n";
 
 struct fixture {
     struct config *cfg;
@@ -290,27 +289,26 @@ static void test_inhibition(void)
 
 /* COMPAT 5.2: sibling routes with the same matchers print the same group key, yet each
  * route keeps its own group and notifies its own receiver (the chat + e-mail shape). */
-static const char *same_key_cfg =
-    "route:\n"
-    "  receiver: chat\n"
-    "  group_by: [alertname]\n"
-    "  group_wait: 2s\n"
-    "  group_interval: 5s\n"
-    "  repeat_interval: 1m\n"
-    "  routes:\n"
-    "  - receiver: chat\n"
-    "    matchers: ['team=\"sec\"']\n"
-    "    continue: true\n"
-    "  - receiver: email\n"
-    "    matchers: ['team=\"sec\"']\n"
-    "    continue: true\n"
-    "receivers:\n"
-    "- name: chat\n"
-    "  webhook_configs:\n"
-    "  - url: http://127.0.0.1:1/\n"
-    "- name: email\n"
-    "  webhook_configs:\n"
-    "  - url: http://127.0.0.1:1/\n";
+static const char *same_key_cfg = "route:\n"
+                                  "  receiver: chat\n"
+                                  "  group_by: [alertname]\n"
+                                  "  group_wait: 2s\n"
+                                  "  group_interval: 5s\n"
+                                  "  repeat_interval: 1m\n"
+                                  "  routes:\n"
+                                  "  - receiver: chat\n"
+                                  "    matchers: ['team=\"sec\"']\n"
+                                  "    continue: true\n"
+                                  "  - receiver: email\n"
+                                  "    matchers: ['team=\"sec\"']\n"
+                                  "    continue: true\n"
+                                  "receivers:\n"
+                                  "- name: chat\n"
+                                  "  webhook_configs:\n"
+                                  "  - url: http://127.0.0.1:1/\n"
+                                  "- name: email\n"
+                                  "  webhook_configs:\n"
+                                  "  - url: http://127.0.0.1:1/\n";
 
 static void test_same_key_sibling_routes(void)
 {

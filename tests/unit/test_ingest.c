@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define NOW (1764406800LL * 1000000000LL) /* 2025-11-29T09:00:00Z */
-#define RT (300LL * 1000000000LL)
+#define RT  (300LL * 1000000000LL)
 
 struct shape_case {
     const char *body;
@@ -18,30 +18,56 @@ struct shape_case {
 
 static const struct shape_case shape_cases[] = {
     {"", 422, "{\"code\":602,\"message\":\"alerts in body is required\"}"},
-    {"[", 400, "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because unexpected EOF\"}"},
-    {"{}", 400, "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot unmarshal object into Go value of type models.PostableAlerts\"}"},
-    {"\"x\"", 400, "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot unmarshal string into Go value of type models.PostableAlerts\"}"},
-    {"[{\"labels\":{\"a\":1}}]", 400, "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot unmarshal number into Go struct field Alert.labels of type string\"}"},
-    {"[{\"labels\":\"x\"}]", 400, "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot unmarshal string into Go struct field Alert.labels of type models.LabelSet\"}"},
-    {"[{\"labels\":[]}]", 400, "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot unmarshal array into Go struct field Alert.labels of type models.LabelSet\"}"},
-    {"[{\"labels\":{\"a\":\"b\"},\"annotations\":{\"x\":1}}]", 400, "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot unmarshal number into Go struct field .annotations of type string\"}"},
-    {"[{\"labels\":{\"a\":\"b\"},\"startsAt\":5}]", 400, "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot unmarshal number into Go struct field .startsAt of type string\"}"},
-    {"[{\"labels\":{\"a\":\"b\"},\"generatorURL\":5}]", 400, "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot unmarshal number into Go struct field Alert.generatorURL of type string\"}"},
+    {"[", 400,
+     "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because unexpected "
+     "EOF\"}"},
+    {"{}", 400,
+     "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot "
+     "unmarshal object into Go value of type models.PostableAlerts\"}"},
+    {"\"x\"", 400,
+     "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot "
+     "unmarshal string into Go value of type models.PostableAlerts\"}"},
+    {"[{\"labels\":{\"a\":1}}]", 400,
+     "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot "
+     "unmarshal number into Go struct field Alert.labels of type string\"}"},
+    {"[{\"labels\":\"x\"}]", 400,
+     "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot "
+     "unmarshal string into Go struct field Alert.labels of type models.LabelSet\"}"},
+    {"[{\"labels\":[]}]", 400,
+     "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot "
+     "unmarshal array into Go struct field Alert.labels of type models.LabelSet\"}"},
+    {"[{\"labels\":{\"a\":\"b\"},\"annotations\":{\"x\":1}}]", 400,
+     "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot "
+     "unmarshal number into Go struct field .annotations of type string\"}"},
+    {"[{\"labels\":{\"a\":\"b\"},\"startsAt\":5}]", 400,
+     "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot "
+     "unmarshal number into Go struct field .startsAt of type string\"}"},
+    {"[{\"labels\":{\"a\":\"b\"},\"generatorURL\":5}]", 400,
+     "{\"code\":400,\"message\":\"parsing alerts body from \\\"\\\" failed, because json: cannot "
+     "unmarshal number into Go struct field Alert.generatorURL of type string\"}"},
     {"[{\"annotations\":{}}]", 422, "{\"code\":602,\"message\":\"0.labels in body is required\"}"},
-    {"[{\"labels\":{\"a\":\"b\"}},{}]", 422, "{\"code\":602,\"message\":\"1.labels in body is required\"}"},
+    {"[{\"labels\":{\"a\":\"b\"}},{}]", 422,
+     "{\"code\":602,\"message\":\"1.labels in body is required\"}"},
     {"[{\"labels\":null}]", 422, "{\"code\":602,\"message\":\"0.labels in body is required\"}"},
     {"[null]", 422, "{\"code\":602,\"message\":\"0.labels in body is required\"}"},
-    {"[{\"labels\":{\"a\":\"b\"},\"generatorURL\":\"::bad\"}]", 422, "{\"code\":601,\"message\":\"0.generatorURL in body must be of type uri: \\\"::bad\\\"\"}"},
-    {"[{\"labels\":{\"a\":\"b\"},\"generatorURL\":\"foo\"}]", 422, "{\"code\":601,\"message\":\"0.generatorURL in body must be of type uri: \\\"foo\\\"\"}"},
-    {"[{\"labels\":{\"a\":\"b\"},\"generatorURL\":\"http://x:y/\"}]", 422, "{\"code\":601,\"message\":\"0.generatorURL in body must be of type uri: \\\"http://x:y/\\\"\"}"},
-    {"[{\"labels\":{\"a\":\"b\"},\"generatorURL\":\"a b\"}]", 422, "{\"code\":601,\"message\":\"0.generatorURL in body must be of type uri: \\\"a b\\\"\"}"},
+    {"[{\"labels\":{\"a\":\"b\"},\"generatorURL\":\"::bad\"}]", 422,
+     "{\"code\":601,\"message\":\"0.generatorURL in body must be of type uri: \\\"::bad\\\"\"}"},
+    {"[{\"labels\":{\"a\":\"b\"},\"generatorURL\":\"foo\"}]", 422,
+     "{\"code\":601,\"message\":\"0.generatorURL in body must be of type uri: \\\"foo\\\"\"}"},
+    {"[{\"labels\":{\"a\":\"b\"},\"generatorURL\":\"http://x:y/\"}]", 422,
+     "{\"code\":601,\"message\":\"0.generatorURL in body must be of type uri: "
+     "\\\"http://x:y/\\\"\"}"},
+    {"[{\"labels\":{\"a\":\"b\"},\"generatorURL\":\"a b\"}]", 422,
+     "{\"code\":601,\"message\":\"0.generatorURL in body must be of type uri: \\\"a b\\\"\"}"},
     /* accepted shapes */
     {"null", 0, ""},
     {"[]", 0, ""},
     {"[{\"labels\":{\"a\":\"b\"}}] trailing", 0, ""},
     {"[{\"Labels\":{\"a\":\"b\"}}]", 0, ""},
     {"[{\"labels\":{\"a\":\"b\"},\"unknown\":{\"x\":[1,{\"y\":2}]},\"annotations\":null}]", 0, ""},
-    {"[{\"labels\":{\"a\":\"b\"},\"generatorURL\":\"http://prometheus:9090/graph?g0.expr=up%3D%3D0\"}]", 0, ""},
+    {"[{\"labels\":{\"a\":\"b\"},\"generatorURL\":\"http://prometheus:9090/"
+     "graph?g0.expr=up%3D%3D0\"}]",
+     0, ""},
 };
 
 static void test_shapes(void)

@@ -7,16 +7,15 @@
 
 #define NOW (1000LL * 1000000000LL)
 
-static const char *cfg_text =
-    "route:\n  receiver: r\nreceivers:\n- name: r\n"
-    "inhibit_rules:\n"
-    "- source_matchers: ['alertname=\"JobDown\"']\n"
-    "  target_matchers: ['alertname=\"InstanceDown\"']\n"
-    "  equal: [job, zone]\n"
-    "- source_matchers: ['severity=\"critical\"']\n"
-    "  target_matchers: ['severity=~\"warning|critical\"']\n"
-    "  equal: [cluster]\n"
-    "-\n";
+static const char *cfg_text = "route:\n  receiver: r\nreceivers:\n- name: r\n"
+                              "inhibit_rules:\n"
+                              "- source_matchers: ['alertname=\"JobDown\"']\n"
+                              "  target_matchers: ['alertname=\"InstanceDown\"']\n"
+                              "  equal: [job, zone]\n"
+                              "- source_matchers: ['severity=\"critical\"']\n"
+                              "  target_matchers: ['severity=~\"warning|critical\"']\n"
+                              "  equal: [cluster]\n"
+                              "-\n";
 
 static struct alert *mk(const char *kv[], int64_t ends)
 {

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define S(x) ((int64_t)(x) * AR_NS_PER_SEC)
+#define S(x) ((int64_t)(x)*AR_NS_PER_SEC)
 
 static void test_dedup(void)
 {
@@ -60,8 +60,7 @@ static int record_fn(struct core *c, struct txn *txn, void *arg)
 
     nflog_record(a->l, "team", "webhook[1]", "{}:{alertname=\"A\"}", a->now, f, 2, NULL, 0,
                  a->now + S(3600), txn);
-    nflog_record(a->l, "team", "webhook[2]", "{}:{}", a->now, f, 1, NULL, 0, a->now + S(1),
-                 txn);
+    nflog_record(a->l, "team", "webhook[2]", "{}:{}", a->now, f, 1, NULL, 0, a->now + S(1), txn);
     return AR_OK;
 }
 

@@ -191,11 +191,11 @@ static void test_goldens(void)
             if (in->type == INTEGRATION_WEBHOOK) {
                 continue;
             }
-            snprintf(path, sizeof(path), "notify/chat/%s.%d.%s.body", cases[c].name,
-                     cases[c].phase, type);
+            snprintf(path, sizeof(path), "notify/chat/%s.%d.%s.body", cases[c].name, cases[c].phase,
+                     type);
             char *golden = read_file(path, &glen);
-            snprintf(path, sizeof(path), "notify/chat/%s.%d.%s.json", cases[c].name,
-                     cases[c].phase, type);
+            snprintf(path, sizeof(path), "notify/chat/%s.%d.%s.json", cases[c].name, cases[c].phase,
+                     type);
             char *metatext = read_file(path, NULL);
             json_t *meta = metatext != NULL ? json_loads(metatext, 0, NULL) : NULL;
             CHECK(golden != NULL && meta != NULL);
@@ -364,20 +364,21 @@ static void test_newest_integrations(void)
     notify_data_unref(d);
     config_unref(cfg);
 
-    cfg = load("route: {receiver: team}\n"
-               "receivers:\n"
-               "- name: team\n"
-               "  rocketchat_configs:\n"
-               "  - api_url: http://127.0.0.1:1\n"
-               "    token: rc-secret-token\n"
-               "    token_id: rc-user\n"
-               "    channel: '#ops'\n"
-               "  - api_url: http://127.0.0.1:1/\n"
-               "    token: t\n"
-               "    token_id: u\n"
-               "    short_fields: true\n"
-               "    fields: [{title: a, value: '{{ .Status }}'}, {title: b, value: c, short: false}]\n"
-               "    actions: [{text: Go, url: 'http://x/?a=1&b=2'}]\n");
+    cfg = load(
+        "route: {receiver: team}\n"
+        "receivers:\n"
+        "- name: team\n"
+        "  rocketchat_configs:\n"
+        "  - api_url: http://127.0.0.1:1\n"
+        "    token: rc-secret-token\n"
+        "    token_id: rc-user\n"
+        "    channel: '#ops'\n"
+        "  - api_url: http://127.0.0.1:1/\n"
+        "    token: t\n"
+        "    token_id: u\n"
+        "    short_fields: true\n"
+        "    fields: [{title: a, value: '{{ .Status }}'}, {title: b, value: c, short: false}]\n"
+        "    actions: [{text: Go, url: 'http://x/?a=1&b=2'}]\n");
     CHECK(cfg != NULL);
     if (cfg == NULL) {
         return;
@@ -543,9 +544,8 @@ static void test_truncation(void)
     struct ar_error err;
     CHECK_INT(build_first(d, &req, &err), AR_OK);
     json_t *j = json_loads(buf_str(&req.body), 0, NULL);
-    const char *title =
-        json_string_value(json_object_get(json_array_get(json_object_get(j, "attachments"), 0),
-                                          "title"));
+    const char *title = json_string_value(
+        json_object_get(json_array_get(json_object_get(j, "attachments"), 0), "title"));
     CHECK(title != NULL && runes(title) == 1024);
     CHECK(title != NULL && strcmp(title + strlen(title) - 3, "\xE2\x80\xA6") == 0);
     json_decref(j);
@@ -734,9 +734,9 @@ static void test_seed_title(void)
     }
     struct notify_data *d = seed_data(cfg, false);
     CHECK_INT(build_first(d, &req, &err), AR_OK);
-    CHECK(strstr(buf_str(&req.body), "\"title\":\"[FIRING:1] monitor_service_down "
-                                     "(cadvisor:8080 cadvisor docker-host-alpha critical)\"") !=
-          NULL);
+    CHECK(strstr(buf_str(&req.body),
+                 "\"title\":\"[FIRING:1] monitor_service_down "
+                 "(cadvisor:8080 cadvisor docker-host-alpha critical)\"") != NULL);
     CHECK(!req.retry_429);
     notify_request_cleanup(&req);
     notify_data_unref(d);
@@ -789,7 +789,8 @@ static void test_opsgenie_urls(void)
 
             notify_sha256_hex(d->group_key, alias);
             notify_request_init(&req);
-            CHECK_INT(integration_build_request(d, &d->receiver->integrations[0], &req, &err), AR_OK);
+            CHECK_INT(integration_build_request(d, &d->receiver->integrations[0], &req, &err),
+                      AR_OK);
             const char *const parts[] = {resolved ? cases[i].close : cases[i].create,
                                          resolved ? NULL : cases[i].message};
             const struct notify_request *r = &req;

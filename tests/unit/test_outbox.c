@@ -152,11 +152,11 @@ static void test_store(void)
     {
         const uint64_t nf[2] = {0x1122334455667788ULL, 0xa0b0c0d0e0f00102ULL};
         const struct delivery_summary sum = {3, 1, nf, 2, NULL, 0};
-        CHECK_INT(store_outbox_insert(st, 1, 100, "team", "webhook[0]", "{}:{}",
-                                      "{\"a\":1}", &sum),
+        CHECK_INT(store_outbox_insert(st, 1, 100, "team", "webhook[0]", "{}:{}", "{\"a\":1}", &sum),
                   AR_OK);
     }
-    CHECK_INT(store_outbox_insert(st, 2, 200, "team", "slack[1]", "{}:{}", "{\"a\":2}", NULL), AR_OK);
+    CHECK_INT(store_outbox_insert(st, 2, 200, "team", "slack[1]", "{}:{}", "{\"a\":2}", NULL),
+              AR_OK);
     CHECK_INT(store_commit(st), AR_OK);
     CHECK_INT(store_outbox_next_id(st, &next), AR_OK);
     CHECK(next == 3);

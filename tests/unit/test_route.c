@@ -104,13 +104,13 @@ static void test_pathological_regex(void)
 int main(void)
 {
     static const struct match_case cases[] = {
-        {"team=a,sev=crit", "r00 r1"},   /* continue on r0: r1 is tried too */
+        {"team=a,sev=crit", "r00 r1"},     /* continue on r0: r1 is tried too */
         {"team=a,sev=critical", "r01 r1"}, /* regex is anchored */
-        {"team=a", "r0 r1"},             /* r0's children match nothing: r0 itself */
+        {"team=a", "r0 r1"},               /* r0's children match nothing: r0 itself */
         {"team=b,env=production", "root"},
         {"team=b,env=dev,q=x\"y", "r2"},
-        {"team=b,q=x\"y", "r2"},         /* env missing = "" does not match prod.* */
-        {"sev=crit", "r3"},              /* team missing = "" */
+        {"team=b,q=x\"y", "r2"}, /* env missing = "" does not match prod.* */
+        {"sev=crit", "r3"},      /* team missing = "" */
         {"", "r3"},
     };
     struct config *c = NULL;

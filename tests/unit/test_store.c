@@ -83,8 +83,7 @@ static void test_upgrade_0009(void)
     CHECK_INT(store_open(dir, &st, &err), AR_OK);
     store_close(st);
     CHECK_INT(count_rows(dir, "SELECT count(*) FROM history_blocks WHERE format = 0"), 3);
-    CHECK_INT(count_rows(dir, "SELECT count(*) FROM sqlite_master WHERE name = 'alert_events'"),
-              0);
+    CHECK_INT(count_rows(dir, "SELECT count(*) FROM sqlite_master WHERE name = 'alert_events'"), 0);
     CHECK_INT(history_count(dir, "firing", NULL), 1250);
     CHECK_INT(history_count(dir, "resolved", NULL), 1250);
     CHECK_INT(history_count(dir, "firing", "\"alertname\":\"a2499\""), 1);

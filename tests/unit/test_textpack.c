@@ -122,8 +122,9 @@ static void test_learn_and_round_trip(void)
 
     /* unlike text still round-trips (or is left unpacked), never corrupted */
     labelset_init(&ls);
-    labelset_set(&ls, "note", "\xc3\xa9t\xc3\xa9 \xe2\x9c\x93 completely unrelated text, "
-                              "nothing like the samples at all: 0123456789 qwertyuiop");
+    labelset_set(&ls, "note",
+                 "\xc3\xa9t\xc3\xa9 \xe2\x9c\x93 completely unrelated text, "
+                 "nothing like the samples at all: 0123456789 qwertyuiop");
     p = textpack_pack(tp, &ls);
     if (p != NULL) {
         packed_set_unpack(p, &back);
