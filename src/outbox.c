@@ -227,20 +227,6 @@ void outbox_payload_cleanup(struct outbox_payload *p)
     memset(p, 0, sizeof(*p));
 }
 
-void outbox_row_free(struct outbox_row *r)
-{
-    if (r == NULL) {
-        return;
-    }
-    free(r->receiver);
-    free(r->integration);
-    free(r->group_key);
-    free(r->state);
-    free(r->last_error);
-    free(r->payload);
-    free(r);
-}
-
 struct pending_row {
     int64_t id;
     int64_t at;
@@ -311,7 +297,10 @@ static int event_apply(struct store *st, void *data)
 {
     struct event_row *r = data;
 
-    return store_outbox_event(st, r->id, r->at, r->state, r->outcome, r->has_res ? &r->res : NULL);
+    struct delivery_attempt att = {r->res.attempts, r->res.last_status, r->res.error,
+                                   r->res.latency_ns};
+
+    return store_outbox_event(st, r->id, r->at, r->state, r->outcome, r->has_res ? &att : NULL);
 }
 
 void outbox_record_event(struct txn *txn, int64_t id, const char *state, const char *outcome,

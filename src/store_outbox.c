@@ -1,7 +1,7 @@
 /* Outbox SQL (ar/outbox.h): deliveries, delivery_payloads and delivery_log, part of the storage
  * module (the writer's connection through store_db, or a read-only connection of its own for
  * the API). */
-#include "ar/outbox.h"
+#include "ar/store_outbox.h"
 
 #include "ar/buf.h"
 #include "ar/json_out.h"
@@ -109,7 +109,7 @@ int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *re
 }
 
 int store_outbox_event(struct store *st, int64_t id, int64_t at, const char *state,
-                       const char *outcome, const struct notify_result *res)
+                       const char *outcome, const struct delivery_attempt *res)
 {
     sqlite3 *db = store_db(st);
     sqlite3_stmt *s = NULL;
@@ -126,7 +126,7 @@ int store_outbox_event(struct store *st, int64_t id, int64_t at, const char *sta
         sqlite3_bind_text(s, 2, state, -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 3, res ? res->attempts : 0);
         sqlite3_bind_int64(s, 4, res ? res->last_status : 0);
-        sqlite3_bind_text(s, 5, res ? res->error : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, res && res->error ? res->error : "", -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 6, at);
         rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
         store_stmt_done(s);
@@ -159,7 +159,7 @@ int store_outbox_event(struct store *st, int64_t id, int64_t at, const char *sta
     sqlite3_bind_int64(s, 2, at);
     sqlite3_bind_text(s, 3, outcome, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, res ? res->last_status : 0);
-    sqlite3_bind_text(s, 5, res ? res->error : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, res && res->error ? res->error : "", -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 6, res ? res->attempts : 0);
     sqlite3_bind_int64(s, 7, res ? res->latency_ns : 0);
     rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
@@ -520,4 +520,18 @@ int store_outbox_gc(struct store *st, int64_t before_ns)
         }
     }
     return AR_OK;
+}
+
+void outbox_row_free(struct outbox_row *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    free(r->receiver);
+    free(r->integration);
+    free(r->group_key);
+    free(r->state);
+    free(r->last_error);
+    free(r->payload);
+    free(r);
 }

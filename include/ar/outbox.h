@@ -17,9 +17,9 @@
 #include "ar/buf.h"
 #include "ar/labels.h"
 #include "ar/notify.h"
+#include "ar/store_outbox.h" /* rows, summaries and their SQL */
 
 struct txn;
-struct store;
 
 /* ---- payload ---- */
 
@@ -47,35 +47,7 @@ struct outbox_payload {
 int outbox_payload_decode(const char *json, struct outbox_payload *out, struct ar_error *err);
 void outbox_payload_cleanup(struct outbox_payload *p);
 
-/* ---- rows ---- */
-
-struct outbox_row {
-    int64_t id;
-    int64_t created_at;
-    char *receiver;
-    char *integration;
-    char *group_key;
-    char *state;
-    int attempts;
-    long last_status;
-    char *last_error;
-    char *payload;
-};
-void outbox_row_free(struct outbox_row *r); /* accepts NULL */
-
 /* ---- writes, queued with txn_write (core thread) ---- */
-
-/* What a delivery row keeps of its notification once the payload is gone (delivered): how
- * many alerts it carried in each state, and the sorted fingerprints that were new to the
- * receiver's notification log (why it was sent). Arrays are borrowed. */
-struct delivery_summary {
-    size_t nfiring;
-    size_t nresolved;
-    const uint64_t *new_firing;
-    size_t nnew_firing;
-    const uint64_t *new_resolved;
-    size_t nnew_resolved;
-};
 
 /* Inserts a 'pending' delivery; takes payload (heap string), copies the summary. The
  * payload is deleted when the delivery is delivered; a dead one keeps it for a replay until
@@ -91,32 +63,6 @@ void outbox_record_event(struct txn *txn, int64_t id, const char *state, const c
 /* Maintenance: deletes delivered rows (and their log) last updated before before_ns (the
  * --data.retention horizon). Dead and pending rows stay until replayed or delivered. */
 void outbox_gc(struct txn *txn, int64_t before_ns);
-int store_outbox_gc(struct store *st, int64_t before_ns);
-
-/* The same two writes directly on a store (inside store_begin/store_commit), for tests. */
-int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *receiver,
-                        const char *integration, const char *group_key, const char *payload,
-                        const struct delivery_summary *sum); /* sum may be NULL */
-int store_outbox_event(struct store *st, int64_t id, int64_t at, const char *state,
-                       const char *outcome, const struct notify_result *res);
-
-/* ---- reads on the writer's connection, at start (before the threads run) ---- */
-
-/* First unused delivery id. */
-int store_outbox_next_id(struct store *st, int64_t *out);
-/* Every row in `state`, oldest first (new array of new rows). */
-int store_outbox_load(struct store *st, const char *state, struct outbox_row ***out, size_t *n);
-
-/* ---- read-only queries for the API (own connection on <dir>/alertrouter.db) ---- */
-
-/* JSON array, newest first; state NULL = every state. */
-int outbox_query_list(const char *dir, const char *state, size_t limit, struct buf *out);
-/* JSON object of one delivery with its log ("log": [...], oldest first); AR_ENOTFOUND. */
-int outbox_query_get(const char *dir, int64_t id, struct buf *out);
-/* One row (payload included); AR_ENOTFOUND. */
-int outbox_query_row(const char *dir, int64_t id, struct outbox_row **out);
-/* Counts by state for the gauges. */
-int outbox_query_counts(const char *dir, size_t *pending, size_t *dead);
 
 /* ---- states and ids (API and CLI) ---- */
 

@@ -138,8 +138,6 @@ static void test_store(void)
     struct outbox_row *row = NULL;
     size_t n = 0;
     int64_t next = 0;
-    struct notify_result ok;
-    struct notify_result bad;
     struct buf b;
     size_t pending;
     size_t dead;
@@ -173,23 +171,15 @@ static void test_store(void)
     }
     free(rows);
 
-    memset(&ok, 0, sizeof(ok));
-    ok.ok = true;
-    ok.attempts = 2;
-    ok.last_status = 200;
-    ok.latency_ns = 1500000;
-    memset(&bad, 0, sizeof(bad));
-    bad.attempts = 3;
-    bad.last_status = 503;
-    bad.retryable = true;
-    snprintf(bad.error, sizeof(bad.error),
-             "notify retry canceled after 3 attempts: "
-             "unexpected status code 503");
-    bad.latency_ns = 3000000000;
+    struct delivery_attempt ok_att = {2, 200, "", 1500000};
+    struct delivery_attempt bad_att = {3, 503,
+                                       "notify retry canceled after 3 attempts: "
+                                       "unexpected status code 503",
+                                       3000000000};
     CHECK_INT(store_begin(st), AR_OK);
-    CHECK_INT(store_outbox_event(st, 1, 300, "delivered", "delivered", &ok), AR_OK);
+    CHECK_INT(store_outbox_event(st, 1, 300, "delivered", "delivered", &ok_att), AR_OK);
     CHECK_INT(store_outbox_event(st, 2, 300, NULL, "canceled", NULL), AR_OK);
-    CHECK_INT(store_outbox_event(st, 2, 400, "dead", "dead", &bad), AR_OK);
+    CHECK_INT(store_outbox_event(st, 2, 400, "dead", "dead", &bad_att), AR_OK);
     CHECK_INT(store_commit(st), AR_OK);
     CHECK_INT(store_outbox_load(st, "pending", &rows, &n), AR_OK);
     CHECK_INT(n, 0);
@@ -367,11 +357,8 @@ static void test_dead_letter_superseded(void)
     char cmd[600];
     struct ar_error err;
     struct store *st = NULL;
-    struct notify_result bad;
+    struct delivery_attempt bad_att = {1, 500, "", 0};
 
-    memset(&bad, 0, sizeof(bad));
-    bad.attempts = 1;
-    bad.last_status = 500;
     CHECK(mkdtemp(dir) != NULL);
     CHECK_INT(store_open(dir, &st, &err), AR_OK);
     CHECK_INT(store_begin(st), AR_OK);
@@ -379,8 +366,8 @@ static void test_dead_letter_superseded(void)
               AR_OK);
     CHECK_INT(store_outbox_insert(st, 2, 10, "pager", "webhook[0]", "{}:{a=\"2\"}", "{}", NULL),
               AR_OK);
-    CHECK_INT(store_outbox_event(st, 1, 20, "dead", "dead", &bad), AR_OK);
-    CHECK_INT(store_outbox_event(st, 2, 20, "dead", "dead", &bad), AR_OK);
+    CHECK_INT(store_outbox_event(st, 1, 20, "dead", "dead", &bad_att), AR_OK);
+    CHECK_INT(store_outbox_event(st, 2, 20, "dead", "dead", &bad_att), AR_OK);
     CHECK_INT(store_commit(st), AR_OK);
     CHECK_INT(count_rows(dir, "SELECT count(*) FROM delivery_payloads"), 2);
     CHECK_INT(store_begin(st), AR_OK);
