@@ -241,7 +241,7 @@ static void silence_one(struct api *api, const struct http_request *req, const c
     struct one_call call = {id, &resp->body, req->client, user};
     int rc;
 
-    audit_basic_user(http_request_header(req, "Authorization"), user, sizeof(user));
+    http_request_basic_user(req, user, sizeof(user));
     if (!is_uuid(id)) {
         struct buf msg;
         buf_init(&msg, 0);
@@ -776,7 +776,7 @@ static void silences_post(struct api *api, const struct http_request *req,
     memset(&call, 0, sizeof(call));
     call.req = &r;
     call.client = req->client;
-    audit_basic_user(http_request_header(req, "Authorization"), user, sizeof(user));
+    http_request_basic_user(req, user, sizeof(user));
     call.user = user;
     rc = core_call(api->core, post_fn, &call);
     if (rc == AR_OK) {

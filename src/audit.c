@@ -2,7 +2,6 @@
 #include "ar/audit.h"
 
 #include "ar/json_out.h"
-#include "ar/labels.h"
 #include "ar/log.h"
 #include "ar/store.h"
 #include "ar/txn.h"
@@ -11,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 struct audit_row {
     int64_t at;
@@ -122,58 +120,4 @@ int audit_query(const char *storage_dir, int64_t since_ns, size_t limit, struct 
     sqlite3_finalize(s);
     sqlite3_close(db);
     return rc == SQLITE_DONE ? AR_OK : AR_EDB;
-}
-
-static int b64val(char c)
-{
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '+') {
-        return 62;
-    }
-    if (c == '/') {
-        return 63;
-    }
-    return -1;
-}
-
-void audit_basic_user(const char *authorization, char *out, size_t outsz)
-{
-    size_t o = 0;
-    unsigned acc = 0;
-    int bits = 0;
-
-    out[0] = '\0';
-    if (authorization == NULL || strncasecmp(authorization, "Basic ", 6) != 0) {
-        return;
-    }
-    /* decode only up to the ':' that ends the user name */
-    for (const char *p = authorization + 6; *p != '\0' && *p != '='; p++) {
-        int v = b64val(*p);
-        if (v < 0) {
-            break;
-        }
-        acc = (acc << 6) | (unsigned)v;
-        bits += 6;
-        if (bits >= 8) {
-            char c;
-            bits -= 8;
-            c = (char)((acc >> bits) & 0xff);
-            if (c == ':' || o + 1 >= outsz) {
-                break;
-            }
-            out[o++] = c;
-        }
-    }
-    out[o] = '\0';
-    if (!utf8_is_valid(out, o)) {
-        snprintf(out, outsz, "<invalid>");
-    }
 }

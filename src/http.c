@@ -17,6 +17,7 @@
 
 #include "ar/clock.h"
 #include "ar/http_metrics.h"
+#include "ar/labels.h"
 #include "ar/log.h"
 #include "ar/web_config.h"
 #include "http_guard.h"
@@ -101,6 +102,61 @@ static struct guard_conn *guard_of(struct MHD_Connection *conn)
 const char *http_request_header(const struct http_request *req, const char *name)
 {
     return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_HEADER_KIND, name);
+}
+
+static int b64val(char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '+') {
+        return 62;
+    }
+    if (c == '/') {
+        return 63;
+    }
+    return -1;
+}
+
+void http_request_basic_user(const struct http_request *req, char *out, size_t outsz)
+{
+    const char *authorization = http_request_header(req, "Authorization");
+    size_t o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+
+    out[0] = '\0';
+    if (authorization == NULL || strncasecmp(authorization, "Basic ", 6) != 0) {
+        return;
+    }
+    /* decode only up to the ':' that ends the user name */
+    for (const char *p = authorization + 6; *p != '\0' && *p != '='; p++) {
+        int v = b64val(*p);
+        if (v < 0) {
+            break;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            char c;
+            bits -= 8;
+            c = (char)((acc >> bits) & 0xff);
+            if (c == ':' || o + 1 >= outsz) {
+                break;
+            }
+            out[o++] = c;
+        }
+    }
+    out[o] = '\0';
+    if (!utf8_is_valid(out, o)) {
+        snprintf(out, outsz, "<invalid>");
+    }
 }
 
 const char *http_request_param(const struct http_request *req, const char *key)

@@ -70,6 +70,10 @@ void http_deferred_finish(struct http_deferred *d, int status, const char *conte
 
 /* Returns the request header value or NULL (case-insensitive name). */
 const char *http_request_header(const struct http_request *req, const char *name);
+/* The user name of an "Authorization: Basic ..." header ("" when absent or not basic,
+ * "<invalid>" when not UTF-8) into out (bounded): the identity the audit trail records.
+ * The password is never decoded. */
+void http_request_basic_user(const struct http_request *req, char *out, size_t outsz);
 /* First value of a query parameter or NULL. */
 const char *http_request_param(const struct http_request *req, const char *key);
 /* Adds a response header (copied). */
