@@ -594,28 +594,25 @@ static size_t sorted_minus(const uint64_t *a, size_t na, const uint64_t *b, size
     return n;
 }
 
-static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall, int64_t now_mono,
-                        struct txn *txn)
-{
-    const struct route *r = g->route;
-    const struct receiver *recv = r->receiver_ref;
-    struct flush *f;
+/* What one flush decided to notify, shared by its integrations: the alerts that passed the
+ * pipeline's filters and their firing and resolved fingerprint sets (sorted). */
+struct flush_set {
     struct alert **kept;
-    size_t nkept = 0;
-    struct alert *a;
-    uint64_t by;
-    size_t nfiring;
-    size_t nresolved;
+    size_t nkept;
     uint64_t *firing;
+    size_t nfiring;
     uint64_t *resolved;
-    int64_t repeat_ns = r->repeat_interval_ms * AR_NS_PER_MS;
-    int64_t expiry = 2 * repeat_ns;
+    size_t nresolved;
+    int64_t expiry; /* nflog entry lifetime */
+};
 
-    if (alert_store_count(g->alerts) == 0) {
-        return;
-    }
+/* Stage 1: a flush of g holding a sorted snapshot of its alerts. */
+static struct flush *flush_begin(struct agroup *g, int64_t now_wall)
+{
+    struct flush *f = ar_calloc(1, sizeof(*f));
+    struct alert *a;
+
     g->has_flushed = true;
-    f = ar_calloc(1, sizeof(*f));
     f->group = g;
     f->now_wall = now_wall;
     f->snap = ar_malloc(alert_store_count(g->alerts) * sizeof(*f->snap));
@@ -624,136 +621,182 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
     }
     dispatch_sort_alerts(f->snap, f->nsnap);
     g->inflight = f;
+    return f;
+}
 
-    /* Pipeline stages 2-5 (COMPAT 5.6), evaluated in another order with the same outcome:
-     * first the time intervals (stages 3-4), which drop the whole group at once, then per
-     * alert inhibition (stage 2) and silences (stage 5). */
-    kept = ar_malloc(f->nsnap * sizeof(*kept));
+/* Stages 2-5 (COMPAT 5.6), evaluated in another order with the same outcome: first the time
+ * intervals (stages 3-4), which drop the whole group at once, then per alert inhibition
+ * (stage 2) and silences (stage 5). Fills s->kept; false when nothing is left. */
+static bool flush_filter(struct dispatcher *d, const struct route *r, const struct flush *f,
+                         struct flush_set *s)
+{
+    int64_t now = f->now_wall;
     bool muted =
         (r->nactive_time_intervals > 0 &&
-         !interval_active(d->cfg, r->active_time_intervals, r->nactive_time_intervals, now_wall)) ||
+         !interval_active(d->cfg, r->active_time_intervals, r->nactive_time_intervals, now)) ||
         (r->nmute_time_intervals > 0 &&
-         interval_active(d->cfg, r->mute_time_intervals, r->nmute_time_intervals, now_wall));
+         interval_active(d->cfg, r->mute_time_intervals, r->nmute_time_intervals, now));
+
+    s->kept = ar_malloc((f->nsnap ? f->nsnap : 1) * sizeof(*s->kept));
+    s->nkept = 0;
     for (size_t i = 0; i < f->nsnap && !muted; i++) {
+        struct alert *a = f->snap[i];
         const char *ids[1];
-        a = f->snap[i];
+        uint64_t by;
         if (d->env.inhibitor != NULL &&
-            inhibitor_check(d->env.inhibitor, &a->labels, a->fp, now_wall, &by)) {
+            inhibitor_check(d->env.inhibitor, &a->labels, a->fp, now, &by)) {
             continue;
         }
         if (d->env.silences != NULL &&
-            silence_set_mutes(d->env.silences, &a->labels, now_wall, ids, 1) > 0) {
+            silence_set_mutes(d->env.silences, &a->labels, now, ids, 1) > 0) {
             continue;
         }
-        kept[nkept++] = a;
+        s->kept[s->nkept++] = a;
     }
-    if (nkept == 0 || recv == NULL || recv->nintegrations == 0) {
+    return s->nkept > 0;
+}
+
+/* The pending outbox row of sc's delivery, with what was new to the receiver's log (e). */
+static void flush_record_pending(struct dispatcher *d, const struct flush_set *s,
+                                 const struct integration *integ, const struct nflog_entry *e,
+                                 struct send_ctx *sc, struct notify_data *nd, struct txn *txn)
+{
+    /* Durable outbox: the pending row joins this turn's transaction, while the job may
+     * start at once. Should the process die before that commit, the nflog entry of this
+     * send was not written either (it is recorded later, in the completion's turn), so the
+     * group's normal flush after restart sends again: nothing decided is lost, at worst
+     * delivered twice. */
+    struct delivery_summary sum;
+    uint64_t *news = ar_malloc((s->nfiring + s->nresolved + 1) * sizeof(*news));
+
+    sum.nfiring = s->nfiring;
+    sum.nresolved = integ->send_resolved ? s->nresolved : 0;
+    sum.new_firing = news;
+    sum.nnew_firing =
+        sorted_minus(s->firing, s->nfiring, e ? e->firing : NULL, e ? e->nfiring : 0, news);
+    sum.new_resolved = news + sum.nnew_firing;
+    sum.nnew_resolved = integ->send_resolved
+                            ? sorted_minus(s->resolved, s->nresolved, e ? e->resolved : NULL,
+                                           e ? e->nresolved : 0, news + sum.nnew_firing)
+                            : 0;
+    sc->delivery_id = (*d->env.next_delivery_id)++;
+    outbox_record_pending(txn, sc->delivery_id, sc->receiver, sc->integration, sc->group_key,
+                          outbox_payload_encode(&d->payload_scratch, nd, s->firing, s->nfiring,
+                                                s->resolved, s->nresolved, s->expiry),
+                          &sum);
+    free(news);
+}
+
+/* Stages 6-7 for one integration: the notification log's dedup (COMPAT 5.7), the alerts it
+ * gets (send_resolved), the outbox row and the job handed to the notifier. */
+static void flush_integration(struct dispatcher *d, struct flush *f, const struct flush_set *s,
+                              const struct integration *integ, int64_t now_mono, struct txn *txn)
+{
+    struct agroup *g = f->group;
+    const struct route *r = g->route;
+    int64_t now_wall = f->now_wall;
+    char name[64];
+    char *key;
+    const struct nflog_entry *e;
+    struct alert **send = s->kept;
+    size_t nsend = s->nkept;
+    struct alert **only_firing = NULL;
+
+    snprintf(name, sizeof(name), "%s[%d]", integration_type_name(integ->type), integ->index);
+    key = nflog_key(r->receiver, name, g->key);
+    e = nflog_find(d->env.nflog, key);
+    free(key);
+    if (!nflog_needs_send(e, s->firing, s->nfiring, s->resolved, s->nresolved, integ->send_resolved,
+                          now_wall, r->repeat_interval_ms * AR_NS_PER_MS)) {
+        return;
+    }
+    if (!integ->send_resolved) {
+        only_firing = ar_malloc(s->nkept * sizeof(*only_firing));
+        nsend = 0;
+        for (size_t k = 0; k < s->nkept; k++) {
+            if (!alert_resolved_at(s->kept[k], now_wall)) {
+                only_firing[nsend++] = s->kept[k];
+            }
+        }
+        send = only_firing;
+    }
+    if (nsend == 0) {
+        /* COMPAT 5.6: nothing to send for send_resolved: false; counts as success and the
+         * log forgets the firing set. */
+        nflog_record(d->env.nflog, r->receiver, name, g->key, now_wall, s->firing, s->nfiring,
+                     s->resolved, s->nresolved, now_wall + s->expiry, txn);
+        free(only_firing);
+        return;
+    }
+    {
+        struct notify_data *nd = notify_data_new(d->cfg, r->receiver_ref, g->key, &g->labels, send,
+                                                 NULL, nsend, d->env.external_url, now_wall);
+        int64_t gi = r->group_interval_ms * AR_NS_PER_MS;
+        struct send_ctx *sc = send_ctx_new(
+            d, r->receiver, name, integ->type, g->key, fps_dup(s->firing, s->nfiring), s->nfiring,
+            fps_dup(s->resolved, s->nresolved), s->nresolved, now_wall, now_wall + s->expiry);
+        struct notify_job *job;
+
+        sc->flush = f;
+        if (d->env.next_delivery_id != NULL) {
+            flush_record_pending(d, s, integ, e, sc, nd, txn);
+        }
+        if (d->env.deadline_ns > 0) {
+            gi = d->env.deadline_ns; /* --notify.deadline */
+        } else if (gi < MIN_DEADLINE_NS) {
+            gi = MIN_DEADLINE_NS;
+        }
+        job = notify_job_new(nd, integ, now_mono + gi, job_done, sc);
+        notify_data_unref(nd);
+        f->pending++;
+        d->env.metrics->notifications[integ->type]++;
+        log_debug("dispatch", "flush group=%s receiver=%s integration=%s alerts=%zu", g->key,
+                  r->receiver, name, nsend);
+        if (d->env.submit != NULL) {
+            d->env.submit(d->env.submit_ctx, job);
+        } else {
+            notifier_submit(d->env.notifier, job);
+        }
+    }
+    free(only_firing);
+}
+
+/* One flush of g, as Alertmanager's pipeline (COMPAT 5.6): snapshot, filters, then each
+ * integration of the receiver; flush_finish once every send has completed. */
+static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall, int64_t now_mono,
+                        struct txn *txn)
+{
+    const struct route *r = g->route;
+    const struct receiver *recv = r->receiver_ref;
+    struct flush_set s = {0};
+    struct flush *f;
+
+    if (alert_store_count(g->alerts) == 0) {
+        return;
+    }
+    f = flush_begin(g, now_wall);
+    if (!flush_filter(d, r, f, &s) || recv == NULL || recv->nintegrations == 0) {
         /* COMPAT: nothing left (or nowhere to send): the flush succeeds without touching
          * the notification log. */
-        free(kept);
+        free(s.kept);
         flush_finish(d, f, now_mono, txn);
         return;
     }
-    firing = fps_of(kept, nkept, false, now_wall, &nfiring);
-    resolved = fps_of(kept, nkept, true, now_wall, &nresolved);
-    qsort(firing, nfiring, sizeof(*firing), cmp_u64);
-    qsort(resolved, nresolved, sizeof(*resolved), cmp_u64);
-    if (d->env.retention_ns > 0 && d->env.retention_ns < expiry) {
-        expiry = d->env.retention_ns;
+    s.firing = fps_of(s.kept, s.nkept, false, now_wall, &s.nfiring);
+    s.resolved = fps_of(s.kept, s.nkept, true, now_wall, &s.nresolved);
+    qsort(s.firing, s.nfiring, sizeof(*s.firing), cmp_u64);
+    qsort(s.resolved, s.nresolved, sizeof(*s.resolved), cmp_u64);
+    s.expiry = 2 * r->repeat_interval_ms * AR_NS_PER_MS;
+    if (d->env.retention_ns > 0 && d->env.retention_ns < s.expiry) {
+        s.expiry = d->env.retention_ns;
     }
     f->pending = 1; /* held while submitting, so an immediate completion cannot finish it */
     for (size_t i = 0; i < recv->nintegrations; i++) {
-        const struct integration *integ = &recv->integrations[i];
-        char name[64];
-        char *key;
-        const struct nflog_entry *e;
-        struct alert **send = kept;
-        size_t nsend = nkept;
-        struct alert **only_firing = NULL;
-
-        snprintf(name, sizeof(name), "%s[%d]", integration_type_name(integ->type), integ->index);
-        key = nflog_key(r->receiver, name, g->key);
-        e = nflog_find(d->env.nflog, key);
-        free(key);
-        if (!nflog_needs_send(e, firing, nfiring, resolved, nresolved, integ->send_resolved,
-                              now_wall, repeat_ns)) {
-            continue;
-        }
-        if (!integ->send_resolved) {
-            only_firing = ar_malloc(nkept * sizeof(*only_firing));
-            nsend = 0;
-            for (size_t k = 0; k < nkept; k++) {
-                if (!alert_resolved_at(kept[k], now_wall)) {
-                    only_firing[nsend++] = kept[k];
-                }
-            }
-            send = only_firing;
-        }
-        if (nsend == 0) {
-            /* COMPAT 5.6: nothing to send for send_resolved: false; counts as success and
-             * the log forgets the firing set. */
-            nflog_record(d->env.nflog, r->receiver, name, g->key, now_wall, firing, nfiring,
-                         resolved, nresolved, now_wall + expiry, txn);
-            free(only_firing);
-            continue;
-        }
-        {
-            struct notify_data *nd = notify_data_new(d->cfg, recv, g->key, &g->labels, send, NULL,
-                                                     nsend, d->env.external_url, now_wall);
-            int64_t gi = r->group_interval_ms * AR_NS_PER_MS;
-            struct send_ctx *sc = send_ctx_new(
-                d, r->receiver, name, integ->type, g->key, fps_dup(firing, nfiring), nfiring,
-                fps_dup(resolved, nresolved), nresolved, now_wall, now_wall + expiry);
-            struct notify_job *job;
-
-            sc->flush = f;
-            if (d->env.next_delivery_id != NULL) {
-                /* Durable outbox: the pending row joins this turn's transaction, while the
-                 * job may start at once. Should the process die before that commit, the
-                 * nflog entry of this send was not written either (it is recorded later, in
-                 * the completion's turn), so the group's normal flush after restart sends
-                 * again: nothing decided is lost, at worst delivered twice. */
-                struct delivery_summary sum;
-                uint64_t *news = ar_malloc((nfiring + nresolved + 1) * sizeof(*news));
-                sum.nfiring = nfiring;
-                sum.nresolved = integ->send_resolved ? nresolved : 0;
-                sum.new_firing = news;
-                sum.nnew_firing =
-                    sorted_minus(firing, nfiring, e ? e->firing : NULL, e ? e->nfiring : 0, news);
-                sum.new_resolved = news + sum.nnew_firing;
-                sum.nnew_resolved = integ->send_resolved
-                                        ? sorted_minus(resolved, nresolved, e ? e->resolved : NULL,
-                                                       e ? e->nresolved : 0, news + sum.nnew_firing)
-                                        : 0;
-                sc->delivery_id = (*d->env.next_delivery_id)++;
-                outbox_record_pending(txn, sc->delivery_id, r->receiver, name, g->key,
-                                      outbox_payload_encode(&d->payload_scratch, nd, firing,
-                                                            nfiring, resolved, nresolved, expiry),
-                                      &sum);
-                free(news);
-            }
-            if (d->env.deadline_ns > 0) {
-                gi = d->env.deadline_ns; /* --notify.deadline */
-            } else if (gi < MIN_DEADLINE_NS) {
-                gi = MIN_DEADLINE_NS;
-            }
-            job = notify_job_new(nd, integ, now_mono + gi, job_done, sc);
-            notify_data_unref(nd);
-            f->pending++;
-            d->env.metrics->notifications[integ->type]++;
-            log_debug("dispatch", "flush group=%s receiver=%s integration=%s alerts=%zu", g->key,
-                      r->receiver, name, nsend);
-            if (d->env.submit != NULL) {
-                d->env.submit(d->env.submit_ctx, job);
-            } else {
-                notifier_submit(d->env.notifier, job);
-            }
-        }
-        free(only_firing);
+        flush_integration(d, f, &s, &recv->integrations[i], now_mono, txn);
     }
-    free(firing);
-    free(resolved);
-    free(kept);
+    free(s.firing);
+    free(s.resolved);
+    free(s.kept);
     if (--f->pending == 0) {
         flush_finish(d, f, now_mono, txn);
     }
