@@ -93,6 +93,7 @@ struct node {
     int height;        /* 1 for a leaf, as Go counts */
     struct node **sub; /* owned */
     size_t nsub;
+    size_t capsub; /* allocated entries of sub (grown by doubling) */
 };
 
 struct parser {
@@ -236,7 +237,10 @@ static struct node *node_new(enum nkind kind, unsigned flags)
 
 static void node_add_sub(struct node *nd, struct node *sub)
 {
-    nd->sub = ar_realloc(nd->sub, (nd->nsub + 1) * sizeof(*nd->sub));
+    if (nd->nsub == nd->capsub) {
+        nd->capsub = nd->capsub ? 2 * nd->capsub : 4;
+        nd->sub = ar_realloc(nd->sub, nd->capsub * sizeof(*nd->sub));
+    }
     nd->sub[nd->nsub++] = sub;
     if (sub->height + 1 > nd->height) {
         nd->height = sub->height + 1;
