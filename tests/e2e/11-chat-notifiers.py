@@ -24,14 +24,11 @@ sinks answer as the real services do: Slack webhooks text/plain "ok" (an earlier
 answered JSON {}, which real Slack never sends), Rocket.Chat {"success":true}."""
 
 import hashlib
-import http.server
 import json
-import sys
-import threading
 import time
 
-from harness import (AM_BINARY, SEED_LABELS, Fail, Server, Skip, Suite, alert, check, eq,
-                     poll, targets)
+from harness import (AM_BINARY, SEED_LABELS, FakeService, Server, Skip, Suite, alert, check,
+                     eq, poll, targets)
 
 suite = Suite("11-chat-notifiers")
 
@@ -52,89 +49,13 @@ def default_reply(path, n):
     return 200, "application/json", b"{}"
 
 
-class RecordingSink:
-    """HTTP sink on 127.0.0.1 keeping method, path, headers and body of every request;
-    answers like the services do (Telegram needs a JSON reply)."""
+class RecordingSink(FakeService):
+    """A fake answering like the services do (Telegram needs a JSON reply); reply_fn(path, n)
+    overrides that."""
 
     def __init__(self, reply_fn=None):
-        sink = self
-        self.requests = []
-        self.reply_fn = reply_fn or default_reply
-        self.cond = threading.Condition()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def handle_any(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n) if n else b""
-                with sink.cond:
-                    n = sum(1 for r in sink.requests if r["path"] == self.path)
-                    sink.requests.append({"method": self.command, "path": self.path,
-                                          "headers": dict(self.headers.items()),
-                                          "body": body})
-                    sink.cond.notify_all()
-                status, ctype, reply = sink.reply_fn(self.path, n)
-                self.send_response(status)
-                if ctype:
-                    self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            do_POST = handle_any
-            do_PUT = handle_any
-
-            def log_message(self, *a):
-                pass
-
-        class Quiet(http.server.ThreadingHTTPServer):
-            def handle_error(self, request, client_address):
-                # a kept-alive connection reset when a server under test stops: not a failure
-                # of the sink; anything else still prints its traceback
-                if not isinstance(sys.exc_info()[1], ConnectionError):
-                    super().handle_error(request, client_address)
-
-        self.httpd = Quiet(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
-
-    def first(self, prefix, timeout=15.0):
-        """First request whose path starts with prefix."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for r in self.requests:
-                    if r["path"].startswith(prefix):
-                        return r
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise Fail("no request under %s within %.0fs (got %s)"
-                               % (prefix, timeout, [r["path"] for r in self.requests]))
-                self.cond.wait(left)
-
-    def under(self, prefix, n, timeout=15.0):
-        """The first n requests whose path starts with prefix, in arrival order."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                got = [r for r in self.requests if r["path"].startswith(prefix)]
-                if len(got) >= n:
-                    return got[:n]
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise Fail("%d request(s) under %s within %.0fs, wanted %d (%s)"
-                               % (len(got), prefix, timeout, n,
-                                  [(r["method"], r["path"]) for r in got]))
-                self.cond.wait(left)
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        fn = reply_fn or default_reply
+        super().__init__(lambda method, path, body, n: fn(path, n))
 
 
 def config(sink, teams=False):

@@ -9,17 +9,15 @@ newest Alertmanager sends."""
 
 import hashlib
 import hmac
-import http.server
 import json
 import os
-import sys
 import tempfile
 import threading
 import time
 import urllib.parse
 
-from harness import (AM_BINARY, SEED_LABELS, Fail, Server, Skip, Suite, alert, check, eq, poll,
-                     targets, ts)
+from harness import (AM_BINARY, SEED_LABELS, FakeService, Server, Skip, Suite, alert, check,
+                     eq, poll, targets, ts)
 
 suite = Suite("20-wechat-sns-jira-incidentio")
 
@@ -27,80 +25,6 @@ EXTERNAL = "http://am.example:9093"
 STARTS = "2026-11-27T09:21:50.201460419Z"
 SUBJECT = "[FIRING:1] monitor_service_down (cadvisor:8080 cadvisor docker-host-alpha critical)"
 GROUP_KEY = '{}:{alertname="monitor_service_down"}'
-
-
-class FakeService:
-    """HTTP server on 127.0.0.1 recording method, path, headers and body of every request;
-    reply_fn(method, path, body, n) -> (status, content type, body) answers it (n: how many
-    earlier requests had the same method and path without query)."""
-
-    def __init__(self, reply_fn):
-        svc = self
-        self.requests = []
-        self.reply_fn = reply_fn
-        self.cond = threading.Condition()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def handle_any(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(n) if n else b""
-                base = self.path.split("?", 1)[0]
-                with svc.cond:
-                    n = sum(1 for r in svc.requests
-                            if r["method"] == self.command and r["base"] == base)
-                    svc.requests.append({"method": self.command, "path": self.path,
-                                         "base": base, "headers": dict(self.headers.items()),
-                                         "header_list": list(self.headers.items()),
-                                         "body": body})
-                    svc.cond.notify_all()
-                status, ctype, reply = svc.reply_fn(self.command, self.path, body, n)
-                self.send_response(status)
-                if ctype:
-                    self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            do_GET = handle_any
-            do_POST = handle_any
-            do_PUT = handle_any
-
-            def log_message(self, *a):
-                pass
-
-        class Quiet(http.server.ThreadingHTTPServer):
-            def handle_error(self, request, client_address):
-                if not isinstance(sys.exc_info()[1], ConnectionError):
-                    super().handle_error(request, client_address)
-
-        self.httpd = Quiet(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def url(self, path=""):
-        return "http://127.0.0.1:%d%s" % (self.port, path)
-
-    def wait(self, n, prefix="", timeout=15.0):
-        """The first n requests whose path starts with prefix, in arrival order."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                got = [r for r in self.requests if r["path"].startswith(prefix)]
-                if len(got) >= n:
-                    return got[:n]
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise Fail("%d request(s) under %r within %.0fs, wanted %d (%s)"
-                               % (len(got), prefix, timeout, n,
-                                  [(r["method"], r["path"]) for r in self.requests]))
-                self.cond.wait(left)
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def json_reply(obj, status=200):

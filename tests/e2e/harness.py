@@ -229,6 +229,90 @@ def _short(v, limit=600):
     return s
 
 
+class FakeService:
+    """A fake of a notification service (webhook sink, chat API, Jira, ...): an HTTP server on 127.0.0.1 recording method, path, headers and body of every request;
+    reply_fn(method, path, body, n) -> (status, content type, body) answers it (n: how many
+    earlier requests had the same method and path without query)."""
+
+    def __init__(self, reply_fn):
+        svc = self
+        self.requests = []
+        self.reply_fn = reply_fn
+        self.cond = threading.Condition()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def handle_any(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                base = self.path.split("?", 1)[0]
+                with svc.cond:
+                    n = sum(1 for r in svc.requests
+                            if r["method"] == self.command and r["base"] == base)
+                    svc.requests.append({"method": self.command, "path": self.path,
+                                         "base": base, "headers": dict(self.headers.items()),
+                                         "header_list": list(self.headers.items()),
+                                         "body": body})
+                    svc.cond.notify_all()
+                status, ctype, reply = svc.reply_fn(self.command, self.path, body, n)
+                self.send_response(status)
+                if ctype:
+                    self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            do_GET = handle_any
+            do_POST = handle_any
+            do_PUT = handle_any
+
+            def log_message(self, *a):
+                pass
+
+        class Quiet(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                # a kept-alive connection reset when a server under test stops: not a failure
+                # of the fake; anything else still prints its traceback
+                if not isinstance(sys.exc_info()[1], ConnectionError):
+                    super().handle_error(request, client_address)
+
+        self.httpd = Quiet(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, path=""):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def wait(self, n, prefix="", timeout=15.0):
+        """The first n requests whose path starts with prefix, in arrival order."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                got = [r for r in self.requests if r["path"].startswith(prefix)]
+                if len(got) >= n:
+                    return got[:n]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Fail("%d request(s) under %r within %.0fs, wanted %d (%s)"
+                               % (len(got), prefix, timeout, n,
+                                  [(r["method"], r["path"]) for r in self.requests]))
+                self.cond.wait(left)
+
+    def under(self, prefix, n, timeout=15.0):
+        """wait() with the prefix first."""
+        return self.wait(n, prefix, timeout)
+
+    def first(self, prefix, timeout=15.0):
+        """The first request whose path starts with prefix."""
+        return self.wait(1, prefix, timeout)[0]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 def poll(fn, timeout=10.0, interval=0.05, what="condition"):
     """Calls fn() until it returns a truthy value or the deadline passes.
     Returns that value; on timeout raises Fail with the last value or exception."""
