@@ -596,6 +596,15 @@ static struct web_config *tls_lookup(void *session_ptr)
 }
 
 /* MHD's messages on HTTPS listeners are mostly about clients failing handshakes: debug. */
+/* libmicrohttpd's fatal errors abort the process; say which one first, in the log. */
+static void mhd_panic(void *cls, const char *file, unsigned int line, const char *reason)
+{
+    (void)cls;
+    log_error("http", "libmicrohttpd fatal error at %s:%u: %s", file ? file : "?", line,
+              reason ? reason : "?");
+    abort();
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -770,6 +779,7 @@ int http_server_start(const char *addr, const struct http_options *opt, http_han
         }
         web_config_unref(wc);
     }
+    MHD_set_panic_func(mhd_panic, NULL);
     {
         struct http_guard_opts go = {0};
         go.idle_ns = (int64_t)opt->connection_timeout_s * AR_NS_PER_SEC;

@@ -240,6 +240,15 @@ static int run_daemon(struct daemon *d)
         free(external_url);
         return 1;
     }
+    /* Signals go to this thread only (sigwait below): blocked before any thread starts (the
+     * store's checkpointer, the notifier's), which inherit the mask; a thread that left them
+     * unblocked would take a SIGTERM arriving before the sigwait and die of it. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
     if (load_config(d->config_path, &cfg, &err) != AR_OK) {
         log_error("config", "loading configuration failed: %s", err.msg);
         return 1;
@@ -309,13 +318,6 @@ static int run_daemon(struct daemon *d)
         log_error("core", "loading stored state failed: %s", store_errmsg(st));
         goto out;
     }
-    /* Signals go to this thread only (sigwait below): block them before threads start. */
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGHUP);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    signal(SIGPIPE, SIG_IGN);
     if (core_start(d->core) != AR_OK) {
         log_error("core", "cannot start threads");
         goto out;

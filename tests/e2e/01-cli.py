@@ -170,7 +170,9 @@ def flag_spellings(ctx):
             # right after the first ready answer can still kill it (-15), a race of the
             # reference seen once in CI, not a behaviour under test
             time.sleep(1.0)
-        eq(srv.stop(), 0, "exit status after SIGTERM")
+        rc = srv.stop()
+        eq(rc, 0, "exit status after SIGTERM%s" % ("" if rc == 0 else
+                                                  "; log ends: " + srv.log()[-2000:]))
     finally:
         if srv:
             srv.stop()
