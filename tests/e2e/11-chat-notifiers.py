@@ -28,7 +28,7 @@ import json
 import time
 
 from harness import (AM_BINARY, SEED_LABELS, FakeService, Server, Skip, Suite, alert, check,
-                     eq, poll, targets)
+                     eq, finished_delivery, poll, targets)
 
 suite = Suite("11-chat-notifiers")
 
@@ -235,15 +235,6 @@ receivers:
 """ + body
 
 
-def delivery(srv, integration):
-    """The finished delivery row of integration (delivered or dead), polled."""
-    def done():
-        rows = [d for d in srv.get_json("/api/x/deliveries")
-                if d["integration"] == integration and d["state"] != "pending"]
-        return rows[0] if rows else None
-    return poll(done, timeout=20, what="a finished %s delivery" % integration)
-
-
 def delivery_log(srv, d):
     """The outcomes recorded for delivery row d (GET /api/x/deliveries/<id>)."""
     return srv.get_json("/api/x/deliveries/%d" % d["id"])["log"]
@@ -262,7 +253,7 @@ def reply_case(ctx, kind, reply, want_state, want_error=None, prefix=None):
     try:
         srv = ctx.server(single_config(sink, kind), args=["--log.level=debug"])
         srv.post_ok([seed_alert()])
-        d = delivery(srv, kind + "[0]")
+        d = finished_delivery(srv, kind + "[0]")
         eq(d["state"], want_state, "%s delivery state for reply %r (error %r)"
            % (kind, reply, d.get("lastError")))
         if want_error is not None:
@@ -333,7 +324,7 @@ def retried_then_ok_case(ctx, kind, good):
     try:
         srv = ctx.server(single_config(sink, kind), args=["--log.level=debug"])
         srv.post_ok([seed_alert()])
-        d = delivery(srv, kind + "[0]")
+        d = finished_delivery(srv, kind + "[0]")
         eq(d["state"], "delivered", "state (error %r)" % d.get("lastError"))
         eq(d["attempts"], 3, "attempts of the delivery")
         eq(len(sink.requests), 3, "requests at the sink")
@@ -369,7 +360,7 @@ def slack_garbled_dead(ctx):
         srv = ctx.server(single_config(sink, "slack"),
                          args=["--log.level=debug", "--notify.deadline=3s"])
         srv.post_ok([seed_alert()])
-        d = delivery(srv, "slack[0]")
+        d = finished_delivery(srv, "slack[0]")
         eq(d["state"], "dead", "state")
         check(d["attempts"] >= 3, "attempts %d: not retried", d["attempts"])
         want = ('notify retry canceled after %d attempts: channel "#alerts": could not '
@@ -403,7 +394,7 @@ def opsgenie_update_retry(ctx):
     try:
         srv = ctx.server(single_config(sink, "opsgenie"))
         srv.post_ok([seed_alert()])
-        d = delivery(srv, "opsgenie[0]")
+        d = finished_delivery(srv, "opsgenie[0]")
         eq(d["state"], "delivered", "state (error %r)" % d.get("lastError"))
         got = [(r["method"], r["path"].split("/")[-1]) for r in sink.under("/opsgenie-upd/", 4)]
         eq(got, [("POST", "alerts"), ("PUT", "message?identifierType=alias"),

@@ -17,7 +17,7 @@ import time
 import urllib.parse
 
 from harness import (AM_BINARY, SEED_LABELS, FakeService, Server, Skip, Suite, alert, check,
-                     eq, poll, targets, ts)
+                     check_no_secret, eq, finished_delivery, poll, targets, ts)
 
 suite = Suite("20-wechat-sns-jira-incidentio")
 
@@ -52,21 +52,6 @@ receivers:
 def start(ctx, receivers, glob=""):
     return ctx.server(config(receivers, glob), args=["--web.external-url=" + EXTERNAL,
                                                "--log.level=debug"])
-
-
-def delivery(srv, integration):
-    """The finished delivery row of integration (delivered or dead), polled."""
-    def done():
-        rows = [d for d in srv.get_json("/api/x/deliveries")
-                if d["integration"] == integration and d["state"] != "pending"]
-        return rows[0] if rows else None
-    return poll(done, timeout=20, what="a finished %s delivery" % integration)
-
-
-def no_secret(srv, secret):
-    check(secret not in srv.log_text(), "secret %s in the server log", secret)
-    check(secret not in json.dumps(srv.get_json("/api/x/deliveries")),
-          "secret %s in the delivery rows", secret)
 
 
 def common_headers(r, what, ctype="application/json"):
@@ -130,8 +115,8 @@ def incidentio_message(ctx):
         eq(len(body["alerts"]), 2, "alerts without max_alerts")
         eq(body["truncatedAlerts"], 0, "truncatedAlerts")
         for i in (0, 1):
-            eq(delivery(srv, "incidentio[%d]" % i)["state"], "delivered", "delivery state")
-        no_secret(srv, "inc-secret-token")
+            eq(finished_delivery(srv, "incidentio[%d]" % i)["state"], "delivered", "delivery state")
+        check_no_secret(srv, "inc-secret-token")
     finally:
         svc.close()
 
@@ -155,9 +140,9 @@ def incidentio_429(ctx):
     alert_source_token: t2
 """ % (svc.url(), svc.url()))
         srv.post_ok([seed_alert()])
-        d = delivery(srv, "incidentio[0]")
+        d = finished_delivery(srv, "incidentio[0]")
         eq((d["state"], d["attempts"]), ("delivered", 2), "429 retried")
-        d = delivery(srv, "incidentio[1]")
+        d = finished_delivery(srv, "incidentio[1]")
         eq((d["state"], d["attempts"]), ("dead", 1), "400 final")
         check("unexpected status code 400" in d["lastError"], "lastError %r", d["lastError"])
     finally:
@@ -256,8 +241,8 @@ def sns_publish(ctx):
             form["MessageAttributes.entry.1.Value.StringValue"]), ("truncated", "true"),
            "truncated attribute")
         for i in (0, 1):
-            eq(delivery(srv, "sns[%d]" % i)["state"], "delivered", "delivery state")
-        no_secret(srv, "sns-secret-key")
+            eq(finished_delivery(srv, "sns[%d]" % i)["state"], "delivered", "delivery state")
+        check_no_secret(srv, "sns-secret-key")
     finally:
         svc.close()
 
@@ -315,10 +300,10 @@ def sns_error(ctx):
     sigv4: {region: eu-west-1, access_key: AK, secret_key: SK}
 """ % (svc.url(), svc.url()))
         srv.post_ok([seed_alert()])
-        d = delivery(srv, "sns[0]")
+        d = finished_delivery(srv, "sns[0]")
         eq((d["state"], d["attempts"]), ("dead", 1), "400 is final")
         check("InvalidParameter" in d["lastError"], "lastError %r", d["lastError"])
-        d = delivery(srv, "sns[1]")
+        d = finished_delivery(srv, "sns[1]")
         eq((d["state"], d["attempts"]), ("delivered", 2), "500 retried")
         form = {k: v[0] for k, v in
                 urllib.parse.parse_qs(svc.wait(1, "/flaky/")[0]["body"].decode()).items()}
@@ -400,7 +385,7 @@ def wechat_send(ctx):
               "markdown %r",
               msg["markdown"]["content"])
         for i in (0, 1):
-            eq(delivery(srv, "wechat[%d]" % i)["state"], "delivered", "delivery state")
+            eq(finished_delivery(srv, "wechat[%d]" % i)["state"], "delivered", "delivery state")
         # a second group: the token is kept (two hours), only message/send is called
         other = dict(SEED_LABELS, alertname="other_alert")
         srv.post_ok([seed_alert(other)])
@@ -409,8 +394,8 @@ def wechat_send(ctx):
            ("POST", "/cgi-bin/message/send", {"access_token": "tok-1"}), "token kept")
         time.sleep(0.5)
         eq(sum(1 for r in svc.requests if r["base"] == "/cgi-bin/gettoken"), 1, "gettoken calls")
-        no_secret(srv, "wx-secret")
-        no_secret(srv, "tok-1")
+        check_no_secret(srv, "wx-secret")
+        check_no_secret(srv, "tok-1")
     finally:
         svc.close()
 
@@ -423,7 +408,7 @@ def wechat_expired(ctx):
                     "global:\n  wechat_api_url: %s/cgi-bin/\n  wechat_api_secret: s\n"
                     "  wechat_api_corp_id: c\n" % svc.url())
         srv.post_ok([seed_alert()])
-        d = delivery(srv, "wechat[0]")
+        d = finished_delivery(srv, "wechat[0]")
         eq(d["state"], "delivered", "state (error %r)" % d.get("lastError"))
         got = svc.requests
         eq([(r["method"], r["base"], query(r["path"]).get("access_token")) for r in got],
@@ -567,7 +552,7 @@ def jira_flow(ctx):
         eq(fields["customfield_10001"], "cadvisor:8080", "templated custom field")
         eq(fields["customfield_10002"], {"value": "firing", "n": 2, "on": True},
            "structured custom field")
-        eq(delivery(srv, "jira[0]")["state"], "delivered", "create delivered")
+        eq(finished_delivery(srv, "jira[0]")["state"], "delivered", "create delivered")
 
         # resolved: the open issue is updated (without its description: enable_update off)
         # and moved with the "Done" transition
@@ -585,7 +570,7 @@ def jira_flow(ctx):
         check("Content-Type" not in got[2]["headers"], "Content-Type on the GET")
         eq(json.loads(got[3]["body"]), {"transition": {"id": "21"}}, "transition by name")
         eq(jira.issues["OPS-1"]["category"], "done", "issue resolved")
-        no_secret(srv, "jira-secret")
+        check_no_secret(srv, "jira-secret")
     finally:
         svc.close()
 
@@ -612,13 +597,13 @@ def jira_edge(ctx):
                          args=["--web.external-url=" + EXTERNAL, "--log.level=debug"])
         firing = alert(SEED_LABELS, {"summary": "down"}, starts=ts(-60))
         srv.post_ok([firing])
-        d = delivery(srv, "jira[1]")
+        d = finished_delivery(srv, "jira[1]")
         # two requests of one chain (search, create); the create is not tried again
         eq((d["state"], d["attempts"]), ("dead", 2), "a 400 on create is final")
         check("unexpected status code 400" in d["lastError"], "lastError %r", d["lastError"])
         eq(len([r for r in svc.requests if r["path"].startswith("/bad/")]), 2,
            "requests to the failing Jira")
-        eq(delivery(srv, "jira[0]")["state"], "delivered", "created")
+        eq(finished_delivery(srv, "jira[0]")["state"], "delivered", "created")
         srv.post_ok([dict(firing, endsAt=ts(-1))])
 
         def resolved_done():

@@ -1164,6 +1164,30 @@ def wh_alert_t(labels, annotations=None, starts=None, ends=None, url="", status=
     return a
 
 
+def finished_delivery(srv, integration, timeout=20):
+    """The first delivery row of integration ("webhook[0]") that is no longer pending
+    (delivered or dead), polled from /api/x/deliveries."""
+    def done():
+        rows = [d for d in srv.get_json("/api/x/deliveries")
+                if d["integration"] == integration and d["state"] != "pending"]
+        return rows[0] if rows else None
+    return poll(done, timeout=timeout, what="a finished %s delivery" % integration)
+
+
+def check_no_secret(srv, secret, *texts):
+    """secret is in none of texts (API answers the test kept), the server log, the delivery
+    rows (/api/x/deliveries) and the database files."""
+    for t in texts:
+        check(secret not in t, "secret %s leaked: %s", secret, t[:300])
+    check(secret not in srv.log_text(), "secret %s in the server log", secret)
+    check(secret not in json.dumps(srv.get_json("/api/x/deliveries")),
+          "secret %s in the delivery rows", secret)
+    for name in sorted(os.listdir(srv.data_dir)):
+        if name.startswith("alertrouter.db"):
+            with open(os.path.join(srv.data_dir, name), "rb") as f:
+                check(secret.encode() not in f.read(), "secret %s stored in %s", secret, name)
+
+
 def check_sequence(got, wants, what="notifications", early=0.2, late=0.8):
     """got: [(t, payload)] (payloads normalised by the caller); wants: [(lo, hi,
     expected_payload)]. The deliveries must be exactly the wanted ones, in order, each
