@@ -4,6 +4,7 @@
 
 #include "ar/duration.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,10 +164,12 @@ static int set_value(struct flags *f, const struct flag_def *d, const char *v, s
         return AR_OK;
     }
     case K_INT: {
-        long long n = strtoll(v, &end, 10);
-        if (*v == '\0' || *end != '\0' || n < 0) {
-            ar_error_set(err, "invalid value for --%s: %s is not a non-negative integer", d->name,
-                         v);
+        long long n;
+        errno = 0;
+        n = strtoll(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || n < 0 || errno == ERANGE) {
+            ar_error_set(err, "invalid value for --%s: %s is not a non-negative 64-bit integer",
+                         d->name, v);
             return AR_EINVAL;
         }
         *(int64_t *)(base + d->offset) = n;

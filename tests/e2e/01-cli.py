@@ -234,8 +234,9 @@ def bad_values(ctx):
                 "--web.listen-address=127.0.0.1:%d" % free_port()]
         if ctx.is_am:
             base.append("--cluster.listen-address=")
-        for extra in (["--log.level=loud"], ["--log.format=xml"], ["--alerts.gc-interval=soon"],
-                      ["--web.external-url=ftp://x/"]):
+        own = [] if ctx.is_am else [["--web.max-connections=99999999999999999999"]]
+        for extra in [["--log.level=loud"], ["--log.format=xml"], ["--alerts.gc-interval=soon"],
+                      ["--web.external-url=ftp://x/"]] + own:
             try:
                 rc, out, err = run(base + extra, timeout=5)
             except subprocess.TimeoutExpired:
