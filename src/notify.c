@@ -1,4 +1,6 @@
-/* Notification data, requests and the per-type payload builder table (COMPAT 5.6, 9.1).
+/* Notification data, requests, reply checks and the helpers the per-type builders share
+ * (COMPAT 5.6, 9.1); the builders themselves are rows of the integration table
+ * (integration.c) and live in notifier_<type>.c.
  * The delivery engine itself (curl multi loop, retries) is in notify_engine.c.
  * notify_data is immutable after notify_data_new and shared by reference between the core
  * and the notifier thread (atomic refcount). */
