@@ -6,6 +6,7 @@
 
 #include "ar/cluster.h"
 #include "ar/config_receivers.h"
+#include "ar/heartbeat.h"
 #include "ar/http_metrics.h"
 #include "ar/integration.h"
 #include "ar/notify.h"
@@ -24,6 +25,46 @@ static uint64_t load(const uint64_t *p)
 static void head(struct buf *b, const char *name, const char *type, const char *help)
 {
     buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A label value in the text exposition format: backslash, quote and newline escaped. */
+static void put_label_value(struct buf *b, const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if (*s == '\\' || *s == '"') {
+            buf_putc(b, '\\');
+            buf_putc(b, *s);
+        } else if (*s == '\n') {
+            buf_puts(b, "\\n");
+        } else {
+            buf_putc(b, *s);
+        }
+    }
+}
+
+/* Heartbeats of the extensions file (ar/heartbeat.h); nothing when none is configured. */
+static void heartbeat_metrics(struct buf *b, struct core *core)
+{
+    struct heartbeat_status *st = NULL;
+    size_t n = core_heartbeats(core, &st);
+
+    if (n > 0) {
+        head(b, "alertrouter_heartbeat_last_seen_timestamp_seconds", "gauge",
+             "When an alert matching the heartbeat was last received (0: never since start).");
+        for (size_t i = 0; i < n; i++) {
+            buf_puts(b, "alertrouter_heartbeat_last_seen_timestamp_seconds{heartbeat=\"");
+            put_label_value(b, st[i].name);
+            buf_printf(b, "\"} %.3f\n", (double)st[i].last_seen_ns / 1e9);
+        }
+        head(b, "alertrouter_heartbeat_missing", "gauge",
+             "1 while the heartbeat's " HEARTBEAT_ALERTNAME " alert is raised, else 0.");
+        for (size_t i = 0; i < n; i++) {
+            buf_puts(b, "alertrouter_heartbeat_missing{heartbeat=\"");
+            put_label_value(b, st[i].name);
+            buf_printf(b, "\"} %d\n", st[i].missing ? 1 : 0);
+        }
+    }
+    heartbeat_status_free(st, n);
 }
 
 static void per_integration(struct buf *b, const char *name, const char *type, const char *help,
@@ -271,6 +312,7 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
              "through /api/x/deliveries.");
         buf_printf(b, "alertrouter_dead_letters %zu\n", dead);
     }
+    heartbeat_metrics(b, api->core);
     head(b, "alertrouter_notifications_in_flight", "gauge",
          "Notifications handed to the notifier and not yet completed.");
     buf_printf(b, "alertrouter_notifications_in_flight %zu\n",

@@ -12,13 +12,15 @@
  * and rebuilds the pipeline (also on every config swap). It also owns the lifetime of the
  * string pool that stored alerts point into (filled by the decoders, freed last). Once a
  * minute it queues a measure of the database that applies --storage.max-bytes
- * (store_prune.c). */
+ * (store_prune.c). Heartbeats (ar/heartbeat.h) are a timer like GC: posted alerts mark them
+ * seen, and the alerts raised or resolved for them are ingested as posted ones. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "ar/core.h"
 
 #include "ar/alert_store.h"
 #include "ar/clock.h"
 #include "ar/dispatch.h"
+#include "ar/heartbeat.h"
 #include "ar/inhibit.h"
 #include "ar/log.h"
 #include "ar/nflog.h"
@@ -99,6 +101,7 @@ struct core {
     struct inhibitor *inhibitor;   /* for cfg */
     struct dispatcher *dispatcher; /* for cfg */
     struct dispatch_metrics dmetrics;
+    struct heartbeat_set *heartbeats; /* from cfg->ext */
 
     /* durable outbox (ar/outbox.h), core thread */
     int64_t next_delivery_id;
@@ -342,6 +345,31 @@ static void rebuild_pipeline(struct core *c)
     }
 }
 
+/* Applies cfg->ext's heartbeats and lets them take over or resolve the heartbeat alerts in
+ * the store (left by a previous run or the previous configuration). */
+static void configure_heartbeats(struct core *c)
+{
+    int64_t now = clock_now_ns();
+    struct alert *a;
+
+    heartbeat_set_configure(c->heartbeats, c->cfg->ext, clock_monotonic_ns());
+    for (size_t it = 0; (a = alert_store_next(c->alerts, &it)) != NULL;) {
+        heartbeat_set_adopt(c->heartbeats, a, now);
+    }
+}
+
+/* Ingests what the heartbeats raise, renew or resolve, as posted alerts. */
+static void run_heartbeats(struct core *c, struct txn *txn)
+{
+    struct alert **out;
+    size_t n = heartbeat_set_run(c->heartbeats, txn_now(txn), clock_monotonic_ns(), &out);
+
+    for (size_t i = 0; i < n; i++) {
+        ingest_one(c, out[i], txn);
+    }
+    free(out);
+}
+
 /* Keeps alert_log within about twice the live set: once it grows past that, every live
  * alert is re-appended (COMPACT_CHUNK per loop turn, so ingestion keeps flowing) and then
  * the rows written before the compaction started are deleted in one statement. */
@@ -478,6 +506,8 @@ static void *core_main(void *arg)
             int64_t next = next_gc < next_maintenance ? next_gc : next_maintenance;
             next = next_size_check < next ? next_size_check : next;
             int64_t due = dispatcher_next_deadline(c->dispatcher);
+            int64_t hb_due = heartbeat_set_next_deadline(c->heartbeats);
+            due = hb_due < due ? hb_due : due;
             int64_t wait = (due < next ? due : next) - clock_monotonic_ns();
             struct timespec ts;
             if (wait <= 0) {
@@ -505,6 +535,15 @@ static void *core_main(void *arg)
             next = m->next;
             switch (m->kind) {
             case MSG_INGEST:
+                if (heartbeat_set_count(c->heartbeats) > 0) {
+                    int64_t mono = clock_monotonic_ns();
+                    for (size_t i = 0; i < m->nalerts; i++) {
+                        if (!alert_resolved_at(m->alerts[i], now)) {
+                            heartbeat_set_observe(c->heartbeats, &m->alerts[i]->labels, now,
+                                                  mono);
+                        }
+                    }
+                }
                 for (size_t i = 0; i < m->nalerts; i++) {
                     ingest_one(c, m->alerts[i], &turn);
                 }
@@ -537,6 +576,10 @@ static void *core_main(void *arg)
                 txn_waiter_signal(&m->done, AR_OK);
                 break;
             }
+        }
+        if (clock_monotonic_ns() >= heartbeat_set_next_deadline(c->heartbeats)) {
+            struct txn txn = {b, clock_now_ns()};
+            run_heartbeats(c, &txn);
         }
         if (clock_monotonic_ns() >= next_gc) {
             struct txn txn = {b, clock_now_ns()};
@@ -608,6 +651,7 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
     if (c->opt.maintenance_interval_ns <= 0) {
         c->opt.maintenance_interval_ns = 15LL * 60 * AR_NS_PER_SEC;
     }
+    c->heartbeats = heartbeat_set_new();
     c->silences = silence_set_new();
     silence_set_limit(c->silences, c->opt.max_silences);
     c->alerts = alert_store_new();
@@ -647,6 +691,7 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
         return rc;
     }
     rebuild_pipeline(c);
+    configure_heartbeats(c);
     c->count = alert_store_count(c->alerts);
     log_info("core", "loaded %zu alerts from storage", c->count);
     *out = c;
@@ -743,6 +788,7 @@ void core_free(struct core *c)
     free(c->resume);
     dispatcher_free(c->dispatcher);
     inhibitor_free(c->inhibitor);
+    heartbeat_set_free(c->heartbeats);
     nflog_free(c->nflog);
     silence_set_free(c->silences);
     alert_store_free(c->alerts);
@@ -896,6 +942,7 @@ static int swap_config(struct core *c, struct txn *txn, void *arg)
     pthread_mutex_unlock(&c->cfg_mu);
     if (c->dispatcher != NULL) {
         rebuild_pipeline(c);
+        configure_heartbeats(c);
     }
     config_unref(old);
     return AR_OK;
@@ -994,4 +1041,29 @@ int core_outbox_replay(struct core *c, const struct outbox_row *row, struct ar_e
     struct replay_arg ra = {row, err};
 
     return core_call(c, replay_fn, &ra);
+}
+
+/* ---- heartbeats ---- */
+
+struct heartbeats_arg {
+    struct heartbeat_status *st;
+    size_t n;
+};
+
+static int heartbeats_fn(struct core *c, struct txn *txn, void *arg)
+{
+    struct heartbeats_arg *ha = arg;
+
+    (void)txn;
+    ha->n = heartbeat_set_status(c->heartbeats, &ha->st);
+    return AR_OK;
+}
+
+size_t core_heartbeats(struct core *c, struct heartbeat_status **out)
+{
+    struct heartbeats_arg ha = {NULL, 0};
+
+    core_call(c, heartbeats_fn, &ha);
+    *out = ha.st;
+    return ha.n;
 }

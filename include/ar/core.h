@@ -117,4 +117,9 @@ void core_storage_pruned(struct core *c, uint64_t out[STORE_PRUNE_KINDS]);
 struct outbox_row;
 int core_outbox_replay(struct core *c, const struct outbox_row *row, struct ar_error *err);
 
+/* Heartbeats (ar/heartbeat.h): a copy of each one's status, in configuration order; free
+ * with heartbeat_status_free. */
+struct heartbeat_status;
+size_t core_heartbeats(struct core *c, struct heartbeat_status **out);
+
 #endif
