@@ -25,7 +25,7 @@ static const struct flag_def defs[] = {
      "Alertmanager configuration file; without it the built-in default configuration is used"},
     {"extensions.file", K_STRING, OFF(extensions_file), "",
      "Optional file of alertrouter-only settings (heartbeats, incidents) kept out of "
-     "alertmanager.yml; loaded, checked and reloaded with it (none by default)"},
+     "alertmanager.yml; loaded, checked and reloaded with it (\"\": none)"},
     {"storage.path", K_STRING, OFF(storage_path), "data/",
      "Directory holding the SQLite database (alertrouter.db)"},
     {"storage.max-bytes", K_INT, OFF(storage_max_bytes), "0",

@@ -52,7 +52,12 @@ static int check_config(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         if (strncmp(argv[i], "--extensions.file=", 18) == 0) {
             ext_path = argv[i] + 18;
-        } else if (strcmp(argv[i], "--extensions.file") == 0 && i + 1 < argc) {
+        } else if (strcmp(argv[i], "--extensions.file") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "alertrouter check-config: expected argument for flag "
+                                "'--extensions.file'\n");
+                return 2;
+            }
             ext_path = argv[++i];
         } else if (strncmp(argv[i], "--", 2) == 0) {
             fprintf(stderr, "alertrouter check-config: unknown flag %s\n", argv[i]);
