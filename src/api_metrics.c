@@ -5,6 +5,7 @@
 #include "ar/api.h"
 
 #include "ar/cluster.h"
+#include "ar/config_ext.h"
 #include "ar/config_receivers.h"
 #include "ar/heartbeat.h"
 #include "ar/http_metrics.h"
@@ -42,7 +43,7 @@ static void put_label_value(struct buf *b, const char *s)
     }
 }
 
-/* Heartbeats of the extensions file (ar/heartbeat.h); nothing when none is configured. */
+/* Heartbeats of the extensions file (ar/heartbeat.h), from the core thread. */
 static void heartbeat_metrics(struct buf *b, struct core *core)
 {
     struct heartbeat_status *st = NULL;
@@ -312,7 +313,9 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
              "through /api/x/deliveries.");
         buf_printf(b, "alertrouter_dead_letters %zu\n", dead);
     }
-    heartbeat_metrics(b, api->core);
+    if (config_ext_nheartbeats(cfg->ext) > 0) {
+        heartbeat_metrics(b, api->core);
+    }
     head(b, "alertrouter_notifications_in_flight", "gauge",
          "Notifications handed to the notifier and not yet completed.");
     buf_printf(b, "alertrouter_notifications_in_flight %zu\n",
