@@ -201,13 +201,26 @@ def lost_and_back(ctx):
     srv.extra_args.append("--extensions.file=" + ext)
     srv.start()
 
-    # Re-posted every 0.3 s for 4 s (twice the timeout): nothing is raised meanwhile.
+    # Re-posted every 0.3 s for 4 s (twice the timeout): nothing is raised meanwhile. The
+    # check holds only while no two posts were further apart than the timeout allows, which a
+    # stalled machine could break: then it is skipped with a note instead of failing.
     end = time.monotonic() + 4
+    prev_start = None
+    worst = 0.0
     while time.monotonic() < end:
+        t0 = time.monotonic()
         srv.post_ok([WATCHDOG])
-        eq(hb_alerts(srv), [], "heartbeat alerts while the Watchdog is re-posted")
+        if prev_start is not None:
+            worst = max(worst, time.monotonic() - prev_start)
+        prev_start = t0
+        listed = hb_alerts(srv)
+        if worst < 1.5:
+            eq(listed, [], "heartbeat alerts while the Watchdog is re-posted")
         time.sleep(0.3)
-    eq(hb_notifications(sink, "firing"), [], "heartbeat notifications while re-posted")
+    if worst < 1.5:
+        eq(hb_notifications(sink, "firing"), [], "heartbeat notifications while re-posted")
+    else:
+        ctx.note("posts %.1f s apart: the no-alert check was skipped" % worst)
     seen = metric(srv, "alertrouter_heartbeat_last_seen_timestamp_seconds")
     check(seen is not None and abs(seen - time.time()) < 60, "last seen metric: %r" % seen)
     eq(metric(srv, "alertrouter_heartbeat_missing"), 0, "missing gauge while re-posted")
@@ -255,7 +268,7 @@ def never_then_removed(ctx):
     ext = write(srv.tmp, "ext.yml", hb_ext("3s"))
     srv.extra_args.append("--extensions.file=" + ext)
     srv.start()
-    if srv.startup_seconds() < 1.5:
+    if srv.startup_seconds() < 1.0:
         # the timeout counts from start: nothing is raised before it elapsed
         eq(hb_alerts(srv), [], "heartbeat alerts right after start")
     eq(metric(srv, "alertrouter_heartbeat_last_seen_timestamp_seconds"), 0,
