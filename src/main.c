@@ -300,6 +300,7 @@ static int run_daemon(struct daemon *d)
     signal(SIGPIPE, SIG_IGN);
     if (load_config(d->config_path, f->extensions_file, &cfg, &err) != AR_OK) {
         log_error("config", "loading configuration failed: %s", err.msg);
+        free(external_url);
         return 1;
     }
     if (strcmp(f->storage_synchronous, "normal") != 0 &&
