@@ -161,6 +161,10 @@ static void ingest_one(struct core *c, struct alert *a, struct txn *txn)
         txn_alert_event(txn, res, "firing", now);
     } else if (!is_firing && (was_firing || old == NULL)) {
         txn_alert_event(txn, res, "resolved", now);
+    } else if (is_firing && !alert_annotations_equal(old, res)) {
+        /* the same fingerprint means the same labels: what a firing alert can change is its
+         * annotations (e.g. a value in the description) */
+        txn_alert_event(txn, res, "updated", now);
     }
     if (old != NULL && only_times_changed(old, res)) {
         log_touch(c, txn, res);

@@ -6,7 +6,8 @@
  * prepared once (fixed ones here, others through the store_stmt cache used by store_*.c and
  * audit.c). Alert state is an append-only log of binary records written as one block row per
  * transaction (see migrations/0001_alerts.sql), so a commit of many alerts costs one B-tree insert;
- * history events are ordinary rows with their labels as JSON, for queries. WAL checkpoints run on a
+ * history events are JSON lines written as one zstd block per transaction (see
+ * migrations/0009_history_blocks.sql), read back by store_history.c. WAL checkpoints run on a
  * thread of their own (store_checkpoint.c), off the commit path. */
 #include "ar/store.h"
 
@@ -443,6 +444,16 @@ int store_add_alert_event(struct store *st, const struct alert *a, const char *e
     struct buf *h = &st->history;
     char fp[17];
 
+    if (st->history_n > 0 && (at_ns - st->history_first > STORE_HISTORY_MAX_SPAN_NS ||
+                              st->history_last - at_ns > STORE_HISTORY_MAX_SPAN_NS)) {
+        /* a block spans at most STORE_HISTORY_MAX_SPAN_NS, so a reader knows how far past a
+         * window's end an overlapping block may end (0011_history_queries.sql) */
+        int rc = write_history_block(st);
+        if (rc != AR_OK) {
+            return rc;
+        }
+        history_reset(st);
+    }
     if (st->history_n == 0) {
         st->history_first = at_ns;
         st->history_last = at_ns;
@@ -455,11 +466,11 @@ int store_add_alert_event(struct store *st, const struct alert *a, const char *e
                "{\"at\":%lld,\"event\":\"%s\",\"fingerprint\":\"%s\",\"startsAt\":%lld,"
                "\"endsAt\":%lld,\"labels\":",
                (long long)at_ns, event, fp, (long long)a->starts_at, (long long)a->ends_at);
-    if (strcmp(event, "firing") == 0) {
-        json_put_labelset(h, &a->labels);
-    } else {
-        buf_puts(h, "null");
-    }
+    /* every event carries labels and annotations (since 0011), so a query filters and shows
+     * any event without looking for its alert's firing event */
+    json_put_labelset(h, &a->labels);
+    buf_puts(h, ",\"annotations\":");
+    alert_put_annotations_json(h, a);
     buf_puts(h, "}\n");
     return AR_OK;
 }
