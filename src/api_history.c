@@ -6,8 +6,8 @@
  * filter= (matcher_parse), receiver= is its regex, matched through the current route tree
  * (COMPAT 1.4); errors are v2 handler errors, a bare JSON string (COMPAT 1.1). */
 #define _GNU_SOURCE /* memmem */
-#include "ar/api.h"
 #include "ar/api_history.h"
+#include "ar/api.h"
 #include "ar/api_reply.h"
 
 #include "ar/clock.h"
@@ -33,8 +33,7 @@ static int hexval(char c)
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-void history_cursor_encode(char kind, bool newest_first, const int64_t v[3], char *out,
-                           size_t cap)
+void history_cursor_encode(char kind, bool newest_first, const int64_t v[3], char *out, size_t cap)
 {
     char plain[96];
     int n = snprintf(plain, sizeof(plain), "%c%c:%lld:%lld:%lld", kind, newest_first ? 'n' : 'o',
@@ -163,8 +162,9 @@ int history_params_parse(const struct http_request *req, char kind, struct histo
     }
     if ((v = http_request_param(req, "cursor")) != NULL && v[0] != '\0') {
         if (history_cursor_decode(v, kind, p->newest_first, p->cursor) != AR_OK) {
-            snprintf(msg, cap, "invalid cursor: pass nextCursor of a reply to the same "
-                               "query (same order)");
+            snprintf(msg, cap,
+                     "invalid cursor: pass nextCursor of a reply to the same "
+                     "query (same order)");
             return AR_EINVAL;
         }
         p->has_cursor = true;
@@ -214,8 +214,8 @@ static bool line_at(const char *line, size_t len, int64_t *at)
     if (len < 7 || memcmp(line, "{\"at\":", 6) != 0) {
         return false;
     }
-    for (size_t i = 6; i < len && k + 1 < sizeof(num) && (line[i] == '-' || (line[i] >= '0' &&
-                                                                             line[i] <= '9'));
+    for (size_t i = 6;
+         i < len && k + 1 < sizeof(num) && (line[i] == '-' || (line[i] >= '0' && line[i] <= '9'));
          i++) {
         num[k++] = line[i];
     }
@@ -331,8 +331,8 @@ static bool alerts_line(const char *line, size_t len, const struct store_history
     return !sc->full;
 }
 
-int history_alerts_query(const char *dir, const struct route *route,
-                         const struct history_params *p, struct buf *out)
+int history_alerts_query(const char *dir, const struct route *route, const struct history_params *p,
+                         struct buf *out)
 {
     struct alerts_scan sc;
     struct store_history_pos after;
@@ -392,8 +392,8 @@ static bool receiver_kept(const char *name, void *ctx)
     return regex_match(ctx, name, strlen(name));
 }
 
-int history_notifications_query(const char *dir, const struct history_params *p,
-                                const char *state, const char *integration, struct buf *out)
+int history_notifications_query(const char *dir, const struct history_params *p, const char *state,
+                                const char *integration, struct buf *out)
 {
     struct store_notification_query q;
     int64_t last[2] = {0, 0};
@@ -463,11 +463,9 @@ void api_history(struct api *api, const struct http_request *req, const char *pa
             api_reply_json_string(resp, 400, "state must be pending, delivered or dead");
             return;
         }
-        rc = history_notifications_query(api->storage_path, &p,
-                                         state != NULL && state[0] ? state : NULL,
-                                         integration != NULL && integration[0] ? integration
-                                                                               : NULL,
-                                         &resp->body);
+        rc = history_notifications_query(
+            api->storage_path, &p, state != NULL && state[0] ? state : NULL,
+            integration != NULL && integration[0] ? integration : NULL, &resp->body);
     }
     history_params_cleanup(&p);
     if (rc != AR_OK) {

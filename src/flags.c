@@ -42,6 +42,10 @@ static const struct flag_def defs[] = {
      "re-read on SIGHUP and /-/reload"},
     {"data.retention", K_DURATION, OFF(retention_ms), "120h",
      "How long to keep expired silences and notification log entries"},
+    {"history.retention", K_DURATION, OFF(history_retention_ms), "90d",
+     "How long alert state changes (/api/x/history/alerts) and finished notifications with "
+     "their delivery log (/api/x/history/notifications) are kept; the maintenance run deletes "
+     "older ones"},
     {"data.maintenance-interval", K_DURATION, OFF(maintenance_ms), "15m",
      "Interval between storage maintenance runs"},
     {"alerts.gc-interval", K_DURATION, OFF(gc_interval_ms), "30m",

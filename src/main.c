@@ -310,6 +310,7 @@ static int run_daemon(struct daemon *d)
     copt.external_url = shown_url;
     copt.gc_interval_ns = f->gc_interval_ms * AR_NS_PER_MS;
     copt.retention_ns = f->retention_ms * AR_NS_PER_MS;
+    copt.history_retention_ns = f->history_retention_ms * AR_NS_PER_MS;
     copt.maintenance_interval_ns = f->maintenance_ms * AR_NS_PER_MS;
     copt.max_bytes = f->storage_max_bytes;
     copt.max_silences = (size_t)f->max_silences;

@@ -123,6 +123,24 @@ done:
     return rc;
 }
 
+int store_history_gc(struct store *st, int64_t before_ns)
+{
+    sqlite3_stmt *s = store_stmt(st, "DELETE FROM history_blocks WHERE id IN (SELECT id FROM "
+                                     "history_blocks WHERE last_at < ?1 LIMIT 50000)");
+    int rc;
+
+    if (s == NULL) {
+        return AR_EDB;
+    }
+    sqlite3_bind_int64(s, 1, before_ns);
+    rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
+    if (rc != AR_OK) {
+        log_error("store", "history retention: %s", sqlite3_errmsg(store_db(st)));
+    }
+    store_stmt_done(s);
+    return rc;
+}
+
 /* How far past a window's end a block that overlaps it may end: STORE_HISTORY_MAX_SPAN_NS,
  * or the widest span of the blocks written before 0011 while any of them is left. */
 static int64_t span_bound(sqlite3 *db)

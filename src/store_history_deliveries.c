@@ -68,17 +68,17 @@ static int put_log(struct buf *out, sqlite3_stmt *lg, int64_t id)
 }
 
 #define NOTIF_COLUMNS                                                                              \
-    "SELECT id, created_at, receiver, integration, group_key, state, attempts, last_status, "     \
-    "last_error, updated_at, firing_count, resolved_count, new_firing, new_resolved "             \
+    "SELECT id, created_at, receiver, integration, group_key, state, attempts, last_status, "      \
+    "last_error, updated_at, firing_count, resolved_count, new_firing, new_resolved "              \
     "FROM deliveries WHERE created_at >= ?1 AND created_at <= ?2 AND (?5 IS NULL OR state = ?5) "
 
 int store_history_notifications(const char *dir, const struct store_notification_query *q,
                                 struct buf *out, size_t *n, int64_t last[2])
 {
-    static const char newest_sql[] = NOTIF_COLUMNS
-        "AND (created_at, id) < (?3, ?4) ORDER BY created_at DESC, id DESC";
-    static const char oldest_sql[] = NOTIF_COLUMNS
-        "AND (created_at, id) > (?3, ?4) ORDER BY created_at, id";
+    static const char newest_sql[] =
+        NOTIF_COLUMNS "AND (created_at, id) < (?3, ?4) ORDER BY created_at DESC, id DESC";
+    static const char oldest_sql[] =
+        NOTIF_COLUMNS "AND (created_at, id) > (?3, ?4) ORDER BY created_at, id";
     char *path = ar_asprintf("%s/alertrouter.db", dir);
     sqlite3 *db = NULL;
     sqlite3_stmt *s = NULL;
@@ -144,9 +144,9 @@ int store_history_notifications(const char *dir, const struct store_notification
         put_fps(out, s, 12);
         buf_puts(out, ",\"newResolved\":");
         put_fps(out, s, 13);
-        buf_printf(out, "},\"attempts\":%d,\"retries\":%d,\"lastStatus\":%lld,\"lastError\":",
-                   attempts, attempts > 1 ? attempts - 1 : 0,
-                   (long long)sqlite3_column_int64(s, 7));
+        buf_printf(out,
+                   "},\"attempts\":%d,\"retries\":%d,\"lastStatus\":%lld,\"lastError\":", attempts,
+                   attempts > 1 ? attempts - 1 : 0, (long long)sqlite3_column_int64(s, 7));
         json_put_cstr(out, (const char *)sqlite3_column_text(s, 8));
         buf_puts(out, ",\"updatedAt\":");
         json_put_time(out, sqlite3_column_int64(s, 9), 0);

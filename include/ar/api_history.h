@@ -34,17 +34,16 @@ void history_params_cleanup(struct history_params *p);
 
 /* The opaque cursor: kind, order and three positions, as text in hex. Decode: AR_EINVAL when
  * it is not one, or of another kind or order. */
-void history_cursor_encode(char kind, bool newest_first, const int64_t v[3], char *out,
-                           size_t cap);
+void history_cursor_encode(char kind, bool newest_first, const int64_t v[3], char *out, size_t cap);
 int history_cursor_decode(const char *s, char kind, bool newest_first, int64_t v[3]);
 
 /* {"events":[...],"nextCursor":"..."} (nextCursor when the page is full) from the history
  * in dir; route (may be NULL) gives each event's receivers. */
-int history_alerts_query(const char *dir, const struct route *route,
-                         const struct history_params *p, struct buf *out);
+int history_alerts_query(const char *dir, const struct route *route, const struct history_params *p,
+                         struct buf *out);
 /* {"notifications":[...],"nextCursor":"..."}; state, integration NULL: any. integration
  * matches the name ("webhook[0]") or its type ("webhook"). */
-int history_notifications_query(const char *dir, const struct history_params *p,
-                                const char *state, const char *integration, struct buf *out);
+int history_notifications_query(const char *dir, const struct history_params *p, const char *state,
+                                const char *integration, struct buf *out);
 
 #endif

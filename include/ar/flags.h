@@ -19,6 +19,7 @@ struct flags {
     const char *route_prefix;      /* --web.route-prefix */
     const char *web_config_file;   /* --web.config.file */
     int64_t retention_ms;          /* --data.retention */
+    int64_t history_retention_ms;  /* --history.retention */
     int64_t maintenance_ms;        /* --data.maintenance-interval */
     int64_t gc_interval_ms;        /* --alerts.gc-interval */
     const char *log_level;         /* --log.level */

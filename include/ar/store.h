@@ -70,6 +70,9 @@ int store_truncate_log(struct store *st, int64_t below);
 #define STORE_HISTORY_MAX_SPAN_NS (60LL * 1000000000LL)
 int store_add_alert_event(struct store *st, const struct alert *a, const char *event,
                           int64_t at_ns);
+/* Retention (store_history.c): deletes the history blocks whose events all precede
+ * before_ns, at most 50,000 per call (a first run after an upgrade spreads over runs). */
+int store_history_gc(struct store *st, int64_t before_ns);
 /* The connection, for the store_*.c files that hold the SQL of other core state
  * (store_silences.c, store_nflog.c); never used outside the storage module. */
 struct sqlite3 *store_db(struct store *st);
