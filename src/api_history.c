@@ -301,9 +301,10 @@ static bool alerts_line(const char *line, size_t len, const struct store_history
         if (sc->n++ > 0) {
             buf_putc(b, ',');
         }
-        buf_puts(b, "{\"at\":");
-        json_put_time(b, at, 0);
-        buf_puts(b, ",\"event\":");
+        char when[48];
+        /* to the nanosecond, so a window from and to an event's time holds it */
+        time_format_rfc3339_nano(at, 0, when);
+        buf_printf(b, "{\"at\":\"%s\",\"event\":", when);
         json_put_cstr(b, str_or_empty(json_object_get(ev, "event")));
         buf_puts(b, ",\"fingerprint\":");
         json_put_cstr(b, str_or_empty(json_object_get(ev, "fingerprint")));
