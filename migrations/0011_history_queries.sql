@@ -14,5 +14,10 @@ CREATE TABLE history_span (
 INSERT INTO history_span (below_id, span_ns)
 SELECT coalesce(max(id), 0) + 1, coalesce(max(last_at - first_at), 0) FROM history_blocks;
 
+-- A Bloom filter of the label pairs of a block's events (src/store_history.c), so a query
+-- with an equality matcher skips the blocks that cannot hold a match without decompressing
+-- them; NULL for the blocks written before (never skipped).
+ALTER TABLE history_blocks ADD COLUMN labels_bloom BLOB;
+
 -- Notification history: a time window over deliveries by creation time.
 CREATE INDEX deliveries_by_created ON deliveries (created_at);

@@ -265,7 +265,9 @@ static bool alerts_line(const char *line, size_t len, const struct store_history
     struct labelset labels;
     struct labelset annotations;
     json_error_t jerr;
-    json_t *ev;
+    json_t *ev = NULL;
+    json_t *lo;
+    const char *lab;
     int64_t at;
     bool keep = true;
 
@@ -279,11 +281,20 @@ static bool alerts_line(const char *line, size_t len, const struct store_history
             return true;
         }
     }
-    if ((ev = json_loadb(line, len, 0, &jerr)) == NULL) {
+    /* filtering parses the labels object alone (the fields before it hold no such text);
+     * only a kept event is parsed whole */
+    lab = memmem(line, len, "\"labels\":", 9);
+    if (lab == NULL) {
+        return true;
+    }
+    lab += 9;
+    if ((lo = json_loadb(lab, len - (size_t)(lab - line), JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY,
+                         &jerr)) == NULL) {
         log_warn("api", "history: an event line does not parse: %s", jerr.text);
         return true;
     }
-    labels_of(json_object_get(ev, "labels"), &labels);
+    labels_of(lo, &labels);
+    json_decref(lo);
     if (!matchers_match(&p->matchers, &labels)) {
         keep = false;
     }
@@ -295,6 +306,10 @@ static bool alerts_line(const char *line, size_t len, const struct store_history
                 keep = regex_match(p->receiver_re, rn.v[r], strlen(rn.v[r]));
             }
         }
+    }
+    if (keep && (ev = json_loadb(line, len, 0, &jerr)) == NULL) {
+        log_warn("api", "history: an event line does not parse: %s", jerr.text);
+        keep = false;
     }
     if (keep) {
         struct buf *b = sc->out;
@@ -338,6 +353,7 @@ int history_alerts_query(const char *dir, const struct route *route, const struc
     struct alerts_scan sc;
     struct store_history_pos after;
     struct store_history_query q;
+    uint64_t *pairs;
     int rc;
 
     memset(&sc, 0, sizeof(sc));
@@ -346,6 +362,7 @@ int history_alerts_query(const char *dir, const struct route *route, const struc
     sc.out = out;
     sc.needles = ar_calloc(p->matchers.n + 1, sizeof(*sc.needles));
     sc.needle_len = ar_calloc(p->matchers.n + 1, sizeof(*sc.needle_len));
+    pairs = ar_calloc(p->matchers.n + 1, sizeof(*pairs));
     for (size_t i = 0; i < p->matchers.n; i++) {
         const struct matcher *m = p->matchers.v[i];
         if (m->op == MATCHER_EQ && m->value[0] != '\0') {
@@ -355,6 +372,7 @@ int history_alerts_query(const char *dir, const struct route *route, const struc
             buf_putc(&nb, ':');
             json_put_cstr(&nb, m->value);
             sc.needle_len[sc.nneedles] = nb.len;
+            pairs[sc.nneedles] = store_history_pair_hash(m->name, m->value);
             sc.needles[sc.nneedles++] = buf_take(&nb);
         }
     }
@@ -362,6 +380,8 @@ int history_alerts_query(const char *dir, const struct route *route, const struc
     q.to_ns = p->to_ns;
     q.newest_first = p->newest_first;
     q.after = NULL;
+    q.pairs = pairs; /* blocks without every pair are skipped undecoded */
+    q.npairs = sc.nneedles;
     if (p->has_cursor) {
         after.last_at = p->cursor[0];
         after.id = p->cursor[1];
@@ -383,6 +403,7 @@ int history_alerts_query(const char *dir, const struct route *route, const struc
     }
     free(sc.needles);
     free(sc.needle_len);
+    free(pairs);
     return rc;
 }
 

@@ -16,6 +16,7 @@
 #include "ar/embedded.h"
 #include "ar/json_out.h"
 #include "ar/log.h"
+#include "ar/store_history.h"
 #include "store_checkpoint.h"
 
 #include <errno.h>
@@ -47,8 +48,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_APPEND_BLOCK] = "INSERT INTO alert_log (first_seq, last_seq, records) "
                         "VALUES (?1, ?2, ?3)",
     [ST_TRUNCATE] = "DELETE FROM alert_log WHERE last_seq < ?1",
-    [ST_ADD_HISTORY] = "INSERT INTO history_blocks (first_at, last_at, events, format, data) "
-                       "VALUES (?1, ?2, ?3, 1, ?4)",
+    [ST_ADD_HISTORY] = "INSERT INTO history_blocks (first_at, last_at, events, format, data, "
+                       "labels_bloom) VALUES (?1, ?2, ?3, 1, ?4, ?5)",
 };
 
 #define STMT_CACHE         32
@@ -70,7 +71,11 @@ struct store {
     size_t history_n;
     int64_t history_first;
     int64_t history_last;
-    struct buf zhistory; /* its zstd frame */
+    struct buf zhistory;   /* its zstd frame */
+    uint64_t *pair_hashes; /* of its events' label pairs, for the block's Bloom filter */
+    size_t npairs;
+    size_t cap_pairs;
+    unsigned char *bloom;
     ZSTD_CCtx *zc;
     int version;
 };
@@ -224,6 +229,8 @@ void store_close(struct store *st)
     buf_cleanup(&st->block);
     buf_cleanup(&st->history);
     buf_cleanup(&st->zhistory);
+    free(st->pair_hashes);
+    free(st->bloom);
     ZSTD_freeCCtx(st->zc);
     free(st);
 }
@@ -288,6 +295,15 @@ static int write_history_block(struct store *st)
     sqlite3_bind_int64(s, 2, st->history_last);
     sqlite3_bind_int64(s, 3, (sqlite3_int64)st->history_n);
     sqlite3_bind_blob(s, 4, st->zhistory.data, (int)n, SQLITE_STATIC);
+    {
+        size_t bytes = store_history_bloom_bytes(st->npairs);
+        st->bloom = ar_realloc(st->bloom, bytes);
+        memset(st->bloom, 0, bytes);
+        for (size_t i = 0; i < st->npairs; i++) {
+            store_history_bloom_add(st->bloom, bytes, st->pair_hashes[i]);
+        }
+        sqlite3_bind_blob(s, 5, st->bloom, (int)bytes, SQLITE_STATIC);
+    }
     return step_reset(st, ST_ADD_HISTORY);
 }
 
@@ -295,6 +311,7 @@ static void history_reset(struct store *st)
 {
     buf_reset(&st->history);
     st->history_n = 0;
+    st->npairs = 0;
 }
 
 int store_commit(struct store *st)
@@ -469,6 +486,14 @@ int store_add_alert_event(struct store *st, const struct alert *a, const char *e
     /* every event carries labels and annotations (since 0011), so a query filters and shows
      * any event without looking for its alert's firing event */
     json_put_labelset(h, &a->labels);
+    if (st->npairs + a->labels.n > st->cap_pairs) {
+        st->cap_pairs = (st->npairs + a->labels.n) * 2;
+        st->pair_hashes = ar_realloc(st->pair_hashes, st->cap_pairs * sizeof(*st->pair_hashes));
+    }
+    for (uint32_t i = 0; i < a->labels.n; i++) {
+        st->pair_hashes[st->npairs++] =
+            store_history_pair_hash(a->labels.v[i].name, a->labels.v[i].value);
+    }
     buf_puts(h, ",\"annotations\":");
     alert_put_annotations_json(h, a);
     buf_puts(h, "}\n");

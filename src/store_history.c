@@ -6,6 +6,7 @@
 #include "ar/store_history.h"
 
 #include "ar/buf.h"
+#include "ar/labels.h"
 #include "ar/log.h"
 #include "ar/store.h"
 
@@ -123,6 +124,53 @@ done:
     return rc;
 }
 
+uint64_t store_history_pair_hash(const char *name, const char *value)
+{
+    uint64_t h = labels_fnv1a_init();
+
+    h = labels_fnv1a_add(h, name, strlen(name));
+    h = labels_fnv1a_add(h, "\xff", 1); /* never inside a UTF-8 name or value */
+    return labels_fnv1a_add(h, value, strlen(value));
+}
+
+size_t store_history_bloom_bytes(size_t npairs)
+{
+    size_t bytes = 8;
+
+    while (bytes < npairs && bytes < 2048) {
+        bytes *= 2;
+    }
+    return bytes;
+}
+
+/* Probe k of 3 (double hashing over the bits of a power-of-two filter). */
+static size_t probe(uint64_t h, int k, size_t bytes)
+{
+    uint64_t h1 = h & 0xffffffffu;
+    uint64_t h2 = (h >> 32) | 1;
+
+    return (size_t)((h1 + (uint64_t)k * h2) & (bytes * 8 - 1));
+}
+
+void store_history_bloom_add(unsigned char *bloom, size_t bytes, uint64_t h)
+{
+    for (int k = 0; k < 3; k++) {
+        size_t bit = probe(h, k, bytes);
+        bloom[bit / 8] |= (unsigned char)(1u << (bit % 8));
+    }
+}
+
+bool store_history_bloom_has(const unsigned char *bloom, size_t bytes, uint64_t h)
+{
+    for (int k = 0; k < 3; k++) {
+        size_t bit = probe(h, k, bytes);
+        if (!(bloom[bit / 8] & (1u << (bit % 8)))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 int store_history_gc(struct store *st, int64_t before_ns)
 {
     sqlite3_stmt *s = store_stmt(st, "DELETE FROM history_blocks WHERE id IN (SELECT id FROM "
@@ -194,11 +242,11 @@ int store_history_scan(const char *dir, const struct store_history_query *q,
     /* the window's blocks through history_blocks_by_time (last_at, then rowid): a range of
      * the index, in its order, from the cursor on */
     static const char newest_sql[] =
-        "SELECT id, last_at, format, data FROM history_blocks "
+        "SELECT id, last_at, labels_bloom, format, data FROM history_blocks "
         "WHERE last_at >= ?1 AND last_at <= ?3 AND first_at <= ?2 AND (last_at, id) <= (?4, ?5) "
         "ORDER BY last_at DESC, id DESC";
     static const char oldest_sql[] =
-        "SELECT id, last_at, format, data FROM history_blocks "
+        "SELECT id, last_at, labels_bloom, format, data FROM history_blocks "
         "WHERE last_at >= ?1 AND last_at <= ?3 AND first_at <= ?2 AND (last_at, id) >= (?4, ?5) "
         "ORDER BY last_at, id";
     sqlite3 *db = open_ro(dir);
@@ -239,7 +287,19 @@ int store_history_scan(const char *dir, const struct store_history_query *q,
         size_t n;
         pos.id = sqlite3_column_int64(s, 0);
         pos.last_at = sqlite3_column_int64(s, 1);
-        if ((rc = block_text(s, 2, &dc, &out, &data, &n)) != AR_OK) {
+        if (q->npairs > 0 && sqlite3_column_type(s, 2) == SQLITE_BLOB) {
+            /* read before the data column, so a skipped block's data is never loaded */
+            const unsigned char *bloom = sqlite3_column_blob(s, 2);
+            size_t bytes = (size_t)sqlite3_column_bytes(s, 2);
+            bool maybe = bytes > 0 && (bytes & (bytes - 1)) == 0;
+            for (size_t i = 0; i < q->npairs && maybe; i++) {
+                maybe = store_history_bloom_has(bloom, bytes, q->pairs[i]);
+            }
+            if (!maybe) {
+                continue;
+            }
+        }
+        if ((rc = block_text(s, 3, &dc, &out, &data, &n)) != AR_OK) {
             break;
         }
         split_lines(&lines, data, n);
@@ -251,7 +311,7 @@ int store_history_scan(const char *dir, const struct store_history_query *q,
                 continue; /* returned by an earlier page */
             }
             stop =
-                !fn(data + lines.start[i], lines.len[i], &pos, sqlite3_column_int(s, 2) == 0, ctx);
+                !fn(data + lines.start[i], lines.len[i], &pos, sqlite3_column_int(s, 3) == 0, ctx);
         }
     }
     if (rc == AR_OK && !stop && step != SQLITE_DONE) {

@@ -34,9 +34,12 @@ static void test_params(void)
 {
     struct history_params p;
     char msg[512];
-    struct http_param ok[] = {{"filter", "alertname=\"A\""}, {"filter", "sev=~\"crit.*\""},
-                              {"receiver", "ops|team"},      {"from", "2024-01-01T00:00:00Z"},
-                              {"to", "2024-01-02T00:00:00+01:00"}, {"order", "oldest"},
+    struct http_param ok[] = {{"filter", "alertname=\"A\""},
+                              {"filter", "sev=~\"crit.*\""},
+                              {"receiver", "ops|team"},
+                              {"from", "2024-01-01T00:00:00Z"},
+                              {"to", "2024-01-02T00:00:00+01:00"},
+                              {"order", "oldest"},
                               {"limit", "1000"}};
     static const struct {
         struct http_param p;
@@ -177,8 +180,9 @@ static void test_alert_queries(void)
      * split into blocks of at most 60 s */
     for (int t = 0; t < 5; t++) {
         CHECK_INT(store_begin(st), AR_OK);
-        CHECK_INT(store_add_alert_event(st, a[t], t == 4 ? "updated" : "firing", (10 + t * 10) * SEC),
-                  AR_OK);
+        CHECK_INT(
+            store_add_alert_event(st, a[t], t == 4 ? "updated" : "firing", (10 + t * 10) * SEC),
+            AR_OK);
         if (t == 2) {
             CHECK_INT(store_add_alert_event(st, a[0], "resolved", (10 + t * 10) * SEC), AR_OK);
             CHECK_INT(store_add_alert_event(st, a[1], "resolved", (10 + t * 10) * SEC), AR_OK);
@@ -316,8 +320,9 @@ static void test_notifications(void)
     CHECK(mkdtemp(dir) != NULL);
     CHECK_INT(store_open(dir, &st, &err), AR_OK);
     CHECK_INT(store_begin(st), AR_OK);
-    CHECK_INT(store_outbox_insert(st, 1, 10 * SEC, "team", "webhook[0]", "{}:{a=\"1\"}", "{}", &sum),
-              AR_OK);
+    CHECK_INT(
+        store_outbox_insert(st, 1, 10 * SEC, "team", "webhook[0]", "{}:{a=\"1\"}", "{}", &sum),
+        AR_OK);
     CHECK_INT(store_outbox_event(st, 1, 12 * SEC, "delivered", "delivered", &ok), AR_OK);
     CHECK_INT(store_outbox_insert(st, 2, 20 * SEC, "ops", "email[0]", "{}:{a=\"2\"}", "{}", NULL),
               AR_OK);
@@ -363,8 +368,8 @@ static void test_notifications(void)
     CHECK_INT(regex_compile("te.m", &p.receiver_re, &err), AR_OK);
     p.from_ns = 15 * SEC;
     CHECK_INT(history_notifications_query(dir, &p, NULL, NULL, &out), AR_OK);
-    CHECK(strstr(buf_str(&out), "\"id\":3,") != NULL && strstr(buf_str(&out), "\"id\":1,") == NULL &&
-          strstr(buf_str(&out), "\"id\":2,") == NULL);
+    CHECK(strstr(buf_str(&out), "\"id\":3,") != NULL &&
+          strstr(buf_str(&out), "\"id\":1,") == NULL && strstr(buf_str(&out), "\"id\":2,") == NULL);
     regex_free(p.receiver_re);
     p.receiver_re = NULL;
     p.from_ns = INT64_MIN;
@@ -405,8 +410,38 @@ static void test_notifications(void)
     }
 }
 
+/* The block filter: no false negatives, few false positives at its 8 bits per pair. */
+static void test_bloom(void)
+{
+    unsigned char bloom[2048];
+    size_t bytes = store_history_bloom_bytes(40);
+    int fp = 0;
+    char v[32];
+
+    CHECK_INT(store_history_bloom_bytes(0), 8);
+    CHECK_INT(store_history_bloom_bytes(40), 64);
+    CHECK_INT(store_history_bloom_bytes(1000000), 2048);
+    memset(bloom, 0, sizeof(bloom));
+    for (int i = 0; i < 40; i++) {
+        snprintf(v, sizeof(v), "value%d", i);
+        store_history_bloom_add(bloom, bytes, store_history_pair_hash("name", v));
+    }
+    for (int i = 0; i < 40; i++) {
+        snprintf(v, sizeof(v), "value%d", i);
+        CHECK(store_history_bloom_has(bloom, bytes, store_history_pair_hash("name", v)));
+    }
+    for (int i = 40; i < 10040; i++) {
+        snprintf(v, sizeof(v), "value%d", i);
+        fp += store_history_bloom_has(bloom, bytes, store_history_pair_hash("name", v));
+    }
+    CHECK(fp < 400); /* ~1% expected (8 bits per pair, 3 probes) */
+    /* name and value are kept apart: a="bc" is not ab="c" */
+    CHECK(store_history_pair_hash("a", "bc") != store_history_pair_hash("ab", "c"));
+}
+
 int main(void)
 {
+    test_bloom();
     test_params();
     test_cursor();
     test_alert_queries();
