@@ -25,6 +25,7 @@
 
 #define HISTORY_LIMIT_DEFAULT 100
 #define HISTORY_LIMIT_MAX     1000
+#define VIEW_MAX              128 /* labels of a line decoded without jansson (labels_view) */
 
 /* ---- parameters ---- */
 
@@ -203,6 +204,8 @@ struct alerts_scan {
     size_t n;
     struct store_history_pos last;
     bool full;
+    struct buf scratch; /* decoded labels of the current line (labels_view) */
+    struct label view[VIEW_MAX];
 };
 
 /* The event time from the line's head ({"at":N,...}, as both writers put it first). */
@@ -256,6 +259,128 @@ static void put_time_field(struct buf *b, const char *name, json_t *v)
     }
 }
 
+/* One JSON string at *p (past its opening quote) decoded into out (NUL-terminated); false
+ * for anything a writer of history lines does not produce. */
+static bool view_string(const char **p, const char *end, char **out)
+{
+    const char *q = *p;
+    char *o = *out;
+
+    while (q < end && *q != '"') {
+        unsigned cp;
+        if (*q != '\\') {
+            *o++ = *q++;
+            continue;
+        }
+        if (++q >= end) {
+            return false;
+        }
+        switch (*q++) {
+        case '"':
+            *o++ = '"';
+            continue;
+        case '\\':
+            *o++ = '\\';
+            continue;
+        case '/':
+            *o++ = '/';
+            continue;
+        case 'b':
+            *o++ = '\b';
+            continue;
+        case 'f':
+            *o++ = '\f';
+            continue;
+        case 'n':
+            *o++ = '\n';
+            continue;
+        case 'r':
+            *o++ = '\r';
+            continue;
+        case 't':
+            *o++ = '\t';
+            continue;
+        case 'u':
+            break;
+        default:
+            return false;
+        }
+        cp = 0;
+        for (int i = 0; i < 4; i++) {
+            int d = q < end ? hexval((char)(*q | 0x20)) : -1;
+            if (d < 0) {
+                return false;
+            }
+            cp = cp * 16 + (unsigned)d;
+            q++;
+        }
+        if (cp >= 0xd800 && cp < 0xe000) {
+            return false; /* surrogates: left to the full parser */
+        }
+        if (cp < 0x80) {
+            *o++ = (char)cp;
+        } else if (cp < 0x800) {
+            *o++ = (char)(0xc0 | (cp >> 6));
+            *o++ = (char)(0x80 | (cp & 0x3f));
+        } else {
+            *o++ = (char)(0xe0 | (cp >> 12));
+            *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+            *o++ = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    if (q >= end) {
+        return false;
+    }
+    *o++ = '\0';
+    *p = q + 1;
+    *out = o;
+    return true;
+}
+
+/* The labels object of a history line ({"name":"value",...} as json_put_labelset writes
+ * it: no spaces, names in byte order) as a set of views into scratch, without jansson or
+ * an allocation per string; false when the text is not of that form (the caller then
+ * parses with jansson). The set is never cleaned up: it owns nothing. */
+static bool labels_view(const char *p, const char *end, struct buf *scratch, struct label *v,
+                        struct labelset *ls)
+{
+    char *o;
+
+    buf_reset(scratch);
+    buf_reserve(scratch, (size_t)(end - p) + 1); /* decoded text is never longer */
+    o = scratch->data;
+    memset(ls, 0, sizeof(*ls));
+    ls->v = v;
+    if (p >= end || *p++ != '{') {
+        return false;
+    }
+    if (p < end && *p == '}') {
+        return true;
+    }
+    for (;;) {
+        char *name = o;
+        char *value;
+        if (ls->n == VIEW_MAX || p >= end || *p++ != '"' || !view_string(&p, end, &o) || p >= end ||
+            *p++ != ':' || p >= end || *p++ != '"') {
+            return false;
+        }
+        value = o;
+        if (!view_string(&p, end, &o)) {
+            return false;
+        }
+        if (ls->n > 0 && strcmp(v[ls->n - 1].name, name) >= 0) {
+            return false; /* not in order: labelset_get's search needs it */
+        }
+        v[ls->n].name = name;
+        v[ls->n++].value = value;
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        return p < end && *p == '}';
+    }
+}
+
 static bool alerts_line(const char *line, size_t len, const struct store_history_pos *pos,
                         bool plain, void *ctx)
 {
@@ -270,6 +395,7 @@ static bool alerts_line(const char *line, size_t len, const struct store_history
     const char *lab;
     int64_t at;
     bool keep = true;
+    bool view = false;
 
     if (!line_at(line, len, &at) || at < p->from_ns || at > p->to_ns) {
         return true;
@@ -288,13 +414,18 @@ static bool alerts_line(const char *line, size_t len, const struct store_history
         return true;
     }
     lab += 9;
-    if ((lo = json_loadb(lab, len - (size_t)(lab - line), JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY,
-                         &jerr)) == NULL) {
-        log_warn("api", "history: an event line does not parse: %s", jerr.text);
-        return true;
+    if (labels_view(lab, line + len, &sc->scratch, sc->view, &labels)) {
+        view = true;
+    } else {
+        lo = json_loadb(lab, len - (size_t)(lab - line), JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY,
+                        &jerr);
+        if (lo == NULL) {
+            log_warn("api", "history: an event line does not parse: %s", jerr.text);
+            return true;
+        }
+        labels_of(lo, &labels);
+        json_decref(lo);
     }
-    labels_of(lo, &labels);
-    json_decref(lo);
     if (!matchers_match(&p->matchers, &labels)) {
         keep = false;
     }
@@ -342,7 +473,9 @@ static bool alerts_line(const char *line, size_t len, const struct store_history
         sc->last = *pos;
         sc->full = sc->n == p->limit;
     }
-    labelset_cleanup(&labels);
+    if (!view) {
+        labelset_cleanup(&labels);
+    }
     json_decref(ev);
     return !sc->full;
 }
@@ -360,6 +493,7 @@ int history_alerts_query(const char *dir, const struct route *route, const struc
     sc.p = p;
     sc.route = route;
     sc.out = out;
+    buf_init(&sc.scratch, 0);
     sc.needles = ar_calloc(p->matchers.n + 1, sizeof(*sc.needles));
     sc.needle_len = ar_calloc(p->matchers.n + 1, sizeof(*sc.needle_len));
     pairs = ar_calloc(p->matchers.n + 1, sizeof(*pairs));
@@ -404,6 +538,7 @@ int history_alerts_query(const char *dir, const struct route *route, const struc
     free(sc.needles);
     free(sc.needle_len);
     free(pairs);
+    buf_cleanup(&sc.scratch);
     return rc;
 }
 

@@ -439,8 +439,59 @@ static void test_bloom(void)
     CHECK(store_history_pair_hash("a", "bc") != store_history_pair_hash("ab", "c"));
 }
 
+/* Label text with every escape the writer produces reads back the same, matched by a regex
+ * (the path that decodes labels without jansson) and by equality. */
+static void test_escaped_labels(void)
+{
+    char dir[] = "/tmp/ar-history-e-XXXXXX";
+    static const char weird[] = "q\" b\\ nl\n tab\t ctl\x01 / \xc3\xa9 \xf0\x9f\x94\xa5 <&>";
+    struct store *st = NULL;
+    struct ar_error err;
+    struct alert *a = mk("W", weird, NULL);
+    struct history_params p;
+    struct buf out;
+    json_t *o;
+
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_INT(store_open(dir, &st, &err), AR_OK);
+    CHECK_INT(store_begin(st), AR_OK);
+    CHECK_INT(store_add_alert_event(st, a, "firing", 5 * SEC), AR_OK);
+    CHECK_INT(store_commit(st), AR_OK);
+    store_close(st);
+    for (int eqm = 0; eqm < 2; eqm++) {
+        struct matcher *m = NULL;
+        memset(&p, 0, sizeof(p));
+        matcher_list_init(&p.matchers);
+        p.from_ns = INT64_MIN;
+        p.to_ns = INT64_MAX;
+        p.newest_first = true;
+        p.limit = 10;
+        CHECK_INT(
+            matcher_new("instance", eqm ? MATCHER_EQ : MATCHER_RE, eqm ? weird : "(?s)q.*>", &m, &err),
+            AR_OK);
+        matcher_list_add_take(&p.matchers, m);
+        buf_init(&out, 0);
+        CHECK_INT(history_alerts_query(dir, NULL, &p, &out), AR_OK);
+        o = json_loads(buf_str(&out), 0, NULL);
+        CHECK_STR(json_string_value(json_object_get(
+                      json_object_get(json_array_get(json_object_get(o, "events"), 0), "labels"),
+                      "instance")),
+                  weird);
+        json_decref(o);
+        buf_cleanup(&out);
+        history_params_cleanup(&p);
+    }
+    alert_unref(a);
+    {
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        CHECK(system(cmd) == 0);
+    }
+}
+
 int main(void)
 {
+    test_escaped_labels();
     test_bloom();
     test_params();
     test_cursor();
