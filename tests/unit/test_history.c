@@ -466,9 +466,9 @@ static void test_escaped_labels(void)
         p.to_ns = INT64_MAX;
         p.newest_first = true;
         p.limit = 10;
-        CHECK_INT(
-            matcher_new("instance", eqm ? MATCHER_EQ : MATCHER_RE, eqm ? weird : "(?s)q.*>", &m, &err),
-            AR_OK);
+        CHECK_INT(matcher_new("instance", eqm ? MATCHER_EQ : MATCHER_RE, eqm ? weird : "(?s)q.*>",
+                              &m, &err),
+                  AR_OK);
         matcher_list_add_take(&p.matchers, m);
         buf_init(&out, 0);
         CHECK_INT(history_alerts_query(dir, NULL, &p, &out), AR_OK);
