@@ -123,7 +123,8 @@ void flags_usage(FILE *out)
     fprintf(out, "usage: alertrouter [<flags>]\n"
                  "       alertrouter check-config <file>...\n"
                  "       alertrouter template render|check ...\n"
-                 "       alertrouter deliveries list|replay ...\n\n"
+                 "       alertrouter deliveries list|replay ...\n"
+                 "       alertrouter history alerts|notifications ...\n\n"
                  "An Alertmanager-compatible alert router.\n\nFlags:\n");
     for (size_t i = 0; i < AR_ARRAY_LEN(defs); i++) {
         const struct flag_def *d = &defs[i];

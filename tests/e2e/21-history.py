@@ -9,9 +9,9 @@ history survives kill -9. /api/x/history/notifications lists each notification w
 outcomes: a webhook failing then succeeding shows its attempts and retries, one failing
 past its deadline shows as a dead letter."""
 
-import time
+import subprocess
 
-from harness import Suite, alert, check, eq, iso, now_utc, poll
+from harness import Suite, alert, ar_binary, check, eq, iso, now_utc, poll
 
 suite = Suite("21-history")
 
@@ -68,7 +68,6 @@ def alert_history(ctx):
     srv.post_ok([alert(A, {"summary": "disk 91%"}), alert(B)])
     srv.post_ok([alert(A, {"summary": "disk 97%"})])  # same labels: updated
     srv.post_ok([alert(A, {"summary": "disk 97%"})])  # nothing changed: no event
-    time.sleep(0.05)
     srv.post_ok([alert(A, {"summary": "disk 97%"}, ends=iso(now_utc()))])  # resolved
 
     a_events = events(srv, filter='alertname="DiskFull"')
@@ -253,6 +252,39 @@ def notification_history(ctx):
     page = srv.get_json("/api/x/history/notifications",
                         {"limit": 1, "cursor": page["nextCursor"]})
     eq(page["notifications"], newest[1:], "second page")
+
+
+@suite.case("cli", only="alertrouter")
+def cli(ctx):
+    srv = ctx.server(CONF)
+    srv.post_ok([alert(A, {"summary": "a"}), alert(B)])
+    srv.post_ok([alert(A, {"summary": "b"})])
+    url = "--alertmanager.url=http://127.0.0.1:%d" % srv.port
+
+    def run(*args):
+        p = subprocess.run([ar_binary(), "history"] + list(args) + [url], capture_output=True,
+                           timeout=60)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+    rc, out, err = run("alerts", '--filter=alertname="DiskFull"', "--order=oldest")
+    eq(rc, 0, "exit status: " + err)
+    lines = out.splitlines()
+    eq([ln.split()[1] for ln in lines[1:]], ["firing", "updated"], "events:\n" + out)
+    check("DiskFull" in lines[1] and "Latency" not in out, "labels shown:\n" + out)
+    rc, out, err = run("alerts", "--limit=1")
+    eq(rc, 0, "exit status")
+    cursor = [ln for ln in out.splitlines() if ln.startswith("next page: --cursor=")]
+    eq(len(cursor), 1, "next page flag:\n" + out)
+    rc, out2, err = run("alerts", "--limit=1", cursor[0].split(": ", 1)[1])
+    eq(rc, 0, "second page")
+    check(out2.splitlines()[1] != out.splitlines()[1], "second page differs:\n" + out + out2)
+    rc, out, err = run("alerts", "--filter=alertname")
+    eq(rc, 1, "bad matcher exit status")
+    check("bad matcher format" in err, "message: " + err)
+    rc, out, err = run("notifications", "--state=delivered")
+    eq((rc, out.splitlines()[-1]), (0, "(no notifications)"), "notifications: " + out + err)
+    rc, out, err = run("alerts", "--nope=1")
+    eq(rc, 2, "unknown flag: usage")
 
 
 if __name__ == "__main__":
