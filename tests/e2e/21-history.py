@@ -254,6 +254,27 @@ def notification_history(ctx):
     eq(page["notifications"], newest[1:], "second page")
 
 
+@suite.case("retention", only="alertrouter")
+def retention(ctx):
+    sink = ctx.sink()
+    srv = ctx.server(HOOK_CONF % (sink.url("/hook"), sink.url("/hook")),
+                     args=["--history.retention=3s", "--data.maintenance-interval=1s"])
+    srv.post_ok([alert({"alertname": "Old"})])
+    sink.wait_for(1, timeout=10)
+
+    def notes():
+        return srv.get_json("/api/x/history/notifications")["notifications"]
+
+    poll(lambda: [n["state"] for n in notes()] == ["delivered"], timeout=10,
+         what="the delivered notification in the history")
+    eq(len(events(srv)), 1, "the firing event")
+    # the maintenance run deletes both once they are older than --history.retention
+    poll(lambda: events(srv) == [] and notes() == [], timeout=30,
+         what="history and notification deleted after the retention")
+    srv.post_ok([alert({"alertname": "New"})])
+    eq([e["labels"]["alertname"] for e in events(srv)], ["New"], "a new event is recorded")
+
+
 @suite.case("cli", only="alertrouter")
 def cli(ctx):
     srv = ctx.server(CONF)
