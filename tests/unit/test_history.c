@@ -489,8 +489,65 @@ static void test_escaped_labels(void)
     }
 }
 
+/* Blocks written before 0011: a plain block of the 0009 conversion (SQLite's JSON, labels on
+ * "firing" only) and a zstd block without a Bloom filter are read and filtered as well. */
+static void test_older_blocks(void)
+{
+    char dir[] = "/tmp/ar-history-o-XXXXXX";
+    char path[300];
+    struct store *st = NULL;
+    struct ar_error err;
+    struct alert *a = mk("Old", "x", "s");
+    struct history_params p;
+    struct matcher *m = NULL;
+    char keys[8][96];
+    char next[200];
+    sqlite3 *db;
+
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_INT(store_open(dir, &st, &err), AR_OK);
+    CHECK_INT(store_begin(st), AR_OK);
+    CHECK_INT(store_add_alert_event(st, a, "firing", 20 * SEC), AR_OK);
+    CHECK_INT(store_commit(st), AR_OK);
+    store_close(st);
+    snprintf(path, sizeof(path), "%s/alertrouter.db", dir);
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(
+              db,
+              "UPDATE history_blocks SET labels_bloom = NULL;"
+              "INSERT INTO history_blocks (first_at, last_at, events, format, data) "
+              "VALUES (10000000000, 11000000000, 2, 0, CAST("
+              "'{\"at\":10000000000,\"event\":\"firing\",\"fingerprint\":\"00000000000000aa\","
+              "\"startsAt\":1,\"endsAt\":2,\"labels\":{\"alertname\":\"Old\",\"instance\":\"x\"}}'"
+              " || char(10) || "
+              "'{\"at\":11000000000,\"event\":\"resolved\",\"fingerprint\":\"00000000000000aa\","
+              "\"startsAt\":1,\"endsAt\":2,\"labels\":null}' || char(10) AS BLOB))",
+              NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    memset(&p, 0, sizeof(p));
+    matcher_list_init(&p.matchers);
+    p.from_ns = INT64_MIN;
+    p.to_ns = INT64_MAX;
+    p.newest_first = false;
+    p.limit = 10;
+    CHECK_INT(query(dir, &p, keys, 8, next), 3);
+    CHECK(strstr(keys[0], "00000000000000aa firing") != NULL);
+    CHECK(strstr(keys[1], "00000000000000aa resolved") != NULL);
+    CHECK_INT(matcher_parse("instance=\"x\"", &m, &err), AR_OK);
+    matcher_list_add_take(&p.matchers, m);
+    CHECK_INT(query(dir, &p, keys, 8, next), 2); /* the resolved line has no labels */
+    history_params_cleanup(&p);
+    alert_unref(a);
+    {
+        char cmd[300];
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        CHECK(system(cmd) == 0);
+    }
+}
+
 int main(void)
 {
+    test_older_blocks();
     test_escaped_labels();
     test_bloom();
     test_params();
