@@ -129,7 +129,8 @@ int cli_history_main(int argc, char **argv)
             continue;
         }
         for (size_t k = 0; k < nkeys && strncmp(a, "--", 2) == 0 && eq != NULL; k++) {
-            if ((size_t)(eq - a - 2) == strlen(keys[k]) && strncmp(a + 2, keys[k], strlen(keys[k])) == 0) {
+            if ((size_t)(eq - a - 2) == strlen(keys[k]) &&
+                strncmp(a + 2, keys[k], strlen(keys[k])) == 0) {
                 known = true;
             }
         }
