@@ -1,6 +1,6 @@
 /* API routing (ar/api.h): the route prefix, CORS, per-client rate limiting, API v2,
  * health/reload/metrics, and alertrouter's extensions under /api/x/ (audit trail,
- * deliveries, receiver tests). The reply shapes are ar/api_reply.h's. */
+ * deliveries, history, receiver tests). The reply shapes are ar/api_reply.h's. */
 #include "ar/api.h"
 
 #include "ar/api_reply.h"
@@ -101,6 +101,10 @@ static void handle_x(struct api *api, const struct http_request *req, const char
         api_deliveries(api, req, path + 11, resp); /* durable outbox, api_deliveries.c */
         return;
     }
+    if (strncmp(path, "/history/", 9) == 0) {
+        api_history(api, req, path + 8, resp); /* api_history.c */
+        return;
+    }
     if (strncmp(path, "/receivers/", 11) == 0) {
         api_receivers_try(api, req, path + 11, resp);
         return;
@@ -131,6 +135,8 @@ enum api_route {
     ROUTE_X_DELIVERY,
     ROUTE_X_DELIVERY_REPLAY,
     ROUTE_X_RECEIVER_TEST,
+    ROUTE_X_HISTORY_ALERTS,
+    ROUTE_X_HISTORY_NOTIFICATIONS,
     ROUTE_COUNT
 };
 
@@ -152,6 +158,8 @@ static const char *const route_names[ROUTE_COUNT] = {
     [ROUTE_X_DELIVERY] = "/api/x/deliveries/{id}",
     [ROUTE_X_DELIVERY_REPLAY] = "/api/x/deliveries/{id}/replay",
     [ROUTE_X_RECEIVER_TEST] = "/api/x/receivers/{name}/test",
+    [ROUTE_X_HISTORY_ALERTS] = "/api/x/history/alerts",
+    [ROUTE_X_HISTORY_NOTIFICATIONS] = "/api/x/history/notifications",
 };
 
 struct http_metrics *api_http_metrics_new(void)
@@ -188,6 +196,8 @@ static enum api_route route_of(const char *path)
         {"/api/x/audit", ROUTE_X_AUDIT},
         {"/api/x/deliveries", ROUTE_X_DELIVERIES},
         {"/api/x/deliveries/", ROUTE_X_DELIVERIES},
+        {"/api/x/history/alerts", ROUTE_X_HISTORY_ALERTS},
+        {"/api/x/history/notifications", ROUTE_X_HISTORY_NOTIFICATIONS},
     };
 
     for (size_t i = 0; i < AR_ARRAY_LEN(exact); i++) {

@@ -4,14 +4,14 @@
  * notification log, the inhibitor and the dispatcher (groups and their timers). It pops
  * messages (ingest, snapshot, groups, call, send-done, stop) from a mutex-protected queue,
  * handles them, runs due group flushes, GC of resolved alerts (every gc_interval) and
- * maintenance (silence and nflog GC, outbox cleanup, every maintenance interval), keeps the
- * alert log compact, then hands one write batch per turn to the writer thread (ar/txn.h),
- * which commits it and only then answers the requests waiting on it. API handlers reach
- * core state only through messages (core_call); the notifier thread reports back with
- * send-done messages. At start it loads alerts, silences, the nflog and pending deliveries,
- * and rebuilds the pipeline (also on every config swap). It also owns the lifetime of the
- * string pool that stored alerts point into (filled by the decoders, freed last). Once a
- * minute it queues a measure of the database that applies --storage.max-bytes
+ * maintenance (silence and nflog GC, history and outbox retention, every maintenance
+ * interval), keeps the alert log compact, then hands one write batch per turn to the writer
+ * thread (ar/txn.h), which commits it and only then answers the requests waiting on it. API
+ * handlers reach core state only through messages (core_call); the notifier thread reports
+ * back with send-done messages. At start it loads alerts, silences, the nflog and pending
+ * deliveries, and rebuilds the pipeline (also on every config swap). It also owns the
+ * lifetime of the string pool that stored alerts point into (filled by the decoders, freed
+ * last). Once a minute it queues a measure of the database that applies --storage.max-bytes
  * (store_prune.c). Heartbeats (ar/heartbeat.h) are a timer like GC: posted alerts mark them
  * seen, and the alerts raised or resolved for them are ingested as posted ones. */
 #define _GNU_SOURCE /* pthread_setname_np */
@@ -164,6 +164,10 @@ static void ingest_one(struct core *c, struct alert *a, struct txn *txn)
         txn_alert_event(txn, res, "firing", now);
     } else if (!is_firing && (was_firing || old == NULL)) {
         txn_alert_event(txn, res, "resolved", now);
+    } else if (is_firing && !alert_annotations_equal(old, res)) {
+        /* the same fingerprint means the same labels: what a firing alert can change is its
+         * annotations (e.g. a value in the description) */
+        txn_alert_event(txn, res, "updated", now);
     }
     if (old != NULL && only_times_changed(old, res)) {
         log_touch(c, txn, res);
@@ -242,6 +246,20 @@ static void gc(struct core *c, struct txn *txn)
 }
 
 static void post(struct core *c, struct msg *m);
+
+static int history_gc_apply(struct store *st, void *data)
+{
+    return store_history_gc(st, *(int64_t *)data);
+}
+
+/* Maintenance: deletes the history blocks whose events all precede before_ns. */
+static void history_gc(struct txn *txn, int64_t before_ns)
+{
+    int64_t *at = ar_malloc(sizeof(*at));
+
+    *at = before_ns;
+    txn_write(txn, history_gc_apply, at, free);
+}
 
 /* Notifier thread: hands a finished send back to the core thread. */
 static void core_send_done(void *ctx, struct send_ctx *sc, const struct notify_result *res)
@@ -602,7 +620,10 @@ static void *core_main(void *arg)
             struct txn txn = {b, clock_now_ns()};
             silence_set_gc(c->silences, txn.now_ns, c->opt.retention_ns, &txn);
             nflog_gc(c->nflog, txn.now_ns, &txn);
-            outbox_gc(&txn, txn.now_ns - c->opt.retention_ns);
+            /* the history (--history.retention): alert state changes and finished
+             * notifications with their log */
+            history_gc(&txn, txn.now_ns - c->opt.history_retention_ns);
+            outbox_gc(&txn, txn.now_ns - c->opt.history_retention_ns);
             next_maintenance = clock_monotonic_ns() + c->opt.maintenance_interval_ns;
         }
         {
@@ -647,6 +668,9 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
     }
     if (c->opt.retention_ns <= 0) {
         c->opt.retention_ns = 120LL * 3600 * AR_NS_PER_SEC;
+    }
+    if (c->opt.history_retention_ns <= 0) {
+        c->opt.history_retention_ns = 90LL * 24 * 3600 * AR_NS_PER_SEC;
     }
     if (c->opt.maintenance_interval_ns <= 0) {
         c->opt.maintenance_interval_ns = 15LL * 60 * AR_NS_PER_SEC;

@@ -45,6 +45,10 @@ static const struct flag_def defs[] = {
      "re-read on SIGHUP and /-/reload"},
     {"data.retention", K_DURATION, OFF(retention_ms), "120h",
      "How long to keep expired silences and notification log entries"},
+    {"history.retention", K_DURATION, OFF(history_retention_ms), "90d",
+     "How long alert state changes (/api/x/history/alerts) and finished notifications with "
+     "their delivery log (/api/x/history/notifications) are kept; the maintenance run deletes "
+     "older ones"},
     {"data.maintenance-interval", K_DURATION, OFF(maintenance_ms), "15m",
      "Interval between storage maintenance runs"},
     {"alerts.gc-interval", K_DURATION, OFF(gc_interval_ms), "30m",
@@ -122,7 +126,8 @@ void flags_usage(FILE *out)
     fprintf(out, "usage: alertrouter [<flags>]\n"
                  "       alertrouter check-config <file>... [--extensions.file=FILE]\n"
                  "       alertrouter template render|check ...\n"
-                 "       alertrouter deliveries list|replay ...\n\n"
+                 "       alertrouter deliveries list|replay ...\n"
+                 "       alertrouter history alerts|notifications ...\n\n"
                  "An Alertmanager-compatible alert router.\n\nFlags:\n");
     for (size_t i = 0; i < AR_ARRAY_LEN(defs); i++) {
         const struct flag_def *d = &defs[i];

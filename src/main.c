@@ -1,5 +1,5 @@
 /* Process entry point: parses flags, runs a subcommand (check-config, template,
- * test-receiver, deliveries) or the
+ * test-receiver, deliveries, history) or the
  * daemon: load config, open storage, start the core and the HTTP listeners, then wait for
  * signals (SIGHUP reloads, SIGTERM/SIGINT shut down gracefully: stop accepting, finish
  * in-flight requests, flush writes). */
@@ -360,6 +360,7 @@ static int run_daemon(struct daemon *d)
     copt.external_url = shown_url;
     copt.gc_interval_ns = f->gc_interval_ms * AR_NS_PER_MS;
     copt.retention_ns = f->retention_ms * AR_NS_PER_MS;
+    copt.history_retention_ns = f->history_retention_ms * AR_NS_PER_MS;
     copt.maintenance_interval_ns = f->maintenance_ms * AR_NS_PER_MS;
     copt.max_bytes = f->storage_max_bytes;
     copt.max_silences = (size_t)f->max_silences;
@@ -469,6 +470,9 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "deliveries") == 0) {
         return cli_deliveries_main(argc - 1, argv + 1); /* durable outbox client */
+    }
+    if (argc > 1 && strcmp(argv[1], "history") == 0) {
+        return cli_history_main(argc - 1, argv + 1); /* history client */
     }
     if (argc > 1 && strcmp(argv[1], "test-receiver") == 0) {
         return cli_test_receiver_main(argc - 1, argv + 1);

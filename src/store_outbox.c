@@ -495,12 +495,17 @@ int outbox_query_counts(const char *dir, size_t *pending, size_t *dead)
 int store_outbox_gc(struct store *st, int64_t before_ns)
 {
     sqlite3 *db = store_db(st);
-    static const char *const sql[3] = {
-        "DELETE FROM delivery_log WHERE delivery_id IN (SELECT id FROM deliveries "
-        "WHERE state = 'delivered' AND updated_at < ?1)",
-        "DELETE FROM delivery_payloads WHERE id IN (SELECT id FROM deliveries "
-        "WHERE state = 'delivered' AND updated_at < ?1)",
-        "DELETE FROM deliveries WHERE state = 'delivered' AND updated_at < ?1"};
+    /* finished: delivered, or dead and superseded (its payload is gone, 0010), last
+     * changed before the horizon; found through deliveries_by_created (a row is created
+     * before it is last updated) */
+#define FINISHED                                                                                   \
+    "SELECT id FROM deliveries WHERE created_at < ?1 AND updated_at < ?1 AND "                     \
+    "(state = 'delivered' OR (state = 'dead' AND id NOT IN (SELECT id FROM delivery_payloads)))"
+    static const char *const sql[3] = {"DELETE FROM delivery_log WHERE delivery_id IN (" FINISHED
+                                       ")",
+                                       "DELETE FROM delivery_payloads WHERE id IN (" FINISHED ")",
+                                       "DELETE FROM deliveries WHERE id IN (" FINISHED ")"};
+#undef FINISHED
 
     for (int i = 0; i < 3; i++) {
         sqlite3_stmt *s = NULL;

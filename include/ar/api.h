@@ -3,7 +3,8 @@
  * answers health and reload itself and serves /api/x/audit; api_reply.c writes the shared
  * reply shapes (COMPAT 1.1, ar/api_reply.h). The other handlers: api_alerts.c (alerts,
  * groups), api_silences.c, api_status.c (status, receivers), api_metrics.c,
- * api_receivers_try.c (receiver tests) and api_deliveries.c (/api/x/deliveries). */
+ * api_receivers_try.c (receiver tests), api_deliveries.c (/api/x/deliveries) and
+ * api_history.c (/api/x/history/). */
 #ifndef AR_API_H
 #define AR_API_H
 
@@ -72,6 +73,10 @@ void api_receivers_try(struct api *api, const struct http_request *req, const ch
  *                                         one keeps no payload: 409 */
 void api_deliveries(struct api *api, const struct http_request *req, const char *path,
                     struct http_response *resp);
+/* History (api_history.c, parameters in ar/api_history.h), /api/x/history (path is what
+ * follows it: "/alerts" or "/notifications"), GET only. */
+void api_history(struct api *api, const struct http_request *req, const char *path,
+                 struct http_response *resp);
 /* Silences (api_silences.c): answers GET/POST /silences and GET/DELETE /silence/{id} and
  * returns true when path is one of those; false leaves the request to the caller. */
 bool api_silences_route(struct api *api, const struct http_request *req, const char *path,

@@ -13,6 +13,11 @@ int cli_test_receiver_main(int argc, char **argv);
  * the durable outbox or replays a dead delivery. Exit status. */
 int cli_deliveries_main(int argc, char **argv);
 
+/* alertrouter history alerts|notifications [--filter=...] ... (argv[0] is "history";
+ * cli_history.c): prints a page of the alert or notification history and the --cursor of
+ * the next one. Exit status. */
+int cli_history_main(int argc, char **argv);
+
 /* Performs one HTTP request; *out gets the body. Returns the HTTP status, or -1 with a message
  * in err on a transport error. Shared by the client subcommands. */
 struct buf;

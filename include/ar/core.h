@@ -20,6 +20,7 @@ struct core_options {
     struct notifier *notifier;       /* delivers notifications; NULL: groups never flush */
     const char *external_url;        /* shown in notifications */
     int64_t retention_ns;            /* --data.retention: expired silences, nflog entries */
+    int64_t history_retention_ns;    /* --history.retention: history blocks, finished deliveries */
     int64_t maintenance_interval_ns; /* --data.maintenance-interval */
     size_t max_silences;             /* --silences.max-silences, 0 = unlimited */
     int64_t notify_deadline_ns;      /* --notify.deadline, 0 = max(group_interval, 10s) */

@@ -20,6 +20,7 @@ struct flags {
     const char *web_config_file;   /* --web.config.file */
     const char *extensions_file;   /* --extensions.file, "" = none (ar/config_ext.h) */
     int64_t retention_ms;          /* --data.retention */
+    int64_t history_retention_ms;  /* --history.retention */
     int64_t maintenance_ms;        /* --data.maintenance-interval */
     int64_t gc_interval_ms;        /* --alerts.gc-interval */
     const char *log_level;         /* --log.level */

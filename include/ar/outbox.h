@@ -60,8 +60,9 @@ void outbox_record_pending(struct txn *txn, int64_t id, const char *receiver,
 void outbox_record_event(struct txn *txn, int64_t id, const char *state, const char *outcome,
                          const struct notify_result *res);
 
-/* Maintenance: deletes delivered rows (and their log) last updated before before_ns (the
- * --data.retention horizon). Dead and pending rows stay until replayed or delivered. */
+/* Maintenance: deletes finished rows (and their log) last updated before before_ns (the
+ * --history.retention horizon): delivered ones, and dead letters superseded by a later
+ * notification (their payload is gone). Pending rows and replayable dead letters stay. */
 void outbox_gc(struct txn *txn, int64_t before_ns);
 
 /* ---- states and ids (API and CLI) ---- */

@@ -63,11 +63,16 @@ void store_log_touch(struct store *st, int64_t seq, const struct alert *a);
 void store_log_delete(struct store *st, int64_t seq, uint64_t fp);
 /* Compaction: deletes the blocks whose records all precede `below`. */
 int store_truncate_log(struct store *st, int64_t below);
-/* Appends to the alert history: event is "firing", "resolved" or "deleted". The events of a
+/* Appends to the alert history: event is "firing", "resolved", "deleted" or "updated"
+ * (annotations changed while firing), with a's labels and annotations. The events of a
  * transaction are written at store_commit as one compressed block (store_history.h reads
- * them back). */
+ * them back); a block spans at most STORE_HISTORY_MAX_SPAN_NS of event times. */
+#define STORE_HISTORY_MAX_SPAN_NS (60LL * 1000000000LL)
 int store_add_alert_event(struct store *st, const struct alert *a, const char *event,
                           int64_t at_ns);
+/* Retention (store_history.c): deletes the history blocks whose events all precede
+ * before_ns, at most 50,000 per call (a first run after an upgrade spreads over runs). */
+int store_history_gc(struct store *st, int64_t before_ns);
 /* The connection, for the store_*.c files that hold the SQL of other core state
  * (store_silences.c, store_nflog.c); never used outside the storage module. */
 struct sqlite3 *store_db(struct store *st);

@@ -16,4 +16,65 @@ typedef bool (*store_history_fn)(const char *line, size_t len, void *ctx);
 int store_history_read(const char *dir, int64_t from_ns, int64_t to_ns, store_history_fn fn,
                        void *ctx);
 
+/* The Bloom filter of a block's label pairs (history_blocks.labels_bloom): the writer adds
+ * the pair hash of every label of every event; a reader with an equality matcher skips the
+ * block when its pair is absent. Sized by the number of pairs added (8 bits each, a power
+ * of two from 8 to 2,048 bytes), 3 probes. */
+uint64_t store_history_pair_hash(const char *name, const char *value);
+size_t store_history_bloom_bytes(size_t npairs);
+void store_history_bloom_add(unsigned char *bloom, size_t bytes, uint64_t h);
+bool store_history_bloom_has(const unsigned char *bloom, size_t bytes, uint64_t h);
+
+/* A position in the history's order: blocks by (last_at, id), lines in block order. */
+struct store_history_pos {
+    int64_t last_at;
+    int64_t id;
+    int64_t line;
+};
+
+struct store_history_query {
+    int64_t from_ns; /* blocks overlapping [from_ns, to_ns] */
+    int64_t to_ns;
+    bool newest_first;                     /* else oldest first */
+    const struct store_history_pos *after; /* start after this event; NULL: at the start */
+    const uint64_t *pairs; /* pair hashes every event must have (equality matchers): blocks */
+    size_t npairs;         /* whose Bloom filter lacks one are skipped undecoded */
+};
+
+/* Called with each event line (without its newline) and its position; plain is true for
+ * the lines the 0009 migration converted (labels on "firing" events only, no annotations,
+ * encoded by SQLite). Return false to stop. */
+typedef bool (*store_history_scan_fn)(const char *line, size_t len,
+                                      const struct store_history_pos *pos, bool plain, void *ctx);
+
+/* Walks the events of the blocks overlapping the window in the query's order, after its
+ * position; the caller filters lines by "at". Reads on a connection of its own. AR_OK,
+ * AR_EDB, AR_EIO. */
+int store_history_scan(const char *dir, const struct store_history_query *q,
+                       store_history_scan_fn fn, void *ctx);
+
+/* ---- notifications (store_history_deliveries.c): deliveries and their delivery_log ---- */
+
+struct buf;
+
+struct store_notification_query {
+    int64_t from_ns; /* created in [from_ns, to_ns] */
+    int64_t to_ns;
+    bool newest_first;
+    size_t limit;
+    bool has_after; /* start after (after_created, after_id) in the query's order */
+    int64_t after_created;
+    int64_t after_id;
+    const char *state;       /* NULL: any */
+    const char *integration; /* NULL: any; else the name ("webhook[0]") or its type */
+    bool (*keep_receiver)(const char *name, void *ctx); /* NULL: any */
+    void *ctx;
+};
+
+/* Appends the JSON objects of up to q->limit notifications, comma-separated, to out; *n is
+ * how many and last the position (created, id) of the last one. Reads through
+ * deliveries_by_created on a connection of its own. AR_OK or AR_EDB. */
+int store_history_notifications(const char *dir, const struct store_notification_query *q,
+                                struct buf *out, size_t *n, int64_t last[2]);
+
 #endif
