@@ -11,6 +11,7 @@
 #include "ar/api_reply.h"
 
 #include "ar/clock.h"
+#include "ar/history_bloom.h"
 #include "ar/json_out.h"
 #include "ar/log.h"
 #include "ar/matcher.h"
@@ -506,7 +507,7 @@ int history_alerts_query(const char *dir, const struct route *route, const struc
             buf_putc(&nb, ':');
             json_put_cstr(&nb, m->value);
             sc.needle_len[sc.nneedles] = nb.len;
-            pairs[sc.nneedles] = store_history_pair_hash(m->name, m->value);
+            pairs[sc.nneedles] = history_pair_hash(m->name, m->value);
             sc.needles[sc.nneedles++] = buf_take(&nb);
         }
     }

@@ -557,8 +557,7 @@ static void *core_main(void *arg)
                     int64_t mono = clock_monotonic_ns();
                     for (size_t i = 0; i < m->nalerts; i++) {
                         if (!alert_resolved_at(m->alerts[i], now)) {
-                            heartbeat_set_observe(c->heartbeats, &m->alerts[i]->labels, now,
-                                                  mono);
+                            heartbeat_set_observe(c->heartbeats, &m->alerts[i]->labels, now, mono);
                         }
                     }
                 }

@@ -115,7 +115,8 @@ void heartbeat_set_configure(struct heartbeat_set *hs, struct config_ext *ext, i
         }
         /* kept: same last seen; the deadline moves by the change of timeout */
         h->last_seen_ns = old->last_seen_ns;
-        h->deadline_mono = old->deadline_mono + (cfg->timeout_ms - old->cfg->timeout_ms) * AR_NS_PER_MS;
+        h->deadline_mono =
+            old->deadline_mono + (cfg->timeout_ms - old->cfg->timeout_ms) * AR_NS_PER_MS;
         h->raised = old->raised;
         h->refresh_mono = old->refresh_mono;
         h->returned = old->returned;
@@ -205,8 +206,7 @@ int64_t heartbeat_set_next_deadline(const struct heartbeat_set *hs)
     }
     for (size_t i = 0; i < hs->n; i++) {
         const struct hb *h = &hs->v[i];
-        int64_t t = h->raised == NULL ? h->deadline_mono
-                                      : (h->returned ? 0 : h->refresh_mono);
+        int64_t t = h->raised == NULL ? h->deadline_mono : (h->returned ? 0 : h->refresh_mono);
         if (t < next) {
             next = t;
         }

@@ -14,9 +14,9 @@
 #include "ar/alert_store.h"
 #include "ar/buf.h"
 #include "ar/embedded.h"
+#include "ar/history_bloom.h"
 #include "ar/json_out.h"
 #include "ar/log.h"
-#include "ar/store_history.h"
 #include "store_checkpoint.h"
 
 #include <errno.h>
@@ -296,11 +296,11 @@ static int write_history_block(struct store *st)
     sqlite3_bind_int64(s, 3, (sqlite3_int64)st->history_n);
     sqlite3_bind_blob(s, 4, st->zhistory.data, (int)n, SQLITE_STATIC);
     {
-        size_t bytes = store_history_bloom_bytes(st->npairs);
+        size_t bytes = history_bloom_bytes(st->npairs);
         st->bloom = ar_realloc(st->bloom, bytes);
         memset(st->bloom, 0, bytes);
         for (size_t i = 0; i < st->npairs; i++) {
-            store_history_bloom_add(st->bloom, bytes, st->pair_hashes[i]);
+            history_bloom_add(st->bloom, bytes, st->pair_hashes[i]);
         }
         sqlite3_bind_blob(s, 5, st->bloom, (int)bytes, SQLITE_STATIC);
     }
@@ -516,7 +516,7 @@ int store_add_alert_event(struct store *st, const struct alert *a, const char *e
     }
     for (uint32_t i = 0; i < a->labels.n; i++) {
         st->pair_hashes[st->npairs++] =
-            store_history_pair_hash(a->labels.v[i].name, a->labels.v[i].value);
+            history_pair_hash(a->labels.v[i].name, a->labels.v[i].value);
     }
     buf_puts(h, ",\"annotations\":");
     alert_put_annotations_json(h, a);

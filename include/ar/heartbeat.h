@@ -19,10 +19,10 @@
 #include "ar/common.h"
 #include "ar/config_ext.h"
 
-#define HEARTBEAT_ALERTNAME    "AlertrouterHeartbeatMissing"
-#define HEARTBEAT_LABEL        "heartbeat"
-#define HEARTBEAT_REFRESH_NS   (60LL * 1000000000LL)      /* renewal of a raised alert */
-#define HEARTBEAT_LIFETIME_NS  (4 * HEARTBEAT_REFRESH_NS) /* its endsAt ahead of now */
+#define HEARTBEAT_ALERTNAME   "AlertrouterHeartbeatMissing"
+#define HEARTBEAT_LABEL       "heartbeat"
+#define HEARTBEAT_REFRESH_NS  (60LL * 1000000000LL)      /* renewal of a raised alert */
+#define HEARTBEAT_LIFETIME_NS (4 * HEARTBEAT_REFRESH_NS) /* its endsAt ahead of now */
 
 struct heartbeat_set;
 

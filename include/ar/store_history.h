@@ -16,15 +16,6 @@ typedef bool (*store_history_fn)(const char *line, size_t len, void *ctx);
 int store_history_read(const char *dir, int64_t from_ns, int64_t to_ns, store_history_fn fn,
                        void *ctx);
 
-/* The Bloom filter of a block's label pairs (history_blocks.labels_bloom): the writer adds
- * the pair hash of every label of every event; a reader with an equality matcher skips the
- * block when its pair is absent. Sized by the number of pairs added (8 bits each, a power
- * of two from 8 to 2,048 bytes), 3 probes. */
-uint64_t store_history_pair_hash(const char *name, const char *value);
-size_t store_history_bloom_bytes(size_t npairs);
-void store_history_bloom_add(unsigned char *bloom, size_t bytes, uint64_t h);
-bool store_history_bloom_has(const unsigned char *bloom, size_t bytes, uint64_t h);
-
 /* A position in the history's order: blocks by (last_at, id), lines in block order. */
 struct store_history_pos {
     int64_t last_at;

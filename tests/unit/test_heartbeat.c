@@ -240,7 +240,7 @@ static void test_adopt_after_restart(void)
 
     struct heartbeat_status *st = NULL;
     n = heartbeat_set_status(hs, &st);
-    CHECK(st[0].missing);                            /* taken over, not raised anew */
+    CHECK(st[0].missing);                           /* taken over, not raised anew */
     CHECK_INT(st[0].last_seen_ns, WALL0 + 7 * SEC); /* from the stored Watchdog */
     heartbeat_status_free(st, n);
 

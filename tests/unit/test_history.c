@@ -3,6 +3,7 @@
  * orders over a real database (every event once), the 60 s block span, retention
  * (store_history_gc) and the notification history over deliveries and their log. */
 #include "ar/api_history.h"
+#include "ar/history_bloom.h"
 #include "ar/store.h"
 #include "ar/store_history.h"
 #include "ar/store_outbox.h"
@@ -414,29 +415,29 @@ static void test_notifications(void)
 static void test_bloom(void)
 {
     unsigned char bloom[2048];
-    size_t bytes = store_history_bloom_bytes(40);
+    size_t bytes = history_bloom_bytes(40);
     int fp = 0;
     char v[32];
 
-    CHECK_INT(store_history_bloom_bytes(0), 8);
-    CHECK_INT(store_history_bloom_bytes(40), 64);
-    CHECK_INT(store_history_bloom_bytes(1000000), 2048);
+    CHECK_INT(history_bloom_bytes(0), 8);
+    CHECK_INT(history_bloom_bytes(40), 64);
+    CHECK_INT(history_bloom_bytes(1000000), 2048);
     memset(bloom, 0, sizeof(bloom));
     for (int i = 0; i < 40; i++) {
         snprintf(v, sizeof(v), "value%d", i);
-        store_history_bloom_add(bloom, bytes, store_history_pair_hash("name", v));
+        history_bloom_add(bloom, bytes, history_pair_hash("name", v));
     }
     for (int i = 0; i < 40; i++) {
         snprintf(v, sizeof(v), "value%d", i);
-        CHECK(store_history_bloom_has(bloom, bytes, store_history_pair_hash("name", v)));
+        CHECK(history_bloom_has(bloom, bytes, history_pair_hash("name", v)));
     }
     for (int i = 40; i < 10040; i++) {
         snprintf(v, sizeof(v), "value%d", i);
-        fp += store_history_bloom_has(bloom, bytes, store_history_pair_hash("name", v));
+        fp += history_bloom_has(bloom, bytes, history_pair_hash("name", v));
     }
     CHECK(fp < 400); /* ~1% expected (8 bits per pair, 3 probes) */
     /* name and value are kept apart: a="bc" is not ab="c" */
-    CHECK(store_history_pair_hash("a", "bc") != store_history_pair_hash("ab", "c"));
+    CHECK(history_pair_hash("a", "bc") != history_pair_hash("ab", "c"));
 }
 
 /* Label text with every escape the writer produces reads back the same, matched by a regex
