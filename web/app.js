@@ -1,0 +1,1 @@
+/* alertrouter web UI (web/app.js). */
