@@ -638,7 +638,7 @@
       const replay = async (e) => {
         e.target.disabled = true;
         try {
-          await api('POST', '/api/x/deliveries/' + d.id + '/replay', {});
+          await api('POST', '/api/x/deliveries/' + d.id + '/replay');
           notice(st.msg, 'ok', 'Delivery ' + d.id + ' replayed: it is pending again.');
           await this.refresh();
         } catch (err) {
@@ -706,10 +706,10 @@
         out.replaceChildren(el('span', {class: 'muted'}, 'Sending…'));
         let res;
         try {
-          const r = await api('POST', '/api/x/receivers/' + encodeURIComponent(name) + '/test', {});
+          const r = await api('POST', '/api/x/receivers/' + encodeURIComponent(name) + '/test');
           const results = r.results || [];
-          res = el('ul', {}, results.length ? results.map((x) => el('li', {class: x.error ? 'bad' : 'good'},
-            (x.integration || x.name || '') + ': ' + (x.error ? x.error : 'sent'))) : el('li', {}, 'This receiver has no integrations.'));
+          res = el('ul', {}, results.length ? results.map((x) => el('li', {class: x.ok ? 'good' : 'bad'},
+            x.integration + ': ' + (x.ok ? 'sent' : 'failed: ' + x.error))) : el('li', {}, 'This receiver has no integrations.'));
         } catch (err) {
           res = el('p', {class: 'notice error'}, err.message);
         }
