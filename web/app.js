@@ -13,7 +13,7 @@
 
 (function () {
   const POLL_MS = 5000;
-  const CHUNK = 60; /* groups painted per frame on the alerts page */
+  const CHUNK = 20; /* groups painted at once on the alerts page; the rest follow in slices */
 
   /* ".../<prefix>/ui/app.js" -> "<prefix>" ("" at the root) */
   const BASE = new URL('..', document.currentScript.src).pathname.replace(/\/$/, '');
@@ -253,8 +253,8 @@
       const summary = el('p', {id: 'alerts-summary', class: 'summary'});
       const list = el('div', {id: 'groups'});
       append(main, [el('h1', {}, 'Alerts'), form, msg, summary, list]);
-      this.state = {filterText, silenced, inhibited, msg, summary, list, lastText: null,
-        expanded: new Set(), paintToken: 0, addFilter: (name, value) => {
+      this.state = {filterText, silenced, inhibited, input, cbS, cbI, msg, summary, list,
+        lastText: null, gen: 0, expanded: new Set(), paintToken: 0, addFilter: (name, value) => {
           const parts = splitMatchers(input.value);
           parts.push(name + '=' + quote(value));
           input.value = '{' + parts.join(', ') + '}';
@@ -262,50 +262,74 @@
         }};
     },
 
+    /* Another filter on the same page: keep the page, reload the list (no teardown). */
+    update(query, sub) {
+      const st = this.state;
+      if (sub.length > 0 || st === null) return false;
+      st.filterText = query.get('filter') || '';
+      st.silenced = query.get('silenced') === '1';
+      st.inhibited = query.get('inhibited') === '1';
+      st.input.value = st.filterText;
+      st.cbS.checked = st.silenced;
+      st.cbI.checked = st.inhibited;
+      st.gen++;
+      st.lastText = null;
+      return true;
+    },
+
     async refresh() {
       const st = this.state;
+      const gen = st.gen;
       const p = [['silenced', String(st.silenced)], ['inhibited', String(st.inhibited)]];
       for (const m of splitMatchers(st.filterText)) p.push(['filter', m]);
       let text;
+      performance.mark('ar-groups-request');
       try {
         text = await apiText('/api/v2/alerts/groups' + qs(p));
       } catch (e) {
+        if (this.state !== st || st.gen !== gen) return;
         notice(st.msg, 'error', e.message);
         st.summary.textContent = '';
         st.list.replaceChildren();
         st.lastText = null;
         throw e;
       }
-      if (this.state !== st || text === st.lastText) return;
+      if (this.state !== st || st.gen !== gen || text === st.lastText) return;
       st.lastText = text;
       notice(st.msg, '', '');
+      performance.mark('ar-groups-received');
       this.paint(JSON.parse(text));
     },
 
-    /* First CHUNK groups at once, the rest frame by frame, so a page with thousands of
-     * groups is usable at once. */
+    /* First CHUNK groups at once, the rest in slices, so a page with thousands of groups is
+     * usable at once (off-screen groups skip layout: content-visibility in app.css). */
     paint(groups) {
       const st = this.state;
       const token = ++st.paintToken;
-      groups.sort((a, b) => (a.receiver.name + '\0' + groupKeyText(a)).localeCompare(
-        b.receiver.name + '\0' + groupKeyText(b)));
+      for (const g of groups) g.key = g.receiver.name + '\0' + groupKeyText(g);
+      groups.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       const nalerts = groups.reduce((n, g) => n + g.alerts.length, 0);
       st.summary.textContent = nalerts + (nalerts === 1 ? ' alert' : ' alerts') + ' in ' +
         groups.length + (groups.length === 1 ? ' group' : ' groups');
-      const frag = document.createDocumentFragment();
       let i = 0;
+      /* the first CHUNK groups fill the screen; the rest follow in slices of ~10 ms between
+       * which the browser paints and handles input */
       const step = () => {
         if (token !== st.paintToken || this.state !== st) return;
-        const end = Math.min(groups.length, i + CHUNK);
         const part = document.createDocumentFragment();
-        for (; i < end; i++) part.appendChild(this.group(groups[i]));
-        if (end === Math.min(groups.length, CHUNK)) {
-          frag.appendChild(part);
-          st.list.replaceChildren(frag);
+        const t = performance.now();
+        const first = i === 0;
+        while (i < groups.length && (first ? i < CHUNK : performance.now() - t < 10)) {
+          part.appendChild(this.group(groups[i++]));
+        }
+        if (first) {
+          st.list.replaceChildren(part);
+          performance.mark('ar-groups-first');
+          requestAnimationFrame(() => setTimeout(() => performance.mark('ar-groups-painted'), 0));
         } else {
           st.list.appendChild(part);
         }
-        if (i < groups.length) requestAnimationFrame(step);
+        if (i < groups.length) setTimeout(step, 0);
         else st.list.setAttribute('data-complete', '1');
       };
       st.list.removeAttribute('data-complete');
@@ -319,7 +343,7 @@
 
     group(g) {
       const st = this.state;
-      const key = g.receiver.name + '\0' + groupKeyText(g);
+      const key = g.key;
       const open = st.expanded.has(key) || g.alerts.length <= 5;
       const body = el('div', {class: 'alerts'});
       const shown = open ? g.alerts : g.alerts.slice(0, 5);
@@ -757,10 +781,16 @@
     }
   }
 
+  /* The page for the hash: a new render, or update() when the page can keep itself. */
   function route() {
     const {path, query} = parseHash();
     const page = PAGES.find((p) => p.id === path[0]) || PAGES[0];
     const main = document.getElementById('main');
+    if (page === current && page.update && page.update(query, path.slice(1))) {
+      inflight = false;
+      tick();
+      return;
+    }
     main.replaceChildren();
     current = page;
     inflight = false;
@@ -782,6 +812,14 @@
       else setLive('Paused', false);
     });
     timer = setInterval(tick, POLL_MS);
+    /* keyboard: "/" focuses the filter bar (as in Alertmanager's and karma's UIs) */
+    document.addEventListener('keydown', (e) => {
+      const f = document.getElementById('filter');
+      if (e.key === '/' && f && !/^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName)) {
+        e.preventDefault();
+        f.focus();
+      }
+    });
     route();
   }
 

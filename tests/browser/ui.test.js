@@ -287,6 +287,23 @@ async function main() {
       await api('POST', '/api/v2/alerts', [{labels: {alertname: 'LateComer', severity: 'info'}}]);
       await until(() => document.querySelector('#alerts-summary').textContent === '5 alerts in 5 groups', null, 'the new alert without reload');
     });
+
+    await step('keyboard: "/" focuses the filter, Tab reaches the links with a visible focus', async () => {
+      await page.evaluate(() => document.activeElement && document.activeElement.blur());
+      await page.keyboard.press('/');
+      check(await page.evaluate(() => document.activeElement.id) === 'filter', '"/" did not focus the filter');
+      await page.evaluate(() => document.querySelector('.brand').focus());
+      const seen = [];
+      for (let i = 0; i < 4; i++) {
+        await page.keyboard.press('Tab');
+        seen.push(await page.evaluate(() => {
+          const a = document.activeElement;
+          return {text: a.textContent, tag: a.tagName, outline: getComputedStyle(a).outlineStyle};
+        }));
+      }
+      check(seen.some((x) => x.tag === 'A' && x.text === 'Silences'), 'Tab order ' + JSON.stringify(seen));
+      check(seen.every((x) => x.outline !== 'none'), 'a focused element without outline: ' + JSON.stringify(seen));
+    });
   } catch (e) {
     failed = true;
   } finally {
