@@ -190,6 +190,53 @@
     return r.text();
   }
 
+  /* GET of a JSON array, calling onItem with each element as soon as its bytes arrived;
+   * returns the whole text. A small scanner finds the elements' ends (strings and nesting);
+   * JSON.parse checks each element. */
+  async function streamArray(path, onItem) {
+    let r;
+    try {
+      r = await fetch(BASE + path, {credentials: 'same-origin', cache: 'no-cache'});
+    } catch (e) {
+      throw new ApiError('cannot reach the server: ' + e.message);
+    }
+    if (!r.ok) throw new ApiError(await errorText(r));
+    const reader = r.body.getReader();
+    const dec = new TextDecoder();
+    const parts = [];
+    let pending = '';
+    let start = -1;
+    let depth = 0;
+    let inStr = false;
+    let esc = false;
+    for (;;) {
+      const {done, value} = await reader.read();
+      if (done) break;
+      const chunk = dec.decode(value, {stream: true});
+      parts.push(chunk);
+      start = depth >= 2 ? 0 : -1;
+      for (let i = 0; i < chunk.length; i++) {
+        const c = chunk.charCodeAt(i);
+        if (inStr) {
+          if (esc) esc = false;
+          else if (c === 92) esc = true; /* \ */
+          else if (c === 34) inStr = false;
+        } else if (c === 34) {
+          inStr = true;
+        } else if (c === 123 || c === 91) { /* { [ */
+          if (++depth === 2) start = i;
+        } else if ((c === 125 || c === 93) && --depth === 1) { /* } ] */
+          onItem(JSON.parse(pending + chunk.slice(start, i + 1)));
+          pending = '';
+          start = -1;
+        }
+      }
+      if (depth >= 2) pending += chunk.slice(start);
+    }
+    parts.push(dec.decode());
+    return parts.join('');
+  }
+
   function qs(params) {
     const u = new URLSearchParams();
     for (const [k, v] of params) u.append(k, v);
@@ -282,63 +329,100 @@
       const gen = st.gen;
       const p = [['silenced', String(st.silenced)], ['inhibited', String(st.inhibited)]];
       for (const m of splitMatchers(st.filterText)) p.push(['filter', m]);
+      const url = '/api/v2/alerts/groups' + qs(p);
+      const stale = () => this.state !== st || st.gen !== gen;
+      /* a first load or a new filter paints the groups as they arrive; a poll compares the
+       * whole answer with the last one and repaints only when it changed */
+      const fresh = st.lastText === null;
+      const painter = fresh ? this.painter() : null;
       let text;
       performance.mark('ar-groups-request');
       try {
-        text = await apiText('/api/v2/alerts/groups' + qs(p));
+        text = fresh ? await streamArray(url, (g) => stale() || painter.add(g)) : await apiText(url);
       } catch (e) {
-        if (this.state !== st || st.gen !== gen) return;
+        if (stale()) return;
         notice(st.msg, 'error', e.message);
         st.summary.textContent = '';
         st.list.replaceChildren();
         st.lastText = null;
         throw e;
       }
-      if (this.state !== st || st.gen !== gen || text === st.lastText) return;
+      if (stale() || text === st.lastText) return;
+      performance.mark('ar-groups-received');
       st.lastText = text;
       notice(st.msg, '', '');
-      performance.mark('ar-groups-received');
-      this.paint(JSON.parse(text));
+      if (fresh) {
+        painter.end();
+        return;
+      }
+      const pt = this.painter();
+      for (const g of JSON.parse(text)) pt.add(g);
+      pt.end();
     },
 
-    /* First CHUNK groups at once, the rest in slices, so a page with thousands of groups is
-     * usable at once (off-screen groups skip layout: content-visibility in app.css). */
-    paint(groups) {
+    /* Paints groups as they are added, in the server's order (group labels, then receiver:
+     * COMPAT 1.5): the first CHUNK at once, the rest in slices of ~10 ms between which the
+     * browser paints and handles input, so a page with thousands of groups is usable at
+     * once (off-screen groups also skip layout: content-visibility in app.css). */
+    painter() {
       const st = this.state;
       const token = ++st.paintToken;
-      for (const g of groups) g.key = g.receiver.name + '\0' + groupKeyText(g);
-      groups.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      const nalerts = groups.reduce((n, g) => n + g.alerts.length, 0);
-      st.summary.textContent = nalerts + (nalerts === 1 ? ' alert' : ' alerts') + ' in ' +
-        groups.length + (groups.length === 1 ? ' group' : ' groups');
-      let i = 0;
-      /* the first CHUNK groups fill the screen; the rest follow in slices of ~10 ms between
-       * which the browser paints and handles input */
-      const step = () => {
-        if (token !== st.paintToken || this.state !== st) return;
+      const groups = [];
+      let shown = 0;
+      let first = true;
+      let ended = false;
+      let scheduled = false;
+      const live = () => token === st.paintToken && this.state === st;
+      const finish = () => {
+        const n = groups.reduce((k, g) => k + g.alerts.length, 0);
+        st.summary.textContent = n + (n === 1 ? ' alert' : ' alerts') + ' in ' +
+          groups.length + (groups.length === 1 ? ' group' : ' groups');
+        if (groups.length === 0) st.list.replaceChildren(el('p', {class: 'empty'}, 'No alerts.'));
+        st.list.setAttribute('data-complete', '1');
+      };
+      const flush = () => {
+        scheduled = false;
+        if (!live()) return;
         const part = document.createDocumentFragment();
         const t = performance.now();
-        const first = i === 0;
-        while (i < groups.length && (first ? i < CHUNK : performance.now() - t < 10)) {
-          part.appendChild(this.group(groups[i++]));
+        while (shown < groups.length && (first || performance.now() - t < 10)) {
+          part.appendChild(this.group(groups[shown++]));
         }
         if (first) {
+          first = false;
+          /* Element Timing: when the first group's heading is painted (bench/ui.js) */
+          const head = part.querySelector('.receiver');
+          if (head) head.setAttribute('elementtiming', 'ar-first-group');
           st.list.replaceChildren(part);
           performance.mark('ar-groups-first');
           requestAnimationFrame(() => setTimeout(() => performance.mark('ar-groups-painted'), 0));
         } else {
           st.list.appendChild(part);
         }
-        if (i < groups.length) setTimeout(step, 0);
-        else st.list.setAttribute('data-complete', '1');
+        if (shown < groups.length) schedule();
+        else if (ended) finish();
+      };
+      const schedule = () => {
+        if (!scheduled) {
+          scheduled = true;
+          setTimeout(flush, 0);
+        }
       };
       st.list.removeAttribute('data-complete');
-      if (groups.length === 0) {
-        st.list.replaceChildren(el('p', {class: 'empty'}, 'No alerts.'));
-        st.list.setAttribute('data-complete', '1');
-        return;
-      }
-      step();
+      return {
+        add(g) {
+          g.key = g.receiver.name + '\0' + groupKeyText(g);
+          groups.push(g);
+          if (first && groups.length === CHUNK) flush();
+          else if (!first) schedule();
+        },
+        end() {
+          ended = true;
+          if (!live()) return;
+          if (first) flush();
+          else if (!scheduled && shown === groups.length) finish();
+        },
+      };
     },
 
     group(g) {

@@ -1,5 +1,6 @@
 /* Files compiled into the binary by scripts/embed.cmake: the SQL migrations, the
- * default templates and the web UI's static files (web/, served by web_ui.c). Each table ends with an entry whose name is NULL. */
+ * default templates and the web UI's static files (web/, served by web_ui.c). Each table
+ * ends with an entry whose name is NULL. */
 #ifndef AR_EMBEDDED_H
 #define AR_EMBEDDED_H
 
