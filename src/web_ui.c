@@ -119,8 +119,8 @@ bool web_ui_serve(const struct http_request *req, const char *path, const char *
     } else {
         return false;
     }
-    if (f == NULL) { /* a build without web/index.html */
-        api_reply_plain(resp, 200, "alertrouter: Alertmanager-compatible API at /api/v2/\n");
+    if (f == NULL) { /* web/index.html is always embedded; a tree without it serves no page */
+        api_reply_plain(resp, 404, "404 page not found\n");
         return true;
     }
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {

@@ -53,6 +53,8 @@ def page_and_assets(ctx):
         eq(r2.body, b"", "304 body")
         r3 = srv.request("GET", "/ui/" + name, headers={"If-None-Match": '"0000000000000000"'})
         eq(r3.status, 200, "stale ETag of " + name)
+    r = srv.request("HEAD", "/")
+    eq((r.status, r.body), (200, b""), "HEAD of the page")
     eq(srv.request("GET", "/ui/nope.js").status, 404, "unknown asset")
     eq(srv.request("GET", "/ui/../index.html").status, 404, "no path walking")
     eq(srv.request("POST", "/ui/app.js").status, 405, "POST to an asset")
