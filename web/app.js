@@ -650,6 +650,7 @@
         return;
       }
       initial = original.matchers;
+      auditTrail(main, id);
       by.value = original.createdBy;
       comment.value = original.comment;
       if (original.status.state !== 'expired') {
@@ -670,6 +671,24 @@
     initial.forEach((m) => row({name: String(m.name || ''), value: String(m.value || ''),
       isRegex: !!m.isRegex, isEqual: m.isEqual !== false}));
     if (matchers().length > 0) runPreview();
+  }
+
+  /* The silence's entries of the audit trail (/api/x/audit: who created, changed or expired
+   * it, from which client, under which basic-auth user), newest first. */
+  async function auditTrail(main, id) {
+    const box = el('section', {id: 'audit', class: 'audit'}, el('h2', {}, 'Audit trail'));
+    main.appendChild(box);
+    try {
+      const rows = (await api('GET', '/api/x/audit?limit=10000')).filter((e) => e.objectID === id);
+      box.appendChild(rows.length ? el('div', {class: 'table-wrap'}, el('table', {},
+        el('thead', {}, el('tr', {}, ['Time', 'Action', 'User', 'Client', 'Comment'].map((h) => el('th', {scope: 'col'}, h)))),
+        el('tbody', {}, rows.map((e) => el('tr', {'data-action': e.action},
+          el('td', {}, fmtTime(e.time)), el('td', {}, e.action), el('td', {}, e.user || '—'),
+          el('td', {}, e.client), el('td', {class: 'comment'}, (e.detail && e.detail.comment) || '')))))) :
+        el('p', {class: 'empty'}, 'No entries.'));
+    } catch (e) {
+      notice(box, 'error', e.message);
+    }
   }
 
   /* ---------------------------------------------------------------- deliveries */

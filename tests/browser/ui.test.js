@@ -222,6 +222,11 @@ async function main() {
       const meta = await page.$eval('#silences-active .silence', (s) => s.textContent);
       check(meta.includes('browser-test') && meta.includes('maintenance <b>window</b>'), 'silence text ' + meta);
       await shot('silences');
+      /* its edit page shows the audit trail: created under the basic-auth user */
+      await open('#/silences/' + encodeURIComponent(silenceId) + '/edit');
+      await until(() => document.querySelector('#audit tr[data-action="silence.create"]'), null, 'the audit trail');
+      const audit = await page.$eval('#audit tr[data-action="silence.create"]', (r) => r.textContent);
+      check(audit.includes(USER) && audit.includes('maintenance <b>window</b>'), 'audit row ' + audit);
       await open('#/alerts?silenced=1');
       await until(() => {
         const a = [...document.querySelectorAll('.alert')].find((x) => x.textContent.includes('alertname="HighCPU"'));
