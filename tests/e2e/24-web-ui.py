@@ -96,6 +96,36 @@ def basic_auth(ctx):
     eq(srv.request("GET", "/ui/app.js", headers=AUTH).status, 200, "asset with credentials")
 
 
+def web_config_module():
+    """tests/e2e/09-web-config.py (its PKI and TLS server), loaded by path."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "09-web-config.py")
+    spec = importlib.util.spec_from_file_location("web_config_09", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@suite.case("tls-and-auth", only="alertrouter")
+def tls_and_auth(ctx):
+    wc = web_config_module()
+    srv = wc.start(ctx, wc.tls_yaml(headers=False), auth=wc.GOOD)
+    r = srv.fetch("/", auth=wc.GOOD)
+    eq(r.status, 200, "page over TLS")
+    check(r.headers.get("content-type", "").startswith("text/html"), "type %r" % r.headers)
+    check("script-src 'self'" in r.headers.get("content-security-policy", ""), "CSP over TLS")
+    eq(srv.fetch("/ui/app.js", auth=wc.GOOD).status, 200, "asset over TLS")
+    eq(srv.fetch("/", auth=("alice", "wrong")).status, 401, "page with a wrong password")
+    eq(srv.fetch("/ui/app.css").status, 401, "asset without credentials")
+    # the same origin (https, as the browser sends it) passes; another one does not
+    own = "https://127.0.0.1:%d" % srv.port
+    r = srv.fetch("/-/reload", auth=wc.GOOD, method="POST", headers={"Origin": own})
+    eq(r.status, 200, "same-origin POST over TLS")
+    r = srv.fetch("/-/reload", auth=wc.GOOD, method="POST",
+                  headers={"Origin": "https://evil.example"})
+    eq(r.status, 403, "cross-site POST over TLS")
+
+
 def post(srv, path, body, headers):
     h = {"Content-Type": "application/json"}
     h.update(headers)
