@@ -4,7 +4,9 @@
 # Alertmanager when installed). With --sanitize, builds into build-asan/ with
 # AddressSanitizer + UndefinedBehaviorSanitizer and runs the same suite there; with --tsan,
 # builds into build-tsan/ with ThreadSanitizer and runs the unit tests and the threaded e2e
-# suites.
+# suites. The browser tests (tests/browser, ctest browser/ui) run in the default and
+# --sanitize runs; ctest reports them as skipped where Chromium or tests/browser/node_modules
+# is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=build

@@ -1,4 +1,5 @@
-/* API routing (ar/api.h): the route prefix, CORS, per-client rate limiting, API v2,
+/* API routing (ar/api.h): the route prefix, CORS, the CSRF rule, per-client rate limiting,
+ * the web UI (ar/web_ui.h), API v2,
  * health/reload/metrics, and alertrouter's extensions under /api/x/ (audit trail,
  * deliveries, history, receiver tests). The reply shapes are ar/api_reply.h's. */
 #include "ar/api.h"
@@ -9,6 +10,7 @@
 #include "ar/http_metrics.h"
 #include "ar/ratelimit.h"
 #include "ar/timefmt.h"
+#include "ar/web_ui.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -230,6 +232,7 @@ static void dispatch(struct api *api, const struct http_request *req, struct htt
     const char *path = req->path;
     size_t plen = strlen(api->route_prefix);
     const char *origin = http_request_header(req, "Origin");
+    char refused[300];
 
     __atomic_add_fetch(&api->counters.http_requests, 1, __ATOMIC_RELAXED);
     if (!ratelimit_allow(api->ratelimit, req->client, clock_monotonic_ns())) {
@@ -255,6 +258,10 @@ static void dispatch(struct api *api, const struct http_request *req, struct htt
         path += plen;
     }
     *stripped = path;
+    if (!web_csrf_allowed(req, api->external_url, refused, sizeof(refused))) {
+        api_reply_error_object(resp, 403, 403, refused); /* README.md, "Web UI" */
+        return;
+    }
     if (strncmp(path, "/api/v2/", 8) == 0) {
         const char *preflight = http_request_header(req, "Access-Control-Request-Method");
         http_response_header(resp, "Vary", "Origin");
@@ -312,8 +319,7 @@ static void dispatch(struct api *api, const struct http_request *req, struct htt
         api_metrics_get(api, req, resp);
         return;
     }
-    if (strcmp(path, "/") == 0 || strcmp(path, "") == 0) {
-        api_reply_plain(resp, 200, "alertrouter: Alertmanager-compatible API at /api/v2/\n");
+    if (web_ui_serve(req, path, api->route_prefix, resp)) { /* "/" and "/ui/..." */
         return;
     }
     api_reply_plain(resp, 404, "404 page not found\n");

@@ -1,5 +1,6 @@
-/* Files compiled into the binary by scripts/embed.cmake: the SQL migrations and the
- * default templates. Each table ends with an entry whose name is NULL. */
+/* Files compiled into the binary by scripts/embed.cmake: the SQL migrations, the
+ * default templates and the web UI's static files (web/, served by web_ui.c). Each table
+ * ends with an entry whose name is NULL. */
 #ifndef AR_EMBEDDED_H
 #define AR_EMBEDDED_H
 
@@ -13,5 +14,6 @@ struct ar_embedded_file {
 
 extern const struct ar_embedded_file ar_migrations[]; /* sorted by name */
 extern const struct ar_embedded_file ar_templates[];  /* sorted by name */
+extern const struct ar_embedded_file ar_web_files[];  /* sorted by name */
 
 #endif

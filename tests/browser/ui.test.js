@@ -1,0 +1,323 @@
+/* The web UI in headless Chromium (puppeteer-core, test-only). Started by tests/browser/run.py,
+ * which runs alertrouter under AR_PREFIX behind basic auth (AR_USER/AR_PASS) with the alerts
+ * of run.py's ALERTS and a webhook sink at AR_SINK that answers 500 until GET /control/ok.
+ * Each step prints "ok <name>"; the first failure prints "FAIL <name>: why" and exits 1.
+ * With AR_SHOTS set, writes <AR_SHOTS>/ui-<page>.png. */
+'use strict';
+
+const path = require('path');
+const puppeteer = require('puppeteer-core');
+
+const ORIGIN = process.env.AR_ORIGIN;
+const PREFIX = process.env.AR_PREFIX || '';
+const BASE = ORIGIN + PREFIX;
+const USER = process.env.AR_USER;
+const PASS = process.env.AR_PASS;
+const SINK = process.env.AR_SINK;
+const SHOTS = process.env.AR_SHOTS || '';
+const WAIT = 30000; /* generous: CI machines are slow */
+const AUTH = 'Basic ' + Buffer.from(USER + ':' + PASS).toString('base64');
+
+let page;
+const problems = []; /* page errors and CSP violations, checked at every step */
+
+function check(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    check(problems.length === 0, 'page problems: ' + problems.join(' | '));
+  } catch (e) {
+    console.log('FAIL ' + name + ': ' + (e && e.stack || e));
+    if (page) {
+      try {
+        const text = await page.evaluate(() => document.body.innerText);
+        console.log('--- page text ---\n' + text.slice(0, 3000));
+      } catch (e2) { /* page gone */ }
+    }
+    throw e;
+  }
+  console.log('ok   ' + name + ' (' + (Date.now() - t0) + ' ms)');
+}
+
+async function api(method, p, body) {
+  const r = await fetch(BASE + p, {method, headers: {Authorization: AUTH, 'Content-Type': 'application/json'},
+    body: body === undefined ? undefined : JSON.stringify(body)});
+  const t = await r.text();
+  check(r.ok, method + ' ' + p + ': ' + r.status + ' ' + t);
+  return t ? JSON.parse(t) : null;
+}
+
+async function open(hash) {
+  await page.goto(BASE + '/' + hash, {waitUntil: 'domcontentloaded'});
+}
+
+/* Waits until fn (run in the page) returns a truthy value. */
+function until(fn, arg, what) {
+  return page.waitForFunction(fn, {timeout: WAIT, polling: 100}, arg).catch((e) => {
+    throw new Error('timed out waiting for ' + (what || fn.toString()) + ': ' + e.message);
+  });
+}
+
+async function shot(name, width) {
+  if (!SHOTS) return;
+  await page.setViewport({width: width || 1400, height: 900});
+  await new Promise((r) => setTimeout(r, 300));
+  await page.screenshot({path: path.join(SHOTS, 'ui-' + name + '.png')});
+  await page.setViewport({width: 1400, height: 900});
+}
+
+async function main() {
+  const browser = await puppeteer.launch({
+    executablePath: process.env.AR_CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-dev-shm-usage'],
+    headless: true,
+  });
+  let failed = false;
+  try {
+    page = await browser.newPage();
+    await page.setViewport({width: 1400, height: 900});
+    page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) problems.push('console: ' + m.text());
+    });
+    page.on('dialog', (d) => {
+      problems.push('dialog opened: ' + d.message());
+      d.dismiss();
+    });
+
+    await step('basic auth: the page and its assets need credentials', async () => {
+      for (const p of ['/', '/ui/app.js']) {
+        const r = await fetch(BASE + p);
+        check(r.status === 401, p + ' without credentials: ' + r.status);
+        const r2 = await fetch(BASE + p, {headers: {Authorization: AUTH}});
+        check(r2.status === 200, p + ' with credentials: ' + r2.status);
+      }
+      await page.authenticate({username: USER, password: PASS});
+    });
+
+    await step('route prefix: the page loads its assets under it', async () => {
+      const resp = await page.goto(BASE + '/#/alerts', {waitUntil: 'load'});
+      check(resp.status() === 200, 'status ' + resp.status());
+      const csp = resp.headers()['content-security-policy'] || '';
+      check(/script-src 'self'/.test(csp) && !/unsafe-inline/.test(csp), 'CSP ' + csp);
+      const src = await page.evaluate(() => document.querySelector('script').src);
+      check(src === BASE + '/ui/app.js', 'script src ' + src);
+      const r = await fetch(ORIGIN + '/ui/app.js', {headers: {Authorization: AUTH}});
+      check(r.status === 404, 'asset outside the prefix: ' + r.status);
+    });
+
+    await step('alerts appear grouped by receiver and group labels', async () => {
+      await until(() => document.querySelector('#groups[data-complete]') &&
+        document.querySelectorAll('#groups .group').length === 4, null, 'four groups');
+      const groups = await page.$$eval('#groups .group', (gs) => gs.map((g) => ({
+        receiver: g.dataset.receiver,
+        labels: [...g.querySelectorAll('.group-head .chip')].map((c) => c.textContent),
+        alerts: [...g.querySelectorAll('.alert')].map((a) => a.querySelector('.labels').textContent),
+      })));
+      const keys = groups.map((g) => g.receiver + ' ' + g.labels.join(',')).sort();
+      check(JSON.stringify(keys) === JSON.stringify([
+        'hook alertname="DiskFull"', 'team alertname="DiskFull"', 'team alertname="HighCPU"',
+        'team alertname="Xss"']), 'groups ' + JSON.stringify(keys));
+      const hook = groups.find((g) => g.receiver === 'hook');
+      check(hook.alerts.length === 1 && hook.alerts[0].includes('instance="db1"'), 'hook group ' + JSON.stringify(hook));
+      const summary = await page.$eval('#alerts-summary', (e) => e.textContent);
+      check(summary === '4 alerts in 4 groups', 'summary ' + summary);
+      const ann = await page.$$eval('.alert[data-fingerprint] dd a', (as) => as.map((a) => a.href));
+      check(ann.includes('https://runbooks.example/disk'), 'runbook link missing: ' + ann);
+      await shot('alerts');
+      await shot('alerts-phone', 390);
+    });
+
+    await step('XSS payloads in labels and annotations render as text and are not clickable', async () => {
+      const r = await page.evaluate(() => {
+        const x = [...document.querySelectorAll('.alert')].find((a) => a.textContent.includes('alertname="Xss"'));
+        const dd = {};
+        for (const dt of x.querySelectorAll('dt')) dd[dt.textContent] = dt.nextElementSibling;
+        return {
+          pwned: window.__pwned,
+          scripts: document.querySelectorAll('#main script, #main img, #main iframe').length,
+          labelText: x.querySelector('.labels').textContent,
+          summary: dd.summary.textContent,
+          linkText: dd.link.textContent,
+          linkAnchors: dd.link.querySelectorAll('a').length,
+          runbook: dd.runbook.querySelector('a') && dd.runbook.querySelector('a').href,
+          jsLinks: [...document.querySelectorAll('a')].filter((a) => !/^(https?:|#)/.test(a.getAttribute('href'))).map((a) => a.getAttribute('href')),
+          source: [...x.querySelectorAll('.alert-head a')].map((a) => a.textContent),
+        };
+      });
+      check(r.pwned === undefined, 'a payload ran: __pwned=' + r.pwned);
+      check(r.scripts === 0, 'script/img/iframe elements in the page: ' + r.scripts);
+      check(r.labelText.includes('payload="<script>window.__pwned=1</script>"'), 'label text ' + r.labelText);
+      check(r.summary === '<img src=x onerror="window.__pwned=2">', 'summary text ' + r.summary);
+      check(r.linkText === 'javascript:window.__pwned=3' && r.linkAnchors === 0, 'javascript: annotation is a link');
+      check(r.runbook === 'https://runbooks.example/xss', 'http(s) annotation not a link: ' + r.runbook);
+      check(r.jsLinks.length === 0, 'links that are not http(s) or in-page: ' + r.jsLinks);
+      check(!r.source.includes('Source'), 'javascript: generator URL became a link');
+    });
+
+    await step('filter: matcher syntax narrows the groups; a bad filter shows the API error', async () => {
+      await page.click('#filter', {clickCount: 3});
+      await page.type('#filter', '{alertname="DiskFull", severity=~"crit.*"}');
+      await page.keyboard.press('Enter');
+      await until(() => document.querySelector('#alerts-summary').textContent === '1 alert in 1 group', null, 'one alert');
+      const fp = await page.$eval('#groups .alert', (a) => a.querySelector('.labels').textContent);
+      check(fp.includes('instance="db1"'), 'filtered alert ' + fp);
+      check((await page.evaluate(() => location.hash)).includes('filter='), 'filter not in the URL');
+      await page.click('#filter', {clickCount: 3});
+      await page.type('#filter', 'alertname=~"("');
+      await page.keyboard.press('Enter');
+      await until(() => /error parsing regexp/.test((document.querySelector('#alerts-msg') || {}).textContent || ''), null, 'the API error text');
+      await page.click('#filter', {clickCount: 3});
+      await page.keyboard.press('Backspace');
+      await page.keyboard.press('Enter');
+      await until(() => document.querySelector('#alerts-summary').textContent === '4 alerts in 4 groups', null, 'all alerts back');
+    });
+
+    let silenceId;
+    await step('silence from an alert: pre-filled form, preview, save, the alert turns silenced', async () => {
+      const href = await page.evaluate(() => {
+        const a = [...document.querySelectorAll('.alert')].find((x) => x.textContent.includes('alertname="HighCPU"'));
+        return a.querySelector('.alert-head a.button').getAttribute('href');
+      });
+      check(href.startsWith('#/silences/new?'), 'silence link ' + href);
+      await page.evaluate(() => {
+        const a = [...document.querySelectorAll('.alert')].find((x) => x.textContent.includes('alertname="HighCPU"'));
+        a.querySelector('.alert-head a.button').focus();
+      });
+      await page.keyboard.press('Enter'); /* keyboard use: the link is a real link */
+      await until(() => document.querySelectorAll('#matcher-rows .matcher-row').length === 3, null, 'three matcher rows');
+      const rows = await page.$$eval('#matcher-rows .matcher-row', (rs) => rs.map((r) =>
+        r.querySelector('.m-name').value + r.querySelector('.m-op').value + r.querySelector('.m-value').value));
+      check(JSON.stringify(rows) === JSON.stringify(['alertname=HighCPU', 'instance=web1', 'severity=warning']), 'rows ' + rows);
+      await until(() => (document.querySelector('#preview-count') || {}).textContent === '1 alert matches', null, 'preview of one alert');
+      /* widen the matchers: the preview follows before saving */
+      await page.evaluate(() => {
+        const rs = document.querySelectorAll('#matcher-rows .matcher-row');
+        rs[2].querySelector('button').click();
+        rs[1].querySelector('button').click();
+        const first = document.querySelector('#matcher-rows .matcher-row');
+        first.querySelector('.m-op').value = '=~';
+        first.querySelector('.m-value').value = 'High.*|Disk.*';
+      });
+      await page.click('#preview-button');
+      await until(() => (document.querySelector('#preview-count') || {}).textContent === '3 alerts match', null, 'preview of three alerts');
+      await page.evaluate(() => {
+        const first = document.querySelector('#matcher-rows .matcher-row');
+        first.querySelector('.m-op').value = '=';
+        first.querySelector('.m-value').value = 'HighCPU';
+      });
+      await page.click('#preview-button');
+      await until(() => (document.querySelector('#preview-count') || {}).textContent === '1 alert matches', null, 'preview back to one');
+      await page.type('#sil-createdby', 'browser-test');
+      await page.type('#sil-comment', 'maintenance <b>window</b>');
+      await shot('silence-new');
+      await page.click('#save-silence');
+      await until(() => location.hash.startsWith('#/silences?saved='), null, 'the saved silence');
+      silenceId = decodeURIComponent((await page.evaluate(() => location.hash)).split('saved=')[1]);
+      await until(() => document.querySelector('#silences-active .silence'), null, 'the active silence');
+      const meta = await page.$eval('#silences-active .silence', (s) => s.textContent);
+      check(meta.includes('browser-test') && meta.includes('maintenance <b>window</b>'), 'silence text ' + meta);
+      await shot('silences');
+      /* its edit page shows the audit trail: created under the basic-auth user */
+      await open('#/silences/' + encodeURIComponent(silenceId) + '/edit');
+      await until(() => document.querySelector('#audit tr[data-action="silence.create"]'), null, 'the audit trail');
+      const audit = await page.$eval('#audit tr[data-action="silence.create"]', (r) => r.textContent);
+      check(audit.includes(USER) && audit.includes('maintenance <b>window</b>'), 'audit row ' + audit);
+      await open('#/alerts?silenced=1');
+      await until(() => {
+        const a = [...document.querySelectorAll('.alert')].find((x) => x.textContent.includes('alertname="HighCPU"'));
+        return a && a.querySelector('.badge').textContent === 'suppressed' && a.querySelector('.why a');
+      }, null, 'HighCPU suppressed');
+      const by = await page.evaluate(() => [...document.querySelectorAll('.why a')].map((a) => a.textContent));
+      check(by.includes(silenceId), 'silencedBy ' + by + ' lacks ' + silenceId);
+      await open('#/alerts');
+      await until(() => document.querySelector('#alerts-summary').textContent === '3 alerts in 3 groups', null, 'silenced alert hidden');
+    });
+
+    await step('the new-silence form opens empty', async () => {
+      await open('#/silences/new');
+      await until(() => document.querySelector('#matcher-rows .matcher-row'), null, 'the form');
+      const r = await page.evaluate(() => ({rows: document.querySelectorAll('#matcher-rows .matcher-row').length,
+        name: document.querySelector('.m-name').value, preview: document.querySelector('#preview').textContent,
+        by: document.querySelector('#sil-createdby').value}));
+      check(r.rows === 1 && r.name === '' && r.preview === '', 'new form ' + JSON.stringify(r));
+      check(r.by === 'browser-test', 'the author is remembered: ' + r.by);
+    });
+
+    await step('expire the silence: it moves to expired and the alert is active again', async () => {
+      await open('#/silences');
+      await until(() => document.querySelector('#silences-active .silence .danger'), null, 'Expire button');
+      await page.click('#silences-active .silence .danger');
+      await until((id) => document.querySelector('#silences-expired .silence[data-id="' + id + '"]') &&
+        !document.querySelector('#silences-active .silence'), silenceId, 'the silence expired');
+      await open('#/alerts');
+      await until(() => document.querySelector('#alerts-summary').textContent === '4 alerts in 4 groups', null, 'HighCPU active again');
+    });
+
+    await step('replay a dead letter once the receiver recovers', async () => {
+      await open('#/deliveries');
+      /* the page polls every 5 s: the dead letter appears after the 2 s deadline */
+      await until(() => document.querySelector('#deliveries-dead tr[data-id] .replay'), null, 'a dead letter with Replay');
+      const id = await page.$eval('#deliveries-dead tr[data-id]', (r) => r.dataset.id);
+      await page.click('#deliveries-dead tr[data-id="' + id + '"] button[aria-expanded]');
+      await until(() => /sink says no|500/.test((document.querySelector('#deliveries-dead tr.log:not([hidden])') || {}).textContent || ''), null, 'the attempt error');
+      await shot('deliveries');
+      const r = await fetch(SINK + '/control/ok');
+      check(r.status === 200, 'sink control');
+      await page.click('#deliveries-dead tr[data-id="' + id + '"] .replay');
+      await until(() => /replayed/.test((document.querySelector('#deliveries-msg') || {}).textContent || ''), null, 'replay notice');
+      await until((i) => document.querySelector('#deliveries-delivered tr[data-id="' + i + '"]'), id, 'the replayed delivery delivered');
+      const one = await api('GET', '/api/x/deliveries/' + id);
+      check(one.state === 'delivered', 'state ' + one.state);
+      check(one.log.some((l) => l.outcome === 'replayed'), 'log ' + JSON.stringify(one.log));
+    });
+
+    await step('status: version, config, receivers, send a test notification', async () => {
+      await open('#/status');
+      await until(() => document.querySelector('#status-receivers li[data-receiver="hook"] button'), null, 'receivers');
+      const text = await page.$eval('#status-body', (e) => e.textContent);
+      check(/alertrouter/.test(text) && text.includes('webhook_configs'), 'status text');
+      await page.click('#status-receivers li[data-receiver="hook"] button');
+      await until(() => /sent/.test(document.querySelector('#status-receivers li[data-receiver="hook"] .test-result').textContent), null, 'test sent');
+      await shot('status');
+    });
+
+    await step('the page polls while visible', async () => {
+      await open('#/alerts');
+      await until(() => document.querySelector('#alerts-summary').textContent === '4 alerts in 4 groups', null, 'four alerts');
+      await api('POST', '/api/v2/alerts', [{labels: {alertname: 'LateComer', severity: 'info'}}]);
+      await until(() => document.querySelector('#alerts-summary').textContent === '5 alerts in 5 groups', null, 'the new alert without reload');
+    });
+
+    await step('keyboard: "/" focuses the filter, Tab reaches the links with a visible focus', async () => {
+      await page.evaluate(() => document.activeElement && document.activeElement.blur());
+      await page.keyboard.press('/');
+      check(await page.evaluate(() => document.activeElement.id) === 'filter', '"/" did not focus the filter');
+      await page.evaluate(() => document.querySelector('.brand').focus());
+      const seen = [];
+      for (let i = 0; i < 4; i++) {
+        await page.keyboard.press('Tab');
+        seen.push(await page.evaluate(() => {
+          const a = document.activeElement;
+          return {text: a.textContent, tag: a.tagName, outline: getComputedStyle(a).outlineStyle};
+        }));
+      }
+      check(seen.some((x) => x.tag === 'A' && x.text === 'Silences'), 'Tab order ' + JSON.stringify(seen));
+      check(seen.every((x) => x.outline !== 'none'), 'a focused element without outline: ' + JSON.stringify(seen));
+    });
+  } catch (e) {
+    failed = true;
+  } finally {
+    await browser.close();
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.log('FAIL: ' + (e && e.stack || e));
+  process.exit(1);
+});
