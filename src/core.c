@@ -19,6 +19,7 @@
 #include "ar/alert_store.h"
 #include "ar/clock.h"
 #include "ar/dispatch.h"
+#include "ar/incident.h"
 #include "ar/inhibit.h"
 #include "ar/log.h"
 #include "ar/nflog.h"
@@ -95,6 +96,7 @@ struct core {
     size_t compact_rows;   /* log rows below compact_below */
 
     struct silence_set *silences;
+    struct incident_set *incidents; /* ar/incident.h, survives reloads */
     struct nflog *nflog;
     struct inhibitor *inhibitor;   /* for cfg */
     struct dispatcher *dispatcher; /* for cfg */
@@ -323,6 +325,7 @@ static void rebuild_pipeline(struct core *c)
     env.metrics = &c->dmetrics;
     env.nflog = c->nflog;
     env.silences = c->silences;
+    env.incidents = c->incidents;
     env.inhibitor = c->inhibitor;
     env.external_url = c->opt.external_url ? c->opt.external_url : "";
     env.retention_ns = c->opt.retention_ns;
@@ -628,6 +631,10 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
     c->next_seq = stats.next_seq;
     c->log_rows = stats.log_rows;
     rc = silence_set_load(c->silences, st);
+    if (rc == AR_OK) {
+        c->incidents = incident_set_new();
+        rc = incident_set_load(c->incidents, st);
+    }
     if (rc != AR_OK) {
         core_free(c);
         return rc;
@@ -745,6 +752,7 @@ void core_free(struct core *c)
     inhibitor_free(c->inhibitor);
     nflog_free(c->nflog);
     silence_set_free(c->silences);
+    incident_set_free(c->incidents);
     alert_store_free(c->alerts);
     config_unref(c->cfg);
     txn_writer_free(c->writer);
@@ -926,6 +934,11 @@ struct txn_writer *core_writer(struct core *c)
 struct silence_set *core_silences(struct core *c)
 {
     return c->silences;
+}
+
+struct incident_set *core_incidents(struct core *c)
+{
+    return c->incidents;
 }
 
 static int stats_fn(struct core *c, struct txn *txn, void *arg)

@@ -16,6 +16,7 @@ struct txn;
 struct nflog;
 struct silence_set;
 struct inhibitor;
+struct incident_set;
 struct dispatcher;
 struct send_ctx;
 
@@ -27,6 +28,7 @@ struct dispatch_env {
     struct nflog *nflog;              /* survives reloads */
     struct silence_set *silences;
     struct inhibitor *inhibitor; /* for the config of this dispatcher */
+    struct incident_set *incidents; /* ar/incident.h, survives reloads; NULL: none kept */
     const char *external_url;
     int64_t retention_ns; /* nflog entries expire after min(this, 2 x repeat) */
     /* Called on the notifier thread when a send completes; must hand (sc, res) back to the
