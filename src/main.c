@@ -1,5 +1,5 @@
 /* Process entry point: parses flags, runs a subcommand (check-config, template,
- * test-receiver, deliveries) or the
+ * test-receiver, deliveries, incident) or the
  * daemon: load config, open storage, start the core and the HTTP listeners, then wait for
  * signals (SIGHUP reloads, SIGTERM/SIGINT shut down gracefully: stop accepting, finish
  * in-flight requests, flush writes). */
@@ -419,6 +419,9 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "deliveries") == 0) {
         return cli_deliveries_main(argc - 1, argv + 1); /* durable outbox client */
+    }
+    if (argc > 1 && strcmp(argv[1], "incident") == 0) {
+        return cli_incidents_main(argc - 1, argv + 1); /* incident reports client */
     }
     if (argc > 1 && strcmp(argv[1], "test-receiver") == 0) {
         return cli_test_receiver_main(argc - 1, argv + 1);

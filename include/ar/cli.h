@@ -12,6 +12,9 @@ int cli_test_receiver_main(int argc, char **argv);
 /* alertrouter deliveries list|replay ... (argv[0] is "deliveries"; cli_deliveries.c): lists
  * the durable outbox or replays a dead delivery. Exit status. */
 int cli_deliveries_main(int argc, char **argv);
+/* alertrouter incident report ID [--format=markdown|html|json] [--alertmanager.url=URL]
+ * (argv[0] is "incident"; cli_incidents.c): prints the incident's report. Exit status. */
+int cli_incidents_main(int argc, char **argv);
 
 /* Performs one HTTP request; *out gets the body. Returns the HTTP status, or -1 with a message
  * in err on a transport error. Shared by the client subcommands. */
