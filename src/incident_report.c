@@ -114,6 +114,43 @@ static void labels_text(struct buf *b, json_t *labels)
     buf_putc(b, '}');
 }
 
+/* The text as a markdown table cell: one line, pipes escaped. */
+static json_t *md_cell(const char *s)
+{
+    struct buf cell;
+    json_t *v;
+
+    buf_init(&cell, 0);
+    for (const char *p = s ? s : ""; *p != '\0'; p++) {
+        if (*p == '|') {
+            buf_puts(&cell, "\\|");
+        } else {
+            buf_putc(&cell, *p == '\n' || *p == '\r' ? ' ' : *p);
+        }
+    }
+    v = json_string(buf_str(&cell));
+    buf_cleanup(&cell);
+    return v;
+}
+
+/* Joins a list of strings with sep, as a markdown cell (cell) or as text. */
+static json_t *joined(json_t *list, const char *sep, bool cell)
+{
+    struct buf b;
+    size_t i;
+    json_t *s;
+    json_t *v;
+
+    buf_init(&b, 0);
+    json_array_foreach(list, i, s)
+    {
+        buf_printf(&b, "%s%s", i ? sep : "", json_string_value(s));
+    }
+    v = cell ? md_cell(buf_str(&b)) : json_string(buf_str(&b));
+    buf_cleanup(&b);
+    return v;
+}
+
 struct report_ctx {
     json_t *timeline;
     json_t *notifications;
@@ -173,6 +210,7 @@ static void on_event(void *vctx, int64_t seq, int64_t at, const char *kind, cons
         json_object_set_new(n, "outcomeAt", json_string(""));
         json_object_set_new(n, "attempts", json_integer(0));
         json_object_set_new(n, "error", json_string(""));
+        json_object_set_new(n, "errorCell", json_string(""));
         json_array_append(c->notifications, n);
         json_object_set_new(c->pending, id, n);
     } else if (strcmp(kind, "notification_outcome") == 0) {
@@ -187,6 +225,7 @@ static void on_event(void *vctx, int64_t seq, int64_t at, const char *kind, cons
             json_object_set_new(n, "outcomeAt", utc_text(at));
             json_object_set(n, "attempts", json_object_get(d, "attempts"));
             json_object_set(n, "error", json_object_get(d, "error"));
+            json_object_set_new(n, "errorCell", md_cell(str(d, "error")));
             json_object_del(c->pending, id);
         }
     } else if (strcmp(kind, "acknowledged") == 0) {
@@ -226,20 +265,7 @@ static void on_event(void *vctx, int64_t seq, int64_t at, const char *kind, cons
     json_object_set_new(row, "at", utc_text(at));
     json_object_set_new(row, "kind", json_string(kind));
     json_object_set_new(row, "text", json_string(buf_str(&b)));
-    /* the same for a markdown table cell: one line, pipes escaped */
-    {
-        struct buf cell;
-        buf_init(&cell, 0);
-        for (const char *p = buf_str(&b); *p != '\0'; p++) {
-            if (*p == '|') {
-                buf_puts(&cell, "\\|");
-            } else {
-                buf_putc(&cell, *p == '\n' || *p == '\r' ? ' ' : *p);
-            }
-        }
-        json_object_set_new(row, "cell", json_string(buf_str(&cell)));
-        buf_cleanup(&cell);
-    }
+    json_object_set_new(row, "cell", md_cell(buf_str(&b)));
     json_array_append_new(c->timeline, row);
     buf_cleanup(&b);
     json_decref(d);
@@ -386,6 +412,8 @@ static json_t *report_data(const char *dir, int64_t id, int *rc)
         json_t *services = json_array();
         json_t *impact = json_array();
         services_and_impact(alerts, services, impact);
+        json_object_set_new(d, "servicesCell", joined(services, ", ", true));
+        json_object_set_new(d, "impactCell", joined(impact, "; ", true));
         json_object_set_new(d, "services", services);
         json_object_set_new(d, "impact", impact);
     }
