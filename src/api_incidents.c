@@ -432,9 +432,8 @@ static int note_fn(struct core *c, struct txn *txn, void *arg)
     struct note_call *call = arg;
 
     call->at = txn_now(txn);
-    call->note_id =
-        incident_note_add(core_incidents(c), call->id, call->section, call->author, call->text,
-                          call->replaces, call->client, call->user, txn);
+    call->note_id = incident_note_add(core_incidents(c), call->id, call->section, call->author,
+                                      call->text, call->replaces, call->client, call->user, txn);
     return AR_OK;
 }
 
@@ -547,7 +546,7 @@ static void report(struct api *api, const struct http_request *req, int64_t id,
         return;
     }
     err.msg[0] = '\0';
-    rc = incident_report_render(api->storage_path, id, f, api->incident_report_template,
+    rc = incident_report_render(api->storage_path, id, f, api->report_template,
                                 &resp->body, &err);
     if (rc == AR_ENOTFOUND) {
         api_reply_json_string(resp, 404, "incident not found");

@@ -55,8 +55,8 @@ int cli_incidents_main(int argc, char **argv)
             base = v;
         } else if ((v = flag_value(argc, argv, &i, "--format")) != NULL) {
             format = v;
-        } else if (argv[i][0] != '-' && id == NULL && strspn(argv[i], "0123456789") ==
-                                                           strlen(argv[i])) {
+        } else if (argv[i][0] != '-' && id == NULL &&
+                   strspn(argv[i], "0123456789") == strlen(argv[i])) {
             id = argv[i];
         } else {
             return usage();

@@ -544,8 +544,8 @@ static char *render_title(void *ctx)
     if (r->receiver_ref == NULL) {
         return ar_strdup(tc->g->key);
     }
-    nd = notify_data_new(tc->d->cfg, r->receiver_ref, tc->g->key, &tc->g->labels, tc->f->snap,
-                         NULL, tc->f->nsnap, tc->d->env.external_url, tc->f->now_wall);
+    nd = notify_data_new(tc->d->cfg, r->receiver_ref, tc->g->key, &tc->g->labels, tc->f->snap, NULL,
+                         tc->f->nsnap, tc->d->env.external_url, tc->f->now_wall);
     data = notify_tmpl_data(nd);
     if (notify_render(nd, data, "{{ template \"slack.default.title\" . }}", false, &out, &err) !=
         AR_OK) {
@@ -767,8 +767,8 @@ static void flush_integration(struct dispatcher *d, struct flush *f, const struc
     }
     if (f->incident_id != 0 &&
         incident_acknowledged(d->env.incidents, f->incident_id, r->receiver, g->key) &&
-        !nflog_needs_send(e, s->firing, s->nfiring, s->resolved, s->nresolved,
-                          integ->send_resolved, now_wall, INT64_MAX / 4)) {
+        !nflog_needs_send(e, s->firing, s->nfiring, s->resolved, s->nresolved, integ->send_resolved,
+                          now_wall, INT64_MAX / 4)) {
         /* acknowledged: only the repeat is due, and an acknowledgement holds it back */
         return;
     }
@@ -896,8 +896,8 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
 
     outbox_done(sc, res, txn);
     incident_notify_outcome(txn, sc->incident_id, sc->delivery_id, sc->receiver, sc->integration,
-                            res->ok         ? "delivered"
-                            : res->canceled ? "canceled"
+                            res->ok          ? "delivered"
+                            : res->canceled  ? "canceled"
                             : res->retryable ? "dead"
                                              : "failed",
                             res->attempts, res->error);

@@ -13,16 +13,16 @@
 
 #include <jansson.h>
 #include <stdio.h>
-#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 const char *const incident_section_keys[] = {
-    "identification", "mitigation", "post_incident_analysis", "reporting",
-    "action_plan",    "conclusions", "recommendations",       NULL};
+    "identification", "mitigation",  "post_incident_analysis", "reporting",
+    "action_plan",    "conclusions", "recommendations",        NULL};
 const char *const incident_section_titles[] = {
-    "Identification", "Mitigation", "Post-incident analysis", "Reporting",
-    "Action plan",    "Conclusions", "Recommendations",       NULL};
+    "Identification", "Mitigation",  "Post-incident analysis", "Reporting",
+    "Action plan",    "Conclusions", "Recommendations",        NULL};
 
 enum inc_state { INC_OPEN, INC_ACKED, INC_RESOLVED };
 static const char *const state_names[] = {"open", "acknowledged", "resolved"};
@@ -216,7 +216,8 @@ static char *alerts_json(const struct incident *inc)
     for (size_t i = 0; i < inc->nalerts; i++) {
         char fp[17];
         fingerprint_format(inc->alerts[i].fp, fp);
-        buf_printf(&b, "%s{\"fingerprint\":\"%s\",\"resolved\":%s,\"labels\":%s,\"annotations\":%s}",
+        buf_printf(&b,
+                   "%s{\"fingerprint\":\"%s\",\"resolved\":%s,\"labels\":%s,\"annotations\":%s}",
                    i ? "," : "", fp, inc->alerts[i].resolved ? "true" : "false",
                    inc->alerts[i].labels, inc->alerts[i].annotations);
     }
@@ -286,9 +287,9 @@ static int severity_rank(const char *s)
     static const struct {
         const char *name;
         int rank;
-    } ranks[] = {{"critical", 6}, {"page", 6},  {"high", 5}, {"error", 5},   {"major", 5},
-                 {"warning", 4},  {"warn", 4},  {"medium", 4}, {"minor", 3}, {"low", 3},
-                 {"info", 2},     {"none", 1}};
+    } ranks[] = {{"critical", 6}, {"page", 6},    {"high", 5}, {"error", 5},
+                 {"major", 5},    {"warning", 4}, {"warn", 4}, {"medium", 4},
+                 {"minor", 3},    {"low", 3},     {"info", 2}, {"none", 1}};
 
     if (s == NULL || s[0] == '\0') {
         return 0;
@@ -470,9 +471,8 @@ int64_t incident_flush_begin(struct incident_set *s, const char *receiver, const
     return inc->id;
 }
 
-void incident_muted(struct incident_set *s, int64_t id, const char *receiver,
-                    const char *group_key, const struct alert *a, const char *how,
-                    const char *by, struct txn *txn)
+void incident_muted(struct incident_set *s, int64_t id, const char *receiver, const char *group_key,
+                    const struct alert *a, const char *how, const char *by, struct txn *txn)
 {
     struct incident *inc = find_of(s, id, receiver, group_key);
     uint64_t tag;
@@ -522,9 +522,9 @@ void incident_notified(struct txn *txn, int64_t id, int64_t delivery_id, const c
     write_event(txn, id, "notification", &b);
 }
 
-void incident_notify_outcome(struct txn *txn, int64_t id, int64_t delivery_id,
-                             const char *receiver, const char *integration, const char *outcome,
-                             int attempts, const char *error)
+void incident_notify_outcome(struct txn *txn, int64_t id, int64_t delivery_id, const char *receiver,
+                             const char *integration, const char *outcome, int attempts,
+                             const char *error)
 {
     struct buf b;
 

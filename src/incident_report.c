@@ -179,7 +179,8 @@ static void on_event(void *vctx, int64_t seq, int64_t at, const char *kind, cons
     if (d == NULL) {
         d = json_object();
     }
-    snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(d, "deliveryID")));
+    snprintf(id, sizeof(id), "%lld",
+             (long long)json_integer_value(json_object_get(d, "deliveryID")));
     if (strcmp(kind, "opened") == 0) {
         buf_printf(&b, "Incident opened for receiver %s", str(d, "receiver"));
     } else if (strcmp(kind, "alert_firing") == 0 || strcmp(kind, "alert_resolved") == 0 ||
@@ -515,7 +516,8 @@ int incident_report_render(const char *storage_dir, int64_t id, enum incident_re
     struct tmpl_value *v;
 
     if (d == NULL) {
-        ar_error_set(err, rc == AR_ENOTFOUND ? "incident not found" : "failed to read the incident");
+        ar_error_set(err,
+                     rc == AR_ENOTFOUND ? "incident not found" : "failed to read the incident");
         return rc;
     }
     if (f == INCIDENT_REPORT_JSON) {
@@ -548,10 +550,9 @@ int incident_report_render(const char *storage_dir, int64_t id, enum incident_re
     }
     v = to_tmpl(d);
     json_decref(d);
-    rc = tmpl_set_execute(set,
-                          f == INCIDENT_REPORT_HTML ? "incident.report.html"
-                                                    : "incident.report.markdown",
-                          f == INCIDENT_REPORT_HTML ? TMPL_HTML : TMPL_TEXT, v, out, err);
+    rc = tmpl_set_execute(
+        set, f == INCIDENT_REPORT_HTML ? "incident.report.html" : "incident.report.markdown",
+        f == INCIDENT_REPORT_HTML ? TMPL_HTML : TMPL_TEXT, v, out, err);
     tmpl_value_unref(v);
     tmpl_set_free(own);
     return rc == AR_ENOTFOUND ? AR_EINVAL : rc;

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROW_COLUMNS                                                                             \
-    "id, receiver, group_key, group_labels, title, severity, state, opened_at, acked_at, "    \
+#define ROW_COLUMNS                                                                                \
+    "id, receiver, group_key, group_labels, title, severity, state, opened_at, acked_at, "         \
     "acked_by, ack_comment, resolved_at, alerts"
 
 void incident_row_free(struct incident_row *r)

@@ -27,7 +27,7 @@ struct dispatch_env {
     struct dispatch_metrics *metrics; /* counters, owned by the caller (survive reloads) */
     struct nflog *nflog;              /* survives reloads */
     struct silence_set *silences;
-    struct inhibitor *inhibitor; /* for the config of this dispatcher */
+    struct inhibitor *inhibitor;    /* for the config of this dispatcher */
     struct incident_set *incidents; /* ar/incident.h, survives reloads; NULL: none kept */
     const char *external_url;
     int64_t retention_ns; /* nflog entries expire after min(this, 2 x repeat) */

@@ -42,9 +42,8 @@ int64_t incident_flush_begin(struct incident_set *s, const char *receiver, const
                              struct txn *txn);
 /* Alert a of incident id was muted at this flush: how is "silenced" or "inhibited", by the
  * silence id or the inhibiting alert's fingerprint. Recorded once per alert and kind. */
-void incident_muted(struct incident_set *s, int64_t id, const char *receiver,
-                    const char *group_key, const struct alert *a, const char *how,
-                    const char *by, struct txn *txn);
+void incident_muted(struct incident_set *s, int64_t id, const char *receiver, const char *group_key,
+                    const struct alert *a, const char *how, const char *by, struct txn *txn);
 /* True when incident id (of that group) is acknowledged: repeats are held back. */
 bool incident_acknowledged(const struct incident_set *s, int64_t id, const char *receiver,
                            const char *group_key);
@@ -52,9 +51,9 @@ bool incident_acknowledged(const struct incident_set *s, int64_t id, const char 
  * there is no outbox), and later its outcome ("delivered", "failed", "dead", "canceled"). */
 void incident_notified(struct txn *txn, int64_t id, int64_t delivery_id, const char *receiver,
                        const char *integration, size_t nfiring, size_t nresolved);
-void incident_notify_outcome(struct txn *txn, int64_t id, int64_t delivery_id,
-                             const char *receiver, const char *integration, const char *outcome,
-                             int attempts, const char *error);
+void incident_notify_outcome(struct txn *txn, int64_t id, int64_t delivery_id, const char *receiver,
+                             const char *integration, const char *outcome, int attempts,
+                             const char *error);
 /* The flush of incident id completed; ok: every send succeeded; all_resolved: its snapshot
  * held only resolved alerts. Resolves the incident when both hold. */
 void incident_flush_end(struct incident_set *s, int64_t id, const char *receiver,

@@ -152,9 +152,9 @@ static void test_lifecycle(void)
 
     /* a new alert joining clears the acknowledgement and raises the severity */
     snap[1] = b;
-    CHECK_INT(incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 2, now, title, "[FIRING:2] x",
-                                   &t),
-              id);
+    CHECK_INT(
+        incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 2, now, title, "[FIRING:2] x", &t),
+        id);
     CHECK(!incident_acknowledged(s, id, "team", "{}:{a}"));
     commit(w, &t);
     CHECK_STR(state_of(dir, id, &r), "open");
@@ -188,9 +188,10 @@ static void test_lifecycle(void)
     CHECK(incident_section_valid("post_incident_analysis"));
     CHECK(!incident_section_valid("lessons"));
     {
-        int64_t n1 = incident_note_add(s, id, "mitigation", "bob", "Restarted | it.", 0, "", "", &t);
-        int64_t n2 = incident_note_add(s, id, "mitigation", "bob", "Restarted it (v2).", n1, "",
-                                       "", &t);
+        int64_t n1 =
+            incident_note_add(s, id, "mitigation", "bob", "Restarted | it.", 0, "", "", &t);
+        int64_t n2 =
+            incident_note_add(s, id, "mitigation", "bob", "Restarted it (v2).", n1, "", "", &t);
         CHECK(n2 == n1 + 1);
         commit(w, &t);
         CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_notes"), 2);
