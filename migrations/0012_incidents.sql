@@ -1,12 +1,13 @@
 -- Incidents (src/incident.c, src/store_incidents.c): one aggregation group's episode, from its
 -- first firing alert to the flush that reports everything resolved.
 --
--- incidents holds the current state of each (rewritten on every change: open, alert joined,
--- acknowledged, ack cleared, resolved); alerts is a JSON array of the alerts that joined it
--- ({"fingerprint","labels","annotations","resolved"}), so matchers and reports need no other
--- table. incident_events is its timeline (append-only; detail is a JSON object whose keys
--- depend on kind); incident_notes the responders' notes (append-only: an edit is a new row
--- naming the note it replaces).
+-- incidents holds the current state of each (a small row rewritten on every change: open,
+-- title or severity changed, acknowledged, ack cleared, resolved); incident_alerts the alerts
+-- that joined it, one row each (labels and annotations as JSON objects, written when the
+-- alert joins or resolves, so a big group never rewrites all of them). incident_events is
+-- its timeline (append-only; detail is a JSON object whose keys depend on kind);
+-- incident_notes the responders' notes (append-only: an edit is a new row naming the note it
+-- replaces).
 
 CREATE TABLE incidents (
   id           INTEGER PRIMARY KEY,
@@ -20,11 +21,19 @@ CREATE TABLE incidents (
   acked_at     INTEGER NOT NULL DEFAULT 0,
   acked_by     TEXT NOT NULL DEFAULT '',
   ack_comment  TEXT NOT NULL DEFAULT '',
-  resolved_at  INTEGER NOT NULL DEFAULT 0,
-  alerts       TEXT NOT NULL
+  resolved_at  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX incidents_opened ON incidents (opened_at);
 CREATE INDEX incidents_unresolved ON incidents (id) WHERE state != 'resolved';
+
+CREATE TABLE incident_alerts (
+  incident_id INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  resolved    INTEGER NOT NULL,
+  labels      TEXT NOT NULL,
+  annotations TEXT NOT NULL,
+  PRIMARY KEY (incident_id, fingerprint)
+) WITHOUT ROWID;
 
 CREATE TABLE incident_events (
   seq         INTEGER PRIMARY KEY,

@@ -207,22 +207,42 @@ static void row_free(void *data)
     incident_row_free(data);
 }
 
-static char *alerts_json(const struct incident *inc)
-{
-    struct buf b;
+struct alert_row {
+    int64_t incident_id;
+    char fp[17];
+    bool resolved;
+    char *labels;
+    char *annotations;
+};
 
-    buf_init(&b, 0);
-    buf_putc(&b, '[');
-    for (size_t i = 0; i < inc->nalerts; i++) {
-        char fp[17];
-        fingerprint_format(inc->alerts[i].fp, fp);
-        buf_printf(&b,
-                   "%s{\"fingerprint\":\"%s\",\"resolved\":%s,\"labels\":%s,\"annotations\":%s}",
-                   i ? "," : "", fp, inc->alerts[i].resolved ? "true" : "false",
-                   inc->alerts[i].labels, inc->alerts[i].annotations);
-    }
-    buf_putc(&b, ']');
-    return buf_take(&b);
+static int alert_row_apply(struct store *st, void *data)
+{
+    struct alert_row *a = data;
+
+    return store_incident_alert_put(st, a->incident_id, a->fp, a->resolved, a->labels,
+                                    a->annotations);
+}
+
+static void alert_row_free(void *data)
+{
+    struct alert_row *a = data;
+
+    free(a->labels);
+    free(a->annotations);
+    free(a);
+}
+
+/* Queues the row of an alert of the incident (it joined or resolved). */
+static void write_alert(const struct incident *inc, const struct inc_alert *ia, struct txn *txn)
+{
+    struct alert_row *a = ar_calloc(1, sizeof(*a));
+
+    a->incident_id = inc->id;
+    fingerprint_format(ia->fp, a->fp);
+    a->resolved = ia->resolved;
+    a->labels = ar_strdup(ia->labels);
+    a->annotations = ar_strdup(ia->annotations);
+    txn_write(txn, alert_row_apply, a, alert_row_free);
 }
 
 /* Queues the incident's current row. */
@@ -242,7 +262,6 @@ static void write_row(const struct incident *inc, int64_t resolved_at, struct tx
     r->acked_by = ar_strdup(inc->acked_by ? inc->acked_by : "");
     r->ack_comment = ar_strdup(inc->ack_comment ? inc->ack_comment : "");
     r->resolved_at = resolved_at;
-    r->alerts = alerts_json(inc);
     txn_write(txn, row_apply, r, row_free);
 }
 
@@ -383,7 +402,6 @@ int64_t incident_flush_begin(struct incident_set *s, const char *receiver, const
     struct incident *inc = find_key(s, receiver, group_key);
     bool opened = false;
     bool joined = false;
-    bool changed = false;
     struct buf b;
 
     if (inc == NULL) {
@@ -437,15 +455,15 @@ int64_t incident_flush_begin(struct incident_set *s, const char *receiver, const
             buf_puts(&b, ia->annotations);
             buf_putc(&b, '}');
             write_event(txn, inc->id, "alert_firing", &b);
+            write_alert(inc, ia, txn);
             joined = true;
-            changed = true;
         } else if (resolved && !ia->resolved) {
             ia->resolved = true;
             buf_init(&b, 0);
             alert_detail(&b, a);
             buf_putc(&b, '}');
             write_event(txn, inc->id, "alert_resolved", &b);
-            changed = true;
+            write_alert(inc, ia, txn);
         }
     }
     if (joined && !opened && inc->state == INC_ACKED) {
@@ -465,7 +483,7 @@ int64_t incident_flush_begin(struct incident_set *s, const char *receiver, const
     if (inc->title == NULL) {
         inc->title = ar_strdup(group_key);
     }
-    if (changed || opened) {
+    if (joined) { /* title, severity or acknowledgement changed */
         write_row(inc, 0, txn);
     }
     return inc->id;

@@ -2,6 +2,7 @@
  * the writer's statements, the load at start and the read-only queries of the API. */
 #include "ar/store_incidents.h"
 
+#include "ar/buf.h"
 #include "ar/log.h"
 #include "ar/store.h"
 
@@ -11,7 +12,7 @@
 
 #define ROW_COLUMNS                                                                                \
     "id, receiver, group_key, group_labels, title, severity, state, opened_at, acked_at, "         \
-    "acked_by, ack_comment, resolved_at, alerts"
+    "acked_by, ack_comment, resolved_at"
 
 void incident_row_free(struct incident_row *r)
 {
@@ -64,8 +65,38 @@ static struct incident_row *row_read(sqlite3_stmt *s)
     r->acked_by = col_dup(s, 9);
     r->ack_comment = col_dup(s, 10);
     r->resolved_at = sqlite3_column_int64(s, 11);
-    r->alerts = col_dup(s, 12);
     return r;
+}
+
+/* r->alerts from incident_alerts (db: the writer's connection at start, or a read-only one). */
+static int read_alerts(sqlite3 *db, struct incident_row *r)
+{
+    sqlite3_stmt *s = NULL;
+    struct buf b;
+    int rc;
+
+    if (sqlite3_prepare_v2(db,
+                           "SELECT fingerprint, resolved, labels, annotations FROM incident_alerts"
+                           " WHERE incident_id = ?1 ORDER BY fingerprint",
+                           -1, &s, NULL) != SQLITE_OK) {
+        log_error("incidents", "alerts: %s", sqlite3_errmsg(db));
+        return AR_EDB;
+    }
+    sqlite3_bind_int64(s, 1, r->id);
+    buf_init(&b, 0);
+    buf_putc(&b, '[');
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        buf_printf(
+            &b, "%s{\"fingerprint\":\"%s\",\"resolved\":%s,\"labels\":%s,\"annotations\":%s}",
+            b.len > 1 ? "," : "", (const char *)sqlite3_column_text(s, 0),
+            sqlite3_column_int(s, 1) ? "true" : "false", (const char *)sqlite3_column_text(s, 2),
+            (const char *)sqlite3_column_text(s, 3));
+    }
+    buf_putc(&b, ']');
+    sqlite3_finalize(s);
+    free(r->alerts);
+    r->alerts = buf_take(&b);
+    return rc == SQLITE_DONE ? AR_OK : AR_EDB;
 }
 
 /* ---- writer ---- */
@@ -74,7 +105,7 @@ int store_incident_put(struct store *st, const struct incident_row *r)
 {
     sqlite3_stmt *s = store_stmt(st, "INSERT OR REPLACE INTO incidents (" ROW_COLUMNS
                                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                                     "?12, ?13)");
+                                     "?12)");
     int rc;
 
     if (s == NULL) {
@@ -92,10 +123,33 @@ int store_incident_put(struct store *st, const struct incident_row *r)
     sqlite3_bind_text(s, 10, r->acked_by ? r->acked_by : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 11, r->ack_comment ? r->ack_comment : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 12, r->resolved_at);
-    sqlite3_bind_text(s, 13, r->alerts, -1, SQLITE_STATIC);
     rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
     if (rc != AR_OK) {
         log_error("store", "incident write: %s", store_errmsg(st));
+    }
+    store_stmt_done(s);
+    return rc;
+}
+
+int store_incident_alert_put(struct store *st, int64_t incident_id, const char *fingerprint,
+                             bool resolved, const char *labels, const char *annotations)
+{
+    sqlite3_stmt *s = store_stmt(st, "INSERT OR REPLACE INTO incident_alerts (incident_id, "
+                                     "fingerprint, resolved, labels, annotations) VALUES (?1, ?2, "
+                                     "?3, ?4, ?5)");
+    int rc;
+
+    if (s == NULL) {
+        return AR_EDB;
+    }
+    sqlite3_bind_int64(s, 1, incident_id);
+    sqlite3_bind_text(s, 2, fingerprint, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, resolved ? 1 : 0);
+    sqlite3_bind_text(s, 4, labels, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, annotations, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
+    if (rc != AR_OK) {
+        log_error("store", "incident alert write: %s", store_errmsg(st));
     }
     store_stmt_done(s);
     return rc;
@@ -172,6 +226,11 @@ int store_incidents_load_open(struct store *st, struct incident_row ***out, size
         v[cnt++] = row_read(s);
     }
     sqlite3_finalize(s);
+    for (size_t i = 0; i < cnt && rc == SQLITE_DONE; i++) {
+        if (read_alerts(store_db(st), v[i]) != AR_OK) {
+            rc = SQLITE_ERROR;
+        }
+    }
     if (rc != SQLITE_DONE) {
         log_error("store", "incidents load: %s", store_errmsg(st));
         for (size_t i = 0; i < cnt; i++) {
@@ -241,11 +300,16 @@ int store_incident_get(sqlite3 *db, int64_t id, struct incident_row **out)
     sqlite3_bind_int64(s, 1, id);
     rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
-        *out = row_read(s);
-        rc = AR_OK;
-    } else {
-        rc = rc == SQLITE_DONE ? AR_ENOTFOUND : AR_EDB;
+        struct incident_row *r = row_read(s);
+        sqlite3_finalize(s);
+        if (read_alerts(db, r) != AR_OK) {
+            incident_row_free(r);
+            return AR_EDB;
+        }
+        *out = r;
+        return AR_OK;
     }
+    rc = rc == SQLITE_DONE ? AR_ENOTFOUND : AR_EDB;
     sqlite3_finalize(s);
     return rc;
 }
@@ -273,7 +337,13 @@ int store_incidents_each(sqlite3 *db, const char *state, int64_t from_ns, int64_
     sqlite3_bind_int64(s, 3, to_ns);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct incident_row *r = row_read(s);
-        bool more = fn(ctx, r);
+        bool more;
+        if (read_alerts(db, r) != AR_OK) {
+            incident_row_free(r);
+            rc = SQLITE_ERROR;
+            break;
+        }
+        more = fn(ctx, r);
         incident_row_free(r);
         if (!more) {
             rc = SQLITE_DONE;

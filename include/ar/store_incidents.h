@@ -24,7 +24,9 @@ struct incident_row {
     char *acked_by;
     char *ack_comment;
     int64_t resolved_at;
-    char *alerts; /* JSON array of {"fingerprint","labels","annotations","resolved"} */
+    /* read back only: JSON array of {"fingerprint","resolved","labels","annotations"} from
+     * incident_alerts (written with store_incident_alert_put) */
+    char *alerts;
 };
 void incident_row_free(struct incident_row *r); /* accepts NULL */
 
@@ -41,6 +43,9 @@ void incident_note_row_free(struct incident_note_row *n); /* accepts NULL */
 
 /* ---- writer thread (inside a transaction) ---- */
 int store_incident_put(struct store *st, const struct incident_row *r); /* insert or replace */
+/* An alert of the incident (insert or replace); labels and annotations are JSON objects. */
+int store_incident_alert_put(struct store *st, int64_t incident_id, const char *fingerprint,
+                             bool resolved, const char *labels, const char *annotations);
 int store_incident_event(struct store *st, int64_t incident_id, int64_t at, const char *kind,
                          const char *detail_json);
 int store_incident_note(struct store *st, const struct incident_note_row *n);

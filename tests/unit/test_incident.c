@@ -179,6 +179,7 @@ static void test_lifecycle(void)
     CHECK_STR(state_of(dir, id, &r), "resolved");
     CHECK_INT(r->resolved_at, now + SEC);
     CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_events WHERE kind = 'alert_resolved'"), 2);
+    CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_alerts WHERE resolved = 1"), 2);
     CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_events WHERE kind IN ('silenced', "
                          "'inhibited')"),
               2);
