@@ -463,6 +463,12 @@ void core_storage_pruned(struct core *c, uint64_t out[STORE_PRUNE_KINDS])
     }
 }
 
+/* The incidents' orphan check (incident_set_close_orphans) against the dispatcher. */
+static bool has_group(void *ctx, const char *receiver, const char *group_key)
+{
+    return dispatcher_has_group(ctx, receiver, group_key);
+}
+
 static void *core_main(void *arg)
 {
     struct core *c = arg;
@@ -562,6 +568,9 @@ static void *core_main(void *arg)
             struct txn txn = {b, clock_now_ns()};
             silence_set_gc(c->silences, txn.now_ns, c->opt.retention_ns, &txn);
             nflog_gc(c->nflog, txn.now_ns, &txn);
+            if (c->opt.notifier != NULL) { /* without one, groups are never kept */
+                incident_set_close_orphans(c->incidents, has_group, c->dispatcher, &txn);
+            }
             outbox_gc(&txn, txn.now_ns - c->opt.retention_ns);
             next_maintenance = clock_monotonic_ns() + c->opt.maintenance_interval_ns;
         }

@@ -340,6 +340,19 @@ size_t dispatcher_group_count(const struct dispatcher *d)
     return d->ngroups;
 }
 
+bool dispatcher_has_group(const struct dispatcher *d, const char *receiver, const char *group_key)
+{
+    uint64_t h = hash_str(group_key);
+
+    for (struct agroup *g = d->table[h & (d->nbuckets - 1)]; g != NULL; g = g->next) {
+        if (g->hash == h && strcmp(g->key, group_key) == 0 &&
+            strcmp(g->route->receiver, receiver) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 const struct dispatch_metrics *dispatcher_metrics(const struct dispatcher *d)
 {
     return d->env.metrics;

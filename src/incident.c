@@ -581,6 +581,34 @@ void incident_flush_end(struct incident_set *s, int64_t id, const char *receiver
     inc_free(inc);
 }
 
+size_t incident_set_close_orphans(struct incident_set *s,
+                                  bool (*exists)(void *ctx, const char *receiver,
+                                                 const char *group_key),
+                                  void *ctx, struct txn *txn)
+{
+    size_t closed = 0;
+
+    for (size_t i = 0; i < s->nbuckets; i++) {
+        struct incident *inc = s->table[i];
+        while (inc != NULL) {
+            struct incident *next = inc->next;
+            if (!exists(ctx, inc->receiver, inc->group_key)) {
+                struct buf b;
+                buf_init(&b, 0);
+                buf_puts(&b, "{\"reason\":\"its aggregation group no longer exists\"}");
+                inc->state = INC_RESOLVED;
+                write_event(txn, inc->id, "closed", &b);
+                write_row(inc, txn_now(txn), txn);
+                set_remove(s, inc);
+                inc_free(inc);
+                closed++;
+            }
+            inc = next;
+        }
+    }
+    return closed;
+}
+
 /* ---- API operations ---- */
 
 int incident_ack(struct incident_set *s, int64_t id, const char *by, const char *comment,

@@ -259,6 +259,8 @@ static void on_event(void *vctx, int64_t seq, int64_t at, const char *kind, cons
         }
     } else if (strcmp(kind, "resolved") == 0) {
         buf_puts(&b, "Incident resolved: every alert of the group resolved");
+    } else if (strcmp(kind, "closed") == 0) {
+        buf_printf(&b, "Incident closed: %s", str(d, "reason"));
     } else {
         buf_puts(&b, kind);
     }

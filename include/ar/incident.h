@@ -60,6 +60,14 @@ void incident_flush_end(struct incident_set *s, int64_t id, const char *receiver
                         const char *group_key, bool ok, bool all_resolved, int64_t now_ns,
                         struct txn *txn);
 
+/* Resolves every incident whose group no longer exists (exists(ctx, receiver, group_key) is
+ * false: a reload moved its alerts to other groups, or they were deleted), recording why.
+ * Run by the maintenance pass. Returns how many were closed. */
+size_t incident_set_close_orphans(struct incident_set *s,
+                                  bool (*exists)(void *ctx, const char *receiver,
+                                                 const char *group_key),
+                                  void *ctx, struct txn *txn);
+
 /* ---- API operations (inside a core_fn) ---- */
 
 /* Acknowledges incident id. AR_OK: acknowledged now; AR_EEXIST: already acknowledged (by

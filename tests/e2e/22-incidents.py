@@ -6,7 +6,8 @@ notifies and clears it) or the group resolves (which notifies and resolves the i
 notes by report section, append-only with edits as new versions; the report in markdown,
 HTML and JSON, checked section by section, also through `alertrouter incident report`;
 incidents, acknowledgements and notes survive kill -9; bad input answers 400/404/409/413
-with a message, and of two concurrent acknowledgements one wins and both are recorded."""
+with a message, and of two concurrent acknowledgements one wins and both are recorded; a
+reload that moves a group's alerts to other groups closes its incident."""
 
 import json
 import re
@@ -267,6 +268,23 @@ def kill9(ctx):
     r = ack(srv, iid, by="dave")
     eq(r.status, 409, "already acknowledged after restart")
     check("alice" in r.json(), "names the winner: %r" % r.text())
+
+
+@suite.case("reload-moving-the-group-closes-its-incident", only="alertrouter")
+def reload_orphan(ctx):
+    sink = ctx.sink()
+    srv = ctx.server(conf(sink, repeat="1h"), args=["--data.maintenance-interval=1s"])
+    srv.post_ok([{"labels": A}])
+    old = first_incident(srv)
+    with open(srv.config_path, "w") as f:
+        f.write(conf(sink, repeat="1h").replace("group_by: [alertname]",
+                                                "group_by: [alertname, instance]"))
+    eq(srv.request("POST", "/-/reload").status, 200, "reload")
+    inc = poll(lambda: [i for i in [one(srv, old["id"])] if i["state"] == "resolved"],
+               timeout=20, what="the orphaned incident closed")[0]
+    eq(kinds(inc)[-1], "closed", "timeline ends with closed")
+    new = first_incident(srv)
+    check(new["id"] != old["id"] and "instance" in new["groupLabels"], "new incident: %r" % new)
 
 
 @suite.case("bad-input-and-concurrent-acks", only="alertrouter")
