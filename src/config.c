@@ -9,6 +9,7 @@
 #include "config_internal.h"
 
 #include "ar/buf.h"
+#include "ar/config_ext.h"
 #include "ar/labels.h"
 #include "ar/matcher.h"
 #include "ar/tmpl.h"
@@ -792,6 +793,7 @@ static void config_free(struct config *c)
     free(c->source_text);
     free(c->original_yaml);
     tmpl_set_free(c->tmpl);
+    config_ext_unref(c->ext);
     free(c);
 }
 
@@ -1007,6 +1009,12 @@ const char *config_default_text(void)
            "  receiver: default\n"
            "receivers:\n"
            "- name: default\n";
+}
+
+void config_attach_ext(struct config *c, struct config_ext *ext)
+{
+    config_ext_unref(c->ext);
+    c->ext = ext;
 }
 
 struct config *config_ref(struct config *c)

@@ -23,6 +23,9 @@ struct flag_def {
 static const struct flag_def defs[] = {
     {"config.file", K_STRING, OFF(config_file), "alertmanager.yml",
      "Alertmanager configuration file; without it the built-in default configuration is used"},
+    {"extensions.file", K_STRING, OFF(extensions_file), "",
+     "Optional file of alertrouter-only settings (heartbeats, incidents) kept out of "
+     "alertmanager.yml; loaded, checked and reloaded with it (none by default)"},
     {"storage.path", K_STRING, OFF(storage_path), "data/",
      "Directory holding the SQLite database (alertrouter.db)"},
     {"storage.max-bytes", K_INT, OFF(storage_max_bytes), "0",
@@ -117,7 +120,7 @@ static bool is_bool(const struct flag_def *d)
 void flags_usage(FILE *out)
 {
     fprintf(out, "usage: alertrouter [<flags>]\n"
-                 "       alertrouter check-config <file>...\n"
+                 "       alertrouter check-config <file>... [--extensions.file=FILE]\n"
                  "       alertrouter template render|check ...\n"
                  "       alertrouter deliveries list|replay ...\n\n"
                  "An Alertmanager-compatible alert router.\n\nFlags:\n");

@@ -8,6 +8,7 @@
 #include "ar/clock.h"
 #include "ar/cluster.h"
 #include "ar/config.h"
+#include "ar/config_ext.h"
 #include "ar/core.h"
 #include "ar/flags.h"
 #include "ar/http.h"
@@ -38,28 +39,56 @@ struct daemon {
     pthread_mutex_t reload_mu;
 };
 
-static int load_config(const char *path, struct config **out, struct ar_error *err);
+static int load_config(const char *path, const char *ext_path, struct config **out,
+                       struct ar_error *err);
 
 static int check_config(int argc, char **argv)
 {
+    const char *ext_path = NULL;
+    const char *files[64];
+    size_t nfiles = 0;
     int failed = 0;
 
-    if (argc < 3) {
-        fprintf(stderr, "usage: alertrouter check-config <file>...\n");
+    for (int i = 2; i < argc; i++) {
+        if (strncmp(argv[i], "--extensions.file=", 18) == 0) {
+            ext_path = argv[i] + 18;
+        } else if (strcmp(argv[i], "--extensions.file") == 0 && i + 1 < argc) {
+            ext_path = argv[++i];
+        } else if (strncmp(argv[i], "--", 2) == 0) {
+            fprintf(stderr, "alertrouter check-config: unknown flag %s\n", argv[i]);
+            return 2;
+        } else if (nfiles < AR_ARRAY_LEN(files)) {
+            files[nfiles++] = argv[i];
+        }
+    }
+    if (nfiles == 0) {
+        fprintf(stderr, "usage: alertrouter check-config <file>... [--extensions.file=FILE]\n");
         return 2;
     }
-    for (int i = 2; i < argc; i++) {
+    for (size_t i = 0; i < nfiles; i++) {
         struct config *cfg = NULL;
         struct ar_error err;
-        if (load_config(argv[i], &cfg, &err) != AR_OK) {
-            printf("Checking '%s'  FAILED: %s\n\n", argv[i], err.msg);
+        if (load_config(files[i], NULL, &cfg, &err) != AR_OK) {
+            printf("Checking '%s'  FAILED: %s\n\n", files[i], err.msg);
             failed = 1;
             continue;
         }
-        printf("Checking '%s'  SUCCESS\n", argv[i]);
+        printf("Checking '%s'  SUCCESS\n", files[i]);
         config_print_summary(cfg, stdout);
         printf("\n");
         config_unref(cfg);
+    }
+    if (ext_path != NULL && ext_path[0] != '\0') {
+        struct config_ext *ext = NULL;
+        struct ar_error err;
+        if (config_ext_load_file(ext_path, &ext, &err) != AR_OK) {
+            printf("Checking '%s'  FAILED: %s\n\n", ext_path, err.msg);
+            return 1;
+        }
+        printf("Checking '%s'  SUCCESS\n", ext_path);
+        config_ext_print_summary(ext, stdout);
+        printf("\n");
+        config_ext_unref(ext);
     }
     return failed;
 }
@@ -94,15 +123,27 @@ static unsigned connection_limit(unsigned max)
 }
 
 /* Loads a configuration the daemon can run: Alertmanager's rules, and a sender for every
- * integration (integration_check_senders). */
-static int load_config(const char *path, struct config **out, struct ar_error *err)
+ * integration (integration_check_senders), plus the extensions file when ext_path is set and
+ * not empty (a bad one fails the whole load, so a reload keeps the running pair). */
+static int load_config(const char *path, const char *ext_path, struct config **out,
+                       struct ar_error *err)
 {
+    struct config_ext *ext = NULL;
     int rc = path == NULL ? config_load_string(config_default_text(), "<embedded>", out, err)
                           : config_load_file(path, out, err);
 
     if (rc == AR_OK && (rc = integration_check_senders(*out, err)) != AR_OK) {
         config_unref(*out);
         *out = NULL;
+    }
+    if (rc == AR_OK && ext_path != NULL && ext_path[0] != '\0') {
+        rc = config_ext_load_file(ext_path, &ext, err);
+        if (rc != AR_OK) {
+            config_unref(*out);
+            *out = NULL;
+            return rc;
+        }
+        config_attach_ext(*out, ext);
     }
     return rc;
 }
@@ -118,12 +159,15 @@ static int reload(void *ctx, struct ar_error *err)
     int rc;
 
     pthread_mutex_lock(&d->reload_mu);
-    rc = load_config(d->config_path, &cfg, err);
+    rc = load_config(d->config_path, d->flags.extensions_file, &cfg, err);
     if (rc == AR_OK) {
         core_set_config(d->core, cfg);
         config_unref(cfg);
         log_info("config", "configuration reloaded from %s",
                  d->config_path ? d->config_path : "<embedded>");
+        if (d->flags.extensions_file[0] != '\0') {
+            log_info("config", "extensions reloaded from %s", d->flags.extensions_file);
+        }
     } else {
         log_error("config", "reload failed, keeping the running configuration: %s", err->msg);
     }
@@ -249,7 +293,7 @@ static int run_daemon(struct daemon *d)
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (load_config(d->config_path, &cfg, &err) != AR_OK) {
+    if (load_config(d->config_path, f->extensions_file, &cfg, &err) != AR_OK) {
         log_error("config", "loading configuration failed: %s", err.msg);
         return 1;
     }

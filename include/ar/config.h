@@ -141,6 +141,7 @@ bool time_interval_spec_contains(const struct time_interval_spec *spec, int64_t 
 bool time_interval_contains(const struct time_interval *ti, int64_t unix_s);
 
 struct tmpl_set;
+struct config_ext;
 struct receiver; /* defined in ar/config_receivers.h (integrations of every type) */
 
 struct config {
@@ -164,6 +165,9 @@ struct config {
     /* Built-in templates plus the `templates:` files (user names override built-in ones),
      * parsed once at load; executing is read-only, so notifier threads share it. */
     struct tmpl_set *tmpl;
+    /* alertrouter-only settings from --extensions.file (ar/config_ext.h), NULL when none;
+     * set by config_attach_ext before the config is shared, released with the config. */
+    struct config_ext *ext;
 };
 
 /* Loads and validates a file. On error writes a located message (file, line, key path)
@@ -176,6 +180,8 @@ int config_load_string(const char *text, const char *name, struct config **out,
  * integrations. */
 const char *config_default_text(void);
 struct config *config_ref(struct config *c);
+/* Gives the freshly loaded, not yet shared config its extensions (takes ext; NULL allowed). */
+void config_attach_ext(struct config *c, struct config_ext *ext);
 void config_unref(struct config *c); /* accepts NULL */
 
 const char *receiver_name(const struct receiver *r);

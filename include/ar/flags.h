@@ -18,6 +18,7 @@ struct flags {
     const char *external_url;      /* --web.external-url */
     const char *route_prefix;      /* --web.route-prefix */
     const char *web_config_file;   /* --web.config.file */
+    const char *extensions_file;   /* --extensions.file, "" = none (ar/config_ext.h) */
     int64_t retention_ms;          /* --data.retention */
     int64_t maintenance_ms;        /* --data.maintenance-interval */
     int64_t gc_interval_ms;        /* --alerts.gc-interval */
