@@ -4,6 +4,7 @@
  * (incident_report.c). */
 #include "ar/api.h"
 #include "ar/api_reply.h"
+#include "ar/config_ext.h"
 #include "ar/incident.h"
 #include "ar/incident_report.h"
 #include "ar/json_out.h"
@@ -539,6 +540,7 @@ static void report(struct api *api, const struct http_request *req, int64_t id,
 {
     enum incident_report_format f;
     struct ar_error err;
+    struct config *cfg;
     int rc;
 
     if (!incident_report_format_parse(http_request_param(req, "format"), &f)) {
@@ -546,8 +548,12 @@ static void report(struct api *api, const struct http_request *req, int64_t id,
         return;
     }
     err.msg[0] = '\0';
-    rc = incident_report_render(api->storage_path, id, f, api->report_template,
-                                &resp->body, &err);
+    /* incidents.report_template of the extensions file in force (ar/config_ext.h) */
+    cfg = core_config(api->core);
+    rc = incident_report_render(api->storage_path, id, f,
+                                config_ext_report_template(cfg ? cfg->ext : NULL), &resp->body,
+                                &err);
+    config_unref(cfg);
     if (rc == AR_ENOTFOUND) {
         api_reply_json_string(resp, 404, "incident not found");
     } else if (rc == AR_EDB) {

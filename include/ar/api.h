@@ -43,7 +43,6 @@ struct api {
     const struct cluster_self *cluster; /* --cluster.* answer for status and metrics */
     uint64_t scrapes_in_flight;         /* promhttp_metric_handler_requests_in_flight (atomic) */
     uint64_t scrapes_total;             /* promhttp_metric_handler_requests_total{code="200"} */
-    const char *report_template;        /* incident report template file; NULL: built-in */
 };
 
 /* The per-route HTTP histograms for the API's routes (ar/http_metrics.h); the caller passes

@@ -4,14 +4,18 @@ group's first firing alert opens an incident titled like the chat message; an
 acknowledgement stops the group's repeat notifications until a new alert joins (which
 notifies and clears it) or the group resolves (which notifies and resolves the incident);
 notes by report section, append-only with edits as new versions; the report in markdown,
-HTML and JSON, checked section by section, also through `alertrouter incident report`;
+HTML and JSON, checked section by section, also through `alertrouter incident report`,
+and the user's template named by the extensions file (incidents.report_template);
 incidents, acknowledgements and notes survive kill -9; bad input answers 400/404/409/413
 with a message, and of two concurrent acknowledgements one wins and both are recorded; a
 reload that moves a group's alerts to other groups closes its incident."""
 
 import json
+import os
 import re
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -285,6 +289,38 @@ def reload_orphan(ctx):
     eq(kinds(inc)[-1], "closed", "timeline ends with closed")
     new = first_incident(srv)
     check(new["id"] != old["id"] and "instance" in new["groupLabels"], "new incident: %r" % new)
+
+
+@suite.case("report-template-from-extensions-file", only="alertrouter")
+def report_template(ctx):
+    d = tempfile.mkdtemp(prefix="ar-e2e-incidents-")
+    try:
+        report_template_in(ctx, d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def report_template_in(ctx, d):
+    sink = ctx.sink()
+    ext = os.path.join(d, "ext.yml")
+    with open(os.path.join(d, "mine.tmpl"), "w") as f:
+        f.write('{{ define "incident.report.markdown" }}OURS #{{ .id }} {{ .state }} '
+                '{{ range .sections }}[{{ .title }}]{{ end }}{{ end }}')
+    with open(ext, "w") as f:
+        f.write("incidents:\n  report_template: mine.tmpl\n")
+    srv = ctx.server(conf(sink, repeat="1h"), args=["--extensions.file=" + ext])
+    srv.post_ok([{"labels": A}])
+    iid = first_incident(srv)["id"]
+    md = srv.get("/api/x/incidents/%d/report" % iid).text()
+    eq(md, "OURS #%d open " % iid + "".join("[%s]" % t for t in TITLES), "user's markdown")
+    h = srv.get("/api/x/incidents/%d/report" % iid, {"format": "html"}).text()
+    check('<h2 id="timeline">' in h, "the built-in HTML report stays")
+    # a reload without the key goes back to the built-in template
+    with open(ext, "w") as f:
+        f.write("incidents:\n  ack_message: false\n")
+    eq(srv.request("POST", "/-/reload").status, 200, "reload")
+    md = srv.get("/api/x/incidents/%d/report" % iid).text()
+    check(md.startswith("# Incident report #%d" % iid), "built-in after reload: %r" % md[:80])
 
 
 @suite.case("bad-input-and-concurrent-acks", only="alertrouter")
