@@ -347,7 +347,7 @@ bool dispatcher_has_group(const struct dispatcher *d, const char *receiver, cons
     for (struct agroup *g = d->table[h & (d->nbuckets - 1)]; g != NULL; g = g->next) {
         if (g->hash == h && strcmp(g->key, group_key) == 0 &&
             strcmp(g->route->receiver, receiver) == 0) {
-            return true;
+            return g->route->receiver_ref != NULL && g->route->receiver_ref->nintegrations > 0;
         }
     }
     return false;
@@ -853,7 +853,8 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
         return;
     }
     f = flush_begin(g, now_wall);
-    if (d->env.incidents != NULL) {
+    if (d->env.incidents != NULL && recv != NULL && recv->nintegrations > 0) {
+        /* a receiver without integrations (a blackhole route) pages nobody: no incident */
         struct title_ctx tc = {d, g, f};
         f->incident_id = incident_flush_begin(d->env.incidents, r->receiver, g->key, &g->labels,
                                               f->snap, f->nsnap, now_wall, render_title, &tc, txn);

@@ -74,7 +74,8 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
                         bool record_nflog, struct ar_error *err);
 
 size_t dispatcher_group_count(const struct dispatcher *d);
-/* True when a group of that receiver and group key exists (the incidents' orphan check). */
+/* True when a group of that receiver and group key exists and its receiver has integrations
+ * (the incidents' orphan check: groups of a receiver without any have no incidents). */
 bool dispatcher_has_group(const struct dispatcher *d, const char *receiver, const char *group_key);
 
 /* Counters for alertmanager_notifications_total / _failed_total (per integration type). */

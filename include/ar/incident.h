@@ -1,13 +1,14 @@
 /* Incidents: the model of one aggregation group's episode, owned by the core thread.
  *
- * An incident opens at the first flush of a group that holds a firing alert and no open
- * incident, and resolves at the successful flush whose snapshot holds only resolved alerts;
- * a firing alert after that opens a new one. The set keeps the incidents not yet resolved,
- * keyed by (receiver, group key), with the alerts that joined each; the pipeline
- * (dispatch.c) tells it about flushes, muted alerts and notifications, and the API (through
- * core_call) acknowledges incidents and adds notes. Every change is queued in the turn's
- * transaction (txn_write, SQL in store_incidents.c), so what an API reply reports is
- * committed and survives kill -9; incident_set_load rebuilds the set at start.
+ * An incident opens at the first flush of a group (of a receiver with integrations: a
+ * blackhole route pages nobody) that holds a firing alert and no open incident, and
+ * resolves at the successful flush whose snapshot holds only resolved alerts; a firing
+ * alert after that opens a new one. The set keeps the incidents not yet resolved, keyed by
+ * (receiver, group key), with the alerts that joined each; the pipeline (dispatch.c) tells
+ * it about flushes, muted alerts and notifications, and the API (through core_call)
+ * acknowledges incidents and adds notes. Every change is queued in the turn's transaction
+ * (txn_write, SQL in store_incidents.c), so what an API reply reports is committed and
+ * survives kill -9; incident_set_load rebuilds the set at start.
  *
  * An acknowledged incident stops repeat notifications of its group (the pipeline asks
  * incident_acknowledged): a new alert joining the group clears the acknowledgement, and the
