@@ -286,22 +286,34 @@ static void on_note(void *vctx, const struct incident_note_row *n)
     json_object_set_new(note, "text", json_string(n->text));
     json_object_set_new(note, "replaces", json_integer(n->replaces));
     if (list == NULL) {
+        json_decref(note);
         return;
     }
+    json_object_set_new(note, "edited", json_boolean(n->replaces != 0));
     if (n->replaces != 0) {
-        /* the report shows the latest version of each note, where the first one stood */
-        size_t i;
-        json_t *old;
-        json_array_foreach(list, i, old)
+        /* the report shows the latest version of each note: where the version it replaces
+         * stood when the section is the same, else at the end of its new section */
+        const char *key;
+        json_t *sec;
+        json_object_foreach(c->sections, key, sec)
         {
-            if (json_integer_value(json_object_get(old, "id")) == n->replaces) {
-                json_object_set_new(note, "edited", json_true());
-                json_array_set_new(list, i, note);
+            size_t i;
+            json_t *old;
+            json_array_foreach(sec, i, old)
+            {
+                if (json_integer_value(json_object_get(old, "id")) != n->replaces) {
+                    continue;
+                }
+                if (sec == list) {
+                    json_array_set_new(list, i, note);
+                    return;
+                }
+                json_array_remove(sec, i);
+                json_array_append_new(list, note);
                 return;
             }
         }
     }
-    json_object_set_new(note, "edited", json_false());
     json_array_append_new(list, note);
 }
 

@@ -239,6 +239,15 @@ static void test_lifecycle(void)
         buf_reset(&out);
         CHECK_INT(incident_report_render(dir, id, INCIDENT_REPORT_HTML, path, &out, &err), AR_OK);
         CHECK(strstr(buf_str(&out), "<h2 id=\"mitigation\">") != NULL);
+        /* an edit moved to another section leaves the old one */
+        incident_note_add(s, id, "conclusions", "bob", "Moved (v3).", 2, "", "", &t);
+        commit(w, &t);
+        buf_reset(&out);
+        CHECK_INT(incident_report_render(dir, id, INCIDENT_REPORT_MARKDOWN, NULL, &out, &err),
+                  AR_OK);
+        CHECK(strstr(buf_str(&out), "## Mitigation\n\nNo notes.") != NULL);
+        CHECK(strstr(buf_str(&out), "## Conclusions\n\nMoved (v3).") != NULL);
+        CHECK(strstr(buf_str(&out), "Restarted it (v2).") == NULL);
         buf_cleanup(&out);
         unlink(path);
     }
