@@ -2,7 +2,8 @@
 -- first firing alert to the flush that reports everything resolved.
 --
 -- incidents holds the current state of each (a small row rewritten on every change: open,
--- title or severity changed, acknowledged, ack cleared, resolved); incident_alerts the alerts
+-- severity changed, acknowledged, ack cleared, resolved; the title is rendered when read,
+-- from the alerts); incident_alerts the alerts
 -- that joined it, one row each (labels and annotations as JSON objects, written when the
 -- alert joins or resolves, so a big group never rewrites all of them). incident_events is
 -- its timeline (append-only; detail is a JSON object whose keys depend on kind);
@@ -14,7 +15,6 @@ CREATE TABLE incidents (
   receiver     TEXT NOT NULL,
   group_key    TEXT NOT NULL,
   group_labels TEXT NOT NULL,
-  title        TEXT NOT NULL,
   severity     TEXT NOT NULL,
   state        TEXT NOT NULL,
   opened_at    INTEGER NOT NULL,

@@ -32,11 +32,16 @@ static void put_time_or_null(struct buf *b, int64_t ns)
     }
 }
 
-/* The incident's fields, without the closing brace. */
-static void put_incident(struct buf *b, const struct incident_row *r, bool with_alerts)
+/* The incident's fields, without the closing brace; its title rendered with the
+ * configuration's notification templates (incident_title). */
+static void put_incident(struct buf *b, const struct incident_row *r, bool with_alerts,
+                         const struct tmpl_set *notify_templates)
 {
+    char *title = incident_title(notify_templates, r);
+
     buf_printf(b, "{\"id\":%lld,\"title\":", (long long)r->id);
-    json_put_cstr(b, r->title);
+    json_put_cstr(b, title);
+    free(title);
     buf_puts(b, ",\"state\":");
     json_put_cstr(b, r->state);
     buf_puts(b, ",\"severity\":");
@@ -67,10 +72,7 @@ static void put_event(void *ctx, int64_t seq, int64_t at, const char *kind, cons
 {
     struct buf *b = ctx;
 
-    if (b->data[b->len - 1] != '[') {
-        buf_putc(b, ',');
-    }
-    buf_printf(b, "{\"seq\":%lld,\"at\":", (long long)seq);
+    buf_printf(b, ",{\"seq\":%lld,\"at\":", (long long)seq);
     json_put_time(b, at, 0);
     buf_puts(b, ",\"kind\":");
     json_put_cstr(b, kind);
@@ -113,9 +115,18 @@ static void get_one(struct api *api, int64_t id, int status, struct http_respons
     int rc = db ? store_incident_get(db, id, &r) : AR_EDB;
 
     if (rc == AR_OK) {
+        struct config *cfg = core_config(api->core);
         buf_reset(&resp->body);
-        put_incident(&resp->body, r, true);
-        buf_puts(&resp->body, ",\"timeline\":[");
+        put_incident(&resp->body, r, true, cfg ? cfg->tmpl : NULL);
+        config_unref(cfg);
+        /* the first entry: the row's opening (no event row is written for it) */
+        buf_puts(&resp->body, ",\"timeline\":[{\"seq\":0,\"at\":");
+        json_put_time(&resp->body, r->opened_at, 0);
+        buf_puts(&resp->body, ",\"kind\":\"opened\",\"detail\":{\"receiver\":");
+        json_put_cstr(&resp->body, r->receiver);
+        buf_puts(&resp->body, ",\"groupKey\":");
+        json_put_cstr(&resp->body, r->group_key);
+        buf_puts(&resp->body, "}}");
         rc = store_incident_events_each(db, id, put_event, &resp->body);
         buf_puts(&resp->body, "],\"notes\":[");
         if (rc == AR_OK) {
@@ -187,6 +198,7 @@ static bool row_matches(const struct matcher_list *ml, const struct incident_row
 
 struct list_ctx {
     struct matcher_list matchers;
+    const struct tmpl_set *notify_templates;
     size_t limit;
     size_t n;
     struct buf *out;
@@ -203,7 +215,7 @@ static bool list_row(void *vctx, const struct incident_row *r)
     }
     alerts = json_loads(r->alerts, 0, &jerr);
     buf_puts(c->out, c->n ? "," : "");
-    put_incident(c->out, r, false);
+    put_incident(c->out, r, false, c->notify_templates);
     buf_printf(c->out, ",\"alertCount\":%zu}", json_array_size(alerts));
     json_decref(alerts);
     return ++c->n < c->limit;
@@ -233,6 +245,7 @@ static void list(struct api *api, const struct http_request *req, struct http_re
     const char *state = http_request_param(req, "state");
     const char *lim = http_request_param(req, "limit");
     struct list_ctx c;
+    struct config *cfg;
     int64_t from;
     int64_t to;
     sqlite3 *db;
@@ -279,10 +292,13 @@ static void list(struct api *api, const struct http_request *req, struct http_re
         }
     }
     db = store_incidents_open_ro(api->storage_path);
+    cfg = core_config(api->core);
+    c.notify_templates = cfg ? cfg->tmpl : NULL;
     c.out = &resp->body;
     buf_putc(&resp->body, '[');
     rc = db ? store_incidents_each(db, state, from, to, list_row, &c) : AR_EDB;
     buf_putc(&resp->body, ']');
+    config_unref(cfg);
     sqlite3_close(db);
     matcher_list_cleanup(&c.matchers);
     if (rc != AR_OK) {
@@ -551,8 +567,8 @@ static void report(struct api *api, const struct http_request *req, int64_t id,
     /* incidents.report_template of the extensions file in force (ar/config_ext.h) */
     cfg = core_config(api->core);
     rc = incident_report_render(api->storage_path, id, f,
-                                config_ext_report_template(cfg ? cfg->ext : NULL), &resp->body,
-                                &err);
+                                config_ext_report_template(cfg ? cfg->ext : NULL),
+                                cfg ? cfg->tmpl : NULL, &resp->body, &err);
     config_unref(cfg);
     if (rc == AR_ENOTFOUND) {
         api_reply_json_string(resp, 404, "incident not found");

@@ -27,7 +27,6 @@
 #include "ar/nflog.h"
 #include "ar/outbox.h"
 #include "ar/silence.h"
-#include "ar/tmpl.h"
 #include "ar/txn.h"
 
 #include <stdio.h>
@@ -537,39 +536,6 @@ static void send_ctx_free(struct send_ctx *sc)
 static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall, int64_t now_mono,
                         struct txn *txn);
 
-/* The incident's title: the default chat title (`slack.default.title`, or the user's
- * definition of it) rendered over the flush's snapshot, as the chat message shows it. */
-struct title_ctx {
-    struct dispatcher *d;
-    struct agroup *g;
-    struct flush *f;
-};
-
-static char *render_title(void *ctx)
-{
-    struct title_ctx *tc = ctx;
-    const struct route *r = tc->g->route;
-    struct notify_data *nd;
-    struct tmpl_value *data;
-    struct ar_error err;
-    char *out = NULL;
-
-    if (r->receiver_ref == NULL) {
-        return ar_strdup(tc->g->key);
-    }
-    nd = notify_data_new(tc->d->cfg, r->receiver_ref, tc->g->key, &tc->g->labels, tc->f->snap, NULL,
-                         tc->f->nsnap, tc->d->env.external_url, tc->f->now_wall);
-    data = notify_tmpl_data(nd);
-    if (notify_render(nd, data, "{{ template \"slack.default.title\" . }}", false, &out, &err) !=
-        AR_OK) {
-        log_warn("incidents", "title of group %s: %s", tc->g->key, err.msg);
-        out = ar_strdup(tc->g->key);
-    }
-    tmpl_value_unref(data);
-    notify_data_unref(nd);
-    return out;
-}
-
 /* After a flush: COMPAT 5.5. */
 static void flush_finish(struct dispatcher *d, struct flush *f, int64_t now_mono, struct txn *txn)
 {
@@ -855,9 +821,8 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
     f = flush_begin(g, now_wall);
     if (d->env.incidents != NULL && recv != NULL && recv->nintegrations > 0) {
         /* a receiver without integrations (a blackhole route) pages nobody: no incident */
-        struct title_ctx tc = {d, g, f};
         f->incident_id = incident_flush_begin(d->env.incidents, r->receiver, g->key, &g->labels,
-                                              f->snap, f->nsnap, now_wall, render_title, &tc, txn);
+                                              f->snap, f->nsnap, now_wall, txn);
     }
     if (!flush_filter(d, r, f, &s, txn) || recv == NULL || recv->nintegrations == 0) {
         /* COMPAT: nothing left (or nowhere to send): the flush succeeds without touching

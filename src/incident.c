@@ -42,7 +42,6 @@ struct incident {
     char *receiver;
     char *group_key;
     char *group_labels; /* JSON object */
-    char *title;
     char *severity;
     enum inc_state state;
     int64_t opened_at;
@@ -82,7 +81,6 @@ static void inc_free(struct incident *inc)
     free(inc->receiver);
     free(inc->group_key);
     free(inc->group_labels);
-    free(inc->title);
     free(inc->severity);
     free(inc->acked_by);
     free(inc->ack_comment);
@@ -254,7 +252,6 @@ static void write_row(const struct incident *inc, int64_t resolved_at, struct tx
     r->receiver = ar_strdup(inc->receiver);
     r->group_key = ar_strdup(inc->group_key);
     r->group_labels = ar_strdup(inc->group_labels);
-    r->title = ar_strdup(inc->title);
     r->severity = ar_strdup(inc->severity);
     r->state = ar_strdup(state_names[inc->state]);
     r->opened_at = inc->opened_at;
@@ -396,8 +393,7 @@ static struct incident *open_incident(struct incident_set *s, const char *receiv
 
 int64_t incident_flush_begin(struct incident_set *s, const char *receiver, const char *group_key,
                              const struct labelset *group_labels, struct alert *const *snap,
-                             size_t n, int64_t now_ns, incident_title_fn title, void *title_ctx,
-                             struct txn *txn)
+                             size_t n, int64_t now_ns, struct txn *txn)
 {
     struct incident *inc = find_key(s, receiver, group_key);
     bool opened = false;
@@ -414,13 +410,6 @@ int64_t incident_flush_begin(struct incident_set *s, const char *receiver, const
         }
         inc = open_incident(s, receiver, group_key, group_labels, now_ns);
         opened = true;
-        buf_init(&b, 0);
-        buf_puts(&b, "{\"receiver\":");
-        json_put_cstr(&b, receiver);
-        buf_puts(&b, ",\"groupKey\":");
-        json_put_cstr(&b, group_key);
-        buf_puts(&b, "}");
-        write_event(txn, inc->id, "opened", &b);
     }
     for (size_t i = 0; i < n; i++) {
         const struct alert *a = snap[i];
@@ -475,15 +464,7 @@ int64_t incident_flush_begin(struct incident_set *s, const char *receiver, const
         buf_putc(&b, '}');
         write_event(txn, inc->id, "ack_cleared", &b);
     }
-    if (joined && title != NULL) {
-        char *t = title(title_ctx);
-        free(inc->title);
-        inc->title = t;
-    }
-    if (inc->title == NULL) {
-        inc->title = ar_strdup(group_key);
-    }
-    if (joined) { /* title, severity or acknowledgement changed */
+    if (joined) { /* severity or acknowledgement changed */
         write_row(inc, 0, txn);
     }
     return inc->id;
@@ -727,7 +708,6 @@ static struct incident *from_row(const struct incident_row *r)
     inc->receiver = ar_strdup(r->receiver);
     inc->group_key = ar_strdup(r->group_key);
     inc->group_labels = ar_strdup(r->group_labels);
-    inc->title = ar_strdup(r->title);
     inc->severity = ar_strdup(r->severity);
     inc->state = strcmp(r->state, "acknowledged") == 0 ? INC_ACKED : INC_OPEN;
     inc->opened_at = r->opened_at;

@@ -181,10 +181,8 @@ static void on_event(void *vctx, int64_t seq, int64_t at, const char *kind, cons
     }
     snprintf(id, sizeof(id), "%lld",
              (long long)json_integer_value(json_object_get(d, "deliveryID")));
-    if (strcmp(kind, "opened") == 0) {
-        buf_printf(&b, "Incident opened for receiver %s", str(d, "receiver"));
-    } else if (strcmp(kind, "alert_firing") == 0 || strcmp(kind, "alert_resolved") == 0 ||
-               strcmp(kind, "silenced") == 0 || strcmp(kind, "inhibited") == 0) {
+    if (strcmp(kind, "alert_firing") == 0 || strcmp(kind, "alert_resolved") == 0 ||
+        strcmp(kind, "silenced") == 0 || strcmp(kind, "inhibited") == 0) {
         buf_puts(&b, kind[6] == 'f'   ? "Alert firing: "
                      : kind[6] == 'r' ? "Alert resolved: "
                      : kind[0] == 's' ? "Alert silenced: "
@@ -357,8 +355,62 @@ static void services_and_impact(json_t *alerts, json_t *services, json_t *impact
     }
 }
 
+static void kv_from_json(struct tmpl_value *kv, json_t *o)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(o, k, v)
+    {
+        if (json_is_string(v)) {
+            tmpl_kv_set(kv, k, json_string_value(v));
+        }
+    }
+}
+
+char *incident_title(const struct tmpl_set *notify_templates, const struct incident_row *r)
+{
+    json_error_t jerr;
+    json_t *alerts;
+    json_t *gl;
+    struct tmpl_value *data;
+    struct ar_error err;
+    struct buf out;
+    size_t i;
+    json_t *a;
+    int rc;
+
+    if (notify_templates == NULL) {
+        return ar_strdup(r->group_key);
+    }
+    alerts = json_loads(r->alerts ? r->alerts : "[]", 0, &jerr);
+    gl = json_loads(r->group_labels, 0, &jerr);
+    data = tmpl_data_new(r->receiver, true, "");
+    json_array_foreach(alerts, i, a)
+    {
+        struct tmpl_value *ta =
+            tmpl_alert_new("firing", 0, 0, TMPL_ZERO_TIME_SEC, 0, "", str(a, "fingerprint"));
+        kv_from_json(tmpl_alert_labels(ta), json_object_get(a, "labels"));
+        kv_from_json(tmpl_alert_annotations(ta), json_object_get(a, "annotations"));
+        tmpl_data_add_alert_take(data, ta);
+    }
+    kv_from_json(tmpl_data_group_labels(data), gl);
+    tmpl_data_finish(data, true);
+    json_decref(alerts);
+    json_decref(gl);
+    buf_init(&out, 0);
+    rc = tmpl_set_execute(notify_templates, "slack.default.title", TMPL_TEXT, data, &out, &err);
+    tmpl_value_unref(data);
+    if (rc != AR_OK || out.len == 0) {
+        buf_cleanup(&out);
+        return ar_strdup(r->group_key);
+    }
+    return buf_take(&out);
+}
+
 /* The report's data (a new JSON object) or NULL with rc set. */
-static json_t *report_data(const char *dir, int64_t id, int *rc)
+static json_t *report_data(const char *dir, int64_t id, const struct tmpl_set *notify_templates,
+                           int *rc)
 {
     sqlite3 *db = store_incidents_open_ro(dir);
     struct incident_row *r = NULL;
@@ -385,6 +437,20 @@ static json_t *report_data(const char *dir, int64_t id, int *rc)
     for (size_t i = 0; incident_section_keys[i] != NULL; i++) {
         json_object_set_new(c.sections, incident_section_keys[i], json_array());
     }
+    {
+        /* the first entry: the row's opening (no event row is written for it) */
+        json_t *row = json_object();
+        struct buf b;
+        buf_init(&b, 0);
+        buf_printf(&b, "Incident opened for receiver %s", r->receiver);
+        json_object_set_new(row, "seq", json_integer(0));
+        json_object_set_new(row, "at", utc_text(r->opened_at));
+        json_object_set_new(row, "kind", json_string("opened"));
+        json_object_set_new(row, "text", json_string(buf_str(&b)));
+        json_object_set_new(row, "cell", md_cell(buf_str(&b)));
+        json_array_append_new(c.timeline, row);
+        buf_cleanup(&b);
+    }
     *rc = store_incident_events_each(db, id, on_event, &c);
     if (*rc == AR_OK) {
         *rc = store_incident_notes_each(db, id, on_note, &c);
@@ -392,7 +458,11 @@ static json_t *report_data(const char *dir, int64_t id, int *rc)
     sqlite3_close(db);
     d = json_object();
     json_object_set_new(d, "id", json_integer(r->id));
-    json_object_set_new(d, "title", json_string(r->title));
+    {
+        char *t = incident_title(notify_templates, r);
+        json_object_set_new(d, "title", json_string(t));
+        free(t);
+    }
     json_object_set_new(d, "state", json_string(r->state));
     json_object_set_new(d, "severity", json_string(r->severity));
     json_object_set_new(d, "receiver", json_string(r->receiver));
@@ -521,10 +591,11 @@ static void builtin_init(void)
 }
 
 int incident_report_render(const char *storage_dir, int64_t id, enum incident_report_format f,
-                           const char *template_path, struct buf *out, struct ar_error *err)
+                           const char *template_path, const struct tmpl_set *notify_templates,
+                           struct buf *out, struct ar_error *err)
 {
     int rc;
-    json_t *d = report_data(storage_dir, id, &rc);
+    json_t *d = report_data(storage_dir, id, notify_templates, &rc);
     struct tmpl_set *own = NULL;
     const struct tmpl_set *set;
     struct tmpl_value *v;

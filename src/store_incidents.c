@@ -11,8 +11,8 @@
 #include <string.h>
 
 #define ROW_COLUMNS                                                                                \
-    "id, receiver, group_key, group_labels, title, severity, state, opened_at, acked_at, "         \
-    "acked_by, ack_comment, resolved_at"
+    "id, receiver, group_key, group_labels, severity, state, opened_at, acked_at, acked_by, "      \
+    "ack_comment, resolved_at"
 
 void incident_row_free(struct incident_row *r)
 {
@@ -22,7 +22,6 @@ void incident_row_free(struct incident_row *r)
     free(r->receiver);
     free(r->group_key);
     free(r->group_labels);
-    free(r->title);
     free(r->severity);
     free(r->state);
     free(r->acked_by);
@@ -57,14 +56,13 @@ static struct incident_row *row_read(sqlite3_stmt *s)
     r->receiver = col_dup(s, 1);
     r->group_key = col_dup(s, 2);
     r->group_labels = col_dup(s, 3);
-    r->title = col_dup(s, 4);
-    r->severity = col_dup(s, 5);
-    r->state = col_dup(s, 6);
-    r->opened_at = sqlite3_column_int64(s, 7);
-    r->acked_at = sqlite3_column_int64(s, 8);
-    r->acked_by = col_dup(s, 9);
-    r->ack_comment = col_dup(s, 10);
-    r->resolved_at = sqlite3_column_int64(s, 11);
+    r->severity = col_dup(s, 4);
+    r->state = col_dup(s, 5);
+    r->opened_at = sqlite3_column_int64(s, 6);
+    r->acked_at = sqlite3_column_int64(s, 7);
+    r->acked_by = col_dup(s, 8);
+    r->ack_comment = col_dup(s, 9);
+    r->resolved_at = sqlite3_column_int64(s, 10);
     return r;
 }
 
@@ -104,8 +102,7 @@ static int read_alerts(sqlite3 *db, struct incident_row *r)
 int store_incident_put(struct store *st, const struct incident_row *r)
 {
     sqlite3_stmt *s = store_stmt(st, "INSERT OR REPLACE INTO incidents (" ROW_COLUMNS
-                                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                                     "?12)");
+                                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     int rc;
 
     if (s == NULL) {
@@ -115,14 +112,13 @@ int store_incident_put(struct store *st, const struct incident_row *r)
     sqlite3_bind_text(s, 2, r->receiver, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, r->group_key, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, r->group_labels, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 5, r->title, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, r->severity, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 7, r->state, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 8, r->opened_at);
-    sqlite3_bind_int64(s, 9, r->acked_at);
-    sqlite3_bind_text(s, 10, r->acked_by ? r->acked_by : "", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 11, r->ack_comment ? r->ack_comment : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 12, r->resolved_at);
+    sqlite3_bind_text(s, 5, r->severity, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, r->state, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, r->opened_at);
+    sqlite3_bind_int64(s, 8, r->acked_at);
+    sqlite3_bind_text(s, 9, r->acked_by ? r->acked_by : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 10, r->ack_comment ? r->ack_comment : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 11, r->resolved_at);
     rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
     if (rc != AR_OK) {
         log_error("store", "incident write: %s", store_errmsg(st));

@@ -29,18 +29,13 @@ size_t incident_set_count(const struct incident_set *s); /* not resolved */
 
 /* ---- pipeline hooks (dispatch.c, core thread) ---- */
 
-/* Renders the incident's title (a new heap string); called only when an incident opens or
- * an alert joins it. */
-typedef char *(*incident_title_fn)(void *ctx);
-
 /* A flush of the group (receiver, group_key) snapshotted alerts snap[0..n): opens an
  * incident when one fires and none is open, records alerts joining and resolving, and
  * clears an acknowledgement when a new alert joined. Returns the incident's id, or 0 when
  * the group has none (nothing fires and none is open). */
 int64_t incident_flush_begin(struct incident_set *s, const char *receiver, const char *group_key,
                              const struct labelset *group_labels, struct alert *const *snap,
-                             size_t n, int64_t now_ns, incident_title_fn title, void *title_ctx,
-                             struct txn *txn);
+                             size_t n, int64_t now_ns, struct txn *txn);
 /* Alert a of incident id was muted at this flush: how is "silenced" or "inhibited", by the
  * silence id or the inhibiting alert's fingerprint. Recorded once per alert and kind. */
 void incident_muted(struct incident_set *s, int64_t id, const char *receiver, const char *group_key,

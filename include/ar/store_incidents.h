@@ -16,7 +16,6 @@ struct incident_row {
     char *receiver;
     char *group_key;
     char *group_labels; /* JSON object */
-    char *title;
     char *severity;
     char *state; /* "open", "acknowledged", "resolved" */
     int64_t opened_at;

@@ -7,6 +7,7 @@
 #include "ar/incident_report.h"
 #include "ar/store.h"
 #include "ar/store_incidents.h"
+#include "ar/tmpl.h"
 #include "ar/txn.h"
 #include "check.h"
 
@@ -58,11 +59,6 @@ static int count(const char *dir, const char *sql)
     return n;
 }
 
-static char *title(void *ctx)
-{
-    return ar_strdup(ctx);
-}
-
 static bool group_exists(void *ctx, const char *receiver, const char *group_key)
 {
     return strcmp(receiver, "team") == 0 && strcmp(group_key, ctx) == 0;
@@ -96,6 +92,7 @@ static void test_lifecycle(void)
     struct alert *b_res = mk("node:9100", "critical", now - SEC);
     struct alert *snap[2];
     struct incident_row *r = NULL;
+    struct tmpl_set *nt = tmpl_set_new();
     char *prev = NULL;
     int64_t id;
     int64_t id2;
@@ -106,25 +103,35 @@ static void test_lifecycle(void)
     CHECK_INT(txn_writer_start(w), AR_OK);
     labelset_init(&gl);
     labelset_set(&gl, "alertname", "monitor_service_down");
+    CHECK_INT(tmpl_set_load_defaults(nt, &err), AR_OK);
 
     /* nothing fires and none is open: no incident */
     snap[0] = a_res;
-    CHECK_INT(incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 1, now, title, "T", &t), 0);
+    CHECK_INT(incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 1, now, &t), 0);
     /* the first firing alert opens one */
     snap[0] = a;
-    id = incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 1, now, title, "[FIRING:1] x", &t);
+    id = incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 1, now, &t);
     CHECK(id > 0);
     CHECK_INT(incident_set_count(s), 1);
     /* the same snapshot again changes nothing */
-    CHECK_INT(incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 1, now, title, "other", &t), id);
+    CHECK_INT(incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 1, now, &t), id);
     incident_notified(&t, id, 7, "team", "webhook[0]", 1, 0);
     incident_notify_outcome(&t, id, 7, "team", "webhook[0]", "delivered", 1, "");
     commit(w, &t);
     CHECK_STR(state_of(dir, id, &r), "open");
-    CHECK_STR(r->title, "[FIRING:1] x");
+    CHECK_STR(r->group_key, "{}:{a}");
+    {
+        /* the title: the default chat title over the alerts, rendered when read */
+        char *title = incident_title(nt, r);
+        CHECK_STR(title, "[FIRING:1] monitor_service_down (cadvisor:8080 warning)");
+        free(title);
+        title = incident_title(NULL, r);
+        CHECK_STR(title, "{}:{a}");
+        free(title);
+    }
     CHECK_STR(r->severity, "warning");
     CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_events WHERE kind = 'alert_firing'"), 1);
-    CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_events"), 4);
+    CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_events"), 3);
 
     /* acknowledged: the first wins, the second is recorded and refused */
     CHECK_INT(incident_ack(s, id, "alice", "on it", "127.0.0.1", "", &t, &prev), AR_OK);
@@ -147,8 +154,7 @@ static void test_lifecycle(void)
         CHECK_INT(incident_set_load(s2, st), AR_OK);
         CHECK_INT(incident_set_count(s2), 1);
         CHECK(incident_acknowledged(s2, id, "team", "{}:{a}"));
-        CHECK_INT(incident_flush_begin(s2, "team", "{}:{a}", &gl, snap, 1, now, title, "x", &t),
-                  id);
+        CHECK_INT(incident_flush_begin(s2, "team", "{}:{a}", &gl, snap, 1, now, &t), id);
         commit(w, &t);
         CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_events WHERE kind = 'alert_firing'"),
                   1);
@@ -157,14 +163,11 @@ static void test_lifecycle(void)
 
     /* a new alert joining clears the acknowledgement and raises the severity */
     snap[1] = b;
-    CHECK_INT(
-        incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 2, now, title, "[FIRING:2] x", &t),
-        id);
+    CHECK_INT(incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 2, now, &t), id);
     CHECK(!incident_acknowledged(s, id, "team", "{}:{a}"));
     commit(w, &t);
     CHECK_STR(state_of(dir, id, &r), "open");
     CHECK_STR(r->severity, "critical");
-    CHECK_STR(r->title, "[FIRING:2] x");
     CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_events WHERE kind = 'ack_cleared'"), 1);
 
     /* muted once per alert and kind */
@@ -175,7 +178,7 @@ static void test_lifecycle(void)
     /* everything resolved: a failed flush keeps it open, a successful one resolves it */
     snap[0] = a_res;
     snap[1] = b_res;
-    CHECK_INT(incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 2, now, title, "x", &t), id);
+    CHECK_INT(incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 2, now, &t), id);
     incident_flush_end(s, id, "team", "{}:{a}", false, true, now, &t);
     CHECK_INT(incident_set_count(s), 1);
     incident_flush_end(s, id, "team", "{}:{a}", true, true, now + SEC, &t);
@@ -209,7 +212,7 @@ static void test_lifecycle(void)
         char path[600];
         FILE *f;
         buf_init(&out, 0);
-        CHECK_INT(incident_report_render(dir, id, INCIDENT_REPORT_MARKDOWN, NULL, &out, &err),
+        CHECK_INT(incident_report_render(dir, id, INCIDENT_REPORT_MARKDOWN, NULL, nt, &out, &err),
                   AR_OK);
         CHECK(strstr(buf_str(&out), "## Timeline") != NULL);
         CHECK(strstr(buf_str(&out), "## Recommendations\n\nNo notes.") != NULL);
@@ -219,10 +222,11 @@ static void test_lifecycle(void)
               strstr(buf_str(&out), "| Affected services | cadvisor:8080, node:9100 |") != NULL);
         CHECK(strstr(buf_str(&out), "Time to resolve: 1s") != NULL);
         buf_reset(&out);
-        CHECK_INT(incident_report_render(dir, id, INCIDENT_REPORT_JSON, NULL, &out, &err), AR_OK);
+        CHECK_INT(incident_report_render(dir, id, INCIDENT_REPORT_JSON, NULL, nt, &out, &err),
+                  AR_OK);
         CHECK(strstr(buf_str(&out), "\"state\":\"resolved\"") != NULL);
         buf_reset(&out);
-        CHECK_INT(incident_report_render(dir, 4242, INCIDENT_REPORT_HTML, NULL, &out, &err),
+        CHECK_INT(incident_report_render(dir, 4242, INCIDENT_REPORT_HTML, NULL, nt, &out, &err),
                   AR_ENOTFOUND);
         /* a user's template file redefines one report */
         snprintf(path, sizeof(path), "%s/mine.tmpl", dir);
@@ -233,17 +237,18 @@ static void test_lifecycle(void)
               f);
         fclose(f);
         buf_reset(&out);
-        CHECK_INT(incident_report_render(dir, id, INCIDENT_REPORT_MARKDOWN, path, &out, &err),
+        CHECK_INT(incident_report_render(dir, id, INCIDENT_REPORT_MARKDOWN, path, nt, &out, &err),
                   AR_OK);
         CHECK(strncmp(buf_str(&out), "#1 resolved ", 12) == 0);
         buf_reset(&out);
-        CHECK_INT(incident_report_render(dir, id, INCIDENT_REPORT_HTML, path, &out, &err), AR_OK);
+        CHECK_INT(incident_report_render(dir, id, INCIDENT_REPORT_HTML, path, nt, &out, &err),
+                  AR_OK);
         CHECK(strstr(buf_str(&out), "<h2 id=\"mitigation\">") != NULL);
         /* an edit moved to another section leaves the old one */
         incident_note_add(s, id, "conclusions", "bob", "Moved (v3).", 2, "", "", &t);
         commit(w, &t);
         buf_reset(&out);
-        CHECK_INT(incident_report_render(dir, id, INCIDENT_REPORT_MARKDOWN, NULL, &out, &err),
+        CHECK_INT(incident_report_render(dir, id, INCIDENT_REPORT_MARKDOWN, NULL, nt, &out, &err),
                   AR_OK);
         CHECK(strstr(buf_str(&out), "## Mitigation\n\nNo notes.") != NULL);
         CHECK(strstr(buf_str(&out), "## Conclusions\n\nMoved (v3).") != NULL);
@@ -254,7 +259,7 @@ static void test_lifecycle(void)
 
     /* a firing alert after the resolution opens a new incident */
     snap[0] = a;
-    id2 = incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 1, now, title, "x", &t);
+    id2 = incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 1, now, &t);
     CHECK(id2 == id + 1);
     /* its group gone (a reload moved the alerts): the maintenance pass closes it */
     CHECK_INT(incident_set_close_orphans(s, group_exists, "{}:{a}", &t), 0);
@@ -271,6 +276,7 @@ static void test_lifecycle(void)
     alert_unref(a_res);
     alert_unref(b_res);
     incident_set_free(s);
+    tmpl_set_free(nt);
     txn_writer_stop(w);
     txn_writer_free(w);
     txn_batch_free(t.batch);
