@@ -783,8 +783,6 @@ static void flush_integration(struct dispatcher *d, struct flush *f, const struc
             flush_record_pending(d, s, integ, e, sc, nd, txn);
         }
         sc->incident_id = f->incident_id;
-        incident_notified(txn, f->incident_id, sc->delivery_id, r->receiver, name, s->nfiring,
-                          integ->send_resolved ? s->nresolved : 0);
         if (d->env.deadline_ns > 0) {
             gi = d->env.deadline_ns; /* --notify.deadline */
         } else if (gi < MIN_DEADLINE_NS) {
@@ -875,6 +873,7 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
 
     outbox_done(sc, res, txn);
     incident_notify_outcome(txn, sc->incident_id, sc->delivery_id, sc->receiver, sc->integration,
+                            sc->now_wall, sc->nfiring, sc->nresolved,
                             res->ok          ? "delivered"
                             : res->canceled  ? "canceled"
                             : res->retryable ? "dead"

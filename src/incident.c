@@ -27,12 +27,10 @@ const char *const incident_section_titles[] = {
 enum inc_state { INC_OPEN, INC_ACKED, INC_RESOLVED };
 static const char *const state_names[] = {"open", "acknowledged", "resolved"};
 
-/* An alert that joined the incident; labels and annotations as JSON objects. */
+/* An alert that joined the incident (its labels and annotations are in incident_alerts). */
 struct inc_alert {
     uint64_t fp;
     bool resolved;
-    char *labels;
-    char *annotations;
 };
 
 struct incident {
@@ -72,10 +70,6 @@ static uint64_t key_hash(const char *receiver, const char *group_key)
 
 static void inc_free(struct incident *inc)
 {
-    for (size_t i = 0; i < inc->nalerts; i++) {
-        free(inc->alerts[i].labels);
-        free(inc->alerts[i].annotations);
-    }
     free(inc->alerts);
     free(inc->muted);
     free(inc->receiver);
@@ -205,42 +199,65 @@ static void row_free(void *data)
     incident_row_free(data);
 }
 
-struct alert_row {
+/* An alert joining (firing) or resolving: its event and its incident_alerts row, serialised
+ * on the writer thread from the alert itself (immutable, referenced until written), so a
+ * flush on the core thread only takes a reference. */
+struct alert_change {
     int64_t incident_id;
-    char fp[17];
+    int64_t at;
+    struct alert *alert;
     bool resolved;
-    char *labels;
-    char *annotations;
 };
 
-static int alert_row_apply(struct store *st, void *data)
+static int alert_change_apply(struct store *st, void *data)
 {
-    struct alert_row *a = data;
+    struct alert_change *c = data;
+    struct labelset scratch;
+    struct buf labels;
+    struct buf ann;
+    struct buf detail;
+    char fp[17];
+    int rc;
 
-    return store_incident_alert_put(st, a->incident_id, a->fp, a->resolved, a->labels,
-                                    a->annotations);
+    fingerprint_format(c->alert->fp, fp);
+    buf_init(&labels, 0);
+    json_put_labelset(&labels, &c->alert->labels);
+    labelset_init(&scratch);
+    buf_init(&ann, 0);
+    json_put_labelset(&ann, alert_annotations(c->alert, &scratch));
+    labelset_cleanup(&scratch);
+    buf_init(&detail, 0);
+    buf_printf(&detail, "{\"fingerprint\":\"%s\",\"labels\":%s,\"annotations\":%s}", fp,
+               buf_str(&labels), buf_str(&ann));
+    rc = store_incident_event(st, c->incident_id, c->at,
+                              c->resolved ? "alert_resolved" : "alert_firing", buf_str(&detail));
+    if (rc == AR_OK) {
+        rc = store_incident_alert_put(st, c->incident_id, fp, c->resolved, buf_str(&labels),
+                                      buf_str(&ann));
+    }
+    buf_cleanup(&labels);
+    buf_cleanup(&ann);
+    buf_cleanup(&detail);
+    return rc;
 }
 
-static void alert_row_free(void *data)
+static void alert_change_free(void *data)
 {
-    struct alert_row *a = data;
+    struct alert_change *c = data;
 
-    free(a->labels);
-    free(a->annotations);
-    free(a);
+    alert_unref(c->alert);
+    free(c);
 }
 
-/* Queues the row of an alert of the incident (it joined or resolved). */
-static void write_alert(const struct incident *inc, const struct inc_alert *ia, struct txn *txn)
+static void write_alert_change(struct txn *txn, int64_t id, struct alert *a, bool resolved)
 {
-    struct alert_row *a = ar_calloc(1, sizeof(*a));
+    struct alert_change *c = ar_calloc(1, sizeof(*c));
 
-    a->incident_id = inc->id;
-    fingerprint_format(ia->fp, a->fp);
-    a->resolved = ia->resolved;
-    a->labels = ar_strdup(ia->labels);
-    a->annotations = ar_strdup(ia->annotations);
-    txn_write(txn, alert_row_apply, a, alert_row_free);
+    c->incident_id = id;
+    c->at = txn_now(txn);
+    c->alert = alert_ref(a);
+    c->resolved = resolved;
+    txn_write(txn, alert_change_apply, c, alert_change_free);
 }
 
 /* Queues the incident's current row. */
@@ -420,39 +437,16 @@ int64_t incident_flush_begin(struct incident_set *s, const char *receiver, const
             continue; /* resolved before it ever joined (a leftover of an earlier episode) */
         }
         if (ia == NULL || (ia->resolved && !resolved)) {
-            struct labelset scratch;
-            const struct labelset *ann;
             if (ia == NULL) {
                 ia = alert_insert(inc, pos, a->fp);
             }
-            free(ia->labels);
-            free(ia->annotations);
-            buf_init(&b, 0);
-            json_put_labelset(&b, &a->labels);
-            ia->labels = buf_take(&b);
-            labelset_init(&scratch);
-            ann = alert_annotations(a, &scratch);
-            buf_init(&b, 0);
-            json_put_labelset(&b, ann);
-            ia->annotations = buf_take(&b);
-            labelset_cleanup(&scratch);
             ia->resolved = false;
             raise_severity(inc, labelset_get(&a->labels, "severity"));
-            buf_init(&b, 0);
-            alert_detail(&b, a);
-            buf_puts(&b, ",\"annotations\":");
-            buf_puts(&b, ia->annotations);
-            buf_putc(&b, '}');
-            write_event(txn, inc->id, "alert_firing", &b);
-            write_alert(inc, ia, txn);
+            write_alert_change(txn, inc->id, snap[i], false);
             joined = true;
         } else if (resolved && !ia->resolved) {
             ia->resolved = true;
-            buf_init(&b, 0);
-            alert_detail(&b, a);
-            buf_putc(&b, '}');
-            write_event(txn, inc->id, "alert_resolved", &b);
-            write_alert(inc, ia, txn);
+            write_alert_change(txn, inc->id, snap[i], true);
         }
     }
     if (joined && !opened && inc->state == INC_ACKED) {
@@ -504,26 +498,9 @@ bool incident_acknowledged(const struct incident_set *s, int64_t id, const char 
     return inc != NULL && inc->state == INC_ACKED;
 }
 
-void incident_notified(struct txn *txn, int64_t id, int64_t delivery_id, const char *receiver,
-                       const char *integration, size_t nfiring, size_t nresolved)
-{
-    struct buf b;
-
-    if (id == 0) {
-        return;
-    }
-    buf_init(&b, 0);
-    buf_printf(&b, "{\"deliveryID\":%lld,\"receiver\":", (long long)delivery_id);
-    json_put_cstr(&b, receiver);
-    buf_puts(&b, ",\"integration\":");
-    json_put_cstr(&b, integration);
-    buf_printf(&b, ",\"firing\":%zu,\"resolved\":%zu}", nfiring, nresolved);
-    write_event(txn, id, "notification", &b);
-}
-
 void incident_notify_outcome(struct txn *txn, int64_t id, int64_t delivery_id, const char *receiver,
-                             const char *integration, const char *outcome, int attempts,
-                             const char *error)
+                             const char *integration, int64_t sent_at, size_t nfiring,
+                             size_t nresolved, const char *outcome, int attempts, const char *error)
 {
     struct buf b;
 
@@ -535,12 +512,14 @@ void incident_notify_outcome(struct txn *txn, int64_t id, int64_t delivery_id, c
     json_put_cstr(&b, receiver);
     buf_puts(&b, ",\"integration\":");
     json_put_cstr(&b, integration);
-    buf_puts(&b, ",\"outcome\":");
+    buf_puts(&b, ",\"sentAt\":");
+    json_put_time(&b, sent_at, 0);
+    buf_printf(&b, ",\"firing\":%zu,\"resolved\":%zu,\"outcome\":", nfiring, nresolved);
     json_put_cstr(&b, outcome);
     buf_printf(&b, ",\"attempts\":%d,\"error\":", attempts);
     json_put_cstr(&b, error ? error : "");
     buf_putc(&b, '}');
-    write_event(txn, id, "notification_outcome", &b);
+    write_event(txn, id, "notification", &b);
 }
 
 void incident_flush_end(struct incident_set *s, int64_t id, const char *receiver,
@@ -686,15 +665,6 @@ bool incident_section_valid(const char *section)
 
 /* ---- load ---- */
 
-static char *dump(json_t *v)
-{
-    char *s = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    char *copy = ar_strdup(s ? s : "{}");
-
-    free(s);
-    return copy;
-}
-
 static struct incident *from_row(const struct incident_row *r)
 {
     struct incident *inc = ar_calloc(1, sizeof(*inc));
@@ -725,8 +695,6 @@ static struct incident *from_row(const struct incident_row *r)
         }
         struct inc_alert *ia = alert_insert(inc, pos, fp);
         ia->resolved = json_is_true(json_object_get(a, "resolved"));
-        ia->labels = dump(json_object_get(a, "labels"));
-        ia->annotations = dump(json_object_get(a, "annotations"));
     }
     json_decref(alerts);
     return inc;

@@ -156,7 +156,6 @@ struct report_ctx {
     json_t *notifications;
     json_t *acks;
     json_t *sections; /* object: key -> array of notes (all versions, in order) */
-    json_t *pending;  /* object: delivery id -> notification row awaiting its outcome */
 };
 
 static const char *str(json_t *o, const char *k)
@@ -195,38 +194,32 @@ static void on_event(void *vctx, int64_t seq, int64_t at, const char *kind, cons
         }
     } else if (strcmp(kind, "notification") == 0) {
         json_t *n = json_object();
-        buf_printf(&b, "Notification to %s/%s (delivery %s): %lld firing, %lld resolved",
+        int64_t sent = 0;
+        int16_t off;
+        const char *sa = str(d, "sentAt");
+        if (time_parse_rfc3339(sa, strlen(sa), &sent, &off) != AR_OK || sent == AR_TIME_UNSET) {
+            sent = at;
+        }
+        buf_printf(&b, "Notification to %s/%s (delivery %s, %lld firing, %lld resolved): %s",
                    str(d, "receiver"), str(d, "integration"), id,
                    (long long)json_integer_value(json_object_get(d, "firing")),
-                   (long long)json_integer_value(json_object_get(d, "resolved")));
-        json_object_set_new(n, "at", utc_text(at));
+                   (long long)json_integer_value(json_object_get(d, "resolved")),
+                   str(d, "outcome"));
+        if (str(d, "error")[0] != '\0') {
+            buf_printf(&b, " (%s)", str(d, "error"));
+        }
+        json_object_set_new(n, "at", utc_text(sent));
         json_object_set(n, "receiver", json_object_get(d, "receiver"));
         json_object_set(n, "integration", json_object_get(d, "integration"));
         json_object_set(n, "deliveryID", json_object_get(d, "deliveryID"));
         json_object_set(n, "firing", json_object_get(d, "firing"));
         json_object_set(n, "resolved", json_object_get(d, "resolved"));
-        json_object_set_new(n, "outcome", json_string("pending"));
-        json_object_set_new(n, "outcomeAt", json_string(""));
-        json_object_set_new(n, "attempts", json_integer(0));
-        json_object_set_new(n, "error", json_string(""));
-        json_object_set_new(n, "errorCell", json_string(""));
-        json_array_append(c->notifications, n);
-        json_object_set_new(c->pending, id, n);
-    } else if (strcmp(kind, "notification_outcome") == 0) {
-        json_t *n = json_object_get(c->pending, id);
-        buf_printf(&b, "Delivery %s to %s/%s: %s", id, str(d, "receiver"), str(d, "integration"),
-                   str(d, "outcome"));
-        if (str(d, "error")[0] != '\0') {
-            buf_printf(&b, " (%s)", str(d, "error"));
-        }
-        if (n != NULL) {
-            json_object_set(n, "outcome", json_object_get(d, "outcome"));
-            json_object_set_new(n, "outcomeAt", utc_text(at));
-            json_object_set(n, "attempts", json_object_get(d, "attempts"));
-            json_object_set(n, "error", json_object_get(d, "error"));
-            json_object_set_new(n, "errorCell", md_cell(str(d, "error")));
-            json_object_del(c->pending, id);
-        }
+        json_object_set(n, "outcome", json_object_get(d, "outcome"));
+        json_object_set_new(n, "outcomeAt", utc_text(at));
+        json_object_set(n, "attempts", json_object_get(d, "attempts"));
+        json_object_set(n, "error", json_object_get(d, "error"));
+        json_object_set_new(n, "errorCell", md_cell(str(d, "error")));
+        json_array_append_new(c->notifications, n);
     } else if (strcmp(kind, "acknowledged") == 0) {
         json_t *a = json_object();
         bool effective = json_is_true(json_object_get(d, "effective"));
@@ -433,7 +426,6 @@ static json_t *report_data(const char *dir, int64_t id, const struct tmpl_set *n
     c.notifications = json_array();
     c.acks = json_array();
     c.sections = json_object();
-    c.pending = json_object();
     for (size_t i = 0; incident_section_keys[i] != NULL; i++) {
         json_object_set_new(c.sections, incident_section_keys[i], json_array());
     }
@@ -516,7 +508,6 @@ static json_t *report_data(const char *dir, int64_t id, const struct tmpl_set *n
     }
     json_object_set_new(d, "sections", sections);
     json_decref(c.sections);
-    json_decref(c.pending);
     incident_row_free(r);
     if (*rc != AR_OK) {
         json_decref(d);

@@ -43,12 +43,12 @@ void incident_muted(struct incident_set *s, int64_t id, const char *receiver, co
 /* True when incident id (of that group) is acknowledged: repeats are held back. */
 bool incident_acknowledged(const struct incident_set *s, int64_t id, const char *receiver,
                            const char *group_key);
-/* A notification of incident id was handed to delivery (delivery_id: its outbox row, 0 when
- * there is no outbox), and later its outcome ("delivered", "failed", "dead", "canceled"). */
-void incident_notified(struct txn *txn, int64_t id, int64_t delivery_id, const char *receiver,
-                       const char *integration, size_t nfiring, size_t nresolved);
+/* A notification of incident id, decided at sent_at (the flush) with nfiring/nresolved
+ * alerts, completed: its outcome ("delivered", "failed", "dead", "canceled"), one timeline
+ * entry linking its outbox row (delivery_id, 0 when there is no outbox). */
 void incident_notify_outcome(struct txn *txn, int64_t id, int64_t delivery_id, const char *receiver,
-                             const char *integration, const char *outcome, int attempts,
+                             const char *integration, int64_t sent_at, size_t nfiring,
+                             size_t nresolved, const char *outcome, int attempts,
                              const char *error);
 /* The flush of incident id completed; ok: every send succeeded; all_resolved: its snapshot
  * held only resolved alerts. Resolves the incident when both hold. */

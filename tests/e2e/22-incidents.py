@@ -139,11 +139,11 @@ def ack_lifecycle(ctx):
                timeout=20, what="incident resolved")[0]
     check(inc["resolvedAt"] is not None, "resolvedAt")
     k = kinds(inc)
-    for want in ("opened", "alert_firing", "notification", "notification_outcome",
-                 "acknowledged", "ack_cleared", "alert_resolved", "resolved"):
+    for want in ("opened", "alert_firing", "notification", "acknowledged", "ack_cleared",
+                 "alert_resolved", "resolved"):
         check(want in k, "timeline has %s: %r" % (want, k))
     eq(k.count("alert_firing"), 2, "alerts joining")
-    outcomes = [e["detail"] for e in inc["timeline"] if e["kind"] == "notification_outcome"]
+    outcomes = [e["detail"] for e in inc["timeline"] if e["kind"] == "notification"]
     check(all(o["outcome"] == "delivered" and o["deliveryID"] > 0 for o in outcomes),
           "outcomes: %r" % outcomes)
     d = srv.get_json("/api/x/deliveries/%d" % outcomes[0]["deliveryID"])

@@ -115,8 +115,7 @@ static void test_lifecycle(void)
     CHECK_INT(incident_set_count(s), 1);
     /* the same snapshot again changes nothing */
     CHECK_INT(incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 1, now, &t), id);
-    incident_notified(&t, id, 7, "team", "webhook[0]", 1, 0);
-    incident_notify_outcome(&t, id, 7, "team", "webhook[0]", "delivered", 1, "");
+    incident_notify_outcome(&t, id, 7, "team", "webhook[0]", now, 1, 0, "delivered", 1, "");
     commit(w, &t);
     CHECK_STR(state_of(dir, id, &r), "open");
     CHECK_STR(r->group_key, "{}:{a}");
@@ -131,7 +130,7 @@ static void test_lifecycle(void)
     }
     CHECK_STR(r->severity, "warning");
     CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_events WHERE kind = 'alert_firing'"), 1);
-    CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_events"), 3);
+    CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_events"), 2);
 
     /* acknowledged: the first wins, the second is recorded and refused */
     CHECK_INT(incident_ack(s, id, "alice", "on it", "127.0.0.1", "", &t, &prev), AR_OK);
