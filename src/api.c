@@ -1,7 +1,7 @@
 /* API routing (ar/api.h): the route prefix, CORS, the CSRF rule, per-client rate limiting,
  * the web UI (ar/web_ui.h), API v2,
  * health/reload/metrics, and alertrouter's extensions under /api/x/ (audit trail,
- * deliveries, history, receiver tests). The reply shapes are ar/api_reply.h's. */
+ * deliveries, history, incidents, receiver tests). The reply shapes are ar/api_reply.h's. */
 #include "ar/api.h"
 
 #include "ar/api_reply.h"
@@ -107,6 +107,10 @@ static void handle_x(struct api *api, const struct http_request *req, const char
         api_history(api, req, path + 8, resp); /* api_history.c */
         return;
     }
+    if (strcmp(path, "/incidents") == 0 || strncmp(path, "/incidents/", 11) == 0) {
+        api_incidents(api, req, path + 10, resp); /* api_incidents.c */
+        return;
+    }
     if (strncmp(path, "/receivers/", 11) == 0) {
         api_receivers_try(api, req, path + 11, resp);
         return;
@@ -139,6 +143,11 @@ enum api_route {
     ROUTE_X_RECEIVER_TEST,
     ROUTE_X_HISTORY_ALERTS,
     ROUTE_X_HISTORY_NOTIFICATIONS,
+    ROUTE_X_INCIDENTS,
+    ROUTE_X_INCIDENT,
+    ROUTE_X_INCIDENT_ACK,
+    ROUTE_X_INCIDENT_NOTES,
+    ROUTE_X_INCIDENT_REPORT,
     ROUTE_COUNT
 };
 
@@ -162,6 +171,11 @@ static const char *const route_names[ROUTE_COUNT] = {
     [ROUTE_X_RECEIVER_TEST] = "/api/x/receivers/{name}/test",
     [ROUTE_X_HISTORY_ALERTS] = "/api/x/history/alerts",
     [ROUTE_X_HISTORY_NOTIFICATIONS] = "/api/x/history/notifications",
+    [ROUTE_X_INCIDENTS] = "/api/x/incidents",
+    [ROUTE_X_INCIDENT] = "/api/x/incidents/{id}",
+    [ROUTE_X_INCIDENT_ACK] = "/api/x/incidents/{id}/ack",
+    [ROUTE_X_INCIDENT_NOTES] = "/api/x/incidents/{id}/notes",
+    [ROUTE_X_INCIDENT_REPORT] = "/api/x/incidents/{id}/report",
 };
 
 struct http_metrics *api_http_metrics_new(void)
@@ -200,6 +214,8 @@ static enum api_route route_of(const char *path)
         {"/api/x/deliveries/", ROUTE_X_DELIVERIES},
         {"/api/x/history/alerts", ROUTE_X_HISTORY_ALERTS},
         {"/api/x/history/notifications", ROUTE_X_HISTORY_NOTIFICATIONS},
+        {"/api/x/incidents", ROUTE_X_INCIDENTS},
+        {"/api/x/incidents/", ROUTE_X_INCIDENTS},
     };
 
     for (size_t i = 0; i < AR_ARRAY_LEN(exact); i++) {
@@ -216,6 +232,20 @@ static enum api_route route_of(const char *path)
         }
         if (segment_then(path + 18, "/replay")) {
             return ROUTE_X_DELIVERY_REPLAY;
+        }
+    }
+    if (strncmp(path, "/api/x/incidents/", 17) == 0) {
+        static const struct {
+            const char *tail;
+            enum api_route route;
+        } tails[] = {{"", ROUTE_X_INCIDENT},
+                     {"/ack", ROUTE_X_INCIDENT_ACK},
+                     {"/notes", ROUTE_X_INCIDENT_NOTES},
+                     {"/report", ROUTE_X_INCIDENT_REPORT}};
+        for (size_t i = 0; i < AR_ARRAY_LEN(tails); i++) {
+            if (segment_then(path + 17, tails[i].tail)) {
+                return tails[i].route;
+            }
         }
     }
     if (strncmp(path, "/api/x/receivers/", 17) == 0 && segment_then(path + 17, "/test")) {

@@ -21,6 +21,7 @@
 #include "ar/clock.h"
 #include "ar/dispatch.h"
 #include "ar/heartbeat.h"
+#include "ar/incident.h"
 #include "ar/inhibit.h"
 #include "ar/log.h"
 #include "ar/nflog.h"
@@ -97,6 +98,7 @@ struct core {
     size_t compact_rows;   /* log rows below compact_below */
 
     struct silence_set *silences;
+    struct incident_set *incidents; /* ar/incident.h, survives reloads */
     struct nflog *nflog;
     struct inhibitor *inhibitor;   /* for cfg */
     struct dispatcher *dispatcher; /* for cfg */
@@ -344,6 +346,7 @@ static void rebuild_pipeline(struct core *c)
     env.metrics = &c->dmetrics;
     env.nflog = c->nflog;
     env.silences = c->silences;
+    env.incidents = c->incidents;
     env.inhibitor = c->inhibitor;
     env.external_url = c->opt.external_url ? c->opt.external_url : "";
     env.retention_ns = c->opt.retention_ns;
@@ -506,6 +509,12 @@ void core_storage_pruned(struct core *c, uint64_t out[STORE_PRUNE_KINDS])
     }
 }
 
+/* The incidents' orphan check (incident_set_close_orphans) against the dispatcher. */
+static bool has_group(void *ctx, const char *receiver, const char *group_key)
+{
+    return dispatcher_has_group(ctx, receiver, group_key);
+}
+
 static void *core_main(void *arg)
 {
     struct core *c = arg;
@@ -623,6 +632,9 @@ static void *core_main(void *arg)
              * notifications with their log */
             history_gc(&txn, txn.now_ns - c->opt.history_retention_ns);
             outbox_gc(&txn, txn.now_ns - c->opt.history_retention_ns);
+            if (c->opt.notifier != NULL) { /* without one, groups are never kept */
+                incident_set_close_orphans(c->incidents, has_group, c->dispatcher, &txn);
+            }
             next_maintenance = clock_monotonic_ns() + c->opt.maintenance_interval_ns;
         }
         {
@@ -695,6 +707,10 @@ int core_new(struct store *st, struct config *cfg, const struct core_options *op
     c->next_seq = stats.next_seq;
     c->log_rows = stats.log_rows;
     rc = silence_set_load(c->silences, st);
+    if (rc == AR_OK) {
+        c->incidents = incident_set_new();
+        rc = incident_set_load(c->incidents, st);
+    }
     if (rc != AR_OK) {
         core_free(c);
         return rc;
@@ -814,6 +830,7 @@ void core_free(struct core *c)
     heartbeat_set_free(c->heartbeats);
     nflog_free(c->nflog);
     silence_set_free(c->silences);
+    incident_set_free(c->incidents);
     alert_store_free(c->alerts);
     config_unref(c->cfg);
     txn_writer_free(c->writer);
@@ -996,6 +1013,11 @@ struct txn_writer *core_writer(struct core *c)
 struct silence_set *core_silences(struct core *c)
 {
     return c->silences;
+}
+
+struct incident_set *core_incidents(struct core *c)
+{
+    return c->incidents;
 }
 
 static int stats_fn(struct core *c, struct txn *txn, void *arg)

@@ -20,6 +20,7 @@
 
 #include "ar/alert_store.h"
 #include "ar/clock.h"
+#include "ar/incident.h"
 #include "ar/inhibit.h"
 #include "ar/json_out.h"
 #include "ar/log.h"
@@ -45,12 +46,14 @@ struct flush {
     struct alert **snap; /* every alert of the group at flush time (references) */
     size_t nsnap;
     int64_t now_wall;
+    int64_t incident_id; /* the group's incident (ar/incident.h), 0 for none */
 };
 
 struct send_ctx {
     struct flush *flush; /* NULL for a stored delivery re-submitted (resume, replay) */
     int64_t delivery_id; /* deliveries row, 0 without an outbox */
     bool record_nflog;   /* re-submitted: record the stored sets on success */
+    int64_t incident_id; /* the flush's incident, 0 for none */
     char *receiver;
     char *integration; /* "webhook[0]" */
     enum integration_type type;
@@ -336,6 +339,19 @@ size_t dispatcher_group_count(const struct dispatcher *d)
     return d->ngroups;
 }
 
+bool dispatcher_has_group(const struct dispatcher *d, const char *receiver, const char *group_key)
+{
+    uint64_t h = hash_str(group_key);
+
+    for (struct agroup *g = d->table[h & (d->nbuckets - 1)]; g != NULL; g = g->next) {
+        if (g->hash == h && strcmp(g->key, group_key) == 0 &&
+            strcmp(g->route->receiver, receiver) == 0) {
+            return g->route->receiver_ref != NULL && g->route->receiver_ref->nintegrations > 0;
+        }
+    }
+    return false;
+}
+
 const struct dispatch_metrics *dispatcher_metrics(const struct dispatcher *d)
 {
     return d->env.metrics;
@@ -527,6 +543,14 @@ static void flush_finish(struct dispatcher *d, struct flush *f, int64_t now_mono
 
     if (g != NULL) {
         g->inflight = NULL;
+        if (f->incident_id != 0) {
+            bool all_resolved = true;
+            for (size_t i = 0; i < f->nsnap && all_resolved; i++) {
+                all_resolved = alert_resolved_at(f->snap[i], f->now_wall);
+            }
+            incident_flush_end(d->env.incidents, f->incident_id, g->route->receiver, g->key,
+                               !f->failed, all_resolved, txn_now(txn), txn);
+        }
         if (!f->failed) {
             for (size_t i = 0; i < f->nsnap; i++) {
                 struct alert *s = f->snap[i];
@@ -628,7 +652,7 @@ static struct flush *flush_begin(struct agroup *g, int64_t now_wall)
  * intervals (stages 3-4), which drop the whole group at once, then per alert inhibition
  * (stage 2) and silences (stage 5). Fills s->kept; false when nothing is left. */
 static bool flush_filter(struct dispatcher *d, const struct route *r, const struct flush *f,
-                         struct flush_set *s)
+                         struct flush_set *s, struct txn *txn)
 {
     int64_t now = f->now_wall;
     bool muted =
@@ -645,10 +669,20 @@ static bool flush_filter(struct dispatcher *d, const struct route *r, const stru
         uint64_t by;
         if (d->env.inhibitor != NULL &&
             inhibitor_check(d->env.inhibitor, &a->labels, a->fp, now, &by)) {
+            if (f->incident_id != 0) {
+                char fp[17];
+                fingerprint_format(by, fp);
+                incident_muted(d->env.incidents, f->incident_id, r->receiver, f->group->key, a,
+                               "inhibited", fp, txn);
+            }
             continue;
         }
         if (d->env.silences != NULL &&
             silence_set_mutes(d->env.silences, &a->labels, now, ids, 1) > 0) {
+            if (f->incident_id != 0) {
+                incident_muted(d->env.incidents, f->incident_id, r->receiver, f->group->key, a,
+                               "silenced", ids[0], txn);
+            }
             continue;
         }
         s->kept[s->nkept++] = a;
@@ -710,6 +744,13 @@ static void flush_integration(struct dispatcher *d, struct flush *f, const struc
                           now_wall, r->repeat_interval_ms * AR_NS_PER_MS)) {
         return;
     }
+    if (f->incident_id != 0 &&
+        incident_acknowledged(d->env.incidents, f->incident_id, r->receiver, g->key) &&
+        !nflog_needs_send(e, s->firing, s->nfiring, s->resolved, s->nresolved, integ->send_resolved,
+                          now_wall, INT64_MAX / 4)) {
+        /* acknowledged: only the repeat is due, and an acknowledgement holds it back */
+        return;
+    }
     if (!integ->send_resolved) {
         only_firing = ar_malloc(s->nkept * sizeof(*only_firing));
         nsend = 0;
@@ -741,6 +782,7 @@ static void flush_integration(struct dispatcher *d, struct flush *f, const struc
         if (d->env.next_delivery_id != NULL) {
             flush_record_pending(d, s, integ, e, sc, nd, txn);
         }
+        sc->incident_id = f->incident_id;
         if (d->env.deadline_ns > 0) {
             gi = d->env.deadline_ns; /* --notify.deadline */
         } else if (gi < MIN_DEADLINE_NS) {
@@ -775,7 +817,12 @@ static void flush_group(struct dispatcher *d, struct agroup *g, int64_t now_wall
         return;
     }
     f = flush_begin(g, now_wall);
-    if (!flush_filter(d, r, f, &s) || recv == NULL || recv->nintegrations == 0) {
+    if (d->env.incidents != NULL && recv != NULL && recv->nintegrations > 0) {
+        /* a receiver without integrations (a blackhole route) pages nobody: no incident */
+        f->incident_id = incident_flush_begin(d->env.incidents, r->receiver, g->key, &g->labels,
+                                              f->snap, f->nsnap, now_wall, txn);
+    }
+    if (!flush_filter(d, r, f, &s, txn) || recv == NULL || recv->nintegrations == 0) {
         /* COMPAT: nothing left (or nowhere to send): the flush succeeds without touching
          * the notification log. */
         free(s.kept);
@@ -825,6 +872,13 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
     struct flush *f = sc->flush;
 
     outbox_done(sc, res, txn);
+    incident_notify_outcome(txn, sc->incident_id, sc->delivery_id, sc->receiver, sc->integration,
+                            sc->now_wall, sc->nfiring, sc->nresolved,
+                            res->ok          ? "delivered"
+                            : res->canceled  ? "canceled"
+                            : res->retryable ? "dead"
+                                             : "failed",
+                            res->attempts, res->error);
     if (f == NULL && sc->record_nflog) {
         nflog_unclaim(d->env.nflog, sc->receiver, sc->integration, sc->group_key, sc->now_wall);
     }

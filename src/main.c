@@ -1,5 +1,5 @@
 /* Process entry point: parses flags, runs a subcommand (check-config, template,
- * test-receiver, deliveries, history) or the
+ * test-receiver, deliveries, history, incident) or the
  * daemon: load config, open storage, start the core and the HTTP listeners, then wait for
  * signals (SIGHUP reloads, SIGTERM/SIGINT shut down gracefully: stop accepting, finish
  * in-flight requests, flush writes). */
@@ -473,6 +473,9 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "history") == 0) {
         return cli_history_main(argc - 1, argv + 1); /* history client */
+    }
+    if (argc > 1 && strcmp(argv[1], "incident") == 0) {
+        return cli_incidents_main(argc - 1, argv + 1); /* incident reports client */
     }
     if (argc > 1 && strcmp(argv[1], "test-receiver") == 0) {
         return cli_test_receiver_main(argc - 1, argv + 1);

@@ -1413,6 +1413,9 @@ int tmpl_set_load_defaults(struct tmpl_set *set, struct ar_error *err)
     int rc;
 
     for (f = ar_templates; f->name != NULL; f++) {
+        if (strcmp(f->name, "report.tmpl") == 0) {
+            continue; /* incident reports (incident_report.c), not a notification template */
+        }
         rc = tmpl_set_parse(set, f->name, f->data, f->len, err);
         if (rc != AR_OK) {
             return rc;

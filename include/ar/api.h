@@ -77,6 +77,15 @@ void api_deliveries(struct api *api, const struct http_request *req, const char 
  * follows it: "/alerts" or "/notifications"), GET only. */
 void api_history(struct api *api, const struct http_request *req, const char *path,
                  struct http_response *resp);
+/* Incidents (api_incidents.c), /api/x/incidents (path is what follows it):
+ *   GET  /api/x/incidents?state=&filter=&from=&to=&limit=   newest first
+ *   GET  /api/x/incidents/ID                                with its timeline and notes
+ *   POST /api/x/incidents/ID/ack    {"by","comment"}: 200 the incident; 409 when already
+ *                                   acknowledged (the attempt is still recorded) or resolved
+ *   POST /api/x/incidents/ID/notes  {"section","author","text","replaces"}: 201 the note
+ *   GET  /api/x/incidents/ID/report?format=markdown|html|json */
+void api_incidents(struct api *api, const struct http_request *req, const char *path,
+                   struct http_response *resp);
 /* Silences (api_silences.c): answers GET/POST /silences and GET/DELETE /silence/{id} and
  * returns true when path is one of those; false leaves the request to the caller. */
 bool api_silences_route(struct api *api, const struct http_request *req, const char *path,

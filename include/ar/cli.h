@@ -12,6 +12,9 @@ int cli_test_receiver_main(int argc, char **argv);
 /* alertrouter deliveries list|replay ... (argv[0] is "deliveries"; cli_deliveries.c): lists
  * the durable outbox or replays a dead delivery. Exit status. */
 int cli_deliveries_main(int argc, char **argv);
+/* alertrouter incident report ID [--format=markdown|html|json] [--alertmanager.url=URL]
+ * (argv[0] is "incident"; cli_incidents.c): prints the incident's report. Exit status. */
+int cli_incidents_main(int argc, char **argv);
 
 /* alertrouter history alerts|notifications [--filter=...] ... (argv[0] is "history";
  * cli_history.c): prints a page of the alert or notification history and the --cursor of

@@ -88,6 +88,9 @@ int core_call(struct core *c, core_fn fn, void *arg);
 
 /* The core's silence set: on the core thread only (inside a core_fn). */
 struct silence_set *core_silences(struct core *c);
+/* The core's incidents (ar/incident.h): on the core thread only (inside a core_fn). */
+struct incident_set;
+struct incident_set *core_incidents(struct core *c);
 
 /* Gauges computed on the core thread for /metrics. */
 struct core_stats {

@@ -16,6 +16,7 @@ struct txn;
 struct nflog;
 struct silence_set;
 struct inhibitor;
+struct incident_set;
 struct dispatcher;
 struct send_ctx;
 
@@ -26,7 +27,8 @@ struct dispatch_env {
     struct dispatch_metrics *metrics; /* counters, owned by the caller (survive reloads) */
     struct nflog *nflog;              /* survives reloads */
     struct silence_set *silences;
-    struct inhibitor *inhibitor; /* for the config of this dispatcher */
+    struct inhibitor *inhibitor;    /* for the config of this dispatcher */
+    struct incident_set *incidents; /* ar/incident.h, survives reloads; NULL: none kept */
     const char *external_url;
     int64_t retention_ns; /* nflog entries expire after min(this, 2 x repeat) */
     /* Called on the notifier thread when a send completes; must hand (sc, res) back to the
@@ -72,6 +74,9 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
                         bool record_nflog, struct ar_error *err);
 
 size_t dispatcher_group_count(const struct dispatcher *d);
+/* True when a group of that receiver and group key exists and its receiver has integrations
+ * (the incidents' orphan check: groups of a receiver without any have no incidents). */
+bool dispatcher_has_group(const struct dispatcher *d, const char *receiver, const char *group_key);
 
 /* Counters for alertmanager_notifications_total / _failed_total (per integration type). */
 struct dispatch_metrics {

@@ -183,7 +183,8 @@ int tmpl_set_parse(struct tmpl_set *set, const char *name, const char *text, siz
 int tmpl_set_parse_file(struct tmpl_set *set, const char *path, struct ar_error *err);
 /* Parses every file matching a glob pattern (sorted); no match is not an error. */
 int tmpl_set_parse_glob(struct tmpl_set *set, const char *pattern, struct ar_error *err);
-/* Parses the templates compiled into the binary (templates/ *.tmpl, ar/embedded.h). */
+/* Parses the templates compiled into the binary (templates/ *.tmpl, ar/embedded.h) but the
+ * incident report (report.tmpl, ar/incident_report.h), which is no notification template. */
 int tmpl_set_load_defaults(struct tmpl_set *set, struct ar_error *err);
 bool tmpl_set_has(const struct tmpl_set *set, const char *name);
 /* Names of all templates, sorted; borrowed strings in a new array (free() the array). */

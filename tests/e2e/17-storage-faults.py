@@ -178,7 +178,10 @@ def size_cap(ctx):
     used = poll(lambda: (metric(srv, "alertrouter_storage_used_bytes") or 0) > hbytes and
                 metric(srv, "alertrouter_storage_used_bytes"), timeout=10, what="a size check")
     ctx.note("history %d bytes in %d blocks, %d bytes in use" % (hbytes, nblocks, used))
-    check(hbytes > 100000 and hbytes > used / 2,
+    # a third (not half): "in use" also counts a page or more for every table and index of
+    # the schema, empty ones included; pruning all history still gets below 90% of the cap
+    # below while history is over a fifth of what is in use
+    check(hbytes > 100000 and hbytes > used / 3,
           "history to prune: %d bytes in %d blocks of %d in use" % (hbytes, nblocks, used))
     cap = int(used - hbytes / 2)
     srv.restart(args=args + ["--storage.max-bytes=%d" % cap])
