@@ -797,7 +797,7 @@ static void config_free(struct config *c)
     free(c);
 }
 
-static char *dir_of(const char *path)
+char *cfg_dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
     if (slash == NULL) {
@@ -961,24 +961,24 @@ int config_load_string(const char *text, const char *name, struct config **out,
     return load(ar_strndup(text, len), len, name, NULL, out, err);
 }
 
-int config_load_file(const char *path, struct config **out, struct ar_error *err)
+int cfg_read_file(const char *path, unsigned max_bytes, const char *what, char **text, size_t *len,
+                  struct ar_error *err)
 {
     FILE *fp = fopen(path, "rb");
     struct buf b;
     char chunk[8192];
     size_t n;
-    int rc;
 
     if (fp == NULL) {
         ar_error_set(err, "open %s: %s", path, strerror(errno));
         return AR_EIO;
     }
-    buf_init(&b, CONFIG_MAX_BYTES);
+    buf_init(&b, max_bytes);
     while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
         if (buf_append(&b, chunk, n) != AR_OK) {
             fclose(fp);
             buf_cleanup(&b);
-            ar_error_set(err, "%s: configuration larger than %u bytes", path, CONFIG_MAX_BYTES);
+            ar_error_set(err, "%s: %s larger than %u bytes", path, what, max_bytes);
             return AR_EINVAL;
         }
     }
@@ -989,15 +989,28 @@ int config_load_file(const char *path, struct config **out, struct ar_error *err
         return AR_EIO;
     }
     fclose(fp);
-    size_t len = b.len;
-    char *text = len > 0 ? buf_take(&b) : ar_strdup("");
+    *len = b.len;
+    *text = b.len > 0 ? buf_take(&b) : ar_strdup("");
     buf_cleanup(&b);
-    if (memchr(text, '\0', len) != NULL) {
-        free(text);
-        ar_error_set(err, "%s: configuration contains a NUL byte", path);
+    if (memchr(*text, '\0', *len) != NULL) {
+        free(*text);
+        *text = NULL;
+        ar_error_set(err, "%s: %s contains a NUL byte", path, what);
         return AR_EINVAL;
     }
-    char *dir = dir_of(path);
+    return AR_OK;
+}
+
+int config_load_file(const char *path, struct config **out, struct ar_error *err)
+{
+    char *text;
+    size_t len;
+    int rc = cfg_read_file(path, CONFIG_MAX_BYTES, "configuration", &text, &len, err);
+
+    if (rc != AR_OK) {
+        return rc;
+    }
+    char *dir = cfg_dir_of(path);
     rc = load(text, len, path, dir, out, err);
     free(dir);
     return rc;

@@ -144,19 +144,6 @@ static void ext_free(struct config_ext *x)
     free(x);
 }
 
-static char *dir_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-
-    if (slash == NULL) {
-        return ar_strdup(".");
-    }
-    if (slash == path) {
-        return ar_strdup("/");
-    }
-    return ar_strndup(path, (size_t)(slash - path));
-}
-
 int config_ext_load_string(const char *text, const char *name, const char *base_dir,
                            struct config_ext **out, struct ar_error *err)
 {
@@ -204,41 +191,14 @@ int config_ext_load_string(const char *text, const char *name, const char *base_
 
 int config_ext_load_file(const char *path, struct config_ext **out, struct ar_error *err)
 {
-    FILE *fp = fopen(path, "rb");
-    struct buf b;
-    char chunk[8192];
-    size_t n;
-    int rc;
+    char *text;
+    size_t len;
+    int rc = cfg_read_file(path, EXT_MAX_BYTES, "extensions file", &text, &len, err);
 
-    if (fp == NULL) {
-        ar_error_set(err, "open %s: %s", path, strerror(errno));
-        return AR_EIO;
+    if (rc != AR_OK) {
+        return rc;
     }
-    buf_init(&b, EXT_MAX_BYTES);
-    while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-        if (buf_append(&b, chunk, n) != AR_OK) {
-            fclose(fp);
-            buf_cleanup(&b);
-            ar_error_set(err, "%s: extensions file larger than %u bytes", path, EXT_MAX_BYTES);
-            return AR_EINVAL;
-        }
-    }
-    if (ferror(fp)) {
-        ar_error_set(err, "read %s: %s", path, strerror(errno));
-        fclose(fp);
-        buf_cleanup(&b);
-        return AR_EIO;
-    }
-    fclose(fp);
-    size_t len = b.len;
-    char *text = len > 0 ? buf_take(&b) : ar_strdup("");
-    buf_cleanup(&b);
-    if (memchr(text, '\0', len) != NULL) {
-        free(text);
-        ar_error_set(err, "%s: extensions file contains a NUL byte", path);
-        return AR_EINVAL;
-    }
-    char *dir = dir_of(path);
+    char *dir = cfg_dir_of(path);
     rc = config_ext_load_string(text, path, dir, out, err);
     free(dir);
     free(text);

@@ -232,6 +232,14 @@ int cfg_webhook_url_or_file(struct ctx *c, const struct ynode *n, const char *ur
                             const char *file);
 
 /* Integration bookkeeping: called after decoding all receivers (config_receivers.c). */
+/* Reads a whole configuration file of at most max_bytes that holds no NUL byte into *text
+ * (owned by the caller, NUL-terminated) and *len; `what` names it in messages
+ * ("configuration", "extensions file"). AR_EIO when it cannot be read, else AR_EINVAL. */
+int cfg_read_file(const char *path, unsigned max_bytes, const char *what, char **text, size_t *len,
+                  struct ar_error *err);
+/* The directory part of path ("." without one), where relative paths in the file resolve. */
+char *cfg_dir_of(const char *path);
+
 void receiver_build_integrations(struct receiver *r);
 /* Applies what building a used receiver's notifiers changes upstream (email headers). */
 void receiver_prepare_used(struct receiver *r);
