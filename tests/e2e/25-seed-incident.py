@@ -8,7 +8,12 @@ chat message; it is acknowledged and noted under every report section; alertrout
 killed with SIGKILL and restarted, keeping the incident, the acknowledgement and the notes;
 the target comes back, the resolved notification goes to chat and e-mail, the incident is
 resolved, and its report (markdown from the API and from `alertrouter incident report`,
-and JSON) is checked section by section."""
+and JSON) is checked section by section.
+
+Also incidents.ack_message of the extensions file: with it on, an acknowledgement posts
+"[ACK] <incident title>" / "acknowledged by <who>: <comment>" to the group's chat
+integrations (never to webhook, e-mail or paging ones), each outcome in the timeline; with
+it off, nothing is sent."""
 
 import datetime
 import email
@@ -17,7 +22,10 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
+import tempfile
+import time
 
 from harness import Skip, Suite, ar_binary, check, eq, free_port, parse_time, poll
 
@@ -256,6 +264,158 @@ def check_report(srv, inc):
                        capture_output=True, timeout=60)
     eq(p.returncode, 0, "cli json exit: %s" % p.stderr.decode())
     eq(json.loads(p.stdout), j, "cli json = API json")
+
+
+ACK_CHAT = """\
+route:
+  receiver: team
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+- name: team
+  slack_configs:
+  - api_url: %(u)s/slack/services/T0/B0/XXXX
+    channel: '#security'
+  mattermost_configs:
+  - webhook_url: %(u)s/mattermost/hooks/xyz
+  rocketchat_configs:
+  - api_url: %(u)s/rocketchat
+    channel: '#ops'
+    token: rc-secret
+    token_id: rc-user
+  discord_configs:
+  - webhook_url: %(u)s/discord/api/webhooks/1/secret
+  msteams_configs:
+  - webhook_url: %(u)s/msteams/webhookb2/secret
+  msteamsv2_configs:
+  - webhook_url: %(u)s/msteamsv2/workflow
+  webex_configs:
+  - api_url: %(u)s/webex/v1/messages
+    room_id: room-1
+    http_config:
+      authorization:
+        credentials: webex-secret
+  telegram_configs:
+  - api_url: %(u)s/telegram
+    bot_token: '123:TGSECRET'
+    chat_id: 4242
+  webhook_configs:
+  - url: %(u)s/webhook
+  pagerduty_configs:
+  - routing_key: pd-secret
+    url: %(u)s/pagerduty/v2/enqueue
+"""
+CHATS = ["slack", "mattermost", "rocketchat", "discord", "msteams", "msteamsv2", "webex",
+         "telegram"]
+SEED = {"alertname": "monitor_service_down", "instance": "cadvisor:8080", "job": "cadvisor",
+        "monitor": "docker-host-alpha", "severity": "critical"}
+
+
+def bodies(sink):
+    """{first path segment: [parsed JSON bodies]}"""
+    out = {}
+    with sink.cond:
+        got = list(sink.received)
+    for _, path, body, parsed in got:
+        out.setdefault(path.split("/")[1], []).append(parsed)
+    return out
+
+
+def ack_message_text(kind, body):
+    """The title and text an ack message carries in each integration's payload."""
+    if kind == "slack":
+        a = body["attachments"][0]
+        return a["title"] + "\n" + a["text"]
+    if kind == "rocketchat":
+        a = body["attachments"][0]
+        return a["title"] + "\n" + a["text"]
+    if kind == "discord":
+        e = body["embeds"][0]
+        return e["title"] + "\n" + e["description"]
+    if kind == "msteams":
+        return body["title"] + "\n" + body["text"]
+    if kind == "msteamsv2":
+        return json.dumps(body)
+    if kind in ("mattermost", "telegram"):
+        return body["text"]
+    if kind == "webex":
+        return body["markdown"]
+    raise AssertionError(kind)
+
+
+def ack_message_server(ctx, d, on):
+    # what Slack (ok) and Rocket.Chat (success) answer in JSON; the others take any 2xx
+    sink = ctx.sink(reply=("application/json", b'{"ok":true,"success":true}'))
+    ext = os.path.join(d, "ext.yml")
+    with open(ext, "w") as f:
+        f.write("incidents:\n  ack_message: %s\n" % ("true" if on else "false"))
+    srv = ctx.server(ACK_CHAT % {"u": sink.url("").rstrip("/")},
+                     args=["--extensions.file=" + ext])
+    srv.post_ok([{"labels": SEED}])
+    inc = poll(lambda: srv.get_json("/api/x/incidents", {"state": "open"}), timeout=20,
+               what="an open incident")[0]
+    eq(inc["title"], TITLE, "incident title")
+    # the firing notification reached every integration before the ack
+    poll(lambda: len(bodies(sink)) == len(CHATS) + 2 or None, timeout=30,
+         what="the firing notification to every integration: %r" % sorted(bodies(sink)))
+    before = {k: len(v) for k, v in bodies(sink).items()}
+    r = srv.post_json("/api/x/incidents/%d/ack" % inc["id"],
+                      {"by": "alice", "comment": "restarting <cadvisor> & co"})
+    eq(r.status, 200, "ack: %s" % r.text())
+    return srv, sink, inc["id"], before
+
+
+@suite.case("ack-message-to-chat-receivers", only="alertrouter")
+def ack_message_on(ctx):
+    d = tempfile.mkdtemp(prefix="ar-e2e-ackmsg-")
+    try:
+        srv, sink, iid, before = ack_message_server(ctx, d, True)
+        want_title = "[ACK] " + TITLE
+        want_text = "acknowledged by alice: restarting <cadvisor> & co"
+
+        def arrived():
+            b = bodies(sink)
+            return b if all(len(b.get(k, [])) == before[k] + 1 for k in CHATS) else None
+        got = poll(arrived, timeout=30, what="the ack message on every chat integration")
+        for k in CHATS:
+            text = ack_message_text(k, got[k][-1])
+            check(want_title in text and "acknowledged by alice: restarting" in text,
+                  "%s ack message: %r" % (k, got[k][-1]))
+        for k in ("slack", "rocketchat", "discord", "msteams", "mattermost", "telegram"):
+            text = ack_message_text(k, got[k][-1])
+            eq(text, want_title + "\n" + want_text, "%s title and text" % k)
+        check("parse_mode" not in got["telegram"][-1], "telegram ack message is plain text")
+        eq((len(got["webhook"]), len(got["pagerduty"])), (before["webhook"], before["pagerduty"]),
+           "nothing more to webhook and PagerDuty")
+        inc = poll(lambda: [i for i in [srv.get_json("/api/x/incidents/%d" % iid)]
+                            if len([e for e in i["timeline"] if e["kind"] == "ack_message"])
+                            == len(CHATS)], timeout=20, what="ack message outcomes")[0]
+        outs = sorted((e["detail"]["integration"], e["detail"]["outcome"])
+                      for e in inc["timeline"] if e["kind"] == "ack_message")
+        eq(outs, sorted((k + "[0]", "delivered") for k in CHATS), "ack message outcomes")
+        md = srv.get("/api/x/incidents/%d/report" % iid).text()
+        check("Acknowledgement message to team/slack[0]: delivered" in md, "report: %r" % md)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@suite.case("ack-message-off-sends-nothing", only="alertrouter")
+def ack_message_off(ctx):
+    d = tempfile.mkdtemp(prefix="ar-e2e-ackmsg-")
+    try:
+        srv, sink, iid, before = ack_message_server(ctx, d, False)
+        # with ack_message on, the ack answers once the messages were sent; so nothing may
+        # come now, nor after a second that lets a stray send arrive
+        inc = srv.get_json("/api/x/incidents/%d" % iid)
+        eq(inc["state"], "acknowledged", "acknowledged")
+        eq([e for e in inc["timeline"] if e["kind"] == "ack_message"], [],
+           "no ack message in the timeline")
+        time.sleep(1)
+        eq({k: len(v) for k, v in bodies(sink).items()}, before, "no message after the ack")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
