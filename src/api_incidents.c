@@ -1,18 +1,24 @@
 /* The incidents' HTTP endpoints, /api/x/incidents (ar/api.h): list and one incident with its
  * timeline and notes (read-only connection, store_incidents.c), acknowledgements and notes
- * (on the core thread through core_call, answered once committed) and reports
- * (incident_report.c). */
+ * (on the core thread through core_call, answered once committed), the acknowledgement
+ * message to the group's chat receivers (incidents.ack_message of the extensions file) and
+ * reports (incident_report.c). */
 #include "ar/api.h"
 #include "ar/api_reply.h"
 #include "ar/config_ext.h"
 #include "ar/incident.h"
 #include "ar/incident_report.h"
+#include "ar/clock.h"
+#include "ar/config_receivers.h"
 #include "ar/json_out.h"
+#include "ar/log.h"
 #include "ar/matcher.h"
+#include "ar/notify.h"
 #include "ar/store_incidents.h"
 #include "ar/timefmt.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,6 +384,216 @@ static bool member_string(json_t *o, const char *key, bool required, size_t max,
     return true;
 }
 
+/* ---- the acknowledgement message (incidents.ack_message) ---- */
+
+#define ACK_MESSAGE_DEADLINE_NS (10LL * AR_NS_PER_SEC)
+
+/* The integrations that post to a chat room get the message. E-mail and the paging and
+ * push services (PagerDuty, Opsgenie, VictorOps, Pushover, SNS, Jira, incident.io) would
+ * page or file a ticket again for an acknowledgement, and a webhook receiver expects
+ * Alertmanager's webhook payload only, so they are left out; WeChat is left out too. */
+static bool ack_message_chat(enum integration_type t)
+{
+    switch (t) {
+    case INTEGRATION_SLACK:
+    case INTEGRATION_MATTERMOST:
+    case INTEGRATION_ROCKETCHAT:
+    case INTEGRATION_DISCORD:
+    case INTEGRATION_MSTEAMS:
+    case INTEGRATION_MSTEAMSV2:
+    case INTEGRATION_WEBEX:
+    case INTEGRATION_TELEGRAM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+struct ack_message_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t left;
+    struct notify_result *results; /* one per integration of the receiver */
+};
+
+struct ack_message_slot {
+    struct ack_message_wait *w;
+    size_t index;
+};
+
+static void ack_message_done(struct notify_job *job, const struct notify_result *res, void *ctx)
+{
+    struct ack_message_slot *slot = ctx;
+    struct ack_message_wait *w = slot->w;
+
+    (void)job;
+    pthread_mutex_lock(&w->mu);
+    w->results[slot->index] = *res;
+    w->left--;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+struct ack_message_record {
+    int64_t id;
+    const struct receiver *recv;
+    const bool *sent; /* per integration */
+    const struct notify_result *results;
+};
+
+static int ack_message_record_fn(struct core *c, struct txn *txn, void *arg)
+{
+    struct ack_message_record *rec = arg;
+    char name[64];
+
+    (void)c;
+    for (size_t i = 0; i < rec->recv->nintegrations; i++) {
+        const struct integration *in = &rec->recv->integrations[i];
+        if (!rec->sent[i]) {
+            continue;
+        }
+        snprintf(name, sizeof(name), "%s[%d]", integration_type_name(in->type), in->index);
+        incident_ack_message_outcome(txn, rec->id, rec->recv->name, name,
+                                     rec->results[i].ok ? "delivered" : "failed",
+                                     rec->results[i].attempts, rec->results[i].error);
+    }
+    return AR_OK;
+}
+
+/* Posts "[ACK] <title>" / "acknowledged by <by>: <comment>" to the chat integrations of the
+ * incident's receiver in the running configuration, straight through the notifier (its
+ * retries and http_config, no outbox: the message is not replayed after a restart), waits
+ * for the outcomes (at most ACK_MESSAGE_DEADLINE_NS), logs them and records each in the
+ * incident's timeline. Nothing when incidents.ack_message is off. */
+static void send_ack_message(struct api *api, int64_t id, const char *by, const char *comment)
+{
+    struct config *cfg = core_config(api->core);
+    struct incident_row *r = NULL;
+    const struct receiver *recv;
+    sqlite3 *db;
+    size_t nsent = 0;
+
+    if (cfg == NULL || !config_ext_ack_message(cfg->ext) || api->notifier == NULL) {
+        config_unref(cfg);
+        return;
+    }
+    db = store_incidents_open_ro(api->storage_path);
+    if (db == NULL || store_incident_get(db, id, &r) != AR_OK) {
+        log_warn("incidents", "acknowledgement message of incident %lld: incident not readable",
+                 (long long)id);
+        sqlite3_close(db);
+        config_unref(cfg);
+        return;
+    }
+    sqlite3_close(db);
+    recv = config_find_receiver(cfg, r->receiver);
+    if (recv == NULL) {
+        /* a reload removed the receiver since the incident opened */
+        incident_row_free(r);
+        config_unref(cfg);
+        return;
+    }
+
+    char *title = incident_title(cfg->tmpl, r);
+    struct buf head;
+    struct buf text;
+    buf_init(&head, 0);
+    buf_init(&text, 0);
+    buf_printf(&head, "[ACK] %s", title);
+    buf_printf(&text, "acknowledged by %s", by);
+    if (comment != NULL && comment[0] != '\0') {
+        buf_printf(&text, ": %s", comment);
+    }
+    free(title);
+
+    struct labelset gl;
+    json_error_t jerr;
+    json_t *labels = json_loads(r->group_labels ? r->group_labels : "{}", 0, &jerr);
+    const char *k;
+    json_t *v;
+    labelset_init(&gl);
+    json_object_foreach(labels, k, v)
+    {
+        if (json_is_string(v)) {
+            labelset_set(&gl, k, json_string_value(v));
+        }
+    }
+    json_decref(labels);
+
+    char *ext = ar_strdup(api->external_url ? api->external_url : "");
+    for (size_t n = strlen(ext); n > 0 && ext[n - 1] == '/'; n--) {
+        ext[n - 1] = '\0';
+    }
+    struct notify_data *nd = notify_data_new(cfg, recv, r->group_key, &gl, NULL, NULL, 0, ext,
+                                             clock_now_ns());
+    notify_data_set_override(nd, buf_str(&head), buf_str(&text));
+
+    struct ack_message_wait w;
+    struct ack_message_slot *slots = ar_calloc(recv->nintegrations + 1, sizeof(*slots));
+    bool *sent = ar_calloc(recv->nintegrations + 1, sizeof(*sent));
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    w.results = ar_calloc(recv->nintegrations + 1, sizeof(*w.results));
+    w.left = 0;
+    for (size_t i = 0; i < recv->nintegrations; i++) {
+        sent[i] = ack_message_chat(recv->integrations[i].type);
+        w.left += sent[i] ? 1 : 0;
+    }
+    nsent = w.left;
+    for (size_t i = 0; i < recv->nintegrations; i++) {
+        if (!sent[i]) {
+            continue;
+        }
+        slots[i].w = &w;
+        slots[i].index = i;
+        notifier_submit(api->notifier,
+                        notify_job_new(nd, &recv->integrations[i],
+                                       clock_monotonic_ns() + ACK_MESSAGE_DEADLINE_NS,
+                                       ack_message_done, &slots[i]));
+    }
+    pthread_mutex_lock(&w.mu);
+    while (w.left > 0) {
+        pthread_cond_wait(&w.cv, &w.mu);
+    }
+    pthread_mutex_unlock(&w.mu);
+    notify_data_unref(nd);
+
+    for (size_t i = 0; i < recv->nintegrations; i++) {
+        const struct integration *in = &recv->integrations[i];
+        if (!sent[i]) {
+            continue;
+        }
+        if (w.results[i].ok) {
+            log_info("incidents", "acknowledgement message of incident %lld sent to %s/%s[%d]",
+                     (long long)id, recv->name, integration_type_name(in->type), in->index);
+        } else {
+            log_warn("incidents",
+                     "acknowledgement message of incident %lld to %s/%s[%d] failed: %s",
+                     (long long)id, recv->name, integration_type_name(in->type), in->index,
+                     w.results[i].error);
+        }
+    }
+    if (nsent > 0) {
+        struct ack_message_record rec = {id, recv, sent, w.results};
+        if (core_call(api->core, ack_message_record_fn, &rec) != AR_OK) {
+            log_warn("incidents", "acknowledgement message outcomes of incident %lld not recorded",
+                     (long long)id);
+        }
+    }
+
+    free(sent);
+    free(slots);
+    free(w.results);
+    pthread_mutex_destroy(&w.mu);
+    pthread_cond_destroy(&w.cv);
+    free(ext);
+    labelset_cleanup(&gl);
+    buf_cleanup(&head);
+    buf_cleanup(&text);
+    incident_row_free(r);
+    config_unref(cfg);
+}
+
 static void ack(struct api *api, const struct http_request *req, int64_t id,
                 struct http_response *resp)
 {
@@ -401,7 +617,10 @@ static void ack(struct api *api, const struct http_request *req, int64_t id,
     http_request_basic_user(req, user, sizeof(user));
     call.user = user;
     rc = core_call(api->core, ack_fn, &call);
-    json_decref(o);
+    if (rc == AR_OK) {
+        send_ack_message(api, id, call.by, call.comment);
+    }
+    json_decref(o); /* call.by and call.comment point into it */
     if (rc == AR_OK) {
         get_one(api, id, 200, resp);
     } else if (rc == AR_EEXIST) {

@@ -522,6 +522,25 @@ void incident_notify_outcome(struct txn *txn, int64_t id, int64_t delivery_id, c
     write_event(txn, id, "notification", &b);
 }
 
+void incident_ack_message_outcome(struct txn *txn, int64_t id, const char *receiver,
+                                  const char *integration, const char *outcome, int attempts,
+                                  const char *error)
+{
+    struct buf b;
+
+    buf_init(&b, 0);
+    buf_puts(&b, "{\"receiver\":");
+    json_put_cstr(&b, receiver);
+    buf_puts(&b, ",\"integration\":");
+    json_put_cstr(&b, integration);
+    buf_puts(&b, ",\"outcome\":");
+    json_put_cstr(&b, outcome);
+    buf_printf(&b, ",\"attempts\":%d,\"error\":", attempts);
+    json_put_cstr(&b, error ? error : "");
+    buf_putc(&b, '}');
+    write_event(txn, id, "ack_message", &b);
+}
+
 void incident_flush_end(struct incident_set *s, int64_t id, const char *receiver,
                         const char *group_key, bool ok, bool all_resolved, int64_t now_ns,
                         struct txn *txn)

@@ -240,6 +240,12 @@ static void on_event(void *vctx, int64_t seq, int64_t at, const char *kind, cons
     } else if (strcmp(kind, "ack_cleared") == 0) {
         buf_printf(&b, "Acknowledgement by %s cleared: %s", str(d, "acknowledgedBy"),
                    str(d, "reason"));
+    } else if (strcmp(kind, "ack_message") == 0) {
+        buf_printf(&b, "Acknowledgement message to %s/%s: %s", str(d, "receiver"),
+                   str(d, "integration"), str(d, "outcome"));
+        if (str(d, "error")[0] != '\0') {
+            buf_printf(&b, " (%s)", str(d, "error"));
+        }
     } else if (strcmp(kind, "note") == 0) {
         buf_printf(&b, "Note %lld (%s) by %s",
                    (long long)json_integer_value(json_object_get(d, "noteID")), str(d, "section"),

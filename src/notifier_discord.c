@@ -29,8 +29,8 @@ int notify_discord_build(const struct notify_data *d, const void *cfg, struct no
         return rc;
     }
     notify_tmpl_init(&t, d);
-    char *title = notify_truncate_runes(notify_tmpl_text(&t, c->title), DISCORD_TITLE_MAX, &tr);
-    char *desc = notify_truncate_runes(notify_tmpl_text(&t, c->message), DISCORD_DESC_MAX, &tr);
+    char *title = notify_truncate_runes(notify_tmpl_title(&t, c->title), DISCORD_TITLE_MAX, &tr);
+    char *desc = notify_truncate_runes(notify_tmpl_body(&t, c->message), DISCORD_DESC_MAX, &tr);
     char *content =
         notify_truncate_runes(notify_tmpl_text(&t, c->content), DISCORD_CONTENT_MAX, &tr);
     const char *username = notify_tmpl_text(&t, c->username);

@@ -99,7 +99,7 @@ int notify_mattermost_build(const struct notify_data *d, const void *cfg,
     struct mm_ctx m = {b, true};
     bool own = c->attachments.n > 0;
     bool tr;
-    char *text = notify_truncate_runes(notify_tmpl_text(&t, c->text), MATTERMOST_TEXT_MAX, &tr);
+    char *text = notify_truncate_runes(notify_tmpl_message(&t, c->text), MATTERMOST_TEXT_MAX, &tr);
     buf_puts(b, "{\"text\":");
     notify_json_str(b, text);
     free(text);

@@ -23,9 +23,9 @@ int notify_msteams_build(const struct notify_data *d, const void *cfg, struct no
         return rc;
     }
     notify_tmpl_init(&t, d);
-    const char *title = notify_tmpl_text(&t, c->title);
-    const char *summary = notify_tmpl_text(&t, c->summary);
-    const char *text = notify_tmpl_text(&t, c->text);
+    const char *title = notify_tmpl_title(&t, c->title);
+    const char *summary = notify_tmpl_title(&t, c->summary);
+    const char *text = notify_tmpl_body(&t, c->text);
     if (t.rc != AR_OK) {
         ar_error_set(err, "%s", t.err.msg);
         rc = t.rc;

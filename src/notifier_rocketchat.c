@@ -75,11 +75,11 @@ int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
     buf_puts(b, m.first ? "{\"attachments\":[" : ",\"attachments\":[");
     struct rc_ctx a = {b, true};
     bool tr;
-    char *title = notify_truncate_runes(notify_tmpl_text(&t, c->title), ROCKETCHAT_TITLE_MAX, &tr);
+    char *title = notify_truncate_runes(notify_tmpl_title(&t, c->title), ROCKETCHAT_TITLE_MAX, &tr);
     put(&a, "title", title);
     free(title);
     put(&a, "title_link", notify_tmpl_text(&t, c->title_link));
-    put(&a, "text", notify_tmpl_text(&t, c->text));
+    put(&a, "text", notify_tmpl_body(&t, c->text));
     put(&a, "image_url", notify_tmpl_text(&t, c->image_url));
     put(&a, "thumb_url", notify_tmpl_text(&t, c->thumb_url));
     put(&a, "color", notify_tmpl_text(&t, c->color));

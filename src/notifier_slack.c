@@ -107,15 +107,15 @@ int notify_slack_build(const struct notify_data *d, const void *cfg, struct noti
     buf_init(&att, 0);
     /* attachment, in the order upstream renders the fields */
     char *title =
-        notify_truncate_runes(notify_tmpl_text(&t, c->title), SLACK_TITLE_MAX_RUNES, &truncated);
+        notify_truncate_runes(notify_tmpl_title(&t, c->title), SLACK_TITLE_MAX_RUNES, &truncated);
     bool first = true;
     put_opt(&att, "title", title, &first);
     put_opt(&att, "title_link", notify_tmpl_text(&t, c->title_link), &first);
     put_opt(&att, "pretext", notify_tmpl_text(&t, c->pretext), &first);
     buf_puts(&att, first ? "{\"text\":" : ",\"text\":");
-    notify_json_str(&att, notify_tmpl_text(&t, c->text));
+    notify_json_str(&att, notify_tmpl_body(&t, c->text));
     buf_puts(&att, ",\"fallback\":");
-    notify_json_str(&att, notify_tmpl_text(&t, c->fallback));
+    notify_json_str(&att, notify_tmpl_title(&t, c->fallback));
     buf_puts(&att, ",\"callback_id\":");
     notify_json_str(&att, notify_tmpl_text(&t, c->callback_id));
     const char *image_url = notify_tmpl_text(&t, c->image_url);

@@ -47,7 +47,7 @@ int notify_telegram_build(const struct notify_data *d, const void *cfg, struct n
     bool html = c->parse_mode != NULL && strcmp(c->parse_mode, "HTML") == 0;
     notify_tmpl_init(&t, d);
     t.html = html;
-    msg = notify_truncate_runes(notify_tmpl_text(&t, c->message), TELEGRAM_MESSAGE_MAX, &tr);
+    msg = notify_truncate_runes(notify_tmpl_message(&t, c->message), TELEGRAM_MESSAGE_MAX, &tr);
     if (t.rc != AR_OK) {
         ar_error_set(err, "%s", t.err.msg);
         rc = t.rc;
@@ -64,7 +64,8 @@ int notify_telegram_build(const struct notify_data *d, const void *cfg, struct n
     if (c->message_thread_id != 0) {
         buf_printf(b, ",\"message_thread_id\":\"%" PRId64 "\"", c->message_thread_id);
     }
-    if (c->parse_mode != NULL && c->parse_mode[0] != '\0') {
+    /* the acknowledgement message is plain text: no markup to escape */
+    if (c->parse_mode != NULL && c->parse_mode[0] != '\0' && d->override_title == NULL) {
         buf_puts(b, ",\"parse_mode\":");
         notify_json_str(b, c->parse_mode);
     }

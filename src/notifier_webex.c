@@ -27,7 +27,7 @@ int notify_webex_build(const struct notify_data *d, const void *cfg, struct noti
     }
     notify_tmpl_init(&t, d);
     char *msg =
-        notify_truncate_bytes(notify_tmpl_text(&t, c->message), WEBEX_MESSAGE_MAX_BYTES, &tr);
+        notify_truncate_bytes(notify_tmpl_message(&t, c->message), WEBEX_MESSAGE_MAX_BYTES, &tr);
     /* COMPAT: 0.25 sends room_id as written (newest renders it as a template) */
     const char *room = c->room_id != NULL ? c->room_id : "";
     if (t.rc != AR_OK) {

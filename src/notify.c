@@ -76,8 +76,27 @@ void notify_data_unref(struct notify_data *d)
     free(d->receiver_name);
     free(d->group_key);
     free(d->external_url);
+    free(d->override_title);
+    free(d->override_text);
+    free(d->override_message);
     config_unref(d->cfg);
     free(d);
+}
+
+void notify_data_set_override(struct notify_data *d, const char *title, const char *text)
+{
+    size_t tl = strlen(title);
+    size_t xl = strlen(text);
+
+    free(d->override_title);
+    free(d->override_text);
+    free(d->override_message);
+    d->override_title = ar_strdup(title);
+    d->override_text = ar_strdup(text);
+    d->override_message = ar_malloc(tl + xl + 2);
+    memcpy(d->override_message, title, tl);
+    d->override_message[tl] = '\n';
+    memcpy(d->override_message + tl + 1, text, xl + 1);
 }
 
 bool notify_data_has_firing(const struct notify_data *d)

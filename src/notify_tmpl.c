@@ -143,3 +143,18 @@ const char *notify_tmpl_text(struct notify_tmpl *t, const char *text)
     t->owned[t->nowned++] = s;
     return s;
 }
+
+const char *notify_tmpl_title(struct notify_tmpl *t, const char *text)
+{
+    return t->d->override_title != NULL ? t->d->override_title : notify_tmpl_text(t, text);
+}
+
+const char *notify_tmpl_body(struct notify_tmpl *t, const char *text)
+{
+    return t->d->override_title != NULL ? t->d->override_text : notify_tmpl_text(t, text);
+}
+
+const char *notify_tmpl_message(struct notify_tmpl *t, const char *text)
+{
+    return t->d->override_title != NULL ? t->d->override_message : notify_tmpl_text(t, text);
+}

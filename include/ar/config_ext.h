@@ -14,7 +14,9 @@
  *       annotations: {summary: "..."}        # optional
  *   incidents:
  *     report_template: report.tmpl           # optional, relative to the file's directory
- *     ack_message: true                      # optional, default false
+ *     ack_message: true                      # optional, default false; an ack posts
+ *                                            # "[ACK] title" to the chat integrations
+ *                                            # (api_incidents.c)
  */
 #ifndef AR_CONFIG_EXT_H
 #define AR_CONFIG_EXT_H

@@ -50,6 +50,11 @@ void incident_notify_outcome(struct txn *txn, int64_t id, int64_t delivery_id, c
                              const char *integration, int64_t sent_at, size_t nfiring,
                              size_t nresolved, const char *outcome, int attempts,
                              const char *error);
+/* The acknowledgement message (incidents.ack_message) to receiver/integration was sent or
+ * not: one timeline entry "ack_message" with its outcome ("delivered" or "failed"). */
+void incident_ack_message_outcome(struct txn *txn, int64_t id, const char *receiver,
+                                  const char *integration, const char *outcome, int attempts,
+                                  const char *error);
 /* The flush of incident id completed; ok: every send succeeded; all_resolved: its snapshot
  * held only resolved alerts. Resolves the incident when both hold. */
 void incident_flush_end(struct incident_set *s, int64_t id, const char *receiver,

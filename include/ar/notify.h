@@ -56,7 +56,17 @@ struct notify_data {
     size_t nalerts;
     char *external_url;
     int64_t now_ns; /* flush time, wall clock */
+    /* A message of alertrouter's own in place of the rendered one (the incident
+     * acknowledgement message, incidents.ack_message): when title is set, the chat builders
+     * send title and text instead of their configured title and text templates (a single
+     * message field gets "title\ntext"); NULL for every notification of a group. */
+    char *override_title;
+    char *override_text;
+    char *override_message;
 };
+
+/* Sets d's override (see struct notify_data) before d is shared. */
+void notify_data_set_override(struct notify_data *d, const char *title, const char *text);
 
 /* Builds the data of one send. Takes references to cfg and to each alert; copies the
  * strings and group labels. resolved may be NULL: then each flag is computed with
@@ -213,6 +223,12 @@ void notify_tmpl_init(struct notify_tmpl *t, const struct notify_data *d);
 void notify_tmpl_cleanup(struct notify_tmpl *t);
 /* Borrowed result valid until notify_tmpl_cleanup; "" for NULL text or after an error. */
 const char *notify_tmpl_text(struct notify_tmpl *t, const char *text);
+/* notify_tmpl_text of a title, a body text, or the single message of an integration that
+ * has one, unless the data carries an override (notify_data_set_override): then the
+ * override's title, text or "title\ntext", unrendered. */
+const char *notify_tmpl_title(struct notify_tmpl *t, const char *text);
+const char *notify_tmpl_body(struct notify_tmpl *t, const char *text);
+const char *notify_tmpl_message(struct notify_tmpl *t, const char *text);
 
 /* Reads a secret given inline or as a *_file (read now, trimmed). Error texts name the file
  * only, never the secret. *out is a new heap string ("" when neither is set). */
