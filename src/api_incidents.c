@@ -5,11 +5,11 @@
  * reports (incident_report.c). */
 #include "ar/api.h"
 #include "ar/api_reply.h"
+#include "ar/clock.h"
 #include "ar/config_ext.h"
+#include "ar/config_receivers.h"
 #include "ar/incident.h"
 #include "ar/incident_report.h"
-#include "ar/clock.h"
-#include "ar/config_receivers.h"
 #include "ar/json_out.h"
 #include "ar/log.h"
 #include "ar/matcher.h"
@@ -409,69 +409,108 @@ static bool ack_message_chat(enum integration_type t)
     }
 }
 
-struct ack_message_wait {
+/* One acknowledgement message in flight: the sends to the receiver's chat integrations,
+ * then their outcomes recorded in the incident's timeline on the core thread. Holds the
+ * configuration it was sent under, whose receiver the jobs point into. Freed by the last
+ * step, ack_message_recorded. */
+struct ack_message {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
     size_t left;
-    struct notify_result *results; /* one per integration of the receiver */
+    struct core *core;
+    int64_t id;
+    struct config *cfg;
+    const struct receiver *recv;
+    bool *sent;                    /* per integration */
+    struct notify_result *results; /* per integration */
+    struct ack_message_slot *slots;
 };
 
 struct ack_message_slot {
-    struct ack_message_wait *w;
+    struct ack_message *m;
     size_t index;
-};
-
-static void ack_message_done(struct notify_job *job, const struct notify_result *res, void *ctx)
-{
-    struct ack_message_slot *slot = ctx;
-    struct ack_message_wait *w = slot->w;
-
-    (void)job;
-    pthread_mutex_lock(&w->mu);
-    w->results[slot->index] = *res;
-    w->left--;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-}
-
-struct ack_message_record {
-    int64_t id;
-    const struct receiver *recv;
-    const bool *sent; /* per integration */
-    const struct notify_result *results;
 };
 
 static int ack_message_record_fn(struct core *c, struct txn *txn, void *arg)
 {
-    struct ack_message_record *rec = arg;
+    struct ack_message *m = arg;
     char name[64];
 
     (void)c;
-    for (size_t i = 0; i < rec->recv->nintegrations; i++) {
-        const struct integration *in = &rec->recv->integrations[i];
-        if (!rec->sent[i]) {
+    for (size_t i = 0; i < m->recv->nintegrations; i++) {
+        const struct integration *in = &m->recv->integrations[i];
+        if (!m->sent[i]) {
             continue;
         }
         snprintf(name, sizeof(name), "%s[%d]", integration_type_name(in->type), in->index);
-        incident_ack_message_outcome(txn, rec->id, rec->recv->name, name,
-                                     rec->results[i].ok ? "delivered" : "failed",
-                                     rec->results[i].attempts, rec->results[i].error);
+        incident_ack_message_outcome(txn, m->id, m->recv->name, name,
+                                     m->results[i].ok ? "delivered" : "failed",
+                                     m->results[i].attempts, m->results[i].error);
     }
     return AR_OK;
 }
 
+static void ack_message_recorded(void *ctx, int rc)
+{
+    struct ack_message *m = ctx;
+
+    if (rc != AR_OK) {
+        log_warn("incidents", "acknowledgement message outcomes of incident %lld not recorded",
+                 (long long)m->id);
+    }
+    config_unref(m->cfg);
+    free(m->sent);
+    free(m->results);
+    free(m->slots);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+/* Notifier thread: one integration's outcome; the last one logs them all and hands the
+ * recording to the core without waiting. */
+static void ack_message_done(struct notify_job *job, const struct notify_result *res, void *ctx)
+{
+    struct ack_message_slot *slot = ctx;
+    struct ack_message *m = slot->m;
+    bool last;
+
+    (void)job;
+    pthread_mutex_lock(&m->mu);
+    m->results[slot->index] = *res;
+    last = --m->left == 0;
+    pthread_mutex_unlock(&m->mu);
+    if (!last) {
+        return;
+    }
+    for (size_t i = 0; i < m->recv->nintegrations; i++) {
+        const struct integration *in = &m->recv->integrations[i];
+        if (!m->sent[i]) {
+            continue;
+        }
+        if (m->results[i].ok) {
+            log_info("incidents", "acknowledgement message of incident %lld sent to %s/%s[%d]",
+                     (long long)m->id, m->recv->name, integration_type_name(in->type), in->index);
+        } else {
+            log_warn("incidents",
+                     "acknowledgement message of incident %lld to %s/%s[%d] failed: %s",
+                     (long long)m->id, m->recv->name, integration_type_name(in->type), in->index,
+                     m->results[i].error);
+        }
+    }
+    core_call_async(m->core, ack_message_record_fn, m, ack_message_recorded, m);
+}
+
 /* Posts "[ACK] <title>" / "acknowledged by <by>: <comment>" to the chat integrations of the
  * incident's receiver in the running configuration, straight through the notifier (its
- * retries and http_config, no outbox: the message is not replayed after a restart), waits
- * for the outcomes (at most ACK_MESSAGE_DEADLINE_NS), logs them and records each in the
- * incident's timeline. Nothing when incidents.ack_message is off. */
+ * retries and http_config, at most ACK_MESSAGE_DEADLINE_NS; no outbox: the message is not
+ * replayed after a restart), without waiting: the acknowledgement is answered at once, and
+ * the outcomes are logged and recorded in the incident's timeline when they come
+ * (ack_message_done). Nothing when incidents.ack_message is off. */
 static void send_ack_message(struct api *api, int64_t id, const char *by, const char *comment)
 {
     struct config *cfg = core_config(api->core);
     struct incident_row *r = NULL;
     const struct receiver *recv;
     sqlite3 *db;
-    size_t nsent = 0;
 
     if (cfg == NULL || !config_ext_ack_message(cfg->ext) || api->notifier == NULL) {
         config_unref(cfg);
@@ -524,68 +563,43 @@ static void send_ack_message(struct api *api, int64_t id, const char *by, const 
     for (size_t n = strlen(ext); n > 0 && ext[n - 1] == '/'; n--) {
         ext[n - 1] = '\0';
     }
-    struct notify_data *nd = notify_data_new(cfg, recv, r->group_key, &gl, NULL, NULL, 0, ext,
-                                             clock_now_ns());
+    struct notify_data *nd =
+        notify_data_new(cfg, recv, r->group_key, &gl, NULL, NULL, 0, ext, clock_now_ns());
     notify_data_set_override(nd, buf_str(&head), buf_str(&text));
 
-    struct ack_message_wait w;
-    struct ack_message_slot *slots = ar_calloc(recv->nintegrations + 1, sizeof(*slots));
-    bool *sent = ar_calloc(recv->nintegrations + 1, sizeof(*sent));
-    pthread_mutex_init(&w.mu, NULL);
-    pthread_cond_init(&w.cv, NULL);
-    w.results = ar_calloc(recv->nintegrations + 1, sizeof(*w.results));
-    w.left = 0;
+    struct ack_message *m = ar_calloc(1, sizeof(*m));
+    pthread_mutex_init(&m->mu, NULL);
+    m->core = api->core;
+    m->id = id;
+    m->cfg = config_ref(cfg);
+    m->recv = recv;
+    m->sent = ar_calloc(recv->nintegrations + 1, sizeof(*m->sent));
+    m->results = ar_calloc(recv->nintegrations + 1, sizeof(*m->results));
+    m->slots = ar_calloc(recv->nintegrations + 1, sizeof(*m->slots));
     for (size_t i = 0; i < recv->nintegrations; i++) {
-        sent[i] = ack_message_chat(recv->integrations[i].type);
-        w.left += sent[i] ? 1 : 0;
+        m->sent[i] = ack_message_chat(recv->integrations[i].type);
+        m->left += m->sent[i] ? 1 : 0;
     }
-    nsent = w.left;
-    for (size_t i = 0; i < recv->nintegrations; i++) {
-        if (!sent[i]) {
-            continue;
+    if (m->left == 0) {
+        ack_message_recorded(m, AR_OK);
+    } else {
+        /* every job is counted in m->left before the first can finish */
+        size_t n = m->left;
+        for (size_t i = 0; i < recv->nintegrations && n > 0; i++) {
+            if (!m->sent[i]) {
+                continue;
+            }
+            n--;
+            m->slots[i].m = m;
+            m->slots[i].index = i;
+            notifier_submit(api->notifier,
+                            notify_job_new(nd, &recv->integrations[i],
+                                           clock_monotonic_ns() + ACK_MESSAGE_DEADLINE_NS,
+                                           ack_message_done, &m->slots[i]));
         }
-        slots[i].w = &w;
-        slots[i].index = i;
-        notifier_submit(api->notifier,
-                        notify_job_new(nd, &recv->integrations[i],
-                                       clock_monotonic_ns() + ACK_MESSAGE_DEADLINE_NS,
-                                       ack_message_done, &slots[i]));
     }
-    pthread_mutex_lock(&w.mu);
-    while (w.left > 0) {
-        pthread_cond_wait(&w.cv, &w.mu);
-    }
-    pthread_mutex_unlock(&w.mu);
     notify_data_unref(nd);
 
-    for (size_t i = 0; i < recv->nintegrations; i++) {
-        const struct integration *in = &recv->integrations[i];
-        if (!sent[i]) {
-            continue;
-        }
-        if (w.results[i].ok) {
-            log_info("incidents", "acknowledgement message of incident %lld sent to %s/%s[%d]",
-                     (long long)id, recv->name, integration_type_name(in->type), in->index);
-        } else {
-            log_warn("incidents",
-                     "acknowledgement message of incident %lld to %s/%s[%d] failed: %s",
-                     (long long)id, recv->name, integration_type_name(in->type), in->index,
-                     w.results[i].error);
-        }
-    }
-    if (nsent > 0) {
-        struct ack_message_record rec = {id, recv, sent, w.results};
-        if (core_call(api->core, ack_message_record_fn, &rec) != AR_OK) {
-            log_warn("incidents", "acknowledgement message outcomes of incident %lld not recorded",
-                     (long long)id);
-        }
-    }
-
-    free(sent);
-    free(slots);
-    free(w.results);
-    pthread_mutex_destroy(&w.mu);
-    pthread_cond_destroy(&w.cv);
     free(ext);
     labelset_cleanup(&gl);
     buf_cleanup(&head);

@@ -889,6 +889,18 @@ int core_call(struct core *c, core_fn fn, void *arg)
     return rc;
 }
 
+void core_call_async(struct core *c, core_fn fn, void *arg, void (*done)(void *ctx, int rc),
+                     void *ctx)
+{
+    struct msg *m = ar_calloc(1, sizeof(*m));
+
+    m->kind = MSG_CALL;
+    m->fn = fn;
+    m->arg = arg;
+    txn_waiter_init_async(&m->done, done, ctx, m);
+    post(c, m);
+}
+
 size_t core_snapshot(struct core *c, int64_t now_ns, struct alert ***out,
                      struct alert_status **status_out)
 {

@@ -85,6 +85,12 @@ void core_set_config(struct core *c, struct config *cfg);
 struct silence_set;
 typedef int (*core_fn)(struct core *c, struct txn *txn, void *arg);
 int core_call(struct core *c, core_fn fn, void *arg);
+/* Same without waiting: returns at once; done(ctx, rc) runs once fn's writes are committed
+ * (rc: AR_OK, or AR_EDB when the commit failed; fn's own result is not kept), on the writer
+ * thread, or on the core thread when fn wrote nothing.
+ * For work started from threads that must not block (the notifier's completions). */
+void core_call_async(struct core *c, core_fn fn, void *arg, void (*done)(void *ctx, int rc),
+                     void *ctx);
 
 /* The core's silence set: on the core thread only (inside a core_fn). */
 struct silence_set *core_silences(struct core *c);
