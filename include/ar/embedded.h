@@ -1,5 +1,5 @@
-/* Files compiled into the binary by scripts/embed.cmake: the SQL migrations and the
- * default templates. Each table ends with an entry whose name is NULL. */
+/* Files compiled into the binary by scripts/embed.cmake: the SQL migrations (SQLite's and
+ * PostgreSQL's) and the default templates. Each table ends with an entry whose name is NULL. */
 #ifndef AR_EMBEDDED_H
 #define AR_EMBEDDED_H
 
@@ -11,7 +11,8 @@ struct ar_embedded_file {
     size_t len;       /* bytes, without the terminating NUL */
 };
 
-extern const struct ar_embedded_file ar_migrations[]; /* sorted by name */
-extern const struct ar_embedded_file ar_templates[];  /* sorted by name */
+extern const struct ar_embedded_file ar_migrations[];    /* sorted by name */
+extern const struct ar_embedded_file ar_pg_migrations[]; /* migrations/pg/, sorted */
+extern const struct ar_embedded_file ar_templates[];     /* sorted by name */
 
 #endif

@@ -161,6 +161,23 @@ class Postgres:
         return p.returncode, out.strip() if p.returncode == 0 else \
             p.stderr.decode(errors="replace").strip()
 
+    def createdb(self, name, owner=None):
+        """A fresh database (owned by owner, a role, when given)."""
+        self.psql('CREATE DATABASE "%s"%s' % (name, ' OWNER "%s"' % owner if owner else ""),
+                  dbname="postgres")
+
+    def add_password_role(self, name, password):
+        """A login role that must authenticate with its password (scram-sha-256) over TCP,
+        where every other role is trusted: pg_hba.conf gets a line ahead of the others."""
+        self.psql("CREATE ROLE \"%s\" LOGIN PASSWORD '%s'" % (name, password.replace("'", "''")),
+                  dbname="postgres")
+        hba = os.path.join(self.datadir, "pg_hba.conf")
+        with open(hba) as f:
+            text = f.read()
+        with open(hba, "w") as f:
+            f.write("host all %s 127.0.0.1/32 scram-sha-256\n%s" % (name, text))
+        self.psql("SELECT pg_reload_conf()", dbname="postgres")
+
     def log_text(self):
         try:
             with open(os.path.join(self.tmp, "log"), errors="replace") as f:
