@@ -8,6 +8,8 @@
  * (versions this binary does not know) is refused. */
 #include "ar/store_pg.h"
 
+#include "store_pg_conn.h"
+
 #include "ar/embedded.h"
 #include "ar/log.h"
 #include "ar/pg_url.h"
@@ -26,8 +28,7 @@ struct store_pg {
     char display[1024];
 };
 
-/* libpq's message without its trailing newline. */
-static const char *pg_message(PGconn *conn, char *buf, size_t cap)
+const char *store_pg_message(PGconn *conn, char *buf, size_t cap)
 {
     size_t len;
 
@@ -48,7 +49,7 @@ static int exec_status(struct store_pg *pg, const char *sql, ExecStatusType want
 
     if (PQresultStatus(r) != want) {
         ar_error_set(err, "PostgreSQL %s: %s: %s", store_pg_display(pg), what,
-                     pg_message(pg->conn, msg, sizeof(msg)));
+                     store_pg_message(pg->conn, msg, sizeof(msg)));
         PQclear(r);
         return AR_EDB;
     }
@@ -74,7 +75,7 @@ static int applied_version(struct store_pg *pg, int *out, struct ar_error *err)
 
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
         ar_error_set(err, "PostgreSQL %s: reading schema_migrations: %s", store_pg_display(pg),
-                     pg_message(pg->conn, msg, sizeof(msg)));
+                     store_pg_message(pg->conn, msg, sizeof(msg)));
         PQclear(r);
         return AR_EDB;
     }
@@ -97,7 +98,7 @@ static int apply_one(struct store_pg *pg, const struct ar_embedded_file *m, int 
     r = PQexec(pg->conn, m->data);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         ar_error_set(err, "PostgreSQL %s: migration %s: %s", store_pg_display(pg), m->name,
-                     pg_message(pg->conn, msg, sizeof(msg)));
+                     store_pg_message(pg->conn, msg, sizeof(msg)));
         PQclear(r);
         PQclear(PQexec(pg->conn, "ROLLBACK"));
         return AR_EDB;
@@ -110,7 +111,7 @@ static int apply_one(struct store_pg *pg, const struct ar_embedded_file *m, int 
                      NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         ar_error_set(err, "PostgreSQL %s: recording migration %s: %s", store_pg_display(pg),
-                     m->name, pg_message(pg->conn, msg, sizeof(msg)));
+                     m->name, store_pg_message(pg->conn, msg, sizeof(msg)));
         PQclear(r);
         PQclear(PQexec(pg->conn, "ROLLBACK"));
         return AR_EDB;
@@ -214,7 +215,7 @@ int store_pg_open(const char *conninfo, const char *password, struct store_pg **
     pg->conn = PQconnectdbParams(keys, vals, 1);
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
         ar_error_set(err, "cannot connect to PostgreSQL %s: %s", pg->display,
-                     pg_message(pg->conn, msg, sizeof(msg)));
+                     store_pg_message(pg->conn, msg, sizeof(msg)));
         store_pg_close(pg);
         return AR_EDB;
     }
@@ -260,4 +261,9 @@ int store_pg_schema_version(const struct store_pg *pg)
 int store_pg_server_version(const struct store_pg *pg)
 {
     return pg->server_version;
+}
+
+PGconn *store_pg_conn(struct store_pg *pg)
+{
+    return pg->conn;
 }
