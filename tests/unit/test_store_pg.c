@@ -1,6 +1,7 @@
 /* Unit tests of the PostgreSQL store against a real server (docs/ha.md): migrations applied
- * once by two connections, a silence appended by instance A reaching instance B's listener
- * by NOTIFY and read back whole, an instance's own rows skipped, and the flush claim's rules
+ * once by two connections, a silence and a notification log entry appended by instance A
+ * reaching instance B's listener by NOTIFY and read back whole, an instance's own rows and
+ * expired entries skipped, superseded entries collected, and the flush claim's rules
  * (first claim wins, others skip, repeat interval, takeover after an expired lease, lease
  * renewal). Needs AR_TEST_PG_URL (tests/e2e/24-pg-units.py starts a server and sets it);
  * without it the test reports itself skipped (exit 77, ctest's SKIP_RETURN_CODE). */
@@ -9,6 +10,7 @@
 #include "ar/store_pg.h"
 #include "ar/store_pg_claims.h"
 #include "ar/store_pg_listen.h"
+#include "ar/store_pg_nflog.h"
 #include "ar/store_pg_silences.h"
 #include "check.h"
 
@@ -155,6 +157,98 @@ static void test_silence_propagation(void)
     store_pg_close(b);
 }
 
+struct entries {
+    struct nflog_entry *v[8];
+    size_t n;
+};
+
+static void collect_entry(struct nflog_entry *e, void *ctx)
+{
+    struct entries *g = ctx;
+
+    if (g->n < 8) {
+        g->v[g->n++] = e;
+    } else {
+        nflog_entry_free(e);
+    }
+}
+
+static void entries_free(struct entries *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        nflog_entry_free(g->v[i]);
+    }
+    g->n = 0;
+}
+
+static void test_nflog_propagation(void)
+{
+    struct store_pg *a = open_store();
+    struct store_pg *b = open_store();
+    const char *channels[] = {STORE_PG_SILENCES_CHANNEL, STORE_PG_NFLOG_CHANNEL};
+    struct store_pg_listener *lb = NULL;
+    struct ar_error err;
+    uint64_t firing[2] = {0x0123456789abcdefULL, 0xfedcba9876543210ULL};
+    uint64_t resolved[1] = {0x00000000000000ffULL};
+    struct nflog_entry e = {
+        .key = "team/webhook[0]/{}:{alertname=\"A\"}",
+        .receiver = "team",
+        .integration = "webhook[0]",
+        .group_key = "{}:{alertname=\"A\"}",
+        .sent_at = 1700000000000000000LL,
+        .firing = firing,
+        .nfiring = 2,
+        .resolved = resolved,
+        .nresolved = 1,
+        .expires_at = 1700000900000000000LL,
+    };
+    struct entries g = {0};
+    char channel[64];
+    int64_t id = 0;
+    int64_t last = 0;
+    int64_t now = 1700000000500000000LL;
+
+    CHECK(store_pg_listen_open(url, NULL, channels, 2, &lb, &err) == AR_OK);
+    CHECK(store_pg_nflog_append(a, &e, "A", &id) == AR_OK);
+    CHECK(id > 0);
+    CHECK_INT(store_pg_listen_wait(lb, 5000, channel, sizeof(channel), NULL, 0), 1);
+    CHECK_STR(channel, STORE_PG_NFLOG_CHANNEL);
+    CHECK(store_pg_nflog_since(b, 0, "B", now, collect_entry, &g, &last) == AR_OK);
+    CHECK_INT(g.n, 1);
+    CHECK_INT(last, id);
+    if (g.n == 1) {
+        CHECK_STR(g.v[0]->key, e.key);
+        CHECK_STR(g.v[0]->group_key, e.group_key);
+        CHECK_INT(g.v[0]->sent_at, e.sent_at);
+        CHECK_INT(g.v[0]->expires_at, e.expires_at);
+        CHECK_INT(g.v[0]->nfiring, 2);
+        CHECK(g.v[0]->nfiring == 2 && g.v[0]->firing[1] == 0xfedcba9876543210ULL);
+        CHECK(g.v[0]->nresolved == 1 && g.v[0]->resolved[0] == 0xffULL);
+    }
+    entries_free(&g);
+    /* own rows skipped; an entry expired at now is not handed out */
+    CHECK(store_pg_nflog_since(a, 0, "A", now, collect_entry, &g, &last) == AR_OK);
+    CHECK_INT(g.n, 0);
+    CHECK(store_pg_nflog_since(b, 0, "B", e.expires_at, collect_entry, &g, &last) == AR_OK);
+    CHECK_INT(g.n, 0);
+    /* a newer send of the same key supersedes the first; gc keeps only it */
+    e.sent_at += 1000;
+    e.nresolved = 0;
+    CHECK(store_pg_nflog_append(b, &e, "B", &id) == AR_OK);
+    CHECK(store_pg_nflog_gc(a, now) == AR_OK);
+    CHECK(store_pg_nflog_since(a, 0, NULL, now, collect_entry, &g, &last) == AR_OK);
+    CHECK_INT(g.n, 1);
+    if (g.n == 1) {
+        CHECK_INT(g.v[0]->sent_at, e.sent_at);
+        CHECK_INT(g.v[0]->nresolved, 0);
+    }
+    entries_free(&g);
+
+    store_pg_listen_close(lb);
+    store_pg_close(a);
+    store_pg_close(b);
+}
+
 static void key(struct store_pg_claim_key *k, const char *group, const char *firing)
 {
     k->receiver = "team";
@@ -233,6 +327,7 @@ int main(void)
         return 77;
     }
     test_silence_propagation();
+    test_nflog_propagation();
     test_claims();
     return CHECK_DONE();
 }
