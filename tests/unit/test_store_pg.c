@@ -3,12 +3,14 @@
  * reaching instance B's listener by NOTIFY and read back whole, an instance's own rows and
  * expired entries skipped, superseded entries collected, and the flush claim's rules
  * (first claim wins, others skip, repeat interval, takeover after an expired lease, lease
- * renewal). Needs AR_TEST_PG_URL (tests/e2e/25-pg-units.py starts a server and sets it);
- * without it the test reports itself skipped (exit 77, ctest's SKIP_RETURN_CODE). */
+ * renewal), and the live instances (heartbeats by the server's clock, sorted by name). Needs
+ * AR_TEST_PG_URL (tests/e2e/25-pg-units.py starts a server and sets it); without it the test
+ * reports itself skipped (exit 77, ctest's SKIP_RETURN_CODE). */
 #include "ar/clock.h"
 #include "ar/silence.h"
 #include "ar/store_pg.h"
 #include "ar/store_pg_claims.h"
+#include "ar/store_pg_instances.h"
 #include "ar/store_pg_listen.h"
 #include "ar/store_pg_nflog.h"
 #include "ar/store_pg_silences.h"
@@ -318,6 +320,46 @@ static void test_claims(void)
     store_pg_close(b);
 }
 
+static void test_instances(void)
+{
+    struct store_pg *a = open_store();
+    struct store_pg_peer peers[4];
+    size_t n = 0;
+    int64_t deadline;
+
+    CHECK(store_pg_instance_beat(a, "01BBBBBBBBBBBBBBBBBBBBBBBB", "127.0.0.1:9094",
+                                 "http://b:9093/", "0.1.0", true) == AR_OK);
+    CHECK(store_pg_instance_beat(a, "01AAAAAAAAAAAAAAAAAAAAAAAA", "127.0.0.2:9094",
+                                 "http://a:9093/", "0.1.0", true) == AR_OK);
+    CHECK(store_pg_instances_live(a, 60000, peers, 4, &n) == AR_OK);
+    CHECK_INT(n, 2);
+    if (n == 2) {
+        CHECK_STR(peers[0].name, "01AAAAAAAAAAAAAAAAAAAAAAAA");
+        CHECK_STR(peers[0].address, "127.0.0.2:9094");
+        CHECK_STR(peers[1].name, "01BBBBBBBBBBBBBBBBBBBBBBBB");
+    }
+    CHECK(store_pg_instances_live(a, 60000, peers, 1, &n) == AR_OK);
+    CHECK_INT(n, 1);
+    /* with a 1 s window both fall out once their heartbeats age; a new beat brings one back
+     * (1 s is generous for the beat-then-read below on a slow machine) */
+    deadline = clock_monotonic_ns() + 20 * 1000000000LL;
+    do {
+        nanosleep(&(struct timespec){0, 100 * 1000000}, NULL);
+        CHECK(store_pg_instances_live(a, 1000, peers, 4, &n) == AR_OK);
+    } while (n != 0 && clock_monotonic_ns() < deadline);
+    CHECK_INT(n, 0);
+    CHECK(store_pg_instance_beat(a, "01BBBBBBBBBBBBBBBBBBBBBBBB", "127.0.0.1:9095",
+                                 "http://b:9093/", "0.1.0", false) == AR_OK);
+    CHECK(store_pg_instances_live(a, 1000, peers, 4, &n) == AR_OK);
+    CHECK_INT(n, 1);
+    if (n == 1) {
+        CHECK_STR(peers[0].address, "127.0.0.1:9095");
+    }
+    CHECK(store_pg_instances_live(a, 3600000, peers, 4, &n) == AR_OK);
+    CHECK_INT(n, 2);
+    store_pg_close(a);
+}
+
 int main(void)
 {
     url = getenv("AR_TEST_PG_URL");
@@ -329,5 +371,6 @@ int main(void)
     test_silence_propagation();
     test_nflog_propagation();
     test_claims();
+    test_instances();
     return CHECK_DONE();
 }
