@@ -9,6 +9,7 @@ pkgs=(
   libyaml-dev libpcre2-dev libre2-dev libyajl-dev libssl-dev libzstd-dev
   python3 python3-aiosmtpd
   prometheus-alertmanager prometheus
+  postgresql libpq-dev  # HA storage (docs/ha.md): libpq to build, a server for the tests
   valgrind clang libclang-rt-14-dev clang-tidy clang-format man-db
   openssl curl apache2-utils
   gnuplot-nox  # bench/soak.py's plot (optional there: skipped with a message without it)
@@ -33,7 +34,7 @@ if [ ! -f "$browser_dir/node_modules/.package-lock.json" ] ||
    cp package-lock.json node_modules/.ar-lock)
 fi
 # Debian starts the packaged services; the test suite runs its own instances on free ports.
-for svc in prometheus-alertmanager prometheus prometheus-node-exporter; do
+for svc in prometheus-alertmanager prometheus prometheus-node-exporter postgresql; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
   fi

@@ -31,6 +31,11 @@ static const struct flag_def defs[] = {
     {"storage.max-bytes", K_INT, OFF(storage_max_bytes), "0",
      "Cap on the database size in bytes (0 = none): beyond it the oldest history, then "
      "delivered notifications and audit entries are pruned (live state never is)"},
+    {"storage.url", K_STRING, OFF(storage_url), "",
+     "PostgreSQL connection string (postgres://... or libpq key=value) to share state between "
+     "instances (docs/ha.md); not complete yet: refused after connecting and migrating"},
+    {"storage.password-file", K_STRING, OFF(storage_password_file), "",
+     "File whose first line is the PostgreSQL password (else PGPASSWORD or ~/.pgpass)"},
     {"storage.synchronous", K_STRING, OFF(storage_synchronous), "normal",
      "normal: acknowledged alerts and silences survive a crash of the process (kill -9); "
      "full: also a power loss or OS crash, at the cost of an fsync per commit"},

@@ -16,8 +16,10 @@
 #include "ar/integration.h"
 #include "ar/log.h"
 #include "ar/notify.h"
+#include "ar/pg_url.h"
 #include "ar/ratelimit.h"
 #include "ar/store.h"
+#include "ar/store_pg.h"
 #include "ar/tmpl.h"
 #include "ar/web_config.h"
 
@@ -235,6 +237,43 @@ static char *route_prefix(const char *flag, const char *external_url)
     return out;
 }
 
+/* --storage.url (docs/ha.md): connects to PostgreSQL and migrates its schema, so the
+ * connection, the password and the migrations can be checked, then refuses to run: the
+ * PostgreSQL storage does not hold every shared table yet (silences, notification log,
+ * outbox, ...), and a cluster sharing some state but not the rest would pass for a working
+ * one. Returns the exit status (1). */
+static int refuse_pg_storage(const struct flags *f)
+{
+    char password[1024];
+    const char *pw = NULL;
+    struct store_pg *pg = NULL;
+    struct ar_error err;
+    int rc;
+
+    if (f->storage_password_file[0] != '\0') {
+        if (pg_url_read_password_file(f->storage_password_file, password, sizeof(password), &err) !=
+            AR_OK) {
+            log_error("store", "%s", err.msg);
+            return 1;
+        }
+        pw = password;
+    }
+    rc = store_pg_open(f->storage_url, pw, &pg, &err);
+    explicit_bzero(password, sizeof(password));
+    if (rc != AR_OK) {
+        log_error("store", "%s", err.msg);
+        return 1;
+    }
+    log_info("store", "connected to PostgreSQL %s (server version %d), schema version %d",
+             store_pg_display(pg), store_pg_server_version(pg), store_pg_schema_version(pg));
+    log_error("store",
+              "PostgreSQL storage is not complete yet: silences, the notification log, the "
+              "outbox, history and the audit log are still kept in SQLite only, so instances "
+              "would not share them (docs/ha.md); start without --storage.url");
+    store_pg_close(pg);
+    return 1;
+}
+
 static int run_daemon(struct daemon *d)
 {
     struct flags *f = &d->flags;
@@ -307,6 +346,14 @@ static int run_daemon(struct daemon *d)
         strcmp(f->storage_synchronous, "full") != 0) {
         log_error("main", "--storage.synchronous must be normal or full, not \"%s\"",
                   f->storage_synchronous);
+        goto out;
+    }
+    if (f->storage_url[0] != '\0') {
+        rc = refuse_pg_storage(f);
+        goto out;
+    }
+    if (f->storage_password_file[0] != '\0') {
+        log_error("store", "--storage.password-file is only used with --storage.url");
         goto out;
     }
     if (store_open(f->storage_path, &st, &err) != AR_OK) {

@@ -25,7 +25,7 @@ void nflog_entry_free(struct nflog_entry *e)
     free(e);
 }
 
-static void put_set(struct buf *b, const uint64_t *v, size_t n)
+void store_nflog_format_set(struct buf *b, const uint64_t *v, size_t n)
 {
     char fp[17];
 
@@ -39,7 +39,7 @@ static void put_set(struct buf *b, const uint64_t *v, size_t n)
     }
 }
 
-static size_t parse_set(const char *s, uint64_t **out)
+size_t store_nflog_parse_set(const char *s, uint64_t **out)
 {
     size_t n = 0;
     size_t cap = 0;
@@ -87,8 +87,8 @@ int store_nflog_append(struct store *st, const struct nflog_entry *e)
     }
     buf_init(&f, 0);
     buf_init(&r, 0);
-    put_set(&f, e->firing, e->nfiring);
-    put_set(&r, e->resolved, e->nresolved);
+    store_nflog_format_set(&f, e->firing, e->nfiring);
+    store_nflog_format_set(&r, e->resolved, e->nresolved);
     sqlite3_bind_text(s, 1, e->key, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, e->receiver, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, e->integration, -1, SQLITE_STATIC);
@@ -130,8 +130,8 @@ int store_nflog_load(struct store *st, int64_t now_ns, void (*cb)(struct nflog_e
         e->integration = ar_strdup((const char *)sqlite3_column_text(s, 2));
         e->group_key = ar_strdup((const char *)sqlite3_column_text(s, 3));
         e->sent_at = sqlite3_column_int64(s, 4);
-        e->nfiring = parse_set((const char *)sqlite3_column_text(s, 5), &e->firing);
-        e->nresolved = parse_set((const char *)sqlite3_column_text(s, 6), &e->resolved);
+        e->nfiring = store_nflog_parse_set((const char *)sqlite3_column_text(s, 5), &e->firing);
+        e->nresolved = store_nflog_parse_set((const char *)sqlite3_column_text(s, 6), &e->resolved);
         e->expires_at = sqlite3_column_int64(s, 7);
         cb(e, ctx);
     }

@@ -24,7 +24,7 @@ static int prepare(struct store *st, const char *sql, sqlite3_stmt **out)
     return AR_OK;
 }
 
-static void matchers_to_json(const struct matcher_list *l, struct buf *b)
+void store_silence_matchers_to_json(const struct matcher_list *l, struct buf *b)
 {
     buf_putc(b, '[');
     for (size_t i = 0; i < l->n; i++) {
@@ -53,7 +53,7 @@ int store_silence_append(struct store *st, const struct silence *s, const char *
         return rc;
     }
     buf_init(&m, 0);
-    matchers_to_json(&s->matchers, &m);
+    store_silence_matchers_to_json(&s->matchers, &m);
     sqlite3_bind_text(q, 1, s->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, event, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, at_ns);
@@ -105,7 +105,8 @@ static enum matcher_op op_parse(const char *s)
     return MATCHER_EQ;
 }
 
-static int matchers_from_json(const char *text, struct matcher_list *out, struct ar_error *err)
+int store_silence_matchers_from_json(const char *text, struct matcher_list *out,
+                                     struct ar_error *err)
 {
     json_error_t jerr;
     json_t *arr = json_loads(text, 0, &jerr);
@@ -208,7 +209,7 @@ int store_load_silences(struct store *st, void (*cb)(struct silence *s, void *ct
         struct ar_error err;
         snprintf(s->id, sizeof(s->id), "%s", col_text(q, 0));
         matcher_list_init(&s->matchers);
-        if (matchers_from_json(col_text(q, 1), &s->matchers, &err) != AR_OK) {
+        if (store_silence_matchers_from_json(col_text(q, 1), &s->matchers, &err) != AR_OK) {
             log_warn("store", "skipping stored silence %s: %s", s->id, err.msg);
             matcher_list_cleanup(&s->matchers); /* all it holds so far */
             free(s);

@@ -1,6 +1,6 @@
-/* Files compiled into the binary by scripts/embed.cmake: the SQL migrations, the
- * default templates and the web UI's static files (web/, served by web_ui.c). Each table
- * ends with an entry whose name is NULL. */
+/* Files compiled into the binary by scripts/embed.cmake: the SQL migrations (SQLite's and
+ * PostgreSQL's), the default templates and the web UI's static files (web/, served by
+ * web_ui.c). Each table ends with an entry whose name is NULL. */
 #ifndef AR_EMBEDDED_H
 #define AR_EMBEDDED_H
 
@@ -12,8 +12,9 @@ struct ar_embedded_file {
     size_t len;       /* bytes, without the terminating NUL */
 };
 
-extern const struct ar_embedded_file ar_migrations[]; /* sorted by name */
-extern const struct ar_embedded_file ar_templates[];  /* sorted by name */
-extern const struct ar_embedded_file ar_web_files[];  /* sorted by name */
+extern const struct ar_embedded_file ar_migrations[];    /* sorted by name */
+extern const struct ar_embedded_file ar_pg_migrations[]; /* migrations/pg/, sorted */
+extern const struct ar_embedded_file ar_templates[];     /* sorted by name */
+extern const struct ar_embedded_file ar_web_files[];     /* sorted by name */
 
 #endif

@@ -13,7 +13,12 @@ struct flags {
     const char *storage_path;        /* --storage.path */
     const char *storage_synchronous; /* --storage.synchronous: normal or full */
     int64_t storage_max_bytes;       /* --storage.max-bytes, 0 = no cap */
-    const char *listen[8];           /* --web.listen-address (repeatable) */
+
+    /* PostgreSQL storage (docs/ha.md) */
+    const char *storage_url;           /* --storage.url, "" = SQLite in storage_path */
+    const char *storage_password_file; /* --storage.password-file, "" = none */
+
+    const char *listen[8]; /* --web.listen-address (repeatable) */
     size_t nlisten;
     const char *external_url;      /* --web.external-url */
     const char *route_prefix;      /* --web.route-prefix */

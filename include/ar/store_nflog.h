@@ -5,6 +5,7 @@
 
 #include "ar/common.h"
 
+struct buf;
 struct store;
 
 /* One row: per (receiver, integration, group key) the last successful send. */
@@ -29,5 +30,12 @@ int store_nflog_load(struct store *st, int64_t now_ns, void (*cb)(struct nflog_e
 /* Deletes expired rows and rows superseded by a newer one of the same key. */
 int store_nflog_gc(struct store *st, int64_t now_ns);
 void nflog_entry_free(struct nflog_entry *e); /* accepts NULL */
+
+/* A fingerprint set as the firing/resolved columns hold it (space-separated 16-digit hex, in
+ * the given order), replacing b's contents; shared with the PostgreSQL store and the flush
+ * claim's state hash. parse_set reads it back (stops at the first malformed item) into a
+ * fresh array *out (NULL when empty) and returns its length. */
+void store_nflog_format_set(struct buf *b, const uint64_t *v, size_t n);
+size_t store_nflog_parse_set(const char *s, uint64_t **out);
 
 #endif

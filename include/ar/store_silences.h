@@ -8,6 +8,8 @@
 #include "ar/silence_record.h"
 #include "ar/store.h"
 
+struct buf;
+
 /* Appends s as it is after the change; event is "created", "updated" or "expired". */
 int store_silence_append(struct store *st, const struct silence *s, const char *event,
                          int64_t at_ns);
@@ -17,5 +19,11 @@ int store_silence_delete(struct store *st, const char *id);
  * creation; cb takes ownership. Rows whose matchers no longer compile are skipped with a
  * warning. Returns AR_OK or AR_EDB. */
 int store_load_silences(struct store *st, void (*cb)(struct silence *s, void *ctx), void *ctx);
+
+/* The matchers column's JSON (an array of {"name","op","value"} in posted order), shared
+ * with the PostgreSQL store (store_pg_silences.c). from_json appends to out. */
+void store_silence_matchers_to_json(const struct matcher_list *l, struct buf *b);
+int store_silence_matchers_from_json(const char *text, struct matcher_list *out,
+                                     struct ar_error *err);
 
 #endif

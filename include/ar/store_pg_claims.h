@@ -1,0 +1,39 @@
+/* Flush claims (migrations/pg/0002_cluster.sql, docs/ha.md section 3): before an instance
+ * sends a notification it claims (receiver, integration, group key, hash of the alerts'
+ * state) in one conditional statement; the claim carries a lease so that another instance
+ * takes the work over when its owner dies mid-send. Leases and repeat intervals are
+ * measured on the server's clock (now()), never the instances'. */
+#ifndef AR_STORE_PG_CLAIMS_H
+#define AR_STORE_PG_CLAIMS_H
+
+#include "ar/store_pg.h"
+
+#include <stdint.h>
+
+#define STORE_PG_STATE_HASH_LEN 32 /* SHA-256 */
+
+struct store_pg_claim_key {
+    const char *receiver;
+    const char *integration; /* e.g. "webhook[0]" */
+    const char *group_key;
+    uint8_t state_hash[STORE_PG_STATE_HASH_LEN];
+};
+
+/* The state hash of a flush: SHA-256 of the firing fingerprints, a newline, the resolved
+ * ones, each list as the nflog writes it (sorted lowercase hex, space-separated). */
+void store_pg_state_hash(const char *firing, const char *resolved,
+                         uint8_t out[STORE_PG_STATE_HASH_LEN]);
+
+/* Claims k for owner: *won is true when this call inserted the claim, took over a claim
+ * whose lease had expired without being done, or re-claimed one done at least repeat_ms ago
+ * (the route's repeat_interval); false when another live claim or a recent send holds it.
+ * The lease runs lease_ms from now. */
+int store_pg_claim(struct store_pg *pg, const struct store_pg_claim_key *k, const char *owner,
+                   int64_t lease_ms, int64_t repeat_ms, bool *won);
+/* Marks k done by owner (the outcome is recorded); no effect when another owner took it. */
+int store_pg_claim_done(struct store_pg *pg, const struct store_pg_claim_key *k, const char *owner);
+/* Extends every open claim of owner by lease_ms from now (while it retries); *n gets how
+ * many (may be NULL). */
+int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_ms, int64_t *n);
+
+#endif

@@ -1,0 +1,128 @@
+/* Notification log in PostgreSQL (ar/store_pg_nflog.h). Fingerprint sets use SQLite's text
+ * form (store_nflog_format_set), so both backends' rows read alike. As for silences, the
+ * insert and its NOTIFY are one statement: the notification is delivered at commit. */
+#include "ar/store_pg_nflog.h"
+
+#include "store_pg_conn.h"
+
+#include "ar/buf.h"
+#include "ar/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int store_pg_nflog_append(struct store_pg *pg, const struct nflog_entry *e, const char *origin,
+                          int64_t *id_out)
+{
+    static const char sql[] =
+        "WITH r AS (INSERT INTO nflog (key, receiver, integration, group_key, sent_at, firing, "
+        "resolved, expires_at, origin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+        "RETURNING id) SELECT id, pg_notify('" STORE_PG_NFLOG_CHANNEL "', id::text) FROM r";
+    struct buf f;
+    struct buf r;
+    char sent[24];
+    char expires[24];
+    const char *v[9];
+    PGresult *res;
+    char msg[512];
+    int rc = AR_OK;
+
+    buf_init(&f, 0);
+    buf_init(&r, 0);
+    store_nflog_format_set(&f, e->firing, e->nfiring);
+    store_nflog_format_set(&r, e->resolved, e->nresolved);
+    snprintf(sent, sizeof(sent), "%lld", (long long)e->sent_at);
+    snprintf(expires, sizeof(expires), "%lld", (long long)e->expires_at);
+    v[0] = e->key;
+    v[1] = e->receiver;
+    v[2] = e->integration;
+    v[3] = e->group_key;
+    v[4] = sent;
+    v[5] = buf_str(&f);
+    v[6] = buf_str(&r);
+    v[7] = expires;
+    v[8] = origin ? origin : "";
+    res = PQexecParams(store_pg_conn(pg), sql, 9, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        log_error("store", "PostgreSQL: nflog insert: %s",
+                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+        rc = AR_EDB;
+    } else if (id_out != NULL) {
+        *id_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    PQclear(res);
+    buf_cleanup(&f);
+    buf_cleanup(&r);
+    return rc;
+}
+
+int store_pg_nflog_since(struct store_pg *pg, int64_t after_id, const char *skip_origin,
+                         int64_t now_ns, void (*cb)(struct nflog_entry *e, void *ctx), void *ctx,
+                         int64_t *last_id)
+{
+    static const char sql[] =
+        "SELECT id, origin, expires_at > $2, key, receiver, integration, group_key, sent_at, "
+        "firing, resolved, expires_at FROM nflog WHERE id > $1 ORDER BY id";
+    char after[24];
+    char now[24];
+    const char *v[2] = {after, now};
+    PGresult *res;
+    char msg[512];
+    int64_t last = after_id;
+    int n;
+
+    snprintf(after, sizeof(after), "%lld", (long long)after_id);
+    snprintf(now, sizeof(now), "%lld", (long long)now_ns);
+    res = PQexecParams(store_pg_conn(pg), sql, 2, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        log_error("store", "PostgreSQL: reading the nflog: %s",
+                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+        PQclear(res);
+        return AR_EDB;
+    }
+    n = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        struct nflog_entry *e;
+        last = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        if ((skip_origin != NULL && strcmp(PQgetvalue(res, i, 1), skip_origin) == 0) ||
+            strcmp(PQgetvalue(res, i, 2), "t") != 0) {
+            continue;
+        }
+        e = ar_calloc(1, sizeof(*e));
+        e->key = ar_strdup(PQgetvalue(res, i, 3));
+        e->receiver = ar_strdup(PQgetvalue(res, i, 4));
+        e->integration = ar_strdup(PQgetvalue(res, i, 5));
+        e->group_key = ar_strdup(PQgetvalue(res, i, 6));
+        e->sent_at = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+        e->nfiring = store_nflog_parse_set(PQgetvalue(res, i, 8), &e->firing);
+        e->nresolved = store_nflog_parse_set(PQgetvalue(res, i, 9), &e->resolved);
+        e->expires_at = strtoll(PQgetvalue(res, i, 10), NULL, 10);
+        cb(e, ctx);
+    }
+    PQclear(res);
+    *last_id = last;
+    return AR_OK;
+}
+
+int store_pg_nflog_gc(struct store_pg *pg, int64_t now_ns)
+{
+    static const char sql[] =
+        "DELETE FROM nflog n WHERE expires_at <= $1 OR id < (SELECT max(id) FROM nflog m "
+        "WHERE m.key = n.key)";
+    char now[24];
+    const char *v[1] = {now};
+    PGresult *res;
+    char msg[512];
+    int rc = AR_OK;
+
+    snprintf(now, sizeof(now), "%lld", (long long)now_ns);
+    res = PQexecParams(store_pg_conn(pg), sql, 1, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        log_error("store", "PostgreSQL: nflog gc: %s",
+                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+        rc = AR_EDB;
+    }
+    PQclear(res);
+    return rc;
+}
