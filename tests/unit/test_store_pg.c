@@ -4,7 +4,7 @@
  * expired entries skipped, superseded entries collected, and the flush claim's rules
  * (first claim wins, others skip, repeat interval, takeover after an expired lease, lease
  * renewal), and the live instances (heartbeats by the server's clock, sorted by name). Needs
- * AR_TEST_PG_URL (tests/e2e/25-pg-units.py starts a server and sets it); without it the test
+ * AR_TEST_PG_URL (tests/e2e/26-pg-units.py starts a server and sets it); without it the test
  * reports itself skipped (exit 77, ctest's SKIP_RETURN_CODE). */
 #include "ar/clock.h"
 #include "ar/silence.h"
@@ -364,7 +364,7 @@ int main(void)
 {
     url = getenv("AR_TEST_PG_URL");
     if (url == NULL || url[0] == '\0') {
-        printf("skipped: AR_TEST_PG_URL is not set (tests/e2e/25-pg-units.py runs this test "
+        printf("skipped: AR_TEST_PG_URL is not set (tests/e2e/26-pg-units.py runs this test "
                "against a real PostgreSQL)\n");
         return 77;
     }

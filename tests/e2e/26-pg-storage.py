@@ -17,7 +17,7 @@ import time
 from harness import DEFAULT_CONFIG, Suite, ar_binary, check, eq, free_port
 from pg import Postgres
 
-suite = Suite("25-pg-storage")
+suite = Suite("26-pg-storage")
 
 PASSWORD = "s3cr3t-Pw'x"
 NOT_COMPLETE = "PostgreSQL storage is not complete yet"

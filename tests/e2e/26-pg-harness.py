@@ -10,7 +10,7 @@ import socket
 from harness import Suite, check, eq, poll
 from pg import Postgres
 
-suite = Suite("25-pg-harness")
+suite = Suite("26-pg-harness")
 
 
 def pid_alive(pid):

@@ -10,7 +10,7 @@ import subprocess
 from harness import Fail, Skip, Suite, ar_binary, check
 from pg import Postgres
 
-suite = Suite("25-pg-units")
+suite = Suite("26-pg-units")
 
 
 @suite.case("test_store_pg against a real server", only="alertrouter")
