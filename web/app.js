@@ -984,7 +984,7 @@
     const reportBox = el('section', {id: 'incident-report', class: 'panel'});
     const timeline = el('section', {id: 'incident-timeline', class: 'panel'});
     append(main, [el('p', {}, el('a', {href: '#/incidents'}, '← Incidents')), msg, head, ackBox,
-      notesBox, reportBox, timeline]);
+      timeline, notesBox, reportBox]);
     let inc;
 
     async function load() {
@@ -1328,7 +1328,7 @@
       for (let i = 0; i <= N; i++) data.push([new Date(from + i * step), ...names.map((k) => keys.get(k)[i])]);
       const opts = {labels: ['time', ...names], colors: names.map((k, i) => COLORS[i % COLORS.length]),
         stepPlot: true, fillGraph: true, includeZero: true, legend: 'never', height: 260,
-        axes: {y: {valueFormatter: (v) => String(v), axisLabelFormatter: (v) => String(Math.round(v))}},
+        axes: {y: {valueFormatter: (v) => String(v), axisLabelFormatter: (v) => (Number.isInteger(v) ? String(v) : '')}},
         drawCallback: () => st.plot.setAttribute('data-drawn', String(names.length))};
       if (st.graph) {
         st.graph.updateOptions(Object.assign({file: data}, opts));

@@ -344,6 +344,7 @@ async function main() {
       check(r.versions === '1 earlier version' && r.old.endsWith(payload), 'versions ' + JSON.stringify(r));
       check(r.imgs === 0 && r.pwned === undefined, 'a payload became markup: ' + JSON.stringify(r));
       check(r.empty.includes('Conclusions (0)'), 'empty section ' + r.empty);
+      await page.evaluate(() => window.scrollTo(0, 0));
       await shot('incident');
     });
 
