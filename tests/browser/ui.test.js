@@ -355,6 +355,14 @@ async function main() {
       const f = await page.$eval('#report-frame', (e) => ({sandbox: e.getAttribute('sandbox'), doc: e.srcdoc}));
       check(f.sandbox === '', 'sandbox attribute ' + JSON.stringify(f.sandbox));
       check(f.doc.includes('scaled out') && f.doc.includes('&lt;img'), 'report html ' + f.doc.slice(0, 500));
+      /* the frame shows the report (DevTools may read a sandboxed frame; the page may not) */
+      let shown = '';
+      for (let i = 0; i < 50 && !shown.includes('scaled out'); i++) {
+        const fr = page.frames().find((x) => x !== page.mainFrame());
+        shown = fr ? await fr.evaluate(() => document.body ? document.body.innerText : '').catch(() => '') : '';
+        if (!shown.includes('scaled out')) await new Promise((r) => setTimeout(r, 100));
+      }
+      check(/Incident report #/.test(shown) && shown.includes('restarted web1 ' + payload), 'the frame shows ' + shown.slice(0, 300));
       check(await page.evaluate(() => window.__pwned) === undefined, 'a payload ran');
       await page.select('#report-format', 'markdown');
       await page.click('#report-view-button');
