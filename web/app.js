@@ -1160,6 +1160,7 @@
 
   const WINDOWS = {'1h': 3.6e6, '6h': 2.16e7, '24h': 8.64e7, '7d': 6.048e8};
   const HISTORY_PAGES = 10; /* at most 10 pages of 1000 events per window */
+  const HISTORY_POLL_MS = 30000; /* the poll reloads the window at most this often */
   const COLORS = ['#1f5fbf', '#b3261e', '#1e7a3c', '#8a5a00', '#6b3fa0', '#007c89', '#c2185b', '#5b6375'];
 
   /* dygraphs (Debian's libjs-dygraphs, embedded at build time as ui/dygraph.min.js when the
@@ -1220,27 +1221,27 @@
       append(main, [el('h1', {}, 'History'), form, msg,
         el('section', {class: 'panel'}, el('h2', {}, 'Firing alerts per ' + by + ', last ' + win), plot, legend),
         summary, table]);
-      this.state = {win, by, filter: input.value.trim(), msg, plot, legend, summary, table, lastText: null, graph: null};
+      this.state = {win, by, filter: input.value.trim(), msg, plot, legend, summary, table, fetchedAt: 0, graph: null};
     },
 
-    /* Pages through /api/x/history/alerts (oldest first, bounded), then paints. */
+    /* Pages through /api/x/history/alerts (oldest first, bounded), then paints; polls reload
+     * it every HISTORY_POLL_MS rather than every POLL_MS (a 7d window is up to 10 requests). */
     async refresh() {
       const st = this.state;
       const to = Date.now();
+      if (st.fetchedAt && to - st.fetchedAt < HISTORY_POLL_MS) return;
+      st.fetchedAt = to;
       const from = to - WINDOWS[st.win];
       const base = [['from', new Date(from).toISOString()], ['order', 'oldest'], ['limit', '1000']];
       for (const m of splitMatchers(st.filter)) base.push(['filter', m]);
       const events = [];
       let cursor = null;
       let truncated = false;
-      let texts = '';
       try {
         for (let i = 0; ; i++) {
           const p = base.slice();
           if (cursor) p.push(['cursor', cursor]);
-          const t = await apiText('/api/x/history/alerts' + qs(p));
-          texts += t;
-          const r = JSON.parse(t);
+          const r = await api('GET', '/api/x/history/alerts' + qs(p));
           events.push(...r.events);
           cursor = r.nextCursor;
           if (!cursor) break;
@@ -1251,7 +1252,7 @@
         }
       } catch (e) {
         if (this.state === st) notice(st.msg, 'error', e.message);
-        st.lastText = null;
+        st.fetchedAt = 0;
         return;
       }
       if (this.state !== st) return;
@@ -1260,11 +1261,6 @@
         incidents = await api('GET', '/api/x/incidents' + qs([['from', new Date(from).toISOString()], ['limit', '1000']]));
       } catch (e) { /* the table still shows without links */ }
       if (this.state !== st) return;
-      texts += JSON.stringify(incidents.map((i) => [i.id, i.resolvedAt]));
-      /* the window slides: repaint at most once a minute when nothing changed */
-      if (texts === st.lastText && to - st.paintedAt < 60000) return;
-      st.lastText = texts;
-      st.paintedAt = to;
       notice(st.msg, truncated ? 'error' : '', truncated ? 'More than ' + (HISTORY_PAGES * 1000) +
         ' events in this window: the plot and table show the oldest ' + events.length + '. Narrow the filter or the window.' : '');
       await this.plot(events, from, to);
