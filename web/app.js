@@ -335,7 +335,9 @@
        * whole answer with the last one and repaints only when it changed */
       const fresh = st.lastText === null;
       const painter = fresh ? this.painter() : null;
-      const incidents = this.openIncidents();
+      /* incident links: with a new filter or page, then every 30 s (titles cost the server a
+       * template each) */
+      const incidents = fresh || Date.now() - (st.incidentsAt || 0) >= 30000 ? this.openIncidents() : null;
       let text;
       performance.mark('ar-groups-request');
       try {
@@ -366,6 +368,7 @@
      * the links of the groups already painted updated. A failure leaves the links out. */
     async openIncidents() {
       const st = this.state;
+      st.incidentsAt = Date.now();
       let rows;
       try {
         const [o, a] = await Promise.all([api('GET', '/api/x/incidents?state=open&limit=10000'),
