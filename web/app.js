@@ -914,8 +914,9 @@
 
     render(main, query, sub) {
       if (sub.length > 0) {
-        this.state = null;
-        incidentView(main, sub[0]);
+        const st = {detail: null};
+        this.state = st;
+        incidentView(main, sub[0], st);
         return;
       }
       const stateSel = el('select', {id: 'incident-state'},
@@ -944,6 +945,10 @@
     async refresh() {
       const st = this.state;
       if (st === null) return;
+      if ('detail' in st) {
+        if (st.detail) await st.detail();
+        return;
+      }
       const p = [['limit', '500']];
       if (st.state) p.push(['state', st.state]);
       for (const m of splitMatchers(st.filter)) p.push(['filter', m]);
@@ -977,8 +982,9 @@
     },
   };
 
-  /* One incident: summary, acknowledgement, timeline, notes by section, report. */
-  async function incidentView(main, idText) {
+  /* One incident: summary, acknowledgement, timeline, notes by section, report. st.detail
+   * becomes its reload, which the poll calls (repainting only when the incident changed). */
+  async function incidentView(main, idText, st) {
     const id = /^\d+$/.test(idText) ? idText : '0';
     const msg = el('div', {id: 'incident-msg'});
     const head = el('div', {id: 'incident-head'});
@@ -989,14 +995,20 @@
     append(main, [el('p', {}, el('a', {href: '#/incidents'}, '← Incidents')), msg, head, ackBox,
       timeline, notesBox, reportBox]);
     let inc;
+    let lastText = null;
 
     async function load() {
+      let text;
       try {
-        inc = await api('GET', '/api/x/incidents/' + id);
+        text = await apiText('/api/x/incidents/' + id);
       } catch (e) {
         notice(msg, 'error', e.message);
         return false;
       }
+      if (text === lastText) return true;
+      lastText = text;
+      inc = JSON.parse(text);
+      notice(msg, '', '');
       head.replaceChildren(
         el('h1', {id: 'incident-title'}, '#' + inc.id + ' ', el('span', {class: 'text'}, inc.title || '(untitled)')),
         el('dl', {class: 'kv'},
@@ -1156,7 +1168,7 @@
         el('button', {type: 'button', id: 'report-download', onclick: download}, 'Download')),
       reportMsg, view);
 
-    await load();
+    if (await load()) st.detail = load;
   }
 
   /* ---------------------------------------------------------------- history */

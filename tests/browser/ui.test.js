@@ -348,6 +348,12 @@ async function main() {
       await shot('incident');
     });
 
+    await step('incident page: a note added elsewhere appears without a reload', async () => {
+      await api('POST', '/api/x/incidents/' + cpuIncident + '/notes', {section: 'conclusions', author: 'bob', text: 'capacity was short'});
+      await until(() => /capacity was short/.test(document.querySelector('[data-section="conclusions"]').textContent) &&
+        document.querySelector('#incident-timeline').textContent.includes('author: bob'), null, 'the note from the API');
+    });
+
     await step('report: HTML in a sandboxed frame, markdown as text, downloads as files', async () => {
       await page.select('#report-format', 'html');
       await page.click('#report-view-button');
