@@ -13,6 +13,7 @@ pkgs=(
   valgrind clang libclang-rt-14-dev clang-tidy clang-format man-db
   openssl curl apache2-utils
   gnuplot-nox  # bench/soak.py's plot (optional there: skipped with a message without it)
+  libjs-dygraphs  # the web UI History page's chart, embedded at build time (optional)
   chromium nodejs  # the web UI's browser tests (tests/browser); never needed to build or run
 )
 missing=()

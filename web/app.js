@@ -6,8 +6,8 @@
  * - Everything is fetched from this server, under the route prefix the page was served with.
  * - A page is a PAGES entry: { id, title, render(main, query), refresh() }. render builds the
  *   page (controls and an empty results area); refresh, when present, reloads the results and
- *   is called every POLL_MS while the tab is visible. Adding a page (incidents, history) means
- *   adding an entry; the navigation is built from the list.
+ *   is called every POLL_MS while the tab is visible. The navigation is built from the list.
+ * - Reports (HTML written by templates) are shown only in a sandboxed iframe (no scripts).
  */
 'use strict';
 
@@ -335,6 +335,9 @@
        * whole answer with the last one and repaints only when it changed */
       const fresh = st.lastText === null;
       const painter = fresh ? this.painter() : null;
+      /* incident links: with a new filter or page, then every 30 s (titles cost the server a
+       * template each) */
+      const incidents = fresh || Date.now() - (st.incidentsAt || 0) >= 30000 ? this.openIncidents() : null;
       let text;
       performance.mark('ar-groups-request');
       try {
@@ -347,6 +350,7 @@
         st.lastText = null;
         throw e;
       }
+      await incidents;
       if (stale() || text === st.lastText) return;
       performance.mark('ar-groups-received');
       st.lastText = text;
@@ -358,6 +362,39 @@
       const pt = this.painter();
       for (const g of JSON.parse(text)) pt.add(g);
       pt.end();
+    },
+
+    /* The open and acknowledged incidents by receiver and group labels (st.incidents), and
+     * the links of the groups already painted updated. A failure leaves the links out. */
+    async openIncidents() {
+      const st = this.state;
+      st.incidentsAt = Date.now();
+      let rows;
+      try {
+        const [o, a] = await Promise.all([api('GET', '/api/x/incidents?state=open&limit=10000'),
+          api('GET', '/api/x/incidents?state=acknowledged&limit=10000')]);
+        rows = o.concat(a);
+      } catch (e) {
+        return;
+      }
+      const map = new Map(rows.map((i) => [i.receiver + '\0' + groupKeyText({labels: i.groupLabels || {}}), i]));
+      const same = st.incidents && st.incidents.size === map.size &&
+        [...map].every(([k, i]) => st.incidents.has(k) && st.incidents.get(k).id === i.id && st.incidents.get(k).state === i.state);
+      st.incidents = map;
+      if (same) return;
+      for (const sec of st.list.querySelectorAll('section.group')) {
+        const old = sec.querySelector('.group-head .incident-link');
+        const now = this.incidentLink(sec.dataset.key);
+        if (old) old.remove();
+        if (now) sec.querySelector('.group-head .count').before(now);
+      }
+    },
+
+    incidentLink(key) {
+      const i = this.state.incidents && this.state.incidents.get(key);
+      if (!i) return null;
+      return el('a', {class: 'incident-link button small', href: '#/incidents/' + i.id,
+        title: 'Incident #' + i.id + ' (' + i.state + ')'}, 'Incident #' + i.id + (i.state === 'acknowledged' ? ' (acked)' : ''));
     },
 
     /* Paints groups as they are added, in the server's order (group labels, then receiver:
@@ -439,10 +476,11 @@
         }}, 'Show ' + (g.alerts.length - 5) + ' more'));
       }
       const labels = Object.keys(g.labels).sort().map((k) => labelChip(k, g.labels[k], st.addFilter));
-      return el('section', {class: 'group', 'data-receiver': g.receiver.name},
+      return el('section', {class: 'group', 'data-receiver': g.receiver.name, 'data-key': key},
         el('h2', {class: 'group-head'},
           el('span', {class: 'receiver'}, g.receiver.name),
           labels.length ? labels : el('span', {class: 'muted'}, '(all alerts)'),
+          this.incidentLink(key),
           el('span', {class: 'count'}, String(g.alerts.length))),
         body);
     },
@@ -849,9 +887,496 @@
     },
   };
 
+  /* ---------------------------------------------------------------- incidents */
+
+  const SECTIONS = ['identification', 'mitigation', 'post_incident_analysis', 'reporting',
+    'action_plan', 'conclusions', 'recommendations'];
+  const REPORT_EXT = {markdown: 'md', html: 'html', json: 'json'};
+
+  function sectionTitle(s) {
+    const t = s.replace(/_/g, ' ');
+    return t[0].toUpperCase() + t.slice(1);
+  }
+
+  function labelsText(o) {
+    return '{' + Object.keys(o || {}).sort().map((k) => k + '=' + quote(o[k])).join(', ') + '}';
+  }
+
+  /* GET of a report as text (any content type). */
+  async function reportText(id, format) {
+    return apiText('/api/x/incidents/' + id + '/report' + qs([['format', format]]));
+  }
+
+  const incidentsPage = {
+    id: 'incidents',
+    title: 'Incidents',
+    state: null,
+
+    render(main, query, sub) {
+      if (sub.length > 0) {
+        const st = {detail: null};
+        this.state = st;
+        incidentView(main, sub[0], st);
+        return;
+      }
+      const stateSel = el('select', {id: 'incident-state'},
+        ['', 'open', 'acknowledged', 'resolved'].map((s) => el('option', {value: s}, s || 'any state')));
+      stateSel.value = query.get('state') || '';
+      const input = el('input', {id: 'filter', type: 'search', value: query.get('filter') || '',
+        placeholder: '{alertname="Disk"}', autocomplete: 'off', spellcheck: 'false'});
+      const apply = () => {
+        const p = [];
+        if (stateSel.value) p.push(['state', stateSel.value]);
+        if (input.value.trim()) p.push(['filter', input.value.trim()]);
+        go('#/incidents' + qs(p));
+      };
+      stateSel.addEventListener('change', apply);
+      const form = el('form', {class: 'filterbar', role: 'search', onsubmit: (e) => {
+        e.preventDefault();
+        apply();
+      }}, el('label', {for: 'incident-state'}, 'State'), stateSel,
+      el('label', {for: 'filter'}, 'Filter'), input, el('button', {type: 'submit'}, 'Apply'));
+      const msg = el('div', {id: 'incidents-msg'});
+      const list = el('div', {id: 'incident-list'});
+      append(main, [el('h1', {}, 'Incidents'), form, msg, list]);
+      this.state = {msg, list, state: stateSel.value, filter: input.value.trim(), lastText: null};
+    },
+
+    async refresh() {
+      const st = this.state;
+      if (st === null) return;
+      if ('detail' in st) {
+        if (st.detail) await st.detail();
+        return;
+      }
+      const p = [['limit', '500']];
+      if (st.state) p.push(['state', st.state]);
+      for (const m of splitMatchers(st.filter)) p.push(['filter', m]);
+      let text;
+      try {
+        text = await apiText('/api/x/incidents' + qs(p));
+      } catch (e) {
+        if (this.state === st) notice(st.msg, 'error', e.message);
+        st.lastText = null;
+        return;
+      }
+      if (this.state !== st || text === st.lastText) return;
+      st.lastText = text;
+      notice(st.msg, '', '');
+      const rows = JSON.parse(text);
+      st.list.replaceChildren(rows.length ? el('div', {class: 'table-wrap'}, el('table', {},
+        el('thead', {}, el('tr', {}, ['ID', 'Title', 'State', 'Severity', 'Receiver', 'Group', 'Alerts', 'Opened', 'Resolved']
+          .map((h) => el('th', {scope: 'col'}, h)))),
+        el('tbody', {}, rows.map((r) => el('tr', {'data-id': r.id, class: 'incident state-' + r.state},
+          el('td', {class: 'mono'}, el('a', {href: '#/incidents/' + r.id}, '#' + r.id)),
+          el('td', {class: 'title'}, el('a', {href: '#/incidents/' + r.id}, r.title || '(untitled)')),
+          el('td', {}, el('span', {class: 'badge ' + r.state}, r.state),
+            r.acknowledgedBy ? el('span', {class: 'muted small'}, ' by ' + r.acknowledgedBy) : null),
+          el('td', {}, r.severity || ''),
+          el('td', {}, r.receiver),
+          el('td', {class: 'mono small'}, labelsText(r.groupLabels)),
+          el('td', {}, String(r.alertCount)),
+          el('td', {}, el('time', {datetime: r.openedAt, title: r.openedAt}, ago(r.openedAt))),
+          el('td', {}, r.resolvedAt ? el('time', {datetime: r.resolvedAt, title: r.resolvedAt}, ago(r.resolvedAt)) : '—')))))) :
+        el('p', {class: 'empty'}, 'No incidents.'));
+    },
+  };
+
+  /* One incident: summary, acknowledgement, timeline, notes by section, report. st.detail
+   * becomes its reload, which the poll calls (repainting only when the incident changed). */
+  async function incidentView(main, idText, st) {
+    const id = /^\d+$/.test(idText) ? idText : '0';
+    const msg = el('div', {id: 'incident-msg'});
+    const head = el('div', {id: 'incident-head'});
+    const ackBox = el('section', {id: 'incident-ack', class: 'panel'});
+    const notesBox = el('section', {id: 'incident-notes', class: 'panel'});
+    const reportBox = el('section', {id: 'incident-report', class: 'panel'});
+    const timeline = el('section', {id: 'incident-timeline', class: 'panel'});
+    append(main, [el('p', {}, el('a', {href: '#/incidents'}, '← Incidents')), msg, head, ackBox,
+      timeline, notesBox, reportBox]);
+    let inc;
+    let lastText = null;
+
+    async function load() {
+      let text;
+      try {
+        text = await apiText('/api/x/incidents/' + id);
+      } catch (e) {
+        notice(msg, 'error', e.message);
+        return false;
+      }
+      if (text === lastText) return true;
+      lastText = text;
+      inc = JSON.parse(text);
+      notice(msg, '', '');
+      head.replaceChildren(
+        el('h1', {id: 'incident-title'}, '#' + inc.id + ' ', el('span', {class: 'text'}, inc.title || '(untitled)')),
+        el('dl', {class: 'kv'},
+          el('dt', {}, 'state'), el('dd', {}, el('span', {id: 'incident-state', class: 'badge ' + inc.state}, inc.state)),
+          el('dt', {}, 'severity'), el('dd', {}, inc.severity || ''),
+          el('dt', {}, 'receiver'), el('dd', {}, inc.receiver),
+          el('dt', {}, 'group'), el('dd', {class: 'mono'}, labelsText(inc.groupLabels)),
+          el('dt', {}, 'opened'), el('dd', {}, fmtTime(inc.openedAt)),
+          inc.acknowledgedAt ? [el('dt', {}, 'acknowledged'), el('dd', {id: 'incident-acked'},
+            fmtTime(inc.acknowledgedAt) + ' by ' + inc.acknowledgedBy + (inc.ackComment ? ': ' + inc.ackComment : ''))] : null,
+          inc.resolvedAt ? [el('dt', {}, 'resolved'), el('dd', {}, fmtTime(inc.resolvedAt))] : null,
+          el('dt', {}, 'alerts'), el('dd', {}, el('ul', {class: 'plain'}, (inc.alerts || []).map((a) =>
+            el('li', {}, Object.keys(a.labels || {}).sort().map((k) => labelChip(k, a.labels[k]))))))));
+      paintTimeline();
+      paintNotes();
+      return true;
+    }
+
+    function paintTimeline() {
+      timeline.replaceChildren(el('h2', {}, 'Timeline'), el('div', {class: 'table-wrap'}, el('table', {},
+        el('thead', {}, el('tr', {}, ['Time', 'Event', 'Detail'].map((h) => el('th', {scope: 'col'}, h)))),
+        el('tbody', {}, inc.timeline.map((e) => el('tr', {'data-kind': e.kind},
+          el('td', {}, fmtTime(e.at)), el('td', {}, e.kind),
+          el('td', {class: 'mono small'}, eventDetail(e))))))));
+    }
+
+    function eventDetail(e) {
+      const d = e.detail || {};
+      const parts = [];
+      for (const k of Object.keys(d)) {
+        const v = d[k];
+        if (v === null || v === '' || k === 'text') continue;
+        if (k === 'deliveryID') parts.push(el('a', {href: '#/deliveries'}, 'delivery ' + v));
+        else parts.push(k + ': ' + (typeof v === 'object' ? labelsText(v) : String(v)));
+      }
+      return parts.flatMap((p, i) => (i ? ['; ', p] : [p]));
+    }
+
+    /* acknowledgement: who and why; a 409 (already acknowledged, or resolved) is shown */
+    const by = el('input', {id: 'ack-by', type: 'text', value: localStorage.getItem('ar.createdBy') || '', autocomplete: 'off'});
+    const why = el('input', {id: 'ack-comment', type: 'text', autocomplete: 'off'});
+    const ackMsg = el('div', {id: 'ack-msg'});
+    ackBox.replaceChildren(el('h2', {}, 'Acknowledge'),
+      el('p', {class: 'muted'}, 'Holds back repeat notifications until a new alert joins or the group resolves; it is not a silence.'),
+      el('form', {class: 'inline-form', onsubmit: async (e) => {
+        e.preventDefault();
+        localStorage.setItem('ar.createdBy', by.value.trim());
+        try {
+          await api('POST', '/api/x/incidents/' + id + '/ack', {by: by.value.trim(), comment: why.value});
+          notice(ackMsg, 'ok', 'Acknowledged.');
+          await load();
+        } catch (err) {
+          notice(ackMsg, 'error', err.message);
+        }
+      }}, el('label', {for: 'ack-by'}, 'By'), by, el('label', {for: 'ack-comment'}, 'Comment'), why,
+      el('button', {type: 'submit', id: 'ack-button', class: 'primary'}, 'Acknowledge')), ackMsg);
+
+    /* notes: the latest version of each note by section, its earlier versions folded */
+    const noteList = el('div', {id: 'note-list'});
+    const section = el('select', {id: 'note-section'}, SECTIONS.map((s) => el('option', {value: s}, sectionTitle(s))));
+    const author = el('input', {id: 'note-author', type: 'text', value: localStorage.getItem('ar.createdBy') || '', autocomplete: 'off'});
+    const text = el('textarea', {id: 'note-text', rows: 4});
+    const replaces = el('input', {id: 'note-replaces', type: 'hidden', value: ''});
+    const editing = el('span', {id: 'note-editing', class: 'muted'});
+    const noteMsg = el('div', {id: 'note-msg'});
+    const noteForm = el('form', {id: 'note-form', class: 'grid', onsubmit: async (e) => {
+      e.preventDefault();
+      const body = {section: section.value, author: author.value.trim(), text: text.value};
+      if (replaces.value) body.replaces = Number(replaces.value);
+      localStorage.setItem('ar.createdBy', body.author);
+      try {
+        await api('POST', '/api/x/incidents/' + id + '/notes', body);
+        text.value = '';
+        replaces.value = '';
+        editing.textContent = '';
+        notice(noteMsg, 'ok', 'Note saved.');
+        await load();
+      } catch (err) {
+        notice(noteMsg, 'error', err.message);
+      }
+    }}, el('label', {for: 'note-section'}, 'Section'), section,
+    el('label', {for: 'note-author'}, 'Author'), author,
+    el('label', {for: 'note-text'}, 'Text'), text, replaces,
+    el('span', {}), el('span', {class: 'actions'}, el('button', {type: 'submit', id: 'note-save', class: 'primary'}, 'Add note'), editing));
+
+    function paintNotes() {
+      const notes = inc.notes || [];
+      const replaced = new Set(notes.filter((n) => n.replaces).map((n) => n.replaces));
+      const byId = new Map(notes.map((n) => [n.id, n]));
+      const versions = (n) => {
+        const out = [];
+        for (let p = byId.get(n.replaces); p; p = byId.get(p.replaces)) out.push(p);
+        return out;
+      };
+      const noteEl = (n, cls) => el('article', {class: cls, 'data-note': n.id},
+        el('p', {class: 'meta'}, el('strong', {}, n.author), ' · ', fmtTime(n.at),
+          n.replaces ? el('span', {class: 'muted'}, ' · replaces #' + n.replaces) : null),
+        el('p', {class: 'note-text'}, n.text));
+      noteList.replaceChildren(...SECTIONS.map((s) => {
+        const latest = notes.filter((n) => n.section === s && !replaced.has(n.id));
+        return el('section', {class: 'note-section', 'data-section': s},
+          el('h3', {}, sectionTitle(s) + ' (' + latest.length + ')'),
+          latest.length ? latest.map((n) => {
+            const old = versions(n);
+            return el('div', {class: 'note'}, noteEl(n, 'note-latest'),
+              el('button', {type: 'button', class: 'small note-edit', onclick: () => {
+                section.value = n.section;
+                text.value = n.text;
+                replaces.value = String(n.id);
+                editing.textContent = 'editing note #' + n.id + ' (saves a new version)';
+                text.focus();
+              }}, 'Edit'),
+              old.length ? el('details', {class: 'versions'}, el('summary', {}, old.length + (old.length === 1 ? ' earlier version' : ' earlier versions')),
+                old.map((o) => noteEl(o, 'note-old'))) : null);
+          }) : el('p', {class: 'empty'}, 'None.'));
+      }));
+    }
+    notesBox.replaceChildren(el('h2', {}, 'Notes'), noteList, el('h3', {}, 'Add a note'), noteMsg, noteForm);
+
+    /* report: the HTML in a sandboxed frame (no scripts, own origin), markdown and JSON as text;
+     * each downloadable as a file */
+    const fmt = el('select', {id: 'report-format'}, ['html', 'markdown', 'json'].map((f) => el('option', {value: f}, f)));
+    const view = el('div', {id: 'report-view'});
+    const reportMsg = el('div', {id: 'report-msg'});
+    const show = async () => {
+      try {
+        const t = await reportText(id, fmt.value);
+        if (fmt.value === 'html') {
+          view.replaceChildren(el('iframe', {id: 'report-frame', sandbox: '', title: 'Incident report', srcdoc: t,
+            referrerpolicy: 'no-referrer'}));
+        } else {
+          view.replaceChildren(el('pre', {id: 'report-text', class: 'report'}, t));
+        }
+        notice(reportMsg, '', '');
+      } catch (e) {
+        notice(reportMsg, 'error', e.message);
+      }
+    };
+    const download = async () => {
+      try {
+        const f = fmt.value;
+        const t = await reportText(id, f);
+        const type = f === 'html' ? 'text/html' : f === 'json' ? 'application/json' : 'text/markdown';
+        const url = URL.createObjectURL(new Blob([t], {type: type + ';charset=utf-8'}));
+        const a = el('a', {href: url, download: 'incident-' + id + '.' + REPORT_EXT[f], hidden: true});
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60000);
+      } catch (e) {
+        notice(reportMsg, 'error', e.message);
+      }
+    };
+    reportBox.replaceChildren(el('h2', {}, 'Report'),
+      el('div', {class: 'actions'}, el('label', {for: 'report-format'}, 'Format'), fmt,
+        el('button', {type: 'button', id: 'report-view-button', onclick: show}, 'View'),
+        el('button', {type: 'button', id: 'report-download', onclick: download}, 'Download')),
+      reportMsg, view);
+
+    if (await load()) st.detail = load;
+  }
+
+  /* ---------------------------------------------------------------- history */
+
+  const WINDOWS = {'1h': 3.6e6, '6h': 2.16e7, '24h': 8.64e7, '7d': 6.048e8};
+  const HISTORY_PAGES = 10; /* at most 10 pages of 1000 events per window */
+  const HISTORY_POLL_MS = 30000; /* the poll reloads the window at most this often */
+  const COLORS = ['#1f5fbf', '#b3261e', '#1e7a3c', '#8a5a00', '#6b3fa0', '#007c89', '#c2185b', '#5b6375'];
+
+  /* dygraphs (Debian's libjs-dygraphs, embedded at build time as ui/dygraph.min.js when the
+   * package was installed), loaded once on the History page; null when it is not there. */
+  let dygraphsPromise = null;
+  function loadDygraphs() {
+    if (window.Dygraph) return Promise.resolve(window.Dygraph);
+    if (!dygraphsPromise) {
+      dygraphsPromise = new Promise((resolve) => {
+        document.head.appendChild(el('link', {rel: 'stylesheet', href: BASE + '/ui/dygraph.min.css'}));
+        const s = document.createElement('script');
+        s.src = BASE + '/ui/dygraph.min.js';
+        s.onload = () => {
+          const D = window.Dygraph || null;
+          /* its legend writes HTML and an inline style attribute (refused by our CSP): this
+           * page draws its own legend as text */
+          if (D && D.PLUGINS && D.Plugins) D.PLUGINS = D.PLUGINS.filter((p) => p !== D.Plugins.Legend);
+          resolve(D);
+        };
+        s.onerror = () => resolve(null);
+        document.head.appendChild(s);
+      });
+    }
+    return dygraphsPromise;
+  }
+
+  const historyPage = {
+    id: 'history',
+    title: 'History',
+    state: null,
+
+    render(main, query) {
+      const win = WINDOWS[query.get('window')] ? query.get('window') : '6h';
+      const by = query.get('by') === 'severity' ? 'severity' : 'alertname';
+      const winSel = el('select', {id: 'history-window'}, Object.keys(WINDOWS).map((w) => el('option', {value: w}, 'last ' + w)));
+      winSel.value = win;
+      const bySel = el('select', {id: 'history-by'}, ['alertname', 'severity'].map((b) => el('option', {value: b}, 'per ' + b)));
+      bySel.value = by;
+      const input = el('input', {id: 'filter', type: 'search', value: query.get('filter') || '',
+        placeholder: '{alertname="Disk"}', autocomplete: 'off', spellcheck: 'false'});
+      const apply = () => {
+        const p = [['window', winSel.value], ['by', bySel.value]];
+        if (input.value.trim()) p.push(['filter', input.value.trim()]);
+        go('#/history' + qs(p));
+      };
+      winSel.addEventListener('change', apply);
+      bySel.addEventListener('change', apply);
+      const form = el('form', {class: 'filterbar', role: 'search', onsubmit: (e) => {
+        e.preventDefault();
+        apply();
+      }}, el('label', {for: 'history-window'}, 'Window'), winSel, bySel,
+      el('label', {for: 'filter'}, 'Filter'), input, el('button', {type: 'submit'}, 'Apply'));
+      const msg = el('div', {id: 'history-msg'});
+      const plot = el('div', {id: 'history-plot', class: 'plot', role: 'img', 'aria-label': 'Firing alerts over time'});
+      const legend = el('ul', {id: 'history-legend', class: 'legend'});
+      const summary = el('p', {id: 'history-summary', class: 'summary'});
+      const table = el('div', {id: 'history-events'});
+      append(main, [el('h1', {}, 'History'), form, msg,
+        el('section', {class: 'panel'}, el('h2', {}, 'Firing alerts per ' + by + ', last ' + win), plot, legend),
+        summary, table]);
+      this.state = {win, by, filter: input.value.trim(), msg, plot, legend, summary, table, fetchedAt: 0, graph: null};
+    },
+
+    /* Pages through /api/x/history/alerts (oldest first, bounded), then paints; polls reload
+     * it every HISTORY_POLL_MS rather than every POLL_MS (a 7d window is up to 10 requests). */
+    async refresh() {
+      const st = this.state;
+      const to = Date.now();
+      if (st.fetchedAt && to - st.fetchedAt < HISTORY_POLL_MS) return;
+      st.fetchedAt = to;
+      const from = to - WINDOWS[st.win];
+      const base = [['from', new Date(from).toISOString()], ['order', 'oldest'], ['limit', '1000']];
+      for (const m of splitMatchers(st.filter)) base.push(['filter', m]);
+      const events = [];
+      let cursor = null;
+      let truncated = false;
+      try {
+        for (let i = 0; ; i++) {
+          const p = base.slice();
+          if (cursor) p.push(['cursor', cursor]);
+          const r = await api('GET', '/api/x/history/alerts' + qs(p));
+          events.push(...r.events);
+          cursor = r.nextCursor;
+          if (!cursor) break;
+          if (i + 1 >= HISTORY_PAGES) {
+            truncated = true;
+            break;
+          }
+        }
+      } catch (e) {
+        if (this.state === st) notice(st.msg, 'error', e.message);
+        st.fetchedAt = 0;
+        return;
+      }
+      if (this.state !== st) return;
+      let incidents = [];
+      try {
+        incidents = await api('GET', '/api/x/incidents' + qs([['from', new Date(from).toISOString()], ['limit', '1000']]));
+      } catch (e) { /* the table still shows without links */ }
+      if (this.state !== st) return;
+      notice(st.msg, truncated ? 'error' : '', truncated ? 'More than ' + (HISTORY_PAGES * 1000) +
+        ' events in this window: the plot and table show the oldest ' + events.length + '. Narrow the filter or the window.' : '');
+      await this.plot(events, from, to);
+      this.table(events, incidents);
+    },
+
+    /* Firing alerts per key at 120 points of the window: an alert fires from its firing (or
+     * updated) event until its resolved or deleted one; an alert whose first event in the
+     * window is resolved/deleted was firing since the window's start. */
+    async plot(events, from, to) {
+      const st = this.state;
+      const N = 120;
+      const step = (to - from) / N;
+      const byFp = new Map();
+      for (const e of events) {
+        if (!byFp.has(e.fingerprint)) byFp.set(e.fingerprint, []);
+        byFp.get(e.fingerprint).push(e);
+      }
+      const keys = new Map(); /* key -> counts per point */
+      for (const evs of byFp.values()) {
+        const key = (evs[evs.length - 1].labels || {})[st.by] || '(none)';
+        if (!keys.has(key)) keys.set(key, new Array(N + 1).fill(0));
+        const counts = keys.get(key);
+        let firing = evs[0].event === 'resolved' || evs[0].event === 'deleted';
+        let since = from;
+        const mark = (until) => {
+          if (!firing) return;
+          for (let i = Math.max(0, Math.ceil((since - from) / step)); i <= N && from + i * step < until; i++) counts[i]++;
+        };
+        for (const e of evs) {
+          const at = new Date(e.at).getTime();
+          const now = e.event === 'firing' || e.event === 'updated';
+          if (now === firing) continue;
+          if (firing) mark(at);
+          firing = now;
+          since = at;
+        }
+        mark(to + 1);
+      }
+      const names = [...keys.keys()].sort();
+      st.legend.replaceChildren(...names.map((k, i) => {
+        const sw = el('span', {class: 'swatch'});
+        sw.style.background = COLORS[i % COLORS.length];
+        return el('li', {'data-key': k}, sw, k + ' (max ' + Math.max(...keys.get(k)) + ')');
+      }));
+      if (names.length === 0) {
+        if (st.graph) st.graph.destroy();
+        st.graph = null;
+        st.plot.replaceChildren(el('p', {class: 'empty'}, 'No alerts fired in this window.'));
+        st.plot.removeAttribute('data-drawn');
+        return;
+      }
+      const Dygraph = await loadDygraphs();
+      if (this.state !== st) return;
+      if (!Dygraph) {
+        st.plot.replaceChildren(el('p', {class: 'empty', id: 'history-noplot'},
+          'No plot: this build has no chart library (install libjs-dygraphs and rebuild).'));
+        return;
+      }
+      const data = [];
+      for (let i = 0; i <= N; i++) data.push([new Date(from + i * step), ...names.map((k) => keys.get(k)[i])]);
+      const opts = {labels: ['time', ...names], colors: names.map((k, i) => COLORS[i % COLORS.length]),
+        stepPlot: true, fillGraph: true, includeZero: true, legend: 'never', height: 260,
+        axes: {y: {valueFormatter: (v) => String(v), axisLabelFormatter: (v) => (Number.isInteger(v) ? String(v) : '')}},
+        drawCallback: () => st.plot.setAttribute('data-drawn', String(names.length))};
+      if (st.graph) {
+        st.graph.updateOptions(Object.assign({file: data}, opts));
+      } else {
+        st.plot.replaceChildren();
+        st.graph = new Dygraph(st.plot, data, opts);
+      }
+    },
+
+    table(events, incidents) {
+      const st = this.state;
+      /* the incident of an event: its group labels are a subset of the alert's labels, and it
+       * was open at the event's time */
+      const incidentOf = (e) => {
+        const at = new Date(e.at).getTime();
+        return incidents.find((i) => Object.keys(i.groupLabels || {}).every((k) => (e.labels || {})[k] === i.groupLabels[k]) &&
+          new Date(i.openedAt).getTime() <= at + 1000 && (!i.resolvedAt || new Date(i.resolvedAt).getTime() >= at - 1000));
+      };
+      const shown = events.slice(-500).reverse();
+      st.summary.textContent = events.length + (events.length === 1 ? ' event' : ' events') +
+        (shown.length < events.length ? ', the newest ' + shown.length + ' below' : '');
+      st.table.replaceChildren(shown.length ? el('div', {class: 'table-wrap'}, el('table', {},
+        el('thead', {}, el('tr', {}, ['Time', 'Event', 'Labels', 'Receivers', 'Incident'].map((h) => el('th', {scope: 'col'}, h)))),
+        el('tbody', {}, shown.map((e) => {
+          const inc = incidentOf(e);
+          return el('tr', {'data-event': e.event, 'data-fingerprint': e.fingerprint},
+            el('td', {}, fmtTime(e.at)), el('td', {}, el('span', {class: 'badge ev-' + e.event}, e.event)),
+            el('td', {}, Object.keys(e.labels || {}).sort().map((k) => labelChip(k, e.labels[k]))),
+            el('td', {}, (e.receivers || []).join(', ')),
+            el('td', {}, inc ? el('a', {class: 'incident-link', href: '#/incidents/' + inc.id}, '#' + inc.id) : ''));
+        })))) : el('p', {class: 'empty'}, 'No events.'));
+    },
+  };
+
   /* ---------------------------------------------------------------- shell */
 
-  const PAGES = [alertsPage, silencesPage, deliveriesPage, statusPage];
+  const PAGES = [alertsPage, incidentsPage, historyPage, silencesPage, deliveriesPage, statusPage];
   let current = null;
   let timer = null;
   let inflight = false;

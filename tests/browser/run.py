@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Browser tests of the web UI (issue 13): starts the real alertrouter binary on a free
 loopback port, under a route prefix and behind basic auth (--web.config.file), with a
-webhook receiver that answers 500 until told otherwise and a 2 s delivery deadline (so its
+webhook receiver "hook" that answers 500 until told otherwise (and "team", which answers 200,
+so that every group has an incident) and a 2 s delivery deadline (so its
 notification becomes a dead letter), posts alerts (XSS payloads among them), then runs
 tests/browser/ui.test.js, which drives Debian's headless Chromium through puppeteer-core.
 
@@ -43,6 +44,8 @@ route:
     receiver: hook
 receivers:
 - name: team
+  webhook_configs:
+  - url: '%s'
 - name: hook
   webhook_configs:
   - url: '%s'
@@ -107,12 +110,14 @@ def main():
             with lock:
                 state["ok"] = True
             return 200, "text/plain", b"ok"
+        if path.startswith("/team"):
+            return 200, "text/plain", b""
         with lock:
             ok = state["ok"]
         return (200, "text/plain", b"") if ok else (500, "text/plain", b"sink says no")
 
     sink = FakeService(reply)
-    srv = AuthServer(CONFIG % sink.url("/hook"), route_prefix=PREFIX,
+    srv = AuthServer(CONFIG % (sink.url("/team"), sink.url("/hook")), route_prefix=PREFIX,
                      args=["--notify.deadline=2s"])
     rc = 1
     try:

@@ -5,6 +5,8 @@
  * With AR_SHOTS set, writes <AR_SHOTS>/ui-<page>.png. */
 'use strict';
 
+const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const puppeteer = require('puppeteer-core');
 
@@ -284,6 +286,156 @@ async function main() {
       await page.click('#status-receivers li[data-receiver="hook"] button');
       await until(() => /sent/.test(document.querySelector('#status-receivers li[data-receiver="hook"] .test-result').textContent), null, 'test sent');
       await shot('status');
+    });
+
+    let cpuIncident;
+    await step('incidents: the list by state and matchers; a title with a payload is text', async () => {
+      await open('#/incidents');
+      await until(() => document.querySelectorAll('#incident-list tr.incident').length >= 4, null, 'four incidents');
+      const rows = await page.$$eval('#incident-list tr.incident', (rs) => rs.map((r) => ({id: r.dataset.id, text: r.textContent})));
+      cpuIncident = rows.find((r) => r.text.includes('HighCPU')).id;
+      const xss = rows.find((r) => r.text.includes('Xss'));
+      check(xss && xss.text.includes('<script>window.__pwned=1</script>'), 'Xss incident title ' + JSON.stringify(xss));
+      check(await page.evaluate(() => window.__pwned) === undefined, 'a payload ran');
+      await shot('incidents');
+      await page.type('#filter', 'alertname="DiskFull"');
+      await page.keyboard.press('Enter');
+      await until(() => [...document.querySelectorAll('#incident-list tr.incident')].length === 2 &&
+        [...document.querySelectorAll('#incident-list tr.incident')].every((r) => r.textContent.includes('DiskFull')), null, 'the two DiskFull incidents');
+      await page.select('#incident-state', 'resolved');
+      await until(() => document.querySelector('#incident-list .empty'), null, 'no resolved DiskFull incident');
+      check((await page.evaluate(() => location.hash)).includes('state=resolved'), 'state not in the URL');
+    });
+
+    await step('incident: acknowledge with a comment; a second acknowledgement shows the 409', async () => {
+      await open('#/incidents/' + cpuIncident);
+      await until(() => document.querySelector('#incident-timeline tr[data-kind="opened"]'), null, 'the timeline');
+      await page.click('#ack-by', {clickCount: 3});
+      await page.type('#ack-by', 'alice');
+      await page.type('#ack-comment', 'on it <b>now</b>');
+      await page.click('#ack-button');
+      await until(() => document.querySelector('#incident-state').textContent === 'acknowledged', null, 'acknowledged');
+      const acked = await page.$eval('#incident-acked', (e) => e.textContent);
+      check(acked.includes('by alice: on it <b>now</b>'), 'acknowledged ' + acked);
+      await until(() => document.querySelector('#incident-timeline tr[data-kind="acknowledged"]'), null, 'the ack in the timeline');
+      await page.click('#ack-button');
+      await until(() => /already acknowledged by alice/.test(document.querySelector('#ack-msg').textContent), null, 'the 409 text');
+    });
+
+    const payload = '<img src=x onerror="window.__pwned=5">';
+    await step('notes: add by section, edit as a new version; payloads are text', async () => {
+      await page.select('#note-section', 'mitigation');
+      await page.type('#note-text', 'restarted web1 ' + payload);
+      await page.click('#note-save');
+      await until(() => /restarted web1/.test((document.querySelector('[data-section="mitigation"] .note-latest') || {}).textContent || ''), null, 'the note');
+      const t = await page.$eval('[data-section="mitigation"] .note-latest .note-text', (e) => e.textContent);
+      check(t === 'restarted web1 ' + payload, 'note text ' + t);
+      await page.click('[data-section="mitigation"] .note-edit');
+      check(await page.$eval('#note-text', (e) => e.value) === t, 'the edit form holds the text');
+      await page.type('#note-text', ' (and scaled out)');
+      await page.click('#note-save');
+      await until(() => /scaled out/.test((document.querySelector('[data-section="mitigation"] .note-latest') || {}).textContent || '') &&
+        document.querySelectorAll('[data-section="mitigation"] .note-latest').length === 1, null, 'the new version');
+      const r = await page.evaluate(() => ({
+        versions: document.querySelector('[data-section="mitigation"] .versions summary').textContent,
+        old: document.querySelector('[data-section="mitigation"] .note-old .note-text').textContent,
+        imgs: document.querySelectorAll('#main img').length, pwned: window.__pwned,
+        empty: document.querySelector('[data-section="conclusions"]').textContent}));
+      check(r.versions === '1 earlier version' && r.old.endsWith(payload), 'versions ' + JSON.stringify(r));
+      check(r.imgs === 0 && r.pwned === undefined, 'a payload became markup: ' + JSON.stringify(r));
+      check(r.empty.includes('Conclusions (0)'), 'empty section ' + r.empty);
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await shot('incident');
+    });
+
+    await step('incident page: a note added elsewhere appears without a reload', async () => {
+      await api('POST', '/api/x/incidents/' + cpuIncident + '/notes', {section: 'conclusions', author: 'bob', text: 'capacity was short'});
+      await until(() => /capacity was short/.test(document.querySelector('[data-section="conclusions"]').textContent) &&
+        document.querySelector('#incident-timeline').textContent.includes('author: bob'), null, 'the note from the API');
+    });
+
+    await step('report: HTML in a sandboxed frame, markdown as text, downloads as files', async () => {
+      await page.select('#report-format', 'html');
+      await page.click('#report-view-button');
+      await until(() => document.querySelector('#report-frame'), null, 'the report frame');
+      const f = await page.$eval('#report-frame', (e) => ({sandbox: e.getAttribute('sandbox'), doc: e.srcdoc}));
+      check(f.sandbox === '', 'sandbox attribute ' + JSON.stringify(f.sandbox));
+      check(f.doc.includes('scaled out') && f.doc.includes('&lt;img'), 'report html ' + f.doc.slice(0, 500));
+      /* the frame shows the report (DevTools may read a sandboxed frame; the page may not) */
+      let shown = '';
+      for (let i = 0; i < 50 && !shown.includes('scaled out'); i++) {
+        const fr = page.frames().find((x) => x !== page.mainFrame());
+        shown = fr ? await fr.evaluate(() => document.body ? document.body.innerText : '').catch(() => '') : '';
+        if (!shown.includes('scaled out')) await new Promise((r) => setTimeout(r, 100));
+      }
+      check(/Incident report #/.test(shown) && shown.includes('restarted web1 ' + payload), 'the frame shows ' + shown.slice(0, 300));
+      check(await page.evaluate(() => window.__pwned) === undefined, 'a payload ran');
+      await page.select('#report-format', 'markdown');
+      await page.click('#report-view-button');
+      await until(() => /^# Incident report #/.test((document.querySelector('#report-text') || {}).textContent || ''), null, 'the markdown');
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ar-dl-'));
+      try {
+        const cdp = await page.createCDPSession();
+        await cdp.send('Browser.setDownloadBehavior', {behavior: 'allow', downloadPath: dir});
+        for (const [format, ext] of [['markdown', 'md'], ['json', 'json']]) {
+          await page.select('#report-format', format);
+          await page.click('#report-download');
+          const file = path.join(dir, 'incident-' + cpuIncident + '.' + ext);
+          const t0 = Date.now();
+          while (!fs.existsSync(file) && Date.now() - t0 < WAIT) await new Promise((r) => setTimeout(r, 100));
+          check(fs.existsSync(file), 'no download ' + file + ': ' + fs.readdirSync(dir));
+          const got = fs.readFileSync(file, 'utf8');
+          const want = await (await fetch(BASE + '/api/x/incidents/' + cpuIncident + '/report?format=' + format,
+            {headers: {Authorization: AUTH}})).text();
+          check(got === want, format + ' download differs from the API: ' + got.slice(0, 200));
+          check(got.includes('scaled out'), format + ' download lacks the note');
+        }
+        const j = JSON.parse(fs.readFileSync(path.join(dir, 'incident-' + cpuIncident + '.json'), 'utf8'));
+        check(String(j.id) === String(cpuIncident), 'json report id ' + j.id);
+      } finally {
+        fs.rmSync(dir, {recursive: true, force: true});
+      }
+    });
+
+    await step('alerts: a group links to its open incident', async () => {
+      await open('#/alerts');
+      await until((id) => {
+        const g = [...document.querySelectorAll('#groups .group')].find((x) => x.textContent.includes('alertname="HighCPU"'));
+        const a = g && g.querySelector('.incident-link');
+        return a && a.getAttribute('href') === '#/incidents/' + id;
+      }, cpuIncident, 'the HighCPU group linked to its incident');
+      const n = await page.$$eval('#groups .group .incident-link', (as) => as.length);
+      check(n === 4, 'groups with an incident link: ' + n);
+    });
+
+    await step('history: a plot of firing alerts and the events, linked to incidents', async () => {
+      const now = Date.now();
+      await api('POST', '/api/v2/alerts', [{labels: {alertname: 'Flappy', severity: 'info'},
+        startsAt: new Date(now - 60000).toISOString()}]);
+      await api('POST', '/api/v2/alerts', [{labels: {alertname: 'Flappy', severity: 'info'},
+        startsAt: new Date(now - 60000).toISOString(), endsAt: new Date(now - 1000).toISOString()}]);
+      const lib = (await fetch(BASE + '/ui/dygraph.min.js', {headers: {Authorization: AUTH}})).status === 200;
+      await open('#/history?window=1h&by=alertname');
+      await until(() => document.querySelector('#history-events tr[data-event="resolved"]') &&
+        /Flappy/.test(document.querySelector('#history-events tr[data-event="resolved"]').textContent), null, 'the resolved Flappy event');
+      const legend = await page.$$eval('#history-legend li', (ls) => ls.map((l) => l.dataset.key));
+      check(JSON.stringify(legend) === JSON.stringify(['DiskFull', 'Flappy', 'HighCPU', 'Xss']), 'legend ' + legend);
+      if (lib) {
+        await until(() => document.querySelector('#history-plot[data-drawn="4"] canvas'), null, 'the plot');
+      } else {
+        await until(() => document.querySelector('#history-noplot'), null, 'the no-plot message');
+      }
+      const link = await page.evaluate(() => {
+        const r = [...document.querySelectorAll('#history-events tr')].find((x) => x.textContent.includes('alertname="HighCPU"'));
+        const a = r && r.querySelector('a.incident-link');
+        return a && a.getAttribute('href');
+      });
+      check(link === '#/incidents/' + cpuIncident, 'HighCPU event incident link ' + link);
+      await shot('history');
+      await page.select('#history-by', 'severity');
+      await until(() => [...document.querySelectorAll('#history-legend li')].map((l) => l.dataset.key).join() === 'critical,info,warning', null, 'the legend per severity');
+      await page.click('#history-events a.incident-link');
+      await until(() => document.querySelector('#incident-title'), null, 'the incident page');
     });
 
     await step('the page polls while visible', async () => {
