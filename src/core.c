@@ -38,7 +38,15 @@
 #include <string.h>
 #include <time.h>
 
-enum msg_kind { MSG_INGEST, MSG_SNAPSHOT, MSG_GROUPS, MSG_CALL, MSG_SEND_DONE, MSG_STOP };
+enum msg_kind {
+    MSG_INGEST,
+    MSG_SNAPSHOT,
+    MSG_GROUPS,
+    MSG_CALL,
+    MSG_SEND_DONE,
+    MSG_SEND_RETRY,
+    MSG_STOP
+};
 
 struct msg {
     enum msg_kind kind;
@@ -60,8 +68,9 @@ struct msg {
     /* groups */
     struct groups_snapshot *gsnap;
     struct alert_status *gstatus;
-    /* send done (heap message, no waiter) */
+    /* send done, send retry (heap messages, no waiter) */
     struct send_ctx *sc;
+    int64_t delivery_id; /* send retry */
     struct notify_result res;
 };
 
@@ -275,6 +284,19 @@ static void core_send_done(void *ctx, struct send_ctx *sc, const struct notify_r
     post(c, m);
 }
 
+/* Notifier thread: hands a failed attempt that will be retried to the core thread, which
+ * logs it in the same turn transaction as other delivery events. */
+static void core_send_retry(void *ctx, int64_t delivery_id, const struct notify_result *res)
+{
+    struct core *c = ctx;
+    struct msg *m = ar_calloc(1, sizeof(*m));
+
+    m->kind = MSG_SEND_RETRY;
+    m->delivery_id = delivery_id;
+    m->res = *res;
+    post(c, m);
+}
+
 static void status_of(struct core *c, const struct alert *a, int64_t now, struct alert_status *st)
 {
     const char *ids[64];
@@ -351,6 +373,7 @@ static void rebuild_pipeline(struct core *c)
     env.external_url = c->opt.external_url ? c->opt.external_url : "";
     env.retention_ns = c->opt.retention_ns;
     env.send_done = core_send_done;
+    env.send_retry = core_send_retry;
     env.send_done_ctx = c;
     env.next_delivery_id = &c->next_delivery_id;
     env.deadline_ns = c->opt.notify_deadline_ns;
@@ -587,6 +610,10 @@ static void *core_main(void *arg)
                 dispatcher_send_done(c->dispatcher, m->sc, &m->res, &turn);
                 free(m); /* heap message: nobody waits for it */
                 break;
+            case MSG_SEND_RETRY:
+                dispatcher_send_retry(m->delivery_id, &m->res, &turn);
+                free(m); /* heap message: nobody waits for it */
+                break;
             case MSG_CALL: {
                 size_t before = txn_batch_rows(b);
                 m->call_result = m->fn(c, &turn, m->arg);
@@ -799,6 +826,8 @@ void core_stop(struct core *c)
             r.ok = false; /* the log write could not commit any more */
             dispatcher_send_done(c->dispatcher, left->sc, &r, &txn);
             free(left);
+        } else if (left->kind == MSG_SEND_RETRY) {
+            free(left); /* the log write could not commit any more */
         } else if (left->kind == MSG_INGEST && left->done.fn != NULL) {
             /* posted after the stop (the HTTP layer drains first, so only by misuse) */
             for (size_t i = 0; i < left->nalerts; i++) {

@@ -66,6 +66,7 @@ struct send_ctx {
     int64_t expires_at;
     /* completion, called on the notifier thread (the core forwards it to its own thread) */
     void (*send_done)(void *ctx, struct send_ctx *sc, const struct notify_result *res);
+    void (*send_retry)(void *ctx, int64_t delivery_id, const struct notify_result *res);
     void *send_done_ctx;
 };
 
@@ -511,6 +512,7 @@ static struct send_ctx *send_ctx_new(const struct dispatcher *d, const char *rec
     sc->now_wall = now_wall;
     sc->expires_at = expires_at;
     sc->send_done = d->env.send_done;
+    sc->send_retry = d->env.send_retry;
     sc->send_done_ctx = d->env.send_done_ctx;
     return sc;
 }
@@ -576,6 +578,16 @@ static void job_done(struct notify_job *job, const struct notify_result *res, vo
     struct send_ctx *sc = ctx;
 
     sc->send_done(sc->send_done_ctx, sc, res);
+}
+
+/* A failed attempt that will be retried (notifier thread): outbox deliveries only. */
+static void job_retrying(struct notify_job *job, const struct notify_result *res, void *ctx)
+{
+    struct send_ctx *sc = ctx;
+
+    if (sc->delivery_id != 0 && sc->send_retry != NULL) {
+        sc->send_retry(sc->send_done_ctx, sc->delivery_id, res);
+    }
 }
 
 static uint64_t *fps_of(struct alert **v, size_t n, bool resolved, int64_t now, size_t *out_n)
@@ -789,6 +801,7 @@ static void flush_integration(struct dispatcher *d, struct flush *f, const struc
             gi = MIN_DEADLINE_NS;
         }
         job = notify_job_new(nd, integ, now_mono + gi, job_done, sc);
+        job->retrying = job_retrying;
         notify_data_unref(nd);
         f->pending++;
         d->env.metrics->notifications[integ->type]++;
@@ -908,6 +921,11 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
     }
 }
 
+void dispatcher_send_retry(int64_t delivery_id, const struct notify_result *res, struct txn *txn)
+{
+    outbox_record_event(txn, delivery_id, NULL, "retry", res);
+}
+
 int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
                         const char *integration, const char *group_key, const char *payload,
                         bool record_nflog, struct ar_error *err)
@@ -962,6 +980,7 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
                          clock_monotonic_ns() +
                              (d->env.deadline_ns > 0 ? d->env.deadline_ns : MIN_DEADLINE_NS),
                          job_done, sc);
+    job->retrying = job_retrying;
     notify_data_unref(nd);
     d->env.metrics->notifications[integ->type]++;
     log_info("dispatch", "re-submitting delivery %lld receiver=%s integration=%s group=%s",

@@ -1264,6 +1264,16 @@ static struct email_job *ejob_attempt(struct email_pool *p, struct email_job *ej
         deadline_fail(p, ej);
         return NULL;
     }
+    if (job->retrying != NULL) {
+        struct notify_result res;
+
+        memset(&res, 0, sizeof(res));
+        res.retryable = true;
+        res.attempts = ej->attempts;
+        snprintf(res.error, sizeof(res.error), "%s", ej->last_error);
+        res.latency_ns = clock_monotonic_ns() - start;
+        job->retrying(job, &res, job->ctx);
+    }
     log_debug("notify",
               "notify attempt %d for receiver %s integration email[%d] failed, will retry: %s",
               ej->attempts, job->data->receiver_name, job->integ->index, ej->last_error);

@@ -985,6 +985,25 @@ static bool chain_advance(struct notifier *n, struct notify_job_priv *p, int64_t
     return true;
 }
 
+/* Tells the submitter about a failed attempt that will be retried (job->retrying). Only
+ * failures pay for it: a first-attempt success never comes here. */
+static void report_retry(struct notify_job_priv *p, long status, int64_t latency_ns)
+{
+    struct notify_job *job = p->job;
+    struct notify_result res;
+
+    if (job->retrying == NULL) {
+        return;
+    }
+    memset(&res, 0, sizeof(res));
+    res.retryable = true;
+    res.attempts = p->attempts;
+    res.last_status = status;
+    snprintf(res.error, sizeof(res.error), "%s", p->last_error);
+    res.latency_ns = latency_ns;
+    job->retrying(job, &res, job->ctx);
+}
+
 /* Schedules the next attempt, or fails the job when the deadline comes first. */
 static void schedule_retry(struct notifier *n, struct notify_job_priv *p, int64_t now)
 {
@@ -1086,6 +1105,7 @@ static void attempt_done(struct notifier *n, struct notify_job_priv *p, CURLcode
         }
     }
     schedule_retry(n, p, now);
+    report_retry(p, p->last_status, now - p->attempt_start_ns);
     log_debug("notify",
               "notify attempt %d for receiver %s integration %s[%d] failed, will retry: %s",
               p->attempts, job->data->receiver_name, integration_type_name(job->integ->type),
@@ -1217,6 +1237,7 @@ static void *loop_main(void *arg)
                 } else if (arc == ATTEMPT_RETRY) {
                     p->last_retryable = true;
                     schedule_retry(n, p, now);
+                    report_retry(p, 0, 0); /* set up failed: no HTTP status */
                 }
             }
         }

@@ -101,8 +101,16 @@ static int read_alerts(sqlite3 *db, struct incident_row *r)
 
 int store_incident_put(struct store *st, const struct incident_row *r)
 {
-    sqlite3_stmt *s = store_stmt(st, "INSERT OR REPLACE INTO incidents (" ROW_COLUMNS
-                                     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+    /* an upsert, not INSERT OR REPLACE: a replace deletes and re-inserts the row with its
+     * index entries, about 1.5x the cost of this in-place write (docs/benchmarks.md) */
+    sqlite3_stmt *s = store_stmt(
+        st, "INSERT INTO incidents (" ROW_COLUMNS
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO UPDATE "
+            "SET receiver = excluded.receiver, group_key = excluded.group_key, "
+            "group_labels = excluded.group_labels, severity = excluded.severity, "
+            "state = excluded.state, opened_at = excluded.opened_at, "
+            "acked_at = excluded.acked_at, acked_by = excluded.acked_by, "
+            "ack_comment = excluded.ack_comment, resolved_at = excluded.resolved_at");
     int rc;
 
     if (s == NULL) {
@@ -130,9 +138,11 @@ int store_incident_put(struct store *st, const struct incident_row *r)
 int store_incident_alert_put(struct store *st, int64_t incident_id, const char *fingerprint,
                              bool resolved, const char *labels, const char *annotations)
 {
-    sqlite3_stmt *s = store_stmt(st, "INSERT OR REPLACE INTO incident_alerts (incident_id, "
-                                     "fingerprint, resolved, labels, annotations) VALUES (?1, ?2, "
-                                     "?3, ?4, ?5)");
+    sqlite3_stmt *s = store_stmt(st, "INSERT INTO incident_alerts (incident_id, fingerprint, "
+                                     "resolved, labels, annotations) VALUES (?1, ?2, ?3, ?4, ?5) "
+                                     "ON CONFLICT (incident_id, fingerprint) DO UPDATE SET "
+                                     "resolved = excluded.resolved, labels = excluded.labels, "
+                                     "annotations = excluded.annotations");
     int rc;
 
     if (s == NULL) {

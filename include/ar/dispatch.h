@@ -35,6 +35,10 @@ struct dispatch_env {
      * core thread, which then calls dispatcher_send_done. */
     void (*send_done)(void *ctx, struct send_ctx *sc, const struct notify_result *res);
     void *send_done_ctx;
+    /* Optional: called on the notifier thread (with send_done_ctx) after a failed attempt of
+     * an outbox delivery that will be retried (notify_job.retrying); must hand (delivery_id,
+     * res) to the core thread, which then calls dispatcher_send_retry. */
+    void (*send_retry)(void *ctx, int64_t delivery_id, const struct notify_result *res);
     /* Hands a job to delivery; NULL means notifier_submit(notifier, job). Tests capture jobs
      * here and complete them by calling job->done themselves. */
     void (*submit)(void *ctx, struct notify_job *job);
@@ -61,6 +65,10 @@ void dispatcher_run(struct dispatcher *d, int64_t now_wall, int64_t now_mono, st
  * that started the send (after a reload). Frees sc. */
 void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
                           const struct notify_result *res, struct txn *txn);
+
+/* A failed attempt of delivery delivery_id that the notifier retries (core thread): appends
+ * its 'retry' event to delivery_log, in txn. */
+void dispatcher_send_retry(int64_t delivery_id, const struct notify_result *res, struct txn *txn);
 
 /* Re-submits a stored delivery (ar/outbox.h) to the integration of that name in the
  * current configuration, with a fresh deadline; its completion comes back through

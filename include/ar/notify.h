@@ -342,6 +342,12 @@ struct notify_job {
     int64_t deadline_mono_ns;        /* clock_monotonic_ns() based; 0 = none */
     notify_done_fn done;             /* called exactly once, from the notifier thread */
     void *ctx;
+    /* Optional (NULL: none), set by the submitter after notify_job_new: called on the
+     * notifier thread after each failed attempt that will be retried, never for a success or
+     * the last attempt (done() reports those), with res: ok false, retryable true, attempts =
+     * that attempt's number, last_status and error (redacted) of that attempt, latency_ns =
+     * that attempt's own duration. It must not keep res or the job. */
+    notify_done_fn retrying;
     struct notify_job_priv *priv; /* notifier-internal state */
 };
 

@@ -17,7 +17,8 @@ text/plain "ok" (incoming webhooks) or JSON "ok":true (Web API) for success; "ok
 another text is a final failure whose error in the delivery log says what Slack answered;
 Rocket.Chat "success":false likewise (outcome "failed" in the delivery log, one request). A
 2xx JSON reply that does not decode is retried: two such replies then a good one give one
-delivered row with 3 attempts and each failed attempt logged with its reason; one that never
+delivered row with 3 attempts and each failed attempt logged with its reason (a `retry`
+entry in the delivery log and a debug line); one that never
 decodes ends, at the notify deadline, as a dead letter (outcome "dead") whose error quotes
 the reply. No token or webhook secret appears in the rows, their log or the server log. The
 sinks answer as the real services do: Slack webhooks text/plain "ok" (an earlier sink
@@ -329,8 +330,12 @@ def retried_then_ok_case(ctx, kind, good):
         eq(d["attempts"], 3, "attempts of the delivery")
         eq(len(sink.requests), 3, "requests at the sink")
         eq(len({r["body"] for r in sink.requests}), 1, "the same request sent each time")
-        eq([(e["outcome"], e["attempts"]) for e in delivery_log(srv, d)], [("delivered", 3)],
-           "delivery log")
+        # one entry per attempt: the two retried failures (status 200, the reply quoted),
+        # then the delivery
+        log = delivery_log(srv, d)
+        eq([(e["outcome"], e["attempts"], e["httpStatus"]) for e in log],
+           [("retry", 1, 200), ("retry", 2, 200), ("delivered", 3, 200)], "delivery log")
+        check(all("gateway busy" in e["error"] for e in log[:2]), "retry errors: %r", log)
         # each failed attempt is logged with its reason (debug level)
         failed = [l for l in srv.log_text().splitlines()
                   if "failed, will retry" in l and "could not unmarshal JSON response" in l
@@ -368,8 +373,13 @@ def slack_garbled_dead(ctx):
         check(d["lastError"].startswith(want), "lastError %r, wanted %r...", d["lastError"],
               want)
         eq(d["lastStatus"], 200, "lastStatus")
-        eq([(e["outcome"], e["attempts"]) for e in delivery_log(srv, d)],
-           [("dead", d["attempts"])], "delivery log (retryable: dead, not failed)")
+        # each failed attempt scheduled for a retry, then the dead letter (the deadline may
+        # come while the last attempt waits for its retry, or end it)
+        log = [(e["outcome"], e["attempts"]) for e in delivery_log(srv, d)]
+        n = d["attempts"]
+        check(log in ([("retry", i) for i in range(1, n)] + [("dead", n)],
+                      [("retry", i) for i in range(1, n + 1)] + [("dead", n)]),
+              "delivery log (retryable: dead, not failed): %r", log)
         eq(len(sink.requests), d["attempts"], "requests at the sink")
         no_secrets(srv, d)
     finally:

@@ -5,9 +5,11 @@ deadline (--notify.deadline) becomes a dead letter, listed by /api/x/deliveries 
 `alertrouter deliveries list`, replayed by the API/CLI once the receiver recovers; a
 delivery still retrying at kill -9 resumes after the restart and arrives. The delivery log
 records status, error and latency; the URL's token never appears in API output, CLI output,
-the server log or the database."""
+the server log or the database. Each failed attempt that is retried is its own `retry` entry
+in the log, with its status and redacted error."""
 
 import json
+import socket
 import subprocess
 
 from harness import Suite, ar_binary, check, check_no_secret, eq, poll
@@ -19,6 +21,7 @@ L = {"alertname": "Outbox"}
 
 
 def conf(sink):
+    """The configuration; with sink None, the webhook URL is the placeholder URL."""
     return """\
 route:
   receiver: team
@@ -30,7 +33,7 @@ receivers:
 - name: team
   webhook_configs:
   - url: '%s'
-""" % sink.url("/hook?token=" + SECRET)
+""" % (sink.url("/hook?token=" + SECRET) if sink is not None else "URL")
 
 
 def deliveries(srv, state=None):
@@ -59,8 +62,12 @@ def dead_letter(ctx):
     check("500" in d["lastError"], "last error: %r" % d["lastError"])
     eq(deliveries(srv, "pending"), [], "pending after the deadline")
     one = srv.get_json("/api/x/deliveries/%d" % d["id"])
-    eq([e["outcome"] for e in one["log"]], ["dead"], "log outcomes")
-    e = one["log"][0]
+    outcomes = [e["outcome"] for e in one["log"]]
+    eq(outcomes, ["retry"] * (len(outcomes) - 1) + ["dead"], "log outcomes")
+    for e in one["log"][:-1]:
+        check(e["httpStatus"] == 500 and "500" in e["error"], "retry row: %r" % e)
+    retries = len(outcomes) - 1
+    e = one["log"][-1]
     check(e["httpStatus"] == 500 and e["error"] and e["latencySeconds"] > 0 and e["attempts"] >= 1,
           "log row: %r" % e)
     eq(one["alerts"][0]["labels"], L, "stored alert labels")
@@ -82,8 +89,9 @@ def dead_letter(ctx):
     poll(lambda: srv.get_json("/api/x/deliveries/%d" % d["id"])["state"] == "delivered",
          timeout=10, what="delivered after replay")
     one = srv.get_json("/api/x/deliveries/%d" % d["id"])
-    eq([e["outcome"] for e in one["log"]], ["dead", "replayed", "delivered"], "log outcomes")
-    check(one["log"][2]["httpStatus"] == 200 and one["log"][2]["error"] == "", "delivered row")
+    eq([e["outcome"] for e in one["log"]][retries:], ["dead", "replayed", "delivered"],
+       "log outcomes")
+    check(one["log"][-1]["httpStatus"] == 200 and one["log"][-1]["error"] == "", "delivered row")
     body = sink.received[-1][3]
     eq(body["alerts"][0]["labels"], L, "replayed payload labels")
     eq(body["receiver"], "team", "replayed payload receiver")
@@ -102,6 +110,29 @@ def dead_letter(ctx):
     eq(rc, 0, "CLI list all")
     check_no_secret(srv, SECRET, json.dumps(deliveries(srv)), json.dumps(one), out, out2,
                     metrics)
+
+
+@suite.case("retry-entries-redacted", only="alertrouter")
+def retry_redacted(ctx):
+    # nothing listens on the port: every attempt is a transport error quoting the URL, which
+    # each retry entry must carry without the token
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    url = "http://127.0.0.1:%d/hook?token=%s" % (port, SECRET)
+    srv = ctx.server(conf(None).replace("URL", url), args=["--notify.deadline=3s"])
+    srv.post_ok([{"labels": L}])
+    d = poll(lambda: deliveries(srv, "dead"), timeout=15, what="a dead letter")[0]
+    one = srv.get_json("/api/x/deliveries/%d" % d["id"])
+    outcomes = [e["outcome"] for e in one["log"]]
+    eq(outcomes, ["retry"] * (len(outcomes) - 1) + ["dead"], "log outcomes")
+    check(len(outcomes) >= 2, "at least one retry entry: %r" % outcomes)
+    for e in one["log"][:-1]:
+        check(e["httpStatus"] == 0 and "127.0.0.1:%d" % port in e["error"], "retry row: %r" % e)
+    hist = srv.get_json("/api/x/history/notifications")["notifications"]
+    eq([e["outcome"] for e in hist[0]["log"]], outcomes, "history log")
+    check_no_secret(srv, SECRET, json.dumps(one), json.dumps(hist))
 
 
 @suite.case("retrying-at-kill9-resumes", only="alertrouter")
@@ -140,7 +171,9 @@ def graceful(ctx):
     poll(lambda: srv.get_json("/api/x/deliveries/%d" % did)["state"] == "delivered",
          timeout=20, what="delivered after a graceful restart")
     outcomes = [e["outcome"] for e in srv.get_json("/api/x/deliveries/%d" % did)["log"]]
-    eq(outcomes, ["canceled", "delivered"], "log outcomes")
+    # the failed attempt before the stop is a retry entry unless the stop came first
+    eq([o for o in outcomes if o != "retry"], ["canceled", "delivered"], "log outcomes")
+    eq(outcomes[-2:], ["canceled", "delivered"], "last outcomes")
 
 
 if __name__ == "__main__":

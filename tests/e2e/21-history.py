@@ -231,13 +231,24 @@ def notification_history(ctx):
     eq((f["attempts"], f["retries"], f["firing"], f["resolved"]), (3, 2, 1, 0), "attempts")
     eq(len(f["alerts"]["newFiring"]), 1, "the alert it was sent for")
     check("Flaky" in f["groupKey"], "group key: %r" % f["groupKey"])
-    eq([e["outcome"] for e in f["log"]], ["delivered"], "log")
-    check(f["log"][0]["httpStatus"] == 200 and f["log"][0]["attempts"] == 3 and
-          f["log"][0]["latencySeconds"] > 0, "log entry: %r" % f["log"][0])
+    # each attempt: the two failures that were retried, then the delivery
+    eq([(e["outcome"], e["httpStatus"], e["attempts"]) for e in f["log"]],
+       [("retry", 500, 1), ("retry", 500, 2), ("delivered", 200, 3)], "log")
+    for e in f["log"][:2]:
+        check(e["error"] == "unexpected status code 500" and e["latencySeconds"] > 0,
+              "retry entry: %r" % e)
+    check(f["log"][2]["error"] == "" and f["log"][2]["latencySeconds"] > 0,
+          "delivered entry: %r" % f["log"][2])
+    check(f["log"][0]["at"] <= f["log"][1]["at"] <= f["log"][2]["at"], "entries in time order")
     d = by["down"]
     eq((d["state"], d["deadLetter"], d["lastStatus"]), ("dead", True, 503), "dead letter")
     check(d["attempts"] >= 1 and "503" in d["lastError"], "dead letter error: %r" % d)
-    eq([e["outcome"] for e in d["log"]], ["dead"], "dead letter log")
+    # every failed attempt before the deadline is a retry entry, then the dead letter
+    outcomes = [e["outcome"] for e in d["log"]]
+    eq(outcomes, ["retry"] * (len(outcomes) - 1) + ["dead"], "dead letter log")
+    check(len(outcomes) >= 2 and all(e["httpStatus"] == 503 for e in d["log"]),
+          "dead letter log statuses: %r" % d["log"])
+    eq([e["attempts"] for e in d["log"][:-1]], list(range(1, len(outcomes))), "attempt numbers")
     # filters, order, pages
     eq([n["receiver"] for n in notifications(receiver="fl.*")], ["flaky"], "receiver regex")
     eq([n["receiver"] for n in notifications(state="dead")], ["down"], "state")

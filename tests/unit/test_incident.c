@@ -169,10 +169,17 @@ static void test_lifecycle(void)
     CHECK_STR(r->severity, "critical");
     CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_events WHERE kind = 'ack_cleared'"), 1);
 
-    /* muted once per alert and kind */
+    /* muted once per alert and kind, whatever the order of the calls (a sorted set) */
     incident_muted(s, id, "team", "{}:{a}", b, "silenced", "sil-1", &t);
     incident_muted(s, id, "team", "{}:{a}", b, "silenced", "sil-1", &t);
     incident_muted(s, id, "team", "{}:{a}", b, "inhibited", "0123456789abcdef", &t);
+    incident_muted(s, id, "team", "{}:{a}", a, "silenced", "sil-2", &t);
+    incident_muted(s, id, "team", "{}:{a}", b, "inhibited", "0123456789abcdef", &t);
+    incident_muted(s, id, "team", "{}:{a}", a, "silenced", "sil-2", &t);
+    incident_muted(s, id, "team", "{}:{a}", b, "silenced", "sil-1", &t);
+    /* an id that is not that group's incident records nothing */
+    incident_muted(s, id + 1, "team", "{}:{a}", a, "inhibited", "0123456789abcdef", &t);
+    incident_muted(s, id, "team", "{}:{b}", a, "inhibited", "0123456789abcdef", &t);
 
     /* everything resolved: a failed flush keeps it open, a successful one resolves it */
     snap[0] = a_res;
@@ -189,7 +196,7 @@ static void test_lifecycle(void)
     CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_alerts WHERE resolved = 1"), 2);
     CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_events WHERE kind IN ('silenced', "
                          "'inhibited')"),
-              2);
+              3);
     CHECK_INT(incident_ack(s, id, "bob", "", "127.0.0.1", "", &t, &prev), AR_ENOTFOUND);
 
     /* notes: on a resolved incident too, append-only */

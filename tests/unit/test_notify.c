@@ -583,6 +583,8 @@ struct waiter {
     bool on_loop_thread_twice;
     struct notify_result last;
     int64_t done_mono_ns;
+    int nretrying; /* job->retrying calls */
+    struct notify_result retried[4];
 };
 
 static void waiter_init(struct waiter *w)
@@ -610,6 +612,19 @@ static void on_done(struct notify_job *job, const struct notify_result *res, voi
     w->last = *res;
     w->done_mono_ns = clock_monotonic_ns();
     pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* job->retrying: records each failed attempt that will be retried */
+static void on_retrying(struct notify_job *job, const struct notify_result *res, void *ctx)
+{
+    struct waiter *w = ctx;
+
+    pthread_mutex_lock(&w->lock);
+    if (w->nretrying < (int)AR_ARRAY_LEN(w->retried)) {
+        w->retried[w->nretrying] = *res;
+    }
+    w->nretrying++;
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -814,15 +829,31 @@ static void test_engine(void)
         waiter_cleanup(&w);
     }
 
-    /* 500 then success: retried after the first backoff (0.5s ±50%) */
+    /* 500 then success: retried after the first backoff (0.5s ±50%); the failed attempt is
+     * reported to job->retrying once, the success only to done() */
     target_init(&t, "/flaky", 0);
     waiter_init(&w);
-    el = run_one(n, d, &t, 10, &w, 20);
+    {
+        int64_t start = clock_monotonic_ns();
+        struct notify_job *job =
+            notify_job_new(d, &t.integ, start + 10000 * AR_NS_PER_MS, on_done, &w);
+
+        job->retrying = on_retrying;
+        notifier_submit(n, job);
+        CHECK_INT(waiter_wait(&w, 1, 20), 1);
+        el = (double)(w.done_mono_ns - start) / 1e9;
+    }
     CHECK(w.last.ok);
     CHECK_INT(w.last.attempts, 2);
     CHECK_INT(path_count("/flaky"), 2);
     CHECK(el >= 0.2);
     CHECK(el < 5);
+    CHECK_INT(w.nretrying, 1);
+    CHECK(!w.retried[0].ok && w.retried[0].retryable);
+    CHECK_INT(w.retried[0].attempts, 1);
+    CHECK_INT(w.retried[0].last_status, 500);
+    CHECK(strstr(w.retried[0].error, "unexpected status code 500") != NULL);
+    CHECK(w.retried[0].latency_ns > 0);
     waiter_cleanup(&w);
 
     /* 429 with Retry-After: 1 waits at least a second */
