@@ -41,8 +41,7 @@ static bool integration_matches(const char *name, const char *want)
     return strcmp(name, want) == 0 || (strncmp(name, want, n) == 0 && name[n] == '[');
 }
 
-/* The delivery_log rows of one delivery as "log":[...]. */
-static int put_log(struct buf *out, sqlite3_stmt *lg, int64_t id)
+int store_history_put_delivery_log(struct buf *out, sqlite3_stmt *lg, int64_t id)
 {
     size_t n = 0;
     int rc;
@@ -150,7 +149,7 @@ int store_history_notifications(const char *dir, const struct store_notification
         json_put_cstr(out, (const char *)sqlite3_column_text(s, 8));
         buf_puts(out, ",\"updatedAt\":");
         json_put_time(out, sqlite3_column_int64(s, 9), 0);
-        if (put_log(out, lg, last[1]) != AR_OK) {
+        if (store_history_put_delivery_log(out, lg, last[1]) != AR_OK) {
             rc = AR_EDB;
             break;
         }

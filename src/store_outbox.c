@@ -8,6 +8,7 @@
 #include "ar/labels.h"
 #include "ar/log.h"
 #include "ar/store.h"
+#include "ar/store_history.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -358,7 +359,6 @@ int outbox_query_get(const char *dir, int64_t id, struct buf *out)
 {
     sqlite3 *db = open_ro(dir);
     sqlite3_stmt *s = NULL;
-    size_t n = 0;
     int rc;
 
     if (db == NULL) {
@@ -416,25 +416,11 @@ int outbox_query_get(const char *dir, int64_t id, struct buf *out)
         sqlite3_close(db);
         return AR_EDB;
     }
-    sqlite3_bind_int64(s, 1, id);
-    buf_puts(out, ",\"log\":[");
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n++ > 0) {
-            buf_putc(out, ',');
-        }
-        buf_puts(out, "{\"at\":");
-        json_put_time(out, sqlite3_column_int64(s, 0), 0);
-        buf_puts(out, ",\"outcome\":");
-        json_put_cstr(out, (const char *)sqlite3_column_text(s, 1));
-        buf_printf(out, ",\"httpStatus\":%lld,\"error\":", (long long)sqlite3_column_int64(s, 2));
-        json_put_cstr(out, (const char *)sqlite3_column_text(s, 3));
-        buf_printf(out, ",\"attempts\":%d,\"latencySeconds\":%.6f}", sqlite3_column_int(s, 4),
-                   (double)sqlite3_column_int64(s, 5) / 1e9);
-    }
-    buf_puts(out, "]}");
+    rc = store_history_put_delivery_log(out, s, id);
+    buf_putc(out, '}');
     sqlite3_finalize(s);
     sqlite3_close(db);
-    return rc == SQLITE_DONE ? AR_OK : AR_EDB;
+    return rc;
 }
 
 int outbox_query_row(const char *dir, int64_t id, struct outbox_row **out)

@@ -65,6 +65,13 @@ struct store_notification_query {
 /* Appends the JSON objects of up to q->limit notifications, comma-separated, to out; *n is
  * how many and last the position (created, id) of the last one. Reads through
  * deliveries_by_created on a connection of its own. AR_OK or AR_EDB. */
+/* The delivery_log rows of delivery id as `,"log":[...]`, from lg prepared as
+ * `SELECT at, outcome, http_status, error, attempts, latency_ns FROM delivery_log
+ * WHERE delivery_id = ?1 ORDER BY id` (reset afterwards): the shape /api/x/deliveries/{id}
+ * and /api/x/history/notifications share. */
+struct sqlite3_stmt;
+int store_history_put_delivery_log(struct buf *out, struct sqlite3_stmt *lg, int64_t id);
+
 int store_history_notifications(const char *dir, const struct store_notification_query *q,
                                 struct buf *out, size_t *n, int64_t last[2]);
 
