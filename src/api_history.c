@@ -231,20 +231,6 @@ static bool line_at(const char *line, size_t len, int64_t *at)
     return true;
 }
 
-static void labels_of(json_t *o, struct labelset *ls)
-{
-    const char *k;
-    json_t *v;
-
-    labelset_init(ls);
-    json_object_foreach(o, k, v)
-    {
-        if (json_is_string(v)) {
-            labelset_set(ls, k, json_string_value(v));
-        }
-    }
-}
-
 static const char *str_or_empty(json_t *v)
 {
     return json_is_string(v) ? json_string_value(v) : "";
@@ -424,7 +410,7 @@ static bool alerts_line(const char *line, size_t len, const struct store_history
             log_warn("api", "history: an event line does not parse: %s", jerr.text);
             return true;
         }
-        labels_of(lo, &labels);
+        api_labels_from_json(lo, &labels);
         json_decref(lo);
     }
     if (!matchers_match(&p->matchers, &labels)) {
@@ -459,7 +445,7 @@ static bool alerts_line(const char *line, size_t len, const struct store_history
         put_time_field(b, "endsAt", json_object_get(ev, "endsAt"));
         buf_puts(b, ",\"labels\":");
         json_put_labelset(b, &labels);
-        labels_of(json_object_get(ev, "annotations"), &annotations);
+        api_labels_from_json(json_object_get(ev, "annotations"), &annotations);
         buf_puts(b, ",\"annotations\":");
         json_put_labelset(b, &annotations);
         labelset_cleanup(&annotations);

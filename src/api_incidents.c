@@ -151,21 +151,6 @@ static void get_one(struct api *api, int64_t id, int status, struct http_respons
     }
 }
 
-/* Labels of a JSON object into a labelset. */
-static void labels_of(json_t *o, struct labelset *ls)
-{
-    const char *k;
-    json_t *v;
-
-    labelset_init(ls);
-    json_object_foreach(o, k, v)
-    {
-        if (json_is_string(v)) {
-            labelset_set(ls, k, json_string_value(v));
-        }
-    }
-}
-
 /* The matchers match the group labels or the labels of one of the incident's alerts. */
 static bool row_matches(const struct matcher_list *ml, const struct incident_row *r)
 {
@@ -181,7 +166,7 @@ static bool row_matches(const struct matcher_list *ml, const struct incident_row
         return true;
     }
     gl = json_loads(r->group_labels, 0, &jerr);
-    labels_of(gl, &ls);
+    api_labels_from_json(gl, &ls);
     ok = matchers_match(ml, &ls);
     labelset_cleanup(&ls);
     json_decref(gl);
@@ -191,7 +176,7 @@ static bool row_matches(const struct matcher_list *ml, const struct incident_row
     alerts = json_loads(r->alerts, 0, &jerr);
     json_array_foreach(alerts, i, a)
     {
-        labels_of(json_object_get(a, "labels"), &ls);
+        api_labels_from_json(json_object_get(a, "labels"), &ls);
         ok = matchers_match(ml, &ls);
         labelset_cleanup(&ls);
         if (ok) {
@@ -548,15 +533,7 @@ static void send_ack_message(struct api *api, int64_t id, const char *by, const 
     struct labelset gl;
     json_error_t jerr;
     json_t *labels = json_loads(r->group_labels ? r->group_labels : "{}", 0, &jerr);
-    const char *k;
-    json_t *v;
-    labelset_init(&gl);
-    json_object_foreach(labels, k, v)
-    {
-        if (json_is_string(v)) {
-            labelset_set(&gl, k, json_string_value(v));
-        }
-    }
+    api_labels_from_json(labels, &gl);
     json_decref(labels);
 
     char *ext = ar_strdup(api->external_url ? api->external_url : "");

@@ -2,6 +2,9 @@
 #include "ar/api_reply.h"
 
 #include "ar/json_out.h"
+#include "ar/labels.h"
+
+#include <jansson.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -89,4 +92,18 @@ void api_reply_plain(struct http_response *resp, int status, const char *text)
     resp->content_type = "text/plain; charset=utf-8";
     buf_reset(&resp->body);
     buf_puts(&resp->body, text);
+}
+
+void api_labels_from_json(json_t *o, struct labelset *ls)
+{
+    const char *k;
+    json_t *v;
+
+    labelset_init(ls);
+    json_object_foreach(o, k, v)
+    {
+        if (json_is_string(v)) {
+            labelset_set(ls, k, json_string_value(v));
+        }
+    }
 }

@@ -15,8 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A blob of 8-byte big-endian fingerprints as a JSON array of hex strings. */
-static void put_fps(struct buf *out, sqlite3_stmt *s, int col)
+void store_history_put_fps(struct buf *out, sqlite3_stmt *s, int col)
 {
     const unsigned char *p = sqlite3_column_blob(s, col);
     size_t n = (size_t)sqlite3_column_bytes(s, col) / 8;
@@ -140,9 +139,9 @@ int store_history_notifications(const char *dir, const struct store_notification
         buf_printf(out, ",\"firing\":%lld,\"resolved\":%lld",
                    (long long)sqlite3_column_int64(s, 10), (long long)sqlite3_column_int64(s, 11));
         buf_puts(out, ",\"alerts\":{\"newFiring\":");
-        put_fps(out, s, 12);
+        store_history_put_fps(out, s, 12);
         buf_puts(out, ",\"newResolved\":");
-        put_fps(out, s, 13);
+        store_history_put_fps(out, s, 13);
         buf_printf(out,
                    "},\"attempts\":%d,\"retries\":%d,\"lastStatus\":%lld,\"lastError\":", attempts,
                    attempts > 1 ? attempts - 1 : 0, (long long)sqlite3_column_int64(s, 7));

@@ -336,25 +336,6 @@ int outbox_query_list(const char *dir, const char *state, size_t limit, struct b
     return rc == SQLITE_DONE ? AR_OK : AR_EDB;
 }
 
-/* A blob of 8-byte big-endian fingerprints (bind_fps) as a JSON array of hex strings. */
-static void put_fps_blob(struct buf *out, sqlite3_stmt *s, int col)
-{
-    const unsigned char *p = sqlite3_column_blob(s, col);
-    size_t n = (size_t)sqlite3_column_bytes(s, col) / 8;
-
-    buf_putc(out, '[');
-    for (size_t i = 0; i < n && p != NULL; i++) {
-        uint64_t fp = 0;
-        char hex[17];
-        for (int k = 0; k < 8; k++) {
-            fp = (fp << 8) | p[8 * i + (size_t)k];
-        }
-        fingerprint_format(fp, hex);
-        buf_printf(out, "%s\"%s\"", i > 0 ? "," : "", hex);
-    }
-    buf_putc(out, ']');
-}
-
 int outbox_query_get(const char *dir, int64_t id, struct buf *out)
 {
     sqlite3 *db = open_ro(dir);
@@ -382,9 +363,9 @@ int outbox_query_get(const char *dir, int64_t id, struct buf *out)
     put_row(out, s);
     buf_printf(out, ",\"firing\":%lld,\"resolved\":%lld,\"newFiring\":",
                (long long)sqlite3_column_int64(s, 11), (long long)sqlite3_column_int64(s, 12));
-    put_fps_blob(out, s, 13);
+    store_history_put_fps(out, s, 13);
     buf_puts(out, ",\"newResolved\":");
-    put_fps_blob(out, s, 14);
+    store_history_put_fps(out, s, 14);
     {
         /* the alerts' labels, for the operator deciding on a replay (no URLs: none stored;
          * none at all once delivered: the payload is not kept then) */

@@ -25,4 +25,10 @@ bool api_param_bool(const struct http_request *req, const char *key, bool def);
  * the 415 {code,message} reply (a missing type is reported as application/octet-stream). */
 bool api_check_media_type(const struct http_request *req, struct http_response *resp);
 
+/* The string members of a JSON object (NULL or not an object: none) as a labelset, which
+ * this initialises; stored rows keep labels and annotations as such objects. */
+struct json_t;
+struct labelset;
+void api_labels_from_json(struct json_t *o, struct labelset *ls);
+
 #endif

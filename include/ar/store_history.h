@@ -71,6 +71,9 @@ struct store_notification_query {
  * and /api/x/history/notifications share. */
 struct sqlite3_stmt;
 int store_history_put_delivery_log(struct buf *out, struct sqlite3_stmt *lg, int64_t id);
+/* Column col of s, a blob of 8-byte big-endian fingerprints (deliveries.new_firing,
+ * new_resolved), as a JSON array of hex strings. */
+void store_history_put_fps(struct buf *out, struct sqlite3_stmt *s, int col);
 
 int store_history_notifications(const char *dir, const struct store_notification_query *q,
                                 struct buf *out, size_t *n, int64_t last[2]);
