@@ -1351,11 +1351,13 @@
 
     table(events, incidents) {
       const st = this.state;
-      /* the incident of an event: its group labels are a subset of the alert's labels, and it
-       * was open at the event's time */
+      /* the incident of an event: one of the alert's receivers, its group labels a subset of
+       * the alert's labels, and open at the event's time */
       const incidentOf = (e) => {
         const at = new Date(e.at).getTime();
-        return incidents.find((i) => Object.keys(i.groupLabels || {}).every((k) => (e.labels || {})[k] === i.groupLabels[k]) &&
+        const receivers = e.receivers || [];
+        return incidents.find((i) => (receivers.length === 0 || receivers.includes(i.receiver)) &&
+          Object.keys(i.groupLabels || {}).every((k) => (e.labels || {})[k] === i.groupLabels[k]) &&
           new Date(i.openedAt).getTime() <= at + 1000 && (!i.resolvedAt || new Date(i.resolvedAt).getTime() >= at - 1000));
       };
       const shown = events.slice(-500).reverse();

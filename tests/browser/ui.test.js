@@ -431,6 +431,19 @@ async function main() {
         return a && a.getAttribute('href');
       });
       check(link === '#/incidents/' + cpuIncident, 'HighCPU event incident link ' + link);
+      /* DiskFull is grouped alike for "hook" and "team": each event links to an incident of
+       * one of its own receivers, never the other's */
+      const wrong = await page.evaluate(async () => {
+        const url = new URL('api/x/incidents?limit=1000', location.href.split('#')[0]);
+        const list = await (await fetch(url, {credentials: 'same-origin'})).json();
+        const receiverOf = new Map(list.map((i) => [String(i.id), i.receiver]));
+        return [...document.querySelectorAll('#history-events tr')].filter((r) => r.querySelector('a.incident-link')).map((r) => {
+          const id = r.querySelector('a.incident-link').getAttribute('href').split('/').pop();
+          const receivers = r.children[3].textContent.split(', ');
+          return receivers.includes(receiverOf.get(id)) ? null : r.textContent + ' -> ' + receiverOf.get(id);
+        }).filter(Boolean);
+      });
+      check(wrong.length === 0, 'history events link to their own receiver\'s incident: ' + JSON.stringify(wrong));
       await shot('history');
       await page.select('#history-by', 'severity');
       await until(() => [...document.querySelectorAll('#history-legend li')].map((l) => l.dataset.key).join() === 'critical,info,warning', null, 'the legend per severity');
