@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import time
+import urllib.parse
 
 from harness import (DEFAULT_CONFIG, UTC_MS_TS_RE, Fail, Server, Suite, ar_binary, check, eq,
                      poll)
@@ -306,6 +307,12 @@ def survives_restart(ctx):
     srv.start()
     fp = poll(lambda: hb_alerts(srv), timeout=30, what="the heartbeat alert")[0]["fingerprint"]
     poll(lambda: hb_notifications(sink, "firing"), timeout=30, what="the firing notification")
+    # the alert is durable once its history event is readable: both are written in the same
+    # transaction, and the history is read from the database (a slow writer, as under ASan,
+    # may commit after the notification went out)
+    poll(lambda: srv.get_json("/api/x/history/alerts?filter=" +
+                              urllib.parse.quote('alertname="AlertrouterHeartbeatMissing"'))
+         ["events"], timeout=30, what="the heartbeat alert committed")
     srv.restart(kill=True)
     listed = hb_alerts(srv)
     eq([x["fingerprint"] for x in listed], [fp], "heartbeat alert after the restart")
