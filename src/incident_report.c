@@ -314,6 +314,24 @@ static void on_note(void *vctx, const struct incident_note_row *n)
     json_array_append_new(list, note);
 }
 
+/* Appends v to the string array `set` unless it is empty or already there. */
+static void add_distinct(json_t *set, const char *v)
+{
+    size_t j;
+    json_t *s;
+
+    if (v[0] == '\0') {
+        return;
+    }
+    json_array_foreach(set, j, s)
+    {
+        if (strcmp(json_string_value(s), v) == 0) {
+            return;
+        }
+    }
+    json_array_append_new(set, json_string(v));
+}
+
 /* The services of the alerts (instance, job, service label values, once each) and their
  * impact (summary, description and impact annotations, once each). */
 static void services_and_impact(json_t *alerts, json_t *services, json_t *impact)
@@ -326,30 +344,10 @@ static void services_and_impact(json_t *alerts, json_t *services, json_t *impact
     json_array_foreach(alerts, i, a)
     {
         for (size_t k = 0; k < AR_ARRAY_LEN(svc_labels); k++) {
-            const char *v = str(json_object_get(a, "labels"), svc_labels[k]);
-            bool seen = v[0] == '\0';
-            size_t j;
-            json_t *s;
-            json_array_foreach(services, j, s)
-            {
-                seen = seen || strcmp(json_string_value(s), v) == 0;
-            }
-            if (!seen) {
-                json_array_append_new(services, json_string(v));
-            }
+            add_distinct(services, str(json_object_get(a, "labels"), svc_labels[k]));
         }
         for (size_t k = 0; k < AR_ARRAY_LEN(impact_keys); k++) {
-            const char *v = str(json_object_get(a, "annotations"), impact_keys[k]);
-            bool seen = v[0] == '\0';
-            size_t j;
-            json_t *s;
-            json_array_foreach(impact, j, s)
-            {
-                seen = seen || strcmp(json_string_value(s), v) == 0;
-            }
-            if (!seen) {
-                json_array_append_new(impact, json_string(v));
-            }
+            add_distinct(impact, str(json_object_get(a, "annotations"), impact_keys[k]));
         }
     }
 }
