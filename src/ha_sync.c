@@ -21,6 +21,7 @@
 #include "ar/store_replica.h"
 
 #include <libpq-fe.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,6 +306,7 @@ static void *publisher_main(void *arg)
 /* ---- subscriber ---- */
 
 struct incoming {
+    int64_t expired_before; /* silences that ended before it are gone here (GC) */
     struct silence **s;
     char **s_origin;
     size_t ns;
@@ -320,6 +322,10 @@ static void take_silence(struct silence *s, const char *origin, void *ctx)
 {
     struct incoming *in = ctx;
 
+    if (s->ends_at < in->expired_before) {
+        silence_free(s); /* collected here already; applying it would only add it again */
+        return;
+    }
     if (in->ns == in->cap_s) {
         in->cap_s = in->cap_s ? in->cap_s * 2 : 16;
         in->s = ar_realloc(in->s, in->cap_s * sizeof(*in->s));
@@ -422,6 +428,7 @@ static void *subscriber_main(void *arg)
                 continue;
             }
         }
+        in.expired_before = h->retention_ns > 0 ? clock_now_ns() - h->retention_ns : INT64_MIN;
         if (store_pg_silences_since_from(pg, scur, h->name, take_silence, &in, &scur) != AR_OK ||
             store_pg_nflog_since_from(pg, ncur, h->name, clock_now_ns(), take_nflog, &in,
                                       &ncur) != AR_OK) {
@@ -478,6 +485,7 @@ struct ha_sync *ha_sync_new(const struct ha_sync_options *opt)
     snprintf(h->address, sizeof(h->address), "%s", opt->address ? opt->address : "");
     h->api_url = ar_strdup(opt->api_url ? opt->api_url : "");
     h->dir = ar_strdup(opt->storage_path);
+    h->retention_ns = opt->retention_ns;
     h->queued = -1;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);

@@ -14,6 +14,7 @@ struct ha_sync {
     char address[300];
     char *api_url;
     char *dir;
+    int64_t retention_ns;
     struct core *core;
     struct store *store;
     pthread_mutex_t mu; /* the fields below */

@@ -433,6 +433,7 @@ static int run_daemon(struct daemon *d)
             .address = cluster.address,
             .api_url = external_url,
             .storage_path = f->storage_path,
+            .retention_ns = f->retention_ms * AR_NS_PER_MS,
         };
         ha = ha_sync_new(&hopts); /* keeps its own copy of the password */
         explicit_bzero(pg_password, sizeof(pg_password));

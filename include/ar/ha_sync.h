@@ -35,6 +35,7 @@ struct ha_sync_options {
     const char *address;      /* advertised in the instances table */
     const char *api_url;      /* --web.external-url */
     const char *storage_path; /* --storage.path: the local database the publisher reads */
+    int64_t retention_ns;     /* --data.retention: older expired silences are not applied */
 };
 
 struct ha_sync;
