@@ -1,7 +1,8 @@
 /* Membership on PostgreSQL (ar/ha_sync.h, docs/ha.md "Membership"): the thread that beats
  * this instance's row in the instances table every 5 s and reads the live peers (heartbeat
  * younger than 15 s on the server's clock) for /api/v2/status and the metrics. While
- * PostgreSQL is down the last known peers stay. */
+ * PostgreSQL is down the last known peers stay. A clean shutdown deletes the row, so the
+ * others drop this instance at their next heartbeat. */
 #include "ar/ha_sync.h"
 
 #include "ha_sync_internal.h"
@@ -51,6 +52,9 @@ void *ha_members_main(void *arg)
         if (!ha_sync_sleep(h, BEAT_MS)) {
             break;
         }
+    }
+    if (pg != NULL) {
+        store_pg_instance_leave(pg, h->name); /* best effort: else it ages out */
     }
     store_pg_close(pg);
     return NULL;

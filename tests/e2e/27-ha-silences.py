@@ -178,6 +178,12 @@ def silences(ctx):
     eq(metric(a, "alertrouter_storage_up"), 1, "alertrouter_storage_up")
     eq(metric(a, "alertrouter_storage_queued_writes"), 0, "queued writes")
     no_password(ctx, a, b)
+    # a clean stop leaves: A lists itself alone at its next heartbeat (5 s), not after 15 s
+    b.stop()
+    t0 = time.monotonic()
+    poll(lambda: [p["name"] for p in status(a)["peers"]] == [status(a)["name"]], timeout=8,
+         what="A lists itself alone after B stopped")
+    print("B left A's peers %.1f s after its stop" % (time.monotonic() - t0))
 
 
 def start_args_for(ctx, db, how):
