@@ -7,7 +7,9 @@
 #include "ar/api_reply.h"
 #include "ar/audit.h"
 #include "ar/clock.h"
+#include "ar/ha_sync.h"
 #include "ar/http_metrics.h"
+#include "ar/pg_health.h"
 #include "ar/ratelimit.h"
 #include "ar/timefmt.h"
 #include "ar/web_ui.h"
@@ -325,6 +327,20 @@ static void dispatch(struct api *api, const struct http_request *req, struct htt
             char text[320];
             snprintf(text, sizeof(text), "not ready: storage commits are failing: %s\n", why);
             api_reply_plain(resp, 503, text);
+        } else if (strcmp(path, "/-/ready") == 0 && api->ha != NULL && !pg_health_up()) {
+            /* routing and notifying go on from memory: a load balancer must not drop
+             * every instance during a PostgreSQL outage (docs/ha.md "Membership") */
+            char text[320];
+            struct pg_health_view hv;
+            struct ha_sync_view sv;
+            char since[48];
+            pg_health_get(&hv);
+            ha_sync_get(api->ha, &sv);
+            time_format_rfc3339_ms(hv.down_since_ns, 0, since);
+            snprintf(text, sizeof(text),
+                     "ready (degraded: storage unreachable since %s, %lld writes queued)\n", since,
+                     (long long)sv.queued_writes);
+            api_reply_plain(resp, 200, text);
         } else {
             api_reply_plain(resp, 200, "OK");
         }

@@ -4,14 +4,17 @@
  * integration type with a metric_rank in the integration table (ar/integration.h). */
 #include "ar/api.h"
 
+#include "ar/clock.h"
 #include "ar/cluster.h"
 #include "ar/config_ext.h"
 #include "ar/config_receivers.h"
+#include "ar/ha_sync.h"
 #include "ar/heartbeat.h"
 #include "ar/http_metrics.h"
 #include "ar/integration.h"
 #include "ar/notify.h"
 #include "ar/outbox.h"
+#include "ar/pg_health.h"
 #include "ar/process_metrics.h"
 #include "ar/textpack.h"
 
@@ -96,7 +99,7 @@ static double config_hash_value(const struct config *cfg)
  * those that describe membership, with a one-member cluster's values (what 0.25 shows for
  * a lone settled peer); the gossip traffic families (messages, reconnections, oversized
  * messages, refresh joins) are left out: there is no gossip for them to count. */
-static void cluster_families(struct buf *b, const struct cluster_self *cl)
+static void cluster_families(struct buf *b, const struct cluster_self *cl, size_t members)
 {
     bool on = cl != NULL && cl->enabled;
 
@@ -115,7 +118,7 @@ static void cluster_families(struct buf *b, const struct cluster_self *cl)
     buf_puts(b, "alertmanager_cluster_health_score 0\n");
     head(b, "alertmanager_cluster_members", "gauge",
          "Number indicating current number of members in cluster.");
-    buf_puts(b, "alertmanager_cluster_members 1\n");
+    buf_printf(b, "alertmanager_cluster_members %zu\n", members);
     head(b, "alertmanager_cluster_peer_info", "gauge",
          "A metric with a constant '1' value labeled by peer name.");
     buf_printf(b, "alertmanager_cluster_peer_info{peer=\"%s\"} 1\n", cl->name);
@@ -137,6 +140,7 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
     const struct api_counters *c = &api->counters;
     struct core_stats st;
     struct notify_metrics nm;
+    struct ha_sync_view hs;
     struct config *cfg = core_config(api->core);
     uint64_t tmp[INTEGRATION_TYPE_COUNT];
     enum integration_type metric_types[INTEGRATION_TYPE_COUNT];
@@ -233,7 +237,10 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
     buf_printf(b, "alertmanager_receivers %zu\n", nrecv);
     head(b, "alertmanager_integrations", "gauge", "Number of configured integrations.");
     buf_printf(b, "alertmanager_integrations %zu\n", ninteg);
-    cluster_families(b, api->cluster);
+    if (api->ha != NULL) {
+        ha_sync_get(api->ha, &hs);
+    }
+    cluster_families(b, api->cluster, api->ha != NULL ? hs.npeers : 1);
     head(b, "alertmanager_build_info", "gauge",
          "A metric with a constant '1' value labeled by version, revision, branch, and goversion "
          "from which alertmanager was built.");
@@ -241,6 +248,34 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
              "alertmanager_build_info{branch=\"main\",goversion=\"none\",revision="
              "\"alertrouter-" AR_VERSION "\",version=\"0.25.0+alertrouter." AR_VERSION "\"} 1\n");
 
+    if (api->ha != NULL) {
+        /* PostgreSQL mode (docs/ha.md "Membership") */
+        struct pg_health_view hv;
+        int64_t outage_ns;
+        pg_health_get(&hv);
+        outage_ns = hv.outage_total_ns;
+        if (!hv.up && hv.down_since_ns > 0) {
+            outage_ns += clock_now_ns() - hv.down_since_ns;
+        }
+        head(b, "alertrouter_storage_up", "gauge",
+             "Whether the last round trip to the shared PostgreSQL store succeeded.");
+        buf_printf(b, "alertrouter_storage_up %d\n", hv.up ? 1 : 0);
+        head(b, "alertrouter_storage_outage_seconds_total", "counter",
+             "Time the shared PostgreSQL store was unreachable, the current outage included.");
+        buf_printf(b, "alertrouter_storage_outage_seconds_total %.3f\n", (double)outage_ns / 1e9);
+        head(b, "alertrouter_storage_queued_writes", "gauge",
+             "Silence and notification log rows of this instance not yet published to "
+             "PostgreSQL.");
+        buf_printf(b, "alertrouter_storage_queued_writes %lld\n",
+                   (long long)(hs.queued_writes > 0 ? hs.queued_writes : 0));
+        head(b, "alertrouter_storage_replicated_rows_total", "counter",
+             "Silence and notification log rows of other instances applied here.");
+        buf_printf(b, "alertrouter_storage_replicated_rows_total %llu\n",
+                   (unsigned long long)hs.applied);
+        head(b, "alertrouter_cluster_members", "gauge",
+             "Live instances in the instances table (last known while PostgreSQL is down).");
+        buf_printf(b, "alertrouter_cluster_members %zu\n", hs.npeers);
+    }
     head(b, "alertrouter_alerts_stored", "gauge", "Alerts held in memory and in the database.");
     buf_printf(b, "alertrouter_alerts_stored %zu\n", core_alert_count(api->core));
     {

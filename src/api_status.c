@@ -3,6 +3,8 @@
 #include "ar/api_reply.h"
 
 #include "ar/cluster.h"
+#include "ar/ha_sync.h"
+#include "ar/pg_health.h"
 #include "ar/json_out.h"
 
 #include <stdio.h>
@@ -14,7 +16,26 @@ void api_status_get(struct api *api, const struct http_request *req, struct http
     struct buf *b = &resp->body;
 
     api_reply_json(resp, 200);
-    if (api->cluster != NULL && api->cluster->enabled) {
+    if (api->ha != NULL && api->cluster != NULL) {
+        /* PostgreSQL mode (docs/ha.md "Membership"): the live instances, "ready" while
+         * PostgreSQL answers, "settling" (COMPAT 1.7, one of upstream's values) with the
+         * last known peers while it does not. */
+        struct store_pg_peer peers[HA_SYNC_MAX_PEERS];
+        size_t n = ha_sync_peers(api->ha, peers, HA_SYNC_MAX_PEERS);
+        buf_puts(b, "{\"cluster\":{\"name\":");
+        json_put_cstr(b, api->cluster->name);
+        buf_puts(b, ",\"peers\":[");
+        for (size_t i = 0; i < n; i++) {
+            buf_puts(b, i ? ",{\"address\":" : "{\"address\":");
+            json_put_cstr(b, peers[i].address);
+            buf_puts(b, ",\"name\":");
+            json_put_cstr(b, peers[i].name);
+            buf_putc(b, '}');
+        }
+        buf_puts(b, "],\"status\":");
+        json_put_cstr(b, pg_health_up() ? "ready" : "settling");
+        buf_puts(b, "},\"config\":{\"original\":");
+    } else if (api->cluster != NULL && api->cluster->enabled) {
         /* COMPAT: a lone settled Alertmanager: its name, itself as the only peer, "ready".
          * (Upstream says "settling" for its first seconds while gossip settles; there is
          * no gossip here, so alertrouter is ready at once.) */

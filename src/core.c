@@ -1056,6 +1056,11 @@ struct silence_set *core_silences(struct core *c)
     return c->silences;
 }
 
+struct nflog *core_nflog(struct core *c)
+{
+    return c->nflog;
+}
+
 struct incident_set *core_incidents(struct core *c)
 {
     return c->incidents;

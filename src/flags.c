@@ -33,7 +33,8 @@ static const struct flag_def defs[] = {
      "delivered notifications and audit entries are pruned (live state never is)"},
     {"storage.url", K_STRING, OFF(storage_url), "",
      "PostgreSQL connection string (postgres://... or libpq key=value) to share state between "
-     "instances (docs/ha.md); not complete yet: refused after connecting and migrating"},
+     "instances (docs/ha.md): silences, the notification log and membership; the local "
+     "SQLite store stays at --storage.path"},
     {"storage.password-file", K_STRING, OFF(storage_password_file), "",
      "File whose first line is the PostgreSQL password (else PGPASSWORD or ~/.pgpass)"},
     {"storage.synchronous", K_STRING, OFF(storage_synchronous), "normal",

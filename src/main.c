@@ -11,11 +11,13 @@
 #include "ar/config_ext.h"
 #include "ar/core.h"
 #include "ar/flags.h"
+#include "ar/ha_sync.h"
 #include "ar/http.h"
 #include "ar/http_metrics.h"
 #include "ar/integration.h"
 #include "ar/log.h"
 #include "ar/notify.h"
+#include "ar/pg_health.h"
 #include "ar/pg_url.h"
 #include "ar/ratelimit.h"
 #include "ar/store.h"
@@ -237,41 +239,33 @@ static char *route_prefix(const char *flag, const char *external_url)
     return out;
 }
 
-/* --storage.url (docs/ha.md): connects to PostgreSQL and migrates its schema, so the
- * connection, the password and the migrations can be checked, then refuses to run: the
- * PostgreSQL storage does not hold every shared table yet (silences, notification log,
- * outbox, ...), and a cluster sharing some state but not the rest would pass for a working
- * one. Returns the exit status (1). */
-static int refuse_pg_storage(const struct flags *f)
+/* --storage.url (docs/ha.md): reads the password (--storage.password-file, else NULL:
+ * libpq takes PGPASSWORD or ~/.pgpass), connects once to check the connection and migrate
+ * the shared schema, and configures pg_health with the masked URL. The local SQLite store
+ * is opened as usual afterwards; ha_sync shares silences, the notification log and
+ * membership through PostgreSQL. Fills password (cap bytes) and *pw (NULL or password). */
+static int open_pg_storage(const struct flags *f, char *password, size_t cap, const char **pw)
 {
-    char password[1024];
-    const char *pw = NULL;
     struct store_pg *pg = NULL;
     struct ar_error err;
-    int rc;
 
+    *pw = NULL;
     if (f->storage_password_file[0] != '\0') {
-        if (pg_url_read_password_file(f->storage_password_file, password, sizeof(password), &err) !=
-            AR_OK) {
+        if (pg_url_read_password_file(f->storage_password_file, password, cap, &err) != AR_OK) {
             log_error("store", "%s", err.msg);
-            return 1;
+            return AR_EINVAL;
         }
-        pw = password;
+        *pw = password;
     }
-    rc = store_pg_open(f->storage_url, pw, &pg, &err);
-    explicit_bzero(password, sizeof(password));
-    if (rc != AR_OK) {
+    if (store_pg_open(f->storage_url, *pw, &pg, &err) != AR_OK) {
         log_error("store", "%s", err.msg);
-        return 1;
+        return AR_EDB;
     }
     log_info("store", "connected to PostgreSQL %s (server version %d), schema version %d",
              store_pg_display(pg), store_pg_server_version(pg), store_pg_schema_version(pg));
-    log_error("store",
-              "PostgreSQL storage is not complete yet: silences, the notification log, the "
-              "outbox, history and the audit log are still kept in SQLite only, so instances "
-              "would not share them (docs/ha.md); start without --storage.url");
+    pg_health_configure(store_pg_display(pg));
     store_pg_close(pg);
-    return 1;
+    return AR_OK;
 }
 
 static int run_daemon(struct daemon *d)
@@ -292,6 +286,9 @@ static int run_daemon(struct daemon *d)
     struct notifier *notifier = NULL;
     char *shown_url = NULL;
     struct cluster_self cluster;
+    char pg_password[1024];
+    const char *pw = NULL;
+    struct ha_sync *ha = NULL;
 
     memset(&api, 0, sizeof(api));
     memset(&cluster, 0, sizeof(cluster));
@@ -349,10 +346,10 @@ static int run_daemon(struct daemon *d)
         goto out;
     }
     if (f->storage_url[0] != '\0') {
-        rc = refuse_pg_storage(f);
-        goto out;
-    }
-    if (f->storage_password_file[0] != '\0') {
+        if (open_pg_storage(f, pg_password, sizeof(pg_password), &pw) != AR_OK) {
+            goto out;
+        }
+    } else if (f->storage_password_file[0] != '\0') {
         log_error("store", "--storage.password-file is only used with --storage.url");
         goto out;
     }
@@ -365,9 +362,12 @@ static int run_daemon(struct daemon *d)
         log_error("store", "%s", err.msg);
         goto out;
     }
-    if (f->cluster_listen[0] != '\0') {
+    if (f->cluster_listen[0] != '\0' || f->storage_url[0] != '\0') {
         char fresh[CLUSTER_NAME_LEN + 1];
-        if (cluster_advertise_address(f->cluster_listen, f->cluster_advertise, cluster.address,
+        /* on PostgreSQL without a cluster address: the HTTP address identifies the peer */
+        if (cluster_advertise_address(f->cluster_listen[0] != '\0' ? f->cluster_listen
+                                                                    : f->listen[0],
+                                      f->cluster_advertise, cluster.address,
                                       sizeof(cluster.address), &err) != AR_OK) {
             log_error("cluster", "%s", err.msg);
             goto out;
@@ -381,10 +381,15 @@ static int run_daemon(struct daemon *d)
             goto out;
         }
         cluster.enabled = true;
-        log_info("cluster",
-                 "cluster of one: peer %s at %s (no gossip port is opened; "
-                 "--cluster.listen-address=\"\" disables)",
-                 cluster.name, cluster.address);
+        if (f->storage_url[0] != '\0') {
+            log_info("cluster", "peer %s at %s, sharing silences and the notification log "
+                                "through PostgreSQL", cluster.name, cluster.address);
+        } else {
+            log_info("cluster",
+                     "cluster of one: peer %s at %s (no gossip port is opened; "
+                     "--cluster.listen-address=\"\" disables)",
+                     cluster.name, cluster.address);
+        }
     }
     {
         /* Bounded parallelism per receiver host: requests beyond it wait in libcurl and
@@ -420,6 +425,23 @@ static int run_daemon(struct daemon *d)
         log_error("core", "cannot start threads");
         goto out;
     }
+    if (f->storage_url[0] != '\0') {
+        struct ha_sync_options hopts = {
+            .conninfo = f->storage_url,
+            .password = pw,
+            .name = cluster.name,
+            .address = cluster.address,
+            .api_url = external_url,
+            .storage_path = f->storage_path,
+            .retention_ns = f->retention_ms * AR_NS_PER_MS,
+        };
+        ha = ha_sync_new(&hopts); /* keeps its own copy of the password */
+        explicit_bzero(pg_password, sizeof(pg_password));
+        if (ha_sync_start(ha, d->core, st, &err) != AR_OK) {
+            log_error("sync", "%s", err.msg);
+            goto stop;
+        }
+    }
     prefix = route_prefix(f->route_prefix, external_url);
     api.core = d->core;
     api.route_prefix = prefix;
@@ -437,6 +459,7 @@ static int run_daemon(struct daemon *d)
     api.reload_ok = true;
     api.reload_ok_at_ns = clock_now_ns();
     api.cluster = &cluster;
+    api.ha = ha;
     api.http_metrics = api_http_metrics_new();
     d->api = &api;
     hopt.max_body_bytes = (size_t)f->max_body_bytes;
@@ -472,8 +495,11 @@ stop:
     for (size_t i = 0; i < f->nlisten; i++) {
         http_server_stop(servers[i]); /* waits for in-flight requests */
     }
+    ha_sync_stop(ha); /* before the core: the subscriber calls into it */
     core_stop(d->core);
 out:
+    ha_sync_free(ha); /* after the writer: the store's commit hook points at it */
+    explicit_bzero(pg_password, sizeof(pg_password));
     core_free(d->core);
     notifier_free(notifier);
     store_close(st);

@@ -195,6 +195,28 @@ static int apply_append(struct store *st, void *data)
     return store_nflog_append(st, data);
 }
 
+/* A row another instance sent, persisted with its origin. */
+struct merged_write {
+    struct nflog_entry *e;
+    char *origin;
+};
+
+static int apply_merged(struct store *st, void *data)
+{
+    struct merged_write *m = data;
+
+    return store_nflog_append_from(st, m->e, m->origin);
+}
+
+static void free_merged(void *data)
+{
+    struct merged_write *m = data;
+
+    nflog_entry_free(m->e);
+    free(m->origin);
+    free(m);
+}
+
 static void free_entry(void *data)
 {
     nflog_entry_free(data);
@@ -229,6 +251,23 @@ void nflog_record(struct nflog *l, const char *receiver, const char *integration
 
     txn_write(txn, apply_append, entry_dup(e), free_entry);
     put_entry(l, e);
+}
+
+bool nflog_merge(struct nflog *l, struct nflog_entry *e, const char *origin, struct txn *txn)
+{
+    struct node *n = find_node(l, e->key, hash_str(e->key));
+    struct merged_write *m;
+
+    if (n != NULL && n->e->sent_at >= e->sent_at) {
+        nflog_entry_free(e); /* ours is as new or newer */
+        return false;
+    }
+    m = ar_calloc(1, sizeof(*m));
+    m->e = entry_dup(e);
+    m->origin = ar_strdup(origin);
+    txn_write(txn, apply_merged, m, free_merged);
+    put_entry(l, e);
+    return true;
 }
 
 void nflog_claim(struct nflog *l, const char *receiver, const char *integration,

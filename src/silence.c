@@ -179,6 +179,7 @@ struct silence_write {
     char id[37];
     const char *event;
     int64_t at_ns;
+    char *origin; /* NULL: this instance's change; else the peer that made it */
 };
 
 static int apply_write(struct store *st, void *data)
@@ -188,7 +189,7 @@ static int apply_write(struct store *st, void *data)
     if (w->s == NULL) {
         return store_silence_delete(st, w->id);
     }
-    return store_silence_append(st, w->s, w->event, w->at_ns);
+    return store_silence_append_from(st, w->s, w->event, w->at_ns, w->origin);
 }
 
 static void free_write(void *data)
@@ -196,6 +197,7 @@ static void free_write(void *data)
     struct silence_write *w = data;
 
     silence_free(w->s);
+    free(w->origin);
     free(w);
 }
 
@@ -476,6 +478,36 @@ void silence_set_count(const struct silence_set *set, int64_t now_ns, size_t cou
     for (size_t i = 0; i < set->n; i++) {
         counts[silence_state_at(set->v[i], now_ns)]++;
     }
+}
+
+bool silence_set_merge(struct silence_set *set, struct silence *s, const char *origin,
+                       int64_t now_ns, struct txn *txn)
+{
+    struct silence_write *w;
+
+    for (size_t i = 0; i < set->n; i++) {
+        if (strcmp(set->v[i]->id, s->id) != 0) {
+            continue;
+        }
+        if (s->updated_at <= set->v[i]->updated_at) {
+            silence_free(s); /* ours is as new or newer: last writer wins */
+            return false;
+        }
+        silence_free(set->v[i]);
+        set->v[i] = s;
+        set->generation++;
+        goto persist;
+    }
+    set_add_take(set, s);
+persist:
+    w = ar_calloc(1, sizeof(*w));
+    w->s = silence_dup(s);
+    snprintf(w->id, sizeof(w->id), "%s", s->id);
+    w->event = s->ends_at <= s->updated_at ? "expired" : "updated";
+    w->at_ns = now_ns;
+    w->origin = origin != NULL ? ar_strdup(origin) : NULL;
+    txn_write(txn, apply_write, w, free_write);
+    return true;
 }
 
 uint64_t silence_set_generation(const struct silence_set *set)

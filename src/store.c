@@ -78,7 +78,21 @@ struct store {
     unsigned char *bloom;
     ZSTD_CCtx *zc;
     int version;
+    bool shared_write;             /* own silence/nflog rows in this transaction */
+    void (*commit_hook)(void *ctx); /* store_set_commit_hook (read on the committing thread) */
+    void *commit_hook_ctx;
 };
+
+void store_set_commit_hook(struct store *st, void (*hook)(void *ctx), void *ctx)
+{
+    __atomic_store_n(&st->commit_hook_ctx, ctx, __ATOMIC_RELEASE);
+    __atomic_store_n(&st->commit_hook, hook, __ATOMIC_RELEASE);
+}
+
+void store_mark_shared_write(struct store *st)
+{
+    st->shared_write = true;
+}
 
 const char *store_errmsg(struct store *st)
 {
@@ -335,11 +349,20 @@ int store_commit(struct store *st)
         }
         buf_reset(&st->block);
     }
-    return step_reset(st, ST_COMMIT);
+    int rc = step_reset(st, ST_COMMIT);
+    if (rc == AR_OK && st->shared_write) {
+        void (*hook)(void *) = __atomic_load_n(&st->commit_hook, __ATOMIC_ACQUIRE);
+        st->shared_write = false;
+        if (hook != NULL) {
+            hook(__atomic_load_n(&st->commit_hook_ctx, __ATOMIC_ACQUIRE));
+        }
+    }
+    return rc;
 }
 
 void store_rollback(struct store *st)
 {
+    st->shared_write = false;
     buf_reset(&st->block);
     history_reset(st);
     if (!sqlite3_get_autocommit(st->db)) {

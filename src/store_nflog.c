@@ -72,6 +72,11 @@ size_t store_nflog_parse_set(const char *s, uint64_t **out)
 
 int store_nflog_append(struct store *st, const struct nflog_entry *e)
 {
+    return store_nflog_append_from(st, e, NULL);
+}
+
+int store_nflog_append_from(struct store *st, const struct nflog_entry *e, const char *origin)
+{
     sqlite3 *db = store_db(st);
     sqlite3_stmt *s = NULL;
     struct buf f;
@@ -80,7 +85,8 @@ int store_nflog_append(struct store *st, const struct nflog_entry *e)
 
     if ((s = store_stmt(st,
                         "INSERT INTO nflog (key, receiver, integration, group_key, sent_at, "
-                        "firing, resolved, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")) ==
+                        "firing, resolved, expires_at, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                        "?9)")) ==
         NULL) {
         log_error("store", "nflog insert: %s", sqlite3_errmsg(db));
         return AR_EDB;
@@ -97,9 +103,16 @@ int store_nflog_append(struct store *st, const struct nflog_entry *e)
     sqlite3_bind_text(s, 6, buf_str(&f), -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 7, buf_str(&r), -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 8, e->expires_at);
+    if (origin != NULL) {
+        sqlite3_bind_text(s, 9, origin, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(s, 9);
+    }
     rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
     if (rc != AR_OK) {
         log_error("store", "nflog insert: %s", sqlite3_errmsg(db));
+    } else if (origin == NULL) {
+        store_mark_shared_write(st);
     }
     store_stmt_done(s);
     buf_cleanup(&f);

@@ -24,7 +24,7 @@ int store_pg_instance_beat(struct store_pg *pg, const char *name, const char *ad
     int rc = AR_OK;
 
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        log_error("store", "PostgreSQL: instance heartbeat: %s",
+        log_debug("store", "PostgreSQL: instance heartbeat: %s",
                   store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
         rc = AR_EDB;
     }
@@ -47,7 +47,7 @@ int store_pg_instances_live(struct store_pg *pg, int64_t max_age_ms, struct stor
     snprintf(age, sizeof(age), "%lld", (long long)max_age_ms);
     r = PQexecParams(store_pg_conn(pg), sql, 1, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_error("store", "PostgreSQL: reading instances: %s",
+        log_debug("store", "PostgreSQL: reading instances: %s",
                   store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
         PQclear(r);
         return AR_EDB;
@@ -60,4 +60,21 @@ int store_pg_instances_live(struct store_pg *pg, int64_t max_age_ms, struct stor
     PQclear(r);
     *n = k;
     return AR_OK;
+}
+
+int store_pg_instance_leave(struct store_pg *pg, const char *name)
+{
+    const char *v[1] = {name};
+    PGresult *r = PQexecParams(store_pg_conn(pg), "DELETE FROM instances WHERE name = $1", 1,
+                               NULL, v, NULL, NULL, 0);
+    char msg[512];
+    int rc = AR_OK;
+
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        log_debug("store", "PostgreSQL: instance leaving: %s",
+                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+        rc = AR_EDB;
+    }
+    PQclear(r);
+    return rc;
 }

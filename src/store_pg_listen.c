@@ -114,16 +114,16 @@ int store_pg_listen_wait(struct store_pg_listener *l, int timeout_ms, char *chan
         pfd.events = POLLIN;
         pfd.revents = 0;
         if (pfd.fd < 0) {
-            log_error("store", "PostgreSQL %s: listener connection lost", l->display);
+            log_debug("store", "PostgreSQL %s: listener connection lost", l->display);
             return AR_EDB;
         }
         rc = poll(&pfd, 1, (int)left);
         if (rc < 0 && errno != EINTR) {
-            log_error("store", "PostgreSQL listener: poll: %s", strerror(errno));
+            log_debug("store", "PostgreSQL listener: poll: %s", strerror(errno));
             return AR_EDB;
         }
         if (rc > 0 && (PQconsumeInput(l->conn) == 0 || PQstatus(l->conn) != CONNECTION_OK)) {
-            log_error("store", "PostgreSQL %s: listener: %s", l->display,
+            log_debug("store", "PostgreSQL %s: listener: %s", l->display,
                       store_pg_message(l->conn, msg, sizeof(msg)));
             return AR_EDB;
         }

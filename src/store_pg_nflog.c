@@ -45,7 +45,7 @@ int store_pg_nflog_append(struct store_pg *pg, const struct nflog_entry *e, cons
     v[8] = origin ? origin : "";
     res = PQexecParams(store_pg_conn(pg), sql, 9, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        log_error("store", "PostgreSQL: nflog insert: %s",
+        log_debug("store", "PostgreSQL: nflog insert: %s",
                   store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
         rc = AR_EDB;
     } else if (id_out != NULL) {
@@ -57,9 +57,32 @@ int store_pg_nflog_append(struct store_pg *pg, const struct nflog_entry *e, cons
     return rc;
 }
 
+struct plain_cb {
+    void (*cb)(struct nflog_entry *e, void *ctx);
+    void *ctx;
+};
+
+static void drop_origin(struct nflog_entry *e, const char *origin, void *ctx)
+{
+    struct plain_cb *p = ctx;
+
+    (void)origin;
+    p->cb(e, p->ctx);
+}
+
 int store_pg_nflog_since(struct store_pg *pg, int64_t after_id, const char *skip_origin,
                          int64_t now_ns, void (*cb)(struct nflog_entry *e, void *ctx), void *ctx,
                          int64_t *last_id)
+{
+    struct plain_cb p = {cb, ctx};
+
+    return store_pg_nflog_since_from(pg, after_id, skip_origin, now_ns, drop_origin, &p, last_id);
+}
+
+int store_pg_nflog_since_from(struct store_pg *pg, int64_t after_id, const char *skip_origin,
+                              int64_t now_ns,
+                              void (*cb)(struct nflog_entry *e, const char *origin, void *ctx),
+                              void *ctx, int64_t *last_id)
 {
     static const char sql[] =
         "SELECT id, origin, expires_at > $2, key, receiver, integration, group_key, sent_at, "
@@ -76,7 +99,7 @@ int store_pg_nflog_since(struct store_pg *pg, int64_t after_id, const char *skip
     snprintf(now, sizeof(now), "%lld", (long long)now_ns);
     res = PQexecParams(store_pg_conn(pg), sql, 2, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        log_error("store", "PostgreSQL: reading the nflog: %s",
+        log_debug("store", "PostgreSQL: reading the nflog: %s",
                   store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
         PQclear(res);
         return AR_EDB;
@@ -98,7 +121,7 @@ int store_pg_nflog_since(struct store_pg *pg, int64_t after_id, const char *skip
         e->nfiring = store_nflog_parse_set(PQgetvalue(res, i, 8), &e->firing);
         e->nresolved = store_nflog_parse_set(PQgetvalue(res, i, 9), &e->resolved);
         e->expires_at = strtoll(PQgetvalue(res, i, 10), NULL, 10);
-        cb(e, ctx);
+        cb(e, PQgetvalue(res, i, 1), ctx);
     }
     PQclear(res);
     *last_id = last;
@@ -119,10 +142,57 @@ int store_pg_nflog_gc(struct store_pg *pg, int64_t now_ns)
     snprintf(now, sizeof(now), "%lld", (long long)now_ns);
     res = PQexecParams(store_pg_conn(pg), sql, 1, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        log_error("store", "PostgreSQL: nflog gc: %s",
+        log_debug("store", "PostgreSQL: nflog gc: %s",
                   store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
         rc = AR_EDB;
     }
     PQclear(res);
+    return rc;
+}
+
+int store_pg_nflog_publish(struct store_pg *pg, const struct nflog_entry *e, const char *origin,
+                           int64_t origin_seq)
+{
+    static const char sql[] =
+        "WITH r AS (INSERT INTO nflog (key, receiver, integration, group_key, sent_at, firing, "
+        "resolved, expires_at, origin, origin_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+        "$10) ON CONFLICT (origin, origin_seq) DO NOTHING RETURNING id) "
+        "SELECT id, pg_notify('" STORE_PG_NFLOG_CHANNEL "', id::text) FROM r";
+    struct buf f;
+    struct buf r;
+    char sent[24];
+    char expires[24];
+    char oseq[24];
+    const char *v[10];
+    PGresult *res;
+    char msg[512];
+    int rc = AR_OK;
+
+    buf_init(&f, 0);
+    buf_init(&r, 0);
+    store_nflog_format_set(&f, e->firing, e->nfiring);
+    store_nflog_format_set(&r, e->resolved, e->nresolved);
+    snprintf(sent, sizeof(sent), "%lld", (long long)e->sent_at);
+    snprintf(expires, sizeof(expires), "%lld", (long long)e->expires_at);
+    snprintf(oseq, sizeof(oseq), "%lld", (long long)origin_seq);
+    v[0] = e->key;
+    v[1] = e->receiver;
+    v[2] = e->integration;
+    v[3] = e->group_key;
+    v[4] = sent;
+    v[5] = buf_str(&f);
+    v[6] = buf_str(&r);
+    v[7] = expires;
+    v[8] = origin;
+    v[9] = oseq;
+    res = PQexecParams(store_pg_conn(pg), sql, 10, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        log_debug("store", "PostgreSQL: publishing an nflog row: %s",
+                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+        rc = AR_EDB;
+    }
+    PQclear(res);
+    buf_cleanup(&f);
+    buf_cleanup(&r);
     return rc;
 }

@@ -52,7 +52,7 @@ int store_pg_silence_append(struct store_pg *pg, const struct silence *s, const 
     params[11] = origin ? origin : "";
     r = PQexecParams(store_pg_conn(pg), sql, 12, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        log_error("store", "PostgreSQL: appending silence %s: %s", s->id,
+        log_debug("store", "PostgreSQL: appending silence %s: %s", s->id,
                   store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
         rc = AR_EDB;
     } else if (seq_out != NULL) {
@@ -63,8 +63,30 @@ int store_pg_silence_append(struct store_pg *pg, const struct silence *s, const 
     return rc;
 }
 
+struct plain_cb {
+    void (*cb)(struct silence *s, void *ctx);
+    void *ctx;
+};
+
+static void drop_origin(struct silence *s, const char *origin, void *ctx)
+{
+    struct plain_cb *p = ctx;
+
+    (void)origin;
+    p->cb(s, p->ctx);
+}
+
 int store_pg_silences_since(struct store_pg *pg, int64_t after_seq, const char *skip_origin,
                             void (*cb)(struct silence *s, void *ctx), void *ctx, int64_t *last_seq)
+{
+    struct plain_cb p = {cb, ctx};
+
+    return store_pg_silences_since_from(pg, after_seq, skip_origin, drop_origin, &p, last_seq);
+}
+
+int store_pg_silences_since_from(struct store_pg *pg, int64_t after_seq, const char *skip_origin,
+                                 void (*cb)(struct silence *s, const char *origin, void *ctx),
+                                 void *ctx, int64_t *last_seq)
 {
     static const char sql[] =
         "SELECT seq, origin, id, matchers, starts_at, starts_off, ends_at, ends_off, "
@@ -79,7 +101,7 @@ int store_pg_silences_since(struct store_pg *pg, int64_t after_seq, const char *
     snprintf(after, sizeof(after), "%lld", (long long)after_seq);
     r = PQexecParams(store_pg_conn(pg), sql, 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_error("store", "PostgreSQL: reading silences: %s",
+        log_debug("store", "PostgreSQL: reading silences: %s",
                   store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
         PQclear(r);
         return AR_EDB;
@@ -108,9 +130,84 @@ int store_pg_silences_since(struct store_pg *pg, int64_t after_seq, const char *
         s->updated_at = strtoll(PQgetvalue(r, i, 8), NULL, 10);
         s->created_by = ar_strdup(PQgetvalue(r, i, 9));
         s->comment = ar_strdup(PQgetvalue(r, i, 10));
-        cb(s, ctx);
+        cb(s, PQgetvalue(r, i, 1), ctx);
     }
     PQclear(r);
     *last_seq = last;
     return AR_OK;
+}
+
+int store_pg_silence_publish(struct store_pg *pg, const struct silence *s, const char *event,
+                             int64_t at_ns, const char *origin, int64_t origin_seq)
+{
+    static const char sql[] =
+        "WITH r AS (INSERT INTO silence_events (id, event, at, matchers, starts_at, starts_off, "
+        "ends_at, ends_off, updated_at, created_by, comment, origin, origin_seq) VALUES ($1, "
+        "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+        "ON CONFLICT (origin, origin_seq) DO NOTHING RETURNING seq) "
+        "SELECT seq, pg_notify('" STORE_PG_SILENCES_CHANNEL "', seq::text) FROM r";
+    char num[7][24];
+    const char *params[13];
+    struct buf m;
+    PGresult *r;
+    char msg[512];
+    int rc = AR_OK;
+
+    buf_init(&m, 0);
+    store_silence_matchers_to_json(&s->matchers, &m);
+    snprintf(num[0], sizeof(num[0]), "%lld", (long long)at_ns);
+    snprintf(num[1], sizeof(num[1]), "%lld", (long long)s->starts_at);
+    snprintf(num[2], sizeof(num[2]), "%d", s->starts_off_min);
+    snprintf(num[3], sizeof(num[3]), "%lld", (long long)s->ends_at);
+    snprintf(num[4], sizeof(num[4]), "%d", s->ends_off_min);
+    snprintf(num[5], sizeof(num[5]), "%lld", (long long)s->updated_at);
+    snprintf(num[6], sizeof(num[6]), "%lld", (long long)origin_seq);
+    params[0] = s->id;
+    params[1] = event;
+    params[2] = num[0];
+    params[3] = buf_str(&m);
+    params[4] = num[1];
+    params[5] = num[2];
+    params[6] = num[3];
+    params[7] = num[4];
+    params[8] = num[5];
+    params[9] = s->created_by ? s->created_by : "";
+    params[10] = s->comment ? s->comment : "";
+    params[11] = origin;
+    params[12] = num[6];
+    r = PQexecParams(store_pg_conn(pg), sql, 13, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        log_debug("store", "PostgreSQL: publishing silence %s: %s", s->id,
+                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+        rc = AR_EDB;
+    }
+    PQclear(r);
+    buf_cleanup(&m);
+    return rc;
+}
+
+int store_pg_max_origin_seq(struct store_pg *pg, const char *table, const char *origin,
+                            int64_t *out)
+{
+    char sql[128];
+    const char *params[1] = {origin};
+    PGresult *r;
+    char msg[512];
+    int rc = AR_OK;
+
+    if (strcmp(table, "silence_events") != 0 && strcmp(table, "nflog") != 0) {
+        return AR_EINVAL;
+    }
+    snprintf(sql, sizeof(sql), "SELECT coalesce(max(origin_seq), 0) FROM %s WHERE origin = $1",
+             table);
+    r = PQexecParams(store_pg_conn(pg), sql, 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        log_debug("store", "PostgreSQL: reading the publication cursor of %s: %s", table,
+                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+        rc = AR_EDB;
+    } else {
+        *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    }
+    PQclear(r);
+    return rc;
 }

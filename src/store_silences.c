@@ -41,10 +41,16 @@ void store_silence_matchers_to_json(const struct matcher_list *l, struct buf *b)
 int store_silence_append(struct store *st, const struct silence *s, const char *event,
                          int64_t at_ns)
 {
+    return store_silence_append_from(st, s, event, at_ns, NULL);
+}
+
+int store_silence_append_from(struct store *st, const struct silence *s, const char *event,
+                              int64_t at_ns, const char *origin)
+{
     static const char sql[] =
         "INSERT INTO silence_events (id, event, at, matchers, starts_at, starts_off, ends_at, "
-        "ends_off, updated_at, created_by, comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-        "?10, ?11)";
+        "ends_off, updated_at, created_by, comment, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+        "?8, ?9, ?10, ?11, ?12)";
     sqlite3_stmt *q = NULL;
     struct buf m;
     int rc = prepare(st, sql, &q);
@@ -65,9 +71,16 @@ int store_silence_append(struct store *st, const struct silence *s, const char *
     sqlite3_bind_int64(q, 9, s->updated_at);
     sqlite3_bind_text(q, 10, s->created_by, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 11, s->comment, -1, SQLITE_STATIC);
+    if (origin != NULL) {
+        sqlite3_bind_text(q, 12, origin, -1, SQLITE_STATIC);
+    } else {
+        sqlite3_bind_null(q, 12);
+    }
     if (sqlite3_step(q) != SQLITE_DONE) {
         log_error("store", "appending silence %s: %s", s->id, store_errmsg(st));
         rc = AR_EDB;
+    } else if (origin == NULL) {
+        store_mark_shared_write(st);
     }
     sqlite3_finalize(q);
     buf_cleanup(&m);

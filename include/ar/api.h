@@ -14,6 +14,8 @@
 
 /* This instance as a cluster of one (ar/cluster.h). */
 struct cluster_self;
+/* Replication and membership on PostgreSQL (ar/ha_sync.h). */
+struct ha_sync;
 
 struct api_counters {
     uint64_t alerts_received_firing;
@@ -42,6 +44,7 @@ struct api {
     int64_t reload_ok_at_ns;            /* time of the last successful (re)load (atomic) */
     struct http_metrics *http_metrics;  /* per-route HTTP histograms; may be NULL */
     const struct cluster_self *cluster; /* --cluster.* answer for status and metrics */
+    struct ha_sync *ha;                 /* PostgreSQL mode: peers, queued writes; else NULL */
     uint64_t scrapes_in_flight;         /* promhttp_metric_handler_requests_in_flight (atomic) */
     uint64_t scrapes_total;             /* promhttp_metric_handler_requests_total{code="200"} */
 };

@@ -94,6 +94,9 @@ void core_call_async(struct core *c, core_fn fn, void *arg, void (*done)(void *c
 
 /* The core's silence set: on the core thread only (inside a core_fn). */
 struct silence_set *core_silences(struct core *c);
+/* The core's notification log (ar/nflog.h): on the core thread only (inside a core_fn). */
+struct nflog;
+struct nflog *core_nflog(struct core *c);
 /* The core's incidents (ar/incident.h): on the core thread only (inside a core_fn). */
 struct incident_set;
 struct incident_set *core_incidents(struct core *c);

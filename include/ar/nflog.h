@@ -25,6 +25,11 @@ const struct nflog_entry *nflog_find(const struct nflog *l, const char *key);
 void nflog_record(struct nflog *l, const char *receiver, const char *integration,
                   const char *group_key, int64_t now_ns, const uint64_t *firing, size_t nfiring,
                   const uint64_t *resolved, size_t nresolved, int64_t expires_at, struct txn *txn);
+/* Replication (ar/ha_sync.h): takes e, a send another instance (origin, its peer name)
+ * recorded, so the dedup rule (COMPAT 5.7) sees the cluster's sends: kept when it is newer
+ * (sent_at) than the entry of its key, and queued on txn with its origin (kept across a
+ * restart, never published again); else dropped. Returns true when kept. */
+bool nflog_merge(struct nflog *l, struct nflog_entry *e, const char *origin, struct txn *txn);
 /* A delivery resumed after a restart is on its way again. Until it completes, nflog_find
  * answers for its key with a claim holding the delivery's firing/resolved sets as if they
  * had been sent at flushed_at, so the rebuilt group does not send the same state a second

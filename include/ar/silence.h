@@ -79,6 +79,14 @@ int silence_set_upsert(struct silence_set *set, const struct silence_request *re
  * endsAt = now; expired -> unchanged. AR_ENOTFOUND for an unknown id. Queues the change. */
 int silence_set_expire(struct silence_set *set, const char *id, int64_t now_ns, struct txn *txn);
 
+/* Replication (ar/ha_sync.h): applies s (taken), a silence as another instance (origin,
+ * its peer name) last wrote it: added when unknown, replacing ours when its updated_at is
+ * later (last writer wins, expiry included: an expiry sets updated_at), else dropped.
+ * An applied change is queued on txn with its origin, so it survives a restart and is not
+ * published again. No limit applies: the silence is already in force elsewhere. Returns
+ * true when applied. */
+bool silence_set_merge(struct silence_set *set, struct silence *s, const char *origin,
+                       int64_t now_ns, struct txn *txn);
 /* Borrowed silence by id, or NULL. */
 const struct silence *silence_set_find(const struct silence_set *set, const char *id);
 /* Iteration in insertion order: silence_set_at(set, i) for i < silence_set_size(set).

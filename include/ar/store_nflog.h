@@ -22,8 +22,12 @@ struct nflog_entry {
     int64_t expires_at; /* ns */
 };
 
-/* Appends one entry. */
+/* Appends one entry this instance recorded (origin NULL, to be published in PostgreSQL
+ * mode, ar/ha_sync.h). */
 int store_nflog_append(struct store *st, const struct nflog_entry *e);
+/* The same with the row's origin: NULL for this instance, else the peer name of the
+ * instance that sent it (a row received from PostgreSQL, never published again). */
+int store_nflog_append_from(struct store *st, const struct nflog_entry *e, const char *origin);
 /* Calls cb for the newest row of every key not expired at now_ns (cb takes ownership). */
 int store_nflog_load(struct store *st, int64_t now_ns, void (*cb)(struct nflog_entry *e, void *ctx),
                      void *ctx);

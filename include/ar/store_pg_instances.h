@@ -18,6 +18,9 @@ struct store_pg_peer {
  * first call of this process (fresh_start true resets it). */
 int store_pg_instance_beat(struct store_pg *pg, const char *name, const char *address,
                            const char *api_url, const char *version, bool fresh_start);
+/* Deletes this instance's row (a clean shutdown): the others stop listing it at their next
+ * heartbeat instead of after the live age. */
+int store_pg_instance_leave(struct store_pg *pg, const char *name);
 /* The instances whose heartbeat is younger than max_age_ms, sorted by name (as
  * Alertmanager sorts peers), at most cap into out; *n gets how many were written. */
 int store_pg_instances_live(struct store_pg *pg, int64_t max_age_ms, struct store_pg_peer *out,

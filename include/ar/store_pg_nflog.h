@@ -20,7 +20,17 @@ int store_pg_nflog_append(struct store_pg *pg, const struct nflog_entry *e, cons
 int store_pg_nflog_since(struct store_pg *pg, int64_t after_id, const char *skip_origin,
                          int64_t now_ns, void (*cb)(struct nflog_entry *e, void *ctx), void *ctx,
                          int64_t *last_id);
+/* The same, also passing each row's origin (borrowed for the call). */
+int store_pg_nflog_since_from(struct store_pg *pg, int64_t after_id, const char *skip_origin,
+                              int64_t now_ns,
+                              void (*cb)(struct nflog_entry *e, const char *origin, void *ctx),
+                              void *ctx, int64_t *last_id);
 /* Deletes expired rows and rows superseded by a newer one of the same key. */
 int store_pg_nflog_gc(struct store_pg *pg, int64_t now_ns);
+
+/* Publication (src/ha_sync.c): appends e as row origin_seq (its local id) of origin, with
+ * its NOTIFY, unless (origin, origin_seq) is already there (then nothing, AR_OK). */
+int store_pg_nflog_publish(struct store_pg *pg, const struct nflog_entry *e, const char *origin,
+                           int64_t origin_seq);
 
 #endif

@@ -22,4 +22,18 @@ int store_pg_silence_append(struct store_pg *pg, const struct silence *s, const 
 int store_pg_silences_since(struct store_pg *pg, int64_t after_seq, const char *skip_origin,
                             void (*cb)(struct silence *s, void *ctx), void *ctx, int64_t *last_seq);
 
+/* The same, also passing each row's origin (borrowed for the call). */
+int store_pg_silences_since_from(struct store_pg *pg, int64_t after_seq, const char *skip_origin,
+                                 void (*cb)(struct silence *s, const char *origin, void *ctx),
+                                 void *ctx, int64_t *last_seq);
+/* Publication (src/ha_sync.c): appends s as the row origin_seq (its local seq) of origin,
+ * with its NOTIFY, unless (origin, origin_seq) is already there (a retried batch whose
+ * commit answer was lost): then nothing happens and AR_OK is returned. */
+int store_pg_silence_publish(struct store_pg *pg, const struct silence *s, const char *event,
+                             int64_t at_ns, const char *origin, int64_t origin_seq);
+/* The publication cursor: the highest origin_seq of origin's rows in table
+ * ("silence_events" or "nflog"; 0 when none). */
+int store_pg_max_origin_seq(struct store_pg *pg, const char *table, const char *origin,
+                            int64_t *out);
+
 #endif

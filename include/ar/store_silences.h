@@ -10,9 +10,14 @@
 
 struct buf;
 
-/* Appends s as it is after the change; event is "created", "updated" or "expired". */
+/* Appends s as it is after the change; event is "created", "updated" or "expired". The
+ * row is this instance's own (origin NULL: published in PostgreSQL mode, ar/ha_sync.h). */
 int store_silence_append(struct store *st, const struct silence *s, const char *event,
                          int64_t at_ns);
+/* The same with the row's origin: NULL for this instance, else the peer name of the
+ * instance that made the change (received from PostgreSQL, never published again). */
+int store_silence_append_from(struct store *st, const struct silence *s, const char *event,
+                              int64_t at_ns, const char *origin);
 /* Deletes every event of id (GC). */
 int store_silence_delete(struct store *st, const char *id);
 /* Calls cb(silence, ctx) with the latest version of each stored silence, in order of first

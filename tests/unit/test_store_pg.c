@@ -3,7 +3,8 @@
  * reaching instance B's listener by NOTIFY and read back whole, an instance's own rows and
  * expired entries skipped, superseded entries collected, and the flush claim's rules
  * (first claim wins, others skip, repeat interval, takeover after an expired lease, lease
- * renewal), and the live instances (heartbeats by the server's clock, sorted by name). Needs
+ * renewal), publication by (origin, origin_seq) (idempotent, with its cursor), and the live
+ * instances (heartbeats by the server's clock, sorted by name). Needs
  * AR_TEST_PG_URL (tests/e2e/26-pg-units.py starts a server and sets it); without it the test
  * reports itself skipped (exit 77, ctest's SKIP_RETURN_CODE). */
 #include "ar/clock.h"
@@ -60,6 +61,7 @@ static struct silence *make_silence(const char *id, int64_t ends_at)
 struct got {
     struct silence *v[8];
     size_t n;
+    char origins[8][32]; /* note_origin */
 };
 
 static void collect(struct silence *s, void *ctx)
@@ -98,8 +100,8 @@ static void test_silence_propagation(void)
     int64_t t0;
     int rc;
 
-    CHECK_INT(store_pg_schema_version(a), 2);
-    CHECK_INT(store_pg_schema_version(b), 2);
+    CHECK_INT(store_pg_schema_version(a), 3);
+    CHECK_INT(store_pg_schema_version(b), 3);
     CHECK(store_pg_listen_open(url, NULL, channels, 1, &lb, &err) == AR_OK);
     /* nothing yet: a short wait times out */
     CHECK_INT(store_pg_listen_wait(lb, 100, channel, sizeof(channel), NULL, 0), 0);
@@ -251,6 +253,81 @@ static void test_nflog_propagation(void)
     store_pg_close(b);
 }
 
+static void note_origin(struct silence *s, const char *origin, void *ctx)
+{
+    struct got *g = ctx;
+
+    if (g->n < 8) {
+        snprintf(g->origins[g->n], sizeof(g->origins[0]), "%s", origin);
+    }
+    collect(s, ctx);
+}
+
+/* Publication (src/ha_sync.c): idempotent by (origin, origin_seq), the cursor is the
+ * highest origin_seq of an origin, readers get each row's origin. */
+static void test_publication(void)
+{
+    struct store_pg *a = open_store();
+    struct store_pg *b = open_store();
+    struct silence *s = make_silence("6f1c2f4e-0000-4000-8000-00000000a0b1", 1700000900000000000LL);
+    struct got g = {0};
+    int64_t cur = -1;
+    int64_t last = 0;
+    uint64_t firing[1] = {0x42ULL};
+    struct nflog_entry e = {
+        .key = "team/webhook[0]/{}:{alertname=\"P\"}",
+        .receiver = "team",
+        .integration = "webhook[0]",
+        .group_key = "{}:{alertname=\"P\"}",
+        .sent_at = 1700000000000000000LL,
+        .firing = firing,
+        .nfiring = 1,
+        .expires_at = 4000000000000000000LL,
+    };
+    struct entries ge = {0};
+
+    CHECK(store_pg_max_origin_seq(a, "silence_events", "PUB", &cur) == AR_OK);
+    CHECK_INT(cur, 0);
+    CHECK(store_pg_max_origin_seq(a, "nope", "PUB", &cur) == AR_EINVAL);
+    CHECK(store_pg_silence_publish(a, s, "created", 1700000000000000001LL, "PUB", 7) == AR_OK);
+    /* the same row again (a batch retried after a lost COMMIT answer): no second row */
+    CHECK(store_pg_silence_publish(a, s, "created", 1700000000000000001LL, "PUB", 7) == AR_OK);
+    s->updated_at += 5;
+    CHECK(store_pg_silence_publish(a, s, "updated", 1700000000000000002LL, "PUB", 9) == AR_OK);
+    CHECK(store_pg_max_origin_seq(b, "silence_events", "PUB", &cur) == AR_OK);
+    CHECK_INT(cur, 9);
+    CHECK(store_pg_silences_since_from(b, 0, "B", note_origin, &g, &last) == AR_OK);
+    {
+        size_t mine = 0;
+        for (size_t i = 0; i < g.n; i++) {
+            if (strcmp(g.v[i]->id, s->id) == 0) {
+                CHECK_STR(g.origins[i], "PUB");
+                mine++;
+            }
+        }
+        CHECK_INT(mine, 2);
+    }
+    got_free(&g);
+
+    CHECK(store_pg_nflog_publish(a, &e, "PUB", 3) == AR_OK);
+    CHECK(store_pg_nflog_publish(a, &e, "PUB", 3) == AR_OK);
+    CHECK(store_pg_max_origin_seq(b, "nflog", "PUB", &cur) == AR_OK);
+    CHECK_INT(cur, 3);
+    CHECK(store_pg_nflog_since(b, 0, "B", 1700000000500000000LL, collect_entry, &ge, &last) ==
+          AR_OK);
+    {
+        size_t mine = 0;
+        for (size_t i = 0; i < ge.n; i++) {
+            mine += strcmp(ge.v[i]->key, e.key) == 0;
+        }
+        CHECK_INT(mine, 1);
+    }
+    entries_free(&ge);
+    silence_free(s);
+    store_pg_close(a);
+    store_pg_close(b);
+}
+
 static void key(struct store_pg_claim_key *k, const char *group, const char *firing)
 {
     k->receiver = "team";
@@ -370,6 +447,7 @@ int main(void)
     }
     test_silence_propagation();
     test_nflog_propagation();
+    test_publication();
     test_claims();
     test_instances();
     return CHECK_DONE();
