@@ -7,6 +7,7 @@
 #include "ar/cluster.h"
 #include "ar/config_ext.h"
 #include "ar/config_receivers.h"
+#include "ar/ha_claims.h"
 #include "ar/heartbeat.h"
 #include "ar/http_metrics.h"
 #include "ar/integration.h"
@@ -96,6 +97,38 @@ static double config_hash_value(const struct config *cfg)
  * those that describe membership, with a one-member cluster's values (what 0.25 shows for
  * a lone settled peer); the gossip traffic families (messages, reconnections, oversized
  * messages, refresh joins) are left out: there is no gossip for them to count. */
+/* PostgreSQL mode: the flush claims' outcomes (ar/ha_claims.h, docs/ha.md). */
+static void claims_families(struct buf *b, const struct ha_claims *hc)
+{
+    static const enum ha_claim_result shown[] = {HA_CLAIM_WON, HA_CLAIM_LOST, HA_CLAIM_UNCLAIMED,
+                                                 HA_CLAIM_TAKEOVER};
+    struct ha_claims_stats st;
+
+    if (hc == NULL) {
+        return;
+    }
+    ha_claims_get_stats(hc, &st);
+    head(b, "alertrouter_flush_claims_total", "counter",
+         "Flush claims by outcome: won, lost (another instance sends), unclaimed (PostgreSQL "
+         "unreachable: sent anyway), takeover (an expired claim taken over).");
+    for (size_t i = 0; i < AR_ARRAY_LEN(shown); i++) {
+        uint64_t n = st.results[shown[i]];
+        if (shown[i] == HA_CLAIM_LOST) {
+            n += st.results[HA_CLAIM_LOST_DONE];
+        }
+        buf_printf(b, "alertrouter_flush_claims_total{result=\"%s\"} %llu\n",
+                   ha_claim_result_name(shown[i]), (unsigned long long)n);
+    }
+    head(b, "alertrouter_flush_claim_round_trips_total", "counter",
+         "Claim statements sent to PostgreSQL (one per batch of flushes).");
+    buf_printf(b, "alertrouter_flush_claim_round_trips_total %llu\n",
+               (unsigned long long)st.round_trips);
+    head(b, "alertrouter_flush_claims_reconciled_total", "counter",
+         "Notifications sent without a claim during an outage, recorded as done claims after.");
+    buf_printf(b, "alertrouter_flush_claims_reconciled_total %llu\n",
+               (unsigned long long)st.reconciled);
+}
+
 static void cluster_families(struct buf *b, const struct cluster_self *cl)
 {
     bool on = cl != NULL && cl->enabled;
@@ -234,6 +267,7 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
     head(b, "alertmanager_integrations", "gauge", "Number of configured integrations.");
     buf_printf(b, "alertmanager_integrations %zu\n", ninteg);
     cluster_families(b, api->cluster);
+    claims_families(b, api->claims);
     head(b, "alertmanager_build_info", "gauge",
          "A metric with a constant '1' value labeled by version, revision, branch, and goversion "
          "from which alertmanager was built.");

@@ -11,11 +11,13 @@
 #include "ar/config_ext.h"
 #include "ar/core.h"
 #include "ar/flags.h"
+#include "ar/ha_claims.h"
 #include "ar/http.h"
 #include "ar/http_metrics.h"
 #include "ar/integration.h"
 #include "ar/log.h"
 #include "ar/notify.h"
+#include "ar/pg_health.h"
 #include "ar/pg_url.h"
 #include "ar/ratelimit.h"
 #include "ar/store.h"
@@ -237,16 +239,16 @@ static char *route_prefix(const char *flag, const char *external_url)
     return out;
 }
 
-/* --storage.url (docs/ha.md): connects to PostgreSQL and migrates its schema, so the
- * connection, the password and the migrations can be checked, then refuses to run: the
- * PostgreSQL storage does not hold every shared table yet (silences, notification log,
- * outbox, ...), and a cluster sharing some state but not the rest would pass for a working
- * one. Returns the exit status (1). */
-static int refuse_pg_storage(const struct flags *f)
+/* --storage.url (docs/ha.md): the local SQLite store stays at --storage.path; PostgreSQL
+ * is the shared store. Connects and migrates (a start error otherwise, the URL masked),
+ * configures pg_health, then starts the flush claimer (ar/ha_claims.h) on its own
+ * connection; *claims gets it. AR_OK or an error already logged. */
+static int start_pg_storage(const struct flags *f, const char *name, struct ha_claims **claims)
 {
     char password[1024];
     const char *pw = NULL;
     struct store_pg *pg = NULL;
+    struct ha_claims_options copt;
     struct ar_error err;
     int rc;
 
@@ -254,24 +256,32 @@ static int refuse_pg_storage(const struct flags *f)
         if (pg_url_read_password_file(f->storage_password_file, password, sizeof(password), &err) !=
             AR_OK) {
             log_error("store", "%s", err.msg);
-            return 1;
+            return AR_EINVAL;
         }
         pw = password;
     }
     rc = store_pg_open(f->storage_url, pw, &pg, &err);
-    explicit_bzero(password, sizeof(password));
     if (rc != AR_OK) {
+        explicit_bzero(password, sizeof(password));
         log_error("store", "%s", err.msg);
-        return 1;
+        return rc;
     }
     log_info("store", "connected to PostgreSQL %s (server version %d), schema version %d",
              store_pg_display(pg), store_pg_server_version(pg), store_pg_schema_version(pg));
-    log_error("store",
-              "PostgreSQL storage is not complete yet: silences, the notification log, the "
-              "outbox, history and the audit log are still kept in SQLite only, so instances "
-              "would not share them (docs/ha.md); start without --storage.url");
+    pg_health_configure(store_pg_display(pg));
     store_pg_close(pg);
-    return 1;
+    memset(&copt, 0, sizeof(copt));
+    copt.conninfo = f->storage_url;
+    copt.password = pw;
+    copt.owner = name;
+    copt.lease_ms = f->cluster_claim_lease_ms;
+    *claims = ha_claims_new(&copt);
+    explicit_bzero(password, sizeof(password));
+    if (ha_claims_start(*claims) != AR_OK) {
+        log_error("cluster", "cannot start the flush claimer thread");
+        return AR_EIO;
+    }
+    return AR_OK;
 }
 
 static int run_daemon(struct daemon *d)
@@ -292,6 +302,7 @@ static int run_daemon(struct daemon *d)
     struct notifier *notifier = NULL;
     char *shown_url = NULL;
     struct cluster_self cluster;
+    struct ha_claims *claims = NULL;
 
     memset(&api, 0, sizeof(api));
     memset(&cluster, 0, sizeof(cluster));
@@ -348,11 +359,7 @@ static int run_daemon(struct daemon *d)
                   f->storage_synchronous);
         goto out;
     }
-    if (f->storage_url[0] != '\0') {
-        rc = refuse_pg_storage(f);
-        goto out;
-    }
-    if (f->storage_password_file[0] != '\0') {
+    if (f->storage_url[0] == '\0' && f->storage_password_file[0] != '\0') {
         log_error("store", "--storage.password-file is only used with --storage.url");
         goto out;
     }
@@ -365,14 +372,16 @@ static int run_daemon(struct daemon *d)
         log_error("store", "%s", err.msg);
         goto out;
     }
-    if (f->cluster_listen[0] != '\0') {
+    if (f->cluster_listen[0] != '\0' || f->storage_url[0] != '\0') {
         char fresh[CLUSTER_NAME_LEN + 1];
-        if (cluster_advertise_address(f->cluster_listen, f->cluster_advertise, cluster.address,
+        if (f->cluster_listen[0] != '\0' &&
+            cluster_advertise_address(f->cluster_listen, f->cluster_advertise, cluster.address,
                                       sizeof(cluster.address), &err) != AR_OK) {
             log_error("cluster", "%s", err.msg);
             goto out;
         }
-        /* the name is minted once per data directory and kept (migrations/0008) */
+        /* the name is minted once per data directory and kept (migrations/0008); in
+         * PostgreSQL mode it is the instance's name in the shared tables */
         cluster_ulid_new(fresh);
         if (store_instance_get_or_put(st, "peer_name", fresh, cluster.name, sizeof(cluster.name)) !=
                 AR_OK ||
@@ -380,11 +389,16 @@ static int run_daemon(struct daemon *d)
             log_error("store", "cannot read or store the cluster peer name: %s", store_errmsg(st));
             goto out;
         }
-        cluster.enabled = true;
-        log_info("cluster",
-                 "cluster of one: peer %s at %s (no gossip port is opened; "
-                 "--cluster.listen-address=\"\" disables)",
-                 cluster.name, cluster.address);
+        if (f->cluster_listen[0] != '\0') {
+            cluster.enabled = true;
+            log_info("cluster",
+                     "cluster of one: peer %s at %s (no gossip port is opened; "
+                     "--cluster.listen-address=\"\" disables)",
+                     cluster.name, cluster.address);
+        }
+    }
+    if (f->storage_url[0] != '\0' && start_pg_storage(f, cluster.name, &claims) != AR_OK) {
+        goto out;
     }
     {
         /* Bounded parallelism per receiver host: requests beyond it wait in libcurl and
@@ -411,6 +425,7 @@ static int run_daemon(struct daemon *d)
     copt.maintenance_interval_ns = f->maintenance_ms * AR_NS_PER_MS;
     copt.max_bytes = f->storage_max_bytes;
     copt.max_silences = (size_t)f->max_silences;
+    copt.claims = claims;
     copt.notify_deadline_ns = f->notify_deadline_ms * AR_NS_PER_MS;
     if (core_new(st, cfg, &copt, &d->core) != AR_OK) {
         log_error("core", "loading stored state failed: %s", store_errmsg(st));
@@ -438,6 +453,7 @@ static int run_daemon(struct daemon *d)
     api.reload_ok_at_ns = clock_now_ns();
     api.cluster = &cluster;
     api.http_metrics = api_http_metrics_new();
+    api.claims = claims;
     d->api = &api;
     hopt.max_body_bytes = (size_t)f->max_body_bytes;
     hopt.connection_timeout_s = (unsigned)f->read_timeout_s;
@@ -474,7 +490,9 @@ stop:
     }
     core_stop(d->core);
 out:
+    ha_claims_stop(claims); /* after the core: canceled sends release their claims */
     core_free(d->core);
+    ha_claims_free(claims);
     notifier_free(notifier);
     store_close(st);
     config_unref(cfg);

@@ -14,6 +14,7 @@
 
 /* This instance as a cluster of one (ar/cluster.h). */
 struct cluster_self;
+struct ha_claims;
 
 struct api_counters {
     uint64_t alerts_received_firing;
@@ -44,6 +45,7 @@ struct api {
     const struct cluster_self *cluster; /* --cluster.* answer for status and metrics */
     uint64_t scrapes_in_flight;         /* promhttp_metric_handler_requests_in_flight (atomic) */
     uint64_t scrapes_total;             /* promhttp_metric_handler_requests_total{code="200"} */
+    struct ha_claims *claims;           /* PostgreSQL mode: flush claims metrics; else NULL */
 };
 
 /* The per-route HTTP histograms for the API's routes (ar/http_metrics.h); the caller passes
