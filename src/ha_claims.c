@@ -268,7 +268,10 @@ static void decide(struct ha_claims *hc, struct ha_claim_req *req, enum ha_claim
 {
     req->result = r;
     if (r == HA_CLAIM_WON || r == HA_CLAIM_TAKEOVER) {
-        hc->open++;
+        if (hc->open++ == 0) {
+            /* the claim itself set a full lease: the first renewal is due in lease/3 */
+            hc->next_renew_mono = clock_monotonic_ns() + hc->lease_ms / 3 * AR_NS_PER_MS;
+        }
     }
     count(hc, r);
     req->decided(req);

@@ -172,6 +172,37 @@ def takeover(ctx):
         hang.set()
 
 
+@suite.case("a retrying sender renews its lease: no takeover, delivered once", only="alertrouter")
+def renewal(ctx):
+    pg().createdb("ar_renew")
+    t_first = []
+    answered_ok = []
+
+    def status(path, idx):
+        # failing (retryable 500) for 7 s from the first request: more than twice the lease
+        if not t_first:
+            t_first.append(time.monotonic())
+        if time.monotonic() - t_first[0] < 7:
+            return 500
+        answered_ok.append(idx)
+        return 200
+
+    sink = ctx.sink(status_fn=status)
+    servers = instances(ctx, 2, "ar_renew", sink, lease="3s", extra=["--notify.deadline=60s"])
+    post_all(servers, firing(["Renewed"]))
+    poll(lambda: answered_ok, timeout=60, what="a delivery after the receiver recovered")
+    poll(lambda: pg().psql("SELECT count(*) FROM flush_claims WHERE done_at IS NOT NULL",
+                           dbname="ar_renew")[1] == "1", timeout=30, what="the claim done")
+    stats = [claims(s) for s in servers]
+    ctx.note("requests %d (failed ones retried by one instance), claims %s" %
+             (len(sink.received), stats))
+    eq(len(answered_ok), 1, "requests answered 200")
+    eq(sum(c.get("takeover", 0) for c in stats), 0, "takeovers")
+    eq(sum(c.get("won", 0) for c in stats), 1, "claims won")
+    check(sum(c.get("lost", 0) for c in stats) >= 2,
+          "the other instance did not retry its claim while the lease was renewed: %s", stats)
+
+
 @suite.case("PostgreSQL stopped: every notification still arrives", only="alertrouter")
 def outage(ctx):
     pg().createdb("ar_outage")
