@@ -136,40 +136,48 @@ static int cmp_req(const void *pa, const void *pb)
     return cmp_key(a, b);
 }
 
+struct ranked {
+    struct ha_claim_req *req;
+    size_t at; /* index in the caller's array */
+};
+
+static int cmp_ranked(const void *pa, const void *pb)
+{
+    const struct ranked *a = pa;
+    const struct ranked *b = pb;
+    int c = cmp_req(&a->req, &b->req);
+
+    return c != 0 ? c : (a->at > b->at) - (a->at < b->at);
+}
+
 size_t ha_claims_plan_rounds(struct ha_claim_req *const *v, size_t n, size_t *round)
 {
-    size_t *ord = ar_malloc((n ? n : 1) * sizeof(*ord));
-    struct ha_claim_req **s = ar_malloc((n ? n : 1) * sizeof(*s));
+    struct ranked *s = ar_malloc((n ? n : 1) * sizeof(*s));
     size_t rounds = 0;
     size_t base = 0; /* first round of the current repeat interval */
-    size_t dup = 0;  /* how many times the current key was seen */
+    size_t dup = 0;  /* earlier copies of the current key */
 
-    /* sort a copy, then walk it: a new repeat interval starts new rounds after every round
-     * so far; the k-th copy of one key goes to the interval's k-th round */
-    memcpy(s, v, n * sizeof(*s));
-    qsort(s, n, sizeof(*s), cmp_req);
+    /* sorted by repeat interval, then key: a new repeat interval starts new rounds after
+     * every round so far; the k-th copy of one key goes to the interval's k-th round */
     for (size_t i = 0; i < n; i++) {
-        size_t at = 0;
-        while (v[at] != s[i]) {
-            at++;
-        }
-        ord[i] = at;
+        s[i].req = v[i];
+        s[i].at = i;
     }
+    qsort(s, n, sizeof(*s), cmp_ranked);
     for (size_t i = 0; i < n; i++) {
-        if (i == 0 || s[i]->repeat_ms != s[i - 1]->repeat_ms) {
+        if (i == 0 || s[i].req->repeat_ms != s[i - 1].req->repeat_ms) {
             base = rounds;
             dup = 0;
-        } else if (cmp_key(s[i], s[i - 1]) == 0) {
+        } else if (cmp_key(s[i].req, s[i - 1].req) == 0) {
             dup++;
         } else {
             dup = 0;
         }
-        round[ord[i]] = base + dup;
+        round[s[i].at] = base + dup;
         if (base + dup + 1 > rounds) {
             rounds = base + dup + 1;
         }
     }
-    free(ord);
     free(s);
     return rounds;
 }
