@@ -9,6 +9,7 @@
 #include "ar/config_ext.h"
 #include "ar/config_receivers.h"
 #include "ar/ha_sync.h"
+#include "ar/ha_claims.h"
 #include "ar/heartbeat.h"
 #include "ar/http_metrics.h"
 #include "ar/integration.h"
@@ -93,6 +94,38 @@ static double config_hash_value(const struct config *cfg)
         v = (v << 8) | cfg->source_md5[i];
     }
     return (double)v;
+}
+
+/* PostgreSQL mode: the flush claims' outcomes (ar/ha_claims.h, docs/ha.md). */
+static void claims_families(struct buf *b, const struct ha_claims *hc)
+{
+    static const enum ha_claim_result shown[] = {HA_CLAIM_WON, HA_CLAIM_LOST, HA_CLAIM_UNCLAIMED,
+                                                 HA_CLAIM_TAKEOVER};
+    struct ha_claims_stats st;
+
+    if (hc == NULL) {
+        return;
+    }
+    ha_claims_get_stats(hc, &st);
+    head(b, "alertrouter_flush_claims_total", "counter",
+         "Flush claims by outcome: won, lost (another instance sends), unclaimed (PostgreSQL "
+         "unreachable: sent anyway), takeover (an expired claim taken over).");
+    for (size_t i = 0; i < AR_ARRAY_LEN(shown); i++) {
+        uint64_t n = st.results[shown[i]];
+        if (shown[i] == HA_CLAIM_LOST) {
+            n += st.results[HA_CLAIM_LOST_DONE];
+        }
+        buf_printf(b, "alertrouter_flush_claims_total{result=\"%s\"} %llu\n",
+                   ha_claim_result_name(shown[i]), (unsigned long long)n);
+    }
+    head(b, "alertrouter_flush_claim_round_trips_total", "counter",
+         "Claim statements sent to PostgreSQL (one per batch of flushes).");
+    buf_printf(b, "alertrouter_flush_claim_round_trips_total %llu\n",
+               (unsigned long long)st.round_trips);
+    head(b, "alertrouter_flush_claims_reconciled_total", "counter",
+         "Notifications sent without a claim during an outage, recorded as done claims after.");
+    buf_printf(b, "alertrouter_flush_claims_reconciled_total %llu\n",
+               (unsigned long long)st.reconciled);
 }
 
 /* COMPAT: with clustering enabled, 0.25 adds its memberlist families. alertrouter exports
@@ -241,6 +274,7 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
         ha_sync_get(api->ha, &hs);
     }
     cluster_families(b, api->cluster, api->ha != NULL ? hs.npeers : 1);
+    claims_families(b, api->claims);
     head(b, "alertmanager_build_info", "gauge",
          "A metric with a constant '1' value labeled by version, revision, branch, and goversion "
          "from which alertmanager was built.");

@@ -297,6 +297,24 @@ static void core_send_retry(void *ctx, int64_t delivery_id, const struct notify_
     post(c, m);
 }
 
+static int claim_decided_fn(struct core *c, struct txn *txn, void *arg)
+{
+    dispatcher_claim_decided(c->dispatcher, arg, txn);
+    return AR_OK;
+}
+
+static void claim_decided_noop(void *ctx, int rc)
+{
+    (void)ctx;
+    (void)rc;
+}
+
+/* Claimer thread (ar/ha_claims.h): a claim's decision goes to the core thread. */
+static void core_claim_decided(void *ctx, struct claim_wait *cw)
+{
+    core_call_async(ctx, claim_decided_fn, cw, claim_decided_noop, NULL);
+}
+
 static void status_of(struct core *c, const struct alert *a, int64_t now, struct alert_status *st)
 {
     const char *ids[64];
@@ -377,6 +395,8 @@ static void rebuild_pipeline(struct core *c)
     env.send_done_ctx = c;
     env.next_delivery_id = &c->next_delivery_id;
     env.deadline_ns = c->opt.notify_deadline_ns;
+    env.claims = c->opt.claims;
+    env.claim_decided = core_claim_decided;
     c->dispatcher = dispatcher_new(c->cfg, &env);
     for (size_t it = 0; (a = alert_store_next(c->alerts, &it)) != NULL;) {
         inhibitor_put(c->inhibitor, a);

@@ -20,6 +20,7 @@
 
 #include "ar/alert_store.h"
 #include "ar/clock.h"
+#include "ar/ha_claims.h"
 #include "ar/incident.h"
 #include "ar/inhibit.h"
 #include "ar/json_out.h"
@@ -47,6 +48,7 @@ struct flush {
     size_t nsnap;
     int64_t now_wall;
     int64_t incident_id; /* the group's incident (ar/incident.h), 0 for none */
+    bool retry;          /* a claim was held live by another instance: keep resolved alerts */
 };
 
 struct send_ctx {
@@ -68,6 +70,21 @@ struct send_ctx {
     void (*send_done)(void *ctx, struct send_ctx *sc, const struct notify_result *res);
     void (*send_retry)(void *ctx, int64_t delivery_id, const struct notify_result *res);
     void *send_done_ctx;
+    struct claim_wait *claim; /* PostgreSQL mode: the claim this send won, else NULL */
+};
+
+/* A send waiting for its claim (PostgreSQL mode): what flush_integration would have done
+ * at once, kept until the claimer decides. */
+struct claim_wait {
+    struct ha_claim_req req; /* strings point into sc */
+    struct ha_claims *claims;
+    void (*forward)(void *ctx, struct claim_wait *cw);
+    void *forward_ctx;
+    struct notify_job *job;
+    struct send_ctx *sc;
+    char *payload; /* the outbox row's, NULL without an outbox */
+    struct delivery_summary sum;
+    uint64_t *news; /* sum's arrays */
 };
 
 struct agroup {
@@ -553,7 +570,7 @@ static void flush_finish(struct dispatcher *d, struct flush *f, int64_t now_mono
             incident_flush_end(d->env.incidents, f->incident_id, g->route->receiver, g->key,
                                !f->failed, all_resolved, txn_now(txn), txn);
         }
-        if (!f->failed) {
+        if (!f->failed && !f->retry) {
             for (size_t i = 0; i < f->nsnap; i++) {
                 struct alert *s = f->snap[i];
                 /* resolved at flush time and not updated since the snapshot */
@@ -702,7 +719,30 @@ static bool flush_filter(struct dispatcher *d, const struct route *r, const stru
     return s->nkept > 0;
 }
 
-/* The pending outbox row of sc's delivery, with what was new to the receiver's log (e). */
+/* The pending outbox row of a delivery, with what was new to the receiver's log (e): its
+ * payload (heap) and summary, whose arrays live in the returned heap array. */
+static uint64_t *pending_row_of(struct dispatcher *d, const struct flush_set *s,
+                                const struct integration *integ, const struct nflog_entry *e,
+                                struct notify_data *nd, char **payload,
+                                struct delivery_summary *sum)
+{
+    uint64_t *news = ar_malloc((s->nfiring + s->nresolved + 1) * sizeof(*news));
+
+    sum->nfiring = s->nfiring;
+    sum->nresolved = integ->send_resolved ? s->nresolved : 0;
+    sum->new_firing = news;
+    sum->nnew_firing =
+        sorted_minus(s->firing, s->nfiring, e ? e->firing : NULL, e ? e->nfiring : 0, news);
+    sum->new_resolved = news + sum->nnew_firing;
+    sum->nnew_resolved = integ->send_resolved
+                             ? sorted_minus(s->resolved, s->nresolved, e ? e->resolved : NULL,
+                                            e ? e->nresolved : 0, news + sum->nnew_firing)
+                             : 0;
+    *payload = outbox_payload_encode(&d->payload_scratch, nd, s->firing, s->nfiring, s->resolved,
+                                     s->nresolved, s->expiry);
+    return news;
+}
+
 static void flush_record_pending(struct dispatcher *d, const struct flush_set *s,
                                  const struct integration *integ, const struct nflog_entry *e,
                                  struct send_ctx *sc, struct notify_data *nd, struct txn *txn)
@@ -713,24 +753,97 @@ static void flush_record_pending(struct dispatcher *d, const struct flush_set *s
      * group's normal flush after restart sends again: nothing decided is lost, at worst
      * delivered twice. */
     struct delivery_summary sum;
-    uint64_t *news = ar_malloc((s->nfiring + s->nresolved + 1) * sizeof(*news));
+    char *payload;
+    uint64_t *news = pending_row_of(d, s, integ, e, nd, &payload, &sum);
 
-    sum.nfiring = s->nfiring;
-    sum.nresolved = integ->send_resolved ? s->nresolved : 0;
-    sum.new_firing = news;
-    sum.nnew_firing =
-        sorted_minus(s->firing, s->nfiring, e ? e->firing : NULL, e ? e->nfiring : 0, news);
-    sum.new_resolved = news + sum.nnew_firing;
-    sum.nnew_resolved = integ->send_resolved
-                            ? sorted_minus(s->resolved, s->nresolved, e ? e->resolved : NULL,
-                                           e ? e->nresolved : 0, news + sum.nnew_firing)
-                            : 0;
     sc->delivery_id = (*d->env.next_delivery_id)++;
     outbox_record_pending(txn, sc->delivery_id, sc->receiver, sc->integration, sc->group_key,
-                          outbox_payload_encode(&d->payload_scratch, nd, s->firing, s->nfiring,
-                                                s->resolved, s->nresolved, s->expiry),
-                          &sum);
+                          payload, &sum);
     free(news);
+}
+
+static void submit_job(struct dispatcher *d, struct notify_job *job)
+{
+    if (d->env.submit != NULL) {
+        d->env.submit(d->env.submit_ctx, job);
+    } else {
+        notifier_submit(d->env.notifier, job);
+    }
+}
+
+/* Claimer thread: the decision goes to the core thread. */
+static void claim_decided(struct ha_claim_req *req)
+{
+    struct claim_wait *cw = (struct claim_wait *)req;
+
+    cw->forward(cw->forward_ctx, cw);
+}
+
+/* PostgreSQL mode: hands the send to the claimer instead of sending it (the flush stays in
+ * flight until dispatcher_claim_decided). */
+static void flush_claim(struct dispatcher *d, const struct flush_set *s,
+                        const struct integration *integ, const struct nflog_entry *e,
+                        struct send_ctx *sc, struct notify_data *nd, struct notify_job *job)
+{
+    struct claim_wait *cw = ar_calloc(1, sizeof(*cw));
+    const struct route *r = sc->flush->group->route;
+
+    cw->req.receiver = sc->receiver;
+    cw->req.integration = sc->integration;
+    cw->req.group_key = sc->group_key;
+    ha_claims_state_hash(s->firing, s->nfiring, s->resolved, s->nresolved, cw->req.state_hash);
+    cw->req.repeat_ms = r->repeat_interval_ms;
+    cw->req.decided = claim_decided;
+    cw->claims = d->env.claims;
+    cw->forward = d->env.claim_decided;
+    cw->forward_ctx = d->env.send_done_ctx;
+    cw->job = job;
+    cw->sc = sc;
+    if (d->env.next_delivery_id != NULL) {
+        cw->news = pending_row_of(d, s, integ, e, nd, &cw->payload, &cw->sum);
+    }
+    ha_claims_submit(d->env.claims, &cw->req);
+}
+
+static void claim_wait_free(struct claim_wait *cw)
+{
+    free(cw->payload);
+    free(cw->news);
+    free(cw);
+}
+
+void dispatcher_claim_decided(struct dispatcher *d, struct claim_wait *cw, struct txn *txn)
+{
+    struct send_ctx *sc = cw->sc;
+    struct flush *f = sc->flush;
+
+    if (ha_claim_sends(cw->req.result)) {
+        if (cw->payload != NULL && d->env.next_delivery_id != NULL) {
+            sc->delivery_id = (*d->env.next_delivery_id)++;
+            outbox_record_pending(txn, sc->delivery_id, sc->receiver, sc->integration,
+                                  sc->group_key, cw->payload, &cw->sum);
+            cw->payload = NULL; /* taken */
+        }
+        free(cw->news);
+        cw->news = NULL;
+        sc->claim = cw;
+        d->env.metrics->notifications[sc->type]++;
+        submit_job(d, cw->job);
+        cw->job = NULL;
+        return;
+    }
+    /* lost: another instance sends (or sent) it; this one records nothing */
+    log_debug("dispatch", "claim lost receiver=%s integration=%s group=%s", sc->receiver,
+              sc->integration, sc->group_key);
+    notify_job_free(cw->job);
+    if (f != NULL && cw->req.result == HA_CLAIM_LOST) {
+        f->retry = true;
+    }
+    send_ctx_free(sc);
+    claim_wait_free(cw);
+    if (f != NULL && --f->pending == 0) {
+        flush_finish(d, f, clock_monotonic_ns(), txn);
+    }
 }
 
 /* Stages 6-7 for one integration: the notification log's dedup (COMPAT 5.7), the alerts it
@@ -791,7 +904,7 @@ static void flush_integration(struct dispatcher *d, struct flush *f, const struc
         struct notify_job *job;
 
         sc->flush = f;
-        if (d->env.next_delivery_id != NULL) {
+        if (d->env.next_delivery_id != NULL && d->env.claims == NULL) {
             flush_record_pending(d, s, integ, e, sc, nd, txn);
         }
         sc->incident_id = f->incident_id;
@@ -802,16 +915,16 @@ static void flush_integration(struct dispatcher *d, struct flush *f, const struc
         }
         job = notify_job_new(nd, integ, now_mono + gi, job_done, sc);
         job->retrying = job_retrying;
-        notify_data_unref(nd);
         f->pending++;
-        d->env.metrics->notifications[integ->type]++;
         log_debug("dispatch", "flush group=%s receiver=%s integration=%s alerts=%zu", g->key,
                   r->receiver, name, nsend);
-        if (d->env.submit != NULL) {
-            d->env.submit(d->env.submit_ctx, job);
+        if (d->env.claims != NULL) {
+            flush_claim(d, s, integ, e, sc, nd, job); /* sent once the claim is decided */
         } else {
-            notifier_submit(d->env.notifier, job);
+            d->env.metrics->notifications[integ->type]++;
+            submit_job(d, job);
         }
+        notify_data_unref(nd);
     }
     free(only_firing);
 }
@@ -885,6 +998,12 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
     struct flush *f = sc->flush;
 
     outbox_done(sc, res, txn);
+    if (sc->claim != NULL) {
+        /* delivered: the claim is done; otherwise it is released to another instance */
+        ha_claims_finished(sc->claim->claims, &sc->claim->req, res->ok);
+        claim_wait_free(sc->claim);
+        sc->claim = NULL;
+    }
     incident_notify_outcome(txn, sc->incident_id, sc->delivery_id, sc->receiver, sc->integration,
                             sc->now_wall, sc->nfiring, sc->nresolved,
                             res->ok          ? "delivered"

@@ -96,6 +96,9 @@ static const struct flag_def defs[] = {
     {"cluster.advertise-address", K_STRING, OFF(cluster_advertise), "",
      "Address shown for this peer (default: the listen address, an unspecified host "
      "replaced by this machine's private IP)"},
+    {"cluster.claim-lease", K_DURATION, OFF(cluster_claim_lease_ms), "30s",
+     "With --storage.url: how long a flush claim holds before another instance may take "
+     "the notification over (renewed every third of it while the send retries)"},
     /* Alertmanager 0.25's other clustering flags: accepted, ignored with a warning */
     {"cluster.peer", K_IGNORED, 0, "", "Accepted for compatibility; no HA gossip (ignored)"},
     {"cluster.peer-timeout", K_IGNORED, 0, "15s", "Accepted for compatibility; ignored"},

@@ -11,6 +11,7 @@
 #include "ar/config_ext.h"
 #include "ar/core.h"
 #include "ar/flags.h"
+#include "ar/ha_claims.h"
 #include "ar/ha_sync.h"
 #include "ar/http.h"
 #include "ar/http_metrics.h"
@@ -289,6 +290,7 @@ static int run_daemon(struct daemon *d)
     char pg_password[1024];
     const char *pw = NULL;
     struct ha_sync *ha = NULL;
+    struct ha_claims *claims = NULL;
 
     memset(&api, 0, sizeof(api));
     memset(&cluster, 0, sizeof(cluster));
@@ -391,6 +393,20 @@ static int run_daemon(struct daemon *d)
                      cluster.name, cluster.address);
         }
     }
+    if (f->storage_url[0] != '\0') {
+        /* the flush claimer (ar/ha_claims.h): its own connection, made on its thread */
+        struct ha_claims_options clopt = {
+            .conninfo = f->storage_url,
+            .password = pw,
+            .owner = cluster.name,
+            .lease_ms = f->cluster_claim_lease_ms,
+        };
+        claims = ha_claims_new(&clopt); /* keeps its own copy of the password */
+        if (ha_claims_start(claims) != AR_OK) {
+            log_error("cluster", "cannot start the flush claimer thread");
+            goto out;
+        }
+    }
     {
         /* Bounded parallelism per receiver host: requests beyond it wait in libcurl and
          * reuse kept-alive connections instead of opening thousands at once. */
@@ -417,6 +433,7 @@ static int run_daemon(struct daemon *d)
     copt.max_bytes = f->storage_max_bytes;
     copt.max_silences = (size_t)f->max_silences;
     copt.notify_deadline_ns = f->notify_deadline_ms * AR_NS_PER_MS;
+    copt.claims = claims;
     if (core_new(st, cfg, &copt, &d->core) != AR_OK) {
         log_error("core", "loading stored state failed: %s", store_errmsg(st));
         goto out;
@@ -460,6 +477,7 @@ static int run_daemon(struct daemon *d)
     api.reload_ok_at_ns = clock_now_ns();
     api.cluster = &cluster;
     api.ha = ha;
+    api.claims = claims;
     api.http_metrics = api_http_metrics_new();
     d->api = &api;
     hopt.max_body_bytes = (size_t)f->max_body_bytes;
@@ -500,7 +518,9 @@ stop:
 out:
     ha_sync_free(ha); /* after the writer: the store's commit hook points at it */
     explicit_bzero(pg_password, sizeof(pg_password));
+    ha_claims_stop(claims); /* after the core: canceled sends release their claims */
     core_free(d->core);
+    ha_claims_free(claims);
     notifier_free(notifier);
     store_close(st);
     config_unref(cfg);

@@ -7,6 +7,7 @@
 
 #include "store_pg_conn.h"
 
+#include "ar/buf.h"
 #include "ar/log.h"
 
 #include <openssl/evp.h>
@@ -131,5 +132,206 @@ int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_
         *n = strtoll(PQcmdTuples(r), NULL, 10);
     }
     PQclear(r);
+    return rc;
+}
+
+/* ---- batches ---- */
+
+/* A PostgreSQL array literal element: double-quoted, backslash before " and \. */
+static void put_elem(struct buf *b, const char *s)
+{
+    if (b->len > 1) {
+        buf_putc(b, ',');
+    }
+    buf_putc(b, '"');
+    for (; *s != '\0'; s++) {
+        if (*s == '"' || *s == '\\') {
+            buf_putc(b, '\\');
+        }
+        buf_putc(b, *s);
+    }
+    buf_putc(b, '"');
+}
+
+/* The four key arrays ($1-$4: receivers, integrations, group keys, hashes as hex), text. */
+struct key_arrays {
+    struct buf a[4];
+};
+
+static void key_arrays_build(struct key_arrays *ka, const struct store_pg_claim_key *keys, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (int j = 0; j < 4; j++) {
+        buf_init(&ka->a[j], 0);
+        buf_reserve(&ka->a[j], 64 * n + 2);
+        buf_putc(&ka->a[j], '{');
+    }
+    for (size_t i = 0; i < n; i++) {
+        char h[2 * STORE_PG_STATE_HASH_LEN + 1];
+        for (int j = 0; j < STORE_PG_STATE_HASH_LEN; j++) {
+            h[2 * j] = hex[keys[i].state_hash[j] >> 4];
+            h[2 * j + 1] = hex[keys[i].state_hash[j] & 15];
+        }
+        h[2 * STORE_PG_STATE_HASH_LEN] = '\0';
+        put_elem(&ka->a[0], keys[i].receiver);
+        put_elem(&ka->a[1], keys[i].integration);
+        put_elem(&ka->a[2], keys[i].group_key);
+        put_elem(&ka->a[3], h);
+    }
+    for (int j = 0; j < 4; j++) {
+        buf_putc(&ka->a[j], '}');
+    }
+}
+
+static void key_arrays_cleanup(struct key_arrays *ka)
+{
+    for (int j = 0; j < 4; j++) {
+        buf_cleanup(&ka->a[j]);
+    }
+}
+
+#define KEYS_CTE                                                                                   \
+    "WITH k AS (SELECT r, i, g, decode(h, 'hex') AS h, n FROM unnest($1::text[], $2::text[], "    \
+    "$3::text[], $4::text[]) WITH ORDINALITY AS t(r, i, g, h, n)) "
+
+int store_pg_claim_batch(struct store_pg *pg, const struct store_pg_claim_key *keys, size_t n,
+                         const char *owner, int64_t lease_ms, int64_t repeat_ms,
+                         enum store_pg_claim_outcome *out)
+{
+    /* old: the rows as they were before this statement (every part of one statement sees
+     * the same snapshot), to tell a fresh claim from a takeover and a live claim from a
+     * recent send. A row inserted concurrently and not yet visible reads as live. */
+    static const char sql[] =
+        KEYS_CTE
+        ", old AS (SELECT k.n, f.done_at IS NOT NULL AS done FROM k JOIN flush_claims f "
+        "ON f.receiver = k.r AND f.integration = k.i AND f.group_key = k.g AND f.state_hash = k.h) "
+        ", c AS (INSERT INTO flush_claims AS f (receiver, integration, group_key, state_hash, "
+        "owner, claimed_at, lease_until) SELECT r, i, g, h, $5, now(), "
+        "now() + $6::bigint * interval '1 millisecond' FROM k ORDER BY n "
+        "ON CONFLICT (receiver, integration, group_key, state_hash) DO UPDATE "
+        "SET owner = EXCLUDED.owner, claimed_at = now(), lease_until = EXCLUDED.lease_until, "
+        "done_at = NULL "
+        "WHERE (f.done_at IS NULL AND f.lease_until < now()) "
+        "OR (f.done_at IS NOT NULL AND "
+        "f.done_at + $7::bigint * interval '1 millisecond' <= now()) "
+        "RETURNING receiver, integration, group_key, state_hash) "
+        "SELECT k.n, c.receiver IS NOT NULL, old.done FROM k LEFT JOIN c ON c.receiver = k.r "
+        "AND c.integration = k.i AND c.group_key = k.g AND c.state_hash = k.h "
+        "LEFT JOIN old ON old.n = k.n ORDER BY k.n";
+    struct key_arrays ka;
+    char lease[24];
+    char repeat[24];
+    const char *v[7];
+    PGresult *r;
+    char msg[512];
+    int rc = AR_OK;
+
+    key_arrays_build(&ka, keys, n);
+    snprintf(lease, sizeof(lease), "%lld", (long long)lease_ms);
+    snprintf(repeat, sizeof(repeat), "%lld", (long long)repeat_ms);
+    for (int j = 0; j < 4; j++) {
+        v[j] = buf_str(&ka.a[j]);
+    }
+    v[4] = owner;
+    v[5] = lease;
+    v[6] = repeat;
+    r = PQexecParams(store_pg_conn(pg), sql, 7, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || (size_t)PQntuples(r) != n) {
+        log_debug("store", "PostgreSQL: claiming %zu flushes: %s", n,
+                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+        rc = AR_EDB;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            bool won = PQgetvalue(r, (int)i, 1)[0] == 't';
+            bool had = !PQgetisnull(r, (int)i, 2);
+            bool done = had && PQgetvalue(r, (int)i, 2)[0] == 't';
+            if (won) {
+                out[i] = had && !done ? STORE_PG_CLAIM_TAKEOVER : STORE_PG_CLAIM_WON;
+            } else {
+                out[i] = done ? STORE_PG_CLAIM_LOST_DONE : STORE_PG_CLAIM_LOST;
+            }
+        }
+    }
+    PQclear(r);
+    key_arrays_cleanup(&ka);
+    return rc;
+}
+
+int store_pg_claims_finish_batch(struct store_pg *pg, const struct store_pg_claim_key *keys,
+                                 size_t n, const char *owner, bool done)
+{
+    static const char done_sql[] =
+        KEYS_CTE "UPDATE flush_claims f SET done_at = now() FROM k WHERE f.receiver = k.r "
+                 "AND f.integration = k.i AND f.group_key = k.g AND f.state_hash = k.h "
+                 "AND f.owner = $5 AND f.done_at IS NULL";
+    static const char release_sql[] =
+        KEYS_CTE "UPDATE flush_claims f SET lease_until = now() FROM k WHERE f.receiver = k.r "
+                 "AND f.integration = k.i AND f.group_key = k.g AND f.state_hash = k.h "
+                 "AND f.owner = $5 AND f.done_at IS NULL";
+    struct key_arrays ka;
+    const char *v[5];
+    PGresult *r;
+    char msg[512];
+    int rc = AR_OK;
+
+    key_arrays_build(&ka, keys, n);
+    for (int j = 0; j < 4; j++) {
+        v[j] = buf_str(&ka.a[j]);
+    }
+    v[4] = owner;
+    r = PQexecParams(store_pg_conn(pg), done ? done_sql : release_sql, 5, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        log_debug("store", "PostgreSQL: %s %zu claims: %s", done ? "finishing" : "releasing", n,
+                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+        rc = AR_EDB;
+    }
+    PQclear(r);
+    key_arrays_cleanup(&ka);
+    return rc;
+}
+
+int store_pg_claims_insert_done(struct store_pg *pg, const struct store_pg_claim_key *keys,
+                                const int64_t *sent_ms, size_t n, const char *owner,
+                                int64_t *inserted)
+{
+    static const char sql[] =
+        "WITH k AS (SELECT r, i, g, decode(h, 'hex') AS h, to_timestamp(s / 1000.0) AS s "
+        "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::bigint[]) "
+        "AS t(r, i, g, h, s)) "
+        "INSERT INTO flush_claims (receiver, integration, group_key, state_hash, owner, "
+        "claimed_at, lease_until, done_at) SELECT DISTINCT ON (r, i, g, h) r, i, g, h, $5, s, s, s "
+        "FROM k ORDER BY r, i, g, h, s DESC ON CONFLICT DO NOTHING";
+    struct key_arrays ka;
+    struct buf sent;
+    const char *v[6];
+    PGresult *r;
+    char msg[512];
+    int rc = AR_OK;
+
+    key_arrays_build(&ka, keys, n);
+    buf_init(&sent, 0);
+    buf_reserve(&sent, 24 * n + 2);
+    buf_putc(&sent, '{');
+    for (size_t i = 0; i < n; i++) {
+        buf_printf(&sent, "%s%lld", i ? "," : "", (long long)sent_ms[i]);
+    }
+    buf_putc(&sent, '}');
+    for (int j = 0; j < 4; j++) {
+        v[j] = buf_str(&ka.a[j]);
+    }
+    v[4] = owner;
+    v[5] = buf_str(&sent);
+    r = PQexecParams(store_pg_conn(pg), sql, 6, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        log_debug("store", "PostgreSQL: recording %zu unclaimed sends: %s", n,
+                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+        rc = AR_EDB;
+    } else if (inserted != NULL) {
+        *inserted = strtoll(PQcmdTuples(r), NULL, 10);
+    }
+    PQclear(r);
+    buf_cleanup(&sent);
+    key_arrays_cleanup(&ka);
     return rc;
 }

@@ -16,6 +16,7 @@
 struct cluster_self;
 /* Replication and membership on PostgreSQL (ar/ha_sync.h). */
 struct ha_sync;
+struct ha_claims;
 
 struct api_counters {
     uint64_t alerts_received_firing;
@@ -47,6 +48,7 @@ struct api {
     struct ha_sync *ha;                 /* PostgreSQL mode: peers, queued writes; else NULL */
     uint64_t scrapes_in_flight;         /* promhttp_metric_handler_requests_in_flight (atomic) */
     uint64_t scrapes_total;             /* promhttp_metric_handler_requests_total{code="200"} */
+    struct ha_claims *claims;           /* PostgreSQL mode: flush claims metrics; else NULL */
 };
 
 /* The per-route HTTP histograms for the API's routes (ar/http_metrics.h); the caller passes

@@ -14,6 +14,7 @@
 struct core;
 
 struct notifier;
+struct ha_claims;
 
 struct core_options {
     int64_t gc_interval_ns;          /* --alerts.gc-interval: resolved alerts are deleted */
@@ -25,6 +26,7 @@ struct core_options {
     size_t max_silences;             /* --silences.max-silences, 0 = unlimited */
     int64_t notify_deadline_ns;      /* --notify.deadline, 0 = max(group_interval, 10s) */
     int64_t max_bytes;               /* --storage.max-bytes, 0 = no cap (store_prune_to_cap) */
+    struct ha_claims *claims;        /* PostgreSQL mode: flush claims (ar/ha_claims.h), or NULL */
 };
 
 /* Loads the stored alerts into memory. Takes a reference to cfg; st must outlive core. */

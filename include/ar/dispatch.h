@@ -21,6 +21,8 @@ struct dispatcher;
 struct send_ctx;
 
 struct dispatch_metrics;
+struct ha_claims;
+struct claim_wait;
 
 struct dispatch_env {
     struct notifier *notifier;
@@ -49,6 +51,12 @@ struct dispatch_env {
     /* Deadline of each delivery; 0 = COMPAT 5.8 max(group_interval, 10s) (re-submitted
      * stored deliveries: 10s). */
     int64_t deadline_ns;
+    /* PostgreSQL mode (ar/ha_claims.h): a send that passed dedup is claimed first, on the
+     * claimer thread; NULL sends at once. claim_decided is called on the claimer thread
+     * (with send_done_ctx) and must hand cw to the core thread, which then calls
+     * dispatcher_claim_decided. */
+    struct ha_claims *claims;
+    void (*claim_decided)(void *ctx, struct claim_wait *cw);
 };
 
 struct dispatcher *dispatcher_new(struct config *cfg, const struct dispatch_env *env);
@@ -65,6 +73,13 @@ void dispatcher_run(struct dispatcher *d, int64_t now_wall, int64_t now_mono, st
  * that started the send (after a reload). Frees sc. */
 void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
                           const struct notify_result *res, struct txn *txn);
+
+/* The claim of a send was decided (core thread, PostgreSQL mode): won, taken over or
+ * unclaimed: the pending outbox row and the job go out as without claims; lost: nothing
+ * is sent, nothing recorded in the notification log, and a claim held live by another
+ * instance leaves the group's resolved alerts in place so that its next flush claims
+ * again (and takes over should the owner die before it is done). Frees cw. */
+void dispatcher_claim_decided(struct dispatcher *d, struct claim_wait *cw, struct txn *txn);
 
 /* A failed attempt of delivery delivery_id that the notifier retries (core thread): appends
  * its 'retry' event to delivery_log, in txn. */

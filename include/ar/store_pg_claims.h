@@ -36,4 +36,28 @@ int store_pg_claim_done(struct store_pg *pg, const struct store_pg_claim_key *k,
  * many (may be NULL). */
 int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_ms, int64_t *n);
 
+
+/* Batches (ar/ha_claims.h): one statement for n keys, the keys given in one order on every
+ * instance (sorted) so that concurrent batches lock rows in the same order. No key may
+ * appear twice in one batch. */
+enum store_pg_claim_outcome {
+    STORE_PG_CLAIM_LOST,      /* a live claim of another instance holds it */
+    STORE_PG_CLAIM_LOST_DONE, /* sent by someone less than repeat_ms ago */
+    STORE_PG_CLAIM_WON,       /* inserted, or re-claimed after the repeat interval */
+    STORE_PG_CLAIM_TAKEOVER,  /* taken from an owner whose lease expired before done */
+};
+/* Claims every key as store_pg_claim does; out[i] gets the outcome of keys[i]. */
+int store_pg_claim_batch(struct store_pg *pg, const struct store_pg_claim_key *keys, size_t n,
+                         const char *owner, int64_t lease_ms, int64_t repeat_ms,
+                         enum store_pg_claim_outcome *out);
+/* done: marks owner's open claims of keys done. Otherwise releases them (lease_until = now:
+ * the next instance to flush takes them over). */
+int store_pg_claims_finish_batch(struct store_pg *pg, const struct store_pg_claim_key *keys,
+                                 size_t n, const char *owner, bool done);
+/* Records sends made without a claim (PostgreSQL was down) as claims done at sent_ms[i]
+ * (Unix ms), unless a claim of that key exists; *inserted gets how many (may be NULL). */
+int store_pg_claims_insert_done(struct store_pg *pg, const struct store_pg_claim_key *keys,
+                                const int64_t *sent_ms, size_t n, const char *owner,
+                                int64_t *inserted);
+
 #endif

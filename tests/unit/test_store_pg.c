@@ -397,6 +397,56 @@ static void test_claims(void)
     store_pg_close(b);
 }
 
+/* The batch forms (ar/ha_claims.h): outcomes per key in one statement, group keys with
+ * quotes and backslashes intact, done/release, unclaimed sends recorded as done claims. */
+static void test_claim_batch(void)
+{
+    struct store_pg *a = open_store();
+    struct store_pg *b = open_store();
+    struct store_pg_claim_key k[3];
+    enum store_pg_claim_outcome out[3];
+    int64_t sent[3] = {0, 0, 0};
+    int64_t n = -1;
+    int64_t deadline;
+
+    key(&k[0], "{}:{alertname=\"B\\\"q\\\\x\"}", "0000000000000001");
+    key(&k[1], "{}:{alertname=\"C,{}\"}", "0000000000000001");
+    key(&k[2], "{}:{alertname=\"D\"}", "0000000000000001");
+    CHECK(store_pg_claim_batch(a, k, 2, "A", 60000, 3600000, out) == AR_OK);
+    CHECK(out[0] == STORE_PG_CLAIM_WON && out[1] == STORE_PG_CLAIM_WON);
+    CHECK(store_pg_claim_batch(b, k, 3, "B", 60000, 3600000, out) == AR_OK);
+    CHECK(out[0] == STORE_PG_CLAIM_LOST && out[1] == STORE_PG_CLAIM_LOST);
+    CHECK(out[2] == STORE_PG_CLAIM_WON);
+    /* the single-key form sees the same rows: the group keys arrived unmangled */
+    {
+        bool won = true;
+        CHECK(store_pg_claim(b, &k[0], "B", 60000, 3600000, &won) == AR_OK);
+        CHECK(!won);
+    }
+    CHECK(store_pg_claims_finish_batch(a, k, 1, "A", true) == AR_OK);   /* k0 done */
+    CHECK(store_pg_claims_finish_batch(a, k + 1, 1, "A", false) == AR_OK); /* k1 released */
+    CHECK(store_pg_claim_batch(b, k, 2, "B", 60000, 3600000, out) == AR_OK);
+    CHECK(out[0] == STORE_PG_CLAIM_LOST_DONE);
+    /* released: taken over at once (the lease ends at now(), strictly before a later now()) */
+    deadline = clock_monotonic_ns() + 10 * 1000000000LL;
+    while (out[1] != STORE_PG_CLAIM_TAKEOVER && clock_monotonic_ns() < deadline) {
+        nanosleep(&(struct timespec){0, 10 * 1000000}, NULL);
+        CHECK(store_pg_claim_batch(b, k + 1, 1, "B", 60000, 3600000, out + 1) == AR_OK);
+    }
+    CHECK(out[1] == STORE_PG_CLAIM_TAKEOVER);
+
+    /* an outage's sends: inserted as done unless a claim exists */
+    key(&k[0], "{}:{alertname=\"E\"}", "0000000000000001");
+    sent[0] = clock_now_ns() / 1000000;
+    CHECK(store_pg_claims_insert_done(a, k, sent, 2, "A", &n) == AR_OK);
+    CHECK_INT(n, 1);
+    CHECK(store_pg_claim_batch(b, k, 1, "B", 60000, 3600000, out) == AR_OK);
+    CHECK(out[0] == STORE_PG_CLAIM_LOST_DONE);
+
+    store_pg_close(a);
+    store_pg_close(b);
+}
+
 static void test_instances(void)
 {
     struct store_pg *a = open_store();
@@ -449,6 +499,7 @@ int main(void)
     test_nflog_propagation();
     test_publication();
     test_claims();
+    test_claim_batch();
     test_instances();
     return CHECK_DONE();
 }
