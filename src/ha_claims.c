@@ -20,10 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH_MAX        1000 /* keys per statement */
-#define BACKOFF_MIN_NS   (1LL * AR_NS_PER_SEC)
-#define BACKOFF_MAX_NS   (10LL * AR_NS_PER_SEC)
-#define UNCLAIMED_MAX    10000
+#define BATCH_MAX      1000 /* keys per statement */
+#define BACKOFF_MIN_NS (1LL * AR_NS_PER_SEC)
+#define BACKOFF_MAX_NS (10LL * AR_NS_PER_SEC)
+#define UNCLAIMED_MAX  10000
 
 struct fin {
     struct fin *next;
@@ -56,7 +56,7 @@ struct ha_claims {
     int64_t next_probe_mono; /* while pg_health says down */
     int64_t open;            /* claims won and not yet finished */
     int64_t next_renew_mono;
-    struct fin *unclaimed;   /* delivered without a claim, newest first */
+    struct fin *unclaimed; /* delivered without a claim, newest first */
     size_t nunclaimed;
     uint64_t unclaimed_dropped;
 };

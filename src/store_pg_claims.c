@@ -192,7 +192,7 @@ static void key_arrays_cleanup(struct key_arrays *ka)
 }
 
 #define KEYS_CTE                                                                                   \
-    "WITH k AS (SELECT r, i, g, decode(h, 'hex') AS h, n FROM unnest($1::text[], $2::text[], "    \
+    "WITH k AS (SELECT r, i, g, decode(h, 'hex') AS h, n FROM unnest($1::text[], $2::text[], "     \
     "$3::text[], $4::text[]) WITH ORDINALITY AS t(r, i, g, h, n)) "
 
 int store_pg_claim_batch(struct store_pg *pg, const struct store_pg_claim_key *keys, size_t n,
@@ -202,8 +202,7 @@ int store_pg_claim_batch(struct store_pg *pg, const struct store_pg_claim_key *k
     /* old: the rows as they were before this statement (every part of one statement sees
      * the same snapshot), to tell a fresh claim from a takeover and a live claim from a
      * recent send. A row inserted concurrently and not yet visible reads as live. */
-    static const char sql[] =
-        KEYS_CTE
+    static const char sql[] = KEYS_CTE
         ", old AS (SELECT k.n, f.done_at IS NOT NULL AS done FROM k JOIN flush_claims f "
         "ON f.receiver = k.r AND f.integration = k.i AND f.group_key = k.g AND f.state_hash = k.h) "
         ", c AS (INSERT INTO flush_claims AS f (receiver, integration, group_key, state_hash, "

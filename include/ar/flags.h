@@ -43,7 +43,9 @@ struct flags {
     int64_t notify_deadline_ms;    /* --notify.deadline, 0 = max(group_interval, 10s) */
     const char *cluster_listen;    /* --cluster.listen-address; "" disables the cluster */
     const char *cluster_advertise; /* --cluster.advertise-address; "" = derived */
+
     int64_t cluster_claim_lease_ms; /* --cluster.claim-lease (PostgreSQL mode) */
+
     bool show_version;
     bool show_help;
     const char *ignored[16]; /* accepted-but-ignored flags seen, for warnings */

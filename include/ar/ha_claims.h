@@ -83,9 +83,9 @@ void ha_claims_finished(struct ha_claims *hc, const struct ha_claim_req *req, bo
 
 struct ha_claims_stats {
     uint64_t results[HA_CLAIM_RESULTS];
-    uint64_t round_trips;  /* claim statements run */
-    uint64_t reconciled;   /* unclaimed sends recorded as done claims */
-    uint64_t renewals;     /* renew statements run */
+    uint64_t round_trips; /* claim statements run */
+    uint64_t reconciled;  /* unclaimed sends recorded as done claims */
+    uint64_t renewals;    /* renew statements run */
 };
 void ha_claims_get_stats(const struct ha_claims *hc, struct ha_claims_stats *out);
 

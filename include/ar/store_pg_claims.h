@@ -36,7 +36,6 @@ int store_pg_claim_done(struct store_pg *pg, const struct store_pg_claim_key *k,
  * many (may be NULL). */
 int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_ms, int64_t *n);
 
-
 /* Batches (ar/ha_claims.h): one statement for n keys, the keys given in one order on every
  * instance (sorted) so that concurrent batches lock rows in the same order. No key may
  * appear twice in one batch. */

@@ -423,7 +423,7 @@ static void test_claim_batch(void)
         CHECK(store_pg_claim(b, &k[0], "B", 60000, 3600000, &won) == AR_OK);
         CHECK(!won);
     }
-    CHECK(store_pg_claims_finish_batch(a, k, 1, "A", true) == AR_OK);   /* k0 done */
+    CHECK(store_pg_claims_finish_batch(a, k, 1, "A", true) == AR_OK);      /* k0 done */
     CHECK(store_pg_claims_finish_batch(a, k + 1, 1, "A", false) == AR_OK); /* k1 released */
     CHECK(store_pg_claim_batch(b, k, 2, "B", 60000, 3600000, out) == AR_OK);
     CHECK(out[0] == STORE_PG_CLAIM_LOST_DONE);
