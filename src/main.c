@@ -11,11 +11,13 @@
 #include "ar/config_ext.h"
 #include "ar/core.h"
 #include "ar/flags.h"
+#include "ar/ha_records.h"
 #include "ar/http.h"
 #include "ar/http_metrics.h"
 #include "ar/integration.h"
 #include "ar/log.h"
 #include "ar/notify.h"
+#include "ar/pg_health.h"
 #include "ar/pg_url.h"
 #include "ar/ratelimit.h"
 #include "ar/store.h"
@@ -237,41 +239,31 @@ static char *route_prefix(const char *flag, const char *external_url)
     return out;
 }
 
-/* --storage.url (docs/ha.md): connects to PostgreSQL and migrates its schema, so the
- * connection, the password and the migrations can be checked, then refuses to run: the
- * PostgreSQL storage does not hold every shared table yet (silences, notification log,
- * outbox, ...), and a cluster sharing some state but not the rest would pass for a working
- * one. Returns the exit status (1). */
-static int refuse_pg_storage(const struct flags *f)
+/* --storage.url (docs/ha.md): connects to PostgreSQL and migrates its schema (every
+ * instance starting at once migrates once), reads the password from --storage.password-file
+ * into password (cap bytes; "" when none) for the threads that open connections of their
+ * own, and configures the shared health state with the masked URL. AR_OK or an error
+ * (logged). */
+static int open_pg_storage(const struct flags *f, char *password, size_t cap)
 {
-    char password[1024];
-    const char *pw = NULL;
     struct store_pg *pg = NULL;
     struct ar_error err;
-    int rc;
 
-    if (f->storage_password_file[0] != '\0') {
-        if (pg_url_read_password_file(f->storage_password_file, password, sizeof(password), &err) !=
-            AR_OK) {
-            log_error("store", "%s", err.msg);
-            return 1;
-        }
-        pw = password;
-    }
-    rc = store_pg_open(f->storage_url, pw, &pg, &err);
-    explicit_bzero(password, sizeof(password));
-    if (rc != AR_OK) {
+    password[0] = '\0';
+    if (f->storage_password_file[0] != '\0' &&
+        pg_url_read_password_file(f->storage_password_file, password, cap, &err) != AR_OK) {
         log_error("store", "%s", err.msg);
-        return 1;
+        return AR_EINVAL;
+    }
+    if (store_pg_open(f->storage_url, password[0] ? password : NULL, &pg, &err) != AR_OK) {
+        log_error("store", "%s", err.msg);
+        return AR_EDB;
     }
     log_info("store", "connected to PostgreSQL %s (server version %d), schema version %d",
              store_pg_display(pg), store_pg_server_version(pg), store_pg_schema_version(pg));
-    log_error("store",
-              "PostgreSQL storage is not complete yet: silences, the notification log, the "
-              "outbox, history and the audit log are still kept in SQLite only, so instances "
-              "would not share them (docs/ha.md); start without --storage.url");
+    pg_health_configure(store_pg_display(pg));
     store_pg_close(pg);
-    return 1;
+    return AR_OK;
 }
 
 static int run_daemon(struct daemon *d)
@@ -292,7 +284,10 @@ static int run_daemon(struct daemon *d)
     struct notifier *notifier = NULL;
     char *shown_url = NULL;
     struct cluster_self cluster;
+    char pg_password[1024];
+    struct ha_records *records = NULL;
 
+    pg_password[0] = '\0';
     memset(&api, 0, sizeof(api));
     memset(&cluster, 0, sizeof(cluster));
     api.start_ns = clock_now_ns();
@@ -349,10 +344,10 @@ static int run_daemon(struct daemon *d)
         goto out;
     }
     if (f->storage_url[0] != '\0') {
-        rc = refuse_pg_storage(f);
-        goto out;
-    }
-    if (f->storage_password_file[0] != '\0') {
+        if (open_pg_storage(f, pg_password, sizeof(pg_password)) != AR_OK) {
+            goto out;
+        }
+    } else if (f->storage_password_file[0] != '\0') {
         log_error("store", "--storage.password-file is only used with --storage.url");
         goto out;
     }
@@ -385,6 +380,16 @@ static int run_daemon(struct daemon *d)
                  "cluster of one: peer %s at %s (no gossip port is opened; "
                  "--cluster.listen-address=\"\" disables)",
                  cluster.name, cluster.address);
+    } else if (f->storage_url[0] != '\0') {
+        /* PostgreSQL mode: the name is the origin of this instance's shared rows */
+        char fresh[CLUSTER_NAME_LEN + 1];
+        cluster_ulid_new(fresh);
+        if (store_instance_get_or_put(st, "peer_name", fresh, cluster.name, sizeof(cluster.name)) !=
+                AR_OK ||
+            !cluster_name_valid(cluster.name)) {
+            log_error("store", "cannot read or store the cluster peer name: %s", store_errmsg(st));
+            goto out;
+        }
     }
     {
         /* Bounded parallelism per receiver host: requests beyond it wait in libcurl and
@@ -419,6 +424,14 @@ static int run_daemon(struct daemon *d)
     if (core_start(d->core) != AR_OK) {
         log_error("core", "cannot start threads");
         goto out;
+    }
+    if (f->storage_url[0] != '\0') {
+        struct ha_records_options ro = {f->storage_url, pg_password[0] ? pg_password : NULL,
+                                        cluster.name, f->storage_path, d->core};
+        if (ha_records_start(&ro, &records, &err) != AR_OK) {
+            log_error("ha", "%s", err.msg);
+            goto stop;
+        }
     }
     prefix = route_prefix(f->route_prefix, external_url);
     api.core = d->core;
@@ -472,8 +485,12 @@ stop:
     for (size_t i = 0; i < f->nlisten; i++) {
         http_server_stop(servers[i]); /* waits for in-flight requests */
     }
+    ha_records_stop(records); /* before the core: it calls into it */
+    records = NULL;
     core_stop(d->core);
 out:
+    ha_records_stop(records);
+    explicit_bzero(pg_password, sizeof(pg_password));
     core_free(d->core);
     notifier_free(notifier);
     store_close(st);
