@@ -12,9 +12,9 @@
 #include "ar/store.h"
 #include "ar/store_incidents.h"
 #include "ar/store_pg.h"
-#include "store_pg_conn.h"
 #include "ar/store_pg_listen.h"
 #include "ar/txn.h"
+#include "store_pg_conn.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -24,7 +24,7 @@
 #include <time.h>
 
 #define CHANNEL "ar_records"
-#define WAIT_MS 200       /* between publishing rounds; a NOTIFY wakes the subscriber at once */
+#define WAIT_MS 200        /* between publishing rounds; a NOTIFY wakes the subscriber at once */
 #define POLL_NS 1000000000 /* the subscriber's fallback poll */
 
 struct ha_records {
@@ -161,7 +161,9 @@ static int64_t local_int(sqlite3 *db, const char *sql, const char *a, int64_t b,
 
     if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
         sqlite3_bind_text(s, 1, a, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 2, b);
+        if (sqlite3_bind_parameter_count(s) >= 2) {
+            sqlite3_bind_int64(s, 2, b);
+        }
         if (sqlite3_step(s) == SQLITE_ROW) {
             v = sqlite3_column_int64(s, 0);
         }
@@ -173,10 +175,8 @@ static int64_t local_int(sqlite3 *db, const char *sql, const char *a, int64_t b,
 static void read_remote_cursors(struct ha_records *h)
 {
     for (int i = 0; i < 2; i++) {
-        h->remote_cursor[i] = local_int(h->c.local,
-                                        "SELECT seq FROM ha_records_cursor WHERE stream = ?1"
-                                        " AND ?2 = ?2",
-                                        sub_stream[i], 0, 0);
+        h->remote_cursor[i] = local_int(
+            h->c.local, "SELECT seq FROM ha_records_cursor WHERE stream = ?1", sub_stream[i], 0, 0);
     }
 }
 
@@ -231,11 +231,10 @@ static int pull(struct ha_records *h, int stream, int *applied)
             call.author = PQgetvalue(r, i, 7);
             call.text = PQgetvalue(r, i, 8);
             /* the local incident of the same episode (resolved or not), newest first */
-            call.incident_id =
-                local_int(h->c.local,
-                          "SELECT id FROM incidents WHERE cluster_key = ?1 AND ?2 = ?2"
-                          " ORDER BY id DESC LIMIT 1",
-                          PQgetvalue(r, i, 2), 0, 0);
+            call.incident_id = local_int(h->c.local,
+                                         "SELECT id FROM incidents WHERE cluster_key = ?1"
+                                         " ORDER BY id DESC LIMIT 1",
+                                         PQgetvalue(r, i, 2), 0, 0);
             if (call.incident_id != 0 &&
                 local_int(h->c.local,
                           "SELECT count(*) FROM incident_notes WHERE origin = ?1"

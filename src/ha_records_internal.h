@@ -10,15 +10,22 @@
 #include <stdint.h>
 
 /* The publisher's streams: one cursor each (the last local id published). */
-enum ha_pub_stream { PUB_AUDIT, PUB_DELIVERIES, PUB_DELIVERY_LOG, PUB_HISTORY, PUB_EVENTS,
-                     PUB_NOTES, PUB_COUNT };
+enum ha_pub_stream {
+    PUB_AUDIT,
+    PUB_DELIVERIES,
+    PUB_DELIVERY_LOG,
+    PUB_HISTORY,
+    PUB_EVENTS,
+    PUB_NOTES,
+    PUB_COUNT
+};
 
 struct ha_records_conn {
     PGconn *conn;     /* statements (statement_timeout 2 s) */
     sqlite3 *local;   /* read-only connection to the local store */
     const char *name; /* origin */
     int64_t cursor[PUB_COUNT];
-    char error[256];  /* the last failure's reason (no secrets) */
+    char error[256]; /* the last failure's reason (no secrets) */
 };
 
 /* Reads every cursor as max(origin_seq) of this origin. AR_OK or AR_EDB (error set). */

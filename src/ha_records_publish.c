@@ -18,9 +18,9 @@
 #define BATCH 500
 
 static const char *const pub_table[PUB_COUNT] = {
-    [PUB_AUDIT] = "audit_log",         [PUB_DELIVERIES] = "deliveries",
+    [PUB_AUDIT] = "audit_log",           [PUB_DELIVERIES] = "deliveries",
     [PUB_DELIVERY_LOG] = "delivery_log", [PUB_HISTORY] = "history_blocks",
-    [PUB_EVENTS] = "incident_events",  [PUB_NOTES] = "incident_notes"};
+    [PUB_EVENTS] = "incident_events",    [PUB_NOTES] = "incident_notes"};
 
 static void set_pg_error(struct ha_records_conn *c, const PGresult *r)
 {
@@ -99,6 +99,7 @@ static sqlite3_stmt *local_query(struct ha_records_conn *c, const char *sql, int
     sqlite3_stmt *s = NULL;
 
     if (sqlite3_prepare_v2(c->local, sql, -1, &s, NULL) != SQLITE_OK) {
+        snprintf(c->error, sizeof(c->error), "local store: %s", sqlite3_errmsg(c->local));
         log_error("ha", "records: local read: %s", sqlite3_errmsg(c->local));
         sqlite3_finalize(s);
         return NULL;
@@ -112,8 +113,10 @@ static sqlite3_stmt *local_query(struct ha_records_conn *c, const char *sql, int
 
 static int pub_audit(struct ha_records_conn *c, int64_t *cur)
 {
-    sqlite3_stmt *s = local_query(c, "SELECT id, at, action, object_id, client, user, detail"
-                                     " FROM audit_log WHERE id > ?1 ORDER BY id LIMIT 500", *cur);
+    sqlite3_stmt *s = local_query(c,
+                                  "SELECT id, at, action, object_id, client, user, detail"
+                                  " FROM audit_log WHERE id > ?1 ORDER BY id LIMIT 500",
+                                  *cur);
     int n = 0;
 
     if (s == NULL) {
@@ -122,8 +125,14 @@ static int pub_audit(struct ha_records_conn *c, int64_t *cur)
     while (sqlite3_step(s) == SQLITE_ROW) {
         struct nums ns = {0};
         int64_t id = sqlite3_column_int64(s, 0);
-        const char *v[8] = {num(&ns, sqlite3_column_int64(s, 1)), col(s, 2), col(s, 3), col(s, 4),
-                            col(s, 5), col(s, 6), c->name, num(&ns, id)};
+        const char *v[8] = {num(&ns, sqlite3_column_int64(s, 1)),
+                            col(s, 2),
+                            col(s, 3),
+                            col(s, 4),
+                            col(s, 5),
+                            col(s, 6),
+                            c->name,
+                            num(&ns, id)};
         if (pexec(c,
                   "INSERT INTO audit_log (at, action, object_id, client, \"user\", detail, origin,"
                   " origin_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
@@ -177,8 +186,10 @@ static int put_delivery(struct ha_records_conn *c, sqlite3_stmt *s, int first)
 
 static int pub_deliveries(struct ha_records_conn *c, int64_t *cur)
 {
-    sqlite3_stmt *s = local_query(c, "SELECT " DELIVERY_COLUMNS " FROM deliveries d WHERE d.id > ?1"
-                                     " ORDER BY d.id LIMIT 500", *cur);
+    sqlite3_stmt *s = local_query(c,
+                                  "SELECT " DELIVERY_COLUMNS " FROM deliveries d WHERE d.id > ?1"
+                                  " ORDER BY d.id LIMIT 500",
+                                  *cur);
     int n = 0;
 
     if (s == NULL) {
@@ -201,9 +212,11 @@ static int pub_deliveries(struct ha_records_conn *c, int64_t *cur)
 static int pub_delivery_log(struct ha_records_conn *c, int64_t *cur, int64_t deliveries_cur)
 {
     sqlite3_stmt *s = local_query(
-        c, "SELECT l.id, l.delivery_id, l.at, l.outcome, l.http_status, l.error, l.attempts,"
-           " l.latency_ns, " DELIVERY_COLUMNS " FROM delivery_log l LEFT JOIN deliveries d"
-           " ON d.id = l.delivery_id WHERE l.id > ?1 ORDER BY l.id LIMIT 500", *cur);
+        c,
+        "SELECT l.id, l.delivery_id, l.at, l.outcome, l.http_status, l.error, l.attempts,"
+        " l.latency_ns, " DELIVERY_COLUMNS " FROM delivery_log l LEFT JOIN deliveries d"
+        " ON d.id = l.delivery_id WHERE l.id > ?1 ORDER BY l.id LIMIT 500",
+        *cur);
     int n = 0;
 
     if (s == NULL) {
@@ -248,8 +261,9 @@ static int pub_delivery_log(struct ha_records_conn *c, int64_t *cur, int64_t del
 static int pub_history(struct ha_records_conn *c, int64_t *cur)
 {
     /* blocks are written once per transaction and never changed: a cursor suffices */
-    sqlite3_stmt *s = local_query(c, "SELECT id, first_at, last_at, events, format, data"
-                                     " FROM history_blocks WHERE id > ?1 ORDER BY id LIMIT 100",
+    sqlite3_stmt *s = local_query(c,
+                                  "SELECT id, first_at, last_at, events, format, data"
+                                  " FROM history_blocks WHERE id > ?1 ORDER BY id LIMIT 100",
                                   *cur);
     int n = 0;
 
@@ -291,10 +305,11 @@ static int pub_history(struct ha_records_conn *c, int64_t *cur)
 static int pub_events(struct ha_records_conn *c, int64_t *cur, int *acks)
 {
     sqlite3_stmt *s = local_query(
-        c, "SELECT e.seq, e.incident_id, e.at, e.kind, e.detail, e.origin, i.cluster_key,"
-           " i.receiver, i.group_key, i.group_labels, i.severity, i.state, i.opened_at,"
-           " i.acked_at, i.acked_by, i.ack_comment, i.resolved_at FROM incident_events e"
-           " JOIN incidents i ON i.id = e.incident_id WHERE e.seq > ?1 ORDER BY e.seq LIMIT 500",
+        c,
+        "SELECT e.seq, e.incident_id, e.at, e.kind, e.detail, e.origin, i.cluster_key,"
+        " i.receiver, i.group_key, i.group_labels, i.severity, i.state, i.opened_at,"
+        " i.acked_at, i.acked_by, i.ack_comment, i.resolved_at FROM incident_events e"
+        " JOIN incidents i ON i.id = e.incident_id WHERE e.seq > ?1 ORDER BY e.seq LIMIT 500",
         *cur);
     int n = 0;
     int64_t last_incident = 0;
@@ -371,11 +386,12 @@ static int pub_events(struct ha_records_conn *c, int64_t *cur, int *acks)
 static int pub_notes(struct ha_records_conn *c, int64_t *cur, int *notes)
 {
     sqlite3_stmt *s = local_query(
-        c, "SELECT n.id, n.incident_id, n.at, n.section, n.author, n.text, n.replaces, n.origin,"
-           " i.cluster_key, r.origin, r.origin_seq FROM incident_notes n"
-           " JOIN incidents i ON i.id = n.incident_id"
-           " LEFT JOIN incident_notes r ON r.id = n.replaces"
-           " WHERE n.id > ?1 ORDER BY n.id LIMIT 500",
+        c,
+        "SELECT n.id, n.incident_id, n.at, n.section, n.author, n.text, n.replaces, n.origin,"
+        " i.cluster_key, r.origin, r.origin_seq FROM incident_notes n"
+        " JOIN incidents i ON i.id = n.incident_id"
+        " LEFT JOIN incident_notes r ON r.id = n.replaces"
+        " WHERE n.id > ?1 ORDER BY n.id LIMIT 500",
         *cur);
     int n = 0;
 
@@ -409,11 +425,12 @@ static int pub_notes(struct ha_records_conn *c, int64_t *cur, int *notes)
                                  rorigin,
                                  num(&ns, rseq),
                                  NULL};
-            if (pexec(c,
-                      "INSERT INTO incident_notes (origin, origin_seq, incident_seq, cluster_key,"
-                      " at, section, author, text, replaces_origin, replaces_seq) VALUES ($1, $2,"
-                      " $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (origin, origin_seq) DO NOTHING",
-                      10, v, NULL, NULL) != AR_OK) {
+            if (pexec(
+                    c,
+                    "INSERT INTO incident_notes (origin, origin_seq, incident_seq, cluster_key,"
+                    " at, section, author, text, replaces_origin, replaces_seq) VALUES ($1, $2,"
+                    " $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (origin, origin_seq) DO NOTHING",
+                    10, v, NULL, NULL) != AR_OK) {
                 sqlite3_finalize(s);
                 return -1;
             }

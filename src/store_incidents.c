@@ -107,14 +107,15 @@ int store_incident_put(struct store *st, const struct incident_row *r)
     /* an upsert, not INSERT OR REPLACE: a replace deletes and re-inserts the row with its
      * index entries, about 1.5x the cost of this in-place write (docs/benchmarks.md) */
     sqlite3_stmt *s = store_stmt(
-        st, "INSERT INTO incidents (" ROW_COLUMNS
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO UPDATE "
-            "SET receiver = excluded.receiver, group_key = excluded.group_key, "
-            "group_labels = excluded.group_labels, severity = excluded.severity, "
-            "state = excluded.state, opened_at = excluded.opened_at, "
-            "acked_at = excluded.acked_at, acked_by = excluded.acked_by, "
-            "ack_comment = excluded.ack_comment, resolved_at = excluded.resolved_at, "
-            "cluster_key = excluded.cluster_key");
+        st,
+        "INSERT INTO incidents (" ROW_COLUMNS
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO UPDATE "
+        "SET receiver = excluded.receiver, group_key = excluded.group_key, "
+        "group_labels = excluded.group_labels, severity = excluded.severity, "
+        "state = excluded.state, opened_at = excluded.opened_at, "
+        "acked_at = excluded.acked_at, acked_by = excluded.acked_by, "
+        "ack_comment = excluded.ack_comment, resolved_at = excluded.resolved_at, "
+        "cluster_key = excluded.cluster_key");
     int rc;
 
     if (s == NULL) {

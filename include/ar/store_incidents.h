@@ -39,7 +39,7 @@ struct incident_note_row {
     char *section;
     char *author;
     char *text;
-    int64_t replaces; /* 0: a first version */
+    int64_t replaces;   /* 0: a first version */
     char *origin;       /* NULL or "": written here; else the peer name it came from */
     int64_t origin_seq; /* its id at origin */
 };
