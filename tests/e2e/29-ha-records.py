@@ -170,6 +170,23 @@ def run(ctx, db):
     if codes["ann"] == 409 or codes["ben"] == 409:
         eq(winner, "ann" if codes["ann"] == 200 else "ben", "the 200 one wins")
 
+    # PostgreSQL away: a note made on A meanwhile is answered at once, kept in A's store,
+    # and reaches B when the database is back (the local store is the spool)
+    db.stop()
+    r = a.post_json("/api/x/incidents/%d/notes" % ia["id"],
+                    {"section": "reporting", "author": "dan", "text": "Written in the outage."})
+    eq(r.status, 201, "note on A while PostgreSQL is down")
+    time.sleep(3)
+    db.start()
+    got, delay = timed_poll(lambda: [n for n in one(b, ib["id"])["notes"]
+                                     if n["author"] == "dan"] or None, "the outage's note on B",
+                            timeout=30)
+    print("note written on A during the outage visible on B %.3f s after PostgreSQL returned"
+          % delay)
+    log = a.log_text()
+    eq(log.count("unreachable (noticed by"), 1, "one unreachable line on A")
+    check("reachable again after" in log, "no reachable-again line on A")
+
     # restart both: acknowledgements and notes are there, once
     notes_b = [n["text"] for n in one(b, ib["id"])["notes"]]
     notes_a = [n["text"] for n in one(a, ia["id"])["notes"]]
