@@ -38,10 +38,27 @@ struct ha_records {
     struct store_pg *pg;
     struct store_pg_listener *listener;
     struct ha_records_conn c;
-    int64_t remote_cursor[2]; /* last PostgreSQL seq applied: acks, notes */
+    int64_t remote_cursor[2];    /* last PostgreSQL seq applied: acks, notes */
+    struct pending_ack *pending; /* acknowledgements waiting for their local incident */
+    size_t npending;
 };
 
-enum { SUB_ACKS, SUB_NOTES };
+enum { SUB_ACKS, SUB_NOTES, SUB_RETRY };
+
+/* An acknowledgement of an episode this instance has no open incident for yet (it receives
+ * the alerts later, or started after it was made): retried at every poll for
+ * PENDING_NS, so an instance that opens the incident a moment later holds its repeats back
+ * too. Kept in memory only (its cursor moved on). */
+#define PENDING_MAX 256
+#define PENDING_NS  (10 * 60 * INT64_C(1000000000))
+struct pending_ack {
+    char *cluster_key;
+    char *origin;
+    char *by;
+    char *comment;
+    int64_t at;
+    int64_t until; /* monotonic */
+};
 static const char *const sub_stream[2] = {"acks", "notes"};
 
 static bool stopping(struct ha_records *h)
@@ -138,9 +155,9 @@ struct remote_call {
 static int remote_fn(struct core *core, struct txn *txn, void *arg)
 {
     struct remote_call *rc = arg;
-    struct cursor_row *cr = ar_calloc(1, sizeof(*cr));
+    struct cursor_row *cr;
 
-    if (rc->cluster_key != NULL && rc->stream == SUB_ACKS) {
+    if (rc->cluster_key != NULL && rc->stream != SUB_NOTES) {
         rc->result = incident_ack_remote(core_incidents(core), rc->cluster_key, rc->origin,
                                          rc->self, rc->at, rc->by, rc->comment, txn);
     } else if (rc->incident_id != 0 && rc->stream == SUB_NOTES) {
@@ -148,6 +165,10 @@ static int remote_fn(struct core *core, struct txn *txn, void *arg)
                                  rc->text, rc->replaces, rc->origin, rc->origin_seq, rc->at, txn);
         rc->result = AR_OK;
     }
+    if (rc->stream == SUB_RETRY) {
+        return AR_OK;
+    }
+    cr = ar_calloc(1, sizeof(*cr));
     cr->stream = sub_stream[rc->stream];
     cr->seq = rc->seq;
     txn_write(txn, cursor_apply, cr, free);
@@ -206,6 +227,7 @@ static int pull(struct ha_records *h, int stream, int *applied)
         struct remote_call call;
         json_t *detail = NULL;
         memset(&call, 0, sizeof(call));
+        call.result = AR_ENOTFOUND;
         call.stream = stream;
         call.seq = strtoll(PQgetvalue(r, i, 0), NULL, 10);
         call.self = h->name;
@@ -262,6 +284,15 @@ static int pull(struct ha_records *h, int stream, int *applied)
         if (call.result == AR_OK && (call.cluster_key != NULL || call.incident_id != 0)) {
             (*applied)++;
         }
+        if (call.result == AR_ENOTFOUND && call.cluster_key != NULL && h->npending < PENDING_MAX) {
+            struct pending_ack *p = &h->pending[h->npending++];
+            p->cluster_key = ar_strdup(call.cluster_key);
+            p->origin = ar_strdup(call.origin);
+            p->by = ar_strdup(call.by);
+            p->comment = ar_strdup(call.comment ? call.comment : "");
+            p->at = call.at;
+            p->until = clock_monotonic_ns() + PENDING_NS;
+        }
         h->remote_cursor[stream] = call.seq;
         json_decref(detail);
     }
@@ -269,8 +300,45 @@ static int pull(struct ha_records *h, int stream, int *applied)
     return n > 0 ? 1 : 0;
 }
 
+static void pending_free(struct pending_ack *p)
+{
+    free(p->cluster_key);
+    free(p->origin);
+    free(p->by);
+    free(p->comment);
+}
+
+/* Retries the waiting acknowledgements; drops those applied (or refused) and expired. */
+static void retry_pending(struct ha_records *h)
+{
+    size_t kept = 0;
+    int64_t now = clock_monotonic_ns();
+
+    for (size_t i = 0; i < h->npending; i++) {
+        struct pending_ack *p = &h->pending[i];
+        struct remote_call call;
+        memset(&call, 0, sizeof(call));
+        call.stream = SUB_RETRY;
+        call.self = h->name;
+        call.origin = p->origin;
+        call.cluster_key = p->cluster_key;
+        call.at = p->at;
+        call.by = p->by;
+        call.comment = p->comment;
+        call.result = AR_ENOTFOUND;
+        if (stopping(h) || core_call(h->core, remote_fn, &call) != AR_OK ||
+            (call.result == AR_ENOTFOUND && p->until > now)) {
+            h->pending[kept++] = *p;
+        } else {
+            pending_free(p);
+        }
+    }
+    h->npending = kept;
+}
+
 static int pull_all(struct ha_records *h)
 {
+    retry_pending(h);
     for (int stream = 0; stream < 2; stream++) {
         int applied = 0;
         int rc;
@@ -367,6 +435,7 @@ int ha_records_start(const struct ha_records_options *o, struct ha_records **out
     h->storage_path = ar_strdup(o->storage_path);
     h->core = o->core;
     h->c.name = h->name;
+    h->pending = ar_calloc(PENDING_MAX, sizeof(*h->pending));
     if (pthread_create(&h->thread, NULL, run, h) != 0) {
         ar_error_set(err, "cannot start the records thread");
         ha_records_stop(h);
@@ -392,5 +461,9 @@ void ha_records_stop(struct ha_records *h)
     }
     free(h->name);
     free(h->storage_path);
+    for (size_t i = 0; i < h->npending; i++) {
+        pending_free(&h->pending[i]);
+    }
+    free(h->pending);
     free(h);
 }

@@ -300,8 +300,9 @@ static int pub_history(struct ha_records_conn *c, int64_t *cur)
     return n;
 }
 
-/* A timeline event: the incident's current row, then the event. *acks counts the
- * acknowledgements among them (they are NOTIFYed). */
+/* A timeline event: the incident's current row (also after an event applied from another
+ * instance, e.g. a remote acknowledgement), then the event unless it came from another
+ * instance. *acks counts the acknowledgements among them (they are NOTIFYed). */
 static int pub_events(struct ha_records_conn *c, int64_t *cur, int *acks)
 {
     sqlite3_stmt *s = local_query(
@@ -321,12 +322,7 @@ static int pub_events(struct ha_records_conn *c, int64_t *cur, int *acks)
         struct nums ns = {0};
         int64_t seq = sqlite3_column_int64(s, 0);
         int64_t iid = sqlite3_column_int64(s, 1);
-        if (col(s, 5)[0] != '\0') { /* came from another instance */
-            *cur = seq;
-            n++;
-            continue;
-        }
-        if (iid != last_incident) {
+        if (iid != last_incident) { /* this instance's incident, whoever changed it */
             const char *v[13] = {c->name,
                                  num(&ns, iid),
                                  col(s, 6),
@@ -354,6 +350,11 @@ static int pub_events(struct ha_records_conn *c, int64_t *cur, int *acks)
                 return -1;
             }
             last_incident = iid;
+        }
+        if (col(s, 5)[0] != '\0') { /* the event came from another instance */
+            *cur = seq;
+            n++;
+            continue;
         }
         {
             const char *v[7] = {c->name,

@@ -723,17 +723,26 @@ char *incident_cluster_key(const char *receiver, const char *group_key, int64_t 
     return ar_asprintf("%s\x1f%s\x1f%lld", receiver, group_key, (long long)episode);
 }
 
-/* The open incident named key, or NULL (a scan: remote acknowledgements are rare). */
+/* The open incident named key, or NULL: the group's incident (by receiver and group key,
+ * the parts of the key before its first and last 0x1f) when it is of that episode. */
 static struct incident *find_cluster_key(const struct incident_set *s, const char *key)
 {
-    for (size_t i = 0; i < s->nbuckets; i++) {
-        for (struct incident *inc = s->table[i]; inc != NULL; inc = inc->next) {
-            if (inc->cluster_key != NULL && strcmp(inc->cluster_key, key) == 0) {
-                return inc;
-            }
-        }
+    const char *first = strchr(key, '\x1f');
+    const char *last = strrchr(key, '\x1f');
+    struct incident *inc;
+    char *receiver;
+    char *group_key;
+
+    if (first == NULL || last == first) {
+        return NULL;
     }
-    return NULL;
+    receiver = ar_strndup(key, (size_t)(first - key));
+    group_key = ar_strndup(first + 1, (size_t)(last - first - 1));
+    inc = find_key(s, receiver, group_key);
+    free(receiver);
+    free(group_key);
+    return inc != NULL && inc->cluster_key != NULL && strcmp(inc->cluster_key, key) == 0 ? inc
+                                                                                         : NULL;
 }
 
 int incident_ack_remote(struct incident_set *s, const char *cluster_key, const char *origin,

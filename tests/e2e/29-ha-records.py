@@ -23,6 +23,7 @@ SECRET = "S3cret-T0ken-29"
 PASSWORD = "Pa55-w0rd-29"
 A1 = {"alertname": "disk_full", "instance": "db-1:9100", "severity": "critical"}
 A2 = {"alertname": "cpu_hot", "instance": "db-2:9100", "severity": "warning"}
+A3 = {"alertname": "mem_low", "instance": "db-3:9100", "severity": "warning"}
 
 
 def conf(sink):
@@ -170,6 +171,17 @@ def run(ctx, db):
     if codes["ann"] == 409 or codes["ben"] == 409:
         eq(winner, "ann" if codes["ann"] == 200 else "ben", "the 200 one wins")
 
+    # an acknowledgement made before B has the incident holds once B opens it
+    a.post_ok([{"labels": A3, "startsAt": starts}])
+    ka = poll(lambda: incident_of(a, "mem_low"), timeout=20, what="A's third incident")
+    eq(a.post_json("/api/x/incidents/%d/ack" % ka["id"], {"by": "erin"}).status, 200, "ack")
+    time.sleep(2)  # B has read it and found no incident of that episode
+    b.post_ok([{"labels": A3, "startsAt": starts}])
+    kb = poll(lambda: incident_of(b, "mem_low"), timeout=20, what="B's third incident")
+    got, delay = timed_poll(lambda: [i for i in [one(b, kb["id"])]
+                                     if i["acknowledgedBy"] == "erin"], "the early ack on B")
+    print("acknowledgement made before B opened the incident in force %.3f s after" % delay)
+
     # PostgreSQL away: a note made on A meanwhile is answered at once, kept in A's store,
     # and reaches B when the database is back (the local store is the spool)
     db.stop()
@@ -211,7 +223,7 @@ def run(ctx, db):
         return db.psql(sql)[1]
     origins = q("SELECT count(DISTINCT origin) FROM incidents")
     eq(origins, "2", "incident origins")
-    eq(q("SELECT count(DISTINCT cluster_key) FROM incidents"), "2",
+    eq(q("SELECT count(DISTINCT cluster_key) FROM incidents"), "3",
        "one cluster key per episode across both instances")
     for table in ("audit_log", "deliveries", "delivery_log", "history_blocks", "incident_events",
                   "incident_notes"):
@@ -219,6 +231,9 @@ def run(ctx, db):
            "origins in %s" % table)
         eq(q("SELECT count(*) FROM (SELECT origin, origin_seq FROM %s GROUP BY 1, 2"
              " HAVING count(*) > 1) d" % table), "0", "rows published twice in %s" % table)
+    eq(q("SELECT string_agg(state || ':' || acked_by, ',') FROM incidents"
+         " WHERE group_labels LIKE '%disk_full%'"), "acknowledged:alice,acknowledged:alice",
+       "both instances' incident rows (B's acknowledged from A)")
     audit = q("SELECT string_agg(action, ',' ORDER BY action) FROM audit_log")
     check("incident.ack" in audit and "incident.note" in audit, "audit actions: %s" % audit)
     eq(q("SELECT count(*) FROM deliveries WHERE state = 'delivered' AND receiver = 'team'"
