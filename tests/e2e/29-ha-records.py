@@ -10,7 +10,6 @@ log, the deliveries and their attempts, the incidents and the history blocks of 
 are in PostgreSQL, and the receiver's secrets nowhere in it. Skipped, saying so, where
 PostgreSQL is not installed."""
 
-import json
 import threading
 import time
 
