@@ -2,6 +2,7 @@
  * reconnect with backoff 1 s doubling to 10 s, outcomes to ar/pg_health.h), the loop that
  * publishes (ha_records_publish.c) and the subscriber that applies acknowledgements and
  * notes of other instances to the local incidents through core_call. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "ha_records_internal.h"
 
 #include "ar/clock.h"
@@ -370,6 +371,7 @@ static void *run(void *arg)
     int64_t backoff_ms = 1000;
     int64_t last_poll = 0;
 
+    pthread_setname_np(pthread_self(), "ar-ha-records");
     while (!stopping(h)) {
         size_t sent = 0;
         int w;
