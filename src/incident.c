@@ -46,6 +46,8 @@ struct incident {
     int64_t acked_at;
     char *acked_by;
     char *ack_comment;
+    char *ack_origin;  /* peer name of the acknowledgement's instance ("": this one; memory only) */
+    char *cluster_key; /* the episode's name on every instance (incident_cluster_key) */
     struct inc_alert *alerts; /* sorted by fingerprint */
     size_t nalerts;
     size_t cap;
@@ -82,6 +84,8 @@ static void inc_free(struct incident *inc)
     free(inc->severity);
     free(inc->acked_by);
     free(inc->ack_comment);
+    free(inc->ack_origin);
+    free(inc->cluster_key);
     free(inc);
 }
 
@@ -296,6 +300,7 @@ static void write_row(const struct incident *inc, int64_t resolved_at, struct tx
     r->acked_by = ar_strdup(inc->acked_by ? inc->acked_by : "");
     r->ack_comment = ar_strdup(inc->ack_comment ? inc->ack_comment : "");
     r->resolved_at = resolved_at;
+    r->cluster_key = ar_strdup(inc->cluster_key ? inc->cluster_key : "");
     txn_write(txn, row_apply, r, row_free);
 }
 
@@ -304,13 +309,14 @@ struct event_row {
     int64_t at;
     const char *kind; /* static */
     char *detail;
+    char *origin; /* NULL: this instance */
 };
 
 static int event_apply(struct store *st, void *data)
 {
     struct event_row *e = data;
 
-    return store_incident_event(st, e->incident_id, e->at, e->kind, e->detail);
+    return store_incident_event_from(st, e->incident_id, e->at, e->kind, e->detail, e->origin);
 }
 
 static void event_free(void *data)
@@ -318,11 +324,14 @@ static void event_free(void *data)
     struct event_row *e = data;
 
     free(e->detail);
+    free(e->origin);
     free(e);
 }
 
-/* Queues a timeline event; takes detail (a JSON object built in a buf). */
-static void write_event(struct txn *txn, int64_t id, const char *kind, struct buf *detail)
+/* Queues a timeline event; takes detail (a JSON object built in a buf). origin: NULL for
+ * this instance's own events, else the peer name of the instance it came from. */
+static void write_event_from(struct txn *txn, int64_t id, const char *kind, struct buf *detail,
+                             const char *origin)
 {
     struct event_row *e = ar_calloc(1, sizeof(*e));
 
@@ -330,7 +339,13 @@ static void write_event(struct txn *txn, int64_t id, const char *kind, struct bu
     e->at = txn_now(txn);
     e->kind = kind;
     e->detail = buf_take(detail);
+    e->origin = origin ? ar_strdup(origin) : NULL;
     txn_write(txn, event_apply, e, event_free);
+}
+
+static void write_event(struct txn *txn, int64_t id, const char *kind, struct buf *detail)
+{
+    write_event_from(txn, id, kind, detail, NULL);
 }
 
 /* ---- severity ---- */
@@ -426,11 +441,12 @@ static void put_int(struct buf *b, int64_t v)
 
 static struct incident *open_incident(struct incident_set *s, const char *receiver,
                                       const char *group_key, const struct labelset *group_labels,
-                                      int64_t now_ns)
+                                      int64_t episode, int64_t now_ns)
 {
     struct incident *inc = ar_calloc(1, sizeof(*inc));
     struct buf b;
 
+    inc->cluster_key = incident_cluster_key(receiver, group_key, episode);
     inc->id = s->next_id++;
     inc->hash = key_hash(receiver, group_key);
     inc->receiver = ar_strdup(receiver);
@@ -456,13 +472,19 @@ int64_t incident_flush_begin(struct incident_set *s, const char *receiver, const
 
     if (inc == NULL) {
         bool fires = false;
-        for (size_t i = 0; i < n && !fires; i++) {
-            fires = !alert_resolved_at(snap[i], now_ns);
+        int64_t episode = 0; /* the earliest startsAt of the firing alerts (cluster key) */
+        for (size_t i = 0; i < n; i++) {
+            if (!alert_resolved_at(snap[i], now_ns)) {
+                if (!fires || snap[i]->starts_at < episode) {
+                    episode = snap[i]->starts_at;
+                }
+                fires = true;
+            }
         }
         if (!fires) {
             return 0;
         }
-        inc = open_incident(s, receiver, group_key, group_labels, now_ns);
+        inc = open_incident(s, receiver, group_key, group_labels, episode, now_ns);
         opened = true;
     }
     s->hot = inc;
@@ -688,8 +710,86 @@ int incident_ack(struct incident_set *s, int64_t id, const char *by, const char 
     inc->acked_at = txn_now(txn);
     free(inc->acked_by);
     free(inc->ack_comment);
+    free(inc->ack_origin);
     inc->acked_by = ar_strdup(by);
     inc->ack_comment = ar_strdup(comment ? comment : "");
+    inc->ack_origin = ar_strdup("");
+    write_row(inc, 0, txn);
+    return AR_OK;
+}
+
+char *incident_cluster_key(const char *receiver, const char *group_key, int64_t episode)
+{
+    return ar_asprintf("%s\x1f%s\x1f%lld", receiver, group_key, (long long)episode);
+}
+
+/* The open incident named key, or NULL: the group's incident (by receiver and group key,
+ * the parts of the key before its first and last 0x1f) when it is of that episode. */
+static struct incident *find_cluster_key(const struct incident_set *s, const char *key)
+{
+    const char *first = strchr(key, '\x1f');
+    const char *last = strrchr(key, '\x1f');
+    struct incident *inc;
+    char *receiver;
+    char *group_key;
+
+    if (first == NULL || last == first) {
+        return NULL;
+    }
+    receiver = ar_strndup(key, (size_t)(first - key));
+    group_key = ar_strndup(first + 1, (size_t)(last - first - 1));
+    inc = find_key(s, receiver, group_key);
+    free(receiver);
+    free(group_key);
+    return inc != NULL && inc->cluster_key != NULL && strcmp(inc->cluster_key, key) == 0 ? inc
+                                                                                         : NULL;
+}
+
+int incident_ack_remote(struct incident_set *s, const char *cluster_key, const char *origin,
+                        const char *self, int64_t at, const char *by, const char *comment,
+                        struct txn *txn)
+{
+    struct incident *inc = find_cluster_key(s, cluster_key);
+    bool wins;
+    struct buf b;
+
+    if (inc == NULL) {
+        return AR_ENOTFOUND;
+    }
+    if (inc->state == INC_OPEN) {
+        wins = true;
+    } else {
+        /* both acknowledged: the earliest wins everywhere, ties by peer name */
+        const char *cur = inc->ack_origin && inc->ack_origin[0] ? inc->ack_origin : self;
+        wins = at < inc->acked_at || (at == inc->acked_at && strcmp(origin, cur) < 0);
+    }
+    buf_init(&b, 0);
+    buf_puts(&b, "{\"by\":");
+    json_put_cstr(&b, by);
+    buf_puts(&b, ",\"comment\":");
+    json_put_cstr(&b, comment ? comment : "");
+    buf_printf(&b, ",\"effective\":%s", wins ? "true" : "false");
+    if (inc->state == INC_ACKED) {
+        buf_puts(&b, wins ? ",\"supersedes\":" : ",\"acknowledgedBy\":");
+        json_put_cstr(&b, inc->acked_by ? inc->acked_by : "");
+    }
+    buf_puts(&b, ",\"origin\":");
+    json_put_cstr(&b, origin);
+    buf_puts(&b, ",\"at\":");
+    json_put_time(&b, at, 0);
+    buf_putc(&b, '}');
+    write_event_from(txn, inc->id, "acknowledged", &b, origin);
+    if (!wins) {
+        return AR_EEXIST;
+    }
+    inc->state = INC_ACKED;
+    inc->acked_at = at;
+    free(inc->acked_by);
+    free(inc->ack_comment);
+    free(inc->ack_origin);
+    inc->acked_by = ar_strdup(by);
+    inc->ack_comment = ar_strdup(comment ? comment : "");
+    inc->ack_origin = ar_strdup(origin);
     write_row(inc, 0, txn);
     return AR_OK;
 }
@@ -704,23 +804,63 @@ static void note_free(void *data)
     incident_note_row_free(data);
 }
 
+/* Queues note row n (taking it) with a new id, and returns the id. */
+static int64_t write_note(struct incident_set *s, struct incident_note_row *n, struct txn *txn)
+{
+    n->id = s->next_note_id++;
+    txn_write(txn, note_apply, n, note_free);
+    return n->id;
+}
+
+int64_t incident_note_add_remote(struct incident_set *s, int64_t id, const char *section,
+                                 const char *author, const char *text, int64_t replaces,
+                                 const char *origin, int64_t origin_seq, int64_t at,
+                                 struct txn *txn)
+{
+    struct incident_note_row *n = ar_calloc(1, sizeof(*n));
+    int64_t note_id;
+    struct buf b;
+
+    n->incident_id = id;
+    n->at = at;
+    n->section = ar_strdup(section);
+    n->author = ar_strdup(author);
+    n->text = ar_strdup(text);
+    n->replaces = replaces;
+    n->origin = ar_strdup(origin);
+    n->origin_seq = origin_seq;
+    note_id = write_note(s, n, txn);
+    buf_init(&b, 0);
+    buf_printf(&b, "{\"noteID\":%lld,\"section\":", (long long)note_id);
+    json_put_cstr(&b, section);
+    buf_puts(&b, ",\"author\":");
+    json_put_cstr(&b, author);
+    if (replaces != 0) {
+        buf_printf(&b, ",\"replaces\":%lld", (long long)replaces);
+    }
+    buf_puts(&b, ",\"origin\":");
+    json_put_cstr(&b, origin);
+    buf_putc(&b, '}');
+    write_event_from(txn, id, "note", &b, origin);
+    return note_id;
+}
+
 int64_t incident_note_add(struct incident_set *s, int64_t id, const char *section,
                           const char *author, const char *text, int64_t replaces,
                           const char *client, const char *user, struct txn *txn)
 {
     struct incident_note_row *n = ar_calloc(1, sizeof(*n));
-    int64_t note_id = s->next_note_id++;
+    int64_t note_id;
     struct buf b;
     char ids[24];
 
-    n->id = note_id;
     n->incident_id = id;
     n->at = txn_now(txn);
     n->section = ar_strdup(section);
     n->author = ar_strdup(author);
     n->text = ar_strdup(text);
     n->replaces = replaces;
-    txn_write(txn, note_apply, n, note_free);
+    note_id = write_note(s, n, txn);
     buf_init(&b, 0);
     buf_printf(&b, "{\"noteID\":%lld,\"section\":", (long long)note_id);
     json_put_cstr(&b, section);
@@ -767,6 +907,7 @@ static struct incident *from_row(const struct incident_row *r)
     inc->acked_at = r->acked_at;
     inc->acked_by = ar_strdup(r->acked_by);
     inc->ack_comment = ar_strdup(r->ack_comment);
+    inc->cluster_key = ar_strdup(r->cluster_key ? r->cluster_key : "");
     json_array_foreach(alerts, i, a)
     {
         uint64_t fp;

@@ -12,6 +12,7 @@
 #include "ar/core.h"
 #include "ar/flags.h"
 #include "ar/ha_claims.h"
+#include "ar/ha_records.h"
 #include "ar/ha_sync.h"
 #include "ar/http.h"
 #include "ar/http_metrics.h"
@@ -291,6 +292,7 @@ static int run_daemon(struct daemon *d)
     const char *pw = NULL;
     struct ha_sync *ha = NULL;
     struct ha_claims *claims = NULL;
+    struct ha_records *records = NULL;
 
     memset(&api, 0, sizeof(api));
     memset(&cluster, 0, sizeof(cluster));
@@ -452,12 +454,21 @@ static int run_daemon(struct daemon *d)
             .storage_path = f->storage_path,
             .retention_ns = f->retention_ms * AR_NS_PER_MS,
         };
+        struct ha_records_options ro = {f->storage_url, pw, cluster.name, f->storage_path,
+                                        d->core};
         ha = ha_sync_new(&hopts); /* keeps its own copy of the password */
-        explicit_bzero(pg_password, sizeof(pg_password));
         if (ha_sync_start(ha, d->core, st, &err) != AR_OK) {
+            explicit_bzero(pg_password, sizeof(pg_password));
             log_error("sync", "%s", err.msg);
             goto stop;
         }
+        /* incidents, acknowledgements, notes, audit, deliveries, history (ar/ha_records.h) */
+        if (ha_records_start(&ro, &records, &err) != AR_OK) {
+            explicit_bzero(pg_password, sizeof(pg_password));
+            log_error("ha", "%s", err.msg);
+            goto stop;
+        }
+        explicit_bzero(pg_password, sizeof(pg_password));
     }
     prefix = route_prefix(f->route_prefix, external_url);
     api.core = d->core;
@@ -513,9 +524,12 @@ stop:
     for (size_t i = 0; i < f->nlisten; i++) {
         http_server_stop(servers[i]); /* waits for in-flight requests */
     }
+    ha_records_stop(records); /* before the core: it calls into it */
+    records = NULL;
     ha_sync_stop(ha); /* before the core: the subscriber calls into it */
     core_stop(d->core);
 out:
+    ha_records_stop(records);
     ha_sync_free(ha); /* after the writer: the store's commit hook points at it */
     explicit_bzero(pg_password, sizeof(pg_password));
     ha_claims_stop(claims); /* after the core: canceled sends release their claims */

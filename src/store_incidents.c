@@ -12,7 +12,7 @@
 
 #define ROW_COLUMNS                                                                                \
     "id, receiver, group_key, group_labels, severity, state, opened_at, acked_at, acked_by, "      \
-    "ack_comment, resolved_at"
+    "ack_comment, resolved_at, cluster_key"
 
 void incident_row_free(struct incident_row *r)
 {
@@ -27,6 +27,7 @@ void incident_row_free(struct incident_row *r)
     free(r->acked_by);
     free(r->ack_comment);
     free(r->alerts);
+    free(r->cluster_key);
     free(r);
 }
 
@@ -38,6 +39,7 @@ void incident_note_row_free(struct incident_note_row *n)
     free(n->section);
     free(n->author);
     free(n->text);
+    free(n->origin);
     free(n);
 }
 
@@ -63,6 +65,7 @@ static struct incident_row *row_read(sqlite3_stmt *s)
     r->acked_by = col_dup(s, 8);
     r->ack_comment = col_dup(s, 9);
     r->resolved_at = sqlite3_column_int64(s, 10);
+    r->cluster_key = col_dup(s, 11);
     return r;
 }
 
@@ -104,13 +107,15 @@ int store_incident_put(struct store *st, const struct incident_row *r)
     /* an upsert, not INSERT OR REPLACE: a replace deletes and re-inserts the row with its
      * index entries, about 1.5x the cost of this in-place write (docs/benchmarks.md) */
     sqlite3_stmt *s = store_stmt(
-        st, "INSERT INTO incidents (" ROW_COLUMNS
-            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (id) DO UPDATE "
-            "SET receiver = excluded.receiver, group_key = excluded.group_key, "
-            "group_labels = excluded.group_labels, severity = excluded.severity, "
-            "state = excluded.state, opened_at = excluded.opened_at, "
-            "acked_at = excluded.acked_at, acked_by = excluded.acked_by, "
-            "ack_comment = excluded.ack_comment, resolved_at = excluded.resolved_at");
+        st,
+        "INSERT INTO incidents (" ROW_COLUMNS
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (id) DO UPDATE "
+        "SET receiver = excluded.receiver, group_key = excluded.group_key, "
+        "group_labels = excluded.group_labels, severity = excluded.severity, "
+        "state = excluded.state, opened_at = excluded.opened_at, "
+        "acked_at = excluded.acked_at, acked_by = excluded.acked_by, "
+        "ack_comment = excluded.ack_comment, resolved_at = excluded.resolved_at, "
+        "cluster_key = excluded.cluster_key");
     int rc;
 
     if (s == NULL) {
@@ -127,6 +132,7 @@ int store_incident_put(struct store *st, const struct incident_row *r)
     sqlite3_bind_text(s, 9, r->acked_by ? r->acked_by : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 10, r->ack_comment ? r->ack_comment : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 11, r->resolved_at);
+    sqlite3_bind_text(s, 12, r->cluster_key ? r->cluster_key : "", -1, SQLITE_STATIC);
     rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
     if (rc != AR_OK) {
         log_error("store", "incident write: %s", store_errmsg(st));
@@ -164,8 +170,14 @@ int store_incident_alert_put(struct store *st, int64_t incident_id, const char *
 int store_incident_event(struct store *st, int64_t incident_id, int64_t at, const char *kind,
                          const char *detail_json)
 {
-    sqlite3_stmt *s = store_stmt(
-        st, "INSERT INTO incident_events (incident_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)");
+    return store_incident_event_from(st, incident_id, at, kind, detail_json, "");
+}
+
+int store_incident_event_from(struct store *st, int64_t incident_id, int64_t at, const char *kind,
+                              const char *detail_json, const char *origin)
+{
+    sqlite3_stmt *s = store_stmt(st, "INSERT INTO incident_events (incident_id, at, kind, detail, "
+                                     "origin) VALUES (?1, ?2, ?3, ?4, ?5)");
     int rc;
 
     if (s == NULL) {
@@ -175,6 +187,7 @@ int store_incident_event(struct store *st, int64_t incident_id, int64_t at, cons
     sqlite3_bind_int64(s, 2, at);
     sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, detail_json ? detail_json : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, origin ? origin : "", -1, SQLITE_STATIC);
     rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
     if (rc != AR_OK) {
         log_error("store", "incident event write: %s", store_errmsg(st));
@@ -186,7 +199,8 @@ int store_incident_event(struct store *st, int64_t incident_id, int64_t at, cons
 int store_incident_note(struct store *st, const struct incident_note_row *n)
 {
     sqlite3_stmt *s = store_stmt(st, "INSERT INTO incident_notes (id, incident_id, at, section, "
-                                     "author, text, replaces) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+                                     "author, text, replaces, origin, origin_seq) "
+                                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     int rc;
 
     if (s == NULL) {
@@ -199,6 +213,8 @@ int store_incident_note(struct store *st, const struct incident_note_row *n)
     sqlite3_bind_text(s, 5, n->author, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 6, n->text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, n->replaces);
+    sqlite3_bind_text(s, 8, n->origin ? n->origin : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 9, n->origin_seq);
     rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
     if (rc != AR_OK) {
         log_error("store", "incident note write: %s", store_errmsg(st));

@@ -82,6 +82,28 @@ int64_t incident_note_add(struct incident_set *s, int64_t id, const char *sectio
                           const char *author, const char *text, int64_t replaces,
                           const char *client, const char *user, struct txn *txn);
 
+/* ---- other instances (src/ha_records.c, inside a core_fn) ---- */
+
+/* The name of a group's episode that is the same on every instance sharing a PostgreSQL
+ * store (each opens its own incident, with its own id): receiver, group key and the
+ * earliest startsAt of the firing alerts that opened it (Prometheus sends the same startsAt
+ * to every instance), separated by 0x1f. A new heap string. */
+char *incident_cluster_key(const char *receiver, const char *group_key, int64_t episode);
+/* An acknowledgement made at `at` on instance origin (not self, this instance's peer name)
+ * of the episode cluster_key: applied to the open incident of that key. When the incident
+ * is already acknowledged the earliest acknowledgement wins (ties: the smaller peer name),
+ * on every instance alike; either way the timeline records it, marked with its origin.
+ * AR_OK: in force now; AR_EEXIST: an earlier one stays; AR_ENOTFOUND: no open incident. */
+int incident_ack_remote(struct incident_set *s, const char *cluster_key, const char *origin,
+                        const char *self, int64_t at, const char *by, const char *comment,
+                        struct txn *txn);
+/* A note written on instance origin (its id there: origin_seq) appended to incident id
+ * (resolved or not), replacing the local note `replaces` (0: none). Returns its local id. */
+int64_t incident_note_add_remote(struct incident_set *s, int64_t id, const char *section,
+                                 const char *author, const char *text, int64_t replaces,
+                                 const char *origin, int64_t origin_seq, int64_t at,
+                                 struct txn *txn);
+
 /* The report's note sections, in report order: keys ("identification", ...) and titles
  * ("Identification", ...), NULL-terminated. */
 extern const char *const incident_section_keys[];

@@ -26,6 +26,9 @@ struct incident_row {
     /* read back only: JSON array of {"fingerprint","resolved","labels","annotations"} from
      * incident_alerts (written with store_incident_alert_put) */
     char *alerts;
+    /* the group's episode named the same on every instance (migrations/0014; "" for
+     * incidents opened before it) */
+    char *cluster_key;
 };
 void incident_row_free(struct incident_row *r); /* accepts NULL */
 
@@ -36,7 +39,9 @@ struct incident_note_row {
     char *section;
     char *author;
     char *text;
-    int64_t replaces; /* 0: a first version */
+    int64_t replaces;   /* 0: a first version */
+    char *origin;       /* NULL or "": written here; else the peer name it came from */
+    int64_t origin_seq; /* its id at origin */
 };
 void incident_note_row_free(struct incident_note_row *n); /* accepts NULL */
 
@@ -47,6 +52,9 @@ int store_incident_alert_put(struct store *st, int64_t incident_id, const char *
                              bool resolved, const char *labels, const char *annotations);
 int store_incident_event(struct store *st, int64_t incident_id, int64_t at, const char *kind,
                          const char *detail_json);
+/* The same for an event received from another instance (origin: its peer name; "": local). */
+int store_incident_event_from(struct store *st, int64_t incident_id, int64_t at, const char *kind,
+                              const char *detail_json, const char *origin);
 int store_incident_note(struct store *st, const struct incident_note_row *n);
 
 /* ---- start (main thread, before the writer runs) ---- */

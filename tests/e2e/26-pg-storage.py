@@ -23,7 +23,10 @@ suite = Suite("26-pg-storage")
 PASSWORD = "s3cr3t-Pw'x"
 NOT_COMPLETE = "PostgreSQL storage is not complete yet"  # the refusal of earlier releases
 READY = " ready; storage "
-VERSIONS = "1,2,3"
+# every PostgreSQL migration of this build, applied once each
+VERSIONS = ",".join(str(int(n[:4])) for n in sorted(os.listdir(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "migrations", "pg")))
+    if n.endswith(".sql"))
 
 _PG = []
 

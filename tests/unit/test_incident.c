@@ -1,7 +1,8 @@
 /* Unit tests of the incident model (src/incident.c) and its rows (src/store_incidents.c):
  * opening, alerts joining and resolving, acknowledgements (one wins, a join clears), the
  * resolution, notes, reload after a restart, and the report rendered from the rows
- * (src/incident_report.c) with the built-in and a user template. */
+ * (src/incident_report.c) with the built-in and a user template; acknowledgements and
+ * notes from other instances (the cluster key, the earliest acknowledgement wins). */
 #include "ar/clock.h"
 #include "ar/incident.h"
 #include "ar/incident_report.h"
@@ -294,8 +295,104 @@ static void test_lifecycle(void)
     }
 }
 
+/* Acknowledgements and notes of other instances (src/ha_records.c applies them). */
+static void test_remote(void)
+{
+    char dir[] = "/tmp/ar-incident-test-XXXXXX";
+    struct ar_error err;
+    struct store *st = NULL;
+    struct txn_writer *w;
+    struct incident_set *s = incident_set_new();
+    struct labelset gl;
+    int64_t now = clock_now_ns();
+    struct txn t = {txn_batch_new(), now};
+    struct alert *a = mk("cadvisor:8080", "warning", now + 3600 * SEC);
+    struct alert *snap[1] = {a};
+    struct incident_row *r = NULL;
+    char *key = incident_cluster_key("team", "{}:{a}", 1);
+    char *other = incident_cluster_key("team", "{}:{a}", 2);
+    char *prev = NULL;
+    int64_t id;
+    int64_t n1;
+
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK_INT(store_open(dir, &st, &err), AR_OK);
+    w = txn_writer_new(st);
+    CHECK_INT(txn_writer_start(w), AR_OK);
+    labelset_init(&gl);
+    /* the key: receiver, group key and the earliest startsAt of the firing alerts */
+    id = incident_flush_begin(s, "team", "{}:{a}", &gl, snap, 1, now, &t);
+    commit(w, &t);
+    CHECK_STR(state_of(dir, id, &r), "open");
+    CHECK_STR(r->cluster_key, key);
+    /* another episode of the group, or another group: nothing */
+    CHECK_INT(incident_ack_remote(s, other, "peer-b", "peer-a", now, "x", "", &t), AR_ENOTFOUND);
+    CHECK_INT(incident_ack_remote(s,
+                                  "team\x1f{}:{b}\x1f"
+                                  "1",
+                                  "peer-b", "peer-a", now, "x", "", &t),
+              AR_ENOTFOUND);
+    CHECK_INT(incident_ack_remote(s, "garbage", "peer-b", "peer-a", now, "x", "", &t),
+              AR_ENOTFOUND);
+    /* open: the remote acknowledgement is in force, and a local one then loses at once */
+    CHECK_INT(incident_ack_remote(s, key, "peer-b", "peer-a", now + 10, "bob", "b", &t), AR_OK);
+    CHECK(incident_acknowledged(s, id, "team", "{}:{a}"));
+    CHECK_INT(incident_ack(s, id, "carol", "", "127.0.0.1", "", &t, &prev), AR_EEXIST);
+    CHECK_STR(prev, "bob");
+    free(prev);
+    /* a later one loses, an earlier one wins (the same rule on every instance) */
+    CHECK_INT(incident_ack_remote(s, key, "peer-c", "peer-a", now + 20, "dave", "", &t), AR_EEXIST);
+    CHECK_INT(incident_ack_remote(s, key, "peer-c", "peer-a", now + 5, "erin", "", &t), AR_OK);
+    /* the same time: the smaller peer name */
+    CHECK_INT(incident_ack_remote(s, key, "peer-d", "peer-a", now + 5, "fred", "", &t), AR_EEXIST);
+    CHECK_INT(incident_ack_remote(s, key, "peer-0", "peer-a", now + 5, "gina", "", &t), AR_OK);
+    commit(w, &t);
+    CHECK_STR(state_of(dir, id, &r), "acknowledged");
+    CHECK_STR(r->acked_by, "gina");
+    CHECK_INT(r->acked_at, now + 5);
+    /* all recorded, marked with their origin (so never published back), no audit rows */
+    CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_events WHERE kind = 'acknowledged'"
+                         " AND origin != ''"),
+              5);
+    CHECK_INT(count(dir, "SELECT COUNT(*) FROM audit_log"), 1); /* carol's, local */
+    /* notes: the local id replaces, the origin kept */
+    n1 = incident_note_add_remote(s, id, "mitigation", "bob", "v1", 0, "peer-b", 7, now, &t);
+    CHECK(incident_note_add_remote(s, id, "mitigation", "bob", "v2", n1, "peer-b", 8, now, &t) ==
+          n1 + 1);
+    commit(w, &t);
+    CHECK_INT(count(dir, "SELECT COUNT(*) FROM incident_notes WHERE origin = 'peer-b'"
+                         " AND origin_seq IN (7, 8)"),
+              2);
+    CHECK_INT(count(dir, "SELECT replaces FROM incident_notes WHERE origin_seq = 8"), (int)n1);
+    /* a restart keeps the key */
+    {
+        struct incident_set *s2 = incident_set_new();
+        CHECK_INT(incident_set_load(s2, st), AR_OK);
+        CHECK_INT(incident_ack_remote(s2, key, "peer-0", "peer-a", now, "hal", "", &t), AR_OK);
+        incident_set_free(s2);
+        commit(w, &t);
+    }
+
+    free(key);
+    free(other);
+    incident_row_free(r);
+    labelset_cleanup(&gl);
+    alert_unref(a);
+    incident_set_free(s);
+    txn_writer_stop(w);
+    txn_writer_free(w);
+    txn_batch_free(t.batch);
+    store_close(st);
+    {
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        CHECK_INT(system(cmd), 0);
+    }
+}
+
 int main(void)
 {
     test_lifecycle();
+    test_remote();
     return CHECK_DONE();
 }
