@@ -12,12 +12,12 @@
 #include <stdint.h>
 
 struct pg_health_view {
-    bool configured;          /* --storage.url given */
-    bool up;                  /* the last round trip succeeded */
-    int64_t down_since_ns;    /* wall clock of the first failure; 0 while up */
-    int64_t outage_total_ns;  /* completed outages, summed */
-    uint64_t failures;        /* failed round trips, all threads */
-    char last_error[256];     /* libpq's reason for the last failure, no secrets */
+    bool configured;         /* --storage.url given */
+    bool up;                 /* the last round trip succeeded */
+    int64_t down_since_ns;   /* wall clock of the first failure; 0 while up */
+    int64_t outage_total_ns; /* completed outages, summed */
+    uint64_t failures;       /* failed round trips, all threads */
+    char last_error[256];    /* libpq's reason for the last failure, no secrets */
 };
 
 /* Called once at start in PostgreSQL mode; display is the masked URL. */
