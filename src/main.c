@@ -24,6 +24,7 @@
 #include "ar/ratelimit.h"
 #include "ar/store.h"
 #include "ar/store_pg.h"
+#include "ar/timefmt.h"
 #include "ar/tmpl.h"
 #include "ar/web_config.h"
 
@@ -243,13 +244,21 @@ static char *route_prefix(const char *flag, const char *external_url)
 
 /* --storage.url (docs/ha.md): reads the password (--storage.password-file, else NULL:
  * libpq takes PGPASSWORD or ~/.pgpass), connects once to check the connection and migrate
- * the shared schema, and configures pg_health with the masked URL. The local SQLite store
- * is opened as usual afterwards; ha_sync shares silences, the notification log and
- * membership through PostgreSQL. Fills password (cap bytes) and *pw (NULL or password). */
-static int open_pg_storage(const struct flags *f, char *password, size_t cap, const char **pw)
+ * the shared schema, and configures pg_health with the masked URL. The first start of a
+ * data directory must reach PostgreSQL (it checks the URL, the credentials and the schema);
+ * after that (the instance table's "pg_joined"), an unreachable PostgreSQL does not stop
+ * a restart: the instance runs from its local store, degraded, and its threads connect when
+ * PostgreSQL answers, so restarting every instance during an outage still leaves alerting
+ * up. Fills password (cap bytes) and *pw (NULL or password). */
+static int open_pg_storage(const struct flags *f, struct store *st, char *password, size_t cap,
+                           const char **pw)
 {
     struct store_pg *pg = NULL;
     struct ar_error err;
+    char joined[64];
+    char shown[512];
+    char now[40];
+    int rc;
 
     *pw = NULL;
     if (f->storage_password_file[0] != '\0') {
@@ -259,14 +268,30 @@ static int open_pg_storage(const struct flags *f, char *password, size_t cap, co
         }
         *pw = password;
     }
-    if (store_pg_open(f->storage_url, *pw, &pg, &err) != AR_OK) {
+    rc = store_pg_open(f->storage_url, *pw, &pg, &err);
+    if (rc == AR_EIO && store_instance_get(st, "pg_joined", joined, sizeof(joined)) == AR_OK) {
+        pg_url_mask(f->storage_url, shown, sizeof(shown));
+        pg_health_configure(shown);
+        pg_health_fail("start", err.msg);
+        log_warn("store",
+                 "starting from the local store: this data directory joined the cluster at %s; "
+                 "shared state is exchanged once PostgreSQL answers",
+                 joined);
+        return AR_OK;
+    }
+    if (rc != AR_OK) {
         log_error("store", "%s", err.msg);
-        return AR_EDB;
+        return rc;
     }
     log_info("store", "connected to PostgreSQL %s (server version %d), schema version %d",
              store_pg_display(pg), store_pg_server_version(pg), store_pg_schema_version(pg));
     pg_health_configure(store_pg_display(pg));
     store_pg_close(pg);
+    time_format_rfc3339_ms(clock_now_ns(), 0, now);
+    if (store_instance_get_or_put(st, "pg_joined", now, joined, sizeof(joined)) != AR_OK) {
+        log_error("store", "cannot record the cluster membership: %s", store_errmsg(st));
+        return AR_EDB;
+    }
     return AR_OK;
 }
 
@@ -349,16 +374,16 @@ static int run_daemon(struct daemon *d)
                   f->storage_synchronous);
         goto out;
     }
-    if (f->storage_url[0] != '\0') {
-        if (open_pg_storage(f, pg_password, sizeof(pg_password), &pw) != AR_OK) {
-            goto out;
-        }
-    } else if (f->storage_password_file[0] != '\0') {
+    if (f->storage_url[0] == '\0' && f->storage_password_file[0] != '\0') {
         log_error("store", "--storage.password-file is only used with --storage.url");
         goto out;
     }
     if (store_open(f->storage_path, &st, &err) != AR_OK) {
         log_error("store", "%s", err.msg);
+        goto out;
+    }
+    if (f->storage_url[0] != '\0' &&
+        open_pg_storage(f, st, pg_password, sizeof(pg_password), &pw) != AR_OK) {
         goto out;
     }
     if (strcmp(f->storage_synchronous, "full") == 0 &&
@@ -369,10 +394,9 @@ static int run_daemon(struct daemon *d)
     if (f->cluster_listen[0] != '\0' || f->storage_url[0] != '\0') {
         char fresh[CLUSTER_NAME_LEN + 1];
         /* on PostgreSQL without a cluster address: the HTTP address identifies the peer */
-        if (cluster_advertise_address(f->cluster_listen[0] != '\0' ? f->cluster_listen
-                                                                    : f->listen[0],
-                                      f->cluster_advertise, cluster.address,
-                                      sizeof(cluster.address), &err) != AR_OK) {
+        if (cluster_advertise_address(
+                f->cluster_listen[0] != '\0' ? f->cluster_listen : f->listen[0],
+                f->cluster_advertise, cluster.address, sizeof(cluster.address), &err) != AR_OK) {
             log_error("cluster", "%s", err.msg);
             goto out;
         }
@@ -386,8 +410,10 @@ static int run_daemon(struct daemon *d)
         }
         cluster.enabled = true;
         if (f->storage_url[0] != '\0') {
-            log_info("cluster", "peer %s at %s, sharing silences and the notification log "
-                                "through PostgreSQL", cluster.name, cluster.address);
+            log_info("cluster",
+                     "peer %s at %s, sharing silences and the notification log "
+                     "through PostgreSQL",
+                     cluster.name, cluster.address);
         } else {
             log_info("cluster",
                      "cluster of one: peer %s at %s (no gossip port is opened; "
@@ -454,8 +480,7 @@ static int run_daemon(struct daemon *d)
             .storage_path = f->storage_path,
             .retention_ns = f->retention_ms * AR_NS_PER_MS,
         };
-        struct ha_records_options ro = {f->storage_url, pw, cluster.name, f->storage_path,
-                                        d->core};
+        struct ha_records_options ro = {f->storage_url, pw, cluster.name, f->storage_path, d->core};
         ha = ha_sync_new(&hopts); /* keeps its own copy of the password */
         if (ha_sync_start(ha, d->core, st, &err) != AR_OK) {
             explicit_bzero(pg_password, sizeof(pg_password));

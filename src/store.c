@@ -78,7 +78,7 @@ struct store {
     unsigned char *bloom;
     ZSTD_CCtx *zc;
     int version;
-    bool shared_write;             /* own silence/nflog rows in this transaction */
+    bool shared_write;              /* own silence/nflog rows in this transaction */
     void (*commit_hook)(void *ctx); /* store_set_commit_hook (read on the committing thread) */
     void *commit_hook_ctx;
 };
@@ -763,6 +763,31 @@ int store_instance_get_or_put(struct store *st, const char *key, const char *fre
     snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
     rc = AR_OK;
 out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_instance_get(struct store *st, const char *key, char *out, size_t cap)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = AR_EDB;
+
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM instance WHERE key = ?", -1, &s, NULL) !=
+        SQLITE_OK) {
+        return AR_EDB;
+    }
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    switch (sqlite3_step(s)) {
+    case SQLITE_ROW:
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(s, 0));
+        rc = AR_OK;
+        break;
+    case SQLITE_DONE:
+        rc = AR_ENOTFOUND;
+        break;
+    default:
+        break;
+    }
     sqlite3_finalize(s);
     return rc;
 }

@@ -217,7 +217,7 @@ int store_pg_open(const char *conninfo, const char *password, struct store_pg **
         ar_error_set(err, "cannot connect to PostgreSQL %s: %s", pg->display,
                      store_pg_message(pg->conn, msg, sizeof(msg)));
         store_pg_close(pg);
-        return AR_EDB;
+        return AR_EIO; /* unreachable (or refused us): may be passing */
     }
     PQsetNoticeProcessor(pg->conn, on_notice, NULL);
     pg->server_version = PQserverVersion(pg->conn);

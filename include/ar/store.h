@@ -87,6 +87,8 @@ void store_stmt_done(struct sqlite3_stmt *s);
  * Used at start only (cluster peer name). */
 int store_instance_get_or_put(struct store *st, const char *key, const char *fresh, char *out,
                               size_t cap);
+/* The value stored for key, or AR_ENOTFOUND when there is none. */
+int store_instance_get(struct store *st, const char *key, char *out, size_t cap);
 /* Replication (ar/ha_sync.h): store_silence_append and store_nflog_append of this
  * instance's own rows mark the transaction; after it commits, hook(ctx) runs on the
  * committing thread (it must be quick: it wakes the publisher). NULL removes the hook. */

@@ -13,7 +13,8 @@ struct store_pg;
 #define STORE_PG_MIGRATION_LOCK 7411401
 
 /* Connects with conninfo (any libpq form; a URL or key=value) and password (NULL: libpq's
- * own sources, PGPASSWORD or ~/.pgpass), checks the server version and migrates. Messages
+ * own sources, PGPASSWORD or ~/.pgpass), checks the server version and migrates. AR_EIO
+ * when no connection could be made, AR_EDB for anything after it. Messages
  * show the connection string masked (ar/pg_url.h), never the password. */
 int store_pg_open(const char *conninfo, const char *password, struct store_pg **out,
                   struct ar_error *err);

@@ -7,6 +7,7 @@ later release, and otherwise runs (its local SQLite store at --storage.path, sha
 silences and the notification log through PostgreSQL: e2e 27-ha-silences) until SIGTERM.
 Skipped, saying so, where PostgreSQL is not installed."""
 
+import json
 import os
 import re
 import shutil
@@ -14,6 +15,8 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 from harness import DEFAULT_CONFIG, Suite, ar_binary, check, eq, free_port
 from pg import Postgres
@@ -46,13 +49,13 @@ def env_without_pg():
     return env
 
 
-def spawn(tmp, *flags, env=None):
+def spawn(tmp, *flags, env=None, port=None):
     cfg = os.path.join(tmp, "alertmanager.yml")
     if not os.path.exists(cfg):
         with open(cfg, "w") as f:
             f.write(DEFAULT_CONFIG)
     argv = [ar_binary(), "--config.file=" + cfg, "--storage.path=" + os.path.join(tmp, "data"),
-            "--web.listen-address=127.0.0.1:%d" % free_port(), "--cluster.listen-address="]
+            "--web.listen-address=127.0.0.1:%d" % (port or free_port()), "--cluster.listen-address="]
     out = open(os.path.join(tmp, "out.log"), "wb")
     try:
         return subprocess.Popen(argv + list(flags), cwd=tmp, env=env or env_without_pg(),
@@ -234,6 +237,68 @@ def load_errors(ctx):
     code, out, _ = run("--storage.password-file=/nonexistent")
     eq(code, 1, "exit status with a password file but no URL")
     check("--storage.password-file is only used with --storage.url" in out, "%s", out)
+
+
+@suite.case("a restart while PostgreSQL is down runs from the local store", only="alertrouter")
+def restart_during_outage(ctx):
+    """The first start of a data directory must reach PostgreSQL; a later start of the same
+    directory during an outage comes up degraded and exchanges shared state once the
+    database returns, so restarting every instance during an outage leaves alerting up."""
+    srv = Postgres().start()
+    tmp = tempfile.mkdtemp(prefix="ar-e2e-pg-")
+    p = None
+    try:
+        url = srv.url()
+        code, out = finish(tmp, spawn(tmp, "--storage.url=" + url))
+        check_ran(code, out)
+        srv.stop("immediate")
+        port = free_port()
+        p = spawn(tmp, "--storage.url=" + url, port=port)
+        base = "http://127.0.0.1:%d" % port
+        deadline = time.monotonic() + 60
+        ready = None
+        while time.monotonic() < deadline and p.poll() is None:
+            try:
+                with urllib.request.urlopen(base + "/-/ready", timeout=5) as r:
+                    ready = (r.status, r.read().decode())
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        with open(os.path.join(tmp, "out.log")) as f:
+            log = f.read()
+        check(ready is not None, "not serving while PostgreSQL is down:\n%s", log)
+        eq(ready[0], 200, "/-/ready status while PostgreSQL is down")
+        check("degraded" in ready[1], "/-/ready does not say degraded: %r", ready[1])
+        check("starting from the local store" in log, "no degraded-start line:\n%s", log)
+        body = json.dumps([{"labels": {"alertname": "DuringOutage"}}]).encode()
+        req = urllib.request.Request(base + "/api/v2/alerts", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            eq(r.status, 200, "POST /api/v2/alerts while PostgreSQL is down")
+        srv.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with open(os.path.join(tmp, "out.log")) as f:
+                log = f.read()
+            if "reachable again" in log:
+                break
+            time.sleep(0.2)
+        check("reachable again" in log, "never reconnected:\n%s", log)
+        eq(log.count("unreachable"), 1, "unreachable lines (one per outage)")
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+        p = None
+        # a data directory that never joined refuses, so a wrong URL is seen at once
+        srv.stop("immediate")
+        code, out, _ = run("--storage.url=" + url)
+        eq(code, 1, "exit status of a first start with PostgreSQL down")
+        check("starting from the local store" not in out, "a fresh directory started:\n%s", out)
+    finally:
+        if p is not None:
+            p.kill()
+            p.wait()
+        srv.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
