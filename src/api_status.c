@@ -4,8 +4,8 @@
 
 #include "ar/cluster.h"
 #include "ar/ha_sync.h"
-#include "ar/pg_health.h"
 #include "ar/json_out.h"
+#include "ar/pg_health.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -27,12 +27,12 @@
 #include <string.h>
 #include <time.h>
 
-#define BACKOFF_MIN_MS 1000
-#define BACKOFF_MAX_MS 10000
+#define BACKOFF_MIN_MS       1000
+#define BACKOFF_MAX_MS       10000
 #define STATEMENT_TIMEOUT_MS 2000
-#define POLL_MS 1000              /* fallback poll when no NOTIFY comes */
-#define PUBLISH_BATCH 500         /* rows per PostgreSQL transaction */
-#define PG_GC_INTERVAL_MS 600000  /* expired and superseded nflog rows in PostgreSQL */
+#define POLL_MS              1000   /* fallback poll when no NOTIFY comes */
+#define PUBLISH_BATCH        500    /* rows per PostgreSQL transaction */
+#define PG_GC_INTERVAL_MS    600000 /* expired and superseded nflog rows in PostgreSQL */
 
 /* ---- shared helpers ---- */
 
@@ -265,9 +265,9 @@ static void *publisher_main(void *arg)
         }
         if (pg == NULL) {
             pg = ha_sync_connect(h, "sync");
-            if (pg != NULL && (store_pg_max_origin_seq(pg, "silence_events", h->name, &scur) !=
-                                   AR_OK ||
-                               store_pg_max_origin_seq(pg, "nflog", h->name, &ncur) != AR_OK)) {
+            if (pg != NULL &&
+                (store_pg_max_origin_seq(pg, "silence_events", h->name, &scur) != AR_OK ||
+                 store_pg_max_origin_seq(pg, "nflog", h->name, &ncur) != AR_OK)) {
                 if (drop(&pg, "sync")) {
                     continue;
                 }
@@ -430,8 +430,8 @@ static void *subscriber_main(void *arg)
         }
         in.expired_before = h->retention_ns > 0 ? clock_now_ns() - h->retention_ns : INT64_MIN;
         if (store_pg_silences_since_from(pg, scur, h->name, take_silence, &in, &scur) != AR_OK ||
-            store_pg_nflog_since_from(pg, ncur, h->name, clock_now_ns(), take_nflog, &in,
-                                      &ncur) != AR_OK) {
+            store_pg_nflog_since_from(pg, ncur, h->name, clock_now_ns(), take_nflog, &in, &ncur) !=
+                AR_OK) {
             incoming_reset(&in);
             store_pg_listen_close(lis);
             lis = NULL;
@@ -447,8 +447,8 @@ static void *subscriber_main(void *arg)
             int64_t t0 = clock_monotonic_ns();
             core_call(h->core, apply_incoming, &in);
             __atomic_add_fetch(&h->applied, in.applied, __ATOMIC_RELAXED);
-            log_debug("sync", "applied %zu of %zu rows from other instances in %.1f ms",
-                      in.applied, in.ns + in.ne, (double)(clock_monotonic_ns() - t0) / 1e6);
+            log_debug("sync", "applied %zu of %zu rows from other instances in %.1f ms", in.applied,
+                      in.ns + in.ne, (double)(clock_monotonic_ns() - t0) / 1e6);
             incoming_reset(&in);
         }
         if (clock_monotonic_ns() >= next_gc) {

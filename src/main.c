@@ -365,10 +365,9 @@ static int run_daemon(struct daemon *d)
     if (f->cluster_listen[0] != '\0' || f->storage_url[0] != '\0') {
         char fresh[CLUSTER_NAME_LEN + 1];
         /* on PostgreSQL without a cluster address: the HTTP address identifies the peer */
-        if (cluster_advertise_address(f->cluster_listen[0] != '\0' ? f->cluster_listen
-                                                                    : f->listen[0],
-                                      f->cluster_advertise, cluster.address,
-                                      sizeof(cluster.address), &err) != AR_OK) {
+        if (cluster_advertise_address(
+                f->cluster_listen[0] != '\0' ? f->cluster_listen : f->listen[0],
+                f->cluster_advertise, cluster.address, sizeof(cluster.address), &err) != AR_OK) {
             log_error("cluster", "%s", err.msg);
             goto out;
         }
@@ -382,8 +381,10 @@ static int run_daemon(struct daemon *d)
         }
         cluster.enabled = true;
         if (f->storage_url[0] != '\0') {
-            log_info("cluster", "peer %s at %s, sharing silences and the notification log "
-                                "through PostgreSQL", cluster.name, cluster.address);
+            log_info("cluster",
+                     "peer %s at %s, sharing silences and the notification log "
+                     "through PostgreSQL",
+                     cluster.name, cluster.address);
         } else {
             log_info("cluster",
                      "cluster of one: peer %s at %s (no gossip port is opened; "

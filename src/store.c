@@ -78,7 +78,7 @@ struct store {
     unsigned char *bloom;
     ZSTD_CCtx *zc;
     int version;
-    bool shared_write;             /* own silence/nflog rows in this transaction */
+    bool shared_write;              /* own silence/nflog rows in this transaction */
     void (*commit_hook)(void *ctx); /* store_set_commit_hook (read on the committing thread) */
     void *commit_hook_ctx;
 };

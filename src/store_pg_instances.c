@@ -65,8 +65,8 @@ int store_pg_instances_live(struct store_pg *pg, int64_t max_age_ms, struct stor
 int store_pg_instance_leave(struct store_pg *pg, const char *name)
 {
     const char *v[1] = {name};
-    PGresult *r = PQexecParams(store_pg_conn(pg), "DELETE FROM instances WHERE name = $1", 1,
-                               NULL, v, NULL, NULL, 0);
+    PGresult *r = PQexecParams(store_pg_conn(pg), "DELETE FROM instances WHERE name = $1", 1, NULL,
+                               v, NULL, NULL, 0);
     char msg[512];
     int rc = AR_OK;
 

@@ -70,8 +70,7 @@ static const char *col_text(sqlite3_stmt *q, int i)
     return t ? (const char *)t : "";
 }
 
-static int finish(struct store_replica *r, sqlite3_stmt *q, int step, int stopped,
-                  const char *what)
+static int finish(struct store_replica *r, sqlite3_stmt *q, int step, int stopped, const char *what)
 {
     if (stopped == 0 && step != SQLITE_DONE && step != SQLITE_ROW) {
         log_debug("store", "replication: reading %s: %s", what, sqlite3_errmsg(r->db));
@@ -154,8 +153,7 @@ int store_replica_nflog(struct store_replica *r, int64_t after, int limit,
     return finish(r, q, stopped ? SQLITE_DONE : step, stopped, "the notification log");
 }
 
-int64_t store_replica_pending(struct store_replica *r, int64_t silences_after,
-                              int64_t nflog_after)
+int64_t store_replica_pending(struct store_replica *r, int64_t silences_after, int64_t nflog_after)
 {
     sqlite3_stmt *q = r->pending;
     int64_t v = -1;

@@ -53,10 +53,10 @@ void ha_sync_free(struct ha_sync *h);
 
 /* For /api/v2/status, /-/ready and /metrics (any thread). */
 struct ha_sync_view {
-    int64_t queued_writes;  /* own rows not yet published (-1 unknown) */
-    uint64_t applied;       /* rows of other instances applied here */
-    size_t npeers;          /* live peers, this instance included */
-    bool peers_known;       /* a heartbeat round trip succeeded at least once */
+    int64_t queued_writes; /* own rows not yet published (-1 unknown) */
+    uint64_t applied;      /* rows of other instances applied here */
+    size_t npeers;         /* live peers, this instance included */
+    bool peers_known;      /* a heartbeat round trip succeeded at least once */
 };
 void ha_sync_get(struct ha_sync *h, struct ha_sync_view *out);
 /* The live peers (the last ones known while PostgreSQL is down), sorted by name; at most

@@ -28,7 +28,6 @@ int store_replica_nflog(struct store_replica *r, int64_t after, int limit,
                         size_t *n);
 /* Own rows after the two cursors, not yet published: alertrouter_storage_queued_writes.
  * -1 on error. */
-int64_t store_replica_pending(struct store_replica *r, int64_t silences_after,
-                              int64_t nflog_after);
+int64_t store_replica_pending(struct store_replica *r, int64_t silences_after, int64_t nflog_after);
 
 #endif
