@@ -222,7 +222,7 @@ static int publish_once(struct ha_sync *h, struct store_pg *pg, struct store_rep
     if (rc != AR_OK) {
         bool pg_failed = PQtransactionStatus(store_pg_conn(pg)) != PQTRANS_INTRANS;
         PQclear(PQexec(store_pg_conn(pg), "ROLLBACK"));
-        return pg_failed || rc == AR_EDB ? AR_EDB : AR_EIO;
+        return pg_failed ? AR_EDB : AR_EIO; /* PostgreSQL or the local read */
     }
     if (exec_cmd(pg, "COMMIT") != AR_OK) {
         return AR_EDB;

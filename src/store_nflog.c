@@ -83,10 +83,9 @@ int store_nflog_append_from(struct store *st, const struct nflog_entry *e, const
     struct buf r;
     int rc;
 
-    if ((s = store_stmt(
-             st, "INSERT INTO nflog (key, receiver, integration, group_key, sent_at, "
-                 "firing, resolved, expires_at, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                 "?9)")) == NULL) {
+    if ((s = store_stmt(st, "INSERT INTO nflog (key, receiver, integration, group_key, sent_at, "
+                            "firing, resolved, expires_at, origin) VALUES (?1, ?2, ?3, ?4, ?5, "
+                            "?6, ?7, ?8, ?9)")) == NULL) {
         log_error("store", "nflog insert: %s", sqlite3_errmsg(db));
         return AR_EDB;
     }
