@@ -31,7 +31,8 @@ BUDGET_S = 170.0
 
 
 def params(kind):
-    return argparse.Namespace(groups=300, interval=2, batch=500, group_interval=2, at=0.3,
+    # group_interval over 2 x Alertmanager's peer timeout (see docs/benchmarks.md)
+    return argparse.Namespace(groups=300, interval=2, batch=500, group_interval=3, at=0.3,
                               outage=10, peer_timeout=1 if kind == "alertmanager" else 0,
                               lease=3, phase_timeout=40.0, sink_delay=0.1, keep_logs=None)
 
