@@ -605,7 +605,8 @@ def fmt_sil(v):
 def row(r):
     sil = r.get("silence") or {}
     return "| %s | %s | %d | %d | %d | %s | %s | %s | %s | %s |" % (
-        r["kind"], LABELS[r["scenario"]].replace("30 s", "%d s" % r.get("outage", 30)),
+        r["kind"], LABELS[r["scenario"]].replace("30 s", "%d s" % r.get("outage", 30)) +
+        (" (earlier run, %s UTC)" % r["measured"] if r.get("measured") else ""),
         r["groups"], r["lost"], r["duplicated"], fmt_sil(sil.get("listed_s")),
         fmt_sil(sil.get("muted_s")),
         "%s notif./s" % r["fanout_per_s"] if "fanout_per_s" in r else
@@ -713,10 +714,17 @@ def write_docs(a, runs):
     except (OSError, ValueError):
         kept = {}
     for k, run in runs.items():
-        if run["results"]:
-            kept[k] = run
-        elif k not in kept:
-            kept[k] = run
+        old = kept.get(k)
+        if not run["results"] and old:
+            continue
+        if old and old["results"]:
+            # a scenario this run did not reach (--max-seconds) keeps its earlier figures
+            have = {r["scenario"] for r in run["results"]}
+            for r in old["results"]:
+                if r["scenario"] not in have and "lost" in r:
+                    run["results"].append(dict(r, measured=r.get("measured", old["date"])))
+            run["results"].sort(key=lambda r: SCENARIOS.index(r["scenario"]))
+        kept[k] = run
     with open(STORE, "w") as f:
         json.dump(kept, f, indent=1, sort_keys=True)
         f.write("\n")
