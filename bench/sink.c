@@ -21,6 +21,8 @@
  *                                "connections":<accepted>,"max_open":<most open at once>}
  *   GET /arrivals[?from=K]      text, one line per notification from record K (default 0):
  *                               <arrival ns> TAB <alerts> TAB <alertname> TAB <groupKey>
+ *                               with &status=1 a fifth column: the payload's top-level
+ *                               "status" (firing, resolved; empty when absent)
  *   GET /wait?count=N&timeout_ms=T
  *                               long poll: answers /stats once count >= N or after T ms
  *                               (at most 600000), so a driver need not poll in a loop.
@@ -62,6 +64,7 @@ struct record {
     int alerts;
     char *alertname;
     char *group_key;
+    char status; /* 'f' firing, 'r' resolved, 0 neither (the payload's first "status") */
 };
 
 struct conn {
@@ -265,6 +268,7 @@ static void handle_get(struct conn *c, const char *path)
         respond(c, 200, "application/json", body, strlen(body));
     } else if (plen == 9 && !strncmp(path, "/arrivals", 9)) {
         long from = query_long(q, "from", 0);
+        int with_status = query_long(q, "status", 0) != 0;
         size_t len = 0, cap = 4096;
         char *text = malloc(cap);
         if (!text) {
@@ -278,9 +282,12 @@ static void handle_get(struct conn *c, const char *path)
                 }
                 text = xrealloc(text, cap);
             }
-            len += (size_t)snprintf(text + len, cap - len, "%lld\t%d\t%s\t%s\n",
+            const char *st = recs[i].status == 'f' ? "firing"
+                             : recs[i].status == 'r' ? "resolved" : "";
+            len += (size_t)snprintf(text + len, cap - len, "%lld\t%d\t%s\t%s%s%s\n",
                                     (long long)recs[i].ns, recs[i].alerts, recs[i].alertname,
-                                    recs[i].group_key);
+                                    recs[i].group_key, with_status ? "\t" : "",
+                                    with_status ? st : "");
         }
         respond(c, 200, "text/plain; charset=utf-8", text, len);
         free(text);
@@ -368,6 +375,14 @@ static void handle_post(struct conn *c, const char *path, const char *body, size
     r->alerts = alerts;
     r->group_key = json_value_after(body, len, NULL, "\"groupKey\":\"");
     r->alertname = json_value_after(body, len, alerts_at, "\"alertname\":\"");
+    {
+        /* the top-level status comes before "alerts" in both servers' payloads */
+        const char *st = memmem(body, len, "\"status\":\"", 10);
+        r->status = 0;
+        if (st && (size_t)(end - st) > 11) {
+            r->status = st[10] == 'f' ? 'f' : st[10] == 'r' ? 'r' : 0;
+        }
+    }
     total_alerts += alerts;
     nrecs++;
     respond(c, 200, NULL, NULL, 0);
