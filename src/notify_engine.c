@@ -97,6 +97,7 @@ struct notifier {
     struct notify_job_priv *backlog_head, *backlog_tail; /* admitted when room frees up */
     uint64_t rng;
     struct email_pool *email; /* INTEGRATION_EMAIL jobs (notifier_email.c) */
+    int64_t drain_until_mono; /* notifier_stop: requests on the wire may finish until then */
     /* finished easy handles kept for the next attempts (curl_easy_reset clears every
      * option, credentials included): creating and freeing one per request was a large
      * share of the loop's time in a fan-out */
@@ -1160,7 +1161,19 @@ static void cancel_all(struct notifier *n)
     }
 }
 
-#define MAX_ACTIVE 256
+#define MAX_ACTIVE      256
+#define NOTIFY_DRAIN_NS (3 * AR_NS_PER_SEC)
+#define DRAIN_POLL_MS   20
+
+static bool any_in_flight(const struct notifier *n)
+{
+    for (const struct notify_job_priv *p = n->active; p != NULL; p = p->next) {
+        if (p->state == JOB_IN_FLIGHT) {
+            return true;
+        }
+    }
+    return false;
+}
 
 static void *loop_main(void *arg)
 {
@@ -1215,11 +1228,19 @@ static void *loop_main(void *arg)
             job_begin(n, p, now);
         }
         if (stopping) {
-            cancel_all(n);
-            break;
+            /* Requests already on the wire may finish for a short while, so a receiver that
+             * got the notification also has it recorded as delivered (and, in a cluster,
+             * its claim done) instead of sent again after the restart; nothing new starts. */
+            if (n->drain_until_mono == 0) {
+                n->drain_until_mono = now + NOTIFY_DRAIN_NS;
+            }
+            if (!any_in_flight(n) || now >= n->drain_until_mono) {
+                cancel_all(n);
+                break;
+            }
         }
-        /* due timers */
-        for (struct notify_job_priv *p = n->active, *next; p != NULL; p = next) {
+        /* due timers (none while stopping: no new attempt starts) */
+        for (struct notify_job_priv *p = stopping ? NULL : n->active, *next; p != NULL; p = next) {
             next = p->next;
             if (p->state != JOB_WAITING) {
                 continue;
@@ -1280,8 +1301,11 @@ static void *loop_main(void *arg)
         if (curl_ms >= 0 && curl_ms < timeout_ms) {
             timeout_ms = (int)curl_ms;
         }
-        if (n->backlog_head != NULL && n->nactive < MAX_ACTIVE) {
+        if (!stopping && n->backlog_head != NULL && n->nactive < MAX_ACTIVE) {
             timeout_ms = 0; /* room freed this turn: admit the backlog at once */
+        }
+        if (stopping && timeout_ms > DRAIN_POLL_MS) {
+            timeout_ms = DRAIN_POLL_MS;
         }
         if (timeout_ms > 0) {
             curl_multi_poll(n->multi, NULL, 0, timeout_ms, NULL);

@@ -4,7 +4,7 @@ bench/ha.py (issue 14): 300 groups, one Prometheus-like sender posting every ale
 three instances every 2 s, a webhook sink answering after 0.1 s (so the fault lands while
 sends are on the wire) and counting deliveries per (group, firing/resolved).
   (a) kill -9 of instance 1 once 30% of the groups were notified: 0 lost states
-  (c) all three restarted together at that point: 0 lost states
+  (c) all three restarted together at that point: 0 lost states, duplicates under 5%
 Asserted against alertrouter; the same scenarios against a three-node Alertmanager gossip
 cluster (Debian's binary, --cluster.peer) are run and reported, not asserted.
 
@@ -59,6 +59,13 @@ def main():
             problems = []
             if r["lost"] != 0:
                 problems.append("%d lost states (firing %d)" % (r["lost"], r["lost_firing"]))
+            # A restart of every instance (SIGTERM, no database outage) must not page twice:
+            # requests on the wire finish before the stop (the notifier's drain), so their
+            # claims are done. Before the drain, 75% of the states were sent twice; a few
+            # percent is left for a send slower than the drain on a very slow machine.
+            if scen == "restart_all" and r["duplicated"] > r["groups"] // 20:
+                problems.append("%d duplicated states after a graceful restart of all "
+                                "(more than 5%% of %d)" % (r["duplicated"], r["groups"]))
             if r.get("notified_at_fault", r["groups"]) >= r["groups"]:
                 problems.append("the fault came after the fan-out (%s of %d notified)"
                                 % (r.get("notified_at_fault"), r["groups"]))
