@@ -525,6 +525,11 @@ def run_scenario(kind, scen, a, pgsrv=None, deadline=None, log=print):
             res["firing_done_s"] = round((last - sender.first_post_ns) / 1e9, 2)
             if scen == "baseline" and a.sink_delay == 0:
                 res["fanout_per_s"] = round(a.groups / ((last - sender.first_post_ns) / 1e9))
+                # the same, counted from the first notification: the sending alone, without
+                # the sender's posting and group_wait, which both sides share
+                first = min(ns for (k, ns) in d.first_ns.items() if k[1] == "firing")
+                if last > first:
+                    res["send_per_s"] = round(a.groups / ((last - first) / 1e9))
         if scen == "kill9":
             cluster.start(idx=[res["victim"] - 1], keep_port=True)
         # no instance may still be waiting on a firing flush when the alerts resolve: an
@@ -609,7 +614,8 @@ def row(r):
         (" (earlier run, %s UTC)" % r["measured"] if r.get("measured") else ""),
         r["groups"], r["lost"], r["duplicated"], fmt_sil(sil.get("listed_s")),
         fmt_sil(sil.get("muted_s")),
-        "%s notif./s" % r["fanout_per_s"] if "fanout_per_s" in r else
+        "%s notif./s%s" % (r["fanout_per_s"], " (sending alone: %s/s)" % r["send_per_s"]
+                           if "send_per_s" in r else "") if "fanout_per_s" in r else
         fmt_s(r.get("firing_done_s")),
         r.get("silence_kept_after_restart", "-"),
         "/".join("-" if p is None else str(p) for p in r.get("peers_seen") or []) or "-")
