@@ -53,6 +53,7 @@ struct ha_claims {
     struct store_pg *pg;
     int64_t backoff_ns;
     int64_t next_connect_mono;
+    int64_t opened_mono;     /* when hc->pg was opened */
     int64_t next_probe_mono; /* while pg_health says down */
     int64_t open;            /* claims won and not yet finished */
     int64_t next_renew_mono;
@@ -231,6 +232,16 @@ static void fail(struct ha_claims *hc)
 {
     char msg[256];
 
+    if (hc->opened_mono < pg_health_recovered_mono()) {
+        /* opened before the last outage and found broken only now: not a new outage;
+         * reconnect at the next use (a real one is reported by that attempt) */
+        log_debug("cluster", "claims: connection from before the last outage dropped: %s",
+                  store_pg_message(store_pg_conn(hc->pg), msg, sizeof(msg)));
+        store_pg_close(hc->pg);
+        hc->pg = NULL;
+        hc->next_connect_mono = 0;
+        return;
+    }
     disconnect(hc, store_pg_message(store_pg_conn(hc->pg), msg, sizeof(msg)));
 }
 
@@ -246,6 +257,7 @@ static bool connected(struct ha_claims *hc)
     if (clock_monotonic_ns() < hc->next_connect_mono) {
         return false;
     }
+    hc->opened_mono = clock_monotonic_ns();
     if (store_pg_open(hc->conninfo, hc->password, &hc->pg, &err) != AR_OK) {
         hc->pg = NULL;
         disconnect(hc, err.msg);

@@ -38,6 +38,7 @@ struct ha_records {
     int stop; /* atomic */
     struct store_pg *pg;
     struct store_pg_listener *listener;
+    int64_t opened_mono; /* when pg and listener were opened */
     struct ha_records_conn c;
     int64_t remote_cursor[2];    /* last PostgreSQL seq applied: acks, notes */
     struct pending_ack *pending; /* acknowledgements waiting for their local incident */
@@ -82,6 +83,7 @@ static int connect_pg(struct ha_records *h)
     struct ar_error err;
     PGresult *r;
 
+    h->opened_mono = clock_monotonic_ns();
     if (store_pg_open(h->conninfo, h->password, &h->pg, &err) != AR_OK) {
         snprintf(h->c.error, sizeof(h->c.error), "%s", err.msg);
         return AR_EDB;
@@ -415,6 +417,14 @@ static void *run(void *arg)
         }
         continue;
     failed:
+        if (h->opened_mono < pg_health_recovered_mono()) {
+            /* connections from before the last outage, found broken only now: not a new
+             * outage; reconnect at once (that attempt reports a real one) */
+            log_debug("ha", "records: connection from before the last outage dropped: %s",
+                      h->c.error);
+            disconnect(h);
+            continue;
+        }
         pg_health_fail("records", h->c.error);
         disconnect(h);
         sleep_ms(h, backoff_ms);

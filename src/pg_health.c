@@ -12,6 +12,7 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pg_health_view state = {.up = true};
 static char display[512];
+static int64_t recovered_mono;
 
 void pg_health_configure(const char *shown)
 {
@@ -36,6 +37,7 @@ void pg_health_ok(const char *who)
         state.down_since_ns = 0;
         state.up = true;
         recovered = true;
+        recovered_mono = clock_monotonic_ns();
     }
     pthread_mutex_unlock(&lock);
     if (recovered) {
@@ -73,6 +75,16 @@ bool pg_health_up(void)
     up = state.up;
     pthread_mutex_unlock(&lock);
     return up;
+}
+
+int64_t pg_health_recovered_mono(void)
+{
+    int64_t v;
+
+    pthread_mutex_lock(&lock);
+    v = recovered_mono;
+    pthread_mutex_unlock(&lock);
+    return v;
 }
 
 void pg_health_get(struct pg_health_view *out)

@@ -26,6 +26,10 @@ void pg_health_configure(const char *display);
 void pg_health_ok(const char *who);
 void pg_health_fail(const char *who, const char *reason);
 bool pg_health_up(void);
+/* Monotonic time of the last down-to-up transition (0: none yet). A thread whose connection
+ * was opened before it and fails now holds a connection the outage broke: it reconnects
+ * without reporting a new outage (pg_health_fail would log a second one). */
+int64_t pg_health_recovered_mono(void);
 void pg_health_get(struct pg_health_view *out);
 
 #endif
