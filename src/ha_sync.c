@@ -31,6 +31,7 @@
 #define BACKOFF_MAX_MS       10000
 #define STATEMENT_TIMEOUT_MS 2000
 #define POLL_MS              1000   /* fallback poll when no NOTIFY comes */
+#define LISTEN_SLICE_MS      100    /* the subscriber sees a stop this soon (shutdown) */
 #define PUBLISH_BATCH        500    /* rows per PostgreSQL transaction */
 #define PG_GC_INTERVAL_MS    600000 /* expired and superseded nflog rows in PostgreSQL */
 
@@ -458,7 +459,12 @@ static void *subscriber_main(void *arg)
                 continue;
             }
         }
-        rc = store_pg_listen_wait(lis, POLL_MS, NULL, 0, NULL, 0);
+        /* in slices, so a shutdown does not wait out the poll (it took a second) */
+        rc = 0;
+        for (int64_t waited = 0; rc == 0 && waited < POLL_MS && !stopping(h);
+             waited += LISTEN_SLICE_MS) {
+            rc = store_pg_listen_wait(lis, LISTEN_SLICE_MS, NULL, 0, NULL, 0);
+        }
         while (rc == 1) {
             rc = store_pg_listen_wait(lis, 0, NULL, 0, NULL, 0); /* drain: one read covers all */
         }

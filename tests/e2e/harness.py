@@ -20,6 +20,14 @@ Environment:
   AR_BINARY        alertrouter binary (default build/alertrouter under the repo root)
   AR_E2E_TARGETS   comma list restricting the kinds (e.g. "alertmanager")
   AR_E2E_VERBOSE   1: print server logs of failed cases
+  AR_E2E_STORAGE   "postgresql": every alertrouter started here also gets --storage.url
+                   (issue 14: the suites run against both storages). One real PostgreSQL
+                   (tests/e2e/pg.py) starts with the first instance and stops at exit; each
+                   data directory has its own database, so a restart of the same data
+                   directory finds its shared state again and unrelated instances share
+                   nothing. Only alertrouter runs (Alertmanager has no such storage; the
+                   plain run compares with it). Without PostgreSQL installed the suite
+                   exits 77 (ctest's SKIP_RETURN_CODE).
 
 Every process started here is recorded and killed by PID at exit, even on failure.
 """
@@ -78,11 +86,56 @@ def targets():
     kinds = ["alertrouter"]
     if os.path.exists(AM_BINARY):
         kinds.append("alertmanager")
+    if pg_mode():
+        kinds = ["alertrouter"]
     only = os.environ.get("AR_E2E_TARGETS")
     if only:
         wanted = [k.strip() for k in only.split(",") if k.strip()]
         kinds = [k for k in kinds if k in wanted]
     return kinds
+
+
+# ---------------------------------------------------------------------------
+# AR_E2E_STORAGE=postgresql: the shared store under every alertrouter
+
+
+def pg_mode():
+    return os.environ.get("AR_E2E_STORAGE", "") == "postgresql"
+
+
+_PG = {"server": None, "dbs": {}}
+_PG_LOCK = threading.Lock()
+
+
+def pg_missing():
+    """Why PostgreSQL mode cannot run here (a sentence), or None."""
+    import pg  # tests/e2e/pg.py imports this module: imported on first use
+    if pg.pg_bindir() is None:
+        return "PostgreSQL is not installed (no %s/initdb; scripts/bootstrap.sh installs " \
+               "Debian's postgresql)" % pg.PG_GLOB
+    if os.geteuid() == 0:
+        try:
+            pg.pwd.getpwnam("postgres")
+        except KeyError:
+            return "there is no `postgres` user to run PostgreSQL as (initdb refuses root)"
+    return None
+
+
+def pg_url_for(data_dir):
+    """The --storage.url of the instances on data_dir: a database of its own on the one
+    PostgreSQL of this process (started on first use, stopped at exit by pg.py)."""
+    import pg
+    key = os.path.realpath(data_dir)
+    with _PG_LOCK:
+        if _PG["server"] is None:
+            _PG["server"] = pg.Postgres().start()
+        srv = _PG["server"]
+        name = _PG["dbs"].get(key)
+        if name is None:
+            name = "ar_%d" % (len(_PG["dbs"]) + 1)
+            srv.createdb(name)
+            _PG["dbs"][key] = name
+        return srv.url(name)
 
 
 # ---------------------------------------------------------------------------
@@ -459,6 +512,9 @@ class Server:
         if self.gc_interval is not None:
             args.append("--alerts.gc-interval=" + self.gc_interval)
         args.extend(self.extra_args)
+        if (self.kind == "alertrouter" and pg_mode() and
+                not any(a.startswith("--storage.url") for a in args)):
+            args.append("--storage.url=" + pg_url_for(self.data_dir))
         return args
 
     # -- lifecycle --------------------------------------------------------
@@ -837,6 +893,11 @@ class Suite:
         once (threads; each case has its own servers and sinks), so timing-bound files
         can run both targets side by side; AR_E2E_JOBS overrides. Lines are printed as
         cases finish."""
+        if pg_mode():
+            why = pg_missing()
+            if why:
+                print("skipped: AR_E2E_STORAGE=postgresql but %s" % why, flush=True)
+                sys.exit(77)
         patterns = [a for a in sys.argv[1:] if not a.startswith("-")]
         verbose = os.environ.get("AR_E2E_VERBOSE") == "1" or "-v" in sys.argv
         if os.environ.get("AR_E2E_JOBS"):
