@@ -54,6 +54,7 @@ struct ha_claims {
     int64_t backoff_ns;
     int64_t next_connect_mono;
     int64_t opened_mono;     /* when hc->pg was opened */
+    int64_t reconciled_mono; /* last reconciliation */
     int64_t next_probe_mono; /* while pg_health says down */
     int64_t open;            /* claims won and not yet finished */
     int64_t next_renew_mono;
@@ -475,10 +476,13 @@ static void reconcile(struct ha_claims *hc)
         fail(hc);
     } else {
         pg_health_ok("claims");
-        log_info("cluster",
-                 "recorded %zu notifications sent while PostgreSQL was unreachable as done "
-                 "claims (%lld new)",
-                 n, (long long)inserted);
+        /* once per outage at info: later sends of the same outage are counted (metric) */
+        log_at(hc->reconciled_mono < pg_health_recovered_mono() ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
+               "cluster",
+               "recorded %zu notifications sent while PostgreSQL was unreachable as done "
+               "claims (%lld new)",
+               n, (long long)inserted);
+        hc->reconciled_mono = clock_monotonic_ns();
         pthread_mutex_lock(&hc->mu);
         hc->stats.reconciled += (uint64_t)inserted;
         pthread_mutex_unlock(&hc->mu);

@@ -111,6 +111,31 @@ int store_pg_claim_done(struct store_pg *pg, const struct store_pg_claim_key *k,
     return rc;
 }
 
+/* A statement over several rows may lock rows that another instance's statement locks in
+ * another order (a claim batch against a finish batch or a renewal): PostgreSQL then aborts
+ * one of them with a deadlock (40P01) or a serialization failure (40001). Each statement
+ * here is autocommitted on its own, so running it again is safe; without this, one
+ * deadlock counted as an outage and sent every queued flush unclaimed. */
+static PGresult *exec_rows(struct store_pg *pg, const char *sql, int n, const char *const *v)
+{
+    PGresult *r = NULL;
+
+    for (int attempt = 0; attempt < 4; attempt++) {
+        const char *state;
+        r = PQexecParams(store_pg_conn(pg), sql, n, NULL, v, NULL, NULL, 0);
+        state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (PQresultStatus(r) != PGRES_FATAL_ERROR || state == NULL ||
+            (strcmp(state, "40P01") != 0 && strcmp(state, "40001") != 0)) {
+            break;
+        }
+        log_debug("store", "PostgreSQL: claim statement aborted (SQLSTATE %s), running it again",
+                  state);
+        PQclear(r);
+        r = NULL;
+    }
+    return r;
+}
+
 int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_ms, int64_t *n)
 {
     static const char sql[] =
@@ -123,7 +148,7 @@ int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_
     int rc = AR_OK;
 
     snprintf(lease, sizeof(lease), "%lld", (long long)lease_ms);
-    r = PQexecParams(store_pg_conn(pg), sql, 2, NULL, v, NULL, NULL, 0);
+    r = exec_rows(pg, sql, 2, v);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         log_error("store", "PostgreSQL: renewing the leases of %s: %s", owner,
                   store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
@@ -235,7 +260,7 @@ int store_pg_claim_batch(struct store_pg *pg, const struct store_pg_claim_key *k
     v[4] = owner;
     v[5] = lease;
     v[6] = repeat;
-    r = PQexecParams(store_pg_conn(pg), sql, 7, NULL, v, NULL, NULL, 0);
+    r = exec_rows(pg, sql, 7, v);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || (size_t)PQntuples(r) != n) {
         log_debug("store", "PostgreSQL: claiming %zu flushes: %s", n,
                   store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
@@ -279,7 +304,7 @@ int store_pg_claims_finish_batch(struct store_pg *pg, const struct store_pg_clai
         v[j] = buf_str(&ka.a[j]);
     }
     v[4] = owner;
-    r = PQexecParams(store_pg_conn(pg), done ? done_sql : release_sql, 5, NULL, v, NULL, NULL, 0);
+    r = exec_rows(pg, done ? done_sql : release_sql, 5, v);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         log_debug("store", "PostgreSQL: %s %zu claims: %s", done ? "finishing" : "releasing", n,
                   store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
@@ -321,7 +346,7 @@ int store_pg_claims_insert_done(struct store_pg *pg, const struct store_pg_claim
     }
     v[4] = owner;
     v[5] = buf_str(&sent);
-    r = PQexecParams(store_pg_conn(pg), sql, 6, NULL, v, NULL, NULL, 0);
+    r = exec_rows(pg, sql, 6, v);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         log_debug("store", "PostgreSQL: recording %zu unclaimed sends: %s", n,
                   store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
