@@ -60,7 +60,22 @@ void nflog_free(struct nflog *l)
 
 char *nflog_key(const char *receiver, const char *integration, const char *group_key)
 {
-    return ar_asprintf("%s/%s/%s", receiver, integration, group_key);
+    /* concatenated by hand: through ar_asprintf (vsnprintf twice) this was ~2,300
+     * instructions, twice per notification on the core thread */
+    size_t lr = strlen(receiver);
+    size_t li = strlen(integration);
+    size_t lg = strlen(group_key);
+    char *k = ar_malloc(lr + li + lg + 3);
+    char *p = k;
+
+    memcpy(p, receiver, lr);
+    p += lr;
+    *p++ = '/';
+    memcpy(p, integration, li);
+    p += li;
+    *p++ = '/';
+    memcpy(p, group_key, lg + 1);
+    return k;
 }
 
 static struct node *find_node(const struct nflog *l, const char *key, uint64_t h)

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,12 +169,24 @@ static void name_path(const struct store *st, struct ar_error *err)
     free(probe);
 }
 
+/* Process-wide SQLite settings, made before the library initialises (the first open).
+ * Memory statistics off: nothing reads them (no sqlite3_memory_used, sqlite3_status), and
+ * keeping them takes a global mutex and bookkeeping on every SQLite malloc and free, about a
+ * tenth of the writer thread's instructions during a fan-out (docs/benchmarks.md). */
+static void sqlite_setup(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); /* SQLITE_MISUSE if already running */
+}
+
 int store_open(const char *dir, struct store **out, struct ar_error *err)
 {
+    static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+
     struct store *st;
     char *path;
     int rc;
 
+    pthread_once(&setup_once, sqlite_setup);
     if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
         ar_error_set(err, "cannot create storage directory %s: %s", dir, strerror(errno));
         return AR_EIO;

@@ -38,6 +38,41 @@ static void bind_fps(sqlite3_stmt *s, int col, const uint64_t *fps, size_t n, st
     sqlite3_bind_blob(s, col, b->data, (int)b->len, SQLITE_STATIC);
 }
 
+/* Deletes the payloads of this key's dead letters older than id. */
+static int supersede_dead(struct store *st, int64_t id, const char *receiver,
+                          const char *integration, const char *group_key)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *q;
+    sqlite3_stmt *d;
+    int rc = AR_OK;
+    int step;
+
+    if ((q = store_stmt(st, "SELECT id FROM deliveries WHERE state = 'dead' AND receiver = ?1 "
+                            "AND integration = ?2 AND group_key = ?3 AND id < ?4")) == NULL ||
+        (d = store_stmt(st, "DELETE FROM delivery_payloads WHERE id = ?1")) == NULL) {
+        log_error("store", "delivery_payloads supersede: %s", sqlite3_errmsg(db));
+        return AR_EDB;
+    }
+    sqlite3_bind_text(q, 1, receiver, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, integration, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, group_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, id);
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        sqlite3_bind_int64(d, 1, sqlite3_column_int64(q, 0));
+        rc = sqlite3_step(d) == SQLITE_DONE ? AR_OK : AR_EDB;
+        store_stmt_done(d);
+        if (rc != AR_OK) {
+            break;
+        }
+    }
+    if (rc == AR_OK && step != SQLITE_DONE) {
+        rc = AR_EDB;
+    }
+    store_stmt_done(q);
+    return rc;
+}
+
 int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *receiver,
                         const char *integration, const char *group_key, const char *payload,
                         const struct delivery_summary *sum)
@@ -89,19 +124,10 @@ int store_outbox_insert(struct store *st, int64_t id, int64_t at, const char *re
     }
     if (rc == AR_OK) {
         /* older dead letters of the same receiver, integration and group are superseded:
-         * their rows stay, their payloads go (0010_dead_letters_superseded.sql) */
-        if ((s = store_stmt(st, "DELETE FROM delivery_payloads WHERE id IN (SELECT id FROM "
-                                "deliveries WHERE state = 'dead' AND receiver = ?1 AND "
-                                "integration = ?2 AND group_key = ?3 AND id < ?4)")) == NULL) {
-            log_error("store", "delivery_payloads supersede: %s", sqlite3_errmsg(db));
-            return AR_EDB;
-        }
-        sqlite3_bind_text(s, 1, receiver, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, integration, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, group_key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 4, id);
-        rc = sqlite3_step(s) == SQLITE_DONE ? AR_OK : AR_EDB;
-        store_stmt_done(s);
+         * their rows stay, their payloads go (0010_dead_letters_superseded.sql). Found by
+         * the partial index deliveries_dead_by_key and deleted one by one: usually there is
+         * none, and a DELETE ... IN (SELECT ...) built a temporary table for every delivery. */
+        rc = supersede_dead(st, id, receiver, integration, group_key);
     }
     if (rc != AR_OK) {
         log_error("store", "deliveries insert: %s", sqlite3_errmsg(db));
