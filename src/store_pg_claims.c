@@ -123,10 +123,9 @@ int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_
     int rc = AR_OK;
 
     snprintf(lease, sizeof(lease), "%lld", (long long)lease_ms);
-    r = PQexecParams(store_pg_conn(pg), sql, 2, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        log_error("store", "PostgreSQL: renewing the leases of %s: %s", owner,
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+    r = store_pg_exec(pg, sql, 2, v, PGRES_COMMAND_OK, -1, msg, sizeof(msg));
+    if (r == NULL) {
+        log_error("store", "PostgreSQL: renewing the leases of %s: %s", owner, msg);
         rc = AR_EDB;
     } else if (n != NULL) {
         *n = strtoll(PQcmdTuples(r), NULL, 10);
@@ -279,10 +278,11 @@ int store_pg_claims_finish_batch(struct store_pg *pg, const struct store_pg_clai
         v[j] = buf_str(&ka.a[j]);
     }
     v[4] = owner;
-    r = PQexecParams(store_pg_conn(pg), done ? done_sql : release_sql, 5, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    r = store_pg_exec(pg, done ? done_sql : release_sql, 5, v, PGRES_COMMAND_OK, -1, msg,
+                      sizeof(msg));
+    if (r == NULL) {
         log_debug("store", "PostgreSQL: %s %zu claims: %s", done ? "finishing" : "releasing", n,
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+                  msg);
         rc = AR_EDB;
     }
     PQclear(r);
@@ -321,10 +321,9 @@ int store_pg_claims_insert_done(struct store_pg *pg, const struct store_pg_claim
     }
     v[4] = owner;
     v[5] = buf_str(&sent);
-    r = PQexecParams(store_pg_conn(pg), sql, 6, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        log_debug("store", "PostgreSQL: recording %zu unclaimed sends: %s", n,
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+    r = store_pg_exec(pg, sql, 6, v, PGRES_COMMAND_OK, -1, msg, sizeof(msg));
+    if (r == NULL) {
+        log_debug("store", "PostgreSQL: recording %zu unclaimed sends: %s", n, msg);
         rc = AR_EDB;
     } else if (inserted != NULL) {
         *inserted = strtoll(PQcmdTuples(r), NULL, 10);
