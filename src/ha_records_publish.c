@@ -108,336 +108,273 @@ static sqlite3_stmt *local_query(struct ha_records_conn *c, const char *sql, int
     return s;
 }
 
-/* ---- one function per stream: each handles one batch past its cursor inside the caller's
- * transaction and returns how many local rows it went past (0: nothing new) or -1. ---- */
+/* ---- the streams as one table: each is a local query past its cursor (the local id or seq
+ * in column 0), a PostgreSQL statement and how each of its parameters is taken from the row;
+ * a hook only where a stream does more than insert each row. ---- */
 
-static int pub_audit(struct ha_records_conn *c, int64_t *cur)
+/* How one parameter is taken: a local column as an integer, as text, as a blob (sent as
+ * binary bytea), this instance's name (origin), or a value the stream's hook computed. */
+enum pub_arg_kind { ARG_END, ARG_INT, ARG_TEXT, ARG_BLOB, ARG_ORIGIN, ARG_EXTRA };
+
+struct pub_arg {
+    enum pub_arg_kind kind;
+    int col; /* the local column (ARG_INT/TEXT/BLOB) or the extra's index (ARG_EXTRA) */
+};
+
+#define INT(n)                                                                                     \
+    {                                                                                              \
+        ARG_INT, (n)                                                                               \
+    }
+#define TEXT(n)                                                                                    \
+    {                                                                                              \
+        ARG_TEXT, (n)                                                                              \
+    }
+#define BLOB(n)                                                                                    \
+    {                                                                                              \
+        ARG_BLOB, (n)                                                                              \
+    }
+#define ORIGIN                                                                                     \
+    {                                                                                              \
+        ARG_ORIGIN, 0                                                                              \
+    }
+#define EXTRA(n)                                                                                   \
+    {                                                                                              \
+        ARG_EXTRA, (n)                                                                             \
+    }
+
+/* A parameter list, ended by an ARG_END. */
+#define ARGS(...) ((const struct pub_arg[]){__VA_ARGS__, {ARG_END, 0}})
+
+#define MAX_ARGS 16
+
+/* The state of one publishing round, shared by the streams' hooks. */
+struct pub_round {
+    int64_t cur[PUB_COUNT];
+    int notify;            /* acknowledgements and notes published (they are NOTIFYed) */
+    int64_t last_incident; /* the incident whose row the events stream upserted last */
+    const char *extra[2];  /* values a hook computed for ARG_EXTRA */
+    char extra_num[24];
+};
+
+/* Runs sql with the parameters args takes from the local row s, columns counted from base. */
+static int put_row(struct ha_records_conn *c, sqlite3_stmt *s, int base, const char *sql,
+                   const struct pub_arg *args, const struct pub_round *r)
 {
-    sqlite3_stmt *s = local_query(c,
-                                  "SELECT id, at, action, object_id, client, user, detail"
-                                  " FROM audit_log WHERE id > ?1 ORDER BY id LIMIT 500",
-                                  *cur);
-    int n = 0;
+    struct nums ns = {0};
+    const char *v[MAX_ARGS];
+    int lens[MAX_ARGS] = {0};
+    int fmts[MAX_ARGS] = {0};
+    int binary = 0;
+    int n;
 
-    if (s == NULL) {
-        return -1;
-    }
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        struct nums ns = {0};
-        int64_t id = sqlite3_column_int64(s, 0);
-        const char *v[8] = {num(&ns, sqlite3_column_int64(s, 1)),
-                            col(s, 2),
-                            col(s, 3),
-                            col(s, 4),
-                            col(s, 5),
-                            col(s, 6),
-                            c->name,
-                            num(&ns, id)};
-        if (pexec(c,
-                  "INSERT INTO audit_log (at, action, object_id, client, \"user\", detail, origin,"
-                  " origin_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                  " ON CONFLICT (origin, origin_seq) DO NOTHING",
-                  8, v, NULL, NULL) != AR_OK) {
-            sqlite3_finalize(s);
-            return -1;
+    for (n = 0; n < MAX_ARGS && args[n].kind != ARG_END; n++) {
+        int i = base + args[n].col;
+        switch (args[n].kind) {
+        case ARG_INT:
+            v[n] = num(&ns, sqlite3_column_int64(s, i));
+            break;
+        case ARG_TEXT:
+            v[n] = col(s, i);
+            break;
+        case ARG_BLOB:
+            v[n] = (const char *)sqlite3_column_blob(s, i);
+            lens[n] = sqlite3_column_bytes(s, i);
+            fmts[n] = 1;
+            binary = 1;
+            if (v[n] == NULL) {
+                v[n] = "";
+            }
+            break;
+        case ARG_ORIGIN:
+            v[n] = c->name;
+            break;
+        case ARG_EXTRA:
+            v[n] = r->extra[args[n].col];
+            break;
+        case ARG_END:
+            break;
         }
-        *cur = id;
-        n++;
     }
-    sqlite3_finalize(s);
-    return n;
+    return pexec(c, sql, n, v, binary ? lens : NULL, binary ? fmts : NULL);
 }
+
+/* What a hook says of a row. */
+enum pub_verdict {
+    ROW_FAIL = -1, /* a round trip failed (error set) */
+    ROW_SEND,      /* insert it with the stream's statement */
+    ROW_SKIP,      /* nothing to insert, but the cursor goes past it */
+    ROW_STOP       /* not yet: the batch ends before it */
+};
+
+struct pub_stream {
+    const char *select; /* the local rows past ?1, at most a batch, id first */
+    const char *insert; /* idempotent: ON CONFLICT (origin, origin_seq) */
+    const struct pub_arg *args;
+    enum pub_verdict (*hook)(struct ha_records_conn *c, sqlite3_stmt *s, struct pub_round *r);
+};
 
 #define DELIVERY_UPDATE                                                                            \
     "state = EXCLUDED.state, attempts = EXCLUDED.attempts, last_status = EXCLUDED.last_status, "   \
     "last_error = EXCLUDED.last_error, updated_at = EXCLUDED.updated_at"
 
-/* Upserts the summary of local delivery row at s's columns first..first+10 (id, created_at,
- * receiver, integration, group_key, state, attempts, last_status, last_error, updated_at,
- * firing_count, resolved_count). */
-static int put_delivery(struct ha_records_conn *c, sqlite3_stmt *s, int first)
-{
-    struct nums ns = {0};
-    const char *v[13] = {num(&ns, sqlite3_column_int64(s, first + 1)),
-                         col(s, first + 2),
-                         col(s, first + 3),
-                         col(s, first + 4),
-                         col(s, first + 5),
-                         num(&ns, sqlite3_column_int64(s, first + 6)),
-                         num(&ns, sqlite3_column_int64(s, first + 7)),
-                         col(s, first + 8),
-                         num(&ns, sqlite3_column_int64(s, first + 9)),
-                         num(&ns, sqlite3_column_int64(s, first + 10)),
-                         num(&ns, sqlite3_column_int64(s, first + 11)),
-                         c->name,
-                         num(&ns, sqlite3_column_int64(s, first))};
-
-    return pexec(c,
-                 "INSERT INTO deliveries (created_at, receiver, integration, group_key, state,"
-                 " attempts, last_status, last_error, updated_at, firing_count, resolved_count,"
-                 " origin, origin_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-                 " $13) ON CONFLICT (origin, origin_seq) DO UPDATE SET " DELIVERY_UPDATE,
-                 13, v, NULL, NULL);
-}
-
 #define DELIVERY_COLUMNS                                                                           \
     "d.id, d.created_at, d.receiver, d.integration, d.group_key, d.state, d.attempts, "            \
     "d.last_status, d.last_error, d.updated_at, d.firing_count, d.resolved_count"
 
-static int pub_deliveries(struct ha_records_conn *c, int64_t *cur)
-{
-    sqlite3_stmt *s = local_query(c,
-                                  "SELECT " DELIVERY_COLUMNS " FROM deliveries d WHERE d.id > ?1"
-                                  " ORDER BY d.id LIMIT 500",
-                                  *cur);
-    int n = 0;
+/* The upsert of a delivery's summary from DELIVERY_COLUMNS (id, created_at, receiver,
+ * integration, group_key, state, attempts, last_status, last_error, updated_at,
+ * firing_count, resolved_count). */
+static const char delivery_insert[] =
+    "INSERT INTO deliveries (created_at, receiver, integration, group_key, state,"
+    " attempts, last_status, last_error, updated_at, firing_count, resolved_count,"
+    " origin, origin_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+    " $13) ON CONFLICT (origin, origin_seq) DO UPDATE SET " DELIVERY_UPDATE;
+#define DELIVERY_ARGS                                                                              \
+    ARGS(INT(1), TEXT(2), TEXT(3), TEXT(4), TEXT(5), INT(6), INT(7), TEXT(8), INT(9), INT(10),     \
+         INT(11), ORIGIN, INT(0))
 
-    if (s == NULL) {
-        return -1;
+/* An attempt: the delivery's current summary first. Stops at an attempt of a delivery not
+ * published yet (the next round publishes it first). */
+static enum pub_verdict delivery_log_hook(struct ha_records_conn *c, sqlite3_stmt *s,
+                                          struct pub_round *r)
+{
+    if (sqlite3_column_int64(s, 1) > r->cur[PUB_DELIVERIES]) {
+        return ROW_STOP;
     }
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        if (put_delivery(c, s, 0) != AR_OK) {
-            sqlite3_finalize(s);
-            return -1;
-        }
-        *cur = sqlite3_column_int64(s, 0);
-        n++;
+    if (sqlite3_column_type(s, 8) == SQLITE_NULL) { /* collected locally already */
+        return ROW_SKIP;
     }
-    sqlite3_finalize(s);
-    return n;
+    return put_row(c, s, 8, delivery_insert, DELIVERY_ARGS, r) == AR_OK ? ROW_SEND : ROW_FAIL;
 }
 
-/* An attempt: the delivery's current summary, then the attempt's row. Stops at an attempt of
- * a delivery not published yet (the next round publishes it first). */
-static int pub_delivery_log(struct ha_records_conn *c, int64_t *cur, int64_t deliveries_cur)
-{
-    sqlite3_stmt *s = local_query(
-        c,
-        "SELECT l.id, l.delivery_id, l.at, l.outcome, l.http_status, l.error, l.attempts,"
-        " l.latency_ns, " DELIVERY_COLUMNS " FROM delivery_log l LEFT JOIN deliveries d"
-        " ON d.id = l.delivery_id WHERE l.id > ?1 ORDER BY l.id LIMIT 500",
-        *cur);
-    int n = 0;
-
-    if (s == NULL) {
-        return -1;
-    }
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        struct nums ns = {0};
-        int64_t id = sqlite3_column_int64(s, 0);
-        int64_t did = sqlite3_column_int64(s, 1);
-        if (did > deliveries_cur) {
-            break;
-        }
-        if (sqlite3_column_type(s, 8) != SQLITE_NULL) { /* else collected locally already */
-            const char *v[10] = {c->name,
-                                 num(&ns, did),
-                                 num(&ns, sqlite3_column_int64(s, 2)),
-                                 col(s, 3),
-                                 num(&ns, sqlite3_column_int64(s, 4)),
-                                 col(s, 5),
-                                 num(&ns, sqlite3_column_int64(s, 6)),
-                                 num(&ns, sqlite3_column_int64(s, 7)),
-                                 num(&ns, id),
-                                 NULL};
-            if (put_delivery(c, s, 8) != AR_OK ||
-                pexec(c,
-                      "INSERT INTO delivery_log (delivery_id, at, outcome, http_status, error,"
-                      " attempts, latency_ns, origin, origin_seq) SELECT id, $3, $4, $5, $6, $7,"
-                      " $8, $1, $9 FROM deliveries WHERE origin = $1 AND origin_seq = $2"
-                      " ON CONFLICT (origin, origin_seq) DO NOTHING",
-                      9, v, NULL, NULL) != AR_OK) {
-                sqlite3_finalize(s);
-                return -1;
-            }
-        }
-        *cur = id;
-        n++;
-    }
-    sqlite3_finalize(s);
-    return n;
-}
-
-static int pub_history(struct ha_records_conn *c, int64_t *cur)
-{
-    /* blocks are written once per transaction and never changed: a cursor suffices */
-    sqlite3_stmt *s = local_query(c,
-                                  "SELECT id, first_at, last_at, events, format, data"
-                                  " FROM history_blocks WHERE id > ?1 ORDER BY id LIMIT 100",
-                                  *cur);
-    int n = 0;
-
-    if (s == NULL) {
-        return -1;
-    }
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        struct nums ns = {0};
-        int64_t id = sqlite3_column_int64(s, 0);
-        const char *v[7] = {num(&ns, sqlite3_column_int64(s, 1)),
-                            num(&ns, sqlite3_column_int64(s, 2)),
-                            num(&ns, sqlite3_column_int64(s, 3)),
-                            num(&ns, sqlite3_column_int64(s, 4)),
-                            (const char *)sqlite3_column_blob(s, 5),
-                            c->name,
-                            num(&ns, id)};
-        int lens[7] = {0, 0, 0, 0, sqlite3_column_bytes(s, 5), 0, 0};
-        int fmts[7] = {0, 0, 0, 0, 1, 0, 0};
-        if (v[4] == NULL) {
-            v[4] = "";
-        }
-        if (pexec(c,
-                  "INSERT INTO history_blocks (first_at, last_at, events, format, data, origin,"
-                  " origin_seq) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                  " ON CONFLICT (origin, origin_seq) DO NOTHING",
-                  7, v, lens, fmts) != AR_OK) {
-            sqlite3_finalize(s);
-            return -1;
-        }
-        *cur = id;
-        n++;
-    }
-    sqlite3_finalize(s);
-    return n;
-}
+static const char incident_upsert[] =
+    "INSERT INTO incidents (origin, origin_seq, cluster_key, receiver, group_key,"
+    " group_labels, severity, state, opened_at, acked_at, acked_by, ack_comment,"
+    " resolved_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+    " $13) ON CONFLICT (origin, origin_seq) DO UPDATE SET"
+    " cluster_key = EXCLUDED.cluster_key, group_labels = EXCLUDED.group_labels,"
+    " severity = EXCLUDED.severity, state = EXCLUDED.state,"
+    " acked_at = EXCLUDED.acked_at, acked_by = EXCLUDED.acked_by,"
+    " ack_comment = EXCLUDED.ack_comment, resolved_at = EXCLUDED.resolved_at";
+#define INCIDENT_ARGS                                                                              \
+    ARGS(ORIGIN, INT(1), TEXT(6), TEXT(7), TEXT(8), TEXT(9), TEXT(10), TEXT(11), INT(12), INT(13), \
+         TEXT(14), TEXT(15), INT(16))
 
 /* A timeline event: the incident's current row (also after an event applied from another
  * instance, e.g. a remote acknowledgement), then the event unless it came from another
- * instance. *acks counts the acknowledgements among them (they are NOTIFYed). */
-static int pub_events(struct ha_records_conn *c, int64_t *cur, int *acks)
+ * instance. Acknowledgements are NOTIFYed. */
+static enum pub_verdict events_hook(struct ha_records_conn *c, sqlite3_stmt *s, struct pub_round *r)
 {
-    sqlite3_stmt *s = local_query(
-        c,
-        "SELECT e.seq, e.incident_id, e.at, e.kind, e.detail, e.origin, i.cluster_key,"
-        " i.receiver, i.group_key, i.group_labels, i.severity, i.state, i.opened_at,"
-        " i.acked_at, i.acked_by, i.ack_comment, i.resolved_at FROM incident_events e"
-        " JOIN incidents i ON i.id = e.incident_id WHERE e.seq > ?1 ORDER BY e.seq LIMIT 500",
-        *cur);
-    int n = 0;
-    int64_t last_incident = 0;
+    int64_t iid = sqlite3_column_int64(s, 1);
 
-    if (s == NULL) {
-        return -1;
+    if (iid != r->last_incident) { /* this instance's incident, whoever changed it */
+        if (put_row(c, s, 0, incident_upsert, INCIDENT_ARGS, r) != AR_OK) {
+            return ROW_FAIL;
+        }
+        r->last_incident = iid;
     }
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        struct nums ns = {0};
-        int64_t seq = sqlite3_column_int64(s, 0);
-        int64_t iid = sqlite3_column_int64(s, 1);
-        if (iid != last_incident) { /* this instance's incident, whoever changed it */
-            const char *v[13] = {c->name,
-                                 num(&ns, iid),
-                                 col(s, 6),
-                                 col(s, 7),
-                                 col(s, 8),
-                                 col(s, 9),
-                                 col(s, 10),
-                                 col(s, 11),
-                                 num(&ns, sqlite3_column_int64(s, 12)),
-                                 num(&ns, sqlite3_column_int64(s, 13)),
-                                 col(s, 14),
-                                 col(s, 15),
-                                 num(&ns, sqlite3_column_int64(s, 16))};
-            if (pexec(c,
-                      "INSERT INTO incidents (origin, origin_seq, cluster_key, receiver, group_key,"
-                      " group_labels, severity, state, opened_at, acked_at, acked_by, ack_comment,"
-                      " resolved_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-                      " $13) ON CONFLICT (origin, origin_seq) DO UPDATE SET"
-                      " cluster_key = EXCLUDED.cluster_key, group_labels = EXCLUDED.group_labels,"
-                      " severity = EXCLUDED.severity, state = EXCLUDED.state,"
-                      " acked_at = EXCLUDED.acked_at, acked_by = EXCLUDED.acked_by,"
-                      " ack_comment = EXCLUDED.ack_comment, resolved_at = EXCLUDED.resolved_at",
-                      13, v, NULL, NULL) != AR_OK) {
-                sqlite3_finalize(s);
-                return -1;
-            }
-            last_incident = iid;
-        }
-        if (col(s, 5)[0] != '\0') { /* the event came from another instance */
-            *cur = seq;
-            n++;
-            continue;
-        }
-        {
-            const char *v[7] = {c->name,
-                                num(&ns, seq),
-                                num(&ns, iid),
-                                col(s, 6),
-                                num(&ns, sqlite3_column_int64(s, 2)),
-                                col(s, 3),
-                                col(s, 4)};
-            if (pexec(c,
-                      "INSERT INTO incident_events (origin, origin_seq, incident_seq, cluster_key,"
-                      " at, kind, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                      " ON CONFLICT (origin, origin_seq) DO NOTHING",
-                      7, v, NULL, NULL) != AR_OK) {
-                sqlite3_finalize(s);
-                return -1;
-            }
-        }
-        if (strcmp(col(s, 3), "acknowledged") == 0) {
-            (*acks)++;
-        }
-        *cur = seq;
-        n++;
+    if (col(s, 5)[0] != '\0') { /* the event came from another instance */
+        return ROW_SKIP;
     }
-    sqlite3_finalize(s);
-    return n;
+    if (strcmp(col(s, 3), "acknowledged") == 0) {
+        r->notify++;
+    }
+    return ROW_SEND;
 }
 
-/* A note, naming the version it replaces by that version's origin and id there. */
-static int pub_notes(struct ha_records_conn *c, int64_t *cur, int *notes)
+/* A note, naming the version it replaces by that version's origin and id there (extras 0
+ * and 1). Notes are NOTIFYed. */
+static enum pub_verdict notes_hook(struct ha_records_conn *c, sqlite3_stmt *s, struct pub_round *r)
 {
-    sqlite3_stmt *s = local_query(
-        c,
-        "SELECT n.id, n.incident_id, n.at, n.section, n.author, n.text, n.replaces, n.origin,"
-        " i.cluster_key, r.origin, r.origin_seq FROM incident_notes n"
-        " JOIN incidents i ON i.id = n.incident_id"
-        " LEFT JOIN incident_notes r ON r.id = n.replaces"
-        " WHERE n.id > ?1 ORDER BY n.id LIMIT 500",
-        *cur);
+    int64_t replaces = sqlite3_column_int64(s, 6);
+    int64_t rseq = 0;
+
+    if (col(s, 7)[0] != '\0') { /* the note came from another instance */
+        return ROW_SKIP;
+    }
+    r->extra[0] = "";
+    if (replaces != 0 && sqlite3_column_type(s, 9) != SQLITE_NULL) {
+        r->extra[0] = col(s, 9)[0] ? col(s, 9) : c->name;
+        rseq = col(s, 9)[0] ? sqlite3_column_int64(s, 10) : replaces;
+    }
+    snprintf(r->extra_num, sizeof(r->extra_num), "%" PRId64, rseq);
+    r->extra[1] = r->extra_num;
+    r->notify++;
+    return ROW_SEND;
+}
+
+static const struct pub_stream streams[PUB_COUNT] = {
+    [PUB_AUDIT] = {"SELECT id, at, action, object_id, client, user, detail"
+                   " FROM audit_log WHERE id > ?1 ORDER BY id LIMIT 500",
+                   "INSERT INTO audit_log (at, action, object_id, client, \"user\", detail, origin,"
+                   " origin_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                   " ON CONFLICT (origin, origin_seq) DO NOTHING",
+                   ARGS(INT(1), TEXT(2), TEXT(3), TEXT(4), TEXT(5), TEXT(6), ORIGIN, INT(0)), NULL},
+    [PUB_DELIVERIES] = {"SELECT " DELIVERY_COLUMNS " FROM deliveries d WHERE d.id > ?1"
+                        " ORDER BY d.id LIMIT 500",
+                        delivery_insert, DELIVERY_ARGS, NULL},
+    [PUB_DELIVERY_LOG] = {"SELECT l.id, l.delivery_id, l.at, l.outcome, l.http_status, l.error,"
+                          " l.attempts, l.latency_ns, " DELIVERY_COLUMNS
+                          " FROM delivery_log l LEFT JOIN deliveries d"
+                          " ON d.id = l.delivery_id WHERE l.id > ?1 ORDER BY l.id LIMIT 500",
+                          "INSERT INTO delivery_log (delivery_id, at, outcome, http_status, error,"
+                          " attempts, latency_ns, origin, origin_seq) SELECT id, $3, $4, $5, $6,"
+                          " $7, $8, $1, $9 FROM deliveries WHERE origin = $1 AND origin_seq = $2"
+                          " ON CONFLICT (origin, origin_seq) DO NOTHING",
+                          ARGS(ORIGIN, INT(1), INT(2), TEXT(3), INT(4), TEXT(5), INT(6), INT(7),
+                               INT(0)),
+                          delivery_log_hook},
+    /* blocks are written once per transaction and never changed: a cursor suffices */
+    [PUB_HISTORY] = {"SELECT id, first_at, last_at, events, format, data"
+                     " FROM history_blocks WHERE id > ?1 ORDER BY id LIMIT 100",
+                     "INSERT INTO history_blocks (first_at, last_at, events, format, data, origin,"
+                     " origin_seq) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                     " ON CONFLICT (origin, origin_seq) DO NOTHING",
+                     ARGS(INT(1), INT(2), INT(3), INT(4), BLOB(5), ORIGIN, INT(0)), NULL},
+    [PUB_EVENTS] = {"SELECT e.seq, e.incident_id, e.at, e.kind, e.detail, e.origin,"
+                    " i.cluster_key, i.receiver, i.group_key, i.group_labels, i.severity, i.state,"
+                    " i.opened_at, i.acked_at, i.acked_by, i.ack_comment, i.resolved_at"
+                    " FROM incident_events e JOIN incidents i ON i.id = e.incident_id"
+                    " WHERE e.seq > ?1 ORDER BY e.seq LIMIT 500",
+                    "INSERT INTO incident_events (origin, origin_seq, incident_seq, cluster_key,"
+                    " at, kind, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                    " ON CONFLICT (origin, origin_seq) DO NOTHING",
+                    ARGS(ORIGIN, INT(0), INT(1), TEXT(6), INT(2), TEXT(3), TEXT(4)), events_hook},
+    [PUB_NOTES] = {"SELECT n.id, n.incident_id, n.at, n.section, n.author, n.text, n.replaces,"
+                   " n.origin, i.cluster_key, r.origin, r.origin_seq FROM incident_notes n"
+                   " JOIN incidents i ON i.id = n.incident_id"
+                   " LEFT JOIN incident_notes r ON r.id = n.replaces"
+                   " WHERE n.id > ?1 ORDER BY n.id LIMIT 500",
+                   "INSERT INTO incident_notes (origin, origin_seq, incident_seq, cluster_key,"
+                   " at, section, author, text, replaces_origin, replaces_seq) VALUES ($1, $2,"
+                   " $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (origin, origin_seq) DO NOTHING",
+                   ARGS(ORIGIN, INT(0), INT(1), TEXT(8), INT(2), TEXT(3), TEXT(4), TEXT(5),
+                        EXTRA(0), EXTRA(1)),
+                   notes_hook},
+};
+
+/* One batch of stream k past its cursor, inside the caller's transaction: how many local rows
+ * it went past (0: nothing new) or -1. */
+static int pub_stream(struct ha_records_conn *c, int k, struct pub_round *r)
+{
+    const struct pub_stream *st = &streams[k];
+    sqlite3_stmt *s = local_query(c, st->select, r->cur[k]);
     int n = 0;
 
     if (s == NULL) {
         return -1;
     }
     while (sqlite3_step(s) == SQLITE_ROW) {
-        struct nums ns = {0};
-        int64_t id = sqlite3_column_int64(s, 0);
-        int64_t replaces = sqlite3_column_int64(s, 6);
-        const char *rorigin = "";
-        int64_t rseq = 0;
-        if (col(s, 7)[0] != '\0') {
-            *cur = id;
-            n++;
-            continue;
+        enum pub_verdict v = st->hook != NULL ? st->hook(c, s, r) : ROW_SEND;
+        if (v == ROW_STOP) {
+            break;
         }
-        if (replaces != 0 && sqlite3_column_type(s, 9) != SQLITE_NULL) {
-            rorigin = col(s, 9)[0] ? col(s, 9) : c->name;
-            rseq = col(s, 9)[0] ? sqlite3_column_int64(s, 10) : replaces;
+        if (v == ROW_FAIL ||
+            (v == ROW_SEND && put_row(c, s, 0, st->insert, st->args, r) != AR_OK)) {
+            sqlite3_finalize(s);
+            return -1;
         }
-        {
-            const char *v[11] = {c->name,
-                                 num(&ns, id),
-                                 num(&ns, sqlite3_column_int64(s, 1)),
-                                 col(s, 8),
-                                 num(&ns, sqlite3_column_int64(s, 2)),
-                                 col(s, 3),
-                                 col(s, 4),
-                                 col(s, 5),
-                                 rorigin,
-                                 num(&ns, rseq),
-                                 NULL};
-            if (pexec(
-                    c,
-                    "INSERT INTO incident_notes (origin, origin_seq, incident_seq, cluster_key,"
-                    " at, section, author, text, replaces_origin, replaces_seq) VALUES ($1, $2,"
-                    " $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (origin, origin_seq) DO NOTHING",
-                    10, v, NULL, NULL) != AR_OK) {
-                sqlite3_finalize(s);
-                return -1;
-            }
-        }
-        (*notes)++;
-        *cur = id;
+        r->cur[k] = sqlite3_column_int64(s, 0);
         n++;
     }
     sqlite3_finalize(s);
@@ -447,12 +384,9 @@ static int pub_notes(struct ha_records_conn *c, int64_t *cur, int *notes)
 int ha_publish(struct ha_records_conn *c, size_t *sent)
 {
     for (int round = 0; round < 20; round++) {
-        int64_t cur[PUB_COUNT];
-        int acks = 0;
-        int notes = 0;
+        struct pub_round r = {0};
         int total = 0;
-        int k;
-        memcpy(cur, c->cursor, sizeof(cur));
+        memcpy(r.cur, c->cursor, sizeof(r.cur));
         /* the local reads of one round see one snapshot of the store */
         if (sqlite3_exec(c->local, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
             snprintf(c->error, sizeof(c->error), "local store: %s", sqlite3_errmsg(c->local));
@@ -462,42 +396,26 @@ int ha_publish(struct ha_records_conn *c, size_t *sent)
             sqlite3_exec(c->local, "ROLLBACK", NULL, NULL, NULL);
             return AR_EDB;
         }
-        if ((k = pub_audit(c, &cur[PUB_AUDIT])) < 0) {
-            goto fail;
+        /* in the order of the enum: attempts after the deliveries they belong to */
+        for (int k = 0; k < PUB_COUNT; k++) {
+            int m = pub_stream(c, k, &r);
+            if (m < 0) {
+                goto fail;
+            }
+            total += m;
         }
-        total += k;
-        if ((k = pub_deliveries(c, &cur[PUB_DELIVERIES])) < 0) {
-            goto fail;
-        }
-        total += k;
-        if ((k = pub_delivery_log(c, &cur[PUB_DELIVERY_LOG], cur[PUB_DELIVERIES])) < 0) {
-            goto fail;
-        }
-        total += k;
-        if ((k = pub_history(c, &cur[PUB_HISTORY])) < 0) {
-            goto fail;
-        }
-        total += k;
-        if ((k = pub_events(c, &cur[PUB_EVENTS], &acks)) < 0) {
-            goto fail;
-        }
-        total += k;
-        if ((k = pub_notes(c, &cur[PUB_NOTES], &notes)) < 0) {
-            goto fail;
-        }
-        total += k;
         sqlite3_exec(c->local, "COMMIT", NULL, NULL, NULL);
         if (total == 0) {
             pexec(c, "ROLLBACK", 0, NULL, NULL, NULL);
             return AR_OK;
         }
         /* delivered at commit, so a listener never reads before the rows are there */
-        if ((acks + notes > 0 &&
+        if ((r.notify > 0 &&
              pexec(c, "SELECT pg_notify('ar_records', '')", 0, NULL, NULL, NULL) != AR_OK) ||
             pexec(c, "COMMIT", 0, NULL, NULL, NULL) != AR_OK) {
             return AR_EDB;
         }
-        memcpy(c->cursor, cur, sizeof(cur));
+        memcpy(c->cursor, r.cur, sizeof(r.cur));
         *sent += (size_t)total;
         continue;
     fail:

@@ -40,6 +40,19 @@ const char *store_pg_message(PGconn *conn, char *buf, size_t cap)
     return buf;
 }
 
+PGresult *store_pg_exec(struct store_pg *pg, const char *sql, int n, const char *const *v,
+                        ExecStatusType want, int rows, char *msg, size_t cap)
+{
+    PGresult *r = PQexecParams(pg->conn, sql, n, NULL, v, NULL, NULL, 0);
+
+    if (PQresultStatus(r) != want || (rows >= 0 && PQntuples(r) != rows)) {
+        store_pg_message(pg->conn, msg, cap);
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
 /* Runs sql (one or more statements, no parameters); AR_OK when it ended in status want. */
 static int exec_status(struct store_pg *pg, const char *sql, ExecStatusType want,
                        struct ar_error *err, const char *what)

@@ -306,8 +306,9 @@ int store_pg_claims_finish_batch(struct store_pg *pg, const struct store_pg_clai
     v[4] = owner;
     r = exec_rows(pg, done ? done_sql : release_sql, 5, v);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        store_pg_message(store_pg_conn(pg), msg, sizeof(msg));
         log_debug("store", "PostgreSQL: %s %zu claims: %s", done ? "finishing" : "releasing", n,
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+                  msg);
         rc = AR_EDB;
     }
     PQclear(r);

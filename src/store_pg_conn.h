@@ -10,5 +10,9 @@
 PGconn *store_pg_conn(struct store_pg *pg);
 /* libpq's last message without its trailing newline, into buf. */
 const char *store_pg_message(PGconn *conn, char *buf, size_t cap);
+/* Runs sql with n text parameters. Its result (the caller clears it) when it ended in status
+ * want with, if rows >= 0, that many rows; else NULL, with libpq's message in msg. */
+PGresult *store_pg_exec(struct store_pg *pg, const char *sql, int n, const char *const *v,
+                        ExecStatusType want, int rows, char *msg, size_t cap);
 
 #endif

@@ -19,13 +19,12 @@ int store_pg_instance_beat(struct store_pg *pg, const char *name, const char *ad
         "version = EXCLUDED.version, heartbeat = now(), started_at = CASE WHEN $5 "
         "THEN now() ELSE instances.started_at END";
     const char *v[5] = {name, address, api_url, version, fresh_start ? "true" : "false"};
-    PGresult *r = PQexecParams(store_pg_conn(pg), sql, 5, NULL, v, NULL, NULL, 0);
     char msg[512];
+    PGresult *r = store_pg_exec(pg, sql, 5, v, PGRES_COMMAND_OK, -1, msg, sizeof(msg));
     int rc = AR_OK;
 
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        log_debug("store", "PostgreSQL: instance heartbeat: %s",
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+    if (r == NULL) {
+        log_debug("store", "PostgreSQL: instance heartbeat: %s", msg);
         rc = AR_EDB;
     }
     PQclear(r);
@@ -45,11 +44,9 @@ int store_pg_instances_live(struct store_pg *pg, int64_t max_age_ms, struct stor
     size_t k = 0;
 
     snprintf(age, sizeof(age), "%lld", (long long)max_age_ms);
-    r = PQexecParams(store_pg_conn(pg), sql, 1, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_debug("store", "PostgreSQL: reading instances: %s",
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
-        PQclear(r);
+    r = store_pg_exec(pg, sql, 1, v, PGRES_TUPLES_OK, -1, msg, sizeof(msg));
+    if (r == NULL) {
+        log_debug("store", "PostgreSQL: reading instances: %s", msg);
         return AR_EDB;
     }
     for (int i = 0; i < PQntuples(r) && k < cap; i++) {
@@ -65,14 +62,13 @@ int store_pg_instances_live(struct store_pg *pg, int64_t max_age_ms, struct stor
 int store_pg_instance_leave(struct store_pg *pg, const char *name)
 {
     const char *v[1] = {name};
-    PGresult *r = PQexecParams(store_pg_conn(pg), "DELETE FROM instances WHERE name = $1", 1, NULL,
-                               v, NULL, NULL, 0);
     char msg[512];
+    PGresult *r = store_pg_exec(pg, "DELETE FROM instances WHERE name = $1", 1, v, PGRES_COMMAND_OK,
+                                -1, msg, sizeof(msg));
     int rc = AR_OK;
 
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        log_debug("store", "PostgreSQL: instance leaving: %s",
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+    if (r == NULL) {
+        log_debug("store", "PostgreSQL: instance leaving: %s", msg);
         rc = AR_EDB;
     }
     PQclear(r);

@@ -12,6 +12,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The first NFLOG_PARAMS parameters of an insert into nflog (key, receiver, integration,
+ * group_key, sent_at, firing, resolved, expires_at), in num and the sets f and r (initialized
+ * here; the caller cleans them up). */
+#define NFLOG_PARAMS 8
+
+static void nflog_params(const struct nflog_entry *e, struct buf *f, struct buf *r, char num[2][24],
+                         const char **v)
+{
+    buf_init(f, 0);
+    buf_init(r, 0);
+    store_nflog_format_set(f, e->firing, e->nfiring);
+    store_nflog_format_set(r, e->resolved, e->nresolved);
+    snprintf(num[0], 24, "%lld", (long long)e->sent_at);
+    snprintf(num[1], 24, "%lld", (long long)e->expires_at);
+    v[0] = e->key;
+    v[1] = e->receiver;
+    v[2] = e->integration;
+    v[3] = e->group_key;
+    v[4] = num[0];
+    v[5] = buf_str(f);
+    v[6] = buf_str(r);
+    v[7] = num[1];
+}
+
 int store_pg_nflog_append(struct store_pg *pg, const struct nflog_entry *e, const char *origin,
                           int64_t *id_out)
 {
@@ -21,32 +45,17 @@ int store_pg_nflog_append(struct store_pg *pg, const struct nflog_entry *e, cons
         "RETURNING id) SELECT id, pg_notify('" STORE_PG_NFLOG_CHANNEL "', id::text) FROM r";
     struct buf f;
     struct buf r;
-    char sent[24];
-    char expires[24];
+    char num[2][24];
     const char *v[9];
     PGresult *res;
     char msg[512];
     int rc = AR_OK;
 
-    buf_init(&f, 0);
-    buf_init(&r, 0);
-    store_nflog_format_set(&f, e->firing, e->nfiring);
-    store_nflog_format_set(&r, e->resolved, e->nresolved);
-    snprintf(sent, sizeof(sent), "%lld", (long long)e->sent_at);
-    snprintf(expires, sizeof(expires), "%lld", (long long)e->expires_at);
-    v[0] = e->key;
-    v[1] = e->receiver;
-    v[2] = e->integration;
-    v[3] = e->group_key;
-    v[4] = sent;
-    v[5] = buf_str(&f);
-    v[6] = buf_str(&r);
-    v[7] = expires;
-    v[8] = origin ? origin : "";
-    res = PQexecParams(store_pg_conn(pg), sql, 9, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        log_debug("store", "PostgreSQL: nflog insert: %s",
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+    nflog_params(e, &f, &r, num, v);
+    v[NFLOG_PARAMS] = origin ? origin : "";
+    res = store_pg_exec(pg, sql, 9, v, PGRES_TUPLES_OK, 1, msg, sizeof(msg));
+    if (res == NULL) {
+        log_debug("store", "PostgreSQL: nflog insert: %s", msg);
         rc = AR_EDB;
     } else if (id_out != NULL) {
         *id_out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -97,11 +106,9 @@ int store_pg_nflog_since_from(struct store_pg *pg, int64_t after_id, const char 
 
     snprintf(after, sizeof(after), "%lld", (long long)after_id);
     snprintf(now, sizeof(now), "%lld", (long long)now_ns);
-    res = PQexecParams(store_pg_conn(pg), sql, 2, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        log_debug("store", "PostgreSQL: reading the nflog: %s",
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
-        PQclear(res);
+    res = store_pg_exec(pg, sql, 2, v, PGRES_TUPLES_OK, -1, msg, sizeof(msg));
+    if (res == NULL) {
+        log_debug("store", "PostgreSQL: reading the nflog: %s", msg);
         return AR_EDB;
     }
     n = PQntuples(res);
@@ -140,10 +147,9 @@ int store_pg_nflog_gc(struct store_pg *pg, int64_t now_ns)
     int rc = AR_OK;
 
     snprintf(now, sizeof(now), "%lld", (long long)now_ns);
-    res = PQexecParams(store_pg_conn(pg), sql, 1, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        log_debug("store", "PostgreSQL: nflog gc: %s",
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+    res = store_pg_exec(pg, sql, 1, v, PGRES_COMMAND_OK, -1, msg, sizeof(msg));
+    if (res == NULL) {
+        log_debug("store", "PostgreSQL: nflog gc: %s", msg);
         rc = AR_EDB;
     }
     PQclear(res);
@@ -160,35 +166,20 @@ int store_pg_nflog_publish(struct store_pg *pg, const struct nflog_entry *e, con
         "SELECT id, pg_notify('" STORE_PG_NFLOG_CHANNEL "', id::text) FROM r";
     struct buf f;
     struct buf r;
-    char sent[24];
-    char expires[24];
+    char num[2][24];
     char oseq[24];
     const char *v[10];
     PGresult *res;
     char msg[512];
     int rc = AR_OK;
 
-    buf_init(&f, 0);
-    buf_init(&r, 0);
-    store_nflog_format_set(&f, e->firing, e->nfiring);
-    store_nflog_format_set(&r, e->resolved, e->nresolved);
-    snprintf(sent, sizeof(sent), "%lld", (long long)e->sent_at);
-    snprintf(expires, sizeof(expires), "%lld", (long long)e->expires_at);
+    nflog_params(e, &f, &r, num, v);
     snprintf(oseq, sizeof(oseq), "%lld", (long long)origin_seq);
-    v[0] = e->key;
-    v[1] = e->receiver;
-    v[2] = e->integration;
-    v[3] = e->group_key;
-    v[4] = sent;
-    v[5] = buf_str(&f);
-    v[6] = buf_str(&r);
-    v[7] = expires;
-    v[8] = origin;
-    v[9] = oseq;
-    res = PQexecParams(store_pg_conn(pg), sql, 10, NULL, v, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        log_debug("store", "PostgreSQL: publishing an nflog row: %s",
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+    v[NFLOG_PARAMS] = origin;
+    v[NFLOG_PARAMS + 1] = oseq;
+    res = store_pg_exec(pg, sql, 10, v, PGRES_TUPLES_OK, -1, msg, sizeof(msg));
+    if (res == NULL) {
+        log_debug("store", "PostgreSQL: publishing an nflog row: %s", msg);
         rc = AR_EDB;
     }
     PQclear(res);

@@ -15,6 +15,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The first SILENCE_PARAMS parameters of an insert into silence_events (id, event, at,
+ * matchers, starts_at, starts_off, ends_at, ends_off, updated_at, created_by, comment), in
+ * num and m (initialized here; the caller cleans it up). */
+#define SILENCE_PARAMS 11
+
+static void silence_params(const struct silence *s, const char *event, int64_t at_ns, struct buf *m,
+                           char num[6][24], const char **params)
+{
+    buf_init(m, 0);
+    store_silence_matchers_to_json(&s->matchers, m);
+    snprintf(num[0], 24, "%lld", (long long)at_ns);
+    snprintf(num[1], 24, "%lld", (long long)s->starts_at);
+    snprintf(num[2], 24, "%d", s->starts_off_min);
+    snprintf(num[3], 24, "%lld", (long long)s->ends_at);
+    snprintf(num[4], 24, "%d", s->ends_off_min);
+    snprintf(num[5], 24, "%lld", (long long)s->updated_at);
+    params[0] = s->id;
+    params[1] = event;
+    params[2] = num[0];
+    params[3] = buf_str(m);
+    params[4] = num[1];
+    params[5] = num[2];
+    params[6] = num[3];
+    params[7] = num[4];
+    params[8] = num[5];
+    params[9] = s->created_by ? s->created_by : "";
+    params[10] = s->comment ? s->comment : "";
+}
+
 int store_pg_silence_append(struct store_pg *pg, const struct silence *s, const char *event,
                             int64_t at_ns, const char *origin, int64_t *seq_out)
 {
@@ -30,30 +59,11 @@ int store_pg_silence_append(struct store_pg *pg, const struct silence *s, const 
     char msg[512];
     int rc = AR_OK;
 
-    buf_init(&m, 0);
-    store_silence_matchers_to_json(&s->matchers, &m);
-    snprintf(num[0], sizeof(num[0]), "%lld", (long long)at_ns);
-    snprintf(num[1], sizeof(num[1]), "%lld", (long long)s->starts_at);
-    snprintf(num[2], sizeof(num[2]), "%d", s->starts_off_min);
-    snprintf(num[3], sizeof(num[3]), "%lld", (long long)s->ends_at);
-    snprintf(num[4], sizeof(num[4]), "%d", s->ends_off_min);
-    snprintf(num[5], sizeof(num[5]), "%lld", (long long)s->updated_at);
-    params[0] = s->id;
-    params[1] = event;
-    params[2] = num[0];
-    params[3] = buf_str(&m);
-    params[4] = num[1];
-    params[5] = num[2];
-    params[6] = num[3];
-    params[7] = num[4];
-    params[8] = num[5];
-    params[9] = s->created_by ? s->created_by : "";
-    params[10] = s->comment ? s->comment : "";
-    params[11] = origin ? origin : "";
-    r = PQexecParams(store_pg_conn(pg), sql, 12, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        log_debug("store", "PostgreSQL: appending silence %s: %s", s->id,
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+    silence_params(s, event, at_ns, &m, num, params);
+    params[SILENCE_PARAMS] = origin ? origin : "";
+    r = store_pg_exec(pg, sql, 12, params, PGRES_TUPLES_OK, 1, msg, sizeof(msg));
+    if (r == NULL) {
+        log_debug("store", "PostgreSQL: appending silence %s: %s", s->id, msg);
         rc = AR_EDB;
     } else if (seq_out != NULL) {
         *seq_out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -99,11 +109,9 @@ int store_pg_silences_since_from(struct store_pg *pg, int64_t after_seq, const c
     int n;
 
     snprintf(after, sizeof(after), "%lld", (long long)after_seq);
-    r = PQexecParams(store_pg_conn(pg), sql, 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_debug("store", "PostgreSQL: reading silences: %s",
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
-        PQclear(r);
+    r = store_pg_exec(pg, sql, 1, params, PGRES_TUPLES_OK, -1, msg, sizeof(msg));
+    if (r == NULL) {
+        log_debug("store", "PostgreSQL: reading silences: %s", msg);
         return AR_EDB;
     }
     n = PQntuples(r);
@@ -146,39 +154,21 @@ int store_pg_silence_publish(struct store_pg *pg, const struct silence *s, const
         "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
         "ON CONFLICT (origin, origin_seq) DO NOTHING RETURNING seq) "
         "SELECT seq, pg_notify('" STORE_PG_SILENCES_CHANNEL "', seq::text) FROM r";
-    char num[7][24];
+    char num[6][24];
+    char oseq[24];
     const char *params[13];
     struct buf m;
     PGresult *r;
     char msg[512];
     int rc = AR_OK;
 
-    buf_init(&m, 0);
-    store_silence_matchers_to_json(&s->matchers, &m);
-    snprintf(num[0], sizeof(num[0]), "%lld", (long long)at_ns);
-    snprintf(num[1], sizeof(num[1]), "%lld", (long long)s->starts_at);
-    snprintf(num[2], sizeof(num[2]), "%d", s->starts_off_min);
-    snprintf(num[3], sizeof(num[3]), "%lld", (long long)s->ends_at);
-    snprintf(num[4], sizeof(num[4]), "%d", s->ends_off_min);
-    snprintf(num[5], sizeof(num[5]), "%lld", (long long)s->updated_at);
-    snprintf(num[6], sizeof(num[6]), "%lld", (long long)origin_seq);
-    params[0] = s->id;
-    params[1] = event;
-    params[2] = num[0];
-    params[3] = buf_str(&m);
-    params[4] = num[1];
-    params[5] = num[2];
-    params[6] = num[3];
-    params[7] = num[4];
-    params[8] = num[5];
-    params[9] = s->created_by ? s->created_by : "";
-    params[10] = s->comment ? s->comment : "";
-    params[11] = origin;
-    params[12] = num[6];
-    r = PQexecParams(store_pg_conn(pg), sql, 13, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        log_debug("store", "PostgreSQL: publishing silence %s: %s", s->id,
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+    silence_params(s, event, at_ns, &m, num, params);
+    snprintf(oseq, sizeof(oseq), "%lld", (long long)origin_seq);
+    params[SILENCE_PARAMS] = origin;
+    params[SILENCE_PARAMS + 1] = oseq;
+    r = store_pg_exec(pg, sql, 13, params, PGRES_TUPLES_OK, -1, msg, sizeof(msg));
+    if (r == NULL) {
+        log_debug("store", "PostgreSQL: publishing silence %s: %s", s->id, msg);
         rc = AR_EDB;
     }
     PQclear(r);
@@ -200,10 +190,9 @@ int store_pg_max_origin_seq(struct store_pg *pg, const char *table, const char *
     }
     snprintf(sql, sizeof(sql), "SELECT coalesce(max(origin_seq), 0) FROM %s WHERE origin = $1",
              table);
-    r = PQexecParams(store_pg_conn(pg), sql, 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        log_debug("store", "PostgreSQL: reading the publication cursor of %s: %s", table,
-                  store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
+    r = store_pg_exec(pg, sql, 1, params, PGRES_TUPLES_OK, 1, msg, sizeof(msg));
+    if (r == NULL) {
+        log_debug("store", "PostgreSQL: reading the publication cursor of %s: %s", table, msg);
         rc = AR_EDB;
     } else {
         *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);

@@ -94,24 +94,16 @@ int store_replica_silences(struct store_replica *r, int64_t after, int limit,
     sqlite3_bind_int64(q, 1, after);
     sqlite3_bind_int(q, 2, limit);
     while (stopped == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
-        struct silence *s = ar_calloc(1, sizeof(*s));
         struct ar_error err;
+        int ok;
         int64_t seq = sqlite3_column_int64(q, 0);
-        snprintf(s->id, sizeof(s->id), "%s", col_text(q, 3));
-        matcher_list_init(&s->matchers);
-        if (store_silence_matchers_from_json(col_text(q, 4), &s->matchers, &err) != AR_OK) {
+        struct silence *s = store_silence_from_row(q, 3, &ok, &err);
+        if (ok != AR_OK) {
             /* cannot be published; skipped, as loading skips it */
             log_warn("store", "replication: skipping silence %s: %s", s->id, err.msg);
             silence_free(s);
             continue;
         }
-        s->starts_at = sqlite3_column_int64(q, 5);
-        s->starts_off_min = (int16_t)sqlite3_column_int(q, 6);
-        s->ends_at = sqlite3_column_int64(q, 7);
-        s->ends_off_min = (int16_t)sqlite3_column_int(q, 8);
-        s->updated_at = sqlite3_column_int64(q, 9);
-        s->created_by = ar_strdup(col_text(q, 10));
-        s->comment = ar_strdup(col_text(q, 11));
         stopped = cb(seq, col_text(q, 1), sqlite3_column_int64(q, 2), s, ctx);
         silence_free(s);
         if (stopped == 0) {

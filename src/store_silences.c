@@ -199,6 +199,27 @@ static int ensure_schema(struct store *st)
     return AR_EDB;
 }
 
+struct silence *store_silence_from_row(struct sqlite3_stmt *q, int first, int *rc,
+                                       struct ar_error *err)
+{
+    struct silence *s = ar_calloc(1, sizeof(*s));
+
+    snprintf(s->id, sizeof(s->id), "%s", col_text(q, first));
+    matcher_list_init(&s->matchers);
+    *rc = store_silence_matchers_from_json(col_text(q, first + 1), &s->matchers, err);
+    if (*rc != AR_OK) {
+        return s;
+    }
+    s->starts_at = sqlite3_column_int64(q, first + 2);
+    s->starts_off_min = (int16_t)sqlite3_column_int(q, first + 3);
+    s->ends_at = sqlite3_column_int64(q, first + 4);
+    s->ends_off_min = (int16_t)sqlite3_column_int(q, first + 5);
+    s->updated_at = sqlite3_column_int64(q, first + 6);
+    s->created_by = ar_strdup(col_text(q, first + 7));
+    s->comment = ar_strdup(col_text(q, first + 8));
+    return s;
+}
+
 int store_load_silences(struct store *st, void (*cb)(struct silence *s, void *ctx), void *ctx)
 {
     /* The latest event of each id, in order of each id's first event. */
@@ -218,23 +239,15 @@ int store_load_silences(struct store *st, void (*cb)(struct silence *s, void *ct
         return rc;
     }
     while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        struct silence *s = ar_calloc(1, sizeof(*s));
         struct ar_error err;
-        snprintf(s->id, sizeof(s->id), "%s", col_text(q, 0));
-        matcher_list_init(&s->matchers);
-        if (store_silence_matchers_from_json(col_text(q, 1), &s->matchers, &err) != AR_OK) {
+        int ok;
+        struct silence *s = store_silence_from_row(q, 0, &ok, &err);
+        if (ok != AR_OK) {
             log_warn("store", "skipping stored silence %s: %s", s->id, err.msg);
             matcher_list_cleanup(&s->matchers); /* all it holds so far */
             free(s);
             continue;
         }
-        s->starts_at = sqlite3_column_int64(q, 2);
-        s->starts_off_min = (int16_t)sqlite3_column_int(q, 3);
-        s->ends_at = sqlite3_column_int64(q, 4);
-        s->ends_off_min = (int16_t)sqlite3_column_int(q, 5);
-        s->updated_at = sqlite3_column_int64(q, 6);
-        s->created_by = ar_strdup(col_text(q, 7));
-        s->comment = ar_strdup(col_text(q, 8));
         cb(s, ctx);
     }
     if (step != SQLITE_DONE) {

@@ -9,6 +9,7 @@
 #include "ar/store.h"
 
 struct buf;
+struct sqlite3_stmt;
 
 /* Appends s as it is after the change; event is "created", "updated" or "expired". The
  * row is this instance's own (origin NULL: published in PostgreSQL mode, ar/ha_sync.h). */
@@ -30,5 +31,11 @@ int store_load_silences(struct store *st, void (*cb)(struct silence *s, void *ct
 void store_silence_matchers_to_json(const struct matcher_list *l, struct buf *b);
 int store_silence_matchers_from_json(const char *text, struct matcher_list *out,
                                      struct ar_error *err);
+/* A silence from a local row whose columns first.. are id, matchers, starts_at, starts_off,
+ * ends_at, ends_off, updated_at, created_by, comment (shared with store_replica.c). Always a
+ * silence (the caller frees it); AR_EINVAL in *rc with err set, and only its id read, when
+ * its matchers do not parse. */
+struct silence *store_silence_from_row(struct sqlite3_stmt *q, int first, int *rc,
+                                       struct ar_error *err);
 
 #endif
