@@ -447,6 +447,7 @@ int ha_records_start(const struct ha_records_options *o, struct ha_records **out
     h->storage_path = ar_strdup(o->storage_path);
     h->core = o->core;
     h->c.name = h->name;
+    h->c.stop = &h->stop;
     h->pending = ar_calloc(PENDING_MAX, sizeof(*h->pending));
     if (pthread_create(&h->thread, NULL, run, h) != 0) {
         ar_error_set(err, "cannot start the records thread");

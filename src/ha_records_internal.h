@@ -24,6 +24,7 @@ struct ha_records_conn {
     PGconn *conn;     /* statements (statement_timeout 2 s) */
     sqlite3 *local;   /* read-only connection to the local store */
     const char *name; /* origin */
+    const int *stop;  /* set (atomic) when the instance stops: publishing ends early */
     int64_t cursor[PUB_COUNT];
     char error[256]; /* the last failure's reason (no secrets) */
 };

@@ -353,6 +353,13 @@ static const struct pub_stream streams[PUB_COUNT] = {
                    notes_hook},
 };
 
+/* A stop ends a round early: what was published commits, the rest waits in the local
+ * store for the next start (a stop must not wait for a 10,000-row backlog). */
+static bool stop_asked(const struct ha_records_conn *c)
+{
+    return c->stop != NULL && __atomic_load_n(c->stop, __ATOMIC_RELAXED) != 0;
+}
+
 /* One batch of stream k past its cursor, inside the caller's transaction: how many local rows
  * it went past (0: nothing new) or -1. */
 static int pub_stream(struct ha_records_conn *c, int k, struct pub_round *r)
@@ -364,7 +371,7 @@ static int pub_stream(struct ha_records_conn *c, int k, struct pub_round *r)
     if (s == NULL) {
         return -1;
     }
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    while (!stop_asked(c) && sqlite3_step(s) == SQLITE_ROW) {
         enum pub_verdict v = st->hook != NULL ? st->hook(c, s, r) : ROW_SEND;
         if (v == ROW_STOP) {
             break;
@@ -383,7 +390,7 @@ static int pub_stream(struct ha_records_conn *c, int k, struct pub_round *r)
 
 int ha_publish(struct ha_records_conn *c, size_t *sent)
 {
-    for (int round = 0; round < 20; round++) {
+    for (int round = 0; round < 20 && !stop_asked(c); round++) {
         struct pub_round r = {0};
         int total = 0;
         memcpy(r.cur, c->cursor, sizeof(r.cur));
