@@ -4,6 +4,8 @@
  * so an entry is durable in the same commit cycle as the state that produced it. */
 #include "ar/nflog.h"
 
+#include "ar/buf.h"
+
 #include "ar/labels.h"
 #include "ar/store.h"
 #include "ar/store_nflog.h"
@@ -60,22 +62,18 @@ void nflog_free(struct nflog *l)
 
 char *nflog_key(const char *receiver, const char *integration, const char *group_key)
 {
-    /* concatenated by hand: through ar_asprintf (vsnprintf twice) this was ~2,300
+    /* appended piece by piece: through ar_asprintf (vsnprintf twice) this was ~2,300
      * instructions, twice per notification on the core thread */
-    size_t lr = strlen(receiver);
-    size_t li = strlen(integration);
-    size_t lg = strlen(group_key);
-    char *k = ar_malloc(lr + li + lg + 3);
-    char *p = k;
+    struct buf k;
 
-    memcpy(p, receiver, lr);
-    p += lr;
-    *p++ = '/';
-    memcpy(p, integration, li);
-    p += li;
-    *p++ = '/';
-    memcpy(p, group_key, lg + 1);
-    return k;
+    buf_init(&k, 0);
+    buf_reserve(&k, strlen(receiver) + strlen(integration) + strlen(group_key) + 3);
+    buf_puts(&k, receiver);
+    buf_putc(&k, '/');
+    buf_puts(&k, integration);
+    buf_putc(&k, '/');
+    buf_puts(&k, group_key);
+    return buf_take(&k);
 }
 
 static struct node *find_node(const struct nflog *l, const char *key, uint64_t h)
