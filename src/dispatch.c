@@ -779,30 +779,46 @@ static void claim_decided(struct ha_claim_req *req)
     cw->forward(cw->forward_ctx, cw);
 }
 
-/* PostgreSQL mode: hands the send to the claimer instead of sending it (the flush stays in
- * flight until dispatcher_claim_decided). */
-static void flush_claim(struct dispatcher *d, const struct flush_set *s,
-                        const struct integration *integ, const struct nflog_entry *e,
-                        struct send_ctx *sc, struct notify_data *nd, struct notify_job *job)
+/* A send waiting for the claimer's decision on its (receiver, integration, group, state). */
+static struct claim_wait *claim_wait_new(struct dispatcher *d, struct send_ctx *sc,
+                                         struct notify_job *job, int64_t repeat_ms)
 {
     struct claim_wait *cw = ar_calloc(1, sizeof(*cw));
-    const struct route *r = sc->flush->group->route;
 
     cw->req.receiver = sc->receiver;
     cw->req.integration = sc->integration;
     cw->req.group_key = sc->group_key;
-    ha_claims_state_hash(s->firing, s->nfiring, s->resolved, s->nresolved, cw->req.state_hash);
-    cw->req.repeat_ms = r->repeat_interval_ms;
+    ha_claims_state_hash(sc->firing, sc->nfiring, sc->resolved, sc->nresolved, cw->req.state_hash);
+    cw->req.repeat_ms = repeat_ms;
     cw->req.decided = claim_decided;
     cw->claims = d->env.claims;
     cw->forward = d->env.claim_decided;
     cw->forward_ctx = d->env.send_done_ctx;
     cw->job = job;
     cw->sc = sc;
+    return cw;
+}
+
+/* PostgreSQL mode: hands the send to the claimer instead of sending it (the flush stays in
+ * flight until dispatcher_claim_decided). */
+static void flush_claim(struct dispatcher *d, const struct flush_set *s,
+                        const struct integration *integ, const struct nflog_entry *e,
+                        struct send_ctx *sc, struct notify_data *nd, struct notify_job *job)
+{
+    struct claim_wait *cw = claim_wait_new(d, sc, job, sc->flush->group->route->repeat_interval_ms);
+
     if (d->env.next_delivery_id != NULL) {
         cw->news = pending_row_of(d, s, integ, e, nd, &cw->payload, &cw->sum);
     }
     ha_claims_submit(d->env.claims, &cw->req);
+}
+
+/* A delivery resumed after a restart (dispatcher_resubmit), claimed like a flush's send:
+ * its outbox row exists already. */
+static void resume_claim(struct dispatcher *d, struct send_ctx *sc, struct notify_job *job,
+                         int64_t repeat_ms)
+{
+    ha_claims_submit(d->env.claims, &claim_wait_new(d, sc, job, repeat_ms)->req);
 }
 
 static void claim_wait_free(struct claim_wait *cw)
@@ -835,6 +851,12 @@ void dispatcher_claim_decided(struct dispatcher *d, struct claim_wait *cw, struc
     /* lost: another instance sends (or sent) it; this one records nothing */
     log_debug("dispatch", "claim lost receiver=%s integration=%s group=%s", sc->receiver,
               sc->integration, sc->group_key);
+    if (f == NULL && sc->record_nflog) {
+        /* a resumed delivery another instance took over while this one was down: its
+         * outbox row ends here, and the rebuilt group follows the shared claims */
+        outbox_record_event(txn, sc->delivery_id, "delivered", "claimed_elsewhere", NULL);
+        nflog_unclaim(d->env.nflog, sc->receiver, sc->integration, sc->group_key, sc->now_wall);
+    }
     notify_job_free(cw->job);
     if (f != NULL && cw->req.result == HA_CLAIM_LOST) {
         f->retry = true;
@@ -999,8 +1021,10 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
 
     outbox_done(sc, res, txn);
     if (sc->claim != NULL) {
-        /* delivered: the claim is done; otherwise it is released to another instance */
-        ha_claims_finished(sc->claim->claims, &sc->claim->req, res->ok);
+        ha_claims_finished(sc->claim->claims, &sc->claim->req,
+                           res->ok         ? HA_SEND_DELIVERED
+                           : res->canceled ? HA_SEND_CANCELED
+                                           : HA_SEND_FAILED);
         claim_wait_free(sc->claim);
         sc->claim = NULL;
     }
@@ -1055,6 +1079,7 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
     struct notify_data *nd;
     struct send_ctx *sc;
     struct notify_job *job;
+    int64_t repeat_ms;
 
     for (size_t i = 0; i < d->cfg->nreceivers && recv == NULL; i++) {
         if (strcmp(d->cfg->receivers[i]->name, receiver) == 0) {
@@ -1088,6 +1113,7 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
         nflog_claim(d->env.nflog, receiver, integration, group_key, p.now_ns, p.firing, p.nfiring,
                     p.resolved_fps, p.nresolved_fps, p.now_ns + p.expiry_ns);
     }
+    repeat_ms = p.expiry_ns / 2 / AR_NS_PER_MS; /* the expiry is twice the repeat interval */
     sc = send_ctx_new(d, receiver, integration, integ->type, group_key, p.firing, p.nfiring,
                       p.resolved_fps, p.nresolved_fps, p.now_ns, p.now_ns + p.expiry_ns);
     p.firing = p.resolved_fps = NULL; /* the context took them */
@@ -1101,14 +1127,16 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
                          job_done, sc);
     job->retrying = job_retrying;
     notify_data_unref(nd);
-    d->env.metrics->notifications[integ->type]++;
     log_info("dispatch", "re-submitting delivery %lld receiver=%s integration=%s group=%s",
              (long long)id, receiver, integration, group_key);
-    if (d->env.submit != NULL) {
-        d->env.submit(d->env.submit_ctx, job);
-    } else {
-        notifier_submit(d->env.notifier, job);
+    if (record_nflog && d->env.claims != NULL) {
+        /* resumed in a cluster: claimed first, like a flush; this instance's own claim from
+         * before the restart is won again, one another instance took over is not */
+        resume_claim(d, sc, job, repeat_ms);
+        return AR_OK;
     }
+    d->env.metrics->notifications[integ->type]++;
+    submit_job(d, job);
     return AR_OK;
 }
 

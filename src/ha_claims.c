@@ -1,9 +1,9 @@
 /* The claimer thread (ar/ha_claims.h): a queue of claim requests from the core, batched
  * into one INSERT ... ON CONFLICT per round of distinct keys and repeat interval, on its own
  * PostgreSQL connection (statement_timeout 2 s, reconnect with backoff 1 s doubling to
- * 10 s); the outcomes of sends (done or released), the renewal of open leases every
- * lease/3, and the unclaimed sends of an outage, recorded as done claims once PostgreSQL
- * answers again. Every round trip's outcome goes to pg_health. */
+ * 10 s); the outcomes of sends (done, released, or kept when a stop cancelled them), the renewal of
+ * open leases every lease/3, and the unclaimed sends of an outage, recorded as done claims once
+ * PostgreSQL answers again. Every round trip's outcome goes to pg_health. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "ar/ha_claims.h"
 
@@ -29,6 +29,7 @@ struct fin {
     struct fin *next;
     struct store_pg_claim_key k; /* strings owned */
     bool delivered;
+    bool canceled; /* kept: neither done nor released */
     bool unclaimed;
     int64_t sent_ms;
 };
@@ -413,7 +414,8 @@ static void remember_unclaimed(struct ha_claims *hc, struct fin *f)
     }
 }
 
-/* Outcomes: done (delivered) or released (not delivered) in one statement each. */
+/* Outcomes: done (delivered) or released (failed) in one statement each; a cancelled send's
+ * claim is kept for its resumed delivery. */
 static void finish_all(struct ha_claims *hc, struct fin *list)
 {
     for (int pass = 0; pass < 2; pass++) {
@@ -421,7 +423,7 @@ static void finish_all(struct ha_claims *hc, struct fin *list)
         size_t n = 0;
         struct store_pg_claim_key *keys;
         for (struct fin *f = list; f != NULL; f = f->next) {
-            n += !f->unclaimed && f->delivered == done;
+            n += !f->unclaimed && !f->canceled && f->delivered == done;
         }
         if (n == 0) {
             continue;
@@ -429,7 +431,7 @@ static void finish_all(struct ha_claims *hc, struct fin *list)
         keys = ar_malloc(n * sizeof(*keys));
         n = 0;
         for (struct fin *f = list; f != NULL; f = f->next) {
-            if (!f->unclaimed && f->delivered == done) {
+            if (!f->unclaimed && !f->canceled && f->delivered == done) {
                 keys[n++] = f->k;
             }
         }
@@ -554,7 +556,7 @@ static void *claimer(void *arg)
                 decide(hc, r, HA_CLAIM_UNCLAIMED);
             }
             if (fins != NULL) {
-                finish_all(hc, fins); /* canceled at shutdown: released to the others */
+                finish_all(hc, fins); /* what completed before the stop */
             }
             break;
         }
@@ -633,7 +635,8 @@ void ha_claims_submit(struct ha_claims *hc, struct ha_claim_req *req)
     pthread_mutex_unlock(&hc->mu);
 }
 
-void ha_claims_finished(struct ha_claims *hc, const struct ha_claim_req *req, bool delivered)
+void ha_claims_finished(struct ha_claims *hc, const struct ha_claim_req *req,
+                        enum ha_send_outcome outcome)
 {
     struct fin *f = ar_calloc(1, sizeof(*f));
 
@@ -641,7 +644,8 @@ void ha_claims_finished(struct ha_claims *hc, const struct ha_claim_req *req, bo
     f->k.integration = ar_strdup(req->integration);
     f->k.group_key = ar_strdup(req->group_key);
     memcpy(f->k.state_hash, req->state_hash, HA_CLAIM_HASH_LEN);
-    f->delivered = delivered;
+    f->delivered = outcome == HA_SEND_DELIVERED;
+    f->canceled = outcome == HA_SEND_CANCELED;
     f->unclaimed = req->result == HA_CLAIM_UNCLAIMED;
     f->sent_ms = clock_now_ns() / AR_NS_PER_MS;
     pthread_mutex_lock(&hc->mu);

@@ -2,7 +2,8 @@
  * RETURNING decides atomically, under the primary key's row lock, whether this instance may
  * send: a row back means yes. The conflict branch updates only an expired, unfinished claim
  * (its owner died: take over, at least once) or a finished one older than the repeat
- * interval; otherwise no row comes back and the caller skips the send. */
+ * interval, or this owner's own unfinished claim (resumed after a restart); otherwise no row
+ * comes back and the caller skips the send. */
 #include "ar/store_pg_claims.h"
 
 #include "store_pg_conn.h"
@@ -25,6 +26,18 @@ void store_pg_state_hash(const char *firing, const char *resolved,
     free(text);
 }
 
+/* The conflict branch of both claim forms ($7: the repeat interval in ms): an unfinished
+ * claim is taken when its lease ran out (its owner died: take over, at least once) or when
+ * it is this owner's own (left by its previous run, whose stop kept the claims of the sends
+ * it cancelled, and resumed now: docs/ha.md "Restarts"); a finished one is taken once the
+ * repeat interval has passed since it was done. */
+#define CLAIM_CONFLICT                                                                             \
+    "ON CONFLICT (receiver, integration, group_key, state_hash) DO UPDATE "                        \
+    "SET owner = EXCLUDED.owner, claimed_at = now(), lease_until = EXCLUDED.lease_until, "         \
+    "done_at = NULL "                                                                              \
+    "WHERE (f.done_at IS NULL AND (f.lease_until < now() OR f.owner = EXCLUDED.owner)) "           \
+    "OR (f.done_at IS NOT NULL AND f.done_at + $7::bigint * interval '1 millisecond' <= now()) "
+
 /* Parameters 1-4: receiver, integration, group key, state hash (binary bytea). */
 static void key_params(const struct store_pg_claim_key *k, const char **v, int *len, int *fmt)
 {
@@ -46,14 +59,7 @@ int store_pg_claim(struct store_pg *pg, const struct store_pg_claim_key *k, cons
     static const char sql[] =
         "INSERT INTO flush_claims AS f (receiver, integration, group_key, state_hash, owner, "
         "claimed_at, lease_until) VALUES ($1, $2, $3, $4, $5, now(), "
-        "now() + $6::bigint * interval '1 millisecond') "
-        "ON CONFLICT (receiver, integration, group_key, state_hash) DO UPDATE "
-        "SET owner = EXCLUDED.owner, claimed_at = now(), lease_until = EXCLUDED.lease_until, "
-        "done_at = NULL "
-        "WHERE (f.done_at IS NULL AND f.lease_until < now()) "
-        "OR (f.done_at IS NOT NULL AND "
-        "f.done_at + $7::bigint * interval '1 millisecond' <= now()) "
-        "RETURNING f.owner";
+        "now() + $6::bigint * interval '1 millisecond') " CLAIM_CONFLICT "RETURNING f.owner";
     const char *v[7];
     int len[7];
     int fmt[7];
@@ -228,19 +234,15 @@ int store_pg_claim_batch(struct store_pg *pg, const struct store_pg_claim_key *k
      * the same snapshot), to tell a fresh claim from a takeover and a live claim from a
      * recent send. A row inserted concurrently and not yet visible reads as live. */
     static const char sql[] = KEYS_CTE
-        ", old AS (SELECT k.n, f.done_at IS NOT NULL AS done FROM k JOIN flush_claims f "
+        ", old AS (SELECT k.n, f.done_at IS NOT NULL AS done, f.owner = $5 AS mine "
+        "FROM k JOIN flush_claims f "
         "ON f.receiver = k.r AND f.integration = k.i AND f.group_key = k.g AND f.state_hash = k.h) "
         ", c AS (INSERT INTO flush_claims AS f (receiver, integration, group_key, state_hash, "
         "owner, claimed_at, lease_until) SELECT r, i, g, h, $5, now(), "
-        "now() + $6::bigint * interval '1 millisecond' FROM k ORDER BY n "
-        "ON CONFLICT (receiver, integration, group_key, state_hash) DO UPDATE "
-        "SET owner = EXCLUDED.owner, claimed_at = now(), lease_until = EXCLUDED.lease_until, "
-        "done_at = NULL "
-        "WHERE (f.done_at IS NULL AND f.lease_until < now()) "
-        "OR (f.done_at IS NOT NULL AND "
-        "f.done_at + $7::bigint * interval '1 millisecond' <= now()) "
+        "now() + $6::bigint * interval '1 millisecond' FROM k ORDER BY n " CLAIM_CONFLICT
         "RETURNING receiver, integration, group_key, state_hash) "
-        "SELECT k.n, c.receiver IS NOT NULL, old.done FROM k LEFT JOIN c ON c.receiver = k.r "
+        "SELECT k.n, c.receiver IS NOT NULL, old.done, old.mine FROM k LEFT JOIN c ON c.receiver = "
+        "k.r "
         "AND c.integration = k.i AND c.group_key = k.g AND c.state_hash = k.h "
         "LEFT JOIN old ON old.n = k.n ORDER BY k.n";
     struct key_arrays ka;
@@ -270,8 +272,9 @@ int store_pg_claim_batch(struct store_pg *pg, const struct store_pg_claim_key *k
             bool won = PQgetvalue(r, (int)i, 1)[0] == 't';
             bool had = !PQgetisnull(r, (int)i, 2);
             bool done = had && PQgetvalue(r, (int)i, 2)[0] == 't';
+            bool mine = had && PQgetvalue(r, (int)i, 3)[0] == 't';
             if (won) {
-                out[i] = had && !done ? STORE_PG_CLAIM_TAKEOVER : STORE_PG_CLAIM_WON;
+                out[i] = had && !done && !mine ? STORE_PG_CLAIM_TAKEOVER : STORE_PG_CLAIM_WON;
             } else {
                 out[i] = done ? STORE_PG_CLAIM_LOST_DONE : STORE_PG_CLAIM_LOST;
             }

@@ -18,7 +18,8 @@
 #define HA_CLAIM_HASH_LEN 32 /* SHA-256, as STORE_PG_STATE_HASH_LEN */
 
 enum ha_claim_result {
-    HA_CLAIM_WON,       /* inserted, or re-claimed after the repeat interval: send */
+    HA_CLAIM_WON,       /* inserted, re-claimed after the repeat interval, or this instance's
+                         * own unfinished claim (a delivery resumed after a restart): send */
     HA_CLAIM_TAKEOVER,  /* the previous owner's lease ran out before it was done: send */
     HA_CLAIM_UNCLAIMED, /* PostgreSQL failed or is down: send anyway */
     HA_CLAIM_LOST,      /* another instance holds a live claim: skip, retry next flush */
@@ -76,10 +77,18 @@ void ha_claims_free(struct ha_claims *hc); /* accepts NULL; after ha_claims_stop
 
 /* Queues req (never blocks on PostgreSQL). */
 void ha_claims_submit(struct ha_claims *hc, struct ha_claim_req *req);
-/* The outcome of a send that ha_claim_sends() allowed: delivered marks the claim done
- * (an unclaimed one is remembered for reconciliation); otherwise the claim is left to its
- * lease (another instance takes it over). Copies the key. */
-void ha_claims_finished(struct ha_claims *hc, const struct ha_claim_req *req, bool delivered);
+/* How a send that ha_claim_sends() allowed ended. */
+enum ha_send_outcome {
+    HA_SEND_DELIVERED, /* the claim is done (an unclaimed send is remembered for reconciliation) */
+    HA_SEND_FAILED,    /* the claim is released: the next instance to flush takes it over */
+    HA_SEND_CANCELED,  /* a stop cancelled it: the claim stays, its lease running, for the
+                        * delivery this instance resumes at its next start (its own unfinished
+                        * claim is won again); if it does not come back, another instance
+                        * takes it over once the lease has run out */
+};
+/* Records the outcome of a send. Copies the key. */
+void ha_claims_finished(struct ha_claims *hc, const struct ha_claim_req *req,
+                        enum ha_send_outcome outcome);
 
 struct ha_claims_stats {
     uint64_t results[HA_CLAIM_RESULTS];

@@ -25,7 +25,8 @@ void store_pg_state_hash(const char *firing, const char *resolved,
                          uint8_t out[STORE_PG_STATE_HASH_LEN]);
 
 /* Claims k for owner: *won is true when this call inserted the claim, took over a claim
- * whose lease had expired without being done, or re-claimed one done at least repeat_ms ago
+ * whose lease had expired without being done, re-claimed owner's own unfinished claim (a
+ * delivery its previous run left on its way), or re-claimed one done at least repeat_ms ago
  * (the route's repeat_interval); false when another live claim or a recent send holds it.
  * The lease runs lease_ms from now. */
 int store_pg_claim(struct store_pg *pg, const struct store_pg_claim_key *k, const char *owner,
@@ -42,7 +43,7 @@ int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_
 enum store_pg_claim_outcome {
     STORE_PG_CLAIM_LOST,      /* a live claim of another instance holds it */
     STORE_PG_CLAIM_LOST_DONE, /* sent by someone less than repeat_ms ago */
-    STORE_PG_CLAIM_WON,       /* inserted, or re-claimed after the repeat interval */
+    STORE_PG_CLAIM_WON,       /* inserted, re-claimed after the repeat interval, or own */
     STORE_PG_CLAIM_TAKEOVER,  /* taken from an owner whose lease expired before done */
 };
 /* Claims every key as store_pg_claim does; out[i] gets the outcome of keys[i]. */
@@ -50,7 +51,8 @@ int store_pg_claim_batch(struct store_pg *pg, const struct store_pg_claim_key *k
                          const char *owner, int64_t lease_ms, int64_t repeat_ms,
                          enum store_pg_claim_outcome *out);
 /* done: marks owner's open claims of keys done. Otherwise releases them (lease_until = now:
- * the next instance to flush takes them over). */
+ * the next instance to flush takes them over); a send cancelled by a stop is neither (the
+ * claim stays for the resumed delivery). */
 int store_pg_claims_finish_batch(struct store_pg *pg, const struct store_pg_claim_key *keys,
                                  size_t n, const char *owner, bool done);
 /* Records sends made without a claim (PostgreSQL was down) as claims done at sent_ms[i]

@@ -372,7 +372,13 @@ static void test_claims(void)
     CHECK(won);
     CHECK(store_pg_claim(b, &k1, "B", 60000, 3600000, &won) == AR_OK);
     CHECK(!won); /* A's live claim */
+    CHECK(store_pg_claim(a, &k1, "A", 60000, 3600000, &won) == AR_OK);
+    CHECK(won); /* A's own unfinished claim (a delivery resumed after a restart) */
+    CHECK(store_pg_claim(b, &k1, "B", 60000, 3600000, &won) == AR_OK);
+    CHECK(!won); /* still A's */
     CHECK(store_pg_claim_done(a, &k1, "A") == AR_OK);
+    CHECK(store_pg_claim(a, &k1, "A", 60000, 3600000, &won) == AR_OK);
+    CHECK(!won); /* done, even by A itself, within the repeat interval */
     CHECK(store_pg_claim(b, &k1, "B", 60000, 3600000, &won) == AR_OK);
     CHECK(!won); /* sent within the repeat interval */
     CHECK(store_pg_claim(b, &k1, "B", 60000, 0, &won) == AR_OK);
@@ -429,6 +435,9 @@ static void test_claim_batch(void)
     CHECK(store_pg_claim_batch(b, k, 3, "B", 60000, 3600000, out) == AR_OK);
     CHECK(out[0] == STORE_PG_CLAIM_LOST && out[1] == STORE_PG_CLAIM_LOST);
     CHECK(out[2] == STORE_PG_CLAIM_WON);
+    /* A's own unfinished claims are won again, as won, not taken over */
+    CHECK(store_pg_claim_batch(a, k, 2, "A", 60000, 3600000, out) == AR_OK);
+    CHECK(out[0] == STORE_PG_CLAIM_WON && out[1] == STORE_PG_CLAIM_WON);
     /* the single-key form sees the same rows: the group keys arrived unmangled */
     {
         bool won = true;
