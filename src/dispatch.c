@@ -1048,6 +1048,14 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
                          sc->firing, sc->nfiring, sc->resolved, sc->nresolved,
                          done_at + (sc->expires_at - sc->now_wall), txn);
         }
+    } else if (res->canceled) {
+        /* a stop: the delivery stays pending in the outbox and resumes at the next start,
+         * so it is neither a failure nor worth a line each (the notifier says how many) */
+        if (f != NULL) {
+            f->failed = true;
+        }
+        log_debug("notify", "notify canceled by the stop receiver=%s integration=%s group=%s",
+                  sc->receiver, sc->integration, sc->group_key);
     } else {
         if (f != NULL) {
             f->failed = true;

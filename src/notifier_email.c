@@ -1283,6 +1283,7 @@ static struct email_job *ejob_attempt(struct email_pool *p, struct email_job *ej
 static void cancel_waiting(struct email_pool *p)
 {
     struct email_job *q;
+    size_t canceled = 0;
 
     pthread_mutex_lock(&p->lock);
     q = p->waiting;
@@ -1292,7 +1293,14 @@ static void cancel_waiting(struct email_pool *p)
         struct email_job *next = q->next;
 
         ejob_complete(p, q, false, true, "notification canceled");
+        canceled++;
         q = next;
+    }
+    if (canceled > 0) {
+        log_warn("notify",
+                 "stop: %zu e-mails not sent yet were canceled; with the outbox they stay "
+                 "pending and are resumed at the next start",
+                 canceled);
     }
 }
 

@@ -1135,6 +1135,7 @@ static void job_begin(struct notifier *n, struct notify_job_priv *p, int64_t now
 static void cancel_all(struct notifier *n)
 {
     struct notify_job_priv *q;
+    size_t canceled = 0;
 
     pthread_mutex_lock(&n->lock);
     q = n->queue_head;
@@ -1147,6 +1148,7 @@ static void cancel_all(struct notifier *n)
         q->prev = NULL;
         /* not in the active list: link it so job_finish's unlink is a no-op */
         job_cancel(n, q);
+        canceled++;
         q = next;
     }
     while (n->backlog_head != NULL) {
@@ -1154,10 +1156,18 @@ static void cancel_all(struct notifier *n)
         n->backlog_head = b->next;
         b->next = NULL;
         job_cancel(n, b);
+        canceled++;
     }
     n->backlog_tail = NULL;
     while (n->active != NULL) {
         job_cancel(n, n->active);
+        canceled++;
+    }
+    if (canceled > 0) {
+        log_warn("notify",
+                 "stop: %zu notifications not sent yet were canceled; with the outbox they "
+                 "stay pending and are resumed at the next start",
+                 canceled);
     }
 }
 

@@ -38,6 +38,17 @@ void store_pg_state_hash(const char *firing, const char *resolved,
     "WHERE (f.done_at IS NULL AND (f.lease_until < now() OR f.owner = EXCLUDED.owner)) "           \
     "OR (f.done_at IS NOT NULL AND f.done_at + $7::bigint * interval '1 millisecond' <= now()) "
 
+/* Every statement that locks claim rows locks them in one order, the order of the claim
+ * batch's keys (ha_claims.c sorts them bytewise, as the "C" collation does): a renewal that
+ * locked in table order deadlocked with another instance's claim batch (PostgreSQL needs
+ * deadlock_timeout, 1 s, to see it, and the claims waiting behind ran into their timeout). */
+#define KEY_ORDER(t)                                                                               \
+    "ORDER BY " t "receiver COLLATE \"C\", " t "integration COLLATE \"C\", " t                     \
+    "group_key COLLATE \"C\", " t "state_hash"
+#define KEY_MATCH(l)                                                                               \
+    "f.receiver = " l ".receiver AND f.integration = " l ".integration AND f.group_key = " l       \
+    ".group_key AND f.state_hash = " l ".state_hash"
+
 /* Parameters 1-4: receiver, integration, group key, state hash (binary bytea). */
 static void key_params(const struct store_pg_claim_key *k, const char **v, int *len, int *fmt)
 {
@@ -145,8 +156,12 @@ static PGresult *exec_rows(struct store_pg *pg, const char *sql, int n, const ch
 int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_ms, int64_t *n)
 {
     static const char sql[] =
-        "UPDATE flush_claims SET lease_until = now() + $2::bigint * interval '1 millisecond' "
-        "WHERE owner = $1 AND done_at IS NULL";
+        "WITH l AS MATERIALIZED (SELECT receiver, integration, group_key, state_hash "
+        "FROM flush_claims WHERE owner = $1 AND done_at IS NULL " KEY_ORDER(
+            "") " FOR UPDATE) "
+                "UPDATE flush_claims f SET lease_until = now() + $2::bigint * interval '1 "
+                "millisecond' "
+                "FROM l WHERE " KEY_MATCH("l") " AND f.done_at IS NULL";
     char lease[24];
     const char *v[2] = {owner, lease};
     PGresult *r;
@@ -288,14 +303,15 @@ int store_pg_claim_batch(struct store_pg *pg, const struct store_pg_claim_key *k
 int store_pg_claims_finish_batch(struct store_pg *pg, const struct store_pg_claim_key *keys,
                                  size_t n, const char *owner, bool done)
 {
+#define FINISH_LOCKED                                                                              \
+    KEYS_CTE ", l AS MATERIALIZED (SELECT f.receiver, f.integration, f.group_key, f.state_hash "   \
+             "FROM k JOIN flush_claims f ON f.receiver = k.r AND f.integration = k.i "             \
+             "AND f.group_key = k.g AND f.state_hash = k.h WHERE f.owner = $5 AND "                \
+             "f.done_at IS NULL " KEY_ORDER("f.") " FOR UPDATE OF f) "
     static const char done_sql[] =
-        KEYS_CTE "UPDATE flush_claims f SET done_at = now() FROM k WHERE f.receiver = k.r "
-                 "AND f.integration = k.i AND f.group_key = k.g AND f.state_hash = k.h "
-                 "AND f.owner = $5 AND f.done_at IS NULL";
+        FINISH_LOCKED "UPDATE flush_claims f SET done_at = now() FROM l WHERE " KEY_MATCH("l");
     static const char release_sql[] =
-        KEYS_CTE "UPDATE flush_claims f SET lease_until = now() FROM k WHERE f.receiver = k.r "
-                 "AND f.integration = k.i AND f.group_key = k.g AND f.state_hash = k.h "
-                 "AND f.owner = $5 AND f.done_at IS NULL";
+        FINISH_LOCKED "UPDATE flush_claims f SET lease_until = now() FROM l WHERE " KEY_MATCH("l");
     struct key_arrays ka;
     const char *v[5];
     PGresult *r;
@@ -324,7 +340,8 @@ int store_pg_claims_insert_done(struct store_pg *pg, const struct store_pg_claim
                                 int64_t *inserted)
 {
     static const char sql[] =
-        "WITH k AS (SELECT r, i, g, decode(h, 'hex') AS h, to_timestamp(s / 1000.0) AS s "
+        "WITH k AS (SELECT r COLLATE \"C\" AS r, i COLLATE \"C\" AS i, g COLLATE \"C\" AS g, "
+        "decode(h, 'hex') AS h, to_timestamp(s / 1000.0) AS s "
         "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::bigint[]) "
         "AS t(r, i, g, h, s)) "
         "INSERT INTO flush_claims (receiver, integration, group_key, state_hash, owner, "

@@ -9,7 +9,8 @@ state:
   it is killed with SIGKILL, another instance delivers the notification after the lease;
 - PostgreSQL stopped: every notification still arrives (duplicates allowed, none lost), and
   once PostgreSQL is back the sends are recorded as done claims;
-- a fan-out of many groups is claimed in batches, not one round trip per group.
+- a fan-out of many groups is claimed in batches, not one round trip per group;
+- a stop keeps the claims of the sends it cancels, and the restarted owner resumes them.
 
 Skipped, saying so, where PostgreSQL is not installed."""
 
@@ -201,6 +202,50 @@ def renewal(ctx):
     eq(sum(c.get("won", 0) for c in stats), 1, "claims won")
     check(sum(c.get("lost", 0) for c in stats) >= 2,
           "the other instance did not retry its claim while the lease was renewed: %s", stats)
+
+
+@suite.case("a stop keeps the claim of a canceled send: the restarted owner resumes it, "
+            "delivered once", only="alertrouter")
+def restart_keeps_claim(ctx):
+    pg().createdb("ar_restart")
+    failing = threading.Event()
+    failing.set()
+    answered_ok = []
+
+    def status(path, idx):
+        if failing.is_set():
+            return 500  # retryable: the winner keeps retrying until its stop
+        answered_ok.append(idx)
+        return 200
+
+    sink = ctx.sink(status_fn=status)
+    servers = instances(ctx, 2, "ar_restart", sink, lease="30s", extra=["--notify.deadline=60s"])
+    post_all(servers, firing(["Resumed"]))
+    sink.wait_for(1, timeout=30)
+    sender = poll(lambda: [s for s in servers if claims(s).get("won", 0) >= 1], timeout=30,
+                  what="the instance that won the claim")[0]
+    other = [s for s in servers if s is not sender][0]
+    sender.stop()  # SIGTERM while its send waits to be retried: the send is canceled
+    failing.clear()
+    # the other instance flushes the group again every group_interval (2 s): the kept claim
+    # (lease 30 s) makes it skip; before, the stop released the claim, the other instance
+    # took it over and delivered, and the restarted owner resumed and delivered again
+    lost_before = claims(other).get("lost", 0)
+    poll(lambda: claims(other).get("lost", 0) >= lost_before + 2, timeout=30,
+         what="two more flushes of the other instance")
+    eq(answered_ok, [], "deliveries while the owner is down and its claim live")
+    sender.start()
+    poll(lambda: answered_ok, timeout=30, what="the resumed delivery")
+    poll(lambda: "re-submitting delivery" in sender.log_text(), timeout=10,
+         what="the resumed delivery in the owner's log")
+    poll(lambda: pg().psql("SELECT count(*) FROM flush_claims WHERE done_at IS NOT NULL",
+                           dbname="ar_restart")[1] == "1", timeout=30, what="the claim done")
+    # the other instance's later flushes (every 2 s) see the owner's notification log entry
+    # or its done claim, and send nothing
+    time.sleep(5)
+    eq(len(answered_ok), 1, "requests answered 200 (delivered once)")
+    eq(claims(other).get("takeover", 0), 0, "takeovers by the other instance")
+    eq(claims(sender).get("won", 0), 1, "claims the restarted owner won (its own, again)")
 
 
 @suite.case("PostgreSQL stopped: every notification still arrives", only="alertrouter")

@@ -112,7 +112,7 @@ class Postgres:
         else:
             fresh = False
         opts = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c max_connections=50" % (self.port, self.sockdir))
+                "-c max_connections=50 -c log_lock_waits=on" % (self.port, self.sockdir))
         self._run([self.bin("pg_ctl"), "-D", self.datadir, "-o", opts,
                    "-l", os.path.join(self.tmp, "log"), "-w", "-t", "60", "start"], timeout=90)
         self.started = True
@@ -139,6 +139,11 @@ class Postgres:
             if self in _LIVE:
                 _LIVE.remove(self)
             if self.tmp is not None:
+                keep = os.environ.get("AR_PG_KEEP_LOG")
+                if keep:
+                    # the server's log (lock waits over 1 s, deadlocks, timeouts) for a
+                    # post-mortem: AR_PG_KEEP_LOG=<file>
+                    shutil.copyfile(os.path.join(self.tmp, "log"), keep)
                 shutil.rmtree(self.tmp, ignore_errors=True)
                 self.tmp = None
 
