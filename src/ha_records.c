@@ -89,6 +89,7 @@ static int connect_pg(struct ha_records *h)
         return AR_EDB;
     }
     h->c.conn = store_pg_conn(h->pg);
+    h->c.nprepared = 0;
     r = PQexec(h->c.conn, "SET statement_timeout = 2000");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         snprintf(h->c.error, sizeof(h->c.error), "%s", PQresultErrorMessage(r));

@@ -27,6 +27,10 @@ struct ha_records_conn {
     const int *stop;  /* set (atomic) when the instance stops: publishing ends early */
     int64_t cursor[PUB_COUNT];
     char error[256]; /* the last failure's reason (no secrets) */
+    /* the statements prepared on conn, by the address of their (static) text; emptied
+     * whenever conn is (re)opened */
+    const char *prepared[16];
+    int nprepared;
 };
 
 /* Reads every cursor as max(origin_seq) of this origin. AR_OK or AR_EDB (error set). */

@@ -188,13 +188,19 @@ static int pub_nflog(int64_t id, const struct nflog_entry *e, void *ctx)
     return 0;
 }
 
-static int exec_cmd(struct store_pg *pg, const char *sql)
+/* Runs sql; AR_OK when it returned what a command (want_rows: a query) returns. */
+static int exec_sql(struct store_pg *pg, const char *sql, bool want_rows)
 {
     PGresult *r = PQexec(store_pg_conn(pg), sql);
-    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? AR_OK : AR_EDB;
+    int rc = PQresultStatus(r) == (want_rows ? PGRES_TUPLES_OK : PGRES_COMMAND_OK) ? AR_OK : AR_EDB;
 
     PQclear(r);
     return rc;
+}
+
+static int exec_cmd(struct store_pg *pg, const char *sql)
+{
+    return exec_sql(pg, sql, false);
 }
 
 /* One transaction pushing up to PUBLISH_BATCH rows of each kind after the cursors, which
@@ -225,7 +231,11 @@ static int publish_once(struct ha_sync *h, struct store_pg *pg, struct store_rep
         PQclear(PQexec(store_pg_conn(pg), "ROLLBACK"));
         return pg_failed ? AR_EDB : AR_EIO; /* PostgreSQL or the local read */
     }
-    if (exec_cmd(pg, "COMMIT") != AR_OK) {
+    /* one NOTIFY for the batch's nflog rows, delivered at commit (silence rows notify
+     * each: there are few) */
+    if ((nn > 0 &&
+         exec_sql(pg, "SELECT pg_notify('" STORE_PG_NFLOG_CHANNEL "', '')", true) != AR_OK) ||
+        exec_cmd(pg, "COMMIT") != AR_OK) {
         return AR_EDB;
     }
     *scur = ps.last;

@@ -160,10 +160,9 @@ int store_pg_nflog_publish(struct store_pg *pg, const struct nflog_entry *e, con
                            int64_t origin_seq)
 {
     static const char sql[] =
-        "WITH r AS (INSERT INTO nflog (key, receiver, integration, group_key, sent_at, firing, "
+        "INSERT INTO nflog (key, receiver, integration, group_key, sent_at, firing, "
         "resolved, expires_at, origin, origin_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-        "$10) ON CONFLICT (origin, origin_seq) DO NOTHING RETURNING id) "
-        "SELECT id, pg_notify('" STORE_PG_NFLOG_CHANNEL "', id::text) FROM r";
+        "$10) ON CONFLICT (origin, origin_seq) DO NOTHING";
     struct buf f;
     struct buf r;
     char num[2][24];
@@ -177,7 +176,7 @@ int store_pg_nflog_publish(struct store_pg *pg, const struct nflog_entry *e, con
     snprintf(oseq, sizeof(oseq), "%lld", (long long)origin_seq);
     v[NFLOG_PARAMS] = origin;
     v[NFLOG_PARAMS + 1] = oseq;
-    res = store_pg_exec(pg, sql, 10, v, PGRES_TUPLES_OK, -1, msg, sizeof(msg));
+    res = store_pg_exec(pg, sql, 10, v, PGRES_COMMAND_OK, -1, msg, sizeof(msg));
     if (res == NULL) {
         log_debug("store", "PostgreSQL: publishing an nflog row: %s", msg);
         rc = AR_EDB;

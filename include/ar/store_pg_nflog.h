@@ -1,6 +1,7 @@
 /* The notification log in PostgreSQL (migrations/pg/0001_base.sql, docs/ha.md section 4):
  * SQLite's nflog rows, stamped with the writing instance (origin) and announced with NOTIFY
- * on STORE_PG_NFLOG_CHANNEL in the same statement, so every instance learns what another
+ * on STORE_PG_NFLOG_CHANNEL (an append in its statement, publication once per transaction),
+ * so every instance learns what another
  * sent and its dedup rule (COMPAT 5.7) sees the cluster's sends, not only its own. */
 #ifndef AR_STORE_PG_NFLOG_H
 #define AR_STORE_PG_NFLOG_H
@@ -28,8 +29,10 @@ int store_pg_nflog_since_from(struct store_pg *pg, int64_t after_id, const char 
 /* Deletes expired rows and rows superseded by a newer one of the same key. */
 int store_pg_nflog_gc(struct store_pg *pg, int64_t now_ns);
 
-/* Publication (src/ha_sync.c): appends e as row origin_seq (its local id) of origin, with
- * its NOTIFY, unless (origin, origin_seq) is already there (then nothing, AR_OK). */
+/* Publication (src/ha_sync.c): appends e as row origin_seq (its local id) of origin,
+ * unless (origin, origin_seq) is already there (then nothing, AR_OK). No NOTIFY: the
+ * publisher sends one per transaction (a NOTIFY per row cost PostgreSQL a queue entry and
+ * every listener a wake-up per notification in a fan-out). */
 int store_pg_nflog_publish(struct store_pg *pg, const struct nflog_entry *e, const char *origin,
                            int64_t origin_seq);
 
