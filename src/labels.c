@@ -143,6 +143,27 @@ static int cmp_pair(const void *pa, const void *pb)
     return a->pos < b->pos ? -1 : 1;
 }
 
+/* An alert's dozen labels sort faster by insertion than through qsort (glibc's merge sort
+ * with an indirect call per comparison was ~1,100 instructions per set, callgrind); cmp_pair
+ * is a total order, so the result is the same. */
+static void sort_pairs(struct pair_ref *v, size_t n)
+{
+    if (n > 32) {
+        qsort(v, n, sizeof(*v), cmp_pair);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct pair_ref x = v[i];
+        size_t j = i;
+
+        while (j > 0 && cmp_pair(&v[j - 1], &x) > 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
 void labelset_build_packed(struct labelset *ls, const char *const *names, const char *const *values,
                            size_t n)
 {
@@ -159,7 +180,7 @@ void labelset_build_packed(struct labelset *ls, const char *const *names, const 
         v[i].value = values[i];
         v[i].pos = i;
     }
-    qsort(v, n, sizeof(*v), cmp_pair);
+    sort_pairs(v, n);
     /* keep the last of each run of equal names */
     for (size_t i = 0; i < n; i++) {
         if (i + 1 < n && strcmp(v[i].name, v[i + 1].name) == 0) {
