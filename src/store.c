@@ -831,3 +831,15 @@ void store_stmt_done(struct sqlite3_stmt *s)
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
 }
+
+const char *store_col_text(struct sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+
+    return t != NULL ? (const char *)t : "";
+}
+
+char *store_col_dup(struct sqlite3_stmt *s, int i)
+{
+    return ar_strdup(store_col_text(s, i));
+}

@@ -218,13 +218,6 @@ int store_outbox_next_id(struct store *st, int64_t *out)
     return rc;
 }
 
-static char *col_str(sqlite3_stmt *s, int i)
-{
-    const char *v = (const char *)sqlite3_column_text(s, i);
-
-    return ar_strdup(v ? v : "");
-}
-
 /* A delivery with its payload (the payload may be missing in a damaged database: "" then). */
 #define ROW_COLUMNS                                                                                \
     "d.id, d.created_at, d.receiver, d.integration, d.group_key, d.state, d.attempts, "            \
@@ -240,14 +233,14 @@ static struct outbox_row *row_of(sqlite3_stmt *s)
 
     r->id = sqlite3_column_int64(s, 0);
     r->created_at = sqlite3_column_int64(s, 1);
-    r->receiver = col_str(s, 2);
-    r->integration = col_str(s, 3);
-    r->group_key = col_str(s, 4);
-    r->state = col_str(s, 5);
+    r->receiver = store_col_dup(s, 2);
+    r->integration = store_col_dup(s, 3);
+    r->group_key = store_col_dup(s, 4);
+    r->state = store_col_dup(s, 5);
     r->attempts = sqlite3_column_int(s, 6);
     r->last_status = (long)sqlite3_column_int64(s, 7);
-    r->last_error = col_str(s, 8);
-    r->payload = col_str(s, 9);
+    r->last_error = store_col_dup(s, 8);
+    r->payload = store_col_dup(s, 9);
     return r;
 }
 
