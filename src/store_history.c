@@ -50,22 +50,6 @@ static int block_text(sqlite3_stmt *s, int col, ZSTD_DCtx **dc, struct buf *out,
     return AR_OK;
 }
 
-static sqlite3 *open_ro(const char *dir)
-{
-    char *path = ar_asprintf("%s/alertrouter.db", dir);
-    sqlite3 *db = NULL;
-
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        log_error("store", "history: %s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
-        sqlite3_close(db);
-        db = NULL;
-    } else {
-        sqlite3_busy_timeout(db, 2000);
-    }
-    free(path);
-    return db;
-}
-
 int store_history_gc(struct store *st, int64_t before_ns)
 {
     sqlite3_stmt *s = store_stmt(st, "DELETE FROM history_blocks WHERE id IN (SELECT id FROM "
@@ -144,7 +128,7 @@ int store_history_scan(const char *dir, const struct store_history_query *q,
         "SELECT id, last_at, labels_bloom, format, data FROM history_blocks "
         "WHERE last_at >= ?1 AND last_at <= ?3 AND first_at <= ?2 AND (last_at, id) >= (?4, ?5) "
         "ORDER BY last_at, id";
-    sqlite3 *db = open_ro(dir);
+    sqlite3 *db = store_open_ro(dir, "store");
     sqlite3_stmt *s = NULL;
     ZSTD_DCtx *dc = NULL;
     struct buf out;

@@ -288,18 +288,7 @@ int store_incidents_next_ids(struct store *st, int64_t *next_incident, int64_t *
 
 sqlite3 *store_incidents_open_ro(const char *dir)
 {
-    char *path = ar_asprintf("%s/alertrouter.db", dir);
-    sqlite3 *db = NULL;
-
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        log_error("incidents", "open: %s", db ? sqlite3_errmsg(db) : "cannot open database");
-        sqlite3_close(db);
-        db = NULL;
-    } else {
-        sqlite3_busy_timeout(db, 2000);
-    }
-    free(path);
-    return db;
+    return store_open_ro(dir, "incidents");
 }
 
 int store_incident_get(sqlite3 *db, int64_t id, struct incident_row **out)

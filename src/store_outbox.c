@@ -274,22 +274,6 @@ int store_outbox_load(struct store *st, const char *state, struct outbox_row ***
 
 /* ---- read-only queries ---- */
 
-static sqlite3 *open_ro(const char *dir)
-{
-    char *path = ar_asprintf("%s/alertrouter.db", dir);
-    sqlite3 *db = NULL;
-
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        log_error("outbox", "open: %s", db ? sqlite3_errmsg(db) : "cannot open database");
-        sqlite3_close(db);
-        db = NULL;
-    } else {
-        sqlite3_busy_timeout(db, 2000);
-    }
-    free(path);
-    return db;
-}
-
 /* Summary object of the row at the current step (columns ROW_COLUMNS, payload unused). */
 static void put_row(struct buf *out, sqlite3_stmt *s)
 {
@@ -324,7 +308,7 @@ int outbox_query_list(const char *dir, const char *state, size_t limit, struct b
     const char *sql = state == NULL                     ? all_sql
                       : strcmp(state, "delivered") == 0 ? delivered_sql
                                                         : open_sql;
-    sqlite3 *db = open_ro(dir);
+    sqlite3 *db = store_open_ro(dir, "outbox");
     sqlite3_stmt *s = NULL;
     size_t n = 0;
     int rc;
@@ -357,7 +341,7 @@ int outbox_query_list(const char *dir, const char *state, size_t limit, struct b
 
 int outbox_query_get(const char *dir, int64_t id, struct buf *out)
 {
-    sqlite3 *db = open_ro(dir);
+    sqlite3 *db = store_open_ro(dir, "outbox");
     sqlite3_stmt *s = NULL;
     int rc;
 
@@ -425,7 +409,7 @@ int outbox_query_get(const char *dir, int64_t id, struct buf *out)
 
 int outbox_query_row(const char *dir, int64_t id, struct outbox_row **out)
 {
-    sqlite3 *db = open_ro(dir);
+    sqlite3 *db = store_open_ro(dir, "outbox");
     sqlite3_stmt *s = NULL;
     int rc;
 
@@ -450,7 +434,7 @@ int outbox_query_row(const char *dir, int64_t id, struct outbox_row **out)
 
 int outbox_query_counts(const char *dir, size_t *pending, size_t *dead)
 {
-    sqlite3 *db = open_ro(dir);
+    sqlite3 *db = store_open_ro(dir, "outbox");
     sqlite3_stmt *s = NULL;
     int rc;
 
