@@ -32,6 +32,27 @@ static void head(struct buf *b, const char *name, const char *type, const char *
     buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A family of one unlabelled series: its HELP and TYPE lines and its value, as an unsigned
+ * integer (one_u), a signed one (one_i) or seconds with millisecond precision (one_seconds). */
+static void one_u(struct buf *b, const char *name, const char *type, const char *help, uint64_t v)
+{
+    head(b, name, type, help);
+    buf_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void one_i(struct buf *b, const char *name, const char *type, const char *help, int64_t v)
+{
+    head(b, name, type, help);
+    buf_printf(b, "%s %lld\n", name, (long long)v);
+}
+
+static void one_seconds(struct buf *b, const char *name, const char *type, const char *help,
+                        double v)
+{
+    head(b, name, type, help);
+    buf_printf(b, "%s %.3f\n", name, v);
+}
+
 /* A label value in the text exposition format: backslash, quote and newline escaped. */
 static void put_label_value(struct buf *b, const char *s)
 {
@@ -118,14 +139,11 @@ static void claims_families(struct buf *b, const struct ha_claims *hc)
         buf_printf(b, "alertrouter_flush_claims_total{result=\"%s\"} %llu\n",
                    ha_claim_result_name(shown[i]), (unsigned long long)n);
     }
-    head(b, "alertrouter_flush_claim_round_trips_total", "counter",
-         "Claim statements sent to PostgreSQL (one per batch of flushes).");
-    buf_printf(b, "alertrouter_flush_claim_round_trips_total %llu\n",
-               (unsigned long long)st.round_trips);
-    head(b, "alertrouter_flush_claims_reconciled_total", "counter",
-         "Notifications sent without a claim during an outage, recorded as done claims after.");
-    buf_printf(b, "alertrouter_flush_claims_reconciled_total %llu\n",
-               (unsigned long long)st.reconciled);
+    one_u(b, "alertrouter_flush_claim_round_trips_total", "counter",
+          "Claim statements sent to PostgreSQL (one per batch of flushes).", st.round_trips);
+    one_u(b, "alertrouter_flush_claims_reconciled_total", "counter",
+          "Notifications sent without a claim during an outage, recorded as done claims after.",
+          st.reconciled);
 }
 
 /* COMPAT: with clustering enabled, 0.25 adds its memberlist families. alertrouter exports
@@ -136,35 +154,30 @@ static void cluster_families(struct buf *b, const struct cluster_self *cl, size_
 {
     bool on = cl != NULL && cl->enabled;
 
-    head(b, "alertmanager_cluster_enabled", "gauge",
-         "Indicates whether the clustering is enabled or not.");
-    buf_printf(b, "alertmanager_cluster_enabled %d\n", on ? 1 : 0);
+    one_u(b, "alertmanager_cluster_enabled", "gauge",
+          "Indicates whether the clustering is enabled or not.", on ? 1 : 0);
     if (!on) {
         return;
     }
-    head(b, "alertmanager_cluster_failed_peers", "gauge",
-         "Number indicating the current number of failed peers in the cluster.");
-    buf_puts(b, "alertmanager_cluster_failed_peers 0\n");
-    head(b, "alertmanager_cluster_health_score", "gauge",
-         "Health score of the cluster. Lower values are better and zero means 'totally "
-         "healthy'.");
-    buf_puts(b, "alertmanager_cluster_health_score 0\n");
-    head(b, "alertmanager_cluster_members", "gauge",
-         "Number indicating current number of members in cluster.");
-    buf_printf(b, "alertmanager_cluster_members %zu\n", members);
+    one_u(b, "alertmanager_cluster_failed_peers", "gauge",
+          "Number indicating the current number of failed peers in the cluster.", 0);
+    one_u(b, "alertmanager_cluster_health_score", "gauge",
+          "Health score of the cluster. Lower values are better and zero means 'totally "
+          "healthy'.",
+          0);
+    one_u(b, "alertmanager_cluster_members", "gauge",
+          "Number indicating current number of members in cluster.", members);
     head(b, "alertmanager_cluster_peer_info", "gauge",
          "A metric with a constant '1' value labeled by peer name.");
     buf_printf(b, "alertmanager_cluster_peer_info{peer=\"%s\"} 1\n", cl->name);
-    head(b, "alertmanager_cluster_peers_joined_total", "counter",
-         "A counter of the number of peers that have joined.");
-    buf_puts(b, "alertmanager_cluster_peers_joined_total 1\n"); /* itself, as upstream */
-    head(b, "alertmanager_cluster_peers_left_total", "counter",
-         "A counter of the number of peers that have left.");
-    buf_puts(b, "alertmanager_cluster_peers_left_total 0\n");
-    head(b, "alertmanager_peer_position", "gauge",
-         "Position the Alertmanager instance believes it's in. The position determines a "
-         "peer's behavior in the cluster.");
-    buf_puts(b, "alertmanager_peer_position 0\n");
+    one_u(b, "alertmanager_cluster_peers_joined_total", "counter",
+          "A counter of the number of peers that have joined.", 1); /* itself, as upstream */
+    one_u(b, "alertmanager_cluster_peers_left_total", "counter",
+          "A counter of the number of peers that have left.", 0);
+    one_u(b, "alertmanager_peer_position", "gauge",
+          "Position the Alertmanager instance believes it's in. The position determines a "
+          "peer's behavior in the cluster.",
+          0);
 }
 
 void api_metrics_get(struct api *api, const struct http_request *req, struct http_response *resp)
@@ -252,24 +265,19 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
     buf_printf(b, "alertmanager_silences{state=\"active\"} %zu\n", st.silences[1]);
     buf_printf(b, "alertmanager_silences{state=\"expired\"} %zu\n", st.silences[2]);
     buf_printf(b, "alertmanager_silences{state=\"pending\"} %zu\n", st.silences[0]);
-    head(b, "alertmanager_dispatcher_aggregation_groups", "gauge",
-         "Number of active aggregation groups");
-    buf_printf(b, "alertmanager_dispatcher_aggregation_groups %zu\n", st.groups);
+    one_u(b, "alertmanager_dispatcher_aggregation_groups", "gauge",
+          "Number of active aggregation groups", st.groups);
     head(b, "alertmanager_config_hash", "gauge",
          "Hash of the currently loaded alertmanager configuration.");
     buf_printf(b, "alertmanager_config_hash %.17g\n", config_hash_value(cfg));
-    head(b, "alertmanager_config_last_reload_successful", "gauge",
-         "Whether the last configuration reload attempt was successful.");
-    buf_printf(b, "alertmanager_config_last_reload_successful %d\n",
-               __atomic_load_n(&api->reload_ok, __ATOMIC_RELAXED) ? 1 : 0);
-    head(b, "alertmanager_config_last_reload_success_timestamp_seconds", "gauge",
-         "Timestamp of the last successful configuration reload.");
-    buf_printf(b, "alertmanager_config_last_reload_success_timestamp_seconds %.3f\n",
-               (double)__atomic_load_n(&api->reload_ok_at_ns, __ATOMIC_RELAXED) / 1e9);
-    head(b, "alertmanager_receivers", "gauge", "Number of configured receivers.");
-    buf_printf(b, "alertmanager_receivers %zu\n", nrecv);
-    head(b, "alertmanager_integrations", "gauge", "Number of configured integrations.");
-    buf_printf(b, "alertmanager_integrations %zu\n", ninteg);
+    one_u(b, "alertmanager_config_last_reload_successful", "gauge",
+          "Whether the last configuration reload attempt was successful.",
+          __atomic_load_n(&api->reload_ok, __ATOMIC_RELAXED) ? 1 : 0);
+    one_seconds(b, "alertmanager_config_last_reload_success_timestamp_seconds", "gauge",
+                "Timestamp of the last successful configuration reload.",
+                (double)__atomic_load_n(&api->reload_ok_at_ns, __ATOMIC_RELAXED) / 1e9);
+    one_u(b, "alertmanager_receivers", "gauge", "Number of configured receivers.", nrecv);
+    one_u(b, "alertmanager_integrations", "gauge", "Number of configured integrations.", ninteg);
     if (api->ha != NULL) {
         ha_sync_get(api->ha, &hs);
     }
@@ -291,35 +299,31 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
         if (!hv.up && hv.down_since_ns > 0) {
             outage_ns += clock_now_ns() - hv.down_since_ns;
         }
-        head(b, "alertrouter_storage_up", "gauge",
-             "Whether the last round trip to the shared PostgreSQL store succeeded.");
-        buf_printf(b, "alertrouter_storage_up %d\n", hv.up ? 1 : 0);
-        head(b, "alertrouter_storage_outage_seconds_total", "counter",
-             "Time the shared PostgreSQL store was unreachable, the current outage included.");
-        buf_printf(b, "alertrouter_storage_outage_seconds_total %.3f\n", (double)outage_ns / 1e9);
-        head(b, "alertrouter_storage_queued_writes", "gauge",
-             "Silence and notification log rows of this instance not yet published to "
-             "PostgreSQL.");
-        buf_printf(b, "alertrouter_storage_queued_writes %lld\n",
-                   (long long)(hs.queued_writes > 0 ? hs.queued_writes : 0));
-        head(b, "alertrouter_storage_replicated_rows_total", "counter",
-             "Silence and notification log rows of other instances applied here.");
-        buf_printf(b, "alertrouter_storage_replicated_rows_total %llu\n",
-                   (unsigned long long)hs.applied);
-        head(b, "alertrouter_cluster_members", "gauge",
-             "Live instances in the instances table (last known while PostgreSQL is down).");
-        buf_printf(b, "alertrouter_cluster_members %zu\n", hs.npeers);
+        one_u(b, "alertrouter_storage_up", "gauge",
+              "Whether the last round trip to the shared PostgreSQL store succeeded.",
+              hv.up ? 1 : 0);
+        one_seconds(
+            b, "alertrouter_storage_outage_seconds_total", "counter",
+            "Time the shared PostgreSQL store was unreachable, the current outage included.",
+            (double)outage_ns / 1e9);
+        one_i(b, "alertrouter_storage_queued_writes", "gauge",
+              "Silence and notification log rows of this instance not yet published to "
+              "PostgreSQL.",
+              hs.queued_writes > 0 ? hs.queued_writes : 0);
+        one_u(b, "alertrouter_storage_replicated_rows_total", "counter",
+              "Silence and notification log rows of other instances applied here.", hs.applied);
+        one_u(b, "alertrouter_cluster_members", "gauge",
+              "Live instances in the instances table (last known while PostgreSQL is down).",
+              hs.npeers);
     }
-    head(b, "alertrouter_alerts_stored", "gauge", "Alerts held in memory and in the database.");
-    buf_printf(b, "alertrouter_alerts_stored %zu\n", core_alert_count(api->core));
+    one_u(b, "alertrouter_alerts_stored", "gauge", "Alerts held in memory and in the database.",
+          core_alert_count(api->core));
     {
         struct textpack_stats tps;
 
         textpack_stats(core_texts(api->core), &tps);
-        head(b, "alertrouter_annotations_packed_total", "counter",
-             "Annotation sets stored compressed (against the learned dictionary).");
-        buf_printf(b, "alertrouter_annotations_packed_total %llu\n",
-                   (unsigned long long)tps.packed);
+        one_u(b, "alertrouter_annotations_packed_total", "counter",
+              "Annotation sets stored compressed (against the learned dictionary).", tps.packed);
         head(b, "alertrouter_annotations_packed_bytes_total", "counter",
              "Bytes of the annotation sets counted above, before (raw) and after (packed) "
              "compression.");
@@ -327,13 +331,11 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
                    (unsigned long long)tps.raw_bytes);
         buf_printf(b, "alertrouter_annotations_packed_bytes_total{form=\"packed\"} %llu\n",
                    (unsigned long long)tps.zip_bytes);
-        head(b, "alertrouter_annotations_dictionary_bytes", "gauge",
-             "Size of the annotation dictionary (0 while it is being learned).");
-        buf_printf(b, "alertrouter_annotations_dictionary_bytes %zu\n", tps.dict_bytes);
+        one_u(b, "alertrouter_annotations_dictionary_bytes", "gauge",
+              "Size of the annotation dictionary (0 while it is being learned).", tps.dict_bytes);
     }
-    head(b, "alertrouter_store_commits_total", "counter", "SQLite transactions committed.");
-    buf_printf(b, "alertrouter_store_commits_total %llu\n",
-               (unsigned long long)txn_writer_commits(core_writer(api->core)));
+    one_u(b, "alertrouter_store_commits_total", "counter", "SQLite transactions committed.",
+          txn_writer_commits(core_writer(api->core)));
     {
         uint64_t buckets[TXN_COMMIT_BUCKETS];
         uint64_t sum_ns;
@@ -353,10 +355,9 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
     {
         static const char *const kinds[STORE_PRUNE_KINDS] = {"history", "deliveries", "audit"};
         uint64_t pruned[STORE_PRUNE_KINDS];
-        head(b, "alertrouter_storage_used_bytes", "gauge",
-             "Database bytes in use (pages less free pages) at the last size check.");
-        buf_printf(b, "alertrouter_storage_used_bytes %lld\n",
-                   (long long)core_storage_used_bytes(api->core));
+        one_i(b, "alertrouter_storage_used_bytes", "gauge",
+              "Database bytes in use (pages less free pages) at the last size check.",
+              core_storage_used_bytes(api->core));
         core_storage_pruned(api->core, pruned);
         head(b, "alertrouter_storage_pruned_rows_total", "counter",
              "Rows deleted because the database outgrew --storage.max-bytes, by kind.");
@@ -365,8 +366,8 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
                        (unsigned long long)pruned[k]);
         }
     }
-    head(b, "alertrouter_nflog_entries", "gauge", "Entries in the notification log.");
-    buf_printf(b, "alertrouter_nflog_entries %zu\n", st.nflog_entries);
+    one_u(b, "alertrouter_nflog_entries", "gauge", "Entries in the notification log.",
+          st.nflog_entries);
     {
         /* durable outbox (ar/outbox.h): read on the API's own read-only connection */
         size_t pending = 0;
@@ -374,34 +375,27 @@ void api_metrics_get(struct api *api, const struct http_request *req, struct htt
         if (api->storage_path != NULL) {
             outbox_query_counts(api->storage_path, &pending, &dead);
         }
-        head(b, "alertrouter_deliveries_pending", "gauge",
-             "Notifications in the durable outbox not yet delivered nor dead.");
-        buf_printf(b, "alertrouter_deliveries_pending %zu\n", pending);
-        head(b, "alertrouter_dead_letters", "gauge",
-             "Notifications that failed for good (deadline or final error), replayable "
-             "through /api/x/deliveries.");
-        buf_printf(b, "alertrouter_dead_letters %zu\n", dead);
+        one_u(b, "alertrouter_deliveries_pending", "gauge",
+              "Notifications in the durable outbox not yet delivered nor dead.", pending);
+        one_u(b, "alertrouter_dead_letters", "gauge",
+              "Notifications that failed for good (deadline or final error), replayable "
+              "through /api/x/deliveries.",
+              dead);
     }
     if (config_ext_nheartbeats(cfg->ext) > 0) {
         heartbeat_metrics(b, api->core);
     }
-    head(b, "alertrouter_notifications_in_flight", "gauge",
-         "Notifications handed to the notifier and not yet completed.");
-    buf_printf(b, "alertrouter_notifications_in_flight %zu\n",
-               api->notifier ? notifier_pending(api->notifier) : 0);
-    head(b, "alertrouter_http_rate_limited_total", "counter",
-         "HTTP requests refused with 429 by --web.rate-limit.");
-    buf_printf(b, "alertrouter_http_rate_limited_total %llu\n",
-               (unsigned long long)load(&c->rate_limited));
-    head(b, "alertrouter_http_requests_total", "counter", "HTTP requests received.");
-    buf_printf(b, "alertrouter_http_requests_total %llu\n",
-               (unsigned long long)load(&c->http_requests));
+    one_u(b, "alertrouter_notifications_in_flight", "gauge",
+          "Notifications handed to the notifier and not yet completed.",
+          api->notifier ? notifier_pending(api->notifier) : 0);
+    one_u(b, "alertrouter_http_rate_limited_total", "counter",
+          "HTTP requests refused with 429 by --web.rate-limit.", load(&c->rate_limited));
+    one_u(b, "alertrouter_http_requests_total", "counter", "HTTP requests received.",
+          load(&c->http_requests));
     http_metrics_write(api->http_metrics, b);
     process_metrics_write(b);
-    head(b, "promhttp_metric_handler_requests_in_flight", "gauge",
-         "Current number of scrapes being served.");
-    buf_printf(b, "promhttp_metric_handler_requests_in_flight %llu\n",
-               (unsigned long long)load(&api->scrapes_in_flight));
+    one_u(b, "promhttp_metric_handler_requests_in_flight", "gauge",
+          "Current number of scrapes being served.", load(&api->scrapes_in_flight));
     head(b, "promhttp_metric_handler_requests_total", "counter",
          "Total number of scrapes by HTTP status code.");
     buf_printf(b, "promhttp_metric_handler_requests_total{code=\"200\"} %llu\n",

@@ -812,6 +812,27 @@ static int64_t write_note(struct incident_set *s, struct incident_note_row *n, s
     return n->id;
 }
 
+/* Initialises b with the detail of a "note" event: the note's id, section, author, the note
+ * it replaces when it replaces one, and its origin instance when it came from a peer (origin
+ * non-NULL). */
+static void note_event(struct buf *b, int64_t note_id, const char *section, const char *author,
+                       int64_t replaces, const char *origin)
+{
+    buf_init(b, 0);
+    buf_printf(b, "{\"noteID\":%lld,\"section\":", (long long)note_id);
+    json_put_cstr(b, section);
+    buf_puts(b, ",\"author\":");
+    json_put_cstr(b, author);
+    if (replaces != 0) {
+        buf_printf(b, ",\"replaces\":%lld", (long long)replaces);
+    }
+    if (origin != NULL) {
+        buf_puts(b, ",\"origin\":");
+        json_put_cstr(b, origin);
+    }
+    buf_putc(b, '}');
+}
+
 int64_t incident_note_add_remote(struct incident_set *s, int64_t id, const char *section,
                                  const char *author, const char *text, int64_t replaces,
                                  const char *origin, int64_t origin_seq, int64_t at,
@@ -830,17 +851,7 @@ int64_t incident_note_add_remote(struct incident_set *s, int64_t id, const char 
     n->origin = ar_strdup(origin);
     n->origin_seq = origin_seq;
     note_id = write_note(s, n, txn);
-    buf_init(&b, 0);
-    buf_printf(&b, "{\"noteID\":%lld,\"section\":", (long long)note_id);
-    json_put_cstr(&b, section);
-    buf_puts(&b, ",\"author\":");
-    json_put_cstr(&b, author);
-    if (replaces != 0) {
-        buf_printf(&b, ",\"replaces\":%lld", (long long)replaces);
-    }
-    buf_puts(&b, ",\"origin\":");
-    json_put_cstr(&b, origin);
-    buf_putc(&b, '}');
+    note_event(&b, note_id, section, author, replaces, origin);
     write_event_from(txn, id, "note", &b, origin);
     return note_id;
 }
@@ -861,15 +872,7 @@ int64_t incident_note_add(struct incident_set *s, int64_t id, const char *sectio
     n->text = ar_strdup(text);
     n->replaces = replaces;
     note_id = write_note(s, n, txn);
-    buf_init(&b, 0);
-    buf_printf(&b, "{\"noteID\":%lld,\"section\":", (long long)note_id);
-    json_put_cstr(&b, section);
-    buf_puts(&b, ",\"author\":");
-    json_put_cstr(&b, author);
-    if (replaces != 0) {
-        buf_printf(&b, ",\"replaces\":%lld", (long long)replaces);
-    }
-    buf_putc(&b, '}');
+    note_event(&b, note_id, section, author, replaces, NULL);
     snprintf(ids, sizeof(ids), "%lld", (long long)id);
     audit_record(txn, "incident.note", ids, client, user, buf_str(&b));
     write_event(txn, id, "note", &b);

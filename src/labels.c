@@ -240,22 +240,7 @@ static void unpack(struct labelset *ls)
 /* Index of name, or -(insertion point) - 1. */
 static long find(const struct labelset *ls, const char *name)
 {
-    size_t lo = 0;
-    size_t hi = ls->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(ls->v[mid].name, name);
-        if (c == 0) {
-            return (long)mid;
-        }
-        if (c < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return -(long)lo - 1;
+    return ar_bsearch_name(ls->v, ls->n, sizeof(*ls->v), offsetof(struct label, name), name);
 }
 
 void labelset_set_take(struct labelset *ls, char *name, char *value)

@@ -18,25 +18,8 @@
 
 #define MATTERMOST_TEXT_MAX 16383
 
-struct mm_ctx {
-    struct buf *b;
-    bool first;
-};
-
-static void put(struct mm_ctx *m, const char *key, const char *v)
-{
-    if (v == NULL || v[0] == '\0') {
-        return;
-    }
-    buf_puts(m->b, m->first ? "{\"" : ",\"");
-    m->first = false;
-    buf_puts(m->b, key);
-    buf_puts(m->b, "\":");
-    notify_json_str(m->b, v);
-}
-
-static void put_fields(struct mm_ctx *m, struct notify_tmpl *t, struct mattermost_field **f,
-                       size_t n)
+static void put_fields(struct notify_json_obj *m, struct notify_tmpl *t,
+                       struct mattermost_field **f, size_t n)
 {
     if (n == 0) {
         return;
@@ -44,13 +27,13 @@ static void put_fields(struct mm_ctx *m, struct notify_tmpl *t, struct mattermos
     buf_puts(m->b, m->first ? "{\"fields\":[" : ",\"fields\":[");
     m->first = false;
     for (size_t i = 0; i < n; i++) {
-        struct mm_ctx fm = {m->b, true};
+        struct notify_json_obj fm = {m->b, true};
 
         if (i > 0) {
             buf_putc(m->b, ',');
         }
-        put(&fm, "title", notify_tmpl_text(t, f[i]->title));
-        put(&fm, "value", notify_tmpl_text(t, f[i]->value));
+        notify_json_obj_put(&fm, "title", notify_tmpl_text(t, f[i]->title));
+        notify_json_obj_put(&fm, "value", notify_tmpl_text(t, f[i]->value));
         if (f[i]->short_ > 0) {
             buf_puts(m->b, fm.first ? "{\"short\":true" : ",\"short\":true");
             fm.first = false;
@@ -63,22 +46,22 @@ static void put_fields(struct mm_ctx *m, struct notify_tmpl *t, struct mattermos
 static void put_attachment(struct buf *b, struct notify_tmpl *t,
                            const struct mattermost_attachment *a)
 {
-    struct mm_ctx m = {b, true};
+    struct notify_json_obj m = {b, true};
 
-    put(&m, "fallback", notify_tmpl_text(t, a->fallback));
-    put(&m, "color", notify_tmpl_text(t, a->color));
-    put(&m, "pretext", notify_tmpl_text(t, a->pretext));
-    put(&m, "text", notify_tmpl_text(t, a->text));
-    put(&m, "author_name", notify_tmpl_text(t, a->author_name));
-    put(&m, "author_link", notify_tmpl_text(t, a->author_link));
-    put(&m, "author_icon", notify_tmpl_text(t, a->author_icon));
-    put(&m, "title", notify_tmpl_text(t, a->title));
-    put(&m, "title_link", notify_tmpl_text(t, a->title_link));
+    notify_json_obj_put(&m, "fallback", notify_tmpl_text(t, a->fallback));
+    notify_json_obj_put(&m, "color", notify_tmpl_text(t, a->color));
+    notify_json_obj_put(&m, "pretext", notify_tmpl_text(t, a->pretext));
+    notify_json_obj_put(&m, "text", notify_tmpl_text(t, a->text));
+    notify_json_obj_put(&m, "author_name", notify_tmpl_text(t, a->author_name));
+    notify_json_obj_put(&m, "author_link", notify_tmpl_text(t, a->author_link));
+    notify_json_obj_put(&m, "author_icon", notify_tmpl_text(t, a->author_icon));
+    notify_json_obj_put(&m, "title", notify_tmpl_text(t, a->title));
+    notify_json_obj_put(&m, "title_link", notify_tmpl_text(t, a->title_link));
     put_fields(&m, t, a->fields.v, a->fields.n);
-    put(&m, "thumb_url", notify_tmpl_text(t, a->thumb_url));
-    put(&m, "footer", notify_tmpl_text(t, a->footer));
-    put(&m, "footer_icon", notify_tmpl_text(t, a->footer_icon));
-    put(&m, "image_url", notify_tmpl_text(t, a->image_url));
+    notify_json_obj_put(&m, "thumb_url", notify_tmpl_text(t, a->thumb_url));
+    notify_json_obj_put(&m, "footer", notify_tmpl_text(t, a->footer));
+    notify_json_obj_put(&m, "footer_icon", notify_tmpl_text(t, a->footer_icon));
+    notify_json_obj_put(&m, "image_url", notify_tmpl_text(t, a->image_url));
     buf_puts(b, m.first ? "{}" : "}");
 }
 
@@ -96,7 +79,7 @@ int notify_mattermost_build(const struct notify_data *d, const void *cfg,
     }
     notify_tmpl_init(&t, d);
     struct buf *b = &out->body;
-    struct mm_ctx m = {b, true};
+    struct notify_json_obj m = {b, true};
     bool own = c->attachments.n > 0;
     bool tr;
     char *text = notify_truncate_runes(notify_tmpl_message(&t, c->text), MATTERMOST_TEXT_MAX, &tr);
@@ -104,10 +87,10 @@ int notify_mattermost_build(const struct notify_data *d, const void *cfg,
     notify_json_str(b, text);
     free(text);
     m.first = false;
-    put(&m, "channel", notify_tmpl_text(&t, c->channel));
-    put(&m, "username", notify_tmpl_text(&t, c->username));
-    put(&m, "icon_url", notify_tmpl_text(&t, c->icon_url));
-    put(&m, "icon_emoji", notify_tmpl_text(&t, c->icon_emoji));
+    notify_json_obj_put(&m, "channel", notify_tmpl_text(&t, c->channel));
+    notify_json_obj_put(&m, "username", notify_tmpl_text(&t, c->username));
+    notify_json_obj_put(&m, "icon_url", notify_tmpl_text(&t, c->icon_url));
+    notify_json_obj_put(&m, "icon_emoji", notify_tmpl_text(&t, c->icon_emoji));
     buf_puts(b, ",\"attachments\":[");
     if (own) {
         for (size_t i = 0; i < c->attachments.n; i++) {
@@ -137,7 +120,7 @@ int notify_mattermost_build(const struct notify_data *d, const void *cfg,
         put_attachment(b, &t, &a);
     }
     buf_putc(b, ']');
-    put(&m, "type", notify_tmpl_text(&t, c->type));
+    notify_json_obj_put(&m, "type", notify_tmpl_text(&t, c->type));
     if (c->props != NULL && c->props->card != NULL && c->props->card[0] != '\0') {
         buf_puts(b, ",\"props\":{\"card\":");
         notify_json_str(b, notify_tmpl_text(&t, c->props->card));

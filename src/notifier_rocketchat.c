@@ -23,23 +23,6 @@ bool notify_rocketchat_check(const struct notify_reply *r, char *err, size_t err
     return notify_reply_json_flag(r, "success", "Rocketchat", err, errsz, retryable);
 }
 
-struct rc_ctx {
-    struct buf *b;
-    bool first;
-};
-
-static void put(struct rc_ctx *m, const char *key, const char *v)
-{
-    if (v == NULL || v[0] == '\0') {
-        return;
-    }
-    buf_puts(m->b, m->first ? "{\"" : ",\"");
-    m->first = false;
-    buf_puts(m->b, key);
-    buf_puts(m->b, "\":");
-    notify_json_str(m->b, v);
-}
-
 int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
                             struct notify_request *out, struct ar_error *err)
 {
@@ -59,7 +42,7 @@ int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
     }
     notify_tmpl_init(&t, d);
     struct buf *b = &out->body;
-    struct rc_ctx m = {b, true};
+    struct notify_json_obj m = {b, true};
     const char *channel = notify_tmpl_text(&t, c->channel);
     struct buf pre;
 
@@ -69,34 +52,34 @@ int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
     buf_puts(&pre, ": ");
     out->error_prefix = buf_take(&pre);
     buf_cleanup(&pre);
-    put(&m, "channel", channel);
-    put(&m, "emoji", notify_tmpl_text(&t, c->emoji));
-    put(&m, "avatar", notify_tmpl_text(&t, c->icon_url));
+    notify_json_obj_put(&m, "channel", channel);
+    notify_json_obj_put(&m, "emoji", notify_tmpl_text(&t, c->emoji));
+    notify_json_obj_put(&m, "avatar", notify_tmpl_text(&t, c->icon_url));
     buf_puts(b, m.first ? "{\"attachments\":[" : ",\"attachments\":[");
-    struct rc_ctx a = {b, true};
+    struct notify_json_obj a = {b, true};
     bool tr;
     char *title = notify_truncate_runes(notify_tmpl_title(&t, c->title), ROCKETCHAT_TITLE_MAX, &tr);
-    put(&a, "title", title);
+    notify_json_obj_put(&a, "title", title);
     free(title);
-    put(&a, "title_link", notify_tmpl_text(&t, c->title_link));
-    put(&a, "text", notify_tmpl_body(&t, c->text));
-    put(&a, "image_url", notify_tmpl_text(&t, c->image_url));
-    put(&a, "thumb_url", notify_tmpl_text(&t, c->thumb_url));
-    put(&a, "color", notify_tmpl_text(&t, c->color));
+    notify_json_obj_put(&a, "title_link", notify_tmpl_text(&t, c->title_link));
+    notify_json_obj_put(&a, "text", notify_tmpl_body(&t, c->text));
+    notify_json_obj_put(&a, "image_url", notify_tmpl_text(&t, c->image_url));
+    notify_json_obj_put(&a, "thumb_url", notify_tmpl_text(&t, c->thumb_url));
+    notify_json_obj_put(&a, "color", notify_tmpl_text(&t, c->color));
     if (c->fields.n > 0) {
         buf_puts(b, a.first ? "{\"fields\":[" : ",\"fields\":[");
         a.first = false;
         for (size_t i = 0; i < c->fields.n; i++) {
             const struct rocketchat_field *f = c->fields.v[i];
             bool is_short = f->short_ >= 0 ? f->short_ != 0 : c->short_fields;
-            struct rc_ctx fm = {b, false};
+            struct notify_json_obj fm = {b, false};
 
             if (i > 0) {
                 buf_putc(b, ',');
             }
             buf_puts(b, is_short ? "{\"short\":true" : "{\"short\":false");
-            put(&fm, "title", notify_tmpl_text(&t, f->title));
-            put(&fm, "value", notify_tmpl_text(&t, f->value));
+            notify_json_obj_put(&fm, "title", notify_tmpl_text(&t, f->title));
+            notify_json_obj_put(&fm, "value", notify_tmpl_text(&t, f->value));
             buf_putc(b, '}');
         }
         buf_putc(b, ']');
@@ -106,17 +89,17 @@ int notify_rocketchat_build(const struct notify_data *d, const void *cfg,
         a.first = false;
         for (size_t i = 0; i < c->actions.n; i++) {
             const struct rocketchat_action *ac = c->actions.v[i];
-            struct rc_ctx am = {b, false};
+            struct notify_json_obj am = {b, false};
 
             if (i > 0) {
                 buf_putc(b, ',');
             }
             /* only buttons exist; the two flags are always written */
             buf_puts(b, "{\"type\":\"button\"");
-            put(&am, "text", notify_tmpl_text(&t, ac->text));
-            put(&am, "url", notify_tmpl_text(&t, ac->url));
+            notify_json_obj_put(&am, "text", notify_tmpl_text(&t, ac->text));
+            notify_json_obj_put(&am, "url", notify_tmpl_text(&t, ac->url));
             buf_puts(b, ",\"is_webview\":false");
-            put(&am, "msg", notify_tmpl_text(&t, ac->msg));
+            notify_json_obj_put(&am, "msg", notify_tmpl_text(&t, ac->msg));
             buf_puts(b, ",\"msg_in_chat_window\":false}");
         }
         buf_putc(b, ']');

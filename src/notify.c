@@ -442,6 +442,18 @@ char *notify_truncate_bytes(const char *s, size_t n, bool *truncated)
     return out;
 }
 
+void notify_json_obj_put(struct notify_json_obj *o, const char *key, const char *v)
+{
+    if (v == NULL || v[0] == '\0') {
+        return;
+    }
+    buf_puts(o->b, o->first ? "{\"" : ",\"");
+    o->first = false;
+    buf_puts(o->b, key);
+    buf_puts(o->b, "\":");
+    notify_json_str(o->b, v);
+}
+
 int notify_json_str(struct buf *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s != NULL ? s : "");

@@ -889,3 +889,31 @@ void store_stmt_done(struct sqlite3_stmt *s)
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
 }
+
+sqlite3 *store_open_ro(const char *dir, const char *who)
+{
+    char *path = ar_asprintf("%s/alertrouter.db", dir);
+    sqlite3 *db = NULL;
+
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        log_error(who, "open %s: %s", path, db ? sqlite3_errmsg(db) : "cannot open database");
+        sqlite3_close(db);
+        db = NULL;
+    } else {
+        sqlite3_busy_timeout(db, 2000);
+    }
+    free(path);
+    return db;
+}
+
+const char *store_col_text(struct sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+
+    return t != NULL ? (const char *)t : "";
+}
+
+char *store_col_dup(struct sqlite3_stmt *s, int i)
+{
+    return ar_strdup(store_col_text(s, i));
+}

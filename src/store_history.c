@@ -18,21 +18,6 @@
 
 #define MAX_BLOCK_BYTES (256u << 20) /* a decoded block larger than this is refused */
 
-static bool each_line(const char *p, size_t n, store_history_fn fn, void *ctx)
-{
-    const char *end = p + n;
-
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
-        if (len > 0 && !fn(p, len, ctx)) {
-            return false;
-        }
-        p += len + 1;
-    }
-    return true;
-}
-
 /* The JSON lines of the block at the current step (columns: format, data), decompressed into
  * out when needed; AR_EIO when it does not decode. */
 static int block_text(sqlite3_stmt *s, int col, ZSTD_DCtx **dc, struct buf *out, const char **p,
@@ -63,66 +48,6 @@ static int block_text(sqlite3_stmt *s, int col, ZSTD_DCtx **dc, struct buf *out,
     *p = data != NULL ? data : "";
     *n = data != NULL ? len : 0;
     return AR_OK;
-}
-
-static sqlite3 *open_ro(const char *dir)
-{
-    char *path = ar_asprintf("%s/alertrouter.db", dir);
-    sqlite3 *db = NULL;
-
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        log_error("store", "history: %s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
-        sqlite3_close(db);
-        db = NULL;
-    } else {
-        sqlite3_busy_timeout(db, 2000);
-    }
-    free(path);
-    return db;
-}
-
-int store_history_read(const char *dir, int64_t from_ns, int64_t to_ns, store_history_fn fn,
-                       void *ctx)
-{
-    sqlite3 *db = open_ro(dir);
-    sqlite3_stmt *s = NULL;
-    ZSTD_DCtx *dc = NULL;
-    struct buf out;
-    int rc = AR_OK;
-    int step = SQLITE_DONE;
-
-    buf_init(&out, 0);
-    if (db == NULL || sqlite3_prepare_v2(db,
-                                         "SELECT format, data FROM history_blocks "
-                                         "WHERE last_at >= ?1 AND first_at <= ?2 ORDER BY id",
-                                         -1, &s, NULL) != SQLITE_OK) {
-        rc = AR_EDB;
-        goto done;
-    }
-    sqlite3_bind_int64(s, 1, from_ns);
-    sqlite3_bind_int64(s, 2, to_ns);
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *data;
-        size_t n;
-        if ((rc = block_text(s, 0, &dc, &out, &data, &n)) != AR_OK) {
-            break;
-        }
-        if (!each_line(data, n, fn, ctx)) {
-            break;
-        }
-    }
-    if (rc == AR_OK && step != SQLITE_ROW && step != SQLITE_DONE) {
-        rc = AR_EDB;
-    }
-    if (rc == AR_EIO) {
-        log_error("store", "history: %s/alertrouter.db: a block does not decode", dir);
-    }
-done:
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    ZSTD_freeDCtx(dc);
-    buf_cleanup(&out);
-    return rc;
 }
 
 int store_history_gc(struct store *st, int64_t before_ns)
@@ -203,7 +128,7 @@ int store_history_scan(const char *dir, const struct store_history_query *q,
         "SELECT id, last_at, labels_bloom, format, data FROM history_blocks "
         "WHERE last_at >= ?1 AND last_at <= ?3 AND first_at <= ?2 AND (last_at, id) >= (?4, ?5) "
         "ORDER BY last_at, id";
-    sqlite3 *db = open_ro(dir);
+    sqlite3 *db = store_open_ro(dir, "store");
     sqlite3_stmt *s = NULL;
     ZSTD_DCtx *dc = NULL;
     struct buf out;

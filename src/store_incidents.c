@@ -43,29 +43,22 @@ void incident_note_row_free(struct incident_note_row *n)
     free(n);
 }
 
-static char *col_dup(sqlite3_stmt *s, int i)
-{
-    const char *t = (const char *)sqlite3_column_text(s, i);
-
-    return ar_strdup(t ? t : "");
-}
-
 static struct incident_row *row_read(sqlite3_stmt *s)
 {
     struct incident_row *r = ar_calloc(1, sizeof(*r));
 
     r->id = sqlite3_column_int64(s, 0);
-    r->receiver = col_dup(s, 1);
-    r->group_key = col_dup(s, 2);
-    r->group_labels = col_dup(s, 3);
-    r->severity = col_dup(s, 4);
-    r->state = col_dup(s, 5);
+    r->receiver = store_col_dup(s, 1);
+    r->group_key = store_col_dup(s, 2);
+    r->group_labels = store_col_dup(s, 3);
+    r->severity = store_col_dup(s, 4);
+    r->state = store_col_dup(s, 5);
     r->opened_at = sqlite3_column_int64(s, 6);
     r->acked_at = sqlite3_column_int64(s, 7);
-    r->acked_by = col_dup(s, 8);
-    r->ack_comment = col_dup(s, 9);
+    r->acked_by = store_col_dup(s, 8);
+    r->ack_comment = store_col_dup(s, 9);
     r->resolved_at = sqlite3_column_int64(s, 10);
-    r->cluster_key = col_dup(s, 11);
+    r->cluster_key = store_col_dup(s, 11);
     return r;
 }
 
@@ -295,18 +288,7 @@ int store_incidents_next_ids(struct store *st, int64_t *next_incident, int64_t *
 
 sqlite3 *store_incidents_open_ro(const char *dir)
 {
-    char *path = ar_asprintf("%s/alertrouter.db", dir);
-    sqlite3 *db = NULL;
-
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        log_error("incidents", "open: %s", db ? sqlite3_errmsg(db) : "cannot open database");
-        sqlite3_close(db);
-        db = NULL;
-    } else {
-        sqlite3_busy_timeout(db, 2000);
-    }
-    free(path);
-    return db;
+    return store_open_ro(dir, "incidents");
 }
 
 int store_incident_get(sqlite3 *db, int64_t id, struct incident_row **out)

@@ -218,13 +218,6 @@ int store_outbox_next_id(struct store *st, int64_t *out)
     return rc;
 }
 
-static char *col_str(sqlite3_stmt *s, int i)
-{
-    const char *v = (const char *)sqlite3_column_text(s, i);
-
-    return ar_strdup(v ? v : "");
-}
-
 /* A delivery with its payload (the payload may be missing in a damaged database: "" then). */
 #define ROW_COLUMNS                                                                                \
     "d.id, d.created_at, d.receiver, d.integration, d.group_key, d.state, d.attempts, "            \
@@ -240,14 +233,14 @@ static struct outbox_row *row_of(sqlite3_stmt *s)
 
     r->id = sqlite3_column_int64(s, 0);
     r->created_at = sqlite3_column_int64(s, 1);
-    r->receiver = col_str(s, 2);
-    r->integration = col_str(s, 3);
-    r->group_key = col_str(s, 4);
-    r->state = col_str(s, 5);
+    r->receiver = store_col_dup(s, 2);
+    r->integration = store_col_dup(s, 3);
+    r->group_key = store_col_dup(s, 4);
+    r->state = store_col_dup(s, 5);
     r->attempts = sqlite3_column_int(s, 6);
     r->last_status = (long)sqlite3_column_int64(s, 7);
-    r->last_error = col_str(s, 8);
-    r->payload = col_str(s, 9);
+    r->last_error = store_col_dup(s, 8);
+    r->payload = store_col_dup(s, 9);
     return r;
 }
 
@@ -280,22 +273,6 @@ int store_outbox_load(struct store *st, const char *state, struct outbox_row ***
 }
 
 /* ---- read-only queries ---- */
-
-static sqlite3 *open_ro(const char *dir)
-{
-    char *path = ar_asprintf("%s/alertrouter.db", dir);
-    sqlite3 *db = NULL;
-
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        log_error("outbox", "open: %s", db ? sqlite3_errmsg(db) : "cannot open database");
-        sqlite3_close(db);
-        db = NULL;
-    } else {
-        sqlite3_busy_timeout(db, 2000);
-    }
-    free(path);
-    return db;
-}
 
 /* Summary object of the row at the current step (columns ROW_COLUMNS, payload unused). */
 static void put_row(struct buf *out, sqlite3_stmt *s)
@@ -331,7 +308,7 @@ int outbox_query_list(const char *dir, const char *state, size_t limit, struct b
     const char *sql = state == NULL                     ? all_sql
                       : strcmp(state, "delivered") == 0 ? delivered_sql
                                                         : open_sql;
-    sqlite3 *db = open_ro(dir);
+    sqlite3 *db = store_open_ro(dir, "outbox");
     sqlite3_stmt *s = NULL;
     size_t n = 0;
     int rc;
@@ -364,7 +341,7 @@ int outbox_query_list(const char *dir, const char *state, size_t limit, struct b
 
 int outbox_query_get(const char *dir, int64_t id, struct buf *out)
 {
-    sqlite3 *db = open_ro(dir);
+    sqlite3 *db = store_open_ro(dir, "outbox");
     sqlite3_stmt *s = NULL;
     int rc;
 
@@ -432,7 +409,7 @@ int outbox_query_get(const char *dir, int64_t id, struct buf *out)
 
 int outbox_query_row(const char *dir, int64_t id, struct outbox_row **out)
 {
-    sqlite3 *db = open_ro(dir);
+    sqlite3 *db = store_open_ro(dir, "outbox");
     sqlite3_stmt *s = NULL;
     int rc;
 
@@ -457,7 +434,7 @@ int outbox_query_row(const char *dir, int64_t id, struct outbox_row **out)
 
 int outbox_query_counts(const char *dir, size_t *pending, size_t *dead)
 {
-    sqlite3 *db = open_ro(dir);
+    sqlite3 *db = store_open_ro(dir, "outbox");
     sqlite3_stmt *s = NULL;
     int rc;
 

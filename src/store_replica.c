@@ -4,6 +4,7 @@
 
 #include "ar/log.h"
 #include "ar/silence.h"
+#include "ar/store.h"
 #include "ar/store_silences.h"
 
 #include <sqlite3.h>
@@ -63,13 +64,6 @@ void store_replica_close(struct store_replica *r)
     free(r);
 }
 
-static const char *col_text(sqlite3_stmt *q, int i)
-{
-    const unsigned char *t = sqlite3_column_text(q, i);
-
-    return t ? (const char *)t : "";
-}
-
 static int finish(struct store_replica *r, sqlite3_stmt *q, int step, int stopped, const char *what)
 {
     if (stopped == 0 && step != SQLITE_DONE && step != SQLITE_ROW) {
@@ -104,7 +98,7 @@ int store_replica_silences(struct store_replica *r, int64_t after, int limit,
             silence_free(s);
             continue;
         }
-        stopped = cb(seq, col_text(q, 1), sqlite3_column_int64(q, 2), s, ctx);
+        stopped = cb(seq, store_col_text(q, 1), sqlite3_column_int64(q, 2), s, ctx);
         silence_free(s);
         if (stopped == 0) {
             (*n)++;
@@ -127,13 +121,13 @@ int store_replica_nflog(struct store_replica *r, int64_t after, int limit,
     while (stopped == 0 && (step = sqlite3_step(q)) == SQLITE_ROW) {
         struct nflog_entry e;
         memset(&e, 0, sizeof(e));
-        e.key = (char *)col_text(q, 1);
-        e.receiver = (char *)col_text(q, 2);
-        e.integration = (char *)col_text(q, 3);
-        e.group_key = (char *)col_text(q, 4);
+        e.key = (char *)store_col_text(q, 1);
+        e.receiver = (char *)store_col_text(q, 2);
+        e.integration = (char *)store_col_text(q, 3);
+        e.group_key = (char *)store_col_text(q, 4);
         e.sent_at = sqlite3_column_int64(q, 5);
-        e.nfiring = store_nflog_parse_set(col_text(q, 6), &e.firing);
-        e.nresolved = store_nflog_parse_set(col_text(q, 7), &e.resolved);
+        e.nfiring = store_nflog_parse_set(store_col_text(q, 6), &e.firing);
+        e.nresolved = store_nflog_parse_set(store_col_text(q, 7), &e.resolved);
         e.expires_at = sqlite3_column_int64(q, 8);
         stopped = cb(sqlite3_column_int64(q, 0), &e, ctx);
         free(e.firing);

@@ -8,6 +8,7 @@
 #include "ar/embedded.h"
 #include "ar/json_out.h"
 #include "ar/log.h"
+#include "ar/store.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -153,13 +154,6 @@ int store_silence_matchers_from_json(const char *text, struct matcher_list *out,
     return rc;
 }
 
-static const char *col_text(sqlite3_stmt *q, int i)
-{
-    const unsigned char *t = sqlite3_column_text(q, i);
-
-    return t ? (const char *)t : "";
-}
-
 /* 0002 landed after 0003_nflog.sql, and store.c skips migrations numbered at or below
  * user_version, so a database created in between lacks silence_events: apply the embedded
  * 0002 migration here when the table is missing. */
@@ -204,9 +198,9 @@ struct silence *store_silence_from_row(struct sqlite3_stmt *q, int first, int *r
 {
     struct silence *s = ar_calloc(1, sizeof(*s));
 
-    snprintf(s->id, sizeof(s->id), "%s", col_text(q, first));
+    snprintf(s->id, sizeof(s->id), "%s", store_col_text(q, first));
     matcher_list_init(&s->matchers);
-    *rc = store_silence_matchers_from_json(col_text(q, first + 1), &s->matchers, err);
+    *rc = store_silence_matchers_from_json(store_col_text(q, first + 1), &s->matchers, err);
     if (*rc != AR_OK) {
         return s;
     }
@@ -215,8 +209,8 @@ struct silence *store_silence_from_row(struct sqlite3_stmt *q, int first, int *r
     s->ends_at = sqlite3_column_int64(q, first + 4);
     s->ends_off_min = (int16_t)sqlite3_column_int(q, first + 5);
     s->updated_at = sqlite3_column_int64(q, first + 6);
-    s->created_by = ar_strdup(col_text(q, first + 7));
-    s->comment = ar_strdup(col_text(q, first + 8));
+    s->created_by = ar_strdup(store_col_text(q, first + 7));
+    s->comment = ar_strdup(store_col_text(q, first + 8));
     return s;
 }
 

@@ -1216,25 +1216,11 @@ void tmpl_set_kv_style(struct tmpl_set *set, enum tmpl_kv_style style)
     set->kv = style;
 }
 
+/* Index of name, or -(insertion point) - 1. */
 static long def_search(const struct tmpl_set *set, const char *name)
 {
-    size_t lo = 0;
-    size_t hi = set->ndefs;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(set->defs[mid].name, name);
-
-        if (c == 0) {
-            return (long)mid;
-        }
-        if (c < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return -(long)lo - 1;
+    return ar_bsearch_name(set->defs, set->ndefs, sizeof(*set->defs),
+                           offsetof(struct tmpl_def, name), name);
 }
 
 const struct tmpl_def *tmpl_set_find(const struct tmpl_set *set, const char *name)

@@ -226,23 +226,7 @@ void tmpl_list_push_take(struct tmpl_value *list, struct tmpl_value *v)
 /* Index of key, or -(insertion point) - 1. */
 static long map_search(const struct tmpl_value *map, const char *key)
 {
-    size_t lo = 0;
-    size_t hi = map->u.map.n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(map->u.map.keys[mid], key);
-
-        if (c == 0) {
-            return (long)mid;
-        }
-        if (c < 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return -(long)lo - 1;
+    return ar_bsearch_name(map->u.map.keys, map->u.map.n, sizeof(*map->u.map.keys), 0, key);
 }
 
 void tmpl_map_set_take(struct tmpl_value *map, const char *key, struct tmpl_value *v)

@@ -43,6 +43,11 @@ char *ar_strndup(const char *s, size_t n);
 /* printf into a freshly allocated string. */
 char *ar_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Binary search for key in an array of n elements of size bytes, sorted by strcmp on the
+ * string pointer (char *) at name_off in each element: the key's index, or -(insertion
+ * point) - 1 when it is absent. */
+long ar_bsearch_name(const void *base, size_t n, size_t size, size_t name_off, const char *key);
+
 #define AR_FREE(p)                                                                                 \
     do {                                                                                           \
         free(p);                                                                                   \

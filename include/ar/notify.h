@@ -247,6 +247,14 @@ char *notify_truncate_bytes(const char *s, size_t n, bool *truncated);
 
 /* JSON string as Go encodes it (HTML-safe escapes); invalid UTF-8 becomes U+FFFD. */
 int notify_json_str(struct buf *b, const char *s);
+/* A JSON object being written to b member by member: first until a member is written, so
+ * the writer knows whether to open it with '{' or to go on with ','. */
+struct notify_json_obj {
+    struct buf *b;
+    bool first;
+};
+/* Writes the member "key": v (notify_json_str) unless v is NULL or empty, as Go's omitempty. */
+void notify_json_obj_put(struct notify_json_obj *o, const char *key, const char *v);
 /* SHA-256 of s as 64 lowercase hex digits (Go's GroupKey.Hash). */
 void notify_sha256_hex(const char *s, char out[65]);
 /* Appends s query-escaped as Go's url.QueryEscape (space as '+'). */

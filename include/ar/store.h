@@ -82,6 +82,13 @@ struct sqlite3 *store_db(struct store *st);
  * notification or per API change. */
 struct sqlite3_stmt *store_stmt(struct store *st, const char *sql);
 void store_stmt_done(struct sqlite3_stmt *s);
+/* A read-only connection of its own to <dir>/alertrouter.db (busy timeout 2 s), for the
+ * readers beside the writer (API queries); NULL when it cannot open, logged under who. */
+struct sqlite3 *store_open_ro(const char *dir, const char *who);
+/* Column i of the current row of s as text, "" when it is NULL; borrowed until s steps again. */
+const char *store_col_text(struct sqlite3_stmt *s, int i);
+/* The same as an owned copy (free it). */
+char *store_col_dup(struct sqlite3_stmt *s, int i);
 /* The value stored for key in the instance table; if there is none, stores `fresh` first
  * (so the first caller's value wins for good). Writes at most cap bytes into out.
  * Used at start only (cluster peer name). */

@@ -7,15 +7,6 @@
 
 #include "ar/common.h"
 
-/* Called with each event line (without its newline) of the blocks that overlap
- * [from_ns, to_ns], oldest block first; return false to stop. Lines of a block that fall
- * outside the window are passed too: the caller filters by "at". */
-typedef bool (*store_history_fn)(const char *line, size_t len, void *ctx);
-
-/* Reads <dir>/alertrouter.db. AR_OK, AR_EDB (database), AR_EIO (a block does not decode). */
-int store_history_read(const char *dir, int64_t from_ns, int64_t to_ns, store_history_fn fn,
-                       void *ctx);
-
 /* A position in the history's order: blocks by (last_at, id), lines in block order. */
 struct store_history_pos {
     int64_t last_at;

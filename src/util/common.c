@@ -101,6 +101,31 @@ char *ar_strdup(const char *s)
     return ar_strndup(s, strlen(s));
 }
 
+long ar_bsearch_name(const void *base, size_t n, size_t size, size_t name_off, const char *key)
+{
+    const char *p = base;
+    size_t lo = 0;
+    size_t hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *name;
+        int c;
+
+        memcpy(&name, p + mid * size + name_off, sizeof(name));
+        c = strcmp(name, key);
+        if (c == 0) {
+            return (long)mid;
+        }
+        if (c < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return -(long)lo - 1;
+}
+
 char *ar_strndup(const char *s, size_t n)
 {
     char *p = ar_malloc(n + 1);

@@ -9,10 +9,9 @@ the server log or the database. Each failed attempt that is retried is its own `
 in the log, with its status and redacted error."""
 
 import json
-import socket
 import subprocess
 
-from harness import Suite, ar_binary, check, check_no_secret, eq, poll
+from harness import Suite, ar_binary, check, check_no_secret, eq, free_port, poll
 
 suite = Suite("13-outbox")
 
@@ -116,10 +115,7 @@ def dead_letter(ctx):
 def retry_redacted(ctx):
     # nothing listens on the port: every attempt is a transport error quoting the URL, which
     # each retry entry must carry without the token
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = free_port()
     url = "http://127.0.0.1:%d/hook?token=%s" % (port, SECRET)
     srv = ctx.server(conf(None).replace("URL", url), args=["--notify.deadline=3s"])
     srv.post_ok([{"labels": L}])

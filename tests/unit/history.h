@@ -1,5 +1,6 @@
-/* Test helper: counts the history events (ar/store_history.h) of one kind whose line
- * contains a given text, read back through the storage module's own reader. */
+/* Test helper: reads the history (ar/store_history.h) back through the storage module's
+ * own reader, oldest first, and counts the events of one kind whose line contains a given
+ * text. */
 #ifndef AR_TEST_HISTORY_H
 #define AR_TEST_HISTORY_H
 
@@ -15,10 +16,24 @@ struct history_count {
     int n;
 };
 
-static bool history_count_line(const char *line, size_t len, void *ctx)
+/* The event lines of the blocks of dir overlapping [from_ns, to_ns], oldest first, as the
+ * API reads them (store_history_scan). */
+static int history_read(const char *dir, int64_t from_ns, int64_t to_ns, store_history_scan_fn fn,
+                        void *ctx)
+{
+    struct store_history_query q = {.from_ns = from_ns, .to_ns = to_ns};
+
+    return store_history_scan(dir, &q, fn, ctx);
+}
+
+static bool history_count_line(const char *line, size_t len, const struct store_history_pos *pos,
+                               bool plain, void *ctx)
 {
     struct history_count *c = ctx;
     char copy[4096];
+
+    (void)pos;
+    (void)plain;
 
     snprintf(copy, sizeof(copy), "%.*s", (int)len, line);
     if (strstr(copy, c->event) != NULL && (c->needle == NULL || strstr(copy, c->needle))) {
@@ -36,7 +51,7 @@ static int history_count(const char *dir, const char *event, const char *needle)
     snprintf(c.event, sizeof(c.event), "\"event\":\"%s\"", event);
     c.needle = needle;
     c.n = 0;
-    if (store_history_read(dir, INT64_MIN, INT64_MAX, history_count_line, &c) != AR_OK) {
+    if (history_read(dir, INT64_MIN, INT64_MAX, history_count_line, &c) != AR_OK) {
         return -1;
     }
     return c.n;

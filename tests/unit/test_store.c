@@ -47,7 +47,8 @@ static int count_rows(const char *dir, const char *sql)
     return n;
 }
 
-static bool first_labels(const char *line, size_t len, void *ctx);
+static bool first_labels(const char *line, size_t len, const struct store_history_pos *pos,
+                         bool plain, void *ctx);
 
 /* A database as the binary before migration 0009 left it (one alert_events row per event):
  * opening it turns the rows into plain history blocks of up to 1,000 events, in order, and
@@ -87,7 +88,7 @@ static void test_upgrade_0009(void)
     CHECK_INT(history_count(dir, "firing", NULL), 1250);
     CHECK_INT(history_count(dir, "resolved", NULL), 1250);
     CHECK_INT(history_count(dir, "firing", "\"alertname\":\"a2499\""), 1);
-    CHECK_INT(store_history_read(dir, 0, 15, first_labels, &labels_json), AR_OK);
+    CHECK_INT(history_read(dir, 0, 15, first_labels, &labels_json), AR_OK);
     CHECK_STR(labels_json, "{\"alertname\": \"a1\"}");
     free(labels_json);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -95,11 +96,14 @@ static void test_upgrade_0009(void)
 }
 
 /* Keeps the "labels" object of the first history line as JSON text. */
-static bool first_labels(const char *line, size_t len, void *ctx)
+static bool first_labels(const char *line, size_t len, const struct store_history_pos *pos,
+                         bool plain, void *ctx)
 {
     char **out = ctx;
     json_t *o = json_loadb(line, len, 0, NULL);
 
+    (void)pos;
+    (void)plain;
     if (*out == NULL) {
         *out = json_dumps(json_object_get(o, "labels"), JSON_ENCODE_ANY);
     }
@@ -159,7 +163,7 @@ int main(void)
     /* history: one compressed block per commit with events, the labels round-trip */
     CHECK_INT(history_count(dir, "firing", NULL), 1);
     CHECK_INT(count_rows(dir, "SELECT count(*) FROM history_blocks WHERE format = 1"), 1);
-    CHECK_INT(store_history_read(dir, 0, 100, first_labels, &labels_json), AR_OK);
+    CHECK_INT(history_read(dir, 0, 100, first_labels, &labels_json), AR_OK);
     {
         json_t *o = json_loads(labels_json, 0, NULL);
         const char *w = json_string_value(json_object_get(o, "weird"));
@@ -168,7 +172,7 @@ int main(void)
         free(labels_json);
         labels_json = NULL;
     }
-    CHECK_INT(store_history_read(dir, 6, 100, first_labels, &labels_json), AR_OK);
+    CHECK_INT(history_read(dir, 6, 100, first_labels, &labels_json), AR_OK);
     CHECK(labels_json == NULL); /* the window after the only block's events */
     CHECK_INT(count_rows(dir, "SELECT count(*) FROM alert_log"), 2); /* one block per commit */
     CHECK_INT(store_open(dir, &st, &err), AR_OK); /* migrations are not re-applied */
