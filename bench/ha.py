@@ -584,6 +584,21 @@ def run_scenario(kind, scen, a, pgsrv=None, deadline=None, log=print):
                 with open(os.path.join(a.keep_logs, "%s-%s-%d.log" % (kind, scen, i + 1)),
                           "w") as f:
                     f.write(s.log_text())
+                    try:  # the counters at the end, for a post-mortem
+                        f.write("\n--- /metrics ---\n" + s.get("/metrics").text())
+                    except (OSError, RuntimeError, harness.Fail, http.client.HTTPException):
+                        pass
+            if pgsrv is not None and pg_url is not None:
+                try:  # the shared claims, for a post-mortem of a lost or duplicated state
+                    rc, out = pgsrv.psql("SELECT receiver, integration, group_key, "
+                                         "encode(state_hash, 'hex'), owner, claimed_at, "
+                                         "lease_until, done_at FROM flush_claims ORDER BY 3, 6",
+                                         dbname=db, check=False)
+                    with open(os.path.join(a.keep_logs, "%s-%s-claims.txt" % (kind, scen)),
+                              "w") as f:
+                        f.write(out)
+                except (OSError, RuntimeError) as e:
+                    log("could not dump the claims: %s" % e)
         cluster.cleanup()
         sink.close()
 

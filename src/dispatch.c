@@ -771,6 +771,16 @@ static void submit_job(struct dispatcher *d, struct notify_job *job)
     }
 }
 
+/* The notification log entry of a state sent at done_at (by this instance or, in a
+ * cluster, another), expiring as the flush set it to. */
+static void record_sent(struct dispatcher *d, const struct send_ctx *sc, int64_t done_at,
+                        struct txn *txn)
+{
+    nflog_record(d->env.nflog, sc->receiver, sc->integration, sc->group_key, done_at, sc->firing,
+                 sc->nfiring, sc->resolved, sc->nresolved,
+                 done_at + (sc->expires_at - sc->now_wall), txn);
+}
+
 /* Claimer thread: the decision goes to the core thread. */
 static void claim_decided(struct ha_claim_req *req)
 {
@@ -848,14 +858,21 @@ void dispatcher_claim_decided(struct dispatcher *d, struct claim_wait *cw, struc
         cw->job = NULL;
         return;
     }
-    /* lost: another instance sends (or sent) it; this one records nothing */
+    /* lost: another instance sends (or sent) it */
     log_debug("dispatch", "claim lost receiver=%s integration=%s group=%s", sc->receiver,
               sc->integration, sc->group_key);
     if (f == NULL && sc->record_nflog) {
-        /* a resumed delivery another instance took over while this one was down: its
-         * outbox row ends here, and the rebuilt group follows the shared claims */
+        /* a resumed delivery another instance took over while this one was down, or that
+         * was delivered before a crash lost its local record: its outbox row ends here */
         outbox_record_event(txn, sc->delivery_id, "delivered", "claimed_elsewhere", NULL);
         nflog_unclaim(d->env.nflog, sc->receiver, sc->integration, sc->group_key, sc->now_wall);
+    }
+    if (cw->req.result == HA_CLAIM_LOST_DONE) {
+        /* the cluster sent this state: recorded here too, so this instance's dedup, and
+         * the resolved notification that follows it, do not depend on the sender having
+         * published its own record (it may have died between its send and that; then
+         * nobody would send the resolved state) */
+        record_sent(d, sc, clock_now_ns(), txn);
     }
     notify_job_free(cw->job);
     if (f != NULL && cw->req.result == HA_CLAIM_LOST) {
@@ -1042,11 +1059,8 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
         /* COMPAT 5.6 6d: set-notifies per integration, even if a sibling failed. 0.25 stamps
          * the entry with the wall clock when the send completed (after any retries), not
          * with the flush time: repeat_interval counts from delivery. */
-        int64_t done_at = clock_now_ns();
         if (f != NULL || sc->record_nflog) {
-            nflog_record(d->env.nflog, sc->receiver, sc->integration, sc->group_key, done_at,
-                         sc->firing, sc->nfiring, sc->resolved, sc->nresolved,
-                         done_at + (sc->expires_at - sc->now_wall), txn);
+            record_sent(d, sc, clock_now_ns(), txn);
         }
     } else if (res->canceled) {
         /* a stop: the delivery stays pending in the outbox and resumes at the next start,
