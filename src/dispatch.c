@@ -771,8 +771,8 @@ static void submit_job(struct dispatcher *d, struct notify_job *job)
     }
 }
 
-/* The notification log entry of a state sent at done_at (by this instance or, in a
- * cluster, another), expiring as the flush set it to. */
+/* The notification log entry of a state this instance sent at done_at, expiring as the
+ * flush set it to. */
 static void record_sent(struct dispatcher *d, const struct send_ctx *sc, int64_t done_at,
                         struct txn *txn)
 {
@@ -871,8 +871,12 @@ void dispatcher_claim_decided(struct dispatcher *d, struct claim_wait *cw, struc
         /* the cluster sent this state: recorded here too, so this instance's dedup, and
          * the resolved notification that follows it, do not depend on the sender having
          * published its own record (it may have died between its send and that; then
-         * nobody would send the resolved state) */
-        record_sent(d, sc, clock_now_ns(), txn);
+         * nobody would send the resolved state). Not published in turn: every instance
+         * that lost the claim records it itself. */
+        int64_t now = clock_now_ns();
+        nflog_record_claimed(d->env.nflog, sc->receiver, sc->integration, sc->group_key, now,
+                             sc->firing, sc->nfiring, sc->resolved, sc->nresolved,
+                             now + (sc->expires_at - sc->now_wall), txn);
     }
     notify_job_free(cw->job);
     if (f != NULL && cw->req.result == HA_CLAIM_LOST) {

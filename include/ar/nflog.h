@@ -25,6 +25,15 @@ const struct nflog_entry *nflog_find(const struct nflog *l, const char *key);
 void nflog_record(struct nflog *l, const char *receiver, const char *integration,
                   const char *group_key, int64_t now_ns, const uint64_t *firing, size_t nfiring,
                   const uint64_t *resolved, size_t nresolved, int64_t expires_at, struct txn *txn);
+/* The origin of a row recorded from the cluster's claim table (nflog_record_claimed). */
+#define NFLOG_ORIGIN_CLAIM "claim"
+/* PostgreSQL mode: records a send the cluster's claim table says was made (a claim lost as
+ * done, ar/ha_claims.h), like nflog_record but kept with origin NFLOG_ORIGIN_CLAIM: never
+ * published, since every instance that lost the claim records it itself. */
+void nflog_record_claimed(struct nflog *l, const char *receiver, const char *integration,
+                          const char *group_key, int64_t now_ns, const uint64_t *firing,
+                          size_t nfiring, const uint64_t *resolved, size_t nresolved,
+                          int64_t expires_at, struct txn *txn);
 /* Replication (ar/ha_sync.h): takes e, a send another instance (origin, its peer name)
  * recorded, so the dedup rule (COMPAT 5.7) sees the cluster's sends: kept when it is newer
  * (sent_at) than the entry of its key, and queued on txn with its origin (kept across a

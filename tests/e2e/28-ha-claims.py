@@ -129,6 +129,13 @@ def once(ctx):
     check(sum(c.get("lost", 0) for c in stats) >= 40, "lost claims: %s", stats)
     eq(pg().psql("SELECT count(*) FROM flush_claims", dbname="ar_once")[1], "40",
        "claims (one per group and state)")
+    # each state's notification log row is published once, by its sender: an instance that
+    # found the claim done records the state itself and does not publish it again
+    poll(lambda: int(pg().psql("SELECT count(*) FROM nflog", dbname="ar_once")[1]) >= 40,
+         timeout=10, what="40 notification log rows")
+    time.sleep(1)
+    eq(pg().psql("SELECT count(*) FROM nflog", dbname="ar_once")[1], "40",
+       "published notification log rows")
 
 
 @suite.case("takeover: the sender dies mid-send, another delivers after the lease",
