@@ -510,7 +510,10 @@ static void renew(struct ha_claims *hc)
     pthread_mutex_lock(&hc->mu);
     hc->stats.renewals++;
     pthread_mutex_unlock(&hc->mu);
-    if (store_pg_claims_renew(hc->pg, hc->owner, hc->lease_ms, NULL) != AR_OK) {
+    /* every lease/3: those that would run out before the next renewal but one (a claim made
+     * since the last renewal keeps most of its lease) */
+    if (store_pg_claims_renew(hc->pg, hc->owner, hc->lease_ms, hc->lease_ms * 2 / 3, NULL) !=
+        AR_OK) {
         fail(hc);
     } else {
         pg_health_ok("claims");

@@ -38,6 +38,14 @@ void store_pg_state_hash(const char *firing, const char *resolved,
     "WHERE (f.done_at IS NULL AND (f.lease_until < now() OR f.owner = EXCLUDED.owner)) "           \
     "OR (f.done_at IS NOT NULL AND f.done_at + $7::bigint * interval '1 millisecond' <= now()) "
 
+/* The claim batch's form of the same conditions on row t for owner o ($6: the lease, $7: the
+ * repeat interval, in ms). */
+#define CLAIM_OPEN(t, o)                                                                           \
+    "((" t ".done_at IS NULL AND (" t ".lease_until < now() OR " t ".owner = " o ")) OR (" t      \
+    ".done_at IS NOT NULL AND " t ".done_at + $7::bigint * interval '1 millisecond' <= now()))"
+#define LEASE_UNTIL   "now() + $6::bigint * interval '1 millisecond'"
+#define LEASE_UNTIL_2 "now() + $2::bigint * interval '1 millisecond'"
+
 /* Every statement that locks claim rows locks them in one order, the order of the claim
  * batch's keys (ha_claims.c sorts them bytewise, as the "C" collation does): a renewal that
  * locked in table order deadlocked with another instance's claim batch (PostgreSQL needs
@@ -45,6 +53,16 @@ void store_pg_state_hash(const char *firing, const char *resolved,
 #define KEY_ORDER(t)                                                                               \
     "ORDER BY " t "receiver COLLATE \"C\", " t "integration COLLATE \"C\", " t                     \
     "group_key COLLATE \"C\", " t "state_hash"
+/* The same order over the batch's keys (k.r, k.i, k.g, k.h), and the match of row f to a
+ * key. The statements that lock look each key up by itself (a LATERAL subquery, which the
+ * planner cannot turn into a join: the primary key finds the row whatever the statistics
+ * say; on a fresh table growing by thousands of rows a second they are stale, and a join
+ * planned from them scanned every open claim once per key), in the order of a sorted copy
+ * of the keys (ks), so rows are locked in key order. */
+#define KEY_ORDER_K                                                                                \
+    "ORDER BY k.r COLLATE \"C\", k.i COLLATE \"C\", k.g COLLATE \"C\", k.h"
+#define KEY_IS_K                                                                                   \
+    "f.receiver = k.r AND f.integration = k.i AND f.group_key = k.g AND f.state_hash = k.h"
 #define KEY_MATCH(l)                                                                               \
     "f.receiver = " l ".receiver AND f.integration = " l ".integration AND f.group_key = " l       \
     ".group_key AND f.state_hash = " l ".state_hash"
@@ -153,23 +171,26 @@ static PGresult *exec_rows(struct store_pg *pg, const char *sql, int n, const ch
     return r;
 }
 
-int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_ms, int64_t *n)
+int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_ms,
+                          int64_t due_ms, int64_t *n)
 {
+    /* the open claims whose lease runs out within due_ms (the partial index on lease_until
+     * finds them): a fan-out's thousands of claims made a moment ago are left alone */
     static const char sql[] =
-        "WITH l AS MATERIALIZED (SELECT receiver, integration, group_key, state_hash "
-        "FROM flush_claims WHERE owner = $1 AND done_at IS NULL " KEY_ORDER(
-            "") " FOR UPDATE) "
-                "UPDATE flush_claims f SET lease_until = now() + $2::bigint * interval '1 "
-                "millisecond' "
-                "FROM l WHERE " KEY_MATCH("l") " AND f.done_at IS NULL";
+        "WITH l AS MATERIALIZED (SELECT receiver, integration, group_key, state_hash FROM "
+        "flush_claims WHERE done_at IS NULL AND lease_until < now() + $3::bigint * interval "
+        "'1 millisecond' AND owner = $1 " KEY_ORDER("") " FOR UPDATE) UPDATE flush_claims f "
+        "SET lease_until = " LEASE_UNTIL_2 " FROM l WHERE " KEY_MATCH("l") " AND f.done_at IS NULL";
     char lease[24];
-    const char *v[2] = {owner, lease};
+    char due[24];
+    const char *v[3] = {owner, lease, due};
     PGresult *r;
     char msg[512];
     int rc = AR_OK;
 
     snprintf(lease, sizeof(lease), "%lld", (long long)lease_ms);
-    r = exec_rows(pg, sql, 2, v);
+    snprintf(due, sizeof(due), "%lld", (long long)due_ms);
+    r = exec_rows(pg, sql, 3, v);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         log_error("store", "PostgreSQL: renewing the leases of %s: %s", owner,
                   store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
@@ -247,19 +268,34 @@ int store_pg_claim_batch(struct store_pg *pg, const struct store_pg_claim_key *k
 {
     /* old: the rows as they were before this statement (every part of one statement sees
      * the same snapshot), to tell a fresh claim from a takeover and a live claim from a
-     * recent send. A row inserted concurrently and not yet visible reads as live. */
-    static const char sql[] = KEYS_CTE
-        ", old AS (SELECT k.n, f.done_at IS NOT NULL AS done, f.owner = $5 AS mine "
-        "FROM k JOIN flush_claims f "
-        "ON f.receiver = k.r AND f.integration = k.i AND f.group_key = k.g AND f.state_hash = k.h) "
-        ", c AS (INSERT INTO flush_claims AS f (receiver, integration, group_key, state_hash, "
-        "owner, claimed_at, lease_until) SELECT r, i, g, h, $5, now(), "
-        "now() + $6::bigint * interval '1 millisecond' FROM k ORDER BY n " CLAIM_CONFLICT
-        "RETURNING receiver, integration, group_key, state_hash) "
-        "SELECT k.n, c.receiver IS NOT NULL, old.done, old.mine FROM k LEFT JOIN c ON c.receiver = "
-        "k.r "
-        "AND c.integration = k.i AND c.group_key = k.g AND c.state_hash = k.h "
-        "LEFT JOIN old ON old.n = k.n ORDER BY k.n";
+     * recent send. Only the rows old says may be taken are locked (lk, in key order) and
+     * updated, their condition checked again on the row locked; a key with no row is
+     * inserted, and one inserted concurrently (not yet visible) reads as live. A live claim
+     * of another instance, or a recent send, is answered from the snapshot without locking
+     * its row: the losers of a fan-out (every other instance, for every key) no longer make
+     * the winner's done statement wait for their commit. */
+    static const char sql[] =
+        KEYS_CTE ", old AS (SELECT k.n, x.done, x.mine, x.open FROM k CROSS JOIN LATERAL "
+                 "(SELECT f.done_at IS NOT NULL AS done, f.owner = $5 AS mine, "
+                 "" CLAIM_OPEN("f", "$5") " AS open FROM flush_claims f WHERE " KEY_IS_K
+                 " OFFSET 0) x) "
+                 ", ins AS (INSERT INTO flush_claims (receiver, integration, group_key, state_hash, "
+                 "owner, claimed_at, lease_until) SELECT r, i, g, h, $5, now(), " LEASE_UNTIL
+                 " FROM k WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.n = k.n) ORDER BY n "
+                 "ON CONFLICT DO NOTHING RETURNING receiver, integration, group_key, state_hash) "
+                 ", ks AS MATERIALIZED (SELECT k.r, k.i, k.g, k.h FROM k JOIN old ON old.n = k.n "
+                 "AND old.open " KEY_ORDER_K ") "
+                 ", lk AS MATERIALIZED (SELECT x.* FROM ks AS k CROSS JOIN LATERAL (SELECT "
+                 "f.receiver, f.integration, f.group_key, f.state_hash FROM flush_claims f WHERE "
+                 "" KEY_IS_K " AND " CLAIM_OPEN("f", "$5") " FOR UPDATE) x) "
+                 ", upd AS (UPDATE flush_claims f SET owner = $5, claimed_at = now(), "
+                 "lease_until = " LEASE_UNTIL ", done_at = NULL FROM lk WHERE " KEY_MATCH("lk")
+                 " RETURNING f.receiver, f.integration, f.group_key, f.state_hash) "
+                 "SELECT k.n, ins.receiver IS NOT NULL OR upd.receiver IS NOT NULL, old.done, "
+                 "old.mine FROM k LEFT JOIN ins ON ins.receiver = k.r AND ins.integration = k.i "
+                 "AND ins.group_key = k.g AND ins.state_hash = k.h LEFT JOIN upd ON upd.receiver "
+                 "= k.r AND upd.integration = k.i AND upd.group_key = k.g AND upd.state_hash = k.h "
+                 "LEFT JOIN old ON old.n = k.n ORDER BY k.n";
     struct key_arrays ka;
     char lease[24];
     char repeat[24];
@@ -304,10 +340,10 @@ int store_pg_claims_finish_batch(struct store_pg *pg, const struct store_pg_clai
                                  size_t n, const char *owner, bool done)
 {
 #define FINISH_LOCKED                                                                              \
-    KEYS_CTE ", l AS MATERIALIZED (SELECT f.receiver, f.integration, f.group_key, f.state_hash "   \
-             "FROM k JOIN flush_claims f ON f.receiver = k.r AND f.integration = k.i "             \
-             "AND f.group_key = k.g AND f.state_hash = k.h WHERE f.owner = $5 AND "                \
-             "f.done_at IS NULL " KEY_ORDER("f.") " FOR UPDATE OF f) "
+    KEYS_CTE ", ks AS MATERIALIZED (SELECT r, i, g, h FROM k " KEY_ORDER_K ") "                    \
+             ", l AS MATERIALIZED (SELECT x.* FROM ks AS k CROSS JOIN LATERAL (SELECT "            \
+             "f.receiver, f.integration, f.group_key, f.state_hash FROM flush_claims f WHERE "    \
+             "" KEY_IS_K " AND f.owner = $5 AND f.done_at IS NULL FOR UPDATE) x) "
     static const char done_sql[] =
         FINISH_LOCKED "UPDATE flush_claims f SET done_at = now() FROM l WHERE " KEY_MATCH("l");
     static const char release_sql[] =

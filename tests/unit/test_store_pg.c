@@ -404,11 +404,14 @@ static void test_claims(void)
     CHECK(store_pg_claim_done(a, &k2, "A") == AR_OK);
     CHECK(store_pg_claim(a, &k2, "A", 60000, 0, &won) == AR_OK);
     CHECK(!won);
-    /* B renews its open leases (k1 and k2) */
-    CHECK(store_pg_claims_renew(b, "B", 60000, &n) == AR_OK);
+    /* B renews its open leases (k1 and k2) that run out within the due time: none within
+     * 1 s, both within 61 s */
+    CHECK(store_pg_claims_renew(b, "B", 60000, 1000, &n) == AR_OK);
+    CHECK_INT(n, 0);
+    CHECK(store_pg_claims_renew(b, "B", 60000, 61000, &n) == AR_OK);
     CHECK_INT(n, 2);
     CHECK(store_pg_claim_done(b, &k2, "B") == AR_OK);
-    CHECK(store_pg_claims_renew(b, "B", 60000, &n) == AR_OK);
+    CHECK(store_pg_claims_renew(b, "B", 60000, 61000, &n) == AR_OK);
     CHECK_INT(n, 1);
 
     store_pg_close(a);
