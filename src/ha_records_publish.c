@@ -5,9 +5,13 @@
  * commit is stored once; cursors come back from PostgreSQL on every (re)connect. Rows that
  * came from another instance (local origin column set) are skipped. Summary rows only:
  * delivery payloads stay local (they are the receivers' request bodies); delivery errors are
- * the local log's, already redacted by the notifiers (notify_redact_url). */
+ * the local log's, already redacted by the notifiers (notify_redact_url). A stream's batch
+ * goes out as one statement per table: each parameter is a PostgreSQL array of the rows'
+ * values, spread by unnest (a statement per row cost PostgreSQL more CPU in a fan-out than
+ * the three instances spent together: bench/ha.py with pg_stat_statements). */
 #include "ha_records_internal.h"
 
+#include "ar/buf.h"
 #include "ar/log.h"
 
 #include <inttypes.h>
@@ -37,12 +41,9 @@ static void set_pg_error(struct ha_records_conn *c, const PGresult *r)
     }
 }
 
-/* Runs sql with n text parameters (lens/fmts NULL) or mixed ones; AR_OK when it returned
- * what a command or query returns. */
-static int pexec(struct ha_records_conn *c, const char *sql, int n, const char *const *v,
-                 const int *lens, const int *fmts)
+/* AR_OK when r is what a command or query returns; else the error is kept. Clears r. */
+static int result_ok(struct ha_records_conn *c, PGresult *r)
 {
-    PGresult *r = PQexecParams(c->conn, sql, n, NULL, v, lens, fmts, 0);
     ExecStatusType t = PQresultStatus(r);
     int rc = t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK ? AR_OK : AR_EDB;
 
@@ -53,44 +54,33 @@ static int pexec(struct ha_records_conn *c, const char *sql, int n, const char *
     return rc;
 }
 
-/* As pexec, for the row statements (static texts, run thousands of times in a fan-out):
- * each is parsed and planned once per connection (named "pub<i>"), which halves what
- * PostgreSQL spends per row. */
-static int pexec_prepared(struct ha_records_conn *c, const char *sql, int n, const char *const *v,
-                          const int *lens, const int *fmts)
+/* Runs sql with n text parameters. */
+static int pexec(struct ha_records_conn *c, const char *sql, int n, const char *const *v)
+{
+    return result_ok(c, PQexecParams(c->conn, sql, n, NULL, v, NULL, NULL, 0));
+}
+
+/* As pexec, for the stream statements (static texts, run at every batch): each is parsed
+ * and planned once per connection, named "pub<i>". */
+static int pexec_prepared(struct ha_records_conn *c, const char *sql, int n, const char *const *v)
 {
     char name[16];
     int i = 0;
-    PGresult *r;
-    ExecStatusType t;
 
     while (i < c->nprepared && c->prepared[i] != sql) {
         i++;
     }
-    if (i == c->nprepared) {
-        if (i == (int)AR_ARRAY_LEN(c->prepared)) {
-            return pexec(c, sql, n, v, lens, fmts);
-        }
-        snprintf(name, sizeof(name), "pub%d", i);
-        r = PQprepare(c->conn, name, sql, n, NULL);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            set_pg_error(c, r);
-            PQclear(r);
-            return AR_EDB;
-        }
-        PQclear(r);
-        c->prepared[c->nprepared++] = sql;
+    if (i == (int)AR_ARRAY_LEN(c->prepared)) {
+        return pexec(c, sql, n, v);
     }
     snprintf(name, sizeof(name), "pub%d", i);
-    r = PQexecPrepared(c->conn, name, n, v, lens, fmts, 0);
-    t = PQresultStatus(r);
-    if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
-        set_pg_error(c, r);
-        PQclear(r);
-        return AR_EDB;
+    if (i == c->nprepared) {
+        if (result_ok(c, PQprepare(c->conn, name, sql, n, NULL)) != AR_OK) {
+            return AR_EDB;
+        }
+        c->prepared[c->nprepared++] = sql;
     }
-    PQclear(r);
-    return AR_OK;
+    return result_ok(c, PQexecPrepared(c->conn, name, n, v, NULL, NULL, 0));
 }
 
 int ha_publish_cursors(struct ha_records_conn *c)
@@ -118,20 +108,6 @@ static const char *col(sqlite3_stmt *s, int i)
     const char *t = (const char *)sqlite3_column_text(s, i);
 
     return t ? t : "";
-}
-
-/* A decimal integer into one of the slots of a row's parameters. */
-struct nums {
-    char v[16][24];
-    int n;
-};
-
-static const char *num(struct nums *ns, int64_t x)
-{
-    char *p = ns->v[ns->n++ % 16];
-
-    snprintf(p, 24, "%" PRId64, x);
-    return p;
 }
 
 static sqlite3_stmt *local_query(struct ha_records_conn *c, const char *sql, int64_t cursor)
@@ -196,62 +172,156 @@ struct pub_round {
     char extra_num[24];
 };
 
-/* Runs sql with the parameters args takes from the local row s, columns counted from base. */
-static int put_row(struct ha_records_conn *c, sqlite3_stmt *s, int base, const char *sql,
-                   const struct pub_arg *args, const struct pub_round *r)
-{
-    struct nums ns = {0};
-    const char *v[MAX_ARGS];
-    int lens[MAX_ARGS] = {0};
-    int fmts[MAX_ARGS] = {0};
-    int binary = 0;
-    int n;
+/* One statement's rows, gathered as one PostgreSQL array literal per parameter ($k::type[]
+ * in the statement, spread by unnest), sent when the stream's batch ends. */
+struct rows {
+    const char *sql;
+    int n; /* parameters; 0: no row yet */
+    size_t count;
+    struct buf a[MAX_ARGS];
+};
 
-    for (n = 0; n < MAX_ARGS && args[n].kind != ARG_END; n++) {
+/* A flush of a stream's rows once the arrays hold this many bytes (history blocks). */
+#define ROWS_MAX_BYTES (4u << 20)
+
+/* An array element: double-quoted, backslash before " and \ (any type reads its text
+ * form from a quoted element). */
+static void put_elem(struct buf *b, const char *v, size_t len)
+{
+    if (b->len > 1) {
+        buf_putc(b, ',');
+    }
+    buf_putc(b, '"');
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] == '"' || v[i] == '\\') {
+            buf_putc(b, '\\');
+        }
+        buf_putc(b, v[i]);
+    }
+    buf_putc(b, '"');
+}
+
+/* A blob as bytea's hex text ("\x..."), its backslash escaped for the array literal. */
+static void put_blob_elem(struct buf *b, const unsigned char *v, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    if (b->len > 1) {
+        buf_putc(b, ',');
+    }
+    buf_reserve(b, 2 * len + 8);
+    buf_puts(b, "\"\\\\x");
+    for (size_t i = 0; i < len; i++) {
+        buf_putc(b, hex[v[i] >> 4]);
+        buf_putc(b, hex[v[i] & 15]);
+    }
+    buf_putc(b, '"');
+}
+
+/* Adds the row args take from the local row s (columns counted from base) to w, whose
+ * statement is sql. */
+static void rows_add(struct rows *w, const char *sql, const struct ha_records_conn *c,
+                     sqlite3_stmt *s, int base, const struct pub_arg *args,
+                     const struct pub_round *r)
+{
+    int n = 0;
+
+    if (w->n == 0) {
+        w->sql = sql;
+        while (n < MAX_ARGS && args[n].kind != ARG_END) {
+            buf_init(&w->a[n], 0);
+            buf_putc(&w->a[n], '{');
+            n++;
+        }
+        w->n = n;
+    }
+    for (n = 0; n < w->n; n++) {
+        struct buf *b = &w->a[n];
         int i = base + args[n].col;
+        char num[24];
+        const char *v;
         switch (args[n].kind) {
         case ARG_INT:
-            v[n] = num(&ns, sqlite3_column_int64(s, i));
+            snprintf(num, sizeof(num), "%" PRId64, (int64_t)sqlite3_column_int64(s, i));
+            put_elem(b, num, strlen(num));
             break;
         case ARG_TEXT:
-            v[n] = col(s, i);
+            v = col(s, i);
+            put_elem(b, v, strlen(v));
             break;
         case ARG_BLOB:
-            v[n] = (const char *)sqlite3_column_blob(s, i);
-            lens[n] = sqlite3_column_bytes(s, i);
-            fmts[n] = 1;
-            binary = 1;
-            if (v[n] == NULL) {
-                v[n] = "";
-            }
+            put_blob_elem(b, sqlite3_column_blob(s, i), (size_t)sqlite3_column_bytes(s, i));
             break;
         case ARG_ORIGIN:
-            v[n] = c->name;
+            put_elem(b, c->name, strlen(c->name));
             break;
         case ARG_EXTRA:
-            v[n] = r->extra[args[n].col];
+            put_elem(b, r->extra[args[n].col], strlen(r->extra[args[n].col]));
             break;
         case ARG_END:
             break;
         }
     }
-    return pexec_prepared(c, sql, n, v, binary ? lens : NULL, binary ? fmts : NULL);
+    w->count++;
+}
+
+static size_t rows_bytes(const struct rows *w)
+{
+    size_t n = 0;
+
+    for (int i = 0; i < w->n; i++) {
+        n += w->a[i].len;
+    }
+    return n;
+}
+
+static void rows_cleanup(struct rows *w)
+{
+    for (int i = 0; i < w->n; i++) {
+        buf_cleanup(&w->a[i]);
+    }
+    w->n = 0;
+    w->count = 0;
+}
+
+/* Sends w's rows in one statement and empties it. */
+static int rows_flush(struct ha_records_conn *c, struct rows *w)
+{
+    const char *v[MAX_ARGS];
+    int rc;
+
+    if (w->count == 0) {
+        return AR_OK;
+    }
+    for (int i = 0; i < w->n; i++) {
+        buf_putc(&w->a[i], '}');
+        v[i] = buf_str(&w->a[i]);
+    }
+    rc = pexec_prepared(c, w->sql, w->n, v);
+    rows_cleanup(w);
+    return rc;
 }
 
 /* What a hook says of a row. */
 enum pub_verdict {
-    ROW_FAIL = -1, /* a round trip failed (error set) */
-    ROW_SEND,      /* insert it with the stream's statement */
-    ROW_SKIP,      /* nothing to insert, but the cursor goes past it */
-    ROW_STOP       /* not yet: the batch ends before it */
+    ROW_SEND, /* insert it with the stream's statement */
+    ROW_SKIP, /* nothing to insert, but the cursor goes past it */
+    ROW_STOP  /* not yet: the batch ends before it */
 };
 
 struct pub_stream {
     const char *select; /* the local rows past ?1, at most a batch, id first */
-    const char *insert; /* idempotent: ON CONFLICT (origin, origin_seq) */
+    const char *insert; /* idempotent: ON CONFLICT (origin, origin_seq); $k: arrays */
     const struct pub_arg *args;
-    enum pub_verdict (*hook)(struct ha_records_conn *c, sqlite3_stmt *s, struct pub_round *r);
+    /* may add a row of another table to side, sent before the stream's own rows */
+    enum pub_verdict (*hook)(struct ha_records_conn *c, sqlite3_stmt *s, struct pub_round *r,
+                             struct rows *side);
 };
+
+/* The arrays of a statement's parameters, as unnest's arguments. */
+#define UNNEST2(t1, t2)             "unnest($1::" t1 "[], $2::" t2 "[]"
+#define UNNEST4(t1, t2, t3, t4)     UNNEST2(t1, t2) ", $3::" t3 "[], $4::" t4 "[]"
+#define UNNEST6(t1, t2, t3, t4, t5, t6) UNNEST4(t1, t2, t3, t4) ", $5::" t5 "[], $6::" t6 "[]"
 
 #define DELIVERY_UPDATE                                                                            \
     "state = EXCLUDED.state, attempts = EXCLUDED.attempts, last_status = EXCLUDED.last_status, "   \
@@ -261,14 +331,19 @@ struct pub_stream {
     "d.id, d.created_at, d.receiver, d.integration, d.group_key, d.state, d.attempts, "            \
     "d.last_status, d.last_error, d.updated_at, d.firing_count, d.resolved_count"
 
-/* The upsert of a delivery's summary from DELIVERY_COLUMNS (id, created_at, receiver,
+/* The upsert of deliveries' summaries from DELIVERY_COLUMNS (id, created_at, receiver,
  * integration, group_key, state, attempts, last_status, last_error, updated_at,
- * firing_count, resolved_count). */
+ * firing_count, resolved_count). A delivery may come twice in one batch (an attempt's
+ * current summary, read in one snapshot): one row per delivery, since one statement cannot
+ * update a row twice. */
 static const char delivery_insert[] =
     "INSERT INTO deliveries (created_at, receiver, integration, group_key, state,"
     " attempts, last_status, last_error, updated_at, firing_count, resolved_count,"
-    " origin, origin_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-    " $13) ON CONFLICT (origin, origin_seq) DO UPDATE SET " DELIVERY_UPDATE;
+    " origin, origin_seq) SELECT DISTINCT ON (u.s) u.* FROM "
+    UNNEST6("bigint", "text", "text", "text", "text", "bigint")
+    ", $7::bigint[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[],"
+    " $13::bigint[]) AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, s) ORDER BY u.s"
+    " ON CONFLICT (origin, origin_seq) DO UPDATE SET " DELIVERY_UPDATE;
 #define DELIVERY_ARGS                                                                              \
     ARGS(INT(1), TEXT(2), TEXT(3), TEXT(4), TEXT(5), INT(6), INT(7), TEXT(8), INT(9), INT(10),     \
          INT(11), ORIGIN, INT(0))
@@ -276,7 +351,7 @@ static const char delivery_insert[] =
 /* An attempt: the delivery's current summary first. Stops at an attempt of a delivery not
  * published yet (the next round publishes it first). */
 static enum pub_verdict delivery_log_hook(struct ha_records_conn *c, sqlite3_stmt *s,
-                                          struct pub_round *r)
+                                          struct pub_round *r, struct rows *side)
 {
     if (sqlite3_column_int64(s, 1) > r->cur[PUB_DELIVERIES]) {
         return ROW_STOP;
@@ -284,14 +359,19 @@ static enum pub_verdict delivery_log_hook(struct ha_records_conn *c, sqlite3_stm
     if (sqlite3_column_type(s, 8) == SQLITE_NULL) { /* collected locally already */
         return ROW_SKIP;
     }
-    return put_row(c, s, 8, delivery_insert, DELIVERY_ARGS, r) == AR_OK ? ROW_SEND : ROW_FAIL;
+    rows_add(side, delivery_insert, c, s, 8, DELIVERY_ARGS, r);
+    return ROW_SEND;
 }
 
+/* Incidents' current rows, one per incident (as deliveries above). */
 static const char incident_upsert[] =
     "INSERT INTO incidents (origin, origin_seq, cluster_key, receiver, group_key,"
     " group_labels, severity, state, opened_at, acked_at, acked_by, ack_comment,"
-    " resolved_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-    " $13) ON CONFLICT (origin, origin_seq) DO UPDATE SET"
+    " resolved_at) SELECT DISTINCT ON (u.s) u.* FROM "
+    UNNEST6("text", "bigint", "text", "text", "text", "text")
+    ", $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::text[],"
+    " $13::bigint[]) AS u(o, s, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13) ORDER BY u.s"
+    " ON CONFLICT (origin, origin_seq) DO UPDATE SET"
     " cluster_key = EXCLUDED.cluster_key, group_labels = EXCLUDED.group_labels,"
     " severity = EXCLUDED.severity, state = EXCLUDED.state,"
     " acked_at = EXCLUDED.acked_at, acked_by = EXCLUDED.acked_by,"
@@ -303,14 +383,13 @@ static const char incident_upsert[] =
 /* A timeline event: the incident's current row (also after an event applied from another
  * instance, e.g. a remote acknowledgement), then the event unless it came from another
  * instance. Acknowledgements are NOTIFYed. */
-static enum pub_verdict events_hook(struct ha_records_conn *c, sqlite3_stmt *s, struct pub_round *r)
+static enum pub_verdict events_hook(struct ha_records_conn *c, sqlite3_stmt *s, struct pub_round *r,
+                                    struct rows *side)
 {
     int64_t iid = sqlite3_column_int64(s, 1);
 
     if (iid != r->last_incident) { /* this instance's incident, whoever changed it */
-        if (put_row(c, s, 0, incident_upsert, INCIDENT_ARGS, r) != AR_OK) {
-            return ROW_FAIL;
-        }
+        rows_add(side, incident_upsert, c, s, 0, INCIDENT_ARGS, r);
         r->last_incident = iid;
     }
     if (col(s, 5)[0] != '\0') { /* the event came from another instance */
@@ -324,11 +403,13 @@ static enum pub_verdict events_hook(struct ha_records_conn *c, sqlite3_stmt *s, 
 
 /* A note, naming the version it replaces by that version's origin and id there (extras 0
  * and 1). Notes are NOTIFYed. */
-static enum pub_verdict notes_hook(struct ha_records_conn *c, sqlite3_stmt *s, struct pub_round *r)
+static enum pub_verdict notes_hook(struct ha_records_conn *c, sqlite3_stmt *s, struct pub_round *r,
+                                   struct rows *side)
 {
     int64_t replaces = sqlite3_column_int64(s, 6);
     int64_t rseq = 0;
 
+    (void)side;
     if (col(s, 7)[0] != '\0') { /* the note came from another instance */
         return ROW_SKIP;
     }
@@ -347,8 +428,9 @@ static const struct pub_stream streams[PUB_COUNT] = {
     [PUB_AUDIT] = {"SELECT id, at, action, object_id, client, user, detail"
                    " FROM audit_log WHERE id > ?1 ORDER BY id LIMIT 500",
                    "INSERT INTO audit_log (at, action, object_id, client, \"user\", detail, origin,"
-                   " origin_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-                   " ON CONFLICT (origin, origin_seq) DO NOTHING",
+                   " origin_seq) SELECT * FROM "
+                   UNNEST6("bigint", "text", "text", "text", "text", "text")
+                   ", $7::text[], $8::bigint[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
                    ARGS(INT(1), TEXT(2), TEXT(3), TEXT(4), TEXT(5), TEXT(6), ORIGIN, INT(0)), NULL},
     [PUB_DELIVERIES] = {"SELECT " DELIVERY_COLUMNS " FROM deliveries d WHERE d.id > ?1"
                         " ORDER BY d.id LIMIT 500",
@@ -358,8 +440,11 @@ static const struct pub_stream streams[PUB_COUNT] = {
                           " FROM delivery_log l LEFT JOIN deliveries d"
                           " ON d.id = l.delivery_id WHERE l.id > ?1 ORDER BY l.id LIMIT 500",
                           "INSERT INTO delivery_log (delivery_id, at, outcome, http_status, error,"
-                          " attempts, latency_ns, origin, origin_seq) SELECT id, $3, $4, $5, $6,"
-                          " $7, $8, $1, $9 FROM deliveries WHERE origin = $1 AND origin_seq = $2"
+                          " attempts, latency_ns, origin, origin_seq) SELECT d.id, u.c3, u.c4,"
+                          " u.c5, u.c6, u.c7, u.c8, u.o, u.s FROM "
+                          UNNEST6("text", "bigint", "bigint", "text", "bigint", "text")
+                          ", $7::bigint[], $8::bigint[], $9::bigint[]) AS u(o, d, c3, c4, c5, c6,"
+                          " c7, c8, s) JOIN deliveries d ON d.origin = u.o AND d.origin_seq = u.d"
                           " ON CONFLICT (origin, origin_seq) DO NOTHING",
                           ARGS(ORIGIN, INT(1), INT(2), TEXT(3), INT(4), TEXT(5), INT(6), INT(7),
                                INT(0)),
@@ -368,8 +453,9 @@ static const struct pub_stream streams[PUB_COUNT] = {
     [PUB_HISTORY] = {"SELECT id, first_at, last_at, events, format, data"
                      " FROM history_blocks WHERE id > ?1 ORDER BY id LIMIT 100",
                      "INSERT INTO history_blocks (first_at, last_at, events, format, data, origin,"
-                     " origin_seq) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                     " ON CONFLICT (origin, origin_seq) DO NOTHING",
+                     " origin_seq) SELECT * FROM "
+                     UNNEST6("bigint", "bigint", "bigint", "bigint", "bytea", "text")
+                     ", $7::bigint[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
                      ARGS(INT(1), INT(2), INT(3), INT(4), BLOB(5), ORIGIN, INT(0)), NULL},
     [PUB_EVENTS] = {"SELECT e.seq, e.incident_id, e.at, e.kind, e.detail, e.origin,"
                     " i.cluster_key, i.receiver, i.group_key, i.group_labels, i.severity, i.state,"
@@ -377,8 +463,9 @@ static const struct pub_stream streams[PUB_COUNT] = {
                     " FROM incident_events e JOIN incidents i ON i.id = e.incident_id"
                     " WHERE e.seq > ?1 ORDER BY e.seq LIMIT 500",
                     "INSERT INTO incident_events (origin, origin_seq, incident_seq, cluster_key,"
-                    " at, kind, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-                    " ON CONFLICT (origin, origin_seq) DO NOTHING",
+                    " at, kind, detail) SELECT * FROM "
+                    UNNEST6("text", "bigint", "bigint", "text", "bigint", "text")
+                    ", $7::text[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
                     ARGS(ORIGIN, INT(0), INT(1), TEXT(6), INT(2), TEXT(3), TEXT(4)), events_hook},
     [PUB_NOTES] = {"SELECT n.id, n.incident_id, n.at, n.section, n.author, n.text, n.replaces,"
                    " n.origin, i.cluster_key, r.origin, r.origin_seq FROM incident_notes n"
@@ -386,8 +473,10 @@ static const struct pub_stream streams[PUB_COUNT] = {
                    " LEFT JOIN incident_notes r ON r.id = n.replaces"
                    " WHERE n.id > ?1 ORDER BY n.id LIMIT 500",
                    "INSERT INTO incident_notes (origin, origin_seq, incident_seq, cluster_key,"
-                   " at, section, author, text, replaces_origin, replaces_seq) VALUES ($1, $2,"
-                   " $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (origin, origin_seq) DO NOTHING",
+                   " at, section, author, text, replaces_origin, replaces_seq) SELECT * FROM "
+                   UNNEST6("text", "bigint", "bigint", "text", "bigint", "text")
+                   ", $7::text[], $8::text[], $9::text[], $10::bigint[])"
+                   " ON CONFLICT (origin, origin_seq) DO NOTHING",
                    ARGS(ORIGIN, INT(0), INT(1), TEXT(8), INT(2), TEXT(3), TEXT(4), TEXT(5),
                         EXTRA(0), EXTRA(1)),
                    notes_hook},
@@ -400,31 +489,47 @@ static bool stop_asked(const struct ha_records_conn *c)
     return c->stop != NULL && __atomic_load_n(c->stop, __ATOMIC_RELAXED) != 0;
 }
 
+/* Sends what a stream gathered: the hook's rows first (an attempt's delivery). */
+static int stream_flush(struct ha_records_conn *c, struct rows *side, struct rows *own)
+{
+    return rows_flush(c, side) == AR_OK && rows_flush(c, own) == AR_OK ? AR_OK : AR_EDB;
+}
+
 /* One batch of stream k past its cursor, inside the caller's transaction: how many local rows
  * it went past (0: nothing new) or -1. */
 static int pub_stream(struct ha_records_conn *c, int k, struct pub_round *r)
 {
     const struct pub_stream *st = &streams[k];
     sqlite3_stmt *s = local_query(c, st->select, r->cur[k]);
+    struct rows side = {0};
+    struct rows own = {0};
     int n = 0;
 
     if (s == NULL) {
         return -1;
     }
     while (!stop_asked(c) && sqlite3_step(s) == SQLITE_ROW) {
-        enum pub_verdict v = st->hook != NULL ? st->hook(c, s, r) : ROW_SEND;
+        enum pub_verdict v = st->hook != NULL ? st->hook(c, s, r, &side) : ROW_SEND;
         if (v == ROW_STOP) {
             break;
         }
-        if (v == ROW_FAIL ||
-            (v == ROW_SEND && put_row(c, s, 0, st->insert, st->args, r) != AR_OK)) {
-            sqlite3_finalize(s);
-            return -1;
+        if (v == ROW_SEND) {
+            rows_add(&own, st->insert, c, s, 0, st->args, r);
         }
         r->cur[k] = sqlite3_column_int64(s, 0);
         n++;
+        if (rows_bytes(&own) + rows_bytes(&side) > ROWS_MAX_BYTES &&
+            stream_flush(c, &side, &own) != AR_OK) {
+            n = -1;
+            break;
+        }
     }
     sqlite3_finalize(s);
+    if (n >= 0 && stream_flush(c, &side, &own) != AR_OK) {
+        n = -1;
+    }
+    rows_cleanup(&side);
+    rows_cleanup(&own);
     return n;
 }
 
@@ -439,7 +544,7 @@ int ha_publish(struct ha_records_conn *c, size_t *sent)
             snprintf(c->error, sizeof(c->error), "local store: %s", sqlite3_errmsg(c->local));
             return AR_EDB;
         }
-        if (pexec(c, "BEGIN", 0, NULL, NULL, NULL) != AR_OK) {
+        if (pexec(c, "BEGIN", 0, NULL) != AR_OK) {
             sqlite3_exec(c->local, "ROLLBACK", NULL, NULL, NULL);
             return AR_EDB;
         }
@@ -453,13 +558,13 @@ int ha_publish(struct ha_records_conn *c, size_t *sent)
         }
         sqlite3_exec(c->local, "COMMIT", NULL, NULL, NULL);
         if (total == 0) {
-            pexec(c, "ROLLBACK", 0, NULL, NULL, NULL);
+            pexec(c, "ROLLBACK", 0, NULL);
             return AR_OK;
         }
         /* delivered at commit, so a listener never reads before the rows are there */
         if ((r.notify > 0 &&
-             pexec(c, "SELECT pg_notify('ar_records', '')", 0, NULL, NULL, NULL) != AR_OK) ||
-            pexec(c, "COMMIT", 0, NULL, NULL, NULL) != AR_OK) {
+             pexec(c, "SELECT pg_notify('ar_records', '')", 0, NULL) != AR_OK) ||
+            pexec(c, "COMMIT", 0, NULL) != AR_OK) {
             return AR_EDB;
         }
         memcpy(c->cursor, r.cur, sizeof(r.cur));

@@ -10,6 +10,9 @@ log, the deliveries and their attempts, the incidents and the history blocks of 
 are in PostgreSQL, and the receiver's secrets nowhere in it. Skipped, saying so, where
 PostgreSQL is not installed."""
 
+import hashlib
+import os
+import sqlite3
 import threading
 import time
 
@@ -254,6 +257,22 @@ def run(ctx, db):
         eq(q("SELECT count(*) FROM %s t WHERE t::text LIKE '%%%s%%' OR t::text LIKE '%%%s%%'"
              % (table, SECRET, PASSWORD)), "0", "secrets in %s" % table)
     eq(q("SELECT count(*) FROM delivery_payloads"), "0", "payloads are not published")
+    # history blocks arrive byte for byte (bytea through the publisher's arrays)
+    for srv in (a, b):
+        name = srv.get_json("/api/v2/status")["cluster"]["name"]
+        con = sqlite3.connect("file:%s?mode=ro" % os.path.join(srv.data_dir, "alertrouter.db"),
+                              uri=True)
+        try:
+            local = {i: hashlib.md5(d).hexdigest()
+                     for i, d in con.execute("SELECT id, data FROM history_blocks")}
+        finally:
+            con.close()
+        shared = {int(k): v for k, v in (line.split("|") for line in q(
+            "SELECT origin_seq, md5(data) FROM history_blocks WHERE origin = '%s'"
+            % name).splitlines())}
+        check(len(shared) >= 2, "history blocks of %s in PostgreSQL: %d" % (name, len(shared)))
+        eq({k: local.get(k) for k in shared}, shared, "history blocks of %s, local and shared"
+           % name)
 
 
 if __name__ == "__main__":
