@@ -599,6 +599,19 @@ def run_scenario(kind, scen, a, pgsrv=None, deadline=None, log=print):
                         f.write(out)
                 except (OSError, RuntimeError) as e:
                     log("could not dump the claims: %s" % e)
+                # where PostgreSQL spent its time, when started with pg_stat_statements
+                # (AR_PG_OPTS="-c shared_preload_libraries=pg_stat_statements")
+                if "pg_stat_statements" in os.environ.get("AR_PG_OPTS", ""):
+                    pgsrv.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", dbname=db,
+                               check=False)
+                    rc, out = pgsrv.psql(
+                        "SELECT round(total_exec_time)::bigint, calls, rows, "
+                        "left(regexp_replace(query, '\\s+', ' ', 'g'), 160) "
+                        "FROM pg_stat_statements ORDER BY 1 DESC LIMIT 40", dbname=db,
+                        check=False)
+                    with open(os.path.join(a.keep_logs, "%s-%s-statements.txt" % (kind, scen)),
+                              "w") as f:
+                        f.write(out)
         cluster.cleanup()
         sink.close()
 

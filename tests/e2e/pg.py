@@ -113,6 +113,10 @@ class Postgres:
             fresh = False
         opts = ("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off "
                 "-c max_connections=50 -c log_lock_waits=on" % (self.port, self.sockdir))
+        # more server settings for a measurement, e.g. AR_PG_OPTS="-c
+        # shared_preload_libraries=pg_stat_statements" (bench/ha.py --keep-logs dumps it)
+        if os.environ.get("AR_PG_OPTS"):
+            opts += " " + os.environ["AR_PG_OPTS"]
         self._run([self.bin("pg_ctl"), "-D", self.datadir, "-o", opts,
                    "-l", os.path.join(self.tmp, "log"), "-w", "-t", "60", "start"], timeout=90)
         self.started = True
