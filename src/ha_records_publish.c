@@ -11,8 +11,8 @@
  * the three instances spent together: bench/ha.py with pg_stat_statements). */
 #include "ha_records_internal.h"
 
-#include "ar/buf.h"
 #include "ar/log.h"
+#include "ar/pg_array.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -184,40 +184,6 @@ struct rows {
 /* A flush of a stream's rows once the arrays hold this many bytes (history blocks). */
 #define ROWS_MAX_BYTES (4u << 20)
 
-/* An array element: double-quoted, backslash before " and \ (any type reads its text
- * form from a quoted element). */
-static void put_elem(struct buf *b, const char *v, size_t len)
-{
-    if (b->len > 1) {
-        buf_putc(b, ',');
-    }
-    buf_putc(b, '"');
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] == '"' || v[i] == '\\') {
-            buf_putc(b, '\\');
-        }
-        buf_putc(b, v[i]);
-    }
-    buf_putc(b, '"');
-}
-
-/* A blob as bytea's hex text ("\x..."), its backslash escaped for the array literal. */
-static void put_blob_elem(struct buf *b, const unsigned char *v, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-
-    if (b->len > 1) {
-        buf_putc(b, ',');
-    }
-    buf_reserve(b, 2 * len + 8);
-    buf_puts(b, "\"\\\\x");
-    for (size_t i = 0; i < len; i++) {
-        buf_putc(b, hex[v[i] >> 4]);
-        buf_putc(b, hex[v[i] & 15]);
-    }
-    buf_putc(b, '"');
-}
-
 /* Adds the row args take from the local row s (columns counted from base) to w, whose
  * statement is sql. */
 static void rows_add(struct rows *w, const char *sql, const struct ha_records_conn *c,
@@ -229,8 +195,7 @@ static void rows_add(struct rows *w, const char *sql, const struct ha_records_co
     if (w->n == 0) {
         w->sql = sql;
         while (n < MAX_ARGS && args[n].kind != ARG_END) {
-            buf_init(&w->a[n], 0);
-            buf_putc(&w->a[n], '{');
+            pg_array_begin(&w->a[n]);
             n++;
         }
         w->n = n;
@@ -238,25 +203,21 @@ static void rows_add(struct rows *w, const char *sql, const struct ha_records_co
     for (n = 0; n < w->n; n++) {
         struct buf *b = &w->a[n];
         int i = base + args[n].col;
-        char num[24];
-        const char *v;
         switch (args[n].kind) {
         case ARG_INT:
-            snprintf(num, sizeof(num), "%" PRId64, (int64_t)sqlite3_column_int64(s, i));
-            put_elem(b, num, strlen(num));
+            pg_array_int(b, sqlite3_column_int64(s, i));
             break;
         case ARG_TEXT:
-            v = col(s, i);
-            put_elem(b, v, strlen(v));
+            pg_array_str(b, col(s, i));
             break;
         case ARG_BLOB:
-            put_blob_elem(b, sqlite3_column_blob(s, i), (size_t)sqlite3_column_bytes(s, i));
+            pg_array_bytea(b, sqlite3_column_blob(s, i), (size_t)sqlite3_column_bytes(s, i));
             break;
         case ARG_ORIGIN:
-            put_elem(b, c->name, strlen(c->name));
+            pg_array_str(b, c->name);
             break;
         case ARG_EXTRA:
-            put_elem(b, r->extra[args[n].col], strlen(r->extra[args[n].col]));
+            pg_array_str(b, r->extra[args[n].col]);
             break;
         case ARG_END:
             break;
@@ -294,7 +255,7 @@ static int rows_flush(struct ha_records_conn *c, struct rows *w)
         return AR_OK;
     }
     for (int i = 0; i < w->n; i++) {
-        buf_putc(&w->a[i], '}');
+        pg_array_end(&w->a[i]);
         v[i] = buf_str(&w->a[i]);
     }
     rc = pexec_prepared(c, w->sql, w->n, v);
@@ -319,8 +280,8 @@ struct pub_stream {
 };
 
 /* The arrays of a statement's parameters, as unnest's arguments. */
-#define UNNEST2(t1, t2)             "unnest($1::" t1 "[], $2::" t2 "[]"
-#define UNNEST4(t1, t2, t3, t4)     UNNEST2(t1, t2) ", $3::" t3 "[], $4::" t4 "[]"
+#define UNNEST2(t1, t2)                 "unnest($1::" t1 "[], $2::" t2 "[]"
+#define UNNEST4(t1, t2, t3, t4)         UNNEST2(t1, t2) ", $3::" t3 "[], $4::" t4 "[]"
 #define UNNEST6(t1, t2, t3, t4, t5, t6) UNNEST4(t1, t2, t3, t4) ", $5::" t5 "[], $6::" t6 "[]"
 
 #define DELIVERY_UPDATE                                                                            \
@@ -339,11 +300,13 @@ struct pub_stream {
 static const char delivery_insert[] =
     "INSERT INTO deliveries (created_at, receiver, integration, group_key, state,"
     " attempts, last_status, last_error, updated_at, firing_count, resolved_count,"
-    " origin, origin_seq) SELECT DISTINCT ON (u.s) u.* FROM "
-    UNNEST6("bigint", "text", "text", "text", "text", "bigint")
-    ", $7::bigint[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[],"
-    " $13::bigint[]) AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, s) ORDER BY u.s"
-    " ON CONFLICT (origin, origin_seq) DO UPDATE SET " DELIVERY_UPDATE;
+    " origin, origin_seq) SELECT DISTINCT ON (u.s) u.* FROM " UNNEST6(
+        "bigint", "text", "text", "text", "text",
+        "bigint") ", $7::bigint[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], "
+                  "$12::text[],"
+                  " $13::bigint[]) AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, s) "
+                  "ORDER BY u.s"
+                  " ON CONFLICT (origin, origin_seq) DO UPDATE SET " DELIVERY_UPDATE;
 #define DELIVERY_ARGS                                                                              \
     ARGS(INT(1), TEXT(2), TEXT(3), TEXT(4), TEXT(5), INT(6), INT(7), TEXT(8), INT(9), INT(10),     \
          INT(11), ORIGIN, INT(0))
@@ -367,15 +330,16 @@ static enum pub_verdict delivery_log_hook(struct ha_records_conn *c, sqlite3_stm
 static const char incident_upsert[] =
     "INSERT INTO incidents (origin, origin_seq, cluster_key, receiver, group_key,"
     " group_labels, severity, state, opened_at, acked_at, acked_by, ack_comment,"
-    " resolved_at) SELECT DISTINCT ON (u.s) u.* FROM "
-    UNNEST6("text", "bigint", "text", "text", "text", "text")
-    ", $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::text[],"
-    " $13::bigint[]) AS u(o, s, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13) ORDER BY u.s"
-    " ON CONFLICT (origin, origin_seq) DO UPDATE SET"
-    " cluster_key = EXCLUDED.cluster_key, group_labels = EXCLUDED.group_labels,"
-    " severity = EXCLUDED.severity, state = EXCLUDED.state,"
-    " acked_at = EXCLUDED.acked_at, acked_by = EXCLUDED.acked_by,"
-    " ack_comment = EXCLUDED.ack_comment, resolved_at = EXCLUDED.resolved_at";
+    " resolved_at) SELECT DISTINCT ON (u.s) u.* FROM " UNNEST6(
+        "text", "bigint", "text", "text", "text",
+        "text") ", $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::text[],"
+                " $13::bigint[]) AS u(o, s, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13) ORDER "
+                "BY u.s"
+                " ON CONFLICT (origin, origin_seq) DO UPDATE SET"
+                " cluster_key = EXCLUDED.cluster_key, group_labels = EXCLUDED.group_labels,"
+                " severity = EXCLUDED.severity, state = EXCLUDED.state,"
+                " acked_at = EXCLUDED.acked_at, acked_by = EXCLUDED.acked_by,"
+                " ack_comment = EXCLUDED.ack_comment, resolved_at = EXCLUDED.resolved_at";
 #define INCIDENT_ARGS                                                                              \
     ARGS(ORIGIN, INT(1), TEXT(6), TEXT(7), TEXT(8), TEXT(9), TEXT(10), TEXT(11), INT(12), INT(13), \
          TEXT(14), TEXT(15), INT(16))
@@ -425,37 +389,38 @@ static enum pub_verdict notes_hook(struct ha_records_conn *c, sqlite3_stmt *s, s
 }
 
 static const struct pub_stream streams[PUB_COUNT] = {
-    [PUB_AUDIT] = {"SELECT id, at, action, object_id, client, user, detail"
-                   " FROM audit_log WHERE id > ?1 ORDER BY id LIMIT 500",
-                   "INSERT INTO audit_log (at, action, object_id, client, \"user\", detail, origin,"
-                   " origin_seq) SELECT * FROM "
-                   UNNEST6("bigint", "text", "text", "text", "text", "text")
-                   ", $7::text[], $8::bigint[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
-                   ARGS(INT(1), TEXT(2), TEXT(3), TEXT(4), TEXT(5), TEXT(6), ORIGIN, INT(0)), NULL},
+    [PUB_AUDIT] =
+        {"SELECT id, at, action, object_id, client, user, detail"
+         " FROM audit_log WHERE id > ?1 ORDER BY id LIMIT 500",
+         "INSERT INTO audit_log (at, action, object_id, client, \"user\", detail, origin,"
+         " origin_seq) SELECT * FROM " UNNEST6(
+             "bigint", "text", "text", "text", "text",
+             "text") ", $7::text[], $8::bigint[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
+         ARGS(INT(1), TEXT(2), TEXT(3), TEXT(4), TEXT(5), TEXT(6), ORIGIN, INT(0)), NULL},
     [PUB_DELIVERIES] = {"SELECT " DELIVERY_COLUMNS " FROM deliveries d WHERE d.id > ?1"
                         " ORDER BY d.id LIMIT 500",
                         delivery_insert, DELIVERY_ARGS, NULL},
-    [PUB_DELIVERY_LOG] = {"SELECT l.id, l.delivery_id, l.at, l.outcome, l.http_status, l.error,"
-                          " l.attempts, l.latency_ns, " DELIVERY_COLUMNS
-                          " FROM delivery_log l LEFT JOIN deliveries d"
-                          " ON d.id = l.delivery_id WHERE l.id > ?1 ORDER BY l.id LIMIT 500",
-                          "INSERT INTO delivery_log (delivery_id, at, outcome, http_status, error,"
-                          " attempts, latency_ns, origin, origin_seq) SELECT d.id, u.c3, u.c4,"
-                          " u.c5, u.c6, u.c7, u.c8, u.o, u.s FROM "
-                          UNNEST6("text", "bigint", "bigint", "text", "bigint", "text")
-                          ", $7::bigint[], $8::bigint[], $9::bigint[]) AS u(o, d, c3, c4, c5, c6,"
-                          " c7, c8, s) JOIN deliveries d ON d.origin = u.o AND d.origin_seq = u.d"
-                          " ON CONFLICT (origin, origin_seq) DO NOTHING",
-                          ARGS(ORIGIN, INT(1), INT(2), TEXT(3), INT(4), TEXT(5), INT(6), INT(7),
-                               INT(0)),
-                          delivery_log_hook},
+    [PUB_DELIVERY_LOG] =
+        {"SELECT l.id, l.delivery_id, l.at, l.outcome, l.http_status, l.error,"
+         " l.attempts, l.latency_ns, " DELIVERY_COLUMNS
+         " FROM delivery_log l LEFT JOIN deliveries d"
+         " ON d.id = l.delivery_id WHERE l.id > ?1 ORDER BY l.id LIMIT 500",
+         "INSERT INTO delivery_log (delivery_id, at, outcome, http_status, error,"
+         " attempts, latency_ns, origin, origin_seq) SELECT d.id, u.c3, u.c4,"
+         " u.c5, u.c6, u.c7, u.c8, u.o, u.s FROM " UNNEST6(
+             "text", "bigint", "bigint", "text", "bigint",
+             "text") ", $7::bigint[], $8::bigint[], $9::bigint[]) AS u(o, d, c3, c4, c5, c6,"
+                     " c7, c8, s) JOIN deliveries d ON d.origin = u.o AND d.origin_seq = u.d"
+                     " ON CONFLICT (origin, origin_seq) DO NOTHING",
+         ARGS(ORIGIN, INT(1), INT(2), TEXT(3), INT(4), TEXT(5), INT(6), INT(7), INT(0)),
+         delivery_log_hook},
     /* blocks are written once per transaction and never changed: a cursor suffices */
     [PUB_HISTORY] = {"SELECT id, first_at, last_at, events, format, data"
                      " FROM history_blocks WHERE id > ?1 ORDER BY id LIMIT 100",
                      "INSERT INTO history_blocks (first_at, last_at, events, format, data, origin,"
-                     " origin_seq) SELECT * FROM "
-                     UNNEST6("bigint", "bigint", "bigint", "bigint", "bytea", "text")
-                     ", $7::bigint[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
+                     " origin_seq) SELECT * FROM " UNNEST6(
+                         "bigint", "bigint", "bigint", "bigint", "bytea",
+                         "text") ", $7::bigint[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
                      ARGS(INT(1), INT(2), INT(3), INT(4), BLOB(5), ORIGIN, INT(0)), NULL},
     [PUB_EVENTS] = {"SELECT e.seq, e.incident_id, e.at, e.kind, e.detail, e.origin,"
                     " i.cluster_key, i.receiver, i.group_key, i.group_labels, i.severity, i.state,"
@@ -463,23 +428,24 @@ static const struct pub_stream streams[PUB_COUNT] = {
                     " FROM incident_events e JOIN incidents i ON i.id = e.incident_id"
                     " WHERE e.seq > ?1 ORDER BY e.seq LIMIT 500",
                     "INSERT INTO incident_events (origin, origin_seq, incident_seq, cluster_key,"
-                    " at, kind, detail) SELECT * FROM "
-                    UNNEST6("text", "bigint", "bigint", "text", "bigint", "text")
-                    ", $7::text[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
+                    " at, kind, detail) SELECT * FROM " UNNEST6(
+                        "text", "bigint", "bigint", "text", "bigint",
+                        "text") ", $7::text[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
                     ARGS(ORIGIN, INT(0), INT(1), TEXT(6), INT(2), TEXT(3), TEXT(4)), events_hook},
-    [PUB_NOTES] = {"SELECT n.id, n.incident_id, n.at, n.section, n.author, n.text, n.replaces,"
-                   " n.origin, i.cluster_key, r.origin, r.origin_seq FROM incident_notes n"
-                   " JOIN incidents i ON i.id = n.incident_id"
-                   " LEFT JOIN incident_notes r ON r.id = n.replaces"
-                   " WHERE n.id > ?1 ORDER BY n.id LIMIT 500",
-                   "INSERT INTO incident_notes (origin, origin_seq, incident_seq, cluster_key,"
-                   " at, section, author, text, replaces_origin, replaces_seq) SELECT * FROM "
-                   UNNEST6("text", "bigint", "bigint", "text", "bigint", "text")
-                   ", $7::text[], $8::text[], $9::text[], $10::bigint[])"
-                   " ON CONFLICT (origin, origin_seq) DO NOTHING",
-                   ARGS(ORIGIN, INT(0), INT(1), TEXT(8), INT(2), TEXT(3), TEXT(4), TEXT(5),
-                        EXTRA(0), EXTRA(1)),
-                   notes_hook},
+    [PUB_NOTES] =
+        {"SELECT n.id, n.incident_id, n.at, n.section, n.author, n.text, n.replaces,"
+         " n.origin, i.cluster_key, r.origin, r.origin_seq FROM incident_notes n"
+         " JOIN incidents i ON i.id = n.incident_id"
+         " LEFT JOIN incident_notes r ON r.id = n.replaces"
+         " WHERE n.id > ?1 ORDER BY n.id LIMIT 500",
+         "INSERT INTO incident_notes (origin, origin_seq, incident_seq, cluster_key,"
+         " at, section, author, text, replaces_origin, replaces_seq) SELECT * FROM " UNNEST6(
+             "text", "bigint", "bigint", "text", "bigint",
+             "text") ", $7::text[], $8::text[], $9::text[], $10::bigint[])"
+                     " ON CONFLICT (origin, origin_seq) DO NOTHING",
+         ARGS(ORIGIN, INT(0), INT(1), TEXT(8), INT(2), TEXT(3), TEXT(4), TEXT(5), EXTRA(0),
+              EXTRA(1)),
+         notes_hook},
 };
 
 /* A stop ends a round early: what was published commits, the rest waits in the local
@@ -562,8 +528,7 @@ int ha_publish(struct ha_records_conn *c, size_t *sent)
             return AR_OK;
         }
         /* delivered at commit, so a listener never reads before the rows are there */
-        if ((r.notify > 0 &&
-             pexec(c, "SELECT pg_notify('ar_records', '')", 0, NULL) != AR_OK) ||
+        if ((r.notify > 0 && pexec(c, "SELECT pg_notify('ar_records', '')", 0, NULL) != AR_OK) ||
             pexec(c, "COMMIT", 0, NULL) != AR_OK) {
             return AR_EDB;
         }

@@ -109,7 +109,6 @@ struct store_pg *ha_sync_connect(struct ha_sync *h, const char *who)
 {
     struct store_pg *pg = NULL;
     struct ar_error err;
-    PGresult *r;
     char sql[64];
     char msg[512];
 
@@ -118,14 +117,11 @@ struct store_pg *ha_sync_connect(struct ha_sync *h, const char *who)
         return NULL;
     }
     snprintf(sql, sizeof(sql), "SET statement_timeout = %d", STATEMENT_TIMEOUT_MS);
-    r = PQexec(store_pg_conn(pg), sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    if (store_pg_command(pg, sql) != AR_OK) {
         pg_health_fail(who, store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
-        PQclear(r);
         store_pg_close(pg);
         return NULL;
     }
-    PQclear(r);
     pg_health_ok(who);
     return pg;
 }
@@ -162,7 +158,8 @@ static int64_t next_backoff(int64_t ms)
 struct pub {
     struct ha_sync *h;
     struct store_pg *pg;
-    int64_t last; /* highest local seq/id pushed in this batch */
+    int64_t last;                     /* highest local seq/id pushed in this batch */
+    struct store_pg_nflog_batch rows; /* nflog: sent in one statement */
 };
 
 static int pub_silence(int64_t seq, const char *event, int64_t at_ns, const struct silence *s,
@@ -181,26 +178,9 @@ static int pub_nflog(int64_t id, const struct nflog_entry *e, void *ctx)
 {
     struct pub *p = ctx;
 
-    if (store_pg_nflog_publish(p->pg, e, p->h->name, id) != AR_OK) {
-        return AR_EDB;
-    }
+    store_pg_nflog_batch_add(&p->rows, e, id);
     p->last = id;
     return 0;
-}
-
-/* Runs sql; AR_OK when it returned what a command (want_rows: a query) returns. */
-static int exec_sql(struct store_pg *pg, const char *sql, bool want_rows)
-{
-    PGresult *r = PQexec(store_pg_conn(pg), sql);
-    int rc = PQresultStatus(r) == (want_rows ? PGRES_TUPLES_OK : PGRES_COMMAND_OK) ? AR_OK : AR_EDB;
-
-    PQclear(r);
-    return rc;
-}
-
-static int exec_cmd(struct store_pg *pg, const char *sql)
-{
-    return exec_sql(pg, sql, false);
 }
 
 /* One transaction pushing up to PUBLISH_BATCH rows of each kind after the cursors, which
@@ -209,8 +189,8 @@ static int exec_cmd(struct store_pg *pg, const char *sql)
 static int publish_once(struct ha_sync *h, struct store_pg *pg, struct store_replica *rep,
                         int64_t *scur, int64_t *ncur, bool *more)
 {
-    struct pub ps = {h, pg, *scur};
-    struct pub pn = {h, pg, *ncur};
+    struct pub ps = {h, pg, *scur, {0}};
+    struct pub pn = {h, pg, *ncur, {0}};
     size_t ns = 0;
     size_t nn = 0;
     int rc;
@@ -219,23 +199,27 @@ static int publish_once(struct ha_sync *h, struct store_pg *pg, struct store_rep
     if (store_replica_pending(rep, *scur, *ncur) == 0) {
         return AR_OK;
     }
-    if (exec_cmd(pg, "BEGIN") != AR_OK) {
+    if (store_pg_command(pg, "BEGIN") != AR_OK) {
         return AR_EDB;
     }
+    store_pg_nflog_batch_init(&pn.rows);
     rc = store_replica_silences(rep, *scur, PUBLISH_BATCH, pub_silence, &ps, &ns);
     if (rc == AR_OK) {
         rc = store_replica_nflog(rep, *ncur, PUBLISH_BATCH, pub_nflog, &pn, &nn);
+        if (rc == AR_OK && store_pg_nflog_batch_publish(pg, &pn.rows, h->name) != AR_OK) {
+            rc = AR_EDB;
+        }
     }
+    store_pg_nflog_batch_cleanup(&pn.rows);
     if (rc != AR_OK) {
         bool pg_failed = PQtransactionStatus(store_pg_conn(pg)) != PQTRANS_INTRANS;
-        PQclear(PQexec(store_pg_conn(pg), "ROLLBACK"));
+        store_pg_command(pg, "ROLLBACK");
         return pg_failed ? AR_EDB : AR_EIO; /* PostgreSQL or the local read */
     }
     /* one NOTIFY for the batch's nflog rows, delivered at commit (silence rows notify
      * each: there are few) */
-    if ((nn > 0 &&
-         exec_sql(pg, "SELECT pg_notify('" STORE_PG_NFLOG_CHANNEL "', '')", true) != AR_OK) ||
-        exec_cmd(pg, "COMMIT") != AR_OK) {
+    if ((nn > 0 && store_pg_nflog_announce(pg) != AR_OK) ||
+        store_pg_command(pg, "COMMIT") != AR_OK) {
         return AR_EDB;
     }
     *scur = ps.last;

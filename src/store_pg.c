@@ -53,6 +53,15 @@ PGresult *store_pg_exec(struct store_pg *pg, const char *sql, int n, const char 
     return r;
 }
 
+int store_pg_command(struct store_pg *pg, const char *sql)
+{
+    PGresult *r = PQexec(pg->conn, sql);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? AR_OK : AR_EDB;
+
+    PQclear(r);
+    return rc;
+}
+
 /* Runs sql (one or more statements, no parameters); AR_OK when it ended in status want. */
 static int exec_status(struct store_pg *pg, const char *sql, ExecStatusType want,
                        struct ar_error *err, const char *what)

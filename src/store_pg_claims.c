@@ -1,15 +1,20 @@
-/* Flush claims (ar/store_pg_claims.h). One INSERT ... ON CONFLICT DO UPDATE ... WHERE
- * RETURNING decides atomically, under the primary key's row lock, whether this instance may
- * send: a row back means yes. The conflict branch updates only an expired, unfinished claim
- * (its owner died: take over, at least once) or a finished one older than the repeat
- * interval, or this owner's own unfinished claim (resumed after a restart); otherwise no row
- * comes back and the caller skips the send. */
+/* Flush claims (ar/store_pg_claims.h): one row per (receiver, integration, group, state
+ * hash); an instance sends only when its statement answered "won". A claim may be taken
+ * when there is no row, when an unfinished claim's lease ran out (its owner died: take
+ * over, at least once), when a finished one is older than the repeat interval, or when it
+ * is this owner's own unfinished claim (resumed after a restart). The batch form decides n
+ * keys in one statement: keys without a row are inserted, rows that may be taken are locked
+ * (in key order) and updated, their condition checked again on the locked row, and any
+ * other (a live claim of another instance, a recent send) is answered from the statement's
+ * snapshot without a lock. The single-key form decides the same in one INSERT ... ON
+ * CONFLICT DO UPDATE ... WHERE. */
 #include "ar/store_pg_claims.h"
 
 #include "store_pg_conn.h"
 
 #include "ar/buf.h"
 #include "ar/log.h"
+#include "ar/pg_array.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -38,34 +43,35 @@ void store_pg_state_hash(const char *firing, const char *resolved,
     "WHERE (f.done_at IS NULL AND (f.lease_until < now() OR f.owner = EXCLUDED.owner)) "           \
     "OR (f.done_at IS NOT NULL AND f.done_at + $7::bigint * interval '1 millisecond' <= now()) "
 
-/* The claim batch's form of the same conditions on row t for owner o ($6: the lease, $7: the
- * repeat interval, in ms). */
-#define CLAIM_OPEN(t, o)                                                                           \
-    "((" t ".done_at IS NULL AND (" t ".lease_until < now() OR " t ".owner = " o ")) OR (" t      \
-    ".done_at IS NOT NULL AND " t ".done_at + $7::bigint * interval '1 millisecond' <= now()))"
+/* The claim batch's form of the same conditions on row f ($5: the owner, $6: the lease,
+ * $7: the repeat interval, in ms). */
+#define CLAIM_OPEN                                                                                 \
+    "((f.done_at IS NULL AND (f.lease_until < now() OR f.owner = $5)) OR (f.done_at IS NOT NULL "  \
+    "AND f.done_at + $7::bigint * interval '1 millisecond' <= now()))"
+
 #define LEASE_UNTIL   "now() + $6::bigint * interval '1 millisecond'"
 #define LEASE_UNTIL_2 "now() + $2::bigint * interval '1 millisecond'"
 
 /* Every statement that locks claim rows locks them in one order, the order of the claim
  * batch's keys (ha_claims.c sorts them bytewise, as the "C" collation does): a renewal that
  * locked in table order deadlocked with another instance's claim batch (PostgreSQL needs
- * deadlock_timeout, 1 s, to see it, and the claims waiting behind ran into their timeout). */
-#define KEY_ORDER(t)                                                                               \
-    "ORDER BY " t "receiver COLLATE \"C\", " t "integration COLLATE \"C\", " t                     \
-    "group_key COLLATE \"C\", " t "state_hash"
-/* The same order over the batch's keys (k.r, k.i, k.g, k.h), and the match of row f to a
- * key. The statements that lock look each key up by itself (a LATERAL subquery, which the
+ * deadlock_timeout, 1 s, to see it, and the claims waiting behind ran into their timeout).
+ * KEY_ORDER orders flush_claims rows, KEY_ORDER_K the batch's keys (k.r, k.i, k.g, k.h).
+ * The statements that lock look each key up by itself (a LATERAL subquery, which the
  * planner cannot turn into a join: the primary key finds the row whatever the statistics
  * say; on a fresh table growing by thousands of rows a second they are stale, and a join
  * planned from them scanned every open claim once per key), in the order of a sorted copy
- * of the keys (ks), so rows are locked in key order. */
-#define KEY_ORDER_K                                                                                \
-    "ORDER BY k.r COLLATE \"C\", k.i COLLATE \"C\", k.g COLLATE \"C\", k.h"
+ * of the keys (ks). */
+#define KEY_ORDER                                                                                  \
+    "ORDER BY receiver COLLATE \"C\", integration COLLATE \"C\", group_key COLLATE \"C\", "        \
+    "state_hash"
+#define KEY_ORDER_K "ORDER BY k.r COLLATE \"C\", k.i COLLATE \"C\", k.g COLLATE \"C\", k.h"
+/* Row f is key k; row f is row l of a CTE of locked keys. */
 #define KEY_IS_K                                                                                   \
     "f.receiver = k.r AND f.integration = k.i AND f.group_key = k.g AND f.state_hash = k.h"
-#define KEY_MATCH(l)                                                                               \
-    "f.receiver = " l ".receiver AND f.integration = " l ".integration AND f.group_key = " l       \
-    ".group_key AND f.state_hash = " l ".state_hash"
+#define KEY_IS_L                                                                                   \
+    "f.receiver = l.receiver AND f.integration = l.integration AND f.group_key = l.group_key "     \
+    "AND f.state_hash = l.state_hash"
 
 /* Parameters 1-4: receiver, integration, group key, state hash (binary bytea). */
 static void key_params(const struct store_pg_claim_key *k, const char **v, int *len, int *fmt)
@@ -171,16 +177,17 @@ static PGresult *exec_rows(struct store_pg *pg, const char *sql, int n, const ch
     return r;
 }
 
-int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_ms,
-                          int64_t due_ms, int64_t *n)
+int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_ms, int64_t due_ms,
+                          int64_t *n)
 {
     /* the open claims whose lease runs out within due_ms (the partial index on lease_until
      * finds them): a fan-out's thousands of claims made a moment ago are left alone */
     static const char sql[] =
         "WITH l AS MATERIALIZED (SELECT receiver, integration, group_key, state_hash FROM "
         "flush_claims WHERE done_at IS NULL AND lease_until < now() + $3::bigint * interval "
-        "'1 millisecond' AND owner = $1 " KEY_ORDER("") " FOR UPDATE) UPDATE flush_claims f "
-        "SET lease_until = " LEASE_UNTIL_2 " FROM l WHERE " KEY_MATCH("l") " AND f.done_at IS NULL";
+        "'1 millisecond' AND owner = $1 " KEY_ORDER " FOR UPDATE) "
+        "UPDATE flush_claims f SET lease_until = " LEASE_UNTIL_2 " FROM l "
+        "WHERE " KEY_IS_L " AND f.done_at IS NULL";
     char lease[24];
     char due[24];
     const char *v[3] = {owner, lease, due};
@@ -204,22 +211,6 @@ int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_
 
 /* ---- batches ---- */
 
-/* A PostgreSQL array literal element: double-quoted, backslash before " and \. */
-static void put_elem(struct buf *b, const char *s)
-{
-    if (b->len > 1) {
-        buf_putc(b, ',');
-    }
-    buf_putc(b, '"');
-    for (; *s != '\0'; s++) {
-        if (*s == '"' || *s == '\\') {
-            buf_putc(b, '\\');
-        }
-        buf_putc(b, *s);
-    }
-    buf_putc(b, '"');
-}
-
 /* The four key arrays ($1-$4: receivers, integrations, group keys, hashes as hex), text. */
 struct key_arrays {
     struct buf a[4];
@@ -230,9 +221,8 @@ static void key_arrays_build(struct key_arrays *ka, const struct store_pg_claim_
     static const char hex[] = "0123456789abcdef";
 
     for (int j = 0; j < 4; j++) {
-        buf_init(&ka->a[j], 0);
+        pg_array_begin(&ka->a[j]);
         buf_reserve(&ka->a[j], 64 * n + 2);
-        buf_putc(&ka->a[j], '{');
     }
     for (size_t i = 0; i < n; i++) {
         char h[2 * STORE_PG_STATE_HASH_LEN + 1];
@@ -241,13 +231,13 @@ static void key_arrays_build(struct key_arrays *ka, const struct store_pg_claim_
             h[2 * j + 1] = hex[keys[i].state_hash[j] & 15];
         }
         h[2 * STORE_PG_STATE_HASH_LEN] = '\0';
-        put_elem(&ka->a[0], keys[i].receiver);
-        put_elem(&ka->a[1], keys[i].integration);
-        put_elem(&ka->a[2], keys[i].group_key);
-        put_elem(&ka->a[3], h);
+        pg_array_str(&ka->a[0], keys[i].receiver);
+        pg_array_str(&ka->a[1], keys[i].integration);
+        pg_array_str(&ka->a[2], keys[i].group_key);
+        pg_array_str(&ka->a[3], h);
     }
     for (int j = 0; j < 4; j++) {
-        buf_putc(&ka->a[j], '}');
+        pg_array_end(&ka->a[j]);
     }
 }
 
@@ -268,34 +258,34 @@ int store_pg_claim_batch(struct store_pg *pg, const struct store_pg_claim_key *k
 {
     /* old: the rows as they were before this statement (every part of one statement sees
      * the same snapshot), to tell a fresh claim from a takeover and a live claim from a
-     * recent send. Only the rows old says may be taken are locked (lk, in key order) and
+     * recent send. Only the rows old says may be taken are locked (l, in key order) and
      * updated, their condition checked again on the row locked; a key with no row is
      * inserted, and one inserted concurrently (not yet visible) reads as live. A live claim
      * of another instance, or a recent send, is answered from the snapshot without locking
      * its row: the losers of a fan-out (every other instance, for every key) no longer make
      * the winner's done statement wait for their commit. */
-    static const char sql[] =
-        KEYS_CTE ", old AS (SELECT k.n, x.done, x.mine, x.open FROM k CROSS JOIN LATERAL "
-                 "(SELECT f.done_at IS NOT NULL AS done, f.owner = $5 AS mine, "
-                 "" CLAIM_OPEN("f", "$5") " AS open FROM flush_claims f WHERE " KEY_IS_K
-                 " OFFSET 0) x) "
-                 ", ins AS (INSERT INTO flush_claims (receiver, integration, group_key, state_hash, "
-                 "owner, claimed_at, lease_until) SELECT r, i, g, h, $5, now(), " LEASE_UNTIL
-                 " FROM k WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.n = k.n) ORDER BY n "
-                 "ON CONFLICT DO NOTHING RETURNING receiver, integration, group_key, state_hash) "
-                 ", ks AS MATERIALIZED (SELECT k.r, k.i, k.g, k.h FROM k JOIN old ON old.n = k.n "
-                 "AND old.open " KEY_ORDER_K ") "
-                 ", lk AS MATERIALIZED (SELECT x.* FROM ks AS k CROSS JOIN LATERAL (SELECT "
-                 "f.receiver, f.integration, f.group_key, f.state_hash FROM flush_claims f WHERE "
-                 "" KEY_IS_K " AND " CLAIM_OPEN("f", "$5") " FOR UPDATE) x) "
-                 ", upd AS (UPDATE flush_claims f SET owner = $5, claimed_at = now(), "
-                 "lease_until = " LEASE_UNTIL ", done_at = NULL FROM lk WHERE " KEY_MATCH("lk")
-                 " RETURNING f.receiver, f.integration, f.group_key, f.state_hash) "
-                 "SELECT k.n, ins.receiver IS NOT NULL OR upd.receiver IS NOT NULL, old.done, "
-                 "old.mine FROM k LEFT JOIN ins ON ins.receiver = k.r AND ins.integration = k.i "
-                 "AND ins.group_key = k.g AND ins.state_hash = k.h LEFT JOIN upd ON upd.receiver "
-                 "= k.r AND upd.integration = k.i AND upd.group_key = k.g AND upd.state_hash = k.h "
-                 "LEFT JOIN old ON old.n = k.n ORDER BY k.n";
+    static const char sql[] = KEYS_CTE
+        ", old AS (SELECT k.n, x.done, x.mine, x.open FROM k CROSS JOIN LATERAL (SELECT "
+        "f.done_at IS NOT NULL AS done, f.owner = $5 AS mine, " CLAIM_OPEN " AS open "
+        "FROM flush_claims f WHERE " KEY_IS_K " OFFSET 0) x) "
+        ", ins AS (INSERT INTO flush_claims (receiver, integration, group_key, state_hash, "
+        "owner, claimed_at, lease_until) SELECT r, i, g, h, $5, now(), " LEASE_UNTIL " FROM k "
+        "WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.n = k.n) ORDER BY n "
+        "ON CONFLICT DO NOTHING RETURNING receiver, integration, group_key, state_hash) "
+        ", ks AS MATERIALIZED (SELECT k.r, k.i, k.g, k.h FROM k JOIN old ON old.n = k.n "
+        "AND old.open " KEY_ORDER_K ") "
+        ", l AS MATERIALIZED (SELECT x.* FROM ks AS k CROSS JOIN LATERAL (SELECT f.receiver, "
+        "f.integration, f.group_key, f.state_hash FROM flush_claims f WHERE " KEY_IS_K " AND "
+        "" CLAIM_OPEN " FOR UPDATE) x) "
+        ", upd AS (UPDATE flush_claims f SET owner = $5, claimed_at = now(), "
+        "lease_until = " LEASE_UNTIL ", done_at = NULL FROM l WHERE " KEY_IS_L " "
+        "RETURNING f.receiver, f.integration, f.group_key, f.state_hash) "
+        "SELECT k.n, ins.receiver IS NOT NULL OR upd.receiver IS NOT NULL, old.done, old.mine "
+        "FROM k LEFT JOIN ins ON ins.receiver = k.r AND ins.integration = k.i "
+        "AND ins.group_key = k.g AND ins.state_hash = k.h "
+        "LEFT JOIN upd ON upd.receiver = k.r AND upd.integration = k.i "
+        "AND upd.group_key = k.g AND upd.state_hash = k.h "
+        "LEFT JOIN old ON old.n = k.n ORDER BY k.n";
     struct key_arrays ka;
     char lease[24];
     char repeat[24];
@@ -342,12 +332,12 @@ int store_pg_claims_finish_batch(struct store_pg *pg, const struct store_pg_clai
 #define FINISH_LOCKED                                                                              \
     KEYS_CTE ", ks AS MATERIALIZED (SELECT r, i, g, h FROM k " KEY_ORDER_K ") "                    \
              ", l AS MATERIALIZED (SELECT x.* FROM ks AS k CROSS JOIN LATERAL (SELECT "            \
-             "f.receiver, f.integration, f.group_key, f.state_hash FROM flush_claims f WHERE "    \
+             "f.receiver, f.integration, f.group_key, f.state_hash FROM flush_claims f WHERE "     \
              "" KEY_IS_K " AND f.owner = $5 AND f.done_at IS NULL FOR UPDATE) x) "
     static const char done_sql[] =
-        FINISH_LOCKED "UPDATE flush_claims f SET done_at = now() FROM l WHERE " KEY_MATCH("l");
+        FINISH_LOCKED "UPDATE flush_claims f SET done_at = now() FROM l WHERE " KEY_IS_L;
     static const char release_sql[] =
-        FINISH_LOCKED "UPDATE flush_claims f SET lease_until = now() FROM l WHERE " KEY_MATCH("l");
+        FINISH_LOCKED "UPDATE flush_claims f SET lease_until = now() FROM l WHERE " KEY_IS_L;
     struct key_arrays ka;
     const char *v[5];
     PGresult *r;
@@ -391,13 +381,11 @@ int store_pg_claims_insert_done(struct store_pg *pg, const struct store_pg_claim
     int rc = AR_OK;
 
     key_arrays_build(&ka, keys, n);
-    buf_init(&sent, 0);
-    buf_reserve(&sent, 24 * n + 2);
-    buf_putc(&sent, '{');
+    pg_array_begin(&sent);
     for (size_t i = 0; i < n; i++) {
-        buf_printf(&sent, "%s%lld", i ? "," : "", (long long)sent_ms[i]);
+        pg_array_int(&sent, sent_ms[i]);
     }
-    buf_putc(&sent, '}');
+    pg_array_end(&sent);
     for (int j = 0; j < 4; j++) {
         v[j] = buf_str(&ka.a[j]);
     }

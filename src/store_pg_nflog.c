@@ -7,6 +7,7 @@
 
 #include "ar/buf.h"
 #include "ar/log.h"
+#include "ar/pg_array.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,33 +157,101 @@ int store_pg_nflog_gc(struct store_pg *pg, int64_t now_ns)
     return rc;
 }
 
-int store_pg_nflog_publish(struct store_pg *pg, const struct nflog_entry *e, const char *origin,
-                           int64_t origin_seq)
+/* Columns of a published row, in the order of the batch's arrays. */
+enum {
+    NB_KEY,
+    NB_RECEIVER,
+    NB_INTEGRATION,
+    NB_GROUP,
+    NB_SENT,
+    NB_FIRING,
+    NB_RESOLVED,
+    NB_EXPIRES,
+    NB_SEQ,
+    NB_COLUMNS
+};
+
+void store_pg_nflog_batch_init(struct store_pg_nflog_batch *b)
+{
+    _Static_assert(AR_ARRAY_LEN(b->col) == NB_COLUMNS, "one array per column");
+    b->count = 0;
+    for (int i = 0; i < NB_COLUMNS; i++) {
+        pg_array_begin(&b->col[i]);
+    }
+}
+
+void store_pg_nflog_batch_add(struct store_pg_nflog_batch *b, const struct nflog_entry *e,
+                              int64_t origin_seq)
+{
+    struct buf set;
+
+    pg_array_str(&b->col[NB_KEY], e->key);
+    pg_array_str(&b->col[NB_RECEIVER], e->receiver);
+    pg_array_str(&b->col[NB_INTEGRATION], e->integration);
+    pg_array_str(&b->col[NB_GROUP], e->group_key);
+    pg_array_int(&b->col[NB_SENT], e->sent_at);
+    buf_init(&set, 0);
+    store_nflog_format_set(&set, e->firing, e->nfiring);
+    pg_array_text(&b->col[NB_FIRING], set.data ? set.data : "", set.len);
+    buf_reset(&set);
+    store_nflog_format_set(&set, e->resolved, e->nresolved);
+    pg_array_text(&b->col[NB_RESOLVED], set.data ? set.data : "", set.len);
+    buf_cleanup(&set);
+    pg_array_int(&b->col[NB_EXPIRES], e->expires_at);
+    pg_array_int(&b->col[NB_SEQ], origin_seq);
+    b->count++;
+}
+
+void store_pg_nflog_batch_cleanup(struct store_pg_nflog_batch *b)
+{
+    for (int i = 0; i < NB_COLUMNS; i++) {
+        buf_cleanup(&b->col[i]);
+    }
+    b->count = 0;
+}
+
+int store_pg_nflog_batch_publish(struct store_pg *pg, struct store_pg_nflog_batch *b,
+                                 const char *origin)
 {
     static const char sql[] =
-        "INSERT INTO nflog (key, receiver, integration, group_key, sent_at, firing, "
-        "resolved, expires_at, origin, origin_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-        "$10) ON CONFLICT (origin, origin_seq) DO NOTHING";
-    struct buf f;
-    struct buf r;
-    char num[2][24];
-    char oseq[24];
-    const char *v[10];
+        "INSERT INTO nflog (key, receiver, integration, group_key, sent_at, firing, resolved, "
+        "expires_at, origin_seq, origin) SELECT *, $10 FROM unnest($1::text[], $2::text[], "
+        "$3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::bigint[], "
+        "$9::bigint[]) ON CONFLICT (origin, origin_seq) DO NOTHING";
+    const char *v[NB_COLUMNS + 1];
     PGresult *res;
     char msg[512];
     int rc = AR_OK;
 
-    nflog_params(e, &f, &r, num, v);
-    snprintf(oseq, sizeof(oseq), "%lld", (long long)origin_seq);
-    v[NFLOG_PARAMS] = origin;
-    v[NFLOG_PARAMS + 1] = oseq;
-    res = store_pg_exec(pg, sql, 10, v, PGRES_COMMAND_OK, -1, msg, sizeof(msg));
+    if (b->count == 0) {
+        return AR_OK;
+    }
+    for (int i = 0; i < NB_COLUMNS; i++) {
+        pg_array_end(&b->col[i]);
+        v[i] = buf_str(&b->col[i]);
+    }
+    v[NB_COLUMNS] = origin;
+    res = store_pg_exec(pg, sql, NB_COLUMNS + 1, v, PGRES_COMMAND_OK, -1, msg, sizeof(msg));
     if (res == NULL) {
-        log_debug("store", "PostgreSQL: publishing an nflog row: %s", msg);
+        log_debug("store", "PostgreSQL: publishing %zu nflog rows: %s", b->count, msg);
         rc = AR_EDB;
     }
     PQclear(res);
-    buf_cleanup(&f);
-    buf_cleanup(&r);
+    store_pg_nflog_batch_cleanup(b);
+    store_pg_nflog_batch_init(b);
     return rc;
+}
+
+int store_pg_nflog_announce(struct store_pg *pg)
+{
+    char msg[512];
+    PGresult *res = store_pg_exec(pg, "SELECT pg_notify('" STORE_PG_NFLOG_CHANNEL "', '')", 0, NULL,
+                                  PGRES_TUPLES_OK, 1, msg, sizeof(msg));
+
+    if (res == NULL) {
+        log_debug("store", "PostgreSQL: nflog notify: %s", msg);
+        return AR_EDB;
+    }
+    PQclear(res);
+    return AR_OK;
 }

@@ -25,5 +25,7 @@ const char *store_pg_display(const struct store_pg *pg);
 int store_pg_schema_version(const struct store_pg *pg);
 /* The server's version, e.g. 150018. */
 int store_pg_server_version(const struct store_pg *pg);
+/* Runs a command without parameters or rows (BEGIN, COMMIT, ROLLBACK): AR_OK or AR_EDB. */
+int store_pg_command(struct store_pg *pg, const char *sql);
 
 #endif

@@ -35,8 +35,8 @@ int store_pg_claim(struct store_pg *pg, const struct store_pg_claim_key *k, cons
 int store_pg_claim_done(struct store_pg *pg, const struct store_pg_claim_key *k, const char *owner);
 /* Extends the open claims of owner whose lease runs out within due_ms by lease_ms from now
  * (while they retry); *n gets how many (may be NULL). */
-int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_ms,
-                          int64_t due_ms, int64_t *n);
+int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_ms, int64_t due_ms,
+                          int64_t *n);
 
 /* Batches (ar/ha_claims.h): one statement for n keys, the keys given in one order on every
  * instance (sorted) so that concurrent batches lock rows in the same order. No key may

@@ -6,6 +6,7 @@
 #ifndef AR_STORE_PG_NFLOG_H
 #define AR_STORE_PG_NFLOG_H
 
+#include "ar/buf.h"
 #include "ar/store_nflog.h"
 #include "ar/store_pg.h"
 
@@ -29,11 +30,23 @@ int store_pg_nflog_since_from(struct store_pg *pg, int64_t after_id, const char 
 /* Deletes expired rows and rows superseded by a newer one of the same key. */
 int store_pg_nflog_gc(struct store_pg *pg, int64_t now_ns);
 
-/* Publication (src/ha_sync.c): appends e as row origin_seq (its local id) of origin,
- * unless (origin, origin_seq) is already there (then nothing, AR_OK). No NOTIFY: the
- * publisher sends one per transaction (a NOTIFY per row cost PostgreSQL a queue entry and
- * every listener a wake-up per notification in a fan-out). */
-int store_pg_nflog_publish(struct store_pg *pg, const struct nflog_entry *e, const char *origin,
-                           int64_t origin_seq);
+/* Publication (src/ha_sync.c): rows gathered into one statement, each appended as row
+ * origin_seq (its local id) of origin unless (origin, origin_seq) is already there. No
+ * NOTIFY per row: the publisher calls store_pg_nflog_announce once per transaction (a NOTIFY
+ * per row cost PostgreSQL a queue entry and every listener a wake-up per notification in a
+ * fan-out). */
+struct store_pg_nflog_batch {
+    size_t count;
+    struct buf col[9]; /* one array literal per column (store_pg_nflog.c) */
+};
+void store_pg_nflog_batch_init(struct store_pg_nflog_batch *b);
+void store_pg_nflog_batch_add(struct store_pg_nflog_batch *b, const struct nflog_entry *e,
+                              int64_t origin_seq);
+/* Inserts the gathered rows as origin's (none: AR_OK at once) and empties b. */
+int store_pg_nflog_batch_publish(struct store_pg *pg, struct store_pg_nflog_batch *b,
+                                 const char *origin);
+void store_pg_nflog_batch_cleanup(struct store_pg_nflog_batch *b);
+/* NOTIFY on STORE_PG_NFLOG_CHANNEL, delivered when the caller's transaction commits. */
+int store_pg_nflog_announce(struct store_pg *pg);
 
 #endif

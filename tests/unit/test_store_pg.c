@@ -285,6 +285,7 @@ static void test_publication(void)
     struct got g = {0};
     int64_t cur = -1;
     int64_t last = 0;
+    struct store_pg_nflog_batch nb;
     uint64_t firing[1] = {0x42ULL};
     struct nflog_entry e = {
         .key = "team/webhook[0]/{}:{alertname=\"P\"}",
@@ -321,8 +322,14 @@ static void test_publication(void)
     }
     got_free(&g);
 
-    CHECK(store_pg_nflog_publish(a, &e, "PUB", 3) == AR_OK);
-    CHECK(store_pg_nflog_publish(a, &e, "PUB", 3) == AR_OK);
+    /* published twice (a batch whose COMMIT answer was lost): stored once */
+    store_pg_nflog_batch_init(&nb);
+    store_pg_nflog_batch_add(&nb, &e, 3);
+    CHECK(store_pg_nflog_batch_publish(a, &nb, "PUB") == AR_OK);
+    store_pg_nflog_batch_add(&nb, &e, 3);
+    CHECK(store_pg_nflog_batch_publish(a, &nb, "PUB") == AR_OK);
+    CHECK(store_pg_nflog_batch_publish(a, &nb, "PUB") == AR_OK); /* empty */
+    store_pg_nflog_batch_cleanup(&nb);
     CHECK(store_pg_max_origin_seq(b, "nflog", "PUB", &cur) == AR_OK);
     CHECK_INT(cur, 3);
     CHECK(store_pg_nflog_since(b, 0, "B", 1700000000500000000LL, collect_entry, &ge, &last) ==
