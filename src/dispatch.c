@@ -823,14 +823,6 @@ static void flush_claim(struct dispatcher *d, const struct flush_set *s,
     ha_claims_submit(d->env.claims, &cw->req);
 }
 
-/* A delivery resumed after a restart (dispatcher_resubmit), claimed like a flush's send:
- * its outbox row exists already. */
-static void resume_claim(struct dispatcher *d, struct send_ctx *sc, struct notify_job *job,
-                         int64_t repeat_ms)
-{
-    ha_claims_submit(d->env.claims, &claim_wait_new(d, sc, job, repeat_ms)->req);
-}
-
 static void claim_wait_free(struct claim_wait *cw)
 {
     free(cw->payload);
@@ -1059,6 +1051,9 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
     if (f == NULL && sc->record_nflog) {
         nflog_unclaim(d->env.nflog, sc->receiver, sc->integration, sc->group_key, sc->now_wall);
     }
+    if (f != NULL && !res->ok) {
+        f->failed = true; /* the flush keeps its alerts for the next one */
+    }
     if (res->ok) {
         /* COMPAT 5.6 6d: set-notifies per integration, even if a sibling failed. 0.25 stamps
          * the entry with the wall clock when the send completed (after any retries), not
@@ -1069,15 +1064,9 @@ void dispatcher_send_done(struct dispatcher *d, struct send_ctx *sc,
     } else if (res->canceled) {
         /* a stop: the delivery stays pending in the outbox and resumes at the next start,
          * so it is neither a failure nor worth a line each (the notifier says how many) */
-        if (f != NULL) {
-            f->failed = true;
-        }
         log_debug("notify", "notify canceled by the stop receiver=%s integration=%s group=%s",
                   sc->receiver, sc->integration, sc->group_key);
     } else {
-        if (f != NULL) {
-            f->failed = true;
-        }
         d->env.metrics->notifications_failed[sc->type]++;
         log_error("notify",
                   "notify failed receiver=%s integration=%s group=%s attempts=%d "
@@ -1156,9 +1145,10 @@ int dispatcher_resubmit(struct dispatcher *d, int64_t id, const char *receiver,
     log_info("dispatch", "re-submitting delivery %lld receiver=%s integration=%s group=%s",
              (long long)id, receiver, integration, group_key);
     if (record_nflog && d->env.claims != NULL) {
-        /* resumed in a cluster: claimed first, like a flush; this instance's own claim from
-         * before the restart is won again, one another instance took over is not */
-        resume_claim(d, sc, job, repeat_ms);
+        /* resumed in a cluster: claimed first, like a flush (its outbox row exists
+         * already); this instance's own claim from before the restart is won again, one
+         * another instance took over is not */
+        ha_claims_submit(d->env.claims, &claim_wait_new(d, sc, job, repeat_ms)->req);
         return AR_OK;
     }
     d->env.metrics->notifications[integ->type]++;

@@ -1,7 +1,7 @@
 /* The claimer thread (ar/ha_claims.h): a queue of claim requests from the core, batched
  * into one INSERT ... ON CONFLICT per round of distinct keys and repeat interval, on its own
  * PostgreSQL connection (statement_timeout 2 s, reconnect with backoff 1 s doubling to
- * 10 s); the outcomes of sends (done, released, or kept when a stop cancelled them), the renewal of
+ * 10 s); the outcomes of sends (done, released, or kept when a stop canceled them), the renewal of
  * open leases every lease/3, and the unclaimed sends of an outage, recorded as done claims once
  * PostgreSQL answers again. Every round trip's outcome goes to pg_health. */
 #define _GNU_SOURCE /* pthread_setname_np */
@@ -414,7 +414,7 @@ static void remember_unclaimed(struct ha_claims *hc, struct fin *f)
     }
 }
 
-/* Outcomes: done (delivered) or released (failed) in one statement each; a cancelled send's
+/* Outcomes: done (delivered) or released (failed) in one statement each; a canceled send's
  * claim is kept for its resumed delivery. */
 static void finish_all(struct ha_claims *hc, struct fin *list)
 {

@@ -20,7 +20,7 @@
  * AUTH (COMPAT 9.12): the first server-listed mechanism with usable credentials. libesmtp
  * walks the server's list and takes the first mechanism it can load: PLAIN and LOGIN are
  * enabled only when a password is set (AUTH_PLUGIN_PLAIN); CRAM-MD5 cannot be disabled per
- * session, so without a secret its exchange is cancelled ("*") and libesmtp moves on to the
+ * session, so without a secret its exchange is canceled ("*") and libesmtp moves on to the
  * next mechanism, the same choice as Go after one extra round trip. Debian's libesmtp 1.1.0
  * looks for the plugin file sasl-cram-md5.so (the mechanism name lowercased) but ships
  * sasl-crammd5.so; auth_load_cram_md5 loads it once under that file name through the public
@@ -582,7 +582,7 @@ struct smtp_state {
     bool tls_bad_cert;
     char auth_fail[256];   /* server reply to a failed AUTH */
     char auth_missing[80]; /* a mechanism skipped for lack of credentials (Go's text) */
-    bool auth_cancelled;   /* the current exchange was cancelled by us: ignore its reply */
+    bool auth_canceled;    /* the current exchange was canceled by us: ignore its reply */
     bool in_auth;
     auth_context_t actx; /* to tell which mechanism asks for credentials */
 };
@@ -651,10 +651,10 @@ static void smtp_monitor(const char *b, int len, int writing, void *arg)
         while (n > 0 && (b[n - 1] == '\r' || b[n - 1] == '\n')) {
             n--;
         }
-        if (st->auth_fail[0] == '\0' && !st->auth_cancelled) {
+        if (st->auth_fail[0] == '\0' && !st->auth_canceled) {
             snprintf(st->auth_fail, sizeof(st->auth_fail), "%.*s", n, b);
         }
-        st->auth_cancelled = false;
+        st->auth_canceled = false;
         st->in_auth = false;
     } else if (b[0] == '2') {
         st->auth_fail[0] = '\0'; /* a later mechanism succeeded */
@@ -680,12 +680,12 @@ static int smtp_interact(auth_client_request_t req, char **result, int fields, v
             }
             if (v == NULL || v[0] == '\0') {
                 /* COMPAT: Go skips a mechanism without credentials; here the exchange is
-                 * cancelled and libesmtp tries the server's next mechanism */
+                 * canceled and libesmtp tries the server's next mechanism */
                 snprintf(st->auth_missing, sizeof(st->auth_missing),
                          "missing %s for %s auth mechanism",
                          mech != NULL && strcmp(mech, "CRAM-MD5") == 0 ? "secret" : "password",
                          mech != NULL ? mech : "AUTH");
-                st->auth_cancelled = true;
+                st->auth_canceled = true;
                 return 0;
             }
             result[i] = (char *)v;

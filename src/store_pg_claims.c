@@ -34,7 +34,7 @@ void store_pg_state_hash(const char *firing, const char *resolved,
 /* The conflict branch of both claim forms ($7: the repeat interval in ms): an unfinished
  * claim is taken when its lease ran out (its owner died: take over, at least once) or when
  * it is this owner's own (left by its previous run, whose stop kept the claims of the sends
- * it cancelled, and resumed now: docs/ha.md "Restarts"); a finished one is taken once the
+ * it canceled, and resumed now: docs/ha.md "Restarts"); a finished one is taken once the
  * repeat interval has passed since it was done. */
 #define CLAIM_CONFLICT                                                                             \
     "ON CONFLICT (receiver, integration, group_key, state_hash) DO UPDATE "                        \

@@ -81,7 +81,7 @@ void ha_claims_submit(struct ha_claims *hc, struct ha_claim_req *req);
 enum ha_send_outcome {
     HA_SEND_DELIVERED, /* the claim is done (an unclaimed send is remembered for reconciliation) */
     HA_SEND_FAILED,    /* the claim is released: the next instance to flush takes it over */
-    HA_SEND_CANCELED,  /* a stop cancelled it: the claim stays, its lease running, for the
+    HA_SEND_CANCELED,  /* a stop canceled it: the claim stays, its lease running, for the
                         * delivery this instance resumes at its next start (its own unfinished
                         * claim is won again); if it does not come back, another instance
                         * takes it over once the lease has run out */

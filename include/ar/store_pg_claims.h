@@ -52,7 +52,7 @@ int store_pg_claim_batch(struct store_pg *pg, const struct store_pg_claim_key *k
                          const char *owner, int64_t lease_ms, int64_t repeat_ms,
                          enum store_pg_claim_outcome *out);
 /* done: marks owner's open claims of keys done. Otherwise releases them (lease_until = now:
- * the next instance to flush takes them over); a send cancelled by a stop is neither (the
+ * the next instance to flush takes them over); a send canceled by a stop is neither (the
  * claim stays for the resumed delivery). */
 int store_pg_claims_finish_batch(struct store_pg *pg, const struct store_pg_claim_key *keys,
                                  size_t n, const char *owner, bool done);
