@@ -59,6 +59,9 @@ struct ha_claims {
     int64_t next_probe_mono; /* while pg_health says down */
     int64_t open;            /* claims won and not yet finished */
     int64_t next_renew_mono;
+    /* PostgreSQL's clock at the first connection: claims made before (a previous run's,
+     * never resumed) are not renewed, so others take them over once their lease ran out */
+    int64_t run_started_ms;
     struct fin *unclaimed; /* delivered without a claim, newest first */
     size_t nunclaimed;
     uint64_t unclaimed_dropped;
@@ -251,7 +254,6 @@ static void fail(struct ha_claims *hc)
 static bool connected(struct ha_claims *hc)
 {
     struct ar_error err;
-    PGresult *r;
 
     if (hc->pg != NULL) {
         return true;
@@ -265,15 +267,13 @@ static bool connected(struct ha_claims *hc)
         disconnect(hc, err.msg);
         return false;
     }
-    r = PQexec(store_pg_conn(hc->pg), "SET statement_timeout = 2000");
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        PQclear(r);
+    if (store_pg_command(hc->pg, "SET statement_timeout = 2000") != AR_OK ||
+        (hc->run_started_ms == 0 && store_pg_claims_now_ms(hc->pg, &hc->run_started_ms) != AR_OK)) {
         fail(hc);
         return false;
     }
-    PQclear(r);
     hc->backoff_ns = 0;
-    pg_health_ok("claims");
+    pg_health_ok("claims", hc->opened_mono);
     return true;
 }
 
@@ -335,6 +335,7 @@ static void claim_round(struct ha_claims *hc, struct ha_claim_req **v, size_t n)
         pthread_mutex_lock(&hc->mu);
         hc->stats.round_trips++;
         pthread_mutex_unlock(&hc->mu);
+        int64_t started = clock_monotonic_ns();
         if (store_pg_claim_batch(hc->pg, keys + at, m, hc->owner, hc->lease_ms, v[at]->repeat_ms,
                                  out + at) != AR_OK) {
             fail(hc);
@@ -343,7 +344,7 @@ static void claim_round(struct ha_claims *hc, struct ha_claim_req **v, size_t n)
             }
             continue;
         }
-        pg_health_ok("claims");
+        pg_health_ok("claims", started);
         for (size_t i = at; i < at + m; i++) {
             static const enum ha_claim_result map[] = {
                 [STORE_PG_CLAIM_LOST] = HA_CLAIM_LOST,
@@ -436,10 +437,11 @@ static void finish_all(struct ha_claims *hc, struct fin *list)
             }
         }
         if (connected(hc)) {
+            int64_t started = clock_monotonic_ns();
             if (store_pg_claims_finish_batch(hc->pg, keys, n, hc->owner, done) != AR_OK) {
                 fail(hc); /* the lease will run out: another instance may resend */
             } else {
-                pg_health_ok("claims");
+                pg_health_ok("claims", started);
             }
         }
         free(keys);
@@ -474,10 +476,11 @@ static void reconcile(struct ha_claims *hc)
         keys[n] = f->k;
         sent[n++] = f->sent_ms;
     }
+    int64_t started = clock_monotonic_ns();
     if (store_pg_claims_insert_done(hc->pg, keys, sent, n, hc->owner, &inserted) != AR_OK) {
         fail(hc);
     } else {
-        pg_health_ok("claims");
+        pg_health_ok("claims", started);
         /* once per outage at info: later sends of the same outage are counted (metric) */
         log_at(hc->reconciled_mono < pg_health_recovered_mono() ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG,
                "cluster",
@@ -512,11 +515,12 @@ static void renew(struct ha_claims *hc)
     pthread_mutex_unlock(&hc->mu);
     /* every lease/3: those that would run out before the next renewal but one (a claim made
      * since the last renewal keeps most of its lease) */
-    if (store_pg_claims_renew(hc->pg, hc->owner, hc->lease_ms, hc->lease_ms * 2 / 3, NULL) !=
-        AR_OK) {
+    int64_t started = clock_monotonic_ns();
+    if (store_pg_claims_renew(hc->pg, hc->owner, hc->lease_ms, hc->lease_ms * 2 / 3,
+                              hc->run_started_ms, NULL) != AR_OK) {
         fail(hc);
     } else {
-        pg_health_ok("claims");
+        pg_health_ok("claims", started);
     }
 }
 

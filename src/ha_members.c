@@ -7,6 +7,7 @@
 
 #include "ha_sync_internal.h"
 
+#include "ar/clock.h"
 #include "ar/pg_health.h"
 #include "ar/store_pg.h"
 #include "ar/store_pg_instances.h"
@@ -26,6 +27,7 @@ void *ha_members_main(void *arg)
     for (;;) {
         struct store_pg_peer peers[HA_SYNC_MAX_PEERS];
         size_t n = 0;
+        int64_t started;
         if (pg == NULL && (pg = ha_sync_connect(h, "members")) == NULL) {
             if (!ha_sync_sleep(h, backoff)) {
                 break;
@@ -33,6 +35,7 @@ void *ha_members_main(void *arg)
             backoff = backoff * 2 > 10000 ? 10000 : backoff * 2;
             continue;
         }
+        started = clock_monotonic_ns();
         if (store_pg_instance_beat(pg, h->name, h->address, h->api_url, AR_VERSION, fresh) !=
                 AR_OK ||
             store_pg_instances_live(pg, LIVE_MS, peers, HA_SYNC_MAX_PEERS, &n) != AR_OK) {
@@ -43,7 +46,7 @@ void *ha_members_main(void *arg)
         }
         fresh = false;
         backoff = 1000;
-        pg_health_ok("members");
+        pg_health_ok("members", started);
         pthread_mutex_lock(&h->mu);
         memcpy(h->peers, peers, n * sizeof(peers[0]));
         h->npeers = n;

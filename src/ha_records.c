@@ -377,6 +377,7 @@ static void *run(void *arg)
     pthread_setname_np(pthread_self(), "ar-ha-records");
     while (!stopping(h)) {
         size_t sent = 0;
+        int64_t started;
         int w;
         if (h->c.local == NULL) {
             h->c.local = store_incidents_open_ro(h->storage_path);
@@ -396,6 +397,7 @@ static void *run(void *arg)
             backoff_ms = 1000;
             last_poll = 0; /* catch up by reading, not by NOTIFY */
         }
+        started = clock_monotonic_ns();
         if (ha_publish(&h->c, &sent) != AR_OK) {
             goto failed;
         }
@@ -405,7 +407,7 @@ static void *run(void *arg)
             }
             last_poll = clock_monotonic_ns();
         }
-        pg_health_ok("records");
+        pg_health_ok("records", started);
         w = store_pg_listen_wait(h->listener, WAIT_MS, NULL, 0, NULL, 0);
         if (w == AR_EDB) {
             snprintf(h->c.error, sizeof(h->c.error), "listener connection lost");

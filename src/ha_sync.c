@@ -111,6 +111,7 @@ struct store_pg *ha_sync_connect(struct ha_sync *h, const char *who)
     struct ar_error err;
     char sql[64];
     char msg[512];
+    int64_t started = clock_monotonic_ns();
 
     if (store_pg_open(h->conninfo, h->password, &pg, &err) != AR_OK) {
         pg_health_fail(who, err.msg);
@@ -122,7 +123,7 @@ struct store_pg *ha_sync_connect(struct ha_sync *h, const char *who)
         store_pg_close(pg);
         return NULL;
     }
-    pg_health_ok(who);
+    pg_health_ok(who, started);
     return pg;
 }
 
@@ -399,6 +400,7 @@ static void *subscriber_main(void *arg)
 
     memset(&in, 0, sizeof(in));
     while (!stopping(h)) {
+        int64_t started;
         int rc;
         if (pg == NULL) {
             pg = ha_sync_connect(h, "sync");
@@ -424,6 +426,7 @@ static void *subscriber_main(void *arg)
             }
         }
         in.expired_before = h->retention_ns > 0 ? clock_now_ns() - h->retention_ns : INT64_MIN;
+        started = clock_monotonic_ns();
         if (store_pg_silences_since_from(pg, scur, h->name, take_silence, &in, &scur) != AR_OK ||
             store_pg_nflog_since_from(pg, ncur, h->name, clock_now_ns(), take_nflog, &in, &ncur) !=
                 AR_OK) {
@@ -437,7 +440,7 @@ static void *subscriber_main(void *arg)
             continue;
         }
         backoff = BACKOFF_MIN_MS;
-        pg_health_ok("sync");
+        pg_health_ok("sync", started);
         if (in.ns + in.ne > 0) {
             int64_t t0 = clock_monotonic_ns();
             core_call(h->core, apply_incoming, &in);

@@ -13,6 +13,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pg_health_view state = {.up = true};
 static char display[512];
 static int64_t recovered_mono;
+static int64_t down_since_mono;
 
 void pg_health_configure(const char *shown)
 {
@@ -23,14 +24,14 @@ void pg_health_configure(const char *shown)
     pthread_mutex_unlock(&lock);
 }
 
-void pg_health_ok(const char *who)
+void pg_health_ok(const char *who, int64_t started_mono)
 {
     int64_t now;
     int64_t lasted = 0;
     bool recovered = false;
 
     pthread_mutex_lock(&lock);
-    if (!state.up) {
+    if (!state.up && started_mono > down_since_mono) {
         now = clock_now_ns();
         lasted = now - state.down_since_ns;
         state.outage_total_ns += lasted;
@@ -56,6 +57,7 @@ void pg_health_fail(const char *who, const char *reason)
     if (state.up) {
         state.up = false;
         state.down_since_ns = clock_now_ns();
+        down_since_mono = clock_monotonic_ns();
         went_down = true;
     }
     pthread_mutex_unlock(&lock);

@@ -178,26 +178,30 @@ static PGresult *exec_rows(struct store_pg *pg, const char *sql, int n, const ch
 }
 
 int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_ms, int64_t due_ms,
-                          int64_t *n)
+                          int64_t since_ms, int64_t *n)
 {
-    /* the open claims whose lease runs out within due_ms (the partial index on lease_until
-     * finds them): a fan-out's thousands of claims made a moment ago are left alone */
+    /* the open claims of this run whose lease runs out within due_ms (the partial index on
+     * lease_until finds them): a fan-out's thousands of claims made a moment ago are left
+     * alone, and so are a previous run's that nothing resumed (others take them over) */
     static const char sql[] =
         "WITH l AS MATERIALIZED (SELECT receiver, integration, group_key, state_hash FROM "
         "flush_claims WHERE done_at IS NULL AND lease_until < now() + $3::bigint * interval "
-        "'1 millisecond' AND owner = $1 " KEY_ORDER " FOR UPDATE) "
+        "'1 millisecond' AND owner = $1 AND claimed_at >= to_timestamp($4::bigint / 1000.0) "
+        "" KEY_ORDER " FOR UPDATE) "
         "UPDATE flush_claims f SET lease_until = " LEASE_UNTIL_2 " FROM l "
         "WHERE " KEY_IS_L " AND f.done_at IS NULL";
     char lease[24];
     char due[24];
-    const char *v[3] = {owner, lease, due};
+    char since[24];
+    const char *v[4] = {owner, lease, due, since};
     PGresult *r;
     char msg[512];
     int rc = AR_OK;
 
     snprintf(lease, sizeof(lease), "%lld", (long long)lease_ms);
     snprintf(due, sizeof(due), "%lld", (long long)due_ms);
-    r = exec_rows(pg, sql, 3, v);
+    snprintf(since, sizeof(since), "%lld", (long long)since_ms);
+    r = exec_rows(pg, sql, 4, v);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         log_error("store", "PostgreSQL: renewing the leases of %s: %s", owner,
                   store_pg_message(store_pg_conn(pg), msg, sizeof(msg)));
@@ -207,6 +211,21 @@ int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_
     }
     PQclear(r);
     return rc;
+}
+
+int store_pg_claims_now_ms(struct store_pg *pg, int64_t *ms)
+{
+    char msg[512];
+    PGresult *r = store_pg_exec(pg, "SELECT (extract(epoch FROM now()) * 1000)::bigint", 0, NULL,
+                                PGRES_TUPLES_OK, 1, msg, sizeof(msg));
+
+    if (r == NULL) {
+        log_debug("store", "PostgreSQL: reading the clock: %s", msg);
+        return AR_EDB;
+    }
+    *ms = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return AR_OK;
 }
 
 /* ---- batches ---- */

@@ -22,8 +22,11 @@ struct pg_health_view {
 
 /* Called once at start in PostgreSQL mode; display is the masked URL. */
 void pg_health_configure(const char *display);
-/* A round trip by `who` (e.g. "sync", "claims") succeeded or failed. */
-void pg_health_ok(const char *who);
+/* A round trip by `who` (e.g. "sync", "claims") succeeded or failed. started_mono: when the
+ * round trip that succeeded began (clock_monotonic_ns); one that began before the link was
+ * seen down does not end the outage (its success may be reported after another thread's
+ * failure: that would log a recovery and a second outage). */
+void pg_health_ok(const char *who, int64_t started_mono);
 void pg_health_fail(const char *who, const char *reason);
 bool pg_health_up(void);
 /* Monotonic time of the last down-to-up transition (0: none yet). A thread whose connection

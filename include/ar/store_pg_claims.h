@@ -33,10 +33,13 @@ int store_pg_claim(struct store_pg *pg, const struct store_pg_claim_key *k, cons
                    int64_t lease_ms, int64_t repeat_ms, bool *won);
 /* Marks k done by owner (the outcome is recorded); no effect when another owner took it. */
 int store_pg_claim_done(struct store_pg *pg, const struct store_pg_claim_key *k, const char *owner);
-/* Extends the open claims of owner whose lease runs out within due_ms by lease_ms from now
- * (while they retry); *n gets how many (may be NULL). */
+/* Extends the open claims of owner made since since_ms (Unix ms, the server's clock) whose
+ * lease runs out within due_ms, by lease_ms from now (while they retry); *n gets how many
+ * (may be NULL). */
 int store_pg_claims_renew(struct store_pg *pg, const char *owner, int64_t lease_ms, int64_t due_ms,
-                          int64_t *n);
+                          int64_t since_ms, int64_t *n);
+/* The server's clock, Unix ms (claims are timed by it, not by the instances' clocks). */
+int store_pg_claims_now_ms(struct store_pg *pg, int64_t *ms);
 
 /* Batches (ar/ha_claims.h): one statement for n keys, the keys given in one order on every
  * instance (sorted) so that concurrent batches lock rows in the same order. No key may

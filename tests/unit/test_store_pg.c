@@ -365,6 +365,7 @@ static void test_claims(void)
     uint8_t h2[STORE_PG_STATE_HASH_LEN];
     bool won = false;
     int64_t n = 0;
+    int64_t since = 0;
     int64_t deadline;
 
     /* SHA-256 of "\n" (no firing, no resolved) starts 01 ba 47 19 */
@@ -412,13 +413,18 @@ static void test_claims(void)
     CHECK(store_pg_claim(a, &k2, "A", 60000, 0, &won) == AR_OK);
     CHECK(!won);
     /* B renews its open leases (k1 and k2) that run out within the due time: none within
-     * 1 s, both within 61 s */
-    CHECK(store_pg_claims_renew(b, "B", 60000, 1000, &n) == AR_OK);
+     * 1 s, both within 61 s; none made since now (a later run of B does not renew them) */
+    CHECK(store_pg_claims_renew(b, "B", 60000, 1000, 0, &n) == AR_OK);
     CHECK_INT(n, 0);
-    CHECK(store_pg_claims_renew(b, "B", 60000, 61000, &n) == AR_OK);
+    CHECK(store_pg_claims_renew(b, "B", 60000, 61000, 0, &n) == AR_OK);
     CHECK_INT(n, 2);
+    nanosleep(&(struct timespec){0, 5 * 1000000}, NULL);
+    CHECK(store_pg_claims_now_ms(b, &since) == AR_OK);
+    CHECK(since > 1700000000000LL);
+    CHECK(store_pg_claims_renew(b, "B", 60000, 61000, since, &n) == AR_OK);
+    CHECK_INT(n, 0);
     CHECK(store_pg_claim_done(b, &k2, "B") == AR_OK);
-    CHECK(store_pg_claims_renew(b, "B", 60000, 61000, &n) == AR_OK);
+    CHECK(store_pg_claims_renew(b, "B", 60000, 61000, 0, &n) == AR_OK);
     CHECK_INT(n, 1);
 
     store_pg_close(a);
