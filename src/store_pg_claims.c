@@ -1,13 +1,11 @@
 /* Flush claims (ar/store_pg_claims.h): one row per (receiver, integration, group, state
- * hash); an instance sends only when its statement answered "won". A claim may be taken
- * when there is no row, when an unfinished claim's lease ran out (its owner died: take
- * over, at least once), when a finished one is older than the repeat interval, or when it
- * is this owner's own unfinished claim (resumed after a restart). The batch form decides n
- * keys in one statement: keys without a row are inserted, rows that may be taken are locked
- * (in key order) and updated, their condition checked again on the locked row, and any
- * other (a live claim of another instance, a recent send) is answered from the statement's
- * snapshot without a lock. The single-key form decides the same in one INSERT ... ON
- * CONFLICT DO UPDATE ... WHERE. */
+ * hash); an instance sends only when its statement answered "won". One INSERT ... ON
+ * CONFLICT DO UPDATE ... WHERE ... RETURNING decides atomically, under the row lock, whether
+ * this instance may send: a row back means yes. The conflict branch takes an unfinished
+ * claim whose lease ran out (its owner died: take over, at least once) or this owner's own
+ * (resumed after a restart), or a finished one older than the repeat interval; otherwise no
+ * row comes back and the caller skips the send. The batch form runs it over n keys in key
+ * order. */
 #include "ar/store_pg_claims.h"
 
 #include "store_pg_conn.h"
@@ -42,12 +40,6 @@ void store_pg_state_hash(const char *firing, const char *resolved,
     "done_at = NULL "                                                                              \
     "WHERE (f.done_at IS NULL AND (f.lease_until < now() OR f.owner = EXCLUDED.owner)) "           \
     "OR (f.done_at IS NOT NULL AND f.done_at + $7::bigint * interval '1 millisecond' <= now()) "
-
-/* The claim batch's form of the same conditions on row f ($5: the owner, $6: the lease,
- * $7: the repeat interval, in ms). */
-#define CLAIM_OPEN                                                                                 \
-    "((f.done_at IS NULL AND (f.lease_until < now() OR f.owner = $5)) OR (f.done_at IS NOT NULL "  \
-    "AND f.done_at + $7::bigint * interval '1 millisecond' <= now()))"
 
 #define LEASE_UNTIL   "now() + $6::bigint * interval '1 millisecond'"
 #define LEASE_UNTIL_2 "now() + $2::bigint * interval '1 millisecond'"
@@ -276,35 +268,23 @@ int store_pg_claim_batch(struct store_pg *pg, const struct store_pg_claim_key *k
                          enum store_pg_claim_outcome *out)
 {
     /* old: the rows as they were before this statement (every part of one statement sees
-     * the same snapshot), to tell a fresh claim from a takeover and a live claim from a
-     * recent send. Only the rows old says may be taken are locked (l, in key order) and
-     * updated, their condition checked again on the row locked; a key with no row is
-     * inserted, and one inserted concurrently (not yet visible) reads as live. A live claim
-     * of another instance, or a recent send, is answered from the snapshot without locking
-     * its row: the losers of a fan-out (every other instance, for every key) no longer make
-     * the winner's done statement wait for their commit. */
+     * the same snapshot), looked up key by key, to tell a fresh claim from a takeover and
+     * a live claim from a recent send. The claim itself is one INSERT ... ON CONFLICT DO
+     * UPDATE ... WHERE in key order: it locks every conflicting row, also where the WHERE
+     * fails, and in one pass, so it cannot deadlock with another key-ordered statement (a
+     * form that inserted new keys and locked takeovers in two parts of one statement did,
+     * with another instance's batch: statement timeouts, taken for an outage, sends
+     * unclaimed). A row inserted concurrently and not yet visible reads as live. */
     static const char sql[] = KEYS_CTE
-        ", old AS (SELECT k.n, x.done, x.mine, x.open FROM k CROSS JOIN LATERAL (SELECT "
-        "f.done_at IS NOT NULL AS done, f.owner = $5 AS mine, " CLAIM_OPEN " AS open "
-        "FROM flush_claims f WHERE " KEY_IS_K " OFFSET 0) x) "
-        ", ins AS (INSERT INTO flush_claims (receiver, integration, group_key, state_hash, "
+        ", old AS (SELECT k.n, x.done, x.mine FROM k CROSS JOIN LATERAL (SELECT "
+        "f.done_at IS NOT NULL AS done, f.owner = $5 AS mine FROM flush_claims f "
+        "WHERE " KEY_IS_K " OFFSET 0) x) "
+        ", c AS (INSERT INTO flush_claims AS f (receiver, integration, group_key, state_hash, "
         "owner, claimed_at, lease_until) SELECT r, i, g, h, $5, now(), " LEASE_UNTIL " FROM k "
-        "WHERE NOT EXISTS (SELECT 1 FROM old WHERE old.n = k.n) ORDER BY n "
-        "ON CONFLICT DO NOTHING RETURNING receiver, integration, group_key, state_hash) "
-        ", ks AS MATERIALIZED (SELECT k.r, k.i, k.g, k.h FROM k JOIN old ON old.n = k.n "
-        "AND old.open " KEY_ORDER_K ") "
-        ", l AS MATERIALIZED (SELECT x.* FROM ks AS k CROSS JOIN LATERAL (SELECT f.receiver, "
-        "f.integration, f.group_key, f.state_hash FROM flush_claims f WHERE " KEY_IS_K " AND "
-        "" CLAIM_OPEN " FOR UPDATE) x) "
-        ", upd AS (UPDATE flush_claims f SET owner = $5, claimed_at = now(), "
-        "lease_until = " LEASE_UNTIL ", done_at = NULL FROM l WHERE " KEY_IS_L " "
-        "RETURNING f.receiver, f.integration, f.group_key, f.state_hash) "
-        "SELECT k.n, ins.receiver IS NOT NULL OR upd.receiver IS NOT NULL, old.done, old.mine "
-        "FROM k LEFT JOIN ins ON ins.receiver = k.r AND ins.integration = k.i "
-        "AND ins.group_key = k.g AND ins.state_hash = k.h "
-        "LEFT JOIN upd ON upd.receiver = k.r AND upd.integration = k.i "
-        "AND upd.group_key = k.g AND upd.state_hash = k.h "
-        "LEFT JOIN old ON old.n = k.n ORDER BY k.n";
+        "ORDER BY n " CLAIM_CONFLICT "RETURNING receiver, integration, group_key, state_hash) "
+        "SELECT k.n, c.receiver IS NOT NULL, old.done, old.mine FROM k "
+        "LEFT JOIN c ON c.receiver = k.r AND c.integration = k.i AND c.group_key = k.g "
+        "AND c.state_hash = k.h LEFT JOIN old ON old.n = k.n ORDER BY k.n";
     struct key_arrays ka;
     char lease[24];
     char repeat[24];
