@@ -279,11 +279,6 @@ struct pub_stream {
                              struct rows *side);
 };
 
-/* The arrays of a statement's parameters, as unnest's arguments. */
-#define UNNEST2(t1, t2)                 "unnest($1::" t1 "[], $2::" t2 "[]"
-#define UNNEST4(t1, t2, t3, t4)         UNNEST2(t1, t2) ", $3::" t3 "[], $4::" t4 "[]"
-#define UNNEST6(t1, t2, t3, t4, t5, t6) UNNEST4(t1, t2, t3, t4) ", $5::" t5 "[], $6::" t6 "[]"
-
 #define DELIVERY_UPDATE                                                                            \
     "state = EXCLUDED.state, attempts = EXCLUDED.attempts, last_status = EXCLUDED.last_status, "   \
     "last_error = EXCLUDED.last_error, updated_at = EXCLUDED.updated_at"
@@ -300,13 +295,11 @@ struct pub_stream {
 static const char delivery_insert[] =
     "INSERT INTO deliveries (created_at, receiver, integration, group_key, state,"
     " attempts, last_status, last_error, updated_at, firing_count, resolved_count,"
-    " origin, origin_seq) SELECT DISTINCT ON (u.s) u.* FROM " UNNEST6(
-        "bigint", "text", "text", "text", "text",
-        "bigint") ", $7::bigint[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], "
-                  "$12::text[],"
-                  " $13::bigint[]) AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, s) "
-                  "ORDER BY u.s"
-                  " ON CONFLICT (origin, origin_seq) DO UPDATE SET " DELIVERY_UPDATE;
+    " origin, origin_seq) SELECT DISTINCT ON (u.s) u.* FROM "
+    "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],"
+    " $7::bigint[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::text[],"
+    " $13::bigint[]) AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, s)"
+    " ORDER BY u.s ON CONFLICT (origin, origin_seq) DO UPDATE SET " DELIVERY_UPDATE;
 #define DELIVERY_ARGS                                                                              \
     ARGS(INT(1), TEXT(2), TEXT(3), TEXT(4), TEXT(5), INT(6), INT(7), TEXT(8), INT(9), INT(10),     \
          INT(11), ORIGIN, INT(0))
@@ -330,16 +323,15 @@ static enum pub_verdict delivery_log_hook(struct ha_records_conn *c, sqlite3_stm
 static const char incident_upsert[] =
     "INSERT INTO incidents (origin, origin_seq, cluster_key, receiver, group_key,"
     " group_labels, severity, state, opened_at, acked_at, acked_by, ack_comment,"
-    " resolved_at) SELECT DISTINCT ON (u.s) u.* FROM " UNNEST6(
-        "text", "bigint", "text", "text", "text",
-        "text") ", $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::text[],"
-                " $13::bigint[]) AS u(o, s, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13) ORDER "
-                "BY u.s"
-                " ON CONFLICT (origin, origin_seq) DO UPDATE SET"
-                " cluster_key = EXCLUDED.cluster_key, group_labels = EXCLUDED.group_labels,"
-                " severity = EXCLUDED.severity, state = EXCLUDED.state,"
-                " acked_at = EXCLUDED.acked_at, acked_by = EXCLUDED.acked_by,"
-                " ack_comment = EXCLUDED.ack_comment, resolved_at = EXCLUDED.resolved_at";
+    " resolved_at) SELECT DISTINCT ON (u.s) u.* FROM "
+    "unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],"
+    " $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::text[],"
+    " $13::bigint[]) AS u(o, s, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13)"
+    " ORDER BY u.s ON CONFLICT (origin, origin_seq) DO UPDATE SET"
+    " cluster_key = EXCLUDED.cluster_key, group_labels = EXCLUDED.group_labels,"
+    " severity = EXCLUDED.severity, state = EXCLUDED.state,"
+    " acked_at = EXCLUDED.acked_at, acked_by = EXCLUDED.acked_by,"
+    " ack_comment = EXCLUDED.ack_comment, resolved_at = EXCLUDED.resolved_at";
 #define INCIDENT_ARGS                                                                              \
     ARGS(ORIGIN, INT(1), TEXT(6), TEXT(7), TEXT(8), TEXT(9), TEXT(10), TEXT(11), INT(12), INT(13), \
          TEXT(14), TEXT(15), INT(16))
@@ -393,9 +385,9 @@ static const struct pub_stream streams[PUB_COUNT] = {
         {"SELECT id, at, action, object_id, client, user, detail"
          " FROM audit_log WHERE id > ?1 ORDER BY id LIMIT 500",
          "INSERT INTO audit_log (at, action, object_id, client, \"user\", detail, origin,"
-         " origin_seq) SELECT * FROM " UNNEST6(
-             "bigint", "text", "text", "text", "text",
-             "text") ", $7::text[], $8::bigint[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
+         " origin_seq) SELECT * FROM "
+         "unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+         " $7::text[], $8::bigint[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
          ARGS(INT(1), TEXT(2), TEXT(3), TEXT(4), TEXT(5), TEXT(6), ORIGIN, INT(0)), NULL},
     [PUB_DELIVERIES] = {"SELECT " DELIVERY_COLUMNS " FROM deliveries d WHERE d.id > ?1"
                         " ORDER BY d.id LIMIT 500",
@@ -407,31 +399,33 @@ static const struct pub_stream streams[PUB_COUNT] = {
          " ON d.id = l.delivery_id WHERE l.id > ?1 ORDER BY l.id LIMIT 500",
          "INSERT INTO delivery_log (delivery_id, at, outcome, http_status, error,"
          " attempts, latency_ns, origin, origin_seq) SELECT d.id, u.c3, u.c4,"
-         " u.c5, u.c6, u.c7, u.c8, u.o, u.s FROM " UNNEST6(
-             "text", "bigint", "bigint", "text", "bigint",
-             "text") ", $7::bigint[], $8::bigint[], $9::bigint[]) AS u(o, d, c3, c4, c5, c6,"
-                     " c7, c8, s) JOIN deliveries d ON d.origin = u.o AND d.origin_seq = u.d"
-                     " ON CONFLICT (origin, origin_seq) DO NOTHING",
+         " u.c5, u.c6, u.c7, u.c8, u.o, u.s FROM "
+         "unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[],"
+         " $7::bigint[], $8::bigint[], $9::bigint[]) AS u(o, d, c3, c4, c5, c6,"
+         " c7, c8, s) JOIN deliveries d ON d.origin = u.o AND d.origin_seq = u.d"
+         " ON CONFLICT (origin, origin_seq) DO NOTHING",
          ARGS(ORIGIN, INT(1), INT(2), TEXT(3), INT(4), TEXT(5), INT(6), INT(7), INT(0)),
          delivery_log_hook},
     /* blocks are written once per transaction and never changed: a cursor suffices */
-    [PUB_HISTORY] = {"SELECT id, first_at, last_at, events, format, data"
-                     " FROM history_blocks WHERE id > ?1 ORDER BY id LIMIT 100",
-                     "INSERT INTO history_blocks (first_at, last_at, events, format, data, origin,"
-                     " origin_seq) SELECT * FROM " UNNEST6(
-                         "bigint", "bigint", "bigint", "bigint", "bytea",
-                         "text") ", $7::bigint[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
-                     ARGS(INT(1), INT(2), INT(3), INT(4), BLOB(5), ORIGIN, INT(0)), NULL},
-    [PUB_EVENTS] = {"SELECT e.seq, e.incident_id, e.at, e.kind, e.detail, e.origin,"
-                    " i.cluster_key, i.receiver, i.group_key, i.group_labels, i.severity, i.state,"
-                    " i.opened_at, i.acked_at, i.acked_by, i.ack_comment, i.resolved_at"
-                    " FROM incident_events e JOIN incidents i ON i.id = e.incident_id"
-                    " WHERE e.seq > ?1 ORDER BY e.seq LIMIT 500",
-                    "INSERT INTO incident_events (origin, origin_seq, incident_seq, cluster_key,"
-                    " at, kind, detail) SELECT * FROM " UNNEST6(
-                        "text", "bigint", "bigint", "text", "bigint",
-                        "text") ", $7::text[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
-                    ARGS(ORIGIN, INT(0), INT(1), TEXT(6), INT(2), TEXT(3), TEXT(4)), events_hook},
+    [PUB_HISTORY] =
+        {"SELECT id, first_at, last_at, events, format, data"
+         " FROM history_blocks WHERE id > ?1 ORDER BY id LIMIT 100",
+         "INSERT INTO history_blocks (first_at, last_at, events, format, data, origin,"
+         " origin_seq) SELECT * FROM "
+         "unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::text[],"
+         " $7::bigint[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
+         ARGS(INT(1), INT(2), INT(3), INT(4), BLOB(5), ORIGIN, INT(0)), NULL},
+    [PUB_EVENTS] =
+        {"SELECT e.seq, e.incident_id, e.at, e.kind, e.detail, e.origin,"
+         " i.cluster_key, i.receiver, i.group_key, i.group_labels, i.severity, i.state,"
+         " i.opened_at, i.acked_at, i.acked_by, i.ack_comment, i.resolved_at"
+         " FROM incident_events e JOIN incidents i ON i.id = e.incident_id"
+         " WHERE e.seq > ?1 ORDER BY e.seq LIMIT 500",
+         "INSERT INTO incident_events (origin, origin_seq, incident_seq, cluster_key,"
+         " at, kind, detail) SELECT * FROM "
+         "unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[],"
+         " $7::text[]) ON CONFLICT (origin, origin_seq) DO NOTHING",
+         ARGS(ORIGIN, INT(0), INT(1), TEXT(6), INT(2), TEXT(3), TEXT(4)), events_hook},
     [PUB_NOTES] =
         {"SELECT n.id, n.incident_id, n.at, n.section, n.author, n.text, n.replaces,"
          " n.origin, i.cluster_key, r.origin, r.origin_seq FROM incident_notes n"
@@ -439,10 +433,10 @@ static const struct pub_stream streams[PUB_COUNT] = {
          " LEFT JOIN incident_notes r ON r.id = n.replaces"
          " WHERE n.id > ?1 ORDER BY n.id LIMIT 500",
          "INSERT INTO incident_notes (origin, origin_seq, incident_seq, cluster_key,"
-         " at, section, author, text, replaces_origin, replaces_seq) SELECT * FROM " UNNEST6(
-             "text", "bigint", "bigint", "text", "bigint",
-             "text") ", $7::text[], $8::text[], $9::text[], $10::bigint[])"
-                     " ON CONFLICT (origin, origin_seq) DO NOTHING",
+         " at, section, author, text, replaces_origin, replaces_seq) SELECT * FROM "
+         "unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[],"
+         " $7::text[], $8::text[], $9::text[], $10::bigint[])"
+         " ON CONFLICT (origin, origin_seq) DO NOTHING",
          ARGS(ORIGIN, INT(0), INT(1), TEXT(8), INT(2), TEXT(3), TEXT(4), TEXT(5), EXTRA(0),
               EXTRA(1)),
          notes_hook},
