@@ -41,6 +41,7 @@ void store_pg_state_hash(const char *firing, const char *resolved,
     "WHERE (f.done_at IS NULL AND (f.lease_until < now() OR f.owner = EXCLUDED.owner)) "           \
     "OR (f.done_at IS NOT NULL AND f.done_at + $7::bigint * interval '1 millisecond' <= now()) "
 
+/* A lease's end, the lease in ms being parameter $6 (claims) or $2 (renewal). */
 #define LEASE_UNTIL   "now() + $6::bigint * interval '1 millisecond'"
 #define LEASE_UNTIL_2 "now() + $2::bigint * interval '1 millisecond'"
 
@@ -49,11 +50,11 @@ void store_pg_state_hash(const char *firing, const char *resolved,
  * locked in table order deadlocked with another instance's claim batch (PostgreSQL needs
  * deadlock_timeout, 1 s, to see it, and the claims waiting behind ran into their timeout).
  * KEY_ORDER orders flush_claims rows, KEY_ORDER_K the batch's keys (k.r, k.i, k.g, k.h).
- * The statements that lock look each key up by itself (a LATERAL subquery, which the
- * planner cannot turn into a join: the primary key finds the row whatever the statistics
- * say; on a fresh table growing by thousands of rows a second they are stale, and a join
- * planned from them scanned every open claim once per key), in the order of a sorted copy
- * of the keys (ks). */
+ * Lookups of the batch's rows go key by key (a LATERAL subquery, which the planner cannot
+ * turn into a join: the primary key finds the row whatever the statistics say; on a fresh
+ * table growing by thousands of rows a second they are stale, and a join planned from them
+ * scanned every open claim once per key); done/release locks them that way in the order of
+ * a sorted copy of the keys (ks). */
 #define KEY_ORDER                                                                                  \
     "ORDER BY receiver COLLATE \"C\", integration COLLATE \"C\", group_key COLLATE \"C\", "        \
     "state_hash"
