@@ -266,35 +266,37 @@ void nflog_record(struct nflog *l, const char *receiver, const char *integration
     put_entry(l, e);
 }
 
+/* Takes e into l and queues its persistence with origin (never published). */
+static void put_from(struct nflog *l, struct nflog_entry *e, const char *origin, struct txn *txn)
+{
+    struct merged_write *m = ar_calloc(1, sizeof(*m));
+
+    m->e = entry_dup(e);
+    m->origin = ar_strdup(origin);
+    txn_write(txn, apply_merged, m, free_merged);
+    put_entry(l, e);
+}
+
 void nflog_record_claimed(struct nflog *l, const char *receiver, const char *integration,
                           const char *group_key, int64_t now_ns, const uint64_t *firing,
                           size_t nfiring, const uint64_t *resolved, size_t nresolved,
                           int64_t expires_at, struct txn *txn)
 {
-    struct nflog_entry *e = entry_new(receiver, integration, group_key, now_ns, firing, nfiring,
-                                      resolved, nresolved, expires_at);
-    struct merged_write *m = ar_calloc(1, sizeof(*m));
-
-    m->e = entry_dup(e);
-    m->origin = ar_strdup(NFLOG_ORIGIN_CLAIM);
-    txn_write(txn, apply_merged, m, free_merged);
-    put_entry(l, e);
+    put_from(l,
+             entry_new(receiver, integration, group_key, now_ns, firing, nfiring, resolved,
+                       nresolved, expires_at),
+             NFLOG_ORIGIN_CLAIM, txn);
 }
 
 bool nflog_merge(struct nflog *l, struct nflog_entry *e, const char *origin, struct txn *txn)
 {
     struct node *n = find_node(l, e->key, hash_str(e->key));
-    struct merged_write *m;
 
     if (n != NULL && n->e->sent_at >= e->sent_at) {
         nflog_entry_free(e); /* ours is as new or newer */
         return false;
     }
-    m = ar_calloc(1, sizeof(*m));
-    m->e = entry_dup(e);
-    m->origin = ar_strdup(origin);
-    txn_write(txn, apply_merged, m, free_merged);
-    put_entry(l, e);
+    put_from(l, e, origin, txn);
     return true;
 }
 

@@ -1,6 +1,7 @@
 /* Notification log in PostgreSQL (ar/store_pg_nflog.h). Fingerprint sets use SQLite's text
- * form (store_nflog_format_set), so both backends' rows read alike. As for silences, the
- * insert and its NOTIFY are one statement: the notification is delivered at commit. */
+ * form (store_nflog_format_set), so both backends' rows read alike. An append and its NOTIFY
+ * are one statement, as for silences; publication gathers a batch into one statement (arrays
+ * through unnest) and NOTIFYs once per transaction. Either is delivered at commit. */
 #include "ar/store_pg_nflog.h"
 
 #include "store_pg_conn.h"
